@@ -55,11 +55,44 @@ export const Limit = Schema.Union(WindowLimit, TokenBucketLimit, ConcurrencyLimi
 export type Limit = typeof Limit.Type
 
 /**
+ * Whom a limit is counted against, in the throttling page's vocabulary:
+ *
+ * - `app`: per app across all tenants; `tenant`: per tenant (all apps); `appTenant`: per app per tenant;
+ * - `appMailbox`: per app per mailbox; `user`: per user (all apps); `appUser`: per app per user;
+ * - per resource: `team`, `channel`, `chat`, `callRecord`, `subject`, and `resource` for the
+ *   remaining per-resource limits (an email, URL or file).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Scope = Schema.Literal(
+  "app",
+  "tenant",
+  "appTenant",
+  "appMailbox",
+  "user",
+  "appUser",
+  "team",
+  "channel",
+  "chat",
+  "callRecord",
+  "subject",
+  "resource"
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Scope = typeof Scope.Type
+
+/**
  * One request's demand on one bucket.
  *
  * - `key` names the bucket instance, e.g. `outlook/mailbox/alice@contoso.com`; two demands with the
  *   same key share state.
- * - `entryId` is the catalogue entry the bucket was made from.
+ * - `entryId` is the catalogue entry the bucket was made from; `service` and `scope` are copied from it
+ *   so that server feedback (`x-ms-throttle-scope`) can be matched without the catalogue.
  * - `cost` is in the entry's measure (requests, resource units, bytes, permits).
  * - `retryAfter` says whether a 429 from this limit is documented to carry `Retry-After`.
  *
@@ -69,6 +102,8 @@ export type Limit = typeof Limit.Type
 export class Demand extends Schema.Class<Demand>("@effect-msgraph/core/Bucket/Demand")({
   key: Schema.String,
   entryId: Schema.String,
+  service: Schema.String,
+  scope: Scope,
   limit: Limit,
   cost: Schema.Number,
   retryAfter: Schema.Boolean

@@ -8,3 +8,18 @@
  * @since 0.1.0
  */
 export * as Bucket from "./Bucket.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as BatchRequest from "./BatchRequest.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as BatchResponse from "./BatchResponse.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as GraphError from "./GraphError.js"

@@ -23,3 +23,13 @@ export * as BatchResponse from "./BatchResponse.js"
  * @since 0.1.0
  */
 export * as GraphError from "./GraphError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ValidationError from "./ValidationError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as BatchBuilder from "./BatchBuilder.js"

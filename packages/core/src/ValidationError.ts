@@ -1,0 +1,316 @@
+/**
+ * Typed errors for requests, batches and workloads that Graph would reject, or that cannot be
+ * planned. Each error names the offending request ids (or positions, for an empty id) and carries
+ * the rule-specific detail in its own fields. Nothing is sent when one of these is raised.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+const Ids = Schema.Array(Schema.String)
+
+/**
+ * A batch with no requests.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class EmptyBatch extends Schema.TaggedError<EmptyBatch>()("EmptyBatch", {}) {
+  override get message() {
+    return "a batch must contain at least one request"
+  }
+}
+
+/**
+ * More requests than Graph accepts in one batch (20). `ids` are the requests past the limit.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()("TooManyRequests", {
+  count: Schema.Number,
+  limit: Schema.Number,
+  ids: Ids
+}) {
+  override get message() {
+    return `a batch holds at most ${this.limit} requests, got ${this.count}`
+  }
+}
+
+/**
+ * Requests whose id is empty, by their position in the input.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class EmptyRequestId extends Schema.TaggedError<EmptyRequestId>()("EmptyRequestId", {
+  indices: Schema.Array(Schema.Number)
+}) {
+  override get message() {
+    return `requests at positions ${this.indices.join(", ")} have an empty id`
+  }
+}
+
+/**
+ * Ids that collide. Graph compares ids case-insensitively, so `a` and `A` collide; each group lists
+ * the colliding spellings in input order.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DuplicateRequestIds extends Schema.TaggedError<DuplicateRequestIds>()("DuplicateRequestIds", {
+  groups: Schema.Array(Ids)
+}) {
+  get ids(): ReadonlyArray<string> {
+    return this.groups.flat()
+  }
+  override get message() {
+    return `duplicate request ids (compared case-insensitively): ${this.groups.map((g) => g.join(" = ")).join("; ")}`
+  }
+}
+
+/**
+ * Methods other than GET, POST, PUT, PATCH and DELETE.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnsupportedMethod extends Schema.TaggedError<UnsupportedMethod>()("UnsupportedMethod", {
+  ids: Ids,
+  methods: Ids
+}) {
+  override get message() {
+    return `requests ${this.ids.join(", ")} use unsupported methods ${this.methods.join(", ")}`
+  }
+}
+
+/**
+ * Header names or values containing CR or LF, which would split the request's headers.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidHeader extends Schema.TaggedError<InvalidHeader>()("InvalidHeader", {
+  ids: Ids,
+  headers: Ids
+}) {
+  override get message() {
+    return `requests ${this.ids.join(", ")} have CR or LF in headers ${this.headers.join(", ")}`
+  }
+}
+
+/**
+ * URLs that are empty, contain CR or LF, or use a scheme other than http(s).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidUrl extends Schema.TaggedError<InvalidUrl>()("InvalidUrl", {
+  ids: Ids,
+  urls: Ids
+}) {
+  override get message() {
+    return `requests ${this.ids.join(", ")} have invalid URLs`
+  }
+}
+
+/**
+ * Absolute URLs to a host other than the configured Graph host. Batch items are always sent to the
+ * batch's own host, so such a request could never reach the host it names.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ForeignHost extends Schema.TaggedError<ForeignHost>()("ForeignHost", {
+  ids: Ids,
+  hosts: Ids,
+  expected: Schema.String
+}) {
+  override get message() {
+    return `requests ${this.ids.join(", ")} address ${this.hosts.join(", ")}, not the Graph host ${this.expected}`
+  }
+}
+
+/**
+ * Full URLs whose version segment differs from the batch's version (or that have none). Graph makes
+ * item URLs absolute with the batch URL's version, so a `/beta/...` item inside a `v1.0` batch would
+ * silently run against `v1.0`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class VersionMismatch extends Schema.TaggedError<VersionMismatch>()("VersionMismatch", {
+  ids: Ids,
+  expected: Schema.String
+}) {
+  override get message() {
+    return `requests ${this.ids.join(", ")} name a version other than ${this.expected}`
+  }
+}
+
+/**
+ * Items that are themselves `$batch` calls; Graph does not support nested batches.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NestedBatch extends Schema.TaggedError<NestedBatch>()("NestedBatch", { ids: Ids }) {
+  override get message() {
+    return `requests ${this.ids.join(", ")} are nested $batch calls`
+  }
+}
+
+/**
+ * Requests with a body but no Content-Type header (a JSON object or array body gets
+ * `application/json` by default, so this concerns strings, bytes and scalars).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MissingContentType extends Schema.TaggedError<MissingContentType>()("MissingContentType", {
+  ids: Ids
+}) {
+  override get message() {
+    return `requests ${this.ids.join(", ")} have a body but no Content-Type header`
+  }
+}
+
+/**
+ * Requests whose body cannot travel under their Content-Type: bytes under a JSON type, or a
+ * non-JSON type with a body that is neither bytes nor a string.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidBody extends Schema.TaggedError<InvalidBody>()("InvalidBody", { ids: Ids }) {
+  override get message() {
+    return `requests ${this.ids.join(", ")} have a body that does not match their Content-Type`
+  }
+}
+
+/**
+ * A `dependsOn` naming an id that is not in the batch (or workload).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnknownDependency extends Schema.TaggedError<UnknownDependency>()("UnknownDependency", {
+  ids: Ids,
+  missing: Ids
+}) {
+  override get message() {
+    return `requests ${this.ids.join(", ")} depend on unknown ids ${this.missing.join(", ")}`
+  }
+}
+
+/**
+ * A dependency cycle. `path` lists ids where each depends on the next and the last equals the
+ * first, e.g. `["a", "b", "a"]`: a depends on b, which depends on a.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DependencyCycle extends Schema.TaggedError<DependencyCycle>()("DependencyCycle", {
+  path: Ids
+}) {
+  get ids(): ReadonlyArray<string> {
+    return this.path.slice(0, -1)
+  }
+  override get message() {
+    return `dependency cycle: ${this.path.join(" -> ")}`
+  }
+}
+
+/**
+ * A `dependsOn` naming an item that appears later in the batch.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ForwardDependency extends Schema.TaggedError<ForwardDependency>()("ForwardDependency", {
+  ids: Ids
+}) {
+  override get message() {
+    return `requests ${this.ids.join(", ")} depend on requests that appear after them`
+  }
+}
+
+/**
+ * A batch that is neither fully parallel nor fully sequential. Graph accepts three shapes: no
+ * `dependsOn` at all; every item depending on the previous one; or every item that states a
+ * dependency stating the same single one. Anything else, including a `dependsOn` with more than one
+ * id, is answered 400 "Batch should be either fully sequential or fully parallel".
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidBatchShape extends Schema.TaggedError<InvalidBatchShape>()("InvalidBatchShape", {
+  ids: Ids
+}) {
+  override get message() {
+    return `batch should be either fully sequential or fully parallel (offending requests: ${this.ids.join(", ")})`
+  }
+}
+
+/**
+ * A response reference (`{{id#/pointer}}`) that is malformed, points at a request that is not a
+ * dependency source, or could not be resolved from the response it names.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidReference extends Schema.TaggedError<InvalidReference>()("InvalidReference", {
+  ids: Ids,
+  references: Ids
+}) {
+  override get message() {
+    return `requests ${this.ids.join(", ")} have references that cannot be resolved: ${this.references.join(", ")}`
+  }
+}
+
+/**
+ * Problems with a single request, found without looking at the others.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type RequestError =
+  | UnsupportedMethod
+  | InvalidHeader
+  | InvalidUrl
+  | ForeignHost
+  | VersionMismatch
+  | NestedBatch
+  | MissingContentType
+  | InvalidBody
+
+/**
+ * Every reason `BatchBuilder` rejects a batch.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type BatchValidationError =
+  | EmptyBatch
+  | TooManyRequests
+  | EmptyRequestId
+  | DuplicateRequestIds
+  | RequestError
+  | UnknownDependency
+  | DependencyCycle
+  | ForwardDependency
+  | InvalidBatchShape
+
+/**
+ * Every reason `DependencyResolver` rejects a workload.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type WorkloadError =
+  | EmptyRequestId
+  | DuplicateRequestIds
+  | RequestError
+  | UnknownDependency
+  | DependencyCycle
+  | InvalidReference

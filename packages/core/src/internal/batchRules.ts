@@ -1,0 +1,287 @@
+/**
+ * The rules that make a batch acceptable to Microsoft Graph, as pure functions.
+ *
+ * @internal
+ */
+import { Either } from "effect"
+import type { BatchRequestItem, Headers } from "../BatchRequest.js"
+import * as body from "./body.js"
+import { findCycle } from "./graph.js"
+import * as VE from "../ValidationError.js"
+
+/** @internal */
+export interface Settings {
+  readonly host: string
+  readonly version: "v1.0" | "beta"
+  readonly maxRequests: number
+}
+
+/** @internal */
+export type Shape = "parallel" | "serial" | "same"
+
+const methods = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"])
+const crlf = /[\r\n]/
+const absolute = /^([a-z][a-z0-9+.-]*:)?\/\/([^/?#]*)(.*)$/is
+const versionPrefix = /^\/?(v1\.0|beta)(?=[/?#]|$)/i
+
+/** @internal */
+export const idKey = (id: string): string => id.toLowerCase()
+
+/**
+ * Empty ids and case-insensitive duplicates.
+ *
+ * @internal
+ */
+export const checkIds = (
+  items: ReadonlyArray<{ readonly id: string }>
+): Either.Either<Map<string, number>, VE.EmptyRequestId | VE.DuplicateRequestIds> => {
+  const empty: Array<number> = []
+  const byKey = new Map<string, number>()
+  const groups = new Map<string, Array<string>>()
+  items.forEach((item, i) => {
+    if (item.id === "") {
+      empty.push(i)
+      return
+    }
+    const key = idKey(item.id)
+    const seen = byKey.get(key)
+    if (seen === undefined) {
+      byKey.set(key, i)
+    } else {
+      const group = groups.get(key)
+      if (group === undefined) groups.set(key, [items[seen]!.id, item.id])
+      else group.push(item.id)
+    }
+  })
+  if (empty.length > 0) return Either.left(new VE.EmptyRequestId({ indices: empty }))
+  if (groups.size > 0) return Either.left(new VE.DuplicateRequestIds({ groups: [...groups.values()] }))
+  return Either.right(byKey)
+}
+
+type Problem =
+  | { readonly rule: "method"; readonly detail: string }
+  | { readonly rule: "header"; readonly detail: string }
+  | { readonly rule: "url"; readonly detail: string }
+  | { readonly rule: "host"; readonly detail: string }
+  | { readonly rule: "version" }
+  | { readonly rule: "nested" }
+  | { readonly rule: "contentType" }
+  | { readonly rule: "body" }
+
+const ruleOrder: ReadonlyArray<Problem["rule"]> = [
+  "method",
+  "header",
+  "url",
+  "host",
+  "version",
+  "nested",
+  "contentType",
+  "body"
+]
+
+const isJsonStructure = (value: unknown): boolean =>
+  value !== null && typeof value === "object" && !(value instanceof Uint8Array)
+
+/**
+ * Makes a URL relative to the batch: a full URL to the configured host loses scheme, host and its
+ * version segment; a relative URL keeps its form (with or without a leading slash) and only loses a
+ * version segment that would otherwise be doubled.
+ */
+const normalizeUrl = (url: string, settings: Settings): Either.Either<string, Problem> => {
+  if (url.trim() === "" || crlf.test(url)) return Either.left({ rule: "url", detail: url })
+  const match = absolute.exec(url)
+  let rest = url
+  let isAbsolute = false
+  if (match !== null) {
+    const scheme = match[1]?.toLowerCase()
+    if (scheme !== undefined && scheme !== "https:" && scheme !== "http:") {
+      return Either.left({ rule: "url", detail: url })
+    }
+    const authority = match[2]!.toLowerCase()
+    if (authority !== settings.host.toLowerCase()) return Either.left({ rule: "host", detail: match[2]! })
+    rest = match[3]!
+    isAbsolute = true
+  }
+  const version = versionPrefix.exec(rest)
+  if (version !== null) {
+    if (version[1]!.toLowerCase() !== settings.version) return Either.left({ rule: "version" })
+    rest = rest.slice(version[0].length)
+    if (!rest.startsWith("/")) rest = "/" + rest
+  } else if (isAbsolute) {
+    return Either.left({ rule: "version" })
+  }
+  const path = rest.split(/[?#]/, 1)[0]!.replace(/^\/+/, "").replace(/\/+$/, "")
+  if (path.toLowerCase() === "$batch") return Either.left({ rule: "nested" })
+  return Either.right(rest)
+}
+
+const normalizeHeaders = (
+  item: BatchRequestItem
+): Either.Either<Headers | undefined, Problem> => {
+  const headers = item.headers
+  if (headers !== undefined) {
+    for (const name in headers) {
+      if (crlf.test(name) || crlf.test(headers[name]!)) return Either.left({ rule: "header", detail: name })
+    }
+  }
+  if (item.body === undefined) return Either.right(headers)
+  const contentType = body.headerValue(headers, "content-type")
+  if (contentType === undefined) {
+    if (!isJsonStructure(item.body)) return Either.left({ rule: "contentType" })
+    return Either.right({ ...headers, "Content-Type": "application/json" })
+  }
+  const json = body.isJsonContentType(contentType)
+  if (json && item.body instanceof Uint8Array) return Either.left({ rule: "body" })
+  if (!json && !(item.body instanceof Uint8Array) && typeof item.body !== "string") {
+    return Either.left({ rule: "body" })
+  }
+  return Either.right(headers)
+}
+
+const normalizeOne = (item: BatchRequestItem, settings: Settings): Either.Either<BatchRequestItem, Problem> => {
+  const method = item.method.toUpperCase()
+  if (!methods.has(method)) return Either.left({ rule: "method", detail: item.method })
+  return Either.flatMap(normalizeHeaders(item), (headers) =>
+    Either.map(normalizeUrl(item.url, settings), (url) => {
+      const out: { -readonly [K in keyof BatchRequestItem]: BatchRequestItem[K] } = { id: item.id, method, url }
+      if (headers !== undefined) out.headers = headers
+      if (item.body !== undefined) out.body = item.body
+      if (item.dependsOn !== undefined && item.dependsOn.length > 0) out.dependsOn = item.dependsOn
+      return out
+    }))
+}
+
+const toError = (
+  rule: Problem["rule"],
+  offenders: ReadonlyArray<{ id: string; problem: Problem }>,
+  settings: Settings
+): VE.RequestError => {
+  const ids = offenders.map((o) => o.id)
+  const details = [...new Set(offenders.map((o) => ("detail" in o.problem ? o.problem.detail : "")))]
+  switch (rule) {
+    case "method":
+      return new VE.UnsupportedMethod({ ids, methods: details })
+    case "header":
+      return new VE.InvalidHeader({ ids, headers: details })
+    case "url":
+      return new VE.InvalidUrl({ ids, urls: details })
+    case "host":
+      return new VE.ForeignHost({ ids, hosts: details, expected: settings.host })
+    case "version":
+      return new VE.VersionMismatch({ ids, expected: settings.version })
+    case "nested":
+      return new VE.NestedBatch({ ids })
+    case "contentType":
+      return new VE.MissingContentType({ ids })
+    case "body":
+      return new VE.InvalidBody({ ids })
+  }
+}
+
+/**
+ * Normalises every request on its own (method case, relative URL, default JSON Content-Type),
+ * failing with the first rule any request breaks, naming every request that breaks it.
+ *
+ * @internal
+ */
+export const normalizeRequests = (
+  items: ReadonlyArray<BatchRequestItem>,
+  settings: Settings
+): Either.Either<Array<BatchRequestItem>, VE.RequestError> => {
+  const out: Array<BatchRequestItem> = []
+  let problems: Array<{ id: string; problem: Problem }> | undefined
+  for (const item of items) {
+    const result = normalizeOne(item, settings)
+    if (Either.isLeft(result)) (problems ??= []).push({ id: item.id, problem: result.left })
+    else out.push(result.right)
+  }
+  if (problems === undefined) return Either.right(out)
+  const rule = ruleOrder.find((r) => problems!.some((p) => p.problem.rule === r))!
+  return Either.left(toError(rule, problems.filter((p) => p.problem.rule === rule), settings))
+}
+
+/**
+ * Dependency rules inside one batch: known ids, no cycle, only earlier items.
+ *
+ * @internal
+ */
+export const checkDependencies = (
+  items: ReadonlyArray<BatchRequestItem>,
+  byKey: ReadonlyMap<string, number>
+): Either.Either<void, VE.UnknownDependency | VE.DependencyCycle | VE.ForwardDependency> => {
+  const unknownIds: Array<string> = []
+  const missing = new Set<string>()
+  const deps: Array<Array<number>> = items.map((item) => {
+    const out: Array<number> = []
+    for (const d of item.dependsOn ?? []) {
+      const index = byKey.get(idKey(d))
+      if (index === undefined) {
+        if (unknownIds[unknownIds.length - 1] !== item.id) unknownIds.push(item.id)
+        missing.add(d)
+      } else out.push(index)
+    }
+    return out
+  })
+  if (unknownIds.length > 0) return Either.left(new VE.UnknownDependency({ ids: unknownIds, missing: [...missing] }))
+  const cycle = findCycle(deps)
+  if (cycle !== undefined) return Either.left(new VE.DependencyCycle({ path: cycle.map((i) => items[i]!.id) }))
+  const forward = items.filter((_, i) => deps[i]!.some((d) => d > i)).map((item) => item.id)
+  if (forward.length > 0) return Either.left(new VE.ForwardDependency({ ids: forward }))
+  return Either.right(undefined)
+}
+
+/**
+ * The batch's shape: parallel (no dependsOn), serial (each item depends on exactly the previous
+ * one) or same (every item that states a dependency states the same single one).
+ *
+ * @internal
+ */
+export const shapeOf = (items: ReadonlyArray<BatchRequestItem>): Either.Either<Shape, VE.InvalidBatchShape> => {
+  const dependents = items.filter((item) => item.dependsOn !== undefined && item.dependsOn.length > 0)
+  if (dependents.length === 0) return Either.right("parallel")
+  const multi = dependents.filter((item) => item.dependsOn!.length > 1)
+  if (multi.length > 0) return Either.left(new VE.InvalidBatchShape({ ids: multi.map((item) => item.id) }))
+  const serial = items.every((item, i) =>
+    i === 0 ? item.dependsOn === undefined : item.dependsOn !== undefined &&
+      idKey(item.dependsOn[0]!) === idKey(items[i - 1]!.id)
+  )
+  if (serial) return Either.right("serial")
+  const target = idKey(dependents[0]!.dependsOn![0]!)
+  if (dependents.every((item) => idKey(item.dependsOn![0]!) === target)) return Either.right("same")
+  return Either.left(new VE.InvalidBatchShape({ ids: dependents.map((item) => item.id) }))
+}
+
+/** @internal */
+export interface Built {
+  readonly requests: ReadonlyArray<BatchRequestItem>
+  readonly shape: Shape
+}
+
+/**
+ * Every batch rule, in a fixed order; the first rule broken is reported with all of its offenders.
+ *
+ * @internal
+ */
+export const build = (
+  input: Iterable<BatchRequestItem>,
+  settings: Settings
+): Either.Either<Built, VE.BatchValidationError> => {
+  const items = Array.from(input)
+  if (items.length === 0) return Either.left(new VE.EmptyBatch())
+  if (items.length > settings.maxRequests) {
+    return Either.left(
+      new VE.TooManyRequests({
+        count: items.length,
+        limit: settings.maxRequests,
+        ids: items.slice(settings.maxRequests).map((item) => item.id)
+      })
+    )
+  }
+  return Either.gen(function*() {
+    const byKey = yield* checkIds(items)
+    const requests = yield* normalizeRequests(items, settings)
+    yield* checkDependencies(requests, byKey)
+    const shape = yield* shapeOf(requests)
+    return { requests, shape }
+  })
+}

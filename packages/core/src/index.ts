@@ -33,3 +33,13 @@ export * as ValidationError from "./ValidationError.js"
  * @since 0.1.0
  */
 export * as BatchBuilder from "./BatchBuilder.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Workload from "./Workload.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as DependencyResolver from "./DependencyResolver.js"

@@ -1,0 +1,125 @@
+/**
+ * A workload: any number of Graph requests with dependencies between them, the input of
+ * `DependencyResolver`.
+ *
+ * Each request is a batch item plus planning hints:
+ * - `dependsOn`: ids anywhere in the workload that must succeed first;
+ * - `acceptStatuses`: statuses of a failed dependency that still let this request run (for example
+ *   `[409]` to continue after "already exists");
+ * - `priority`: `high`, `normal` (default) or `low`, after Graph's `x-ms-throttle-priority`.
+ *
+ * **Response references.** Graph cannot pass one response into another request, so the library
+ * does: `{{id#/pointer}}` in the URL, a header value or a body string stands for a value read from
+ * the response of request `id` with an RFC 6901 JSON pointer over `{ status, headers, body }`, for
+ * example `/users/{{newUser#/body/id}}/manager`. A body string that is exactly one reference is
+ * replaced by the referenced JSON value itself (object, number, ...); elsewhere the value is
+ * interpolated as text, URL-encoded inside the URL (a URL that is exactly one reference, such as an
+ * `@odata.nextLink`, is used as written, then checked like any URL: it must name the Graph host). Referencing a request makes it a dependency,
+ * planned into an earlier round, never the same batch. Ids containing `#`, `{` or `}` cannot be
+ * referenced; `{{...}}` text without `#/` is left alone.
+ *
+ * @since 0.1.0
+ */
+import { Either, Schema } from "effect"
+import type { BatchRequestItem } from "./BatchRequest.js"
+import { Headers } from "./BatchRequest.js"
+import * as reference from "./internal/reference.js"
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Priority = Schema.Literal("high", "normal", "low")
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export type Priority = typeof Priority.Type
+
+/**
+ * An HTTP status a dependent may accept from a failed dependency.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Status = Schema.Int.pipe(Schema.between(100, 599))
+
+/**
+ * One workload request.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const WorkloadRequest = Schema.Struct({
+  id: Schema.String,
+  method: Schema.String,
+  url: Schema.String,
+  headers: Schema.optionalWith(Headers, { exact: true }),
+  body: Schema.optionalWith(Schema.Unknown, { exact: true }),
+  dependsOn: Schema.optionalWith(Schema.Array(Schema.String), { exact: true }),
+  acceptStatuses: Schema.optionalWith(Schema.Array(Status), { exact: true }),
+  priority: Schema.optionalWith(Priority, { exact: true })
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type WorkloadRequest = typeof WorkloadRequest.Type
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Workload = Schema.Array(WorkloadRequest)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Workload = typeof Workload.Type
+
+/**
+ * A response reference found in a request.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Reference {
+  /** The id of the request whose response is read. */
+  readonly source: string
+  /** An RFC 6901 pointer into `{ status, headers, body }`. */
+  readonly pointer: string
+  /** The reference as written. */
+  readonly text: string
+}
+
+/**
+ * Every response reference in a request's URL, header values and body strings.
+ *
+ * @since 0.1.0
+ * @category references
+ */
+export const references: (request: Pick<WorkloadRequest, "url" | "headers" | "body">) => ReadonlyArray<Reference> =
+  reference.referencesOf
+
+/**
+ * A response as references see it.
+ *
+ * @since 0.1.0
+ * @category references
+ */
+export type ReferencedResponse = reference.ResponseLike
+
+/**
+ * Substitutes every reference of a request from the responses `lookup` returns. Fails with the
+ * references that could not be resolved (no such response, or nothing at the pointer).
+ *
+ * @since 0.1.0
+ * @category references
+ */
+export const resolve: <A extends Pick<BatchRequestItem, "url" | "headers" | "body">>(
+  request: A,
+  lookup: (source: string) => ReferencedResponse | undefined
+) => Either.Either<A, ReadonlyArray<string>> = reference.substitute

@@ -1,0 +1,150 @@
+/**
+ * Response references: `{{id#/json/pointer}}` inside a request's URL, header values or body strings
+ * stands for a value taken from the response of request `id`, read with an RFC 6901 JSON pointer
+ * over `{ status, headers, body }`.
+ *
+ * @internal
+ */
+import { Either } from "effect"
+
+/** @internal */
+export interface Reference {
+  readonly source: string
+  readonly pointer: string
+  readonly text: string
+}
+
+const pattern = /\{\{\s*([^{}#]+?)\s*#(\/[^{}]*?)\s*\}\}/g
+const whole = /^\{\{\s*([^{}#]+?)\s*#(\/[^{}]*?)\s*\}\}$/
+
+/** @internal */
+export const scan = (text: string, into: Array<Reference>): void => {
+  if (!text.includes("{{")) return
+  for (const match of text.matchAll(pattern)) {
+    into.push({ source: match[1]!, pointer: match[2]!, text: match[0] })
+  }
+}
+
+const scanValue = (value: unknown, into: Array<Reference>, depth: number): void => {
+  if (depth > 64) return
+  if (typeof value === "string") scan(value, into)
+  else if (Array.isArray(value)) for (const v of value) scanValue(v, into, depth + 1)
+  else if (value !== null && typeof value === "object" && !(value instanceof Uint8Array)) {
+    for (const key in value) scanValue((value as Record<string, unknown>)[key], into, depth + 1)
+  }
+}
+
+/** @internal */
+export const referencesOf = (request: {
+  readonly url: string
+  readonly headers?: Readonly<Record<string, string>>
+  readonly body?: unknown
+}): Array<Reference> => {
+  const out: Array<Reference> = []
+  scan(request.url, out)
+  if (request.headers !== undefined) for (const name in request.headers) scan(request.headers[name]!, out)
+  if (request.body !== undefined) scanValue(request.body, out, 0)
+  return out
+}
+
+/** @internal */
+export interface ResponseLike {
+  readonly status: number
+  readonly headers?: Readonly<Record<string, string>>
+  readonly body?: unknown
+}
+
+const missing: unique symbol = Symbol("missing")
+
+/** @internal */
+export const evaluatePointer = (document: unknown, pointer: string): unknown => {
+  if (pointer === "") return document
+  let current: unknown = document
+  for (const raw of pointer.slice(1).split("/")) {
+    const token = raw.replace(/~1/g, "/").replace(/~0/g, "~")
+    if (Array.isArray(current)) {
+      if (!/^(0|[1-9][0-9]*)$/.test(token)) return missing
+      current = current[Number(token)]
+    } else if (current !== null && typeof current === "object" && !(current instanceof Uint8Array)) {
+      if (!Object.prototype.hasOwnProperty.call(current, token)) return missing
+      current = (current as Record<string, unknown>)[token]
+    } else return missing
+    if (current === undefined) return missing
+  }
+  return current
+}
+
+const asText = (value: unknown): string | undefined => {
+  if (typeof value === "string") return value
+  if (typeof value === "number" || typeof value === "boolean") return String(value)
+  if (value === null || value === missing || value === undefined) return undefined
+  return JSON.stringify(value)
+}
+
+// Characters that may stay literal in a path segment or query value (RFC 3986 pchar minus the
+// query delimiters & = +), so UPNs and OData keys read naturally.
+const keep: Record<string, string> = { "%40": "@", "%3A": ":", "%24": "$", "%2C": ",", "%3B": ";", "%27": "'", "%28": "(", "%29": ")", "%21": "!", "%2A": "*" }
+const encodeForUrl = (text: string): string =>
+  encodeURIComponent(text).replace(/%(40|3A|24|2C|3B|27|28|29|21|2A)/g, (m) => keep[m]!)
+
+/**
+ * Substitutes every reference. `lookup` gives the response of a source request. Fails with the
+ * references that could not be resolved.
+ *
+ * @internal
+ */
+export const substitute = <A extends { readonly url: string; readonly headers?: Readonly<Record<string, string>>; readonly body?: unknown }>(
+  request: A,
+  lookup: (source: string) => ResponseLike | undefined
+): Either.Either<A, Array<string>> => {
+  const failed: Array<string> = []
+  const valueOf = (source: string, pointer: string, text: string): unknown => {
+    const response = lookup(source)
+    const value = response === undefined ? missing : evaluatePointer(response, pointer)
+    if (value === missing || value === undefined) failed.push(text)
+    return value
+  }
+  const inText = (text: string, encode: (s: string) => string): string =>
+    text.includes("{{")
+      ? text.replace(pattern, (m, source: string, pointer: string) => {
+        const rendered = asText(valueOf(source, pointer, m))
+        if (rendered === undefined) {
+          if (!failed.includes(m)) failed.push(m)
+          return m
+        }
+        return encode(rendered)
+      })
+      : text
+  const inBody = (value: unknown, depth: number): unknown => {
+    if (depth > 64) return value
+    if (typeof value === "string") {
+      const single = whole.exec(value)
+      if (single !== null) return valueOf(single[1]!, single[2]!, value)
+      return inText(value, (s) => s)
+    }
+    if (Array.isArray(value)) return value.map((v) => inBody(v, depth + 1))
+    if (value !== null && typeof value === "object" && !(value instanceof Uint8Array)) {
+      const out: Record<string, unknown> = {}
+      for (const key in value) out[key] = inBody((value as Record<string, unknown>)[key], depth + 1)
+      return out
+    }
+    return value
+  }
+  // a URL that is one reference (an @odata.nextLink, say) is taken as written; elsewhere values are
+  // encoded so they cannot change the URL's structure
+  const wholeUrl = whole.exec(request.url)
+  const url = wholeUrl !== null
+    ? inText(request.url, (s) => s)
+    : inText(request.url, encodeForUrl)
+  let headers: Record<string, string> | undefined
+  if (request.headers !== undefined) {
+    headers = {}
+    for (const name in request.headers) headers[name] = inText(request.headers[name]!, (s) => s)
+  }
+  const body = request.body === undefined ? undefined : inBody(request.body, 0)
+  if (failed.length > 0) return Either.left([...new Set(failed)])
+  const out: Record<string, unknown> = { ...request, url }
+  if (headers !== undefined) out.headers = headers
+  if (body !== undefined) out.body = body
+  return Either.right(out as A)
+}

@@ -1,0 +1,588 @@
+/**
+ * Plans a workload (a DAG of requests) into rounds of Graph-valid batches, and tracks outcomes
+ * while it runs. See docs/batching.md for the policies.
+ *
+ * @internal
+ */
+import { Either } from "effect"
+import type { BatchRequestItem } from "../BatchRequest.js"
+import type { WorkloadRequest } from "../Workload.js"
+import * as rules from "./batchRules.js"
+import { topologicalOrder, findCycle } from "./graph.js"
+import * as reference from "./reference.js"
+import * as VE from "../ValidationError.js"
+
+/** @internal */
+export const MAX = 20
+
+/** @internal */
+export type Policy = "waves" | "chains"
+
+/** @internal */
+export interface Prepared {
+  readonly ids: ReadonlyArray<string>
+  readonly index: ReadonlyMap<string, number>
+  readonly requests: ReadonlyArray<BatchRequestItem>
+  readonly priority: Uint8Array
+  readonly accept: ReadonlyArray<ReadonlySet<number> | undefined>
+  readonly deps: ReadonlyArray<ReadonlyArray<number>>
+  /** Parallel to `deps`: whether the edge carries a response reference (must cross rounds). */
+  readonly flow: ReadonlyArray<ReadonlyArray<boolean>>
+  readonly children: ReadonlyArray<ReadonlyArray<number>>
+  readonly childFlow: ReadonlyArray<ReadonlyArray<boolean>>
+  readonly hasReferences: Uint8Array
+  /** Longest path (in requests) from each request to a sink. */
+  readonly height: Int32Array
+  readonly order: ReadonlyArray<number>
+}
+
+const priorityRank = { high: 0, normal: 1, low: 2 } as const
+
+/**
+ * Validates a workload and builds its dependency graph.
+ *
+ * @internal
+ */
+export const prepare = (
+  workload: ReadonlyArray<WorkloadRequest>,
+  settings: rules.Settings
+): Either.Either<Prepared, VE.WorkloadError> =>
+  Either.gen(function*() {
+    const index = yield* rules.checkIds(workload)
+    const requests = yield* rules.normalizeRequests(
+      workload.map((w) => {
+        const item: { -readonly [K in keyof BatchRequestItem]: BatchRequestItem[K] } = {
+          id: w.id,
+          method: w.method,
+          url: w.url
+        }
+        if (w.headers !== undefined) item.headers = w.headers
+        if (w.body !== undefined) item.body = w.body
+        return item
+      }),
+      settings
+    )
+    const n = workload.length
+    const deps: Array<Array<number>> = []
+    const flow: Array<Array<boolean>> = []
+    const hasReferences = new Uint8Array(n)
+    const unknownIds: Array<string> = []
+    const missing = new Set<string>()
+    for (let i = 0; i < n; i++) {
+      const w = workload[i]!
+      const edges = new Map<number, boolean>()
+      const note = (id: string) => {
+        if (unknownIds[unknownIds.length - 1] !== w.id) unknownIds.push(w.id)
+        missing.add(id)
+      }
+      for (const d of w.dependsOn ?? []) {
+        const j = index.get(rules.idKey(d))
+        if (j === undefined) note(d)
+        else if (!edges.has(j)) edges.set(j, false)
+      }
+      const refs = reference.referencesOf(w)
+      if (refs.length > 0) hasReferences[i] = 1
+      for (const r of refs) {
+        const j = index.get(rules.idKey(r.source))
+        if (j === undefined) note(r.source)
+        else edges.set(j, true)
+      }
+      deps.push([...edges.keys()])
+      flow.push([...edges.values()])
+    }
+    if (unknownIds.length > 0) {
+      return yield* Either.left(new VE.UnknownDependency({ ids: unknownIds, missing: [...missing] }))
+    }
+    const { order, cyclic } = topologicalOrder(deps)
+    if (cyclic) {
+      const cycle = findCycle(deps)!
+      return yield* Either.left(new VE.DependencyCycle({ path: cycle.map((i) => workload[i]!.id) }))
+    }
+    const children: Array<Array<number>> = Array.from({ length: n }, () => [])
+    const childFlow: Array<Array<boolean>> = Array.from({ length: n }, () => [])
+    for (let i = 0; i < n; i++) {
+      deps[i]!.forEach((d, k) => {
+        children[d]!.push(i)
+        childFlow[d]!.push(flow[i]![k]!)
+      })
+    }
+    const height = new Int32Array(n)
+    for (let k = n - 1; k >= 0; k--) {
+      const v = order[k]!
+      let h = 0
+      for (const c of children[v]!) if (height[c]! > h) h = height[c]!
+      height[v] = h + 1
+    }
+    const priority = new Uint8Array(n)
+    const accept: Array<ReadonlySet<number> | undefined> = []
+    for (let i = 0; i < n; i++) {
+      priority[i] = priorityRank[workload[i]!.priority ?? "normal"]
+      const statuses = workload[i]!.acceptStatuses
+      accept.push(statuses !== undefined && statuses.length > 0 ? new Set(statuses) : undefined)
+    }
+    return {
+      ids: workload.map((w) => w.id),
+      index,
+      requests,
+      priority,
+      accept,
+      deps,
+      flow,
+      children,
+      childFlow,
+      hasReferences,
+      height,
+      order
+    }
+  })
+
+/**
+ * The fewest rounds any plan can use: along every dependency path, consecutive requests share a
+ * round only inside one batch (at most 20 of them) and never across a response reference. The
+ * maximum over paths of the greedy segmentation of that path is computed in one topological pass,
+ * carrying the lexicographically largest (round, position) reaching each request.
+ *
+ * @internal
+ */
+export const roundLowerBound = (prepared: Prepared): number => {
+  const n = prepared.ids.length
+  if (n === 0) return 0
+  const round = new Int32Array(n)
+  const position = new Int32Array(n)
+  let best = 0
+  for (const v of prepared.order) {
+    let r = 1
+    let p = 1
+    const deps = prepared.deps[v]!
+    for (let k = 0; k < deps.length; k++) {
+      const u = deps[k]!
+      let cr: number
+      let cp: number
+      if (prepared.flow[v]![k] || position[u]! >= MAX) {
+        cr = round[u]! + 1
+        cp = 1
+      } else {
+        cr = round[u]!
+        cp = position[u]! + 1
+      }
+      if (cr > r || (cr === r && cp > p)) {
+        r = cr
+        p = cp
+      }
+    }
+    round[v] = r
+    position[v] = p
+    if (r > best) best = r
+  }
+  return best
+}
+
+/** @internal */
+export type Outcome =
+  | { readonly _tag: "Succeeded"; readonly status: number }
+  | { readonly _tag: "Failed"; readonly status: number }
+  | { readonly _tag: "DependencyFailed"; readonly dependency: string; readonly status: number }
+  | { readonly _tag: "NotSent"; readonly error: VE.InvalidReference | VE.RequestError }
+
+/** @internal */
+export interface PlannedBatch {
+  readonly id: string
+  readonly round: number
+  readonly shape: rules.Shape
+  readonly requests: ReadonlyArray<BatchRequestItem>
+}
+
+/** @internal */
+export interface Round {
+  readonly index: number
+  readonly batches: ReadonlyArray<PlannedBatch>
+  /** Requests settled while forming the round: their references could not be resolved. */
+  readonly notSent: ReadonlyArray<string>
+}
+
+const PENDING = 0
+const IN_FLIGHT = 1
+const DONE = 2
+
+/**
+ * Tracks one run of a workload. Not safe for concurrent use: one fiber owns it.
+ *
+ * @internal
+ */
+export class Scheduler {
+  readonly state: Uint8Array
+  readonly unsatisfied: Int32Array
+  readonly outcomes: Array<Outcome | undefined>
+  private readonly ready: Array<number> = []
+  private readonly mark: Int32Array
+  private readonly need: Int32Array
+  private readonly depth: Int32Array
+  private readonly parent: Int32Array
+  private readonly referencedBy: Int32Array
+  private readonly responses = new Map<number, reference.ResponseLike>()
+  private readonly resolved: Array<BatchRequestItem | undefined>
+  private stamp = 0
+  private rounds = 0
+  private remaining: number
+  private settledCount = 0
+
+  constructor(
+    readonly prepared: Prepared,
+    readonly policy: Policy,
+    private readonly settings: rules.Settings,
+    private readonly resolveReferences: boolean
+  ) {
+    const n = prepared.ids.length
+    this.state = new Uint8Array(n)
+    this.unsatisfied = new Int32Array(n)
+    this.outcomes = new Array(n)
+    this.mark = new Int32Array(n)
+    this.need = new Int32Array(n)
+    this.depth = new Int32Array(n)
+    this.parent = new Int32Array(n)
+    this.referencedBy = new Int32Array(n)
+    this.resolved = new Array(n)
+    this.remaining = n
+    for (let v = 0; v < n; v++) {
+      this.unsatisfied[v] = prepared.deps[v]!.length
+      if (prepared.deps[v]!.length === 0) this.ready.push(v)
+      prepared.deps[v]!.forEach((u, k) => {
+        if (prepared.flow[v]![k]) this.referencedBy[u]!++
+      })
+    }
+  }
+
+  /** Requests not yet settled. */
+  get pending(): number {
+    return this.remaining
+  }
+
+  get settled(): number {
+    return this.settledCount
+  }
+
+  get roundCount(): number {
+    return this.rounds
+  }
+
+  /**
+   * The next round: every request whose dependencies are satisfied, packed by the policy. The
+   * requests returned are in flight until succeed / fail / requeue is called for them.
+   */
+  nextRound(): Round {
+    const notSent: Array<string> = []
+    const frontier = this.takeFrontier(notSent)
+    if (frontier.length === 0) return { index: this.rounds, batches: [], notSent }
+    this.rounds++
+    const groups = this.policy === "waves" ? this.chunk(frontier) : this.pack(frontier, notSent)
+    const batches: Array<PlannedBatch> = []
+    for (const group of groups) {
+      for (const v of group) this.state[v] = IN_FLIGHT
+      batches.push(this.toBatch(group, batches.length))
+    }
+    return { index: this.rounds, batches, notSent }
+  }
+
+  succeed(v: number, response?: reference.ResponseLike): boolean {
+    if (this.state[v] === DONE) return false
+    this.settle(v, { _tag: "Succeeded", status: response?.status ?? 200 })
+    if (response !== undefined && this.referencedBy[v]! > 0) this.responses.set(v, response)
+    this.satisfyChildren(v)
+    return true
+  }
+
+  fail(v: number, status: number, response?: reference.ResponseLike): ReadonlyArray<number> {
+    if (this.state[v] === DONE) return []
+    this.settle(v, { _tag: "Failed", status })
+    if (response !== undefined && this.referencedBy[v]! > 0) this.responses.set(v, response)
+    return this.propagate(v, status)
+  }
+
+  /** Back to pending, for a retry (429, 503, 504) or a 424 caused by packing, not by a real dependency. */
+  requeue(v: number): boolean {
+    if (this.state[v] === DONE) return false
+    this.state[v] = PENDING
+    this.resolved[v] = undefined
+    if (this.unsatisfied[v] === 0) this.ready.push(v)
+    return true
+  }
+
+  private settle(v: number, outcome: Outcome) {
+    this.state[v] = DONE
+    this.outcomes[v] = outcome
+    this.remaining--
+    this.settledCount++
+    // responses are kept only while a request that references them is unsettled
+    const deps = this.prepared.deps[v]!
+    for (let k = 0; k < deps.length; k++) {
+      if (this.prepared.flow[v]![k]) {
+        const u = deps[k]!
+        if (--this.referencedBy[u]! === 0) this.responses.delete(u)
+      }
+    }
+  }
+
+  private satisfyChildren(v: number) {
+    for (const c of this.prepared.children[v]!) {
+      if (this.state[c] === DONE) continue
+      if (--this.unsatisfied[c]! === 0 && this.state[c] === PENDING) this.ready.push(c)
+    }
+  }
+
+  private propagate(root: number, rootStatus: number): Array<number> {
+    const failed: Array<number> = []
+    const stack: Array<[number, number]> = [[root, rootStatus]]
+    while (stack.length > 0) {
+      const [u, status] = stack.pop()!
+      for (const c of this.prepared.children[u]!) {
+        if (this.state[c] === DONE) continue
+        if (this.prepared.accept[c]?.has(status)) {
+          if (--this.unsatisfied[c]! === 0 && this.state[c] === PENDING) this.ready.push(c)
+          continue
+        }
+        this.settle(c, { _tag: "DependencyFailed", dependency: this.prepared.ids[u]!, status })
+        failed.push(c)
+        stack.push([c, 424])
+      }
+    }
+    return failed
+  }
+
+  /** Ready requests in priority then workload order, with their references resolved. */
+  private takeFrontier(notSent: Array<string>): Array<number> {
+    const stamp = ++this.stamp
+    const frontier: Array<number> = []
+    const queue = this.ready.splice(0, this.ready.length)
+    for (const v of queue) {
+      if (this.state[v] !== PENDING || this.unsatisfied[v] !== 0 || this.mark[v] === stamp) continue
+      this.mark[v] = stamp
+      frontier.push(v)
+    }
+    frontier.sort((a, b) => this.prepared.priority[a]! - this.prepared.priority[b]! || a - b)
+    const out: Array<number> = []
+    for (const v of frontier) {
+      if (this.state[v] !== PENDING) continue // settled by a failed resolution earlier in this loop
+      if (this.resolve(v, notSent)) out.push(v)
+    }
+    return out
+  }
+
+  /** Substitutes a request's references; on failure settles it (and its dependents) unsent. */
+  private resolve(v: number, notSent: Array<string>): boolean {
+    const request = this.prepared.requests[v]!
+    if (!this.resolveReferences || this.prepared.hasReferences[v] === 0) {
+      this.resolved[v] = request
+      return true
+    }
+    const substituted = reference.substitute(request, (source) => {
+      const u = this.prepared.index.get(rules.idKey(source))
+      return u === undefined ? undefined : this.responses.get(u)
+    })
+    const checked = Either.flatMap(
+      Either.mapLeft(substituted, (refs) => new VE.InvalidReference({ ids: [request.id], references: refs })),
+      (item) => Either.map(rules.normalizeRequests([item], this.settings), (items) => items[0]!)
+    )
+    if (Either.isRight(checked)) {
+      this.resolved[v] = checked.right
+      return true
+    }
+    this.settle(v, { _tag: "NotSent", error: checked.left })
+    notSent.push(request.id)
+    for (const c of this.propagate(v, 424)) notSent.push(this.prepared.ids[c]!)
+    return false
+  }
+
+  /** Waves: the frontier in parallel batches of 20. */
+  private chunk(frontier: ReadonlyArray<number>): Array<Array<number>> {
+    const groups: Array<Array<number>> = []
+    for (let i = 0; i < frontier.length; i += MAX) groups.push(frontier.slice(i, i + MAX))
+    return groups
+  }
+
+  /**
+   * Chains: besides the frontier, absorb every request whose unsatisfied dependencies are all
+   * absorbed through plain (non-reference) edges within 20 levels, then pack connected groups
+   * into sequential batches without splitting them where they fit.
+   */
+  private pack(frontier: ReadonlyArray<number>, notSent: Array<string>): Array<Array<number>> {
+    const p = this.prepared
+    const stamp = ++this.stamp
+    const absorbed: Array<number> = []
+    for (const v of frontier) {
+      this.mark[v] = stamp
+      this.depth[v] = 1
+      absorbed.push(v)
+    }
+    for (let k = 0; k < absorbed.length; k++) {
+      const u = absorbed[k]!
+      const kids = p.children[u]!
+      for (let j = 0; j < kids.length; j++) {
+        const c = kids[j]!
+        if (this.state[c] !== PENDING || p.childFlow[u]![j]) continue
+        if (this.mark[c] !== -stamp) {
+          this.mark[c] = -stamp
+          this.need[c] = this.unsatisfied[c]!
+          this.depth[c] = 0
+        }
+        if (this.depth[u]! + 1 > this.depth[c]!) this.depth[c] = this.depth[u]! + 1
+        // `need` starts at every unsatisfied dependency and reference edges never count down, so a
+        // request waiting on a response is never absorbed into the round that produces it
+        if (--this.need[c]! === 0 && this.depth[c]! <= MAX) {
+          if (!this.resolve(c, notSent)) continue
+          this.mark[c] = stamp
+          absorbed.push(c)
+        }
+      }
+    }
+    // connected groups over plain edges among absorbed requests
+    for (const v of absorbed) this.parent[v] = v
+    const find = (x: number): number => {
+      while (this.parent[x] !== x) {
+        this.parent[x] = this.parent[this.parent[x]!]!
+        x = this.parent[x]!
+      }
+      return x
+    }
+    for (const v of absorbed) {
+      const deps = p.deps[v]!
+      for (let k = 0; k < deps.length; k++) {
+        const u = deps[k]!
+        if (this.mark[u] === stamp && !p.flow[v]![k]) {
+          const a = find(u)
+          const b = find(v)
+          if (a !== b) this.parent[Math.max(a, b)] = Math.min(a, b)
+        }
+      }
+    }
+    const components = new Map<number, Array<number>>()
+    for (const v of absorbed) {
+      const root = find(v)
+      const list = components.get(root)
+      if (list === undefined) components.set(root, [v])
+      else list.push(v)
+    }
+    const singles: Array<number> = []
+    const small: Array<Array<number>> = []
+    const bins: Array<Array<number>> = []
+    for (const component of components.values()) {
+      if (component.length === 1) singles.push(component[0]!)
+      else if (component.length <= MAX) small.push(component)
+      else for (const batch of this.split(component, stamp)) small.push(batch)
+    }
+    // best-fit decreasing: whole groups (and self-contained parts of large ones) into sequential
+    // batches; a group is never split across batches of the same round when it fits in one.
+    // byFree[k] holds the batches with exactly k free places.
+    small.sort((a, b) => b.length - a.length)
+    const byFree: Array<Array<Array<number>>> = Array.from({ length: MAX + 1 }, () => [])
+    for (const group of small) {
+      let k = group.length
+      while (k <= MAX && byFree[k]!.length === 0) k++
+      const bin = k <= MAX ? byFree[k]!.pop()! : []
+      if (k > MAX) bins.push(bin)
+      bin.push(...group)
+      byFree[MAX - bin.length]!.push(bin)
+    }
+    // independent requests go to parallel batches; fill gaps only where that saves a batch
+    const gap = bins.reduce((sum, b) => sum + (MAX - b.length), 0)
+    const parallelNeeded = Math.ceil(Math.max(0, singles.length - gap) / MAX)
+    let fill = Math.max(0, singles.length - parallelNeeded * MAX)
+    if (Math.ceil(singles.length / MAX) === parallelNeeded) fill = 0
+    let next = singles.length - fill
+    const rest = singles.slice(0, next)
+    for (const bin of bins) {
+      while (fill > 0 && bin.length < MAX) {
+        bin.push(singles[next++]!)
+        fill--
+      }
+    }
+    return [...bins, ...this.chunk(rest)]
+  }
+
+  /**
+   * Splits a connected group larger than a batch: each batch starts at an unplaced request whose
+   * dependencies are all outside the group, then extends along the dependents that become placeable
+   * (deepest chain first). What cannot be placed waits for the next round.
+   */
+  private split(component: ReadonlyArray<number>, stamp: number): Array<Array<number>> {
+    const p = this.prepared
+    const inGroup = (x: number) => this.mark[x] === stamp
+    const placed = new Set<number>()
+    const roots = component
+      .filter((v) => !p.deps[v]!.some((u) => inGroup(u)))
+      .sort((a, b) => p.height[b]! - p.height[a]! || a - b)
+    let rootAt = 0
+    const batches: Array<Array<number>> = []
+    while (rootAt < roots.length) {
+      const batch: Array<number> = []
+      const need = new Map<number, number>()
+      const candidates: Array<number> = []
+      const add = (v: number) => {
+        batch.push(v)
+        placed.add(v)
+        for (const c of p.children[v]!) {
+          if (!inGroup(c) || placed.has(c)) continue
+          let left = need.get(c)
+          if (left === undefined) left = p.deps[c]!.filter((u) => inGroup(u)).length
+          left--
+          need.set(c, left)
+          if (left === 0) candidates.push(c)
+        }
+      }
+      while (rootAt < roots.length && placed.has(roots[rootAt]!)) rootAt++
+      if (rootAt >= roots.length) break
+      add(roots[rootAt++]!)
+      while (batch.length < MAX) {
+        let pick = -1
+        let pickAt = -1
+        for (let i = 0; i < candidates.length; i++) {
+          const c = candidates[i]!
+          if (placed.has(c)) continue
+          if (pick === -1 || p.height[c]! > p.height[pick]!) {
+            pick = c
+            pickAt = i
+          }
+        }
+        if (pick !== -1) {
+          candidates.splice(pickAt, 1)
+          add(pick)
+          continue
+        }
+        while (rootAt < roots.length && placed.has(roots[rootAt]!)) rootAt++
+        if (rootAt >= roots.length) break
+        add(roots[rootAt++]!)
+      }
+      batches.push(batch)
+    }
+    return batches
+  }
+
+  /**
+   * Writes the batch's order into `dependsOn`: nothing when no member depends on another; every
+   * member on the first when that is the only dependency inside the batch (Graph's "same" shape);
+   * otherwise each member on the previous one (a sequential chain).
+   */
+  private toBatch(group: ReadonlyArray<number>, position: number): PlannedBatch {
+    const p = this.prepared
+    const inBatch = new Set(group)
+    let internal = false
+    // two requests form a chain; 'same' is for one dependency shared by two or more dependents
+    let star = group.length > 2
+    const first = group[0]!
+    for (let i = 0; i < group.length; i++) {
+      const v = group[i]!
+      const deps = p.deps[v]!.filter((u) => inBatch.has(u))
+      if (deps.length > 0) internal = true
+      if (i > 0 && !(deps.length === 1 && deps[0] === first)) star = false
+    }
+    const shape: rules.Shape = !internal ? "parallel" : star ? "same" : "serial"
+    const requests = group.map((v, i) => {
+      const base = this.resolved[v] ?? p.requests[v]!
+      const item: { -readonly [K in keyof BatchRequestItem]: BatchRequestItem[K] } = { ...base }
+      delete item.dependsOn
+      if (shape === "serial" && i > 0) item.dependsOn = [p.ids[group[i - 1]!]!]
+      if (shape === "same" && i > 0) item.dependsOn = [p.ids[first]!]
+      return item
+    })
+    return { id: `r${this.rounds}b${position + 1}`, round: this.rounds, shape, requests }
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * The emulator's audit log: one entry for every request it answered (single or batch item), with the
+ * time, the buckets it was counted against, its status and its priority, and three helpers that
+ * answer, as numbers, the questions a run must answer:
+ *
+ * - {@link limitViolations}: how many executed requests a server enforcing the *documented* limits
+ *   would have refused (any window, token bucket or concurrency limit);
+ * - {@link duplicateExecutions}: how many times a request was executed again after it had already
+ *   been executed once (same client request id);
+ * - {@link orderViolations}: how many requests were executed although something they depend on had
+ *   not completed successfully before they started.
+ *
+ * The helpers check against the documented limit carried by each demand, never the scaled or
+ * overridden limit the emulator enforced: a run against a looser emulator still shows whether the
+ * client kept to Graph's limits.
+ *
+ * @since 0.1.0
+ */
+import type { Bucket } from "@effect-msgraph/core"
+
+/**
+ * `x-ms-throttle-priority`, normalised. Absent or unknown values are `normal`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Priority = "low" | "normal" | "high"
+
+/**
+ * One answered request.
+ *
+ * - `clientRequestId` identifies a logical request across retries: the item's `client-request-id`
+ *   header when present, otherwise the batch item id plus a hash of method, url and body.
+ * - `admitted`: it passed the emulator's limits (it was counted in its buckets).
+ * - `executed`: the emulator performed it (its effect on state happened), whatever the status.
+ * - `dependsOn`: client request ids this request depends on (from `dependsOn` inside its batch, and
+ *   from an `x-emulator-depends-on` header for dependencies across batches).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AuditEntry {
+  readonly seq: number
+  /** The sequence number of the HTTP request that carried it. */
+  readonly httpRequest: number
+  /** The batch item id, or `undefined` for a single request. */
+  readonly itemId: string | undefined
+  readonly requestId: string
+  readonly clientRequestId: string
+  readonly method: string
+  readonly url: string
+  readonly service: string
+  readonly priority: Priority
+  readonly demands: ReadonlyArray<Bucket.Demand>
+  readonly bucketKeys: ReadonlyArray<string>
+  readonly status: number
+  readonly admitted: boolean
+  readonly executed: boolean
+  /** Emulator clock, milliseconds: when the request was admitted (or refused). */
+  readonly startedAt: number
+  /** Emulator clock, milliseconds: when its answer was ready. */
+  readonly finishedAt: number
+  readonly dependsOn: ReadonlyArray<string>
+}
+
+/**
+ * The three numbers a run is judged by.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Report {
+  readonly limitViolations: number
+  readonly duplicateExecutions: number
+  readonly orderViolations: number
+  readonly requests: number
+  readonly throttled: number
+}
+
+const bucketOf = (demand: Bucket.Demand): string => `${demand.entryId}\u0000${demand.key}`
+
+/**
+ * The number of admitted requests that a server enforcing each demand's documented limit would have
+ * refused. A refused request is not counted in its bucket afterwards, so one burst is not counted
+ * again for every later request.
+ *
+ * @since 0.1.0
+ * @category audit
+ */
+export const limitViolations = (entries: ReadonlyArray<AuditEntry>): number => {
+  const admitted = entries.filter((e) => e.admitted).slice().sort((a, b) => a.startedAt - b.startedAt || a.seq - b.seq)
+  const byBucket = new Map<string, { limit: Bucket.Limit; uses: Array<{ entry: AuditEntry; cost: number }> }>()
+  for (const entry of admitted) {
+    for (const demand of entry.demands) {
+      const id = bucketOf(demand)
+      let bucket = byBucket.get(id)
+      if (bucket === undefined) {
+        bucket = { limit: demand.limit, uses: [] }
+        byBucket.set(id, bucket)
+      }
+      bucket.uses.push({ entry, cost: demand.cost })
+    }
+  }
+  const violating = new Set<number>()
+  for (const { limit, uses } of byBucket.values()) {
+    switch (limit._tag) {
+      case "Window": {
+        const kept: Array<{ at: number; cost: number }> = []
+        let head = 0
+        let sum = 0
+        for (const { entry, cost } of uses) {
+          while (head < kept.length && kept[head]!.at <= entry.startedAt - limit.windowMillis) {
+            sum -= kept[head]!.cost
+            head++
+          }
+          if (sum + cost > limit.limit) violating.add(entry.seq)
+          else {
+            kept.push({ at: entry.startedAt, cost })
+            sum += cost
+          }
+        }
+        break
+      }
+      case "TokenBucket": {
+        let tokens = limit.capacity
+        let last = uses[0]?.entry.startedAt ?? 0
+        for (const { entry, cost } of uses) {
+          tokens = Math.min(limit.capacity, tokens + ((entry.startedAt - last) / 1000) * limit.refillPerSecond)
+          last = entry.startedAt
+          if (tokens + 1e-9 < cost) violating.add(entry.seq)
+          else tokens -= cost
+        }
+        break
+      }
+      case "Concurrency": {
+        const running: Array<{ until: number; cost: number }> = []
+        for (const { entry, cost } of uses) {
+          let held = 0
+          for (const r of running) if (r.until > entry.startedAt) held += r.cost
+          if (held + cost > limit.permits) violating.add(entry.seq)
+          else running.push({ until: entry.finishedAt, cost })
+          // Forget finished requests so the scan stays short.
+          for (let i = running.length - 1; i >= 0; i--) if (running[i]!.until <= entry.startedAt) running.splice(i, 1)
+        }
+        break
+      }
+    }
+  }
+  return violating.size
+}
+
+/**
+ * The number of executions beyond the first of the same logical request (same client request id).
+ *
+ * @since 0.1.0
+ * @category audit
+ */
+export const duplicateExecutions = (entries: ReadonlyArray<AuditEntry>): number => {
+  const seen = new Map<string, number>()
+  let duplicates = 0
+  for (const entry of entries) {
+    if (!entry.executed) continue
+    const count = seen.get(entry.clientRequestId) ?? 0
+    if (count > 0) duplicates++
+    seen.set(entry.clientRequestId, count + 1)
+  }
+  return duplicates
+}
+
+/**
+ * The number of executed requests for which some dependency had not completed successfully (status
+ * below 400) before the request started.
+ *
+ * @since 0.1.0
+ * @category audit
+ */
+export const orderViolations = (entries: ReadonlyArray<AuditEntry>): number => {
+  const completed = new Map<string, Array<AuditEntry>>()
+  for (const entry of entries) {
+    if (!entry.executed || entry.status >= 400) continue
+    const list = completed.get(entry.clientRequestId)
+    if (list === undefined) completed.set(entry.clientRequestId, [entry])
+    else list.push(entry)
+  }
+  let violations = 0
+  for (const entry of entries) {
+    if (!entry.executed || entry.dependsOn.length === 0) continue
+    const satisfied = entry.dependsOn.every((dep) =>
+      (completed.get(dep) ?? []).some((done) => done.seq < entry.seq && done.finishedAt <= entry.startedAt)
+    )
+    if (!satisfied) violations++
+  }
+  return violations
+}
+
+/**
+ * All three numbers, plus how many requests were answered and how many of them were throttled.
+ *
+ * @since 0.1.0
+ * @category audit
+ */
+export const report = (entries: ReadonlyArray<AuditEntry>): Report => ({
+  limitViolations: limitViolations(entries),
+  duplicateExecutions: duplicateExecutions(entries),
+  orderViolations: orderViolations(entries),
+  requests: entries.length,
+  throttled: entries.filter((e) => e.status === 429).length
+})

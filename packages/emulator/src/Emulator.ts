@@ -1,0 +1,284 @@
+/**
+ * An emulator of Microsoft Graph for tests and local runs: `POST /{v1.0|beta}/$batch` and single
+ * requests, Graph's batch rules, server-side throttling from the limit catalogue, stateful resources,
+ * seeded faults and an audit log.
+ *
+ * The emulator is one Effect `HttpApp` ({@link Emulator.Service.app}). Run it in-process with
+ * {@link layerTest} (an `HttpClient` that executes the app in the caller's fiber, so `TestClock`
+ * drives every latency, window and Retry-After), or on a loopback socket with `EmulatorServer`.
+ *
+ * @since 0.1.0
+ */
+import type { Bucket } from "@effect-msgraph/core"
+import type { HttpApp } from "@effect/platform"
+import { HttpClient } from "@effect/platform"
+import { Context, Effect, Layer } from "effect"
+import * as Audit from "./Audit.js"
+import type { Faults } from "./Faults.js"
+import { type ConnectionDropped, makeApp } from "./internal/app.js"
+import { globalOnly } from "./internal/classify.js"
+import { makeClient } from "./internal/client.js"
+import * as engine from "./internal/engine.js"
+import type { Service as ServiceName } from "./internal/routing.js"
+
+/**
+ * What a classifier sees of a request: method, URL relative to the version root (with query), body
+ * size in bytes and the item's headers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ClassifyRequest = engine.ClassifyRequest
+
+/**
+ * Who is calling: tenant, app, acting user, delegated or app-only, tenant size and B2C.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ClassifyContext = engine.ClassifyContext
+
+/**
+ * Turns a request into the documented demands it places on Graph's limits.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Classifier = engine.Classifier
+
+/**
+ * A service's latency: `baseMillis` plus a seeded uniform draw in `[0, jitterMillis)`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type LatencyModel = engine.LatencyModel
+
+/**
+ * The services the emulator distinguishes for latency, faults, the Outlook batch rule and the
+ * SharePoint headers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Service = ServiceName
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Emulator {
+  /** The emulator as an HttpApp. It fails with `ConnectionDropped` when a fault drops the connection. */
+  readonly app: HttpApp.Default<ConnectionDropped>
+  /** Every answered request, oldest first (bounded by `auditCapacity`). */
+  readonly audit: Effect.Effect<ReadonlyArray<Audit.AuditEntry>>
+  /** `limitViolations`, `duplicateExecutions`, `orderViolations` over the audit log. */
+  readonly report: Effect.Effect<Audit.Report>
+  /** Replaces the fault configuration from now on. */
+  readonly setFaults: (faults: Faults) => Effect.Effect<void>
+  /** Empties the audit log (state and accounting are kept). */
+  readonly clearAudit: Effect.Effect<void>
+  /** The number of users in the emulated directory. */
+  readonly userCount: Effect.Effect<number>
+}
+
+/**
+ * The emulator service.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export const Emulator: Context.Tag<Emulator, Emulator> = Context.GenericTag<Emulator>("@effect-msgraph/emulator/Emulator")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export declare namespace Emulator {
+  /**
+   * Configuration. Every field is optional.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Options {
+    /** Tenant size for size-dependent limits (identity resource units): `S`, `M` (default) or `L`. */
+    readonly tenantSize?: "S" | "M" | "L"
+    readonly tenantId?: string
+    readonly appId?: string
+    /** The user `me` stands for, and the acting user in delegated context. */
+    readonly userId?: string
+    /** The acting user's UPN (default `emulator.user@contoso.onmicrosoft.com`). */
+    readonly userPrincipalName?: string
+    /** Delegated (default) or app-only context. */
+    readonly delegated?: boolean
+    readonly b2c?: boolean
+    /** Seeds response order, faults and latency (default 0). */
+    readonly seed?: number
+    /**
+     * Scales enforced limits: below 1 is stricter than documented, above 1 looser. A number applies to
+     * every service; a record is keyed by the demands' service id, with `"*"` as the fallback.
+     */
+    readonly multiplier?: number | Readonly<Record<string, number>>
+    /** Enforce this limit instead of the documented one, by catalogue entry id. */
+    readonly overrides?: Readonly<Record<string, Bucket.Limit>>
+    /** Where demands come from (default: the limit catalogue). */
+    readonly classify?: Classifier
+    /** `"realistic"` (default for {@link layer}), `"none"` (default for {@link layerTest}) or per-service models. */
+    readonly latency?: "none" | "realistic" | Partial<Record<Service, LatencyModel>>
+    readonly faults?: Faults
+    /** Root for `@odata.nextLink` and `@odata.context` (default: from the Host header, else graph.microsoft.com). */
+    readonly baseUrl?: string
+    /** What unknown paths answer: a generic 200 body (default) or 404. */
+    readonly unknownPaths?: "generic" | "notFound"
+    /** Path prefixes (without version) that answer 404. */
+    readonly notFoundPaths?: ReadonlyArray<string>
+    /** Licences available per subscribed SKU (default 25). */
+    readonly licenses?: number
+    /** At most this many objects per collection (default 100,000). */
+    readonly capacity?: number
+    /** At most this many audit entries; older ones are dropped (default 1,000,000). */
+    readonly auditCapacity?: number
+    /**
+     * The budget applied to SharePoint and OneDrive paths when the catalogue has none (Graph's page
+     * publishes no numbers for them). Default: 1,200 requests per minute per app per tenant, an
+     * emulator assumption. `null` turns it off.
+     */
+    readonly filesLimit?: Bucket.WindowLimit | null
+  }
+}
+
+/**
+ * Realistic latencies: tens to hundreds of milliseconds, by service.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const realisticLatency: Readonly<Record<Service, LatencyModel>> = {
+  identity: { baseMillis: 30, jitterMillis: 120 },
+  outlook: { baseMillis: 60, jitterMillis: 240 },
+  teams: { baseMillis: 80, jitterMillis: 320 },
+  files: { baseMillis: 80, jitterMillis: 400 },
+  onenote: { baseMillis: 100, jitterMillis: 400 },
+  insights: { baseMillis: 60, jitterMillis: 240 },
+  graph: { baseMillis: 40, jitterMillis: 160 }
+}
+
+const defaultUserId = "00000000-0000-4000-8000-00000000a11c"
+
+const noLatency: LatencyModel = { baseMillis: 0, jitterMillis: 0 }
+
+const resolveSync = (options: Emulator.Options): engine.Resolved => {
+  const multiplier = options.multiplier
+  const latency = options.latency ?? "realistic"
+  return {
+    context: {
+      tenantId: options.tenantId ?? "00000000-0000-4000-8000-00000000c0de",
+      appId: options.appId ?? "00000000-0000-4000-8000-0000000a9901",
+      userId: options.userId ?? defaultUserId,
+      delegated: options.delegated ?? true,
+      tenantSize: options.tenantSize ?? "M",
+      b2c: options.b2c ?? false
+    },
+    seed: options.seed ?? 0,
+    multiplier: multiplier === undefined
+      ? () => 1
+      : typeof multiplier === "number"
+      ? () => multiplier
+      : (service) => multiplier[service] ?? multiplier["*"] ?? 1,
+    overrides: new Map(Object.entries(options.overrides ?? {})),
+    classify: options.classify ?? globalOnly,
+    latency: latency === "none"
+      ? () => noLatency
+      : latency === "realistic"
+      ? (service) => realisticLatency[service]
+      : (service) => latency[service] ?? noLatency,
+    baseUrl: options.baseUrl,
+    store: {
+      licenses: options.licenses ?? 25,
+      notFoundPaths: options.notFoundPaths ?? [],
+      unknownPaths: options.unknownPaths ?? "generic",
+      capacity: options.capacity ?? 100_000,
+      actingUser: {
+        id: options.userId ?? defaultUserId,
+        userPrincipalName: options.userPrincipalName ?? "emulator.user@contoso.onmicrosoft.com"
+      }
+    },
+    auditCapacity: options.auditCapacity ?? 1_000_000,
+    filesLimit: options.filesLimit === null
+      ? undefined
+      : options.filesLimit ?? { _tag: "Window", limit: 1_200, windowMillis: 60_000 } as Bucket.WindowLimit,
+    faults: options.faults ?? {}
+  }
+}
+
+/**
+ * Builds an emulator with fresh state.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Emulator.Options = {}): Effect.Effect<Emulator> =>
+  Effect.sync(() => {
+    const core = new engine.Engine(resolveSync(options))
+    return {
+      app: makeApp(core),
+      audit: Effect.sync(() => core.audit().entries),
+      report: Effect.sync(() => Audit.report(core.audit().entries)),
+      setFaults: (faults) => Effect.sync(() => void (core.faults = faults)),
+      clearAudit: Effect.sync(() => core.clearAudit()),
+      userCount: Effect.sync(() => core.store.userCount)
+    }
+  })
+
+/**
+ * The audit log of the emulator in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const audit: Effect.Effect<ReadonlyArray<Audit.AuditEntry>, never, Emulator> = Effect.flatMap(Emulator, (e) => e.audit)
+
+/**
+ * The audit report of the emulator in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const report: Effect.Effect<Audit.Report, never, Emulator> = Effect.flatMap(Emulator, (e) => e.report)
+
+/**
+ * Replaces the faults of the emulator in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const setFaults = (faults: Faults): Effect.Effect<void, never, Emulator> => Effect.flatMap(Emulator, (e) => e.setFaults(faults))
+
+/**
+ * An `HttpClient` that sends every request to the emulator in context, in the caller's fiber.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const httpClient: Effect.Effect<HttpClient.HttpClient, never, Emulator> = Effect.map(Emulator, (e) => makeClient(e.app))
+
+/**
+ * The emulator service with fresh state.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Emulator.Options = {}): Layer.Layer<Emulator> => Layer.effect(Emulator, make(options))
+
+/**
+ * The emulator and an in-process `HttpClient` bound to it: the test layer. Latency defaults to
+ * `"none"` here, so tests only need `TestClock` when they ask for latency or wait for Retry-After.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTest = (options: Emulator.Options = {}): Layer.Layer<Emulator | HttpClient.HttpClient> =>
+  Layer.effect(HttpClient.HttpClient, httpClient).pipe(
+    Layer.provideMerge(layer({ latency: "none", ...options }))
+  )

@@ -1,0 +1,68 @@
+/**
+ * Faults the emulator injects on demand. Every fault has a rate (0 to 1) and is drawn from the
+ * emulator's seeded fault generator, so a run with the same seed and the same traffic injects the
+ * same faults.
+ *
+ * - Item faults: a batch item (or single request) answers 503 or 504, with or without Retry-After,
+ *   optionally only for one service. The item is not executed.
+ * - Batch faults: the whole `$batch` answers 500, 502, 503 or 504 with a Graph error body, either
+ *   `before` any item ran or `after` all of them ran (the case that tempts clients to run items twice).
+ * - A dropped connection, `before` or `after` execution: the in-process client fails with a transport
+ *   error; the loopback server destroys the socket.
+ * - Malformed JSON: a 200 batch response whose body is cut short.
+ * - A missing item: a 200 batch response without one of the items that ran.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * When a whole-request fault strikes: before any item runs, or after all of them ran.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Phase = "before" | "after"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ItemFault {
+  readonly status: 503 | 504
+  readonly rate: number
+  /** Seconds for `Retry-After`; omitted means the answer carries no Retry-After. */
+  readonly retryAfterSeconds?: number
+  /** Only items of this service (`identity`, `outlook`, `teams`, `files`, `onenote`, `insights`, `graph`). */
+  readonly service?: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface BatchFault {
+  readonly status: 500 | 502 | 503 | 504
+  readonly rate: number
+  readonly retryAfterSeconds?: number
+  readonly phase?: Phase
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Faults {
+  readonly items?: ReadonlyArray<ItemFault>
+  readonly batches?: ReadonlyArray<BatchFault>
+  readonly dropConnection?: { readonly rate: number; readonly phase?: Phase }
+  readonly malformedJson?: { readonly rate: number }
+  readonly missingItem?: { readonly rate: number }
+}
+
+/**
+ * No faults.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const none: Faults = {}

@@ -1,0 +1,125 @@
+/**
+ * Parsing of the relative URLs Graph items carry, and the emulator's own idea of which Graph service
+ * a path belongs to (used for latency, faults, the Outlook batch rule and the SharePoint headers).
+ *
+ * @internal
+ */
+
+/** A relative Graph URL split into path segments and query. @internal */
+export interface ParsedUrl {
+  /** The path without the leading slash and without the query, e.g. `users/abc/messages`. */
+  readonly path: string
+  readonly segments: ReadonlyArray<string>
+  readonly query: URLSearchParams
+}
+
+/** @internal */
+export const parseRelative = (url: string): ParsedUrl => {
+  const trimmed = url.startsWith("/") ? url.slice(1) : url
+  const q = trimmed.indexOf("?")
+  const rawPath = q === -1 ? trimmed : trimmed.slice(0, q)
+  const rawQuery = q === -1 ? "" : trimmed.slice(q + 1)
+  const path = rawPath.replace(/\/+$/, "")
+  const segments = path === "" ? [] : path.split("/").map(safeDecode)
+  return { path, segments, query: new URLSearchParams(rawQuery.replace(/\+/g, "%2B")) }
+}
+
+const safeDecode = (segment: string): string => {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}
+
+/** Whether a batch item's URL is absolute (Graph requires relative URLs in a batch). @internal */
+export const isAbsoluteUrl = (url: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || url.startsWith("//")
+
+/** Whether a URL addresses the `$batch` endpoint (nested batches are refused). @internal */
+export const isBatchUrl = (url: string): boolean => {
+  const { segments } = parseRelative(url)
+  return segments.some((segment) => segment.toLowerCase() === "$batch")
+}
+
+/**
+ * The services the emulator distinguishes. They name the latency and fault models and decide the
+ * Outlook and SharePoint behaviours; limits themselves come from the catalogue's demands.
+ *
+ * @internal
+ */
+export type Service = "identity" | "outlook" | "teams" | "files" | "onenote" | "insights" | "graph"
+
+const outlookSegments = new Set([
+  "messages",
+  "mailfolders",
+  "sendmail",
+  "events",
+  "calendar",
+  "calendars",
+  "calendarview",
+  "calendargroups",
+  "contacts",
+  "contactfolders",
+  "outlook",
+  "photo",
+  "photos",
+  "people",
+  "inferenceclassification",
+  "mailboxsettings"
+])
+
+const identityRoots = new Set([
+  "users",
+  "groups",
+  "applications",
+  "serviceprincipals",
+  "directoryobjects",
+  "subscribedskus",
+  "devices",
+  "organization",
+  "domains",
+  "contracts",
+  "oauth2permissiongrants",
+  "directoryroles",
+  "directoryroletemplates",
+  "getobjectsbyid",
+  "me",
+  "grouplifecyclepolicies",
+  "groupsettings",
+  "groupsettingtemplates"
+])
+
+/** @internal */
+export const serviceOf = (segments: ReadonlyArray<string>): Service => {
+  if (segments.length === 0) return "graph"
+  const lower = segments.map((s) => s.toLowerCase())
+  const root = lower[0]!
+  if (root === "teams" || root === "chats" || root === "teamwork" || root === "appcatalogs") return "teams"
+  if (root === "drives" || root === "sites" || root === "shares") return "files"
+  if (lower.includes("onenote")) return "onenote"
+  if (lower.includes("insights")) return "insights"
+  if (root === "users" || root === "me" || root === "groups") {
+    const rest = root === "me" ? lower.slice(1) : lower.slice(2)
+    const first = rest[0]
+    if (first === undefined) return "identity"
+    if (first === "drive" || first === "drives") return "files"
+    if (first === "chats" || first === "teamwork" || first === "joinedteams" || first === "team") return "teams"
+    if (outlookSegments.has(first) || (first.startsWith("mailfolders"))) return "outlook"
+    return "identity"
+  }
+  if (identityRoots.has(root)) return "identity"
+  return "graph"
+}
+
+/**
+ * The mailbox an Outlook path addresses: the user or group id after `users/` or `groups/`, or the
+ * acting user for `me/`.
+ *
+ * @internal
+ */
+export const mailboxOf = (segments: ReadonlyArray<string>, actingUser: string): string | undefined => {
+  const root = segments[0]?.toLowerCase()
+  if (root === "me") return actingUser
+  if ((root === "users" || root === "groups") && segments[1] !== undefined) return segments[1].toLowerCase()
+  return undefined
+}

@@ -1,0 +1,130 @@
+/**
+ * The emulator's own validation of a `$batch` envelope, as Graph's server applies it. It shares no
+ * code with the client's BatchBuilder, so a bug in one cannot hide behind the other.
+ *
+ * @internal
+ */
+import { BatchRequest } from "@effect-msgraph/core"
+import { Either, Schema } from "effect"
+import { isAbsoluteUrl, isBatchUrl } from "./routing.js"
+
+/** Graph's documented maximum number of items in one batch. @internal */
+export const maxItems = 20
+
+/** The three documented dependency patterns ("Request dependencies are limited"). @internal */
+export type Shape = "parallel" | "serial" | "same"
+
+/** @internal */
+export interface ValidBatch {
+  readonly items: ReadonlyArray<BatchRequest.BatchRequestItem>
+  readonly shape: Shape
+  /** For each item, the index of the item it depends on, if any. */
+  readonly dependency: ReadonlyArray<number | undefined>
+}
+
+/** Why an envelope is refused: one reason, with Graph's wording in the message. @internal */
+export interface Rejection {
+  readonly reason:
+    | "MalformedJson"
+    | "InvalidPayload"
+    | "Empty"
+    | "TooManyRequests"
+    | "DuplicateId"
+    | "InvalidMethod"
+    | "AbsoluteUrl"
+    | "NestedBatch"
+    | "MissingContentType"
+    | "UnknownDependency"
+    | "ForwardDependency"
+    | "MixedShape"
+    | "InvalidBody"
+  readonly message: string
+}
+
+const methods = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"])
+
+const reject = (reason: Rejection["reason"], message: string): Either.Either<ValidBatch, Rejection> =>
+  Either.left({ reason, message })
+
+const decodeEnvelope = Schema.decodeUnknownEither(BatchRequest.BatchRequestEnvelope)
+const decodeWire = Schema.decodeUnknownEither(BatchRequest.BatchRequestEnvelopeJson)
+
+/** @internal */
+export const validate = (text: string): Either.Either<ValidBatch, Rejection> => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return reject("MalformedJson", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
+  }
+  const wire = decodeWire(json)
+  if (Either.isLeft(wire)) {
+    return reject("InvalidPayload", "Invalid batch payload format: a 'requests' array of items with string 'id', 'method' and 'url' is required.")
+  }
+  const requests = wire.right.requests
+  if (requests.length === 0) return reject("Empty", "Invalid batch payload format: the 'requests' array is empty.")
+  if (requests.length > maxItems) {
+    return reject("TooManyRequests", `The batch contains ${requests.length} requests; at most ${maxItems} are allowed.`)
+  }
+  const index = new Map<string, number>()
+  for (let i = 0; i < requests.length; i++) {
+    const item = requests[i]!
+    if (item.id === "") return reject("InvalidPayload", "Invalid batch payload format: every request needs a non-empty 'id'.")
+    const key = item.id.toLowerCase()
+    if (index.has(key)) return reject("DuplicateId", `Batch request ids must be unique (ids are not case-sensitive): '${item.id}' is repeated.`)
+    index.set(key, i)
+    if (!methods.has(item.method.toUpperCase())) {
+      return reject("InvalidMethod", `Request '${item.id}': method '${item.method}' is not supported in a batch.`)
+    }
+    if (isAbsoluteUrl(item.url)) {
+      return reject("AbsoluteUrl", `Request '${item.id}': the url must be relative to the batch's version endpoint, e.g. '/users'.`)
+    }
+    if (isBatchUrl(item.url)) return reject("NestedBatch", `Request '${item.id}': nested batch requests are not supported.`)
+    if (item.body !== undefined && BatchRequest.header(item.headers, "content-type") === undefined) {
+      return reject("MissingContentType", `Request '${item.id}': a request with a body must have a Content-Type header.`)
+    }
+  }
+  const dependency: Array<number | undefined> = []
+  for (let i = 0; i < requests.length; i++) {
+    const item = requests[i]!
+    const on = item.dependsOn ?? []
+    if (on.length === 0) {
+      dependency.push(undefined)
+      continue
+    }
+    if (on.length > 1) {
+      return reject("MixedShape", `Batch should be either fully sequential or fully parallel: request '${item.id}' depends on more than one request.`)
+    }
+    const target = index.get(on[0]!.toLowerCase())
+    if (target === undefined) {
+      return reject("UnknownDependency", `Request '${item.id}' depends on '${on[0]}', which is not in the batch.`)
+    }
+    if (target >= i) {
+      return reject("ForwardDependency", `Request '${item.id}' depends on '${on[0]}', which does not come before it in the batch.`)
+    }
+    dependency.push(target)
+  }
+  const shape = shapeOf(dependency)
+  if (shape === undefined) {
+    return reject("MixedShape", "Batch should be either fully sequential or fully parallel.")
+  }
+  const decoded = decodeEnvelope(wire.right)
+  if (Either.isLeft(decoded)) {
+    return reject("InvalidBody", "Invalid batch payload format: a body whose Content-Type is not JSON must be base64 encoded.")
+  }
+  return Either.right({ items: decoded.right.requests, shape, dependency })
+}
+
+/**
+ * Parallel: nobody depends on anything. Serial: every item after the first depends on the one just
+ * before it. Same: every item that states a dependency states the same one.
+ *
+ * @internal
+ */
+export const shapeOf = (dependency: ReadonlyArray<number | undefined>): Shape | undefined => {
+  const stated = dependency.filter((d): d is number => d !== undefined)
+  if (stated.length === 0) return "parallel"
+  if (dependency[0] === undefined && dependency.every((d, i) => i === 0 || d === i - 1)) return "serial"
+  if (stated.every((d) => d === stated[0])) return "same"
+  return undefined
+}

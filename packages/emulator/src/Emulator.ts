@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import type { Bucket } from "@effect-msgraph/core"
+import { Bucket } from "@effect-msgraph/core"
 import type { HttpApp } from "@effect/platform"
 import { HttpClient } from "@effect/platform"
 import { Context, Effect, Layer } from "effect"
@@ -207,7 +207,7 @@ const resolveSync = (options: Emulator.Options): engine.Resolved => {
     auditCapacity: options.auditCapacity ?? 1_000_000,
     filesLimit: options.filesLimit === null
       ? undefined
-      : options.filesLimit ?? { _tag: "Window", limit: 1_200, windowMillis: 60_000 } as Bucket.WindowLimit,
+      : options.filesLimit ?? new Bucket.WindowLimit({ limit: 1_200, windowMillis: 60_000 }),
     faults: options.faults ?? {}
   }
 }

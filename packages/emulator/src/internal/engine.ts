@@ -140,11 +140,11 @@ const scale = (limit: Bucket.Limit, m: number): Bucket.Limit => {
   if (m === 1) return limit
   switch (limit._tag) {
     case "Window":
-      return { ...limit, limit: Math.max(1, Math.floor(limit.limit * m)) } as Bucket.Limit
+      return new Bucket.WindowLimit({ limit: Math.max(1, Math.floor(limit.limit * m)), windowMillis: limit.windowMillis })
     case "TokenBucket":
-      return { ...limit, capacity: Math.max(1, limit.capacity * m), refillPerSecond: limit.refillPerSecond * m } as Bucket.Limit
+      return new Bucket.TokenBucketLimit({ capacity: Math.max(1, limit.capacity * m), refillPerSecond: limit.refillPerSecond * m })
     case "Concurrency":
-      return { ...limit, permits: Math.max(1, Math.floor(limit.permits * m)) } as Bucket.Limit
+      return new Bucket.ConcurrencyLimit({ permits: Math.max(1, Math.floor(limit.permits * m)) })
   }
 }
 

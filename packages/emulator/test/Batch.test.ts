@@ -1,0 +1,222 @@
+import { BatchResponse, Bucket, GraphError } from "@effect-msgraph/core"
+import * as Emulator from "@effect-msgraph/emulator/Emulator"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Option, TestClock } from "effect"
+import { batch, fixtureJson, get, post, postBatch } from "./utils/graph.js"
+
+const expectRejected = (payload: unknown, fragment: RegExp) =>
+  Effect.gen(function*() {
+    const answer = yield* postBatch(payload)
+    assert.strictEqual(answer.status, 400)
+    const body = GraphError.fromBody(answer.json)
+    assert.isTrue(Option.isSome(body), "a Graph error body")
+    const error = Option.getOrThrow(body).error
+    assert.strictEqual(error.code, "BadRequest")
+    assert.match(error.message ?? "", fragment)
+    assert.isString(GraphError.innerErrorOf(error)?.["request-id"])
+    // Nothing in a refused envelope runs.
+    assert.deepStrictEqual(yield* Emulator.audit, [])
+  }).pipe(Effect.provide(Emulator.layerTest()))
+
+const items = (n: number) => Array.from({ length: n }, (_, i) => get(String(i + 1), "/organization"))
+
+describe("batch envelope validation", () => {
+  it.effect("accepts 20 items and refuses 21", () =>
+    Effect.gen(function*() {
+      const twenty = yield* batch(items(20)).pipe(Effect.provide(Emulator.layerTest()))
+      assert.strictEqual(twenty.status, 200)
+      assert.strictEqual(twenty.order.length, 20)
+      yield* expectRejected({ requests: items(21) }, /at most 20/)
+    }))
+
+  it.effect("refuses duplicate ids, compared without case", () =>
+    expectRejected({ requests: [get("a", "/users"), get("A", "/groups")] }, /unique/))
+
+  it.effect("refuses a dependsOn naming an unknown id", () =>
+    expectRejected({ requests: [get("1", "/users"), { ...get("2", "/groups"), dependsOn: ["9"] }] }, /not in the batch/))
+
+  it.effect("refuses a dependsOn naming a later item, or the item itself", () =>
+    Effect.gen(function*() {
+      yield* expectRejected({ requests: [{ ...get("1", "/users"), dependsOn: ["2"] }, get("2", "/groups")] }, /does not come before/)
+      yield* expectRejected({ requests: [{ ...get("1", "/users"), dependsOn: ["1"] }] }, /does not come before/)
+    }))
+
+  it.effect("refuses a mixed shape and dependsOn lists of more than one id", () =>
+    Effect.gen(function*() {
+      // Two separate chains: neither serial, nor all on the same item.
+      yield* expectRejected({
+        requests: [get("1", "/users"), { ...get("2", "/users"), dependsOn: ["1"] }, get("3", "/groups"), { ...get("4", "/groups"), dependsOn: ["3"] }]
+      }, /fully sequential or fully parallel/)
+      // A chain that skips: 3 depends on 1, not on 2.
+      yield* expectRejected({
+        requests: [get("1", "/users"), { ...get("2", "/users"), dependsOn: ["1"] }, { ...get("3", "/users"), dependsOn: ["2"] }, { ...get("4", "/users"), dependsOn: ["2"] }]
+      }, /fully sequential or fully parallel/)
+      yield* expectRejected({
+        requests: [get("1", "/users"), get("2", "/users"), { ...get("3", "/users"), dependsOn: ["1", "2"] }]
+      }, /fully sequential or fully parallel/)
+    }))
+
+  it.effect("refuses absolute URLs", () =>
+    Effect.gen(function*() {
+      yield* expectRejected({ requests: [get("1", "https://graph.microsoft.com/v1.0/users")] }, /relative/)
+      yield* expectRejected({ requests: [get("1", "//graph.microsoft.com/v1.0/users")] }, /relative/)
+    }))
+
+  it.effect("refuses nested batches", () => expectRejected({ requests: [post("1", "/$batch", { requests: [] })] }, /nested/))
+
+  it.effect("refuses a body without Content-Type", () =>
+    expectRejected({ requests: [{ id: "1", method: "POST", url: "/users", body: { displayName: "x" } }] }, /Content-Type/))
+
+  it.effect("refuses unparseable JSON, a missing requests array, an empty batch and unknown methods", () =>
+    Effect.gen(function*() {
+      yield* expectRejected("{not json", /valid JSON/)
+      yield* expectRejected({ request: [] }, /requests/)
+      yield* expectRejected({ requests: [] }, /empty/)
+      yield* expectRejected({ requests: [{ id: "1", method: "FETCH", url: "/users" }] }, /not supported/)
+    }))
+})
+
+describe("documented examples", () => {
+  it.effect("accepts the documentation's example batch and answers every id with a decodable envelope", () =>
+    Effect.gen(function*() {
+      const fixture = fixtureJson("batch-request-example.json")
+      const answer = yield* postBatch(fixture)
+      assert.strictEqual(answer.status, 200)
+      const decoded = yield* BatchResponse.decodeJson(answer.text)
+      assert.deepStrictEqual(
+        decoded.responses.map((r) => r.id).sort(),
+        fixture.requests.map((r: any) => r.id).sort()
+      )
+      for (const r of decoded.responses) assert.isNumber(r.status)
+    }).pipe(Effect.provide(Emulator.layerTest())))
+
+  it.effect("accepts the older documented example batch", () =>
+    Effect.gen(function*() {
+      const fixture = fixtureJson("legacy-batch-request-example.json")
+      const answer = yield* batch(fixture.requests)
+      assert.strictEqual(answer.status, 200)
+      assert.sameMembers(answer.order, fixture.requests.map((r: any) => r.id))
+    }).pipe(Effect.provide(Emulator.layerTest())))
+
+  it.effect("runs the documented dependsOn chain in the order 1, 2, 4, 3", () =>
+    Effect.gen(function*() {
+      const fixture = fixtureJson("batch-request-dependsOn.json")
+      const answer = yield* batch(fixture.requests)
+      assert.strictEqual(answer.status, 200)
+      assert.deepStrictEqual(answer.order, ["1", "2", "4", "3"])
+      const log = yield* Emulator.audit
+      assert.deepStrictEqual(log.map((e) => e.itemId), ["1", "2", "4", "3"])
+    }).pipe(Effect.provide(Emulator.layerTest())))
+
+  it.effect("produces items shaped like the documented mixed response (id, status, headers, body; error bodies)", () =>
+    Effect.gen(function*() {
+      const documented = fixtureJson("batch-response-mixed.json")
+      const answer = yield* batch([get("1", "/me"), get("2", "/users/00000000-0000-0000-0000-00000000dead")])
+      // Both the documented response and ours decode with the same schema.
+      const ours = yield* BatchResponse.decodeJson(answer.text)
+      yield* BatchResponse.decodeJson(JSON.stringify(documented))
+      const keys = (r: any) => Object.keys(r).sort()
+      assert.deepStrictEqual(keys(answer.byId["1"]), keys(documented.responses[0]))
+      assert.strictEqual(answer.byId["1"].status, 200)
+      assert.match(answer.byId["1"].headers["Content-Type"], /^application\/json/)
+      assert.strictEqual(answer.byId["2"].status, 404)
+      const error = Option.getOrThrow(GraphError.fromBody(answer.byId["2"].body)).error
+      assert.deepStrictEqual(Object.keys(GraphError.innerErrorOf(error) ?? {}).sort(), ["date", "request-id"])
+      assert.strictEqual(ours.responses.length, 2)
+    }).pipe(Effect.provide(Emulator.layerTest())))
+})
+
+describe("batch execution", () => {
+  const parallel = Array.from({ length: 12 }, (_, i) => get(`r${i}`, `/groups?x=${i}`))
+
+  it.effect("returns parallel items in an order chosen by the seed", () =>
+    Effect.gen(function*() {
+      const orderFor = (seed: number) => batch(parallel).pipe(Effect.map((a) => a.order), Effect.provide(Emulator.layerTest({ seed })))
+      const a = yield* orderFor(1)
+      const again = yield* orderFor(1)
+      assert.deepStrictEqual(a, again, "same seed, same order")
+      assert.sameMembers(a, parallel.map((r) => r.id))
+      const others = yield* Effect.forEach([2, 3, 4, 5], orderFor)
+      assert.isTrue(others.some((o) => o.join() !== a.join()), "other seeds give other orders")
+      assert.isTrue([a, ...others].some((o) => o.join() !== parallel.map((r) => r.id).join()), "not always request order")
+    }))
+
+  it.effect("runs a Same-pattern batch one item at a time after the shared dependency", () =>
+    Effect.gen(function*() {
+      const answer = yield* batch([
+        get("root", "/organization"),
+        { ...get("b", "/groups"), dependsOn: ["root"] },
+        { ...get("c", "/users"), dependsOn: ["root"] }
+      ])
+      assert.deepStrictEqual(answer.order, ["root", "b", "c"])
+      const log = yield* Emulator.audit
+      for (let i = 1; i < log.length; i++) assert.isAtMost(log[i - 1]!.finishedAt, log[i]!.startedAt)
+      assert.strictEqual((yield* Emulator.report).orderViolations, 0)
+    }).pipe(Effect.provide(Emulator.layerTest({ latency: { graph: { baseMillis: 50, jitterMillis: 0 }, identity: { baseMillis: 50, jitterMillis: 0 } } })), (eff) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(eff)
+        yield* TestClock.adjust("1 second")
+        return yield* Fiber.join(fiber)
+      })))
+
+  it.effect("answers 424 to every item after a failed one in a chain, without running them", () =>
+    Effect.gen(function*() {
+      const answer = yield* batch([
+        get("1", "/me"),
+        { ...get("2", "/users/nobody@contoso.com"), dependsOn: ["1"] },
+        { ...post("3", "/groups", { displayName: "g", mailNickname: "g" }), dependsOn: ["2"] },
+        { ...get("4", "/me"), dependsOn: ["3"] }
+      ])
+      assert.deepStrictEqual(answer.order.map((id) => answer.byId[id].status), [200, 404, 424, 424])
+      assert.strictEqual(Option.getOrThrow(GraphError.fromBody(answer.byId["3"].body)).error.code, "FailedDependency")
+      const log = yield* Emulator.audit
+      assert.deepStrictEqual(log.map((e) => e.executed), [true, true, false, false])
+      // The group was never created.
+      const groups = yield* batch([get("g", "/groups")])
+      assert.deepStrictEqual(groups.byId["g"].body.value, [])
+    }).pipe(Effect.provide(Emulator.layerTest())))
+
+  it.effect("hands Outlook at most four items of one batch at a time, other services all at once", () =>
+    Effect.gen(function*() {
+      const mail = Array.from({ length: 10 }, (_, i) => get(`m${i}`, `/users/u${i}@contoso.com/messages`))
+      const directory = Array.from({ length: 10 }, (_, i) => get(`d${i}`, `/groups?n=${i}`))
+      const fiber = yield* Effect.fork(batch([...mail, ...directory]))
+      yield* TestClock.adjust("10 seconds")
+      const answer = yield* Fiber.join(fiber)
+      assert.strictEqual(answer.status, 200)
+      const log = yield* Emulator.audit
+      const peak = (service: string) => {
+        const mine = log.filter((e) => e.service === service)
+        return Math.max(...mine.map((e) => mine.filter((o) => o.startedAt <= e.startedAt && o.finishedAt > e.startedAt).length))
+      }
+      assert.strictEqual(peak("outlook"), 4)
+      assert.strictEqual(peak("identity"), 10)
+    }).pipe(Effect.provide(Emulator.layerTest({ latency: { outlook: { baseMillis: 100, jitterMillis: 0 }, identity: { baseMillis: 100, jitterMillis: 0 } } }))))
+
+  it.effect("throttles low-priority items first when items of one batch contend for a bucket", () =>
+    Effect.gen(function*() {
+      const answer = yield* batch([
+        get("low1", "/groups?a=1", { "x-ms-throttle-priority": "low" }),
+        get("n1", "/groups?a=2"),
+        get("low2", "/groups?a=3", { "x-ms-throttle-priority": "Low" }),
+        get("high1", "/groups?a=4", { "x-ms-throttle-priority": "high" }),
+        get("n2", "/groups?a=5")
+      ])
+      const throttled = answer.order.filter((id) => answer.byId[id].status === 429).sort()
+      assert.deepStrictEqual(throttled, ["low1", "low2"])
+      const log = yield* Emulator.audit
+      assert.deepStrictEqual(log.filter((e) => e.status === 429).map((e) => e.priority), ["low", "low"])
+    }).pipe(Effect.provide(Emulator.layerTest({
+      classify: (_request, context) => [
+        new Bucket.Demand({
+          key: `test/${context.appId}`,
+          entryId: "test.three",
+          service: "test",
+          scope: "app",
+          limit: new Bucket.WindowLimit({ limit: 3, windowMillis: 10_000 }),
+          cost: 1,
+          retryAfter: true
+        })
+      ]
+    }))))
+})

@@ -1,0 +1,133 @@
+import { BatchResponse, GraphError } from "@effect-msgraph/core"
+import * as Emulator from "@effect-msgraph/emulator/Emulator"
+import type * as Faults from "@effect-msgraph/emulator/Faults"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Either, Fiber, Option, TestClock } from "effect"
+import { batch, get, post, postBatch, send } from "./utils/graph.js"
+
+const withFaults = (faults: Faults.Faults, extra: Emulator.Emulator.Options = {}) => Effect.provide(Emulator.layerTest({ faults, ...extra }))
+
+describe("item faults", () => {
+  it.effect("503 with Retry-After, not executed", () =>
+    Effect.gen(function*() {
+      const answer = yield* batch([post("1", "/groups", { displayName: "g", mailNickname: "g" })])
+      const item = answer.byId["1"]
+      assert.strictEqual(item.status, 503)
+      assert.strictEqual(item.headers["Retry-After"], "7")
+      assert.strictEqual(Option.getOrThrow(GraphError.fromBody(item.body)).error.code, "serviceNotAvailable")
+      const log = yield* Emulator.audit
+      assert.isFalse(log[0]!.executed)
+      yield* Emulator.setFaults({})
+      const groups = yield* send("GET", "/groups")
+      assert.deepStrictEqual(groups.json.value, [], "the failed item created nothing")
+    }).pipe(withFaults({ items: [{ status: 503, rate: 1, retryAfterSeconds: 7 }] })))
+
+  it.effect("504 without Retry-After, only for the configured service", () =>
+    Effect.gen(function*() {
+      const answer = yield* batch([get("mail", "/me/messages"), get("dir", "/me")])
+      assert.strictEqual(answer.byId["mail"].status, 504)
+      assert.notProperty(answer.byId["mail"].headers, "Retry-After")
+      assert.strictEqual(answer.byId["dir"].status, 200)
+      const single = yield* send("GET", "/me/events")
+      assert.strictEqual(single.status, 504)
+      assert.isUndefined(single.headers["retry-after"])
+    }).pipe(withFaults({ items: [{ status: 504, rate: 1, service: "outlook" }] })))
+
+  it.effect("a rate strikes a seeded share of items, the same share for the same seed", () =>
+    Effect.gen(function*() {
+      const run = (seed: number) =>
+        batch(Array.from({ length: 20 }, (_, i) => get(String(i), `/organization?i=${i}`))).pipe(
+          Effect.map((a) => a.order.filter((id) => a.byId[id].status === 503).sort().join()),
+          withFaults({ items: [{ status: 503, rate: 0.3 }] }, { seed })
+        )
+      const a = yield* run(11)
+      assert.strictEqual(yield* run(11), a)
+      const count = a.split(",").filter((s) => s !== "").length
+      assert.isAbove(count, 0)
+      assert.isBelow(count, 20)
+    }))
+})
+
+describe("batch faults", () => {
+  for (const status of [500, 502, 503, 504] as const) {
+    it.effect(`whole batch ${status} with a Graph error body, before any item ran`, () =>
+      Effect.gen(function*() {
+        const answer = yield* postBatch({ requests: [get("1", "/me")] })
+        assert.strictEqual(answer.status, status)
+        assert.isTrue(Option.isSome(GraphError.fromBody(answer.json)))
+        assert.strictEqual(answer.headers["retry-after"], status === 503 ? "3" : undefined)
+        assert.deepStrictEqual(yield* Emulator.audit, [])
+      }).pipe(withFaults({ batches: [{ status, rate: 1, ...(status === 503 ? { retryAfterSeconds: 3 } : {}) }] })))
+  }
+
+  it.effect("a batch fault after execution: the items ran although the client saw 502", () =>
+    Effect.gen(function*() {
+      const answer = yield* postBatch({ requests: [post("1", "/groups", { displayName: "g", mailNickname: "g" })] })
+      assert.strictEqual(answer.status, 502)
+      const log = yield* Emulator.audit
+      assert.isTrue(log[0]!.executed)
+      // The client retries the same item: the audit counts a duplicate execution.
+      yield* Emulator.setFaults({})
+      yield* postBatch({ requests: [post("1", "/groups", { displayName: "g", mailNickname: "g" })] })
+      assert.strictEqual((yield* Emulator.report).duplicateExecutions, 1)
+    }).pipe(withFaults({ batches: [{ status: 502, rate: 1, phase: "after" }] })))
+})
+
+describe("connection faults", () => {
+  it.effect("a dropped connection is a transport error for the in-process client", () =>
+    Effect.gen(function*() {
+      const result = yield* Effect.either(postBatch({ requests: [get("1", "/me")] }))
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) {
+        assert.strictEqual(result.left._tag, "RequestError")
+        assert.strictEqual((result.left as any).reason, "Transport")
+      }
+      assert.deepStrictEqual(yield* Emulator.audit, [], "dropped before execution")
+    }).pipe(withFaults({ dropConnection: { rate: 1 } })))
+
+  it.effect("a connection dropped after execution leaves executed items behind", () =>
+    Effect.gen(function*() {
+      const result = yield* Effect.either(send("POST", "/groups", { displayName: "g", mailNickname: "g" }))
+      assert.isTrue(Either.isLeft(result))
+      const log = yield* Emulator.audit
+      assert.strictEqual(log.length, 1)
+      assert.isTrue(log[0]!.executed)
+    }).pipe(withFaults({ dropConnection: { rate: 1, phase: "after" } })))
+})
+
+describe("response faults", () => {
+  it.effect("malformed JSON: a 200 whose body does not parse", () =>
+    Effect.gen(function*() {
+      const answer = yield* postBatch({ requests: [get("1", "/me"), get("2", "/organization")] })
+      assert.strictEqual(answer.status, 200)
+      assert.isUndefined(answer.json)
+      assert.throws(() => JSON.parse(answer.text))
+      const decoded = yield* Effect.either(BatchResponse.decodeJson(answer.text))
+      assert.isTrue(Either.isLeft(decoded))
+    }).pipe(withFaults({ malformedJson: { rate: 1 } })))
+
+  it.effect("a missing item: one id that ran has no response", () =>
+    Effect.gen(function*() {
+      const answer = yield* batch([get("1", "/me"), get("2", "/organization"), get("3", "/groups")])
+      assert.strictEqual(answer.status, 200)
+      assert.strictEqual(answer.order.length, 2)
+      const log = yield* Emulator.audit
+      assert.strictEqual(log.filter((e) => e.executed).length, 3)
+    }).pipe(withFaults({ missingItem: { rate: 1 } })))
+})
+
+describe("latency", () => {
+  it.effect("the realistic model takes tens to hundreds of milliseconds of emulator time, seeded", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(batch(Array.from({ length: 10 }, (_, i) => get(String(i), `/me/messages?i=${i}`))))
+      yield* TestClock.adjust("5 seconds")
+      yield* Fiber.join(fiber)
+      const log = yield* Emulator.audit
+      for (const entry of log) {
+        const took = entry.finishedAt - entry.startedAt
+        assert.isAtLeast(took, Emulator.realisticLatency.outlook.baseMillis)
+        assert.isBelow(took, Emulator.realisticLatency.outlook.baseMillis + Emulator.realisticLatency.outlook.jitterMillis)
+      }
+      assert.isAbove(new Set(log.map((e) => e.finishedAt - e.startedAt)).size, 1, "jitter varies")
+    }).pipe(Effect.provide(Emulator.layerTest({ latency: "realistic" }))))
+})

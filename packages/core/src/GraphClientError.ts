@@ -1,0 +1,169 @@
+/**
+ * What can go wrong when the client talks to Graph, kept apart by level:
+ *
+ * - **batch level**: the `$batch` call itself failed. No item has an answer from this call:
+ *   `BatchRejected` (4xx with a Graph error), `BatchServerError` (5xx), `BatchTransportError` (no
+ *   HTTP response), `BatchDecodeError` (a response that is not a batch response).
+ * - **request level**: one request's own outcome: `GraphRequestError` (Graph answered an error
+ *   status), `Throttled` (429/503/504 until retries ran out), `DependencyFailed` (not sent because a
+ *   dependency failed), `UnknownOutcome` (a non-idempotent request that may or may not have run).
+ *
+ * Every error is a `Schema.TaggedError`, so it can be matched exhaustively with `Match` or
+ * `Effect.catchTags`, and serialised. None of them carries an Authorization header or a token.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { ODataError } from "./GraphError.js"
+import type * as VE from "./ValidationError.js"
+
+/**
+ * Graph refused the whole batch with a 4xx (a malformed envelope is 400).
+ *
+ * @since 0.1.0
+ * @category batch errors
+ */
+export class BatchRejected extends Schema.TaggedError<BatchRejected>()("BatchRejected", {
+  batchId: Schema.String,
+  status: Schema.Number,
+  error: Schema.optionalWith(ODataError, { exact: true })
+}) {
+  override get message() {
+    return `batch ${this.batchId} rejected with ${this.status}${this.error?.message ? `: ${this.error.message}` : ""}`
+  }
+}
+
+/**
+ * The batch call answered 5xx.
+ *
+ * @since 0.1.0
+ * @category batch errors
+ */
+export class BatchServerError extends Schema.TaggedError<BatchServerError>()("BatchServerError", {
+  batchId: Schema.String,
+  status: Schema.Number,
+  retryAfterMillis: Schema.optionalWith(Schema.Number, { exact: true })
+}) {
+  override get message() {
+    return `batch ${this.batchId} failed with ${this.status}`
+  }
+}
+
+/**
+ * No HTTP response: the connection failed or was dropped. `sent` says whether the request may have
+ * reached Graph.
+ *
+ * @since 0.1.0
+ * @category batch errors
+ */
+export class BatchTransportError extends Schema.TaggedError<BatchTransportError>()("BatchTransportError", {
+  batchId: Schema.String,
+  sent: Schema.Boolean,
+  description: Schema.String
+}) {
+  override get message() {
+    return `batch ${this.batchId}: transport failure (${this.description})`
+  }
+}
+
+/**
+ * A 200 whose body is not a valid batch response: malformed JSON, a wrong shape, or items missing.
+ *
+ * @since 0.1.0
+ * @category batch errors
+ */
+export class BatchDecodeError extends Schema.TaggedError<BatchDecodeError>()("BatchDecodeError", {
+  batchId: Schema.String,
+  description: Schema.String,
+  missing: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    return `batch ${this.batchId}: ${this.description}`
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category batch errors
+ */
+export type BatchError = BatchRejected | BatchServerError | BatchTransportError | BatchDecodeError
+
+/**
+ * Graph answered the request with an error status.
+ *
+ * @since 0.1.0
+ * @category request errors
+ */
+export class GraphRequestError extends Schema.TaggedError<GraphRequestError>()("GraphRequestError", {
+  id: Schema.String,
+  status: Schema.Number,
+  code: Schema.String,
+  message: Schema.String,
+  requestId: Schema.optionalWith(Schema.String, { exact: true }),
+  date: Schema.optionalWith(Schema.String, { exact: true })
+}) {}
+
+/**
+ * The request was throttled (429) or unavailable (503, 504) on every attempt the retry policy allowed.
+ *
+ * @since 0.1.0
+ * @category request errors
+ */
+export class Throttled extends Schema.TaggedError<Throttled>()("Throttled", {
+  id: Schema.String,
+  status: Schema.Number,
+  attempts: Schema.Number
+}) {
+  override get message() {
+    return `request ${this.id} still answered ${this.status} after ${this.attempts} attempts`
+  }
+}
+
+/**
+ * Not sent: a dependency failed with `status` (Graph's 424 semantics).
+ *
+ * @since 0.1.0
+ * @category request errors
+ */
+export class DependencyFailed extends Schema.TaggedError<DependencyFailed>()("DependencyFailed", {
+  id: Schema.String,
+  dependency: Schema.String,
+  status: Schema.Number
+}) {
+  override get message() {
+    return `request ${this.id} not sent: dependency ${this.dependency} failed with ${this.status}`
+  }
+}
+
+/**
+ * A non-idempotent request (POST) whose fate is unknown: its batch was sent, then the connection
+ * failed or Graph answered a batch-level 5xx. It is never retried automatically; reconcile it.
+ *
+ * @since 0.1.0
+ * @category request errors
+ */
+export class UnknownOutcome extends Schema.TaggedError<UnknownOutcome>()("UnknownOutcome", {
+  id: Schema.String,
+  method: Schema.String,
+  cause: Schema.String
+}) {
+  override get message() {
+    return `request ${this.id} (${this.method}) may or may not have run: ${this.cause}`
+  }
+}
+
+/**
+ * Why a request did not succeed. `InvalidReference` and the request rules of `ValidationError` mean
+ * the request was never sent (its response reference could not be resolved, or resolved to an
+ * invalid request).
+ *
+ * @since 0.1.0
+ * @category request errors
+ */
+export type RequestFailure =
+  | GraphRequestError
+  | Throttled
+  | DependencyFailed
+  | UnknownOutcome
+  | VE.InvalidReference
+  | VE.RequestError

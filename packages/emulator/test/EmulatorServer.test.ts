@@ -1,0 +1,99 @@
+import { BatchResponse } from "@effect-msgraph/core"
+import * as Emulator from "@effect-msgraph/emulator/Emulator"
+import * as EmulatorServer from "@effect-msgraph/emulator/EmulatorServer"
+import { NodeHttpClient } from "@effect/platform-node"
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Either, Layer } from "effect"
+import { spawn } from "node:child_process"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const repo = path.join(here, "..", "..", "..")
+
+const served = (options: Emulator.Emulator.Options = {}) =>
+  EmulatorServer.layer({ port: 0 }).pipe(Layer.provideMerge(Emulator.layer({ latency: "none", ...options })))
+
+describe("loopback server", () => {
+  it.live("serves $batch and single requests on 127.0.0.1 with the same behaviour as the in-process client", () =>
+    Effect.gen(function*() {
+      const url = yield* EmulatorServer.url
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
+      const client = yield* HttpClient.HttpClient
+      const created = yield* client.execute(
+        HttpClientRequest.post(`${url}/v1.0/users`).pipe(HttpClientRequest.bodyUnsafeJson({ userPrincipalName: "net@contoso.com", displayName: "Net" }))
+      )
+      assert.strictEqual(created.status, 201)
+      const response = yield* client.execute(
+        HttpClientRequest.post(`${url}/v1.0/$batch`).pipe(
+          HttpClientRequest.bodyUnsafeJson({
+            requests: [
+              { id: "1", method: "GET", url: "/users/net@contoso.com" },
+              { id: "2", method: "GET", url: "/users?$top=1", dependsOn: ["1"] }
+            ]
+          })
+        )
+      )
+      assert.strictEqual(response.status, 200)
+      const decoded = yield* BatchResponse.decodeJson(yield* response.text)
+      assert.deepStrictEqual(decoded.responses.map((r) => [r.id, r.status]), [["1", 200], ["2", 200]])
+      // nextLinks point back at the server that answered.
+      const second = decoded.responses[1]!.body as any
+      assert.isTrue(second["@odata.nextLink"].startsWith(`${url}/v1.0/users?`))
+      const refused = yield* client.execute(HttpClientRequest.post(`${url}/v1.0/$batch`).pipe(HttpClientRequest.bodyUnsafeJson({ requests: [] })))
+      assert.strictEqual(refused.status, 400)
+      const log = yield* Emulator.audit
+      assert.strictEqual(log.length, 3)
+    }).pipe(Effect.provide(Layer.merge(served(), NodeHttpClient.layerUndici)), Effect.scoped))
+
+  it.live("a dropped connection closes the socket without an answer", () =>
+    Effect.gen(function*() {
+      const url = yield* EmulatorServer.url
+      const client = yield* HttpClient.HttpClient
+      const result = yield* Effect.either(client.execute(HttpClientRequest.get(`${url}/v1.0/me`)))
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) assert.strictEqual(result.left._tag, "RequestError")
+    }).pipe(Effect.provide(Layer.merge(served({ faults: { dropConnection: { rate: 1 } } }), NodeHttpClient.layerUndici)), Effect.scoped))
+})
+
+describe("msgraph-emulator bin", () => {
+  it.live("prints its URL, serves Graph, and exits cleanly on SIGTERM and SIGINT", () =>
+    Effect.gen(function*() {
+      for (const signal of ["SIGTERM", "SIGINT"] as const) {
+        const child = spawn(
+          process.execPath,
+          [
+            path.join(repo, "node_modules", "vite-node", "vite-node.mjs"),
+            "--config",
+            path.join(repo, "packages", "emulator", "vitest.config.ts"),
+            path.join(repo, "packages", "emulator", "src", "bin.ts"),
+            "--",
+            "--port",
+            "0",
+            "--tenant-size",
+            "S",
+            "--seed",
+            "5"
+          ],
+          { cwd: repo, stdio: ["ignore", "pipe", "pipe"] }
+        )
+        const url = yield* Effect.async<string, Error>((resume) => {
+          let out = ""
+          child.stdout.on("data", (chunk: Buffer) => {
+            out += chunk.toString()
+            const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
+            if (match !== null) resume(Effect.succeed(match[1]!))
+          })
+          child.on("exit", (code) => resume(Effect.fail(new Error(`exited early with ${code}: ${out}`))))
+        }).pipe(Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Error("no URL printed") }))
+        const response = yield* HttpClient.get(`${url}/v1.0/me`)
+        assert.strictEqual(response.status, 200)
+        const exit = yield* Effect.async<number | null>((resume) => {
+          child.on("exit", (code) => resume(Effect.succeed(code)))
+          child.kill(signal)
+        }).pipe(Effect.timeoutFail({ duration: "15 seconds", onTimeout: () => new Error(`did not exit on ${signal}`) }))
+        assert.isTrue(exit === 0 || exit === 130, `clean exit on ${signal}, got ${exit}`)
+      }
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})

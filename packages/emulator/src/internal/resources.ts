@@ -125,7 +125,7 @@ export class Store {
       if (seg.length === 2) {
         if (m === "GET") return ok(select(user, call.url.query, defaultUserSelect, `${call.root}/$metadata#users/$entity`))
         if (m === "PATCH") return this.patchUser(call, user)
-        if (m === "DELETE") return this.deleteUser(call, id)
+        if (m === "DELETE") return this.deleteUser(id)
         return methodNotAllowed(call)
       }
       const sub = lower[2]!
@@ -138,16 +138,15 @@ export class Store {
         return this.eventsOf(call, id, sub === "events" ? seg.slice(3) : seg.slice(4))
       }
       if (sub === "drive") return this.drive(call, `user:${id}`, seg.slice(3))
-      if (sub === "chats" || sub === "memberof" || sub === "joinedteams") return this.generic(call)
       return this.generic(call)
     }
     if (lower[0] === "subscribedskus" && m === "GET" && seg.length === 1) return this.subscribedSkus(call)
     if (lower[0] === "groups") return this.groupsRoute(call)
     if (lower[0] === "teams" && lower[2] === "channels" && lower[4] === "messages" && seg.length === 5) {
-      return this.list(call, this.channelMessages, `${seg[1]}/${seg[3]}`, `${call.root}/$metadata#teams('${seg[1]}')/channels('${seg[3]}')/messages`, true)
+      return this.list(call, this.channelMessages, `${seg[1]}/${seg[3]}`, `${call.root}/$metadata#teams('${seg[1]}')/channels('${seg[3]}')/messages`)
     }
     if (lower[0] === "chats" && lower[2] === "messages" && seg.length === 3) {
-      return this.list(call, this.chatMessages, seg[1]!, `${call.root}/$metadata#chats('${seg[1]}')/messages`, true)
+      return this.list(call, this.chatMessages, seg[1]!, `${call.root}/$metadata#chats('${seg[1]}')/messages`)
     }
     if (lower[0] === "drives" && seg[1] !== undefined) return this.drive(call, `drive:${seg[1]}`, seg.slice(2))
     return this.generic(call)
@@ -176,8 +175,7 @@ export class Store {
     return this.users.get(idOrUpn.toLowerCase()) ?? this.users.get(this.upns.get(idOrUpn.toLowerCase()) ?? "")
   }
 
-  private full(call: Call, what: string): Outcome | undefined {
-    void what
+  private full(call: Call): Outcome | undefined {
     return this.users.size + this.groups.size >= this.options.capacity
       ? errorOutcome(507, "quotaLimitReached", "The emulator's object capacity has been reached.", call.stamp)
       : undefined
@@ -196,7 +194,7 @@ export class Store {
     if (this.upns.has(upn.toLowerCase())) {
       return errorOutcome(409, "Request_MultipleObjectsWithSameKeyValue", "Another object with the same value for property userPrincipalName already exists.", call.stamp)
     }
-    const full = this.full(call, "users")
+    const full = this.full(call)
     if (full !== undefined) return full
     const id = call.newId()
     const user: Json = { id, mail: upn }
@@ -227,8 +225,7 @@ export class Store {
     return noContent()
   }
 
-  private deleteUser(call: Call, id: string): Outcome {
-    void call
+  private deleteUser(id: string): Outcome {
     const user = this.users.get(id)!
     this.users.delete(id)
     this.upns.delete(String(user["userPrincipalName"]).toLowerCase())
@@ -353,7 +350,7 @@ export class Store {
       if (typeof body["displayName"] !== "string" || typeof body["mailNickname"] !== "string") {
         return badRequest(call, "Request_BadRequest", "Invalid value specified for property 'displayName' or 'mailNickname' of resource 'Group'.")
       }
-      const full = this.full(call, "groups")
+      const full = this.full(call)
       if (full !== undefined) return full
       const id = call.newId()
       const group: Json = {
@@ -459,19 +456,7 @@ export class Store {
       }
       return methodNotAllowed(call)
     }
-    const found = list.find((msg) => msg["id"] === rest[0])
-    if (found === undefined) return errorOutcome(404, "ErrorItemNotFound", "The specified object was not found in the store.", call.stamp)
-    if (m === "GET") return ok(found)
-    if (m === "DELETE") {
-      list.splice(list.indexOf(found), 1)
-      return noContent()
-    }
-    if (m === "PATCH") {
-      if (!isObject(call.body)) return badRequest(call, "ErrorInvalidRequest", "Cannot read the request body.")
-      Object.assign(found, call.body, { id: found["id"] })
-      return ok(found)
-    }
-    return methodNotAllowed(call)
+    return mailboxItem(call, list, rest[0]!)
   }
 
   private eventsOf(call: Call, owner: string, rest: ReadonlyArray<string>): Outcome {
@@ -490,22 +475,10 @@ export class Store {
       }
       return methodNotAllowed(call)
     }
-    const found = list.find((e) => e["id"] === rest[0])
-    if (found === undefined) return errorOutcome(404, "ErrorItemNotFound", "The specified object was not found in the store.", call.stamp)
-    if (m === "GET") return ok(found)
-    if (m === "DELETE") {
-      list.splice(list.indexOf(found), 1)
-      return noContent()
-    }
-    if (m === "PATCH") {
-      if (!isObject(call.body)) return badRequest(call, "ErrorInvalidRequest", "Cannot read the request body.")
-      Object.assign(found, call.body, { id: found["id"] })
-      return ok(found)
-    }
-    return methodNotAllowed(call)
+    return mailboxItem(call, list, rest[0]!)
   }
 
-  private list(call: Call, store: Map<string, Array<Json>>, key: string, context: string, chat: boolean): Outcome {
+  private list(call: Call, store: Map<string, Array<Json>>, key: string, context: string): Outcome {
     if (call.method === "GET") {
       return this.page(call, store.get(key) ?? [], (j) => j, context, call.url.path)
     }
@@ -516,8 +489,7 @@ export class Store {
       id: String(call.stamp.now) + call.newId().slice(-6),
       messageType: "message",
       createdDateTime: new Date(call.stamp.now).toISOString(),
-      body: body["body"],
-      ...(chat ? {} : {})
+      body: body["body"]
     }
     this.push(store, key, message)
     return { status: 201, headers: jsonHeaders(), body: { "@odata.context": context + "/$entity", ...message } }
@@ -573,6 +545,25 @@ export class Store {
     }
     list.push(value)
     if (list.length > this.options.capacity) list.shift()
+  }
+}
+
+/** GET, PATCH or DELETE of one message or event in a mailbox list. */
+const mailboxItem = (call: Call, list: Array<Json>, id: string): Outcome => {
+  const found = list.find((item) => item["id"] === id)
+  if (found === undefined) return errorOutcome(404, "ErrorItemNotFound", "The specified object was not found in the store.", call.stamp)
+  switch (call.method) {
+    case "GET":
+      return ok(found)
+    case "DELETE":
+      list.splice(list.indexOf(found), 1)
+      return noContent()
+    case "PATCH":
+      if (!isObject(call.body)) return badRequest(call, "ErrorInvalidRequest", "Cannot read the request body.")
+      Object.assign(found, call.body, { id: found["id"] })
+      return ok(found)
+    default:
+      return methodNotAllowed(call)
   }
 }
 

@@ -1,0 +1,154 @@
+/**
+ * What a request costs, per bucket. The throttler consumes the result.
+ *
+ * For most limits a request costs 1. Identity and access requests cost resource units, from the
+ * seed's table: a base cost by method and path, `$select` −1, `$expand` +1, `$top` below 20 −1,
+ * creating a user in a B2C tenant +4, never below 1, and `$select` on
+ * `directoryObjects/getByIds` or `getObjectsById` exactly 2. They also cost the table's write cost
+ * against the write quotas. `me/` paths are priced as `users/{id | userPrincipalName}/`.
+ *
+ * The pricing itself is pure ({@link identityCost}) and is also what `LimitCatalog.classify` uses,
+ * so the service and the pure function always agree. The service adds input validation and spans
+ * on top.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Either, Layer, Option, Schema } from "effect"
+import { normalizeRequest } from "./internal/catalogRequest.js"
+import { classify, serviceMatches } from "./internal/catalogClassify.js"
+import { priceIdentity } from "./internal/costIdentity.js"
+import * as LimitCatalog from "./LimitCatalog.js"
+
+/**
+ * A request the calculator refuses. The `reason` is `method` (not GET, POST, PUT, PATCH or DELETE),
+ * `url` (empty or containing whitespace) or `bodyBytes` (negative, fractional or not finite).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
+  method: Schema.String,
+  url: Schema.String,
+  reason: Schema.Literal("method", "url", "bodyBytes")
+}) {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface CostCalculatorService {
+  /**
+   * Every bucket the request consumes and how much: the {@link LimitCatalog.Classification}, whose
+   * `demands` carry the cost per bucket and whose `identity` explains the resource units.
+   */
+  readonly cost: (
+    request: LimitCatalog.ClassifyRequest,
+    context: LimitCatalog.ClassifyContext
+  ) => Effect.Effect<LimitCatalog.Classification, InvalidRequest>
+  /** {@link CostCalculatorService.cost} for several requests, in order. */
+  readonly costAll: (
+    requests: Iterable<LimitCatalog.ClassifyRequest>,
+    context: LimitCatalog.ClassifyContext
+  ) => Effect.Effect<ReadonlyArray<LimitCatalog.Classification>, InvalidRequest>
+  /** The identity and access cost, or none when the request is not an identity request. */
+  readonly identity: (
+    request: LimitCatalog.ClassifyRequest,
+    context: LimitCatalog.ClassifyContext
+  ) => Effect.Effect<Option.Option<LimitCatalog.IdentityCost>, InvalidRequest>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class CostCalculator extends Context.Tag("@effect-msgraph/core/CostCalculator")<
+  CostCalculator,
+  CostCalculatorService
+>() {}
+
+const methods = new Set<string>(["GET", "POST", "PUT", "PATCH", "DELETE"])
+
+/**
+ * Checks a request before it is priced.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateRequest = <R extends LimitCatalog.ClassifyRequest>(request: R): Either.Either<R, InvalidRequest> => {
+  const fail = (reason: InvalidRequest["reason"]) =>
+    Either.left(new InvalidRequest({ method: request.method, url: request.url, reason }))
+  if (!methods.has(request.method.trim().toUpperCase())) return fail("method")
+  const url = request.url.trim()
+  if (url.length === 0 || url === "/" || /\s/.test(url)) return fail("url")
+  const bytes = request.bodyBytes
+  if (bytes !== undefined && !(Number.isInteger(bytes) && bytes >= 0)) return fail("bodyBytes")
+  return Either.right(request)
+}
+
+/**
+ * The identity and access cost of a request (resource units and write cost, with the row and
+ * modifiers applied), or none when the request is outside the identity and access area. Pure.
+ *
+ * @since 0.1.0
+ * @category pricing
+ */
+export const identityCost = (
+  catalog: LimitCatalog.Catalog,
+  request: LimitCatalog.ClassifyRequest,
+  context: LimitCatalog.ClassifyContext
+): Option.Option<LimitCatalog.IdentityCost> => {
+  const normalized = normalizeRequest(request, context)
+  return serviceMatches(catalog, normalized).includes("identityAccess")
+    ? Option.some(priceIdentity(catalog.identityCosts, normalized, context))
+    : Option.none()
+}
+
+/**
+ * Builds the calculator over the {@link LimitCatalog.LimitCatalog} in context.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<CostCalculatorService, never, LimitCatalog.LimitCatalog> = Effect.gen(function*() {
+  const { catalog } = yield* LimitCatalog.LimitCatalog
+  const cost = Effect.fn("CostCalculator.cost")(function*(
+    request: LimitCatalog.ClassifyRequest,
+    context: LimitCatalog.ClassifyContext
+  ) {
+    const valid = yield* validateRequest(request)
+    const classification = classify(catalog, valid, context)
+    yield* Effect.annotateCurrentSpan({
+      "msgraph.services": classification.services.join(","),
+      "msgraph.demands": classification.demands.length,
+      ...(classification.identity !== undefined
+        ? { "msgraph.resourceUnits": classification.identity.resourceUnits }
+        : {})
+    })
+    return classification
+  })
+  return CostCalculator.of({
+    cost,
+    costAll: (requests, context) => Effect.forEach(requests, (request) => cost(request, context)),
+    identity: Effect.fn("CostCalculator.identity")(function*(
+      request: LimitCatalog.ClassifyRequest,
+      context: LimitCatalog.ClassifyContext
+    ) {
+      const valid = yield* validateRequest(request)
+      return identityCost(catalog, valid, context)
+    })
+  })
+})
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<CostCalculator, never, LimitCatalog.LimitCatalog> = Layer.effect(CostCalculator, make)
+
+/**
+ * The calculator over the default catalogue.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerDefault: Layer.Layer<CostCalculator> = Layer.provide(layer, LimitCatalog.layerDefault)

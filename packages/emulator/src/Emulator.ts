@@ -10,13 +10,14 @@
  * @since 0.1.0
  */
 import { Bucket } from "@effect-msgraph/core"
+import type * as LimitCatalog from "@effect-msgraph/core/LimitCatalog"
 import type { HttpApp } from "@effect/platform"
 import { HttpClient } from "@effect/platform"
 import { Context, Effect, Layer } from "effect"
 import * as Audit from "./Audit.js"
 import type { Faults } from "./Faults.js"
 import { type ConnectionDropped, makeApp } from "./internal/app.js"
-import { globalOnly } from "./internal/classify.js"
+import { fromCatalog } from "./internal/classify.js"
 import { makeClient } from "./internal/client.js"
 import * as engine from "./internal/engine.js"
 import type { Service as ServiceName } from "./internal/routing.js"
@@ -70,7 +71,7 @@ export type Service = ServiceName
 export interface Emulator {
   /** The emulator as an HttpApp. It fails with `ConnectionDropped` when a fault drops the connection. */
   readonly app: HttpApp.Default<ConnectionDropped>
-  /** Every answered request, oldest first (bounded by `auditCapacity`). */
+  /** Every answered request, in the order the answers were ready (bounded by `auditCapacity`). */
   readonly audit: Effect.Effect<ReadonlyArray<Audit.AuditEntry>>
   /** `limitViolations`, `duplicateExecutions`, `orderViolations` over the audit log. */
   readonly report: Effect.Effect<Audit.Report>
@@ -122,7 +123,9 @@ export declare namespace Emulator {
     readonly multiplier?: number | Readonly<Record<string, number>>
     /** Enforce this limit instead of the documented one, by catalogue entry id. */
     readonly overrides?: Readonly<Record<string, Bucket.Limit>>
-    /** Where demands come from (default: the limit catalogue). */
+    /** The limit catalogue to enforce (default: the built-in one, `LimitCatalog.defaultCatalog`). */
+    readonly catalog?: LimitCatalog.Catalog
+    /** Where demands come from (default: `LimitCatalog.classify` over `catalog`). Replaces `catalog`. */
     readonly classify?: Classifier
     /** `"realistic"` (default for {@link layer}), `"none"` (default for {@link layerTest}) or per-service models. */
     readonly latency?: "none" | "realistic" | Partial<Record<Service, LatencyModel>>
@@ -165,6 +168,7 @@ export const realisticLatency: Readonly<Record<Service, LatencyModel>> = {
 }
 
 const defaultUserId = "00000000-0000-4000-8000-00000000a11c"
+const defaultUpn = "emulator.user@contoso.onmicrosoft.com"
 
 const noLatency: LatencyModel = { baseMillis: 0, jitterMillis: 0 }
 
@@ -187,7 +191,7 @@ const resolveSync = (options: Emulator.Options): engine.Resolved => {
       ? () => multiplier
       : (service) => multiplier[service] ?? multiplier["*"] ?? 1,
     overrides: new Map(Object.entries(options.overrides ?? {})),
-    classify: options.classify ?? globalOnly,
+    classify: options.classify ?? fromCatalog(options.catalog, options.userPrincipalName ?? defaultUpn),
     latency: latency === "none"
       ? () => noLatency
       : latency === "realistic"
@@ -201,7 +205,7 @@ const resolveSync = (options: Emulator.Options): engine.Resolved => {
       capacity: options.capacity ?? 100_000,
       actingUser: {
         id: options.userId ?? defaultUserId,
-        userPrincipalName: options.userPrincipalName ?? "emulator.user@contoso.onmicrosoft.com"
+        userPrincipalName: options.userPrincipalName ?? defaultUpn
       }
     },
     auditCapacity: options.auditCapacity ?? 1_000_000,

@@ -2,7 +2,7 @@ import { GraphError } from "@effect-msgraph/core"
 import * as Emulator from "@effect-msgraph/emulator/Emulator"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Effect, Option, TestClock } from "effect"
 import { batch, get, post, send } from "./utils/graph.js"
 
 const codeOf = (body: unknown) => Option.getOrThrow(GraphError.fromBody(body)).error.code
@@ -142,8 +142,12 @@ describe("Teams and files", () => {
       ])
       assert.strictEqual(answer.byId["c"].status, 201)
       assert.strictEqual(answer.byId["h"].status, 201)
+      // The catalogue allows one request per second per channel and per chat.
+      assert.strictEqual((yield* send("GET", "/teams/t1/channels/c1/messages")).status, 429)
+      yield* TestClock.adjust("1 second")
       assert.deepStrictEqual((yield* send("GET", "/teams/t1/channels/c1/messages")).json.value.map((m: any) => m.body.content), ["channel"])
       assert.deepStrictEqual((yield* send("GET", "/chats/19:abc/messages")).json.value.map((m: any) => m.body.content), ["chat"])
+      yield* TestClock.adjust("1 second")
       assert.strictEqual((yield* send("POST", "/chats/19:abc/messages", { text: "no body" })).status, 400)
     }).pipe(test))
 

@@ -22,6 +22,8 @@ export interface ClassifyRequest {
   /** Relative to the version root, with its query, e.g. `/users?$top=5`. */
   readonly url: string
   readonly bodyBytes: number | undefined
+  /** The decoded body: JSON, or bytes for binary content. */
+  readonly body: unknown
   readonly headers: Readonly<Record<string, string>>
 }
 
@@ -132,8 +134,14 @@ export const fingerprint = (text: string): string => {
 const bodyText = (body: unknown): string =>
   body === undefined ? "" : body instanceof Uint8Array ? Buffer.from(body).toString("base64") : JSON.stringify(body)
 
-const isIdentity = (demand: Bucket.Demand): boolean =>
-  demand.service === "identityAccess" || demand.service === "identity" || demand.limit._tag === "TokenBucket"
+const writeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"])
+
+/** Identity and access demands: the ones that earn the `x-ms-*` headers. */
+const isIdentity = (demand: Bucket.Demand): boolean => demand.service === "identityAccess" || demand.service === "identity"
+
+/** An identity write quota ("3,000 requests per 2 minutes and 30 seconds", ...) rather than resource units. */
+const isWriteQuota = (demand: Bucket.Demand, method: string): boolean =>
+  /write/i.test(demand.entryId) || (demand.limit._tag !== "TokenBucket" && writeMethods.has(method))
 const isFiles = (demand: Bucket.Demand): boolean => /files|sharepoint|onedrive/i.test(demand.service)
 
 const scale = (limit: Bucket.Limit, m: number): Bucket.Limit => {
@@ -151,7 +159,6 @@ const scale = (limit: Bucket.Limit, m: number): Bucket.Limit => {
 const throttleScopeName = (scope: Bucket.Scope): string =>
   scope === "tenant" ? "Tenant" : scope === "app" ? "Application" : "Tenant_Application"
 
-const writeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"])
 
 const batchResponseEncoder = Schema.encodeEither(BatchResponse.BatchResponseEnvelope)
 
@@ -319,7 +326,7 @@ export class Engine {
     const priority = priorities[(headerOf(item.headers, "x-ms-throttle-priority") ?? "normal").toLowerCase()] ?? "normal"
     const bodyBytes = item.body === undefined ? undefined : item.body instanceof Uint8Array ? item.body.length : encoder.encode(JSON.stringify(item.body)).length
     const url = item.url.startsWith("/") ? item.url : `/${item.url}`
-    const classified = this.options.classify({ method: item.method, url, bodyBytes, headers: item.headers }, context)
+    const classified = this.options.classify({ method: item.method, url, bodyBytes, body: item.body, headers: item.headers }, context)
     const demands = [...classified]
     if (service === "files" && this.options.filesLimit !== undefined && !demands.some(isFiles)) {
       demands.push(new Bucket.Demand({
@@ -372,9 +379,9 @@ export class Engine {
         const by = verdict.by
         if (by.demand.retryAfter) outcome.headers["Retry-After"] = formatRetryAfter(verdict.retryAfterMillis)
         if (isIdentity(by.demand)) {
-          const limitName = by.limit._tag === "TokenBucket" ? "ReadWrite" : writeMethods.has(p.item.method) ? "Write" : "Read"
-          outcome.headers["x-ms-throttle-scope"] = `${throttleScopeName(by.demand.scope)}/${limitName}/${p.context.appId}/${p.context.tenantId}`
-          outcome.headers["x-ms-throttle-information"] = by.limit._tag === "TokenBucket" ? "ResourceUnitLimitExceeded" : writeMethods.has(p.item.method) ? "WriteLimitExceeded" : "ResourceUnitLimitExceeded"
+          const write = isWriteQuota(by.demand, p.item.method)
+          outcome.headers["x-ms-throttle-scope"] = `${throttleScopeName(by.demand.scope)}/${write ? "Write" : "ReadWrite"}/${p.context.appId}/${p.context.tenantId}`
+          outcome.headers["x-ms-throttle-information"] = write ? "WriteLimitExceeded" : "ResourceUnitLimitExceeded"
         }
         if (p.service === "files") Object.assign(outcome.headers, self.rateLimitHeaders(p, now, true))
         self.audited(p, seq, requestId, outcome, now, now, false, false)
@@ -382,7 +389,7 @@ export class Engine {
       }
       const headers: Record<string, string> = {}
       const identity = p.enforced.filter((e) => isIdentity(e.demand))
-      const units = identity.find((e) => e.limit._tag === "TokenBucket")
+      const units = identity.find((e) => !isWriteQuota(e.demand, p.item.method))
       if (units !== undefined) headers["x-ms-resource-unit"] = String(units.demand.cost)
       let fullest = 0
       for (const e of identity) {

@@ -1,0 +1,342 @@
+/**
+ * The front door: provide one Layer and send Graph work. Work is batched, ordered, throttled and
+ * retried where that is safe, and every request comes back with exactly one outcome.
+ *
+ * - `execute(request)`: one call. Calls made together (`Effect.all(..., { batching: true })`, or
+ *   concurrently in the same tick) are packed into `$batch` calls automatically, like a DataLoader.
+ * - `run(workload)`: a `Stream` of per-request outcomes as they complete, ending with a summary.
+ *
+ * It composes `BatchBuilder`, `DependencyResolver`, a `TokenProvider` and an `HttpClient` from
+ * `@effect/platform` (NodeHttpClient, FetchHttpClient, or the emulator's in-process client).
+ * Throttling is plugged in by `layerThrottled`, which adds the `CostCalculator` and `Throttler`.
+ *
+ * @since 0.1.0
+ */
+import { HttpClient } from "@effect/platform"
+import {
+  Config,
+  Context,
+  Duration,
+  Effect,
+  Layer,
+  Mailbox,
+  Option,
+  Request,
+  RequestResolver,
+  Schedule,
+  Stream
+} from "effect"
+import { BatchBuilder, make as makeBuilder, validate } from "./BatchBuilder.js"
+import type { Headers } from "./BatchRequest.js"
+import { make as makeResolver } from "./DependencyResolver.js"
+import type * as GCE from "./GraphClientError.js"
+import * as executor from "./internal/executor.js"
+import { TokenProvider, type TokenError } from "./TokenProvider.js"
+import * as VE from "./ValidationError.js"
+import { type Priority, references, type Workload } from "./Workload.js"
+
+/**
+ * A request that succeeded (2xx).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Success = executor.Success
+
+/**
+ * A request that did not succeed, with a batch-level or request-level error.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Failure = executor.Failure
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Outcome = executor.Outcome
+
+/**
+ * The last element of `run`'s stream.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Summary = executor.Summary
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type RunEvent = Outcome | Summary
+
+/**
+ * Everything a failed request can end with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type OutcomeError = GCE.RequestFailure | GCE.BatchError | TokenError
+
+/**
+ * The fields of one Graph call.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface GraphCall {
+  readonly method: string
+  readonly url: string
+  readonly headers?: Headers
+  readonly body?: unknown
+  readonly priority?: Priority
+}
+
+/**
+ * One Graph call as an Effect `Request`, resolved in batches by the client's resolver.
+ *
+ * @since 0.1.0
+ * @category requests
+ */
+export class GraphRequest extends Request.TaggedClass("GraphRequest")<Success, OutcomeError, GraphCall> {}
+
+/**
+ * The services' Graph clouds and their hosts (Graph endpoint and token authority).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const clouds = {
+  global: { graph: "https://graph.microsoft.com", authority: "https://login.microsoftonline.com" },
+  usGov: { graph: "https://graph.microsoft.us", authority: "https://login.microsoftonline.us" },
+  usGovDod: { graph: "https://dod-graph.microsoft.us", authority: "https://login.microsoftonline.us" },
+  china: { graph: "https://microsoftgraph.chinacloudapi.cn", authority: "https://login.chinacloudapi.cn" }
+} as const
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Cloud = keyof typeof clouds
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface GraphClientService {
+  readonly options: GraphClient.Resolved
+  /** One call, packed into a batch with the calls made alongside it. */
+  readonly execute: (call: GraphCall) => Effect.Effect<Success, OutcomeError>
+  /** A workload, as a stream of outcomes ending with the summary. */
+  readonly run: (workload: Workload) => Stream.Stream<RunEvent, VE.WorkloadError>
+  /** A workload, collected: every outcome and the summary. */
+  readonly runAll: (workload: Workload) => Effect.Effect<
+    { readonly outcomes: ReadonlyArray<Outcome>; readonly summary: Summary },
+    VE.WorkloadError
+  >
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class GraphClient extends Context.Tag("@effect-msgraph/core/GraphClient")<GraphClient, GraphClientService>() {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export declare namespace GraphClient {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Options {
+    /** Default `global`. */
+    readonly cloud?: Cloud
+    /** Overrides the cloud's Graph endpoint, e.g. the emulator's `http://127.0.0.1:4000`. */
+    readonly baseUrl?: string
+    /** Default `v1.0`. */
+    readonly version?: "v1.0" | "beta"
+    /** Attempts per request, the first included. Default 5. */
+    readonly maxAttempts?: number
+    /** No retry is scheduled past this long after a request was first sent. Default 10 minutes. */
+    readonly maxRetryTime?: Duration.DurationInput
+    /** `$batch` calls in flight at once. Default 4. */
+    readonly concurrency?: number
+    /**
+     * Which methods may be resent after an ambiguous failure (transport error or batch-level 5xx
+     * once sent). Default GET, PUT and DELETE; POST and PATCH end as `UnknownOutcome` instead.
+     */
+    readonly idempotent?: (method: string) => boolean
+    /** Delay before resending a 429/503/504 that carries no Retry-After. Default: exponential from 1 s with jitter, capped at 60 s. */
+    readonly backoff?: Schedule.Schedule<unknown, unknown>
+  }
+
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Resolved {
+    readonly baseUrl: string
+    readonly version: "v1.0" | "beta"
+    readonly host: string
+  }
+}
+
+/**
+ * Exponential from 1 s, doubling, with jitter, each delay capped at 60 s.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultBackoff: Schedule.Schedule<unknown, unknown> = Schedule.exponential(Duration.seconds(1), 2).pipe(
+  Schedule.jittered,
+  Schedule.modifyDelay((delay) => Duration.min(delay, Duration.seconds(60)))
+)
+
+const idempotentMethods = new Set(["GET", "PUT", "DELETE"])
+
+const resolveOptions = (options: GraphClient.Options) => {
+  const baseUrl = (options.baseUrl ?? clouds[options.cloud ?? "global"].graph).replace(/\/+$/, "")
+  const host = new URL(baseUrl).host
+  return {
+    resolved: { baseUrl, version: options.version ?? "v1.0", host } satisfies GraphClient.Resolved,
+    settings: {
+      baseUrl,
+      version: options.version ?? "v1.0",
+      maxAttempts: options.maxAttempts ?? 5,
+      maxRetryMillis: Duration.toMillis(options.maxRetryTime ?? Duration.minutes(10)),
+      concurrency: options.concurrency ?? 4,
+      idempotent: options.idempotent ?? ((method: string) => idempotentMethods.has(method.toUpperCase())),
+      backoff: options.backoff ?? defaultBackoff
+    } satisfies executor.Settings
+  }
+}
+
+/**
+ * The throttling seam. `layer` sends without client-side throttling; `layerThrottled` admits every
+ * batch through the `Throttler` with costs from the `CostCalculator`.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Admission extends Context.Tag("@effect-msgraph/core/GraphClient/Admission")<Admission, executor.Admission>() {}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: GraphClient.Options = {}
+): Effect.Effect<GraphClientService, never, HttpClient.HttpClient | TokenProvider | Admission> =>
+  Effect.gen(function*() {
+    const { resolved, settings } = resolveOptions(options)
+    const http = yield* HttpClient.HttpClient
+    const tokens = yield* TokenProvider
+    const admission = yield* Admission
+    const builder = yield* makeBuilder({ host: resolved.host, version: resolved.version })
+    const resolver = yield* makeResolver.pipe(Effect.provideService(BatchBuilder, builder))
+    const deps: executor.Deps = { http, token: tokens.token, builder, resolver, admission, settings }
+
+    const run = (workload: Workload): Stream.Stream<RunEvent, VE.WorkloadError> =>
+      Stream.unwrapScoped(Effect.gen(function*() {
+        // bounded: a slow consumer holds the executor back instead of buffering every outcome
+        const mailbox = yield* Mailbox.make<RunEvent, VE.WorkloadError>({ capacity: 1024 })
+        yield* executor.runWorkload(deps, workload, (outcome) => Effect.asVoid(mailbox.offer(outcome))).pipe(
+          Effect.flatMap((summary) => mailbox.offer(summary)),
+          Mailbox.into(mailbox),
+          Effect.forkScoped
+        )
+        return Mailbox.toStream(mailbox)
+      }))
+
+    const runAll = (workload: Workload) =>
+      Effect.gen(function*() {
+        const outcomes: Array<Outcome> = []
+        const summary = yield* executor.runWorkload(deps, workload, (outcome) => Effect.sync(() => void outcomes.push(outcome)))
+        return { outcomes, summary }
+      })
+
+    /** A call checked on its own: request rules, and no response references (they need a workload). */
+    const checkCall = (call: GraphCall): Option.Option<OutcomeError> => {
+      const refs = references(call)
+      if (refs.length > 0) {
+        return Option.some(new VE.InvalidReference({ ids: ["1"], references: refs.map((r) => r.text) }))
+      }
+      const checked = validate([{ id: "1", ...call }], { host: resolved.host, version: resolved.version })
+      return checked._tag === "Left" ? Option.some(checked.left as VE.RequestError) : Option.none()
+    }
+
+    const callResolver = RequestResolver.makeBatched((requests: ReadonlyArray<GraphRequest>) =>
+      Effect.gen(function*() {
+        const valid: Array<GraphRequest> = []
+        for (const request of requests) {
+          const problem = checkCall(request)
+          if (Option.isSome(problem)) yield* Request.fail(request, problem.value)
+          else valid.push(request)
+        }
+        if (valid.length === 0) return
+        const workload: Workload = valid.map((request, i) => ({
+          id: String(i + 1),
+          method: request.method,
+          url: request.url,
+          ...(request.headers === undefined ? {} : { headers: request.headers }),
+          ...(request.body === undefined ? {} : { body: request.body }),
+          ...(request.priority === undefined ? {} : { priority: request.priority })
+        }))
+        // every call passed the request rules and ids are unique, so the workload is valid
+        yield* executor.runWorkload(deps, workload, (outcome) => {
+          const request = valid[Number(outcome.id) - 1]!
+          return outcome._tag === "Success" ? Request.succeed(request, outcome) : Request.fail(request, outcome.error)
+        }).pipe(Effect.orDie)
+      })
+    )
+
+    const execute = (call: GraphCall) => Effect.request(new GraphRequest(call), callResolver)
+
+    return GraphClient.of({ options: resolved, execute, run, runAll })
+  })
+
+/**
+ * No client-side throttling: every batch is sent at once, and 429s are retried after Retry-After.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerUnthrottled: Layer.Layer<Admission> = Layer.succeed(Admission, executor.noAdmission)
+
+/**
+ * The client, given an `HttpClient`, a `TokenProvider` and an `Admission`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options?: GraphClient.Options
+): Layer.Layer<GraphClient, never, HttpClient.HttpClient | TokenProvider | Admission> =>
+  Layer.effect(GraphClient, make(options))
+
+/**
+ * Reads `MSGRAPH_CLOUD` (`global`, `usGov`, `usGovDod`, `china`), `MSGRAPH_BASE_URL` and
+ * `MSGRAPH_VERSION`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Omit<GraphClient.Options, "cloud" | "baseUrl" | "version"> = {}
+): Layer.Layer<GraphClient, import("effect/ConfigError").ConfigError, HttpClient.HttpClient | TokenProvider | Admission> =>
+  Layer.effect(
+    GraphClient,
+    Effect.flatMap(
+      Config.all({
+        cloud: Config.withDefault(Config.literal("global", "usGov", "usGovDod", "china")("MSGRAPH_CLOUD"), "global" as const),
+        baseUrl: Config.option(Config.string("MSGRAPH_BASE_URL")),
+        version: Config.withDefault(Config.literal("v1.0", "beta")("MSGRAPH_VERSION"), "v1.0" as const)
+      }),
+      ({ baseUrl, cloud, version }) =>
+        make({ ...options, cloud, version, ...(Option.isSome(baseUrl) ? { baseUrl: baseUrl.value } : {}) })
+    )
+  )

@@ -1,0 +1,500 @@
+/**
+ * Drives a workload through `$batch` calls: rounds from the DependencyResolver, admission, the HTTP
+ * call, decoding, and one outcome per request (with retries where they are safe).
+ *
+ * @internal
+ */
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import {
+  Clock,
+  Duration,
+  Effect,
+  Either,
+  Metric,
+  MetricBoundaries,
+  Option,
+  Random,
+  Redacted,
+  Schedule,
+  ScheduleDecision,
+  ScheduleIntervals,
+  Schema
+} from "effect"
+import type { BatchBuilderService } from "../BatchBuilder.js"
+import type { BatchRequestItem, Headers } from "../BatchRequest.js"
+import { BatchResponseEnvelope, type BatchResponseItem } from "../BatchResponse.js"
+import type { DependencyResolverService, PlannedBatch } from "../DependencyResolver.js"
+import * as GCE from "../GraphClientError.js"
+import * as GraphError from "../GraphError.js"
+import * as RetryAfter from "../RetryAfter.js"
+import { headerValue } from "./body.js"
+import type { TokenError } from "../TokenProvider.js"
+import type * as VE from "../ValidationError.js"
+import type { Priority, Workload } from "../Workload.js"
+
+/** @internal */
+export interface Success {
+  readonly _tag: "Success"
+  readonly id: string
+  readonly status: number
+  readonly headers: Headers
+  readonly body: unknown
+  readonly attempts: number
+}
+
+/** @internal */
+export interface Failure {
+  readonly _tag: "Failure"
+  readonly id: string
+  readonly error: GCE.RequestFailure | GCE.BatchError | TokenError
+  readonly attempts: number
+}
+
+/** @internal */
+export type Outcome = Success | Failure
+
+/** @internal */
+export interface Summary {
+  readonly _tag: "Summary"
+  readonly requests: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly throttled429: number
+  readonly retries: number
+  readonly batches: number
+  readonly roundTrips: number
+  readonly durationMs: number
+}
+
+/** One batch as admission sees it. */
+export interface AdmissionRequest {
+  readonly batchId: string
+  readonly shape: PlannedBatch["shape"]
+  readonly items: ReadonlyArray<{ readonly request: BatchRequestItem; readonly priority: Priority }>
+}
+
+/** @internal */
+export interface Ticket {
+  /** Per item, an opaque handle passed back to feedback. */
+  readonly handles: ReadonlyArray<unknown>
+  readonly release: Effect.Effect<void>
+  /** Time spent waiting, per bucket key. */
+  readonly waitedMillis: Readonly<Record<string, number>>
+}
+
+/**
+ * The throttling seam: `admit` resolves when the batch may be sent; `feedback` reports each item's
+ * answer. An item that can never be admitted fails its whole batch with `rejected`.
+ *
+ * @internal
+ */
+export interface Admission {
+  readonly admit: (batch: AdmissionRequest) => Effect.Effect<Ticket, { readonly ids: ReadonlyArray<string>; readonly error: GCE.RequestFailure }>
+  readonly feedback: (handle: unknown, status: number, headers: Headers) => Effect.Effect<void>
+}
+
+/** @internal */
+export const noAdmission: Admission = {
+  admit: (batch) => Effect.succeed({ handles: batch.items.map(() => undefined), release: Effect.void, waitedMillis: {} }),
+  feedback: () => Effect.void
+}
+
+/** @internal */
+export interface Settings {
+  readonly baseUrl: string
+  readonly version: "v1.0" | "beta"
+  readonly maxAttempts: number
+  readonly maxRetryMillis: number
+  readonly concurrency: number
+  readonly idempotent: (method: string) => boolean
+  readonly backoff: Schedule.Schedule<unknown, unknown>
+}
+
+/** @internal */
+export interface Deps {
+  readonly http: HttpClient.HttpClient
+  readonly token: Effect.Effect<Redacted.Redacted<string>, TokenError>
+  readonly builder: BatchBuilderService
+  readonly resolver: DependencyResolverService
+  readonly admission: Admission
+  readonly settings: Settings
+}
+
+const requestsTotal = Metric.counter("msgraph_requests_total", { description: "request outcomes by status" })
+const throttledTotal = Metric.counter("msgraph_throttled_total", { description: "429 answers (items and batches)" })
+const retriesTotal = Metric.counter("msgraph_retries_total", { description: "requests resubmitted" })
+const batchesTotal = Metric.counter("msgraph_batches_total", { description: "$batch calls sent" })
+const queueDepth = Metric.gauge("msgraph_queue_depth", { description: "requests not yet settled" })
+const admissionWait = Metric.histogram(
+  "msgraph_admission_wait_ms",
+  MetricBoundaries.exponential({ start: 1, factor: 4, count: 10 }),
+  "time a batch waited for admission"
+)
+
+const hex = (n: number, width: number) => n.toString(16).padStart(width, "0")
+
+/** A version 4 GUID from Effect's `Random`, so tests can make it deterministic. */
+const randomGuid = Effect.gen(function*() {
+  const words: Array<number> = []
+  for (let i = 0; i < 4; i++) words.push((yield* Random.nextIntBetween(0, 0x10000)) * 0x10000 + (yield* Random.nextIntBetween(0, 0x10000)))
+  const [a, b, c, d] = words as [number, number, number, number]
+  return `${hex(a, 8)}-${hex(b >>> 16, 4)}-${hex(0x4000 | (b & 0x0fff), 4)}-${hex(0x8000 | ((c >>> 16) & 0x3fff), 4)}-${hex(c & 0xffff, 4)}${hex(d, 8)}`
+})
+
+const retryable = (status: number) => status === 429 || status === 503 || status === 504 || status === 509
+
+const decodeEnvelope = Schema.decodeUnknownEither(BatchResponseEnvelope)
+
+type BatchResult =
+  | { readonly _tag: "Envelope"; readonly responses: ReadonlyArray<BatchResponseItem>; readonly missing: ReadonlyArray<string> }
+  | { readonly _tag: "Error"; readonly error: GCE.BatchError; readonly headers: Headers }
+  | { readonly _tag: "NoToken"; readonly error: TokenError }
+
+/**
+ * Runs a workload; every request gets exactly one outcome through `emit`.
+ *
+ * @internal
+ */
+export const runWorkload = (
+  deps: Deps,
+  workload: Workload,
+  emit: (outcome: Outcome) => Effect.Effect<void>
+): Effect.Effect<Summary, VE.WorkloadError> =>
+  Effect.gen(function*() {
+    const { settings } = deps
+    const started = yield* Clock.currentTimeMillis
+    const run = yield* deps.resolver.start(workload)
+    const attempts = new Map<string, number>()
+    const firstSent = new Map<string, number>()
+    const notBefore = new Map<string, number>()
+    const schedules = new Map<string, unknown>()
+    // one client-request-id per request, kept across retries, so Graph (and the emulator's audit)
+    // can tell a resend from a new request
+    const correlation = new Map<string, string>()
+    const correlate = (item: BatchRequestItem) =>
+      Effect.gen(function*() {
+        if (headerValue(item.headers, "client-request-id") !== undefined) return item
+        let guid = correlation.get(item.id)
+        if (guid === undefined) {
+          guid = yield* randomGuid
+          correlation.set(item.id, guid)
+        }
+        return { ...item, headers: { ...item.headers, "client-request-id": guid } }
+      })
+    const stats = { succeeded: 0, failed: 0, throttled429: 0, retries: 0, batches: 0, roundTrips: 0 }
+    const batchUrl = `${settings.baseUrl.replace(/\/+$/, "")}/${settings.version}/$batch`
+
+    const finish = (outcome: Outcome) =>
+      Effect.suspend(() => {
+        if (outcome._tag === "Success") stats.succeeded++
+        else stats.failed++
+        const status = outcome._tag === "Success" ? outcome.status : "error" in outcome && "status" in outcome.error
+          ? (outcome.error as { status: number }).status
+          : 0
+        return Effect.zipRight(
+          Metric.increment(Metric.tagged(requestsTotal, "status", String(status))),
+          emit(outcome)
+        )
+      })
+
+    const settleDependents = (ids: ReadonlyArray<string>) =>
+      Effect.forEach(ids, (id) => {
+        const outcome = run.outcome(id)
+        if (outcome?._tag !== "DependencyFailed") return Effect.void
+        return finish({
+          _tag: "Failure",
+          id,
+          error: new GCE.DependencyFailed({ id, dependency: outcome.dependency, status: outcome.status }),
+          attempts: attempts.get(id) ?? 0
+        })
+      }, { discard: true })
+
+    const fail = (id: string, status: number, error: Failure["error"], response?: BatchResponseItem) =>
+      Effect.suspend(() => {
+        const dependents = run.fail(id, status, response)
+        return Effect.zipRight(
+          finish({ _tag: "Failure", id, error, attempts: attempts.get(id) ?? 0 }),
+          settleDependents(dependents)
+        )
+      })
+
+    /** Delay before the next attempt: Retry-After when given, else the backoff schedule. */
+    const nextDelay = (id: string, headers: Headers | undefined) =>
+      Effect.gen(function*() {
+        const given = yield* RetryAfter.delayFromHeaders(headers)
+        if (Option.isSome(given)) return Option.some(Duration.toMillis(given.value))
+        const now = yield* Clock.currentTimeMillis
+        const schedule = settings.backoff
+        const state = schedules.has(id) ? schedules.get(id) : schedule.initial
+        const [next, , decision] = yield* schedule.step(now, undefined, state as never)
+        schedules.set(id, next)
+        if (ScheduleDecision.isDone(decision)) return Option.none()
+        return Option.some(Math.max(0, ScheduleIntervals.start(decision.intervals) - now))
+      })
+
+    /** Retry if attempts and time allow; otherwise settle with `onGiveUp`. */
+    const retry = (
+      id: string,
+      status: number,
+      headers: Headers | undefined,
+      onGiveUp: () => Failure["error"]
+    ) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const tries = attempts.get(id) ?? 0
+        const elapsed = now - (firstSent.get(id) ?? now)
+        const delay = tries < settings.maxAttempts ? yield* nextDelay(id, headers) : Option.none()
+        if (Option.isNone(delay) || elapsed + delay.value > settings.maxRetryMillis) {
+          return yield* fail(id, status, onGiveUp())
+        }
+        notBefore.set(id, now + delay.value)
+        stats.retries++
+        yield* Metric.increment(retriesTotal)
+        run.requeue(id)
+      })
+
+    const send = (batch: PlannedBatch, attempt: number) =>
+      Effect.gen(function*() {
+        const items = yield* Effect.forEach(batch.requests, correlate)
+        const valid = yield* deps.builder.build(items).pipe(Effect.orDie)
+        const json = yield* deps.builder.toJson(valid)
+        const token = yield* Effect.either(deps.token)
+        if (Either.isLeft(token)) return { _tag: "NoToken", error: token.left } satisfies BatchResult as BatchResult
+        const request = HttpClientRequest.post(batchUrl).pipe(
+          HttpClientRequest.bearerToken(Redacted.value(token.right)),
+          HttpClientRequest.acceptJson,
+          HttpClientRequest.bodyUnsafeJson(json)
+        )
+        stats.batches++
+        yield* Metric.increment(batchesTotal)
+        const exchanged = yield* deps.http.execute(request).pipe(
+          Effect.flatMap((response) =>
+            Effect.map(Effect.either(response.text), (text) => ({ status: response.status, headers: response.headers, text }))
+          ),
+          Effect.either
+        )
+        if (Either.isLeft(exchanged)) {
+          const error = exchanged.left
+          return {
+            _tag: "Error",
+            error: new GCE.BatchTransportError({
+              batchId: batch.id,
+              // a failure while encoding means nothing left this process
+              sent: !(error._tag === "RequestError" && error.reason === "Encode"),
+              description: error._tag === "RequestError" ? error.reason : error.reason
+            }),
+            headers: {}
+          } satisfies BatchResult as BatchResult
+        }
+        const { status, headers, text } = exchanged.right
+        const flat: Headers = { ...headers }
+        if (Either.isLeft(text)) {
+          return {
+            _tag: "Error",
+            error: new GCE.BatchTransportError({ batchId: batch.id, sent: true, description: "connection lost while reading the response" }),
+            headers: flat
+          } satisfies BatchResult as BatchResult
+        }
+        const parsed = Either.try(() => JSON.parse(text.right) as unknown)
+        if (status >= 500) {
+          const millis = yield* RetryAfter.delayFromHeaders(flat)
+          return {
+            _tag: "Error",
+            error: new GCE.BatchServerError({
+              batchId: batch.id,
+              status,
+              ...(Option.isSome(millis) ? { retryAfterMillis: Duration.toMillis(millis.value) } : {})
+            }),
+            headers: flat
+          } satisfies BatchResult as BatchResult
+        }
+        if (status >= 400) {
+          const body = Either.isRight(parsed) ? GraphError.fromBody(parsed.right) : Option.none()
+          return {
+            _tag: "Error",
+            error: new GCE.BatchRejected({
+              batchId: batch.id,
+              status,
+              ...(Option.isSome(body) ? { error: body.value.error } : {})
+            }),
+            headers: flat
+          } satisfies BatchResult as BatchResult
+        }
+        const envelope: Either.Either<typeof BatchResponseEnvelope.Type, unknown> = Either.isRight(parsed)
+          ? decodeEnvelope(parsed.right)
+          : Either.left("malformed JSON")
+        if (Either.isLeft(envelope)) {
+          return {
+            _tag: "Error",
+            error: new GCE.BatchDecodeError({
+              batchId: batch.id,
+              description: Either.isLeft(parsed) ? "malformed JSON" : "not a batch response",
+              missing: batch.requests.map((r) => r.id)
+            }),
+            headers: flat
+          } satisfies BatchResult as BatchResult
+        }
+        const seen = new Set(envelope.right.responses.map((r) => r.id.toLowerCase()))
+        const missing = batch.requests.map((r) => r.id).filter((id) => !seen.has(id.toLowerCase()))
+        return { _tag: "Envelope", responses: envelope.right.responses, missing } satisfies BatchResult as BatchResult
+      }).pipe(
+        Effect.withSpan("GraphClient.batch", {
+          attributes: { "batch.id": batch.id, "batch.size": batch.requests.length, "batch.shape": batch.shape, attempt }
+        })
+      )
+
+    /** An item whose batch failed as a whole: retry when that cannot duplicate work, else UnknownOutcome. */
+    const batchFailed = (item: BatchRequestItem, error: GCE.BatchError, headers: Headers) => {
+      const status = "status" in error ? error.status : 0
+      if (error._tag === "BatchRejected" && status !== 429) return fail(item.id, status, error)
+      const ambiguous = error._tag !== "BatchRejected" && !(error._tag === "BatchTransportError" && !error.sent)
+      if (ambiguous && !settings.idempotent(item.method)) {
+        return fail(
+          item.id,
+          status,
+          new GCE.UnknownOutcome({ id: item.id, method: item.method, cause: error._tag })
+        )
+      }
+      return retry(item.id, status === 0 ? 503 : status, headers, () => retryable(status)
+        ? new GCE.Throttled({ id: item.id, status, attempts: attempts.get(item.id) ?? 0 })
+        : error)
+    }
+
+    const processItem = (item: BatchRequestItem, response: BatchResponseItem, handle: unknown) =>
+      Effect.gen(function*() {
+        const headers = response.headers ?? {}
+        yield* deps.admission.feedback(handle, response.status, headers)
+        if (response.status === 429) {
+          stats.throttled429++
+          yield* Metric.increment(throttledTotal)
+        }
+        if (response.status >= 200 && response.status < 300) {
+          run.succeed(item.id, response)
+          return yield* finish({
+            _tag: "Success",
+            id: item.id,
+            status: response.status,
+            headers,
+            body: response.body,
+            attempts: attempts.get(item.id) ?? 0
+          })
+        }
+        if (retryable(response.status)) {
+          return yield* retry(item.id, response.status, headers, () =>
+            new GCE.Throttled({ id: item.id, status: response.status, attempts: attempts.get(item.id) ?? 0 }))
+        }
+        const body = GraphError.fromBody(response.body)
+        const error = Option.match(body, {
+          onNone: () => new GCE.GraphRequestError({ id: item.id, status: response.status, code: "", message: "" }),
+          onSome: ({ error }) => {
+            const requestId = GraphError.requestIdOf(error)
+            const date = GraphError.dateOf(error)
+            return new GCE.GraphRequestError({
+              id: item.id,
+              status: response.status,
+              code: GraphError.codes(error)[0] ?? "",
+              message: error.message ?? "",
+              ...(Option.isSome(requestId) ? { requestId: requestId.value } : {}),
+              ...(Option.isSome(date) ? { date: date.value } : {})
+            })
+          }
+        })
+        yield* fail(item.id, response.status, error, response)
+      })
+
+    const runBatch = (batch: PlannedBatch) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const wait = Math.max(0, ...batch.requests.map((r) => (notBefore.get(r.id) ?? 0) - now))
+        if (wait > 0) yield* Effect.sleep(Duration.millis(wait))
+        const admitStart = yield* Clock.currentTimeMillis
+        const ticket = yield* deps.admission.admit({
+          batchId: batch.id,
+          shape: batch.shape,
+          items: batch.requests.map((request) => ({ request, priority: run.request(request.id)?.priority ?? "normal" }))
+        }).pipe(Effect.either)
+        if (Either.isLeft(ticket)) {
+          const rejected = new Set(ticket.left.ids)
+          for (const item of batch.requests) {
+            if (rejected.has(item.id)) yield* fail(item.id, 0, ticket.left.error)
+            else run.requeue(item.id)
+          }
+          return
+        }
+        const admitted = yield* Clock.currentTimeMillis
+        yield* Metric.update(admissionWait, admitted - admitStart)
+        let attempt = 0
+        for (const item of batch.requests) {
+          const n = (attempts.get(item.id) ?? 0) + 1
+          attempts.set(item.id, n)
+          if (!firstSent.has(item.id)) firstSent.set(item.id, admitted)
+          attempt = Math.max(attempt, n)
+        }
+        const result = yield* send(batch, attempt).pipe(Effect.ensuring(ticket.right.release))
+        const deferred: Array<string> = []
+        if (result._tag === "NoToken") {
+          // nothing was sent: retrying cannot duplicate work
+          for (const item of batch.requests) yield* retry(item.id, 0, undefined, () => result.error)
+          return
+        }
+        if (result._tag === "Error") {
+          if ("status" in result.error && result.error.status === 429) {
+            stats.throttled429++
+            yield* Metric.increment(throttledTotal)
+          }
+          for (const [i, item] of batch.requests.entries()) {
+            const status = "status" in result.error ? result.error.status : 0
+            yield* deps.admission.feedback(ticket.right.handles[i], status, result.headers)
+            yield* batchFailed(item, result.error, result.headers)
+          }
+          return
+        }
+        const byId = new Map(result.responses.map((r) => [r.id.toLowerCase(), r]))
+        for (const [i, item] of batch.requests.entries()) {
+          const response = byId.get(item.id.toLowerCase())
+          if (response === undefined) {
+            yield* batchFailed(
+              item,
+              new GCE.BatchDecodeError({ batchId: batch.id, description: "response is missing items", missing: result.missing }),
+              {}
+            )
+          } else if (response.status === 424) {
+            deferred.push(item.id)
+          } else {
+            yield* processItem(item, response, ticket.right.handles[i])
+          }
+        }
+        // 424s left unsettled were caused by packing, not by a real dependency: send them again.
+        // A 424 means Graph did not run the item, so it does not count as an attempt.
+        for (const id of deferred) {
+          if (run.requeue(id)) attempts.set(id, (attempts.get(id) ?? 1) - 1)
+        }
+      })
+
+    while (run.pending() > 0) {
+      yield* Metric.set(queueDepth, run.pending())
+      const round = run.nextRound()
+      for (const id of round.notSent) {
+        const outcome = run.outcome(id)
+        if (outcome?._tag === "NotSent") {
+          yield* finish({ _tag: "Failure", id, error: outcome.error, attempts: 0 })
+        } else if (outcome?._tag === "DependencyFailed") {
+          yield* settleDependents([id])
+        }
+      }
+      if (round.batches.length === 0) {
+        if (run.pending() > 0) return yield* Effect.dieMessage("executor made no progress")
+        break
+      }
+      stats.roundTrips++
+      yield* Effect.forEach(round.batches, runBatch, { concurrency: settings.concurrency, discard: true })
+    }
+    yield* Metric.set(queueDepth, 0)
+    const ended = yield* Clock.currentTimeMillis
+    return {
+      _tag: "Summary",
+      requests: workload.length,
+      ...stats,
+      durationMs: ended - started
+    } satisfies Summary
+  }).pipe(Effect.withSpan("GraphClient.run", { attributes: { "workload.size": workload.length } }))

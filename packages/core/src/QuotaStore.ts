@@ -1,0 +1,259 @@
+/**
+ * Where bucket state lives. The `Throttler` keeps its queue of waiting requests in memory, but the
+ * buckets themselves (units used in each sliding window, tokens left, permits in use, pauses asked
+ * for by the server, adaptively lowered limits) are behind this small interface, so that several
+ * processes can later share one quota through a store such as Redis.
+ *
+ * The interface is built around one atomic call, {@link QuotaStoreService.take}: "take these costs from
+ * these buckets, all or nothing, or tell me which of them are short and when to try again". A shared
+ * store implements it as one round trip (a Lua script in Redis). Everything else is a plain write.
+ *
+ * The in-memory store ships here. It is synchronous underneath and exposes that through
+ * {@link QuotaStoreService.unsafeLocal}, which the `Throttler` uses so that admission stays a handful of map
+ * lookups; a store without it is driven through its Effects.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Schema } from "effect"
+import type { Limit } from "./Bucket.js"
+import * as internal from "./internal/memoryQuota.js"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = Symbol.for("@effect-msgraph/core/QuotaStore")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * What a store needs from a demand. Every `Bucket.Demand` is one. Within one call the keys are
+ * distinct and every cost is positive (the `Throttler` merges and filters before calling).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Entry {
+  readonly key: string
+  readonly limit: Limit
+  readonly cost: number
+}
+
+/**
+ * Every entry's cost was taken.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Taken {
+  readonly _tag: "Taken"
+}
+
+/**
+ * Nothing was taken. `keys` are the buckets that were short (or paused). `retryAtMillis` is the
+ * earliest instant at which all of them could hold their cost, or `undefined` when only a released
+ * concurrency permit can help (a shared store should return a polling instant instead, since it
+ * cannot see other processes' releases).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Blocked {
+  readonly _tag: "Blocked"
+  readonly retryAtMillis: number | undefined
+  readonly keys: ReadonlyArray<string>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Outcome = Taken | Blocked
+
+/**
+ * How server feedback changes a bucket.
+ *
+ * - `Decrease`: multiply its effective limit by `factor` (in `(0, 1)`), never below `floor` times the
+ *   catalogue's value;
+ * - `Increase`: add `step` times the catalogue's value to it, never above the catalogue's value;
+ * - `Charge`: take each entry's cost now, whether or not the bucket has it (the server reported a
+ *   higher cost than was estimated); a token bucket may go negative. Concurrency is never charged.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Adjustment =
+  | { readonly _tag: "Decrease"; readonly factor: number; readonly floor: number }
+  | { readonly _tag: "Increase"; readonly step: number }
+  | { readonly _tag: "Charge" }
+
+/**
+ * A store could not be reached or answered nonsense. The in-memory store never fails.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class QuotaStoreError extends Schema.TaggedError<QuotaStoreError>()("QuotaStoreError", {
+  operation: Schema.Literal("take", "release", "pause", "adjust"),
+  cause: Schema.Defect
+}) {
+  override get message() {
+    return `the quota store failed during ${this.operation}`
+  }
+}
+
+/**
+ * The synchronous face of an in-process store: the same operations, without Effects, so that the
+ * `Throttler` can admit a request in one synchronous step.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Local {
+  readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => Outcome
+  readonly check: (entries: ReadonlyArray<Entry>, nowMillis: number) => boolean
+  readonly release: (entries: ReadonlyArray<Entry>, nowMillis: number) => void
+  readonly pause: (entries: ReadonlyArray<Entry>, untilMillis: number, nowMillis: number) => void
+  readonly adjust: (entries: ReadonlyArray<Entry>, adjustment: Adjustment, nowMillis: number) => void
+  readonly size: () => number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface QuotaStoreService {
+  readonly [TypeId]: TypeId
+  /**
+   * The one atomic call: if every bucket can hold its entry's cost at `nowMillis`, take all of them
+   * and answer `Taken`; otherwise take nothing and answer `Blocked`. A bucket that does not exist yet
+   * starts empty (a full token bucket). A paused bucket is short until its pause ends.
+   */
+  readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => Effect.Effect<Outcome, QuotaStoreError>
+  /** Gives concurrency permits back; a no-op for the other kinds of bucket. */
+  readonly release: (entries: ReadonlyArray<Entry>, nowMillis: number) => Effect.Effect<void, QuotaStoreError>
+  /** Admits nothing on these buckets before `untilMillis`. Pauses only ever extend. */
+  readonly pause: (
+    entries: ReadonlyArray<Entry>,
+    untilMillis: number,
+    nowMillis: number
+  ) => Effect.Effect<void, QuotaStoreError>
+  /** Lowers or restores the buckets' effective limits. */
+  readonly adjust: (
+    entries: ReadonlyArray<Entry>,
+    adjustment: Adjustment,
+    nowMillis: number
+  ) => Effect.Effect<void, QuotaStoreError>
+  /** Present when the store lives in this process; see {@link Local}. */
+  readonly unsafeLocal: Local | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class QuotaStore extends Context.Tag("@effect-msgraph/core/QuotaStore")<QuotaStore, QuotaStoreService>() {}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace QuotaStore {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface MemoryOptions {
+    /**
+     * How many sub-windows a sliding window is divided into (default 20). The window is conservative:
+     * a unit is counted until the end of its sub-window plus the window, so a bucket may admit up to
+     * `W / windowSlots` later than an exact log would, and never admits more than `N` in any
+     * interval of length `W`. More slots are more precise and use more memory per bucket.
+     */
+    readonly windowSlots?: number
+    /**
+     * How long an unused bucket remembers that its effective limit was lowered (default 10 minutes).
+     * After that it is forgotten and starts again from the catalogue's value.
+     */
+    readonly adaptiveMemoryMillis?: number
+  }
+}
+
+/**
+ * The in-memory store with its synchronous face always present, plus inspection for tests and
+ * diagnostics.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemoryQuotaStore extends QuotaStoreService {
+  readonly unsafeLocal: Local
+  /** Buckets currently held in memory. Idle buckets are dropped, so this stays bounded. */
+  readonly size: Effect.Effect<number>
+  /** The adaptive factor of a bucket (1 = the catalogue's limit). */
+  readonly factor: (key: string) => Effect.Effect<number>
+  /** Forgets every bucket whose state is indistinguishable from a fresh one. */
+  readonly sweep: (nowMillis: number) => Effect.Effect<void>
+}
+
+/**
+ * Builds an in-memory store synchronously.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const unsafeMakeMemory = (options: QuotaStore.MemoryOptions = {}): MemoryQuotaStore => {
+  const quota = new internal.MemoryQuota({
+    windowSlots: options.windowSlots ?? internal.defaultOptions.windowSlots,
+    adaptiveMemoryMillis: options.adaptiveMemoryMillis ?? internal.defaultOptions.adaptiveMemoryMillis
+  })
+  const local: Local = {
+    take: (entries, now) => quota.take(entries, now),
+    check: (entries, now) => quota.check(entries, now),
+    release: (entries, now) => quota.release(entries, now),
+    pause: (entries, until, now) => quota.pause(entries, until, now),
+    adjust: (entries, adjustment, now) => {
+      switch (adjustment._tag) {
+        case "Decrease":
+          return quota.decrease(entries, adjustment.factor, adjustment.floor, now)
+        case "Increase":
+          return quota.increase(entries, adjustment.step, now)
+        case "Charge":
+          return quota.charge(entries, now)
+      }
+    },
+    size: () => quota.size
+  }
+  return {
+    [TypeId]: TypeId,
+    take: (entries, now) => Effect.sync(() => local.take(entries, now)),
+    release: (entries, now) => Effect.sync(() => local.release(entries, now)),
+    pause: (entries, until, now) => Effect.sync(() => local.pause(entries, until, now)),
+    adjust: (entries, adjustment, now) => Effect.sync(() => local.adjust(entries, adjustment, now)),
+    unsafeLocal: local,
+    size: Effect.sync(() => quota.size),
+    factor: (key) => Effect.sync(() => quota.factorOf(key)),
+    sweep: (now) => Effect.sync(() => quota.sweep(now))
+  }
+}
+
+/**
+ * Builds an in-memory store.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory = (options: QuotaStore.MemoryOptions = {}): Effect.Effect<MemoryQuotaStore> =>
+  Effect.sync(() => unsafeMakeMemory(options))
+
+/**
+ * Provides an in-memory store.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory = (options: QuotaStore.MemoryOptions = {}): Layer.Layer<QuotaStore> =>
+  Layer.effect(QuotaStore, makeMemory(options))

@@ -1,0 +1,248 @@
+/**
+ * What a response says about throttling, read from its status and headers.
+ *
+ * Graph's signals, as documented:
+ *
+ * - `429 Too Many Requests`, with `Retry-After` (seconds; decimal seconds in an older version of the
+ *   guidance; an HTTP-date is also accepted) except for the services documented to send none
+ *   (identity and access data policy operations, identity protection and conditional access,
+ *   OneNote);
+ * - on identity and access responses: `x-ms-throttle-scope`
+ *   (`<Scope>/<Limit>/<ApplicationId>/<TenantId|UserId|ResourceId>`) and `x-ms-throttle-information`
+ *   (a diagnostic reason) on throttled responses; `x-ms-resource-unit` (the resource units a request
+ *   used) and `x-ms-throttle-limit-percentage` (0.8 to 1.8, sent only above 0.8 of the limit) on
+ *   regular responses;
+ * - `503 Service Unavailable`, which "may" carry `Retry-After`;
+ * - `509 Bandwidth Limit Exceeded` ("your app has been throttled for exceeding the maximum bandwidth
+ *   cap"), treated like a 429;
+ * - the `RateLimit-Limit` / `RateLimit-Remaining` / `RateLimit-Reset` headers some services send
+ *   ahead of throttling.
+ *
+ * {@link implicated} decides which of a request's buckets a throttled response is about.
+ *
+ * @since 0.1.0
+ */
+import { Option } from "effect"
+import * as RetryAfter from "./RetryAfter.js"
+import type { Scope as BucketScope } from "./Bucket.js"
+import * as Headers from "./internal/headers.js"
+
+/**
+ * A response as far as throttling is concerned: a batch item or a plain HTTP response.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Response {
+  readonly status: number
+  readonly headers?: Readonly<Record<string, string | ReadonlyArray<string> | undefined>> | undefined
+}
+
+/**
+ * A parsed `x-ms-throttle-scope`.
+ *
+ * - `scope`: `Tenant_Application` (all requests for a tenant from this application), `Tenant` (all
+ *   requests for the tenant, any application) or `Application` (all requests from this application);
+ * - `limit`: `Read` (GET), `Write` (POST, PATCH, PUT, DELETE, ...) or `ReadWrite` (any);
+ * - `applicationId` and `resourceId` (a tenant, user or resource id) as sent.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ThrottleScope {
+  readonly scope: "Tenant_Application" | "Tenant" | "Application"
+  readonly limit: "Read" | "Write" | "ReadWrite"
+  readonly applicationId: string
+  readonly resourceId: string
+}
+
+/**
+ * `RateLimit-Limit`, `RateLimit-Remaining` and (optionally) `RateLimit-Reset`, in seconds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RateLimitHeaders {
+  readonly limit: number
+  readonly remaining: number
+  readonly resetSeconds: Option.Option<number>
+}
+
+/**
+ * Everything a response says about throttling.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Signals {
+  readonly status: number
+  /** 429, or 509 (bandwidth). */
+  readonly throttled: boolean
+  /** 503. */
+  readonly unavailable: boolean
+  /** 2xx. */
+  readonly succeeded: boolean
+  readonly retryAfter: Option.Option<RetryAfter.RetryAfter>
+  readonly scope: Option.Option<ThrottleScope>
+  /** `x-ms-throttle-information`, for diagnostics only. */
+  readonly information: Option.Option<string>
+  /** `x-ms-throttle-limit-percentage`, as a fraction of the limit (0.8 to 1.8). */
+  readonly limitPercentage: Option.Option<number>
+  /** `x-ms-resource-unit`. */
+  readonly resourceUnits: Option.Option<number>
+  readonly rateLimit: Option.Option<RateLimitHeaders>
+}
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const headerNames = {
+  scope: "x-ms-throttle-scope",
+  information: "x-ms-throttle-information",
+  limitPercentage: "x-ms-throttle-limit-percentage",
+  resourceUnit: "x-ms-resource-unit",
+  rateLimitLimit: "RateLimit-Limit",
+  rateLimitRemaining: "RateLimit-Remaining",
+  rateLimitReset: "RateLimit-Reset"
+} as const
+
+const scopes = new Set(["Tenant_Application", "Tenant", "Application"])
+const limits = new Set(["Read", "Write", "ReadWrite"])
+
+/**
+ * Parses `x-ms-throttle-scope`, e.g.
+ * `Tenant_Application/ReadWrite/9a3d526c-b3c1-4479-ba74-197b5c5751ae/0785ef7c-2d7a-4542-b048-95bcab406e0b`.
+ * Scope and limit are matched ignoring case; all four parts are required.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseScope = (value: string): Option.Option<ThrottleScope> => {
+  const parts = value.trim().split("/")
+  if (parts.length !== 4 || parts.some((p) => p.length === 0)) return Option.none()
+  const scope = [...scopes].find((s) => s.toLowerCase() === parts[0]!.toLowerCase())
+  const limit = [...limits].find((l) => l.toLowerCase() === parts[1]!.toLowerCase())
+  if (scope === undefined || limit === undefined) return Option.none()
+  return Option.some({
+    scope: scope as ThrottleScope["scope"],
+    limit: limit as ThrottleScope["limit"],
+    applicationId: parts[2]!,
+    resourceId: parts[3]!
+  })
+}
+
+const number = (value: string | undefined): Option.Option<number> => {
+  if (value === undefined) return Option.none()
+  const trimmed = value.trim()
+  if (!/^\d+(?:\.\d+)?$/.test(trimmed)) return Option.none()
+  return Option.some(Number(trimmed))
+}
+
+/**
+ * Reads a response's throttling signals. `nowMillis` places two-digit years in RFC 850 dates.
+ *
+ * `x-ms-throttle-limit-percentage` is documented as a value from 0.8 to 1.8; a value above 10 is read
+ * as a percentage (80 = 0.8).
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const fromResponse = (response: Response, nowMillis: number = Date.now()): Signals => {
+  const headers = response.headers
+  const status = response.status
+  const limit = number(Headers.get(headers, headerNames.rateLimitLimit))
+  const remaining = number(Headers.get(headers, headerNames.rateLimitRemaining))
+  const information = Headers.get(headers, headerNames.information)
+  const scope = Headers.get(headers, headerNames.scope)
+  return {
+    status,
+    throttled: status === 429 || status === 509,
+    unavailable: status === 503,
+    succeeded: status >= 200 && status < 300,
+    retryAfter: RetryAfter.fromHeaders(headers, nowMillis),
+    scope: scope === undefined ? Option.none() : parseScope(scope),
+    information: information === undefined || information.trim() === "" ? Option.none() : Option.some(information.trim()),
+    limitPercentage: Option.map(
+      number(Headers.get(headers, headerNames.limitPercentage)),
+      (p) => (p > 10 ? p / 100 : p)
+    ),
+    resourceUnits: Option.filter(number(Headers.get(headers, headerNames.resourceUnit)), (n) => n > 0),
+    rateLimit: Option.isSome(limit) && Option.isSome(remaining) && limit.value > 0
+      ? Option.some({
+        limit: limit.value,
+        remaining: remaining.value,
+        resetSeconds: number(Headers.get(headers, headerNames.rateLimitReset))
+      })
+      : Option.none()
+  }
+}
+
+/**
+ * How much of a limit the server says is used, as a fraction: the larger of
+ * `x-ms-throttle-limit-percentage` and `1 - RateLimit-Remaining / RateLimit-Limit`.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const utilisation = (signals: Signals): Option.Option<number> => {
+  const fromRateLimit = Option.map(signals.rateLimit, (r) => 1 - Math.max(0, r.remaining) / r.limit)
+  if (Option.isSome(signals.limitPercentage) && Option.isSome(fromRateLimit)) {
+    return Option.some(Math.max(signals.limitPercentage.value, fromRateLimit.value))
+  }
+  return Option.orElse(signals.limitPercentage, () => fromRateLimit)
+}
+
+/**
+ * The bucket scope a `x-ms-throttle-scope` scope names.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const bucketScope = (scope: ThrottleScope["scope"]): BucketScope =>
+  scope === "Tenant_Application" ? "appTenant" : scope === "Tenant" ? "tenant" : "app"
+
+const isGlobal = (demand: { readonly service: string }): boolean =>
+  demand.service.toLowerCase().replace(/[^a-z]/g, "") === "global"
+
+/**
+ * A request's own service limits: its demands without the global per-app limit (service `global`),
+ * or all of them when that is all there is. Responses without a scope are attributed to these, so
+ * that one mailbox's 429 does not hold back the whole application.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const own = <D extends { readonly service: string }>(demands: ReadonlyArray<D>): ReadonlyArray<D> => {
+  const result = demands.filter((d) => !isGlobal(d))
+  return result.length > 0 ? result : demands
+}
+
+/**
+ * Which of a request's demands a throttled response is about:
+ *
+ * 1. when `x-ms-throttle-scope` is present and the request has demands of that scope
+ *    (`Tenant_Application` = `appTenant`, `Tenant` = `tenant`, `Application` = `app`), those;
+ * 2. otherwise the request's own service limits, leaving out the global per-app limit (service
+ *    `global`) unless nothing else is left, so that one mailbox's 429 does not stop the whole app.
+ *    Among those, when the response has no `Retry-After` and some demands are on limits documented
+ *    to send none, only those (that is where such a 429 comes from); when it has one, the limits
+ *    documented to send it are preferred in the same way.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const implicated = <D extends { readonly service: string; readonly scope: string; readonly retryAfter: boolean }>(
+  signals: Pick<Signals, "scope" | "retryAfter">,
+  demands: ReadonlyArray<D>
+): ReadonlyArray<D> => {
+  if (Option.isSome(signals.scope)) {
+    const wanted = bucketScope(signals.scope.value.scope)
+    const matched = demands.filter((d) => d.scope === wanted)
+    if (matched.length > 0) return matched
+  }
+  const base = own(demands)
+  const documented = Option.isSome(signals.retryAfter)
+  const preferred = base.filter((d) => d.retryAfter === documented)
+  return preferred.length > 0 ? preferred : base
+}

@@ -1,0 +1,480 @@
+/**
+ * The `Throttler` decides when each request may be sent, so that the library uses as much of Graph's
+ * quota as the documented limits allow and never more.
+ *
+ * A request arrives with its demands (one per bucket it counts against, from the cost calculator)
+ * and an optional priority. It is admitted when every one of its buckets can hold its cost, and then
+ * takes from all of them at once; a request never holds one bucket while waiting for another.
+ * Waiting requests are served high before normal before low, first come first served within a level,
+ * with ageing so that low priority still progresses, and a request that is short on a bucket keeps
+ * cheaper latecomers off that bucket so that it is not overtaken forever.
+ *
+ * After each response, {@link ThrottlerService.feedback} applies what the server said: a 429 pauses the
+ * buckets it implicates until `Retry-After` (or for an exponential, jittered, capped backoff when
+ * there is none) and lowers their effective limits multiplicatively; successes restore them
+ * additively; `x-ms-throttle-limit-percentage` >= 0.8 or a low `RateLimit-Remaining` slows them down
+ * before any 429. Every delay is a `Schedule` in {@link Throttler.Policy}.
+ *
+ * Bucket state lives in a {@link QuotaStore}; `layerMemory` brings its own in-memory store.
+ *
+ * @since 0.1.0
+ */
+import { Context, Duration, Effect, Layer, Option, Schedule, ScheduleDecision, ScheduleIntervals, Stream } from "effect"
+import type * as Scope from "effect/Scope"
+import type { Demand } from "./Bucket.js"
+import * as admission from "./internal/admission.js"
+import type { Waiter } from "./internal/engine.js"
+import * as QuotaStore from "./QuotaStore.js"
+import type { ThrottleError } from "./ThrottleError.js"
+import * as ThrottleFeedback from "./ThrottleFeedback.js"
+import * as ThrottlePriority from "./ThrottlePriority.js"
+import * as RetryAfter from "./RetryAfter.js"
+
+/**
+ * Proof of admission. Give it back with {@link ThrottlerService.release} when the request has
+ * completed if any of its demands was on a concurrency limit (`withPermit` does this for you).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Permit {
+  /** What was taken: the request's demands with zero costs dropped and repeated keys merged. */
+  readonly entries: ReadonlyArray<QuotaStore.Entry>
+  /** Queue level: 0 high, 1 normal, 2 low. */
+  readonly level: number
+  /** The throttler's event number when the request arrived. */
+  readonly arrival: number
+  /** The throttler's event number when it was admitted; arrivals and admissions share one counter. */
+  readonly admission: number
+  /** Clock time of arrival, in milliseconds. */
+  readonly arrivedAt: number
+}
+
+/**
+ * A request to admit.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Admission {
+  readonly demands: ReadonlyArray<Demand>
+  readonly priority?: ThrottlePriority.Priority | undefined
+}
+
+/**
+ * One element of {@link ThrottlerService.admitAll}'s output.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Admitted<A> =
+  | { readonly _tag: "Admitted"; readonly item: A; readonly permit: Permit }
+  | { readonly _tag: "Rejected"; readonly item: A; readonly error: ThrottleError | QuotaStore.QuotaStoreError }
+
+/**
+ * What {@link ThrottlerService.feedback} did.
+ *
+ * - `paused`: the buckets held back, until when, and why (`RetryAfter`: the server's `Retry-After`;
+ *   `Backoff`: a 429 without one; `Unavailable`: a 503 with `Retry-After`; `Slowdown`: a
+ *   utilisation hint);
+ * - `lowered` / `restored`: buckets whose effective limit went down / was given a step back up;
+ * - `charged`: identity buckets charged the resource units the server reported above the estimate.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FeedbackResult {
+  readonly signals: ThrottleFeedback.Signals
+  readonly paused: Option.Option<{
+    readonly keys: ReadonlyArray<string>
+    readonly untilMillis: number
+    readonly reason: "RetryAfter" | "Backoff" | "Unavailable" | "Slowdown"
+  }>
+  readonly lowered: ReadonlyArray<string>
+  readonly restored: ReadonlyArray<string>
+  readonly charged: ReadonlyArray<string>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ThrottlerService {
+  /**
+   * Waits until every demand can be taken, takes them all at once, and returns the permit. Fails at
+   * once with a `ThrottleError` for a demand that could never be satisfied. Interrupting a waiting
+   * request withdraws it.
+   */
+  readonly admit: (
+    demands: ReadonlyArray<Demand>,
+    options?: { readonly priority?: ThrottlePriority.Priority | undefined }
+  ) => Effect.Effect<Permit, ThrottleError | QuotaStore.QuotaStoreError>
+  /** Gives back a permit's concurrency units. Idempotent; a no-op without concurrency demands. */
+  readonly release: (permit: Permit) => Effect.Effect<void, QuotaStore.QuotaStoreError>
+  /**
+   * Runs `self` once admitted, and releases the permit when it completes, fails or is interrupted.
+   */
+  readonly withPermit: (
+    demands: ReadonlyArray<Demand>,
+    options?: { readonly priority?: ThrottlePriority.Priority | undefined }
+  ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ThrottleError | QuotaStore.QuotaStoreError, R>
+  /**
+   * Admits a stream of items without a fiber per waiting item: each item waits as a small record in
+   * the queue, and comes out (with its permit) when admitted, in admission order. Items that can
+   * never be admitted come out as `Rejected`. The consumer releases permits that hold concurrency.
+   */
+  readonly admitAll: <A, E, R>(
+    items: Stream.Stream<A, E, R>,
+    admissionOf: (item: A) => Admission
+  ) => Stream.Stream<Admitted<A>, E, R>
+  /**
+   * Applies what a response said to the buckets of the request it answered (`demands`: what the
+   * request consumed). Call it once per response or batch item.
+   */
+  readonly feedback: (
+    response: ThrottleFeedback.Response,
+    demands: ReadonlyArray<Demand>
+  ) => Effect.Effect<FeedbackResult, QuotaStore.QuotaStoreError>
+  /** The policies in force. */
+  readonly policy: Throttler.Policy
+  /** Requests currently waiting. */
+  readonly waiting: Effect.Effect<number>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Throttler extends Context.Tag("@effect-msgraph/core/Throttler")<Throttler, ThrottlerService>() {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export declare namespace Throttler {
+  /**
+   * Every delay and retry policy. Schedules are stepped once per event on each implicated bucket
+   * (their state is per bucket and resets after a success); the delay of each step is how long the
+   * bucket is held back.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Policy {
+    /** Pause after a 429 without `Retry-After`. Default: exponential from 1 s, jittered, capped at 60 s. */
+    readonly backoff: Schedule.Schedule<unknown, ThrottleFeedback.Signals>
+    /**
+     * Pause after a utilisation hint (the input, a fraction of the limit, at or above
+     * `slowdownThreshold`). Default: `(utilisation - 0.8) * 5 s`, at most 5 s.
+     */
+    readonly slowdown: Schedule.Schedule<unknown, number>
+    /**
+     * How often a client should resend a throttled request (the delay itself comes from the paused
+     * buckets, so the default has none): 8 times.
+     */
+    readonly retry: Schedule.Schedule<unknown, ThrottleFeedback.Signals>
+    /** Utilisation from which responses slow admission down (default 0.8). */
+    readonly slowdownThreshold: number
+    /** Multiplier applied to a bucket's effective limit on each 429 (default 0.7). */
+    readonly decrease: number
+    /** Share of the catalogue's limit given back on each success (default 0.05). */
+    readonly increase: number
+    /** Lowest effective limit, as a share of the catalogue's (default 0.1). */
+    readonly floor: number
+    /** Longest pause any response can cause (default 24 hours; `Retry-After` beyond it is capped). */
+    readonly maxPauseMillis: number
+  }
+
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Options {
+    /**
+     * How long a request waits before it ranks ahead of newer requests one priority level above
+     * (default 30 s): a low request that has waited 60 s goes before a high one that just arrived.
+     */
+    readonly agingMillis?: number
+    readonly policy?: Partial<Policy>
+  }
+}
+
+/**
+ * The default policies.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultPolicy: Throttler.Policy = {
+  backoff: Schedule.exponential("1 second", 2).pipe(
+    Schedule.jittered,
+    Schedule.union(Schedule.spaced("60 seconds"))
+  ),
+  slowdown: Schedule.identity<number>().pipe(
+    Schedule.addDelay((u) => Duration.millis(Math.min(5000, Math.max(0, (u - 0.8) * 5000))))
+  ),
+  retry: Schedule.recurs(8),
+  slowdownThreshold: 0.8,
+  decrease: 0.7,
+  increase: 0.05,
+  floor: 0.1,
+  maxPauseMillis: 24 * 60 * 60 * 1000
+}
+
+/** Per-bucket schedule state between events; dropped after a success. */
+interface Streak {
+  backoff: unknown
+  slowdown: unknown
+  lastBackoffMillis: number
+  updatedAt: number
+}
+
+const stepDelay = <In>(
+  schedule: Schedule.Schedule<unknown, In>,
+  state: unknown,
+  now: number,
+  input: In
+): Effect.Effect<{ readonly state: unknown; readonly delayMillis: number | undefined }> =>
+  Effect.map(schedule.step(now, input, state), ([next, , decision]) => ({
+    state: next,
+    delayMillis: ScheduleDecision.isDone(decision)
+      ? undefined
+      : Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
+  }))
+
+const isIdentityTokenBucket = (d: admission.DemandLike): boolean =>
+  d.limit._tag === "TokenBucket" && ThrottlePriority.isIdentityAndAccess(d)
+
+/**
+ * Builds a throttler over the {@link QuotaStore} in context. The scope owns its wake-up timer.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Throttler.Options = {}
+): Effect.Effect<ThrottlerService, never, QuotaStore.QuotaStore | Scope.Scope> =>
+  Effect.gen(function*() {
+    const store = yield* QuotaStore.QuotaStore
+    const policy: Throttler.Policy = { ...defaultPolicy, ...options.policy }
+    const runner = yield* admission.makeRunner(store, options.agingMillis ?? 30_000)
+    const streaks = new Map<string, Streak>()
+
+    const admit: ThrottlerService["admit"] = (demands, opts) =>
+      Effect.suspend((): Effect.Effect<Permit, ThrottleError | QuotaStore.QuotaStoreError> => {
+        const entries = admission.normalise(demands)
+        if (!Array.isArray(entries)) return Effect.fail(entries as ThrottleError)
+        return admission.admitEntries(runner, entries as ReadonlyArray<Demand>, ThrottlePriority.level(opts?.priority))
+      })
+
+    const release = (permit: Permit) => admission.release(runner, permit as Waiter)
+
+    const withPermit: ThrottlerService["withPermit"] = (demands, opts) => (self) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(restore(admit(demands, opts)), (permit) =>
+          admission.holdsPermits(permit.entries)
+            ? Effect.ensuring(restore(self), Effect.ignore(release(permit)))
+            : restore(self))
+      )
+
+    const admitAll: ThrottlerService["admitAll"] = <A, E, R>(
+      items: Stream.Stream<A, E, R>,
+      admissionOf: (item: A) => Admission
+    ) =>
+      Stream.asyncPush<Admitted<A>, E, R>((emit) =>
+        Effect.gen(function*() {
+          let pending = 0
+          let inputDone = false
+          const finishIfDone = () => {
+            if (inputDone && pending === 0) emit.end()
+          }
+          const listener = {
+            admitted: (waiter: Waiter) => {
+              pending--
+              emit.single({ _tag: "Admitted", item: waiter.payload as A, permit: waiter })
+              finishIfDone()
+            },
+            failed: (waiter: Waiter, cause: unknown) => {
+              pending--
+              emit.single({
+                _tag: "Rejected",
+                item: waiter.payload as A,
+                error: new QuotaStore.QuotaStoreError({ operation: "take", cause })
+              })
+              finishIfDone()
+            }
+          }
+          yield* Effect.addFinalizer(() =>
+            Effect.sync(() => {
+              for (const waiter of runner.engine.waiters()) {
+                if (waiter.listener === listener) runner.engine.cancel(waiter)
+              }
+            })
+          )
+          yield* items.pipe(
+            Stream.runForEach((item) =>
+              Effect.sync(() => {
+                const { demands, priority } = admissionOf(item)
+                const entries = admission.normalise(demands)
+                if (!Array.isArray(entries)) {
+                  emit.single({ _tag: "Rejected", item, error: entries as ThrottleError })
+                  return
+                }
+                pending++
+                runner.engine.arrive(entries as ReadonlyArray<Demand>, ThrottlePriority.level(priority), listener, item)
+              })
+            ),
+            Effect.matchCauseEffect({
+              onFailure: (cause) => Effect.sync(() => emit.halt(cause)),
+              onSuccess: () =>
+                Effect.sync(() => {
+                  inputDone = true
+                  finishIfDone()
+                })
+            }),
+            Effect.forkScoped
+          )
+        })
+      )
+
+    const pause = (entries: ReadonlyArray<Demand>, until: number, now: number) =>
+      entries.length === 0 ? Effect.void : store.pause(entries, until, now)
+
+    const streakOf = (key: string, now: number): Streak => {
+      let streak = streaks.get(key)
+      if (streak === undefined) {
+        if (streaks.size >= 100_000) {
+          for (const [k, s] of streaks) if (now - s.updatedAt > policy.maxPauseMillis) streaks.delete(k)
+        }
+        streak = {
+          backoff: policy.backoff.initial,
+          slowdown: policy.slowdown.initial,
+          lastBackoffMillis: 0,
+          updatedAt: now
+        }
+        streaks.set(key, streak)
+      }
+      streak.updatedAt = now
+      return streak
+    }
+
+    const feedback: ThrottlerService["feedback"] = (response, demands) =>
+      Effect.gen(function*() {
+        const now = runner.now()
+        const signals = ThrottleFeedback.fromResponse(response, now)
+        const normalised = admission.normalise(demands)
+        // Feedback is about what was sent: invalid demands cannot have been admitted, so use the
+        // positive-cost ones as given.
+        const entries: ReadonlyArray<Demand> = Array.isArray(normalised)
+          ? normalised as ReadonlyArray<Demand>
+          : demands.filter((d) => Number.isFinite(d.cost) && d.cost > 0)
+        let paused: FeedbackResult["paused"] = Option.none()
+        let lowered: ReadonlyArray<string> = []
+        let restored: ReadonlyArray<string> = []
+        let charged: ReadonlyArray<string> = []
+        const cap = (millis: number) => Math.min(millis, policy.maxPauseMillis)
+
+        if (signals.throttled) {
+          const hit = ThrottleFeedback.implicated(signals, entries)
+          let until: number
+          let reason: "RetryAfter" | "Backoff"
+          if (Option.isSome(signals.retryAfter)) {
+            until = now + cap(RetryAfter.delayMillis(signals.retryAfter.value, now))
+            reason = "RetryAfter"
+          } else {
+            until = now
+            reason = "Backoff"
+            for (const d of hit) {
+              const streak = streakOf(d.key, now)
+              const step = yield* stepDelay(policy.backoff, streak.backoff, now, signals)
+              streak.backoff = step.state
+              if (step.delayMillis !== undefined) streak.lastBackoffMillis = step.delayMillis
+              until = Math.max(until, now + cap(streak.lastBackoffMillis))
+            }
+          }
+          yield* pause(hit, until, now)
+          if (hit.length > 0) {
+            yield* store.adjust(hit, { _tag: "Decrease", factor: policy.decrease, floor: policy.floor }, now)
+          }
+          paused = Option.some({ keys: admission.keysOf(hit), untilMillis: until, reason })
+          lowered = admission.keysOf(hit)
+        } else if (signals.unavailable && Option.isSome(signals.retryAfter)) {
+          const hit = ThrottleFeedback.implicated(signals, entries)
+          const until = now + cap(RetryAfter.delayMillis(signals.retryAfter.value, now))
+          yield* pause(hit, until, now)
+          paused = Option.some({ keys: admission.keysOf(hit), untilMillis: until, reason: "Unavailable" })
+        } else if (signals.succeeded) {
+          for (const d of entries) streaks.delete(d.key)
+          if (entries.length > 0) {
+            yield* store.adjust(entries, { _tag: "Increase", step: policy.increase }, now)
+            runner.engine.wake(admission.keysOf(entries))
+            restored = admission.keysOf(entries)
+          }
+          if (Option.isSome(signals.resourceUnits)) {
+            const units = signals.resourceUnits.value
+            const extra = entries
+              .filter((d) => isIdentityTokenBucket(d) && units > d.cost)
+              .map((d) => ({ ...d, cost: units - d.cost }))
+            if (extra.length > 0) {
+              // The server says the request cost more than estimated: take the difference, now,
+              // whether or not the bucket has it (a negative balance delays later requests).
+              yield* store.adjust(extra, { _tag: "Charge" }, now)
+              charged = admission.keysOf(extra)
+            }
+          }
+        }
+
+        if (!signals.throttled) {
+          const used = ThrottleFeedback.utilisation(signals)
+          if (Option.isSome(used) && used.value >= policy.slowdownThreshold) {
+            const hit = ThrottleFeedback.own(entries)
+            let until = now
+            for (const d of hit) {
+              const streak = streakOf(d.key, now)
+              const step = yield* stepDelay(policy.slowdown, streak.slowdown, now, used.value)
+              streak.slowdown = step.state
+              if (step.delayMillis !== undefined) until = Math.max(until, now + cap(step.delayMillis))
+            }
+            // RateLimit-Remaining: 0 with a reset time: nothing is left until then.
+            if (Option.isSome(signals.rateLimit) && signals.rateLimit.value.remaining <= 0) {
+              const reset = signals.rateLimit.value.resetSeconds
+              if (Option.isSome(reset)) until = Math.max(until, now + cap(reset.value * 1000))
+            }
+            if (until > now && Option.isNone(paused)) {
+              yield* pause(hit, until, now)
+              paused = Option.some({ keys: admission.keysOf(hit), untilMillis: until, reason: "Slowdown" })
+            }
+          }
+        }
+        return { signals, paused, lowered, restored, charged }
+      }).pipe(Effect.withSpan("Throttler.feedback", { attributes: { status: response.status } }))
+
+    return {
+      admit,
+      release,
+      withPermit,
+      admitAll,
+      feedback,
+      policy,
+      waiting: Effect.sync(() => runner.engine.waiting)
+    }
+  })
+
+/**
+ * Provides a throttler over the {@link QuotaStore} in context.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Throttler.Options = {}): Layer.Layer<Throttler, never, QuotaStore.QuotaStore> =>
+  Layer.scoped(Throttler, make(options))
+
+/**
+ * Provides a throttler with its own in-memory store.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory = (
+  options: Throttler.Options & { readonly store?: QuotaStore.QuotaStore.MemoryOptions } = {}
+): Layer.Layer<Throttler> => layer(options).pipe(Layer.provide(QuotaStore.layerMemory(options.store)))

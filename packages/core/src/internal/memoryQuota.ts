@@ -1,0 +1,387 @@
+/**
+ * The in-memory quota: every bucket's state in one `Map`, updated synchronously so that taking from
+ * several buckets is atomic without locks. `QuotaStore.makeMemory` wraps it in Effects; the
+ * `Throttler` calls it directly through `QuotaStore.unsafeLocal` to keep admission allocation-free.
+ *
+ * @internal
+ */
+import type { Limit } from "../Bucket.js"
+
+/**
+ * What the quota needs from a demand: which bucket, how it is limited, and how much to take.
+ *
+ * @internal
+ */
+export interface Entry {
+  readonly key: string
+  readonly limit: Limit
+  readonly cost: number
+}
+
+/** @internal */
+export interface Taken {
+  readonly _tag: "Taken"
+}
+
+/** @internal */
+export interface Blocked {
+  readonly _tag: "Blocked"
+  /** When to try again; `undefined` when only a released concurrency permit can help. */
+  readonly retryAtMillis: number | undefined
+  /** The keys that lacked capacity (or were paused). */
+  readonly keys: ReadonlyArray<string>
+}
+
+/** @internal */
+export type Outcome = Taken | Blocked
+
+/** @internal */
+export const taken: Taken = { _tag: "Taken" }
+
+/** @internal */
+export interface Options {
+  /** Sub-windows per sliding window (the approximation's resolution). */
+  readonly windowSlots: number
+  /** How long a bucket whose effective limit was lowered keeps that memory while unused. */
+  readonly adaptiveMemoryMillis: number
+}
+
+/** @internal */
+export const defaultOptions: Options = { windowSlots: 20, adaptiveMemoryMillis: 10 * 60_000 }
+
+const WINDOW = 0
+const TOKEN = 1
+const CONCURRENCY = 2
+
+// Tolerance for floating-point refill arithmetic: a bucket that is short by less than this is full.
+const EPSILON = 1e-9
+
+/**
+ * One bucket's state. A single class for all three kinds keeps property access monomorphic.
+ *
+ * - window: `units` is the sum over live slots; slots are a ring of (slot index, units) pairs for the
+ *   sub-windows that still hold units.
+ * - token: `units` is the token count at `last`.
+ * - concurrency: `units` is the number of permits in use.
+ *
+ * @internal
+ */
+export class BucketState {
+  units = 0
+  last = 0
+  pausedUntil = 0
+  factor = 1
+  adaptedAt = 0
+  head = 0
+  count = 0
+  slotIndex: Float64Array | undefined = undefined
+  slotUnits: Float64Array | undefined = undefined
+  constructor(
+    readonly kind: number,
+    /** Window limit N, token capacity, or permits. */
+    readonly capacity: number,
+    /** Window length (window) or refill per millisecond (token). */
+    readonly rate: number,
+    /** Sub-window width (window only). */
+    readonly slotWidth: number,
+    now: number
+  ) {
+    if (kind === TOKEN) {
+      this.units = capacity
+      this.last = now
+    }
+  }
+}
+
+const makeState = (limit: Limit, slots: number, now: number): BucketState => {
+  switch (limit._tag) {
+    case "Window": {
+      const state = new BucketState(WINDOW, limit.limit, limit.windowMillis, limit.windowMillis / slots, now)
+      state.slotIndex = new Float64Array(slots + 2)
+      state.slotUnits = new Float64Array(slots + 2)
+      return state
+    }
+    case "TokenBucket":
+      return new BucketState(TOKEN, limit.capacity, limit.refillPerSecond / 1000, 0, now)
+    case "Concurrency":
+      return new BucketState(CONCURRENCY, limit.permits, 0, 0, now)
+  }
+}
+
+/**
+ * The capacity a bucket applies now: the catalogue's value scaled by the adaptive factor. A single
+ * demand that fits the catalogue's value but not the lowered one is still admitted when the bucket is
+ * otherwise empty, so a lowered limit slows a bucket down but never blocks it for good.
+ */
+const effectiveCapacity = (state: BucketState): number =>
+  state.kind === CONCURRENCY ? Math.max(1, Math.floor(state.capacity * state.factor)) : state.capacity * state.factor
+
+/** Drops window slots that can no longer overlap `(now - W, now]`. */
+const expireWindow = (state: BucketState, now: number): void => {
+  const ring = state.slotIndex!
+  const units = state.slotUnits!
+  const size = ring.length
+  const width = state.slotWidth
+  const window = state.rate
+  while (state.count > 0) {
+    const h = state.head
+    // A unit admitted in slot j lies in [j*g, (j+1)*g), so it has surely left (now - W, now] once
+    // now >= (j+1)*g + W. Until then it is counted, which is what makes the window conservative.
+    if ((ring[h]! + 1) * width + window > now) break
+    state.units -= units[h]!
+    state.head = (h + 1) % size
+    state.count--
+  }
+  if (state.count === 0) state.units = 0
+}
+
+const refillToken = (state: BucketState, now: number): void => {
+  const cap = effectiveCapacity(state)
+  if (now > state.last) {
+    const next = state.units + (now - state.last) * state.rate * state.factor
+    state.units = next > cap ? cap : next
+    state.last = now
+  } else if (state.units > cap) {
+    state.units = cap
+  }
+}
+
+/** Brings a bucket up to `now` (expiring window slots, refilling tokens). */
+const advance = (state: BucketState, now: number): void => {
+  if (state.kind === WINDOW) expireWindow(state, now)
+  else if (state.kind === TOKEN) refillToken(state, now)
+}
+
+const fits = (state: BucketState, cost: number): boolean => {
+  const cap = effectiveCapacity(state)
+  switch (state.kind) {
+    case WINDOW:
+    case CONCURRENCY:
+      return state.units + cost <= cap + EPSILON || state.units <= EPSILON
+    default:
+      return state.units + EPSILON >= (cost < cap ? cost : cap)
+  }
+}
+
+/** When the bucket (already advanced to `now`) could next hold `cost`; `undefined` for permits. */
+const readyAt = (state: BucketState, cost: number, now: number): number | undefined => {
+  switch (state.kind) {
+    case WINDOW: {
+      const cap = effectiveCapacity(state)
+      const ring = state.slotIndex!
+      const units = state.slotUnits!
+      const size = ring.length
+      let remaining = state.units
+      for (let i = 0; i < state.count; i++) {
+        const at = (state.head + i) % size
+        remaining -= units[at]!
+        if (remaining + cost <= cap + EPSILON || remaining <= EPSILON) {
+          return (ring[at]! + 1) * state.slotWidth + state.rate
+        }
+      }
+      return now
+    }
+    case TOKEN: {
+      const cap = effectiveCapacity(state)
+      const need = cost < cap ? cost : cap
+      return now + (need - state.units) / (state.rate * state.factor)
+    }
+    default:
+      return undefined
+  }
+}
+
+const apply = (state: BucketState, cost: number, now: number): void => {
+  if (state.kind === WINDOW) {
+    const ring = state.slotIndex!
+    const units = state.slotUnits!
+    const size = ring.length
+    const slot = Math.floor(now / state.slotWidth)
+    const tail = (state.head + state.count - 1 + size) % size
+    if (state.count > 0 && ring[tail] === slot) {
+      units[tail] = units[tail]! + cost
+    } else {
+      const at = (state.head + state.count) % size
+      ring[at] = slot
+      units[at] = cost
+      state.count++
+    }
+  }
+  if (state.kind === TOKEN) state.units -= cost
+  else state.units += cost
+}
+
+/** A state identical to a freshly created one (or one whose only memory has expired) can be dropped. */
+const isIdle = (state: BucketState, now: number, options: Options): boolean => {
+  if (state.pausedUntil > now) return false
+  if (state.factor < 1 && now - state.adaptedAt < options.adaptiveMemoryMillis) return false
+  advance(state, now)
+  switch (state.kind) {
+    case WINDOW:
+      return state.count === 0
+    case TOKEN:
+      return state.units + EPSILON >= state.capacity * state.factor
+    default:
+      return state.units <= 0
+  }
+}
+
+/**
+ * The in-memory quota.
+ *
+ * @internal
+ */
+export class MemoryQuota {
+  readonly states = new Map<string, BucketState>()
+  private operations = 0
+  constructor(readonly options: Options = defaultOptions) {}
+
+  private state(entry: Entry, now: number): BucketState {
+    let state = this.states.get(entry.key)
+    if (state === undefined) {
+      state = makeState(entry.limit, this.options.windowSlots, now)
+      this.states.set(entry.key, state)
+    }
+    return state
+  }
+
+  private tick(now: number): void {
+    if (++this.operations >= Math.max(4096, this.states.size)) {
+      this.operations = 0
+      this.sweep(now)
+    }
+  }
+
+  /** Forgets every bucket whose state is indistinguishable from a fresh one. */
+  sweep(now: number): void {
+    for (const [key, state] of this.states) {
+      if (isIdle(state, now, this.options)) this.states.delete(key)
+    }
+  }
+
+  /** Number of buckets currently held in memory. */
+  get size(): number {
+    return this.states.size
+  }
+
+  /**
+   * Takes every entry's cost from its bucket if all of them can hold it now, or takes nothing and
+   * reports which buckets were short and when to try again. `entries` must have distinct keys.
+   */
+  take(entries: ReadonlyArray<Entry>, now: number): Outcome {
+    this.tick(now)
+    const n = entries.length
+    let blockedKeys: Array<string> | undefined
+    let retryAt: number | undefined
+    for (let i = 0; i < n; i++) {
+      const entry = entries[i]!
+      const state = this.state(entry, now)
+      advance(state, now)
+      let at: number | undefined
+      let short = false
+      if (state.pausedUntil > now) {
+        short = true
+        at = state.pausedUntil
+        if (!fits(state, entry.cost)) {
+          const ready = readyAt(state, entry.cost, now)
+          at = ready === undefined ? undefined : Math.max(at, ready)
+        }
+      } else if (!fits(state, entry.cost)) {
+        short = true
+        at = readyAt(state, entry.cost, now)
+      }
+      if (short) {
+        if (blockedKeys === undefined) blockedKeys = []
+        blockedKeys.push(entry.key)
+        if (at !== undefined) retryAt = retryAt === undefined || at > retryAt ? at : retryAt
+      }
+    }
+    if (blockedKeys !== undefined) {
+      return {
+        _tag: "Blocked",
+        retryAtMillis: retryAt === undefined ? undefined : Math.max(now + 1, Math.ceil(retryAt)),
+        keys: blockedKeys
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const entry = entries[i]!
+      apply(this.states.get(entry.key)!, entry.cost, now)
+    }
+    return taken
+  }
+
+  /** Whether `take` would succeed now, without taking anything. */
+  check(entries: ReadonlyArray<Entry>, now: number): boolean {
+    for (const entry of entries) {
+      const state = this.states.get(entry.key)
+      if (state === undefined) continue
+      advance(state, now)
+      if (state.pausedUntil > now || !fits(state, entry.cost)) return false
+    }
+    return true
+  }
+
+  /** Takes every entry's cost without checking capacity (concurrency entries are skipped). */
+  charge(entries: ReadonlyArray<Entry>, now: number): void {
+    this.tick(now)
+    for (const entry of entries) {
+      if (entry.limit._tag === "Concurrency") continue
+      const state = this.state(entry, now)
+      advance(state, now)
+      apply(state, entry.cost, now)
+    }
+  }
+
+  /** Returns concurrency permits; other kinds of bucket have nothing to give back. */
+  release(entries: ReadonlyArray<Entry>, now: number): void {
+    this.tick(now)
+    for (const entry of entries) {
+      if (entry.limit._tag !== "Concurrency") continue
+      const state = this.states.get(entry.key)
+      if (state === undefined) continue
+      state.units = Math.max(0, state.units - entry.cost)
+    }
+  }
+
+  /** Admits nothing on these buckets before `untilMillis` (pauses only ever extend). */
+  pause(entries: ReadonlyArray<Entry>, untilMillis: number, now: number): void {
+    this.tick(now)
+    for (const entry of entries) {
+      const state = this.state(entry, now)
+      if (untilMillis > state.pausedUntil) state.pausedUntil = untilMillis
+    }
+  }
+
+  /** Multiplies the effective limit by `factor`, never below `floor` of the catalogue's value. */
+  decrease(entries: ReadonlyArray<Entry>, factor: number, floor: number, now: number): void {
+    this.tick(now)
+    for (const entry of entries) {
+      const state = this.state(entry, now)
+      advance(state, now)
+      state.factor = Math.max(floor, state.factor * factor)
+      state.adaptedAt = now
+      if (state.kind === TOKEN) refillToken(state, now)
+    }
+  }
+
+  /** Adds `step` to the effective limit's factor, never above the catalogue's value. */
+  increase(entries: ReadonlyArray<Entry>, step: number, now: number): void {
+    for (const entry of entries) {
+      const state = this.states.get(entry.key)
+      if (state === undefined || state.factor >= 1) continue
+      advance(state, now)
+      state.factor = Math.min(1, state.factor + step)
+      state.adaptedAt = now
+    }
+  }
+
+  /** The adaptive factor of a bucket (1 when it has no state). */
+  factorOf(key: string): number {
+    return this.states.get(key)?.factor ?? 1
+  }
+
+  /** When a bucket's pause ends (0 when it is not paused). */
+  pausedUntil(key: string): number {
+    return this.states.get(key)?.pausedUntil ?? 0
+  }
+}

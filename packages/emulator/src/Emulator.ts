@@ -20,7 +20,7 @@ import { type ConnectionDropped, makeApp } from "./internal/app.js"
 import { fromCatalog } from "./internal/classify.js"
 import { makeClient } from "./internal/client.js"
 import * as engine from "./internal/engine.js"
-import type { Service as ServiceName } from "./internal/routing.js"
+import type { Service as RoutingService } from "./internal/routing.js"
 
 /**
  * What a classifier sees of a request: method, URL relative to the version root (with query), body
@@ -62,26 +62,7 @@ export type LatencyModel = engine.LatencyModel
  * @since 0.1.0
  * @category models
  */
-export type Service = ServiceName
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface Emulator {
-  /** The emulator as an HttpApp. It fails with `ConnectionDropped` when a fault drops the connection. */
-  readonly app: HttpApp.Default<ConnectionDropped>
-  /** Every answered request, in the order the answers were ready (bounded by `auditCapacity`). */
-  readonly audit: Effect.Effect<ReadonlyArray<Audit.AuditEntry>>
-  /** `limitViolations`, `duplicateExecutions`, `orderViolations` over the audit log. */
-  readonly report: Effect.Effect<Audit.Report>
-  /** Replaces the fault configuration from now on. */
-  readonly setFaults: (faults: Faults) => Effect.Effect<void>
-  /** Empties the audit log (state and accounting are kept). */
-  readonly clearAudit: Effect.Effect<void>
-  /** The number of users in the emulated directory. */
-  readonly userCount: Effect.Effect<number>
-}
+export type ServiceName = RoutingService
 
 /**
  * The emulator service.
@@ -89,13 +70,34 @@ export interface Emulator {
  * @since 0.1.0
  * @category tags
  */
-export const Emulator: Context.Tag<Emulator, Emulator> = Context.GenericTag<Emulator>("@effect-msgraph/emulator/Emulator")
+export class Emulator extends Context.Tag("@effect-msgraph/emulator/Emulator")<Emulator, Emulator.Service>() {}
 
 /**
  * @since 0.1.0
  * @category models
  */
 export declare namespace Emulator {
+  /**
+   * What the emulator offers once built.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service {
+    /** The emulator as an HttpApp. It fails with `ConnectionDropped` when a fault drops the connection. */
+    readonly app: HttpApp.Default<ConnectionDropped>
+    /** Every answered request, in the order the answers were ready (bounded by `auditCapacity`). */
+    readonly audit: Effect.Effect<ReadonlyArray<Audit.AuditEntry>>
+    /** `limitViolations`, `duplicateExecutions`, `orderViolations` over the audit log. */
+    readonly report: Effect.Effect<Audit.Report>
+    /** Replaces the fault configuration from now on. */
+    readonly setFaults: (faults: Faults) => Effect.Effect<void>
+    /** Empties the audit log (state and accounting are kept). */
+    readonly clearAudit: Effect.Effect<void>
+    /** The number of users in the emulated directory. */
+    readonly userCount: Effect.Effect<number>
+  }
+
   /**
    * Configuration. Every field is optional.
    *
@@ -128,7 +130,7 @@ export declare namespace Emulator {
     /** Where demands come from (default: `LimitCatalog.classify` over `catalog`). Replaces `catalog`. */
     readonly classify?: Classifier
     /** `"realistic"` (default for {@link layer}), `"none"` (default for {@link layerTest}) or per-service models. */
-    readonly latency?: "none" | "realistic" | Partial<Record<Service, LatencyModel>>
+    readonly latency?: "none" | "realistic" | Partial<Record<ServiceName, LatencyModel>>
     readonly faults?: Faults
     /** Root for `@odata.nextLink` and `@odata.context` (default: from the Host header, else graph.microsoft.com). */
     readonly baseUrl?: string
@@ -157,7 +159,7 @@ export declare namespace Emulator {
  * @since 0.1.0
  * @category constants
  */
-export const realisticLatency: Readonly<Record<Service, LatencyModel>> = {
+export const realisticLatency: Readonly<Record<ServiceName, LatencyModel>> = {
   identity: { baseMillis: 30, jitterMillis: 120 },
   outlook: { baseMillis: 60, jitterMillis: 240 },
   teams: { baseMillis: 80, jitterMillis: 320 },
@@ -222,7 +224,7 @@ const resolveSync = (options: Emulator.Options): engine.Resolved => {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Emulator.Options = {}): Effect.Effect<Emulator> =>
+export const make = (options: Emulator.Options = {}): Effect.Effect<Emulator.Service> =>
   Effect.sync(() => {
     const core = new engine.Engine(resolveSync(options))
     return {

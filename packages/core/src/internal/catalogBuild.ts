@@ -54,27 +54,22 @@ export interface QuotaOptions {
   readonly cost?: CostBasis
 }
 
+const quota = (scope: Scope, quantity: number, window: Window, options: QuotaOptions) => ({
+  scope,
+  key: options.key ?? defaultKey[scope],
+  measure: options.measure ?? "requests",
+  cost: options.cost ?? "request",
+  quantity,
+  window
+})
+
 /** @internal */
 export const rate = (scope: Scope, quantity: number, window: Window, options: QuotaOptions = {}): Rate =>
-  new Rate({
-    scope,
-    key: options.key ?? defaultKey[scope],
-    measure: options.measure ?? "requests",
-    cost: options.cost ?? "request",
-    quantity,
-    window
-  })
+  new Rate(quota(scope, quantity, window, options))
 
 /** @internal */
 export const tokenBucket = (scope: Scope, quantity: number, window: Window, options: QuotaOptions = {}): TokenBucket =>
-  new TokenBucket({
-    scope,
-    key: options.key ?? defaultKey[scope],
-    measure: options.measure ?? "requests",
-    cost: options.cost ?? "request",
-    quantity,
-    window
-  })
+  new TokenBucket(quota(scope, quantity, window, options))
 
 /** @internal */
 export const concurrent = (scope: Scope, permits: number, key?: ReadonlyArray<KeyPart>): Concurrent =>

@@ -10,11 +10,16 @@ import { entry, per, rate, tokenBucket, concurrent, unpublished, writeMethods } 
 import type { LimitEntry } from "./catalogSchema.js"
 import {
   assignmentPaths,
+  filesPaths,
   identityPaths,
+  identityProtectionPaths,
   identityProviderPaths,
   identityReportPaths,
+  onenotePaths,
   outlookMailboxPaths,
-  pstnPattern
+  plannerPaths,
+  pstnPattern,
+  vivaEngagePaths
 } from "./catalogServices.js"
 import { intuneEntries } from "./catalogIntune.js"
 import { teamsEntries } from "./catalogTeams.js"
@@ -381,17 +386,7 @@ const filesAndLists: ReadonlyArray<LimitEntry> = [
     service: "filesAndLists",
     group: "filesAndLists",
     row: "(no figures)",
-    paths: [
-      "drives/**",
-      "drive/**",
-      "users/{user}/drive/**",
-      "users/{user}/drives/**",
-      "users/{user}/followedSites/**",
-      "groups/{group}/drive/**",
-      "groups/{group}/drives/**",
-      "sites/**",
-      "shares/**"
-    ],
+    paths: filesPaths,
     except: ["sites/{site}/onenote/**"],
     limit: unpublished(
       "The page defers to SharePoint Online's own throttling guidance and publishes no figures for Graph."
@@ -567,7 +562,7 @@ const identityProtection: ReadonlyArray<LimitEntry> = [
     service: "identityProtection",
     group: "identityProtection",
     row: "Any",
-    paths: ["identityProtection/**", "riskDetections/**", "riskyUsers/**", "identity/conditionalAccess/**"],
+    paths: identityProtectionPaths,
     limit: rate("tenant", 1, per(1, "second")),
     retryAfter: false,
     source: quote(S.identityProtection, "Any | One request per second") + " (column: Limit per tenant for all apps)"
@@ -780,7 +775,6 @@ const multitenantManagement: ReadonlyArray<LimitEntry> = (() => {
   ]
 })()
 
-const onenotePaths = ["users/{user}/onenote/**", "groups/{group}/onenote/**", "sites/{site}/onenote/**"] as const
 const onenoteRate =
   "Requests rate | 120 requests per 1 minute and 400 per 1 hour | 240 requests per 1 minute and 800 per 1 hour"
 const onenoteConcurrent = "Concurrent requests | Five concurrent requests | 20 concurrent requests"
@@ -1071,7 +1065,7 @@ const planner: ReadonlyArray<LimitEntry> = [
     service: "planner",
     group: "planner",
     row: "(no figures)",
-    paths: ["planner/**", "users/{user}/planner/**", "groups/{group}/planner/**"],
+    paths: plannerPaths,
     limit: unpublished("Service limits for Planner aren't available."),
     source: quote(S.planner, "Service limits for Planner aren't available."),
     note: "No client-side budget. Requests rely on the 429 and its Retry-After."
@@ -1084,11 +1078,7 @@ const vivaEngage: ReadonlyArray<LimitEntry> = [
     service: "vivaEngage",
     group: "vivaEngage",
     row: "10 requests per user, per app, within a 30-second time period",
-    paths: [
-      "employeeExperience/communities/**",
-      "employeeExperience/engagementAsyncOperations/**",
-      "employeeExperience/roles/**"
-    ],
+    paths: vivaEngagePaths,
     limit: rate("appUser", 10, per(30, "second")),
     source: quote(
       S.vivaEngage,

@@ -18,6 +18,24 @@ interface Area {
   readonly devices?: boolean
 }
 
+/** "Intune device enrollment" and "Intune enrollment" list the same 17 resource types. */
+const enrollment: Omit<Area, "slug" | "label"> = {
+  deviceManagement: [
+    "deviceEnrollmentConfigurations",
+    "deviceCategories",
+    "exchangeConnectors",
+    "exchangeOnPremisesPolicy",
+    "exchangeOnPremisesPolicies",
+    "deviceManagementPartners",
+    "mobileThreatDefenseConnectors",
+    "complianceManagementPartners",
+    "conditionalAccessSettings",
+    "comanagementAuthorityConfiguration"
+  ],
+  deviceAppManagement: ["sideLoadingKeys", "vppTokens"],
+  other: ["deviceAppManagement"]
+}
+
 const areas: ReadonlyArray<Area> = [
   {
     slug: "tunnel",
@@ -103,20 +121,7 @@ const areas: ReadonlyArray<Area> = [
   {
     slug: "deviceEnrollment",
     label: "Intune device enrollment",
-    deviceManagement: [
-      "deviceEnrollmentConfigurations",
-      "deviceCategories",
-      "exchangeConnectors",
-      "exchangeOnPremisesPolicy",
-      "exchangeOnPremisesPolicies",
-      "deviceManagementPartners",
-      "mobileThreatDefenseConnectors",
-      "complianceManagementPartners",
-      "conditionalAccessSettings",
-      "comanagementAuthorityConfiguration"
-    ],
-    deviceAppManagement: ["sideLoadingKeys", "vppTokens"],
-    other: ["deviceAppManagement"]
+    ...enrollment
   },
   {
     slug: "deviceIntent",
@@ -155,20 +160,7 @@ const areas: ReadonlyArray<Area> = [
   {
     slug: "enrollment",
     label: "Intune enrollment",
-    deviceManagement: [
-      "deviceEnrollmentConfigurations",
-      "deviceCategories",
-      "exchangeConnectors",
-      "exchangeOnPremisesPolicy",
-      "exchangeOnPremisesPolicies",
-      "deviceManagementPartners",
-      "mobileThreatDefenseConnectors",
-      "complianceManagementPartners",
-      "conditionalAccessSettings",
-      "comanagementAuthorityConfiguration"
-    ],
-    deviceAppManagement: ["sideLoadingKeys", "vppTokens"],
-    other: ["deviceAppManagement"]
+    ...enrollment
   },
   {
     slug: "gpAnalytics",

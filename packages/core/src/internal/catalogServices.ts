@@ -202,6 +202,48 @@ export const assignmentPaths: readonly [string, ...Array<string>] = [
 ]
 
 /** @internal */
+export const filesPaths: readonly [string, ...Array<string>] = [
+  "drives/**",
+  "drive/**",
+  "users/{user}/drive/**",
+  "users/{user}/drives/**",
+  "users/{user}/followedSites/**",
+  "groups/{group}/drive/**",
+  "groups/{group}/drives/**",
+  "sites/**",
+  "shares/**"
+]
+
+/** @internal */
+export const identityProtectionPaths: readonly [string, ...Array<string>] = [
+  "identityProtection/**",
+  "riskDetections/**",
+  "riskyUsers/**",
+  "identity/conditionalAccess/**"
+]
+
+/** @internal */
+export const onenotePaths: readonly [string, ...Array<string>] = [
+  "users/{user}/onenote/**",
+  "groups/{group}/onenote/**",
+  "sites/{site}/onenote/**"
+]
+
+/** @internal */
+export const plannerPaths: readonly [string, ...Array<string>] = [
+  "planner/**",
+  "users/{user}/planner/**",
+  "groups/{group}/planner/**"
+]
+
+/** @internal */
+export const vivaEngagePaths: readonly [string, ...Array<string>] = [
+  "employeeExperience/communities/**",
+  "employeeExperience/engagementAsyncOperations/**",
+  "employeeExperience/roles/**"
+]
+
+/** @internal */
 export const services: ReadonlyArray<ServiceInfo> = [
   new ServiceInfo({
     id: "global",
@@ -324,17 +366,7 @@ export const services: ReadonlyArray<ServiceInfo> = [
   new ServiceInfo({
     id: "filesAndLists",
     heading: "Files and lists service limits",
-    area: [
-      "drives/**",
-      "drive/**",
-      "users/{user}/drive/**",
-      "users/{user}/drives/**",
-      "users/{user}/followedSites/**",
-      "groups/{group}/drive/**",
-      "groups/{group}/drives/**",
-      "sites/**",
-      "shares/**"
-    ],
+    area: filesPaths,
     except: ["sites/{site}/onenote/**"],
     resources: [
       "baseItem",
@@ -466,7 +498,7 @@ export const services: ReadonlyArray<ServiceInfo> = [
   new ServiceInfo({
     id: "identityProtection",
     heading: "Identity protection and conditional access service limits",
-    area: ["identityProtection/**", "riskDetections/**", "riskyUsers/**", "identity/conditionalAccess/**"],
+    area: identityProtectionPaths,
     resources: [
       "riskDetection",
       "riskyUser",
@@ -625,7 +657,7 @@ export const services: ReadonlyArray<ServiceInfo> = [
   new ServiceInfo({
     id: "onenote",
     heading: "OneNote service limits",
-    area: ["users/{user}/onenote/**", "groups/{group}/onenote/**", "sites/{site}/onenote/**"],
+    area: onenotePaths,
     resources: ["notebook", "onenote", "onenoteOperation", "onenotePage", "onenoteResource", "onenoteSection", "sectionGroup"],
     pathsNote: "Resource types only; mapped to the `onenote` navigation of users, groups and sites.",
     unenforced: []
@@ -738,7 +770,7 @@ export const services: ReadonlyArray<ServiceInfo> = [
   new ServiceInfo({
     id: "planner",
     heading: "Tasks and plans service limits",
-    area: ["planner/**", "users/{user}/planner/**", "groups/{group}/planner/**"],
+    area: plannerPaths,
     resources: [
       "planner",
       "plannerAssignedToTaskBoardTaskFormat",
@@ -758,11 +790,7 @@ export const services: ReadonlyArray<ServiceInfo> = [
   new ServiceInfo({
     id: "vivaEngage",
     heading: "Viva Engage service limits",
-    area: [
-      "employeeExperience/communities/**",
-      "employeeExperience/engagementAsyncOperations/**",
-      "employeeExperience/roles/**"
-    ],
+    area: vivaEngagePaths,
     resources: ["(none listed)"],
     pathsNote:
       "The section names neither resources nor paths. It is mapped to the Viva Engage APIs under `employeeExperience/` (communities, engagement async operations, roles).",

@@ -206,6 +206,16 @@ const isGlobal = (demand: { readonly service: string }): boolean =>
   demand.service.toLowerCase().replace(/[^a-z]/g, "") === "global"
 
 /**
+ * Whether a demand is on a write quota (the identity and access "write quota" entries, whose ids
+ * name them `writes`). Used to narrow a `Read` or `Write` `x-ms-throttle-scope`, and to keep
+ * `x-ms-resource-unit` off write quotas.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isWriteQuota = (demand: { readonly entryId?: string }): boolean => /write/i.test(demand.entryId ?? "")
+
+/**
  * A request's own service limits: its demands without the global per-app limit (service `global`),
  * or all of them when that is all there is. Responses without a scope are attributed to these, so
  * that one mailbox's 429 does not hold back the whole application.
@@ -222,7 +232,9 @@ export const own = <D extends { readonly service: string }>(demands: ReadonlyArr
  * Which of a request's demands a throttled response is about:
  *
  * 1. when `x-ms-throttle-scope` is present and the request has demands of that scope
- *    (`Tenant_Application` = `appTenant`, `Tenant` = `tenant`, `Application` = `app`), those;
+ *    (`Tenant_Application` = `appTenant`, `Tenant` = `tenant`, `Application` = `app`), those, narrowed
+ *    to the write quotas for a `Write` limit or to the other buckets for a `Read` limit when that
+ *    leaves any;
  * 2. otherwise the request's own service limits, leaving out the global per-app limit (service
  *    `global`) unless nothing else is left, so that one mailbox's 429 does not stop the whole app.
  *    Among those, when the response has no `Retry-After` and some demands are on limits documented
@@ -232,14 +244,21 @@ export const own = <D extends { readonly service: string }>(demands: ReadonlyArr
  * @since 0.1.0
  * @category combinators
  */
-export const implicated = <D extends { readonly service: string; readonly scope: string; readonly retryAfter: boolean }>(
+export const implicated = <
+  D extends { readonly service: string; readonly scope: string; readonly retryAfter: boolean; readonly entryId: string }
+>(
   signals: Pick<Signals, "scope" | "retryAfter">,
   demands: ReadonlyArray<D>
 ): ReadonlyArray<D> => {
   if (Option.isSome(signals.scope)) {
-    const wanted = bucketScope(signals.scope.value.scope)
+    const { limit, scope } = signals.scope.value
+    const wanted = bucketScope(scope)
     const matched = demands.filter((d) => d.scope === wanted)
-    if (matched.length > 0) return matched
+    if (matched.length > 0) {
+      if (limit === "ReadWrite") return matched
+      const narrowed = matched.filter((d) => isWriteQuota(d) === (limit === "Write"))
+      return narrowed.length > 0 ? narrowed : matched
+    }
   }
   const base = own(demands)
   const documented = Option.isSome(signals.retryAfter)

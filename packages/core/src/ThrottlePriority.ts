@@ -14,20 +14,16 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
 import type { Demand } from "./Bucket.js"
+import type { Priority } from "./Workload.js"
 
 /**
+ * The priority a workload request may carry (`Workload.Priority`): `high`, `normal` or `low`.
+ *
  * @since 0.1.0
  * @category models
  */
-export const Priority = Schema.Literal("high", "normal", "low")
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type Priority = typeof Priority.Type
+export type { Priority } from "./Workload.js"
 
 /**
  * @since 0.1.0
@@ -58,15 +54,16 @@ const normalise = (service: string): string => service.toLowerCase().replace(/[^
  * Whether a demand is on an identity and access service limit (the `Identity and access service
  * limits` section of the throttling-limits page, whose request headers include
  * `x-ms-throttle-priority`). Matched on the demand's `service`, ignoring case, spaces and
- * punctuation; the "reports" and "data policy operation" sections are separate services and do not
- * document the header.
+ * punctuation (the catalogue's id is `identityAccess`); the "reports", "data policy operation",
+ * "identity protection" and "identity providers" sections are separate services and do not document
+ * the header.
  *
  * @since 0.1.0
  * @category predicates
  */
 export const isIdentityAndAccess = (demand: Pick<Demand, "service">): boolean => {
   const service = normalise(demand.service)
-  return service === "identityandaccess" || service === "identity"
+  return service === "identityaccess" || service === "identityandaccess" || service === "identity"
 }
 
 /**

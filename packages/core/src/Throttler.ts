@@ -48,6 +48,8 @@ export interface Permit {
   readonly admission: number
   /** Clock time of arrival, in milliseconds. */
   readonly arrivedAt: number
+  /** Clock time of admission, in milliseconds (`admittedAt - arrivedAt` is the time spent waiting). */
+  readonly admittedAt: number
 }
 
 /**
@@ -239,11 +241,12 @@ const stepDelay = <In>(
     state: next,
     delayMillis: ScheduleDecision.isDone(decision)
       ? undefined
-      : Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
+      : Math.max(0, Math.round(ScheduleIntervals.start(decision.intervals) - now))
   }))
 
-const isIdentityTokenBucket = (d: admission.DemandLike): boolean =>
-  d.limit._tag === "TokenBucket" && ThrottlePriority.isIdentityAndAccess(d)
+/** The identity and access resource-unit buckets, which `x-ms-resource-unit` measures. */
+const isResourceUnitBucket = (d: admission.DemandLike): boolean =>
+  d.limit._tag === "TokenBucket" && ThrottlePriority.isIdentityAndAccess(d) && !ThrottleFeedback.isWriteQuota(d)
 
 /**
  * Builds a throttler over the {@link QuotaStore} in context. The scope owns its wake-up timer.
@@ -413,7 +416,7 @@ export const make = (
           if (Option.isSome(signals.resourceUnits)) {
             const units = signals.resourceUnits.value
             const extra = entries
-              .filter((d) => isIdentityTokenBucket(d) && units > d.cost)
+              .filter((d) => isResourceUnitBucket(d) && units > d.cost)
               .map((d) => ({ ...d, cost: units - d.cost }))
             if (extra.length > 0) {
               // The server says the request cost more than estimated: take the difference, now,
@@ -449,7 +452,7 @@ export const make = (
         return { signals, paused, lowered, restored, charged }
       }).pipe(Effect.withSpan("Throttler.feedback", { attributes: { status: response.status } }))
 
-    return {
+    const service: ThrottlerService = {
       admit,
       release,
       withPermit,
@@ -458,6 +461,8 @@ export const make = (
       policy,
       waiting: Effect.sync(() => runner.engine.waiting)
     }
+    Object.defineProperty(service, admission.RunnerId, { value: runner, enumerable: false })
+    return service
   })
 
 /**

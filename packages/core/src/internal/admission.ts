@@ -103,6 +103,13 @@ export interface Runner {
   readonly now: () => number
 }
 
+/**
+ * Where a service built on a runner keeps it, for tests and diagnostics.
+ *
+ * @internal
+ */
+export const RunnerId: unique symbol = Symbol.for("@effect-msgraph/core/internal/Runner")
+
 /** @internal */
 export const makeRunner = (
   store: QuotaStoreService,

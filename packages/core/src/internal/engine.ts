@@ -55,6 +55,8 @@ export class Waiter {
   timerEpoch = 0
   /** Event number at admission (0 while waiting). */
   admission = 0
+  /** Clock time of admission, in milliseconds. */
+  admittedAt = 0
   /** Set once concurrency permits have been given back. */
   released = false
   /** Why the store failed, when it did (remote stores only). */
@@ -267,6 +269,7 @@ export class Engine {
         if (outcome._tag === "Taken") {
           waiter.state = DONE
           waiter.admission = ++this.events
+          waiter.admittedAt = now
           listener.admitted(waiter)
           return waiter
         }
@@ -400,9 +403,10 @@ export class Engine {
     }
   }
 
-  private admit(waiter: Waiter): void {
+  private admit(waiter: Waiter, now: number): void {
     this.remove(waiter)
     waiter.admission = ++this.events
+    waiter.admittedAt = now
     waiter.listener.admitted(waiter)
   }
 
@@ -411,7 +415,7 @@ export class Engine {
     const driver = this.driver
     if (driver._tag === "Local") {
       const outcome = driver.local.take(waiter.entries, now)
-      if (outcome._tag === "Taken") this.admit(waiter)
+      if (outcome._tag === "Taken") this.admit(waiter, now)
       else this.blocked(waiter, outcome, now)
       return
     }
@@ -433,7 +437,7 @@ export class Engine {
           this.remove(waiter)
           driver.release(waiter.entries, at)
         } else {
-          this.admit(waiter)
+          this.admit(waiter, at)
         }
       } else if (waiter.cancelled) {
         this.remove(waiter)

@@ -1,0 +1,363 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Clock, Deferred, Effect, Exit, Fiber, Option, Schedule, Stream, TestClock } from "effect"
+import { ConcurrencyLimit, Demand, type Limit, TokenBucketLimit, WindowLimit } from "../src/Bucket.js"
+import type * as Scope from "effect/Scope"
+import * as QuotaStore from "../src/QuotaStore.js"
+import * as Throttler from "../src/Throttler.js"
+
+const window = (limit: number, windowMillis: number) => WindowLimit.make({ limit, windowMillis })
+const tokens = (capacity: number, refillPerSecond: number) => TokenBucketLimit.make({ capacity, refillPerSecond })
+
+const demand = (
+  key: string,
+  limit: Limit,
+  cost = 1,
+  extra: Partial<Pick<Demand, "entryId" | "service" | "scope" | "retryAfter">> = {}
+) =>
+  Demand.make({
+    key,
+    entryId: extra.entryId ?? key,
+    service: extra.service ?? "outlook",
+    scope: extra.scope ?? "appMailbox",
+    limit,
+    cost,
+    retryAfter: extra.retryAfter ?? true
+  })
+
+/** A throttler over a memory store the test can inspect. */
+const withThrottler = <A, E>(
+  f: (throttler: Throttler.ThrottlerService, store: QuotaStore.MemoryQuotaStore) => Effect.Effect<A, E, Scope.Scope>,
+  options: Throttler.Throttler.Options = {},
+  storeOptions: QuotaStore.QuotaStore.MemoryOptions = {}
+) =>
+  Effect.scoped(Effect.gen(function*() {
+    const store = yield* QuotaStore.makeMemory(storeOptions)
+    const throttler = yield* Throttler.make(options).pipe(Effect.provideService(QuotaStore.QuotaStore, store))
+    return yield* f(throttler, store)
+  }))
+
+const admittedAt = (throttler: Throttler.ThrottlerService, demands: ReadonlyArray<Demand>, priority?: "high" | "normal" | "low") =>
+  throttler.admit(demands, { priority }).pipe(
+    Effect.zip(Clock.currentTimeMillis),
+    Effect.map(([permit, at]) => ({ permit, at })),
+    Effect.fork
+  )
+
+describe("Throttler admission", () => {
+  it.effect("admits at once when every bucket has room, and takes from all of them", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const a = window(2, 1000)
+        const b = window(1, 1000)
+        const first = yield* Fiber.join(yield* admittedAt(throttler, [demand("a", a), demand("b", b)]))
+        expect(first.at).toBe(0)
+        expect(first.permit.admittedAt - first.permit.arrivedAt).toBe(0)
+        // b is now full: a request on a and b waits, and takes nothing while it waits...
+        const second = yield* admittedAt(throttler, [demand("a", a), demand("b", b)])
+        yield* TestClock.adjust(1)
+        expect(yield* Fiber.poll(second)).toEqual(Option.none())
+        // ...so a request on a alone still finds a's second unit (no bucket is held while another is awaited).
+        const third = yield* Fiber.join(yield* admittedAt(throttler, [demand("a", a)]))
+        expect(third.at).toBe(1)
+        yield* TestClock.adjust(2000)
+        const late = yield* Fiber.join(second)
+        // b frees once its first sub-window (50 ms) has left the 1 s window.
+        expect(late.at).toBe(1050)
+      })))
+
+  it.effect("fails at once with a typed error for a demand that can never fit, and for a bad cost", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const tooBig = yield* Effect.flip(throttler.admit([demand("a", window(5, 1000), 2), demand("b", window(3, 1000), 4)]))
+        expect(tooBig).toMatchObject({ _tag: "CostExceedsCapacity", key: "b", cost: 4, capacity: 3 })
+        // Two demands on one key add up.
+        const merged = yield* Effect.flip(throttler.admit([demand("a", window(5, 1000), 3), demand("a", window(5, 1000), 3)]))
+        expect(merged).toMatchObject({ _tag: "CostExceedsCapacity", key: "a", cost: 6 })
+        const negative = yield* Effect.flip(throttler.admit([demand("a", window(5, 1000), -1)]))
+        expect(negative).toMatchObject({ _tag: "InvalidDemand", reason: "CostNegative" })
+        const nan = yield* Effect.flip(throttler.admit([demand("a", window(5, 1000), Number.NaN)]))
+        expect(nan).toMatchObject({ _tag: "InvalidDemand", reason: "CostNotFinite" })
+        const badLimit = yield* Effect.flip(throttler.admit([demand("a", window(0, 1000), 1)]))
+        expect(badLimit).toMatchObject({ _tag: "InvalidDemand", reason: "LimitNotPositive" })
+        expect(yield* throttler.waiting).toBe(0)
+      })))
+
+  it.effect("serves high before normal before low under contention, and first come first served within a level", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const k = window(1, 1000)
+        yield* throttler.admit([demand("k", k)])
+        const fibers = []
+        for (const priority of ["low", "normal", "high", "low", "normal", "high"] as const) {
+          fibers.push(yield* Effect.fork(Effect.map(throttler.admit([demand("k", k)], { priority }), (p) => [priority, p] as const)))
+        }
+        yield* TestClock.adjust("10 seconds")
+        const results = yield* Effect.forEach(fibers, Fiber.join)
+        const order = [...results].sort((x, y) => x[1].admission - y[1].admission).map(([priority, p]) => `${priority}${p.arrival}`)
+        // arrival numbers: the filler is 1 (admitted as 2); then 3, 4, 5, 6, 7, 8.
+        expect(order).toEqual(["high5", "high8", "normal4", "normal7", "low3", "low6"])
+      })))
+
+  it.effect("ages waiting requests so that low priority still progresses", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const k = window(1, 1000)
+        yield* throttler.admit([demand("k", k)])
+        const low = yield* admittedAt(throttler, [demand("k", k)], "low") // rank 0 + 2 * 100
+        yield* TestClock.adjust(150)
+        const earlyHigh = yield* admittedAt(throttler, [demand("k", k)], "high") // rank 150
+        yield* TestClock.adjust(100)
+        const lateHigh = yield* admittedAt(throttler, [demand("k", k)], "high") // rank 250
+        yield* TestClock.adjust("10 seconds")
+        const [l, e, h] = yield* Effect.forEach([low, earlyHigh, lateHigh], Fiber.join)
+        expect(e.permit.admission).toBeLessThan(l.permit.admission)
+        expect(l.permit.admission).toBeLessThan(h.permit.admission)
+      }), { agingMillis: 100 }))
+
+  it.effect("lets a request use a bucket that a better-ranked waiter is not short on (backfilling)", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const shared = window(10, 1000)
+        const scarce = window(1, 1000)
+        yield* throttler.admit([demand("scarce", scarce)])
+        // Waits for `scarce` only; it is not short on `shared`, so it does not claim it.
+        const waiting = yield* admittedAt(throttler, [demand("shared", shared), demand("scarce", scarce)], "high")
+        const other = yield* Fiber.join(yield* admittedAt(throttler, [demand("shared", shared)], "low"))
+        expect(other.at).toBe(0)
+        yield* TestClock.adjust("2 seconds")
+        expect((yield* Fiber.join(waiting)).at).toBe(1050)
+      })))
+
+  it.effect("withdraws an interrupted waiter without taking anything", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const k = window(1, 1000)
+        yield* throttler.admit([demand("k", k)])
+        const waiter = yield* Effect.fork(throttler.admit([demand("k", k)]))
+        yield* TestClock.adjust(10)
+        expect(yield* throttler.waiting).toBe(1)
+        yield* Fiber.interrupt(waiter)
+        expect(yield* throttler.waiting).toBe(0)
+        yield* TestClock.adjust(1040)
+        const next = yield* Fiber.join(yield* admittedAt(throttler, [demand("k", k)]))
+        expect(next.at).toBe(1050)
+      })))
+
+  it.effect("withPermit gives concurrency back on success, failure and interruption", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const c = ConcurrencyLimit.make({ permits: 1 })
+        const d = [demand("c", c)]
+        expect(yield* throttler.withPermit(d)(Effect.succeed(1))).toBe(1)
+        expect(yield* Effect.flip(throttler.withPermit(d)(Effect.fail("boom")))).toBe("boom")
+        const started = yield* Deferred.make<void>()
+        const holder = yield* Effect.fork(throttler.withPermit(d)(Effect.zipRight(Deferred.succeed(started, undefined), Effect.never)))
+        yield* Deferred.await(started)
+        const next = yield* Effect.fork(throttler.withPermit(d)(Effect.succeed("next")))
+        yield* Effect.yieldNow()
+        expect(yield* Fiber.poll(next)).toEqual(Option.none())
+        yield* Fiber.interrupt(holder)
+        expect(yield* Fiber.join(next)).toBe("next")
+      })))
+
+  it.effect("admitAll admits a stream in admission order without a fiber per waiting item", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const k = window(2, 1000)
+        const items = [1, 2, 3, 4, 5, 99]
+        const fiber = yield* throttler.admitAll(Stream.fromIterable(items), (n) => ({
+          demands: [demand("k", k, n === 99 ? 3 : 1)],
+          priority: n === 5 ? "high" : "normal"
+        })).pipe(
+          Stream.mapEffect((a) => Effect.map(Clock.currentTimeMillis, (at) => ({ a, at }))),
+          Stream.runCollect,
+          Effect.fork
+        )
+        yield* TestClock.adjust("5 seconds")
+        const out = Chunk.toReadonlyArray(yield* Fiber.join(fiber))
+        expect(out.map(({ a, at }) => [a._tag, a.item, at])).toEqual([
+          ["Admitted", 1, 0],
+          ["Admitted", 2, 0],
+          ["Rejected", 99, 0],
+          ["Admitted", 5, 1050],
+          ["Admitted", 3, 1050],
+          ["Admitted", 4, 2100]
+        ])
+      })))
+})
+
+describe("Throttler feedback", () => {
+  it.effect("a 429 with Retry-After pauses the request's own buckets until then, whatever the spelling", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const mailbox = demand("outlook/alice", window(100, 600_000))
+        const global = demand("global/app", window(130_000, 10_000), 1, { service: "global", scope: "app" })
+        for (const retryAfter of ["3", "2.128", "Thu, 01 Jan 1970 00:00:11 GMT"]) {
+          const now = yield* Clock.currentTimeMillis
+          const millis = retryAfter === "3" ? 3000 : retryAfter === "2.128" ? 2128 : 11_000 - now
+          const result = yield* throttler.feedback({ status: 429, headers: { "retry-after": retryAfter } }, [mailbox, global])
+          expect(Option.getOrThrow(result.paused)).toEqual({ keys: ["outlook/alice"], untilMillis: now + millis, reason: "RetryAfter" })
+          // The global bucket is not paused by one mailbox's 429.
+          expect((yield* Fiber.join(yield* admittedAt(throttler, [global]))).at).toBe(now)
+          const next = yield* admittedAt(throttler, [mailbox])
+          yield* TestClock.adjust(millis - 1)
+          expect(yield* Fiber.poll(next)).toEqual(Option.none())
+          yield* TestClock.adjust(1)
+          expect((yield* Fiber.join(next)).at).toBe(now + millis)
+        }
+      })))
+
+  it.effect("x-ms-throttle-scope picks the buckets to pause, narrowed by its Read/Write limit", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const identity = { service: "identityAccess", retryAfter: true } as const
+        const ru = demand("id/ru/app1/t1", tokens(3500, 350), 1, { ...identity, scope: "appTenant", entryId: "identityAccess.appTenant.resourceUnits.S" })
+        const appWrites = demand("id/w/app1/t1", tokens(3000, 20), 1, { ...identity, scope: "appTenant", entryId: "identityAccess.appTenant.writes" })
+        const tenantWrites = demand("id/w/t1", tokens(18000, 60), 1, { ...identity, scope: "tenant", entryId: "identityAccess.tenant.writes" })
+        const all = [ru, appWrites, tenantWrites]
+        const scoped = (scope: string) =>
+          throttler.feedback({ status: 429, headers: { "Retry-After": "1", "x-ms-throttle-scope": scope } }, all)
+        const tenantWrite = yield* scoped("Tenant/Write/9a3d526c-b3c1-4479-ba74-197b5c5751ae/0785ef7c-2d7a-4542-b048-95bcab406e0b")
+        expect(Option.getOrThrow(tenantWrite.paused).keys).toEqual(["id/w/t1"])
+        const pairRead = yield* scoped("Tenant_Application/Read/9a3d526c/0785ef7c")
+        expect(Option.getOrThrow(pairRead.paused).keys).toEqual(["id/ru/app1/t1"])
+        const pairAll = yield* scoped("Tenant_Application/ReadWrite/9a3d526c/0785ef7c")
+        expect(Option.getOrThrow(pairAll.paused).keys).toEqual(["id/ru/app1/t1", "id/w/app1/t1"])
+        // An Application scope the request has no demand for falls back to the request's own buckets.
+        const app = yield* scoped("Application/ReadWrite/9a3d526c/0785ef7c")
+        expect(Option.getOrThrow(app.paused).keys).toEqual(["id/ru/app1/t1", "id/w/app1/t1", "id/w/t1"])
+      })))
+
+  it.effect("a 429 without Retry-After backs off exponentially with jitter, capped, and a success resets it", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        // OneNote is documented to send no Retry-After.
+        const onenote = demand("onenote/app", window(240, 60_000), 1, { service: "onenote", scope: "app", retryAfter: false })
+        const delays: Array<number> = []
+        for (let i = 0; i < 10; i++) {
+          const now = yield* Clock.currentTimeMillis
+          const result = yield* throttler.feedback({ status: 429 }, [onenote])
+          const paused = Option.getOrThrow(result.paused)
+          expect(paused.reason).toBe("Backoff")
+          delays.push(paused.untilMillis - now)
+          yield* TestClock.adjust(paused.untilMillis - now)
+        }
+        // 1 s, 2 s, 4 s, ... each jittered by +-20%, never above 60 s.
+        for (let i = 0; i < 6; i++) {
+          expect(delays[i]).toBeGreaterThanOrEqual(0.8 * 1000 * 2 ** i)
+          expect(delays[i]).toBeLessThanOrEqual(1.2 * 1000 * 2 ** i)
+        }
+        for (const d of delays) expect(d).toBeLessThanOrEqual(60_000)
+        expect(delays[9]).toBe(60_000)
+        yield* throttler.feedback({ status: 200 }, [onenote])
+        const now = yield* Clock.currentTimeMillis
+        const again = Option.getOrThrow((yield* throttler.feedback({ status: 429 }, [onenote])).paused)
+        expect(again.untilMillis - now).toBeLessThanOrEqual(1200)
+      })))
+
+  it.effect("repeated 429s lower a bucket's effective limit multiplicatively; successes restore it additively, never above the catalogue", () =>
+    withThrottler((throttler, store) =>
+      Effect.gen(function*() {
+        const d = demand("k", window(10, 1000))
+        const factors: Array<number> = []
+        for (let i = 0; i < 8; i++) {
+          yield* throttler.feedback({ status: 429, headers: { "Retry-After": "0" } }, [d])
+          factors.push(yield* store.factor("k"))
+        }
+        expect(factors.map((f) => Number(f.toFixed(4)))).toEqual([0.7, 0.49, 0.343, 0.2401, 0.1681, 0.1176, 0.1, 0.1])
+        // At 0.1 the window admits 1 of its 10 per second.
+        const first = yield* Fiber.join(yield* admittedAt(throttler, [d]))
+        const second = yield* admittedAt(throttler, [d])
+        yield* TestClock.adjust("2 seconds")
+        expect((yield* Fiber.join(second)).at - first.at).toBe(1050)
+        const restored: Array<number> = []
+        for (let i = 0; i < 25; i++) {
+          yield* throttler.feedback({ status: 200 }, [d])
+          restored.push(yield* store.factor("k"))
+        }
+        expect(Number(restored[0]!.toFixed(4))).toBe(0.15)
+        expect(Number(restored[1]!.toFixed(4))).toBe(0.2)
+        expect(restored[17]).toBe(1)
+        expect(Math.max(...restored)).toBe(1)
+      }), { policy: { decrease: 0.7, floor: 0.1, increase: 0.05 } }))
+
+  it.effect("x-ms-throttle-limit-percentage of 0.8 or more slows the bucket before any 429", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const d = demand("id/ru", tokens(3500, 350), 1, { service: "identityAccess", scope: "appTenant" })
+        const calm = yield* throttler.feedback({ status: 200, headers: { "x-ms-throttle-limit-percentage": "0.7" } }, [d])
+        expect(calm.paused).toEqual(Option.none())
+        const busy = yield* throttler.feedback({ status: 200, headers: { "x-ms-throttle-limit-percentage": "0.9" } }, [d])
+        expect(Option.getOrThrow(busy.paused)).toEqual({ keys: ["id/ru"], untilMillis: 500, reason: "Slowdown" })
+        const next = yield* admittedAt(throttler, [d])
+        yield* TestClock.adjust(1000)
+        expect((yield* Fiber.join(next)).at).toBe(500)
+      })))
+
+  it.effect("a low RateLimit-Remaining slows the bucket, and none remaining waits for RateLimit-Reset", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const d = demand("sp/site", window(600, 60_000), 1, { service: "files", scope: "tenant" })
+        const fine = yield* throttler.feedback({ status: 200, headers: { "RateLimit-Limit": "100", "RateLimit-Remaining": "50" } }, [d])
+        expect(fine.paused).toEqual(Option.none())
+        const low = yield* throttler.feedback({ status: 200, headers: { "RateLimit-Limit": "100", "RateLimit-Remaining": "5" } }, [d])
+        expect(Option.getOrThrow(low.paused).untilMillis).toBe(750)
+        const none = yield* throttler.feedback(
+          { status: 200, headers: { "RateLimit-Limit": "100", "RateLimit-Remaining": "0", "RateLimit-Reset": "30" } },
+          [d]
+        )
+        expect(Option.getOrThrow(none.paused).untilMillis).toBe(30_000)
+      })))
+
+  it.effect("x-ms-resource-unit above the estimate charges the difference to the resource-unit buckets only", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const identity = { service: "identityAccess", scope: "appTenant" } as const
+        const ru = demand("id/ru", tokens(10, 1), 1, { ...identity, entryId: "identityAccess.appTenant.resourceUnits.S" })
+        const writes = demand("id/w", tokens(10, 1), 1, { ...identity, entryId: "identityAccess.appTenant.writes" })
+        yield* throttler.admit([ru, writes])
+        const result = yield* throttler.feedback({ status: 200, headers: { "x-ms-resource-unit": "5" } }, [ru, writes])
+        expect(result.charged).toEqual(["id/ru"])
+        // 10 - 1 - 4 = 5 units left on id/ru: a cost of 6 waits one second; id/w still has 9.
+        const big = yield* admittedAt(throttler, [demand("id/ru", tokens(10, 1), 6, identity)])
+        const w = yield* Fiber.join(yield* admittedAt(throttler, [demand("id/w", tokens(10, 1), 9, identity)]))
+        expect(w.at).toBe(0)
+        yield* TestClock.adjust("2 seconds")
+        expect((yield* Fiber.join(big)).at).toBe(1000)
+      })))
+
+  it.effect("a 503 with Retry-After pauses without lowering the limit; other errors change nothing", () =>
+    withThrottler((throttler, store) =>
+      Effect.gen(function*() {
+        const d = demand("k", window(10, 1000))
+        const unavailable = yield* throttler.feedback({ status: 503, headers: { "Retry-After": "2" } }, [d])
+        expect(Option.getOrThrow(unavailable.paused)).toMatchObject({ reason: "Unavailable", untilMillis: 2000 })
+        expect(yield* store.factor("k")).toBe(1)
+        const notFound = yield* throttler.feedback({ status: 404 }, [d])
+        expect(notFound.paused).toEqual(Option.none())
+        expect(notFound.lowered).toEqual([])
+      })))
+
+  it.effect("every delay policy is a replaceable Schedule", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const d = demand("k", window(10, 1000), 1, { retryAfter: false })
+        const result = yield* throttler.feedback({ status: 429 }, [d])
+        expect(Option.getOrThrow(result.paused).untilMillis).toBe(7000)
+        const slow = yield* throttler.feedback({ status: 200, headers: { "x-ms-throttle-limit-percentage": "1.2" } }, [d])
+        expect(Option.getOrThrow(slow.paused).untilMillis).toBe(3000)
+      }), {
+      policy: { backoff: Schedule.spaced(7000), slowdown: Schedule.spaced(3000) }
+    }))
+})
+
+describe("Throttler layers", () => {
+  it.effect("layerMemory provides a working throttler", () =>
+    Effect.gen(function*() {
+      const throttler = yield* Throttler.Throttler
+      const permit = yield* throttler.admit([demand("k", window(1, 1000))])
+      expect(permit.admission).toBeGreaterThan(0)
+      const exit = yield* Effect.exit(throttler.admit([demand("k", window(1, 1000), 2)]))
+      expect(Exit.isFailure(exit)).toBe(true)
+    }).pipe(Effect.provide(Throttler.layerMemory())))
+})

@@ -278,7 +278,8 @@ export class Engine {
         const drop = yield* self.faultRandom.nextIntBetween(0, responses.length)
         kept = responses.filter((_, i) => i !== drop)
       }
-      const encoded = batchResponseEncoder({ responses: kept })
+      // Only byte bodies change when encoded (to base64); skip the schema pass otherwise.
+      const encoded = kept.some((r) => r.body instanceof Uint8Array) ? batchResponseEncoder({ responses: kept }) : Either.right({ responses: kept })
       const json = Either.isRight(encoded) ? JSON.stringify(encoded.right) : JSON.stringify({ responses: kept })
       const malformed = yield* self.roll(self.faults.malformedJson?.rate)
       return {
@@ -512,15 +513,20 @@ export class Engine {
         // some of them, the low-priority ones are throttled first.
         const admitted = yield* Effect.forEach(others, (i) => self.admit(prepared[i]!))
         const results = new Array<Outcome>(items.length)
+        // Without latency nothing suspends, so running in turn gives the same answers without forking.
+        const concurrency = prepared.some((p) => {
+          const model = self.options.latency(p.service)
+          return model.baseMillis > 0 || model.jitterMillis > 0
+        }) ? "unbounded" as const : 1
         yield* Effect.all([
           Effect.forEach(others, (i, k) =>
             Either.match(admitted[k]!, {
               onRight: (ticket) => Effect.map(self.perform(ticket), (o) => void (results[i] = o)),
               onLeft: (o) => Effect.sync(() => void (results[i] = o))
-            }), { concurrency: "unbounded", discard: true }),
+            }), { concurrency, discard: true }),
           Effect.forEach(mail, (i) =>
-            outlook.withPermits(1)(Effect.map(self.runOne(prepared[i]!), (o) => void (results[i] = o))), { concurrency: "unbounded", discard: true })
-        ], { concurrency: "unbounded", discard: true })
+            outlook.withPermits(1)(Effect.map(self.runOne(prepared[i]!), (o) => void (results[i] = o))), { concurrency, discard: true })
+        ], { concurrency, discard: true })
         const responses = results.map((o, i) => toResponse(i, o))
         return yield* self.orderRandom.shuffle(responses).pipe(Effect.map((chunk) => Array.from(chunk)))
       }

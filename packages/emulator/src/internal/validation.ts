@@ -108,6 +108,12 @@ export const validate = (text: string): Either.Either<ValidBatch, Rejection> => 
   if (shape === undefined) {
     return reject("MixedShape", "Batch should be either fully sequential or fully parallel.")
   }
+  // Only bodies with a non-JSON Content-Type change when decoded (base64 to bytes); skip the pass otherwise.
+  const binary = requests.some((item) => {
+    const contentType = item.body === undefined ? undefined : BatchRequest.header(item.headers, "content-type")
+    return contentType !== undefined && !BatchRequest.isJsonContentType(contentType)
+  })
+  if (!binary) return Either.right({ items: requests, shape, dependency })
   const decoded = decodeEnvelope(wire.right)
   if (Either.isLeft(decoded)) {
     return reject("InvalidBody", "Invalid batch payload format: a body whose Content-Type is not JSON must be base64 encoded.")

@@ -88,6 +88,8 @@ export declare namespace Emulator {
     readonly app: HttpApp.Default<ConnectionDropped>
     /** Every answered request, in the order the answers were ready (bounded by `auditCapacity`). */
     readonly audit: Effect.Effect<ReadonlyArray<Audit.AuditEntry>>
+    /** How many old audit entries were dropped to stay within `auditCapacity` (the report does not see them). */
+    readonly auditDropped: Effect.Effect<number>
     /** `limitViolations`, `duplicateExecutions`, `orderViolations` over the audit log. */
     readonly report: Effect.Effect<Audit.Report>
     /** Replaces the fault configuration from now on. */
@@ -142,7 +144,7 @@ export declare namespace Emulator {
     readonly licenses?: number
     /** At most this many objects per collection (default 100,000). */
     readonly capacity?: number
-    /** At most this many audit entries; older ones are dropped (default 1,000,000). */
+    /** At most this many audit entries; older ones are dropped (default 250,000). */
     readonly auditCapacity?: number
     /**
      * The budget applied to SharePoint and OneDrive paths when the catalogue has none (Graph's page
@@ -210,7 +212,7 @@ const resolveSync = (options: Emulator.Options): engine.Resolved => {
         userPrincipalName: options.userPrincipalName ?? defaultUpn
       }
     },
-    auditCapacity: options.auditCapacity ?? 1_000_000,
+    auditCapacity: options.auditCapacity ?? 250_000,
     filesLimit: options.filesLimit === null
       ? undefined
       : options.filesLimit ?? new Bucket.WindowLimit({ limit: 1_200, windowMillis: 60_000 }),
@@ -230,6 +232,7 @@ export const make = (options: Emulator.Options = {}): Effect.Effect<Emulator.Ser
     return {
       app: makeApp(core),
       audit: Effect.sync(() => core.audit().entries),
+      auditDropped: Effect.sync(() => core.audit().dropped),
       report: Effect.sync(() => Audit.report(core.audit().entries)),
       setFaults: (faults) => Effect.sync(() => void (core.faults = faults)),
       clearAudit: Effect.sync(() => core.clearAudit()),

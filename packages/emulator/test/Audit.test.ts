@@ -137,5 +137,6 @@ describe("the log", () => {
       for (let i = 0; i < 5; i++) yield* batch([get(String(i), "/me")])
       const log = yield* Emulator.audit
       assert.deepStrictEqual(log.map((e) => e.itemId), ["2", "3", "4"])
+      assert.strictEqual(yield* Effect.flatMap(Emulator.Emulator, (e) => e.auditDropped), 2)
     }).pipe(Effect.provide(Emulator.layerTest({ auditCapacity: 3 }))))
 })

@@ -189,12 +189,33 @@ export class Engine {
 
   /** The audit log, oldest first, and how many old entries were dropped to bound memory. */
   audit(): { readonly entries: ReadonlyArray<AuditEntry>; readonly dropped: number } {
-    return { entries: this.entries.slice(), dropped: this.auditDropped }
+    const excess = Math.max(0, this.entries.length - this.options.auditCapacity)
+    return { entries: this.entries.slice(excess), dropped: this.auditDropped + excess }
   }
 
   clearAudit(): void {
     this.entries.length = 0
     this.auditDropped = 0
+  }
+
+  /** Equal demands share one object in the audit log, which keeps a long log small. */
+  private readonly interned = new Map<string, Bucket.Demand>()
+
+  private intern(demands: ReadonlyArray<Bucket.Demand>): ReadonlyArray<Bucket.Demand> {
+    return demands.map((d) => {
+      const limit = d.limit
+      const shape = limit._tag === "Window"
+        ? `${limit.limit}/${limit.windowMillis}`
+        : limit._tag === "TokenBucket"
+        ? `${limit.capacity}/${limit.refillPerSecond}`
+        : `${limit.permits}`
+      const id = `${d.entryId}\u0000${d.key}\u0000${d.cost}\u0000${d.retryAfter}\u0000${limit._tag}\u0000${shape}`
+      const known = this.interned.get(id)
+      if (known !== undefined) return known
+      if (this.interned.size >= 100_000) this.interned.clear()
+      this.interned.set(id, d)
+      return d
+    })
   }
 
   private newId = (): string => {
@@ -212,8 +233,9 @@ export class Engine {
 
   private record(entry: Omit<AuditEntry, "seq"> & { readonly seq: number }): void {
     this.entries.push(entry)
+    // Trim in steps of a tenth of the capacity so that a full log does not move on every entry.
     const cap = this.options.auditCapacity
-    if (this.entries.length > cap) {
+    if (this.entries.length > cap + Math.ceil(cap / 10)) {
       const excess = this.entries.length - cap
       this.entries.splice(0, excess)
       this.auditDropped += excess
@@ -464,7 +486,7 @@ export class Engine {
       url: p.item.url,
       service: p.service,
       priority: p.priority,
-      demands: p.demands,
+      demands: this.intern(p.demands),
       bucketKeys: p.demands.map((d) => d.key),
       status: outcome.status,
       admitted,

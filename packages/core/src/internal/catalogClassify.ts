@@ -16,13 +16,15 @@ import {
   type KeyPart,
   type LimitEntry,
   type QueryCondition,
-  type RequestMatcher,
   type ServiceId,
   Skipped,
   type Window
 } from "./catalogSchema.js"
 import { priceIdentity } from "./costIdentity.js"
-import { type Captures, matchAny } from "./urlPattern.js"
+import { type Captures, matchPattern, type Pattern, pattern, type Segment } from "./urlPattern.js"
+
+/** Results are built from already-typed data: skip re-validation on the hot path. */
+const trusted = { disableValidation: true } as const
 
 const unitMillis = {
   second: 1_000,
@@ -51,17 +53,36 @@ const queryHolds = (condition: QueryCondition, query: ReadonlyMap<string, string
 }
 
 /**
- * Matches a request matcher, returning the captures of the first matching path pattern.
- *
- * @internal
+ * Matches compiled patterns against one request, remembering each pattern's result: entries share
+ * path lists (every identity entry has the same ~70 patterns), so each pattern is tried once.
  */
-export const matchRequest = (matcher: RequestMatcher, request: NormalizedRequest): Captures | undefined => {
-  if (matcher.methods.length > 0 && !matcher.methods.some((method) => method === request.method)) return undefined
-  if (!matcher.query.every((condition) => queryHolds(condition, request.query))) return undefined
-  const captures = matchAny(matcher.paths, request.segments)
-  if (captures === undefined) return undefined
-  if (matcher.except.length > 0 && matchAny(matcher.except, request.segments) !== undefined) return undefined
-  return captures
+class RequestPatterns {
+  private readonly results = new Map<Pattern, Captures | null>()
+  private readonly matchers = new Map<CompiledMatcher, Captures | null>()
+  constructor(private readonly segments: ReadonlyArray<Segment>) {}
+
+  /** The captures of the first matching path, unless an `except` pattern matches. */
+  matcher(matcher: CompiledMatcher): Captures | undefined {
+    let result = this.matchers.get(matcher)
+    if (result === undefined) {
+      const captures = this.first(matcher.paths)
+      result = captures !== undefined && this.first(matcher.except) === undefined ? captures : null
+      this.matchers.set(matcher, result)
+    }
+    return result ?? undefined
+  }
+
+  first(patterns: ReadonlyArray<Pattern>): Captures | undefined {
+    for (const compiled of patterns) {
+      let result = this.results.get(compiled)
+      if (result === undefined) {
+        result = matchPattern(compiled, this.segments) ?? null
+        this.results.set(compiled, result)
+      }
+      if (result !== null) return result
+    }
+    return undefined
+  }
 }
 
 const conditionsHold = (when: Conditions, context: ClassifyContext): boolean =>
@@ -154,36 +175,126 @@ const toBucketLimit = (limit: LimitEntry["limit"]): Limit | undefined => {
   }
 }
 
+/**
+ * The first path segment a pattern requires, or undefined when it can start with anything.
+ */
+const firstSegment = (source: string): string | undefined => {
+  const first = pattern(source).tokens[0]
+  return first !== undefined && first._tag === "Literal" && !first.prefix ? first.name : undefined
+}
+
+/**
+ * An index of the items (entries or services) whose paths can match a request, by the request's
+ * first path segment. Candidate lists keep catalogue order.
+ */
+class FirstSegmentIndex {
+  private readonly byName = new Map<string, Array<number>>()
+  private readonly anywhere: Array<number> = []
+  private readonly merged = new Map<string, ReadonlyArray<number>>()
+
+  constructor(pathsOf: ReadonlyArray<ReadonlyArray<string>>) {
+    pathsOf.forEach((paths, index) => {
+      const names = paths.map(firstSegment)
+      if (names.some((name) => name === undefined)) {
+        this.anywhere.push(index)
+        return
+      }
+      for (const name of new Set(names as Array<string>)) {
+        const list = this.byName.get(name) ?? []
+        list.push(index)
+        this.byName.set(name, list)
+      }
+    })
+  }
+
+  candidates(segment: string | undefined): ReadonlyArray<number> {
+    const specific = segment === undefined ? undefined : this.byName.get(segment)
+    if (specific === undefined) return this.anywhere
+    let merged = this.merged.get(segment!)
+    if (merged === undefined) {
+      merged = [...specific, ...this.anywhere].sort((x, y) => x - y)
+      this.merged.set(segment!, merged)
+    }
+    return merged
+  }
+}
+
+interface CompiledMatcher {
+  readonly paths: ReadonlyArray<Pattern>
+  readonly except: ReadonlyArray<Pattern>
+}
+
+interface Compiled {
+  readonly entries: FirstSegmentIndex
+  readonly services: FirstSegmentIndex
+  readonly limits: ReadonlyArray<Limit | undefined>
+  readonly entryPatterns: ReadonlyArray<CompiledMatcher>
+  readonly servicePatterns: ReadonlyArray<CompiledMatcher>
+}
+
+const compiledCatalogs = new WeakMap<Catalog, Compiled>()
+
+const compiled = (catalog: Catalog): Compiled => {
+  let found = compiledCatalogs.get(catalog)
+  if (found === undefined) {
+    // One matcher per distinct path list, so that a request tries each list once.
+    const matchers = new Map<string, CompiledMatcher>()
+    const shared = (paths: ReadonlyArray<string>, except: ReadonlyArray<string>): CompiledMatcher => {
+      const key = JSON.stringify([paths, except])
+      let matcher = matchers.get(key)
+      if (matcher === undefined) {
+        matcher = { paths: paths.map(pattern), except: except.map(pattern) }
+        matchers.set(key, matcher)
+      }
+      return matcher
+    }
+    found = {
+      entries: new FirstSegmentIndex(catalog.entries.map((entry) => entry.match.paths)),
+      services: new FirstSegmentIndex(catalog.services.map((service) => service.area)),
+      limits: catalog.entries.map((entry) => toBucketLimit(entry.limit)),
+      entryPatterns: catalog.entries.map((entry) => shared(entry.match.paths, entry.match.except)),
+      servicePatterns: catalog.services.map((service) => shared(service.area, service.except))
+    }
+    compiledCatalogs.set(catalog, found)
+  }
+  return found
+}
+
+const servicesOf = (catalog: Catalog, request: NormalizedRequest, patterns: RequestPatterns): Array<ServiceId> => {
+  const index = compiled(catalog)
+  const result: Array<ServiceId> = []
+  for (const i of index.services.candidates(request.segments[0]?.name)) {
+    if (patterns.matcher(index.servicePatterns[i]!) !== undefined) result.push(catalog.services[i]!.id)
+  }
+  return result
+}
+
 /** @internal */
-export const serviceMatches = (
-  catalog: Catalog,
-  request: NormalizedRequest
-): ReadonlyArray<ServiceId> =>
-  catalog.services
-    .filter((service) =>
-      matchAny(service.area, request.segments) !== undefined &&
-      (service.except.length === 0 || matchAny(service.except, request.segments) === undefined)
-    )
-    .map((service) => service.id)
+export const serviceMatches = (catalog: Catalog, request: NormalizedRequest): ReadonlyArray<ServiceId> =>
+  servicesOf(catalog, request, new RequestPatterns(request.segments))
 
 /**
  * The entries whose matcher and conditions hold, with their captures, after dropping `fallback`
  * entries of any group in which a non-fallback entry matched.
- *
- * @internal
  */
-export const matchEntries = (
+const entriesOf = (
   catalog: Catalog,
   request: NormalizedRequest,
-  context: ClassifyContext
-): ReadonlyArray<{ readonly entry: LimitEntry; readonly captures: Captures }> => {
-  const matched: Array<{ entry: LimitEntry; captures: Captures }> = []
+  context: ClassifyContext,
+  patterns: RequestPatterns
+): ReadonlyArray<{ readonly entry: LimitEntry; readonly index: number; readonly captures: Captures }> => {
+  const index = compiled(catalog)
+  const matched: Array<{ entry: LimitEntry; index: number; captures: Captures }> = []
   const decided = new Set<string>()
-  for (const entry of catalog.entries) {
+  for (const i of index.entries.candidates(request.segments[0]?.name)) {
+    const entry = catalog.entries[i]!
     if (!conditionsHold(entry.when, context)) continue
-    const captures = matchRequest(entry.match, request)
+    const matcher = entry.match
+    if (matcher.methods.length > 0 && !matcher.methods.some((method) => method === request.method)) continue
+    if (!matcher.query.every((condition) => queryHolds(condition, request.query))) continue
+    const captures = patterns.matcher(index.entryPatterns[i]!)
     if (captures === undefined) continue
-    matched.push({ entry, captures })
+    matched.push({ entry, index: i, captures })
     if (!entry.fallback) decided.add(entry.group)
   }
   return matched.filter(({ entry }) => !(entry.fallback && decided.has(entry.group)))
@@ -195,8 +306,9 @@ export const classifyNormalized = (
   request: NormalizedRequest,
   context: ClassifyContext
 ): Classification => {
-  const services = new Set<ServiceId>(serviceMatches(catalog, request))
-  const matched = matchEntries(catalog, request, context)
+  const patterns = new RequestPatterns(request.segments)
+  const services = new Set<ServiceId>(servicesOf(catalog, request, patterns))
+  const matched = entriesOf(catalog, request, context, patterns)
   let identity: IdentityCost | undefined
   const needsIdentity = services.has("identityAccess") ||
     matched.some(({ entry }) =>
@@ -205,17 +317,18 @@ export const classifyNormalized = (
     )
   if (needsIdentity) identity = priceIdentity(catalog.identityCosts, request, context)
 
+  const limits = compiled(catalog).limits
   const demands: Array<Demand> = []
   const skipped: Array<Skipped> = []
-  for (const { captures, entry } of matched) {
+  for (const { captures, entry, index } of matched) {
     services.add(entry.service)
     const limit = entry.limit
     if (limit._tag === "Unpublished") {
-      skipped.push(new Skipped({ entryId: entry.id, reason: "unpublished", detail: limit.statement }))
+      skipped.push(new Skipped({ entryId: entry.id, reason: "unpublished", detail: limit.statement }, trusted))
       continue
     }
     if (entry.notModelled !== undefined) {
-      skipped.push(new Skipped({ entryId: entry.id, reason: "notModelled", detail: entry.notModelled }))
+      skipped.push(new Skipped({ entryId: entry.id, reason: "notModelled", detail: entry.notModelled }, trusted))
       continue
     }
     const parts: Array<string> = []
@@ -230,7 +343,7 @@ export const classifyNormalized = (
     }
     if (missing !== undefined) {
       skipped.push(
-        new Skipped({ entryId: entry.id, reason: "missingKey", detail: `the request does not identify its ${missing}` })
+        new Skipped({ entryId: entry.id, reason: "missingKey", detail: `the request does not identify its ${missing}` }, trusted)
       )
       continue
     }
@@ -254,7 +367,7 @@ export const classifyNormalized = (
       const detail = limit._tag !== "Concurrent" && limit.cost === "bodyBytes" && request.bodyBytes === undefined
         ? "the request's body size is not known"
         : "the request costs nothing against this limit"
-      skipped.push(new Skipped({ entryId: entry.id, reason: "zeroCost", detail }))
+      skipped.push(new Skipped({ entryId: entry.id, reason: "zeroCost", detail }, trusted))
       continue
     }
     demands.push(
@@ -263,10 +376,10 @@ export const classifyNormalized = (
         entryId: entry.id,
         service: entry.service,
         scope: limit.scope,
-        limit: toBucketLimit(limit)!,
+        limit: limits[index]!,
         cost,
         retryAfter: entry.retryAfter
-      })
+      }, trusted)
     )
   }
 
@@ -279,7 +392,7 @@ export const classifyNormalized = (
     demands,
     skipped,
     ...(identity !== undefined ? { identity } : {})
-  })
+  }, trusted)
 }
 
 /** @internal */

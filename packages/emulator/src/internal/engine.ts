@@ -529,8 +529,10 @@ export class Engine {
         const order = items.map((_, i) => i).sort((a, b) => priorityRank[prepared[a]!.priority] - priorityRank[prepared[b]!.priority] || a - b)
         // Graph hands Outlook at most four items of an unordered batch at a time.
         const outlook = yield* Effect.makeSemaphore(4)
-        const others = order.filter((i) => prepared[i]!.service !== "outlook")
-        const mail = order.filter((i) => prepared[i]!.service === "outlook")
+        // Outlook by path, or by the catalogue's say (it knows every Outlook resource).
+        const isOutlook = (i: number) => prepared[i]!.service === "outlook" || prepared[i]!.demands.some((d) => d.service === "outlook")
+        const others = order.filter((i) => !isOutlook(i))
+        const mail = order.filter(isOutlook)
         // Items that arrive together are admitted in priority order: when a bucket has room for only
         // some of them, the low-priority ones are throttled first.
         const admitted = yield* Effect.forEach(others, (i) => self.admit(prepared[i]!))

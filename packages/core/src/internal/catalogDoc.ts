@@ -29,6 +29,18 @@ const measureText: Readonly<Record<Measure, string>> = {
   meetings: "meetings"
 }
 
+const singular: Readonly<Record<Measure, string>> = {
+  requests: "request",
+  writeRequests: "write request",
+  resourceUnits: "resource unit",
+  bytesUploaded: "byte uploaded",
+  concurrentRequests: "concurrent request",
+  meetings: "meeting"
+}
+
+const counted = (quantity: number, measure: Measure): string =>
+  `${thousands(quantity)} ${quantity === 1 ? singular[measure] : measureText[measure]}`
+
 const scopeText: Readonly<Record<Scope, string>> = {
   app: "per app across all tenants",
   tenant: "per tenant (all apps)",
@@ -47,11 +59,11 @@ const scopeText: Readonly<Record<Scope, string>> = {
 const limitText = (limit: EntryLimit): string => {
   switch (limit._tag) {
     case "Rate":
-      return `${thousands(limit.quantity)} ${measureText[limit.measure]} per ${windowText(limit.window)}`
+      return `${counted(limit.quantity, limit.measure)} per ${windowText(limit.window)}`
     case "TokenBucket":
-      return `${thousands(limit.quantity)} ${measureText[limit.measure]} per ${windowText(limit.window)} (token bucket)`
+      return `${counted(limit.quantity, limit.measure)} per ${windowText(limit.window)} (token bucket)`
     case "Concurrent":
-      return `${thousands(limit.permits)} concurrent requests`
+      return counted(limit.permits, "concurrentRequests")
     case "Unpublished":
       return "none published"
   }

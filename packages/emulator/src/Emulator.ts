@@ -16,7 +16,7 @@ import { HttpClient } from "@effect/platform"
 import { Context, Effect, Layer } from "effect"
 import * as Audit from "./Audit.js"
 import type { Faults } from "./Faults.js"
-import { type ConnectionDropped, makeApp } from "./internal/app.js"
+import { ConnectionDropped as ConnectionDroppedError, makeApp } from "./internal/app.js"
 import { fromCatalog } from "./internal/classify.js"
 import { makeClient } from "./internal/client.js"
 import * as engine from "./internal/engine.js"
@@ -46,6 +46,21 @@ export type ClassifyContext = engine.ClassifyContext
  * @category models
  */
 export type Classifier = engine.Classifier
+
+/**
+ * The failure of {@link Emulator.Service.app} when a fault drops the connection: the in-process client
+ * turns it into a transport `RequestError`, the loopback server into a destroyed socket.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const ConnectionDropped = ConnectionDroppedError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type ConnectionDropped = ConnectionDroppedError
 
 /**
  * A service's latency: `baseMillis` plus a seeded uniform draw in `[0, jitterMillis)`.

@@ -1,0 +1,23 @@
+// The first example of docs/emulator.md, verbatim: it must compile and pass.
+import { Emulator } from "@effect-msgraph/emulator"
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { assert, it } from "@effect/vitest"
+import { Effect, TestClock } from "effect"
+
+it.effect("my code stays within Graph's limits", () =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const response = yield* client.execute(
+      HttpClientRequest.post("https://graph.microsoft.com/v1.0/$batch").pipe(
+        HttpClientRequest.bodyUnsafeJson({ requests: [{ id: "1", method: "GET", url: "/me" }] })
+      )
+    )
+    assert.strictEqual(response.status, 200)
+    yield* TestClock.adjust("10 seconds") // wait out a Retry-After without waiting
+    const report = yield* Emulator.report
+    assert.deepStrictEqual(
+      [report.limitViolations, report.duplicateExecutions, report.orderViolations],
+      [0, 0, 0]
+    )
+  }).pipe(Effect.provide(Emulator.layerTest({ tenantSize: "S", seed: 42 })))
+)

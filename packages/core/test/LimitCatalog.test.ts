@@ -659,13 +659,13 @@ describe("LimitCatalog.classify: per service", () => {
       "identityAccess.app.resourceUnits",
       "identityAccess.app.writes",
       "identityAccess.tenant.writes",
-      "identityAccess.applications.organizations",
-      "identityAccess.applications.personalAccounts"
+      "identityAccess.applications.writes.organizations",
+      "identityAccess.applications.writes.personalAccounts"
     ])
     const org = classify("PATCH", "/applications/app-1", new LimitCatalog.ClassifyContext({ ...delegated, signInAudience: "AzureADMyOrg" }))
-    expect(entryIds(org)).toContain("identityAccess.applications.organizations")
-    expect(entryIds(org)).not.toContain("identityAccess.applications.personalAccounts")
-    expect(entryIds(classify("GET", "/applications"))).not.toContain("identityAccess.applications.organizations")
+    expect(entryIds(org)).toContain("identityAccess.applications.writes.organizations")
+    expect(entryIds(org)).not.toContain("identityAccess.applications.writes.personalAccounts")
+    expect(entryIds(classify("GET", "/applications"))).not.toContain("identityAccess.applications.writes.organizations")
   })
 
   it("identity and access: a user's mail is not a directory request", () => {

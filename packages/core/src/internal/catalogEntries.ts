@@ -478,7 +478,7 @@ const identityAccess: ReadonlyArray<LimitEntry> = [
     source: quote(S.identity, "tenant | Not Applicable | 18,000 requests per 5 minutes")
   }),
   entry({
-    id: "identityAccess.applications.organizations",
+    id: "identityAccess.applications.writes.organizations",
     service: "identityAccess",
     group: "identityAccess",
     row: "POST, PATCH, DELETE on applications (signInAudience AzureADMyOrg or AzureADMultipleOrgs)",
@@ -494,7 +494,7 @@ const identityAccess: ReadonlyArray<LimitEntry> = [
       "The scope is not stated; it is kept per application, like the application write quota it resembles. When the context does not give the signInAudience, both audience entries apply, so the stricter one governs."
   }),
   entry({
-    id: "identityAccess.applications.personalAccounts",
+    id: "identityAccess.applications.writes.personalAccounts",
     service: "identityAccess",
     group: "identityAccess",
     row: "POST, PATCH, DELETE on applications (signInAudience AzureADandPersonalMicrosoftAccount or PersonalMicrosoftAccount)",

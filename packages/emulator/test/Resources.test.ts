@@ -61,6 +61,11 @@ describe("users", () => {
       const paris = yield* send("GET", "/users?$filter=city eq 'Paris'&$select=city&$count=true")
       assert.strictEqual(paris.json["@odata.count"], 4)
       assert.isTrue(paris.json.value.every((u: any) => u.city === "Paris"))
+      // A filter with spaces survives the round trip through @odata.nextLink.
+      const first = yield* send("GET", "/users?$filter=city eq 'Oslo'&$top=2&$select=city")
+      const rest = yield* send("GET", first.json["@odata.nextLink"].slice("https://graph.microsoft.com/v1.0".length))
+      assert.strictEqual(rest.status, 200)
+      assert.deepStrictEqual([...first.json.value, ...rest.json.value].map((u: any) => u.city), ["Oslo", "Oslo", "Oslo"])
       const unsupported = yield* send("GET", "/users?$filter=contains(displayName,'x')")
       assert.strictEqual(unsupported.status, 400)
     }).pipe(test))

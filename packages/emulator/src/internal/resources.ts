@@ -267,10 +267,11 @@ export class Store {
     const body: Json = { "@odata.context": context }
     if (q.get("$count") === "true") body["@odata.count"] = all.length
     if (skip + top < all.length) {
-      const next = new URLSearchParams()
-      for (const [k, v] of q) if (k !== "$skiptoken") next.set(k, v)
-      next.set("$skiptoken", (skip + top).toString(36))
-      body["@odata.nextLink"] = `${call.root}/${path}?${next.toString().replace(/%24/g, "$")}`
+      // Spaces as %20, never '+': the emulator reads a '+' in a query as a plus sign, as Graph does.
+      const params: Array<string> = []
+      for (const [k, v] of q) if (k !== "$skiptoken") params.push(`${k}=${encodeURIComponent(v)}`)
+      params.push(`$skiptoken=${(skip + top).toString(36)}`)
+      body["@odata.nextLink"] = `${call.root}/${path}?${params.join("&")}`
     }
     body["value"] = slice.map(shape)
     return ok(body)

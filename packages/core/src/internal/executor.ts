@@ -10,6 +10,7 @@ import {
   Duration,
   Effect,
   Either,
+  Exit,
   Metric,
   MetricBoundaries,
   Option,
@@ -18,7 +19,8 @@ import {
   Schedule,
   ScheduleDecision,
   ScheduleIntervals,
-  Schema
+  Schema,
+  type Tracer
 } from "effect"
 import type { BatchBuilderService } from "../BatchBuilder.js"
 import type { BatchRequestItem, Headers } from "../BatchRequest.js"
@@ -184,6 +186,28 @@ export const runWorkload = (
     const stats = { succeeded: 0, failed: 0, throttled429: 0, retries: 0, batches: 0, roundTrips: 0 }
     const batchUrl = `${settings.baseUrl.replace(/\/+$/, "")}/${settings.version}/$batch`
 
+    // one span per request, from its first send (or its settlement, if never sent) to its outcome
+    const spans = new Map<string, Tracer.Span>()
+    const openSpan = (item: BatchRequestItem) =>
+      spans.has(item.id)
+        ? Effect.void
+        : Effect.map(
+          Effect.makeSpan("GraphClient.request", {
+            attributes: { "request.id": item.id, "request.method": item.method },
+            kind: "client"
+          }),
+          (span) => void spans.set(item.id, span)
+        )
+    const closeSpan = (outcome: Outcome) =>
+      Effect.gen(function*() {
+        const span = spans.get(outcome.id)
+        if (span === undefined) return
+        spans.delete(outcome.id)
+        span.attribute("request.attempts", outcome.attempts)
+        span.attribute("request.outcome", outcome._tag === "Success" ? String(outcome.status) : outcome.error._tag)
+        span.end(yield* Clock.currentTimeNanos, outcome._tag === "Success" ? Exit.void : Exit.fail(outcome.error._tag))
+      })
+
     const finish = (outcome: Outcome) =>
       Effect.suspend(() => {
         if (outcome._tag === "Success") stats.succeeded++
@@ -192,7 +216,7 @@ export const runWorkload = (
           ? (outcome.error as { status: number }).status
           : 0
         return Effect.zipRight(
-          Metric.increment(Metric.tagged(requestsTotal, "status", String(status))),
+          Effect.zipRight(Metric.increment(Metric.tagged(requestsTotal, "status", String(status))), closeSpan(outcome)),
           emit(outcome)
         )
       })
@@ -253,7 +277,7 @@ export const runWorkload = (
         run.requeue(id)
       })
 
-    const send = (batch: PlannedBatch, attempt: number) =>
+    const send = (batch: PlannedBatch) =>
       Effect.gen(function*() {
         const items = yield* Effect.forEach(batch.requests, correlate)
         const valid = yield* deps.builder.build(items).pipe(Effect.orDie)
@@ -337,11 +361,7 @@ export const runWorkload = (
         const seen = new Set(envelope.right.responses.map((r) => r.id.toLowerCase()))
         const missing = batch.requests.map((r) => r.id).filter((id) => !seen.has(id.toLowerCase()))
         return { _tag: "Envelope", responses: envelope.right.responses, missing } satisfies BatchResult as BatchResult
-      }).pipe(
-        Effect.withSpan("GraphClient.batch", {
-          attributes: { "batch.id": batch.id, "batch.size": batch.requests.length, "batch.shape": batch.shape, attempt }
-        })
-      )
+      })
 
     /** An item whose batch failed as a whole: retry when that cannot duplicate work, else UnknownOutcome. */
     const batchFailed = (item: BatchRequestItem, error: GCE.BatchError, headers: Headers) => {
@@ -423,14 +443,20 @@ export const runWorkload = (
         }
         const admitted = yield* Clock.currentTimeMillis
         yield* Metric.update(admissionWait, admitted - admitStart)
+        yield* Effect.annotateCurrentSpan("batch.admissionWaitMs", admitted - admitStart)
+        for (const [key, millis] of Object.entries(ticket.right.waitedMillis)) {
+          yield* Effect.annotateCurrentSpan(`batch.wait.${key}`, millis)
+        }
         let attempt = 0
         for (const item of batch.requests) {
           const n = (attempts.get(item.id) ?? 0) + 1
           attempts.set(item.id, n)
           if (!firstSent.has(item.id)) firstSent.set(item.id, admitted)
           attempt = Math.max(attempt, n)
+          yield* openSpan(item)
         }
-        const result = yield* send(batch, attempt).pipe(Effect.ensuring(ticket.right.release))
+        yield* Effect.annotateCurrentSpan("batch.attempt", attempt)
+        const result = yield* send(batch).pipe(Effect.ensuring(ticket.right.release))
         const deferred: Array<string> = []
         if (result._tag === "NoToken") {
           // nothing was sent: retrying cannot duplicate work
@@ -469,7 +495,12 @@ export const runWorkload = (
         for (const id of deferred) {
           if (run.requeue(id)) attempts.set(id, (attempts.get(id) ?? 1) - 1)
         }
-      })
+      }).pipe(
+        Effect.withSpan("GraphClient.batch", {
+          attributes: { "batch.id": batch.id, "batch.size": batch.requests.length, "batch.shape": batch.shape },
+          kind: "client"
+        })
+      )
 
     while (run.pending() > 0) {
       yield* Metric.set(queueDepth, run.pending())

@@ -1,7 +1,7 @@
 import { BatchResponse, Bucket, GraphError } from "@effect-msgraph/core"
 import * as Emulator from "@effect-msgraph/emulator/Emulator"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Option, TestClock } from "effect"
+import { Effect, FastCheck, Fiber, Option, TestClock } from "effect"
 import { batch, fixtureJson, get, post, postBatch } from "./utils/graph.js"
 
 const expectRejected = (payload: unknown, fragment: RegExp) =>
@@ -219,4 +219,33 @@ describe("batch execution", () => {
         })
       ]
     }))))
+})
+
+describe("batch shapes (property)", () => {
+  // For item i, a dependency on an earlier item, or none.
+  const structure = FastCheck.integer({ min: 1, max: 8 }).chain((n) =>
+    FastCheck.tuple(...Array.from({ length: n }, (_, i) => i === 0 ? FastCheck.constant(-1) : FastCheck.integer({ min: -1, max: i - 1 })))
+  )
+
+  it.effect.prop(
+    "a batch is accepted exactly when it is parallel, serial or same; accepted ones answer every id once and keep order",
+    [structure],
+    ([deps]) =>
+      Effect.gen(function*() {
+        const stated = deps.filter((d) => d >= 0)
+        const documented = stated.length === 0 ||
+          deps.every((d, i) => i === 0 ? d === -1 : d === i - 1) ||
+          stated.every((d) => d === stated[0])
+        const requests = deps.map((d, i) => ({ ...get(`q${i}`, `/organization?i=${i}`), ...(d >= 0 ? { dependsOn: [`q${d}`] } : {}) }))
+        const answer = yield* batch(requests)
+        assert.strictEqual(answer.status, documented ? 200 : 400)
+        if (documented) {
+          assert.sameMembers(answer.order, requests.map((r) => r.id))
+          assert.strictEqual((yield* Emulator.report).orderViolations, 0)
+        } else {
+          assert.deepStrictEqual(yield* Emulator.audit, [])
+        }
+      }).pipe(Effect.provide(Emulator.layerTest())),
+    { fastCheck: { numRuns: 60 } }
+  )
 })

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as GraphClient from "@effect-msgraph/core/GraphClient"
+import type { WorkloadRequest } from "@effect-msgraph/core/Workload"
+import { Audit, Emulator } from "@effect-msgraph/emulator"
+import { Duration, Effect, FastCheck as fc, Schedule } from "effect"
+import { driveClock, inProcess } from "./utils/harness.js"
+
+/** A random DAG of reads and creates; each request depends on up to two earlier ones. */
+const workloadArb = fc.array(
+  fc.record({
+    create: fc.boolean(),
+    deps: fc.array(fc.nat(), { maxLength: 2 })
+  }),
+  { minLength: 1, maxLength: 60 }
+).map((nodes) =>
+  nodes.map((node, i): WorkloadRequest => {
+    const dependsOn = i === 0 ? [] : [...new Set(node.deps.map((d) => `r${d % i}`))]
+    return node.create
+      ? {
+        id: `r${i}`,
+        method: "POST",
+        url: "/users",
+        body: { accountEnabled: true, displayName: `P${i}`, mailNickname: `p${i}`, userPrincipalName: `p${i}@contoso.onmicrosoft.com` },
+        dependsOn
+      }
+      : { id: `r${i}`, method: "GET", url: `/users?$top=1&$skip=${i}`, dependsOn }
+  })
+)
+
+const faultsArb = fc.record({
+  seed: fc.nat(),
+  item503: fc.double({ min: 0, max: 0.3, noNaN: true }),
+  batch500: fc.double({ min: 0, max: 0.3, noNaN: true }),
+  drop: fc.double({ min: 0, max: 0.2, noNaN: true }),
+  malformed: fc.double({ min: 0, max: 0.2, noNaN: true }),
+  missing: fc.double({ min: 0, max: 0.2, noNaN: true })
+})
+
+describe("GraphClient properties", () => {
+  it.effect.prop(
+    "random DAG workloads under random faults: one outcome each, order kept, no create executed twice",
+    { workload: workloadArb, faults: faultsArb },
+    ({ faults, workload }) =>
+      Effect.gen(function*() {
+        const client = yield* GraphClient.GraphClient
+        const { outcomes } = yield* driveClock(client.runAll(workload), "1 second")
+        // exactly one outcome per request
+        expect(outcomes.map((o) => o.id).sort()).toStrictEqual(workload.map((w) => w.id).sort())
+        const byId = new Map(outcomes.map((o) => [o.id, o]))
+        const audit = yield* Emulator.audit
+        // a request that succeeded had every dependency succeed first, on the server
+        const firstOk = new Map<string, number>()
+        for (const entry of audit) {
+          if (entry.executed && entry.status < 300 && entry.itemId !== undefined && !firstOk.has(entry.itemId)) {
+            firstOk.set(entry.itemId, entry.seq)
+          }
+        }
+        for (const request of workload) {
+          const outcome = byId.get(request.id)!
+          if (outcome._tag === "Success") {
+            for (const dep of request.dependsOn ?? []) {
+              expect(byId.get(dep)!._tag).toBe("Success")
+              expect(firstOk.get(dep)!).toBeLessThan(firstOk.get(request.id)!)
+            }
+          } else if (outcome.error._tag === "DependencyFailed") {
+            // never executed
+            expect(audit.some((a) => a.itemId === request.id && a.executed)).toBe(false)
+          }
+        }
+        expect(Audit.duplicateExecutions(audit.filter((a) => a.method === "POST"))).toBe(0)
+        expect(Audit.limitViolations(audit)).toBe(0)
+      }).pipe(Effect.provide(inProcess({
+        seed: faults.seed,
+        licenses: 100,
+        faults: {
+          items: [{ status: 503, rate: faults.item503 }],
+          batches: [{ status: 500, rate: faults.batch500, phase: "after" }],
+          dropConnection: { rate: faults.drop, phase: "after" },
+          malformedJson: { rate: faults.malformed },
+          missingItem: { rate: faults.missing }
+        }
+      }, {
+        maxAttempts: 8,
+        backoff: Schedule.exponential("500 millis").pipe(Schedule.modifyDelay((d) => Duration.min(d, Duration.seconds(10))))
+      }))),
+    { fastCheck: { numRuns: 25 } }
+  )
+})

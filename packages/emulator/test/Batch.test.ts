@@ -246,6 +246,6 @@ describe("batch shapes (property)", () => {
           assert.deepStrictEqual(yield* Emulator.audit, [])
         }
       }).pipe(Effect.provide(Emulator.layerTest())),
-    { fastCheck: { numRuns: 60 } }
+    { fastCheck: { numRuns: 40 } }
   )
 })

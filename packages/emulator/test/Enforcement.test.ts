@@ -215,6 +215,6 @@ describe("invariants", () => {
           demand({ entryId: "tb", limit: new Bucket.TokenBucketLimit({ capacity: 8, refillPerSecond: 2 }) })
         ])
       }))),
-    { fastCheck: { numRuns: 40 } }
+    { fastCheck: { numRuns: 25 } }
   )
 })

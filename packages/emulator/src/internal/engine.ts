@@ -144,8 +144,26 @@ const isWriteQuota = (demand: Bucket.Demand, method: string): boolean =>
   /write/i.test(demand.entryId) || (demand.limit._tag !== "TokenBucket" && writeMethods.has(method))
 const isFiles = (demand: Bucket.Demand): boolean => /files|sharepoint|onedrive/i.test(demand.service)
 
+const scaled = new Map<string, Bucket.Limit>()
+
+/** The limit times the multiplier, memoised: building a limit validates it, and this runs per item. */
 const scale = (limit: Bucket.Limit, m: number): Bucket.Limit => {
   if (m === 1) return limit
+  const id = limit._tag === "Window"
+    ? `W${limit.limit}/${limit.windowMillis}*${m}`
+    : limit._tag === "TokenBucket"
+    ? `T${limit.capacity}/${limit.refillPerSecond}*${m}`
+    : `C${limit.permits}*${m}`
+  let known = scaled.get(id)
+  if (known === undefined) {
+    known = scaleNow(limit, m)
+    if (scaled.size >= 10_000) scaled.clear()
+    scaled.set(id, known)
+  }
+  return known
+}
+
+const scaleNow = (limit: Bucket.Limit, m: number): Bucket.Limit => {
   switch (limit._tag) {
     case "Window":
       return new Bucket.WindowLimit({ limit: Math.max(1, Math.floor(limit.limit * m)), windowMillis: limit.windowMillis })

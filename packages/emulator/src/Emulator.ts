@@ -159,6 +159,12 @@ export declare namespace Emulator {
     readonly licenses?: number
     /** At most this many objects per collection (default 100,000). */
     readonly capacity?: number
+    /**
+     * How Retry-After is printed: `"exact"` (default) gives decimal seconds when the wait is not whole
+     * (`6.3`), as an older version of the throttling page shows; `"seconds"` rounds up to whole seconds,
+     * as the current page shows.
+     */
+    readonly retryAfter?: "exact" | "seconds"
     /** At most this many audit entries; older ones are dropped (default 250,000). */
     readonly auditCapacity?: number
     /**
@@ -228,6 +234,7 @@ const resolveSync = (options: Emulator.Options): engine.Resolved => {
       }
     },
     auditCapacity: options.auditCapacity ?? 250_000,
+    retryAfter: options.retryAfter ?? "exact",
     filesLimit: options.filesLimit === null
       ? undefined
       : options.filesLimit ?? new Bucket.WindowLimit({ limit: 1_200, windowMillis: 60_000 }),

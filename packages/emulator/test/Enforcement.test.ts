@@ -52,6 +52,15 @@ describe("window limits", () => {
       assert.match(fractional.headers["Retry-After"]!, /^\d+\.\d+$/, "the documented decimal form")
     }).pipe(Effect.provide(layer)))
 
+  it.effect("rounds Retry-After up to whole seconds when asked to", () =>
+    Effect.gen(function*() {
+      for (let i = 0; i < 5; i++) yield* send("GET", "/organization")
+      yield* TestClock.adjust("3700 millis")
+      const refused = yield* send("GET", "/organization")
+      assert.strictEqual(refused.headers["retry-after"], "7")
+      assert.match(httpFixture("throttling-429-response-2025.http").headers["Retry-After"]!, /^\d+$/, "the documented integer form")
+    }).pipe(Effect.provide(Emulator.layerTest({ retryAfter: "seconds", classify: only(() => [demand({ limit: window(5, 10_000) })]) }))))
+
   it.effect("throttles batch items one by one inside a 200 envelope", () =>
     Effect.gen(function*() {
       const answer = yield* batch(Array.from({ length: 7 }, (_, i) => get(String(i), `/organization?i=${i}`)))

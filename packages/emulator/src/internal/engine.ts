@@ -57,6 +57,8 @@ export interface Resolved {
   readonly baseUrl: string | undefined
   readonly store: StoreOptions
   readonly auditCapacity: number
+  /** `exact`: decimal seconds when the wait is not whole; `seconds`: rounded up to whole seconds. */
+  readonly retryAfter: "exact" | "seconds"
   /** The emulator's assumed SharePoint/OneDrive budget (Graph's page publishes none). */
   readonly filesLimit: Bucket.WindowLimit | undefined
   readonly faults: Faults
@@ -418,7 +420,10 @@ export class Engine {
           body: throttledBody(stamp)
         }
         const by = verdict.by
-        if (by.demand.retryAfter) outcome.headers["Retry-After"] = formatRetryAfter(verdict.retryAfterMillis)
+        if (by.demand.retryAfter) {
+          const millis = self.options.retryAfter === "seconds" ? Math.ceil(verdict.retryAfterMillis / 1000) * 1000 : verdict.retryAfterMillis
+          outcome.headers["Retry-After"] = formatRetryAfter(millis)
+        }
         if (isIdentity(by.demand)) {
           const write = isWriteQuota(by.demand, p.item.method)
           outcome.headers["x-ms-throttle-scope"] = `${throttleScopeName(by.demand.scope)}/${write ? "Write" : "ReadWrite"}/${p.context.appId}/${p.context.tenantId}`

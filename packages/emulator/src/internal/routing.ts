@@ -37,8 +37,9 @@ export const isAbsoluteUrl = (url: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//
 
 /** Whether a URL addresses the `$batch` endpoint (nested batches are refused). @internal */
 export const isBatchUrl = (url: string): boolean => {
-  const { segments } = parseRelative(url)
-  return segments.some((segment) => segment.toLowerCase() === "$batch")
+  const q = url.indexOf("?")
+  const path = q === -1 ? url : url.slice(0, q)
+  return /(^|\/)(\$|%24)batch(\/|$)/i.test(path)
 }
 
 /**

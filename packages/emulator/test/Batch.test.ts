@@ -62,7 +62,12 @@ describe("batch envelope validation", () => {
       yield* expectRejected({ requests: [get("1", "//graph.microsoft.com/v1.0/users")] }, /relative/)
     }))
 
-  it.effect("refuses nested batches", () => expectRejected({ requests: [post("1", "/$batch", { requests: [] })] }, /nested/))
+  it.effect("refuses nested batches, however the segment is spelled", () =>
+    Effect.gen(function*() {
+      yield* expectRejected({ requests: [post("1", "/$batch", { requests: [] })] }, /nested/)
+      yield* expectRejected({ requests: [post("1", "%24BATCH", { requests: [] })] }, /nested/)
+      yield* expectRejected({ requests: [get("1", "/users"), post("2", "/beta/$batch?x=1", { requests: [] })] }, /nested/)
+    }))
 
   it.effect("refuses a body without Content-Type", () =>
     expectRejected({ requests: [{ id: "1", method: "POST", url: "/users", body: { displayName: "x" } }] }, /Content-Type/))

@@ -13,7 +13,7 @@ import { Bucket } from "@effect-msgraph/core"
 import type * as LimitCatalog from "@effect-msgraph/core/LimitCatalog"
 import type { HttpApp } from "@effect/platform"
 import { HttpClient } from "@effect/platform"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
 import * as Audit from "./Audit.js"
 import type { Faults } from "./Faults.js"
 import { ConnectionDropped as ConnectionDroppedError, makeApp } from "./internal/app.js"
@@ -80,6 +80,18 @@ export type LatencyModel = engine.LatencyModel
 export type ServiceName = RoutingService
 
 /**
+ * Options that cannot describe an emulator: a rate outside 0..1, a multiplier or capacity that is not
+ * a positive number. `option` names the field, `detail` says what is wrong with it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("InvalidOptions", {
+  option: Schema.String,
+  detail: Schema.String
+}) {}
+
+/**
  * The emulator service.
  *
  * @since 0.1.0
@@ -107,8 +119,8 @@ export declare namespace Emulator {
     readonly auditDropped: Effect.Effect<number>
     /** `limitViolations`, `duplicateExecutions`, `orderViolations` over the audit log. */
     readonly report: Effect.Effect<Audit.Report>
-    /** Replaces the fault configuration from now on. */
-    readonly setFaults: (faults: Faults) => Effect.Effect<void>
+    /** Replaces the fault configuration from now on; refuses rates outside 0..1. */
+    readonly setFaults: (faults: Faults) => Effect.Effect<void, InvalidOptions>
     /** Empties the audit log (state and accounting are kept). */
     readonly clearAudit: Effect.Effect<void>
     /** The number of users in the emulated directory. */
@@ -242,13 +254,49 @@ const resolveSync = (options: Emulator.Options): engine.Resolved => {
   }
 }
 
+const problems = (options: Emulator.Options): ReadonlyArray<InvalidOptions> => {
+  const out: Array<InvalidOptions> = []
+  const positive = (option: string, value: number | undefined) => {
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) out.push(new InvalidOptions({ option, detail: `must be a positive number, got ${value}` }))
+  }
+  const rate = (option: string, value: number | undefined) => {
+    if (value !== undefined && !(value >= 0 && value <= 1)) out.push(new InvalidOptions({ option, detail: `must be between 0 and 1, got ${value}` }))
+  }
+  const m = options.multiplier
+  if (typeof m === "number") positive("multiplier", m)
+  else if (m !== undefined) for (const [service, value] of Object.entries(m)) positive(`multiplier.${service}`, value)
+  positive("licenses", options.licenses === 0 ? undefined : options.licenses)
+  positive("capacity", options.capacity)
+  positive("auditCapacity", options.auditCapacity)
+  const faults = options.faults ?? {}
+  faults.items?.forEach((f, i) => rate(`faults.items[${i}].rate`, f.rate))
+  faults.batches?.forEach((f, i) => rate(`faults.batches[${i}].rate`, f.rate))
+  rate("faults.dropConnection.rate", faults.dropConnection?.rate)
+  rate("faults.malformedJson.rate", faults.malformedJson?.rate)
+  rate("faults.missingItem.rate", faults.missingItem?.rate)
+  if (typeof options.latency === "object") {
+    for (const [service, model] of Object.entries(options.latency)) {
+      if (model !== undefined && !(model.baseMillis >= 0 && model.jitterMillis >= 0)) {
+        out.push(new InvalidOptions({ option: `latency.${service}`, detail: "baseMillis and jitterMillis must not be negative" }))
+      }
+    }
+  }
+  return out
+}
+
 /**
- * Builds an emulator with fresh state.
+ * Builds an emulator with fresh state, or fails with {@link InvalidOptions}.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Emulator.Options = {}): Effect.Effect<Emulator.Service> =>
+export const make = (options: Emulator.Options = {}): Effect.Effect<Emulator.Service, InvalidOptions> =>
+  Effect.suspend(() => {
+    const invalid = problems(options)[0]
+    return invalid === undefined ? makeUnchecked(options) : Effect.fail(invalid)
+  })
+
+const makeUnchecked = (options: Emulator.Options): Effect.Effect<Emulator.Service> =>
   Effect.sync(() => {
     const core = new engine.Engine(resolveSync(options))
     return {
@@ -256,7 +304,10 @@ export const make = (options: Emulator.Options = {}): Effect.Effect<Emulator.Ser
       audit: Effect.sync(() => core.audit().entries),
       auditDropped: Effect.sync(() => core.audit().dropped),
       report: Effect.sync(() => Audit.report(core.audit().entries)),
-      setFaults: (faults) => Effect.sync(() => void (core.faults = faults)),
+      setFaults: (faults) => {
+        const invalid = problems({ faults })[0]
+        return invalid === undefined ? Effect.sync(() => void (core.faults = faults)) : Effect.fail(invalid)
+      },
       clearAudit: Effect.sync(() => core.clearAudit()),
       userCount: Effect.sync(() => core.store.userCount)
     }
@@ -284,7 +335,7 @@ export const report: Effect.Effect<Audit.Report, never, Emulator> = Effect.flatM
  * @since 0.1.0
  * @category accessors
  */
-export const setFaults = (faults: Faults): Effect.Effect<void, never, Emulator> => Effect.flatMap(Emulator, (e) => e.setFaults(faults))
+export const setFaults = (faults: Faults): Effect.Effect<void, InvalidOptions, Emulator> => Effect.flatMap(Emulator, (e) => e.setFaults(faults))
 
 /**
  * An `HttpClient` that sends every request to the emulator in context, in the caller's fiber.
@@ -300,7 +351,7 @@ export const httpClient: Effect.Effect<HttpClient.HttpClient, never, Emulator> =
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Emulator.Options = {}): Layer.Layer<Emulator> => Layer.effect(Emulator, make(options))
+export const layer = (options: Emulator.Options = {}): Layer.Layer<Emulator, InvalidOptions> => Layer.effect(Emulator, make(options))
 
 /**
  * The emulator and an in-process `HttpClient` bound to it: the test layer. Latency defaults to
@@ -309,7 +360,7 @@ export const layer = (options: Emulator.Options = {}): Layer.Layer<Emulator> => 
  * @since 0.1.0
  * @category layers
  */
-export const layerTest = (options: Emulator.Options = {}): Layer.Layer<Emulator | HttpClient.HttpClient> =>
+export const layerTest = (options: Emulator.Options = {}): Layer.Layer<Emulator | HttpClient.HttpClient, InvalidOptions> =>
   Layer.effect(HttpClient.HttpClient, httpClient).pipe(
     Layer.provideMerge(layer({ latency: "none", ...options }))
   )

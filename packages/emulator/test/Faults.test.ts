@@ -131,3 +131,18 @@ describe("latency", () => {
       assert.isAbove(new Set(log.map((e) => e.finishedAt - e.startedAt)).size, 1, "jitter varies")
     }).pipe(Effect.provide(Emulator.layerTest({ latency: "realistic" }))))
 })
+
+describe("invalid options", () => {
+  it.effect("are refused with a typed error naming the option", () =>
+    Effect.gen(function*() {
+      const refused = (options: Emulator.Emulator.Options) => Effect.flip(Emulator.make(options))
+      assert.strictEqual((yield* refused({ faults: { items: [{ status: 503, rate: 1.5 }] } })).option, "faults.items[0].rate")
+      assert.strictEqual((yield* refused({ multiplier: 0 })).option, "multiplier")
+      assert.strictEqual((yield* refused({ multiplier: { outlook: -1 } })).option, "multiplier.outlook")
+      assert.strictEqual((yield* refused({ auditCapacity: 0 })).option, "auditCapacity")
+      assert.strictEqual((yield* refused({ latency: { outlook: { baseMillis: -5, jitterMillis: 0 } } })).option, "latency.outlook")
+      const error = yield* Effect.flip(Emulator.setFaults({ malformedJson: { rate: -0.1 } }))
+      assert.strictEqual(error._tag, "InvalidOptions")
+      assert.strictEqual(error.option, "faults.malformedJson.rate")
+    }).pipe(Effect.provide(Emulator.layerTest())))
+})

@@ -61,6 +61,8 @@ export interface AuditEntry {
   /** Emulator clock, milliseconds: when its answer was ready. */
   readonly finishedAt: number
   readonly dependsOn: ReadonlyArray<string>
+  /** The wait the answer's Retry-After asked for, in milliseconds, when it carried one. */
+  readonly retryAfterMillis: number | undefined
 }
 
 /**
@@ -75,6 +77,7 @@ export interface Report {
   readonly orderViolations: number
   readonly requests: number
   readonly throttled: number
+  readonly earlyRetries: number
 }
 
 const bucketOf = (demand: Bucket.Demand): string => `${demand.entryId}\u0000${demand.key}`
@@ -194,7 +197,28 @@ export const orderViolations = (entries: ReadonlyArray<AuditEntry>): number => {
 }
 
 /**
- * All three numbers, plus how many requests were answered and how many of them were throttled.
+ * The number of attempts made before the Retry-After of the previous attempt of the same request
+ * (same client request id) had passed. Graph keeps counting usage while a client is throttled, so an
+ * early retry only prolongs the throttling.
+ *
+ * @since 0.1.0
+ * @category audit
+ */
+export const earlyRetries = (entries: ReadonlyArray<AuditEntry>): number => {
+  const ordered = entries.slice().sort((a, b) => a.seq - b.seq)
+  const last = new Map<string, AuditEntry>()
+  let early = 0
+  for (const entry of ordered) {
+    const previous = last.get(entry.clientRequestId)
+    if (previous?.retryAfterMillis !== undefined && entry.startedAt < previous.finishedAt + previous.retryAfterMillis) early++
+    last.set(entry.clientRequestId, entry)
+  }
+  return early
+}
+
+/**
+ * All three numbers, plus how many requests were answered, how many were throttled and how many
+ * retries came before their Retry-After.
  *
  * @since 0.1.0
  * @category audit
@@ -204,5 +228,6 @@ export const report = (entries: ReadonlyArray<AuditEntry>): Report => ({
   duplicateExecutions: duplicateExecutions(entries),
   orderViolations: orderViolations(entries),
   requests: entries.length,
-  throttled: entries.filter((e) => e.status === 429).length
+  throttled: entries.filter((e) => e.status === 429).length,
+  earlyRetries: earlyRetries(entries)
 })

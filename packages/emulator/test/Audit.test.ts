@@ -24,6 +24,7 @@ const entry = (fields: Partial<Audit.AuditEntry>): Audit.AuditEntry => ({
   startedAt: 0,
   finishedAt: 0,
   dependsOn: [],
+  retryAfterMillis: undefined,
   ...fields
 })
 
@@ -117,6 +118,28 @@ describe("orderViolations", () => {
       }).pipe(Effect.provide(Emulator.layerTest({ seed }))),
     { fastCheck: { numRuns: 30 } }
   )
+})
+
+describe("earlyRetries", () => {
+  it("counts attempts made before the previous attempt's Retry-After had passed", () => {
+    const throttled = entry({ clientRequestId: "x", status: 429, admitted: false, executed: false, startedAt: 0, finishedAt: 0, retryAfterMillis: 2_000 })
+    assert.strictEqual(Audit.earlyRetries([throttled, entry({ clientRequestId: "x", startedAt: 1_999 })]), 1)
+    assert.strictEqual(Audit.earlyRetries([throttled, entry({ clientRequestId: "x", startedAt: 2_000 })]), 0)
+    assert.strictEqual(Audit.earlyRetries([throttled, entry({ clientRequestId: "y", startedAt: 10 })]), 0, "another request")
+  })
+
+  it.effect("are reported for a client that ignores Retry-After", () =>
+    Effect.gen(function*() {
+      const headers = { "client-request-id": "again" }
+      yield* batch([get("1", "/identityProtection/riskyUsers", headers)])
+      yield* batch([get("1", "/identityProtection/riskyUsers", headers)]) // throttled, no Retry-After: not early
+      yield* Emulator.setFaults({ items: [{ status: 503, rate: 1, retryAfterSeconds: 5 }] })
+      yield* batch([get("2", "/me", { "client-request-id": "busy" })])
+      yield* Emulator.setFaults({})
+      yield* batch([get("2", "/me", { "client-request-id": "busy" })]) // at once, 5 s too early
+      const report = yield* Emulator.report
+      assert.strictEqual(report.earlyRetries, 1)
+    }).pipe(Effect.provide(Emulator.layerTest())))
 })
 
 describe("the log", () => {

@@ -516,7 +516,8 @@ export class Engine {
       executed,
       startedAt,
       finishedAt,
-      dependsOn: p.dependsOn
+      dependsOn: p.dependsOn,
+      retryAfterMillis: outcome.headers["Retry-After"] === undefined ? undefined : Math.round(Number(outcome.headers["Retry-After"]) * 1000)
     })
   }
 

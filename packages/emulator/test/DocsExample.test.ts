@@ -21,3 +21,27 @@ it.effect("my code stays within Graph's limits", () =>
     )
   }).pipe(Effect.provide(Emulator.layerTest({ tenantSize: "S", seed: 42 })))
 )
+
+// The faults example of docs/emulator.md, verbatim: it must build.
+const faultsExample = Emulator.layerTest({
+  seed: 7,
+  faults: {
+    items: [
+      { status: 503, rate: 0.05, retryAfterSeconds: 2 },      // any service, with Retry-After
+      { status: 504, rate: 0.02, service: "outlook" }         // Outlook only, no Retry-After
+    ],
+    batches: [
+      { status: 502, rate: 0.01 },                            // before any item ran
+      { status: 503, rate: 0.01, phase: "after", retryAfterSeconds: 5 } // after all items ran
+    ],
+    dropConnection: { rate: 0.01, phase: "after" },
+    malformedJson: { rate: 0.01 },
+    missingItem: { rate: 0.01 }
+  }
+})
+
+it.effect("the documented faults example builds an emulator", () =>
+  Effect.gen(function*() {
+    const report = yield* Emulator.report
+    assert.strictEqual(report.requests, 0)
+  }).pipe(Effect.provide(faultsExample)))

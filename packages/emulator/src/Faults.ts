@@ -32,7 +32,10 @@ export interface ItemFault {
   readonly rate: number
   /** Seconds for `Retry-After`; omitted means the answer carries no Retry-After. */
   readonly retryAfterSeconds?: number
-  /** Only items of this service (`identity`, `outlook`, `teams`, `files`, `onenote`, `insights`, `graph`). */
+  /**
+   * Only items of this service: the emulator's name for it (`identity`, `outlook`, `teams`, `files`,
+   * `onenote`, `insights`, `graph`) or the service id of one of its catalogue demands (`identityAccess`, `outlook`, ...).
+   */
   readonly service?: string
 }
 

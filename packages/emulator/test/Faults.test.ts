@@ -33,6 +33,13 @@ describe("item faults", () => {
       assert.isUndefined(single.headers["retry-after"])
     }).pipe(withFaults({ items: [{ status: 504, rate: 1, service: "outlook" }] })))
 
+  it.effect("the service may also be named by its catalogue id", () =>
+    Effect.gen(function*() {
+      const answer = yield* batch([get("plan", "/planner/tasks"), get("dir", "/me")])
+      assert.strictEqual(answer.byId["dir"].status, 503)
+      assert.strictEqual(answer.byId["plan"].status, 200)
+    }).pipe(withFaults({ items: [{ status: 503, rate: 1, service: "identityAccess" }] })))
+
   it.effect("a rate strikes a seeded share of items, the same share for the same seed", () =>
     Effect.gen(function*() {
       const run = (seed: number) =>

@@ -400,7 +400,7 @@ export class Engine {
       const requestId = self.newId()
       const stamp: Stamp = { requestId, clientRequestId: headerOf(p.item.headers, "client-request-id"), now }
       for (const fault of self.faults.items ?? []) {
-        if (fault.service !== undefined && fault.service !== p.service) continue
+        if (fault.service !== undefined && fault.service !== p.service && !p.demands.some((d) => d.service === fault.service)) continue
         if (!(yield* self.roll(fault.rate))) continue
         const outcome = errorOutcome(
           fault.status,

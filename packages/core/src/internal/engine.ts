@@ -52,6 +52,8 @@ export class Waiter {
   claims: ReadonlyArray<string> | undefined = undefined
   /** When the last attempt said to try again (Infinity: after a release; -1: never attempted). */
   retryAt = -1
+  /** Set when a bucket it is short on may have gained room (a release, a raised limit). */
+  retryNow = false
   timerEpoch = 0
   /** Event number at admission (0 while waiting). */
   admission = 0
@@ -84,7 +86,14 @@ class KeyQueue {
   live = 0
   dead = 0
   busy = 0
+  /** A wake arrived while a take was in flight; its answer may predate the new room. */
+  wokenWhileBusy = false
   claimers: Array<Waiter> = []
+
+  /** Room may have grown: every waiter short on this bucket should look again. */
+  wakeClaimers(): void {
+    for (let i = 0; i < this.claimers.length; i++) this.claimers[i]!.retryNow = true
+  }
 
   push(waiter: Waiter): void {
     this.compact()
@@ -298,7 +307,13 @@ export class Engine {
 
   /** Capacity may have grown on these buckets (a permit released, a limit raised). */
   wake(keys: ReadonlyArray<string>): void {
-    for (const key of keys) if (this.queues.has(key)) this.markDirty(key)
+    for (const key of keys) {
+      const queue = this.queues.get(key)
+      if (queue === undefined) continue
+      if (queue.busy > 0) queue.wokenWhileBusy = true
+      queue.wakeClaimers()
+      this.markDirty(key)
+    }
     this.drain(this.now())
   }
 
@@ -412,6 +427,7 @@ export class Engine {
 
   /** Tries a waiter that is eligible. */
   private attempt(waiter: Waiter, now: number): void {
+    waiter.retryNow = false
     const driver = this.driver
     if (driver._tag === "Local") {
       const outcome = driver.local.take(waiter.entries, now)
@@ -446,7 +462,12 @@ export class Engine {
       }
       for (const entry of waiter.entries) {
         const queue = this.queues.get(entry.key)
-        if (queue !== undefined) this.dropIfEmpty(entry.key, queue)
+        if (queue === undefined) continue
+        if (queue.wokenWhileBusy && queue.busy === 0) {
+          queue.wokenWhileBusy = false
+          queue.wakeClaimers()
+        }
+        this.dropIfEmpty(entry.key, queue)
       }
       this.drain(at)
     })
@@ -520,10 +541,9 @@ export class Engine {
       positions[bestLane]!++
       const waiter = best
       if (waiter.state !== QUEUED) return
-      const claims = waiter.claims
-      const claimsHere = claims !== undefined && claims.includes(key)
-      // A waiter short elsewhere is retried by its own wake-up, unless that is already due.
-      const candidate = claims === undefined || claimsHere || waiter.retryAt <= now
+      // A waiter that was short is retried when its wake-up is due or one of its buckets gained room;
+      // one that has never been tried is tried as soon as it is eligible.
+      const candidate = waiter.claims === undefined || waiter.retryNow || waiter.retryAt <= now
       if (candidate && this.eligible(waiter)) this.attempt(waiter, now)
       if (this.queues.get(key) !== queue) return
       const after = waiter.claims

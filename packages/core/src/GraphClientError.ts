@@ -120,7 +120,9 @@ export class Throttled extends Schema.TaggedError<Throttled>()("Throttled", {
 }
 
 /**
- * Not sent: a dependency failed with `status` (Graph's 424 semantics).
+ * Not sent: a dependency failed with `status` (Graph's 424 semantics). The outcome's `attempts` is 0
+ * unless an idempotent request was sent earlier in a batch whose answer was lost and the dependency's
+ * failure became known only afterwards; then that earlier attempt may have run.
  *
  * @since 0.1.0
  * @category request errors

@@ -59,12 +59,21 @@ describe("GraphClient properties", () => {
           const outcome = byId.get(request.id)!
           if (outcome._tag === "Success") {
             for (const dep of request.dependsOn ?? []) {
-              expect(byId.get(dep)!._tag).toBe("Success")
+              // the dependency succeeded, or ran and then lost its own answer (UnknownOutcome)...
+              const depOutcome = byId.get(dep)!
+              expect(depOutcome._tag === "Success" || depOutcome.error._tag === "UnknownOutcome").toBe(true)
+              // ...and on the server it completed successfully before this request ran
               expect(firstOk.get(dep)!).toBeLessThan(firstOk.get(request.id)!)
             }
           } else if (outcome.error._tag === "DependencyFailed") {
-            // never executed
-            expect(audit.some((a) => a.itemId === request.id && a.executed)).toBe(false)
+            if (outcome.attempts === 0) {
+              // not sent
+              expect(audit.some((a) => a.itemId === request.id && a.executed)).toBe(false)
+            } else {
+              // sent before the dependency's failure was known, in a batch whose answer was lost:
+              // only an idempotent request is ever resent, so only one can be here
+              expect(request.method).toBe("GET")
+            }
           }
         }
         expect(Audit.duplicateExecutions(audit.filter((a) => a.method === "POST"))).toBe(0)
@@ -83,6 +92,6 @@ describe("GraphClient properties", () => {
         maxAttempts: 8,
         backoff: Schedule.exponential("500 millis").pipe(Schedule.modifyDelay((d) => Duration.min(d, Duration.seconds(10))))
       }))),
-    { fastCheck: { numRuns: 25 } }
+    { timeout: 300_000, fastCheck: { numRuns: 25 } }
   )
 })

@@ -235,6 +235,8 @@ export const runWorkload = (
 
     const fail = (id: string, status: number, error: Failure["error"], response?: BatchResponseItem) =>
       Effect.suspend(() => {
+        // a request settled already (by a dependency's failure) keeps its first outcome
+        if (run.outcome(id) !== undefined) return Effect.void
         const dependents = run.fail(id, status, response)
         return Effect.zipRight(
           finish({ _tag: "Failure", id, error, attempts: attempts.get(id) ?? 0 }),
@@ -264,6 +266,7 @@ export const runWorkload = (
       onGiveUp: () => Failure["error"]
     ) =>
       Effect.gen(function*() {
+        if (run.outcome(id) !== undefined) return
         const now = yield* Clock.currentTimeMillis
         const tries = attempts.get(id) ?? 0
         const elapsed = now - (firstSent.get(id) ?? now)
@@ -363,22 +366,44 @@ export const runWorkload = (
         return { _tag: "Envelope", responses: envelope.right.responses, missing } satisfies BatchResult as BatchResult
       })
 
-    /** An item whose batch failed as a whole: retry when that cannot duplicate work, else UnknownOutcome. */
-    const batchFailed = (item: BatchRequestItem, error: GCE.BatchError, headers: Headers) => {
-      const status = "status" in error ? error.status : 0
-      if (error._tag === "BatchRejected" && status !== 429) return fail(item.id, status, error)
-      const ambiguous = error._tag !== "BatchRejected" && !(error._tag === "BatchTransportError" && !error.sent)
-      if (ambiguous && !settings.idempotent(item.method)) {
-        return fail(
-          item.id,
-          status,
-          new GCE.UnknownOutcome({ id: item.id, method: item.method, cause: error._tag })
-        )
-      }
-      return retry(item.id, status === 0 ? 503 : status, headers, () => retryable(status)
-        ? new GCE.Throttled({ id: item.id, status, attempts: attempts.get(item.id) ?? 0 })
-        : error)
-    }
+    /**
+     * Items that got no answer of their own: the whole batch failed, or they are missing from the
+     * response. A rejected batch (4xx other than 429) ran nothing, so each item ends with that error.
+     * Otherwise, when the batch may have run (sent, then 5xx, transport or decode failure), a
+     * non-idempotent item ends UnknownOutcome, and so does every item of the same batch that depends
+     * on one: it was sent and may have run, so it is neither retried nor reported as not sent. The
+     * rest is resent. Dependents are settled before their dependencies, so that settling a
+     * dependency cannot mark a sent dependent as DependencyFailed.
+     */
+    const unanswered = (items: ReadonlyArray<BatchRequestItem>, error: GCE.BatchError, headers: Headers) =>
+      Effect.gen(function*() {
+        const status = "status" in error ? error.status : 0
+        const reversed = [...items].reverse()
+        if (error._tag === "BatchRejected" && status !== 429) {
+          for (const item of reversed) yield* fail(item.id, status, error)
+          return
+        }
+        const ambiguous = error._tag !== "BatchRejected" && !(error._tag === "BatchTransportError" && !error.sent)
+        const unknown = new Set<string>()
+        if (ambiguous) {
+          // batch order lists dependencies before dependents
+          for (const item of items) {
+            if (!settings.idempotent(item.method) || run.dependencies(item.id).some((d) => unknown.has(d))) {
+              unknown.add(item.id)
+            }
+          }
+        }
+        for (const item of reversed) {
+          if (unknown.has(item.id)) {
+            yield* fail(item.id, status, new GCE.UnknownOutcome({ id: item.id, method: item.method, cause: error._tag }))
+          }
+        }
+        for (const item of items) {
+          if (unknown.has(item.id)) continue
+          yield* retry(item.id, status === 0 ? 503 : status, headers, () =>
+            retryable(status) ? new GCE.Throttled({ id: item.id, status, attempts: attempts.get(item.id) ?? 0 }) : error)
+        }
+      })
 
     const processItem = (item: BatchRequestItem, response: BatchResponseItem, handle: unknown) =>
       Effect.gen(function*() {
@@ -389,7 +414,7 @@ export const runWorkload = (
           yield* Metric.increment(throttledTotal)
         }
         if (response.status >= 200 && response.status < 300) {
-          run.succeed(item.id, response)
+          if (!run.succeed(item.id, response)) return
           return yield* finish({
             _tag: "Success",
             id: item.id,
@@ -468,27 +493,27 @@ export const runWorkload = (
             stats.throttled429++
             yield* Metric.increment(throttledTotal)
           }
-          for (const [i, item] of batch.requests.entries()) {
-            const status = "status" in result.error ? result.error.status : 0
-            yield* deps.admission.feedback(ticket.right.handles[i], status, result.headers)
-            yield* batchFailed(item, result.error, result.headers)
-          }
+          const status = "status" in result.error ? result.error.status : 0
+          for (const handle of ticket.right.handles) yield* deps.admission.feedback(handle, status, result.headers)
+          yield* unanswered(batch.requests, result.error, result.headers)
           return
         }
         const byId = new Map(result.responses.map((r) => [r.id.toLowerCase(), r]))
+        // Real answers first: they are facts. Then items missing from the response (ambiguous),
+        // whose failure may propagate to dependents that are still unanswered; 424s last.
+        const missing: Array<BatchRequestItem> = []
         for (const [i, item] of batch.requests.entries()) {
           const response = byId.get(item.id.toLowerCase())
-          if (response === undefined) {
-            yield* batchFailed(
-              item,
-              new GCE.BatchDecodeError({ batchId: batch.id, description: "response is missing items", missing: result.missing }),
-              {}
-            )
-          } else if (response.status === 424) {
-            deferred.push(item.id)
-          } else {
-            yield* processItem(item, response, ticket.right.handles[i])
-          }
+          if (response === undefined) missing.push(item)
+          else if (response.status === 424) deferred.push(item.id)
+          else yield* processItem(item, response, ticket.right.handles[i])
+        }
+        if (missing.length > 0) {
+          yield* unanswered(
+            missing,
+            new GCE.BatchDecodeError({ batchId: batch.id, description: "response is missing items", missing: result.missing }),
+            {}
+          )
         }
         // 424s left unsettled were caused by packing, not by a real dependency: send them again.
         // A 424 means Graph did not run the item, so it does not count as an attempt.

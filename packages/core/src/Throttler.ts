@@ -223,6 +223,8 @@ export const defaultPolicy: Throttler.Policy = {
   maxPauseMillis: 24 * 60 * 60 * 1000
 }
 
+const maxStreaks = 100_000
+
 /** Per-bucket schedule state between events; dropped after a success. */
 interface Streak {
   backoff: unknown
@@ -346,8 +348,13 @@ export const make = (
     const streakOf = (key: string, now: number): Streak => {
       let streak = streaks.get(key)
       if (streak === undefined) {
-        if (streaks.size >= 100_000) {
-          for (const [k, s] of streaks) if (now - s.updatedAt > policy.maxPauseMillis) streaks.delete(k)
+        if (streaks.size >= maxStreaks) {
+          // Bounded: forget streaks idle for ten minutes, then the oldest, down to half.
+          for (const [k, s] of streaks) if (now - s.updatedAt > 600_000) streaks.delete(k)
+          for (const k of streaks.keys()) {
+            if (streaks.size < maxStreaks / 2) break
+            streaks.delete(k)
+          }
         }
         streak = {
           backoff: policy.backoff.initial,

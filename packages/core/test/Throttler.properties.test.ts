@@ -1,6 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Clock, Effect, Exit, FastCheck, Fiber, Option, TestClock } from "effect"
-import type * as Scope from "effect/Scope"
 import { ConcurrencyLimit, Demand, type Limit, TokenBucketLimit, WindowLimit } from "../src/Bucket.js"
 import * as admission from "../src/internal/admission.js"
 import * as QuotaStore from "../src/QuotaStore.js"

@@ -234,6 +234,7 @@ const isIdle = (state: BucketState, now: number, options: Options): boolean => {
 export class MemoryQuota {
   readonly states = new Map<string, BucketState>()
   private operations = 0
+  private sweepEvery = 4096
   constructor(readonly options: Options = defaultOptions) {}
 
   private state(entry: Entry, now: number): BucketState {
@@ -245,11 +246,13 @@ export class MemoryQuota {
     return state
   }
 
+  /**
+   * Sweeps once as many operations have run as there were buckets after the last sweep (at least
+   * 4096): the cost is O(1) per operation, amortised, and the map never holds more than twice the
+   * buckets that were live at the last sweep, plus 4096.
+   */
   private tick(now: number): void {
-    if (++this.operations >= Math.max(4096, this.states.size)) {
-      this.operations = 0
-      this.sweep(now)
-    }
+    if (++this.operations >= this.sweepEvery) this.sweep(now)
   }
 
   /** Forgets every bucket whose state is indistinguishable from a fresh one. */
@@ -257,6 +260,8 @@ export class MemoryQuota {
     for (const [key, state] of this.states) {
       if (isIdle(state, now, this.options)) this.states.delete(key)
     }
+    this.operations = 0
+    this.sweepEvery = Math.max(4096, this.states.size)
   }
 
   /** Number of buckets currently held in memory. */

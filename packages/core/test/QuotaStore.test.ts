@@ -1,0 +1,112 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, FastCheck } from "effect"
+import { ConcurrencyLimit, TokenBucketLimit, WindowLimit } from "../src/Bucket.js"
+import * as QuotaStore from "../src/QuotaStore.js"
+
+const window = (limit: number, windowMillis: number) => WindowLimit.make({ limit, windowMillis })
+const entry = (key: string, limit: QuotaStore.Entry["limit"], cost = 1): QuotaStore.Entry => ({ key, limit, cost })
+
+describe("QuotaStore.makeMemory", () => {
+  it.effect("takes from every bucket or from none, and says which were short and when to retry", () =>
+    Effect.gen(function*() {
+      const store = yield* QuotaStore.makeMemory({ windowSlots: 10 })
+      const a = window(3, 1000)
+      const b = window(1, 1000)
+      expect(yield* store.take([entry("a", a), entry("b", b)], 0)).toEqual({ _tag: "Taken" })
+      // b is full: nothing is taken from a either.
+      expect(yield* store.take([entry("a", a, 2), entry("b", b)], 10)).toEqual({
+        _tag: "Blocked",
+        retryAtMillis: 1100,
+        keys: ["b"]
+      })
+      expect(yield* store.take([entry("a", a, 2)], 20)).toEqual({ _tag: "Taken" })
+      expect(yield* store.take([entry("a", a)], 30)).toMatchObject({ _tag: "Blocked", keys: ["a"] })
+    }))
+
+  it.effect("reports a concurrency shortage as 'after a release', and gives permits back", () =>
+    Effect.gen(function*() {
+      const store = yield* QuotaStore.makeMemory()
+      const c = ConcurrencyLimit.make({ permits: 2 })
+      expect(yield* store.take([entry("c", c, 2)], 0)).toEqual({ _tag: "Taken" })
+      expect(yield* store.take([entry("c", c)], 0)).toEqual({ _tag: "Blocked", retryAtMillis: undefined, keys: ["c"] })
+      yield* store.release([entry("c", c)], 5)
+      expect(yield* store.take([entry("c", c)], 5)).toEqual({ _tag: "Taken" })
+    }))
+
+  it.effect("pauses only ever extend, and a paused bucket is short until the pause ends", () =>
+    Effect.gen(function*() {
+      const store = yield* QuotaStore.makeMemory()
+      const t = TokenBucketLimit.make({ capacity: 10, refillPerSecond: 1 })
+      yield* store.pause([entry("t", t)], 5000, 0)
+      yield* store.pause([entry("t", t)], 3000, 0)
+      expect(yield* store.take([entry("t", t)], 4999)).toEqual({ _tag: "Blocked", retryAtMillis: 5000, keys: ["t"] })
+      expect(yield* store.take([entry("t", t)], 5000)).toEqual({ _tag: "Taken" })
+    }))
+
+  it.effect("a lowered limit still admits a lone request that fits the catalogue's value", () =>
+    Effect.gen(function*() {
+      const store = yield* QuotaStore.makeMemory({ windowSlots: 10 })
+      const w = window(10, 1000)
+      yield* store.adjust([entry("w", w)], { _tag: "Decrease", factor: 0.1, floor: 0.1 }, 0)
+      expect(yield* store.factor("w")).toBeCloseTo(0.1)
+      // Effective limit 1, but a cost of 5 may still go into an empty window...
+      expect(yield* store.take([entry("w", w, 5)], 0)).toEqual({ _tag: "Taken" })
+      // ...and nothing more until it has left.
+      expect(yield* store.take([entry("w", w, 1)], 50)).toMatchObject({ _tag: "Blocked", retryAtMillis: 1100 })
+    }))
+
+  it.effect("charging takes units even from a bucket that does not have them", () =>
+    Effect.gen(function*() {
+      const store = yield* QuotaStore.makeMemory()
+      const t = TokenBucketLimit.make({ capacity: 4, refillPerSecond: 2 })
+      yield* store.adjust([entry("t", t, 6)], { _tag: "Charge" }, 0)
+      // 4 - 6 = -2: one unit is back after 1.5 s.
+      expect(yield* store.take([entry("t", t)], 0)).toEqual({ _tag: "Blocked", retryAtMillis: 1500, keys: ["t"] })
+    }))
+
+  it.effect("drops idle buckets, so memory stays bounded with 100,000 keys", () =>
+    Effect.gen(function*() {
+      const store = yield* QuotaStore.makeMemory({ windowSlots: 10 })
+      const w = window(10_000, 600_000)
+      const c = ConcurrencyLimit.make({ permits: 4 })
+      for (let i = 0; i < 100_000; i++) yield* store.take([entry(`mailbox/${i}`, w), entry(`mailbox/${i}/c`, c)], i % 1000)
+      expect(yield* store.size).toBe(200_000)
+      // Give the permits back; the windows still hold their units for ten minutes.
+      for (let i = 0; i < 100_000; i++) yield* store.release([entry(`mailbox/${i}/c`, c)], 1000)
+      yield* store.sweep(1000)
+      expect(yield* store.size).toBe(100_000)
+      // Waves of 100,000 new mailboxes an hour apart: earlier waves are swept away as later ones
+      // arrive, so the map stays within twice the live buckets (plus 4096) instead of growing.
+      const sizes: Array<number> = []
+      for (let wave = 1; wave <= 5; wave++) {
+        for (let i = 0; i < 100_000; i++) yield* store.take([entry(`wave${wave}/${i}`, w)], wave * 3_600_000)
+        sizes.push(yield* store.size)
+      }
+      for (const size of sizes) expect(size).toBeLessThanOrEqual(2 * 100_000 + 4096)
+    }))
+
+  it.prop(
+    "a sliding window never holds more than N units in any interval of length W, whatever the sub-window count",
+    [
+      FastCheck.integer({ min: 1, max: 10 }),
+      FastCheck.integer({ min: 1, max: 500 }),
+      FastCheck.integer({ min: 1, max: 40 }),
+      FastCheck.array(FastCheck.record({ at: FastCheck.integer({ min: 0, max: 3000 }), cost: FastCheck.integer({ min: 1, max: 10 }) }), {
+        maxLength: 80
+      })
+    ],
+    ([limit, windowMillis, windowSlots, attempts]) => {
+      const store = QuotaStore.unsafeMakeMemory({ windowSlots })
+      const w = window(limit, windowMillis)
+      const taken: Array<{ at: number; cost: number }> = []
+      for (const { at, cost } of [...attempts].sort((x, y) => x.at - y.at)) {
+        if (cost > limit) continue
+        if (store.unsafeLocal.take([entry("w", w, cost)], at)._tag === "Taken") taken.push({ at, cost })
+      }
+      for (const start of taken) {
+        const inside = taken.filter((t) => t.at >= start.at && t.at < start.at + windowMillis)
+        expect(inside.reduce((n, t) => n + t.cost, 0)).toBeLessThanOrEqual(limit)
+      }
+    }
+  )
+})

@@ -1,0 +1,104 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Option } from "effect"
+import * as ThrottleFeedback from "../src/ThrottleFeedback.js"
+
+const demand = (service: string, scope: string, retryAfter = true, entryId = `${service}.${scope}`) => ({
+  key: `${service}/${scope}/${entryId}`,
+  service,
+  scope,
+  retryAfter,
+  entryId
+})
+
+describe("ThrottleFeedback.parseScope", () => {
+  it("reads the documented example and each scope and limit", () => {
+    expect(
+      ThrottleFeedback.parseScope(
+        "Tenant_Application/ReadWrite/9a3d526c-b3c1-4479-ba74-197b5c5751ae/0785ef7c-2d7a-4542-b048-95bcab406e0b"
+      )
+    ).toEqual(Option.some({
+      scope: "Tenant_Application",
+      limit: "ReadWrite",
+      applicationId: "9a3d526c-b3c1-4479-ba74-197b5c5751ae",
+      resourceId: "0785ef7c-2d7a-4542-b048-95bcab406e0b"
+    }))
+    expect(Option.map(ThrottleFeedback.parseScope("tenant/write/a/b"), (s) => [s.scope, s.limit])).toEqual(
+      Option.some(["Tenant", "Write"])
+    )
+    expect(Option.map(ThrottleFeedback.parseScope("Application/Read/a/b"), (s) => [s.scope, s.limit])).toEqual(
+      Option.some(["Application", "Read"])
+    )
+  })
+
+  it("rejects unknown scopes or limits and missing parts", () => {
+    for (const value of ["User/Read/a/b", "Tenant/Delete/a/b", "Tenant/Read/a", "Tenant/Read//b", ""]) {
+      expect(ThrottleFeedback.parseScope(value), value).toEqual(Option.none())
+    }
+  })
+})
+
+describe("ThrottleFeedback.fromResponse", () => {
+  it("reads a throttled identity response", () => {
+    const signals = ThrottleFeedback.fromResponse({
+      status: 429,
+      headers: {
+        "Retry-After": "10",
+        "x-ms-throttle-scope": "Tenant/Write/app/tenant",
+        "x-ms-throttle-information": "WriteLimitExceeded"
+      }
+    })
+    expect(signals.throttled).toBe(true)
+    expect(signals.retryAfter).toEqual(Option.some({ _tag: "Delay", millis: 10_000 }))
+    expect(Option.map(signals.scope, (s) => s.scope)).toEqual(Option.some("Tenant"))
+    expect(signals.information).toEqual(Option.some("WriteLimitExceeded"))
+  })
+
+  it("reads the regular-response headers: resource units and limit percentage", () => {
+    const signals = ThrottleFeedback.fromResponse({
+      status: 200,
+      headers: { "x-ms-resource-unit": "3", "x-ms-throttle-limit-percentage": "0.85" }
+    })
+    expect(signals.succeeded).toBe(true)
+    expect(signals.resourceUnits).toEqual(Option.some(3))
+    expect(signals.limitPercentage).toEqual(Option.some(0.85))
+    expect(ThrottleFeedback.utilisation(signals)).toEqual(Option.some(0.85))
+  })
+
+  it("reads RateLimit headers as utilisation, and treats 509 as throttled and 503 as unavailable", () => {
+    const signals = ThrottleFeedback.fromResponse({
+      status: 200,
+      headers: { "RateLimit-Limit": "200", "RateLimit-Remaining": "30", "RateLimit-Reset": "12" }
+    })
+    expect(signals.rateLimit).toEqual(Option.some({ limit: 200, remaining: 30, resetSeconds: Option.some(12) }))
+    expect(ThrottleFeedback.utilisation(signals)).toEqual(Option.some(0.85))
+    expect(ThrottleFeedback.fromResponse({ status: 509 }).throttled).toBe(true)
+    expect(ThrottleFeedback.fromResponse({ status: 503 }).unavailable).toBe(true)
+    expect(ThrottleFeedback.utilisation(ThrottleFeedback.fromResponse({ status: 200 }))).toEqual(Option.none())
+  })
+})
+
+describe("ThrottleFeedback.implicated", () => {
+  const none = { scope: Option.none(), retryAfter: Option.none() }
+  const withRetryAfter = { scope: Option.none(), retryAfter: Option.some({ _tag: "Delay" as const, millis: 1000 }) }
+
+  it("maps x-ms-throttle-scope onto the demands of that scope", () => {
+    const demands = [demand("global", "app"), demand("identityAccess", "appTenant"), demand("identityAccess", "tenant")]
+    const scoped = (scope: string) => ({ ...none, scope: ThrottleFeedback.parseScope(`${scope}/ReadWrite/a/t`) })
+    expect(ThrottleFeedback.implicated(scoped("Tenant_Application"), demands)).toEqual([demands[1]])
+    expect(ThrottleFeedback.implicated(scoped("Tenant"), demands)).toEqual([demands[2]])
+    expect(ThrottleFeedback.implicated(scoped("Application"), demands)).toEqual([demands[0]])
+  })
+
+  it("without a scope, blames the request's own service limits, not the global one", () => {
+    const demands = [demand("global", "app"), demand("outlook", "appMailbox")]
+    expect(ThrottleFeedback.implicated(withRetryAfter, demands)).toEqual([demands[1]])
+    expect(ThrottleFeedback.implicated(withRetryAfter, [demands[0]!])).toEqual([demands[0]])
+  })
+
+  it("without Retry-After, prefers the limits documented to send none", () => {
+    const quiet = demand("identityProtection", "tenant", false)
+    const loud = demand("identityAccess", "appTenant", true)
+    expect(ThrottleFeedback.implicated(none, [loud, quiet])).toEqual([quiet])
+    expect(ThrottleFeedback.implicated(withRetryAfter, [loud, quiet])).toEqual([loud])
+  })
+})

@@ -58,7 +58,8 @@ export type Limit = typeof Limit.Type
  * Whom a limit is counted against, in the throttling page's vocabulary:
  *
  * - `app`: per app across all tenants; `tenant`: per tenant (all apps); `appTenant`: per app per tenant;
- * - `appMailbox`: per app per mailbox; `user`: per user (all apps); `appUser`: per app per user;
+ * - `appMailbox`: per app per mailbox; `mailbox`: per mailbox, whichever app calls (Outlook);
+ * - `user`: per user (all apps); `appUser`: per app per user;
  * - per resource: `team`, `channel`, `chat`, `callRecord`, `subject`, and `resource` for the
  *   remaining per-resource limits (an email, URL or file).
  *
@@ -70,6 +71,7 @@ export const Scope = Schema.Literal(
   "tenant",
   "appTenant",
   "appMailbox",
+  "mailbox",
   "user",
   "appUser",
   "team",

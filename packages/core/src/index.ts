@@ -43,3 +43,28 @@ export * as Workload from "./Workload.js"
  * @since 0.1.0
  */
 export * as DependencyResolver from "./DependencyResolver.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as LimitCatalog from "./LimitCatalog.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as CostCalculator from "./CostCalculator.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as TokenProvider from "./TokenProvider.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as GraphClientError from "./GraphClientError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as GraphClient from "./GraphClient.js"

@@ -747,7 +747,7 @@ describe("LimitCatalog service: overrides, version and Config", () => {
       expect(demand(result, "outlook.mailbox.requests").limit).toEqual({ _tag: "Window", limit: 100, windowMillis: 60_000 })
       expect(demand(result, "outlook.mailbox.concurrent").limit).toEqual({ _tag: "Concurrency", permits: 2 })
       expect(Option.map(service.entry("outlook.mailbox.concurrent"), (e) => e.limit)).toEqual(
-        Option.some(new LimitCatalog.Concurrent({ scope: "resource", key: ["mailbox"], permits: 2 }))
+        Option.some(new LimitCatalog.Concurrent({ scope: "mailbox", key: ["mailbox"], permits: 2 }))
       )
     }))
 

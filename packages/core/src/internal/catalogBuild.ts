@@ -34,6 +34,7 @@ export const defaultKey: Readonly<Record<Scope, ReadonlyArray<KeyPart>>> = {
   tenant: ["tenant"],
   appTenant: ["app", "tenant"],
   appMailbox: ["app", "mailbox"],
+  mailbox: ["mailbox"],
   user: ["user"],
   appUser: ["app", "actor"],
   team: ["app", "team"],

@@ -46,6 +46,7 @@ const scopeText: Readonly<Record<Scope, string>> = {
   tenant: "per tenant (all apps)",
   appTenant: "per app per tenant",
   appMailbox: "per app per mailbox",
+  mailbox: "per mailbox (any app)",
   user: "per user",
   appUser: "per app per user",
   team: "per team",

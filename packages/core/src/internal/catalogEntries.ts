@@ -871,7 +871,7 @@ const outlook: ReadonlyArray<LimitEntry> = [
     group: "outlook",
     row: "10,000 API requests in a 10 minute period",
     paths: outlookMailboxPaths,
-    limit: rate("resource", 10_000, per(10, "minute"), { key: ["mailbox"] }),
+    limit: rate("mailbox", 10_000, per(10, "minute")),
     source: quote(S.outlook, "10,000 API requests in a 10 minute period | v1.0 and beta endpoints"),
     note: outlookNote
   }),
@@ -881,7 +881,7 @@ const outlook: ReadonlyArray<LimitEntry> = [
     group: "outlook",
     row: "Four concurrent requests",
     paths: outlookMailboxPaths,
-    limit: concurrent("resource", 4, ["mailbox"]),
+    limit: concurrent("mailbox", 4),
     source: quote(S.outlook, "Four concurrent requests | v1.0 and beta endpoints"),
     note: outlookNote
   }),
@@ -892,8 +892,7 @@ const outlook: ReadonlyArray<LimitEntry> = [
     row: "150 megabytes (MB) upload (PATCH, POST, PUT) in a 5-minute period",
     methods: ["PATCH", "POST", "PUT"],
     paths: outlookMailboxPaths,
-    limit: rate("resource", 150_000_000, per(5, "minute"), {
-      key: ["mailbox"],
+    limit: rate("mailbox", 150_000_000, per(5, "minute"), {
       measure: "bytesUploaded",
       cost: "bodyBytes"
     }),

@@ -1,0 +1,448 @@
+/**
+ * `msgraph-batch`: plan, simulate, serve and run Graph workloads.
+ *
+ * - `plan FILE`: validate, print the rounds and batches, the predicted duration (a virtual-time
+ *   simulation against the in-process emulator), the bottleneck bucket and the lower bounds;
+ * - `simulate FILE`: run against the in-process emulator in virtual time and report;
+ * - `serve`: the emulator on 127.0.0.1 until SIGINT or SIGTERM;
+ * - `run FILE --endpoint URL`: run for real, against Graph (client credentials from the environment)
+ *   or against `serve` (a loopback endpoint, no credentials).
+ *
+ * Exit codes: 0 when every request succeeded, 1 when some failed, 2 on invalid input (nothing sent).
+ * Each command is also an Effect of its own (`plan`, `simulate`, `serve`, `run`) returning the exit
+ * code, which the tests call directly.
+ *
+ * @since 0.1.0
+ */
+import { GraphClient, LimitCatalog, TokenProvider, type ValidationError } from "@effect-msgraph/core"
+import { Emulator, EmulatorServer } from "@effect-msgraph/emulator"
+import { Args, Command, Options, ValidationError as CliValidationError } from "@effect/cli"
+import type { CliApp } from "@effect/cli"
+import type { FileSystem } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { Clock, Effect, Either, Layer, Option, Ref, Stream } from "effect"
+import { admissionLayer, admissionName } from "./internal/admission.js"
+import * as LowerBound from "./LowerBound.js"
+import { Output, stderr, stdout } from "./Output.js"
+import * as Progress from "./Progress.js"
+import * as Report from "./Report.js"
+import * as Simulation from "./Simulation.js"
+import * as WorkloadFile from "./WorkloadFile.js"
+
+/**
+ * 0: every request succeeded; 1: some failed; 2: invalid input, nothing sent.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ExitCode = 0 | 1 | 2
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type TenantSize = "S" | "M" | "L"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface SimulateOptions {
+  readonly file: string
+  readonly tenantSize?: TenantSize
+  /** Enforce 1/F of every documented limit; F ≥ 1 is stricter, below 1 looser. */
+  readonly stricter?: number
+  readonly faults?: Simulation.FaultProfile
+  readonly seed?: number
+  readonly json?: boolean
+  readonly maxAttempts?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions {
+  readonly file: string
+  readonly endpoint: string
+  readonly json?: boolean
+  readonly tenantSize?: TenantSize
+  readonly maxAttempts?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ServeOptions {
+  readonly port?: number
+  readonly tenantSize?: TenantSize
+  readonly stricter?: number
+  readonly faults?: Simulation.FaultProfile
+  readonly seed?: number
+}
+
+const invalid = (message: string): Effect.Effect<ExitCode, never, Output> => Effect.as(stderr(`${message}\n`), 2 as const)
+
+const loadOrReport = (file: string) =>
+  WorkloadFile.load(file).pipe(
+    Effect.map(Either.right),
+    Effect.catchTag("InvalidWorkload", (error) => Effect.as(stderr(`${error.message}\nNothing was sent.\n`), Either.left(2 as const)))
+  )
+
+const checkStricter = (stricter: number | undefined): string | undefined =>
+  stricter === undefined || (Number.isFinite(stricter) && stricter > 0) ? undefined : `--stricter must be a positive number, got ${stricter}`
+
+const clientOptions = (maxAttempts: number | undefined): GraphClient.GraphClient.Options =>
+  maxAttempts === undefined ? {} : { maxAttempts }
+
+const exitOf = (failed: number): ExitCode => (failed > 0 ? 1 : 0)
+
+const simulateWith = (
+  loaded: WorkloadFile.Loaded,
+  options: Omit<SimulateOptions, "file" | "json">,
+  progress: Progress.Progress
+) =>
+  Simulation.simulate(loaded.workload, {
+    tenantSize: options.tenantSize ?? "M",
+    ...(options.stricter === undefined ? {} : { stricter: options.stricter }),
+    faults: options.faults ?? "none",
+    seed: options.seed ?? 0,
+    client: clientOptions(options.maxAttempts),
+    onOutcome: (outcome) => progress.advance(outcome._tag === "Success")
+  }).pipe(
+    // the file passed the same checks the client applies, so a workload error here is a defect
+    Effect.catchIf((e): e is Exclude<typeof e, Emulator.InvalidOptions> => e._tag !== "InvalidOptions", Effect.die),
+    Effect.ensuring(progress.done)
+  )
+
+const settingsOf = (options: Omit<SimulateOptions, "file" | "json">) => ({
+  tenantSize: options.tenantSize ?? "M",
+  stricter: options.stricter ?? 1,
+  faults: options.faults ?? "none",
+  seed: options.seed ?? 0
+})
+
+/**
+ * `simulate FILE`: the workload against the in-process emulator in virtual time.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const simulate = (options: SimulateOptions): Effect.Effect<ExitCode, never, Output | FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const problem = checkStricter(options.stricter)
+    if (problem !== undefined) return yield* invalid(problem)
+    const loaded = yield* loadOrReport(options.file)
+    if (Either.isLeft(loaded)) return loaded.left
+    const progress = yield* Progress.make(loaded.right.workload.length)
+    const result = yield* simulateWith(loaded.right, options, progress)
+    const report = Report.make({
+      command: "simulate",
+      file: options.file,
+      summary: result.summary,
+      plan: loaded.right.plan,
+      bound: result.bound,
+      audit: result.report,
+      admission: result.admission,
+      failures: result.failures,
+      settings: settingsOf(options)
+    })
+    yield* stdout(options.json === true ? `${JSON.stringify(report)}\n` : Report.render(report))
+    return exitOf(result.summary.failed)
+  }).pipe(
+    Effect.catchTag("InvalidOptions", (e) => invalid(`invalid emulator option ${e.option}: ${e.detail}`)),
+    Effect.withSpan("Cli.simulate")
+  )
+
+const describeBatch = (batch: { readonly id: string; readonly shape: string; readonly requests: ReadonlyArray<{ readonly id: string }> }) => {
+  const ids = batch.requests.map((r) => r.id)
+  const shown = ids.length <= 6 ? ids.join(" ") : `${ids.slice(0, 3).join(" ")} ... ${ids.slice(-2).join(" ")}`
+  return `  ${batch.id} [${batch.shape}, ${ids.length}] ${shown}`
+}
+
+/** At most this many batches are listed one by one; larger plans are summarised per round. */
+const listedBatches = 40
+
+/**
+ * The plan's rounds and batches as text, compact when there are many batches.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const renderPlan = (loaded: WorkloadFile.Loaded): string => {
+  const { plan } = loaded
+  const lines = [`${loaded.file}: ${plan.requests.toLocaleString("en-US")} requests (${loaded.format}), policy ${plan.policy}`]
+  for (const round of plan.rounds) {
+    const requests = round.batches.reduce((n, b) => n + b.requests.length, 0)
+    const shapes = new Map<string, number>()
+    for (const b of round.batches) shapes.set(b.shape, (shapes.get(b.shape) ?? 0) + 1)
+    const mix = [...shapes].map(([shape, count]) => `${count} ${shape}`).join(", ")
+    lines.push(`Round ${round.index}: ${round.batches.length} batch(es), ${requests} requests (${mix})`)
+    if (plan.batches <= listedBatches) for (const batch of round.batches) lines.push(describeBatch(batch))
+  }
+  return `${lines.join("\n")}\n`
+}
+
+/**
+ * `plan FILE`: validation, rounds and batches, then the prediction from a virtual-time simulation
+ * against the in-process emulator at documented limits.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const plan = (
+  options: { readonly file: string; readonly json?: boolean; readonly tenantSize?: TenantSize }
+): Effect.Effect<ExitCode, never, Output | FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const loaded = yield* loadOrReport(options.file)
+    if (Either.isLeft(loaded)) return loaded.left
+    const { plan } = loaded.right
+    const progress = yield* Progress.make(plan.requests)
+    const result = yield* simulateWith(loaded.right, { tenantSize: options.tenantSize ?? "M" }, progress)
+    const report = Report.make({
+      command: "plan",
+      file: options.file,
+      summary: result.summary,
+      plan,
+      bound: result.bound,
+      audit: result.report,
+      admission: result.admission,
+      failures: result.failures,
+      settings: settingsOf({ tenantSize: options.tenantSize ?? "M" })
+    })
+    if (options.json === true) {
+      const rounds = plan.rounds.map((r) => ({
+        index: r.index,
+        batches: r.batches.length,
+        requests: r.batches.reduce((n, b) => n + b.requests.length, 0)
+      }))
+      yield* stdout(`${JSON.stringify({ policy: plan.policy, rounds, plannedRoundTrips: plan.roundTrips, plannedBatches: plan.batches, predicted: report })}\n`)
+    } else {
+      const bound = result.bound
+      yield* stdout(
+        renderPlan(loaded.right) +
+          Report.table([
+            ["Round trips", String(plan.roundTrips), `lower bound ${plan.lowerBound.roundTrips}`],
+            ["Batches", String(plan.batches), `lower bound ${plan.lowerBound.batches}`],
+            [
+              "Predicted duration",
+              Report.duration(result.summary.durationMs),
+              `lower bound ${Report.duration(bound.ms)} (simulated, tenant ${options.tenantSize ?? "M"}, documented limits)`
+            ],
+            [
+              "Bottleneck",
+              bound.bottleneck === undefined ? "none" : bound.bottleneck.entryId,
+              bound.bottleneck === undefined
+                ? "no limit forces a wait"
+                : `${bound.bottleneck.key}: ${bound.bottleneck.cost.toLocaleString("en-US")} units at ${LowerBound.describeLimit(bound.bottleneck.limit)}`
+            ],
+            ["Predicted 429s", String(result.summary.throttled429), `failures ${result.summary.failed}, admission ${result.admission}`]
+          ])
+      )
+    }
+    return 0 as ExitCode
+  }).pipe(
+    Effect.catchTag("InvalidOptions", (e) => invalid(`invalid emulator option ${e.option}: ${e.detail}`)),
+    Effect.withSpan("Cli.plan")
+  )
+
+const isLoopback = (url: URL): boolean => {
+  const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase()
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
+/**
+ * `run FILE --endpoint URL`: the workload for real. A loopback endpoint (`serve`) gets a static
+ * token; any other endpoint needs `MSGRAPH_TENANT_ID`, `MSGRAPH_CLIENT_ID` and
+ * `MSGRAPH_CLIENT_SECRET` (read as a redacted value, never printed).
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output | FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    let endpoint: URL
+    try {
+      endpoint = new URL(options.endpoint)
+    } catch {
+      return yield* invalid(`--endpoint is not a URL: ${options.endpoint}`)
+    }
+    if (endpoint.protocol !== "https:" && !(endpoint.protocol === "http:" && isLoopback(endpoint))) {
+      return yield* invalid(`--endpoint must be https, or http on a loopback address: ${options.endpoint}`)
+    }
+    const loaded = yield* loadOrReport(options.file)
+    if (Either.isLeft(loaded)) return loaded.left
+    const { plan, workload } = loaded.right
+    const loopback = isLoopback(endpoint)
+    const tenantSize = options.tenantSize ?? "M"
+    const tokens = loopback
+      ? TokenProvider.layerStatic("loopback-emulator")
+      : TokenProvider.layerClientCredentialsConfig.pipe(Layer.provide(NodeHttpClient.layerUndici))
+    const client = GraphClient.layer({ baseUrl: endpoint.origin + endpoint.pathname.replace(/\/+$/, ""), ...clientOptions(options.maxAttempts) }).pipe(
+      Layer.provide(Layer.mergeAll(tokens, admissionLayer({ tenantSize }), NodeHttpClient.layerUndici))
+    )
+    const progress = yield* Progress.make(workload.length)
+    const failures: Array<GraphClient.Failure> = []
+    const started = yield* Clock.currentTimeMillis
+    const summary = yield* Effect.flatMap(GraphClient.GraphClient, (graph) =>
+      graph.run(workload).pipe(
+        Stream.runFoldEffect(undefined as GraphClient.Summary | undefined, (last, event) => {
+          if (event._tag === "Summary") return Effect.succeed(event)
+          if (event._tag === "Failure" && failures.length < 20) failures.push(event)
+          return Effect.as(progress.advance(event._tag === "Success"), last)
+        })
+      )).pipe(
+        Effect.provide(client),
+        Effect.ensuring(progress.done),
+        // the client checks the workload against the endpoint's host before sending anything
+        Effect.map(Either.right),
+        Effect.catchIf(
+          (e): e is ValidationError.WorkloadError => e._tag !== "ConfigError",
+          (e) => Effect.succeed(Either.left(e))
+        )
+      )
+    if (Either.isLeft(summary)) return yield* invalid(`${options.file}: ${summary.left.message}\nNothing was sent.`)
+    if (summary.right === undefined) return yield* Effect.dieMessage("the client ended without a summary")
+    const bound = LowerBound.fromWorkload(
+      workload,
+      new LimitCatalog.ClassifyContext({ tenantId: "tenant", appId: "app", delegated: loopback, tenantSize })
+    )
+    const report = Report.make({
+      command: "run",
+      file: options.file,
+      summary: summary.right,
+      plan,
+      bound,
+      audit: undefined,
+      admission: admissionName,
+      failures,
+      settings: { endpoint: endpoint.origin, tenantSize, startedAt: new Date(started).toISOString() }
+    })
+    yield* stdout(options.json === true ? `${JSON.stringify(report)}\n` : Report.render(report))
+    return exitOf(summary.right.failed)
+  }).pipe(
+    Effect.catchTag("ConfigError", () =>
+      invalid("run against Graph needs MSGRAPH_TENANT_ID, MSGRAPH_CLIENT_ID and MSGRAPH_CLIENT_SECRET in the environment")),
+    Effect.withSpan("Cli.run")
+  )
+
+/**
+ * The emulator server on 127.0.0.1 while `use` runs with its URL; it stops when `use` ends or is
+ * interrupted.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const serveWith = <A, E, R>(
+  options: ServeOptions,
+  use: (url: string) => Effect.Effect<A, E, R>
+) =>
+  Effect.gen(function*() {
+    const url = yield* EmulatorServer.url
+    return yield* use(url)
+  }).pipe(
+    Effect.provide(
+      EmulatorServer.layer({ port: options.port ?? 0 }).pipe(
+        Layer.provide(Emulator.layer({
+          tenantSize: options.tenantSize ?? "M",
+          seed: options.seed ?? 0,
+          multiplier: 1 / (options.stricter ?? 1),
+          faults: Simulation.faultProfiles[options.faults ?? "none"],
+          licenses: 100_000
+        }))
+      )
+    ),
+    Effect.scoped
+  )
+
+/**
+ * `serve`: prints the URL and serves until interrupted (SIGINT or SIGTERM under `NodeRuntime`).
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const serve = (options: ServeOptions): Effect.Effect<ExitCode, never, Output> =>
+  Effect.gen(function*() {
+    const problem = checkStricter(options.stricter)
+    if (problem !== undefined) return yield* invalid(problem)
+    if (options.port !== undefined && !(Number.isInteger(options.port) && options.port >= 0 && options.port <= 65_535)) {
+      return yield* invalid(`--port must be an integer from 0 to 65535, got ${options.port}`)
+    }
+    return yield* serveWith(options, (url) =>
+      Effect.zipRight(
+        stdout(`msgraph-batch: emulator listening on ${url} (Ctrl-C to stop)\n`),
+        Effect.never
+      ))
+  }).pipe(
+    Effect.catchTags({
+      InvalidOptions: (e) => invalid(`invalid emulator option ${e.option}: ${e.detail}`),
+      ServeError: (e) => Effect.as(stderr(`cannot listen: ${String(e.cause)}\n`), 2 as const)
+    }),
+    Effect.withSpan("Cli.serve")
+  )
+
+const fileArg = Args.text({ name: "FILE" }).pipe(Args.withDescription("workload file: JSON (array or { requests }) or NDJSON"))
+const json = Options.boolean("json").pipe(Options.withDescription("print one JSON object instead of the table"))
+const tenantSize = Options.choice("tenant-size", ["S", "M", "L"]).pipe(
+  Options.withDefault("M" as const),
+  Options.withDescription("emulated tenant size for identity resource-unit limits")
+)
+const stricter = Options.float("stricter").pipe(
+  Options.withDefault(1),
+  Options.withDescription("the emulator enforces 1/F of every documented limit; the client is not told")
+)
+const faults = Options.choice("faults", ["none", "light", "heavy"]).pipe(
+  Options.withDefault("none" as const),
+  Options.withDescription("fault profile: none, light or heavy (see docs/cli.md)")
+)
+const seed = Options.integer("seed").pipe(Options.withDefault(0), Options.withDescription("seed for faults and response order"))
+const maxAttempts = Options.integer("max-attempts").pipe(Options.optional, Options.withDescription("attempts per request (default 5)"))
+const port = Options.integer("port").pipe(Options.withDefault(0), Options.withDescription("port on 127.0.0.1 (0: any free port)"))
+const endpoint = Options.text("endpoint").pipe(Options.withDescription("https://graph.microsoft.com, or the URL `serve` printed"))
+
+const optional = <A>(o: Option.Option<A>): A | undefined => Option.getOrUndefined(o)
+
+/**
+ * The command tree; each handler stores its exit code in `exit`.
+ *
+ * @since 0.1.0
+ * @category cli
+ */
+export const command = (exit: Ref.Ref<ExitCode>) => {
+  const done = <E, R>(effect: Effect.Effect<ExitCode, E, R>) => Effect.flatMap(effect, (code) => Ref.set(exit, code))
+  const planCmd = Command.make("plan", { file: fileArg, json, tenantSize }, (a) => done(plan(a))).pipe(
+    Command.withDescription("validate a workload, print its rounds and batches, and predict its duration")
+  )
+  const simulateCmd = Command.make(
+    "simulate",
+    { file: fileArg, json, tenantSize, stricter, faults, seed, maxAttempts },
+    (a) => done(simulate({ ...a, maxAttempts: optional(a.maxAttempts) }))
+  ).pipe(Command.withDescription("run a workload against the in-process emulator in virtual time"))
+  const serveCmd = Command.make("serve", { port, tenantSize, stricter, faults, seed }, (a) => done(serve(a))).pipe(
+    Command.withDescription("serve the emulator on 127.0.0.1 until Ctrl-C")
+  )
+  const runCmd = Command.make(
+    "run",
+    { file: fileArg, endpoint, json, tenantSize, maxAttempts },
+    (a) => done(run({ ...a, maxAttempts: optional(a.maxAttempts) }))
+  ).pipe(Command.withDescription("run a workload against Graph or a `serve` endpoint"))
+  return Command.make("msgraph-batch").pipe(Command.withSubcommands([planCmd, simulateCmd, serveCmd, runCmd]))
+}
+
+/**
+ * Parses `argv` (as `process.argv`: the executable and script first) and runs the command. Returns
+ * the exit code: a command-line error (unknown option, missing argument) is 2.
+ *
+ * @since 0.1.0
+ * @category cli
+ */
+export const main = (argv: ReadonlyArray<string>): Effect.Effect<ExitCode, never, Output | CliApp.CliApp.Environment> =>
+  Effect.gen(function*() {
+    const exit = yield* Ref.make<ExitCode>(0)
+    const cli = Command.run(command(exit), { name: "msgraph-batch", version: "0.1.0" })
+    return yield* cli(argv).pipe(
+      Effect.zipRight(Ref.get(exit)),
+      Effect.catchIf(CliValidationError.isValidationError, (e) => Effect.succeed(CliValidationError.isHelpRequested(e) ? 0 as const : 2 as const))
+    )
+  })

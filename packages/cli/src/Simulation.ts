@@ -1,0 +1,193 @@
+/**
+ * Runs a workload against the in-process emulator in virtual time: the client and the emulator
+ * share a `TestClock`, which jumps from one pending sleep to the next (a Retry-After, a backoff, a
+ * latency, a window opening), so an hour of throttled traffic takes seconds. `durationMs` in the
+ * result is virtual time.
+ *
+ * `stricter: F` makes the emulator enforce `1/F` of every documented limit (its `multiplier`
+ * option); the client is not told. `limitViolations` is still judged against the documented limits.
+ *
+ * @since 0.1.0
+ */
+import { type DependencyResolver, GraphClient, TokenProvider, type ValidationError, type Workload } from "@effect-msgraph/core"
+import { type Audit, Emulator, type Faults } from "@effect-msgraph/emulator"
+import { Chunk, Clock, Effect, Fiber, Layer, Logger, LogLevel, Option, Stream, TestClock, TestContext } from "effect"
+import { admissionLayer, admissionName } from "./internal/admission.js"
+import * as LowerBound from "./LowerBound.js"
+
+/**
+ * Named fault profiles for `--faults`.
+ *
+ * - `none`: no faults;
+ * - `light`: 1% of items answer 503 with Retry-After 1 s, 0.5% answer 504;
+ * - `heavy`: 5% item 503s (Retry-After 2 s), 2% item 504s, 1% of batches fail with 503 before or
+ *   502 after running, 0.5% dropped connections after running, 0.5% malformed and 0.5% incomplete
+ *   batch responses.
+ *
+ * @since 0.1.0
+ * @category faults
+ */
+export const faultProfiles = {
+  none: {},
+  light: { items: [{ status: 503, rate: 0.01, retryAfterSeconds: 1 }, { status: 504, rate: 0.005 }] },
+  heavy: {
+    items: [{ status: 503, rate: 0.05, retryAfterSeconds: 2 }, { status: 504, rate: 0.02 }],
+    batches: [{ status: 503, rate: 0.01, retryAfterSeconds: 1 }, { status: 502, rate: 0.01, phase: "after" }],
+    dropConnection: { rate: 0.005, phase: "after" },
+    malformedJson: { rate: 0.005 },
+    missingItem: { rate: 0.005 }
+  }
+} as const satisfies Record<string, Faults.Faults>
+
+/**
+ * @since 0.1.0
+ * @category faults
+ */
+export type FaultProfile = keyof typeof faultProfiles
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The emulated tenant's size (default `M`). */
+  readonly tenantSize?: "S" | "M" | "L"
+  /** Enforce `1/F` of every documented limit (default 1: the documented limits). Must be positive. */
+  readonly stricter?: number
+  readonly faults?: FaultProfile | Faults.Faults
+  readonly seed?: number
+  /** Licences per SKU; default: enough for every `assignLicense` request in the workload (at least 25). */
+  readonly licenses?: number
+  /** `none` (default) or `realistic` per-service latencies, in virtual time. */
+  readonly latency?: "none" | "realistic"
+  readonly client?: GraphClient.GraphClient.Options
+  /** Called with every settled request, in order. */
+  readonly onOutcome?: (outcome: GraphClient.Outcome) => Effect.Effect<void>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Result {
+  readonly summary: GraphClient.Summary
+  readonly report: Audit.Report
+  readonly bound: LowerBound.DurationBound
+  /** The first failures (at most 20), for the report. */
+  readonly failures: ReadonlyArray<GraphClient.Failure>
+  readonly admission: string
+  readonly multiplier: number
+}
+
+const minLatencyMillis = (latency: "none" | "realistic"): number =>
+  latency === "none" ? 0 : Math.min(...Object.values(Emulator.realisticLatency).map((m) => m.baseMillis))
+
+/**
+ * Licences the emulator needs so that every `assignLicense` of the workload can succeed.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const licensesFor = (workload: Workload.Workload): number =>
+  Math.max(25, workload.filter((r) => /\/assignLicense(\?|$)/i.test(r.url)).length)
+
+/**
+ * TestClock warns when fibers stay busy for seconds between two jumps, which a large simulation does
+ * by design (it is working, not hanging); the warning would only pollute the CLI's output.
+ */
+const quiet = <A>(effect: Effect.Effect<A>) => Logger.withMinimumLogLevel(effect, LogLevel.Error)
+
+/**
+ * Advances the `TestClock` in context event by event: to the earliest pending sleep whenever the
+ * effect is waiting, until it completes. Dies if the effect waits on something the clock cannot
+ * wake (no sleep pending for many turns in a row).
+ *
+ * @since 0.1.0
+ * @category virtual time
+ */
+export const driveClock = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    let idle = 0
+    for (;;) {
+      const done = yield* fiber.poll
+      if (Option.isSome(done)) return yield* Fiber.join(fiber)
+      const sleeps = yield* TestClock.sleeps()
+      if (Chunk.isEmpty(sleeps)) {
+        if (++idle > 10_000) return yield* Effect.dieMessage("the simulation is waiting on something virtual time cannot wake")
+        yield* quiet(TestClock.adjust(0))
+        continue
+      }
+      idle = 0
+      const now = yield* Clock.currentTimeMillis
+      let next = Infinity
+      for (const at of sleeps) if (at < next) next = at
+      yield* quiet(TestClock.setTime(Math.max(now, next)))
+    }
+  })
+
+/**
+ * Runs the workload against a fresh in-process emulator in virtual time.
+ *
+ * @since 0.1.0
+ * @category simulation
+ */
+export const simulate = (
+  workload: Workload.Workload,
+  options: Options = {}
+): Effect.Effect<Result, Emulator.InvalidOptions | ValidationError.WorkloadError> => {
+  const tenantSize = options.tenantSize ?? "M"
+  const multiplier = 1 / (options.stricter ?? 1)
+  const latency = options.latency ?? "none"
+  const faults = typeof options.faults === "string" ? faultProfiles[options.faults] : options.faults ?? {}
+  const emulator = Emulator.layerTest({
+    tenantSize,
+    seed: options.seed ?? 0,
+    multiplier,
+    faults,
+    latency,
+    licenses: options.licenses ?? licensesFor(workload)
+  })
+  const client = GraphClient.layer(options.client ?? {}).pipe(
+    Layer.provide(Layer.mergeAll(TokenProvider.layerStatic("simulated-token"), admissionLayer({ tenantSize }))),
+    Layer.provideMerge(emulator)
+  )
+  const onOutcome = options.onOutcome ?? (() => Effect.void)
+  return Effect.gen(function*() {
+    const graph = yield* GraphClient.GraphClient
+    const failures: Array<GraphClient.Failure> = []
+    const summary = yield* driveClock(
+      graph.run(workload).pipe(
+        Stream.runFoldEffect(undefined as GraphClient.Summary | undefined, (last, event) => {
+          if (event._tag === "Summary") return Effect.succeed(event)
+          if (event._tag === "Failure" && failures.length < 20) failures.push(event)
+          return Effect.as(onOutcome(event), last)
+        })
+      )
+    )
+    if (summary === undefined) return yield* Effect.dieMessage("the client ended without a summary")
+    const report = yield* Emulator.report
+    const entries = yield* Emulator.audit
+    const bound = LowerBound.fromAudit(entries, {
+      multiplier: () => multiplier,
+      roundTrips: summary.roundTrips,
+      latencyMs: minLatencyMillis(latency)
+    })
+    return { summary, report, bound, failures, admission: admissionName, multiplier } satisfies Result
+  }).pipe(
+    Effect.provide(client),
+    Effect.provide(TestContext.TestContext),
+    Effect.withSpan("Simulation.simulate", { attributes: { requests: workload.length, tenantSize, multiplier } })
+  )
+}
+
+/**
+ * The static plan and the simulated run of one workload, for `plan`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Prediction {
+  readonly plan: DependencyResolver.Plan
+  readonly result: Result
+}

@@ -29,9 +29,12 @@ import {
 import { BatchBuilder, make as makeBuilder, validate } from "./BatchBuilder.js"
 import type { Headers } from "./BatchRequest.js"
 import { make as makeResolver } from "./DependencyResolver.js"
-import type * as GCE from "./GraphClientError.js"
+import * as CostCalculator from "./CostCalculator.js"
 import * as executor from "./internal/executor.js"
-import { TokenProvider, type TokenError } from "./TokenProvider.js"
+import * as throttledAdmission from "./internal/throttledAdmission.js"
+import * as LimitCatalog from "./LimitCatalog.js"
+import * as Throttler from "./Throttler.js"
+import { TokenProvider } from "./TokenProvider.js"
 import * as VE from "./ValidationError.js"
 import { type Priority, references, type Workload } from "./Workload.js"
 
@@ -77,7 +80,7 @@ export type RunEvent = Outcome | Summary
  * @since 0.1.0
  * @category models
  */
-export type OutcomeError = GCE.RequestFailure | GCE.BatchError | TokenError
+export type OutcomeError = executor.Failure["error"]
 
 /**
  * The fields of one Graph call.
@@ -298,6 +301,49 @@ export const make = (
 
     return GraphClient.of({ options: resolved, execute, run, runAll })
   })
+
+/**
+ * Proactive throttling: every batch is priced by the `CostCalculator` and admitted by the
+ * `Throttler` before it is sent, so the documented limits are respected instead of discovered.
+ *
+ * - Graph judges each item of a batch on its own, so only the part of a batch that fits every
+ *   bucket's capacity is sent; the rest waits for a later round (for a sequential batch, the part
+ *   before the first item left out).
+ * - An item that could never fit (a cost above a bucket's capacity) fails with `CostExceedsCapacity`.
+ * - Concurrency is counted as Graph runs a batch: one request at a time for a sequential batch,
+ *   and up to the cap for a parallel one.
+ * - `x-ms-throttle-priority` is set on identity and access requests that were given a priority.
+ * - Every answer goes back to the Throttler (Retry-After, `x-ms-throttle-scope`, utilisation
+ *   headers, adaptive limits).
+ *
+ * `identity` names the tenant, app and acting user that buckets are keyed by.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerThrottled = (
+  identity: LimitCatalog.LimitCatalog.Identity
+): Layer.Layer<Admission, never, Throttler.Throttler | CostCalculator.CostCalculator | LimitCatalog.LimitCatalog> =>
+  Layer.effect(Admission, throttledAdmission.make({ identity }))
+
+/**
+ * {@link layerThrottled} with an in-memory Throttler and the built-in catalogue, configured by
+ * `catalog` (tenant size, delegated or app-only, B2C, overrides) and `throttler` (policies).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerThrottledMemory = (
+  identity: LimitCatalog.LimitCatalog.Identity,
+  options: {
+    readonly catalog?: LimitCatalog.LimitCatalog.Options
+    readonly throttler?: Throttler.Throttler.Options
+  } = {}
+): Layer.Layer<Admission, LimitCatalog.InvalidOverride | LimitCatalog.InvalidCatalog> =>
+  layerThrottled(identity).pipe(
+    Layer.provide(Layer.merge(Throttler.layerMemory(options.throttler ?? {}), CostCalculator.layer)),
+    Layer.provide(LimitCatalog.layer(options.catalog))
+  )
 
 /**
  * No client-side throttling: every batch is sent at once, and 429s are retried after Retry-After.

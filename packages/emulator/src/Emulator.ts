@@ -207,6 +207,20 @@ export const realisticLatency: Readonly<Record<ServiceName, LatencyModel>> = {
 const defaultUserId = "00000000-0000-4000-8000-00000000a11c"
 const defaultUpn = "emulator.user@contoso.onmicrosoft.com"
 
+/**
+ * The tenant, app and acting user the emulator assumes unless told otherwise: give the same identity
+ * to a throttling client (`GraphClient.layerThrottled`) so both key their buckets alike.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultIdentity = {
+  tenantId: "00000000-0000-4000-8000-00000000c0de",
+  appId: "00000000-0000-4000-8000-0000000a9901",
+  userId: defaultUserId,
+  userPrincipalName: defaultUpn
+} as const
+
 const noLatency: LatencyModel = { baseMillis: 0, jitterMillis: 0 }
 
 const resolveSync = (options: Emulator.Options): engine.Resolved => {
@@ -214,8 +228,8 @@ const resolveSync = (options: Emulator.Options): engine.Resolved => {
   const latency = options.latency ?? "realistic"
   return {
     context: {
-      tenantId: options.tenantId ?? "00000000-0000-4000-8000-00000000c0de",
-      appId: options.appId ?? "00000000-0000-4000-8000-0000000a9901",
+      tenantId: options.tenantId ?? defaultIdentity.tenantId,
+      appId: options.appId ?? defaultIdentity.appId,
       userId: options.userId ?? defaultUserId,
       delegated: options.delegated ?? true,
       tenantSize: options.tenantSize ?? "M",

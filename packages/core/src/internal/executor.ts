@@ -30,6 +30,8 @@ import * as GCE from "../GraphClientError.js"
 import * as GraphError from "../GraphError.js"
 import * as RetryAfter from "../RetryAfter.js"
 import { headerValue } from "./body.js"
+import type { InvalidRequest } from "../CostCalculator.js"
+import type { ThrottleError } from "../ThrottleError.js"
 import type { TokenError } from "../TokenProvider.js"
 import type * as VE from "../ValidationError.js"
 import type { Priority, Workload } from "../Workload.js"
@@ -48,7 +50,7 @@ export interface Success {
 export interface Failure {
   readonly _tag: "Failure"
   readonly id: string
-  readonly error: GCE.RequestFailure | GCE.BatchError | TokenError
+  readonly error: GCE.RequestFailure | GCE.BatchError | TokenError | ThrottleError | InvalidRequest
   readonly attempts: number
 }
 
@@ -72,32 +74,49 @@ export interface Summary {
 export interface AdmissionRequest {
   readonly batchId: string
   readonly shape: PlannedBatch["shape"]
-  readonly items: ReadonlyArray<{ readonly request: BatchRequestItem; readonly priority: Priority }>
+  /** `priority` is what the caller gave, if anything. */
+  readonly items: ReadonlyArray<{ readonly request: BatchRequestItem; readonly priority: Priority | undefined }>
 }
 
-/** @internal */
+/**
+ * What admission decided for a batch, by index into its items:
+ * - `send`: admitted now, with headers to add and an opaque handle for feedback;
+ * - `deferred`: not this time (they would exceed a bucket's capacity together); sent again later;
+ * - `rejected`: can never be admitted (a cost above a bucket's capacity).
+ * For sequential batches `send` is a prefix: Graph would stop the chain at the first item left out.
+ *
+ * @internal
+ */
 export interface Ticket {
-  /** Per item, an opaque handle passed back to feedback. */
-  readonly handles: ReadonlyArray<unknown>
+  readonly send: ReadonlyArray<{ readonly index: number; readonly headers: Readonly<Record<string, string>>; readonly handle: unknown }>
+  readonly deferred: ReadonlyArray<number>
+  readonly rejected: ReadonlyArray<{ readonly index: number; readonly error: Failure["error"] }>
   readonly release: Effect.Effect<void>
   /** Time spent waiting, per bucket key. */
   readonly waitedMillis: Readonly<Record<string, number>>
 }
 
 /**
- * The throttling seam: `admit` resolves when the batch may be sent; `feedback` reports each item's
- * answer. An item that can never be admitted fails its whole batch with `rejected`.
+ * The throttling seam: `admit` resolves when (part of) the batch may be sent; `feedback` reports
+ * each item's answer with the handle admission gave it.
  *
  * @internal
  */
 export interface Admission {
-  readonly admit: (batch: AdmissionRequest) => Effect.Effect<Ticket, { readonly ids: ReadonlyArray<string>; readonly error: GCE.RequestFailure }>
+  readonly admit: (batch: AdmissionRequest) => Effect.Effect<Ticket>
   readonly feedback: (handle: unknown, status: number, headers: Headers) => Effect.Effect<void>
 }
 
 /** @internal */
 export const noAdmission: Admission = {
-  admit: (batch) => Effect.succeed({ handles: batch.items.map(() => undefined), release: Effect.void, waitedMillis: {} }),
+  admit: (batch) =>
+    Effect.succeed({
+      send: batch.items.map((_, index) => ({ index, headers: {}, handle: undefined })),
+      deferred: [],
+      rejected: [],
+      release: Effect.void,
+      waitedMillis: {}
+    }),
   feedback: () => Effect.void
 }
 
@@ -456,24 +475,30 @@ export const runWorkload = (
         const ticket = yield* deps.admission.admit({
           batchId: batch.id,
           shape: batch.shape,
-          items: batch.requests.map((request) => ({ request, priority: run.request(request.id)?.priority ?? "normal" }))
-        }).pipe(Effect.either)
-        if (Either.isLeft(ticket)) {
-          const rejected = new Set(ticket.left.ids)
-          for (const item of batch.requests) {
-            if (rejected.has(item.id)) yield* fail(item.id, 0, ticket.left.error)
-            else run.requeue(item.id)
-          }
-          return
-        }
+          items: batch.requests.map((request) => ({ request, priority: run.request(request.id)?.priority }))
+        })
         const admitted = yield* Clock.currentTimeMillis
         yield* Metric.update(admissionWait, admitted - admitStart)
         yield* Effect.annotateCurrentSpan("batch.admissionWaitMs", admitted - admitStart)
-        for (const [key, millis] of Object.entries(ticket.right.waitedMillis)) {
+        for (const [key, millis] of Object.entries(ticket.waitedMillis)) {
           yield* Effect.annotateCurrentSpan(`batch.wait.${key}`, millis)
         }
+        // rejected items fail (dependents first, see `unanswered`); deferred ones wait for a later round
+        for (const { error, index } of [...ticket.rejected].reverse()) {
+          yield* fail(batch.requests[index]!.id, 0, error)
+        }
+        for (const index of ticket.deferred) run.requeue(batch.requests[index]!.id)
+        if (ticket.send.length === 0) return yield* ticket.release
+        const sent: PlannedBatch = {
+          ...batch,
+          requests: ticket.send.map(({ headers, index }) => {
+            const item = batch.requests[index]!
+            return Object.keys(headers).length === 0 ? item : { ...item, headers: { ...item.headers, ...headers } }
+          })
+        }
+        const handles = ticket.send.map((s) => s.handle)
         let attempt = 0
-        for (const item of batch.requests) {
+        for (const item of sent.requests) {
           const n = (attempts.get(item.id) ?? 0) + 1
           attempts.set(item.id, n)
           if (!firstSent.has(item.id)) firstSent.set(item.id, admitted)
@@ -481,11 +506,12 @@ export const runWorkload = (
           yield* openSpan(item)
         }
         yield* Effect.annotateCurrentSpan("batch.attempt", attempt)
-        const result = yield* send(batch).pipe(Effect.ensuring(ticket.right.release))
+        yield* Effect.annotateCurrentSpan("batch.sent", sent.requests.length)
+        const result = yield* send(sent).pipe(Effect.ensuring(ticket.release))
         const deferred: Array<string> = []
         if (result._tag === "NoToken") {
           // nothing was sent: retrying cannot duplicate work
-          for (const item of batch.requests) yield* retry(item.id, 0, undefined, () => result.error)
+          for (const item of sent.requests) yield* retry(item.id, 0, undefined, () => result.error)
           return
         }
         if (result._tag === "Error") {
@@ -494,19 +520,19 @@ export const runWorkload = (
             yield* Metric.increment(throttledTotal)
           }
           const status = "status" in result.error ? result.error.status : 0
-          for (const handle of ticket.right.handles) yield* deps.admission.feedback(handle, status, result.headers)
-          yield* unanswered(batch.requests, result.error, result.headers)
+          for (const handle of handles) yield* deps.admission.feedback(handle, status, result.headers)
+          yield* unanswered(sent.requests, result.error, result.headers)
           return
         }
         const byId = new Map(result.responses.map((r) => [r.id.toLowerCase(), r]))
         // Real answers first: they are facts. Then items missing from the response (ambiguous),
         // whose failure may propagate to dependents that are still unanswered; 424s last.
         const missing: Array<BatchRequestItem> = []
-        for (const [i, item] of batch.requests.entries()) {
+        for (const [i, item] of sent.requests.entries()) {
           const response = byId.get(item.id.toLowerCase())
           if (response === undefined) missing.push(item)
           else if (response.status === 424) deferred.push(item.id)
-          else yield* processItem(item, response, ticket.right.handles[i])
+          else yield* processItem(item, response, handles[i])
         }
         if (missing.length > 0) {
           yield* unanswered(

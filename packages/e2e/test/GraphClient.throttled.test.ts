@@ -1,0 +1,162 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as GraphClient from "@effect-msgraph/core/GraphClient"
+import type { WorkloadRequest } from "@effect-msgraph/core/Workload"
+import { Emulator } from "@effect-msgraph/emulator"
+import * as Bucket from "@effect-msgraph/core/Bucket"
+import * as LimitCatalog from "@effect-msgraph/core/LimitCatalog"
+import { type Duration, Effect, Layer } from "effect"
+import { driveClock, inProcess, onboarding } from "./utils/harness.js"
+
+interface Lowered {
+  readonly entryId: string
+  readonly quantity: number
+  readonly windowMillis?: number
+}
+
+/**
+ * The client throttling proactively, with the emulator's identity and tenant size. `lowered` limits
+ * apply to both sides, as a user's catalogue override would match a tenant stricter than documented.
+ */
+const throttled = (
+  emulator: Emulator.Emulator.Options,
+  options: { readonly tenantSize?: "S" | "M" | "L"; readonly lowered?: ReadonlyArray<Lowered>; readonly maxAttempts?: number } = {}
+) => {
+  const lowered = options.lowered ?? []
+  const admission = GraphClient.layerThrottledMemory(Emulator.defaultIdentity, {
+    catalog: {
+      tenantSize: options.tenantSize ?? "M",
+      delegated: true,
+      overrides: lowered.map((l) =>
+        new LimitCatalog.LimitOverride({
+          entryId: l.entryId,
+          quantity: l.quantity,
+          ...(l.windowMillis === undefined ? {} : { window: new LimitCatalog.Window({ amount: l.windowMillis / 1000, unit: "second" }) })
+        })
+      )
+    }
+  }).pipe(Layer.orDie)
+  const overrides = Object.fromEntries(lowered.map((l) => [
+    l.entryId,
+    l.windowMillis === undefined
+      ? new Bucket.ConcurrencyLimit({ permits: l.quantity })
+      : new Bucket.WindowLimit({ limit: l.quantity, windowMillis: l.windowMillis })
+  ]))
+  return inProcess(
+    { tenantSize: options.tenantSize ?? "M", ...emulator, overrides: { ...overrides, ...emulator.overrides } },
+    { maxAttempts: options.maxAttempts ?? 5 },
+    admission
+  )
+}
+
+const reads = (n: number, url: (i: number) => string): Array<WorkloadRequest> =>
+  Array.from({ length: n }, (_, i) => ({ id: `get-${i}`, method: "GET", url: url(i) }))
+
+const run = (workload: ReadonlyArray<WorkloadRequest>, step: Duration.DurationInput = "1 second") =>
+  Effect.gen(function*() {
+    const client = yield* GraphClient.GraphClient
+    const result = yield* driveClock(client.runAll(workload), step)
+    expect(result.outcomes.map((o) => o.id).sort()).toStrictEqual(workload.map((w) => w.id).sort())
+    return { ...result, report: yield* Emulator.report, audit: yield* Emulator.audit }
+  })
+
+describe("GraphClient with proactive throttling", () => {
+  it.effect("an Outlook mailbox beyond its limit: paced below it, zero 429s, every request succeeds", () =>
+    Effect.gen(function*() {
+      const { outcomes, report, summary } = yield* run(reads(260, (i) => `/me/messages?$top=1&$skip=${i}`), "2 seconds")
+      expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
+      expect(summary.throttled429).toBe(0)
+      expect(report).toMatchObject({ limitViolations: 0, duplicateExecutions: 0, throttled: 0 })
+      // 100 per 10 minutes: the last window cannot start before 20 minutes
+      expect(summary.durationMs).toBeGreaterThanOrEqual(20 * 60_000)
+    }).pipe(Effect.provide(throttled({}, { lowered: [{ entryId: "outlook.mailbox.requests", quantity: 100, windowMillis: 600_000 }] }))))
+
+  it.effect("OneNote, which sends no Retry-After: paced by its documented limits, zero 429s", () =>
+    Effect.gen(function*() {
+      const { outcomes, report, summary } = yield* run(reads(60, (i) => `/me/onenote/pages?$top=1&$skip=${i}`))
+      expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
+      expect(summary.throttled429).toBe(0)
+      expect(report.throttled).toBe(0)
+    }).pipe(Effect.provide(throttled({}, {
+      lowered: [
+        { entryId: "onenote.delegated.minute", quantity: 24, windowMillis: 60_000 },
+        { entryId: "onenote.delegated.hour", quantity: 80, windowMillis: 3_600_000 }
+      ]
+    }))))
+
+  it.effect("a tenant stricter than documented, which the client is not told about: it adapts and nothing is lost", () =>
+    Effect.gen(function*() {
+      const { outcomes, report, summary } = yield* run(reads(150, (i) => `/me/messages?$top=1&$skip=${i}`), "2 seconds")
+      expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
+      expect(summary.throttled429).toBeGreaterThan(0)
+      expect(report).toMatchObject({ limitViolations: 0, duplicateExecutions: 0 })
+    }).pipe(Effect.provide(throttled({ multiplier: { outlook: 0.01 } }, { maxAttempts: 20 }))))
+
+  it.effect("Teams: posts to one channel go one per second, never two in one batch", () =>
+    Effect.gen(function*() {
+      const workload: Array<WorkloadRequest> = Array.from({ length: 12 }, (_, i) => ({
+        id: `post-${i}`,
+        method: "POST",
+        url: `/teams/team-1/channels/channel-${i % 2}/messages`,
+        body: { body: { content: `message ${i}` } }
+      }))
+      const { audit, outcomes, report, summary } = yield* run(workload, "200 millis")
+      expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
+      expect(summary.throttled429).toBe(0)
+      expect(report.limitViolations).toBe(0)
+      // each channel's posts are at least a second apart
+      for (const channel of ["channel-0", "channel-1"]) {
+        const times = audit.filter((a) => a.executed && a.url.includes(channel)).map((a) => a.startedAt).sort((a, b) => a - b)
+        expect(times).toHaveLength(6)
+        for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1000)
+      }
+    }).pipe(Effect.provide(throttled({}))))
+
+  it.effect("identity reads against the resource-unit bucket: zero 429s at the documented rate", () =>
+    Effect.gen(function*() {
+      const workload = reads(400, (i) => `/users?$select=id,displayName&$expand=manager&$top=5&$skip=${i}`)
+      const { outcomes, report, summary } = yield* run(workload, "500 millis")
+      expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
+      expect(summary.throttled429).toBe(0)
+      expect(report).toMatchObject({ limitViolations: 0, throttled: 0 })
+    }).pipe(Effect.provide(throttled({}, { tenantSize: "S" }))))
+
+  it.effect("the onboarding workflow, throttled: every request succeeds with zero 429s", () =>
+    Effect.gen(function*() {
+      const workload = onboarding(40)
+      const { outcomes, report, summary } = yield* run(workload)
+      expect(outcomes.filter((o) => o._tag === "Failure")).toStrictEqual([])
+      expect(summary.throttled429).toBe(0)
+      expect(report).toMatchObject({ limitViolations: 0, duplicateExecutions: 0, orderViolations: 0 })
+    }).pipe(Effect.provide(throttled({ licenses: 100 }))))
+
+  it.effect("a request that could never fit a bucket fails with CostExceedsCapacity and is not sent", () =>
+    Effect.gen(function*() {
+      // uploads to a mailbox lowered to 1.5 MB per 5 minutes; this one is 2 MB
+      const big = new Uint8Array(2_000_000)
+      const workload: Array<WorkloadRequest> = [
+        { id: "upload", method: "PUT", url: "/me/messages/m1/attachments/a1/$value", headers: { "Content-Type": "application/octet-stream" }, body: big },
+        { id: "read", method: "GET", url: "/me/messages?$top=1" }
+      ]
+      const { audit, outcomes } = yield* run(workload)
+      const upload = outcomes.find((o) => o.id === "upload")!
+      expect(upload._tag === "Failure" && upload.error._tag).toBe("CostExceedsCapacity")
+      expect(audit.map((a) => a.url)).toStrictEqual(["/me/messages?$top=1"])
+    }).pipe(Effect.provide(throttled({}, { lowered: [{ entryId: "outlook.mailbox.upload", quantity: 1_500_000, windowMillis: 300_000 }] }))))
+
+  it.effect("x-ms-throttle-priority is set on identity requests given a priority, and only on those", () =>
+    Effect.gen(function*() {
+      const workload: Array<WorkloadRequest> = [
+        { id: "urgent", method: "GET", url: "/users?$top=1", priority: "high" },
+        { id: "background", method: "GET", url: "/groups?$top=1", priority: "low" },
+        { id: "plain", method: "GET", url: "/users?$top=2" },
+        { id: "mail", method: "GET", url: "/me/messages?$top=1", priority: "high" }
+      ]
+      const { audit } = yield* run(workload)
+      const priorityOf = (url: string) => audit.find((a) => a.url === url)!.priority
+      expect(priorityOf("/users?$top=1")).toBe("high")
+      expect(priorityOf("/groups?$top=1")).toBe("low")
+      expect(priorityOf("/users?$top=2")).toBe("normal")
+      // not an identity request: no header, so Graph (and the emulator) treat it as normal
+      expect(priorityOf("/me/messages?$top=1")).toBe("normal")
+    }).pipe(Effect.provide(throttled({}))))
+})

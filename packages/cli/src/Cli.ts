@@ -328,8 +328,9 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
   )
 
 /**
- * The emulator server on 127.0.0.1 while `use` runs with its URL; it stops when `use` ends or is
- * interrupted.
+ * The emulator server on 127.0.0.1 while `use` runs with its URL (and the `Emulator` in context, for
+ * its audit); it stops when `use` ends or is interrupted. `licenses` is large, since a server does
+ * not know its workloads in advance.
  *
  * @since 0.1.0
  * @category commands
@@ -344,7 +345,7 @@ export const serveWith = <A, E, R>(
   }).pipe(
     Effect.provide(
       EmulatorServer.layer({ port: options.port ?? 0 }).pipe(
-        Layer.provide(Emulator.layer({
+        Layer.provideMerge(Emulator.layer({
           tenantSize: options.tenantSize ?? "M",
           seed: options.seed ?? 0,
           multiplier: 1 / (options.stricter ?? 1),

@@ -1,0 +1,68 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Clock, Effect, FastCheck as fc, TestContext } from "effect"
+import * as Examples from "../src/Examples.js"
+import * as Simulation from "../src/Simulation.js"
+
+describe("Simulation", () => {
+  it.live("driveClock runs an hour of sleeps in virtual time", () =>
+    Effect.gen(function*() {
+      const at = yield* Simulation.driveClock(
+        Effect.gen(function*() {
+          yield* Effect.sleep("30 minutes")
+          yield* Effect.all([Effect.sleep("10 minutes"), Effect.sleep("30 minutes")], { concurrency: 2 })
+          return yield* Clock.currentTimeMillis
+        })
+      )
+      assert.strictEqual(at, 3_600_000)
+    }).pipe(Effect.provide(TestContext.TestContext)))
+
+  it.live("the onboarding example succeeds against the emulator, which gets enough licences", () =>
+    Effect.gen(function*() {
+      const workload = Examples.onboarding(60)
+      assert.strictEqual(Simulation.licensesFor(workload), 60)
+      const result = yield* Simulation.simulate(workload)
+      assert.strictEqual(result.summary.succeeded, workload.length)
+      assert.deepStrictEqual(
+        [result.report.limitViolations, result.report.duplicateExecutions, result.report.orderViolations],
+        [0, 0, 0]
+      )
+    }))
+
+  it.live.prop(
+    "no simulated run beats the duration lower bound, and the emulator sees no violation",
+    [fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 25 }), fc.constantFrom(1, 2), fc.integer({ min: 0, max: 1_000 })],
+    ([channels, posts, stricter, seed]) =>
+      Effect.gen(function*() {
+        const workload = Examples.teamsPosting({ teams: 1, channelsPerTeam: channels, postsPerChannel: posts })
+        const result = yield* Simulation.simulate(workload, { stricter, seed, client: { maxAttempts: 100, maxRetryTime: "1 hour" } })
+        assert.strictEqual(result.summary.failed, 0)
+        assert.isTrue(result.summary.durationMs >= result.bound.ms, `${result.summary.durationMs} < ${result.bound.ms}`)
+        assert.strictEqual(result.report.limitViolations, 0)
+        assert.strictEqual(result.multiplier, 1 / stricter)
+      }),
+    { fastCheck: { numRuns: 8 } }
+  )
+
+  it.live("stricter limits raise the lower bound; it counts every request, admitted or not", () =>
+    Effect.gen(function*() {
+      const workload = Examples.directoryReport(1_500)
+      const client = { maxAttempts: 3 } as const
+      const documented = yield* Simulation.simulate(workload, { client })
+      const stricter = yield* Simulation.simulate(workload, { stricter: 8, client })
+      assert.isTrue(stricter.bound.ms > documented.bound.ms, `${stricter.bound.ms} <= ${documented.bound.ms}`)
+      const bottleneck = stricter.bound.bottleneck!
+      assert.strictEqual(bottleneck.entryId, "identityAccess.appTenant.resourceUnits.M")
+      assert.strictEqual(bottleneck.requests, workload.length)
+      // judged against the documented limits, which the stricter emulator keeps the client well under
+      assert.strictEqual(stricter.report.limitViolations, 0)
+    }))
+
+  it.live("fault profiles are seeded: the same seed gives the same run", () =>
+    Effect.gen(function*() {
+      const workload = Examples.directoryReport(200)
+      const a = yield* Simulation.simulate(workload, { faults: "heavy", seed: 3, client: { maxAttempts: 10 } })
+      const b = yield* Simulation.simulate(workload, { faults: "heavy", seed: 3, client: { maxAttempts: 10 } })
+      assert.deepStrictEqual(a.summary, b.summary)
+      assert.isTrue(a.report.requests > workload.length, "heavy faults cause retries")
+    }))
+})

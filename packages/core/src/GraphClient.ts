@@ -105,6 +105,24 @@ export interface GraphCall {
 export class GraphRequest extends Request.TaggedClass("GraphRequest")<Success, OutcomeError, GraphCall> {}
 
 /**
+ * The client's metrics: requests by outcome status (`msgraph_requests_total`, tagged `status`), 429s
+ * (`msgraph_throttled_total`), resends (`msgraph_retries_total`), `$batch` calls
+ * (`msgraph_batches_total`), requests not yet settled (`msgraph_queue_depth`) and admission wait
+ * (`msgraph_admission_wait_ms`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const metrics = {
+  requests: executor.requestsTotal,
+  throttled: executor.throttledTotal,
+  retries: executor.retriesTotal,
+  batches: executor.batchesTotal,
+  queueDepth: executor.queueDepth,
+  admissionWait: executor.admissionWait
+} as const
+
+/**
  * The services' Graph clouds and their hosts (Graph endpoint and token authority).
  *
  * @since 0.1.0

@@ -3,7 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as GraphClient from "@effect-msgraph/core/GraphClient"
 import * as TokenProvider from "@effect-msgraph/core/TokenProvider"
 import { Emulator } from "@effect-msgraph/emulator"
-import { Effect, Layer, Logger, Option, Tracer } from "effect"
+import { Effect, Layer, Logger, Metric, Option, Tracer } from "effect"
 import { driveClock, onboarding, TOKEN } from "./utils/harness.js"
 
 interface Recorded {
@@ -65,6 +65,13 @@ describe("GraphClient observability", () => {
       const workload = onboarding(4)
       const { outcomes } = yield* driveClock(client.runAll(workload))
       yield* Effect.logInfo("run finished", { outcomes: outcomes.length })
+
+      // metrics moved: batches sent, 201s counted by status, retries after the injected 503s
+      expect((yield* Metric.value(GraphClient.metrics.batches)).count).toBeGreaterThan(0)
+      const created = yield* Metric.value(Metric.tagged(GraphClient.metrics.requests, "status", "201"))
+      expect(created.count).toBeGreaterThanOrEqual(outcomes.filter((o) => o._tag === "Success" && o.status === 201).length)
+      expect((yield* Metric.value(GraphClient.metrics.retries)).count).toBeGreaterThan(0)
+      expect((yield* Metric.value(GraphClient.metrics.queueDepth)).value).toBe(0)
 
       // a span per batch (with its size and attempt) and a span per request, all ended
       const batches = spans.filter((s) => s.name === "GraphClient.batch")

@@ -141,12 +141,18 @@ export interface Deps {
   readonly settings: Settings
 }
 
-const requestsTotal = Metric.counter("msgraph_requests_total", { description: "request outcomes by status" })
-const throttledTotal = Metric.counter("msgraph_throttled_total", { description: "429 answers (items and batches)" })
-const retriesTotal = Metric.counter("msgraph_retries_total", { description: "requests resubmitted" })
-const batchesTotal = Metric.counter("msgraph_batches_total", { description: "$batch calls sent" })
-const queueDepth = Metric.gauge("msgraph_queue_depth", { description: "requests not yet settled" })
-const admissionWait = Metric.histogram(
+/** @internal */
+export const requestsTotal = Metric.counter("msgraph_requests_total", { description: "request outcomes by status" })
+/** @internal */
+export const throttledTotal = Metric.counter("msgraph_throttled_total", { description: "429 answers (items and batches)" })
+/** @internal */
+export const retriesTotal = Metric.counter("msgraph_retries_total", { description: "requests resubmitted" })
+/** @internal */
+export const batchesTotal = Metric.counter("msgraph_batches_total", { description: "$batch calls sent" })
+/** @internal */
+export const queueDepth = Metric.gauge("msgraph_queue_depth", { description: "requests not yet settled" })
+/** @internal */
+export const admissionWait = Metric.histogram(
   "msgraph_admission_wait_ms",
   MetricBoundaries.exponential({ start: 1, factor: 4, count: 10 }),
   "time a batch waited for admission"

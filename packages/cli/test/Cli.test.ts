@@ -1,0 +1,226 @@
+import { Emulator } from "@effect-msgraph/emulator"
+import { NodeContext } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Fiber, Ref } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as Cli from "../src/Cli.js"
+import * as Examples from "../src/Examples.js"
+import { makeMemory, Output } from "../src/Output.js"
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "msgraph-batch-"))
+const write = (name: string, text: string) => {
+  const file = path.join(dir, name)
+  fs.writeFileSync(file, text)
+  return file
+}
+
+const small = write("small.json", Examples.render(Examples.onboarding(5)))
+const failing = write(
+  "failing.ndjson",
+  [
+    { id: "me", method: "GET", url: "/me" },
+    { id: "ghost", method: "GET", url: "/users/nobody@contoso.onmicrosoft.com" },
+    { id: "after-ghost", method: "GET", url: "/users/{{ghost#/body/id}}" }
+  ].map((r) => JSON.stringify(r)).join("\n")
+)
+const invalid = write("invalid.ndjson", `{"id":"a","method":"GET","url":"/me"}\n{"id":"b","method":"GET","url":"/me","dependsOn":["nope"]}\n`)
+const wide = write("wide.json", JSON.stringify(Array.from({ length: 1_000 }, (_, i) => ({ id: `r${i}`, method: "GET", url: "/me" }))))
+
+const exec = (effect: Effect.Effect<Cli.ExitCode, never, Output | NodeContext.NodeContext>, options: { readonly tty?: boolean } = {}) =>
+  Effect.gen(function*() {
+    const memory = yield* makeMemory({ stderrIsTTY: options.tty ?? false })
+    const code = yield* Effect.provideService(effect, Output, memory.service)
+    return { code, stdout: yield* Ref.get(memory.captured.stdout), stderr: yield* Ref.get(memory.captured.stderr) }
+  }).pipe(Effect.provide(NodeContext.layer))
+
+const jsonFields = [
+  "requests",
+  "succeeded",
+  "failed",
+  "throttled429",
+  "batches",
+  "roundTrips",
+  "roundTripLowerBound",
+  "durationMs",
+  "durationLowerBoundMs",
+  "efficiency",
+  "limitViolations",
+  "duplicateExecutions"
+]
+
+describe("msgraph-batch simulate", () => {
+  it.live("--json prints one object with every required field; exit 0 when all succeed", () =>
+    Effect.gen(function*() {
+      const { code, stdout } = yield* exec(Cli.simulate({ file: small, json: true }))
+      assert.strictEqual(code, 0)
+      assert.strictEqual(stdout.trim().split("\n").length, 1)
+      const report = JSON.parse(stdout)
+      for (const field of jsonFields) assert.property(report, field)
+      assert.strictEqual(report.requests, 22)
+      assert.strictEqual(report.succeeded, 22)
+      assert.strictEqual(report.roundTripLowerBound, 2)
+      assert.isTrue(report.roundTrips >= report.roundTripLowerBound)
+      assert.strictEqual(report.limitViolations, 0)
+      assert.strictEqual(report.duplicateExecutions, 0)
+      assert.strictEqual(report.efficiency, 1) // nothing forces a wait and nothing waited
+    }))
+
+  it.live("exit 1 when a request fails; its dependent fails too and both are listed", () =>
+    Effect.gen(function*() {
+      const { code, stdout } = yield* exec(Cli.simulate({ file: failing, json: true }))
+      assert.strictEqual(code, 1)
+      const report = JSON.parse(stdout)
+      assert.deepStrictEqual([report.succeeded, report.failed], [1, 2])
+      assert.deepStrictEqual(report.failures.map((f: { id: string }) => f.id).sort(), ["after-ghost", "ghost"])
+      assert.isNull(report.efficiency)
+    }))
+
+  it.live("exit 2 on an invalid file: the message names file, line and field, and nothing runs", () =>
+    Effect.gen(function*() {
+      const { code, stderr, stdout } = yield* exec(Cli.simulate({ file: invalid }))
+      assert.strictEqual(code, 2)
+      assert.strictEqual(stdout, "")
+      assert.include(stderr, `${invalid}:2 (id "b"): field dependsOn:`)
+      assert.include(stderr, "Nothing was sent")
+      const missing = yield* exec(Cli.simulate({ file: path.join(dir, "absent.json") }))
+      assert.strictEqual(missing.code, 2)
+      assert.include(missing.stderr, "cannot read the file")
+      const stricter = yield* exec(Cli.simulate({ file: small, stricter: 0 }))
+      assert.strictEqual(stricter.code, 2)
+    }))
+
+  it.live("the human table compares with the lower bounds; no progress bar when stderr is not a TTY", () =>
+    Effect.gen(function*() {
+      const { stderr, stdout } = yield* exec(Cli.simulate({ file: small }))
+      assert.strictEqual(stderr, "")
+      assert.match(stdout, /Round trips\s+2\s+lower bound 2/)
+      assert.match(stdout, /Requests\s+22\s+succeeded 22, failed 0/)
+      assert.match(stdout, /Limit violations\s+0/)
+    }))
+
+  it.live("draws the progress bar on stderr when it is a TTY, and only there", () =>
+    Effect.gen(function*() {
+      const { stderr, stdout } = yield* exec(Cli.simulate({ file: small, json: true }), { tty: true })
+      assert.include(stderr, "22/22 requests")
+      assert.notInclude(stdout, "requests]")
+      JSON.parse(stdout)
+    }))
+})
+
+describe("msgraph-batch plan", () => {
+  it.live("prints rounds, batches, the prediction and the lower bounds", () =>
+    Effect.gen(function*() {
+      const { code, stdout } = yield* exec(Cli.plan({ file: small }))
+      assert.strictEqual(code, 0)
+      assert.match(stdout, /Round 1: \d+ batch\(es\)/)
+      assert.include(stdout, "r1b1 [")
+      assert.match(stdout, /Round trips\s+2\s+lower bound 2/)
+      assert.match(stdout, /Predicted duration/)
+      assert.match(stdout, /Bottleneck/)
+    }))
+
+  it.live("summarises large plans per round, and --json carries the plan and the prediction", () =>
+    Effect.gen(function*() {
+      const text = yield* exec(Cli.plan({ file: wide }))
+      assert.match(text.stdout, /Round 1: 50 batch\(es\), 1000 requests \(50 parallel\)/)
+      assert.notInclude(text.stdout, "r1b1 [")
+      const json = yield* exec(Cli.plan({ file: wide, json: true }))
+      const out = JSON.parse(json.stdout)
+      assert.deepStrictEqual(out.rounds, [{ index: 1, batches: 50, requests: 1000 }])
+      assert.strictEqual(out.predicted.batchLowerBound, 50)
+      assert.strictEqual(out.predicted.requests, 1000)
+    }))
+
+  it.live("exit 2 on an invalid file", () =>
+    Effect.gen(function*() {
+      const { code, stderr } = yield* exec(Cli.plan({ file: invalid }))
+      assert.strictEqual(code, 2)
+      assert.include(stderr, "dependsOn")
+    }))
+})
+
+describe("msgraph-batch serve and run", () => {
+  it.live("run against a loopback serve on port 0: everything arrives once; an invalid file sends nothing", () =>
+    Effect.gen(function*() {
+      const result = yield* Cli.serveWith({ port: 0 }, (url) =>
+        Effect.gen(function*() {
+          const bad = yield* exec(Cli.run({ file: invalid, endpoint: url }))
+          const afterBad = yield* Emulator.report
+          const good = yield* exec(Cli.run({ file: small, endpoint: url, json: true }))
+          const report = yield* Emulator.report
+          return { bad, afterBad, good, report }
+        }))
+      assert.strictEqual(result.bad.code, 2)
+      assert.strictEqual(result.afterBad.requests, 0)
+      assert.strictEqual(result.good.code, 0)
+      const json = JSON.parse(result.good.stdout)
+      for (const field of jsonFields) assert.property(json, field)
+      assert.strictEqual(json.succeeded, 22)
+      assert.isNull(json.limitViolations) // run has no audit of its own
+      assert.strictEqual(result.report.duplicateExecutions, 0)
+      assert.strictEqual(result.report.requests - result.report.throttled, 22)
+    }))
+
+  it.live("serve prints its URL, answers, and stops when interrupted", () =>
+    Effect.gen(function*() {
+      const memory = yield* makeMemory()
+      const fiber = yield* Effect.fork(Effect.provideService(Cli.serve({ port: 0 }), Output, memory.service))
+      let url: string | undefined
+      for (let i = 0; i < 200 && url === undefined; i++) {
+        url = /listening on (\S+)/.exec(yield* Ref.get(memory.captured.stdout))?.[1]
+        if (url === undefined) yield* Effect.sleep("10 millis")
+      }
+      assert.isDefined(url)
+      const answer = yield* Effect.promise(() =>
+        fetch(`${url}/v1.0/$batch`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ requests: [{ id: "1", method: "GET", url: "/me" }] })
+        }).then((r) => r.status)
+      )
+      assert.strictEqual(answer, 200)
+      yield* Fiber.interrupt(fiber)
+      const after = yield* Effect.promise(() => fetch(`${url}/v1.0/me`).then(() => "answered", () => "refused"))
+      assert.strictEqual(after, "refused")
+    }))
+
+  it.live("run against Graph needs credentials from the environment, and never prints the secret", () =>
+    Effect.gen(function*() {
+      const secret = "very-secret-value-123"
+      const config = ConfigProvider.fromMap(new Map([["MSGRAPH_CLIENT_ID", "client"], ["MSGRAPH_CLIENT_SECRET", secret]]))
+      const { code, stderr, stdout } = yield* exec(
+        Cli.run({ file: small, endpoint: "https://graph.microsoft.com" }).pipe(Effect.withConfigProvider(config))
+      )
+      assert.strictEqual(code, 2)
+      assert.include(stderr, "MSGRAPH_TENANT_ID")
+      assert.notInclude(stderr + stdout, secret)
+    }))
+
+  it.live("refuses a plain-http endpoint that is not loopback, and a malformed one", () =>
+    Effect.gen(function*() {
+      assert.strictEqual((yield* exec(Cli.run({ file: small, endpoint: "http://graph.example.com" }))).code, 2)
+      assert.strictEqual((yield* exec(Cli.run({ file: small, endpoint: "not a url" }))).code, 2)
+    }))
+})
+
+describe("msgraph-batch argv", () => {
+  const main = (...args: Array<string>) => exec(Cli.main(["node", "msgraph-batch", ...args]))
+
+  it.live("parses options and returns the command's exit code", () =>
+    Effect.gen(function*() {
+      const ok = yield* main("simulate", small, "--json", "--tenant-size", "S", "--seed", "7")
+      assert.strictEqual(ok.code, 0)
+      assert.deepStrictEqual(JSON.parse(ok.stdout).settings, { tenantSize: "S", stricter: 1, faults: "none", seed: 7 })
+      assert.strictEqual((yield* main("simulate", failing)).code, 1)
+      assert.strictEqual((yield* main("plan", invalid)).code, 2)
+    }))
+
+  it.live("a command-line error is exit 2", () =>
+    Effect.gen(function*() {
+      assert.strictEqual((yield* main("simulate", small, "--faults", "catastrophic")).code, 2)
+      assert.strictEqual((yield* main("simulate")).code, 2)
+      assert.strictEqual((yield* main("frobnicate")).code, 2)
+    }))
+})

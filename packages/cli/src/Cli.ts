@@ -20,7 +20,7 @@ import { Args, Command, Options, ValidationError as CliValidationError } from "@
 import type { CliApp } from "@effect/cli"
 import type { FileSystem } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Clock, Effect, Either, Layer, Option, Ref, Stream } from "effect"
+import { Clock, Config, Effect, Either, Layer, Option, Ref, Stream } from "effect"
 import { admissionLayer, admissionName } from "./internal/admission.js"
 import * as LowerBound from "./LowerBound.js"
 import { Output, stderr, stdout } from "./Output.js"
@@ -56,6 +56,8 @@ export interface SimulateOptions {
   readonly seed?: number
   readonly json?: boolean
   readonly maxAttempts?: number | undefined
+  /** Send without client-side throttling, relying on Retry-After. */
+  readonly unthrottled?: boolean
 }
 
 /**
@@ -68,6 +70,7 @@ export interface RunOptions {
   readonly json?: boolean
   readonly tenantSize?: TenantSize
   readonly maxAttempts?: number | undefined
+  readonly unthrottled?: boolean
 }
 
 /**
@@ -109,6 +112,7 @@ const simulateWith = (
     faults: options.faults ?? "none",
     seed: options.seed ?? 0,
     client: clientOptions(options.maxAttempts),
+    unthrottled: options.unthrottled ?? false,
     onOutcome: (outcome) => progress.advance(outcome._tag === "Success")
   }).pipe(
     // the file passed the same checks the client applies, so a workload error here is a defect
@@ -120,7 +124,8 @@ const settingsOf = (options: Omit<SimulateOptions, "file" | "json">) => ({
   tenantSize: options.tenantSize ?? "M",
   stricter: options.stricter ?? 1,
   faults: options.faults ?? "none",
-  seed: options.seed ?? 0
+  seed: options.seed ?? 0,
+  unthrottled: options.unthrottled ?? false
 })
 
 /**
@@ -279,8 +284,13 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     const tokens = loopback
       ? TokenProvider.layerStatic("loopback-emulator")
       : TokenProvider.layerClientCredentialsConfig.pipe(Layer.provide(NodeHttpClient.layerUndici))
+    // buckets are keyed by who calls: `serve`'s emulator identity, or the app and tenant of the credentials
+    const identity = loopback
+      ? Emulator.defaultIdentity
+      : yield* Config.all({ tenantId: Config.string("MSGRAPH_TENANT_ID"), appId: Config.string("MSGRAPH_CLIENT_ID") })
+    const admission = { tenantSize, delegated: loopback, identity, unthrottled: options.unthrottled }
     const client = GraphClient.layer({ baseUrl: endpoint.origin + endpoint.pathname.replace(/\/+$/, ""), ...clientOptions(options.maxAttempts) }).pipe(
-      Layer.provide(Layer.mergeAll(tokens, admissionLayer({ tenantSize }), NodeHttpClient.layerUndici))
+      Layer.provide(Layer.mergeAll(tokens, admissionLayer(admission), NodeHttpClient.layerUndici))
     )
     const progress = yield* Progress.make(workload.length)
     const failures: Array<GraphClient.Failure> = []
@@ -315,7 +325,7 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       plan,
       bound,
       audit: undefined,
-      admission: admissionName,
+      admission: admissionName(admission),
       failures,
       settings: { endpoint: endpoint.origin, tenantSize, startedAt: new Date(started).toISOString() }
     })
@@ -398,6 +408,9 @@ const faults = Options.choice("faults", ["none", "light", "heavy"]).pipe(
   Options.withDescription("fault profile: none, light or heavy (see docs/cli.md)")
 )
 const seed = Options.integer("seed").pipe(Options.withDefault(0), Options.withDescription("seed for faults and response order"))
+const unthrottled = Options.boolean("unthrottled").pipe(
+  Options.withDescription("no client-side throttling: send everything, rely on Retry-After (for comparison)")
+)
 const maxAttempts = Options.integer("max-attempts").pipe(Options.optional, Options.withDescription("attempts per request (default 5)"))
 const port = Options.integer("port").pipe(Options.withDefault(0), Options.withDescription("port on 127.0.0.1 (0: any free port)"))
 const endpoint = Options.text("endpoint").pipe(Options.withDescription("https://graph.microsoft.com, or the URL `serve` printed"))
@@ -417,7 +430,7 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
   )
   const simulateCmd = Command.make(
     "simulate",
-    { file: fileArg, json, tenantSize, stricter, faults, seed, maxAttempts },
+    { file: fileArg, json, tenantSize, stricter, faults, seed, maxAttempts, unthrottled },
     (a) => done(simulate({ ...a, maxAttempts: optional(a.maxAttempts) }))
   ).pipe(Command.withDescription("run a workload against the in-process emulator in virtual time"))
   const serveCmd = Command.make("serve", { port, tenantSize, stricter, faults, seed }, (a) => done(serve(a))).pipe(
@@ -425,7 +438,7 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
   )
   const runCmd = Command.make(
     "run",
-    { file: fileArg, endpoint, json, tenantSize, maxAttempts },
+    { file: fileArg, endpoint, json, tenantSize, maxAttempts, unthrottled },
     (a) => done(run({ ...a, maxAttempts: optional(a.maxAttempts) }))
   ).pipe(Command.withDescription("run a workload against Graph or a `serve` endpoint"))
   return Command.make("msgraph-batch").pipe(Command.withSubcommands([planCmd, simulateCmd, serveCmd, runCmd]))

@@ -61,6 +61,8 @@ export interface Options {
   /** `none` (default) or `realistic` per-service latencies, in virtual time. */
   readonly latency?: "none" | "realistic"
   readonly client?: GraphClient.GraphClient.Options
+  /** Send without client-side throttling, relying on Retry-After (default false). */
+  readonly unthrottled?: boolean
   /** Called with every settled request, in order. */
   readonly onOutcome?: (outcome: GraphClient.Outcome) => Effect.Effect<void>
 }
@@ -149,7 +151,10 @@ export const simulate = (
     licenses: options.licenses ?? licensesFor(workload)
   })
   const client = GraphClient.layer(options.client ?? {}).pipe(
-    Layer.provide(Layer.mergeAll(TokenProvider.layerStatic("simulated-token"), admissionLayer({ tenantSize }))),
+    Layer.provide(Layer.mergeAll(
+      TokenProvider.layerStatic("simulated-token"),
+      admissionLayer({ tenantSize, delegated: true, identity: Emulator.defaultIdentity, unthrottled: options.unthrottled })
+    )),
     Layer.provideMerge(emulator)
   )
   const onOutcome = options.onOutcome ?? (() => Effect.void)
@@ -173,7 +178,7 @@ export const simulate = (
       roundTrips: summary.roundTrips,
       latencyMs: minLatencyMillis(latency)
     })
-    return { summary, report, bound, failures, admission: admissionName, multiplier } satisfies Result
+    return { summary, report, bound, failures, admission: admissionName(options), multiplier } satisfies Result
   }).pipe(
     Effect.provide(client),
     Effect.provide(TestContext.TestContext),

@@ -26,6 +26,7 @@ const failing = write(
   ].map((r) => JSON.stringify(r)).join("\n")
 )
 const invalid = write("invalid.ndjson", `{"id":"a","method":"GET","url":"/me"}\n{"id":"b","method":"GET","url":"/me","dependsOn":["nope"]}\n`)
+const posts = write("posts.json", Examples.render(Examples.teamsPosting({ teams: 1, channelsPerTeam: 2, postsPerChannel: 6 })))
 const wide = write("wide.json", JSON.stringify(Array.from({ length: 1_000 }, (_, i) => ({ id: `r${i}`, method: "GET", url: "/me" }))))
 
 const exec = (effect: Effect.Effect<Cli.ExitCode, never, Output | NodeContext.NodeContext>, options: { readonly tty?: boolean } = {}) =>
@@ -98,6 +99,18 @@ describe("msgraph-batch simulate", () => {
       assert.match(stdout, /Round trips\s+2\s+lower bound 2/)
       assert.match(stdout, /Requests\s+22\s+succeeded 22, failed 0/)
       assert.match(stdout, /Limit violations\s+0/)
+    }))
+
+  it.live("throttles proactively by default; --unthrottled meets the limits as 429s", () =>
+    Effect.gen(function*() {
+      const throttled = JSON.parse((yield* exec(Cli.simulate({ file: posts, json: true }))).stdout)
+      const unthrottled = JSON.parse((yield* exec(Cli.simulate({ file: posts, json: true, unthrottled: true, maxAttempts: 50 }))).stdout)
+      assert.strictEqual(throttled.throttled429, 0)
+      assert.strictEqual(throttled.succeeded, 12)
+      assert.include(throttled.admission, "throttled (documented limits)")
+      assert.isTrue(unthrottled.throttled429 > 0)
+      assert.include(unthrottled.admission, "unthrottled")
+      for (const r of [throttled, unthrottled]) assert.isTrue(r.durationMs >= r.durationLowerBoundMs)
     }))
 
   it.live("draws the progress bar on stderr when it is a TTY, and only there", () =>
@@ -212,7 +225,7 @@ describe("msgraph-batch argv", () => {
     Effect.gen(function*() {
       const ok = yield* main("simulate", small, "--json", "--tenant-size", "S", "--seed", "7")
       assert.strictEqual(ok.code, 0)
-      assert.deepStrictEqual(JSON.parse(ok.stdout).settings, { tenantSize: "S", stricter: 1, faults: "none", seed: 7 })
+      assert.deepStrictEqual(JSON.parse(ok.stdout).settings, { tenantSize: "S", stricter: 1, faults: "none", seed: 7, unthrottled: false })
       assert.strictEqual((yield* main("simulate", failing)).code, 1)
       assert.strictEqual((yield* main("plan", invalid)).code, 2)
     }))

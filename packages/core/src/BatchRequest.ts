@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Either, ParseResult, Schema } from "effect"
+import { Schema } from "effect"
 import * as body from "./internal/body.js"
 
 /**
@@ -80,43 +80,15 @@ export interface BatchRequestItem {
   readonly dependsOn?: ReadonlyArray<string>
 }
 
-const BatchRequestItemType: Schema.Schema<BatchRequestItem> = Schema.Struct({
-  id: Schema.String,
-  method: Schema.String,
-  url: Schema.String,
-  headers: Schema.optionalWith(Headers, { exact: true }),
-  body: Schema.optionalWith(Schema.Unknown, { exact: true }),
-  dependsOn: Schema.optionalWith(Schema.Array(Schema.String), { exact: true })
-})
-
 /**
  * The wire item transformed to the in-memory item (base64 bodies become bytes and back).
  *
  * @since 0.1.0
  * @category schemas
  */
-export const BatchRequestItem: Schema.Schema<BatchRequestItem, BatchRequestItemJson> = Schema.transformOrFail(
+export const BatchRequestItem: Schema.Schema<BatchRequestItem, BatchRequestItemJson> = body.itemWithBody(
   BatchRequestItemJson,
-  BatchRequestItemType,
-  {
-    strict: true,
-    decode: (wire, _, ast) => {
-      if (wire.body === undefined) return ParseResult.succeed(wire)
-      return Either.match(body.decodeBody(wire.headers, wire.body), {
-        onLeft: (message) => ParseResult.fail(new ParseResult.Type(ast, wire, `request ${wire.id}: ${message}`)),
-        onRight: (decoded) => ParseResult.succeed({ ...wire, body: decoded })
-      })
-    },
-    encode: (item, _, ast) => {
-      const { dependsOn, ...rest } = item
-      const wire = dependsOn === undefined ? rest : { ...rest, dependsOn: [...dependsOn] }
-      if (item.body === undefined) return ParseResult.succeed(wire)
-      return Either.match(body.encodeBody(item.headers, item.body), {
-        onLeft: (message) => ParseResult.fail(new ParseResult.Type(ast, item, `request ${item.id}: ${message}`)),
-        onRight: (encoded) => ParseResult.succeed({ ...wire, body: encoded })
-      })
-    }
-  }
+  "request"
 )
 
 /**

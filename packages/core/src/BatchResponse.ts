@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Either, ParseResult, Schema } from "effect"
+import { Schema } from "effect"
 import { Headers } from "./BatchRequest.js"
 import * as body from "./internal/body.js"
 
@@ -44,34 +44,15 @@ export interface BatchResponseItem {
   readonly body?: unknown
 }
 
-const BatchResponseItemType: Schema.Schema<BatchResponseItem> = BatchResponseItemJson
-
 /**
  * The wire item transformed to the in-memory item (base64 bodies become bytes and back).
  *
  * @since 0.1.0
  * @category schemas
  */
-export const BatchResponseItem: Schema.Schema<BatchResponseItem, BatchResponseItemJson> = Schema.transformOrFail(
+export const BatchResponseItem: Schema.Schema<BatchResponseItem, BatchResponseItemJson> = body.itemWithBody(
   BatchResponseItemJson,
-  BatchResponseItemType,
-  {
-    strict: true,
-    decode: (wire, _, ast) => {
-      if (wire.body === undefined) return ParseResult.succeed(wire)
-      return Either.match(body.decodeBody(wire.headers, wire.body), {
-        onLeft: (message) => ParseResult.fail(new ParseResult.Type(ast, wire, `response ${wire.id}: ${message}`)),
-        onRight: (decoded) => ParseResult.succeed({ ...wire, body: decoded })
-      })
-    },
-    encode: (item, _, ast) => {
-      if (item.body === undefined) return ParseResult.succeed(item)
-      return Either.match(body.encodeBody(item.headers, item.body), {
-        onLeft: (message) => ParseResult.fail(new ParseResult.Type(ast, item, `response ${item.id}: ${message}`)),
-        onRight: (encoded) => ParseResult.succeed({ ...item, body: encoded })
-      })
-    }
-  }
+  "response"
 )
 
 /**

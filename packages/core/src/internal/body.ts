@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import { Either, Encoding } from "effect"
+import { Either, Encoding, ParseResult, Schema } from "effect"
 
 /** @internal */
 export const headerValue = (
@@ -80,4 +80,36 @@ export const encodeBody = (
   if (body instanceof Uint8Array) return Either.right(encodeBase64(body))
   if (typeof body === "string") return Either.right(encodeBase64(new TextEncoder().encode(body)))
   return Either.left("a body whose Content-Type is not JSON must be bytes (Uint8Array) or a string")
+}
+
+/**
+ * A batch item schema whose body is bytes in memory and base64 on the wire when its Content-Type is
+ * not JSON; `label` names the side ("request" or "response") in parse errors.
+ *
+ * @internal
+ */
+export const itemWithBody = <
+  A extends { readonly id: string; readonly headers?: Readonly<Record<string, string>>; readonly body?: unknown },
+  I
+>(
+  wire: Schema.Schema<A, I>,
+  label: string
+): Schema.Schema<A, I> =>
+  Schema.transformOrFail(wire, Schema.typeSchema(wire), {
+    strict: true,
+    decode: (item, _, ast) => convert(item, ast, decodeBody, label),
+    encode: (item, _, ast) => convert(item, ast, encodeBody, label)
+  })
+
+const convert = <A extends { readonly id: string; readonly headers?: Readonly<Record<string, string>>; readonly body?: unknown }>(
+  item: A,
+  ast: import("effect/SchemaAST").AST,
+  f: (headers: Readonly<Record<string, string>> | undefined, body: unknown) => Either.Either<unknown, string>,
+  label: string
+): Either.Either<A, ParseResult.ParseIssue> => {
+  if (item.body === undefined) return Either.right(item)
+  return Either.match(f(item.headers, item.body), {
+    onLeft: (message) => Either.left(new ParseResult.Type(ast, item, `${label} ${item.id}: ${message}`)),
+    onRight: (converted) => Either.right({ ...item, body: converted })
+  })
 }

@@ -83,6 +83,8 @@ export interface ServeOptions {
   readonly stricter?: number
   readonly faults?: Simulation.FaultProfile
   readonly seed?: number
+  /** `realistic` (default): tens to hundreds of milliseconds per item, by service; `none`: answer at once. */
+  readonly latency?: "none" | "realistic"
 }
 
 const invalid = (message: string): Effect.Effect<ExitCode, never, Output> => Effect.as(stderr(`${message}\n`), 2 as const)
@@ -230,6 +232,7 @@ export const plan = (
           Report.table([
             ["Round trips", String(plan.roundTrips), `lower bound ${plan.lowerBound.roundTrips}`],
             ["Batches", String(plan.batches), `lower bound ${plan.lowerBound.batches}`],
+            ["Predicted round trips", String(result.summary.roundTrips), `${result.summary.batches} batches, as the simulated client sent them`],
             [
               "Predicted duration",
               Report.duration(result.summary.durationMs),
@@ -360,6 +363,7 @@ export const serveWith = <A, E, R>(
           seed: options.seed ?? 0,
           multiplier: 1 / (options.stricter ?? 1),
           faults: Simulation.faultProfiles[options.faults ?? "none"],
+          latency: options.latency ?? "realistic",
           licenses: 100_000
         }))
       )
@@ -411,6 +415,10 @@ const seed = Options.integer("seed").pipe(Options.withDefault(0), Options.withDe
 const unthrottled = Options.boolean("unthrottled").pipe(
   Options.withDescription("no client-side throttling: send everything, rely on Retry-After (for comparison)")
 )
+const latency = Options.choice("latency", ["realistic", "none"]).pipe(
+  Options.withDefault("realistic" as const),
+  Options.withDescription("per-item latency of the served emulator")
+)
 const maxAttempts = Options.integer("max-attempts").pipe(Options.optional, Options.withDescription("attempts per request (default 5)"))
 const port = Options.integer("port").pipe(Options.withDefault(0), Options.withDescription("port on 127.0.0.1 (0: any free port)"))
 const endpoint = Options.text("endpoint").pipe(Options.withDescription("https://graph.microsoft.com, or the URL `serve` printed"))
@@ -433,7 +441,7 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
     { file: fileArg, json, tenantSize, stricter, faults, seed, maxAttempts, unthrottled },
     (a) => done(simulate({ ...a, maxAttempts: optional(a.maxAttempts) }))
   ).pipe(Command.withDescription("run a workload against the in-process emulator in virtual time"))
-  const serveCmd = Command.make("serve", { port, tenantSize, stricter, faults, seed }, (a) => done(serve(a))).pipe(
+  const serveCmd = Command.make("serve", { port, tenantSize, stricter, faults, seed, latency }, (a) => done(serve(a))).pipe(
     Command.withDescription("serve the emulator on 127.0.0.1 until Ctrl-C")
   )
   const runCmd = Command.make(

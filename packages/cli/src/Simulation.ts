@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { type DependencyResolver, GraphClient, TokenProvider, type ValidationError, type Workload } from "@effect-msgraph/core"
+import { GraphClient, TokenProvider, type ValidationError, type Workload } from "@effect-msgraph/core"
 import { type Audit, Emulator, type Faults } from "@effect-msgraph/emulator"
 import { Chunk, Clock, Effect, Fiber, Layer, Logger, LogLevel, Option, Stream, TestClock, TestContext } from "effect"
 import { admissionLayer, admissionName } from "./internal/admission.js"
@@ -184,15 +184,4 @@ export const simulate = (
     Effect.provide(TestContext.TestContext),
     Effect.withSpan("Simulation.simulate", { attributes: { requests: workload.length, tenantSize, multiplier } })
   )
-}
-
-/**
- * The static plan and the simulated run of one workload, for `plan`.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Prediction {
-  readonly plan: DependencyResolver.Plan
-  readonly result: Result
 }

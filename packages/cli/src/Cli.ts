@@ -58,6 +58,8 @@ export interface SimulateOptions {
   readonly maxAttempts?: number | undefined
   /** Send without client-side throttling, relying on Retry-After. */
   readonly unthrottled?: boolean
+  /** Simulated per-item latency (default `none`), in virtual time. */
+  readonly latency?: "none" | "realistic"
 }
 
 /**
@@ -115,6 +117,7 @@ const simulateWith = (
     seed: options.seed ?? 0,
     client: clientOptions(options.maxAttempts),
     unthrottled: options.unthrottled ?? false,
+    latency: options.latency ?? "none",
     onOutcome: (outcome) => progress.advance(outcome._tag === "Success")
   }).pipe(
     // the file passed the same checks the client applies, so a workload error here is a defect
@@ -127,7 +130,8 @@ const settingsOf = (options: Omit<SimulateOptions, "file" | "json">) => ({
   stricter: options.stricter ?? 1,
   faults: options.faults ?? "none",
   seed: options.seed ?? 0,
-  unthrottled: options.unthrottled ?? false
+  unthrottled: options.unthrottled ?? false,
+  latency: options.latency ?? "none"
 })
 
 /**
@@ -419,6 +423,10 @@ const latency = Options.choice("latency", ["realistic", "none"]).pipe(
   Options.withDefault("realistic" as const),
   Options.withDescription("per-item latency of the served emulator")
 )
+const simulatedLatency = Options.choice("latency", ["none", "realistic"]).pipe(
+  Options.withDefault("none" as const),
+  Options.withDescription("per-item latency of the simulated emulator, in virtual time")
+)
 const maxAttempts = Options.integer("max-attempts").pipe(Options.optional, Options.withDescription("attempts per request (default 5)"))
 const port = Options.integer("port").pipe(Options.withDefault(0), Options.withDescription("port on 127.0.0.1 (0: any free port)"))
 const endpoint = Options.text("endpoint").pipe(Options.withDescription("https://graph.microsoft.com, or the URL `serve` printed"))
@@ -438,7 +446,7 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
   )
   const simulateCmd = Command.make(
     "simulate",
-    { file: fileArg, json, tenantSize, stricter, faults, seed, maxAttempts, unthrottled },
+    { file: fileArg, json, tenantSize, stricter, faults, seed, maxAttempts, unthrottled, latency: simulatedLatency },
     (a) => done(simulate({ ...a, maxAttempts: optional(a.maxAttempts) }))
   ).pipe(Command.withDescription("run a workload against the in-process emulator in virtual time"))
   const serveCmd = Command.make("serve", { port, tenantSize, stricter, faults, seed, latency }, (a) => done(serve(a))).pipe(

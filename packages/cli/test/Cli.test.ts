@@ -113,6 +113,16 @@ describe("msgraph-batch simulate", () => {
       for (const r of [throttled, unthrottled]) assert.isTrue(r.durationMs >= r.durationLowerBoundMs)
     }))
 
+  it.live("--latency realistic: virtual latency, and round trips × the least latency join the bound", () =>
+    Effect.gen(function*() {
+      const { code, stdout } = yield* exec(Cli.simulate({ file: small, json: true, latency: "realistic" }))
+      assert.strictEqual(code, 0)
+      const report = JSON.parse(stdout)
+      assert.strictEqual(report.settings.latency, "realistic")
+      assert.isTrue(report.durationLowerBoundMs >= report.roundTrips * 30, "30 ms: the least base latency, identity's")
+      assert.isTrue(report.durationMs >= report.durationLowerBoundMs)
+    }))
+
   it.live("draws the progress bar on stderr when it is a TTY, and only there", () =>
     Effect.gen(function*() {
       const { stderr, stdout } = yield* exec(Cli.simulate({ file: small, json: true }), { tty: true })
@@ -225,7 +235,7 @@ describe("msgraph-batch argv", () => {
     Effect.gen(function*() {
       const ok = yield* main("simulate", small, "--json", "--tenant-size", "S", "--seed", "7")
       assert.strictEqual(ok.code, 0)
-      assert.deepStrictEqual(JSON.parse(ok.stdout).settings, { tenantSize: "S", stricter: 1, faults: "none", seed: 7, unthrottled: false })
+      assert.deepStrictEqual(JSON.parse(ok.stdout).settings, { tenantSize: "S", stricter: 1, faults: "none", seed: 7, unthrottled: false, latency: "none" })
       assert.strictEqual((yield* main("simulate", failing)).code, 1)
       assert.strictEqual((yield* main("plan", invalid)).code, 2)
     }))

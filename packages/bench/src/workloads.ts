@@ -1,0 +1,675 @@
+/**
+ * Workload benchmarks (`npm run bench`, never `npm test`):
+ *
+ * - (a) each example workload in virtual time against the in-process emulator at the documented
+ *   limits, for three clients: this library (proactive throttling), a naive reactive client and a
+ *   fixed-pacing client;
+ * - (b) smaller workloads over loopback HTTP in real time, adding the official
+ *   `@microsoft/microsoft-graph-client` with its default RetryHandler;
+ * - (c) overhead: µs per request end to end and heap per queued request, at 100k requests;
+ * - (d) the planner's round trips and batches against their lower bounds.
+ *
+ * Writes `bench/results/workloads.json` and `docs/benchmarks.md` at the repository root.
+ *
+ * @since 0.1.0
+ */
+import {
+  CostCalculator,
+  DependencyResolver,
+  GraphClient,
+  LimitCatalog,
+  TokenProvider,
+  type Workload
+} from "@effect-msgraph/core"
+import * as Throttler from "@effect-msgraph/core/Throttler"
+import { Emulator, EmulatorServer } from "@effect-msgraph/emulator"
+import { HttpClient, HttpClientResponse } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { Clock, Context, Effect, Fiber, Layer, Logger, LogLevel, Ref, Stream, TestContext } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { performance } from "node:perf_hooks"
+import { fileURLToPath } from "node:url"
+import * as Examples from "@effect-msgraph/cli/build/src/Examples.js"
+import * as LowerBound from "@effect-msgraph/cli/build/src/LowerBound.js"
+import * as Simulation from "@effect-msgraph/cli/build/src/Simulation.js"
+import { runOfficial } from "./workloads/official.js"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
+const tenantSize = "M" as const
+
+/** Batches in flight for every client (this library's default). */
+const concurrency = 4
+/** The naive client's attempts: the first plus 3 retries, as the official SDK's RetryHandler. */
+const naiveAttempts = 4
+/**
+ * The fixed-pacing client's rate, chosen once for every workload: one batch of up to 20 every
+ * 1,000 ms (20 requests per second). It is below Outlook's 10,000 per 10 minutes per mailbox
+ * (16.7/s) only when requests are spread over two or more mailboxes, and above a Teams channel's one
+ * post per second: a fixed rate cannot fit every limit.
+ */
+const fixedIntervalMs = 1_000
+
+type Admission = Context.Tag.Service<typeof GraphClient.Admission>
+
+/**
+ * A fixed-pacing admission: each batch waits for the next slot of a fixed schedule, then is sent
+ * whole. It ignores every limit; 429s are retried by the client after Retry-After.
+ */
+const fixedPacing = (intervalMs: number): Effect.Effect<Admission> =>
+  Effect.gen(function*() {
+    const next = yield* Ref.make(-Infinity)
+    const gate = yield* Effect.makeSemaphore(1)
+    return {
+      admit: (batch) =>
+        gate.withPermits(1)(Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const slot = Math.max(now, yield* Ref.get(next))
+          yield* Ref.set(next, slot + intervalMs)
+          if (slot > now) yield* Effect.sleep(slot - now)
+          return {
+            send: batch.items.map((_, index) => ({ index, headers: {}, handle: undefined })),
+            deferred: [],
+            rejected: [],
+            release: Effect.void,
+            waitedMillis: { fixed: slot - now }
+          }
+        })),
+      feedback: () => Effect.void
+    } satisfies Admission
+  })
+
+type ClientName = "effect-msgraph" | "naive" | "fixed-pacing"
+
+/** Throttler settings for the diagnostic variants of this client (section e). */
+type ThrottlerOptions = Parameters<typeof Throttler.layerMemory>[0]
+
+const clientLayer = (name: ClientName, throttler?: ThrottlerOptions): {
+  readonly admission: Layer.Layer<GraphClient.Admission>
+  readonly options: GraphClient.GraphClient.Options
+} => {
+  switch (name) {
+    case "effect-msgraph":
+      return {
+        admission: throttler === undefined
+          ? GraphClient.layerThrottledMemory(Emulator.defaultIdentity, { catalog: { tenantSize, delegated: true } }).pipe(Layer.orDie)
+          // the same composition as layerThrottledMemory, spelt out so the QuotaStore's options can be set
+          : GraphClient.layerThrottled(Emulator.defaultIdentity).pipe(
+            Layer.provide(Layer.merge(Throttler.layerMemory(throttler), CostCalculator.layer)),
+            Layer.provide(LimitCatalog.layer({ tenantSize, delegated: true })),
+            Layer.orDie
+          ),
+        options: { concurrency }
+      }
+    case "naive":
+      return { admission: GraphClient.layerUnthrottled, options: { concurrency, maxAttempts: naiveAttempts } }
+    case "fixed-pacing":
+      return { admission: Layer.effect(GraphClient.Admission, fixedPacing(fixedIntervalMs)), options: { concurrency, maxAttempts: naiveAttempts } }
+  }
+}
+
+interface RunRow {
+  readonly workload: string
+  readonly client: string
+  readonly requests: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly throttled429: number
+  readonly batches: number
+  readonly roundTrips: number
+  readonly durationMs: number
+  readonly lowerBoundMs: number
+  readonly bottleneck: string | null
+  /** lower bound ÷ duration (1 when both are 0); `null` when requests failed (less work than the bound counts). */
+  readonly efficiency: number | null
+  readonly limitViolations: number
+  readonly duplicateExecutions: number
+  readonly orderViolations: number
+  readonly wallMs: number
+}
+
+const efficiencyOf = (boundMs: number, durationMs: number): number =>
+  durationMs <= 0 ? (boundMs <= 0 ? 1 : 0) : Math.round((boundMs / durationMs) * 10_000) / 10_000
+
+const quiet = <A, E, R>(effect: Effect.Effect<A, E, R>) => Logger.withMinimumLogLevel(effect, LogLevel.Error)
+
+const drain = (graph: Context.Tag.Service<typeof GraphClient.GraphClient>, workload: Workload.Workload) =>
+  graph.run(workload).pipe(
+    Stream.runFold(undefined as GraphClient.Summary | undefined, (last, event) => event._tag === "Summary" ? event : last),
+    Effect.flatMap((s) => s === undefined ? Effect.dieMessage("no summary") : Effect.succeed(s))
+  )
+
+const rowOf = (
+  workload: string,
+  client: string,
+  summary: GraphClient.Summary,
+  report: { readonly limitViolations: number; readonly duplicateExecutions: number; readonly orderViolations: number },
+  bound: LowerBound.DurationBound,
+  wallMs: number
+): RunRow => ({
+  workload,
+  client,
+  requests: summary.requests,
+  succeeded: summary.succeeded,
+  failed: summary.failed,
+  throttled429: summary.throttled429,
+  batches: summary.batches,
+  roundTrips: summary.roundTrips,
+  durationMs: summary.durationMs,
+  lowerBoundMs: Math.ceil(bound.ms),
+  bottleneck: bound.bottleneck === undefined ? null : `${bound.bottleneck.entryId} (${LowerBound.describeLimit(bound.bottleneck.limit)})`,
+  efficiency: summary.failed > 0 ? null : efficiencyOf(bound.ms, summary.durationMs),
+  limitViolations: report.limitViolations,
+  duplicateExecutions: report.duplicateExecutions,
+  orderViolations: report.orderViolations,
+  wallMs: Math.round(wallMs)
+})
+
+// ---------------------------------------------------------------------------------------------
+// (a) virtual time
+// ---------------------------------------------------------------------------------------------
+
+const virtualRun = (name: string, workload: Workload.Workload, client: ClientName, throttler?: ThrottlerOptions) => {
+  const { admission, options } = clientLayer(client, throttler)
+  const live = GraphClient.layer(options).pipe(
+    Layer.provide(Layer.mergeAll(TokenProvider.layerStatic("bench-token"), admission)),
+    Layer.provideMerge(Emulator.layerTest({ tenantSize, seed: 0, latency: "none", licenses: Simulation.licensesFor(workload) }))
+  )
+  return Effect.gen(function*() {
+    const graph = yield* GraphClient.GraphClient
+    const started = performance.now()
+    const summary = yield* quiet(Simulation.driveClock(drain(graph, workload)))
+    const wallMs = performance.now() - started
+    const report = yield* Emulator.report
+    const bound = LowerBound.fromAudit(yield* Emulator.audit, { roundTrips: summary.roundTrips })
+    return rowOf(name, client, summary, report, bound, wallMs)
+  }).pipe(Effect.provide(live), Effect.provide(TestContext.TestContext))
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) loopback HTTP, real time
+// ---------------------------------------------------------------------------------------------
+
+/** The longest a fixed-pacing loopback run may take (real time). */
+const maxFixedLoopbackMs = 30_000
+
+const loopbackWorkloads: ReadonlyArray<{ readonly name: string; readonly workload: () => Workload.Workload; readonly note: string }> = [
+  {
+    name: "teams-posting (1 team × 3 channels × 4 posts)",
+    workload: () => Examples.teamsPosting({ teams: 1, channelsPerTeam: 3, postsPerChannel: 4 }),
+    note: "channel 1/s and team 4/s bind"
+  },
+  {
+    name: "directory-report (4,000 reads)",
+    workload: () => Examples.directoryReport(4_000),
+    note: "6,000 RU against 5,000 + 500/s"
+  },
+  {
+    name: "mailbox-sync (5 mailboxes × 100)",
+    workload: () => Examples.mailboxSync({ mailboxes: 5, busy: 0, quietRequests: 100 }),
+    note: "Outlook: 4 concurrent per mailbox"
+  }
+]
+
+const serverEmulator = (workload: Workload.Workload) =>
+  Emulator.layer({ tenantSize, seed: 0, latency: "none", licenses: Simulation.licensesFor(workload) })
+
+const loopbackRun = (name: string, workload: Workload.Workload, client: ClientName) =>
+  Effect.gen(function*() {
+    const url = yield* EmulatorServer.url
+    const { admission, options } = clientLayer(client)
+    const graphLayer = GraphClient.layer({ ...options, baseUrl: url }).pipe(
+      Layer.provide(Layer.mergeAll(TokenProvider.layerStatic("bench-token"), admission, NodeHttpClient.layerUndici))
+    )
+    const started = performance.now()
+    const summary = yield* Effect.flatMap(GraphClient.GraphClient, (graph) => drain(graph, workload)).pipe(
+      Effect.provide(graphLayer),
+      quiet
+    )
+    const wallMs = performance.now() - started
+    const report = yield* Emulator.report
+    const bound = LowerBound.fromAudit(yield* Emulator.audit, { roundTrips: summary.roundTrips })
+    return rowOf(name, client, summary, report, bound, wallMs)
+  }).pipe(Effect.provide(EmulatorServer.layer({ port: 0 }).pipe(Layer.provideMerge(serverEmulator(workload)))), Effect.scoped)
+
+const officialLoopbackRun = (name: string, workload: Workload.Workload) =>
+  Effect.gen(function*() {
+    const url = yield* EmulatorServer.url
+    const result = yield* Effect.promise(() => runOfficial(url, workload, concurrency))
+    const report = yield* Emulator.report
+    const bound = LowerBound.fromAudit(yield* Emulator.audit, { roundTrips: result.roundTrips })
+    return rowOf(name, "official SDK", result, report, bound, result.durationMs)
+  }).pipe(Effect.provide(EmulatorServer.layer({ port: 0 }).pipe(Layer.provideMerge(serverEmulator(workload)))), Effect.scoped)
+
+// ---------------------------------------------------------------------------------------------
+// (c) overhead
+// ---------------------------------------------------------------------------------------------
+
+const overheadRequests = 100_000
+
+/** Independent reads of many (absent) users: 404 is accepted, so every request succeeds. */
+const independentGets = (n: number): Workload.Workload =>
+  Array.from({ length: n }, (_, i) => ({
+    id: `get-${i}`,
+    method: "GET",
+    url: `/users/user${i % 5_000}@contoso.onmicrosoft.com?$select=id`,
+    acceptStatuses: [404]
+  }))
+
+const overheadTime = (client: "effect-msgraph" | "naive") =>
+  Effect.gen(function*() {
+    const workload = independentGets(overheadRequests)
+    const row = yield* virtualRun("100k independent GETs", workload, client)
+    return {
+      client,
+      requests: overheadRequests,
+      wallMs: row.wallMs,
+      usPerRequest: Math.round((row.wallMs * 1000) / overheadRequests * 10) / 10,
+      virtualDurationMs: row.durationMs,
+      throttled429: row.throttled429,
+      failed: row.failed
+    }
+  })
+
+const gc = (): void => {
+  const g = (globalThis as { gc?: () => void }).gc
+  if (g !== undefined) {
+    g()
+    g()
+  }
+}
+
+/**
+ * Heap per queued request: the client runs 100k requests against an HttpClient that never
+ * answers, so after planning every request sits in the client's queues. Heap after a full GC while
+ * held, minus heap before the run (with the workload array already allocated), divided by 100k.
+ */
+const overheadMemory = Effect.gen(function*() {
+  const workload = independentGets(overheadRequests)
+  const hanging = HttpClient.make(() => Effect.never as Effect.Effect<HttpClientResponse.HttpClientResponse>)
+  const live = GraphClient.layer({ concurrency }).pipe(
+    Layer.provide(Layer.mergeAll(
+      TokenProvider.layerStatic("bench-token"),
+      GraphClient.layerUnthrottled,
+      Layer.succeed(HttpClient.HttpClient, hanging)
+    ))
+  )
+  return yield* Effect.gen(function*() {
+    const graph = yield* GraphClient.GraphClient
+    gc()
+    const before = process.memoryUsage().heapUsed
+    const fiber = yield* Effect.fork(drain(graph, workload))
+    // let planning finish and the queues fill: wait until the heap stops growing
+    let last = 0
+    for (let i = 0; i < 50; i++) {
+      yield* Effect.sleep("200 millis")
+      gc()
+      const now = process.memoryUsage().heapUsed
+      if (i > 3 && Math.abs(now - last) < 256 * 1024) break
+      last = now
+    }
+    gc()
+    const held = process.memoryUsage().heapUsed
+    yield* Fiber.interrupt(fiber)
+    return {
+      requests: overheadRequests,
+      gcExposed: (globalThis as { gc?: unknown }).gc !== undefined,
+      heapBeforeMB: Math.round(before / 1e5) / 10,
+      heapHeldMB: Math.round(held / 1e5) / 10,
+      bytesPerQueuedRequest: Math.round((held - before) / overheadRequests)
+    }
+  }).pipe(Effect.provide(live))
+})
+
+// ---------------------------------------------------------------------------------------------
+// (e) diagnostics: where this client's time goes, one setting changed at a time
+// ---------------------------------------------------------------------------------------------
+
+/** The same requests, with channel posts reordered round-robin (post p of every channel before post p + 1). */
+const interleavePosts = (workload: Workload.Workload): Workload.Workload => {
+  const key = (id: string) => id.split("-").slice(1).map(Number) as [number, number, number]
+  const slots: Array<number> = []
+  workload.forEach((r, i) => {
+    if (/^post-\d+-\d+-\d+$/.test(r.id)) slots.push(i)
+  })
+  const posts = slots.map((i) => workload[i]!).sort((a, b) => {
+    const [ta, ca, pa] = key(a.id)
+    const [tb, cb, pb] = key(b.id)
+    return pa - pb || ta - tb || ca - cb
+  })
+  const out = [...workload]
+  slots.forEach((slot, k) => {
+    out[slot] = posts[k]!
+  })
+  return out
+}
+
+const noSlowdown = { policy: { slowdownThreshold: Number.POSITIVE_INFINITY } }
+const fineWindows = { store: { windowSlots: 200 } }
+
+const diagnostics: ReadonlyArray<{
+  readonly workload: string
+  readonly variant: string
+  readonly isolates: string
+  readonly make: () => Workload.Workload
+  readonly throttler?: ThrottlerOptions
+}> = [
+  {
+    workload: "directory-report",
+    variant: "slowdownThreshold = ∞",
+    isolates: "the Throttler's slowdown after x-ms-throttle-limit-percentage hints (default: from 80% used, (u − 0.8) × 5 s)",
+    make: () => Examples.directoryReport(),
+    throttler: noSlowdown
+  },
+  {
+    workload: "mailbox-sync",
+    variant: "windowSlots = 200",
+    isolates: "the in-memory QuotaStore's sliding-window approximation (default 20 sub-windows: up to W/20 = 30 s late on a 10-minute window)",
+    make: () => Examples.mailboxSync(),
+    throttler: fineWindows
+  },
+  {
+    workload: "teams-posting",
+    variant: "posts interleaved by channel",
+    isolates: "packing: the workload lists each channel's posts together, so a planned batch holds one channel's posts, of which one per second can be sent",
+    make: () => interleavePosts(Examples.teamsPosting())
+  },
+  {
+    workload: "mixed",
+    variant: "all three changes",
+    isolates: "whether the three effects above explain the mixed workload's gap",
+    make: () => interleavePosts(Examples.mixed()),
+    throttler: { ...noSlowdown, ...fineWindows }
+  }
+]
+
+// ---------------------------------------------------------------------------------------------
+// (d) plans
+// ---------------------------------------------------------------------------------------------
+
+const planRow = (name: string, workload: Workload.Workload) => {
+  const plan = DependencyResolver.plan(workload)
+  if (plan._tag === "Left") throw new Error(`${name}: ${String(plan.left)}`)
+  return {
+    workload: name,
+    requests: plan.right.requests,
+    roundTrips: plan.right.roundTrips,
+    roundTripLowerBound: plan.right.lowerBound.roundTrips,
+    batches: plan.right.batches,
+    batchLowerBound: plan.right.lowerBound.batches
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// report
+// ---------------------------------------------------------------------------------------------
+
+const fmtMs = (ms: number): string =>
+  ms < 1_000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`
+
+const runTable = (rows: ReadonlyArray<RunRow>, virtual: boolean): string => {
+  const head = `| workload | client | duration${virtual ? " (virtual)" : ""} | lower bound | efficiency | 429s | failed | batches | limit violations | duplicates | wall time |`
+  const sep = "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  const body = rows.map((r) =>
+    `| ${r.workload} | ${r.client} | ${fmtMs(r.durationMs)} | ${fmtMs(r.lowerBoundMs)} | ${r.efficiency === null ? "— (failures)" : r.efficiency.toFixed(3)} | ${r.throttled429} | ${r.failed} | ${r.batches} | ${r.limitViolations} | ${r.duplicateExecutions} | ${fmtMs(r.wallMs)} |`
+  )
+  return [head, sep, ...body].join("\n")
+}
+
+const targetsOf = (rows: ReadonlyArray<RunRow>) => {
+  const workloads = [...new Set(rows.map((r) => r.workload))]
+  return workloads.map((w) => {
+    const ours = rows.find((r) => r.workload === w && r.client === "effect-msgraph")!
+    const others = rows.filter((r) => r.workload === w && r.client !== "effect-msgraph")
+    return {
+      workload: w,
+      efficiency: ours.efficiency,
+      efficiencyAtLeast095: ours.efficiency !== null && ours.efficiency >= 0.95,
+      zero429: ours.throttled429 === 0,
+      // time: compared only when both runs did all the work; a run with failures did less
+      aheadOnTime: others.map((o) => ({
+        client: o.client,
+        ours: ours.durationMs,
+        theirs: o.durationMs,
+        oursFailed: ours.failed,
+        theirsFailed: o.failed,
+        verdict: ours.failed > 0 ? (o.failed > 0 ? "both incomplete" : "behind (ours incomplete)") :
+          o.failed > 0 ? "ahead (theirs incomplete)" : ours.durationMs < o.durationMs ? "ahead" : ours.durationMs === o.durationMs ? "tie" : "behind"
+      })),
+      aheadOn429: others.map((o) => ({
+        client: o.client,
+        ours: ours.throttled429,
+        theirs: o.throttled429,
+        verdict: ours.throttled429 < o.throttled429 ? "ahead" : ours.throttled429 === o.throttled429 ? "tie" : "behind"
+      }))
+    }
+  })
+}
+
+const targetTable = (targets: ReturnType<typeof targetsOf>): string => {
+  const yes = (b: boolean) => (b ? "yes" : "**no**")
+  const head = "| workload | efficiency ≥ 0.95 | zero 429s | time vs others (ours / theirs) | 429s vs others (ours / theirs) |"
+  const sep = "|---|---|---|---|---|"
+  const body = targets.map((t) =>
+    `| ${t.workload} | ${yes(t.efficiencyAtLeast095)} | ${yes(t.zero429)} | ${
+      t.aheadOnTime.map((a) => `${a.client}: ${a.verdict.startsWith("behind") ? `**${a.verdict}**` : a.verdict} (${fmtMs(a.ours)} / ${fmtMs(a.theirs)}${a.theirsFailed > 0 ? `, ${a.theirsFailed} of theirs failed` : ""})`).join("; ")
+    } | ${t.aheadOn429.map((a) => `${a.client}: ${a.verdict === "behind" ? "**behind**" : a.verdict} (${a.ours} / ${a.theirs})`).join("; ")} |`
+  )
+  return [head, sep, ...body].join("\n")
+}
+
+/** `BENCH_SECTIONS=a,b` runs only those sections (default: all); the files are written only for a full run. */
+const sections = new Set((process.env["BENCH_SECTIONS"] ?? "a,b,c,d,e").split(",").map((x) => x.trim()))
+const full = ["a", "b", "c", "d", "e"].every((x) => sections.has(x))
+
+const log = (line: string) => Effect.sync(() => process.stderr.write(`${line}\n`))
+
+const main = Effect.gen(function*() {
+  const startedAt = new Date().toISOString()
+  const t0 = performance.now()
+  const examples = Object.entries(Examples.all)
+
+  // (d)
+  const plans = sections.has("d") ? examples.map(([name, make]) => planRow(name, make())) : []
+  yield* log(`(d) plans: ${JSON.stringify(plans)}`)
+
+  // (a)
+  const virtual: Array<RunRow> = []
+  for (const [name, make] of sections.has("a") ? examples : []) {
+    const workload = make()
+    for (const client of ["effect-msgraph", "naive", "fixed-pacing"] as const) {
+      const row = yield* virtualRun(name, workload, client)
+      virtual.push(row)
+      yield* log(`(a) ${JSON.stringify(row)}`)
+    }
+  }
+
+  // (e)
+  const diagnosed: Array<RunRow & { readonly variant: string; readonly isolates: string }> = []
+  for (const d of sections.has("e") ? diagnostics : []) {
+    const row = yield* virtualRun(d.workload, d.make(), "effect-msgraph", d.throttler)
+    diagnosed.push({ ...row, variant: d.variant, isolates: d.isolates })
+    yield* log(`(e) ${d.variant}: ${JSON.stringify(row)}`)
+  }
+
+  // (b)
+  const loopback: Array<RunRow> = []
+  const skipped: Array<{ workload: string; client: string; reason: string }> = []
+  for (const { name, workload: make } of sections.has("b") ? loopbackWorkloads : []) {
+    const workload = make()
+    for (const client of ["effect-msgraph", "naive", "fixed-pacing"] as const) {
+      // the fixed pace costs about one second per batch in real time: skip what would take too long
+      const batches = DependencyResolver.plan(workload).pipe((p) => p._tag === "Right" ? p.right.batches : 0)
+      if (client === "fixed-pacing" && batches * fixedIntervalMs > maxFixedLoopbackMs) {
+        skipped.push({ workload: name, client, reason: `${batches} batches at one per ${fixedIntervalMs} ms would take over ${fmtMs(maxFixedLoopbackMs)} of real time` })
+        continue
+      }
+      const row = yield* loopbackRun(name, workload, client)
+      loopback.push(row)
+      yield* log(`(b) ${JSON.stringify(row)}`)
+    }
+    const row = yield* officialLoopbackRun(name, workload)
+    loopback.push(row)
+    yield* log(`(b) ${JSON.stringify(row)}`)
+  }
+
+  // (c)
+  if (!sections.has("c")) {
+    yield* log("partial run: results not written")
+    return
+  }
+  const overhead = {
+    time: [yield* overheadTime("effect-msgraph"), yield* overheadTime("naive")],
+    memory: yield* overheadMemory
+  }
+  yield* log(`(c) ${JSON.stringify(overhead)}`)
+  if (!full) {
+    yield* log("partial run: results not written")
+    return
+  }
+
+  const results = {
+    startedAt,
+    totalWallMs: Math.round(performance.now() - t0),
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", node: process.version, platform: `${os.platform()} ${os.arch()}` },
+    settings: {
+      tenantSize,
+      delegated: true,
+      emulatorLatency: "none",
+      concurrency,
+      naive: { admission: "GraphClient.layerUnthrottled", maxAttempts: naiveAttempts, retryAfter: "waits the item's Retry-After" },
+      fixedPacing: { intervalMs: fixedIntervalMs, batchSize: 20, maxAttempts: naiveAttempts },
+      official: { package: "@microsoft/microsoft-graph-client", retry: "default RetryHandler (3 retries, Retry-After)", batches: "BatchRequestContent, 20 steps", concurrency }
+    },
+    plans,
+    virtual,
+    virtualTargets: targetsOf(virtual),
+    diagnostics: diagnosed,
+    loopback,
+    loopbackTargets: targetsOf(loopback),
+    loopbackSkipped: skipped,
+    overhead
+  }
+  const resultsPath = path.join(root, "bench/results/workloads.json")
+  fs.mkdirSync(path.dirname(resultsPath), { recursive: true })
+  fs.writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`)
+  fs.writeFileSync(path.join(root, "docs/benchmarks.md"), renderDoc(results))
+  yield* log(`wrote ${resultsPath} and docs/benchmarks.md in ${fmtMs(results.totalWallMs)}`)
+})
+
+const renderDoc = (r: {
+  readonly startedAt: string
+  readonly totalWallMs: number
+  readonly machine: { readonly cpus: number; readonly cpu: string; readonly node: string; readonly platform: string }
+  readonly plans: ReadonlyArray<ReturnType<typeof planRow>>
+  readonly virtual: ReadonlyArray<RunRow>
+  readonly virtualTargets: ReturnType<typeof targetsOf>
+  readonly diagnostics: ReadonlyArray<RunRow & { readonly variant: string; readonly isolates: string }>
+  readonly loopback: ReadonlyArray<RunRow>
+  readonly loopbackTargets: ReturnType<typeof targetsOf>
+  readonly loopbackSkipped: ReadonlyArray<{ readonly workload: string; readonly client: string; readonly reason: string }>
+  readonly overhead: {
+    readonly time: ReadonlyArray<{ readonly client: string; readonly usPerRequest: number; readonly wallMs: number; readonly virtualDurationMs: number; readonly throttled429: number; readonly failed: number }>
+    readonly memory: { readonly bytesPerQueuedRequest: number; readonly heapBeforeMB: number; readonly heapHeldMB: number; readonly gcExposed: boolean }
+  }
+}): string => `# Benchmarks
+
+<!-- generated by packages/bench/src/workloads.ts (npm run bench); do not edit by hand -->
+
+Run with \`npm run bench\`. It is not part of \`npm test\`. All numbers are in
+\`bench/results/workloads.json\`.
+
+**Machine:** ${r.machine.cpus} cores (${r.machine.cpu}), ${r.machine.platform}, Node ${r.machine.node}. The
+machine is shared and noisy, so wall-clock figures vary from run to run. The clients were measured
+side by side in one run (${r.startedAt}, ${fmtMs(r.totalWallMs)} in all), so compare ratios rather than
+absolute wall times. Virtual-time durations do not depend on the machine.
+
+## The clients
+
+- **effect-msgraph**: \`GraphClient.layer({ concurrency: ${concurrency} })\` with
+  \`GraphClient.layerThrottledMemory(Emulator.defaultIdentity, { catalog: { tenantSize: "${tenantSize}", delegated: true } })\`:
+  proactive admission against the documented limits.
+- **naive**: the same executor (batching, dependency planning, response references) with
+  \`GraphClient.layerUnthrottled\` and \`maxAttempts: ${naiveAttempts}\`: up to ${concurrency} batches of 20 in flight, and
+  a 429'd item is resent after its Retry-After, at most 3 times, as the official SDK's RetryHandler
+  does for whole requests. It is built from this library, not hand-written, so the comparison
+  isolates admission.
+- **fixed-pacing**: the same executor with an admission that ignores the limits and releases one
+  batch (up to 20 requests) every ${fixedIntervalMs} ms, a rate chosen once for all workloads (20 requests
+  per second); 429s are retried after Retry-After, ${naiveAttempts} attempts in all.
+- **official SDK** (loopback only): \`@microsoft/microsoft-graph-client\` \`Client.init\` with its default
+  middleware (RetryHandler: 3 retries, honours Retry-After), the requests packed 20 at a time with
+  \`BatchRequestContent\` and posted to \`/$batch\`, ${concurrency} batches in flight. The SDK retries only whole
+  HTTP requests: an item answered 429 inside a 200 batch response is not retried, so it counts as
+  failed. Response references (\`{{id#/pointer}}\`) are not an SDK feature, so only workloads
+  without them run here.
+
+Columns: **duration** is the client's own summary duration; **lower bound** is the least time the
+documented limits allow for the distinct requests the emulator saw (the CLI's \`LowerBound.fromAudit\`);
+**efficiency** is lower bound ÷ duration (1 when both are 0). It is shown even when requests failed,
+in which case the run did less work than the bound counts. **limit violations**, **duplicates** come
+from \`Emulator.report\`, judged against the documented limits.
+
+## (a) Example workloads in virtual time
+
+In-process emulator (\`Emulator.layerTest\`, tenant ${tenantSize}, latency none, seed 0) at the documented limits;
+virtual time driven by the CLI's \`Simulation.driveClock\`.
+
+${runTable(r.virtual, true)}
+
+### Targets
+
+${targetTable(r.virtualTargets)}
+
+### Where this client's time goes
+
+Each row reruns one example with this client and one setting changed (virtual time, same
+emulator). It is a diagnosis, not a tuning of the benchmark: section (a) uses the defaults.
+
+| workload | variant | duration (virtual) | lower bound | efficiency | 429s | limit violations | what it isolates |
+|---|---|---:|---:|---:|---:|---:|---|
+${r.diagnostics.map((d) => {
+  const base = r.virtual.find((v) => v.workload === d.workload && v.client === "effect-msgraph")
+  return `| ${d.workload} | ${d.variant} | ${fmtMs(d.durationMs)}${base === undefined ? "" : ` (default: ${fmtMs(base.durationMs)})`} | ${fmtMs(d.lowerBoundMs)} | ${d.efficiency === null ? "— (failures)" : d.efficiency.toFixed(3)} | ${d.throttled429} | ${d.limitViolations} | ${d.isolates} |`
+}).join("\n")}
+
+## (b) Over loopback HTTP, real time
+
+\`EmulatorServer.layer({ port: 0 })\` over \`Emulator.layer\` (latency none) and
+\`NodeHttpClient.layerUndici\`. Smaller workloads, so the whole section runs in about two minutes.
+
+${runTable(r.loopback, false)}
+${r.loopbackSkipped.length === 0 ? "" : `\nNot run: ${r.loopbackSkipped.map((x) => `${x.client} on ${x.workload} (${x.reason})`).join("; ")}.\n`}
+### Targets
+
+${targetTable(r.loopbackTargets)}
+
+## (c) Overhead
+
+${overheadRequests.toLocaleString("en-US")} independent GETs (\`/users/userN@...?$select=id\` over 5,000 users, 404 accepted),
+in-process emulator, latency none, in virtual time; wall time per request end to end, which
+includes the emulator's own work (validation, accounting, audit) in the same process.
+
+| client | µs per request | wall time | virtual duration | 429s | failed |
+|---|---:|---:|---:|---:|---:|
+${r.overhead.time.map((t) => `| ${t.client} | ${t.usPerRequest} | ${fmtMs(t.wallMs)} | ${fmtMs(t.virtualDurationMs)} | ${t.throttled429} | ${t.failed} |`).join("\n")}
+
+Memory per queued request: the client (unthrottled admission) runs the same 100k requests against
+an \`HttpClient\` that never answers, so every request stays queued. Heap after a full GC while held,
+minus heap before the run (the workload array already allocated), over 100k:
+**${r.overhead.memory.bytesPerQueuedRequest} bytes per queued request** (${r.overhead.memory.heapBeforeMB} MB → ${r.overhead.memory.heapHeldMB} MB${r.overhead.memory.gcExposed ? "" : "; run without --expose-gc, so less exact"}).
+
+## (d) Plan round trips against the lower bound
+
+\`DependencyResolver.plan\` for each example (static, before any throttling).
+
+| workload | requests | round trips | lower bound | batches | lower bound |
+|---|---:|---:|---:|---:|---:|
+${r.plans.map((p) => `| ${p.workload} | ${p.requests} | ${p.roundTrips} | ${p.roundTripLowerBound} | ${p.batches} | ${p.batchLowerBound} |`).join("\n")}
+`
+
+Effect.runPromise(main).catch((error) => {
+  process.stderr.write(`${String(error)}\n`)
+  process.exitCode = 1
+})

@@ -269,7 +269,7 @@ export const make = (
       Effect.suspend((): Effect.Effect<Permit, ThrottleError | QuotaStore.QuotaStoreError> => {
         const entries = admission.normalise(demands)
         if (!Array.isArray(entries)) return Effect.fail(entries as ThrottleError)
-        return admission.admitEntries(runner, entries as ReadonlyArray<Demand>, ThrottlePriority.level(opts?.priority))
+        return admission.unsafeAdmit(runner, entries as ReadonlyArray<Demand>, ThrottlePriority.level(opts?.priority))
       })
 
     const release = (permit: Permit) => admission.release(runner, permit as Waiter)

@@ -46,7 +46,7 @@ describe("ConcurrencyLimiter", () => {
         }
         expect(peak).toBeLessThanOrEqual(permits)
       })),
-    { fastCheck: { numRuns: 60 } }
+    { fastCheck: { numRuns: 40 } }
   )
 
   it.effect("gives the permit back when the task is interrupted", () =>

@@ -81,7 +81,7 @@ describe("SlidingWindow", () => {
           }
         }
       }),
-    { fastCheck: { numRuns: 60 } }
+    { fastCheck: { numRuns: 40 } }
   )
 
   it.effect.prop(
@@ -112,7 +112,7 @@ describe("SlidingWindow", () => {
           expect(used + a.cost).toBeGreaterThan(options.limit)
         }
       }),
-    { fastCheck: { numRuns: 60 } }
+    { fastCheck: { numRuns: 40 } }
   )
 
   it.effect("fails at once with CostExceedsCapacity for a cost above the limit", () =>

@@ -205,14 +205,14 @@ describe("Throttler properties (TestClock, random workloads)", () => {
     "windows never exceed N in any interval W, concurrency never exceeds its cap, token buckets follow their refill, every request is admitted exactly once or fails typed, and nothing admissible is kept waiting",
     [scenarioArb],
     scenarioProperty(false),
-    { fastCheck: { numRuns: 40 } }
+    { fastCheck: { numRuns: 30 } }
   )
 
   it.effect.prop(
     "the same holds with a store that answers asynchronously, as a shared store would",
     [scenarioArb],
     scenarioProperty(true),
-    { fastCheck: { numRuns: 25 } }
+    { fastCheck: { numRuns: 20 } }
   )
 
   it.effect.prop(
@@ -251,7 +251,7 @@ describe("Throttler properties (TestClock, random workloads)", () => {
           }
         }
       }),
-    { fastCheck: { numRuns: 40 } }
+    { fastCheck: { numRuns: 30 } }
   )
 
   it.effect.prop(
@@ -314,6 +314,6 @@ describe("Throttler properties (TestClock, random workloads)", () => {
           }
         }
       })),
-    { fastCheck: { numRuns: 40 } }
+    { fastCheck: { numRuns: 30 } }
   )
 })

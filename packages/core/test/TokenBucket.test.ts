@@ -94,7 +94,7 @@ describe("TokenBucket", () => {
           last = a.at
         }
       }),
-    { fastCheck: { numRuns: 60 } }
+    { fastCheck: { numRuns: 40 } }
   )
 
   it.effect("starts full and refills continuously: 5 at once, then one every 200 ms at 5 per second", () =>

@@ -221,18 +221,29 @@ export const admitEntries = (
   runner: Runner,
   entries: ReadonlyArray<Entry>,
   level: number
-): Effect.Effect<Waiter, QuotaStoreError> =>
-  Effect.suspend(() => {
-    const waiter = runner.engine.arrive(entries, level, fiberListener, undefined)
-    if (waiter.admission > 0) return Effect.succeed(waiter)
-    return Effect.async<Waiter, QuotaStoreError>((resume) => {
-      if (waiter.admission > 0) return resume(Effect.succeed(waiter))
-      if (waiter.failure !== undefined) return resume(Effect.fail(storeFailure(waiter.failure)))
-      waiter.payload = resume
-      return Effect.suspend(() => {
-        if (waiter.admission > 0) return Effect.ignore(release(runner, waiter))
-        runner.engine.cancel(waiter)
-        return Effect.void
-      })
+): Effect.Effect<Waiter, QuotaStoreError> => Effect.suspend(() => unsafeAdmit(runner, entries, level))
+
+/**
+ * The body of {@link admitEntries}, to be called inside an `Effect.suspend` the caller already has:
+ * it offers the request to the engine right away.
+ *
+ * @internal
+ */
+export const unsafeAdmit = (
+  runner: Runner,
+  entries: ReadonlyArray<Entry>,
+  level: number
+): Effect.Effect<Waiter, QuotaStoreError> => {
+  const waiter = runner.engine.arrive(entries, level, fiberListener, undefined)
+  if (waiter.admission > 0) return Effect.succeed(waiter)
+  return Effect.async<Waiter, QuotaStoreError>((resume) => {
+    if (waiter.admission > 0) return resume(Effect.succeed(waiter))
+    if (waiter.failure !== undefined) return resume(Effect.fail(storeFailure(waiter.failure)))
+    waiter.payload = resume
+    return Effect.suspend(() => {
+      if (waiter.admission > 0) return Effect.ignore(release(runner, waiter))
+      runner.engine.cancel(waiter)
+      return Effect.void
     })
   })
+}

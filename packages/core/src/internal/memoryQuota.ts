@@ -235,6 +235,8 @@ export class MemoryQuota {
   readonly states = new Map<string, BucketState>()
   private operations = 0
   private sweepEvery = 4096
+  /** The states of the entries of the current `take`, so that each key is looked up once. */
+  private readonly scratch: Array<BucketState> = []
   constructor(readonly options: Options = defaultOptions) {}
 
   private state(entry: Entry, now: number): BucketState {
@@ -278,9 +280,11 @@ export class MemoryQuota {
     const n = entries.length
     let blockedKeys: Array<string> | undefined
     let retryAt: number | undefined
+    const scratch = this.scratch
     for (let i = 0; i < n; i++) {
       const entry = entries[i]!
       const state = this.state(entry, now)
+      scratch[i] = state
       advance(state, now)
       let at: number | undefined
       let short = false
@@ -302,16 +306,15 @@ export class MemoryQuota {
       }
     }
     if (blockedKeys !== undefined) {
+      scratch.length = 0
       return {
         _tag: "Blocked",
         retryAtMillis: retryAt === undefined ? undefined : Math.max(now + 1, Math.ceil(retryAt)),
         keys: blockedKeys
       }
     }
-    for (let i = 0; i < n; i++) {
-      const entry = entries[i]!
-      apply(this.states.get(entry.key)!, entry.cost, now)
-    }
+    for (let i = 0; i < n; i++) apply(scratch[i]!, entries[i]!.cost, now)
+    scratch.length = 0
     return taken
   }
 

@@ -11,9 +11,11 @@ import {
   Effect,
   Either,
   Exit,
+  FiberSet,
   Metric,
   MetricBoundaries,
   Option,
+  Queue,
   Random,
   Redacted,
   Schedule,
@@ -91,6 +93,15 @@ export interface Ticket {
   readonly send: ReadonlyArray<{ readonly index: number; readonly headers: Readonly<Record<string, string>>; readonly handle: unknown }>
   readonly deferred: ReadonlyArray<number>
   readonly rejected: ReadonlyArray<{ readonly index: number; readonly error: Failure["error"] }>
+  /**
+   * Waits until `send` may go, decided separately so that deferred items can be packed into
+   * another batch at once instead of waiting with this one.
+   */
+  readonly acquire: Effect.Effect<Permission>
+}
+
+/** @internal */
+export interface Permission {
   readonly release: Effect.Effect<void>
   /** Time spent waiting, per bucket key. */
   readonly waitedMillis: Readonly<Record<string, number>>
@@ -114,8 +125,7 @@ export const noAdmission: Admission = {
       send: batch.items.map((_, index) => ({ index, headers: {}, handle: undefined })),
       deferred: [],
       rejected: [],
-      release: Effect.void,
-      waitedMillis: {}
+      acquire: Effect.succeed({ release: Effect.void, waitedMillis: {} })
     }),
   feedback: () => Effect.void
 }
@@ -209,6 +219,8 @@ export const runWorkload = (
         return { ...item, headers: { ...item.headers, "client-request-id": guid } }
       })
     const stats = { succeeded: 0, failed: 0, throttled429: 0, retries: 0, batches: 0, roundTrips: 0 }
+    const lastDepth = new Map<string, number>()
+    const sending = yield* Effect.makeSemaphore(settings.concurrency)
     const batchUrl = `${settings.baseUrl.replace(/\/+$/, "")}/${settings.version}/$batch`
 
     // one span per request, from its first send (or its settlement, if never sent) to its outcome
@@ -477,24 +489,26 @@ export const runWorkload = (
         const now = yield* Clock.currentTimeMillis
         const wait = Math.max(0, ...batch.requests.map((r) => (notBefore.get(r.id) ?? 0) - now))
         if (wait > 0) yield* Effect.sleep(Duration.millis(wait))
-        const admitStart = yield* Clock.currentTimeMillis
         const ticket = yield* deps.admission.admit({
           batchId: batch.id,
           shape: batch.shape,
           items: batch.requests.map((request) => ({ request, priority: run.request(request.id)?.priority }))
         })
-        const admitted = yield* Clock.currentTimeMillis
-        yield* Metric.update(admissionWait, admitted - admitStart)
-        yield* Effect.annotateCurrentSpan("batch.admissionWaitMs", admitted - admitStart)
-        for (const [key, millis] of Object.entries(ticket.waitedMillis)) {
-          yield* Effect.annotateCurrentSpan(`batch.wait.${key}`, millis)
-        }
-        // rejected items fail (dependents first, see `unanswered`); deferred ones wait for a later round
+        // rejected items fail (dependents first, see `unanswered`); deferred ones go back at once
         for (const { error, index } of [...ticket.rejected].reverse()) {
           yield* fail(batch.requests[index]!.id, 0, error)
         }
         for (const index of ticket.deferred) run.requeue(batch.requests[index]!.id)
-        if (ticket.send.length === 0) return yield* ticket.release
+        if (ticket.deferred.length > 0) yield* wake.offer(undefined)
+        if (ticket.send.length === 0) return
+        const admitStart = yield* Clock.currentTimeMillis
+        const permission = yield* ticket.acquire
+        const admitted = yield* Clock.currentTimeMillis
+        yield* Metric.update(admissionWait, admitted - admitStart)
+        yield* Effect.annotateCurrentSpan("batch.admissionWaitMs", admitted - admitStart)
+        for (const [key, millis] of Object.entries(permission.waitedMillis)) {
+          yield* Effect.annotateCurrentSpan(`batch.wait.${key}`, millis)
+        }
         const sent: PlannedBatch = {
           ...batch,
           requests: ticket.send.map(({ headers, index }) => {
@@ -513,7 +527,18 @@ export const runWorkload = (
         }
         yield* Effect.annotateCurrentSpan("batch.attempt", attempt)
         yield* Effect.annotateCurrentSpan("batch.sent", sent.requests.length)
-        const result = yield* send(sent).pipe(Effect.ensuring(ticket.release))
+        // round trips on the critical path: one more than the deepest call this batch had to wait
+        // for, the calls where its dependencies succeeded and its own earlier attempts
+        let depth = 0
+        for (const item of sent.requests) {
+          depth = Math.max(depth, lastDepth.get(item.id) ?? 0)
+          for (const dep of run.dependencies(item.id)) depth = Math.max(depth, lastDepth.get(dep) ?? 0)
+        }
+        depth++
+        for (const item of sent.requests) lastDepth.set(item.id, depth)
+        stats.roundTrips = Math.max(stats.roundTrips, depth)
+        yield* Effect.annotateCurrentSpan("batch.depth", depth)
+        const result = yield* sending.withPermits(1)(send(sent)).pipe(Effect.ensuring(permission.release))
         const deferred: Array<string> = []
         if (result._tag === "NoToken") {
           // nothing was sent: retrying cannot duplicate work
@@ -537,7 +562,11 @@ export const runWorkload = (
         for (const [i, item] of sent.requests.entries()) {
           const response = byId.get(item.id.toLowerCase())
           if (response === undefined) missing.push(item)
-          else if (response.status === 424) deferred.push(item.id)
+          else if (response.status === 424) {
+            // Graph did not run it: this send does not count as an attempt, whatever happens next
+            attempts.set(item.id, (attempts.get(item.id) ?? 1) - 1)
+            deferred.push(item.id)
+          }
           else yield* processItem(item, response, handles[i])
         }
         if (missing.length > 0) {
@@ -547,11 +576,8 @@ export const runWorkload = (
             {}
           )
         }
-        // 424s left unsettled were caused by packing, not by a real dependency: send them again.
-        // A 424 means Graph did not run the item, so it does not count as an attempt.
-        for (const id of deferred) {
-          if (run.requeue(id)) attempts.set(id, (attempts.get(id) ?? 1) - 1)
-        }
+        // 424s left unsettled were caused by packing, not by a real dependency: send them again
+        for (const id of deferred) run.requeue(id)
       }).pipe(
         Effect.withSpan("GraphClient.batch", {
           attributes: { "batch.id": batch.id, "batch.size": batch.requests.length, "batch.shape": batch.shape },
@@ -559,24 +585,49 @@ export const runWorkload = (
         })
       )
 
-    while (run.pending() > 0) {
-      yield* Metric.set(queueDepth, run.pending())
-      const round = run.nextRound()
-      for (const id of round.notSent) {
-        const outcome = run.outcome(id)
-        if (outcome?._tag === "NotSent") {
-          yield* finish({ _tag: "Failure", id, error: outcome.error, attempts: 0 })
-        } else if (outcome?._tag === "DependencyFailed") {
-          yield* settleDependents([id])
+    // Batches go out as soon as their requests are ready: no round waits for the slowest batch of the
+    // one before it. `live` bounds the batches alive at once (waiting for admission, a Retry-After,
+    // or their answer); `sending` bounds the $batch calls in flight, taken only once admitted, so a
+    // batch waiting for a busy bucket never holds up the others.
+    const live = yield* Effect.makeSemaphore(Math.max(64, settings.concurrency * 16))
+    const wake = yield* Queue.sliding<void>(1)
+    let alive = 0
+    yield* Effect.scoped(Effect.gen(function*() {
+      const fibers = yield* FiberSet.make()
+      while (run.pending() > 0) {
+        yield* Metric.set(queueDepth, run.pending())
+        const round = run.nextRound()
+        for (const id of round.notSent) {
+          const outcome = run.outcome(id)
+          if (outcome?._tag === "NotSent") {
+            yield* finish({ _tag: "Failure", id, error: outcome.error, attempts: 0 })
+          } else if (outcome?._tag === "DependencyFailed") {
+            yield* settleDependents([id])
+          }
         }
+        for (const batch of round.batches) {
+          yield* live.take(1)
+          alive++
+          yield* FiberSet.run(
+            fibers,
+            runBatch(batch).pipe(
+              Effect.ensuring(Effect.suspend(() => {
+                alive--
+                return Effect.zipRight(live.release(1), wake.offer(undefined))
+              }))
+            )
+          )
+        }
+        if (run.pending() === 0) break
+        if (alive === 0) {
+          // nothing in flight and nothing ready: only possible if the scheduler lost a request
+          if (round.batches.length === 0 && round.notSent.length === 0) return yield* Effect.dieMessage("executor made no progress")
+          continue
+        }
+        yield* wake.take
       }
-      if (round.batches.length === 0) {
-        if (run.pending() > 0) return yield* Effect.dieMessage("executor made no progress")
-        break
-      }
-      stats.roundTrips++
-      yield* Effect.forEach(round.batches, runBatch, { concurrency: settings.concurrency, discard: true })
-    }
+      yield* FiberSet.awaitEmpty(fibers)
+    }))
     yield* Metric.set(queueDepth, 0)
     const ended = yield* Clock.currentTimeMillis
     return {

@@ -140,26 +140,16 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
           sentDemands.push(demands)
           level = Math.min(level, ThrottlePriority.level(priority))
         }
-        if (send.length === 0) {
-          return { send, deferred, rejected, release: Effect.void, waitedMillis: {} } satisfies Ticket
-        }
         const merged = merge(sentDemands, sequential)
         const priority = level === 0 ? "high" : level === 1 ? "normal" : "low"
-        const permit = yield* throttler.admit(merged, { priority }).pipe(Effect.either)
-        if (Either.isLeft(permit)) {
-          // the merged demand is within every capacity, so only a store failure can land here
-          return yield* Effect.die(permit.left)
-        }
-        const waited = permit.right.admittedAt - permit.right.arrivedAt
-        const waitedMillis: Record<string, number> = {}
-        if (waited > 0) for (const d of merged) waitedMillis[d.key] = waited
-        return {
-          send,
-          deferred,
-          rejected,
-          release: Effect.orDie(throttler.release(permit.right)),
-          waitedMillis
-        } satisfies Ticket
+        // the merged demand is within every capacity, so only a store failure can fail here
+        const acquire = Effect.map(Effect.orDie(throttler.admit(merged, { priority })), (permit) => {
+          const waited = permit.admittedAt - permit.arrivedAt
+          const waitedMillis: Record<string, number> = {}
+          if (waited > 0) for (const d of merged) waitedMillis[d.key] = waited
+          return { release: Effect.orDie(throttler.release(permit)), waitedMillis }
+        })
+        return { send, deferred, rejected, acquire } satisfies Ticket
       })
 
     const feedback: Admission["feedback"] = (handle, status, headers) =>

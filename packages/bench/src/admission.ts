@@ -206,10 +206,6 @@ const queuedFiberBytes = (count: number): Promise<{ readonly bytes: number; read
 }
 
 const main = async () => {
-  if (process.env.BENCH_ONLY === "memory") {
-    console.log(await queuedBytes(Number(process.env.BENCH_COUNT ?? QUEUED)), await queuedFiberBytes(QUEUED_FIBERS))
-    process.exit(0)
-  }
   const jobs = makeJobs(ADMISSIONS, roomyMailbox, roomyTenant)
   const usPerAdmission = await time("effect-msgraph Throttler", throttlerRun, jobs)
   const bottleneckUsPerAdmission = await time("bottleneck (Group per key)", bottleneckRun, jobs)

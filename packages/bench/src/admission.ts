@@ -154,6 +154,18 @@ const time = async (name: string, run: (jobs: ReadonlyArray<Job>) => Promise<num
 const tightMailbox = WindowLimit.make({ limit: 5, windowMillis: 3_600_000 })
 const anyTenant = TokenBucketLimit.make({ capacity: 1_000_000_000, refillPerSecond: 1 })
 
+/** Waits until every request is either admitted or waiting, collects garbage, and returns how many wait. */
+const settled = (throttler: Throttler.ThrottlerService, count: number, admitted: () => number) =>
+  Effect.gen(function*() {
+    let waiting = 0
+    while (admitted() + waiting < count) {
+      yield* Effect.sleep(50)
+      waiting = yield* throttler.waiting
+    }
+    gc()
+    return waiting
+  })
+
 /** Heap growth per request while `count` requests wait behind full buckets, queued by `admitAll`. */
 const queuedBytes = (count: number): Promise<{ readonly bytes: number; readonly waiting: number }> => {
   const jobs = makeJobs(count, tightMailbox, anyTenant)
@@ -168,12 +180,7 @@ const queuedBytes = (count: number): Promise<{ readonly bytes: number; readonly 
         Stream.runForEach(() => Effect.sync(() => void admitted++)),
         Effect.fork
       )
-      let waiting = 0
-      while (admitted + waiting < count) {
-        yield* Effect.sleep(50)
-        waiting = yield* throttler.waiting
-      }
-      yield* Effect.sync(gc)
+      const waiting = yield* settled(throttler, count, () => admitted)
       const after = process.memoryUsage().heapUsed
       yield* Fiber.interrupt(consumer)
       return { bytes: (after - before) / waiting, waiting }
@@ -192,12 +199,7 @@ const queuedFiberBytes = (count: number): Promise<{ readonly bytes: number; read
       let admitted = 0
       const fibers = yield* Effect.forEach(jobs, (job) =>
         Effect.fork(Effect.tap(throttler.admit(job.demands), () => Effect.sync(() => void admitted++))))
-      let waiting = 0
-      while (admitted + waiting < count) {
-        yield* Effect.sleep(50)
-        waiting = yield* throttler.waiting
-      }
-      yield* Effect.sync(gc)
+      const waiting = yield* settled(throttler, count, () => admitted)
       const after = process.memoryUsage().heapUsed
       yield* Fiber.interruptAll(fibers)
       return { bytes: (after - before) / waiting, waiting }

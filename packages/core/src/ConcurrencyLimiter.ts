@@ -13,7 +13,7 @@ import type { Effect } from "effect"
 import type * as Scope from "effect/Scope"
 import { ConcurrencyLimit } from "./Bucket.js"
 import * as limiter from "./internal/limiter.js"
-import type { InvalidDemand, ThrottleError } from "./ThrottleError.js"
+import type { InvalidDemand } from "./ThrottleError.js"
 
 /**
  * Run an effect holding one permit, or `cost` permits with `withCost`. `take` acquires permits
@@ -22,11 +22,7 @@ import type { InvalidDemand, ThrottleError } from "./ThrottleError.js"
  * @since 0.1.0
  * @category models
  */
-export interface ConcurrencyLimiter {
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | ThrottleError, R>
-  readonly withCost: (cost: number) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ThrottleError, R>
-  readonly take: (cost?: number) => Effect.Effect<void, ThrottleError>
-}
+export interface ConcurrencyLimiter extends limiter.Limiter {}
 
 /**
  * @since 0.1.0

@@ -21,7 +21,7 @@ import { Duration, Effect } from "effect"
 import type * as Scope from "effect/Scope"
 import { WindowLimit } from "./Bucket.js"
 import * as limiter from "./internal/limiter.js"
-import type { InvalidDemand, ThrottleError } from "./ThrottleError.js"
+import type { InvalidDemand } from "./ThrottleError.js"
 
 /**
  * Run an effect through the window at cost 1, or at any cost with `withCost`; `take` only waits.
@@ -29,11 +29,7 @@ import type { InvalidDemand, ThrottleError } from "./ThrottleError.js"
  * @since 0.1.0
  * @category models
  */
-export interface SlidingWindow {
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | ThrottleError, R>
-  readonly withCost: (cost: number) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ThrottleError, R>
-  readonly take: (cost?: number) => Effect.Effect<void, ThrottleError>
-}
+export interface SlidingWindow extends limiter.Limiter {}
 
 /**
  * @since 0.1.0

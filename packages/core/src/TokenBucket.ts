@@ -15,7 +15,7 @@ import type { Effect } from "effect"
 import type * as Scope from "effect/Scope"
 import { TokenBucketLimit } from "./Bucket.js"
 import * as limiter from "./internal/limiter.js"
-import type { InvalidDemand, ThrottleError } from "./ThrottleError.js"
+import type { InvalidDemand } from "./ThrottleError.js"
 
 /**
  * Run an effect through the bucket at cost 1, or at any cost with `withCost`; `take` only waits.
@@ -23,11 +23,7 @@ import type { InvalidDemand, ThrottleError } from "./ThrottleError.js"
  * @since 0.1.0
  * @category models
  */
-export interface TokenBucket {
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | ThrottleError, R>
-  readonly withCost: (cost: number) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ThrottleError, R>
-  readonly take: (cost?: number) => Effect.Effect<void, ThrottleError>
-}
+export interface TokenBucket extends limiter.Limiter {}
 
 /**
  * @since 0.1.0

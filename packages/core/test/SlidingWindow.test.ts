@@ -1,48 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Exit, FastCheck, Fiber, TestClock } from "effect"
 import * as SlidingWindow from "../src/SlidingWindow.js"
+import { type Offered, simulate as harness } from "./limiterHarness.js"
 
-interface Admitted {
-  readonly id: number
-  readonly at: number
-  readonly cost: number
-}
-
-/**
- * Offers `requests` (gap before each, cost) to a fresh window driven by the TestClock, then advances
- * the clock until everything has been admitted, and returns the admissions and the failures.
- */
-const simulate = (
-  options: SlidingWindow.SlidingWindow.Options,
-  requests: ReadonlyArray<{ readonly gap: number; readonly cost: number }>
-) =>
-  Effect.scoped(Effect.gen(function*() {
-    const window = yield* SlidingWindow.make(options)
-    const admitted: Array<Admitted> = []
-    const arrivals: Array<number> = []
-    const fibers: Array<Fiber.RuntimeFiber<void, unknown>> = []
-    for (let id = 0; id < requests.length; id++) {
-      const { cost, gap } = requests[id]!
-      if (gap > 0) yield* TestClock.adjust(gap)
-      arrivals.push(yield* Clock.currentTimeMillis)
-      fibers.push(
-        yield* window.take(cost).pipe(
-          Effect.zipRight(Clock.currentTimeMillis),
-          Effect.flatMap((at) => Effect.sync(() => void admitted.push({ id, at, cost }))),
-          Effect.fork
-        )
-      )
-    }
-    // Head-of-line order admits at least one request per (W + one sub-window), so this many steps of
-    // that length admit everything that can be admitted; more steps would mean a lost wake-up.
-    const step = Number(options.window) * (1 + 1 / (options.windowSlots ?? 20)) + 1
-    for (let i = 0; i <= requests.length + 1; i++) yield* TestClock.adjust(step)
-    const exits = yield* Effect.forEach(fibers, (fiber) => Effect.map(Fiber.poll(fiber), (exit) => {
-      if (exit._tag === "None") throw new Error("a request was never admitted")
-      return exit.value
-    }))
-    return { admitted, arrivals, exits }
-  }))
+const simulate = (options: SlidingWindow.SlidingWindow.Options, requests: ReadonlyArray<Offered>) =>
+  Effect.scoped(Effect.flatMap(SlidingWindow.make(options), (window) =>
+    // Head-of-line order admits at least one request per W plus one sub-window.
+    harness(window, requests, Number(options.window) * (1 + 1 / (options.windowSlots ?? 20)) + 1)))
 
 const windowArb = FastCheck.record({
   limit: FastCheck.integer({ min: 1, max: 8 }),

@@ -1,44 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Exit, FastCheck, Fiber, TestClock } from "effect"
 import * as TokenBucket from "../src/TokenBucket.js"
+import { type Offered, simulate as harness } from "./limiterHarness.js"
 
-interface Admitted {
-  readonly id: number
-  readonly at: number
-  readonly cost: number
-}
-
-const simulate = (
-  options: TokenBucket.TokenBucket.Options,
-  requests: ReadonlyArray<{ readonly gap: number; readonly cost: number }>
-) =>
-  Effect.scoped(Effect.gen(function*() {
-    const bucket = yield* TokenBucket.make(options)
-    const admitted: Array<Admitted> = []
-    const arrivals: Array<number> = []
-    const fibers: Array<Fiber.RuntimeFiber<void, unknown>> = []
-    for (let id = 0; id < requests.length; id++) {
-      const { cost, gap } = requests[id]!
-      if (gap > 0) yield* TestClock.adjust(gap)
-      arrivals.push(yield* Clock.currentTimeMillis)
-      fibers.push(
-        yield* bucket.take(cost).pipe(
-          Effect.zipRight(Clock.currentTimeMillis),
-          Effect.flatMap((at) => Effect.sync(() => void admitted.push({ id, at, cost }))),
-          Effect.fork
-        )
-      )
-    }
+const simulate = (options: TokenBucket.TokenBucket.Options, requests: ReadonlyArray<Offered>) =>
+  Effect.scoped(Effect.flatMap(TokenBucket.make(options), (bucket) =>
     // A full refill takes capacity / rate; each waiting request needs at most that.
-    const step = Math.ceil((options.capacity / options.refillPerSecond) * 1000) + 1
-    for (let i = 0; i <= requests.length + 1; i++) yield* TestClock.adjust(step)
-    const exits = yield* Effect.forEach(fibers, (fiber) =>
-      Effect.map(Fiber.poll(fiber), (exit) => {
-        if (exit._tag === "None") throw new Error("a request was never admitted")
-        return exit.value
-      }))
-    return { admitted, arrivals, exits }
-  }))
+    harness(bucket, requests, Math.ceil((options.capacity / options.refillPerSecond) * 1000) + 1)))
 
 const bucketArb = FastCheck.record({
   capacity: FastCheck.integer({ min: 1, max: 10 }),

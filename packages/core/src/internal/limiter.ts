@@ -14,10 +14,17 @@ import { InvalidDemand } from "../ThrottleError.js"
 import * as admission from "./admission.js"
 import { NORMAL } from "./engine.js"
 
-/** @internal */
+/**
+ * What the three primitives share.
+ *
+ * @internal
+ */
 export interface Limiter {
+  /** Runs `self` once one unit is admitted (a concurrency permit is held until `self` ends). */
   <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | ThrottleError, R>
+  /** Runs `self` once `cost` units are admitted. */
   readonly withCost: (cost: number) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ThrottleError, R>
+  /** Waits until `cost` units (default 1) are admitted, and takes them. */
   readonly take: (cost?: number) => Effect.Effect<void, ThrottleError>
 }
 

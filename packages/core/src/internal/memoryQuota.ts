@@ -6,34 +6,7 @@
  * @internal
  */
 import type { Limit } from "../Bucket.js"
-
-/**
- * What the quota needs from a demand: which bucket, how it is limited, and how much to take.
- *
- * @internal
- */
-export interface Entry {
-  readonly key: string
-  readonly limit: Limit
-  readonly cost: number
-}
-
-/** @internal */
-export interface Taken {
-  readonly _tag: "Taken"
-}
-
-/** @internal */
-export interface Blocked {
-  readonly _tag: "Blocked"
-  /** When to try again; `undefined` when only a released concurrency permit can help. */
-  readonly retryAtMillis: number | undefined
-  /** The keys that lacked capacity (or were paused). */
-  readonly keys: ReadonlyArray<string>
-}
-
-/** @internal */
-export type Outcome = Taken | Blocked
+import type { Entry, Outcome, Taken } from "../QuotaStore.js"
 
 /** @internal */
 export const taken: Taken = { _tag: "Taken" }

@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import { Clock, Duration, Effect, Either, Option, Schema } from "effect"
-import * as Headers from "./internal/headers.js"
+import { headerValue } from "./internal/body.js"
 
 /**
  * The header's name as Graph spells it. Lookups are case-insensitive.
@@ -186,10 +186,10 @@ export const untilMillis = (self: RetryAfter, nowMillis: number): number => nowM
  * @category parsing
  */
 export const fromHeaders = (
-  headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>> | undefined,
+  headers: Readonly<Record<string, string>> | undefined,
   nowMillis: number = Date.now()
 ): Option.Option<RetryAfter> => {
-  const raw = Headers.get(headers, headerName)
+  const raw = headerValue(headers, headerName)
   return raw === undefined ? Option.none() : Either.getRight(parse(raw, nowMillis))
 }
 
@@ -200,7 +200,7 @@ export const fromHeaders = (
  * @category parsing
  */
 export const delayFromHeaders = (
-  headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>> | undefined
+  headers: Readonly<Record<string, string>> | undefined
 ): Effect.Effect<Option.Option<Duration.Duration>> =>
   Effect.map(Clock.currentTimeMillis, (now) =>
     Option.map(fromHeaders(headers, now), (parsed) => Duration.millis(delayMillis(parsed, now))))

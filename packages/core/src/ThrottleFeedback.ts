@@ -25,7 +25,7 @@
 import { Option } from "effect"
 import * as RetryAfter from "./RetryAfter.js"
 import type { Scope as BucketScope } from "./Bucket.js"
-import * as Headers from "./internal/headers.js"
+import { headerValue } from "./internal/body.js"
 
 /**
  * A response as far as throttling is concerned: a batch item or a plain HTTP response.
@@ -35,7 +35,7 @@ import * as Headers from "./internal/headers.js"
  */
 export interface Response {
   readonly status: number
-  readonly headers?: Readonly<Record<string, string | ReadonlyArray<string> | undefined>> | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
 }
 
 /**
@@ -151,10 +151,10 @@ const number = (value: string | undefined): Option.Option<number> => {
 export const fromResponse = (response: Response, nowMillis: number = Date.now()): Signals => {
   const headers = response.headers
   const status = response.status
-  const limit = number(Headers.get(headers, headerNames.rateLimitLimit))
-  const remaining = number(Headers.get(headers, headerNames.rateLimitRemaining))
-  const information = Headers.get(headers, headerNames.information)
-  const scope = Headers.get(headers, headerNames.scope)
+  const limit = number(headerValue(headers, headerNames.rateLimitLimit))
+  const remaining = number(headerValue(headers, headerNames.rateLimitRemaining))
+  const information = headerValue(headers, headerNames.information)
+  const scope = headerValue(headers, headerNames.scope)
   return {
     status,
     throttled: status === 429 || status === 509,
@@ -164,15 +164,15 @@ export const fromResponse = (response: Response, nowMillis: number = Date.now())
     scope: scope === undefined ? Option.none() : parseScope(scope),
     information: information === undefined || information.trim() === "" ? Option.none() : Option.some(information.trim()),
     limitPercentage: Option.map(
-      number(Headers.get(headers, headerNames.limitPercentage)),
+      number(headerValue(headers, headerNames.limitPercentage)),
       (p) => (p > 10 ? p / 100 : p)
     ),
-    resourceUnits: Option.filter(number(Headers.get(headers, headerNames.resourceUnit)), (n) => n > 0),
+    resourceUnits: Option.filter(number(headerValue(headers, headerNames.resourceUnit)), (n) => n > 0),
     rateLimit: Option.isSome(limit) && Option.isSome(remaining) && limit.value > 0
       ? Option.some({
         limit: limit.value,
         remaining: remaining.value,
-        resetSeconds: number(Headers.get(headers, headerNames.rateLimitReset))
+        resetSeconds: number(headerValue(headers, headerNames.rateLimitReset))
       })
       : Option.none()
   }

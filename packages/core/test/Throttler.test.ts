@@ -128,6 +128,21 @@ describe("Throttler admission", () => {
         expect((yield* Fiber.join(waiting)).at).toBe(1050)
       })))
 
+  it.effect("waits out a monthly window without asking a JavaScript timer for more than 2^31 - 1 ms", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const month = window(1, 31 * 24 * 3_600_000)
+        yield* throttler.admit([demand("meetings/alice", month)])
+        const next = yield* admittedAt(throttler, [demand("meetings/alice", month)])
+        yield* TestClock.adjust(1)
+        const sleeps = Chunk.toReadonlyArray(yield* TestClock.sleeps())
+        expect(sleeps.length).toBeGreaterThan(0)
+        for (const at of sleeps) expect(at - 1).toBeLessThanOrEqual(2 ** 31 - 1)
+        yield* TestClock.adjust(33 * 24 * 3_600_000)
+        // One sub-window (a twentieth of 31 days) after the window.
+        expect((yield* Fiber.join(next)).at).toBe(31 * 24 * 3_600_000 * 1.05)
+      })))
+
   it.effect("withdraws an interrupted waiter without taking anything", () =>
     withThrottler((throttler) =>
       Effect.gen(function*() {

@@ -103,6 +103,8 @@ export interface Runner {
   readonly now: () => number
 }
 
+const MAX_TIMER_MILLIS = 2 ** 31 - 1
+
 /**
  * Where a service built on a runner keeps it, for tests and diagnostics.
  *
@@ -131,7 +133,9 @@ export const makeRunner = (
       arm: (atMillis: number) => {
         if (closed) return
         if (timerFiber !== undefined) timerFiber.unsafeInterruptAsFork(FiberId.none)
-        const delay = Math.max(0, atMillis - now())
+        // JavaScript timers cannot wait longer than 2^31 - 1 ms (about 24.8 days; a monthly window
+        // can ask for more): wake up early, find nothing due, and re-arm.
+        const delay = Math.min(MAX_TIMER_MILLIS, Math.max(0, atMillis - now()))
         timerFiber = Runtime.runFork(runtime)(Effect.zipRight(clock.sleep(Duration.millis(delay)), fire))
       }
     }

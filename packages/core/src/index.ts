@@ -68,3 +68,48 @@ export * as GraphClientError from "./GraphClientError.js"
  * @since 0.1.0
  */
 export * as GraphClient from "./GraphClient.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as RetryAfter from "./RetryAfter.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ThrottleError from "./ThrottleError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as QuotaStore from "./QuotaStore.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as SlidingWindow from "./SlidingWindow.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as TokenBucket from "./TokenBucket.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ConcurrencyLimiter from "./ConcurrencyLimiter.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ThrottlePriority from "./ThrottlePriority.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ThrottleFeedback from "./ThrottleFeedback.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Throttler from "./Throttler.js"

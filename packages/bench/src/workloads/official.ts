@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import type { Workload } from "@effect-msgraph/core"
+import { type GraphClient, Workload } from "@effect-msgraph/core"
 import * as Graph from "@microsoft/microsoft-graph-client"
 import { performance } from "node:perf_hooks"
 
@@ -18,46 +18,13 @@ import { performance } from "node:perf_hooks"
  * @since 0.1.0
  * @category models
  */
-export interface OfficialResult {
-  readonly _tag: "Summary"
-  readonly requests: number
-  readonly succeeded: number
-  readonly failed: number
-  readonly throttled429: number
-  readonly retries: number
-  readonly batches: number
-  readonly roundTrips: number
-  readonly durationMs: number
-}
+export type OfficialResult = GraphClient.Summary
 
-const reference = /\{\{([^#}]+)#([^}]*)\}\}/g
-
-const pointer = (value: unknown, ptr: string): unknown => {
-  let current: unknown = value
-  for (const raw of ptr.split("/").slice(1)) {
-    const key = raw.replace(/~1/g, "/").replace(/~0/g, "~")
-    if (current === null || typeof current !== "object") return undefined
-    current = (current as Record<string, unknown>)[key]
-  }
-  return current
-}
-
-const referencesOf = (request: Workload.WorkloadRequest): Array<string> => {
-  const text = `${request.url}${request.body === undefined ? "" : JSON.stringify(request.body)}`
-  return [...text.matchAll(reference)].map((m) => m[1]!)
-}
-
-const substitute = (text: string, responses: ReadonlyMap<string, unknown>): string =>
-  text.replace(reference, (_, id: string, ptr: string) => String(pointer(responses.get(id), ptr) ?? ""))
-
-const substituteDeep = (value: unknown, responses: ReadonlyMap<string, unknown>): unknown => {
-  if (typeof value === "string") return substitute(value, responses)
-  if (Array.isArray(value)) return value.map((v) => substituteDeep(v, responses))
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteDeep(v, responses)]))
-  }
-  return value
-}
+/** The requests this one must wait for: its dependsOn and the sources of its response references. */
+const needsOf = (request: Workload.WorkloadRequest): Array<string> => [
+  ...(request.dependsOn ?? []),
+  ...Workload.references(request).map((r) => r.source)
+]
 
 /**
  * @since 0.1.0
@@ -70,7 +37,7 @@ export const runOfficial = async (baseUrl: string, workload: Workload.Workload, 
     defaultVersion: "v1.0"
   })
   const started = performance.now()
-  const responses = new Map<string, unknown>()
+  const responses = new Map<string, Workload.ReferencedResponse>()
   const ok = new Set<string>()
   const settled = new Set<string>()
   let failed = 0
@@ -82,7 +49,7 @@ export const runOfficial = async (baseUrl: string, workload: Workload.Workload, 
     const ready: Array<Workload.WorkloadRequest> = []
     const waiting: Array<Workload.WorkloadRequest> = []
     for (const request of pending) {
-      const needs = [...(request.dependsOn ?? []), ...referencesOf(request)]
+      const needs = needsOf(request)
       if (needs.some((id) => settled.has(id) && !ok.has(id))) {
         settled.add(request.id)
         failed++
@@ -105,20 +72,28 @@ export const runOfficial = async (baseUrl: string, workload: Workload.Workload, 
     const worker = async () => {
       while (next < chunks.length) {
         const chunk = chunks[next++]!
-        const steps = chunk.map((request) => {
-          const url = substitute(request.url, responses).replace(/^\//, "")
-          const body = request.body === undefined ? undefined : JSON.stringify(substituteDeep(request.body, responses))
+        const steps = chunk.flatMap((request) => {
+          // response references are substituted the way this library's client does
+          const resolved = Workload.resolve(request, (id) => responses.get(id))
+          if (resolved._tag === "Left") {
+            settled.add(request.id)
+            failed++
+            return []
+          }
+          const url = resolved.right.url.replace(/^\//, "")
+          const body = resolved.right.body === undefined ? undefined : JSON.stringify(resolved.right.body)
           const headers: Record<string, string> = { ...(request.headers ?? {}) }
           if (body !== undefined) headers["Content-Type"] = "application/json"
-          return {
+          return [{
             id: request.id,
             request: new Request(`https://graph.microsoft.com/${url}`, {
               method: request.method,
               headers,
               ...(body === undefined ? {} : { body })
             })
-          }
+          }]
         })
+        if (steps.length === 0) continue
         const content = new Graph.BatchRequestContent(steps)
         batches++
         let answer: Graph.BatchResponseContent | undefined
@@ -128,6 +103,7 @@ export const runOfficial = async (baseUrl: string, workload: Workload.Workload, 
           answer = undefined
         }
         for (const request of chunk) {
+          if (settled.has(request.id)) continue
           settled.add(request.id)
           const response = answer?.getResponseById(request.id)
           if (response === undefined) {

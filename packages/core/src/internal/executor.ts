@@ -249,6 +249,11 @@ export const runWorkload = (
       Effect.suspend(() => {
         if (outcome._tag === "Success") stats.succeeded++
         else stats.failed++
+        // a settled request is never sent again: keep only what dependents still read
+        notBefore.delete(outcome.id)
+        schedules.delete(outcome.id)
+        correlation.delete(outcome.id)
+        firstSent.delete(outcome.id)
         const status = outcome._tag === "Success" ? outcome.status : "error" in outcome && "status" in outcome.error
           ? (outcome.error as { status: number }).status
           : 0

@@ -14,6 +14,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Either, Layer, Option, Schema } from "effect"
+import { HttpMethod } from "./BatchRequest.js"
 import { normalizeRequest } from "./internal/catalogRequest.js"
 import { classify, serviceMatches } from "./internal/catalogClassify.js"
 import { priceIdentity } from "./internal/costIdentity.js"
@@ -66,7 +67,7 @@ export class CostCalculator extends Context.Tag("@effect-msgraph/core/CostCalcul
   CostCalculatorService
 >() {}
 
-const methods = new Set<string>(["GET", "POST", "PUT", "PATCH", "DELETE"])
+const methods = new Set<string>(HttpMethod.literals)
 
 /**
  * Checks a request before it is priced.

@@ -4,7 +4,7 @@
  * @internal
  */
 import { Either } from "effect"
-import type { BatchRequestItem, Headers } from "../BatchRequest.js"
+import { type BatchRequestItem, type Headers, HttpMethod } from "../BatchRequest.js"
 import * as body from "./body.js"
 import { findCycle } from "./graph.js"
 import * as VE from "../ValidationError.js"
@@ -19,7 +19,7 @@ export interface Settings {
 /** @internal */
 export type Shape = "parallel" | "serial" | "same"
 
-const methods = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"])
+const methods = new Set<string>(HttpMethod.literals)
 const crlf = /[\r\n]/
 const absolute = /^([a-z][a-z0-9+.-]*:)?\/\/([^/?#]*)(.*)$/is
 const versionPrefix = /^\/?(v1\.0|beta)(?=[/?#]|$)/i

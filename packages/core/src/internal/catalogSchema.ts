@@ -4,6 +4,7 @@
  * @internal
  */
 import { Schema } from "effect"
+import { HttpMethod } from "../BatchRequest.js"
 import { Demand, Scope } from "../Bucket.js"
 
 /** @internal */
@@ -44,7 +45,7 @@ export const ServiceId = Schema.Literal(
 export type ServiceId = typeof ServiceId.Type
 
 /** @internal */
-export const Method = Schema.Literal("GET", "POST", "PUT", "PATCH", "DELETE")
+export const Method = HttpMethod
 /** @internal */
 export type Method = typeof Method.Type
 

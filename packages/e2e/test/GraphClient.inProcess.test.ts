@@ -35,7 +35,7 @@ describe("GraphClient against the in-process emulator", () => {
       expect(failed.error).toMatchObject({ _tag: "GraphRequestError", status: 400, code: "Request_BadRequest" })
       const n = failedLicenses[0]!.slice("license-".length)
       expect((byId.get(`member-${n}`) as GraphClient.Failure).error).toMatchObject({ _tag: "DependencyFailed", dependency: `license-${n}`, status: 400 })
-      expect((byId.get(`mail-${n}`) as GraphClient.Failure).error).toMatchObject({ _tag: "DependencyFailed", dependency: `member-${n}`, status: 424 })
+      expect((byId.get(`welcome-${n}`) as GraphClient.Failure).error).toMatchObject({ _tag: "DependencyFailed", dependency: `member-${n}`, status: 424 })
       const createdId = ((byId.get(`create-${n}`) as GraphClient.Success).body as { id: string }).id
       const mails = (yield* Emulator.audit).filter((a) => a.executed && a.url.endsWith("/sendMail"))
       expect(mails).toHaveLength(2)

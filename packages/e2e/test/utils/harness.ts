@@ -1,6 +1,6 @@
 import * as GraphClient from "@effect-msgraph/core/GraphClient"
 import * as TokenProvider from "@effect-msgraph/core/TokenProvider"
-import type { WorkloadRequest } from "@effect-msgraph/core/Workload"
+import { Examples } from "@effect-msgraph/cli"
 import { Emulator } from "@effect-msgraph/emulator"
 import { Duration, Effect, Fiber, Layer, Option, TestClock } from "effect"
 
@@ -32,54 +32,8 @@ export const driveClock = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Durati
     return yield* Effect.dieMessage("the effect did not finish within the simulated time")
   })
 
-/** The onboarding workflow: create a user, license them by UPN, add them to a group, send mail. */
-export const onboarding = (users: number): Array<WorkloadRequest> => [
-  { id: "skus", method: "GET", url: "/subscribedSkus" },
-  {
-    id: "group",
-    method: "POST",
-    url: "/groups",
-    body: { displayName: "New starters", mailNickname: "newstarters", mailEnabled: false, securityEnabled: true }
-  },
-  ...Array.from({ length: users }, (_, i): Array<WorkloadRequest> => [
-    {
-      id: `create-${i}`,
-      method: "POST",
-      url: "/users",
-      body: {
-        accountEnabled: true,
-        displayName: `User ${i}`,
-        mailNickname: `user${i}`,
-        userPrincipalName: `user${i}@contoso.onmicrosoft.com`,
-        usageLocation: "US",
-        passwordProfile: { forceChangePasswordNextSignIn: true, password: "Generated-1!" }
-      }
-    },
-    {
-      id: `license-${i}`,
-      method: "POST",
-      url: `/users/{{create-${i}#/body/userPrincipalName}}/assignLicense`,
-      body: { addLicenses: [{ skuId: "{{skus#/body/value/0/skuId}}", disabledPlans: [] }], removeLicenses: [] }
-    },
-    {
-      id: `member-${i}`,
-      method: "POST",
-      url: "/groups/{{group#/body/id}}/members/$ref",
-      body: { "@odata.id": `https://graph.microsoft.com/v1.0/directoryObjects/{{create-${i}#/body/id}}` },
-      dependsOn: [`license-${i}`]
-    },
-    {
-      id: `mail-${i}`,
-      method: "POST",
-      url: `/users/{{create-${i}#/body/id}}/sendMail`,
-      body: {
-        message: {
-          subject: "Welcome",
-          body: { contentType: "Text", content: "Welcome aboard" },
-          toRecipients: [{ emailAddress: { address: `user${i}@contoso.onmicrosoft.com` } }]
-        }
-      },
-      dependsOn: [`member-${i}`]
-    }
-  ]).flat()
-]
+/**
+ * The onboarding workflow (create a user, license them by UPN, add them to a group, send a welcome
+ * mail): the CLI's example generator, so the tests and the main job run the same workload.
+ */
+export const onboarding = Examples.onboarding

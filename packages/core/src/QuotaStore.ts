@@ -169,9 +169,10 @@ export declare namespace QuotaStore {
   export interface MemoryOptions {
     /**
      * How many sub-windows a sliding window is divided into (default 20). The window is conservative:
-     * a unit is counted until the end of its sub-window plus the window, so a bucket may admit up to
-     * `W / windowSlots` later than an exact log would, and never admits more than `N` in any
-     * interval of length `W`. More slots are more precise and use more memory per bucket.
+     * a sub-window's units are counted until the latest of them is `W` old, so a bucket may admit up
+     * to `W / windowSlots` later than an exact log would (units taken at one instant leave exactly on
+     * time), and never admits more than `N` in any interval of length `W`. More slots are more
+     * precise and use more memory per bucket.
      */
     readonly windowSlots?: number
     /**

@@ -2,13 +2,13 @@
  * A sliding-window limiter: in *any* interval of length `window`, at most `limit` units are admitted.
  * This is the shape of Graph's "N requests per W" limits.
  *
- * The window is a conservative approximation, not an exact log: the window is cut into `windowSlots`
- * sub-windows (default 20), and a unit admitted during sub-window `j` (of width `g = W / slots`) is
- * counted until `(j + 1) * g + W`, that is at least until its exact expiry and at most `g` later.
- * Since a unit is always counted for at least `W` after its admission, no interval of length `W`
- * ever holds more than `limit` units; the price is that an admission may come up to `g` later than an
- * exact log would allow. Memory is `O(slots)` per window whatever the limit, which matters with one
- * window per mailbox.
+ * The window is a conservative approximation of an exact log: the window is cut into `windowSlots`
+ * sub-windows (default 20, of width `g = W / slots`); the units admitted in one sub-window form a run
+ * dated by the latest of them, counted until that date plus `W`. A unit is therefore counted at least
+ * until its exact expiry and at most `g` later, so no interval of length `W` ever holds more than
+ * `limit` units; the price is that an admission may come up to `g` later than an exact log would
+ * allow (units admitted at one instant leave exactly on time). Memory is `O(slots)` per window
+ * whatever the limit, which matters with one window per mailbox.
  *
  * Effect's `RateLimiter` is not used: its fixed-window algorithm can admit `2 * limit` within one
  * window (a burst at the end of one window and another at the start of the next), it waits forever

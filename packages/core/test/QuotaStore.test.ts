@@ -16,11 +16,32 @@ describe("QuotaStore.makeMemory", () => {
       // b is full: nothing is taken from a either.
       expect(yield* store.take([entry("a", a, 2), entry("b", b)], 10)).toEqual({
         _tag: "Blocked",
-        retryAtMillis: 1100,
+        retryAtMillis: 1000,
         keys: ["b"]
       })
       expect(yield* store.take([entry("a", a, 2)], 20)).toEqual({ _tag: "Taken" })
       expect(yield* store.take([entry("a", a)], 30)).toMatchObject({ _tag: "Blocked", keys: ["a"] })
+    }))
+
+  it.effect("a sub-window's takes are dated by the latest of them: exact for one instant, late by at most a sub-window", () =>
+    Effect.gen(function*() {
+      const store = yield* QuotaStore.makeMemory({ windowSlots: 10 })
+      const w = window(2, 1000)
+      // two takes at one instant leave together, exactly one window later
+      expect(yield* store.take([entry("w", w, 2)], 0)).toEqual({ _tag: "Taken" })
+      expect(yield* store.take([entry("w", w)], 999)).toEqual({ _tag: "Blocked", retryAtMillis: 1000, keys: ["w"] })
+      expect(yield* store.take([entry("w", w, 2)], 1000)).toEqual({ _tag: "Taken" })
+      // takes at 1000 and 1090 share the sub-window [1000, 1100): the run is dated 1090, so the unit
+      // taken at 1000 is counted until 2090, 90 ms longer than an exact log would count it
+      const later = yield* QuotaStore.makeMemory({ windowSlots: 10 })
+      expect(yield* later.take([entry("w", w)], 1000)).toEqual({ _tag: "Taken" })
+      expect(yield* later.take([entry("w", w)], 1090)).toEqual({ _tag: "Taken" })
+      expect(yield* later.take([entry("w", w)], 2000)).toEqual({ _tag: "Blocked", retryAtMillis: 2090, keys: ["w"] })
+      // a take in the next sub-window starts a run of its own
+      const apart = yield* QuotaStore.makeMemory({ windowSlots: 10 })
+      expect(yield* apart.take([entry("w", w)], 1050)).toEqual({ _tag: "Taken" })
+      expect(yield* apart.take([entry("w", w)], 1100)).toEqual({ _tag: "Taken" })
+      expect(yield* apart.take([entry("w", w)], 2000)).toEqual({ _tag: "Blocked", retryAtMillis: 2050, keys: ["w"] })
     }))
 
   it.effect("reports a concurrency shortage as 'after a release', and gives permits back", () =>
@@ -52,7 +73,17 @@ describe("QuotaStore.makeMemory", () => {
       // Effective limit 1, but a cost of 5 may still go into an empty window...
       expect(yield* store.take([entry("w", w, 5)], 0)).toEqual({ _tag: "Taken" })
       // ...and nothing more until it has left.
-      expect(yield* store.take([entry("w", w, 1)], 50)).toMatchObject({ _tag: "Blocked", retryAtMillis: 1100 })
+      expect(yield* store.take([entry("w", w, 1)], 50)).toMatchObject({ _tag: "Blocked", retryAtMillis: 1000 })
+    }))
+
+  it.effect("a token bucket's retry time is not pushed a millisecond late by floating-point refill", () =>
+    Effect.gen(function*() {
+      const store = yield* QuotaStore.makeMemory()
+      const t = TokenBucketLimit.make({ capacity: 5, refillPerSecond: 4 })
+      expect(yield* store.take([entry("t", t)], 0)).toEqual({ _tag: "Taken" })
+      // 4.012 tokens at 3 ms; the fifth is back at 250 ms, which the arithmetic puts at 250.0000000000001
+      expect(yield* store.take([entry("t", t, 5)], 3)).toEqual({ _tag: "Blocked", retryAtMillis: 250, keys: ["t"] })
+      expect(yield* store.take([entry("t", t, 5)], 250)).toEqual({ _tag: "Taken" })
     }))
 
   it.effect("charging takes units even from a bucket that does not have them", () =>

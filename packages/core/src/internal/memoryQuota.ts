@@ -32,8 +32,9 @@ const EPSILON = 1e-9
 /**
  * One bucket's state. A single class for all three kinds keeps property access monomorphic.
  *
- * - window: `units` is the sum over live slots; slots are a ring of (slot index, units) pairs for the
- *   sub-windows that still hold units.
+ * - window: `units` is the sum over live runs; runs are a ring of (time of the run's latest take,
+ *   units) pairs, one per sub-window that still holds units. All takes in one sub-window join one
+ *   run, which is dated by the latest of them.
  * - token: `units` is the token count at `last`.
  * - concurrency: `units` is the number of permits in use.
  *
@@ -47,7 +48,7 @@ export class BucketState {
   adaptedAt = 0
   head = 0
   count = 0
-  slotIndex: Float64Array | undefined = undefined
+  runAt: Float64Array | undefined = undefined
   slotUnits: Float64Array | undefined = undefined
   constructor(
     readonly kind: number,
@@ -70,7 +71,7 @@ const makeState = (limit: Limit, slots: number, now: number): BucketState => {
   switch (limit._tag) {
     case "Window": {
       const state = new BucketState(WINDOW, limit.limit, limit.windowMillis, limit.windowMillis / slots, now)
-      state.slotIndex = new Float64Array(slots + 2)
+      state.runAt = new Float64Array(slots + 2)
       state.slotUnits = new Float64Array(slots + 2)
       return state
     }
@@ -91,16 +92,16 @@ const effectiveCapacity = (state: BucketState): number =>
 
 /** Drops window slots that can no longer overlap `(now - W, now]`. */
 const expireWindow = (state: BucketState, now: number): void => {
-  const ring = state.slotIndex!
+  const ring = state.runAt!
   const units = state.slotUnits!
   const size = ring.length
-  const width = state.slotWidth
   const window = state.rate
   while (state.count > 0) {
     const h = state.head
-    // A unit admitted in slot j lies in [j*g, (j+1)*g), so it has surely left (now - W, now] once
-    // now >= (j+1)*g + W. Until then it is counted, which is what makes the window conservative.
-    if ((ring[h]! + 1) * width + window > now) break
+    // A run's units were all taken at or before its date t, so they have surely left (now - W, now]
+    // once now >= t + W. Until then they are counted, which is what makes the window conservative;
+    // takes that share an instant (a batch, or virtual time) leave exactly on time.
+    if (ring[h]! + window > now) break
     state.units -= units[h]!
     state.head = (h + 1) % size
     state.count--
@@ -141,7 +142,7 @@ const readyAt = (state: BucketState, cost: number, now: number): number | undefi
   switch (state.kind) {
     case WINDOW: {
       const cap = effectiveCapacity(state)
-      const ring = state.slotIndex!
+      const ring = state.runAt!
       const units = state.slotUnits!
       const size = ring.length
       let remaining = state.units
@@ -149,7 +150,7 @@ const readyAt = (state: BucketState, cost: number, now: number): number | undefi
         const at = (state.head + i) % size
         remaining -= units[at]!
         if (remaining + cost <= cap + EPSILON || remaining <= EPSILON) {
-          return (ring[at]! + 1) * state.slotWidth + state.rate
+          return ring[at]! + state.rate
         }
       }
       return now
@@ -166,16 +167,18 @@ const readyAt = (state: BucketState, cost: number, now: number): number | undefi
 
 const apply = (state: BucketState, cost: number, now: number): void => {
   if (state.kind === WINDOW) {
-    const ring = state.slotIndex!
+    const ring = state.runAt!
     const units = state.slotUnits!
     const size = ring.length
-    const slot = Math.floor(now / state.slotWidth)
+    const width = state.slotWidth
+    const slot = Math.floor(now / width)
     const tail = (state.head + state.count - 1 + size) % size
-    if (state.count > 0 && ring[tail] === slot) {
+    if (state.count > 0 && Math.floor(ring[tail]! / width) === slot) {
       units[tail] = units[tail]! + cost
+      if (now > ring[tail]!) ring[tail] = now
     } else {
       const at = (state.head + state.count) % size
-      ring[at] = slot
+      ring[at] = now
       units[at] = cost
       state.count++
     }
@@ -282,7 +285,9 @@ export class MemoryQuota {
       scratch.length = 0
       return {
         _tag: "Blocked",
-        retryAtMillis: retryAt === undefined ? undefined : Math.max(now + 1, Math.ceil(retryAt)),
+        // refill arithmetic can land a hair past a whole millisecond (250.00000000000003): that is
+        // rounding, not a real need for one more millisecond
+        retryAtMillis: retryAt === undefined ? undefined : Math.max(now + 1, Math.ceil(retryAt - 1e-6)),
         keys: blockedKeys
       }
     }

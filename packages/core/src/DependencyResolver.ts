@@ -11,7 +11,8 @@
  *   without being sent, except a dependent whose `acceptStatuses` lists the status: it proceeds.
  *
  * Two packing policies are computed and the one with fewer round trips (then fewer batches) wins;
- * see docs/batching.md. Every plan reports its round trips next to a lower bound.
+ * given a latency model, the one with the shorter estimated duration wins instead (see
+ * docs/batching.md). Every plan reports its round trips next to a lower bound.
  *
  * @since 0.1.0
  */
@@ -72,6 +73,11 @@ export interface Plan {
   readonly batches: number
   readonly roundTrips: number
   readonly lowerBound: { readonly roundTrips: number; readonly batches: number }
+  /**
+   * Only when `latency` was given: the estimated duration of a run that follows this policy and
+   * where every request succeeds, in milliseconds (see {@link DependencyResolver.Latency}).
+   */
+  readonly estimatedMillis?: number
 }
 
 /**
@@ -149,8 +155,43 @@ export declare namespace DependencyResolver {
    * @category models
    */
   export interface Options {
-    /** `auto` (default) computes both policies and keeps the one with fewer round trips. */
+    /**
+     * `auto` (default) computes both policies and keeps the one with fewer round trips (then fewer
+     * batches); with `latency`, the one with the shorter estimated duration (then fewer round
+     * trips, then fewer batches).
+     */
     readonly policy?: "auto" | Policy
+    /**
+     * A latency model: each plan gets `estimatedMillis`, and `auto` compares plans by it. Without
+     * it, plans are compared by round trips only, which favours long sequential batches even when
+     * Graph runs their items one after another.
+     */
+    readonly latency?: Latency
+    /**
+     * `$batch` calls in flight at once, for the estimate (default 4, the client's default). Values
+     * below 1 count as 1; fractions are rounded down.
+     */
+    readonly concurrency?: number
+  }
+
+  /**
+   * How long Graph takes, for the duration estimate. The estimate replays a run in which every
+   * request succeeds, as the pipelined executor sends it: a batch goes out as soon as its requests
+   * are ready and one of `concurrency` calls is free (first come, first served), and takes
+   * `perRoundTripMillis` plus, for a parallel batch, its slowest request, for a sequential one
+   * (`serial` or `same`), the sum of its requests. Throttling, retries and Graph's own limits on the
+   * parallelism inside a batch (Outlook runs four items at a time) are not modelled.
+   *
+   * Times that are not finite non-negative numbers count as 0.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Latency {
+    /** Milliseconds Graph spends on one request: one figure for all, or by request. */
+    readonly perItemMillis: number | ((request: WorkloadRequest) => number)
+    /** Milliseconds every `$batch` call adds whatever it holds: network and authentication (default 0). */
+    readonly perRoundTripMillis?: number
   }
 }
 
@@ -181,14 +222,55 @@ const staticPlan = (prepared: scheduler.Prepared, policy: Policy, settings: rule
   }
 }
 
-const better = (a: Plan, b: Plan): Plan =>
-  b.roundTrips < a.roundTrips || (b.roundTrips === a.roundTrips && b.batches < a.batches) ? b : a
+const time = (ms: number): number => (Number.isFinite(ms) && ms > 0 ? ms : 0)
 
-const choose = (prepared: scheduler.Prepared, settings: rules.Settings, options?: DependencyResolver.Options): Plan => {
-  const policy = options?.policy ?? "auto"
-  if (policy !== "auto") return staticPlan(prepared, policy, settings)
+const timingOf = (
+  prepared: scheduler.Prepared,
+  workload: Workload,
+  options: DependencyResolver.Options
+): scheduler.Timing | undefined => {
+  const latency = options.latency
+  if (latency === undefined) return undefined
+  const per = latency.perItemMillis
+  const itemMillis = new Float64Array(prepared.ids.length)
+  if (typeof per === "number") itemMillis.fill(time(per))
+  else for (let v = 0; v < itemMillis.length; v++) itemMillis[v] = time(per(workload[v]!))
+  const concurrency = options.concurrency
+  return {
+    itemMillis,
+    roundTripMillis: time(latency.perRoundTripMillis ?? 0),
+    concurrency: concurrency !== undefined && Number.isFinite(concurrency) ? Math.max(1, Math.floor(concurrency)) : 4
+  }
+}
+
+const estimated = (
+  prepared: scheduler.Prepared,
+  policy: Policy,
+  settings: rules.Settings,
+  timing: scheduler.Timing | undefined
+): Plan => {
+  const plan = staticPlan(prepared, policy, settings)
+  return timing === undefined ? plan : { ...plan, estimatedMillis: scheduler.estimateMillis(prepared, policy, settings, timing) }
+}
+
+const better = (a: Plan, b: Plan): Plan => {
+  if (a.estimatedMillis !== undefined && b.estimatedMillis !== undefined && a.estimatedMillis !== b.estimatedMillis) {
+    return b.estimatedMillis < a.estimatedMillis ? b : a
+  }
+  return b.roundTrips < a.roundTrips || (b.roundTrips === a.roundTrips && b.batches < a.batches) ? b : a
+}
+
+const choose = (
+  prepared: scheduler.Prepared,
+  settings: rules.Settings,
+  workload: Workload,
+  options: DependencyResolver.Options = {}
+): Plan => {
+  const policy = options.policy ?? "auto"
+  const timing = timingOf(prepared, workload, options)
+  if (policy !== "auto") return estimated(prepared, policy, settings, timing)
   // waves first: on a tie it keeps parallel batches, which couple no unrelated requests
-  return better(staticPlan(prepared, "waves", settings), staticPlan(prepared, "chains", settings))
+  return better(estimated(prepared, "waves", settings, timing), estimated(prepared, "chains", settings, timing))
 }
 
 const makeRun = (prepared: scheduler.Prepared, policy: Policy, settings: rules.Settings, workload: Workload): Run => {
@@ -243,7 +325,31 @@ export const plan = (
   options?: DependencyResolver.Options & BatchBuilder.Options
 ): Either.Either<Plan, VE.WorkloadError> => {
   const settings = settingsOf({ host: options?.host ?? "graph.microsoft.com", version: options?.version ?? "v1.0" })
-  return Either.map(scheduler.prepare(workload, settings), (prepared) => choose(prepared, settings, options))
+  return Either.map(scheduler.prepare(workload, settings), (prepared) => choose(prepared, settings, workload, options))
+}
+
+/**
+ * The heaviest dependency path of a workload: the largest sum of `weight` (default 1 per request,
+ * giving the number of requests) over the requests of any path through `dependsOn` and response
+ * references. A request starts only after its dependencies finished, in separate round trips or
+ * one after another in a sequential batch alike, so with `weight` a request's least latency this
+ * is a lower bound on any run's duration. Weights that are not finite non-negative numbers count
+ * as 0.
+ *
+ * @since 0.1.0
+ * @category planning
+ */
+export const criticalPath = (
+  workload: Workload,
+  weight?: (request: WorkloadRequest) => number,
+  options?: BatchBuilder.Options
+): Either.Either<number, VE.WorkloadError> => {
+  const settings = settingsOf({ host: options?.host ?? "graph.microsoft.com", version: options?.version ?? "v1.0" })
+  return Either.map(scheduler.prepare(workload, settings), (prepared) => {
+    const weights = new Float64Array(prepared.ids.length)
+    for (let v = 0; v < weights.length; v++) weights[v] = weight === undefined ? 1 : time(weight(workload[v]!))
+    return scheduler.longestPath(prepared, weights)
+  })
 }
 
 /**
@@ -258,19 +364,20 @@ export const make: Effect.Effect<DependencyResolverService, never, BatchBuilder>
   return DependencyResolver.of({
     plan: Effect.fn("DependencyResolver.plan")(function*(workload: Workload, options?: DependencyResolver.Options) {
       const prepared = yield* scheduler.prepare(workload, settings)
-      const result = choose(prepared, settings, options)
+      const result = choose(prepared, settings, workload, options)
       yield* Effect.annotateCurrentSpan({
         "plan.requests": result.requests,
         "plan.policy": result.policy,
         "plan.roundTrips": result.roundTrips,
-        "plan.batches": result.batches
+        "plan.batches": result.batches,
+        ...(result.estimatedMillis === undefined ? {} : { "plan.estimatedMillis": result.estimatedMillis })
       })
       return result
     }),
     start: Effect.fn("DependencyResolver.start")(function*(workload: Workload, options?: DependencyResolver.Options) {
       const prepared = yield* scheduler.prepare(workload, settings)
       const policy = options?.policy === undefined || options.policy === "auto"
-        ? choose(prepared, settings, options).policy
+        ? choose(prepared, settings, workload, options).policy
         : options.policy
       return makeRun(prepared, policy, settings, workload)
     })

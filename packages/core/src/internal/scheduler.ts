@@ -586,3 +586,97 @@ export class Scheduler {
     return { id: `r${this.rounds}b${position + 1}`, round: this.rounds, shape, requests }
   }
 }
+
+/**
+ * What a request and a `$batch` call cost in time, for {@link estimateMillis}.
+ *
+ * @internal
+ */
+export interface Timing {
+  /** Milliseconds Graph spends on each request, parallel to `Prepared.ids`. */
+  readonly itemMillis: Float64Array
+  /** Milliseconds every `$batch` call adds whatever it holds. */
+  readonly roundTripMillis: number
+  /** `$batch` calls in flight at once (at least 1). */
+  readonly concurrency: number
+}
+
+/**
+ * How long a batch takes: a parallel batch as long as its slowest request, a sequential one
+ * (`serial` or `same`: Graph runs the items one after another) the sum of its requests.
+ */
+const batchMillis = (prepared: Prepared, batch: PlannedBatch, timing: Timing): number => {
+  let total = 0
+  let longest = 0
+  for (const item of batch.requests) {
+    const ms = timing.itemMillis[prepared.index.get(rules.idKey(item.id))!]!
+    total += ms
+    if (ms > longest) longest = ms
+  }
+  return timing.roundTripMillis + (batch.shape === "parallel" ? longest : total)
+}
+
+/**
+ * The makespan of a run under a policy when every request succeeds, by a discrete-event
+ * simulation of the pipelined executor: batches are released as soon as their requests are ready,
+ * wait first-in first-out for one of `concurrency` calls in flight, and take {@link batchMillis}.
+ * Every batch that ends at the same instant settles before the next batches are formed.
+ *
+ * @internal
+ */
+export const estimateMillis = (
+  prepared: Prepared,
+  policy: Policy,
+  settings: rules.Settings,
+  timing: Timing
+): number => {
+  const run = new Scheduler(prepared, policy, settings, false)
+  const lanes = Math.max(1, Math.floor(timing.concurrency))
+  const waiting: Array<PlannedBatch> = []
+  let head = 0
+  const running: Array<{ readonly endsAt: number; readonly batch: PlannedBatch }> = []
+  let now = 0
+  const release = () => {
+    for (const batch of run.nextRound().batches) waiting.push(batch)
+  }
+  release()
+  while (head < waiting.length || running.length > 0) {
+    while (running.length < lanes && head < waiting.length) {
+      const batch = waiting[head++]!
+      running.push({ endsAt: now + batchMillis(prepared, batch, timing), batch })
+    }
+    if (head > 1024 && head * 2 > waiting.length) {
+      waiting.splice(0, head)
+      head = 0
+    }
+    let next = Infinity
+    for (const r of running) if (r.endsAt < next) next = r.endsAt
+    now = next
+    for (let i = running.length - 1; i >= 0; i--) {
+      if (running[i]!.endsAt !== now) continue
+      for (const item of running[i]!.batch.requests) run.succeed(prepared.index.get(rules.idKey(item.id))!)
+      running.splice(i, 1)
+    }
+    release()
+  }
+  if (run.pending > 0) throw new Error("estimate made no progress on an acyclic workload")
+  return now
+}
+
+/**
+ * The heaviest dependency path: the largest sum of `weight` over the requests of any path (each
+ * request on a path must finish before the next starts, however they are batched).
+ *
+ * @internal
+ */
+export const longestPath = (prepared: Prepared, weight: ArrayLike<number>): number => {
+  const until = new Float64Array(prepared.ids.length)
+  let best = 0
+  for (const v of prepared.order) {
+    let start = 0
+    for (const u of prepared.deps[v]!) if (until[u]! > start) start = until[u]!
+    until[v] = start + weight[v]!
+    if (until[v]! > best) best = until[v]!
+  }
+  return best
+}

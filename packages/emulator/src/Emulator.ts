@@ -20,7 +20,7 @@ import { ConnectionDropped as ConnectionDroppedError, makeApp } from "./internal
 import { fromCatalog } from "./internal/classify.js"
 import { makeClient } from "./internal/client.js"
 import * as engine from "./internal/engine.js"
-import type { Service as RoutingService } from "./internal/routing.js"
+import * as routing from "./internal/routing.js"
 
 /**
  * What a classifier sees of a request: method, URL relative to the version root (with query), body
@@ -77,7 +77,7 @@ export type LatencyModel = engine.LatencyModel
  * @since 0.1.0
  * @category models
  */
-export type ServiceName = RoutingService
+export type ServiceName = routing.Service
 
 /**
  * Options that cannot describe an emulator: a rate outside 0..1, a multiplier or capacity that is not
@@ -202,6 +202,34 @@ export const realisticLatency: Readonly<Record<ServiceName, LatencyModel>> = {
   onenote: { baseMillis: 100, jitterMillis: 400 },
   insights: { baseMillis: 60, jitterMillis: 240 },
   graph: { baseMillis: 40, jitterMillis: 160 }
+}
+
+/**
+ * The limit the emulator enforces for a `multiplier` of `m`: a window's limit and concurrency
+ * permits are multiplied and rounded down (at least 1); a token bucket's capacity (at least 1) and
+ * refill rate are multiplied. `m = 1` returns the limit unchanged. Use it to reason about what an
+ * emulator built with `multiplier` allows, as the CLI's duration lower bound does for `--stricter`.
+ *
+ * @since 0.1.0
+ * @category limits
+ */
+export const scaleLimit: (limit: Bucket.Limit, m: number) => Bucket.Limit = engine.scale
+
+/**
+ * The service the emulator assigns a request to, which picks its latency model (and its fault and
+ * Outlook rules): from the path of a URL relative to the version root (`/users/{id}/messages`), or
+ * of an absolute Graph URL, whose host and version are ignored. Unresolved `{{...}}` references
+ * count as one path segment each.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const serviceOf = (url: string): ServiceName => {
+  const relative = url
+    .replace(/\{\{[^}]*\}\}/g, "ref") // a reference's JSON pointer has slashes of its own
+    .replace(/^https?:\/\/[^/]+/i, "")
+    .replace(/^\/?(v1\.0|beta)(?=\/|\?|$)/i, "")
+  return routing.serviceOf(routing.parseRelative(relative).segments)
 }
 
 const defaultUserId = "00000000-0000-4000-8000-00000000a11c"

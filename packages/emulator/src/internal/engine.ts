@@ -148,8 +148,14 @@ const isFiles = (demand: Bucket.Demand): boolean => /files|sharepoint|onedrive/i
 
 const scaled = new Map<string, Bucket.Limit>()
 
-/** The limit times the multiplier, memoised: building a limit validates it, and this runs per item. */
-const scale = (limit: Bucket.Limit, m: number): Bucket.Limit => {
+/**
+ * The limit times the multiplier, memoised: building a limit validates it, and this runs per item.
+ * Counts (a window's limit, concurrency permits) round down and stay at least 1; a token bucket
+ * scales its capacity (at least 1) and its refill rate.
+ *
+ * @internal
+ */
+export const scale = (limit: Bucket.Limit, m: number): Bucket.Limit => {
   if (m === 1) return limit
   const id = limit._tag === "Window"
     ? `W${limit.limit}/${limit.windowMillis}*${m}`

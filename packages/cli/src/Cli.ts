@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { GraphClient, LimitCatalog, TokenProvider, type ValidationError } from "@effect-msgraph/core"
+import { DependencyResolver, GraphClient, LimitCatalog, TokenProvider, type ValidationError } from "@effect-msgraph/core"
 import { Emulator, EmulatorServer } from "@effect-msgraph/emulator"
 import { Args, Command, Options, ValidationError as CliValidationError } from "@effect/cli"
 import type { CliApp } from "@effect/cli"
@@ -105,6 +105,23 @@ const clientOptions = (maxAttempts: number | undefined): GraphClient.GraphClient
 
 const exitOf = (failed: number): ExitCode => (failed > 0 ? 1 : 0)
 
+/**
+ * With simulated latency, the plan the resolver chooses knowing it (`Simulation.planningOptions`):
+ * the shorter estimated duration rather than the fewest round trips.
+ */
+const planFor = (
+  loaded: WorkloadFile.Loaded,
+  latency: "none" | "realistic",
+  maxAttempts: number | undefined
+): Effect.Effect<WorkloadFile.Loaded> =>
+  latency === "none"
+    ? Effect.succeed(loaded)
+    : DependencyResolver.plan(loaded.workload, Simulation.planningOptions(latency, clientOptions(maxAttempts))).pipe(
+      // the file was planned once already: the same workload cannot be rejected now
+      Effect.orDie,
+      Effect.map((plan) => ({ ...loaded, plan }))
+    )
+
 const simulateWith = (
   loaded: WorkloadFile.Loaded,
   options: Omit<SimulateOptions, "file" | "json">,
@@ -144,15 +161,16 @@ export const simulate = (options: SimulateOptions): Effect.Effect<ExitCode, neve
   Effect.gen(function*() {
     const problem = checkStricter(options.stricter)
     if (problem !== undefined) return yield* invalid(problem)
-    const loaded = yield* loadOrReport(options.file)
-    if (Either.isLeft(loaded)) return loaded.left
-    const progress = yield* Progress.make(loaded.right.workload.length)
-    const result = yield* simulateWith(loaded.right, options, progress)
+    const read = yield* loadOrReport(options.file)
+    if (Either.isLeft(read)) return read.left
+    const loaded = yield* planFor(read.right, options.latency ?? "none", options.maxAttempts)
+    const progress = yield* Progress.make(loaded.workload.length)
+    const result = yield* simulateWith(loaded, options, progress)
     const report = Report.make({
       command: "simulate",
       file: options.file,
       summary: result.summary,
-      plan: loaded.right.plan,
+      plan: loaded.plan,
       bound: result.bound,
       audit: result.report,
       admission: result.admission,
@@ -196,21 +214,37 @@ export const renderPlan = (loaded: WorkloadFile.Loaded): string => {
 }
 
 /**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PlanOptions {
+  readonly file: string
+  readonly json?: boolean
+  readonly tenantSize?: TenantSize
+  /**
+   * Simulated per-item latency (default `none`). With `realistic`, the plan is chosen by its
+   * estimated duration under the emulator's latencies, and the prediction runs with them.
+   */
+  readonly latency?: "none" | "realistic"
+}
+
+/**
  * `plan FILE`: validation, rounds and batches, then the prediction from a virtual-time simulation
  * against the in-process emulator at documented limits.
  *
  * @since 0.1.0
  * @category commands
  */
-export const plan = (
-  options: { readonly file: string; readonly json?: boolean; readonly tenantSize?: TenantSize }
-): Effect.Effect<ExitCode, never, Output | FileSystem.FileSystem> =>
+export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Output | FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    const loaded = yield* loadOrReport(options.file)
-    if (Either.isLeft(loaded)) return loaded.left
-    const { plan } = loaded.right
+    const read = yield* loadOrReport(options.file)
+    if (Either.isLeft(read)) return read.left
+    const latency = options.latency ?? "none"
+    const loaded = yield* planFor(read.right, latency, undefined)
+    const { plan } = loaded
     const progress = yield* Progress.make(plan.requests)
-    const result = yield* simulateWith(loaded.right, { tenantSize: options.tenantSize ?? "M" }, progress)
+    const simulated = { tenantSize: options.tenantSize ?? "M", latency } as const
+    const result = yield* simulateWith(loaded, simulated, progress)
     const report = Report.make({
       command: "plan",
       file: options.file,
@@ -220,7 +254,7 @@ export const plan = (
       audit: result.report,
       admission: result.admission,
       failures: result.failures,
-      settings: settingsOf({ tenantSize: options.tenantSize ?? "M" })
+      settings: settingsOf(simulated)
     })
     if (options.json === true) {
       const rounds = plan.rounds.map((r) => ({
@@ -228,19 +262,25 @@ export const plan = (
         batches: r.batches.length,
         requests: r.batches.reduce((n, b) => n + b.requests.length, 0)
       }))
-      yield* stdout(`${JSON.stringify({ policy: plan.policy, rounds, plannedRoundTrips: plan.roundTrips, plannedBatches: plan.batches, predicted: report })}\n`)
+      const estimated = plan.estimatedMillis === undefined ? {} : { estimatedMillis: Math.round(plan.estimatedMillis) }
+      yield* stdout(`${JSON.stringify({ policy: plan.policy, rounds, plannedRoundTrips: plan.roundTrips, plannedBatches: plan.batches, ...estimated, predicted: report })}\n`)
     } else {
       const bound = result.bound
       yield* stdout(
-        renderPlan(loaded.right) +
+        renderPlan(loaded) +
           Report.table([
             ["Round trips", String(plan.roundTrips), `lower bound ${plan.lowerBound.roundTrips}`],
             ["Batches", String(plan.batches), `lower bound ${plan.lowerBound.batches}`],
+            ...(plan.estimatedMillis === undefined ? [] : [[
+              "Estimated duration",
+              Report.duration(plan.estimatedMillis),
+              `policy ${plan.policy}: the shorter estimate under the emulator's expected latencies`
+            ] as const]),
             ["Predicted round trips", String(result.summary.roundTrips), `${result.summary.batches} batches, as the simulated client sent them`],
             [
               "Predicted duration",
               Report.duration(result.summary.durationMs),
-              `lower bound ${Report.duration(bound.ms)} (simulated, tenant ${options.tenantSize ?? "M"}, documented limits)`
+              `lower bound ${Report.duration(bound.ms)} (simulated, tenant ${options.tenantSize ?? "M"}, documented limits${latency === "none" ? "" : ", realistic latency"})`
             ],
             [
               "Bottleneck",
@@ -441,7 +481,7 @@ const optional = <A>(o: Option.Option<A>): A | undefined => Option.getOrUndefine
  */
 export const command = (exit: Ref.Ref<ExitCode>) => {
   const done = <E, R>(effect: Effect.Effect<ExitCode, E, R>) => Effect.flatMap(effect, (code) => Ref.set(exit, code))
-  const planCmd = Command.make("plan", { file: fileArg, json, tenantSize }, (a) => done(plan(a))).pipe(
+  const planCmd = Command.make("plan", { file: fileArg, json, tenantSize, latency: simulatedLatency }, (a) => done(plan(a))).pipe(
     Command.withDescription("validate a workload, print its rounds and batches, and predict its duration")
   )
   const simulateCmd = Command.make(

@@ -10,14 +10,19 @@
  *   `max(0, (C − B)/r)` seconds;
  * - a concurrency limit bounds nothing on its own when requests take no time, so it adds nothing.
  *
- * The bound is the largest of these over every bucket the workload touches (the bottleneck), and at
- * least `round trips × the smallest latency` of one round trip when latency is simulated. It is a
- * true lower bound, not an estimate: a run can only match it, never beat it.
+ * The bound is the largest of these over every bucket the workload touches (the bottleneck), and,
+ * when latency is simulated, at least the critical path: along any chain of dependent requests each
+ * starts only after the one before it finished, whether they travel in separate round trips or one
+ * after another in a sequential batch, so a path of `k` requests needs the sum of their least
+ * latencies ({@link criticalPathMs}). It is a true lower bound, not an estimate: a run can only match
+ * it, never beat it.
  *
  * @since 0.1.0
  */
-import type { Bucket } from "@effect-msgraph/core"
-import { LimitCatalog } from "@effect-msgraph/core"
+import type { Bucket, Workload } from "@effect-msgraph/core"
+import { DependencyResolver, LimitCatalog } from "@effect-msgraph/core"
+import { Emulator } from "@effect-msgraph/emulator"
+import { Either } from "effect"
 
 /**
  * One bucket's total demand and the time it forces.
@@ -46,26 +51,8 @@ export interface DurationBound {
   readonly bottleneck: BucketBound | undefined
   /** Every bucket touched, largest bound first. */
   readonly buckets: ReadonlyArray<BucketBound>
-  /** Round trips × the minimum latency of one round trip (0 without latency). */
+  /** The least time the heaviest chain of dependent requests takes (0 without latency). */
   readonly latencyMs: number
-}
-
-/**
- * The limit the emulator enforces for a multiplier `m` (the same rounding the emulator applies).
- *
- * @since 0.1.0
- * @category limits
- */
-export const scaleLimit = (limit: Bucket.Limit, m: number): Bucket.Limit => {
-  if (m === 1) return limit
-  switch (limit._tag) {
-    case "Window":
-      return { ...limit, limit: Math.max(1, Math.floor(limit.limit * m)) } as Bucket.Limit
-    case "TokenBucket":
-      return { ...limit, capacity: Math.max(1, limit.capacity * m), refillPerSecond: limit.refillPerSecond * m } as Bucket.Limit
-    case "Concurrency":
-      return { ...limit, permits: Math.max(1, Math.floor(limit.permits * m)) } as Bucket.Limit
-  }
 }
 
 /**
@@ -86,15 +73,49 @@ export const bucketBoundMs = (limit: Bucket.Limit, cost: number): number => {
 }
 
 /**
- * The bound from each request's demands. `multiplier` scales limits as the emulator does for
- * `--stricter`; `latencyMs` is the minimum latency of one round trip, times `roundTrips`.
+ * What the bound takes besides demands. `multiplier` scales limits as the emulator does for
+ * `--stricter` (with `Emulator.scaleLimit`); `criticalPathMs` is the least time the workload's
+ * heaviest chain of dependent requests takes (see {@link criticalPathMs}).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BoundOptions {
+  readonly multiplier?: (service: string) => number
+  readonly criticalPathMs?: number
+  /**
+   * @deprecated `roundTrips × latencyMs` only bounds a run whose every round trip ran an item; use
+   * `criticalPathMs`, which holds whatever the client does. Still honoured (the larger counts).
+   */
+  readonly roundTrips?: number
+  /** @deprecated see `roundTrips`. */
+  readonly latencyMs?: number
+}
+
+/**
+ * The least time the workload's heaviest dependency path takes (its `dependsOn` and response
+ * references), where each request takes at least `leastMillis` of it. A request that was never
+ * executed (failed before running, or settled because a dependency failed) should count 0.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const criticalPathMs = (
+  workload: Workload.Workload,
+  leastMillis: (request: Workload.WorkloadRequest) => number
+): number =>
+  // the workload passed the client's checks; one that does not has no path to bound
+  Either.getOrElse(DependencyResolver.criticalPath(workload, leastMillis), () => 0)
+
+/**
+ * The bound from each request's demands.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const fromDemands = (
   requests: Iterable<ReadonlyArray<Bucket.Demand>>,
-  options: { readonly multiplier?: (service: string) => number; readonly roundTrips?: number; readonly latencyMs?: number } = {}
+  options: BoundOptions = {}
 ): DurationBound => {
   const buckets = new Map<string, { key: string; entryId: string; service: string; limit: Bucket.Limit; cost: number; requests: number }>()
   for (const demands of requests) {
@@ -103,7 +124,7 @@ export const fromDemands = (
       let bucket = buckets.get(id)
       if (bucket === undefined) {
         const m = options.multiplier?.(demand.service) ?? 1
-        bucket = { key: demand.key, entryId: demand.entryId, service: demand.service, limit: scaleLimit(demand.limit, m), cost: 0, requests: 0 }
+        bucket = { key: demand.key, entryId: demand.entryId, service: demand.service, limit: Emulator.scaleLimit(demand.limit, m), cost: 0, requests: 0 }
         buckets.set(id, bucket)
       }
       bucket.cost += demand.cost
@@ -113,7 +134,7 @@ export const fromDemands = (
   const bounds: Array<BucketBound> = [...buckets.values()].map((b) => ({ ...b, boundMs: bucketBoundMs(b.limit, b.cost) }))
   bounds.sort((a, b) => b.boundMs - a.boundMs || b.cost - a.cost || a.key.localeCompare(b.key))
   const top = bounds[0]
-  const latencyMs = (options.roundTrips ?? 0) * (options.latencyMs ?? 0)
+  const latencyMs = Math.max(options.criticalPathMs ?? 0, (options.roundTrips ?? 0) * (options.latencyMs ?? 0))
   return {
     ms: Math.max(top?.boundMs ?? 0, latencyMs),
     bottleneck: top !== undefined && top.boundMs > 0 ? top : undefined,
@@ -132,7 +153,7 @@ export const fromDemands = (
  */
 export const fromAudit = (
   entries: ReadonlyArray<{ readonly clientRequestId: string; readonly demands: ReadonlyArray<Bucket.Demand> }>,
-  options: { readonly multiplier?: (service: string) => number; readonly roundTrips?: number; readonly latencyMs?: number } = {}
+  options: BoundOptions = {}
 ): DurationBound => {
   const seen = new Map<string, ReadonlyArray<Bucket.Demand>>()
   for (const entry of entries) if (!seen.has(entry.clientRequestId)) seen.set(entry.clientRequestId, entry.demands)

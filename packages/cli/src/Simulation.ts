@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { GraphClient, TokenProvider, type ValidationError, type Workload } from "@effect-msgraph/core"
+import { type DependencyResolver, GraphClient, TokenProvider, type ValidationError, type Workload } from "@effect-msgraph/core"
 import { type Audit, Emulator, type Faults } from "@effect-msgraph/emulator"
 import { Chunk, Clock, Effect, Fiber, Layer, Logger, LogLevel, Option, Stream, TestClock, TestContext } from "effect"
 import { admissionLayer, admissionName } from "./internal/admission.js"
@@ -81,8 +81,52 @@ export interface Result {
   readonly multiplier: number
 }
 
-const minLatencyMillis = (latency: "none" | "realistic"): number =>
-  latency === "none" ? 0 : Math.min(...Object.values(Emulator.realisticLatency).map((m) => m.baseMillis))
+/**
+ * The resolver's options for a simulated latency: with `realistic`, each request's expected latency
+ * in the emulator (its service's `baseMillis + jitterMillis / 2`, by `Emulator.serviceOf`), no
+ * per-call cost (the in-process emulator has no network), and the client's concurrency (default 4);
+ * `auto` then picks the plan with the shorter estimated duration. With `none`, no latency model:
+ * `auto` picks the fewest round trips.
+ *
+ * @since 0.1.0
+ * @category latency
+ */
+export const planningOptions = (
+  latency: "none" | "realistic",
+  client: GraphClient.GraphClient.Options = {}
+): DependencyResolver.DependencyResolver.Options =>
+  latency === "none" ? {} : {
+    latency: {
+      perItemMillis: (request) => {
+        const model = Emulator.realisticLatency[Emulator.serviceOf(request.url)]
+        return model.baseMillis + model.jitterMillis / 2
+      }
+    },
+    concurrency: client.concurrency ?? 4
+  }
+
+/**
+ * The least time the workload's heaviest dependency path took in a run, from the emulator's audit:
+ * each request the emulator executed at least once took at least its service's `baseMillis`; a
+ * request never executed took nothing.
+ *
+ * @since 0.1.0
+ * @category latency
+ */
+export const criticalPathMs = (
+  workload: Workload.Workload,
+  entries: ReadonlyArray<Audit.AuditEntry>,
+  latency: "none" | "realistic"
+): number => {
+  if (latency === "none") return 0
+  const executed = new Map<string, number>()
+  for (const entry of entries) {
+    if (!entry.executed || entry.itemId === undefined) continue
+    const model = Emulator.realisticLatency[entry.service as Emulator.ServiceName]
+    if (model !== undefined) executed.set(entry.itemId.toLowerCase(), model.baseMillis)
+  }
+  return LowerBound.criticalPathMs(workload, (request) => executed.get(request.id.toLowerCase()) ?? 0)
+}
 
 /**
  * Licences the emulator needs so that every `assignLicense` of the workload can succeed.
@@ -175,8 +219,7 @@ export const simulate = (
     const entries = yield* Emulator.audit
     const bound = LowerBound.fromAudit(entries, {
       multiplier: () => multiplier,
-      roundTrips: summary.roundTrips,
-      latencyMs: minLatencyMillis(latency)
+      criticalPathMs: criticalPathMs(workload, entries, latency)
     })
     return { summary, report, bound, failures, admission: admissionName(options), multiplier } satisfies Result
   }).pipe(

@@ -113,14 +113,17 @@ describe("msgraph-batch simulate", () => {
       for (const r of [throttled, unthrottled]) assert.isTrue(r.durationMs >= r.durationLowerBoundMs)
     }))
 
-  it.live("--latency realistic: virtual latency, and round trips × the least latency join the bound", () =>
+  it.live("--latency realistic: virtual latency, and the critical path's least latency joins the bound", () =>
     Effect.gen(function*() {
       const { code, stdout } = yield* exec(Cli.simulate({ file: small, json: true, latency: "realistic" }))
       assert.strictEqual(code, 0)
       const report = JSON.parse(stdout)
       assert.strictEqual(report.settings.latency, "realistic")
-      assert.isTrue(report.durationLowerBoundMs >= report.roundTrips * 30, "30 ms: the least base latency, identity's")
+      // create, license and member (identity, 30 ms at least) then the welcome mail (Outlook, 60 ms)
+      assert.strictEqual(report.durationLowerBoundMs, 3 * 30 + 60)
       assert.isTrue(report.durationMs >= report.durationLowerBoundMs)
+      const none = JSON.parse((yield* exec(Cli.simulate({ file: small, json: true }))).stdout)
+      assert.strictEqual(none.durationLowerBoundMs, 0)
     }))
 
   it.live("draws the progress bar on stderr when it is a TTY, and only there", () =>
@@ -142,6 +145,26 @@ describe("msgraph-batch plan", () => {
       assert.match(stdout, /Round trips\s+2\s+lower bound 2/)
       assert.match(stdout, /Predicted duration/)
       assert.match(stdout, /Bottleneck/)
+    }))
+
+  it.live("--latency realistic chooses the plan by its estimated duration and prints the estimate", () =>
+    Effect.gen(function*() {
+      // five onboardings: chains packs the 15 dependents into one sequential batch (2 round trips),
+      // which runs its items one after another; four rounds of parallel batches are estimated shorter
+      const plain = yield* exec(Cli.plan({ file: small }))
+      assert.match(plain.stdout, /policy chains/)
+      assert.notInclude(plain.stdout, "Estimated duration")
+      const timed = yield* exec(Cli.plan({ file: small, latency: "realistic" }))
+      assert.strictEqual(timed.code, 0)
+      assert.match(timed.stdout, /policy waves/)
+      assert.match(timed.stdout, /Round trips\s+4\s+lower bound 2/)
+      assert.match(timed.stdout, /Estimated duration\s+\d+ ms\s+policy waves/)
+      assert.match(timed.stdout, /realistic latency\)/)
+      const json = JSON.parse((yield* exec(Cli.plan({ file: small, json: true, latency: "realistic" }))).stdout)
+      assert.strictEqual(json.policy, "waves")
+      assert.isNumber(json.estimatedMillis)
+      assert.strictEqual(json.predicted.settings.latency, "realistic")
+      assert.notProperty(JSON.parse((yield* exec(Cli.plan({ file: small, json: true }))).stdout), "estimatedMillis")
     }))
 
   it.live("summarises large plans per round, and --json carries the plan and the prediction", () =>

@@ -1,6 +1,9 @@
 import { Bucket } from "@effect-msgraph/core"
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
+import { Emulator } from "@effect-msgraph/emulator"
+import type { Workload } from "@effect-msgraph/core"
+import * as Examples from "../src/Examples.js"
 import * as LowerBound from "../src/LowerBound.js"
 
 const windowLimit = (limit: number, windowMillis: number) => new Bucket.WindowLimit({ limit, windowMillis })
@@ -34,10 +37,22 @@ describe("LowerBound", () => {
     assert.deepStrictEqual(bound.buckets.map((b) => b.key), ["a", "x", "b"]) // equal bounds: larger cost first
   })
 
-  it("no bucket forcing a wait means no bottleneck; latency × round trips is a floor", () => {
-    const bound = LowerBound.fromDemands([[demand("a", windowLimit(10, 1_000))]], { roundTrips: 3, latencyMs: 30 })
+  it("no bucket forcing a wait means no bottleneck; the critical path's latency is a floor", () => {
+    const bound = LowerBound.fromDemands([[demand("a", windowLimit(10, 1_000))]], { criticalPathMs: 120 })
     assert.isUndefined(bound.bottleneck)
-    assert.strictEqual(bound.ms, 90)
+    assert.strictEqual(bound.ms, 120)
+    assert.strictEqual(bound.latencyMs, 120)
+    // a bucket forcing longer wins over the path
+    assert.strictEqual(LowerBound.fromDemands([[demand("a", windowLimit(1, 1_000))], [demand("a", windowLimit(1, 1_000))]], { criticalPathMs: 120 }).ms, 1_000)
+  })
+
+  it("a critical path of k dependent requests needs k least latencies, as round trips or one sequential batch alike", () => {
+    // onboarding: create -> license -> member -> welcome, however it is batched
+    assert.strictEqual(LowerBound.criticalPathMs(Examples.onboarding(5), () => 30), 4 * 30)
+    const byService = (request: Workload.WorkloadRequest) => Emulator.realisticLatency[Emulator.serviceOf(request.url)].baseMillis
+    // three identity requests (30 ms) and a mail (60 ms)
+    assert.strictEqual(LowerBound.criticalPathMs(Examples.onboarding(5), byService), 3 * 30 + 60)
+    assert.strictEqual(LowerBound.criticalPathMs([{ id: "a", method: "GET", url: "/users", dependsOn: ["missing"] }], () => 30), 0)
   })
 
   it("counts a retried request once in the audit", () => {
@@ -54,7 +69,7 @@ describe("LowerBound", () => {
       const tb = new Bucket.TokenBucketLimit({ capacity: n, refillPerSecond: n / 10 })
       for (const l of [limit, tb]) {
         assert.isTrue(LowerBound.bucketBoundMs(l, c1) <= LowerBound.bucketBoundMs(l, c1 + extra))
-        assert.isTrue(LowerBound.bucketBoundMs(l, c1) <= LowerBound.bucketBoundMs(LowerBound.scaleLimit(l, m), c1))
+        assert.isTrue(LowerBound.bucketBoundMs(l, c1) <= LowerBound.bucketBoundMs(Emulator.scaleLimit(l, m), c1))
       }
     }
   )

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, FastCheck as fc, TestContext } from "effect"
+import { DependencyResolver } from "@effect-msgraph/core"
+import { Clock, Effect, Either, FastCheck as fc, TestContext } from "effect"
 import * as Examples from "../src/Examples.js"
 import * as Simulation from "../src/Simulation.js"
 
@@ -64,5 +65,35 @@ describe("Simulation", () => {
       const b = yield* Simulation.simulate(workload, { faults: "heavy", seed: 3, client: { maxAttempts: 10 } })
       assert.deepStrictEqual(a.summary, b.summary)
       assert.isTrue(a.report.requests > workload.length, "heavy faults cause retries")
+    }))
+
+  it("planningOptions: with realistic latency, each request's expected latency by service and the client's concurrency", () => {
+    assert.deepStrictEqual(Simulation.planningOptions("none"), {})
+    const options = Simulation.planningOptions("realistic", { concurrency: 6 })
+    assert.strictEqual(options.concurrency, 6)
+    assert.strictEqual(Simulation.planningOptions("realistic").concurrency, 4)
+    const perItem = options.latency!.perItemMillis as (r: { id: string; method: string; url: string }) => number
+    assert.strictEqual(perItem({ id: "a", method: "POST", url: "/users/{{create-0#/body/id}}/sendMail" }), 60 + 240 / 2)
+    assert.strictEqual(perItem({ id: "b", method: "POST", url: "/users" }), 30 + 120 / 2)
+    // and the resolver picks parallel batches for the onboarding example with it
+    const workload = Examples.onboarding(50)
+    assert.strictEqual(Either.getOrThrow(DependencyResolver.plan(workload)).policy, "chains")
+    assert.strictEqual(Either.getOrThrow(DependencyResolver.plan(workload, Simulation.planningOptions("realistic"))).policy, "waves")
+  })
+
+  it.live("with realistic latency no run beats the bound, which counts only requests the emulator executed", () =>
+    Effect.gen(function*() {
+      const workload = Examples.onboarding(10)
+      const result = yield* Simulation.simulate(workload, { latency: "realistic" })
+      assert.strictEqual(result.bound.latencyMs, 3 * 30 + 60)
+      assert.isTrue(result.summary.durationMs >= result.bound.ms)
+      // a workload whose first request fails: its dependents never run, so they add nothing
+      const failing = [
+        { id: "ghost", method: "GET", url: "/users/nobody@contoso.onmicrosoft.com" },
+        { id: "after", method: "GET", url: "/users/{{ghost#/body/id}}/messages" }
+      ] as const
+      const failed = yield* Simulation.simulate(failing, { latency: "realistic", client: { maxAttempts: 1 } })
+      assert.strictEqual(failed.summary.failed, 2)
+      assert.strictEqual(failed.bound.latencyMs, 30)
     }))
 })

@@ -64,16 +64,19 @@ const fixedPacing = (intervalMs: number): Effect.Effect<Admission> =>
     return {
       admit: (batch) =>
         Effect.succeed({
-          send: batch.items.map((_, index) => ({ index, headers: {}, handle: undefined })),
-          deferred: [],
           rejected: [],
-          // the batch waits for the next slot of the fixed schedule
+          // the batch waits for the next slot of the fixed schedule, then goes whole
           acquire: gate.withPermits(1)(Effect.gen(function*() {
             const now = yield* Clock.currentTimeMillis
             const slot = Math.max(now, yield* Ref.get(next))
             yield* Ref.set(next, slot + intervalMs)
             if (slot > now) yield* Effect.sleep(slot - now)
-            return { release: Effect.void, waitedMillis: { fixed: slot - now } }
+            return {
+              send: batch.items.map((_, index) => ({ index, headers: {}, handle: undefined })),
+              deferred: [],
+              release: Effect.void,
+              waitedMillis: { fixed: slot - now }
+            }
           }))
         }),
       feedback: () => Effect.void

@@ -53,6 +53,23 @@ export interface Permit {
 }
 
 /**
+ * How a request waits.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AdmitOptions {
+  /** The queue level (default `normal`). */
+  readonly priority?: ThrottlePriority.Priority | undefined
+  /**
+   * Ranks the request as if it had arrived this many milliseconds earlier, within its level: a
+   * caller that knows how much work waits behind a bucket can serve the most loaded buckets first
+   * (default 0; at most half of `agingMillis`, so it never crosses a priority level).
+   */
+  readonly leadMillis?: number | undefined
+}
+
+/**
  * A request to admit.
  *
  * @since 0.1.0
@@ -109,8 +126,17 @@ export interface ThrottlerService {
    */
   readonly admit: (
     demands: ReadonlyArray<Demand>,
-    options?: { readonly priority?: ThrottlePriority.Priority | undefined }
+    options?: AdmitOptions
   ) => Effect.Effect<Permit, ThrottleError | QuotaStore.QuotaStoreError>
+  /**
+   * Admits only if the demands can be taken right now: no better-ranked waiter claims their buckets
+   * and every bucket has room. Otherwise returns `None` at once, having taken nothing and queued
+   * nothing. Fails like `admit` for a demand that could never be satisfied.
+   */
+  readonly tryAdmit: (
+    demands: ReadonlyArray<Demand>,
+    options?: AdmitOptions
+  ) => Effect.Effect<Option.Option<Permit>, ThrottleError | QuotaStore.QuotaStoreError>
   /** Gives back a permit's concurrency units. Idempotent; a no-op without concurrency demands. */
   readonly release: (permit: Permit) => Effect.Effect<void, QuotaStore.QuotaStoreError>
   /**
@@ -225,6 +251,12 @@ export const defaultPolicy: Throttler.Policy = {
 
 const maxStreaks = 100_000
 
+/** A lead is at most half the ageing step, so it reorders requests within a level, never across. */
+const leadOf = (options: AdmitOptions | undefined, agingMillis: number): number => {
+  const lead = options?.leadMillis
+  return lead !== undefined && Number.isFinite(lead) && lead > 0 ? Math.min(lead, agingMillis / 2) : 0
+}
+
 /** Per-bucket schedule state between events; dropped after a success. */
 interface Streak {
   backoff: unknown
@@ -262,14 +294,38 @@ export const make = (
   Effect.gen(function*() {
     const store = yield* QuotaStore.QuotaStore
     const policy: Throttler.Policy = { ...defaultPolicy, ...options.policy }
-    const runner = yield* admission.makeRunner(store, options.agingMillis ?? 30_000)
+    const agingMillis = options.agingMillis ?? 30_000
+    const runner = yield* admission.makeRunner(store, agingMillis)
     const streaks = new Map<string, Streak>()
 
     const admit: ThrottlerService["admit"] = (demands, opts) =>
       Effect.suspend((): Effect.Effect<Permit, ThrottleError | QuotaStore.QuotaStoreError> => {
         const entries = admission.normalise(demands)
         if (!Array.isArray(entries)) return Effect.fail(entries as ThrottleError)
-        return admission.unsafeAdmit(runner, entries as ReadonlyArray<Demand>, ThrottlePriority.level(opts?.priority))
+        return admission.unsafeAdmit(
+          runner,
+          entries as ReadonlyArray<Demand>,
+          ThrottlePriority.level(opts?.priority),
+          leadOf(opts, agingMillis)
+        )
+      })
+
+    const tryAdmit: ThrottlerService["tryAdmit"] = (demands, opts) =>
+      Effect.suspend((): Effect.Effect<Option.Option<Permit>, ThrottleError | QuotaStore.QuotaStoreError> => {
+        const entries = admission.normalise(demands)
+        if (!Array.isArray(entries)) return Effect.fail(entries as ThrottleError)
+        const level = ThrottlePriority.level(opts?.priority)
+        const tried = runner.engine.tryArrive(entries as ReadonlyArray<Demand>, level, leadOf(opts, agingMillis))
+        if (tried === undefined) return Effect.succeed(Option.none())
+        if (tried !== "Check") return Effect.succeed(Option.some(tried))
+        const now = runner.now()
+        return Effect.map(
+          store.take(entries as ReadonlyArray<Demand>, now),
+          (outcome) =>
+            outcome._tag === "Taken"
+              ? Option.some(runner.engine.admitted(entries as ReadonlyArray<Demand>, level, now))
+              : Option.none()
+        )
       })
 
     const release = (permit: Permit) => admission.release(runner, permit as Waiter)
@@ -461,6 +517,7 @@ export const make = (
 
     const service: ThrottlerService = {
       admit,
+      tryAdmit,
       release,
       withPermit,
       admitAll,

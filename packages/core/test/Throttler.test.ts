@@ -99,6 +99,55 @@ describe("Throttler admission", () => {
         expect(order).toEqual(["high5", "high8", "normal4", "normal7", "low3", "low6"])
       })))
 
+  it.effect("tryAdmit takes at once when there is room, and otherwise neither waits, queues nor takes", () =>
+    withThrottler((throttler, store) =>
+      Effect.gen(function*() {
+        const k = window(2, 1000)
+        const other = window(5, 1000)
+        expect(Option.isSome(yield* throttler.tryAdmit([demand("k", k), demand("o", other)]))).toBe(true)
+        expect(Option.isSome(yield* throttler.tryAdmit([demand("k", k)]))).toBe(true)
+        // k is full: nothing is taken from `o` either, and nothing waits
+        expect(yield* throttler.tryAdmit([demand("k", k), demand("o", other, 3)])).toEqual(Option.none())
+        expect(yield* throttler.waiting).toBe(0)
+        expect(yield* store.take([{ key: "o", limit: other, cost: 4 }], 0)).toEqual({ _tag: "Taken" })
+      })))
+
+  it.effect("tryAdmit does not overtake a waiter that claims the bucket, even with room for itself", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const k = tokens(4, 1)
+        yield* throttler.admit([demand("k", k, 4)])
+        // waits for 3 tokens, and claims k
+        const costly = yield* admittedAt(throttler, [demand("k", k, 3)])
+        yield* TestClock.adjust(1000)
+        // one token is back, enough for a cheap request, but it is the waiter's
+        expect(yield* throttler.tryAdmit([demand("k", k, 1)])).toEqual(Option.none())
+        yield* TestClock.adjust(2000)
+        expect((yield* Fiber.join(costly)).at).toBe(3000)
+      })))
+
+  it.effect("a lead ranks a request ahead of earlier ones of its level, never of a better level", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const k = window(1, 1000)
+        yield* throttler.admit([demand("k", k)])
+        const order: Array<string> = []
+        const wait = (name: string, options: Throttler.AdmitOptions) =>
+          Effect.fork(Effect.tap(throttler.admit([demand("k", k)], options), () => Effect.sync(() => void order.push(name))))
+        const fibers = [
+          yield* wait("normal", {}),
+          yield* wait("high", { priority: "high" }),
+          yield* wait("low, lead 40 s", { priority: "low", leadMillis: 40_000 }),
+          yield* wait("normal, lead 2 s", { leadMillis: 2_000 }),
+          yield* wait("normal, lead 1 s", { leadMillis: 1_000 })
+        ]
+        yield* TestClock.adjust("10 seconds")
+        yield* Effect.forEach(fibers, Fiber.join)
+        // ageing is 10 s here: a lead counts for at most 5 s, so the low request stays behind every
+        // normal one, and the normal ones with a lead go first within their level, in lead order
+        expect(order).toEqual(["high", "normal, lead 2 s", "normal, lead 1 s", "normal", "low, lead 40 s"])
+      }), { agingMillis: 10_000 }))
+
   it.effect("ages waiting requests so that low priority still progresses", () =>
     withThrottler((throttler) =>
       Effect.gen(function*() {

@@ -111,6 +111,25 @@ describe("GraphClient with proactive throttling", () => {
       }
     }).pipe(Effect.provide(throttled({}))))
 
+  it.effect("Teams: the team's four posts a second are all used, across its channels, so the last post goes when the team limit allows", () =>
+    Effect.gen(function*() {
+      // listed channel by channel: a batch of one channel's posts must not hold the others back
+      const workload: Array<WorkloadRequest> = Array.from({ length: 30 }, (_, i) => ({
+        id: `post-${i}`,
+        method: "POST",
+        url: `/teams/team-1/channels/channel-${Math.floor(i / 6)}/messages`,
+        body: { body: { content: `message ${i}` } }
+      }))
+      const { audit, outcomes, report, summary } = yield* run(workload, "200 millis")
+      expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
+      expect(summary.throttled429).toBe(0)
+      expect(report.limitViolations).toBe(0)
+      // 30 posts at 4 a second: 28 in seconds 0 to 6, the last two at 7 s
+      const starts = audit.filter((a) => a.executed).map((a) => a.startedAt)
+      expect(starts).toHaveLength(30)
+      expect(Math.max(...starts)).toBe(7000)
+    }).pipe(Effect.provide(throttled({}))))
+
   it.effect("identity reads against the resource-unit bucket: zero 429s at the documented rate", () =>
     Effect.gen(function*() {
       const workload = reads(400, (i) => `/users?$select=id,displayName&$expand=manager&$top=5&$skip=${i}`)

@@ -236,9 +236,10 @@ export const admitEntries = (
 export const unsafeAdmit = (
   runner: Runner,
   entries: ReadonlyArray<Entry>,
-  level: number
+  level: number,
+  leadMillis = 0
 ): Effect.Effect<Waiter, QuotaStoreError> => {
-  const waiter = runner.engine.arrive(entries, level, fiberListener, undefined)
+  const waiter = runner.engine.arrive(entries, level, fiberListener, undefined, leadMillis)
   if (waiter.admission > 0) return Effect.succeed(waiter)
   return Effect.async<Waiter, QuotaStoreError>((resume) => {
     if (waiter.admission > 0) return resume(Effect.succeed(waiter))

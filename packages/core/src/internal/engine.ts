@@ -77,6 +77,8 @@ export class Waiter {
   ) {}
 }
 
+const noListener: Listener = { admitted: () => {}, failed: () => {} }
+
 const before = (a: Waiter, b: Waiter): boolean => a.rank < b.rank || (a.rank === b.rank && a.seq < b.seq)
 
 /** The waiters that have a demand on one bucket, in three FIFO lanes (one per level). */
@@ -95,9 +97,26 @@ class KeyQueue {
     for (let i = 0; i < this.claimers.length; i++) this.claimers[i]!.retryNow = true
   }
 
+  /**
+   * Keeps each lane in rank order. Arrivals come in rank order unless they carry a lead, so the
+   * common case is an append; a request with a lead is placed by binary search.
+   */
   push(waiter: Waiter): void {
     this.compact()
-    this.lanes[waiter.level]!.push(waiter)
+    const lane = this.lanes[waiter.level]!
+    const last = lane.length > 0 ? lane[lane.length - 1]! : undefined
+    if (last === undefined || !before(waiter, last)) {
+      lane.push(waiter)
+    } else {
+      let lo = this.heads[waiter.level]!
+      let hi = lane.length
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1
+        if (before(lane[mid]!, waiter)) lo = mid + 1
+        else hi = mid
+      }
+      lane.splice(lo, 0, waiter)
+    }
     this.live++
   }
 
@@ -260,11 +279,11 @@ export class Engine {
    * A request arrives. Returns the waiter; its listener has already been told if it was admitted on
    * the spot (then `waiter.admission > 0`).
    */
-  arrive(entries: ReadonlyArray<Entry>, level: number, listener: Listener, payload: unknown): Waiter {
+  arrive(entries: ReadonlyArray<Entry>, level: number, listener: Listener, payload: unknown, leadMillis = 0): Waiter {
     const now = this.now()
     const waiter = new Waiter(
       entries,
-      now + level * this.options.agingMillis,
+      now + level * this.options.agingMillis - leadMillis,
       ++this.seq,
       level,
       ++this.events,
@@ -293,6 +312,46 @@ export class Engine {
     this.enqueue(waiter)
     if (this.eligible(waiter)) this.attempt(waiter, now)
     this.drain(now)
+    return waiter
+  }
+
+  /**
+   * A request that only wants to go now: admitted on the spot when a request arriving now at `level`
+   * would be (no waiter ranked before it claims its buckets, and the store has room), and otherwise
+   * forgotten: it never queues and claims nothing. With a remote store it is only checked against the
+   * local queue (`"Check"`): the caller takes from the store itself.
+   */
+  tryArrive(entries: ReadonlyArray<Entry>, level: number, leadMillis = 0): Waiter | "Check" | undefined {
+    const now = this.now()
+    const rank = now + level * this.options.agingMillis - leadMillis
+    for (let i = 0; i < entries.length; i++) {
+      const queue = this.queues.get(entries[i]!.key)
+      if (queue === undefined) continue
+      if (queue.busy > 0) return undefined
+      const claimers = queue.claimers
+      // a newcomer ranks after every waiter of the same rank, so a claimer blocks it unless ranked later
+      for (let j = 0; j < claimers.length; j++) if (claimers[j]!.rank <= rank) return undefined
+    }
+    if (this.driver._tag === "Remote") return "Check"
+    if (this.driver.local.take(entries, now)._tag !== "Taken") return undefined
+    return this.admitted(entries, level, now)
+  }
+
+  /** A permit for entries already taken from the store outside the queue (see `tryArrive`). */
+  admitted(entries: ReadonlyArray<Entry>, level: number, now: number): Waiter {
+    const waiter = new Waiter(
+      entries,
+      now + level * this.options.agingMillis,
+      ++this.seq,
+      level,
+      ++this.events,
+      now,
+      noListener,
+      undefined
+    )
+    waiter.state = DONE
+    waiter.admission = ++this.events
+    waiter.admittedAt = now
     return waiter
   }
 

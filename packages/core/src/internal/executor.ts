@@ -81,27 +81,31 @@ export interface AdmissionRequest {
 }
 
 /**
- * What admission decided for a batch, by index into its items:
- * - `send`: admitted now, with headers to add and an opaque handle for feedback;
- * - `deferred`: not this time (they would exceed a bucket's capacity together); sent again later;
- * - `rejected`: can never be admitted (a cost above a bucket's capacity).
- * For sequential batches `send` is a prefix: Graph would stop the chain at the first item left out.
+ * What admission decided for a batch, by index into its items: `rejected` items can never be admitted
+ * (a cost above a bucket's capacity); the others are decided by `acquire`.
  *
  * @internal
  */
 export interface Ticket {
-  readonly send: ReadonlyArray<{ readonly index: number; readonly headers: Readonly<Record<string, string>>; readonly handle: unknown }>
-  readonly deferred: ReadonlyArray<number>
   readonly rejected: ReadonlyArray<{ readonly index: number; readonly error: Failure["error"] }>
   /**
-   * Waits until `send` may go, decided separately so that deferred items can be packed into
-   * another batch at once instead of waiting with this one.
+   * Waits until some of the batch may go, and says which items go now and which wait for a later
+   * batch. Ends at once when nothing is left to send.
    */
   readonly acquire: Effect.Effect<Permission>
 }
 
-/** @internal */
+/**
+ * By index into the batch's items:
+ * - `send`: admitted now, with headers to add and an opaque handle for feedback;
+ * - `deferred`: not this time (a bucket has no room now); sent again in a later batch.
+ * For sequential batches `send` is a prefix: Graph would stop the chain at the first item left out.
+ *
+ * @internal
+ */
 export interface Permission {
+  readonly send: ReadonlyArray<{ readonly index: number; readonly headers: Readonly<Record<string, string>>; readonly handle: unknown }>
+  readonly deferred: ReadonlyArray<number>
   readonly release: Effect.Effect<void>
   /** Time spent waiting, per bucket key. */
   readonly waitedMillis: Readonly<Record<string, number>>
@@ -122,10 +126,13 @@ export interface Admission {
 export const noAdmission: Admission = {
   admit: (batch) =>
     Effect.succeed({
-      send: batch.items.map((_, index) => ({ index, headers: {}, handle: undefined })),
-      deferred: [],
       rejected: [],
-      acquire: Effect.succeed({ release: Effect.void, waitedMillis: {} })
+      acquire: Effect.succeed({
+        send: batch.items.map((_, index) => ({ index, headers: {}, handle: undefined })),
+        deferred: [],
+        release: Effect.void,
+        waitedMillis: {}
+      })
     }),
   feedback: () => Effect.void
 }
@@ -499,16 +506,17 @@ export const runWorkload = (
           shape: batch.shape,
           items: batch.requests.map((request) => ({ request, priority: run.request(request.id)?.priority }))
         })
-        // rejected items fail (dependents first, see `unanswered`); deferred ones go back at once
+        // rejected items fail (dependents first, see `unanswered`)
         for (const { error, index } of [...ticket.rejected].reverse()) {
           yield* fail(batch.requests[index]!.id, 0, error)
         }
-        for (const index of ticket.deferred) run.requeue(batch.requests[index]!.id)
-        if (ticket.deferred.length > 0) yield* wake.offer(undefined)
-        if (ticket.send.length === 0) return
         const admitStart = yield* Clock.currentTimeMillis
         const permission = yield* ticket.acquire
         const admitted = yield* Clock.currentTimeMillis
+        // deferred items go back at once, to be packed into another batch
+        for (const index of permission.deferred) run.requeue(batch.requests[index]!.id)
+        if (permission.deferred.length > 0) yield* wake.offer(undefined)
+        if (permission.send.length === 0) return yield* permission.release
         yield* Metric.update(admissionWait, admitted - admitStart)
         yield* Effect.annotateCurrentSpan("batch.admissionWaitMs", admitted - admitStart)
         for (const [key, millis] of Object.entries(permission.waitedMillis)) {
@@ -516,12 +524,12 @@ export const runWorkload = (
         }
         const sent: PlannedBatch = {
           ...batch,
-          requests: ticket.send.map(({ headers, index }) => {
+          requests: permission.send.map(({ headers, index }) => {
             const item = batch.requests[index]!
             return Object.keys(headers).length === 0 ? item : { ...item, headers: { ...item.headers, ...headers } }
           })
         }
-        const handles = ticket.send.map((s) => s.handle)
+        const handles = permission.send.map((s) => s.handle)
         let attempt = 0
         for (const item of sent.requests) {
           const n = (attempts.get(item.id) ?? 0) + 1

@@ -3,15 +3,15 @@
  *
  * @internal
  */
-import { Effect, Either } from "effect"
+import { Effect, Either, Option } from "effect"
 import type { BatchRequestItem } from "../BatchRequest.js"
 import { Demand } from "../Bucket.js"
 import { CostCalculator } from "../CostCalculator.js"
 import { LimitCatalog } from "../LimitCatalog.js"
 import { CostExceedsCapacity } from "../ThrottleError.js"
 import * as ThrottlePriority from "../ThrottlePriority.js"
-import { Throttler } from "../Throttler.js"
-import type { Admission, Ticket } from "./executor.js"
+import { type Permit, Throttler } from "../Throttler.js"
+import type { Admission, Permission, Ticket } from "./executor.js"
 import { isBinaryBody } from "./body.js"
 
 /** @internal */
@@ -40,15 +40,13 @@ const bodyBytes = (item: BatchRequestItem): number | undefined => {
 /**
  * Graph hands the Outlook service at most four items of a batch at a time, whatever their mailbox,
  * so a parallel batch never runs more Outlook requests at once than the mailbox concurrency limit.
- * Other services run a parallel batch's items together: their concurrency limits cap how many items
- * of one batch may share a key.
+ * Other services run a parallel batch's items together: each item holds its own permit.
  */
 const batchRunsWithinCap = (demand: Demand): boolean => demand.service === "outlook"
 
 /**
- * Merges a batch's demands per bucket key. Rates add up. A concurrency limit counts the requests
- * Graph runs at once: one for a sequential batch, and for a parallel one as many as there are,
- * up to the cap (Graph hands Outlook at most four items of a batch at a time).
+ * Merges demands per bucket key. Rates add up. A concurrency limit counts the requests Graph runs at
+ * once: one for a sequential batch, and for a parallel one as many as there are, up to the cap.
  */
 const merge = (perItem: ReadonlyArray<ReadonlyArray<Demand>>, sequential: boolean): Array<Demand> => {
   const byKey = new Map<string, Demand>()
@@ -66,6 +64,56 @@ const merge = (perItem: ReadonlyArray<ReadonlyArray<Demand>>, sequential: boolea
     }
   }
   return [...byKey.values()]
+}
+
+const priorityOf = (level: number): ThrottlePriority.Priority => level === 0 ? "high" : level === 1 ? "normal" : "low"
+
+/**
+ * What a blocked batch waits for: its first item, and the later items whose buckets are all among
+ * the first item's, while together they fit every bucket's capacity (a sequential batch: only a
+ * prefix). Each bucket is then waited for once, with all the units it must hold.
+ */
+const waitGroup = (sequential: boolean, left: ReadonlyArray<Candidate>): Array<Candidate> => {
+  const first = left[0]!
+  const keys = new Set(first.demands.map((d) => d.key))
+  const used = new Map<string, number>()
+  const group: Array<Candidate> = []
+  for (const candidate of left) {
+    const within = candidate.demands.every((d) => keys.has(d.key))
+    const fits = within && candidate.demands.every((d) =>
+      d.limit._tag === "Concurrency"
+        ? sequential || batchRunsWithinCap(d) || (used.get(d.key) ?? 0) + d.cost <= capacityOf(d)
+        : (used.get(d.key) ?? 0) + d.cost <= capacityOf(d)
+    )
+    if (!fits) {
+      if (sequential) break
+      continue
+    }
+    for (const d of candidate.demands) used.set(d.key, (used.get(d.key) ?? 0) + d.cost)
+    group.push(candidate)
+  }
+  return group
+}
+
+/** How many units a bucket serves per millisecond; `undefined` for concurrency. */
+const perMillis = (demand: Demand): number | undefined => {
+  switch (demand.limit._tag) {
+    case "Window":
+      return demand.limit.limit / demand.limit.windowMillis
+    case "TokenBucket":
+      return demand.limit.refillPerSecond / 1000
+    case "Concurrency":
+      return undefined
+  }
+}
+
+/** The most a backlog can move a request up its queue level (below the throttler's ageing step). */
+const LEAD_MILLIS = 10_000
+
+interface Candidate {
+  readonly index: number
+  readonly priority: ThrottlePriority.Priority | undefined
+  readonly demands: ReadonlyArray<Demand>
 }
 
 /** @internal */
@@ -87,19 +135,123 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
       return Effect.either(costs.cost(request, context))
     }
 
+    // Units waiting in batches, per bucket: how long each bucket needs to serve what is queued on
+    // it. Requests on the most loaded buckets are ranked first (see `leadOf`), which keeps every
+    // bucket of a shared limit busy until the end instead of leaving one bucket's backlog for last.
+    const backlog = new Map<string, number>()
+    const track = (candidates: ReadonlyArray<Candidate>, sign: 1 | -1) => {
+      for (const c of candidates) {
+        for (const d of c.demands) {
+          if (d.limit._tag === "Concurrency") continue
+          const next = (backlog.get(d.key) ?? 0) + sign * d.cost
+          if (next <= 1e-9) backlog.delete(d.key)
+          else backlog.set(d.key, next)
+        }
+      }
+    }
+    const leadOf = (candidate: Candidate): number => {
+      let drain = 0
+      for (const d of candidate.demands) {
+        const rate = perMillis(d)
+        if (rate !== undefined) drain += (backlog.get(d.key) ?? 0) / rate
+      }
+      // bounded below the throttler's ageing step, so priority levels keep their meaning
+      return LEAD_MILLIS * (1 - Math.exp(-drain / LEAD_MILLIS))
+    }
+
+    /**
+     * Which items go now. Every item is admitted on its own, as Graph judges it: an item goes when
+     * all of its buckets have room at this moment (and no better-ranked waiter claims them), and
+     * the others wait for a later batch instead of holding this one back. Only when nothing can go
+     * does the batch wait, for its first item (a sequential batch can only start there), and then
+     * it takes whatever else has room by then.
+     */
+    const acquire = (sequential: boolean, candidates: ReadonlyArray<Candidate>, held: ReadonlyArray<number>) =>
+      Effect.uninterruptibleMask((restore) => {
+        const send: Array<{ index: number; headers: Readonly<Record<string, string>>; handle: unknown }> = []
+        const permits: Array<Permit> = []
+        const waitedMillis: Record<string, number> = {}
+        // concurrency: a sequential batch runs one item at a time, so one permit per key covers it;
+        // Graph runs at most `permits` Outlook items of a parallel batch at once
+        const running = new Map<string, number>()
+        const share = (demands: ReadonlyArray<Demand>): ReadonlyArray<Demand> =>
+          demands.filter((d) => {
+            if (d.limit._tag !== "Concurrency") return true
+            const n = running.get(d.key) ?? 0
+            if (sequential) return n === 0
+            return !batchRunsWithinCap(d) || n < d.limit.permits
+          })
+        const commit = (candidate: Candidate, taken: ReadonlyArray<Demand>, permit: Permit | undefined) => {
+          for (const d of taken) if (d.limit._tag === "Concurrency") running.set(d.key, (running.get(d.key) ?? 0) + 1)
+          send.push({
+            index: candidate.index,
+            headers: ThrottlePriority.headersFor(candidate.priority, candidate.demands),
+            handle: candidate.demands
+          })
+          if (permit !== undefined) permits.push(permit)
+        }
+        const releaseAll = Effect.suspend(() => Effect.forEach(permits, (p) => Effect.orDie(throttler.release(p)), { discard: true }))
+        /** Admits, in order, the candidates that can go now; returns the ones that cannot. */
+        const sweep = (list: ReadonlyArray<Candidate>) =>
+          Effect.gen(function*() {
+            const left: Array<Candidate> = []
+            for (const candidate of list) {
+              if (sequential && left.length > 0) {
+                left.push(candidate)
+                continue
+              }
+              const own = share(candidate.demands)
+              const permit = yield* Effect.orDie(
+                throttler.tryAdmit(own, { priority: candidate.priority, leadMillis: leadOf(candidate) })
+              )
+              if (Option.isSome(permit)) commit(candidate, own, permit.value)
+              else left.push(candidate)
+            }
+            return left
+          })
+        return Effect.gen(function*() {
+          track(candidates, 1)
+          const ordered = sequential
+            ? candidates
+            : candidates.map((c) => ({ c, lead: leadOf(c) })).sort((a, b) => b.lead - a.lead).map(({ c }) => c)
+          let left = yield* sweep(ordered)
+          if (send.length === 0 && left.length > 0) {
+            // Nothing can go now. Wait for the first item together with the items that need no other
+            // bucket than it does (as many as those buckets can hold at once), so that a busy bucket
+            // still gets full batches; then take whatever else has room by then.
+            const group = waitGroup(sequential, left)
+            const merged = merge(group.map((c) => share(c.demands)), sequential)
+            const level = Math.min(...group.map((c) => ThrottlePriority.level(c.priority)))
+            const lead = Math.max(...group.map(leadOf))
+            const permit = yield* restore(
+              Effect.orDie(throttler.admit(merged, { priority: priorityOf(level), leadMillis: lead }))
+            )
+            const waited = permit.admittedAt - permit.arrivedAt
+            if (waited > 0) for (const d of merged) waitedMillis[d.key] = waited
+            permits.push(permit)
+            for (const candidate of group) commit(candidate, share(candidate.demands), undefined)
+            left = yield* sweep(left.filter((c) => !group.includes(c)))
+          }
+          send.sort((a, b) => a.index - b.index)
+          const deferred = [...left.map((c) => c.index), ...held].sort((a, b) => a - b)
+          return { send, deferred, release: releaseAll, waitedMillis } satisfies Permission
+        }).pipe(
+          Effect.ensuring(Effect.sync(() => track(candidates, -1))),
+          Effect.onInterrupt(() => releaseAll)
+        )
+      })
+
     const admit: Admission["admit"] = (batch) =>
       Effect.gen(function*() {
         const sequential = batch.shape !== "parallel"
-        const used = new Map<string, number>()
-        const send: Array<{ index: number; headers: Readonly<Record<string, string>>; handle: unknown }> = []
-        const deferred: Array<number> = []
+        const candidates: Array<Candidate> = []
+        const held: Array<number> = []
         const rejected: Array<{ index: number; error: Ticket["rejected"][number]["error"] }> = []
-        const sentDemands: Array<ReadonlyArray<Demand>> = []
         let stopped = false
-        let level = 2
         for (const [index, { priority, request }] of batch.items.entries()) {
           if (stopped) {
-            deferred.push(index)
+            // a sequential chain stops at a rejected item: the rest waits for a later batch
+            held.push(index)
             continue
           }
           const priced = yield* demandsOf(request)
@@ -123,33 +275,9 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
             if (sequential) stopped = true
             continue
           }
-          // Graph judges every item on its own: items that together exceed a bucket's capacity
-          // would be refused, so they wait for a later round
-          const fits = demands.every((d) =>
-            d.limit._tag === "Concurrency"
-              ? sequential || batchRunsWithinCap(d) || (used.get(d.key) ?? 0) + d.cost <= capacityOf(d)
-              : (used.get(d.key) ?? 0) + d.cost <= capacityOf(d)
-          )
-          if (!fits) {
-            deferred.push(index)
-            if (sequential) stopped = true
-            continue
-          }
-          for (const d of demands) used.set(d.key, (used.get(d.key) ?? 0) + d.cost)
-          send.push({ index, headers: ThrottlePriority.headersFor(priority, demands), handle: demands })
-          sentDemands.push(demands)
-          level = Math.min(level, ThrottlePriority.level(priority))
+          candidates.push({ index, priority, demands })
         }
-        const merged = merge(sentDemands, sequential)
-        const priority = level === 0 ? "high" : level === 1 ? "normal" : "low"
-        // the merged demand is within every capacity, so only a store failure can fail here
-        const acquire = Effect.map(Effect.orDie(throttler.admit(merged, { priority })), (permit) => {
-          const waited = permit.admittedAt - permit.arrivedAt
-          const waitedMillis: Record<string, number> = {}
-          if (waited > 0) for (const d of merged) waitedMillis[d.key] = waited
-          return { release: Effect.orDie(throttler.release(permit)), waitedMillis }
-        })
-        return { send, deferred, rejected, acquire } satisfies Ticket
+        return { rejected, acquire: acquire(sequential, candidates, held) } satisfies Ticket
       })
 
     const feedback: Admission["feedback"] = (handle, status, headers) =>

@@ -194,7 +194,11 @@ export const simulate = (
     latency,
     licenses: options.licenses ?? licensesFor(workload)
   })
-  const client = GraphClient.layer(options.client ?? {}).pipe(
+  // the client plans knowing the simulated latency, as `plan` does
+  const client = GraphClient.layer({
+    ...options.client,
+    planning: options.client?.planning ?? planningOptions(latency, options.client)
+  }).pipe(
     Layer.provide(Layer.mergeAll(
       TokenProvider.layerStatic("simulated-token"),
       admissionLayer({ tenantSize, delegated: true, identity: Emulator.defaultIdentity, unthrottled: options.unthrottled })

@@ -81,6 +81,18 @@ describe("Simulation", () => {
     assert.strictEqual(Either.getOrThrow(DependencyResolver.plan(workload, Simulation.planningOptions("realistic"))).policy, "waves")
   })
 
+  it.live("with realistic latency the client plans by estimated duration: onboarding runs as parallel waves, faster than chains", () =>
+    Effect.gen(function*() {
+      const workload = Examples.onboarding(60)
+      const timed = yield* Simulation.simulate(workload, { latency: "realistic" })
+      // forcing the round-trip rule (chains: sequential batches, run item by item on the server)
+      const chains = yield* Simulation.simulate(workload, { latency: "realistic", client: { planning: { policy: "chains" } } })
+      assert.strictEqual(timed.summary.succeeded, workload.length)
+      assert.strictEqual(chains.summary.succeeded, workload.length)
+      assert.isTrue(timed.summary.roundTrips > chains.summary.roundTrips)
+      assert.isTrue(timed.summary.durationMs < chains.summary.durationMs)
+    }))
+
   it.live("with realistic latency no run beats the bound, which counts only requests the emulator executed", () =>
     Effect.gen(function*() {
       const workload = Examples.onboarding(10)

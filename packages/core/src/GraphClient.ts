@@ -28,6 +28,7 @@ import {
 } from "effect"
 import { BatchBuilder, make as makeBuilder, validate } from "./BatchBuilder.js"
 import type { Headers } from "./BatchRequest.js"
+import type * as DependencyResolver from "./DependencyResolver.js"
 import { make as makeResolver } from "./DependencyResolver.js"
 import * as CostCalculator from "./CostCalculator.js"
 import * as executor from "./internal/executor.js"
@@ -193,6 +194,12 @@ export declare namespace GraphClient {
     readonly idempotent?: (method: string) => boolean
     /** Delay before resending a 429/503/504 that carries no Retry-After. Default: exponential from 1 s with jitter, capped at 60 s. */
     readonly backoff?: Schedule.Schedule<unknown, unknown>
+    /**
+     * How workloads are planned (`DependencyResolver.Options`). With `latency`, the plan with the
+     * shorter estimated duration wins instead of the one with fewer round trips; `concurrency`
+     * defaults to this client's. Default: fewest round trips.
+     */
+    readonly planning?: DependencyResolver.DependencyResolver.Options
   }
 
   /**
@@ -231,7 +238,8 @@ const resolveOptions = (options: GraphClient.Options) => {
       maxRetryMillis: Duration.toMillis(options.maxRetryTime ?? Duration.minutes(10)),
       concurrency: options.concurrency ?? 4,
       idempotent: options.idempotent ?? ((method: string) => idempotentMethods.has(method.toUpperCase())),
-      backoff: options.backoff ?? defaultBackoff
+      backoff: options.backoff ?? defaultBackoff,
+      planning: options.planning ?? {}
     } satisfies executor.Settings
   }
 }

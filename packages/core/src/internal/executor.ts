@@ -27,7 +27,7 @@ import {
 import type { BatchBuilderService } from "../BatchBuilder.js"
 import type { BatchRequestItem, Headers } from "../BatchRequest.js"
 import { BatchResponseEnvelope, type BatchResponseItem } from "../BatchResponse.js"
-import type { DependencyResolverService, PlannedBatch } from "../DependencyResolver.js"
+import type { DependencyResolver, DependencyResolverService, PlannedBatch } from "../DependencyResolver.js"
 import * as GCE from "../GraphClientError.js"
 import * as GraphError from "../GraphError.js"
 import * as RetryAfter from "../RetryAfter.js"
@@ -146,6 +146,7 @@ export interface Settings {
   readonly concurrency: number
   readonly idempotent: (method: string) => boolean
   readonly backoff: Schedule.Schedule<unknown, unknown>
+  readonly planning: DependencyResolver.Options
 }
 
 /** @internal */
@@ -207,7 +208,7 @@ export const runWorkload = (
   Effect.gen(function*() {
     const { settings } = deps
     const started = yield* Clock.currentTimeMillis
-    const run = yield* deps.resolver.start(workload)
+    const run = yield* deps.resolver.start(workload, { concurrency: settings.concurrency, ...settings.planning })
     const attempts = new Map<string, number>()
     const firstSent = new Map<string, number>()
     const notBefore = new Map<string, number>()

@@ -36,8 +36,13 @@ const withThrottler = <A, E>(
     return yield* f(throttler, store)
   }))
 
-const admittedAt = (throttler: Throttler.ThrottlerService, demands: ReadonlyArray<Demand>, priority?: "high" | "normal" | "low") =>
-  throttler.admit(demands, { priority }).pipe(
+const admittedAt = (
+  throttler: Throttler.ThrottlerService,
+  demands: ReadonlyArray<Demand>,
+  priority?: "high" | "normal" | "low",
+  leadMillis?: number
+) =>
+  throttler.admit(demands, { priority, leadMillis }).pipe(
     Effect.zip(Clock.currentTimeMillis),
     Effect.map(([permit, at]) => ({ permit, at })),
     Effect.fork
@@ -124,6 +129,26 @@ describe("Throttler admission", () => {
         expect(yield* throttler.tryAdmit([demand("k", k, 1)])).toEqual(Option.none())
         yield* TestClock.adjust(2000)
         expect((yield* Fiber.join(costly)).at).toBe(3000)
+      })))
+
+  it.effect("a waiter held back by a better-ranked claim does not keep its own claims on buckets that have room", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const a = window(1, 1000)
+        const b = window(1, 5000)
+        const t = window(2, 1000)
+        yield* throttler.admit([demand("a", a), demand("b", b), demand("t", t, 2)])
+        // short on a and t until 1 s: it claims both
+        const held = yield* admittedAt(throttler, [demand("a", a), demand("t", t)])
+        // ranked ahead of it, short on a (1 s) and b (5 s): from 1 s on it holds `held` back
+        const first = yield* admittedAt(throttler, [demand("a", a), demand("b", b)], undefined, 5_000)
+        yield* TestClock.adjust(1500)
+        // t has had room since 1 s, and `held` cannot go before `first`: a request on t alone goes now
+        const cheap = yield* admittedAt(throttler, [demand("t", t)])
+        yield* TestClock.adjust("10 seconds")
+        expect((yield* Fiber.join(cheap)).at).toBe(1500)
+        expect((yield* Fiber.join(first)).at).toBe(5000)
+        expect((yield* Fiber.join(held)).at).toBe(6000)
       })))
 
   it.effect("a lead ranks a request ahead of earlier ones of its level, never of a better level", () =>

@@ -387,6 +387,7 @@ export class Engine {
       const waiter = top.waiter
       if (waiter.state !== QUEUED || waiter.timerEpoch !== top.epoch) continue
       if (this.eligible(waiter)) this.attempt(waiter, now)
+      else this.unclaim(waiter)
     }
     this.drain(now)
     this.rearm()
@@ -560,6 +561,25 @@ export class Engine {
     }
   }
 
+  /**
+   * A waiter that is due but held back (a better-ranked waiter claims one of its buckets) gives up
+   * its own claims. It cannot go before that waiter does, and its claims, made at its last attempt,
+   * would otherwise keep buckets that have room since then idle for everyone ranked after it. It is
+   * tried again, and claims again, once it is eligible: the claim that held it back is lifted when
+   * that waiter leaves, which rescans the bucket.
+   */
+  private unclaim(waiter: Waiter): void {
+    const claims = waiter.claims
+    if (claims === undefined || waiter.state !== QUEUED) return
+    for (const key of claims) {
+      this.queues.get(key)?.removeClaimer(waiter)
+      this.markDirty(key)
+    }
+    waiter.claims = undefined
+    waiter.retryNow = false
+    waiter.timerEpoch++
+  }
+
   /** Scans every dirty bucket's queue in rank order and attempts whoever may go. */
   private drain(now: number): void {
     if (this.draining) return
@@ -603,7 +623,10 @@ export class Engine {
       // A waiter that was short is retried when its wake-up is due or one of its buckets gained room;
       // one that has never been tried is tried as soon as it is eligible.
       const candidate = waiter.claims === undefined || waiter.retryNow || waiter.retryAt <= now
-      if (candidate && this.eligible(waiter)) this.attempt(waiter, now)
+      if (candidate) {
+        if (this.eligible(waiter)) this.attempt(waiter, now)
+        else this.unclaim(waiter)
+      }
       if (this.queues.get(key) !== queue) return
       const after = waiter.claims
       if (waiter.state === QUEUED && after !== undefined && after.includes(key)) return

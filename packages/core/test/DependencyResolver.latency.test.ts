@@ -4,16 +4,8 @@ import * as BatchBuilder from "@effect-msgraph/core/BatchBuilder"
 import * as DR from "@effect-msgraph/core/DependencyResolver"
 import type { WorkloadRequest } from "@effect-msgraph/core/Workload"
 import { dagSpec, dagWorkload } from "./utils/dag.js"
+import { planOf, req } from "./utils/plan.js"
 
-const req = (id: string, extra: Partial<WorkloadRequest> = {}): WorkloadRequest => ({
-  id,
-  method: "GET",
-  url: `/users/${id}`,
-  ...extra
-})
-
-const planOf = (workload: ReadonlyArray<WorkloadRequest>, options?: DR.DependencyResolver.Options) =>
-  Either.getOrThrowWith(DR.plan(workload, options), (e) => new Error(`${e._tag}: ${e.message}`))
 
 const chain = (prefix: string, k: number): Array<WorkloadRequest> =>
   Array.from({ length: k }, (_, i) => req(`${prefix}${i}`, i === 0 ? {} : { dependsOn: [`${prefix}${i - 1}`] }))

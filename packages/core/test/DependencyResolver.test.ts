@@ -5,16 +5,8 @@ import * as DR from "@effect-msgraph/core/DependencyResolver"
 import * as VE from "@effect-msgraph/core/ValidationError"
 import { references, type WorkloadRequest } from "@effect-msgraph/core/Workload"
 import { dagSpec, dagWorkload, mulberry32 } from "./utils/dag.js"
+import { planOf, req } from "./utils/plan.js"
 
-const req = (id: string, extra: Partial<WorkloadRequest> = {}): WorkloadRequest => ({
-  id,
-  method: "GET",
-  url: `/users/${id}`,
-  ...extra
-})
-
-const planOf = (workload: ReadonlyArray<WorkloadRequest>, options?: DR.DependencyResolver.Options) =>
-  Either.getOrThrowWith(DR.plan(workload, options), (e) => new Error(`${e._tag}: ${e.message}`))
 
 const errorOf = (workload: ReadonlyArray<WorkloadRequest>) =>
   Either.getOrThrowWith(Either.flip(DR.plan(workload)), () => new Error("expected the workload to be rejected"))

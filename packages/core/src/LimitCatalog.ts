@@ -595,7 +595,9 @@ export const services: ReadonlyArray<ServiceInfo> = ops.defaultCatalog.services
 
 /**
  * Classifies one request: the services it touches and the demand it places on every bucket. Pure
- * and total. An unusual URL matches fewer entries; it never throws.
+ * and total. An unusual URL matches fewer entries; it never throws. Matching is planned once per
+ * method and path shape (ids collapse, names the catalogue knows do not) and remembered in bounded
+ * caches, with the same results as matching afresh.
  *
  * @example
  * ```ts

@@ -20,8 +20,19 @@ import {
   Skipped,
   type Window
 } from "./catalogSchema.js"
-import { priceIdentity } from "./costIdentity.js"
-import { type Captures, matchPattern, type Pattern, pattern, type Segment } from "./urlPattern.js"
+import { identityModifiers, type IdentityPathMatch, matchIdentityPath, priceIdentityPath } from "./costIdentity.js"
+import {
+  type CapturePositions,
+  type Captures,
+  matchPositions,
+  type Pattern,
+  pattern,
+  readCaptures,
+  type Segment,
+  shapeOf,
+  type Vocabulary,
+  vocabularyOf
+} from "./urlPattern.js"
 
 /** Results are built from already-typed data: skip re-validation on the hot path. */
 const trusted = { disableValidation: true } as const
@@ -57,31 +68,85 @@ const queryHolds = (condition: QueryCondition, query: ReadonlyMap<string, string
  * path lists (every identity entry has the same ~70 patterns), so each pattern is tried once.
  */
 class RequestPatterns {
-  private readonly results = new Map<Pattern, Captures | null>()
-  private readonly matchers = new Map<CompiledMatcher, Captures | null>()
+  private readonly results = new Map<Pattern, CapturePositions | null>()
+  private readonly matchers = new Map<CompiledMatcher, CapturePositions | null>()
   constructor(private readonly segments: ReadonlyArray<Segment>) {}
 
-  /** The captures of the first matching path, unless an `except` pattern matches. */
-  matcher(matcher: CompiledMatcher): Captures | undefined {
+  /** Where the first matching path captured, unless an `except` pattern matches. */
+  matcher(matcher: CompiledMatcher): CapturePositions | undefined {
     let result = this.matchers.get(matcher)
     if (result === undefined) {
-      const captures = this.first(matcher.paths)
-      result = captures !== undefined && this.first(matcher.except) === undefined ? captures : null
+      const positions = this.first(matcher.paths)
+      result = positions !== undefined && this.first(matcher.except) === undefined ? positions : null
       this.matchers.set(matcher, result)
     }
     return result ?? undefined
   }
 
-  first(patterns: ReadonlyArray<Pattern>): Captures | undefined {
+  first(patterns: ReadonlyArray<Pattern>): CapturePositions | undefined {
     for (const compiled of patterns) {
       let result = this.results.get(compiled)
       if (result === undefined) {
-        result = matchPattern(compiled, this.segments) ?? null
+        result = matchPositions(compiled, this.segments) ?? null
         this.results.set(compiled, result)
       }
       if (result !== null) return result
     }
     return undefined
+  }
+}
+
+/**
+ * A map that keeps at most `capacity` keys and forgets the least recently used ones first, in two
+ * generations: hits in the young generation cost one lookup; a hit in the old generation moves the
+ * key to the young one; when the young generation is full it becomes the old one and the previous
+ * old one is dropped. (A strict LRU reorders a Map on every hit, which cost more than the lookup.)
+ *
+ * @internal
+ */
+export class LruCache<K, V> {
+  private young = new Map<K, V>()
+  private old = new Map<K, V>()
+  private readonly generation: number
+  /** At least 2: each generation holds half. */
+  readonly capacity: number
+
+  constructor(capacity: number) {
+    this.capacity = Math.max(2, Math.floor(capacity))
+    this.generation = Math.floor(this.capacity / 2)
+  }
+
+  /** How many keys are held, never more than `capacity`. */
+  get size(): number {
+    return this.young.size + this.old.size
+  }
+
+  get(key: K): V | undefined {
+    const value = this.young.get(key)
+    if (value !== undefined) return value
+    const aged = this.old.get(key)
+    if (aged !== undefined) {
+      this.old.delete(key)
+      this.insert(key, aged)
+    }
+    return aged
+  }
+
+  set(key: K, value: V): void {
+    if (this.young.has(key)) {
+      this.young.set(key, value)
+      return
+    }
+    this.old.delete(key)
+    this.insert(key, value)
+  }
+
+  private insert(key: K, value: V): void {
+    if (this.young.size >= this.generation) {
+      this.old = this.young
+      this.young = new Map()
+    }
+    this.young.set(key, value)
   }
 }
 
@@ -224,13 +289,56 @@ interface CompiledMatcher {
   readonly except: ReadonlyArray<Pattern>
 }
 
+/**
+ * What matching a method and path shape found, before the query, the body and the context are
+ * looked at. Valid for every request whose method and {@link shapeOf} shape are the same.
+ */
+interface Plan {
+  /** Indices of the services whose area matches, in catalogue order. */
+  readonly services: ReadonlyArray<number>
+  /** Entries whose method and path match, in catalogue order, with where their captures are. */
+  readonly entries: ReadonlyArray<{ readonly index: number; readonly positions: CapturePositions }>
+  readonly identity: IdentityPathMatch
+  /** The identity cost by {@link identityModifiers}, filled in as requests need them. */
+  readonly identityCosts: Array<IdentityCost | undefined>
+}
+
 interface Compiled {
   readonly entries: FirstSegmentIndex
   readonly services: FirstSegmentIndex
   readonly limits: ReadonlyArray<Limit | undefined>
   readonly entryPatterns: ReadonlyArray<CompiledMatcher>
   readonly servicePatterns: ReadonlyArray<CompiledMatcher>
+  readonly serviceOrder: ReadonlyArray<ServiceId>
+  readonly vocabulary: Vocabulary
+  readonly plans: LruCache<string, Plan>
+  readonly skipped: Map<string, Skipped>
+  readonly demands: LruCache<string, Demand>
+  /**
+   * Whether an entry's bucket key reads only the context (app, tenant, actor) and its cost is not
+   * the body size, so that its demands per context are few: one per cost the entry can take.
+   */
+  readonly contextKeyed: ReadonlyArray<boolean>
+  /** Demands of context-keyed entries; dropped with the context. */
+  readonly contextDemands: WeakMap<ClassifyContext, Array<Map<number, Demand> | undefined>>
 }
+
+/**
+ * How many method and path shapes a catalogue remembers. A workload touches a few dozen; the bound
+ * keeps memory flat when URLs are adversarial (every distinct literal name makes a new shape).
+ *
+ * @internal
+ */
+export const planCacheCapacity = 1024
+
+/**
+ * How many demands a catalogue remembers. A demand is an immutable value fixed by its entry, bucket
+ * key and cost, and the same few (the app's global bucket, each mailbox's buckets) recur on every
+ * request of a workload.
+ *
+ * @internal
+ */
+export const demandCacheCapacity = 4096
 
 const compiledCatalogs = new WeakMap<Catalog, Compiled>()
 
@@ -248,103 +356,183 @@ const compiled = (catalog: Catalog): Compiled => {
       }
       return matcher
     }
+    const entryPatterns = catalog.entries.map((entry) => shared(entry.match.paths, entry.match.except))
+    const servicePatterns = catalog.services.map((service) => shared(service.area, service.except))
+    const rules = catalog.identityCosts
+    // every pattern a plan depends on, so that the shape keeps every name that can change a plan
+    const identityPatterns = [...rules.rows.map((row) => row.path), "users", ...rules.selectByIdsPaths].map(pattern)
+    const vocabulary = vocabularyOf([
+      ...[...entryPatterns, ...servicePatterns].flatMap((matcher) => [...matcher.paths, ...matcher.except]),
+      ...identityPatterns
+    ])
     found = {
       entries: new FirstSegmentIndex(catalog.entries.map((entry) => entry.match.paths)),
       services: new FirstSegmentIndex(catalog.services.map((service) => service.area)),
       limits: catalog.entries.map((entry) => toBucketLimit(entry.limit)),
-      entryPatterns: catalog.entries.map((entry) => shared(entry.match.paths, entry.match.except)),
-      servicePatterns: catalog.services.map((service) => shared(service.area, service.except))
+      entryPatterns,
+      servicePatterns,
+      serviceOrder: catalog.services.map((service) => service.id),
+      vocabulary,
+      plans: new LruCache(planCacheCapacity),
+      skipped: new Map(),
+      demands: new LruCache(demandCacheCapacity),
+      contextKeyed: catalog.entries.map((entry) =>
+        entry.limit._tag !== "Unpublished" &&
+        (entry.limit._tag === "Concurrent" || entry.limit.cost !== "bodyBytes") &&
+        entry.limit.key.every((part) => part === "app" || part === "tenant" || part === "actor")
+      ),
+      contextDemands: new WeakMap()
     }
     compiledCatalogs.set(catalog, found)
   }
   return found
 }
 
-const servicesOf = (catalog: Catalog, request: NormalizedRequest, patterns: RequestPatterns): Array<ServiceId> => {
-  const index = compiled(catalog)
-  const result: Array<ServiceId> = []
-  for (const i of index.services.candidates(request.segments[0]?.name)) {
-    if (patterns.matcher(index.servicePatterns[i]!) !== undefined) result.push(catalog.services[i]!.id)
+/** Matches a method and path against the whole catalogue. */
+const buildPlan = (catalog: Catalog, index: Compiled, method: string, segments: ReadonlyArray<Segment>): Plan => {
+  const patterns = new RequestPatterns(segments)
+  const first = segments[0]?.name
+  const services: Array<number> = []
+  for (const i of index.services.candidates(first)) {
+    if (patterns.matcher(index.servicePatterns[i]!) !== undefined) services.push(i)
   }
-  return result
+  const entries: Array<{ index: number; positions: CapturePositions }> = []
+  for (const i of index.entries.candidates(first)) {
+    const methods = catalog.entries[i]!.match.methods
+    if (methods.length > 0 && !methods.some((candidate) => candidate === method)) continue
+    const positions = patterns.matcher(index.entryPatterns[i]!)
+    if (positions !== undefined) entries.push({ index: i, positions })
+  }
+  return {
+    services,
+    entries,
+    identity: matchIdentityPath(catalog.identityCosts, method, segments),
+    identityCosts: []
+  }
+}
+
+const planOf = (catalog: Catalog, method: string, segments: ReadonlyArray<Segment>, cached: boolean): Plan => {
+  const index = compiled(catalog)
+  if (!cached) return buildPlan(catalog, index, method, segments)
+  const key = `${method} ${shapeOf(index.vocabulary, segments)}`
+  let plan = index.plans.get(key)
+  if (plan === undefined) {
+    plan = buildPlan(catalog, index, method, segments)
+    index.plans.set(key, plan)
+  }
+  return plan
+}
+
+/**
+ * How many plans a catalogue holds, and its bound.
+ *
+ * @internal
+ */
+export const planCacheSize = (catalog: Catalog): { readonly size: number; readonly capacity: number } => {
+  const plans = compiled(catalog).plans
+  return { size: plans.size, capacity: plans.capacity }
 }
 
 /** @internal */
 export const serviceMatches = (catalog: Catalog, request: NormalizedRequest): ReadonlyArray<ServiceId> =>
-  servicesOf(catalog, request, new RequestPatterns(request.segments))
+  planOf(catalog, request.method, request.segments, true).services.map((i) => catalog.services[i]!.id)
 
-/**
- * The entries whose matcher and conditions hold, with their captures, after dropping `fallback`
- * entries of any group in which a non-fallback entry matched.
- */
-const entriesOf = (
+/** Skip records depend only on the entry and the reason: share them between classifications. */
+const skippedOf = (index: Compiled, entryId: string, reason: Skipped["reason"], detail: string): Skipped => {
+  const key = `${entryId}\u0000${reason}\u0000${detail}`
+  let found = index.skipped.get(key)
+  if (found === undefined) {
+    found = new Skipped({ entryId, reason, detail }, trusted)
+    index.skipped.set(key, found)
+  }
+  return found
+}
+
+type PublishedLimit = Exclude<LimitEntry["limit"], { readonly _tag: "Unpublished" }>
+
+const makeDemand = (
+  index: Compiled,
+  entry: LimitEntry,
+  limit: PublishedLimit,
+  i: number,
+  parts: ReadonlyArray<string>,
+  cost: number
+): Demand =>
+  new Demand({
+    key: parts.length === 0 ? (entry.bucket ?? entry.id) : `${entry.bucket ?? entry.id}/${parts.join("/")}`,
+    entryId: entry.id,
+    service: entry.service,
+    scope: limit.scope,
+    limit: index.limits[i]!,
+    cost,
+    retryAfter: entry.retryAfter
+  }, trusted)
+
+/** The demands of a context's context-keyed entries, by entry and cost. */
+const contextDemandsOf = (index: Compiled, context: ClassifyContext): Array<Map<number, Demand> | undefined> => {
+  let found = index.contextDemands.get(context)
+  if (found === undefined) {
+    found = []
+    index.contextDemands.set(context, found)
+  }
+  return found
+}
+
+const classifyWith = (
   catalog: Catalog,
   request: NormalizedRequest,
   context: ClassifyContext,
-  patterns: RequestPatterns
-): ReadonlyArray<{ readonly entry: LimitEntry; readonly index: number; readonly captures: Captures }> => {
+  cached: boolean
+): Classification => {
   const index = compiled(catalog)
-  const matched: Array<{ entry: LimitEntry; index: number; captures: Captures }> = []
+  const plan = planOf(catalog, request.method, request.segments, cached)
+  const services = new Set<ServiceId>()
+  for (const i of plan.services) services.add(catalog.services[i]!.id)
+
+  // the entries whose conditions and query conditions hold, after dropping the `fallback` entries
+  // of any group in which a non-fallback entry matched
+  const candidates: Array<{ entry: LimitEntry; index: number; positions: CapturePositions }> = []
   const decided = new Set<string>()
-  for (const i of index.entries.candidates(request.segments[0]?.name)) {
+  for (const { index: i, positions } of plan.entries) {
     const entry = catalog.entries[i]!
     if (!conditionsHold(entry.when, context)) continue
-    const matcher = entry.match
-    if (matcher.methods.length > 0 && !matcher.methods.some((method) => method === request.method)) continue
-    if (!matcher.query.every((condition) => queryHolds(condition, request.query))) continue
-    const captures = patterns.matcher(index.entryPatterns[i]!)
-    if (captures === undefined) continue
-    matched.push({ entry, index: i, captures })
+    if (!entry.match.query.every((condition) => queryHolds(condition, request.query))) continue
+    candidates.push({ entry, index: i, positions })
     if (!entry.fallback) decided.add(entry.group)
   }
-  return matched.filter(({ entry }) => !(entry.fallback && decided.has(entry.group)))
-}
+  const matched = decided.size === 0
+    ? candidates
+    : candidates.filter(({ entry }) => !(entry.fallback && decided.has(entry.group)))
 
-/** @internal */
-export const classifyNormalized = (
-  catalog: Catalog,
-  request: NormalizedRequest,
-  context: ClassifyContext
-): Classification => {
-  const patterns = new RequestPatterns(request.segments)
-  const services = new Set<ServiceId>(servicesOf(catalog, request, patterns))
-  const matched = entriesOf(catalog, request, context, patterns)
   let identity: IdentityCost | undefined
   const needsIdentity = services.has("identityAccess") ||
     matched.some(({ entry }) =>
       (entry.limit._tag === "Rate" || entry.limit._tag === "TokenBucket") &&
       (entry.limit.cost === "identityResourceUnits" || entry.limit.cost === "identityWriteCost")
     )
-  if (needsIdentity) identity = priceIdentity(catalog.identityCosts, request, context)
+  if (needsIdentity) {
+    const modifiers = identityModifiers(catalog.identityCosts, request.query, context)
+    identity = plan.identityCosts[modifiers]
+    if (identity === undefined) {
+      identity = priceIdentityPath(catalog.identityCosts, request.method, plan.identity, modifiers)
+      plan.identityCosts[modifiers] = identity
+    }
+  }
 
-  const limits = compiled(catalog).limits
   const demands: Array<Demand> = []
   const skipped: Array<Skipped> = []
-  for (const { captures, entry, index } of matched) {
+  let byContext: Array<Map<number, Demand> | undefined> | undefined
+  let capturedAt: CapturePositions | undefined
+  let captures: Captures = {}
+  for (const { entry, index: i, positions } of matched) {
     services.add(entry.service)
     const limit = entry.limit
     if (limit._tag === "Unpublished") {
-      skipped.push(new Skipped({ entryId: entry.id, reason: "unpublished", detail: limit.statement }, trusted))
+      skipped.push(skippedOf(index, entry.id, "unpublished", limit.statement))
       continue
     }
     if (entry.notModelled !== undefined) {
-      skipped.push(new Skipped({ entryId: entry.id, reason: "notModelled", detail: entry.notModelled }, trusted))
-      continue
-    }
-    const parts: Array<string> = []
-    let missing: KeyPart | undefined
-    for (const part of limit.key) {
-      const value = resolvePart(part, captures, request, context)
-      if (value === undefined) {
-        missing = part
-        break
-      }
-      parts.push(value)
-    }
-    if (missing !== undefined) {
-      skipped.push(
-        new Skipped({ entryId: entry.id, reason: "missingKey", detail: `the request does not identify its ${missing}` }, trusted)
-      )
+      skipped.push(skippedOf(index, entry.id, "notModelled", entry.notModelled))
       continue
     }
     let cost = 1
@@ -363,31 +551,61 @@ export const classifyNormalized = (
           cost = 1
       }
     }
+    // a key made of the context alone never misses a part, and its demand recurs on every request
+    // of that context
+    if (cached && index.contextKeyed[i] && cost > 0) {
+      byContext ??= contextDemandsOf(index, context)
+      const perCost = byContext[i] ??= new Map()
+      let demand = perCost.get(cost)
+      if (demand === undefined) {
+        demand = makeDemand(index, entry, limit, i, limit.key.map((part) => resolvePart(part, captures, request, context)!), cost)
+        perCost.set(cost, demand)
+      }
+      demands.push(demand)
+      continue
+    }
+    if (positions !== capturedAt) {
+      captures = readCaptures(positions, request.segments)
+      capturedAt = positions
+    }
+    const parts: Array<string> = []
+    let missing: KeyPart | undefined
+    for (const part of limit.key) {
+      const value = resolvePart(part, captures, request, context)
+      if (value === undefined) {
+        missing = part
+        break
+      }
+      parts.push(value)
+    }
+    if (missing !== undefined) {
+      skipped.push(skippedOf(index, entry.id, "missingKey", `the request does not identify its ${missing}`))
+      continue
+    }
     if (!(cost > 0)) {
       const detail = limit._tag !== "Concurrent" && limit.cost === "bodyBytes" && request.bodyBytes === undefined
         ? "the request's body size is not known"
         : "the request costs nothing against this limit"
-      skipped.push(new Skipped({ entryId: entry.id, reason: "zeroCost", detail }, trusted))
+      skipped.push(skippedOf(index, entry.id, "zeroCost", detail))
       continue
     }
-    demands.push(
-      new Demand({
-        key: [entry.bucket ?? entry.id, ...parts].join("/"),
-        entryId: entry.id,
-        service: entry.service,
-        scope: limit.scope,
-        limit: limits[index]!,
-        cost,
-        retryAfter: entry.retryAfter
-      }, trusted)
-    )
+    if (!cached) {
+      demands.push(makeDemand(index, entry, limit, i, parts, cost))
+      continue
+    }
+    const demandKey = `${i} ${cost} ${parts.join("/")}`
+    let demand = index.demands.get(demandKey)
+    if (demand === undefined) {
+      demand = makeDemand(index, entry, limit, i, parts, cost)
+      index.demands.set(demandKey, demand)
+    }
+    demands.push(demand)
   }
 
-  const order = catalog.services.map((service) => service.id)
   return new Classification({
     method: request.method,
     path: request.path,
-    services: order.filter((id) => services.has(id)),
+    services: index.serviceOrder.filter((id) => services.has(id)),
     entries: matched.map(({ entry }) => entry.id),
     demands,
     skipped,
@@ -395,6 +613,28 @@ export const classifyNormalized = (
   }, trusted)
 }
 
+/**
+ * Classifies a normalised request. Matching is planned once per method and path shape (see
+ * {@link shapeOf}) and the plan is kept in a bounded cache; the query, body and context are read
+ * on every call.
+ *
+ * @internal
+ */
+export const classifyNormalized = (
+  catalog: Catalog,
+  request: NormalizedRequest,
+  context: ClassifyContext
+): Classification => classifyWith(catalog, request, context, true)
+
 /** @internal */
 export const classify = (catalog: Catalog, request: ClassifyRequest, context: ClassifyContext): Classification =>
-  classifyNormalized(catalog, normalizeRequest(request, context), context)
+  classifyWith(catalog, normalizeRequest(request, context), context, true)
+
+/**
+ * {@link classify} without its caches: every request is matched against the catalogue afresh, and
+ * every demand and identity cost is built anew. The reference the caches are tested against.
+ *
+ * @internal
+ */
+export const classifyUncached = (catalog: Catalog, request: ClassifyRequest, context: ClassifyContext): Classification =>
+  classifyWith(catalog, normalizeRequest(request, context), context, false)

@@ -5,7 +5,13 @@
  * @internal
  */
 import type { NormalizedRequest } from "./catalogRequest.js"
-import { type Adjustment, type ClassifyContext, IdentityCost, type IdentityCostRules } from "./catalogSchema.js"
+import {
+  type Adjustment,
+  type ClassifyContext,
+  IdentityCost,
+  type IdentityCostRow,
+  type IdentityCostRules
+} from "./catalogSchema.js"
 import { matchAny, type Segment } from "./urlPattern.js"
 
 const withoutTrailingCasts = (segments: ReadonlyArray<Segment>): ReadonlyArray<Segment> => {
@@ -14,13 +20,60 @@ const withoutTrailingCasts = (segments: ReadonlyArray<Segment>): ReadonlyArray<S
   return end === segments.length ? segments : segments.slice(0, end)
 }
 
+const digits = /^\d+$/
+
 const hasValue = (query: ReadonlyMap<string, string>, name: string): boolean => {
   const value = query.get(name)
   return value !== undefined && value.length > 0
 }
 
 /**
- * Prices a request already known to be an identity and access request.
+ * What the cost table says about a request's method and path, before the query and the context
+ * are looked at: the matching row (if any), whether it creates a user, whether it is one of the
+ * `$select`-by-ids paths. Depends only on the method and the path's shape, so it can be reused.
+ *
+ * @internal
+ */
+export interface IdentityPathMatch {
+  readonly row: IdentityCostRow | undefined
+  readonly createsUser: boolean
+  readonly selectByIds: boolean
+}
+
+/** @internal */
+export const matchIdentityPath = (
+  rules: IdentityCostRules,
+  method: string,
+  segments: ReadonlyArray<Segment>
+): IdentityPathMatch => {
+  const rowSegments = method === "GET" ? withoutTrailingCasts(segments) : segments
+  return {
+    row: rules.rows.find((candidate) => candidate.method === method && matchAny([candidate.path], rowSegments)),
+    createsUser: method === "POST" && matchAny(["users"], segments) !== undefined,
+    selectByIds: method === "POST" && matchAny(rules.selectByIdsPaths, segments) !== undefined
+  }
+}
+
+/**
+ * The modifiers of the cost table that a request's query and context switch on, as bits:
+ * `$select` with a value, `$expand` with a value, `$top` below the threshold, a B2C tenant.
+ *
+ * @internal
+ */
+export const identityModifiers = (
+  rules: IdentityCostRules,
+  query: ReadonlyMap<string, string>,
+  context: ClassifyContext
+): number => {
+  const top = query.get("$top")
+  return (hasValue(query, "$select") ? 1 : 0) |
+    (hasValue(query, "$expand") ? 2 : 0) |
+    (top !== undefined && digits.test(top) && Number(top) < rules.topBelow ? 4 : 0) |
+    (context.b2c ? 8 : 0)
+}
+
+/**
+ * Prices a method and path with the modifiers of {@link identityModifiers}.
  *
  * - Base cost and write cost come from the first table row with the same method whose path matches
  *   exactly (a GET may end in `microsoft.graph.<type>` casts), else from the "any identity path not
@@ -33,28 +86,24 @@ const hasValue = (query: ReadonlyMap<string, string>, name: string): boolean => 
  *
  * @internal
  */
-export const priceIdentity = (
+export const priceIdentityPath = (
   rules: IdentityCostRules,
-  request: NormalizedRequest,
-  context: ClassifyContext
+  method: string,
+  path: IdentityPathMatch,
+  modifiers: number
 ): IdentityCost => {
-  const method = request.method
-  const segments = method === "GET" ? withoutTrailingCasts(request.segments) : request.segments
-  const row = rules.rows.find((candidate) => candidate.method === method && matchAny([candidate.path], segments))
+  const row = path.row
   const otherwise = rules.otherwise.find((candidate) => candidate.method === method)
   const base = row?.resourceUnits ?? otherwise?.resourceUnits ?? 1
   const writeCost = row?.writeCost ?? otherwise?.writeCost ?? (method === "GET" ? 0 : 1)
   const label = row !== undefined ? `${row.method} ${row.path}` : `${method} any identity path not listed`
+  const select = (modifiers & 1) !== 0
 
   const adjustments: Array<{ rule: Adjustment; delta: number }> = []
-  const query = request.query
-  if (hasValue(query, "$select")) adjustments.push({ rule: "select", delta: rules.selectDelta })
-  if (hasValue(query, "$expand")) adjustments.push({ rule: "expand", delta: rules.expandDelta })
-  const top = query.get("$top")
-  if (top !== undefined && /^\d+$/.test(top) && Number(top) < rules.topBelow) {
-    adjustments.push({ rule: "top", delta: rules.topDelta })
-  }
-  if (context.b2c && method === "POST" && matchAny(["users"], request.segments)) {
+  if (select) adjustments.push({ rule: "select", delta: rules.selectDelta })
+  if ((modifiers & 2) !== 0) adjustments.push({ rule: "expand", delta: rules.expandDelta })
+  if ((modifiers & 4) !== 0) adjustments.push({ rule: "top", delta: rules.topDelta })
+  if ((modifiers & 8) !== 0 && path.createsUser) {
     adjustments.push({ rule: "b2cCreateUser", delta: rules.b2cCreateUserDelta })
   }
   let units = adjustments.reduce((sum, adjustment) => sum + adjustment.delta, base)
@@ -62,9 +111,27 @@ export const priceIdentity = (
     adjustments.push({ rule: "minimum", delta: rules.minimum - units })
     units = rules.minimum
   }
-  if (hasValue(query, "$select") && method === "POST" && matchAny(rules.selectByIdsPaths, request.segments)) {
+  if (select && path.selectByIds) {
     adjustments.push({ rule: "selectByIds", delta: rules.selectByIdsCost - units })
     units = rules.selectByIdsCost
   }
   return new IdentityCost({ row: label, base, adjustments, resourceUnits: units, writeCost }, { disableValidation: true })
 }
+
+/**
+ * Prices a request already known to be an identity and access request (see
+ * {@link priceIdentityPath}).
+ *
+ * @internal
+ */
+export const priceIdentity = (
+  rules: IdentityCostRules,
+  request: NormalizedRequest,
+  context: ClassifyContext
+): IdentityCost =>
+  priceIdentityPath(
+    rules,
+    request.method,
+    matchIdentityPath(rules, request.method, request.segments),
+    identityModifiers(rules, request.query, context)
+  )

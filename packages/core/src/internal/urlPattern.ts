@@ -36,12 +36,18 @@ export interface ParsedUrl {
 }
 
 const decode = (text: string): string => {
+  if (!text.includes("%")) return text
   try {
     return decodeURIComponent(text)
   } catch {
     return text
   }
 }
+
+const plus = /\+/g
+
+/** A query name or value: `+` is a space, then percent-decoding. */
+const decodeQuery = (text: string): string => decode(text.includes("+") ? text.replace(plus, " ") : text)
 
 const namespacePrefix = "microsoft.graph."
 
@@ -60,6 +66,8 @@ export const parseSegment = (raw: string): Segment => {
 
 const versionPrefixes = new Set(["v1.0", "beta"])
 
+const schemeAndHost = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i
+
 /**
  * Splits a relative (or absolute) Graph URL into path segments and query options. Tolerates a
  * leading slash, a scheme and host, a version prefix, empty segments and percent-encoding.
@@ -73,18 +81,28 @@ export const parseUrl = (url: string): ParsedUrl => {
   const question = text.indexOf("?")
   const pathText = question >= 0 ? text.slice(0, question) : text
   const queryText = question >= 0 ? text.slice(question + 1) : ""
-  const withoutHost = pathText.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, "")
-  const parts = withoutHost.split("/").filter((part) => part.length > 0).map(decode)
-  if (parts.length > 0 && versionPrefixes.has(parts[0]!.toLowerCase())) parts.shift()
-  const query = new Map<string, string>()
-  for (const pair of queryText.split("&")) {
-    if (pair.length === 0) continue
-    const eq = pair.indexOf("=")
-    const key = decode((eq >= 0 ? pair.slice(0, eq) : pair).replace(/\+/g, " ")).trim().toLowerCase()
-    const value = decode((eq >= 0 ? pair.slice(eq + 1) : "").replace(/\+/g, " ")).trim()
-    if (key.length > 0 && !query.has(key)) query.set(key, value)
+  const withoutHost = pathText.includes("://") ? pathText.replace(schemeAndHost, "") : pathText
+  const segments: Array<Segment> = []
+  let first = true
+  for (const part of withoutHost.split("/")) {
+    if (part.length === 0) continue
+    const raw = decode(part)
+    // only the first segment can be a version prefix
+    const version = first && versionPrefixes.has(raw.toLowerCase())
+    first = false
+    if (!version) segments.push(parseSegment(raw))
   }
-  return { segments: parts.map(parseSegment), query }
+  const query = new Map<string, string>()
+  if (queryText.length > 0) {
+    for (const pair of queryText.split("&")) {
+      if (pair.length === 0) continue
+      const eq = pair.indexOf("=")
+      const key = decodeQuery(eq >= 0 ? pair.slice(0, eq) : pair).trim().toLowerCase()
+      const value = decodeQuery(eq >= 0 ? pair.slice(eq + 1) : "").trim()
+      if (key.length > 0 && !query.has(key)) query.set(key, value)
+    }
+  }
+  return { segments, query }
 }
 
 /** @internal */
@@ -186,18 +204,30 @@ export const matchAny = (
 /** @internal */
 export type Captures = Readonly<Record<string, string>>
 
+/**
+ * Where each capture of a match was read: the index of its segment, and whether it is a key
+ * capture (the segment's raw text, lower case) or a name capture (the segment's name).
+ *
+ * @internal
+ */
+export interface CapturePositions {
+  readonly at: Readonly<Record<string, number>>
+  readonly key: Readonly<Record<string, boolean>>
+}
+
 const matchFrom = (
   tokens: ReadonlyArray<Token>,
   ti: number,
   segments: ReadonlyArray<Segment>,
   si: number,
-  captures: Record<string, string>
+  at: Record<string, number>,
+  key: Record<string, boolean>
 ): boolean => {
   if (ti === tokens.length) return si === segments.length
   const token = tokens[ti]!
   if (token._tag === "Many") {
     for (let next = si; next <= segments.length; next++) {
-      if (matchFrom(tokens, ti + 1, segments, next, captures)) return true
+      if (matchFrom(tokens, ti + 1, segments, next, at, key)) return true
     }
     return false
   }
@@ -206,24 +236,60 @@ const matchFrom = (
   switch (token._tag) {
     case "Literal": {
       const ok = token.prefix ? segment.name.startsWith(token.name) : segment.name === token.name
-      return ok && matchFrom(tokens, ti + 1, segments, si + 1, captures)
+      return ok && matchFrom(tokens, ti + 1, segments, si + 1, at, key)
     }
     case "One":
-      return matchFrom(tokens, ti + 1, segments, si + 1, captures)
+      return matchFrom(tokens, ti + 1, segments, si + 1, at, key)
     case "Key":
     case "Any":
     case "OneOf": {
       if (token._tag === "Key" && (segment.call || segment.raw.length === 0)) return false
       if (token._tag === "OneOf" && !token.names.has(segment.name)) return false
-      const value = token._tag === "Key" ? segment.raw.toLowerCase() : segment.name
-      const previous = captures[token.capture]
-      captures[token.capture] = value
-      if (matchFrom(tokens, ti + 1, segments, si + 1, captures)) return true
-      if (previous === undefined) delete captures[token.capture]
-      else captures[token.capture] = previous
+      const previousAt = at[token.capture]
+      const previousKey = key[token.capture]
+      at[token.capture] = si
+      key[token.capture] = token._tag === "Key"
+      if (matchFrom(tokens, ti + 1, segments, si + 1, at, key)) return true
+      if (previousAt === undefined) {
+        delete at[token.capture]
+        delete key[token.capture]
+      } else {
+        at[token.capture] = previousAt
+        key[token.capture] = previousKey!
+      }
       return false
     }
   }
+}
+
+/**
+ * Matches a compiled pattern against path segments, returning where each capture was read on
+ * success. The outcome depends only on each segment's name, whether it is a call and whether its
+ * text is empty, which is what lets a classification plan be reused across requests.
+ *
+ * @internal
+ */
+export const matchPositions = (
+  pattern: Pattern,
+  segments: ReadonlyArray<Segment>
+): CapturePositions | undefined => {
+  const at: Record<string, number> = {}
+  const key: Record<string, boolean> = {}
+  return matchFrom(pattern.tokens, 0, segments, 0, at, key) ? { at, key } : undefined
+}
+
+/**
+ * The captured values of a match, read from the segments at the recorded positions.
+ *
+ * @internal
+ */
+export const readCaptures = (positions: CapturePositions, segments: ReadonlyArray<Segment>): Captures => {
+  const captures: Record<string, string> = {}
+  for (const name in positions.at) {
+    const segment = segments[positions.at[name]!]!
+    captures[name] = positions.key[name] ? segment.raw.toLowerCase() : segment.name
+  }
+  return captures
 }
 
 /**
@@ -232,6 +298,54 @@ const matchFrom = (
  * @internal
  */
 export const matchPattern = (pattern: Pattern, segments: ReadonlyArray<Segment>): Captures | undefined => {
-  const captures: Record<string, string> = {}
-  return matchFrom(pattern.tokens, 0, segments, 0, captures) ? captures : undefined
+  const positions = matchPositions(pattern, segments)
+  return positions === undefined ? undefined : readCaptures(positions, segments)
+}
+
+/**
+ * The literal vocabulary of some patterns: every segment name a literal or an alternative requires,
+ * and every literal prefix. A segment whose name is neither in `names` nor starts with one of
+ * `prefixes` matches exactly the tokens any other such segment matches.
+ *
+ * @internal
+ */
+export interface Vocabulary {
+  readonly names: ReadonlySet<string>
+  readonly prefixes: ReadonlyArray<string>
+}
+
+/** @internal */
+export const vocabularyOf = (patterns: Iterable<Pattern>): Vocabulary => {
+  const names = new Set<string>()
+  const prefixes = new Set<string>()
+  for (const compiled of patterns) {
+    for (const token of compiled.tokens) {
+      if (token._tag === "Literal") {
+        if (token.prefix) prefixes.add(token.name)
+        else names.add(token.name)
+      } else if (token._tag === "OneOf") {
+        for (const name of token.names) names.add(name)
+      }
+    }
+  }
+  return { names, prefixes: [...prefixes] }
+}
+
+/**
+ * A string that is equal for two segment lists exactly when every pattern over the vocabulary
+ * matches both the same way (same outcome, captures at the same positions), and when they have
+ * the same casts. A segment keeps its name only when the vocabulary can tell it apart; key
+ * segments (ids, user principal names) all collapse to the same shape.
+ *
+ * @internal
+ */
+export const shapeOf = (vocabulary: Vocabulary, segments: ReadonlyArray<Segment>): string => {
+  let shape = ""
+  for (const segment of segments) {
+    const flags = (segment.call ? 1 : 0) | (segment.cast ? 2 : 0) | (segment.raw.length === 0 ? 4 : 0)
+    const name = segment.name
+    const named = vocabulary.names.has(name) || vocabulary.prefixes.some((prefix) => name.startsWith(prefix))
+    shape += named ? `${flags}${name.length}:${name}` : `${flags}-`
+  }
+  return shape
 }

@@ -8,8 +8,9 @@
  * against the write quotas. `me/` paths are priced as `users/{id | userPrincipalName}/`.
  *
  * The pricing itself is pure ({@link identityCost}) and is also what `LimitCatalog.classify` uses,
- * so the service and the pure function always agree. The service adds input validation and spans
- * on top.
+ * so the service and the pure function always agree. The service adds input validation on top;
+ * `costAll` runs in a span. Pricing is planned once per method and path shape and kept in bounded
+ * caches, so that it costs a few microseconds per request (see `scripts/profilePricing.ts`).
  *
  * @since 0.1.0
  */
@@ -40,13 +41,14 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("Invali
 export interface CostCalculatorService {
   /**
    * Every bucket the request consumes and how much: the {@link LimitCatalog.Classification}, whose
-   * `demands` carry the cost per bucket and whose `identity` explains the resource units.
+   * `demands` carry the cost per bucket and whose `identity` explains the resource units. Opens no
+   * span: it runs for every batch item, and a span would cost more than the pricing.
    */
   readonly cost: (
     request: LimitCatalog.ClassifyRequest,
     context: LimitCatalog.ClassifyContext
   ) => Effect.Effect<LimitCatalog.Classification, InvalidRequest>
-  /** {@link CostCalculatorService.cost} for several requests, in order. */
+  /** {@link CostCalculatorService.cost} for several requests, in order, in a `CostCalculator.costAll` span. */
   readonly costAll: (
     requests: Iterable<LimitCatalog.ClassifyRequest>,
     context: LimitCatalog.ClassifyContext
@@ -112,31 +114,26 @@ export const identityCost = (
  */
 export const make: Effect.Effect<CostCalculatorService, never, LimitCatalog.LimitCatalog> = Effect.gen(function*() {
   const { catalog } = yield* LimitCatalog.LimitCatalog
-  const cost = Effect.fn("CostCalculator.cost")(function*(
-    request: LimitCatalog.ClassifyRequest,
-    context: LimitCatalog.ClassifyContext
-  ) {
-    const valid = yield* validateRequest(request)
-    const classification = classify(catalog, valid, context)
-    yield* Effect.annotateCurrentSpan({
-      "msgraph.services": classification.services.join(","),
-      "msgraph.demands": classification.demands.length,
-      ...(classification.identity !== undefined
-        ? { "msgraph.resourceUnits": classification.identity.resourceUnits }
-        : {})
-    })
-    return classification
-  })
+  // Pricing one request is a few microseconds of pure work, run for every item of every batch. A
+  // span per item (Effect.fn captures a stack trace on every call) cost several times the work, so
+  // `cost` opens none; `costAll` spans the whole list, and callers span their batches.
+  const cost = (request: LimitCatalog.ClassifyRequest, context: LimitCatalog.ClassifyContext) =>
+    Effect.suspend(() => Either.map(validateRequest(request), (valid) => classify(catalog, valid, context)))
   return CostCalculator.of({
     cost,
-    costAll: (requests, context) => Effect.forEach(requests, (request) => cost(request, context)),
-    identity: Effect.fn("CostCalculator.identity")(function*(
-      request: LimitCatalog.ClassifyRequest,
+    costAll: Effect.fn("CostCalculator.costAll")(function*(
+      requests: Iterable<LimitCatalog.ClassifyRequest>,
       context: LimitCatalog.ClassifyContext
     ) {
-      const valid = yield* validateRequest(request)
-      return identityCost(catalog, valid, context)
-    })
+      const classifications = yield* Effect.forEach(requests, (request) => cost(request, context))
+      yield* Effect.annotateCurrentSpan({
+        "msgraph.requests": classifications.length,
+        "msgraph.demands": classifications.reduce((sum, classification) => sum + classification.demands.length, 0)
+      })
+      return classifications
+    }),
+    identity: (request, context) =>
+      Effect.suspend(() => Either.map(validateRequest(request), (valid) => identityCost(catalog, valid, context)))
   })
 })
 

@@ -30,11 +30,13 @@ const capacityOf = (demand: Demand): number => {
   }
 }
 
+const utf8 = new TextEncoder()
+
 const bodyBytes = (item: BatchRequestItem): number | undefined => {
   if (item.body === undefined) return undefined
   if (item.body instanceof Uint8Array) return item.body.length
-  if (typeof item.body === "string" && isBinaryBody(item.headers)) return new TextEncoder().encode(item.body).length
-  return new TextEncoder().encode(JSON.stringify(item.body)).length
+  if (typeof item.body === "string" && isBinaryBody(item.headers)) return utf8.encode(item.body).length
+  return utf8.encode(JSON.stringify(item.body)).length
 }
 
 /**

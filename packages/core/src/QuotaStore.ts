@@ -171,8 +171,8 @@ export declare namespace QuotaStore {
      * How many sub-windows a sliding window is divided into (default 20). The window is conservative:
      * a sub-window's units are counted until the latest of them is `W` old, so a bucket may admit up
      * to `W / windowSlots` later than an exact log would (units taken at one instant leave exactly on
-     * time), and never admits more than `N` in any interval of length `W`. More slots are more
-     * precise and use more memory per bucket.
+     * time), and never admits more than `N` in any interval of length `W`. A window of at most
+     * `windowSlots` units is exact. More slots are more precise and use more memory per bucket.
      */
     readonly windowSlots?: number
     /**

@@ -7,8 +7,9 @@
  * dated by the latest of them, counted until that date plus `W`. A unit is therefore counted at least
  * until its exact expiry and at most `g` later, so no interval of length `W` ever holds more than
  * `limit` units; the price is that an admission may come up to `g` later than an exact log would
- * allow (units admitted at one instant leave exactly on time). Memory is `O(slots)` per window
- * whatever the limit, which matters with one window per mailbox.
+ * allow (units admitted at one instant leave exactly on time; a window of at most `slots` units is
+ * exact). Memory is `O(slots)` per window whatever the limit, which matters with one window per
+ * mailbox.
  *
  * Effect's `RateLimiter` is not used: its fixed-window algorithm can admit `2 * limit` within one
  * window (a burst at the end of one window and another at the start of the next), it waits forever

@@ -25,23 +25,39 @@ describe("QuotaStore.makeMemory", () => {
 
   it.effect("a sub-window's takes are dated by the latest of them: exact for one instant, late by at most a sub-window", () =>
     Effect.gen(function*() {
+      // 20 per second in 10 sub-windows of 100 ms
+      const w = window(20, 1000)
       const store = yield* QuotaStore.makeMemory({ windowSlots: 10 })
-      const w = window(2, 1000)
-      // two takes at one instant leave together, exactly one window later
-      expect(yield* store.take([entry("w", w, 2)], 0)).toEqual({ _tag: "Taken" })
+      // takes at one instant leave together, exactly one window later
+      expect(yield* store.take([entry("w", w, 20)], 0)).toEqual({ _tag: "Taken" })
       expect(yield* store.take([entry("w", w)], 999)).toEqual({ _tag: "Blocked", retryAtMillis: 1000, keys: ["w"] })
-      expect(yield* store.take([entry("w", w, 2)], 1000)).toEqual({ _tag: "Taken" })
-      // takes at 1000 and 1090 share the sub-window [1000, 1100): the run is dated 1090, so the unit
-      // taken at 1000 is counted until 2090, 90 ms longer than an exact log would count it
+      expect(yield* store.take([entry("w", w, 20)], 1000)).toEqual({ _tag: "Taken" })
+      // takes at 1000 and 1090 share the sub-window [1000, 1100): the run is dated 1090, so the units
+      // taken at 1000 are counted until 2090, 90 ms longer than an exact log would count them
       const later = yield* QuotaStore.makeMemory({ windowSlots: 10 })
-      expect(yield* later.take([entry("w", w)], 1000)).toEqual({ _tag: "Taken" })
-      expect(yield* later.take([entry("w", w)], 1090)).toEqual({ _tag: "Taken" })
+      expect(yield* later.take([entry("w", w, 10)], 1000)).toEqual({ _tag: "Taken" })
+      expect(yield* later.take([entry("w", w, 10)], 1090)).toEqual({ _tag: "Taken" })
       expect(yield* later.take([entry("w", w)], 2000)).toEqual({ _tag: "Blocked", retryAtMillis: 2090, keys: ["w"] })
       // a take in the next sub-window starts a run of its own
       const apart = yield* QuotaStore.makeMemory({ windowSlots: 10 })
-      expect(yield* apart.take([entry("w", w)], 1050)).toEqual({ _tag: "Taken" })
-      expect(yield* apart.take([entry("w", w)], 1100)).toEqual({ _tag: "Taken" })
+      expect(yield* apart.take([entry("w", w, 10)], 1050)).toEqual({ _tag: "Taken" })
+      expect(yield* apart.take([entry("w", w, 10)], 1100)).toEqual({ _tag: "Taken" })
       expect(yield* apart.take([entry("w", w)], 2000)).toEqual({ _tag: "Blocked", retryAtMillis: 2050, keys: ["w"] })
+    }))
+
+  it.effect("a window of no more units than sub-windows is exact: each unit leaves one window after its own take", () =>
+    Effect.gen(function*() {
+      const store = yield* QuotaStore.makeMemory({ windowSlots: 10 })
+      // a team's four posts a second
+      const team = window(4, 1000)
+      for (const at of [0, 30, 60, 90]) expect(yield* store.take([entry("t", team)], at)).toEqual({ _tag: "Taken" })
+      expect(yield* store.take([entry("t", team)], 500)).toEqual({ _tag: "Blocked", retryAtMillis: 1000, keys: ["t"] })
+      expect(yield* store.take([entry("t", team)], 1000)).toEqual({ _tag: "Taken" })
+      expect(yield* store.take([entry("t", team)], 1000)).toEqual({ _tag: "Blocked", retryAtMillis: 1030, keys: ["t"] })
+      expect(yield* store.take([entry("t", team)], 1030)).toEqual({ _tag: "Taken" })
+      // a charge beyond the limit is counted like any take, until it leaves the window
+      yield* store.adjust([entry("t", team, 50)], { _tag: "Charge" }, 1040)
+      expect(yield* store.take([entry("t", team)], 2039)).toMatchObject({ _tag: "Blocked", retryAtMillis: 2040 })
     }))
 
   it.effect("reports a concurrency shortage as 'after a release', and gives permits back", () =>

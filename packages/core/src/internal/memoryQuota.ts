@@ -70,7 +70,10 @@ export class BucketState {
 const makeState = (limit: Limit, slots: number, now: number): BucketState => {
   switch (limit._tag) {
     case "Window": {
-      const state = new BucketState(WINDOW, limit.limit, limit.windowMillis, limit.windowMillis / slots, now)
+      // A window that holds no more units than there are slots is kept exactly: one run per
+      // millisecond with takes (a Teams channel's one post a second, a team's four).
+      const width = limit.limit <= slots ? 1 : limit.windowMillis / slots
+      const state = new BucketState(WINDOW, limit.limit, limit.windowMillis, width, now)
       state.runAt = new Float64Array(slots + 2)
       state.slotUnits = new Float64Array(slots + 2)
       return state
@@ -173,7 +176,9 @@ const apply = (state: BucketState, cost: number, now: number): void => {
     const width = state.slotWidth
     const slot = Math.floor(now / width)
     const tail = (state.head + state.count - 1 + size) % size
-    if (state.count > 0 && Math.floor(ring[tail]! / width) === slot) {
+    // A full ring (only a charge beyond the limit, or fractional costs in an exact window, can fill
+    // it) joins the newest run, which only ever dates units later: still conservative.
+    if (state.count > 0 && (Math.floor(ring[tail]! / width) === slot || state.count === size)) {
       units[tail] = units[tail]! + cost
       if (now > ring[tail]!) ring[tail] = now
     } else {

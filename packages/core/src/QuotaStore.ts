@@ -82,6 +82,9 @@ export type Outcome = Taken | Blocked
  * - `Increase`: add `step` times the catalogue's value to it, never above the catalogue's value;
  * - `Charge`: take each entry's cost now, whether or not the bucket has it (the server reported a
  *   higher cost than was estimated); a token bucket may go negative. Concurrency is never charged.
+ * - `Redate`: the entries taken at `takenAtMillis` are counted in their sliding windows from now on
+ *   instead (the server counted them on arrival, which is no later than now); other kinds of bucket
+ *   are left alone. Units that had already left the window are counted again from now.
  *
  * @since 0.1.0
  * @category models
@@ -90,6 +93,7 @@ export type Adjustment =
   | { readonly _tag: "Decrease"; readonly factor: number; readonly floor: number }
   | { readonly _tag: "Increase"; readonly step: number }
   | { readonly _tag: "Charge" }
+  | { readonly _tag: "Redate"; readonly takenAtMillis: number }
 
 /**
  * A store could not be reached or answered nonsense. The in-memory store never fails.
@@ -224,6 +228,8 @@ export const unsafeMakeMemory = (options: QuotaStore.MemoryOptions = {}): Memory
           return quota.increase(entries, adjustment.step, now)
         case "Charge":
           return quota.charge(entries, now)
+        case "Redate":
+          return quota.redate(entries, adjustment.takenAtMillis, now)
       }
     },
     size: () => quota.size

@@ -140,6 +140,14 @@ export interface ThrottlerService {
   /** Gives back a permit's concurrency units. Idempotent; a no-op without concurrency demands. */
   readonly release: (permit: Permit) => Effect.Effect<void, QuotaStore.QuotaStoreError>
   /**
+   * Says that the request a permit admitted has been answered: its sliding-window units are counted
+   * from now instead of from its admission. Graph counts a request when it arrives, which is after
+   * the client admitted it (queueing, connection set-up, transit) and no later than its answer, so
+   * counting from the answer is the only date that is sure not to be early. A no-op when no time has
+   * passed (virtual time without latency) and for the other kinds of bucket.
+   */
+  readonly answered: (permit: Permit) => Effect.Effect<void, QuotaStore.QuotaStoreError>
+  /**
    * Runs `self` once admitted, and releases the permit when it completes, fails or is interrupted.
    */
   readonly withPermit: (
@@ -330,6 +338,15 @@ export const make = (
 
     const release = (permit: Permit) => admission.release(runner, permit as Waiter)
 
+    const answered = (permit: Permit) =>
+      Effect.suspend(() => {
+        const now = runner.now()
+        if (now <= permit.admittedAt) return Effect.void
+        const windows = permit.entries.filter((e) => e.limit._tag === "Window")
+        if (windows.length === 0) return Effect.void
+        return store.adjust(windows, { _tag: "Redate", takenAtMillis: permit.admittedAt }, now)
+      })
+
     const withPermit: ThrottlerService["withPermit"] = (demands, opts) => (self) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(restore(admit(demands, opts)), (permit) =>
@@ -519,6 +536,7 @@ export const make = (
       admit,
       tryAdmit,
       release,
+      answered,
       withPermit,
       admitAll,
       feedback,

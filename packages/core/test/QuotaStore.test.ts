@@ -60,6 +60,26 @@ describe("QuotaStore.makeMemory", () => {
       expect(yield* store.take([entry("t", team)], 2039)).toMatchObject({ _tag: "Blocked", retryAtMillis: 2040 })
     }))
 
+  it.effect("Redate counts window units from a later instant, and leaves other buckets alone", () =>
+    Effect.gen(function*() {
+      const store = yield* QuotaStore.makeMemory({ windowSlots: 10 })
+      const w = window(1, 1000)
+      const big = window(100, 1000)
+      const t = TokenBucketLimit.make({ capacity: 1, refillPerSecond: 1 })
+      expect(yield* store.take([entry("w", w), entry("b", big, 60), entry("t", t)], 0)).toEqual({ _tag: "Taken" })
+      yield* store.adjust([entry("w", w), entry("b", big, 60), entry("t", t)], { _tag: "Redate", takenAtMillis: 0 }, 300)
+      // the unit taken at 0 now leaves at 1300, not 1000
+      expect(yield* store.take([entry("w", w)], 1000)).toEqual({ _tag: "Blocked", retryAtMillis: 1300, keys: ["w"] })
+      // moved, not added: 60 units in the window, not 120
+      expect(yield* store.take([entry("b", big, 40)], 1000)).toEqual({ _tag: "Taken" })
+      expect(yield* store.take([entry("b", big)], 1000)).toMatchObject({ _tag: "Blocked", keys: ["b"] })
+      // the token bucket is not redated: it refilled at 1000
+      expect(yield* store.take([entry("t", t)], 1000)).toEqual({ _tag: "Taken" })
+      // a unit that had already left is counted again from the later instant
+      yield* store.adjust([entry("w", w)], { _tag: "Redate", takenAtMillis: 0 }, 1500)
+      expect(yield* store.take([entry("w", w)], 2000)).toEqual({ _tag: "Blocked", retryAtMillis: 2500, keys: ["w"] })
+    }))
+
   it.effect("reports a concurrency shortage as 'after a release', and gives permits back", () =>
     Effect.gen(function*() {
       const store = yield* QuotaStore.makeMemory()

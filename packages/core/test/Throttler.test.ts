@@ -151,6 +151,21 @@ describe("Throttler admission", () => {
         expect((yield* Fiber.join(held)).at).toBe(6000)
       })))
 
+  it.effect("answered: a request's window units count from its answer, since Graph counted it on arrival", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const k = window(1, 1000)
+        const permit = yield* throttler.admit([demand("k", k)])
+        // no time has passed: nothing changes
+        yield* throttler.answered(permit)
+        // the answer comes 300 ms after admission
+        yield* TestClock.adjust(300)
+        yield* throttler.answered(permit)
+        const next = yield* admittedAt(throttler, [demand("k", k)])
+        yield* TestClock.adjust("2 seconds")
+        expect((yield* Fiber.join(next)).at).toBe(1300)
+      })))
+
   it.effect("a lead ranks a request ahead of earlier ones of its level, never of a better level", () =>
     withThrottler((throttler) =>
       Effect.gen(function*() {

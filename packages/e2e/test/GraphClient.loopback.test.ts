@@ -4,6 +4,7 @@ import * as GraphClient from "@effect-msgraph/core/GraphClient"
 import * as TokenProvider from "@effect-msgraph/core/TokenProvider"
 import { Emulator, EmulatorServer } from "@effect-msgraph/emulator"
 import { Effect, Layer, Schedule } from "effect"
+import { Examples } from "@effect-msgraph/cli"
 import { onboarding, TOKEN } from "./utils/harness.js"
 
 /**
@@ -11,9 +12,13 @@ import { onboarding, TOKEN } from "./utils/harness.js"
  * layer so its HTTP client lives as long as the test (providing NodeHttpClient to `make` alone
  * would close the connection pool as soon as `make` returned).
  */
-const served = (options: Emulator.Emulator.Options, client: GraphClient.GraphClient.Options = {}) =>
+const served = (
+  options: Emulator.Emulator.Options,
+  client: GraphClient.GraphClient.Options = {},
+  admission: Layer.Layer<GraphClient.Admission> = GraphClient.layerUnthrottled
+) =>
   Layer.unwrapEffect(Effect.map(EmulatorServer.url, (url) => GraphClient.layer({ baseUrl: url, ...client }))).pipe(
-    Layer.provide(Layer.mergeAll(NodeHttpClient.layerUndici, TokenProvider.layerStatic(TOKEN), GraphClient.layerUnthrottled)),
+    Layer.provide(Layer.mergeAll(NodeHttpClient.layerUndici, TokenProvider.layerStatic(TOKEN), admission)),
     Layer.provideMerge(EmulatorServer.layer({ port: 0 })),
     Layer.provideMerge(Emulator.layer({ latency: "none", ...options }))
   )
@@ -53,4 +58,24 @@ describe("GraphClient over loopback HTTP", () => {
       seed: 23,
       faults: { dropConnection: { rate: 0.2, phase: "after" }, items: [{ status: 503, rate: 0.2 }] }
     }, { backoff: Schedule.spaced("20 millis"), maxAttempts: 20 }))))
+
+  it.live("proactive throttling in real time: channel posts at one a second get no 429, though the first call also sets up the connection", () =>
+    Effect.gen(function*() {
+      const client = yield* GraphClient.GraphClient
+      const workload = Examples.teamsPosting({ teams: 1, channelsPerTeam: 2, postsPerChannel: 3 })
+      const { outcomes, summary } = yield* client.runAll(workload)
+      expect(outcomes.filter((o) => o._tag !== "Success")).toStrictEqual([])
+      expect(summary.throttled429).toBe(0)
+      const audit = yield* Emulator.audit
+      expect(audit.filter((a) => a.status === 429)).toStrictEqual([])
+      // on the server's clock, each channel's posts are at least a second apart
+      for (const channel of ["channel-0-0", "channel-0-1"]) {
+        const times = audit.filter((a) => a.url.includes(channel)).map((a) => a.startedAt).sort((a, b) => a - b)
+        for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1000)
+      }
+    }).pipe(Effect.provide(served(
+      {},
+      {},
+      GraphClient.layerThrottledMemory(Emulator.defaultIdentity, { catalog: { tenantSize: "M", delegated: true } }).pipe(Layer.orDie)
+    ))))
 })

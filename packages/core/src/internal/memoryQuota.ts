@@ -323,6 +323,34 @@ export class MemoryQuota {
     }
   }
 
+  /**
+   * Moves window units taken at `takenAt` to a run dated `now`: they are counted until `now + W`.
+   * The run that holds them is the one of their sub-window; a unit already gone is counted again.
+   * Dates only move later, so the window stays conservative.
+   */
+  redate(entries: ReadonlyArray<Entry>, takenAt: number, now: number): void {
+    if (now <= takenAt) return
+    this.tick(now)
+    for (const entry of entries) {
+      if (entry.limit._tag !== "Window" || entry.cost <= 0) continue
+      const state = this.state(entry, now)
+      advance(state, now)
+      const ring = state.runAt!
+      const units = state.slotUnits!
+      const size = ring.length
+      const slot = Math.floor(takenAt / state.slotWidth)
+      for (let i = 0; i < state.count; i++) {
+        const at = (state.head + i) % size
+        if (Math.floor(ring[at]! / state.slotWidth) !== slot) continue
+        const moved = Math.min(units[at]!, entry.cost)
+        units[at] = units[at]! - moved
+        state.units -= moved
+        break
+      }
+      apply(state, entry.cost, now)
+    }
+  }
+
   /** Returns concurrency permits; other kinds of bucket have nothing to give back. */
   release(entries: ReadonlyArray<Entry>, now: number): void {
     this.tick(now)

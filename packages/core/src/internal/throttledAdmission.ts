@@ -192,7 +192,12 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
           })
           if (permit !== undefined) permits.push(permit)
         }
-        const releaseAll = Effect.suspend(() => Effect.forEach(permits, (p) => Effect.orDie(throttler.release(p)), { discard: true }))
+        // called once the batch is answered (or was never sent): window units count from the answer
+        const releaseAll = Effect.suspend(() =>
+          Effect.forEach(permits, (p) => Effect.orDie(Effect.zipRight(throttler.answered(p), throttler.release(p))), {
+            discard: true
+          })
+        )
         /** Admits, in order, the candidates that can go now; returns the ones that cannot. */
         const sweep = (list: ReadonlyArray<Candidate>) =>
           Effect.gen(function*() {

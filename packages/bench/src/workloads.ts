@@ -99,7 +99,13 @@ const clientLayer = (name: ClientName, throttler?: ThrottlerOptions, overrides?:
           ? GraphClient.layerThrottledMemory(Emulator.defaultIdentity, { catalog: { tenantSize, delegated: true } }).pipe(Layer.orDie)
           // the same composition as layerThrottledMemory, spelt out so the QuotaStore's options can be set
           : GraphClient.layerThrottled(Emulator.defaultIdentity).pipe(
-            Layer.provide(Layer.merge(Throttler.layerMemory(throttler ?? {}), CostCalculator.layer)),
+            Layer.provide(Layer.merge(
+              Throttler.layerMemory({
+                ...throttler,
+                store: { tokenReserveMillis: GraphClient.defaultTokenReserveMillis, ...throttler?.store }
+              }),
+              CostCalculator.layer
+            )),
             Layer.provide(LimitCatalog.layer({ tenantSize, delegated: true, ...(overrides === undefined ? {} : { overrides }) })),
             Layer.orDie
           ),

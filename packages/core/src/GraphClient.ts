@@ -34,6 +34,7 @@ import * as CostCalculator from "./CostCalculator.js"
 import * as executor from "./internal/executor.js"
 import * as throttledAdmission from "./internal/throttledAdmission.js"
 import * as LimitCatalog from "./LimitCatalog.js"
+import type * as QuotaStore from "./QuotaStore.js"
 import * as Throttler from "./Throttler.js"
 import { TokenProvider } from "./TokenProvider.js"
 import * as VE from "./ValidationError.js"
@@ -354,7 +355,9 @@ export const layerThrottled = (
 
 /**
  * {@link layerThrottled} with an in-memory Throttler and the built-in catalogue, configured by
- * `catalog` (tenant size, delegated or app-only, B2C, overrides) and `throttler` (policies).
+ * `catalog` (tenant size, delegated or app-only, B2C, overrides) and `throttler` (policies, and the
+ * in-memory store's options under `store`; token buckets keep {@link defaultTokenReserveMillis} of
+ * refill in reserve unless `store.tokenReserveMillis` says otherwise).
  *
  * @since 0.1.0
  * @category layers
@@ -363,13 +366,29 @@ export const layerThrottledMemory = (
   identity: LimitCatalog.LimitCatalog.Identity,
   options: {
     readonly catalog?: LimitCatalog.LimitCatalog.Options
-    readonly throttler?: Throttler.Throttler.Options
+    readonly throttler?: Throttler.Throttler.Options & { readonly store?: QuotaStore.QuotaStore.MemoryOptions }
   } = {}
 ): Layer.Layer<Admission, LimitCatalog.InvalidOverride | LimitCatalog.InvalidCatalog> =>
   layerThrottled(identity).pipe(
-    Layer.provide(Layer.merge(Throttler.layerMemory(options.throttler ?? {}), CostCalculator.layer)),
+    Layer.provide(Layer.merge(
+      Throttler.layerMemory({
+        ...options.throttler,
+        // requests reach Graph bunched by queueing and transit: keep 250 ms of refill in reserve
+        store: { tokenReserveMillis: defaultTokenReserveMillis, ...options.throttler?.store }
+      }),
+      CostCalculator.layer
+    )),
     Layer.provide(LimitCatalog.layer(options.catalog))
   )
+
+/**
+ * The reserve `layerThrottledMemory` keeps in every token bucket (`QuotaStore.MemoryOptions`
+ * `tokenReserveMillis`), in milliseconds of refill.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultTokenReserveMillis = 250
 
 /**
  * No client-side throttling: every batch is sent at once, and 429s are retried after Retry-After.

@@ -124,6 +124,8 @@ export interface Local {
   readonly pause: (entries: ReadonlyArray<Entry>, untilMillis: number, nowMillis: number) => void
   readonly adjust: (entries: ReadonlyArray<Entry>, adjustment: Adjustment, nowMillis: number) => void
   readonly size: () => number
+  /** The fraction of a bucket's catalogue limit in use now (0 for a bucket it does not hold). */
+  readonly utilisation: (entry: Entry, nowMillis: number) => number
 }
 
 /**
@@ -184,6 +186,16 @@ export declare namespace QuotaStore {
      * After that it is forgotten and starts again from the catalogue's value.
      */
     readonly adaptiveMemoryMillis?: number
+    /**
+     * How many milliseconds of refill a token bucket keeps in reserve (default 0, an exact bucket;
+     * `GraphClient.layerThrottledMemory` uses 250): a request is
+     * admitted when the bucket holds its cost plus `refill × tokenReserveMillis` (or the whole
+     * capacity, if that is less). Requests do not reach Graph in the order, nor with the spacing,
+     * they were admitted in: one that waited for a connection can arrive together with the next
+     * one, and Graph's bucket then sees both at once. The reserve absorbs that much bunching. It
+     * costs `tokenReserveMillis` once per drained bucket, not a lower rate.
+     */
+    readonly tokenReserveMillis?: number
   }
 }
 
@@ -213,7 +225,8 @@ export interface MemoryQuotaStore extends QuotaStoreService {
 export const unsafeMakeMemory = (options: QuotaStore.MemoryOptions = {}): MemoryQuotaStore => {
   const quota = new internal.MemoryQuota({
     windowSlots: options.windowSlots ?? internal.defaultOptions.windowSlots,
-    adaptiveMemoryMillis: options.adaptiveMemoryMillis ?? internal.defaultOptions.adaptiveMemoryMillis
+    adaptiveMemoryMillis: options.adaptiveMemoryMillis ?? internal.defaultOptions.adaptiveMemoryMillis,
+    tokenReserveMillis: options.tokenReserveMillis ?? internal.defaultOptions.tokenReserveMillis
   })
   const local: Local = {
     take: (entries, now) => quota.take(entries, now),
@@ -232,7 +245,8 @@ export const unsafeMakeMemory = (options: QuotaStore.MemoryOptions = {}): Memory
           return quota.redate(entries, adjustment.takenAtMillis, now)
       }
     },
-    size: () => quota.size
+    size: () => quota.size,
+    utilisation: (entry, now) => quota.utilisation(entry, now)
   }
   return {
     [TypeId]: TypeId,

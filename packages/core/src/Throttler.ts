@@ -259,6 +259,12 @@ export const defaultPolicy: Throttler.Policy = {
 
 const maxStreaks = 100_000
 
+/**
+ * How far the server's utilisation figure may exceed the client's own view of its buckets and still
+ * be put down to the client's own requests (rounding, requests still in flight).
+ */
+const explainedMargin = 0.05
+
 /** A lead is at most half the ageing step, so it reorders requests within a level, never across. */
 const leadOf = (options: AdmitOptions | undefined, agingMillis: number): number => {
   const lead = options?.leadMillis
@@ -509,7 +515,13 @@ export const make = (
 
         if (!signals.throttled) {
           const used = ThrottleFeedback.utilisation(signals)
-          if (Option.isSome(used) && used.value >= policy.slowdownThreshold) {
+          // A hint the client's own accounting already explains (its buckets are as full as the
+          // server says) is the client's own pace, which admission keeps within the limit: no pause.
+          // A hint well above that means others use the same quota: slow down.
+          const explained = Option.isSome(used) && store.unsafeLocal !== undefined &&
+            Math.max(0, ...ThrottleFeedback.own(entries).map((d) => store.unsafeLocal!.utilisation(d, now))) >=
+              used.value - explainedMargin
+          if (Option.isSome(used) && used.value >= policy.slowdownThreshold && !explained) {
             const hit = ThrottleFeedback.own(entries)
             let until = now
             for (const d of hit) {
@@ -530,7 +542,10 @@ export const make = (
           }
         }
         return { signals, paused, lowered, restored, charged }
-      }).pipe(Effect.withSpan("Throttler.feedback", { attributes: { status: response.status } }))
+      }).pipe(
+        // once per answered item: no stack trace, which costs more than the rest of the span
+        Effect.withSpan("Throttler.feedback", { attributes: { status: response.status }, captureStackTrace: false })
+      )
 
     const service: ThrottlerService = {
       admit,

@@ -122,6 +122,20 @@ describe("QuotaStore.makeMemory", () => {
       expect(yield* store.take([entry("t", t, 5)], 250)).toEqual({ _tag: "Taken" })
     }))
 
+  it.effect("tokenReserveMillis keeps that much refill in a token bucket, except from a request that needs it all", () =>
+    Effect.gen(function*() {
+      // 4 a second: 250 ms of refill is one token
+      const store = yield* QuotaStore.makeMemory({ tokenReserveMillis: 250 })
+      const t = TokenBucketLimit.make({ capacity: 10, refillPerSecond: 4 })
+      expect(yield* store.take([entry("t", t, 9)], 0)).toEqual({ _tag: "Taken" })
+      // one token left, which is the reserve
+      expect(yield* store.take([entry("t", t)], 0)).toEqual({ _tag: "Blocked", retryAtMillis: 250, keys: ["t"] })
+      expect(yield* store.take([entry("t", t)], 250)).toEqual({ _tag: "Taken" })
+      // a request for the whole capacity waits for a full bucket, not for more than there can be
+      expect(yield* store.take([entry("t", t, 10)], 250)).toEqual({ _tag: "Blocked", retryAtMillis: 2500, keys: ["t"] })
+      expect(yield* store.take([entry("t", t, 10)], 2500)).toEqual({ _tag: "Taken" })
+    }))
+
   it.effect("charging takes units even from a bucket that does not have them", () =>
     Effect.gen(function*() {
       const store = yield* QuotaStore.makeMemory()

@@ -399,6 +399,19 @@ describe("Throttler feedback", () => {
         expect((yield* Fiber.join(next)).at).toBe(500)
       })))
 
+  it.effect("a utilisation hint the client's own buckets explain does not slow it; a higher one does", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const d = demand("id/ru", tokens(1000, 100), 1, { service: "identityAccess", scope: "appTenant" })
+        // the client itself has used 90% of the bucket
+        yield* throttler.admit([demand("id/ru", tokens(1000, 100), 900, { service: "identityAccess", scope: "appTenant" })])
+        const own = yield* throttler.feedback({ status: 200, headers: { "x-ms-throttle-limit-percentage": "0.9" } }, [d])
+        expect(own.paused).toEqual(Option.none())
+        // the server sees 99%: someone else uses the same quota
+        const shared = yield* throttler.feedback({ status: 200, headers: { "x-ms-throttle-limit-percentage": "0.99" } }, [d])
+        expect(Option.getOrThrow(shared.paused)).toMatchObject({ keys: ["id/ru"], reason: "Slowdown" })
+      })))
+
   it.effect("a low RateLimit-Remaining slows the bucket, and none remaining waits for RateLimit-Reset", () =>
     withThrottler((throttler) =>
       Effect.gen(function*() {

@@ -17,10 +17,12 @@ export interface Options {
   readonly windowSlots: number
   /** How long a bucket whose effective limit was lowered keeps that memory while unused. */
   readonly adaptiveMemoryMillis: number
+  /** A token bucket keeps this many milliseconds of refill in reserve (see `QuotaStore.MemoryOptions`). */
+  readonly tokenReserveMillis: number
 }
 
 /** @internal */
-export const defaultOptions: Options = { windowSlots: 20, adaptiveMemoryMillis: 10 * 60_000 }
+export const defaultOptions: Options = { windowSlots: 20, adaptiveMemoryMillis: 10 * 60_000, tokenReserveMillis: 0 }
 
 const WINDOW = 0
 const TOKEN = 1
@@ -50,6 +52,8 @@ export class BucketState {
   count = 0
   runAt: Float64Array | undefined = undefined
   slotUnits: Float64Array | undefined = undefined
+  /** Token bucket: units held back from every request but one that needs the whole capacity. */
+  reserve = 0
   constructor(
     readonly kind: number,
     /** Window limit N, token capacity, or permits. */
@@ -67,7 +71,7 @@ export class BucketState {
   }
 }
 
-const makeState = (limit: Limit, slots: number, now: number): BucketState => {
+const makeState = (limit: Limit, slots: number, now: number, reserveMillis: number): BucketState => {
   switch (limit._tag) {
     case "Window": {
       // A window that holds no more units than there are slots is kept exactly: one run per
@@ -78,8 +82,11 @@ const makeState = (limit: Limit, slots: number, now: number): BucketState => {
       state.slotUnits = new Float64Array(slots + 2)
       return state
     }
-    case "TokenBucket":
-      return new BucketState(TOKEN, limit.capacity, limit.refillPerSecond / 1000, 0, now)
+    case "TokenBucket": {
+      const state = new BucketState(TOKEN, limit.capacity, limit.refillPerSecond / 1000, 0, now)
+      state.reserve = (limit.refillPerSecond / 1000) * reserveMillis
+      return state
+    }
     case "Concurrency":
       return new BucketState(CONCURRENCY, limit.permits, 0, 0, now)
   }
@@ -129,6 +136,15 @@ const advance = (state: BucketState, now: number): void => {
   else if (state.kind === TOKEN) refillToken(state, now)
 }
 
+/**
+ * The tokens a token bucket must hold to admit `cost`: the cost plus the reserve, never more than
+ * the (effective) capacity, so that every cost that fits the capacity is admitted eventually.
+ */
+const tokensNeeded = (state: BucketState, cost: number, cap: number): number => {
+  const need = cost + state.reserve * state.factor
+  return need < cap ? need : cap
+}
+
 const fits = (state: BucketState, cost: number): boolean => {
   const cap = effectiveCapacity(state)
   switch (state.kind) {
@@ -136,7 +152,7 @@ const fits = (state: BucketState, cost: number): boolean => {
     case CONCURRENCY:
       return state.units + cost <= cap + EPSILON || state.units <= EPSILON
     default:
-      return state.units + EPSILON >= (cost < cap ? cost : cap)
+      return state.units + EPSILON >= tokensNeeded(state, cost, cap)
   }
 }
 
@@ -160,7 +176,7 @@ const readyAt = (state: BucketState, cost: number, now: number): number | undefi
     }
     case TOKEN: {
       const cap = effectiveCapacity(state)
-      const need = cost < cap ? cost : cap
+      const need = tokensNeeded(state, cost, cap)
       return now + (need - state.units) / (state.rate * state.factor)
     }
     default:
@@ -223,7 +239,7 @@ export class MemoryQuota {
   private state(entry: Entry, now: number): BucketState {
     let state = this.states.get(entry.key)
     if (state === undefined) {
-      state = makeState(entry.limit, this.options.windowSlots, now)
+      state = makeState(entry.limit, this.options.windowSlots, now, this.options.tokenReserveMillis)
       this.states.set(entry.key, state)
     }
     return state
@@ -349,6 +365,18 @@ export class MemoryQuota {
       }
       apply(state, entry.cost, now)
     }
+  }
+
+  /**
+   * How much of a bucket's catalogue limit is in use now, as a fraction (0 for a bucket never
+   * used; above 1 for a token bucket a charge left negative).
+   */
+  utilisation(entry: Entry, now: number): number {
+    const state = this.states.get(entry.key)
+    if (state === undefined) return 0
+    advance(state, now)
+    if (state.capacity <= 0) return 0
+    return state.kind === TOKEN ? 1 - state.units / state.capacity : state.units / state.capacity
   }
 
   /** Returns concurrency permits; other kinds of bucket have nothing to give back. */

@@ -164,9 +164,10 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
     /**
      * Which items go now. Every item is admitted on its own, as Graph judges it: an item goes when
      * all of its buckets have room at this moment (and no better-ranked waiter claims them), and
-     * the others wait for a later batch instead of holding this one back. Only when nothing can go
-     * does the batch wait, for its first item (a sequential batch can only start there), and then
-     * it takes whatever else has room by then.
+     * the others wait for a later batch instead of holding this one back. Items on the most loaded
+     * buckets are offered first. Only when nothing can go does the batch wait, for its first item
+     * and the items on the same buckets (see `waitGroup`; a sequential batch can only start at its
+     * first item), and then it takes whatever else has room by then.
      */
     const acquire = (sequential: boolean, candidates: ReadonlyArray<Candidate>, held: ReadonlyArray<number>) =>
       Effect.uninterruptibleMask((restore) => {

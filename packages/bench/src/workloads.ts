@@ -14,14 +14,12 @@
  * @since 0.1.0
  */
 import {
-  CostCalculator,
   DependencyResolver,
   GraphClient,
   LimitCatalog,
   TokenProvider,
   type Workload
 } from "@effect-msgraph/core"
-import * as Throttler from "@effect-msgraph/core/Throttler"
 import { Emulator, EmulatorServer } from "@effect-msgraph/emulator"
 import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -86,7 +84,7 @@ const fixedPacing = (intervalMs: number): Effect.Effect<Admission> =>
 type ClientName = "effect-msgraph" | "naive" | "fixed-pacing"
 
 /** Throttler settings for the diagnostic variants of this client (section e). */
-type ThrottlerOptions = Parameters<typeof Throttler.layerMemory>[0]
+type ThrottlerOptions = NonNullable<Parameters<typeof GraphClient.layerThrottledMemory>[1]>["throttler"]
 
 const clientLayer = (name: ClientName, throttler?: ThrottlerOptions, overrides?: ReadonlyArray<LimitCatalog.LimitOverride>): {
   readonly admission: Layer.Layer<GraphClient.Admission>
@@ -95,20 +93,10 @@ const clientLayer = (name: ClientName, throttler?: ThrottlerOptions, overrides?:
   switch (name) {
     case "effect-msgraph":
       return {
-        admission: throttler === undefined && overrides === undefined
-          ? GraphClient.layerThrottledMemory(Emulator.defaultIdentity, { catalog: { tenantSize, delegated: true } }).pipe(Layer.orDie)
-          // the same composition as layerThrottledMemory, spelt out so the QuotaStore's options can be set
-          : GraphClient.layerThrottled(Emulator.defaultIdentity).pipe(
-            Layer.provide(Layer.merge(
-              Throttler.layerMemory({
-                ...throttler,
-                store: { tokenReserveMillis: GraphClient.defaultTokenReserveMillis, ...throttler?.store }
-              }),
-              CostCalculator.layer
-            )),
-            Layer.provide(LimitCatalog.layer({ tenantSize, delegated: true, ...(overrides === undefined ? {} : { overrides }) })),
-            Layer.orDie
-          ),
+        admission: GraphClient.layerThrottledMemory(Emulator.defaultIdentity, {
+          catalog: { tenantSize, delegated: true, ...(overrides === undefined ? {} : { overrides }) },
+          ...(throttler === undefined ? {} : { throttler })
+        }).pipe(Layer.orDie),
         options: { concurrency }
       }
     case "naive":

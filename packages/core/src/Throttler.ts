@@ -421,6 +421,20 @@ export const make = (
         })
       )
 
+    /**
+     * Whether a utilisation hint is the client's own pace: its fullest bucket among `hit` is within
+     * `explainedMargin` of what the server reports. Admission already keeps that pace within the
+     * limit, so it needs no pause; a hint well above it means others use the same quota. Unknown
+     * (so not explained) with a store outside the process.
+     */
+    const explainedLocally = (hit: ReadonlyArray<Demand>, used: number, now: number): boolean => {
+      const local = store.unsafeLocal
+      if (local === undefined) return false
+      let own = 0
+      for (const d of hit) own = Math.max(own, local.utilisation(d, now))
+      return own >= used - explainedMargin
+    }
+
     const pause = (entries: ReadonlyArray<Demand>, until: number, now: number) =>
       entries.length === 0 ? Effect.void : store.pause(entries, until, now)
 
@@ -514,19 +528,13 @@ export const make = (
         }
 
         if (!signals.throttled) {
-          const used = ThrottleFeedback.utilisation(signals)
-          // A hint the client's own accounting already explains (its buckets are as full as the
-          // server says) is the client's own pace, which admission keeps within the limit: no pause.
-          // A hint well above that means others use the same quota: slow down.
-          const explained = Option.isSome(used) && store.unsafeLocal !== undefined &&
-            Math.max(0, ...ThrottleFeedback.own(entries).map((d) => store.unsafeLocal!.utilisation(d, now))) >=
-              used.value - explainedMargin
-          if (Option.isSome(used) && used.value >= policy.slowdownThreshold && !explained) {
-            const hit = ThrottleFeedback.own(entries)
+          const used = Option.getOrElse(ThrottleFeedback.utilisation(signals), () => 0)
+          const hit = used >= policy.slowdownThreshold ? ThrottleFeedback.own(entries) : []
+          if (hit.length > 0 && !explainedLocally(hit, used, now)) {
             let until = now
             for (const d of hit) {
               const streak = streakOf(d.key, now)
-              const step = yield* stepDelay(policy.slowdown, streak.slowdown, now, used.value)
+              const step = yield* stepDelay(policy.slowdown, streak.slowdown, now, used)
               streak.slowdown = step.state
               if (step.delayMillis !== undefined) until = Math.max(until, now + cap(step.delayMillis))
             }

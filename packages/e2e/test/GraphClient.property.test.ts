@@ -3,7 +3,7 @@ import * as GraphClient from "@effect-msgraph/core/GraphClient"
 import type { WorkloadRequest } from "@effect-msgraph/core/Workload"
 import { Audit, Emulator } from "@effect-msgraph/emulator"
 import { Duration, Effect, FastCheck as fc, Schedule } from "effect"
-import { driveClock, inProcess } from "./utils/harness.js"
+import { driveClock, firstSuccess, inProcess } from "./utils/harness.js"
 
 /** A random DAG of reads and creates; each request depends on up to two earlier ones. */
 const workloadArb = fc.array(
@@ -49,12 +49,7 @@ describe("GraphClient properties", () => {
         const byId = new Map(outcomes.map((o) => [o.id, o]))
         const audit = yield* Emulator.audit
         // a request that succeeded had every dependency succeed first, on the server
-        const firstOk = new Map<string, number>()
-        for (const entry of audit) {
-          if (entry.executed && entry.status < 300 && entry.itemId !== undefined && !firstOk.has(entry.itemId)) {
-            firstOk.set(entry.itemId, entry.seq)
-          }
-        }
+        const firstOk = firstSuccess(audit)
         for (const request of workload) {
           const outcome = byId.get(request.id)!
           if (outcome._tag === "Success") {

@@ -5,7 +5,7 @@ import * as LimitCatalog from "@effect-msgraph/core/LimitCatalog"
 import type { WorkloadRequest } from "@effect-msgraph/core/Workload"
 import { Audit, Emulator } from "@effect-msgraph/emulator"
 import { Effect, FastCheck as fc, Layer } from "effect"
-import { driveClock, inProcess } from "./utils/harness.js"
+import { driveClock, firstSuccess, inProcess } from "./utils/harness.js"
 
 /**
  * Requests that contend for a few small buckets: Teams channel posts (one per second per channel,
@@ -112,12 +112,7 @@ describe("GraphClient properties, throttled", () => {
         expect(Audit.limitViolations(audit)).toBe(0)
         expect(Audit.duplicateExecutions(audit.filter((a) => a.method === "POST"))).toBe(0)
         // every dependency ran, successfully, before its dependent
-        const ran = new Map<string, number>()
-        for (const entry of audit) {
-          if (entry.executed && entry.status < 300 && entry.itemId !== undefined && !ran.has(entry.itemId)) {
-            ran.set(entry.itemId, entry.seq)
-          }
-        }
+        const ran = firstSuccess(audit)
         for (const request of workload) {
           for (const dep of request.dependsOn ?? []) expect(ran.get(dep)!).toBeLessThan(ran.get(request.id)!)
           const mailbox = /\{\{(mb\d)#/.exec(request.url)?.[1]
@@ -143,12 +138,7 @@ describe("GraphClient properties, throttled", () => {
         expect(Audit.limitViolations(audit)).toBe(0)
         expect(Audit.duplicateExecutions(audit.filter((a) => a.method === "POST"))).toBe(0)
         // a dependent ran only after its dependencies succeeded
-        const ran = new Map<string, number>()
-        for (const entry of audit) {
-          if (entry.executed && entry.status < 300 && entry.itemId !== undefined && !ran.has(entry.itemId)) {
-            ran.set(entry.itemId, entry.seq)
-          }
-        }
+        const ran = firstSuccess(audit)
         for (const request of workload) {
           if (!ran.has(request.id)) continue
           for (const dep of request.dependsOn ?? []) expect(ran.get(dep)!).toBeLessThan(ran.get(request.id)!)

@@ -1,7 +1,7 @@
 import * as GraphClient from "@effect-msgraph/core/GraphClient"
 import * as TokenProvider from "@effect-msgraph/core/TokenProvider"
 import { Examples } from "@effect-msgraph/cli"
-import { Emulator } from "@effect-msgraph/emulator"
+import { type Audit, Emulator } from "@effect-msgraph/emulator"
 import { Duration, Effect, Fiber, Layer, Option, TestClock } from "effect"
 
 export const TOKEN = "e2e-secret-token-value"
@@ -37,3 +37,17 @@ export const driveClock = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Durati
  * mail): the CLI's example generator, so the tests and the main job run the same workload.
  */
 export const onboarding = Examples.onboarding
+
+/**
+ * The audit sequence number of each item's first successful execution on the server, by item id:
+ * a request that depends on another must have run after it.
+ */
+export const firstSuccess = (audit: ReadonlyArray<Audit.AuditEntry>): Map<string, number> => {
+  const ran = new Map<string, number>()
+  for (const entry of audit) {
+    if (entry.executed && entry.status < 300 && entry.itemId !== undefined && !ran.has(entry.itemId)) {
+      ran.set(entry.itemId, entry.seq)
+    }
+  }
+  return ran
+}

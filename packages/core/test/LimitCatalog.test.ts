@@ -855,3 +855,25 @@ describe("LimitCatalog service: overrides, version and Config", () => {
       expect(JSON.stringify(exit)).toContain("MSGRAPH_LIMIT_OVERRIDES")
     }))
 })
+
+describe("LimitCatalog.make: sharing the catalogue", () => {
+  it.effect("two services without overrides use the same catalogue object, so its compiled plans are built once", () =>
+    Effect.gen(function*() {
+      const first = yield* LimitCatalog.make({ tenantSize: "M" })
+      const second = yield* LimitCatalog.make({ tenantSize: "L", delegated: false })
+      expect(first.catalog).toBe(LimitCatalog.defaultCatalog)
+      expect(second.catalog).toBe(first.catalog)
+    }))
+
+  it.effect("an override or a new version gives a catalogue of its own, and leaves the default as it was", () =>
+    Effect.gen(function*() {
+      const limited = yield* LimitCatalog.make({ overrides: [{ entryId: "teams.channel.perApp", quantity: 2 }] })
+      const renamed = yield* LimitCatalog.make({ version: "tenant-measured" })
+      expect(limited.catalog).not.toBe(LimitCatalog.defaultCatalog)
+      expect(renamed.catalog).not.toBe(LimitCatalog.defaultCatalog)
+      expect(renamed.catalog.version).toBe("tenant-measured")
+      const entry = (c: LimitCatalog.Catalog) => c.entries.find((e) => e.id === "teams.channel.perApp")!.limit
+      expect(entry(limited.catalog)).toMatchObject({ _tag: "Rate", quantity: 2 })
+      expect(entry(LimitCatalog.defaultCatalog)).toMatchObject({ _tag: "Rate", quantity: 1 })
+    }))
+})

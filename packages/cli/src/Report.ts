@@ -10,26 +10,18 @@ import type { Audit } from "@effect-msgraph/emulator"
 import * as LowerBound from "./LowerBound.js"
 
 /**
- * The `--json` object. Audit fields are `null` when no emulator audited the run (`run` against a
+ * The `--json` object: the client's `Summary` (without its tag) and more. Audit fields are `null` when no emulator audited the run (`run` against a
  * real endpoint). `efficiency` is `durationLowerBoundMs / durationMs` (1 when both are 0) and `null`
  * when some request failed, since the run then did less work than the bound counts.
  *
  * @since 0.1.0
  * @category models
  */
-export interface RunReport {
+export interface RunReport extends Omit<GraphClient.Summary, "_tag"> {
   readonly command: "simulate" | "run" | "plan"
   readonly file: string
-  readonly requests: number
-  readonly succeeded: number
-  readonly failed: number
-  readonly throttled429: number
-  readonly retries: number
-  readonly batches: number
   readonly batchLowerBound: number
-  readonly roundTrips: number
   readonly roundTripLowerBound: number
-  readonly durationMs: number
   readonly durationLowerBoundMs: number
   readonly efficiency: number | null
   readonly bottleneck: {

@@ -17,7 +17,7 @@
 import { Context, Effect, Either, Layer, Option, Schema } from "effect"
 import { HttpMethod } from "./BatchRequest.js"
 import { normalizeRequest } from "./internal/catalogRequest.js"
-import { classify, serviceMatches } from "./internal/catalogClassify.js"
+import { classify, LruCache, readsBody, serviceMatches } from "./internal/catalogClassify.js"
 import { priceIdentity } from "./internal/costIdentity.js"
 import * as LimitCatalog from "./LimitCatalog.js"
 
@@ -106,8 +106,13 @@ export const identityCost = (
     : Option.none()
 }
 
+/** How many priced requests (by context, method, body size and URL) a calculator remembers. */
+const resultCacheCapacity = 4096
+
 /**
- * Builds the calculator over the {@link LimitCatalog.LimitCatalog} in context.
+ * Builds the calculator over the {@link LimitCatalog.LimitCatalog} in context. `cost` prices when it
+ * is called and returns an `Either`; classifications that did not read the body are remembered
+ * in a bounded cache.
  *
  * @since 0.1.0
  * @category constructors
@@ -117,8 +122,39 @@ export const make: Effect.Effect<CostCalculatorService, never, LimitCatalog.Limi
   // Pricing one request is a few microseconds of pure work, run for every item of every batch. A
   // span per item (Effect.fn captures a stack trace on every call) cost several times the work, so
   // `cost` opens none; `costAll` spans the whole list, and callers span their batches.
-  const cost = (request: LimitCatalog.ClassifyRequest, context: LimitCatalog.ClassifyContext) =>
-    Effect.suspend(() => Either.map(validateRequest(request), (valid) => classify(catalog, valid, context)))
+  //
+  // Workloads repeat their requests' method, URL and size (a page of each mailbox, again and again),
+  // and a classification is fixed by those and the context unless it read the body (see
+  // `readsBody`): the priced result is kept, per context, in a bounded cache.
+  const results = new WeakMap<LimitCatalog.ClassifyContext, LruCache<string, LimitCatalog.Classification>>()
+  const price = (
+    request: LimitCatalog.ClassifyRequest,
+    context: LimitCatalog.ClassifyContext
+  ): Either.Either<LimitCatalog.Classification, InvalidRequest> => {
+    let cache = results.get(context)
+    if (cache === undefined) {
+      cache = new LruCache(resultCacheCapacity)
+      results.set(context, cache)
+    }
+    const key = `${request.method}\u0000${request.bodyBytes ?? ""}\u0000${request.url}`
+    const hit = cache.get(key)
+    if (hit !== undefined) return Either.right(hit)
+    const priced = Either.map(validateRequest(request), (valid) => classify(catalog, valid, context))
+    if (Either.isRight(priced) && !readsBody(catalog, priced.right)) cache.set(key, priced.right)
+    return priced
+  }
+  // Pricing is pure, so it is done when `cost` is called and handed back as an `Either` (which is an
+  // Effect): a caller pricing many items reads it without running an Effect per item.
+  const cost = (
+    request: LimitCatalog.ClassifyRequest,
+    context: LimitCatalog.ClassifyContext
+  ): Effect.Effect<LimitCatalog.Classification, InvalidRequest> => {
+    try {
+      return price(request, context)
+    } catch (defect) {
+      return Effect.die(defect)
+    }
+  }
   return CostCalculator.of({
     cost,
     costAll: Effect.fn("CostCalculator.costAll")(function*(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, FastCheck, Layer, Option } from "effect"
+import { Effect, Either, FastCheck, Layer, Option } from "effect"
 import * as CostCalculator from "../src/CostCalculator.js"
 import * as LimitCatalog from "../src/LimitCatalog.js"
 
@@ -271,6 +271,52 @@ describe("CostCalculator service: typed cost per bucket", () => {
       const error = yield* Effect.flip(calculator.cost({ method: "HEAD", url: "users" }, context))
       expect(error).toBeInstanceOf(CostCalculator.InvalidRequest)
       expect(error._tag).toBe("InvalidRequest")
+    })))
+
+  it.effect("prices when called: the result is an Either, and an invalid request is a Left", () =>
+    run(Effect.gen(function*() {
+      const calculator = yield* CostCalculator.CostCalculator
+      const good = calculator.cost({ method: "GET", url: "users/u1/messages" }, context)
+      const bad = calculator.cost({ method: "HEAD", url: "users" }, context)
+      expect(Either.isEither(good) && Either.isRight(good)).toBe(true)
+      expect(Either.isEither(bad) && Either.isLeft(bad)).toBe(true)
+    })))
+
+  it.effect("a repeated request is priced once: the same classification comes back, equal to a fresh one", () =>
+    run(Effect.gen(function*() {
+      const calculator = yield* CostCalculator.CostCalculator
+      const request = { method: "GET", url: "/users/u1/messages?$top=25" }
+      const first = yield* calculator.cost(request, context)
+      const again = yield* calculator.cost({ ...request }, context)
+      expect(again).toBe(first)
+      expect(again).toEqual(LimitCatalog.classify(LimitCatalog.defaultCatalog, request, context))
+      // the body size is part of what is remembered
+      const upload = { method: "POST", url: "/users/u1/messages" }
+      const small = yield* calculator.cost({ ...upload, bodyBytes: 10 }, context)
+      const large = yield* calculator.cost({ ...upload, bodyBytes: 900 }, context)
+      const uploadCost = (c: LimitCatalog.Classification) => c.demands.find((d) => d.entryId === "outlook.mailbox.upload")?.cost
+      expect([uploadCost(small), uploadCost(large)]).toEqual([10, 900])
+      // and so is the context
+      const other = new LimitCatalog.ClassifyContext({ ...context, tenantSize: "L" })
+      expect(yield* calculator.cost({ method: "GET", url: "users" }, other)).toEqual(
+        LimitCatalog.classify(LimitCatalog.defaultCatalog, { method: "GET", url: "users" }, other)
+      )
+    })))
+
+  it.effect("a request whose bucket is keyed by its body is priced from its own body every time", () =>
+    run(Effect.gen(function*() {
+      const calculator = yield* CostCalculator.CostCalculator
+      const url = "/informationProtection/threatAssessmentRequests"
+      const keys = (body: unknown) =>
+        Effect.map(
+          calculator.cost({ method: "POST", url, bodyBytes: 40, body }, context),
+          (c) => c.demands.filter((d) => d.entryId === "informationProtection.resource.15min").map((d) => d.key)
+        )
+      const a = yield* keys({ url: "https://a.example" })
+      const b = yield* keys({ url: "https://b.example" })
+      expect(a).toHaveLength(1)
+      expect(b).toHaveLength(1)
+      expect(a[0]).not.toBe(b[0])
     })))
 
   it.effect("accepts lower-case methods", () =>

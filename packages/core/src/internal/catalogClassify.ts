@@ -321,6 +321,8 @@ interface Compiled {
   readonly contextKeyed: ReadonlyArray<boolean>
   /** Demands of context-keyed entries; dropped with the context. */
   readonly contextDemands: WeakMap<ClassifyContext, Array<Map<number, Demand> | undefined>>
+  /** Ids of the entries whose bucket key reads the request's body (the assessed resource). */
+  readonly bodyKeyed: ReadonlySet<string>
 }
 
 /**
@@ -381,7 +383,12 @@ const compiled = (catalog: Catalog): Compiled => {
         (entry.limit._tag === "Concurrent" || entry.limit.cost !== "bodyBytes") &&
         entry.limit.key.every((part) => part === "app" || part === "tenant" || part === "actor")
       ),
-      contextDemands: new WeakMap()
+      contextDemands: new WeakMap(),
+      bodyKeyed: new Set(
+        catalog.entries
+          .filter((entry) => entry.limit._tag !== "Unpublished" && entry.limit.key.includes("resource"))
+          .map((entry) => entry.id)
+      )
     }
     compiledCatalogs.set(catalog, found)
   }
@@ -611,6 +618,20 @@ const classifyWith = (
     skipped,
     ...(identity !== undefined ? { identity } : {})
   }, trusted)
+}
+
+/**
+ * Whether a classification read the request's body beyond its size: it matched an entry whose
+ * bucket key is the assessed resource. Any other classification is fixed by the context, the method,
+ * the URL and the body size, so it holds for every request that has those.
+ *
+ * @internal
+ */
+export const readsBody = (catalog: Catalog, classification: Classification): boolean => {
+  const keyed = compiled(catalog).bodyKeyed
+  if (keyed.size === 0) return false
+  for (const id of classification.entries) if (keyed.has(id)) return true
+  return false
 }
 
 /**

@@ -461,16 +461,63 @@ export const make = (
       return streak
     }
 
-    const feedback: ThrottlerService["feedback"] = (response, demands) =>
+    // Feedback is about what was sent: invalid demands cannot have been admitted, so use the
+    // positive-cost ones as given.
+    const sentEntries = (demands: ReadonlyArray<Demand>): ReadonlyArray<Demand> => {
+      const normalised = admission.normalise(demands)
+      return Array.isArray(normalised)
+        ? normalised as ReadonlyArray<Demand>
+        : demands.filter((d) => Number.isFinite(d.cost) && d.cost > 0)
+    }
+
+    /**
+     * The feedback of an answer that steps no schedule (it is not a 429 or a 503 with Retry-After,
+     * and any slowdown hint is explained by the client's own load), with an in-memory store: done
+     * now. `undefined`, having changed nothing, for the others, which `feedback` handles.
+     */
+    const feedbackNow = (
+      local: QuotaStore.Local,
+      response: ThrottleFeedback.Response,
+      demands: ReadonlyArray<Demand>
+    ): FeedbackResult | undefined => {
+      const now = runner.now()
+      const signals = ThrottleFeedback.fromResponse(response, now)
+      if (signals.throttled || (signals.unavailable && Option.isSome(signals.retryAfter))) return undefined
+      const entries = sentEntries(demands)
+      const used = Option.getOrElse(ThrottleFeedback.utilisation(signals), () => 0)
+      if (used >= policy.slowdownThreshold) {
+        const hit = ThrottleFeedback.own(entries)
+        if (hit.length > 0 && !explainedLocally(hit, used, now)) return undefined
+      }
+      let restored: ReadonlyArray<string> = []
+      let charged: ReadonlyArray<string> = []
+      if (signals.succeeded) {
+        for (const d of entries) streaks.delete(d.key)
+        if (entries.length > 0) {
+          local.adjust(entries, { _tag: "Increase", step: policy.increase }, now)
+          restored = admission.keysOf(entries)
+          runner.engine.wake(restored)
+        }
+        if (Option.isSome(signals.resourceUnits)) {
+          const extra = extraUnits(entries, signals.resourceUnits.value)
+          if (extra.length > 0) {
+            local.adjust(extra, { _tag: "Charge" }, now)
+            charged = admission.keysOf(extra)
+          }
+        }
+      }
+      return { signals, paused: Option.none(), lowered: [], restored, charged }
+    }
+
+    /** What the server says a request cost beyond the estimate, on the resource-unit buckets. */
+    const extraUnits = (entries: ReadonlyArray<Demand>, units: number): ReadonlyArray<Demand> =>
+      entries.filter((d) => isResourceUnitBucket(d) && units > d.cost).map((d) => ({ ...d, cost: units - d.cost }))
+
+    const feedbackEffect = (response: ThrottleFeedback.Response, demands: ReadonlyArray<Demand>) =>
       Effect.gen(function*() {
         const now = runner.now()
         const signals = ThrottleFeedback.fromResponse(response, now)
-        const normalised = admission.normalise(demands)
-        // Feedback is about what was sent: invalid demands cannot have been admitted, so use the
-        // positive-cost ones as given.
-        const entries: ReadonlyArray<Demand> = Array.isArray(normalised)
-          ? normalised as ReadonlyArray<Demand>
-          : demands.filter((d) => Number.isFinite(d.cost) && d.cost > 0)
+        const entries = sentEntries(demands)
         let paused: FeedbackResult["paused"] = Option.none()
         let lowered: ReadonlyArray<string> = []
         let restored: ReadonlyArray<string> = []
@@ -514,10 +561,7 @@ export const make = (
             restored = admission.keysOf(entries)
           }
           if (Option.isSome(signals.resourceUnits)) {
-            const units = signals.resourceUnits.value
-            const extra = entries
-              .filter((d) => isResourceUnitBucket(d) && units > d.cost)
-              .map((d) => ({ ...d, cost: units - d.cost }))
+            const extra = extraUnits(entries, signals.resourceUnits.value)
             if (extra.length > 0) {
               // The server says the request cost more than estimated: take the difference, now,
               // whether or not the bucket has it (a negative balance delays later requests).
@@ -549,7 +593,14 @@ export const make = (
             }
           }
         }
-        return { signals, paused, lowered, restored, charged }
+        return { signals, paused, lowered, restored, charged } satisfies FeedbackResult as FeedbackResult
+      })
+
+    const feedback: ThrottlerService["feedback"] = (response, demands) =>
+      Effect.suspend(() => {
+        const local = store.unsafeLocal
+        const done = local === undefined ? undefined : feedbackNow(local, response, demands)
+        return done === undefined ? feedbackEffect(response, demands) : Effect.succeed(done)
       }).pipe(
         // once per answered item: no stack trace, which costs more than the rest of the span
         Effect.withSpan("Throttler.feedback", { attributes: { status: response.status }, captureStackTrace: false })
@@ -567,6 +618,32 @@ export const make = (
       waiting: Effect.sync(() => runner.engine.waiting)
     }
     Object.defineProperty(service, admission.RunnerId, { value: runner, enumerable: false })
+    const local = store.unsafeLocal
+    if (local !== undefined) {
+      const sync: admission.SyncThrottler = {
+        tryAdmit: (demands, opts) => {
+          const entries = admission.normalise(demands)
+          if (!Array.isArray(entries)) return entries as ThrottleError
+          const tried = runner.engine.tryArrive(
+            entries as ReadonlyArray<Demand>,
+            ThrottlePriority.level(opts.priority),
+            leadOf(opts, agingMillis)
+          )
+          // an in-memory store is never left to the caller to check
+          return tried === "Check" ? undefined : tried
+        },
+        settle: (permit) => {
+          const now = runner.now()
+          if (now > permit.admittedAt) {
+            const windows = permit.entries.filter((e) => e.limit._tag === "Window")
+            if (windows.length > 0) local.adjust(windows, { _tag: "Redate", takenAtMillis: permit.admittedAt }, now)
+          }
+          admission.releaseNow(runner, local, permit as Waiter)
+        },
+        feedback: (response, demands) => feedbackNow(local, response, demands)
+      }
+      Object.defineProperty(service, admission.SyncId, { value: sync, enumerable: false })
+    }
     return service
   })
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Clock, Deferred, Effect, Exit, Fiber, Option, Schedule, Stream, TestClock } from "effect"
 import { ConcurrencyLimit, Demand, type Limit, TokenBucketLimit, WindowLimit } from "../src/Bucket.js"
 import type * as Scope from "effect/Scope"
+import * as admission from "../src/internal/admission.js"
 import * as QuotaStore from "../src/QuotaStore.js"
 import * as Throttler from "../src/Throttler.js"
 
@@ -478,4 +479,73 @@ describe("Throttler layers", () => {
       const exit = yield* Effect.exit(throttler.admit([demand("k", window(1, 1000), 2)]))
       expect(Exit.isFailure(exit)).toBe(true)
     }).pipe(Effect.provide(Throttler.layerMemory())))
+})
+
+describe("Throttler: synchronous entry points over an in-memory store", () => {
+  const syncOf = (throttler: Throttler.ThrottlerService) =>
+    (throttler as unknown as Record<symbol, admission.SyncThrottler | undefined>)[admission.SyncId]
+
+  it.effect("tryAdmit admits now what fits, refuses what does not, and settle gives the permits back to a waiter", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const sync = syncOf(throttler)!
+        const permits = ConcurrencyLimit.make({ permits: 2 })
+        const mailbox = [demand("mbx/a", permits, 2), demand("rate/a", window(10, 1000))]
+        const first = sync.tryAdmit(mailbox, {})
+        expect(first !== undefined && "entries" in first).toBe(true)
+        expect(sync.tryAdmit([demand("mbx/a", permits)], {})).toBeUndefined()
+        // a request that can never fit is refused with its error, not queued
+        const error = sync.tryAdmit([demand("rate/a", window(10, 1000), 11)], {})
+        expect(error !== undefined && !("entries" in error) ? error._tag : undefined).toBe("CostExceedsCapacity")
+        const waiting = yield* admittedAt(throttler, [demand("mbx/a", permits)])
+        yield* TestClock.adjust(5)
+        expect(yield* Fiber.poll(waiting)).toEqual(Option.none())
+        sync.settle(first as Throttler.Permit)
+        expect((yield* Fiber.join(waiting)).at).toBe(5)
+        // settling twice gives back nothing more
+        sync.settle(first as Throttler.Permit)
+        expect(sync.tryAdmit([demand("mbx/a", permits, 2)], {})).toBeUndefined()
+      })))
+
+  it.effect("settle dates a window's units from the answer, as answered does", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const sync = syncOf(throttler)!
+        const rate = demand("rate/b", window(1, 1000))
+        const permit = sync.tryAdmit([rate], {}) as Throttler.Permit
+        yield* TestClock.adjust(600)
+        sync.settle(permit)
+        // taken at 0 but answered at 600: counted until 1600
+        const next = yield* admittedAt(throttler, [rate])
+        yield* TestClock.adjust(999)
+        expect(yield* Fiber.poll(next)).toEqual(Option.none())
+        yield* TestClock.adjust(1)
+        expect((yield* Fiber.join(next)).at).toBe(1600)
+      })))
+
+  it.effect("feedback is done now for a plain success, and left alone (nothing changed) for a 429", () =>
+    withThrottler((throttler, store) =>
+      Effect.gen(function*() {
+        const sync = syncOf(throttler)!
+        const mailbox = demand("outlook/carol", window(100, 600_000))
+        const done = sync.feedback({ status: 200, headers: {} }, [mailbox])
+        expect(done?.restored).toEqual(["outlook/carol"])
+        expect(sync.feedback({ status: 429, headers: { "retry-after": "3" } }, [mailbox])).toBeUndefined()
+        // the 429 paused nothing: the mailbox is admitted at once
+        expect((yield* Fiber.join(yield* admittedAt(throttler, [mailbox]))).at).toBe(0)
+        const result = yield* throttler.feedback({ status: 429, headers: { "retry-after": "3" } }, [mailbox])
+        expect(Option.isSome(result.paused)).toBe(true)
+        expect(yield* store.factor("outlook/carol")).toBeLessThan(1)
+        // a success raises the lowered limit again, now
+        sync.feedback({ status: 200, headers: {} }, [mailbox])
+        expect(yield* store.factor("outlook/carol")).toBeGreaterThan(0.7)
+      })))
+
+  it.effect("a throttler over a store that is not in memory has no synchronous entry points", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const memory = yield* QuotaStore.makeMemory()
+      const remote: QuotaStore.QuotaStoreService = { ...memory, unsafeLocal: undefined }
+      const throttler = yield* Throttler.make().pipe(Effect.provideService(QuotaStore.QuotaStore, remote))
+      expect(syncOf(throttler)).toBeUndefined()
+    })))
 })

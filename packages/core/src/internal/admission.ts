@@ -8,8 +8,10 @@
 import { Duration, Effect, Exit, FiberId, Runtime } from "effect"
 import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
-import type { Limit } from "../Bucket.js"
-import type { Entry, QuotaStoreService } from "../QuotaStore.js"
+import type { Demand, Limit } from "../Bucket.js"
+import type { Entry, Local, QuotaStoreService } from "../QuotaStore.js"
+import type * as ThrottleFeedback from "../ThrottleFeedback.js"
+import type { AdmitOptions, FeedbackResult, Permit } from "../Throttler.js"
 import { QuotaStoreError } from "../QuotaStore.js"
 import { CostExceedsCapacity, InvalidDemand, type ThrottleError } from "../ThrottleError.js"
 import { Engine, type Listener, type Waiter } from "./engine.js"
@@ -112,6 +114,36 @@ const MAX_TIMER_MILLIS = 2 ** 31 - 1
  */
 export const RunnerId: unique symbol = Symbol.for("@effect-msgraph/core/internal/Runner")
 
+/**
+ * Where the built-in `Throttler` keeps its synchronous entry points, when its store answers
+ * synchronously. Callers in this package that admit many requests at once (the client's admission)
+ * use them to avoid an Effect per request; a Throttler without them is used through its interface.
+ *
+ * @internal
+ */
+export const SyncId: unique symbol = Symbol.for("@effect-msgraph/core/internal/SyncThrottler")
+
+/**
+ * The built-in Throttler's operations that need no Effect when the store is in memory.
+ *
+ * @internal
+ */
+export interface SyncThrottler {
+  /** `tryAdmit`, now: the permit, `undefined` when the request cannot go now, or why it never can. */
+  readonly tryAdmit: (demands: ReadonlyArray<Demand>, options: AdmitOptions) => Permit | undefined | ThrottleError
+  /** `answered` then `release`, now. */
+  readonly settle: (permit: Permit) => void
+  /**
+   * `feedback`, now, without its span, when the answer needs no schedule (the common case: no
+   * throttling and no load above the slowdown threshold); `undefined`, having changed nothing,
+   * when it does.
+   */
+  readonly feedback: (
+    response: ThrottleFeedback.Response,
+    demands: ReadonlyArray<Demand>
+  ) => FeedbackResult | undefined
+}
+
 /** @internal */
 export const makeRunner = (
   store: QuotaStoreService,
@@ -197,17 +229,24 @@ export const fiberListener: Listener = {
  */
 export const release = (runner: Runner, permit: Waiter): Effect.Effect<void, QuotaStoreError> => {
   if (permit.released || !holdsPermits(permit.entries)) return Effect.void
-  permit.released = true
   const local = runner.store.unsafeLocal
-  if (local !== undefined) {
-    return Effect.sync(() => {
-      local.release(permit.entries, runner.now())
-      runner.engine.wake(keysOf(permit.entries))
-    })
-  }
+  if (local !== undefined) return Effect.sync(() => releaseNow(runner, local, permit))
+  permit.released = true
   return Effect.suspend(() => runner.store.release(permit.entries, runner.now())).pipe(
     Effect.tap(() => Effect.sync(() => runner.engine.wake(keysOf(permit.entries))))
   )
+}
+
+/**
+ * {@link release} with an in-memory store, now. Idempotent.
+ *
+ * @internal
+ */
+export const releaseNow = (runner: Runner, local: Local, permit: Waiter): void => {
+  if (permit.released || !holdsPermits(permit.entries)) return
+  permit.released = true
+  local.release(permit.entries, runner.now())
+  runner.engine.wake(keysOf(permit.entries))
 }
 
 /** @internal */

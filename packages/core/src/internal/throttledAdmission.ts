@@ -6,12 +6,13 @@
 import { Effect, Either, Option } from "effect"
 import type { BatchRequestItem } from "../BatchRequest.js"
 import { Demand } from "../Bucket.js"
-import { CostCalculator } from "../CostCalculator.js"
-import { LimitCatalog } from "../LimitCatalog.js"
+import { CostCalculator, type InvalidRequest } from "../CostCalculator.js"
+import { type Classification, LimitCatalog } from "../LimitCatalog.js"
 import { CostExceedsCapacity } from "../ThrottleError.js"
 import * as ThrottlePriority from "../ThrottlePriority.js"
 import { type Permit, Throttler } from "../Throttler.js"
 import type { Admission, Permission, Ticket } from "./executor.js"
+import { SyncId, type SyncThrottler } from "./admission.js"
 import { isBinaryBody } from "./body.js"
 
 /** @internal */
@@ -134,8 +135,10 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
         ...(bytes === undefined ? {} : { bodyBytes: bytes }),
         ...(item.body === undefined || item.body instanceof Uint8Array ? {} : { body: item.body })
       }
-      return Effect.either(costs.cost(request, context))
+      return costs.cost(request, context)
     }
+    // the built-in Throttler over an in-memory store admits without an Effect per request
+    const sync = (throttler as Partial<Record<typeof SyncId, SyncThrottler>>)[SyncId]
 
     // Units waiting in batches, per bucket: how long each bucket needs to serve what is queued on
     // it. Requests on the most loaded buckets are ranked first (see `leadOf`), which keeps every
@@ -194,13 +197,35 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
           if (permit !== undefined) permits.push(permit)
         }
         // called once the batch is answered (or was never sent): window units count from the answer
-        const releaseAll = Effect.suspend(() =>
-          Effect.forEach(permits, (p) => Effect.orDie(Effect.zipRight(throttler.answered(p), throttler.release(p))), {
-            discard: true
+        const releaseAll = sync !== undefined
+          ? Effect.sync(() => {
+            for (const p of permits) sync.settle(p)
           })
-        )
+          : Effect.suspend(() =>
+            Effect.forEach(permits, (p) => Effect.orDie(Effect.zipRight(throttler.answered(p), throttler.release(p))), {
+              discard: true
+            })
+          )
         /** Admits, in order, the candidates that can go now; returns the ones that cannot. */
-        const sweep = (list: ReadonlyArray<Candidate>) =>
+        const sweep = (list: ReadonlyArray<Candidate>): Effect.Effect<Array<Candidate>> =>
+          sync !== undefined ? Effect.sync(() => sweepNow(sync, list)) : sweepEach(list)
+        const sweepNow = (sync: SyncThrottler, list: ReadonlyArray<Candidate>): Array<Candidate> => {
+          const left: Array<Candidate> = []
+          for (const candidate of list) {
+            if (sequential && left.length > 0) {
+              left.push(candidate)
+              continue
+            }
+            const own = share(candidate.demands)
+            const permit = sync.tryAdmit(own, { priority: candidate.priority, leadMillis: leadOf(candidate) })
+            // a demand the throttler refuses outright is a defect here: costs were checked on arrival
+            if (permit !== undefined && !("entries" in permit)) throw permit
+            if (permit !== undefined) commit(candidate, own, permit)
+            else left.push(candidate)
+          }
+          return left
+        }
+        const sweepEach = (list: ReadonlyArray<Candidate>) =>
           Effect.gen(function*() {
             const left: Array<Candidate> = []
             for (const candidate of list) {
@@ -262,7 +287,11 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
             held.push(index)
             continue
           }
-          const priced = yield* demandsOf(request)
+          const price = demandsOf(request)
+          // the built-in CostCalculator prices at once and hands back an Either
+          const priced: Either.Either<Classification, InvalidRequest> = Either.isEither(price)
+            ? price as Either.Either<Classification, InvalidRequest>
+            : yield* Effect.either(price)
           if (Either.isLeft(priced)) {
             rejected.push({ index, error: priced.left })
             if (sequential) stopped = true
@@ -288,10 +317,16 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
         return { rejected, acquire: acquire(sequential, candidates, held) } satisfies Ticket
       })
 
-    const feedback: Admission["feedback"] = (handle, status, headers) =>
-      Array.isArray(handle)
-        ? Effect.asVoid(Effect.orDie(throttler.feedback({ status, headers }, handle as ReadonlyArray<Demand>)))
-        : Effect.void
+    const feedbackEffect = (demands: ReadonlyArray<Demand>, status: number, headers: Readonly<Record<string, string>>) =>
+      Effect.asVoid(Effect.orDie(throttler.feedback({ status, headers }, demands)))
+    const feedback: Admission["feedback"] = (handle, status, headers) => {
+      if (!Array.isArray(handle)) return Effect.void
+      const demands = handle as ReadonlyArray<Demand>
+      if (sync === undefined) return feedbackEffect(demands, status, headers)
+      return Effect.suspend(() =>
+        sync.feedback({ status, headers }, demands) === undefined ? feedbackEffect(demands, status, headers) : Effect.void
+      )
+    }
 
     return { admit, feedback }
   })

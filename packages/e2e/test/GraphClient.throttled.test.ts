@@ -91,6 +91,49 @@ describe("GraphClient with proactive throttling", () => {
       expect(report).toMatchObject({ limitViolations: 0, duplicateExecutions: 0 })
     }).pipe(Effect.provide(throttled({ multiplier: { outlook: 0.01 } }, { maxAttempts: 20 }))))
 
+  it.effect("mailboxes: each batch carries one mailbox's requests, so none is split by another's busy permits", () =>
+    Effect.gen(function*() {
+      // 5 mailboxes x 100, every tenth a low-priority draft: the planner's cut of 20 crosses mailboxes
+      const mailboxes = [0, 1, 2, 3, 4]
+      const workload: Array<WorkloadRequest> = [
+        ...mailboxes.map((m): WorkloadRequest => ({
+          id: `mbx-${m}`,
+          method: "POST",
+          url: "/users",
+          body: {
+            accountEnabled: true,
+            displayName: `Mailbox ${m}`,
+            mailNickname: `mbx${m}`,
+            userPrincipalName: `mbx${m}@contoso.onmicrosoft.com`,
+            passwordProfile: { forceChangePasswordNextSignIn: true, password: "Generated-1!" }
+          }
+        })),
+        ...mailboxes.flatMap((m) =>
+          Array.from({ length: 100 }, (_, k): WorkloadRequest => {
+            const owner = `/users/{{mbx-${m}#/body/id}}`
+            return k % 10 === 9
+              ? { id: `d-${m}-${k}`, method: "POST", url: `${owner}/messages`, body: { subject: `${k}` }, priority: "low" }
+              : { id: `g-${m}-${k}`, method: "GET", url: `${owner}/messages?$top=5&$skip=${k}` }
+          })
+        )
+      ]
+      const { audit, outcomes, report, summary } = yield* run(workload, "50 millis")
+      expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
+      expect(summary.throttled429).toBe(0)
+      expect(report.limitViolations).toBe(0)
+      // one batch of creations, then 25 full batches of one mailbox each
+      expect(summary.batches).toBe(26)
+      const perBatch = new Map<number, Set<string>>()
+      for (const a of audit) {
+        if (a.method === "POST" && a.url === "/users") continue
+        const set = perBatch.get(a.httpRequest) ?? new Set<string>()
+        set.add(a.url.split("/")[2]!)
+        perBatch.set(a.httpRequest, set)
+      }
+      expect(perBatch.size).toBe(25)
+      expect([...perBatch.values()].every((s) => s.size === 1)).toBe(true)
+    }).pipe(Effect.provide(throttled({}))))
+
   it.effect("Teams: posts to one channel go one per second, never two in one batch", () =>
     Effect.gen(function*() {
       const workload: Array<WorkloadRequest> = Array.from({ length: 12 }, (_, i) => ({

@@ -32,6 +32,7 @@ import * as GCE from "../GraphClientError.js"
 import * as GraphError from "../GraphError.js"
 import * as RetryAfter from "../RetryAfter.js"
 import { headerValue } from "./body.js"
+import { regroup } from "./scheduler.js"
 import type { InvalidRequest } from "../CostCalculator.js"
 import type { ThrottleError } from "../ThrottleError.js"
 import type { TokenError } from "../TokenProvider.js"
@@ -120,6 +121,11 @@ export interface Permission {
 export interface Admission {
   readonly admit: (batch: AdmissionRequest) => Effect.Effect<Ticket>
   readonly feedback: (handle: unknown, status: number, headers: Headers) => Effect.Effect<void>
+  /**
+   * Requests with the same affinity are better sent in the same batches (they hold the same
+   * concurrency permits); `undefined` when a request has none. See `scheduler.regroup`.
+   */
+  readonly affinity?: (request: BatchRequestItem) => string | undefined
 }
 
 /** @internal */
@@ -622,7 +628,9 @@ export const runWorkload = (
             yield* settleDependents([id])
           }
         }
-        for (const batch of round.batches) {
+        const affinity = deps.admission.affinity
+        const batches = affinity === undefined ? round.batches : regroup(round.batches, affinity)
+        for (const batch of batches) {
           yield* live.take(1)
           alive++
           yield* FiberSet.run(

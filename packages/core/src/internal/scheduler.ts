@@ -680,3 +680,79 @@ export const longestPath = (prepared: Prepared, weight: ArrayLike<number>): numb
   }
   return best
 }
+
+/**
+ * Repacks a round's parallel batches so that requests with the same `affinity` (the client's
+ * admission gives the concurrency buckets a request holds, such as a mailbox's four Outlook
+ * permits) share batches: each affinity's requests fill whole batches first, and the remainders
+ * share the rest. A batch that mixes two mailboxes can only go whole when both are free, and the
+ * part that cannot go becomes a batch of its own; batches of one mailbox follow one another.
+ *
+ * Requests of parallel batches of one round are independent of each other, so any grouping of them
+ * is valid. Requests keep their order within an affinity, batches are ordered by their earliest
+ * request, and the round never gets more batches than it had. Sequential batches are kept as they
+ * are. Returns `batches` itself when there is nothing to gain.
+ *
+ * @internal
+ */
+export const regroup = (
+  batches: ReadonlyArray<PlannedBatch>,
+  affinity: (request: BatchRequestItem) => string | undefined
+): ReadonlyArray<PlannedBatch> => {
+  const parallel = batches.filter((b) => b.shape === "parallel")
+  if (parallel.length < 2) return batches
+  const position = new Map<BatchRequestItem, number>()
+  const groups = new Map<string, Array<BatchRequestItem>>()
+  const free: Array<BatchRequestItem> = []
+  for (const batch of parallel) {
+    for (const item of batch.requests) {
+      position.set(item, position.size)
+      const key = affinity(item)
+      if (key === undefined) {
+        free.push(item)
+        continue
+      }
+      const group = groups.get(key)
+      if (group === undefined) groups.set(key, [item])
+      else group.push(item)
+    }
+  }
+  if (groups.size === 0 || (groups.size === 1 && free.length === 0)) return batches
+  const packed: Array<Array<BatchRequestItem>> = []
+  const rests: Array<Array<BatchRequestItem>> = []
+  for (const items of groups.values()) {
+    let i = 0
+    for (; i + MAX <= items.length; i += MAX) packed.push(items.slice(i, i + MAX))
+    if (i < items.length) rests.push(items.slice(i))
+  }
+  // the remainders, each kept whole where that costs no batch (first fit, largest first), with the
+  // requests of no affinity filling the gaps; otherwise laid end to end
+  const restCount = rests.reduce((n, r) => n + r.length, 0) + free.length
+  const fewest = Math.ceil(restCount / MAX)
+  const bins: Array<Array<BatchRequestItem>> = []
+  for (const rest of [...rests].sort((a, b) => b.length - a.length)) {
+    const bin = bins.find((b) => b.length + rest.length <= MAX)
+    if (bin === undefined) bins.push([...rest])
+    else bin.push(...rest)
+  }
+  let f = 0
+  for (const bin of bins) while (bin.length < MAX && f < free.length) bin.push(free[f++]!)
+  while (f < free.length) bins.push(free.slice(f, (f += MAX)))
+  if (bins.length > fewest) {
+    bins.length = 0
+    const line = [...rests.flat(), ...free]
+    for (let i = 0; i < line.length; i += MAX) bins.push(line.slice(i, i + MAX))
+  }
+  const first = (items: ReadonlyArray<BatchRequestItem>) => {
+    let min = Infinity
+    for (const item of items) min = Math.min(min, position.get(item)!)
+    return min
+  }
+  const regrouped = [...packed, ...bins]
+    .map((items) => ({ items: [...items].sort((a, b) => position.get(a)! - position.get(b)!), at: first(items) }))
+    .sort((a, b) => a.at - b.at)
+  const ids = parallel.map((b) => b.id)
+  const out: Array<PlannedBatch> = batches.filter((b) => b.shape !== "parallel")
+  regrouped.forEach(({ items }, i) => out.push({ id: ids[i]!, round: parallel[0]!.round, shape: "parallel", requests: items }))
+  return out
+}

@@ -328,5 +328,16 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
       )
     }
 
-    return { admit, feedback }
+    // the concurrency buckets a request holds: a batch of one mailbox's requests holds only its permits
+    const affinity: NonNullable<Admission["affinity"]> = (request) => {
+      const price = demandsOf(request)
+      if (!Either.isEither(price) || Either.isLeft(price)) return undefined
+      let key: string | undefined
+      for (const d of (price.right as Classification).demands) {
+        if (d.limit._tag === "Concurrency") key = key === undefined ? d.key : `${key}\n${d.key}`
+      }
+      return key
+    }
+
+    return { admit, feedback, affinity }
   })

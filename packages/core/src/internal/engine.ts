@@ -364,16 +364,24 @@ export class Engine {
     this.drain(this.now())
   }
 
-  /** Capacity may have grown on these buckets (a permit released, a limit raised). */
+  /**
+   * Capacity may have grown on these buckets (a permit released, a limit raised). Only a waiter that
+   * was short on one of them (a claimer) can go because of it: a bucket nobody claims is not
+   * rescanned. (Waiters never tried, or that gave up their claims, are rescanned when the claim that
+   * holds them back is lifted, and waiters short on other buckets by their own wake-up.)
+   */
   wake(keys: ReadonlyArray<string>): void {
+    let any = false
     for (const key of keys) {
       const queue = this.queues.get(key)
       if (queue === undefined) continue
       if (queue.busy > 0) queue.wokenWhileBusy = true
+      else if (queue.claimers.length === 0) continue
       queue.wakeClaimers()
       this.markDirty(key)
+      any = true
     }
-    this.drain(this.now())
+    if (any) this.drain(this.now())
   }
 
   /** A pause or a lowered limit changed these buckets; requests retry at their next wake-up. */

@@ -127,7 +127,7 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
     const catalog = yield* LimitCatalog
     const context = catalog.context(options.identity)
 
-    const demandsOf = (item: BatchRequestItem) => {
+    const priceOf = (item: BatchRequestItem) => {
       const bytes = bodyBytes(item)
       const request = {
         method: item.method,
@@ -136,6 +136,16 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
         ...(item.body === undefined || item.body instanceof Uint8Array ? {} : { body: item.body })
       }
       return costs.cost(request, context)
+    }
+    // a request is priced once per batch it is planned into: for its affinity, then for admission
+    const priced = new WeakMap<BatchRequestItem, Either.Either<Classification, InvalidRequest>>()
+    const demandsOf = (item: BatchRequestItem) => {
+      const seen = priced.get(item)
+      if (seen !== undefined) {
+        priced.delete(item)
+        return seen
+      }
+      return priceOf(item)
     }
     // the built-in Throttler over an in-memory store admits without an Effect per request
     const sync = (throttler as Partial<Record<typeof SyncId, SyncThrottler>>)[SyncId]
@@ -330,8 +340,10 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
 
     // the concurrency buckets a request holds: a batch of one mailbox's requests holds only its permits
     const affinity: NonNullable<Admission["affinity"]> = (request) => {
-      const price = demandsOf(request)
-      if (!Either.isEither(price) || Either.isLeft(price)) return undefined
+      const price = priceOf(request)
+      if (!Either.isEither(price)) return undefined
+      priced.set(request, price as Either.Either<Classification, InvalidRequest>)
+      if (Either.isLeft(price)) return undefined
       let key: string | undefined
       for (const d of (price.right as Classification).demands) {
         if (d.limit._tag === "Concurrency") key = key === undefined ? d.key : `${key}\n${d.key}`

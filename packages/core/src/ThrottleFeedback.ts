@@ -107,6 +107,26 @@ export const headerNames = {
   rateLimitReset: "RateLimit-Reset"
 } as const
 
+// every header `fromResponse` reads, lower-cased
+const signalHeaders: ReadonlySet<string> = new Set(
+  [RetryAfter.headerName, ...Object.values(headerNames)].map((name) => name.toLowerCase())
+)
+
+/**
+ * Whether a header record holds any header {@link fromResponse} reads (`Retry-After`, the
+ * `x-ms-throttle-*` and `x-ms-resource-unit` headers, the `RateLimit-*` headers), in any case. A
+ * response without any says nothing about throttling beyond its status, which lets a caller skip
+ * reading it.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const hasSignalHeaders = (headers: Readonly<Record<string, string>> | undefined): boolean => {
+  if (headers === undefined) return false
+  for (const key in headers) if (signalHeaders.has(key.toLowerCase())) return true
+  return false
+}
+
 const scopes = new Set(["Tenant_Application", "Tenant", "Application"])
 const limits = new Set(["Read", "Write", "ReadWrite"])
 

@@ -66,6 +66,14 @@ export const isIdentityAndAccess = (demand: Pick<Demand, "service">): boolean =>
   return service === "identityaccess" || service === "identityandaccess" || service === "identity"
 }
 
+// shared and frozen: `headersFor` runs once per admitted request
+const noHeaders: Readonly<Record<string, string>> = Object.freeze({})
+const withPriority: Readonly<Record<Priority, Readonly<Record<string, string>>>> = {
+  high: Object.freeze({ [headerName]: headerValue.high }),
+  normal: Object.freeze({ [headerName]: headerValue.normal }),
+  low: Object.freeze({ [headerName]: headerValue.low })
+}
+
 /**
  * The headers to add to an outgoing request: `x-ms-throttle-priority` when the caller gave a
  * priority and the request has an identity and access demand, nothing otherwise.
@@ -77,11 +85,11 @@ export const headersFor = (
   priority: Priority | undefined,
   demands: Iterable<Pick<Demand, "service">>
 ): Readonly<Record<string, string>> => {
-  if (priority === undefined) return {}
+  if (priority === undefined) return noHeaders
   for (const demand of demands) {
-    if (isIdentityAndAccess(demand)) return { [headerName]: headerValue[priority] }
+    if (isIdentityAndAccess(demand)) return withPriority[priority]
   }
-  return {}
+  return noHeaders
 }
 
 /**

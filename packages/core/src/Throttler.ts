@@ -470,6 +470,40 @@ export const make = (
         : demands.filter((d) => Number.isFinite(d.cost) && d.cost > 0)
     }
 
+    const increase: QuotaStore.Adjustment = { _tag: "Increase", step: policy.increase }
+    // reused by `feedbackQuiet` for the keys it wakes (`wake` reads them before it returns)
+    const wakeKeys: Array<string> = []
+
+    /**
+     * The feedback of an answer that carries no throttling header and is not a 429 or 509, with an
+     * in-memory store: what {@link feedbackNow} does for it (a 2xx restores its buckets, any other
+     * status changes nothing), without reading its headers or building a result. `false`, having
+     * changed nothing, for any other answer.
+     */
+    const feedbackQuiet = (
+      local: QuotaStore.Local,
+      response: ThrottleFeedback.Response,
+      demands: ReadonlyArray<Demand>
+    ): boolean => {
+      const status = response.status
+      // with no hint, utilisation reads 0: below any positive slowdown threshold
+      if (status === 429 || status === 509 || !(policy.slowdownThreshold > 0)) return false
+      if (ThrottleFeedback.hasSignalHeaders(response.headers)) return false
+      if (status < 200 || status >= 300) return true
+      const entries = sentEntries(demands)
+      for (const d of entries) streaks.delete(d.key)
+      if (entries.length > 0) {
+        local.adjust(entries, increase, runner.now())
+        for (const d of entries) wakeKeys.push(d.key)
+        try {
+          runner.engine.wake(wakeKeys)
+        } finally {
+          wakeKeys.length = 0
+        }
+      }
+      return true
+    }
+
     /**
      * The feedback of an answer that steps no schedule (it is not a 429 or a 503 with Retry-After,
      * and any slowdown hint is explained by the client's own load), with an in-memory store: done
@@ -494,7 +528,7 @@ export const make = (
       if (signals.succeeded) {
         for (const d of entries) streaks.delete(d.key)
         if (entries.length > 0) {
-          local.adjust(entries, { _tag: "Increase", step: policy.increase }, now)
+          local.adjust(entries, increase, now)
           restored = admission.keysOf(entries)
           runner.engine.wake(restored)
         }
@@ -640,7 +674,8 @@ export const make = (
           }
           admission.releaseNow(runner, local, permit as Waiter)
         },
-        feedback: (response, demands) => feedbackNow(local, response, demands)
+        feedback: (response, demands) =>
+          feedbackQuiet(local, response, demands) || feedbackNow(local, response, demands) !== undefined
       }
       Object.defineProperty(service, admission.SyncId, { value: sync, enumerable: false })
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Option } from "effect"
+import { FastCheck, Option } from "effect"
 import * as ThrottleFeedback from "../src/ThrottleFeedback.js"
 
 const demand = (service: string, scope: string, retryAfter = true, entryId = `${service}.${scope}`) => ({
@@ -101,4 +101,35 @@ describe("ThrottleFeedback.implicated", () => {
     expect(ThrottleFeedback.implicated(none, [loud, quiet])).toEqual([quiet])
     expect(ThrottleFeedback.implicated(withRetryAfter, [loud, quiet])).toEqual([loud])
   })
+})
+
+describe("ThrottleFeedback.hasSignalHeaders", () => {
+  const names = ["Retry-After", ...Object.values(ThrottleFeedback.headerNames)]
+
+  it("finds each header fromResponse reads, in any case", () => {
+    for (const name of names) {
+      expect(ThrottleFeedback.hasSignalHeaders({ "content-type": "application/json", [name]: "1" })).toBe(true)
+      expect(ThrottleFeedback.hasSignalHeaders({ [name.toUpperCase()]: "1" })).toBe(true)
+      expect(ThrottleFeedback.hasSignalHeaders({ [name.toLowerCase()]: "1" })).toBe(true)
+    }
+  })
+
+  it("finds none in other headers or no headers", () => {
+    expect(ThrottleFeedback.hasSignalHeaders(undefined)).toBe(false)
+    expect(ThrottleFeedback.hasSignalHeaders({})).toBe(false)
+    expect(ThrottleFeedback.hasSignalHeaders({ "content-type": "application/json", "x-ms-throttle": "1", etag: "W/1" }))
+      .toBe(false)
+  })
+
+  it.prop(
+    "headers without any say nothing beyond the status",
+    [
+      FastCheck.integer({ min: 100, max: 599 }),
+      FastCheck.dictionary(FastCheck.string({ maxLength: 20 }), FastCheck.string({ maxLength: 10 }), { maxKeys: 5 })
+    ],
+    ([status, headers]) => {
+      if (ThrottleFeedback.hasSignalHeaders(headers)) return
+      expect(ThrottleFeedback.fromResponse({ status, headers }, 0)).toEqual(ThrottleFeedback.fromResponse({ status }, 0))
+    }
+  )
 })

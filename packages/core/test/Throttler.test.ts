@@ -528,9 +528,8 @@ describe("Throttler: synchronous entry points over an in-memory store", () => {
       Effect.gen(function*() {
         const sync = syncOf(throttler)!
         const mailbox = demand("outlook/carol", window(100, 600_000))
-        const done = sync.feedback({ status: 200, headers: {} }, [mailbox])
-        expect(done?.restored).toEqual(["outlook/carol"])
-        expect(sync.feedback({ status: 429, headers: { "retry-after": "3" } }, [mailbox])).toBeUndefined()
+        expect(sync.feedback({ status: 200, headers: {} }, [mailbox])).toBe(true)
+        expect(sync.feedback({ status: 429, headers: { "retry-after": "3" } }, [mailbox])).toBe(false)
         // the 429 paused nothing: the mailbox is admitted at once
         expect((yield* Fiber.join(yield* admittedAt(throttler, [mailbox]))).at).toBe(0)
         const result = yield* throttler.feedback({ status: 429, headers: { "retry-after": "3" } }, [mailbox])
@@ -539,6 +538,53 @@ describe("Throttler: synchronous entry points over an in-memory store", () => {
         // a success raises the lowered limit again, now
         sync.feedback({ status: 200, headers: {} }, [mailbox])
         expect(yield* store.factor("outlook/carol")).toBeGreaterThan(0.7)
+      })))
+
+  it.effect("a success without throttling headers restores its buckets as a success read in full does", () =>
+    Effect.gen(function*() {
+      // one throttler gets a bare 200 (the quiet path); the other a 200 whose only throttling header
+      // is an empty x-ms-throttle-information (read in full, same signals)
+      const raise = (headers: Record<string, string>) =>
+        withThrottler((throttler, store) =>
+          Effect.gen(function*() {
+            const sync = syncOf(throttler)!
+            const mailbox = demand("outlook/dave", window(100, 600_000))
+            yield* throttler.feedback({ status: 429, headers: {} }, [mailbox])
+            const lowered = yield* store.factor("outlook/dave")
+            expect(sync.feedback({ status: 204, headers }, [mailbox])).toBe(true)
+            const raised = yield* store.factor("outlook/dave")
+            // a 404 without headers changes nothing
+            expect(sync.feedback({ status: 404, headers }, [mailbox])).toBe(true)
+            expect(yield* store.factor("outlook/dave")).toBe(raised)
+            return { lowered, raised }
+          })
+        )
+      const quiet = yield* raise({ "content-type": "application/json" })
+      const full = yield* raise({ "content-type": "application/json", "x-ms-throttle-information": " " })
+      expect(quiet.raised).toBeGreaterThan(quiet.lowered)
+      expect(quiet).toEqual(full)
+    }))
+
+  it.effect("sync feedback still reads throttling headers in any case: they pause, charge or leave it to the full path", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const sync = syncOf(throttler)!
+        const d = demand("svc/a", window(100, 60_000))
+        // a slowdown hint the client's own load does not explain needs a schedule
+        expect(sync.feedback({ status: 200, headers: { "X-MS-Throttle-Limit-Percentage": "1.5" } }, [d])).toBe(false)
+        expect(sync.feedback({ status: 200, headers: { "ratelimit-limit": "10", "RATELIMIT-REMAINING": "0" } }, [d]))
+          .toBe(false)
+        expect(sync.feedback({ status: 503, headers: { "RETRY-AFTER": "2" } }, [d])).toBe(false)
+        expect(sync.feedback({ status: 503, headers: {} }, [d])).toBe(true)
+        // a reported resource-unit cost above the estimate is charged to the bucket
+        const identity = { service: "identityAccess", scope: "appTenant" } as const
+        const ru = demand("id/ru", tokens(10, 1), 1, { ...identity, entryId: "identityAccess.appTenant.resourceUnits.S" })
+        yield* throttler.admit([ru])
+        expect(sync.feedback({ status: 200, headers: { "X-Ms-Resource-Unit": "5" } }, [ru])).toBe(true)
+        // 10 - 1 - 4 = 5 units left: a cost of 6 waits one second
+        const big = yield* admittedAt(throttler, [demand("id/ru", tokens(10, 1), 6, identity)])
+        yield* TestClock.adjust("2 seconds")
+        expect((yield* Fiber.join(big)).at).toBe(1000)
       })))
 
   it.effect("a throttler over a store that is not in memory has no synchronous entry points", () =>

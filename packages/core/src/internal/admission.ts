@@ -11,7 +11,7 @@ import type * as Scope from "effect/Scope"
 import type { Demand, Limit } from "../Bucket.js"
 import type { Entry, Local, QuotaStoreService } from "../QuotaStore.js"
 import type * as ThrottleFeedback from "../ThrottleFeedback.js"
-import type { AdmitOptions, FeedbackResult, Permit } from "../Throttler.js"
+import type { AdmitOptions, Permit } from "../Throttler.js"
 import { QuotaStoreError } from "../QuotaStore.js"
 import { CostExceedsCapacity, InvalidDemand, type ThrottleError } from "../ThrottleError.js"
 import { Engine, type Listener, type Waiter } from "./engine.js"
@@ -134,14 +134,14 @@ export interface SyncThrottler {
   /** `answered` then `release`, now. */
   readonly settle: (permit: Permit) => void
   /**
-   * `feedback`, now, without its span, when the answer needs no schedule (the common case: no
-   * throttling and no load above the slowdown threshold); `undefined`, having changed nothing,
-   * when it does.
+   * `feedback`, now, without its span or its result, when the answer needs no schedule (the common
+   * case: no throttling and no load above the slowdown threshold): `true`. `false`, having changed
+   * nothing, when it does.
    */
   readonly feedback: (
     response: ThrottleFeedback.Response,
     demands: ReadonlyArray<Demand>
-  ) => FeedbackResult | undefined
+  ) => boolean
 }
 
 /** @internal */

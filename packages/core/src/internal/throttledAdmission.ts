@@ -174,6 +174,25 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
       return LEAD_MILLIS * (1 - Math.exp(-drain / LEAD_MILLIS))
     }
 
+    /** The candidates by descending `leadOf` (ties in their order), with their leads. */
+    const rank = (candidates: ReadonlyArray<Candidate>): [Array<Candidate>, Array<number>] => {
+      const n = candidates.length
+      const leads = new Array<number>(n)
+      const order = new Array<number>(n)
+      for (let i = 0; i < n; i++) {
+        leads[i] = leadOf(candidates[i]!)
+        order[i] = i
+      }
+      order.sort((a, b) => leads[b]! - leads[a]! || a - b)
+      const ordered = new Array<Candidate>(n)
+      const orderedLeads = new Array<number>(n)
+      for (let i = 0; i < n; i++) {
+        ordered[i] = candidates[order[i]!]!
+        orderedLeads[i] = leads[order[i]!]!
+      }
+      return [ordered, orderedLeads]
+    }
+
     /**
      * Which items go now. Every item is admitted on its own, as Graph judges it: an item goes when
      * all of its buckets have room at this moment (and no better-ranked waiter claims them), and
@@ -190,13 +209,17 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
         // concurrency: a sequential batch runs one item at a time, so one permit per key covers it;
         // Graph runs at most `permits` Outlook items of a parallel batch at once
         const running = new Map<string, number>()
-        const share = (demands: ReadonlyArray<Demand>): ReadonlyArray<Demand> =>
-          demands.filter((d) => {
-            if (d.limit._tag !== "Concurrency") return true
-            const n = running.get(d.key) ?? 0
-            if (sequential) return n === 0
-            return !batchRunsWithinCap(d) || n < d.limit.permits
-          })
+        const keeps = (d: Demand): boolean => {
+          if (d.limit._tag !== "Concurrency") return true
+          const n = running.get(d.key) ?? 0
+          if (sequential) return n === 0
+          return !batchRunsWithinCap(d) || n < d.limit.permits
+        }
+        // the demands as given when all are kept (the common case), without a copy
+        const share = (demands: ReadonlyArray<Demand>): ReadonlyArray<Demand> => {
+          for (let i = 0; i < demands.length; i++) if (!keeps(demands[i]!)) return demands.filter(keeps)
+          return demands
+        }
         const commit = (candidate: Candidate, taken: ReadonlyArray<Demand>, permit: Permit | undefined) => {
           for (const d of taken) if (d.limit._tag === "Concurrency") running.set(d.key, (running.get(d.key) ?? 0) + 1)
           send.push({
@@ -219,15 +242,22 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
         /** Admits, in order, the candidates that can go now; returns the ones that cannot. */
         const sweep = (list: ReadonlyArray<Candidate>): Effect.Effect<Array<Candidate>> =>
           sync !== undefined ? Effect.sync(() => sweepNow(sync, list)) : sweepEach(list)
-        const sweepNow = (sync: SyncThrottler, list: ReadonlyArray<Candidate>): Array<Candidate> => {
+        /** `leads`, when given, holds each candidate's `leadOf`, computed in the same synchronous step. */
+        const sweepNow = (
+          sync: SyncThrottler,
+          list: ReadonlyArray<Candidate>,
+          leads?: ReadonlyArray<number>
+        ): Array<Candidate> => {
           const left: Array<Candidate> = []
-          for (const candidate of list) {
+          for (let i = 0; i < list.length; i++) {
+            const candidate = list[i]!
             if (sequential && left.length > 0) {
               left.push(candidate)
               continue
             }
             const own = share(candidate.demands)
-            const permit = sync.tryAdmit(own, { priority: candidate.priority, leadMillis: leadOf(candidate) })
+            const lead = leads === undefined ? leadOf(candidate) : leads[i]!
+            const permit = sync.tryAdmit(own, { priority: candidate.priority, leadMillis: lead })
             // a demand the throttler refuses outright is a defect here: costs were checked on arrival
             if (permit !== undefined && !("entries" in permit)) throw permit
             if (permit !== undefined) commit(candidate, own, permit)
@@ -254,10 +284,16 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
           })
         return Effect.gen(function*() {
           track(candidates, 1)
-          const ordered = sequential
-            ? candidates
-            : candidates.map((c) => ({ c, lead: leadOf(c) })).sort((a, b) => b.lead - a.lead).map(({ c }) => c)
-          let left = yield* sweep(ordered)
+          // most loaded buckets first; the backlog does not change between ranking and a synchronous
+          // sweep, so that sweep reuses the leads
+          let left = yield* sequential
+            ? sweep(candidates)
+            : sync !== undefined
+            ? Effect.sync(() => {
+              const [ordered, leads] = rank(candidates)
+              return sweepNow(sync, ordered, leads)
+            })
+            : Effect.suspend(() => sweep(rank(candidates)[0]))
           if (send.length === 0 && left.length > 0) {
             // Nothing can go now. Wait for the first item together with the items that need no other
             // bucket than it does (as many as those buckets can hold at once), so that a busy bucket
@@ -334,7 +370,7 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
       const demands = handle as ReadonlyArray<Demand>
       if (sync === undefined) return feedbackEffect(demands, status, headers)
       return Effect.suspend(() =>
-        sync.feedback({ status, headers }, demands) === undefined ? feedbackEffect(demands, status, headers) : Effect.void
+        !sync.feedback({ status, headers }, demands) ? feedbackEffect(demands, status, headers) : Effect.void
       )
     }
 

@@ -56,6 +56,24 @@ describe("throttling storms", () => {
       expect(report).toMatchObject({ limitViolations: 0, duplicateExecutions: 0, orderViolations: 0 })
     }).pipe(Effect.provide(inProcess({ multiplier: { outlook: 0.01 } }, fast))))
 
+  it.effect("every request carries its own version 4 client-request-id, and keeps it on every retry", () =>
+    Effect.gen(function*() {
+      const { audit, summary } = yield* runChecked(reads(120, (i) => `/me/messages?$top=1&$skip=${i}`), "2 seconds")
+      expect(summary.retries).toBeGreaterThan(0)
+      const byItem = new Map<string, Set<string>>()
+      for (const entry of audit) {
+        expect(entry.clientRequestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+        const ids = byItem.get(entry.itemId!) ?? new Set<string>()
+        ids.add(entry.clientRequestId)
+        byItem.set(entry.itemId!, ids)
+      }
+      expect(byItem.size).toBe(120)
+      // one id per request across its attempts, and no two requests share one
+      expect([...byItem.values()].every((ids) => ids.size === 1)).toBe(true)
+      expect(new Set([...byItem.values()].flatMap((ids) => [...ids])).size).toBe(120)
+      expect(audit.length).toBeGreaterThan(120)
+    }).pipe(Effect.provide(inProcess({ multiplier: { outlook: 0.005 } }, fast))))
+
   it.effect("OneNote, whose 429s carry no Retry-After: backoff takes over and every request succeeds", () =>
     Effect.gen(function*() {
       const { outcomes, summary, audit, report } = yield* runChecked(reads(60, (i) => `/me/onenote/pages?$top=1&$skip=${i}`), "1 second")

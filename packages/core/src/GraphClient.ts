@@ -274,7 +274,7 @@ export const make = (
       Stream.unwrapScoped(Effect.gen(function*() {
         // bounded: a slow consumer holds the executor back instead of buffering every outcome
         const mailbox = yield* Mailbox.make<RunEvent, VE.WorkloadError>({ capacity: 1024 })
-        yield* executor.runWorkload(deps, workload, (outcome) => Effect.asVoid(mailbox.offer(outcome))).pipe(
+        yield* executor.runWorkload(deps, workload, (outcomes) => Effect.asVoid(mailbox.offerAll(outcomes))).pipe(
           Effect.flatMap((summary) => mailbox.offer(summary)),
           Mailbox.into(mailbox),
           Effect.forkScoped
@@ -285,7 +285,7 @@ export const make = (
     const runAll = (workload: Workload) =>
       Effect.gen(function*() {
         const outcomes: Array<Outcome> = []
-        const summary = yield* executor.runWorkload(deps, workload, (outcome) => Effect.sync(() => void outcomes.push(outcome)))
+        const summary = yield* executor.runWorkload(deps, workload, (settled) => Effect.sync(() => void outcomes.push(...settled)))
         return { outcomes, summary }
       })
 
@@ -317,10 +317,11 @@ export const make = (
           ...(request.priority === undefined ? {} : { priority: request.priority })
         }))
         // every call passed the request rules and ids are unique, so the workload is valid
-        yield* executor.runWorkload(deps, workload, (outcome) => {
-          const request = valid[Number(outcome.id) - 1]!
-          return outcome._tag === "Success" ? Request.succeed(request, outcome) : Request.fail(request, outcome.error)
-        }).pipe(Effect.orDie)
+        yield* executor.runWorkload(deps, workload, (outcomes) =>
+          Effect.forEach(outcomes, (outcome) => {
+            const request = valid[Number(outcome.id) - 1]!
+            return outcome._tag === "Success" ? Request.succeed(request, outcome) : Request.fail(request, outcome.error)
+          }, { discard: true })).pipe(Effect.orDie)
       })
     )
 

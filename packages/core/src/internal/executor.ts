@@ -114,18 +114,30 @@ export interface Permission {
 
 /**
  * The throttling seam: `admit` resolves when (part of) the batch may be sent; `feedback` reports
- * each item's answer with the handle admission gave it.
+ * the answers of a batch's items, each with the handle admission gave it.
  *
  * @internal
  */
 export interface Admission {
   readonly admit: (batch: AdmissionRequest) => Effect.Effect<Ticket>
-  readonly feedback: (handle: unknown, status: number, headers: Headers) => Effect.Effect<void>
+  readonly feedback: (answers: ReadonlyArray<Answer>) => Effect.Effect<void>
   /**
    * Requests with the same affinity are better sent in the same batches (they hold the same
    * concurrency permits); `undefined` when a request has none. See `scheduler.regroup`.
    */
   readonly affinity?: (request: BatchRequestItem) => string | undefined
+}
+
+/**
+ * One item's answer, for `Admission.feedback`: the whole batch's status and headers when the batch
+ * failed as a whole.
+ *
+ * @internal
+ */
+export interface Answer {
+  readonly handle: unknown
+  readonly status: number
+  readonly headers: Headers
 }
 
 /** @internal */
@@ -212,6 +224,17 @@ const guidSource = Effect.gen(function*() {
 
 const rotl = (x: number, k: number) => (x << k) | (x >>> (32 - k))
 
+const requestsByStatus = new Map<number, Metric.Metric.Counter<number>>()
+/** `requestsTotal` tagged with a status, made once per status. */
+const requestsWithStatus = (status: number) => {
+  let counter = requestsByStatus.get(status)
+  if (counter === undefined) {
+    counter = Metric.tagged(requestsTotal, "status", String(status))
+    requestsByStatus.set(status, counter)
+  }
+  return counter
+}
+
 const retryable = (status: number) => status === 429 || status === 503 || status === 504 || status === 509
 
 const decodeEnvelope = Schema.decodeUnknownEither(BatchResponseEnvelope)
@@ -222,14 +245,15 @@ type BatchResult =
   | { readonly _tag: "NoToken"; readonly error: TokenError }
 
 /**
- * Runs a workload; every request gets exactly one outcome through `emit`.
+ * Runs a workload; every request gets exactly one outcome through `emit`, which is given the
+ * outcomes settled together (a batch's successes, say) in one call.
  *
  * @internal
  */
 export const runWorkload = (
   deps: Deps,
   workload: Workload,
-  emit: (outcome: Outcome) => Effect.Effect<void>
+  emit: (outcomes: ReadonlyArray<Outcome>) => Effect.Effect<void>
 ): Effect.Effect<Summary, VE.WorkloadError> =>
   Effect.gen(function*() {
     const { settings } = deps
@@ -271,33 +295,42 @@ export const runWorkload = (
           }),
           (span) => void spans.set(item.id, span)
         )
-    const closeSpan = (outcome: Outcome) =>
-      Effect.gen(function*() {
-        const span = spans.get(outcome.id)
-        if (span === undefined) return
-        spans.delete(outcome.id)
-        span.attribute("request.attempts", outcome.attempts)
-        span.attribute("request.outcome", outcome._tag === "Success" ? String(outcome.status) : outcome.error._tag)
-        span.end(yield* Clock.currentTimeNanos, outcome._tag === "Success" ? Exit.void : Exit.fail(outcome.error._tag))
-      })
+    const closeSpan = (outcome: Outcome, now: bigint) => {
+      const span = spans.get(outcome.id)
+      if (span === undefined) return
+      spans.delete(outcome.id)
+      span.attribute("request.attempts", outcome.attempts)
+      span.attribute("request.outcome", outcome._tag === "Success" ? String(outcome.status) : outcome.error._tag)
+      span.end(now, outcome._tag === "Success" ? Exit.void : Exit.fail(outcome.error._tag))
+    }
 
-    const finish = (outcome: Outcome) =>
+    /** Settles requests: counts, metrics, spans, then one `emit` for all of them. */
+    const finishAll = (outcomes: ReadonlyArray<Outcome>) =>
       Effect.suspend(() => {
-        if (outcome._tag === "Success") stats.succeeded++
-        else stats.failed++
-        // a settled request is never sent again: keep only what dependents still read
-        notBefore.delete(outcome.id)
-        schedules.delete(outcome.id)
-        correlation.delete(outcome.id)
-        firstSent.delete(outcome.id)
-        const status = outcome._tag === "Success" ? outcome.status : "error" in outcome && "status" in outcome.error
-          ? (outcome.error as { status: number }).status
-          : 0
+        if (outcomes.length === 0) return Effect.void
+        const byStatus = new Map<number, number>()
+        for (const outcome of outcomes) {
+          if (outcome._tag === "Success") stats.succeeded++
+          else stats.failed++
+          // a settled request is never sent again: keep only what dependents still read
+          notBefore.delete(outcome.id)
+          schedules.delete(outcome.id)
+          correlation.delete(outcome.id)
+          firstSent.delete(outcome.id)
+          const status = outcome._tag === "Success" ? outcome.status : "error" in outcome && "status" in outcome.error
+            ? (outcome.error as { status: number }).status
+            : 0
+          byStatus.set(status, (byStatus.get(status) ?? 0) + 1)
+        }
         return Effect.zipRight(
-          Effect.zipRight(Metric.increment(Metric.tagged(requestsTotal, "status", String(status))), closeSpan(outcome)),
-          emit(outcome)
+          Effect.flatMap(Clock.currentTimeNanos, (now) => {
+            for (const outcome of outcomes) closeSpan(outcome, now)
+            return Effect.forEach(byStatus, ([status, n]) => Metric.incrementBy(requestsWithStatus(status), n), { discard: true })
+          }),
+          emit(outcomes)
         )
       })
+    const finish = (outcome: Outcome) => finishAll([outcome])
 
     const settleDependents = (ids: ReadonlyArray<string>) =>
       Effect.forEach(ids, (id) => {
@@ -483,24 +516,13 @@ export const runWorkload = (
         }
       })
 
-    const processItem = (item: BatchRequestItem, response: BatchResponseItem, handle: unknown) =>
+    /** An item's own answer other than 2xx and 424 (admission has had its feedback). */
+    const processFailure = (item: BatchRequestItem, response: BatchResponseItem) =>
       Effect.gen(function*() {
         const headers = response.headers ?? {}
-        yield* deps.admission.feedback(handle, response.status, headers)
         if (response.status === 429) {
           stats.throttled429++
           yield* Metric.increment(throttledTotal)
-        }
-        if (response.status >= 200 && response.status < 300) {
-          if (!run.succeed(item.id, response)) return
-          return yield* finish({
-            _tag: "Success",
-            id: item.id,
-            status: response.status,
-            headers,
-            body: response.body,
-            attempts: attempts.get(item.id) ?? 0
-          })
         }
         if (retryable(response.status)) {
           return yield* retry(item.id, response.status, headers, () =>
@@ -593,7 +615,7 @@ export const runWorkload = (
             yield* Metric.increment(throttledTotal)
           }
           const status = "status" in result.error ? result.error.status : 0
-          for (const handle of handles) yield* deps.admission.feedback(handle, status, result.headers)
+          yield* deps.admission.feedback(handles.map((handle) => ({ handle, status, headers: result.headers })))
           yield* unanswered(sent.requests, result.error, result.headers)
           return
         }
@@ -601,6 +623,9 @@ export const runWorkload = (
         // Real answers first: they are facts. Then items missing from the response (ambiguous),
         // whose failure may propagate to dependents that are still unanswered; 424s last.
         const missing: Array<BatchRequestItem> = []
+        const answers: Array<Answer> = []
+        const succeeded: Array<Success> = []
+        const failed: Array<[BatchRequestItem, BatchResponseItem]> = []
         for (const [i, item] of sent.requests.entries()) {
           const response = byId.get(item.id.toLowerCase())
           if (response === undefined) missing.push(item)
@@ -608,9 +633,26 @@ export const runWorkload = (
             // Graph did not run it: this send does not count as an attempt, whatever happens next
             attempts.set(item.id, (attempts.get(item.id) ?? 1) - 1)
             deferred.push(item.id)
+          } else {
+            const headers = response.headers ?? {}
+            answers.push({ handle: handles[i], status: response.status, headers })
+            if (response.status < 200 || response.status >= 300) failed.push([item, response])
+            else if (run.succeed(item.id, response)) {
+              succeeded.push({
+                _tag: "Success",
+                id: item.id,
+                status: response.status,
+                headers,
+                body: response.body,
+                attempts: attempts.get(item.id) ?? 0
+              })
+            }
           }
-          else yield* processItem(item, response, handles[i])
         }
+        // the whole batch's answers go to admission at once, and its successes settle together
+        if (answers.length > 0) yield* deps.admission.feedback(answers)
+        yield* finishAll(succeeded)
+        for (const [item, response] of failed) yield* processFailure(item, response)
         if (missing.length > 0) {
           yield* unanswered(
             missing,

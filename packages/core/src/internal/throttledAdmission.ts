@@ -11,7 +11,7 @@ import { type Classification, LimitCatalog } from "../LimitCatalog.js"
 import { CostExceedsCapacity } from "../ThrottleError.js"
 import * as ThrottlePriority from "../ThrottlePriority.js"
 import { type Permit, Throttler } from "../Throttler.js"
-import type { Admission, Permission, Ticket } from "./executor.js"
+import type { Admission, Answer, Permission, Ticket } from "./executor.js"
 import { SyncId, type SyncThrottler } from "./admission.js"
 import { isBinaryBody } from "./body.js"
 
@@ -365,14 +365,20 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
 
     const feedbackEffect = (demands: ReadonlyArray<Demand>, status: number, headers: Readonly<Record<string, string>>) =>
       Effect.asVoid(Effect.orDie(throttler.feedback({ status, headers }, demands)))
-    const feedback: Admission["feedback"] = (handle, status, headers) => {
-      if (!Array.isArray(handle)) return Effect.void
-      const demands = handle as ReadonlyArray<Demand>
-      if (sync === undefined) return feedbackEffect(demands, status, headers)
-      return Effect.suspend(() =>
-        !sync.feedback({ status, headers }, demands) ? feedbackEffect(demands, status, headers) : Effect.void
-      )
-    }
+    const feedback: Admission["feedback"] = (answers) =>
+      Effect.suspend(() => {
+        // the synchronous path settles what it can; the rest (schedules to step) runs as Effects
+        const left: Array<Answer> = []
+        for (const answer of answers) {
+          if (!Array.isArray(answer.handle)) continue
+          if (sync === undefined || !sync.feedback(answer, answer.handle as ReadonlyArray<Demand>)) left.push(answer)
+        }
+        return left.length === 0 ? Effect.void : Effect.forEach(
+          left,
+          (answer) => feedbackEffect(answer.handle as ReadonlyArray<Demand>, answer.status, answer.headers),
+          { discard: true }
+        )
+      })
 
     // the concurrency buckets a request holds: a batch of one mailbox's requests holds only its permits
     const affinity: NonNullable<Admission["affinity"]> = (request) => {

@@ -52,21 +52,27 @@ const batchRunsWithinCap = (demand: Demand): boolean => demand.service === "outl
  * once: one for a sequential batch, and for a parallel one as many as there are, up to the cap.
  */
 const merge = (perItem: ReadonlyArray<ReadonlyArray<Demand>>, sequential: boolean): Array<Demand> => {
-  const byKey = new Map<string, Demand>()
+  // first demand and summed cost per key; a new Demand only for keys that more than one item holds
+  const byKey = new Map<string, { readonly demand: Demand; cost: number; shared: boolean }>()
   for (const demands of perItem) {
     for (const demand of demands) {
       const seen = byKey.get(demand.key)
-      if (seen === undefined) {
-        byKey.set(demand.key, demand)
-        continue
+      if (seen === undefined) byKey.set(demand.key, { demand, cost: demand.cost, shared: false })
+      else {
+        seen.cost += demand.cost
+        seen.shared = true
       }
-      const cost = demand.limit._tag === "Concurrency"
-        ? (sequential ? 1 : Math.min(seen.cost + demand.cost, demand.limit.permits))
-        : seen.cost + demand.cost
-      byKey.set(demand.key, new Demand({ ...demand, cost }, true))
     }
   }
-  return [...byKey.values()]
+  const merged: Array<Demand> = []
+  for (const { cost, demand, shared } of byKey.values()) {
+    if (!shared) merged.push(demand)
+    else {
+      const total = demand.limit._tag === "Concurrency" ? (sequential ? 1 : Math.min(cost, demand.limit.permits)) : cost
+      merged.push(new Demand({ ...demand, cost: total }, true))
+    }
+  }
+  return merged
 }
 
 const priorityOf = (level: number): ThrottlePriority.Priority => level === 0 ? "high" : level === 1 ? "normal" : "low"

@@ -195,7 +195,11 @@ export declare namespace DependencyResolver {
   }
 }
 
-const staticPlan = (prepared: scheduler.Prepared, policy: Policy, settings: rules.Settings): Plan => {
+/**
+ * `check`: validate every planned batch against Graph's rules (a failure is a planner defect). A
+ * run's choice of policy skips it: the executor validates every batch it sends anyway.
+ */
+const staticPlan = (prepared: scheduler.Prepared, policy: Policy, settings: rules.Settings, check: boolean): Plan => {
   const run = new scheduler.Scheduler(prepared, policy, settings, false)
   const rounds: Array<PlannedRound> = []
   let batches = 0
@@ -204,8 +208,10 @@ const staticPlan = (prepared: scheduler.Prepared, policy: Policy, settings: rule
     if (round.batches.length === 0) throw new Error("planner made no progress on an acyclic workload")
     for (const batch of round.batches) {
       // Every planned batch must satisfy Graph's rules; a failure here is a planner defect.
-      const checked = validate(batch.requests, { host: settings.host, version: settings.version })
-      if (Either.isLeft(checked)) throw new Error(`planner produced an invalid batch: ${checked.left.message}`)
+      if (check) {
+        const checked = validate(batch.requests, { host: settings.host, version: settings.version })
+        if (Either.isLeft(checked)) throw new Error(`planner produced an invalid batch: ${checked.left.message}`)
+      }
       for (const item of batch.requests) run.succeed(prepared.index.get(rules.idKey(item.id))!)
     }
     batches += round.batches.length
@@ -247,9 +253,10 @@ const estimated = (
   prepared: scheduler.Prepared,
   policy: Policy,
   settings: rules.Settings,
-  timing: scheduler.Timing | undefined
+  timing: scheduler.Timing | undefined,
+  check: boolean
 ): Plan => {
-  const plan = staticPlan(prepared, policy, settings)
+  const plan = staticPlan(prepared, policy, settings, check)
   return timing === undefined ? plan : { ...plan, estimatedMillis: scheduler.estimateMillis(prepared, policy, settings, timing) }
 }
 
@@ -264,13 +271,14 @@ const choose = (
   prepared: scheduler.Prepared,
   settings: rules.Settings,
   workload: Workload,
-  options: DependencyResolver.Options = {}
+  options: DependencyResolver.Options = {},
+  check = true
 ): Plan => {
   const policy = options.policy ?? "auto"
   const timing = timingOf(prepared, workload, options)
-  if (policy !== "auto") return estimated(prepared, policy, settings, timing)
+  if (policy !== "auto") return estimated(prepared, policy, settings, timing, check)
   // waves first: on a tie it keeps parallel batches, which couple no unrelated requests
-  return better(estimated(prepared, "waves", settings, timing), estimated(prepared, "chains", settings, timing))
+  return better(estimated(prepared, "waves", settings, timing, check), estimated(prepared, "chains", settings, timing, check))
 }
 
 const makeRun = (prepared: scheduler.Prepared, policy: Policy, settings: rules.Settings, workload: Workload): Run => {
@@ -377,7 +385,7 @@ export const make: Effect.Effect<DependencyResolverService, never, BatchBuilder>
     start: Effect.fn("DependencyResolver.start")(function*(workload: Workload, options?: DependencyResolver.Options) {
       const prepared = yield* scheduler.prepare(workload, settings)
       const policy = options?.policy === undefined || options.policy === "auto"
-        ? choose(prepared, settings, workload, options).policy
+        ? choose(prepared, settings, workload, options, false).policy
         : options.policy
       return makeRun(prepared, policy, settings, workload)
     })

@@ -23,6 +23,8 @@ const methods = new Set<string>(HttpMethod.literals)
 const crlf = /[\r\n]/
 const absolute = /^([a-z][a-z0-9+.-]*:)?\/\/([^/?#]*)(.*)$/is
 const versionPrefix = /^\/?(v1\.0|beta)(?=[/?#]|$)/i
+const blank = /^\s*$/
+const mentionsBatch = /\$batch/i
 
 /** @internal */
 export const idKey = (id: string): string => id.toLowerCase()
@@ -88,7 +90,7 @@ const isJsonStructure = (value: unknown): boolean =>
  * version segment that would otherwise be doubled.
  */
 const normalizeUrl = (url: string, settings: Settings): Either.Either<string, Problem> => {
-  if (url.trim() === "" || crlf.test(url)) return Either.left({ rule: "url", detail: url })
+  if (blank.test(url) || crlf.test(url)) return Either.left({ rule: "url", detail: url })
   const match = absolute.exec(url)
   let rest = url
   let isAbsolute = false
@@ -110,8 +112,11 @@ const normalizeUrl = (url: string, settings: Settings): Either.Either<string, Pr
   } else if (isAbsolute) {
     return Either.left({ rule: "version" })
   }
-  const path = rest.split(/[?#]/, 1)[0]!.replace(/^\/+/, "").replace(/\/+$/, "")
-  if (path.toLowerCase() === "$batch") return Either.left({ rule: "nested" })
+  // only a URL that mentions $batch can be a nested batch: the rest skip the split
+  if (mentionsBatch.test(rest)) {
+    const path = rest.split(/[?#]/, 1)[0]!.replace(/^\/+/, "").replace(/\/+$/, "")
+    if (path.toLowerCase() === "$batch") return Either.left({ rule: "nested" })
+  }
   return Either.right(rest)
 }
 

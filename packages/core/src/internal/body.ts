@@ -27,6 +27,8 @@ export const headerValue = (
  * @internal
  */
 export const isJsonContentType = (contentType: string): boolean => {
+  // the common case, without splitting and lower-casing
+  if (contentType === "application/json") return true
   const essence = contentType.split(";", 1)[0]!.trim().toLowerCase()
   return essence === "application/json" || essence === "text/json" || essence.endsWith("+json")
 }

@@ -15,9 +15,10 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Effect, Either, Layer, Schema } from "effect"
+import { Config, Context, Effect, Either, Layer } from "effect"
 import * as BatchRequest from "./BatchRequest.js"
 import * as rules from "./internal/batchRules.js"
+import * as wire from "./internal/wire.js"
 import type * as VE from "./ValidationError.js"
 
 /**
@@ -118,7 +119,6 @@ export const validate = (
 ): Either.Either<ValidBatch, VE.BatchValidationError> =>
   Either.map(rules.build(requests, settingsOf(options)), unsafeValid)
 
-const encodeEnvelope = Schema.encode(BatchRequest.BatchRequestEnvelope)
 
 /**
  * @since 0.1.0
@@ -135,7 +135,7 @@ export const make = (options?: BatchBuilder.Options): Effect.Effect<BatchBuilder
         return unsafeValid(built)
       }),
       // A ValidBatch's bodies were checked against their Content-Type, so encoding cannot fail.
-      toJson: (batch) => Effect.orDie(encodeEnvelope({ requests: batch.requests }))
+      toJson: (batch) => Effect.orDie(wire.encodeRequestEnvelope(batch.requests))
     })
   })
 

@@ -21,7 +21,6 @@ import {
   Schedule,
   ScheduleDecision,
   ScheduleIntervals,
-  Schema,
   type Tracer
 } from "effect"
 import type { BatchBuilderService } from "../BatchBuilder.js"
@@ -33,6 +32,7 @@ import * as GraphError from "../GraphError.js"
 import * as RetryAfter from "../RetryAfter.js"
 import { headerValue } from "./body.js"
 import { regroup } from "./scheduler.js"
+import * as wire from "./wire.js"
 import type { InvalidRequest } from "../CostCalculator.js"
 import type { ThrottleError } from "../ThrottleError.js"
 import type { TokenError } from "../TokenProvider.js"
@@ -237,7 +237,6 @@ const requestsWithStatus = (status: number) => {
 
 const retryable = (status: number) => status === 429 || status === 503 || status === 504 || status === 509
 
-const decodeEnvelope = Schema.decodeUnknownEither(BatchResponseEnvelope)
 
 type BatchResult =
   | { readonly _tag: "Envelope"; readonly responses: ReadonlyArray<BatchResponseItem>; readonly missing: ReadonlyArray<string> }
@@ -459,7 +458,7 @@ export const runWorkload = (
           } satisfies BatchResult as BatchResult
         }
         const envelope: Either.Either<typeof BatchResponseEnvelope.Type, unknown> = Either.isRight(parsed)
-          ? decodeEnvelope(parsed.right)
+          ? wire.decodeResponseEnvelope(parsed.right)
           : Either.left("malformed JSON")
         if (Either.isLeft(envelope)) {
           return {

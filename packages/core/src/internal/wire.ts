@@ -1,0 +1,86 @@
+/**
+ * The `$batch` envelopes on the wire, on the executor's path: the same results as the Schemas of
+ * `BatchRequest` and `BatchResponse`, without running their parser for every item of every batch.
+ * The Schemas stay the definition: what the checks here do not accept goes to them, so their error
+ * is the one reported, and the tests compare both on generated input.
+ *
+ * @internal
+ */
+import { Either, Schema } from "effect"
+import { BatchRequestEnvelope, type BatchRequestItem } from "../BatchRequest.js"
+import { BatchResponseEnvelope, type BatchResponseItem } from "../BatchResponse.js"
+import * as body from "./body.js"
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const isHeaders = (u: unknown): u is Record<string, string> => {
+  if (!isRecord(u)) return false
+  for (const key in u) {
+    if (typeof u[key] !== "string") return false
+  }
+  return true
+}
+
+const encodeRequests = Schema.encodeEither(BatchRequestEnvelope)
+
+/**
+ * The JSON form of a batch whose bodies were checked against their Content-Type (a `ValidBatch`'s):
+ * what encoding `BatchRequestEnvelope` gives. Items are rebuilt from their known fields, and a body
+ * that travels as base64 is encoded; anything else goes through the Schema.
+ *
+ * @internal
+ */
+export const encodeRequestEnvelope = (
+  requests: ReadonlyArray<BatchRequestItem>
+): Either.Either<typeof BatchRequestEnvelope.Encoded, unknown> => {
+  const out: Array<typeof BatchRequestEnvelope.Encoded["requests"][number]> = []
+  for (const item of requests) {
+    let encodedBody: unknown = item.body
+    if (item.body !== undefined && body.isBinaryBody(item.headers)) {
+      const encoded = body.encodeBody(item.headers, item.body)
+      if (Either.isLeft(encoded)) return encodeRequests({ requests })
+      encodedBody = encoded.right
+    }
+    out.push({
+      id: item.id,
+      method: item.method,
+      url: item.url,
+      ...(item.headers === undefined ? {} : { headers: item.headers }),
+      ...(item.body === undefined ? {} : { body: encodedBody }),
+      ...(item.dependsOn === undefined ? {} : { dependsOn: item.dependsOn })
+    })
+  }
+  return Either.right({ requests: out })
+}
+
+const decodeResponses = Schema.decodeUnknownEither(BatchResponseEnvelope)
+
+/**
+ * A parsed `$batch` response as `BatchResponseEnvelope` decodes it. Input the checks here do not
+ * accept is decoded by the Schema, so a failure is always the Schema's.
+ *
+ * @internal
+ */
+export const decodeResponseEnvelope = (u: unknown): Either.Either<typeof BatchResponseEnvelope.Type, unknown> => {
+  const fallback = () => decodeResponses(u)
+  if (!isRecord(u)) return fallback()
+  const responses = u["responses"]
+  const nextLink = u["@odata.nextLink"]
+  if (!Array.isArray(responses)) return fallback()
+  if ("@odata.nextLink" in u && typeof nextLink !== "string") return fallback()
+  const items: Array<BatchResponseItem> = []
+  for (const item of responses as ReadonlyArray<unknown>) {
+    if (!isRecord(item) || typeof item["id"] !== "string" || typeof item["status"] !== "number") return fallback()
+    const headers = item["headers"]
+    if ("headers" in item && !isHeaders(headers)) return fallback()
+    const decoded: { -readonly [K in keyof BatchResponseItem]: BatchResponseItem[K] } = { id: item["id"], status: item["status"] }
+    if (headers !== undefined) decoded.headers = headers as Record<string, string>
+    if ("body" in item) {
+      const converted = body.decodeBody(decoded.headers, item["body"])
+      if (Either.isLeft(converted)) return fallback()
+      decoded.body = converted.right
+    }
+    items.push(decoded)
+  }
+  return Either.right(nextLink === undefined ? { responses: items } : { responses: items, "@odata.nextLink": nextLink as string })
+}

@@ -218,6 +218,12 @@ const virtualRun = (
 // (b) loopback HTTP, real time
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * How many times each client runs a short loopback row. Three runs gave "behind" or "ahead" on
+ * differences of a few milliseconds in three seconds whenever one client's runs happened to bunch.
+ */
+const shortRepeats = 5
+
 /** A loopback run longer than this (real time) is not repeated. */
 const maxRepeatedMs = 10_000
 
@@ -231,8 +237,8 @@ const loopbackWorkloads: ReadonlyArray<{
   /** The served emulator's latency (default none). */
   readonly latency?: "realistic"
   /**
-   * How many times each client runs it (default 1). Short rows run three times, because a few
-   * milliseconds of noise decide them; each row reports its median run.
+   * How many times each client runs it (default 1). Short rows run `shortRepeats` times, because a
+   * few milliseconds of noise decide them; each row reports its median run.
    */
   readonly repeats?: number
 }> = [
@@ -240,7 +246,7 @@ const loopbackWorkloads: ReadonlyArray<{
     name: "teams-posting (1 team × 3 channels × 4 posts)",
     workload: () => Examples.teamsPosting({ teams: 1, channelsPerTeam: 3, postsPerChannel: 4 }),
     note: "channel 1/s and team 4/s bind",
-    repeats: 3
+    repeats: shortRepeats
   },
   {
     // the example itself (as in section a): at 4,000 reads the bound was 2.0 s, and this client's
@@ -253,7 +259,7 @@ const loopbackWorkloads: ReadonlyArray<{
     name: "mailbox-sync (5 mailboxes × 100)",
     workload: () => Examples.mailboxSync({ mailboxes: 5, busy: 0, quietRequests: 100 }),
     note: "Outlook: 4 concurrent per mailbox",
-    repeats: 3
+    repeats: shortRepeats
   },
   {
     name: "mailbox-sync (5 mailboxes × 100), realistic latency",
@@ -821,7 +827,7 @@ four requests at once per mailbox) never bind; the realistic-latency row is wher
 
 Before the first row, every client runs once over small workloads whose results are dropped, so the
 first row does not pay for unoptimised code and new connections. Rows with a range after the duration
-were run three times by each client, the clients taking turns (a client whose first run took over
+were run ${shortRepeats} times by each client, the clients taking turns (a client whose first run took over
 ${fmtMs(maxRepeatedMs)} runs once); the row shows the median run, with the shortest and longest in brackets. Their time verdict is **ahead** when every run of this client
 was shorter than every run of the other, **behind** when every one was longer, and otherwise a tie
 within the spread of runs.

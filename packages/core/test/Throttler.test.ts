@@ -266,6 +266,33 @@ describe("Throttler admission", () => {
         expect(yield* Fiber.join(next)).toBe("next")
       })))
 
+  it.effect("a released permit admits the request waiting on its bucket at once, and wakes no other bucket's waiter early", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const c = ConcurrencyLimit.make({ permits: 1 })
+        const idle = ConcurrencyLimit.make({ permits: 1 })
+        const w = window(1, 1000)
+        const holdsC = yield* throttler.admit([demand("c", c)])
+        const holdsIdle = yield* throttler.admit([demand("idle", idle)])
+        yield* throttler.admit([demand("w", w)])
+        const onC = yield* admittedAt(throttler, [demand("c", c)])
+        const onW = yield* admittedAt(throttler, [demand("w", w)])
+        yield* TestClock.adjust(10)
+        expect(yield* Fiber.poll(onC)).toEqual(Option.none())
+        // nobody waits on "idle": its release admits nobody, least of all the window's waiter
+        yield* throttler.release(holdsIdle)
+        yield* Effect.yieldNow()
+        expect(yield* Fiber.poll(onC)).toEqual(Option.none())
+        expect(yield* Fiber.poll(onW)).toEqual(Option.none())
+        // "c" has a waiter: it goes now, without waiting for a timer
+        yield* throttler.release(holdsC)
+        yield* Effect.yieldNow()
+        const c1 = yield* Fiber.poll(onC)
+        expect(Option.map(c1, Exit.map((r) => r.at))).toEqual(Option.some(Exit.succeed(10)))
+        yield* TestClock.adjust(990)
+        expect((yield* Fiber.join(onW)).at).toBe(1000)
+      })))
+
   it.effect("admitAll admits a stream in admission order without a fiber per waiting item", () =>
     withThrottler((throttler) =>
       Effect.gen(function*() {

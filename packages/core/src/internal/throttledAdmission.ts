@@ -12,7 +12,7 @@ import { CostExceedsCapacity } from "../ThrottleError.js"
 import * as ThrottlePriority from "../ThrottlePriority.js"
 import { type Permit, Throttler } from "../Throttler.js"
 import type { Admission, Answer, Permission, Ticket } from "./executor.js"
-import { SyncId, type SyncThrottler } from "./admission.js"
+import { capacityOf as limitCapacity, SyncId, type SyncThrottler } from "./admission.js"
 import { isBinaryBody } from "./body.js"
 
 /** @internal */
@@ -20,16 +20,8 @@ export interface Options {
   readonly identity: LimitCatalog.Identity
 }
 
-const capacityOf = (demand: Demand): number => {
-  switch (demand.limit._tag) {
-    case "Window":
-      return demand.limit.limit
-    case "TokenBucket":
-      return demand.limit.capacity
-    case "Concurrency":
-      return demand.limit.permits
-  }
-}
+/** A bucket's capacity; a malformed limit (the catalogue rejects them) holds nothing. */
+const capacityOf = (demand: Demand): number => limitCapacity(demand.limit) ?? 0
 
 const utf8 = new TextEncoder()
 

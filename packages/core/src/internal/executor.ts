@@ -237,7 +237,6 @@ const requestsWithStatus = (status: number) => {
 
 const retryable = (status: number) => status === 429 || status === 503 || status === 504 || status === 509
 
-
 type BatchResult =
   | { readonly _tag: "Envelope"; readonly responses: ReadonlyArray<BatchResponseItem>; readonly missing: ReadonlyArray<string> }
   | { readonly _tag: "Error"; readonly error: GCE.BatchError; readonly headers: Headers }

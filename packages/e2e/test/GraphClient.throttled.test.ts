@@ -3,7 +3,10 @@ import * as GraphClient from "@effect-msgraph/core/GraphClient"
 import type { WorkloadRequest } from "@effect-msgraph/core/Workload"
 import { Emulator } from "@effect-msgraph/emulator"
 import * as Bucket from "@effect-msgraph/core/Bucket"
+import * as CostCalculator from "@effect-msgraph/core/CostCalculator"
 import * as LimitCatalog from "@effect-msgraph/core/LimitCatalog"
+import * as QuotaStore from "@effect-msgraph/core/QuotaStore"
+import * as Throttler from "@effect-msgraph/core/Throttler"
 import { type Duration, Effect, Layer } from "effect"
 import { driveClock, inProcess, onboarding } from "./utils/harness.js"
 
@@ -19,22 +22,43 @@ interface Lowered {
  */
 const throttled = (
   emulator: Emulator.Emulator.Options,
-  options: { readonly tenantSize?: "S" | "M" | "L"; readonly lowered?: ReadonlyArray<Lowered>; readonly maxAttempts?: number } = {}
+  options: {
+    readonly tenantSize?: "S" | "M" | "L"
+    readonly lowered?: ReadonlyArray<Lowered>
+    readonly maxAttempts?: number
+    /**
+     * `remote`: the Throttler's store hides its in-process face, as a store shared between processes
+     * would, so admission and feedback take their Effect paths instead of the synchronous ones.
+     */
+    readonly store?: "memory" | "remote"
+  } = {}
 ) => {
   const lowered = options.lowered ?? []
-  const admission = GraphClient.layerThrottledMemory(Emulator.defaultIdentity, {
-    catalog: {
-      tenantSize: options.tenantSize ?? "M",
-      delegated: true,
-      overrides: lowered.map((l) =>
-        new LimitCatalog.LimitOverride({
-          entryId: l.entryId,
-          quantity: l.quantity,
-          ...(l.windowMillis === undefined ? {} : { window: new LimitCatalog.Window({ amount: l.windowMillis / 1000, unit: "second" }) })
-        })
-      )
-    }
-  }).pipe(Layer.orDie)
+  const catalog: LimitCatalog.LimitCatalog.Options = {
+    tenantSize: options.tenantSize ?? "M",
+    delegated: true,
+    overrides: lowered.map((l) =>
+      new LimitCatalog.LimitOverride({
+        entryId: l.entryId,
+        quantity: l.quantity,
+        ...(l.windowMillis === undefined ? {} : { window: new LimitCatalog.Window({ amount: l.windowMillis / 1000, unit: "second" }) })
+      })
+    )
+  }
+  const remoteStore = Layer.effect(
+    QuotaStore.QuotaStore,
+    Effect.map(
+      QuotaStore.makeMemory({ tokenReserveMillis: GraphClient.defaultTokenReserveMillis }),
+      (memory): QuotaStore.QuotaStoreService => ({ ...memory, unsafeLocal: undefined })
+    )
+  )
+  const admission = options.store === "remote"
+    ? GraphClient.layerThrottled(Emulator.defaultIdentity).pipe(
+      Layer.provide(Layer.merge(Throttler.layer().pipe(Layer.provide(remoteStore)), CostCalculator.layer)),
+      Layer.provide(LimitCatalog.layer(catalog)),
+      Layer.orDie
+    )
+    : GraphClient.layerThrottledMemory(Emulator.defaultIdentity, { catalog }).pipe(Layer.orDie)
   const overrides = Object.fromEntries(lowered.map((l) => [
     l.entryId,
     l.windowMillis === undefined
@@ -90,6 +114,27 @@ describe("GraphClient with proactive throttling", () => {
       expect(summary.throttled429).toBeGreaterThan(0)
       expect(report).toMatchObject({ limitViolations: 0, duplicateExecutions: 0 })
     }).pipe(Effect.provide(throttled({ multiplier: { outlook: 0.01 } }, { maxAttempts: 20 }))))
+
+  it.effect("over a store outside the process (no synchronous path): paced below the mailbox limit, zero 429s", () =>
+    Effect.gen(function*() {
+      const { outcomes, report, summary } = yield* run(reads(130, (i) => `/me/messages?$top=1&$skip=${i}`), "2 seconds")
+      expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
+      expect(summary.throttled429).toBe(0)
+      expect(report).toMatchObject({ limitViolations: 0, duplicateExecutions: 0, throttled: 0 })
+      // 100 per 10 minutes: the last 30 wait for the second window
+      expect(summary.durationMs).toBeGreaterThanOrEqual(10 * 60_000)
+    }).pipe(Effect.provide(throttled({}, {
+      store: "remote",
+      lowered: [{ entryId: "outlook.mailbox.requests", quantity: 100, windowMillis: 600_000 }]
+    }))))
+
+  it.effect("over a store outside the process: a stricter tenant's 429s are fed back, and nothing is lost", () =>
+    Effect.gen(function*() {
+      const { outcomes, report, summary } = yield* run(reads(150, (i) => `/me/messages?$top=1&$skip=${i}`), "2 seconds")
+      expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
+      expect(summary.throttled429).toBeGreaterThan(0)
+      expect(report).toMatchObject({ limitViolations: 0, duplicateExecutions: 0 })
+    }).pipe(Effect.provide(throttled({ multiplier: { outlook: 0.01 } }, { maxAttempts: 20, store: "remote" }))))
 
   it.effect("mailboxes: each batch carries one mailbox's requests, so none is split by another's busy permits", () =>
     Effect.gen(function*() {

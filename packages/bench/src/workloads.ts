@@ -580,6 +580,27 @@ const targetTable = (targets: ReturnType<typeof targetsOf>, rows: ReadonlyArray<
   return [head, sep, ...body].join("\n")
 }
 
+/**
+ * The misses of a targets table in words, or a sentence saying there are none, with the ties on time
+ * (rows where no client can be told apart from this one).
+ */
+const targetSummary = (targets: ReturnType<typeof targetsOf>, rows: ReadonlyArray<RunRow>, section: string): string => {
+  const boundOf = (w: string) => rows.find((r) => r.workload === w && r.client === "effect-msgraph")?.lowerBoundMs ?? 0
+  const misses = targets.flatMap((t) => [
+    ...(boundOf(t.workload) > 0 && !t.efficiencyAtLeast095 ? [`- **${t.workload}**: efficiency ${t.efficiency === null ? "n/a (failures)" : t.efficiency.toFixed(3)}.`] : []),
+    ...(t.zero429 ? [] : [`- **${t.workload}**: this client met 429s.`]),
+    ...t.aheadOnTime.filter((a) => a.verdict.startsWith("behind")).map((a) => `- **${t.workload}**: behind ${a.client} on time (${fmtMs(a.ours)} / ${fmtMs(a.theirs)}).`),
+    ...t.aheadOn429.filter((a) => a.verdict === "behind").map((a) => `- **${t.workload}**: behind ${a.client} on 429s (${a.ours} / ${a.theirs}).`)
+  ])
+  if (misses.length > 0) return `Targets missed in this run:\n\n${misses.join("\n")}`
+  const ties = targets.flatMap((t) => {
+    const tied = t.aheadOnTime.filter((a) => a.verdict.startsWith("tie")).map((a) => a.client)
+    return tied.length === 0 ? [] : [`${t.workload} (${tied.join(", ")})`]
+  })
+  return `No target of section ${section} is missed: this client is nowhere behind on time or on 429s.` +
+    (ties.length === 0 ? "" : ` It ties on time, ahead of no one and behind no one, on ${ties.join("; ")}.`)
+}
+
 /** `BENCH_SECTIONS=a,b` runs only those sections (default: all); the files are written only for a full run. */
 const sections = new Set((process.env["BENCH_SECTIONS"] ?? "a,b,c,d,e").split(",").map((x) => x.trim()))
 const full = ["a", "b", "c", "d", "e"].every((x) => sections.has(x))
@@ -837,6 +858,8 @@ ${r.loopbackSkipped.length === 0 ? "" : `\nNot run: ${r.loopbackSkipped.map((x) 
 ### Targets
 
 ${targetTable(r.loopbackTargets, r.loopback, false)}
+
+${targetSummary(r.loopbackTargets, r.loopback, "(b)")}
 
 ## (c) Overhead
 

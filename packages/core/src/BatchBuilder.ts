@@ -119,7 +119,6 @@ export const validate = (
 ): Either.Either<ValidBatch, VE.BatchValidationError> =>
   Either.map(rules.build(requests, settingsOf(options)), unsafeValid)
 
-
 /**
  * @since 0.1.0
  * @category constructors

@@ -363,20 +363,25 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
 
     const feedbackEffect = (demands: ReadonlyArray<Demand>, status: number, headers: Readonly<Record<string, string>>) =>
       Effect.asVoid(Effect.orDie(throttler.feedback({ status, headers }, demands)))
-    const feedback: Admission["feedback"] = (answers) =>
-      Effect.suspend(() => {
-        // the synchronous path settles what it can; the rest (schedules to step) runs as Effects
-        const left: Array<Answer> = []
-        for (const answer of answers) {
-          if (!Array.isArray(answer.handle)) continue
-          if (sync === undefined || !sync.feedback(answer, answer.handle as ReadonlyArray<Demand>)) left.push(answer)
-        }
-        return left.length === 0 ? Effect.void : Effect.forEach(
-          left,
-          (answer) => feedbackEffect(answer.handle as ReadonlyArray<Demand>, answer.status, answer.headers),
-          { discard: true }
+    /**
+     * The answers in order, from `from`: the synchronous path settles what it can at once, and an
+     * answer that steps a schedule runs as an Effect before the answers after it, so that a 429's
+     * pause is in place before a later success wakes the same buckets.
+     */
+    const feedbackFrom = (answers: ReadonlyArray<Answer>, from: number): Effect.Effect<void> => {
+      for (let i = from; i < answers.length; i++) {
+        const answer = answers[i]!
+        if (!Array.isArray(answer.handle)) continue
+        const demands = answer.handle as ReadonlyArray<Demand>
+        if (sync !== undefined && sync.feedback(answer, demands)) continue
+        return Effect.zipRight(
+          feedbackEffect(demands, answer.status, answer.headers),
+          Effect.suspend(() => feedbackFrom(answers, i + 1))
         )
-      })
+      }
+      return Effect.void
+    }
+    const feedback: Admission["feedback"] = (answers) => Effect.suspend(() => feedbackFrom(answers, 0))
 
     // the concurrency buckets a request holds: a batch of one mailbox's requests holds only its permits
     const affinity: NonNullable<Admission["affinity"]> = (request) => {

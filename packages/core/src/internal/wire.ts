@@ -6,15 +6,13 @@
  *
  * @internal
  */
-import { Either, Schema } from "effect"
+import { Either, Predicate, Schema } from "effect"
 import { BatchRequestEnvelope, type BatchRequestItem } from "../BatchRequest.js"
 import { BatchResponseEnvelope, type BatchResponseItem } from "../BatchResponse.js"
 import * as body from "./body.js"
 
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
-
 const isHeaders = (u: unknown): u is Record<string, string> => {
-  if (!isRecord(u)) return false
+  if (!Predicate.isRecord(u)) return false
   for (const key in u) {
     if (typeof u[key] !== "string") return false
   }
@@ -63,14 +61,14 @@ const decodeResponses = Schema.decodeUnknownEither(BatchResponseEnvelope)
  */
 export const decodeResponseEnvelope = (u: unknown): Either.Either<typeof BatchResponseEnvelope.Type, unknown> => {
   const fallback = () => decodeResponses(u)
-  if (!isRecord(u)) return fallback()
+  if (!Predicate.isRecord(u)) return fallback()
   const responses = u["responses"]
   const nextLink = u["@odata.nextLink"]
   if (!Array.isArray(responses)) return fallback()
   if ("@odata.nextLink" in u && typeof nextLink !== "string") return fallback()
   const items: Array<BatchResponseItem> = []
   for (const item of responses as ReadonlyArray<unknown>) {
-    if (!isRecord(item) || typeof item["id"] !== "string" || typeof item["status"] !== "number") return fallback()
+    if (!Predicate.isRecord(item) || typeof item["id"] !== "string" || typeof item["status"] !== "number") return fallback()
     const headers = item["headers"]
     if ("headers" in item && !isHeaders(headers)) return fallback()
     const decoded: { -readonly [K in keyof BatchResponseItem]: BatchResponseItem[K] } = { id: item["id"], status: item["status"] }

@@ -84,15 +84,31 @@ const run = (workload: ReadonlyArray<WorkloadRequest>, step: Duration.DurationIn
   })
 
 describe("GraphClient with proactive throttling", () => {
-  it.effect("an Outlook mailbox beyond its limit: paced below it, zero 429s, every request succeeds", () =>
-    Effect.gen(function*() {
-      const { outcomes, report, summary } = yield* run(reads(260, (i) => `/me/messages?$top=1&$skip=${i}`), "2 seconds")
-      expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
-      expect(summary.throttled429).toBe(0)
-      expect(report).toMatchObject({ limitViolations: 0, duplicateExecutions: 0, throttled: 0 })
-      // 100 per 10 minutes: the last window cannot start before 20 minutes
-      expect(summary.durationMs).toBeGreaterThanOrEqual(20 * 60_000)
-    }).pipe(Effect.provide(throttled({}, { lowered: [{ entryId: "outlook.mailbox.requests", quantity: 100, windowMillis: 600_000 }] }))))
+  // "remote": the store hides its in-process face, so admission and feedback take their Effect paths
+  for (const store of ["memory", "remote"] as const) {
+    const where = store === "memory" ? "" : " (a store outside the process)"
+
+    it.effect(`an Outlook mailbox beyond its limit: paced below it, zero 429s, every request succeeds${where}`, () =>
+      Effect.gen(function*() {
+        const { outcomes, report, summary } = yield* run(reads(260, (i) => `/me/messages?$top=1&$skip=${i}`), "2 seconds")
+        expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
+        expect(summary.throttled429).toBe(0)
+        expect(report).toMatchObject({ limitViolations: 0, duplicateExecutions: 0, throttled: 0 })
+        // 100 per 10 minutes: the last window cannot start before 20 minutes
+        expect(summary.durationMs).toBeGreaterThanOrEqual(20 * 60_000)
+      }).pipe(Effect.provide(throttled({}, {
+        store,
+        lowered: [{ entryId: "outlook.mailbox.requests", quantity: 100, windowMillis: 600_000 }]
+      }))))
+
+    it.effect(`a tenant stricter than documented, which the client is not told about: it adapts and nothing is lost${where}`, () =>
+      Effect.gen(function*() {
+        const { outcomes, report, summary } = yield* run(reads(150, (i) => `/me/messages?$top=1&$skip=${i}`), "2 seconds")
+        expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
+        expect(summary.throttled429).toBeGreaterThan(0)
+        expect(report).toMatchObject({ limitViolations: 0, duplicateExecutions: 0 })
+      }).pipe(Effect.provide(throttled({ multiplier: { outlook: 0.01 } }, { maxAttempts: 20, store }))))
+  }
 
   it.effect("OneNote, which sends no Retry-After: paced by its documented limits, zero 429s", () =>
     Effect.gen(function*() {
@@ -106,35 +122,6 @@ describe("GraphClient with proactive throttling", () => {
         { entryId: "onenote.delegated.hour", quantity: 80, windowMillis: 3_600_000 }
       ]
     }))))
-
-  it.effect("a tenant stricter than documented, which the client is not told about: it adapts and nothing is lost", () =>
-    Effect.gen(function*() {
-      const { outcomes, report, summary } = yield* run(reads(150, (i) => `/me/messages?$top=1&$skip=${i}`), "2 seconds")
-      expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
-      expect(summary.throttled429).toBeGreaterThan(0)
-      expect(report).toMatchObject({ limitViolations: 0, duplicateExecutions: 0 })
-    }).pipe(Effect.provide(throttled({ multiplier: { outlook: 0.01 } }, { maxAttempts: 20 }))))
-
-  it.effect("over a store outside the process (no synchronous path): paced below the mailbox limit, zero 429s", () =>
-    Effect.gen(function*() {
-      const { outcomes, report, summary } = yield* run(reads(130, (i) => `/me/messages?$top=1&$skip=${i}`), "2 seconds")
-      expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
-      expect(summary.throttled429).toBe(0)
-      expect(report).toMatchObject({ limitViolations: 0, duplicateExecutions: 0, throttled: 0 })
-      // 100 per 10 minutes: the last 30 wait for the second window
-      expect(summary.durationMs).toBeGreaterThanOrEqual(10 * 60_000)
-    }).pipe(Effect.provide(throttled({}, {
-      store: "remote",
-      lowered: [{ entryId: "outlook.mailbox.requests", quantity: 100, windowMillis: 600_000 }]
-    }))))
-
-  it.effect("over a store outside the process: a stricter tenant's 429s are fed back, and nothing is lost", () =>
-    Effect.gen(function*() {
-      const { outcomes, report, summary } = yield* run(reads(150, (i) => `/me/messages?$top=1&$skip=${i}`), "2 seconds")
-      expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
-      expect(summary.throttled429).toBeGreaterThan(0)
-      expect(report).toMatchObject({ limitViolations: 0, duplicateExecutions: 0 })
-    }).pipe(Effect.provide(throttled({ multiplier: { outlook: 0.01 } }, { maxAttempts: 20, store: "remote" }))))
 
   it.effect("mailboxes: each batch carries one mailbox's requests, so none is split by another's busy permits", () =>
     Effect.gen(function*() {

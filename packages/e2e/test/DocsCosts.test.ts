@@ -45,6 +45,20 @@ const provided = program.pipe(Effect.provide(CostCalculator.layerDefault))
 const page = readFileSync(fileURLToPath(new URL("../../../docs/costs.md", import.meta.url)), "utf8")
 const source = readFileSync(fileURLToPath(import.meta.url), "utf8")
 
+/** The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces to hyphens. */
+const anchors = (markdown: string): ReadonlyArray<string> =>
+  [...markdown.matchAll(/^#+ (.+)$/gm)].map((m) => m[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, "").replace(/ /g, "-"))
+
+/** Every `(page.md)`, `(page.md#anchor)` and `(#anchor)` link names a page of docs/ and one of its headings. */
+const checkLinks = (markdown: string) => {
+  const links = [...markdown.matchAll(/\]\(([\w-]+\.md)?(?:#([^)]+))?\)/g)]
+  expect(links.length).toBeGreaterThan(0)
+  for (const [, file, anchor] of links) {
+    const target = file === undefined ? markdown : readFileSync(fileURLToPath(new URL(`../../../docs/${file}`, import.meta.url)), "utf8")
+    if (anchor !== undefined) expect(anchors(target), `${file ?? ""}#${anchor}`).toContain(anchor)
+  }
+}
+
 const fenced = (markdown: string, language: string): ReadonlyArray<string> =>
   [...markdown.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)].filter((m) => m[1] === language).map((m) => m[2]!.trimEnd())
 
@@ -85,6 +99,8 @@ describe("docs/costs.md", () => {
     const compiled = between(source, "// docs:start", "// docs:end")
     expect(exampleBlock()).toBe(`${compiled}\n\n${runLine}`)
   })
+
+  it("links only to pages and headings that exist", () => checkLinks(page))
 
   it.effect("the example prints exactly what the page says it prints", () =>
     Effect.gen(function*() {

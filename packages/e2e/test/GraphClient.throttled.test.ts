@@ -83,6 +83,33 @@ const run = (workload: ReadonlyArray<WorkloadRequest>, step: Duration.DurationIn
     return { ...result, report: yield* Emulator.report, audit: yield* Emulator.audit }
   })
 
+/** 5 mailboxes x 100 (created first), every tenth a low-priority draft: the planner's cut of 20 crosses mailboxes. */
+const mailboxWorkload = (): Array<WorkloadRequest> => {
+  const mailboxes = [0, 1, 2, 3, 4]
+  return [
+      ...mailboxes.map((m): WorkloadRequest => ({
+        id: `mbx-${m}`,
+        method: "POST",
+        url: "/users",
+        body: {
+          accountEnabled: true,
+          displayName: `Mailbox ${m}`,
+          mailNickname: `mbx${m}`,
+          userPrincipalName: `mbx${m}@contoso.onmicrosoft.com`,
+          passwordProfile: { forceChangePasswordNextSignIn: true, password: "Generated-1!" }
+        }
+      })),
+      ...mailboxes.flatMap((m) =>
+        Array.from({ length: 100 }, (_, k): WorkloadRequest => {
+          const owner = `/users/{{mbx-${m}#/body/id}}`
+          return k % 10 === 9
+            ? { id: `d-${m}-${k}`, method: "POST", url: `${owner}/messages`, body: { subject: `${k}` }, priority: "low" }
+            : { id: `g-${m}-${k}`, method: "GET", url: `${owner}/messages?$top=5&$skip=${k}` }
+        })
+      )
+    ]
+}
+
 describe("GraphClient with proactive throttling", () => {
   // "remote": the store hides its in-process face, so admission and feedback take their Effect paths
   for (const store of ["memory", "remote"] as const) {
@@ -125,30 +152,7 @@ describe("GraphClient with proactive throttling", () => {
 
   it.effect("mailboxes: each batch carries one mailbox's requests, so none is split by another's busy permits", () =>
     Effect.gen(function*() {
-      // 5 mailboxes x 100, every tenth a low-priority draft: the planner's cut of 20 crosses mailboxes
-      const mailboxes = [0, 1, 2, 3, 4]
-      const workload: Array<WorkloadRequest> = [
-        ...mailboxes.map((m): WorkloadRequest => ({
-          id: `mbx-${m}`,
-          method: "POST",
-          url: "/users",
-          body: {
-            accountEnabled: true,
-            displayName: `Mailbox ${m}`,
-            mailNickname: `mbx${m}`,
-            userPrincipalName: `mbx${m}@contoso.onmicrosoft.com`,
-            passwordProfile: { forceChangePasswordNextSignIn: true, password: "Generated-1!" }
-          }
-        })),
-        ...mailboxes.flatMap((m) =>
-          Array.from({ length: 100 }, (_, k): WorkloadRequest => {
-            const owner = `/users/{{mbx-${m}#/body/id}}`
-            return k % 10 === 9
-              ? { id: `d-${m}-${k}`, method: "POST", url: `${owner}/messages`, body: { subject: `${k}` }, priority: "low" }
-              : { id: `g-${m}-${k}`, method: "GET", url: `${owner}/messages?$top=5&$skip=${k}` }
-          })
-        )
-      ]
+      const workload = mailboxWorkload()
       const { audit, outcomes, report, summary } = yield* run(workload, "50 millis")
       expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
       expect(summary.throttled429).toBe(0)
@@ -165,6 +169,33 @@ describe("GraphClient with proactive throttling", () => {
       expect(perBatch.size).toBe(25)
       expect([...perBatch.values()].every((s) => s.size === 1)).toBe(true)
     }).pipe(Effect.provide(throttled({}))))
+
+  it.effect("mailboxes with latency take the send slots in turn: no mailbox's batches wait until the others are done", () =>
+    Effect.gen(function*() {
+      // Graph runs four items of a mailbox at a time, so a batch of 20 takes 5 x 100 ms and holds its
+      // mailbox's four permits throughout; 4 send slots, 5 mailboxes of 5 batches, so at least 7 waves
+      // of 500 ms. If a mailbox's next batch could take the slot its previous batch left ahead of
+      // batches admitted earlier, one mailbox would be left to run its five batches alone at the end:
+      // 5 waves for the others, then 5 more. Served in the order they were admitted, ties at the same
+      // instant aside, every mailbox starts in the first two waves and the run takes 8 waves at most.
+      const { audit, outcomes, summary } = yield* run(mailboxWorkload(), "50 millis")
+      expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
+      expect(summary.throttled429).toBe(0)
+      const created = Math.max(...audit.filter((a) => a.url === "/users").map((a) => a.finishedAt))
+      const firstSend = new Map<string, number>()
+      for (const a of audit) {
+        if (a.url === "/users") continue
+        const mailbox = a.url.split("/")[2]!
+        firstSend.set(mailbox, Math.min(firstSend.get(mailbox) ?? Infinity, a.startedAt - created))
+      }
+      expect(firstSend.size).toBe(5)
+      // every mailbox starts within the first two waves
+      expect(Math.max(...firstSend.values())).toBeLessThan(1_000)
+      expect(summary.durationMs).toBeGreaterThanOrEqual(3_500)
+      expect(summary.durationMs).toBeLessThan(4_500)
+    }).pipe(Effect.provide(throttled({
+      latency: { outlook: { baseMillis: 100, jitterMillis: 0 }, identity: { baseMillis: 10, jitterMillis: 0 } }
+    }))))
 
   it.effect("Teams: posts to one channel go one per second, never two in one batch", () =>
     Effect.gen(function*() {

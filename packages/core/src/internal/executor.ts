@@ -31,6 +31,7 @@ import * as GCE from "../GraphClientError.js"
 import * as GraphError from "../GraphError.js"
 import * as RetryAfter from "../RetryAfter.js"
 import { headerValue } from "./body.js"
+import * as fairGate from "./fairGate.js"
 import { regroup } from "./scheduler.js"
 import * as wire from "./wire.js"
 import type { InvalidRequest } from "../CostCalculator.js"
@@ -276,7 +277,8 @@ export const runWorkload = (
     }
     const stats = { succeeded: 0, failed: 0, throttled429: 0, retries: 0, batches: 0, roundTrips: 0 }
     const lastDepth = new Map<string, number>()
-    const sending = yield* Effect.makeSemaphore(settings.concurrency)
+    // send slots go to batches in the order they were admitted (see `fairGate`)
+    const sending = yield* fairGate.make(settings.concurrency)
     const batchUrl = `${settings.baseUrl.replace(/\/+$/, "")}/${settings.version}/$batch`
 
     // one span per request, from its first send (or its settlement, if never sent) to its outcome
@@ -600,7 +602,7 @@ export const runWorkload = (
         for (const item of sent.requests) lastDepth.set(item.id, depth)
         stats.roundTrips = Math.max(stats.roundTrips, depth)
         yield* Effect.annotateCurrentSpan("batch.depth", depth)
-        const result = yield* sending.withPermits(1)(send(sent)).pipe(Effect.ensuring(permission.release))
+        const result = yield* sending.withPermit(send(sent)).pipe(Effect.ensuring(permission.release))
         const deferred: Array<string> = []
         if (result._tag === "NoToken") {
           // nothing was sent: retrying cannot duplicate work

@@ -23,7 +23,8 @@ import * as LimitCatalog from "./LimitCatalog.js"
 
 /**
  * A request the calculator refuses. The `reason` is `method` (not GET, POST, PUT, PATCH or DELETE),
- * `url` (empty or containing whitespace) or `bodyBytes` (negative, fractional or not finite).
+ * `url` (empty, `/`, or containing a line break) or `bodyBytes` (negative, fractional or not finite).
+ * Spaces are allowed, as in the batch rules: Graph's own batch example filters with `city eq null`.
  *
  * @since 0.1.0
  * @category errors
@@ -82,7 +83,7 @@ export const validateRequest = <R extends LimitCatalog.ClassifyRequest>(request:
     Either.left(new InvalidRequest({ method: request.method, url: request.url, reason }))
   if (!methods.has(request.method.trim().toUpperCase())) return fail("method")
   const url = request.url.trim()
-  if (url.length === 0 || url === "/" || /\s/.test(url)) return fail("url")
+  if (url.length === 0 || url === "/" || /[\r\n]/.test(url)) return fail("url")
   const bytes = request.bodyBytes
   if (bytes !== undefined && !(Number.isInteger(bytes) && bytes >= 0)) return fail("bodyBytes")
   return Either.right(request)

@@ -258,14 +258,14 @@ describe("CostCalculator service: typed cost per bucket", () => {
       )
     ))
 
-  it.effect("refuses a bad method, an empty URL and a negative body size with InvalidRequest", () =>
+  it.effect("refuses a bad method, an empty URL, a line break in a URL and a negative body size with InvalidRequest", () =>
     run(Effect.gen(function*() {
       const calculator = yield* CostCalculator.CostCalculator
       const reason = (request: LimitCatalog.ClassifyRequest) =>
         calculator.cost(request, context).pipe(Effect.flip, Effect.map((e) => e.reason))
       expect(yield* reason({ method: "HEAD", url: "users" })).toBe("method")
       expect(yield* reason({ method: "GET", url: "  " })).toBe("url")
-      expect(yield* reason({ method: "GET", url: "users/a b" })).toBe("url")
+      expect(yield* reason({ method: "GET", url: "users/a\r\nb" })).toBe("url")
       expect(yield* reason({ method: "POST", url: "users", bodyBytes: -1 })).toBe("bodyBytes")
       expect(yield* reason({ method: "POST", url: "users", bodyBytes: 1.5 })).toBe("bodyBytes")
       const error = yield* Effect.flip(calculator.cost({ method: "HEAD", url: "users" }, context))

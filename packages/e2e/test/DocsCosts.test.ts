@@ -196,7 +196,7 @@ describe("docs/costs.md", () => {
         Effect.map(Effect.flip(calculator.cost(request, context)), (e) => [e._tag, e.reason])
       expect(yield* reason({ method: "HEAD", url: "/users" })).toEqual(["InvalidRequest", "method"])
       expect(yield* reason({ method: "GET", url: "/" })).toEqual(["InvalidRequest", "url"])
-      expect(yield* reason({ method: "GET", url: "/users/a b" })).toEqual(["InvalidRequest", "url"])
+      expect(yield* reason({ method: "GET", url: "/users/a\nb" })).toEqual(["InvalidRequest", "url"])
       expect(yield* reason({ method: "POST", url: "/users", bodyBytes: 1.5 })).toEqual(["InvalidRequest", "bodyBytes"])
     }).pipe(Effect.provide(CostCalculator.layerDefault)))
 

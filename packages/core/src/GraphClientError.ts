@@ -5,7 +5,7 @@
  *   `BatchRejected` (4xx with a Graph error), `BatchServerError` (5xx), `BatchTransportError` (no
  *   HTTP response), `BatchDecodeError` (a response that is not a batch response).
  * - **request level**: one request's own outcome: `GraphRequestError` (Graph answered an error
- *   status), `Throttled` (429/503/504 until retries ran out), `DependencyFailed` (not sent because a
+ *   status), `Throttled` (429/503/504 until retries ran out), `DependencyFailed` (not run because a
  *   dependency failed), `UnknownOutcome` (a non-idempotent request that may or may not have run).
  *
  * Every error is a `Schema.TaggedError`, so it can be matched exhaustively with `Match` or
@@ -120,9 +120,12 @@ export class Throttled extends Schema.TaggedError<Throttled>()("Throttled", {
 }
 
 /**
- * Not sent: a dependency failed with `status` (Graph's 424 semantics). The outcome's `attempts` is 0
- * unless an idempotent request was sent earlier in a batch whose answer was lost and the dependency's
- * failure became known only afterwards; then that earlier attempt may have run.
+ * Not run: a dependency failed with `status` (the dependency's own status for a direct dependent,
+ * 424 further down the chain; Graph's 424 semantics). Usually the request was never sent; when it
+ * shared a sequential batch with its dependency, Graph answered it 424 without running it. The
+ * outcome's `attempts` is 0 either way, unless an idempotent request was sent earlier in a batch
+ * whose answer was lost and the dependency's failure became known only afterwards; then that
+ * earlier attempt may have run.
  *
  * @since 0.1.0
  * @category request errors
@@ -133,7 +136,7 @@ export class DependencyFailed extends Schema.TaggedError<DependencyFailed>()("De
   status: Schema.Number
 }) {
   override get message() {
-    return `request ${this.id} not sent: dependency ${this.dependency} failed with ${this.status}`
+    return `request ${this.id} not run: dependency ${this.dependency} failed with ${this.status}`
   }
 }
 

@@ -253,8 +253,11 @@ export class InvalidBatchShape extends Schema.TaggedError<InvalidBatchShape>()("
 }
 
 /**
- * A response reference (`{{id#/pointer}}`) that is malformed, points at a request that is not a
- * dependency source, or could not be resolved from the response it names.
+ * A response reference (`{{id#/pointer}}`) that could not be resolved when its request became
+ * ready: the pointer finds nothing in the response it names (or, inside a URL or header, finds
+ * `null`). A reference to an id the workload does not have is `UnknownDependency`, found when
+ * planning. `GraphClient.execute` raises it for any reference, since a single call has no earlier
+ * response to read.
  *
  * @since 0.1.0
  * @category errors

@@ -22,7 +22,7 @@ export const checked = Effect.flatMap(BatchBuilder.BatchBuilder, (builder) => bu
 export const explain = Match.type<GraphClient.OutcomeError>().pipe(
   Match.tag("GraphRequestError", (e) => `Graph answered ${e.status} ${e.code}`),
   Match.tag("Throttled", (e) => `still ${e.status} after ${e.attempts} attempts: try again later`),
-  Match.tag("DependencyFailed", (e) => `not sent: ${e.dependency} failed with ${e.status}`),
+  Match.tag("DependencyFailed", (e) => `not run: ${e.dependency} failed with ${e.status}`),
   Match.tag("UnknownOutcome", (e) => `${e.method} may have run (${e.cause}): look before sending it again`),
   Match.tag("CostExceedsCapacity", (e) => `never admissible: costs ${e.cost}, ${e.key} holds ${e.capacity}`),
   Match.tag("BatchRejected", "BatchServerError", "BatchTransportError", "BatchDecodeError", (e) => `the $batch call failed: ${e._tag}`),

@@ -37,33 +37,14 @@ import { describe, expect, it, vi } from "@effect/vitest"
 import { Throttler } from "@effect-msgraph/core"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
+import { between, checkLinks, docsPage, fenced } from "./utils/docs.js"
 
 /** The line of the page's block that runs the example; the tests below run the same Effect. */
 const runLine = "Effect.runPromise(program.pipe(Effect.provide(CostCalculator.layerDefault)))"
 const provided = program.pipe(Effect.provide(CostCalculator.layerDefault))
 
-const page = readFileSync(fileURLToPath(new URL("../../../docs/costs.md", import.meta.url)), "utf8")
+const page = docsPage("costs.md")
 const source = readFileSync(fileURLToPath(import.meta.url), "utf8")
-
-/** The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces to hyphens. */
-const anchors = (markdown: string): ReadonlyArray<string> =>
-  [...markdown.matchAll(/^#+ (.+)$/gm)].map((m) => m[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, "").replace(/ /g, "-"))
-
-/** Every `(page.md)`, `(page.md#anchor)` and `(#anchor)` link names a page of docs/ and one of its headings. */
-const checkLinks = (markdown: string) => {
-  const links = [...markdown.matchAll(/\]\(([\w-]+\.md)?(?:#([^)]+))?\)/g)]
-  expect(links.length).toBeGreaterThan(0)
-  for (const [, file, anchor] of links) {
-    const target = file === undefined ? markdown : readFileSync(fileURLToPath(new URL(`../../../docs/${file}`, import.meta.url)), "utf8")
-    if (anchor !== undefined) expect(anchors(target), `${file ?? ""}#${anchor}`).toContain(anchor)
-  }
-}
-
-const fenced = (markdown: string, language: string): ReadonlyArray<string> =>
-  [...markdown.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)].filter((m) => m[1] === language).map((m) => m[2]!.trimEnd())
-
-const between = (text: string, start: string, end: string): string =>
-  text.slice(text.indexOf(start) + start.length, text.indexOf(end)).trim()
 
 /** The example's block on the page: the only `ts` block that prices with `layerDefault`. */
 const exampleBlock = (): string => {

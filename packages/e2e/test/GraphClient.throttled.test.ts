@@ -87,27 +87,27 @@ const run = (workload: ReadonlyArray<WorkloadRequest>, step: Duration.DurationIn
 const mailboxWorkload = (): Array<WorkloadRequest> => {
   const mailboxes = [0, 1, 2, 3, 4]
   return [
-      ...mailboxes.map((m): WorkloadRequest => ({
-        id: `mbx-${m}`,
-        method: "POST",
-        url: "/users",
-        body: {
-          accountEnabled: true,
-          displayName: `Mailbox ${m}`,
-          mailNickname: `mbx${m}`,
-          userPrincipalName: `mbx${m}@contoso.onmicrosoft.com`,
-          passwordProfile: { forceChangePasswordNextSignIn: true, password: "Generated-1!" }
-        }
-      })),
-      ...mailboxes.flatMap((m) =>
-        Array.from({ length: 100 }, (_, k): WorkloadRequest => {
-          const owner = `/users/{{mbx-${m}#/body/id}}`
-          return k % 10 === 9
-            ? { id: `d-${m}-${k}`, method: "POST", url: `${owner}/messages`, body: { subject: `${k}` }, priority: "low" }
-            : { id: `g-${m}-${k}`, method: "GET", url: `${owner}/messages?$top=5&$skip=${k}` }
-        })
-      )
-    ]
+    ...mailboxes.map((m): WorkloadRequest => ({
+      id: `mbx-${m}`,
+      method: "POST",
+      url: "/users",
+      body: {
+        accountEnabled: true,
+        displayName: `Mailbox ${m}`,
+        mailNickname: `mbx${m}`,
+        userPrincipalName: `mbx${m}@contoso.onmicrosoft.com`,
+        passwordProfile: { forceChangePasswordNextSignIn: true, password: "Generated-1!" }
+      }
+    })),
+    ...mailboxes.flatMap((m) =>
+      Array.from({ length: 100 }, (_, k): WorkloadRequest => {
+        const owner = `/users/{{mbx-${m}#/body/id}}`
+        return k % 10 === 9
+          ? { id: `d-${m}-${k}`, method: "POST", url: `${owner}/messages`, body: { subject: `${k}` }, priority: "low" }
+          : { id: `g-${m}-${k}`, method: "GET", url: `${owner}/messages?$top=5&$skip=${k}` }
+      })
+    )
+  ]
 }
 
 describe("GraphClient with proactive throttling", () => {

@@ -16,6 +16,7 @@
  */
 import { Context, Effect, Either, Layer, Option, Schema } from "effect"
 import { HttpMethod } from "./BatchRequest.js"
+import { unusableUrl } from "./internal/batchRules.js"
 import { normalizeRequest } from "./internal/catalogRequest.js"
 import { classify, LruCache, readsBody, serviceMatches } from "./internal/catalogClassify.js"
 import { priceIdentity } from "./internal/costIdentity.js"
@@ -82,8 +83,7 @@ export const validateRequest = <R extends LimitCatalog.ClassifyRequest>(request:
   const fail = (reason: InvalidRequest["reason"]) =>
     Either.left(new InvalidRequest({ method: request.method, url: request.url, reason }))
   if (!methods.has(request.method.trim().toUpperCase())) return fail("method")
-  const url = request.url.trim()
-  if (url.length === 0 || url === "/" || /[\r\n]/.test(url)) return fail("url")
+  if (unusableUrl(request.url) || request.url.trim() === "/") return fail("url")
   const bytes = request.bodyBytes
   if (bytes !== undefined && !(Number.isInteger(bytes) && bytes >= 0)) return fail("bodyBytes")
   return Either.right(request)

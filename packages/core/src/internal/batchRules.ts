@@ -85,12 +85,20 @@ const isJsonStructure = (value: unknown): boolean =>
   value !== null && typeof value === "object" && !(value instanceof Uint8Array)
 
 /**
+ * A URL no request can carry: blank, or with a line break. The batch rules and the cost calculator
+ * share it, so that what one refuses the other does too.
+ *
+ * @internal
+ */
+export const unusableUrl = (url: string): boolean => blank.test(url) || crlf.test(url)
+
+/**
  * Makes a URL relative to the batch: a full URL to the configured host loses scheme, host and its
  * version segment; a relative URL keeps its form (with or without a leading slash) and only loses a
  * version segment that would otherwise be doubled.
  */
 const normalizeUrl = (url: string, settings: Settings): Either.Either<string, Problem> => {
-  if (blank.test(url) || crlf.test(url)) return Either.left({ rule: "url", detail: url })
+  if (unusableUrl(url)) return Either.left({ rule: "url", detail: url })
   const match = absolute.exec(url)
   let rest = url
   let isAbsolute = false

@@ -9,9 +9,14 @@
  * - relative URLs (full URLs to the configured host are made relative and lose their version segment;
  *   other hosts, other versions and nested `$batch` calls are rejected);
  * - a Content-Type with every body (`application/json` is added for a JSON object or array);
- * - `dependsOn` naming only earlier items of the same batch, without cycles;
+ * - `dependsOn` naming items of the same batch, without cycles;
  * - a shape Graph accepts: fully parallel, or fully sequential (serial chain, or every dependent
  *   stating the same single dependency).
+ *
+ * A `dependsOn` may name an item that comes later in the array: Graph documents no order rule. The
+ * builder puts such a batch in order itself, every dependency before its dependents and otherwise
+ * in the order given (a stable topological sort), so the emitted envelope always lists
+ * dependencies first.
  *
  * @since 0.1.0
  */
@@ -22,9 +27,9 @@ import * as wire from "./internal/wire.js"
 import type * as VE from "./ValidationError.js"
 
 /**
- * The shape of a valid batch: `parallel` (no dependsOn), `serial` (each item depends on the previous
- * one) or `same` (every item that states a dependency states the same one; Graph runs these
- * sequentially).
+ * The shape of a valid batch: `parallel` (no dependsOn), `serial` (one chain through every item,
+ * each depending on the one before it) or `same` (every item that states a dependency states the
+ * same one; Graph runs these sequentially).
  *
  * @since 0.1.0
  * @category models
@@ -35,7 +40,8 @@ const ValidBatchTypeId: unique symbol = Symbol.for("@effect-msgraph/core/BatchBu
 
 /**
  * A batch that passed every rule. It can only be obtained from {@link BatchBuilder} (or
- * {@link validate}), so holding one proves the batch is Graph-valid.
+ * {@link validate}), so holding one proves the batch is Graph-valid. Its `requests` list every
+ * dependency before its dependents.
  *
  * @since 0.1.0
  * @category models
@@ -52,7 +58,7 @@ export interface ValidBatch {
  */
 export interface BatchBuilderService {
   readonly options: Required<BatchBuilder.Options>
-  /** Checks and normalises one batch. */
+  /** Checks and normalises one batch, and puts dependencies before their dependents. */
   readonly build: (
     requests: Iterable<BatchRequest.BatchRequestItem>
   ) => Effect.Effect<ValidBatch, VE.BatchValidationError>

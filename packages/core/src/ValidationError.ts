@@ -222,23 +222,10 @@ export class DependencyCycle extends Schema.TaggedError<DependencyCycle>()("Depe
 }
 
 /**
- * A `dependsOn` naming an item that appears later in the batch.
- *
- * @since 0.1.0
- * @category errors
- */
-export class ForwardDependency extends Schema.TaggedError<ForwardDependency>()("ForwardDependency", {
-  ids: Ids
-}) {
-  override get message() {
-    return `requests ${this.ids.join(", ")} depend on requests that appear after them`
-  }
-}
-
-/**
  * A batch that is neither fully parallel nor fully sequential. Graph accepts three shapes: no
- * `dependsOn` at all; every item depending on the previous one; or every item that states a
- * dependency stating the same single one. Anything else, including a `dependsOn` with more than one
+ * `dependsOn` at all; one chain through every item (each depends on the one before it in the
+ * chain, wherever it sits in the array); or every item that states a dependency stating the same
+ * single one. Anything else, including a `dependsOn` with more than one
  * id, is answered 400 "Batch should be either fully sequential or fully parallel".
  *
  * @since 0.1.0
@@ -301,7 +288,6 @@ export type BatchValidationError =
   | RequestError
   | UnknownDependency
   | DependencyCycle
-  | ForwardDependency
   | InvalidBatchShape
 
 /**

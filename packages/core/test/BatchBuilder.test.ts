@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Layer } from "effect"
+import { Effect, Either, FastCheck, Layer } from "effect"
 import { BatchBuilder, layer, layerConfig, validate } from "@effect-msgraph/core/BatchBuilder"
 import type { BatchRequestItem } from "@effect-msgraph/core/BatchRequest"
 import * as VE from "@effect-msgraph/core/ValidationError"
@@ -131,8 +131,27 @@ describe("BatchBuilder rules", () => {
     )
   })
 
-  it("a dependsOn naming a later item is rejected", () => {
-    expect(fails([get("1", { dependsOn: ["2"] }), get("2")])).toStrictEqual(new VE.ForwardDependency({ ids: ["1"] }))
+  it("a dependsOn naming a later item is accepted and the batch is emitted with the dependency first", () => {
+    const batch = ok([get("1", { dependsOn: ["2"] }), get("2")])
+    expect(batch.shape).toBe("serial")
+    expect(batch.requests.map((r) => r.id)).toStrictEqual(["2", "1"])
+    // the documented chain 1 -> 2 -> 4 -> 3, written backwards
+    const backwards = ok([get("3", { dependsOn: ["4"] }), get("4", { dependsOn: ["2"] }), get("2", { dependsOn: ["1"] }), get("1")])
+    expect(backwards.shape).toBe("serial")
+    expect(backwards.requests.map((r) => r.id)).toStrictEqual(["1", "2", "4", "3"])
+    // a shared dependency placed last moves to the front; the other requests keep their order
+    const same = ok([get("x"), get("b", { dependsOn: ["r"] }), get("c", { dependsOn: ["R"] }), get("r")])
+    expect(same.shape).toBe("same")
+    expect(same.requests.map((r) => r.id)).toStrictEqual(["x", "r", "b", "c"])
+  })
+
+  it("a forward dependsOn does not make an undocumented shape valid", () => {
+    // two chains of two, each written dependent first
+    expect(fails([get("2", { dependsOn: ["1"] }), get("1"), get("4", { dependsOn: ["3"] }), get("3")]))
+      .toStrictEqual(new VE.InvalidBatchShape({ ids: ["2", "4"] }))
+    // a chain 1 -> 2 -> 3 with a second dependent on 2: neither one chain nor one shared dependency
+    expect(fails([get("4", { dependsOn: ["2"] }), get("3", { dependsOn: ["2"] }), get("2", { dependsOn: ["1"] }), get("1")])._tag)
+      .toBe("InvalidBatchShape")
   })
 
   it("a cycle is rejected with its path", () => {
@@ -172,6 +191,50 @@ describe("BatchBuilder rules", () => {
     // both a duplicate id and a bad method: ids are checked first
     expect(fails([get("a", { method: "HEAD" }), get("A")])._tag).toBe("DuplicateRequestIds")
   })
+})
+
+describe("BatchBuilder ordering (property)", () => {
+  // A batch in a documented shape, written in dependency order: parallel, one chain, or one shared
+  // dependency (item 0) stated by a non-empty subset of the others.
+  const documented = FastCheck.integer({ min: 1, max: 20 }).chain((n) =>
+    FastCheck.tuple(
+      FastCheck.constant(n),
+      n === 1 ? FastCheck.constant("parallel" as const) : FastCheck.constantFrom("parallel" as const, "serial" as const, "same" as const),
+      FastCheck.array(FastCheck.boolean(), { minLength: n, maxLength: n }),
+      FastCheck.shuffledSubarray(Array.from({ length: n }, (_, i) => i), { minLength: n, maxLength: n })
+    )
+  )
+
+  const inOrder = (n: number, shape: "parallel" | "serial" | "same", picks: ReadonlyArray<boolean>): Array<BatchRequestItem> =>
+    Array.from({ length: n }, (_, i) => {
+      const on = shape === "serial" && i > 0
+        ? `q${i - 1}`
+        : shape === "same" && i > 0 && (picks[i] === true || i === 1)
+        ? "Q0" // ids compare case-insensitively
+        : undefined
+      return get(`q${i}`, on === undefined ? {} : { dependsOn: [on] })
+    })
+
+  it.prop(
+    "a documented-shape batch in any array order is accepted, keeps its shape and its requests, and lists dependencies first",
+    [documented],
+    ([[n, shape, picks, permutation]]) => {
+      const sorted = inOrder(n, shape, picks)
+      const shuffled = permutation.map((i) => sorted[i]!)
+      const batch = ok(shuffled)
+      // a chain of two is both serial and same; the builder calls it serial
+      expect(batch.shape).toBe(ok(sorted).shape)
+      expect(batch.shape).toBe(shape === "same" && n === 2 ? "serial" : shape)
+      const byId = (items: ReadonlyArray<BatchRequestItem>) => [...items].sort((a, b) => a.id.localeCompare(b.id))
+      expect(byId(batch.requests)).toStrictEqual(byId(shuffled))
+      const position = new Map(batch.requests.map((r, i) => [r.id.toLowerCase(), i]))
+      batch.requests.forEach((r, i) => {
+        for (const d of r.dependsOn ?? []) expect(position.get(d.toLowerCase())!).toBeLessThan(i)
+      })
+      // a batch already in dependency order is emitted as given
+      expect(ok(sorted).requests.map((r) => r.id)).toStrictEqual(sorted.map((r) => r.id))
+    }
+  )
 })
 
 describe("BatchBuilder service", () => {

@@ -6,7 +6,7 @@
 import { Either } from "effect"
 import { type BatchRequestItem, type Headers, HttpMethod } from "../BatchRequest.js"
 import * as body from "./body.js"
-import { findCycle } from "./graph.js"
+import { findCycle, stableTopologicalOrder } from "./graph.js"
 import * as VE from "../ValidationError.js"
 
 /** @internal */
@@ -214,14 +214,16 @@ export const normalizeRequests = (
 }
 
 /**
- * Dependency rules inside one batch: known ids, no cycle, only earlier items.
+ * Dependency rules inside one batch: known ids, no cycle. A `dependsOn` may name an item anywhere in
+ * the array (Graph documents no order rule); the returned lists give, for each item, the indices of
+ * the items it depends on.
  *
  * @internal
  */
 export const checkDependencies = (
   items: ReadonlyArray<BatchRequestItem>,
   byKey: ReadonlyMap<string, number>
-): Either.Either<void, VE.UnknownDependency | VE.DependencyCycle | VE.ForwardDependency> => {
+): Either.Either<Array<Array<number>>, VE.UnknownDependency | VE.DependencyCycle> => {
   const unknownIds: Array<string> = []
   const missing = new Set<string>()
   const deps: Array<Array<number>> = items.map((item) => {
@@ -238,29 +240,29 @@ export const checkDependencies = (
   if (unknownIds.length > 0) return Either.left(new VE.UnknownDependency({ ids: unknownIds, missing: [...missing] }))
   const cycle = findCycle(deps)
   if (cycle !== undefined) return Either.left(new VE.DependencyCycle({ path: cycle.map((i) => items[i]!.id) }))
-  const forward = items.filter((_, i) => deps[i]!.some((d) => d > i)).map((item) => item.id)
-  if (forward.length > 0) return Either.left(new VE.ForwardDependency({ ids: forward }))
-  return Either.right(undefined)
+  return Either.right(deps)
 }
 
 /**
- * The batch's shape: parallel (no dependsOn), serial (each item depends on exactly the previous
- * one) or same (every item that states a dependency states the same single one).
+ * The batch's shape, read from its dependency graph rather than from the array order: parallel (no
+ * dependsOn), serial (one chain through every item: a single item without a dependency, and no item
+ * depended on twice) or same (every item that states a dependency states the same single one).
+ * `deps` must be acyclic (see {@link checkDependencies}).
  *
  * @internal
  */
-export const shapeOf = (items: ReadonlyArray<BatchRequestItem>): Either.Either<Shape, VE.InvalidBatchShape> => {
-  const dependents = items.filter((item) => item.dependsOn !== undefined && item.dependsOn.length > 0)
+export const shapeOf = (
+  items: ReadonlyArray<BatchRequestItem>,
+  deps: ReadonlyArray<ReadonlyArray<number>>
+): Either.Either<Shape, VE.InvalidBatchShape> => {
+  const dependents = items.filter((_, i) => deps[i]!.length > 0)
   if (dependents.length === 0) return Either.right("parallel")
-  const multi = dependents.filter((item) => item.dependsOn!.length > 1)
+  const multi = items.filter((_, i) => deps[i]!.length > 1)
   if (multi.length > 0) return Either.left(new VE.InvalidBatchShape({ ids: multi.map((item) => item.id) }))
-  const serial = items.every((item, i) =>
-    i === 0 ? item.dependsOn === undefined : item.dependsOn !== undefined &&
-      idKey(item.dependsOn[0]!) === idKey(items[i - 1]!.id)
-  )
-  if (serial) return Either.right("serial")
-  const target = idKey(dependents[0]!.dependsOn![0]!)
-  if (dependents.every((item) => idKey(item.dependsOn![0]!) === target)) return Either.right("same")
+  const targets = new Set(deps.filter((d) => d.length > 0).map((d) => d[0]!))
+  // n - 1 edges into n - 1 distinct items, without a cycle, is a single path through all n items.
+  if (dependents.length === items.length - 1 && targets.size === dependents.length) return Either.right("serial")
+  if (targets.size === 1) return Either.right("same")
   return Either.left(new VE.InvalidBatchShape({ ids: dependents.map((item) => item.id) }))
 }
 
@@ -272,6 +274,7 @@ export interface Built {
 
 /**
  * Every batch rule, in a fixed order; the first rule broken is reported with all of its offenders.
+ * The requests of a valid batch come back with every dependency before its dependents.
  *
  * @internal
  */
@@ -293,8 +296,9 @@ export const build = (
   return Either.gen(function*() {
     const byKey = yield* checkIds(items)
     const requests = yield* normalizeRequests(items, settings)
-    yield* checkDependencies(requests, byKey)
-    const shape = yield* shapeOf(requests)
-    return { requests, shape }
+    const deps = yield* checkDependencies(requests, byKey)
+    const shape = yield* shapeOf(requests, deps)
+    // Dependencies first; a batch already in that order keeps its order.
+    return { requests: stableTopologicalOrder(deps).map((i) => requests[i]!), shape }
   })
 }

@@ -59,3 +59,26 @@ export const findCycle = (deps: ReadonlyArray<ReadonlyArray<number>>): Array<num
   cycle.push(current)
   return cycle
 }
+
+/**
+ * A topological order (dependencies first) that moves as little as it can: at every step it takes
+ * the lowest index whose dependencies are all placed, so an order that is already topological comes
+ * back unchanged. `deps` must be acyclic. Quadratic, which suits a batch of at most 20 requests.
+ *
+ * @internal
+ */
+export const stableTopologicalOrder = (deps: ReadonlyArray<ReadonlyArray<number>>): Array<number> => {
+  const n = deps.length
+  const placed = new Uint8Array(n)
+  const order: Array<number> = []
+  while (order.length < n) {
+    let next = 0
+    while (placed[next] === 1 || !deps[next]!.every((d) => placed[d] === 1)) {
+      next++
+      if (next === n) throw new Error("stableTopologicalOrder: the graph has a cycle")
+    }
+    placed[next] = 1
+    order.push(next)
+  }
+  return order
+}

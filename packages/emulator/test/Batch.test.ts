@@ -2,7 +2,7 @@ import { BatchResponse, Bucket, GraphError } from "@effect-msgraph/core"
 import * as Emulator from "@effect-msgraph/emulator/Emulator"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FastCheck, Fiber, Option, TestClock } from "effect"
-import { batch, fixtureJson, get, post, postBatch } from "./utils/graph.js"
+import { batch, fixtureJson, get, post, postBatch, send } from "./utils/graph.js"
 
 const expectRejected = (payload: unknown, fragment: RegExp) =>
   Effect.gen(function*() {
@@ -35,10 +35,13 @@ describe("batch envelope validation", () => {
   it.effect("refuses a dependsOn naming an unknown id", () =>
     expectRejected({ requests: [get("1", "/users"), { ...get("2", "/groups"), dependsOn: ["9"] }] }, /not in the batch/))
 
-  it.effect("refuses a dependsOn naming a later item, or the item itself", () =>
+  it.effect("refuses a dependency cycle, an item depending on itself included, wherever the items sit", () =>
     Effect.gen(function*() {
-      yield* expectRejected({ requests: [{ ...get("1", "/users"), dependsOn: ["2"] }, get("2", "/groups")] }, /does not come before/)
-      yield* expectRejected({ requests: [{ ...get("1", "/users"), dependsOn: ["1"] }] }, /does not come before/)
+      yield* expectRejected({ requests: [{ ...get("1", "/users"), dependsOn: ["2"] }, { ...get("2", "/groups"), dependsOn: ["1"] }] }, /cycle/)
+      yield* expectRejected({ requests: [{ ...get("1", "/users"), dependsOn: ["1"] }] }, /cycle/)
+      yield* expectRejected({
+        requests: [get("0", "/me"), { ...get("a", "/users"), dependsOn: ["c"] }, { ...get("b", "/users"), dependsOn: ["a"] }, { ...get("c", "/users"), dependsOn: ["b"] }]
+      }, /cycle/)
     }))
 
   it.effect("refuses a mixed shape and dependsOn lists of more than one id", () =>
@@ -126,8 +129,76 @@ describe("documented examples", () => {
       assert.match(answer.byId["1"].headers["Content-Type"], /^application\/json/)
       assert.strictEqual(answer.byId["2"].status, 404)
       const error = Option.getOrThrow(GraphError.fromBody(answer.byId["2"].body)).error
-      assert.deepStrictEqual(Object.keys(GraphError.innerErrorOf(error) ?? {}).sort(), ["date", "request-id"])
+      const documentedInner = documented.responses[1].body.error.innerError
+      assert.deepStrictEqual(Object.keys(GraphError.innerErrorOf(error) ?? {}).sort(), Object.keys(documentedInner).sort())
       assert.strictEqual(ours.responses.length, 2)
+    }).pipe(Effect.provide(Emulator.layerTest())))
+})
+
+describe("batch item URLs and error bodies", () => {
+  it.effect("answers an item whose URL repeats the version 400 'Resource not found for the segment', without running it", () =>
+    Effect.gen(function*() {
+      const answer = yield* batch([
+        get("1", "/v1.0/users"),
+        get("2", "/beta/me"),
+        get("3", "v1.0/organization"),
+        post("4", "/v1.0/groups", { displayName: "g", mailNickname: "g" }),
+        get("5", "/users")
+      ])
+      assert.strictEqual(answer.status, 200)
+      for (const [id, segment] of [["1", "v1.0"], ["2", "beta"], ["3", "v1.0"], ["4", "v1.0"]] as const) {
+        assert.strictEqual(answer.byId[id].status, 400, id)
+        const error = Option.getOrThrow(GraphError.fromBody(answer.byId[id].body)).error
+        assert.strictEqual(error.code, "BadRequest")
+        assert.strictEqual(error.message, `Resource not found for the segment '${segment}'.`)
+      }
+      assert.strictEqual(answer.byId["5"].status, 200)
+      const log = yield* Emulator.audit
+      assert.deepStrictEqual(log.filter((e) => e.executed).map((e) => e.itemId), ["5"])
+      // Nothing was created by the refused POST.
+      const groups = yield* batch([get("g", "/groups")])
+      assert.deepStrictEqual(groups.byId["g"].body.value, [])
+    }).pipe(Effect.provide(Emulator.layerTest())))
+
+  it.effect("a single request whose path repeats the version gets the same 400", () =>
+    Effect.gen(function*() {
+      const answer = yield* send("GET", "/v1.0/users")
+      assert.strictEqual(answer.status, 400)
+      const error = Option.getOrThrow(GraphError.fromBody(answer.json)).error
+      assert.strictEqual(error.code, "BadRequest")
+      assert.strictEqual(error.message, "Resource not found for the segment 'v1.0'.")
+      const inner = GraphError.innerErrorOf(error) ?? {}
+      assert.strictEqual(inner["client-request-id"], inner["request-id"])
+      assert.isFalse((yield* Emulator.audit)[0]!.executed)
+    }).pipe(Effect.provide(Emulator.layerTest())))
+
+  it.effect("a refused versioned item fails its dependents with 424", () =>
+    Effect.gen(function*() {
+      const answer = yield* batch([get("1", "/v1.0/me"), { ...get("2", "/me"), dependsOn: ["1"] }])
+      assert.deepStrictEqual([answer.byId["1"].status, answer.byId["2"].status], [400, 424])
+    }).pipe(Effect.provide(Emulator.layerTest())))
+
+  it.effect("error items carry innerError client-request-id: the item's own, else the batch request's, else the request id", () =>
+    Effect.gen(function*() {
+      const missing = "/users/00000000-0000-0000-0000-00000000dead"
+      const innerOf = (item: any) => GraphError.innerErrorOf(Option.getOrThrow(GraphError.fromBody(item.body)).error) ?? {}
+      const answer = yield* batch(
+        [get("own", missing, { "client-request-id": "item-id" }), get("inherited", missing), get("versioned", "/v1.0/me")],
+        { "client-request-id": "batch-id" }
+      )
+      assert.strictEqual(innerOf(answer.byId["own"])["client-request-id"], "item-id")
+      assert.strictEqual(innerOf(answer.byId["inherited"])["client-request-id"], "batch-id")
+      assert.strictEqual(innerOf(answer.byId["versioned"])["client-request-id"], "batch-id")
+      for (const id of ["own", "inherited", "versioned"]) {
+        assert.deepStrictEqual(Object.keys(innerOf(answer.byId[id])).sort(), ["client-request-id", "date", "request-id"])
+      }
+      const bare = yield* batch([get("x", missing), { ...get("y", "/me"), dependsOn: ["x"] }])
+      for (const id of ["x", "y"]) {
+        const inner = innerOf(bare.byId[id])
+        assert.isString(inner["request-id"])
+        assert.strictEqual(inner["client-request-id"], inner["request-id"], id)
+      }
+      assert.strictEqual(bare.byId["y"].status, 424)
     }).pipe(Effect.provide(Emulator.layerTest())))
 })
 
@@ -163,6 +234,53 @@ describe("batch execution", () => {
         yield* TestClock.adjust("1 second")
         return yield* Fiber.join(fiber)
       })))
+
+  it.effect("accepts a dependsOn naming a later item and runs the chain in dependency order, one item at a time", () =>
+    Effect.gen(function*() {
+      // The documented chain 1 -> 2 -> 4 -> 3, written backwards.
+      const answer = yield* batch([
+        { ...get("3", "/groups"), dependsOn: ["4"] },
+        { ...get("4", "/users"), dependsOn: ["2"] },
+        { ...get("2", "/organization"), dependsOn: ["1"] },
+        get("1", "/me")
+      ])
+      assert.strictEqual(answer.status, 200)
+      assert.deepStrictEqual(answer.order, ["1", "2", "4", "3"])
+      const log = yield* Emulator.audit
+      assert.deepStrictEqual(log.map((e) => e.itemId), ["1", "2", "4", "3"])
+      for (let i = 1; i < log.length; i++) assert.isAtMost(log[i - 1]!.finishedAt, log[i]!.startedAt)
+      assert.strictEqual((yield* Emulator.report).orderViolations, 0)
+    }).pipe(Effect.provide(Emulator.layerTest({ latency: { graph: { baseMillis: 50, jitterMillis: 0 }, identity: { baseMillis: 50, jitterMillis: 0 } } })), (eff) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(eff)
+        yield* TestClock.adjust("1 second")
+        return yield* Fiber.join(fiber)
+      })))
+
+  it.effect("runs a Same-pattern batch whose shared dependency comes last: the dependency first, then the rest in array order", () =>
+    Effect.gen(function*() {
+      const answer = yield* batch([
+        { ...get("b", "/groups"), dependsOn: ["root"] },
+        get("x", "/users"),
+        { ...get("c", "/users"), dependsOn: ["ROOT"] },
+        get("root", "/organization")
+      ])
+      assert.strictEqual(answer.status, 200)
+      const log = yield* Emulator.audit
+      assert.deepStrictEqual(log.map((e) => e.itemId), ["x", "root", "b", "c"])
+      assert.strictEqual((yield* Emulator.report).orderViolations, 0)
+    }).pipe(Effect.provide(Emulator.layerTest())))
+
+  it.effect("answers 424 to the dependent of a failed item that comes later in the array, without running it", () =>
+    Effect.gen(function*() {
+      const answer = yield* batch([
+        { ...post("2", "/groups", { displayName: "g", mailNickname: "g" }), dependsOn: ["1"] },
+        get("1", "/users/nobody@contoso.com")
+      ])
+      assert.deepStrictEqual([answer.byId["1"].status, answer.byId["2"].status], [404, 424])
+      const log = yield* Emulator.audit
+      assert.deepStrictEqual(log.map((e) => [e.itemId, e.executed]), [["1", true], ["2", false]])
+    }).pipe(Effect.provide(Emulator.layerTest())))
 
   it.effect("answers 424 to every item after a failed one in a chain, without running them", () =>
     Effect.gen(function*() {
@@ -232,20 +350,34 @@ describe("batch shapes (property)", () => {
     FastCheck.tuple(...Array.from({ length: n }, (_, i) => i === 0 ? FastCheck.constant(-1) : FastCheck.integer({ min: -1, max: i - 1 })))
   )
 
+  // The same structure written in any array order: dependencies may come later.
+  const shuffled = structure.chain((deps) =>
+    FastCheck.tuple(
+      FastCheck.constant(deps),
+      FastCheck.shuffledSubarray(deps.map((_, i) => i), { minLength: deps.length, maxLength: deps.length })
+    )
+  )
+
   it.effect.prop(
-    "a batch is accepted exactly when it is parallel, serial or same; accepted ones answer every id once and keep order",
-    [structure],
-    ([deps]) =>
+    "a batch in any array order is accepted exactly when it is parallel, serial or same; accepted ones answer every id once and run dependencies first",
+    [shuffled],
+    ([[deps, permutation]]) =>
       Effect.gen(function*() {
         const stated = deps.filter((d) => d >= 0)
         const documented = stated.length === 0 ||
           deps.every((d, i) => i === 0 ? d === -1 : d === i - 1) ||
           stated.every((d) => d === stated[0])
-        const requests = deps.map((d, i) => ({ ...get(`q${i}`, `/organization?i=${i}`), ...(d >= 0 ? { dependsOn: [`q${d}`] } : {}) }))
+        const inOrder = deps.map((d, i) => ({ ...get(`q${i}`, `/organization?i=${i}`), ...(d >= 0 ? { dependsOn: [`q${d}`] } : {}) }))
+        const requests = permutation.map((i) => inOrder[i]!)
         const answer = yield* batch(requests)
         assert.strictEqual(answer.status, documented ? 200 : 400)
         if (documented) {
           assert.sameMembers(answer.order, requests.map((r) => r.id))
+          assert.strictEqual(answer.order.length, requests.length)
+          const ran = (yield* Emulator.audit).map((e) => e.itemId)
+          deps.forEach((d, i) => {
+            if (d >= 0) assert.isBelow(ran.indexOf(`q${d}`), ran.indexOf(`q${i}`))
+          })
           assert.strictEqual((yield* Emulator.report).orderViolations, 0)
         } else {
           assert.deepStrictEqual(yield* Emulator.audit, [])

@@ -89,6 +89,8 @@ interface Item {
   readonly url: string
   readonly headers: Readonly<Record<string, string>>
   readonly body: unknown
+  /** For a batch item, the `client-request-id` header of the `$batch` request that carried it. */
+  readonly batchClientRequestId?: string | undefined
 }
 
 interface Prepared {
@@ -121,6 +123,19 @@ const headerOf = (headers: Readonly<Record<string, string>> | undefined, name: s
   const lower = name.toLowerCase()
   for (const key in headers) if (key.toLowerCase() === lower) return headers[key]
   return undefined
+}
+
+/**
+ * The `client-request-id` an item's error body echoes: its own header, else (inside a batch) the
+ * batch request's. Without either, the error body falls back to the request id (see `errorBody`).
+ */
+const echoedClientRequestId = (item: Item): string | undefined =>
+  headerOf(item.headers, "client-request-id") ?? item.batchClientRequestId
+
+/** A path that still starts with a version segment (`/v1.0/users` inside a batch): the segment. */
+const versionSegment = (parsed: ParsedUrl): string | undefined => {
+  const first = parsed.segments[0]
+  return first !== undefined && /^(v1\.0|beta)$/i.test(first) ? first : undefined
 }
 
 /** FNV-1a, 32 bits, as 8 hex digits: a stable fingerprint of an item. @internal */
@@ -317,7 +332,7 @@ export class Engine {
       if (Either.isLeft(valid)) {
         return respondOutcome(errorOutcome(400, "BadRequest", valid.left.message, stamp))
       }
-      const responses = yield* self.runBatch(valid.right, httpRequest, context, root)
+      const responses = yield* self.runBatch(valid.right, httpRequest, context, root, stamp.clientRequestId)
       if (dropPhase === "after" && (yield* self.roll(drop?.rate))) return { _tag: "Drop" } as const
       const lateFault = yield* self.pickBatchFault("after")
       if (lateFault !== undefined) return respondOutcome(batchFaultOutcome(lateFault, { ...stamp, now: yield* Clock.currentTimeMillis }))
@@ -404,7 +419,15 @@ export class Engine {
       const now = yield* Clock.currentTimeMillis
       const seq = ++self.seq
       const requestId = self.newId()
-      const stamp: Stamp = { requestId, clientRequestId: headerOf(p.item.headers, "client-request-id"), now }
+      const stamp: Stamp = { requestId, clientRequestId: echoedClientRequestId(p.item), now }
+      // Graph resolves a batch item's URL against the batch's version; a repeated version is a path
+      // segment it cannot find, answered before anything runs.
+      const versioned = versionSegment(p.parsed)
+      if (versioned !== undefined) {
+        const outcome = errorOutcome(400, "BadRequest", `Resource not found for the segment '${versioned}'.`, stamp)
+        self.audited(p, seq, requestId, outcome, now, now, false, false)
+        return Either.left(outcome)
+      }
       for (const fault of self.faults.items ?? []) {
         if (fault.service !== undefined && fault.service !== p.service && !p.demands.some((d) => d.service === fault.service)) continue
         if (!(yield* self.roll(fault.rate))) continue
@@ -480,7 +503,7 @@ export class Engine {
         yield* Effect.sleep(Duration.millis(Math.round(model.baseMillis + r * model.jitterMillis)))
       }
       const now = yield* Clock.currentTimeMillis
-      const stamp: Stamp = { requestId: ticket.requestId, clientRequestId: headerOf(p.item.headers, "client-request-id"), now }
+      const stamp: Stamp = { requestId: ticket.requestId, clientRequestId: echoedClientRequestId(p.item), now }
       const result = self.store.handle({
         method: p.item.method,
         url: p.parsed,
@@ -531,7 +554,8 @@ export class Engine {
     batch: ValidBatch,
     httpRequest: number,
     context: ClassifyContext,
-    root: string
+    root: string,
+    batchClientRequestId: string | undefined
   ): Effect.Effect<ReadonlyArray<BatchResponse.BatchResponseItem>> {
     const self = this
     return Effect.gen(function*() {
@@ -540,7 +564,8 @@ export class Engine {
         method: i.method.toUpperCase(),
         url: i.url,
         headers: i.headers ?? {},
-        body: i.body
+        body: i.body,
+        batchClientRequestId
       }))
       const clientIds = items.map((item) =>
         headerOf(item.headers, "client-request-id") ?? `${item.id}#${fingerprint(`${item.method} ${item.url} ${bodyText(item.body)}`)}`
@@ -584,9 +609,9 @@ export class Engine {
         const responses = results.map((o, i) => toResponse(i, o))
         return yield* self.orderRandom.shuffle(responses).pipe(Effect.map((chunk) => Array.from(chunk)))
       }
-      // Serial and Same batches run one item at a time, in order.
-      const results: Array<Outcome> = []
-      for (let i = 0; i < items.length; i++) {
+      // Serial and Same batches run one item at a time, every dependency first (array order otherwise).
+      const results = new Array<Outcome>(items.length)
+      for (const i of batch.order) {
         const dep = batch.dependency[i]
         if (dep !== undefined && results[dep]!.status >= 400) {
           const now = yield* Clock.currentTimeMillis
@@ -594,16 +619,16 @@ export class Engine {
           const requestId = self.newId()
           const outcome = errorOutcome(424, "FailedDependency", `The request depends on request '${items[dep]!.id}', which failed.`, {
             requestId,
-            clientRequestId: headerOf(items[i]!.headers, "client-request-id"),
+            clientRequestId: echoedClientRequestId(items[i]!),
             now
           })
           self.audited(prepared[i]!, seq, requestId, outcome, now, now, false, false)
-          results.push(outcome)
+          results[i] = outcome
           continue
         }
-        results.push(yield* self.runOne(prepared[i]!))
+        results[i] = yield* self.runOne(prepared[i]!)
       }
-      return results.map((o, i) => toResponse(i, o))
+      return batch.order.map((i) => toResponse(i, results[i]!))
     })
   }
 }

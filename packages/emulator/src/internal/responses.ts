@@ -14,6 +14,7 @@ export interface Outcome {
 /** Per-response stamps Graph puts in `innerError`. @internal */
 export interface Stamp {
   readonly requestId: string
+  /** The caller's `client-request-id`; when it sent none, error bodies echo `requestId` instead. */
   readonly clientRequestId: string | undefined
   /** Milliseconds since the epoch, from the emulator's clock. */
   readonly now: number
@@ -29,7 +30,14 @@ export const jsonHeaders = (): Record<string, string> => ({
   "Content-Type": "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 })
 
-/** A Graph error body: `{ error: { code, message, innerError: { date, request-id, client-request-id } } }`. @internal */
+/**
+ * A Graph error body: `{ error: { code, message, innerError: { date, request-id, client-request-id } } }`,
+ * the keys of every error item in the documented batch response. When the caller sent no
+ * `client-request-id`, the emulator puts the request id there (an emulator choice; Graph's pages
+ * do not say what it echoes then).
+ *
+ * @internal
+ */
 export const errorBody = (code: string, message: string, stamp: Stamp): unknown => ({
   error: {
     code,
@@ -37,7 +45,7 @@ export const errorBody = (code: string, message: string, stamp: Stamp): unknown 
     innerError: {
       date: graphDate(stamp.now),
       "request-id": stamp.requestId,
-      ...(stamp.clientRequestId === undefined ? {} : { "client-request-id": stamp.clientRequestId })
+      "client-request-id": stamp.clientRequestId ?? stamp.requestId
     }
   }
 })

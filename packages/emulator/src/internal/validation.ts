@@ -20,6 +20,11 @@ export interface ValidBatch {
   readonly shape: Shape
   /** For each item, the index of the item it depends on, if any. */
   readonly dependency: ReadonlyArray<number | undefined>
+  /**
+   * The item indices in the order a sequential batch runs them: every dependency before its
+   * dependents, array order otherwise. A `dependsOn` may name a later item (Graph states no order rule).
+   */
+  readonly order: ReadonlyArray<number>
 }
 
 /** Why an envelope is refused: one reason, with Graph's wording in the message. @internal */
@@ -35,7 +40,7 @@ export interface Rejection {
     | "NestedBatch"
     | "MissingContentType"
     | "UnknownDependency"
-    | "ForwardDependency"
+    | "DependencyCycle"
     | "MixedShape"
     | "InvalidBody"
   readonly message: string
@@ -99,10 +104,12 @@ export const validate = (text: string): Either.Either<ValidBatch, Rejection> => 
     if (target === undefined) {
       return reject("UnknownDependency", `Request '${item.id}' depends on '${on[0]}', which is not in the batch.`)
     }
-    if (target >= i) {
-      return reject("ForwardDependency", `Request '${item.id}' depends on '${on[0]}', which does not come before it in the batch.`)
-    }
     dependency.push(target)
+  }
+  const order = executionOrder(dependency)
+  if (order.length < requests.length) {
+    const stuck = requests.find((_, i) => !order.includes(i))!
+    return reject("DependencyCycle", `Request '${stuck.id}' is part of a dependency cycle: its dependsOn leads back to it.`)
   }
   const shape = shapeOf(dependency)
   if (shape === undefined) {
@@ -113,24 +120,43 @@ export const validate = (text: string): Either.Either<ValidBatch, Rejection> => 
     const contentType = item.body === undefined ? undefined : BatchRequest.header(item.headers, "content-type")
     return contentType !== undefined && !BatchRequest.isJsonContentType(contentType)
   })
-  if (!binary) return Either.right({ items: requests, shape, dependency })
+  if (!binary) return Either.right({ items: requests, shape, dependency, order })
   const decoded = decodeEnvelope(wire.right)
   if (Either.isLeft(decoded)) {
     return reject("InvalidBody", "Invalid batch payload format: a body whose Content-Type is not JSON must be base64 encoded.")
   }
-  return Either.right({ items: decoded.right.requests, shape, dependency })
+  return Either.right({ items: decoded.right.requests, shape, dependency, order })
 }
 
 /**
- * Parallel: nobody depends on anything. Serial: every item after the first depends on the one just
- * before it. Same: every item that states a dependency states the same one.
+ * The shape of an acyclic dependency list, whatever the array order. Parallel: nobody depends on
+ * anything. Serial: one chain through every item (one item depends on nothing, every other on a
+ * different item). Same: every item that states a dependency states the same one.
  *
  * @internal
  */
 export const shapeOf = (dependency: ReadonlyArray<number | undefined>): Shape | undefined => {
   const stated = dependency.filter((d): d is number => d !== undefined)
   if (stated.length === 0) return "parallel"
-  if (dependency[0] === undefined && dependency.every((d, i) => i === 0 || d === i - 1)) return "serial"
-  if (stated.every((d) => d === stated[0])) return "same"
+  const targets = new Set(stated)
+  if (stated.length === dependency.length - 1 && targets.size === stated.length) return "serial"
+  if (targets.size === 1) return "same"
   return undefined
+}
+
+/**
+ * A stable topological order: at each step the lowest index whose dependency has run. Shorter than
+ * the input when there is a cycle (the items of the cycle, and those behind it, never become ready).
+ *
+ * @internal
+ */
+export const executionOrder = (dependency: ReadonlyArray<number | undefined>): Array<number> => {
+  const placed = dependency.map(() => false)
+  const order: Array<number> = []
+  for (;;) {
+    const next = dependency.findIndex((d, i) => !placed[i] && (d === undefined || placed[d]))
+    if (next === -1) return order
+    placed[next] = true
+    order.push(next)
+  }
 }

@@ -65,7 +65,7 @@ export class InvalidAuthority extends Schema.TaggedError<InvalidAuthority>()("In
   override get message() {
     return this.reason === "NotAUrl"
       ? `the token authority is not a URL: ${JSON.stringify(this.authority)}`
-      : `the token authority must be https, or http on a loopback address: ${this.authority}`
+      : `the token authority must be https, or http on a loopback address: ${JSON.stringify(this.authority)}`
   }
 }
 

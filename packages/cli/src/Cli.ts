@@ -14,13 +14,13 @@
  *
  * @since 0.1.0
  */
-import { DependencyResolver, GraphClient, LimitCatalog, TokenProvider, type ValidationError } from "@effect-msgraph/core"
+import { Cloud, DependencyResolver, GraphClient, LimitCatalog, TokenProvider, type ValidationError } from "@effect-msgraph/core"
 import { Emulator, EmulatorServer } from "@effect-msgraph/emulator"
 import { Args, Command, Options, ValidationError as CliValidationError } from "@effect/cli"
 import type { CliApp } from "@effect/cli"
 import type { FileSystem } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Clock, Config, Effect, Either, Layer, Option, Ref, Stream } from "effect"
+import { Clock, ConfigError, Effect, Either, Layer, Option, Ref, Stream } from "effect"
 import { admissionLayer, admissionName } from "./internal/admission.js"
 import * as LowerBound from "./LowerBound.js"
 import { Output, stderr, stdout } from "./Output.js"
@@ -299,15 +299,12 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
     Effect.withSpan("Cli.plan")
   )
 
-const isLoopback = (url: URL): boolean => {
-  const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase()
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host)
-}
-
 /**
  * `run FILE --endpoint URL`: the workload for real. A loopback endpoint (`serve`) gets a static
- * token; any other endpoint needs `MSGRAPH_TENANT_ID`, `MSGRAPH_CLIENT_ID` and
- * `MSGRAPH_CLIENT_SECRET` (read as a redacted value, never printed).
+ * token; any other endpoint must be a cloud's Graph endpoint (`Cloud.clouds`), which picks the
+ * cloud of the token, and needs `MSGRAPH_TENANT_ID`, `MSGRAPH_CLIENT_ID` and
+ * `MSGRAPH_CLIENT_SECRET` (read as a redacted value, never printed). `MSGRAPH_CLOUD`, when set,
+ * must name the same cloud; `MSGRAPH_AUTHORITY` overrides the login host.
  *
  * @since 0.1.0
  * @category commands
@@ -320,21 +317,35 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     } catch {
       return yield* invalid(`--endpoint is not a URL: ${options.endpoint}`)
     }
-    if (endpoint.protocol !== "https:" && !(endpoint.protocol === "http:" && isLoopback(endpoint))) {
+    if (!Cloud.isSecure(endpoint)) {
       return yield* invalid(`--endpoint must be https, or http on a loopback address: ${options.endpoint}`)
+    }
+    const loopback = Cloud.isLoopback(endpoint)
+    // a token is for one cloud's Graph: it is sent there, or to `serve` on loopback, and nowhere else
+    const cloud = Cloud.fromGraphUrl(endpoint)
+    if (!loopback && Option.isNone(cloud)) {
+      const graphs = Cloud.names.map((name) => `${Cloud.clouds[name].graph} (${name})`).join(", ")
+      return yield* invalid(`--endpoint must be a Microsoft Graph endpoint, ${graphs}, or a loopback address: ${endpoint.origin}`)
     }
     const loaded = yield* loadOrReport(options.file)
     if (Either.isLeft(loaded)) return loaded.left
     const { plan, workload } = loaded.right
-    const loopback = isLoopback(endpoint)
     const tenantSize = options.tenantSize ?? "M"
-    const tokens = loopback
+    const credentials = loopback ? undefined : yield* TokenProvider.clientCredentialsConfig
+    if (credentials?.cloud !== undefined && Option.isSome(cloud) && credentials.cloud !== cloud.value) {
+      return yield* invalid(`MSGRAPH_CLOUD is ${credentials.cloud}, but --endpoint ${endpoint.origin} is the ${cloud.value} cloud's Graph`)
+    }
+    const tokens = credentials === undefined
       ? TokenProvider.layerStatic("loopback-emulator")
-      : TokenProvider.layerClientCredentialsConfig.pipe(Layer.provide(NodeHttpClient.layerUndici))
+      : TokenProvider.layerClientCredentials({ ...credentials, cloud: Option.getOrElse(cloud, () => "global" as const) }).pipe(
+        // clientCredentialsConfig has already refused an authority that is not https (or loopback http)
+        Layer.orDie,
+        Layer.provide(NodeHttpClient.layerUndici)
+      )
     // buckets are keyed by who calls: `serve`'s emulator identity, or the app and tenant of the credentials
-    const identity = loopback
+    const identity = credentials === undefined
       ? Emulator.defaultIdentity
-      : yield* Config.all({ tenantId: Config.string("MSGRAPH_TENANT_ID"), appId: Config.string("MSGRAPH_CLIENT_ID") })
+      : { tenantId: credentials.tenantId, appId: credentials.clientId }
     const admission = { tenantSize, delegated: loopback, identity, unthrottled: options.unthrottled }
     const client = GraphClient.layer({ baseUrl: endpoint.origin + endpoint.pathname.replace(/\/+$/, ""), ...clientOptions(options.maxAttempts) }).pipe(
       Layer.provide(Layer.mergeAll(tokens, admissionLayer(admission), NodeHttpClient.layerUndici))
@@ -354,10 +365,7 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
         Effect.ensuring(progress.done),
         // the client checks the workload against the endpoint's host before sending anything
         Effect.map(Either.right),
-        Effect.catchIf(
-          (e): e is ValidationError.WorkloadError => e._tag !== "ConfigError",
-          (e) => Effect.succeed(Either.left(e))
-        )
+        Effect.catchAll((e: ValidationError.WorkloadError) => Effect.succeed(Either.left(e)))
       )
     if (Either.isLeft(summary)) return yield* invalid(`${options.file}: ${summary.left.message}\nNothing was sent.`)
     if (summary.right === undefined) return yield* Effect.dieMessage("the client ended without a summary")
@@ -379,8 +387,10 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     yield* stdout(options.json === true ? `${JSON.stringify(report)}\n` : Report.render(report))
     return exitOf(summary.right.failed)
   }).pipe(
-    Effect.catchTag("ConfigError", () =>
-      invalid("run against Graph needs MSGRAPH_TENANT_ID, MSGRAPH_CLIENT_ID and MSGRAPH_CLIENT_SECRET in the environment")),
+    Effect.catchTag("ConfigError", (error) =>
+      ConfigError.isMissingDataOnly(error)
+        ? invalid("run against Graph needs MSGRAPH_TENANT_ID, MSGRAPH_CLIENT_ID and MSGRAPH_CLIENT_SECRET in the environment")
+        : invalid(`invalid configuration: ${String(error)}\nNothing was sent.`)),
     Effect.withSpan("Cli.run")
   )
 
@@ -469,7 +479,9 @@ const simulatedLatency = Options.choice("latency", ["none", "realistic"]).pipe(
 )
 const maxAttempts = Options.integer("max-attempts").pipe(Options.optional, Options.withDescription("attempts per request (default 5)"))
 const port = Options.integer("port").pipe(Options.withDefault(0), Options.withDescription("port on 127.0.0.1 (0: any free port)"))
-const endpoint = Options.text("endpoint").pipe(Options.withDescription("https://graph.microsoft.com, or the URL `serve` printed"))
+const endpoint = Options.text("endpoint").pipe(
+  Options.withDescription("a cloud's Graph endpoint (https://graph.microsoft.com, graph.microsoft.us, ...), or the URL `serve` printed")
+)
 
 const optional = <A>(o: Option.Option<A>): A | undefined => Option.getOrUndefined(o)
 

@@ -28,6 +28,7 @@ import {
 } from "effect"
 import { BatchBuilder, make as makeBuilder, validate } from "./BatchBuilder.js"
 import type { Headers } from "./BatchRequest.js"
+import * as CloudTable from "./Cloud.js"
 import type * as DependencyResolver from "./DependencyResolver.js"
 import { make as makeResolver } from "./DependencyResolver.js"
 import * as CostCalculator from "./CostCalculator.js"
@@ -125,23 +126,19 @@ export const metrics = {
 } as const
 
 /**
- * The services' Graph clouds and their hosts (Graph endpoint and token authority).
+ * The services' Graph clouds and their hosts (Graph endpoint, token authority and scope): the table
+ * of the `Cloud` module, which `TokenProvider` reads too.
  *
  * @since 0.1.0
  * @category constants
  */
-export const clouds = {
-  global: { graph: "https://graph.microsoft.com", authority: "https://login.microsoftonline.com" },
-  usGov: { graph: "https://graph.microsoft.us", authority: "https://login.microsoftonline.us" },
-  usGovDod: { graph: "https://dod-graph.microsoft.us", authority: "https://login.microsoftonline.us" },
-  china: { graph: "https://microsoftgraph.chinacloudapi.cn", authority: "https://login.chinacloudapi.cn" }
-} as const
+export const clouds = CloudTable.clouds
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type Cloud = keyof typeof clouds
+export type Cloud = CloudTable.Cloud
 
 /**
  * @since 0.1.0
@@ -424,7 +421,7 @@ export const layerConfig = (
     GraphClient,
     Effect.flatMap(
       Config.all({
-        cloud: Config.withDefault(Config.literal("global", "usGov", "usGovDod", "china")("MSGRAPH_CLOUD"), "global" as const),
+        cloud: Config.withDefault(CloudTable.config(), "global" as const),
         baseUrl: Config.option(Config.string("MSGRAPH_BASE_URL")),
         version: Config.withDefault(Config.literal("v1.0", "beta")("MSGRAPH_VERSION"), "v1.0" as const)
       }),

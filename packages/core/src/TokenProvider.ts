@@ -1,9 +1,10 @@
 /**
  * Access tokens for Graph.
  *
- * - `layerClientCredentials` runs the OAuth 2.0 client credentials grant against a configurable
- *   authority. The token is cached until its expiry minus a skew, and concurrent callers share one
- *   refresh.
+ * - `layerClientCredentials` runs the OAuth 2.0 client credentials grant against the login host of
+ *   a cloud (`Cloud`), asking for a token for that cloud's Graph; the authority can be overridden,
+ *   and must be `https` (plain `http` only on a loopback address). The token is cached until its
+ *   expiry minus a skew, at most half its lifetime, and concurrent callers share one refresh.
  * - `layerStatic` serves a fixed token, for tests and the emulator.
  *
  * Tokens and the client secret are `Redacted` throughout: they print as `<redacted>` in logs, spans
@@ -12,7 +13,8 @@
  * @since 0.1.0
  */
 import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
-import { Clock, Config, Context, Duration, Effect, Layer, Option, Redacted, Ref, Schema } from "effect"
+import { Clock, Config, ConfigError, Context, Duration, Effect, Either, Layer, Option, Redacted, Ref, Schema } from "effect"
+import * as Cloud from "./Cloud.js"
 
 /**
  * @since 0.1.0
@@ -50,6 +52,39 @@ export class TokenError extends Schema.TaggedError<TokenError>()("TokenError", {
 }
 
 /**
+ * The authority given is not a URL, or is not `https` and not on a loopback address: the client
+ * secret would travel in clear. Raised before anything is sent; the provider is not built.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidAuthority extends Schema.TaggedError<InvalidAuthority>()("InvalidAuthority", {
+  authority: Schema.String,
+  reason: Schema.Literal("NotAUrl", "NotHttps")
+}) {
+  override get message() {
+    return this.reason === "NotAUrl"
+      ? `the token authority is not a URL: ${JSON.stringify(this.authority)}`
+      : `the token authority must be https, or http on a loopback address: ${JSON.stringify(this.authority)}`
+  }
+}
+
+/**
+ * The authority as a URL without a trailing slash, or why it cannot be one.
+ */
+const checkAuthority = (authority: string): Either.Either<string, InvalidAuthority> => {
+  let url: URL
+  try {
+    url = new URL(authority)
+  } catch {
+    return Either.left(new InvalidAuthority({ authority, reason: "NotAUrl" }))
+  }
+  return Cloud.isSecure(url)
+    ? Either.right(authority.replace(/\/+$/, ""))
+    : Either.left(new InvalidAuthority({ authority, reason: "NotHttps" }))
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -59,14 +94,24 @@ export declare namespace TokenProvider {
    * @category models
    */
   export interface ClientCredentials {
-    /** Default `https://login.microsoftonline.com`. */
+    /**
+     * Picks the default authority and scope (`Cloud.clouds`). Default `global`.
+     */
+    readonly cloud?: Cloud.Cloud
+    /**
+     * The login host. Default: the cloud's (`https://login.microsoftonline.com` for `global`).
+     * Must be `https`, or `http` on a loopback address.
+     */
     readonly authority?: string
     readonly tenantId: string
     readonly clientId: string
     readonly clientSecret: Redacted.Redacted<string>
-    /** Default `https://graph.microsoft.com/.default`. */
+    /** Default: the cloud's (`https://graph.microsoft.com/.default` for `global`). */
     readonly scope?: string
-    /** Refresh this long before expiry. Default 5 minutes. */
+    /**
+     * Refresh this long before expiry. Default 5 minutes. For a token whose lifetime is shorter
+     * than twice the skew, half its lifetime is used instead.
+     */
     readonly skew?: Duration.DurationInput
   }
 }
@@ -88,18 +133,28 @@ export const makeStatic = (token: Redacted.Redacted<string> | string): TokenProv
 }
 
 /**
- * The client credentials grant, cached until expiry minus the skew. Concurrent callers that find the
- * cache stale wait for one shared refresh.
+ * How long before expiry a token is refreshed: the skew, but never more than half the token's
+ * lifetime, so that a short-lived token is still reused for half of it.
+ */
+const refreshMargin = (skewMillis: number, lifetimeMillis: number): number =>
+  Math.min(skewMillis, Math.max(0, lifetimeMillis) / 2)
+
+/**
+ * The client credentials grant, cached until expiry minus the skew (at most half the token's
+ * lifetime). Concurrent callers that find the cache stale wait for one shared refresh. Fails with
+ * `InvalidAuthority`, before anything is sent, when the authority is not an `https` URL (or `http`
+ * on a loopback address).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const makeClientCredentials = (
   options: TokenProvider.ClientCredentials
-): Effect.Effect<TokenProviderService, never, HttpClient.HttpClient> =>
+): Effect.Effect<TokenProviderService, InvalidAuthority, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
-    const authority = (options.authority ?? "https://login.microsoftonline.com").replace(/\/+$/, "")
+    const cloud = Cloud.clouds[options.cloud ?? "global"]
+    const authority = yield* checkAuthority(options.authority ?? cloud.authority)
     const url = `${authority}/${encodeURIComponent(options.tenantId)}/oauth2/v2.0/token`
     const skew = Duration.toMillis(options.skew ?? Duration.minutes(5))
     const cache = yield* Ref.make(Option.none<{ readonly token: Redacted.Redacted<string>; readonly expiresAt: number }>())
@@ -112,7 +167,7 @@ export const makeClientCredentials = (
           grant_type: "client_credentials",
           client_id: options.clientId,
           client_secret: Redacted.value(options.clientSecret),
-          scope: options.scope ?? "https://graph.microsoft.com/.default"
+          scope: options.scope ?? cloud.scope
         })
       )
       const response = yield* client.execute(request).pipe(
@@ -125,7 +180,8 @@ export const makeClientCredentials = (
         Effect.mapError(() => new TokenError({ reason: "Decode", status: response.status, description: "not a token response" }))
       )
       const now = yield* Clock.currentTimeMillis
-      const entry = { token: Redacted.make(body.access_token), expiresAt: now + body.expires_in * 1000 - skew }
+      const lifetime = body.expires_in * 1000
+      const entry = { token: Redacted.make(body.access_token), expiresAt: now + lifetime - refreshMargin(skew, lifetime) }
       yield* Ref.set(cache, Option.some(entry))
       return entry.token
     }).pipe(Effect.withSpan("TokenProvider.fetch", { attributes: { authority } }))
@@ -161,29 +217,57 @@ export const layerStatic = (token: Redacted.Redacted<string> | string): Layer.La
  */
 export const layerClientCredentials = (
   options: TokenProvider.ClientCredentials
-): Layer.Layer<TokenProvider, never, HttpClient.HttpClient> => Layer.effect(TokenProvider, makeClientCredentials(options))
+): Layer.Layer<TokenProvider, InvalidAuthority, HttpClient.HttpClient> =>
+  Layer.effect(TokenProvider, makeClientCredentials(options))
 
 /**
- * Reads `MSGRAPH_TENANT_ID`, `MSGRAPH_CLIENT_ID`, `MSGRAPH_CLIENT_SECRET` (as a `Redacted`) and the
- * optional `MSGRAPH_AUTHORITY`.
+ * The client credentials read from the environment: `MSGRAPH_TENANT_ID`, `MSGRAPH_CLIENT_ID`,
+ * `MSGRAPH_CLIENT_SECRET` (as a `Redacted`), and the optional `MSGRAPH_CLOUD` (`global`, `usGov`,
+ * `usGovDod`, `china`; left out when unset) and `MSGRAPH_AUTHORITY`. An authority that is not an
+ * `https` URL (or `http` on a loopback address) is a `ConfigError` naming `MSGRAPH_AUTHORITY`.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const clientCredentialsConfig: Config.Config<TokenProvider.ClientCredentials> = Config.all({
+  tenantId: Config.string("MSGRAPH_TENANT_ID"),
+  clientId: Config.string("MSGRAPH_CLIENT_ID"),
+  clientSecret: Config.redacted("MSGRAPH_CLIENT_SECRET"),
+  cloud: Config.option(Cloud.config()),
+  authority: Config.option(
+    Config.string("MSGRAPH_AUTHORITY").pipe(
+      Config.mapOrFail((authority) =>
+        Either.match(checkAuthority(authority), {
+          onLeft: (error) => Either.left(ConfigError.InvalidData([], error.message)),
+          onRight: () => Either.right(authority)
+        })
+      )
+    )
+  )
+}).pipe(
+  Config.map(({ authority, cloud, ...rest }): TokenProvider.ClientCredentials => ({
+    ...rest,
+    ...(Option.isSome(cloud) ? { cloud: cloud.value } : {}),
+    ...(Option.isSome(authority) ? { authority: authority.value } : {})
+  }))
+)
+
+/**
+ * The client credentials grant configured by `clientCredentialsConfig`: the cloud picks the login
+ * host and the scope, and `MSGRAPH_AUTHORITY` overrides the login host.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerClientCredentialsConfig: Layer.Layer<
   TokenProvider,
-  import("effect/ConfigError").ConfigError,
+  ConfigError.ConfigError,
   HttpClient.HttpClient
 > = Layer.effect(
   TokenProvider,
-  Effect.flatMap(
-    Config.all({
-      tenantId: Config.string("MSGRAPH_TENANT_ID"),
-      clientId: Config.string("MSGRAPH_CLIENT_ID"),
-      clientSecret: Config.redacted("MSGRAPH_CLIENT_SECRET"),
-      authority: Config.option(Config.string("MSGRAPH_AUTHORITY"))
-    }),
-    ({ authority, ...rest }) =>
-      makeClientCredentials(Option.isSome(authority) ? { ...rest, authority: authority.value } : rest)
-  )
+  Effect.flatMap(clientCredentialsConfig, (options) =>
+    makeClientCredentials(options).pipe(
+      // the configuration checked the authority already; this keeps the error in the config's terms
+      Effect.mapError((error) => ConfigError.InvalidData(["MSGRAPH_AUTHORITY"], error.message))
+    ))
 )

@@ -57,6 +57,11 @@ export * as CostCalculator from "./CostCalculator.js"
 /**
  * @since 0.1.0
  */
+export * as Cloud from "./Cloud.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as TokenProvider from "./TokenProvider.js"
 
 /**

@@ -8,7 +8,10 @@
  * - `run FILE --endpoint URL`: run for real, against Graph (client credentials from the environment)
  *   or against `serve` (a loopback endpoint, no credentials).
  *
- * Exit codes: 0 when every request succeeded, 1 when some failed, 2 on invalid input (nothing sent).
+ * Exit codes: 0 when every request succeeded, 1 when some failed, 2 on invalid input (nothing sent),
+ * 130 or 143 when SIGINT or SIGTERM stopped `run`. On such a signal, `run` sends no further `$batch`
+ * call, lets the calls in flight finish for `signalGrace` (a second signal: not at all), prints its
+ * report with the requests that did not end counted as not run, and returns 130 or 143.
  * Each command is also an Effect of its own (`plan`, `simulate`, `serve`, `run`) returning the exit
  * code, which the tests call directly.
  *
@@ -20,7 +23,7 @@ import { Args, Command, Options, ValidationError as CliValidationError } from "@
 import type { CliApp } from "@effect/cli"
 import type { FileSystem } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Clock, ConfigError, Effect, Either, Layer, Option, Ref, Stream } from "effect"
+import { Clock, ConfigError, Deferred, Duration, Effect, Either, Exit, Layer, Option, Ref, Stream } from "effect"
 import { admissionLayer, admissionName } from "./internal/admission.js"
 import * as LowerBound from "./LowerBound.js"
 import { Output, stderr, stdout } from "./Output.js"
@@ -30,12 +33,51 @@ import * as Simulation from "./Simulation.js"
 import * as WorkloadFile from "./WorkloadFile.js"
 
 /**
- * 0: every request succeeded; 1: some failed; 2: invalid input, nothing sent.
+ * 0: every request succeeded; 1: some failed; 2: invalid input, nothing sent; 130 and 143: `run`
+ * was stopped by SIGINT or SIGTERM (128 plus the signal's number, as shells report it).
  *
  * @since 0.1.0
  * @category models
  */
-export type ExitCode = 0 | 1 | 2
+export type ExitCode = 0 | 1 | 2 | 130 | 143
+
+/**
+ * How long `run` lets the `$batch` calls in flight finish after SIGINT or SIGTERM, before it
+ * abandons them and prints its report. A second signal abandons them at once.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const signalGrace: Duration.Duration = Duration.seconds(10)
+
+type Signal = "SIGINT" | "SIGTERM"
+
+const signalExit: Record<Signal, ExitCode> = { SIGINT: 130, SIGTERM: 143 }
+
+/**
+ * While the scope is open, SIGINT and SIGTERM go to `onSignal` alone: the listeners already there
+ * (`NodeRuntime.runMain`'s, which would interrupt the program at once) are set aside and put back
+ * when the scope closes.
+ */
+const takeSignals = (onSignal: (signal: Signal) => void) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const saved = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+        const listeners = process.listeners(signal)
+        process.removeAllListeners(signal)
+        process.on(signal, onSignal)
+        return [signal, listeners] as const
+      })
+      return saved
+    }),
+    (saved) =>
+      Effect.sync(() => {
+        for (const [signal, listeners] of saved) {
+          process.off(signal, onSignal)
+          for (const listener of listeners) process.on(signal, listener as (signal: Signal) => void)
+        }
+      })
+  )
 
 /**
  * @since 0.1.0
@@ -73,6 +115,11 @@ export interface RunOptions {
   readonly tenantSize?: TenantSize
   readonly maxAttempts?: number | undefined
   readonly unthrottled?: boolean
+  /**
+   * How long one `$batch` round trip may take (`GraphClient` option `timeout`), such as `30s`,
+   * `500ms`, `2m` or `1h`; a bare number is seconds. Default 120 s.
+   */
+  readonly timeout?: string | undefined
 }
 
 /**
@@ -104,6 +151,22 @@ const clientOptions = (maxAttempts: number | undefined): GraphClient.GraphClient
   maxAttempts === undefined ? {} : { maxAttempts }
 
 const exitOf = (failed: number): ExitCode => (failed > 0 ? 1 : 0)
+
+const durationUnits: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, min: 60_000, h: 3_600_000 }
+
+/**
+ * A duration as people write it: `30s`, `500ms`, `2m`, `1.5h`; a bare number is seconds. `undefined`
+ * when it is not one, or not positive.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseDuration = (text: string): Duration.Duration | undefined => {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h)?\s*$/i.exec(text)
+  if (match === null) return undefined
+  const millis = Number(match[1]) * durationUnits[(match[2] ?? "s").toLowerCase()]!
+  return Number.isFinite(millis) && millis > 0 ? Duration.millis(millis) : undefined
+}
 
 /**
  * With simulated latency, the plan the resolver chooses knowing it (`Simulation.planningOptions`):
@@ -311,6 +374,21 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
  */
 export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output | FileSystem.FileSystem> =>
   Effect.gen(function*() {
+    // SIGINT or SIGTERM: send nothing more, let the calls in flight finish for `signalGrace` (a
+    // second signal: not at all), then report what ended and exit 130 or 143
+    const signalled = yield* Deferred.make<Signal>()
+    const again = yield* Deferred.make<void>()
+    let signals = 0
+    yield* takeSignals((signal) =>
+      signals++ === 0 ? Deferred.unsafeDone(signalled, Exit.succeed(signal)) : Deferred.unsafeDone(again, Exit.void)
+    )
+    yield* Deferred.await(signalled).pipe(
+      Effect.flatMap((signal) =>
+        stderr(`\n${signal}: sending nothing more; waiting up to ${Duration.format(signalGrace)} for the calls in flight (${signal} again to stop now)\n`)
+      ),
+      Effect.forkScoped
+    )
+    const stop = { stop: Deferred.await(signalled), abandon: Effect.race(Effect.sleep(signalGrace), Deferred.await(again)) }
     let endpoint: URL
     try {
       endpoint = new URL(options.endpoint)
@@ -319,6 +397,10 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     }
     if (!Cloud.isSecure(endpoint)) {
       return yield* invalid(`--endpoint must be https, or http on a loopback address: ${options.endpoint}`)
+    }
+    const timeout = options.timeout === undefined ? undefined : parseDuration(options.timeout)
+    if (options.timeout !== undefined && timeout === undefined) {
+      return yield* invalid(`--timeout must be a positive duration such as 30s, 500ms or 2m, got ${options.timeout}`)
     }
     const loopback = Cloud.isLoopback(endpoint)
     // a token is for one cloud's Graph: it is sent there, or to `serve` on loopback, and nowhere else
@@ -347,14 +429,18 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       ? Emulator.defaultIdentity
       : { tenantId: credentials.tenantId, appId: credentials.clientId }
     const admission = { tenantSize, delegated: loopback, identity, unthrottled: options.unthrottled }
-    const client = GraphClient.layer({ baseUrl: endpoint.origin + endpoint.pathname.replace(/\/+$/, ""), ...clientOptions(options.maxAttempts) }).pipe(
+    const client = GraphClient.layer({
+      baseUrl: endpoint.origin + endpoint.pathname.replace(/\/+$/, ""),
+      ...clientOptions(options.maxAttempts),
+      ...(timeout === undefined ? {} : { timeout })
+    }).pipe(
       Layer.provide(Layer.mergeAll(tokens, admissionLayer(admission), NodeHttpClient.layerUndici))
     )
     const progress = yield* Progress.make(workload.length)
     const failures: Array<GraphClient.Failure> = []
     const started = yield* Clock.currentTimeMillis
     const summary = yield* Effect.flatMap(GraphClient.GraphClient, (graph) =>
-      graph.run(workload).pipe(
+      graph.run(workload, stop).pipe(
         Stream.runFoldEffect(undefined as GraphClient.Summary | undefined, (last, event) => {
           if (event._tag === "Summary") return Effect.succeed(event)
           if (event._tag === "Failure" && failures.length < 20) failures.push(event)
@@ -369,6 +455,7 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       )
     if (Either.isLeft(summary)) return yield* invalid(`${options.file}: ${summary.left.message}\nNothing was sent.`)
     if (summary.right === undefined) return yield* Effect.dieMessage("the client ended without a summary")
+    const signal = Option.getOrUndefined(yield* Deferred.poll(signalled).pipe(Effect.flatMap(Effect.transposeOption)))
     const bound = LowerBound.fromWorkload(
       workload,
       new LimitCatalog.ClassifyContext({ tenantId: "tenant", appId: "app", delegated: loopback, tenantSize })
@@ -382,11 +469,13 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       audit: undefined,
       admission: admissionName(admission),
       failures,
-      settings: { endpoint: endpoint.origin, tenantSize, startedAt: new Date(started).toISOString() }
+      settings: { endpoint: endpoint.origin, tenantSize, startedAt: new Date(started).toISOString() },
+      interrupted: signal
     })
     yield* stdout(options.json === true ? `${JSON.stringify(report)}\n` : Report.render(report))
-    return exitOf(summary.right.failed)
+    return signal === undefined ? exitOf(summary.right.failed) : signalExit[signal]
   }).pipe(
+    Effect.scoped,
     Effect.catchTag("ConfigError", (error) =>
       ConfigError.isMissingDataOnly(error)
         ? invalid("run against Graph needs MSGRAPH_TENANT_ID, MSGRAPH_CLIENT_ID and MSGRAPH_CLIENT_SECRET in the environment")
@@ -479,6 +568,10 @@ const simulatedLatency = Options.choice("latency", ["none", "realistic"]).pipe(
 )
 const maxAttempts = Options.integer("max-attempts").pipe(Options.optional, Options.withDescription("attempts per request (default 5)"))
 const port = Options.integer("port").pipe(Options.withDefault(0), Options.withDescription("port on 127.0.0.1 (0: any free port)"))
+const timeoutOption = Options.text("timeout").pipe(
+  Options.optional,
+  Options.withDescription("how long one $batch round trip may take, such as 30s or 2m (default 120s)")
+)
 const endpoint = Options.text("endpoint").pipe(
   Options.withDescription("a cloud's Graph endpoint (https://graph.microsoft.com, graph.microsoft.us, ...), or the URL `serve` printed")
 )
@@ -506,8 +599,8 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
   )
   const runCmd = Command.make(
     "run",
-    { file: fileArg, endpoint, json, tenantSize, maxAttempts, unthrottled },
-    (a) => done(run({ ...a, maxAttempts: optional(a.maxAttempts) }))
+    { file: fileArg, endpoint, json, tenantSize, maxAttempts, unthrottled, timeout: timeoutOption },
+    (a) => done(run({ ...a, maxAttempts: optional(a.maxAttempts), timeout: optional(a.timeout) }))
   ).pipe(Command.withDescription("run a workload against Graph or a `serve` endpoint"))
   return Command.make("msgraph-batch").pipe(Command.withSubcommands([planCmd, simulateCmd, serveCmd, runCmd]))
 }

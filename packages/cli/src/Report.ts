@@ -37,6 +37,13 @@ export interface RunReport extends Omit<GraphClient.Summary, "_tag"> {
   readonly admission: string
   readonly failures: ReadonlyArray<{ readonly id: string; readonly error: string; readonly status: number | null }>
   readonly settings: Readonly<Record<string, string | number | boolean>>
+  /**
+   * Requests without an outcome: `requests - succeeded - failed`. Always 0 unless the run was
+   * stopped by a signal.
+   */
+  readonly notRun: number
+  /** The signal that stopped the run early, or `null`. */
+  readonly interrupted: "SIGINT" | "SIGTERM" | null
 }
 
 /**
@@ -77,6 +84,7 @@ export const make = (input: {
   readonly admission: string
   readonly failures: ReadonlyArray<GraphClient.Failure>
   readonly settings: RunReport["settings"]
+  readonly interrupted?: "SIGINT" | "SIGTERM" | undefined
 }): RunReport => {
   const { bound, summary } = input
   const top = bound.bottleneck
@@ -103,7 +111,9 @@ export const make = (input: {
     orderViolations: input.audit?.orderViolations ?? null,
     admission: input.admission,
     failures: input.failures.map(failureOf),
-    settings: input.settings
+    settings: input.settings,
+    notRun: summary.requests - summary.succeeded - summary.failed,
+    interrupted: input.interrupted ?? null
   }
 }
 
@@ -163,6 +173,9 @@ export const render = (report: RunReport): string => {
     rows.push(["Duplicates", n(report.duplicateExecutions ?? 0), `order violations ${n(report.orderViolations ?? 0)}`])
   }
   rows.push(["Admission", "", report.admission])
+  if (report.interrupted !== null || report.notRun > 0) {
+    rows.push(["Not run", n(report.notRun), `stopped by ${report.interrupted ?? "the client"} before they ended`])
+  }
   const failures = report.failures.length === 0
     ? ""
     : `\nFirst failures:\n${report.failures.map((f) => `  ${f.id}: ${f.error}${f.status === null ? "" : ` ${f.status}`}`).join("\n")}\n`

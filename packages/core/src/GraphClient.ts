@@ -148,8 +148,11 @@ export interface GraphClientService {
   readonly options: GraphClient.Resolved
   /** One call, packed into a batch with the calls made alongside it. */
   readonly execute: (call: GraphCall) => Effect.Effect<Success, OutcomeError>
-  /** A workload, as a stream of outcomes ending with the summary. */
-  readonly run: (workload: Workload) => Stream.Stream<RunEvent, VE.WorkloadError>
+  /**
+   * A workload, as a stream of outcomes ending with the summary. With `options.stop`, the run can
+   * be ended early (see `GraphClient.RunOptions`).
+   */
+  readonly run: (workload: Workload, options?: GraphClient.RunOptions) => Stream.Stream<RunEvent, VE.WorkloadError>
   /** A workload, collected: every outcome and the summary. */
   readonly runAll: (workload: Workload) => Effect.Effect<
     { readonly outcomes: ReadonlyArray<Outcome>; readonly summary: Summary },
@@ -186,6 +189,13 @@ export declare namespace GraphClient {
     /** `$batch` calls in flight at once. Default 4. */
     readonly concurrency?: number
     /**
+     * How long one `$batch` round trip may take, from sending the request to the last byte of the
+     * answer (headers and body). A call that takes longer is abandoned and handled like a dropped
+     * connection: idempotent items are resent, the others end `UnknownOutcome`. Default
+     * {@link defaultTimeout}.
+     */
+    readonly timeout?: Duration.DurationInput
+    /**
      * Which methods may be resent after an ambiguous failure (transport error or batch-level 5xx
      * once sent). Default GET, PUT and DELETE; POST and PATCH end as `UnknownOutcome` instead.
      */
@@ -198,6 +208,27 @@ export declare namespace GraphClient {
      * defaults to this client's. Default: fewest round trips.
      */
     readonly planning?: DependencyResolver.DependencyResolver.Options
+  }
+
+  /**
+   * Ending a run early, as `msgraph-batch run` does on SIGINT or SIGTERM.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export interface RunOptions {
+    /**
+     * Once it completes, no further `$batch` call is sent. The calls in flight finish and their
+     * answers are handled as usual (a resend they call for is not sent), then the stream ends with
+     * the summary. Requests that have not ended by then get no outcome: `requests - succeeded -
+     * failed` of the summary counts them.
+     */
+    readonly stop?: Effect.Effect<void>
+    /**
+     * Once it completes after `stop`, the calls still in flight are abandoned: their requests get no
+     * outcome, and may have run. Default: wait for them (each is bounded by `timeout`).
+     */
+    readonly abandon?: Effect.Effect<void>
   }
 
   /**
@@ -222,6 +253,16 @@ export const defaultBackoff: Schedule.Schedule<unknown, unknown> = Schedule.expo
   Schedule.modifyDelay((delay) => Duration.min(delay, Duration.seconds(60)))
 )
 
+/**
+ * The default per-round-trip timeout: 120 seconds. Graph documents no time limit for a `$batch`
+ * call, and its SDKs give up on a call after 100 seconds by default; 120 seconds leaves every
+ * answer those clients would accept, and a sequential batch of 20 slow items, time to arrive.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultTimeout: Duration.Duration = Duration.seconds(120)
+
 const idempotentMethods = new Set(["GET", "PUT", "DELETE"])
 
 const resolveOptions = (options: GraphClient.Options) => {
@@ -235,6 +276,7 @@ const resolveOptions = (options: GraphClient.Options) => {
       maxAttempts: options.maxAttempts ?? 5,
       maxRetryMillis: Duration.toMillis(options.maxRetryTime ?? Duration.minutes(10)),
       concurrency: options.concurrency ?? 4,
+      timeoutMillis: Duration.toMillis(options.timeout ?? defaultTimeout),
       idempotent: options.idempotent ?? ((method: string) => idempotentMethods.has(method.toUpperCase())),
       backoff: options.backoff ?? defaultBackoff,
       planning: options.planning ?? {}
@@ -267,11 +309,12 @@ export const make = (
     const resolver = yield* makeResolver.pipe(Effect.provideService(BatchBuilder, builder))
     const deps: executor.Deps = { http, token: tokens.token, builder, resolver, admission, settings }
 
-    const run = (workload: Workload): Stream.Stream<RunEvent, VE.WorkloadError> =>
+    const run = (workload: Workload, options: GraphClient.RunOptions = {}): Stream.Stream<RunEvent, VE.WorkloadError> =>
       Stream.unwrapScoped(Effect.gen(function*() {
         // bounded: a slow consumer holds the executor back instead of buffering every outcome
         const mailbox = yield* Mailbox.make<RunEvent, VE.WorkloadError>({ capacity: 1024 })
-        yield* executor.runWorkload(deps, workload, (outcomes) => Effect.asVoid(mailbox.offerAll(outcomes))).pipe(
+        const control = options.stop === undefined ? undefined : { stop: options.stop, abandon: options.abandon ?? Effect.never }
+        yield* executor.runWorkload(deps, workload, (outcomes) => Effect.asVoid(mailbox.offerAll(outcomes)), control).pipe(
           Effect.flatMap((summary) => mailbox.offer(summary)),
           Mailbox.into(mailbox),
           Effect.forkScoped

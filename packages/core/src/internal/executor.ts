@@ -7,6 +7,7 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import {
   Clock,
+  Deferred,
   Duration,
   Effect,
   Either,
@@ -33,6 +34,7 @@ import * as RetryAfter from "../RetryAfter.js"
 import { headerValue } from "./body.js"
 import * as fairGate from "./fairGate.js"
 import { regroup } from "./scheduler.js"
+import * as transport from "./transport.js"
 import * as wire from "./wire.js"
 import type { InvalidRequest } from "../CostCalculator.js"
 import type { ThrottleError } from "../ThrottleError.js"
@@ -163,6 +165,8 @@ export interface Settings {
   readonly maxAttempts: number
   readonly maxRetryMillis: number
   readonly concurrency: number
+  /** One `$batch` round trip, from sending to the last byte of the answer. */
+  readonly timeoutMillis: number
   readonly idempotent: (method: string) => boolean
   readonly backoff: Schedule.Schedule<unknown, unknown>
   readonly planning: DependencyResolver.Options
@@ -244,18 +248,34 @@ type BatchResult =
   | { readonly _tag: "NoToken"; readonly error: TokenError }
 
 /**
+ * Stopping a run early: once `stop` completes, no further batch is sent; the batches in flight
+ * finish, or are abandoned when `abandon` completes; then the run ends with its summary.
+ *
+ * @internal
+ */
+export interface Stop {
+  readonly stop: Effect.Effect<void>
+  readonly abandon: Effect.Effect<void>
+}
+
+/**
  * Runs a workload; every request gets exactly one outcome through `emit`, which is given the
- * outcomes settled together (a batch's successes, say) in one call.
+ * outcomes settled together (a batch's successes, say) in one call. After `control.stop`, the
+ * requests not settled by the end get none.
  *
  * @internal
  */
 export const runWorkload = (
   deps: Deps,
   workload: Workload,
-  emit: (outcomes: ReadonlyArray<Outcome>) => Effect.Effect<void>
+  emit: (outcomes: ReadonlyArray<Outcome>) => Effect.Effect<void>,
+  control?: Stop
 ): Effect.Effect<Summary, VE.WorkloadError> =>
   Effect.gen(function*() {
     const { settings } = deps
+    // set once `control.stop` completes; `inFlight` holds the batches sent since then not yet processed
+    let stopping = false
+    const inFlight = new Set<string>()
     const started = yield* Clock.currentTimeMillis
     const run = yield* deps.resolver.start(workload, { concurrency: settings.concurrency, ...settings.planning })
     const attempts = new Map<string, number>()
@@ -403,28 +423,49 @@ export const runWorkload = (
           HttpClientRequest.acceptJson,
           HttpClientRequest.bodyUnsafeJson(json)
         )
+        // stopping: a batch not sent yet never is (the run ends without it)
+        if (stopping) return yield* Effect.never
+        inFlight.add(batch.id)
         stats.batches++
         yield* Metric.increment(batchesTotal)
+        // one timeout for the whole round trip, headers and body: interrupting the exchange aborts it
         const exchanged = yield* deps.http.execute(request).pipe(
           Effect.flatMap((response) =>
             Effect.map(Effect.either(response.text), (text) => ({ status: response.status, headers: response.headers, text }))
           ),
-          Effect.either
+          Effect.either,
+          Effect.timeoutTo({ duration: Duration.millis(settings.timeoutMillis), onSuccess: Option.some, onTimeout: Option.none })
         )
-        if (Either.isLeft(exchanged)) {
-          const error = exchanged.left
+        if (Option.isNone(exchanged)) {
           return {
             _tag: "Error",
             error: new GCE.BatchTransportError({
               batchId: batch.id,
-              // a failure while encoding means nothing left this process
-              sent: !(error._tag === "RequestError" && error.reason === "Encode"),
-              description: error._tag === "RequestError" ? error.reason : error.reason
+              sent: true,
+              description: `no complete answer within ${Duration.format(Duration.millis(settings.timeoutMillis))}`
             }),
             headers: {}
           } satisfies BatchResult as BatchResult
         }
-        const { status, headers, text } = exchanged.right
+        if (Either.isLeft(exchanged.value)) {
+          const error = exchanged.value.left
+          // a failure while encoding, or before a connection existed, means nothing left this process
+          const notSent = error._tag === "RequestError" && error.reason === "Encode"
+            ? "Encode"
+            : error._tag === "RequestError" && error.reason === "Transport"
+            ? transport.notSentCode(error.cause)
+            : undefined
+          return {
+            _tag: "Error",
+            error: new GCE.BatchTransportError({
+              batchId: batch.id,
+              sent: notSent === undefined,
+              description: notSent === undefined || notSent === "Encode" ? error.reason : `${error.reason} (${notSent})`
+            }),
+            headers: {}
+          } satisfies BatchResult as BatchResult
+        }
+        const { status, headers, text } = exchanged.value.right
         const flat: Headers = { ...headers }
         if (Either.isLeft(text)) {
           return {
@@ -677,9 +718,19 @@ export const runWorkload = (
     const live = yield* Effect.makeSemaphore(Math.max(64, settings.concurrency * 16))
     const wake = yield* Queue.sliding<void>(1)
     let alive = 0
+    const stopped = yield* Deferred.make<void>()
     yield* Effect.scoped(Effect.gen(function*() {
       const fibers = yield* FiberSet.make()
-      while (run.pending() > 0) {
+      if (control !== undefined) {
+        yield* Effect.forkScoped(Effect.zipRight(
+          control.stop,
+          Effect.suspend(() => {
+            stopping = true
+            return Effect.zipRight(Deferred.succeed(stopped, undefined), wake.offer(undefined))
+          })
+        ))
+      }
+      while (run.pending() > 0 && !stopping) {
         yield* Metric.set(queueDepth, run.pending())
         const round = run.nextRound()
         for (const id of round.notSent) {
@@ -693,19 +744,21 @@ export const runWorkload = (
         const affinity = deps.admission.affinity
         const batches = affinity === undefined ? round.batches : regroup(round.batches, affinity)
         for (const batch of batches) {
-          yield* live.take(1)
+          yield* control === undefined ? live.take(1) : Effect.raceFirst(live.take(1), Deferred.await(stopped))
+          if (stopping) break
           alive++
           yield* FiberSet.run(
             fibers,
             runBatch(batch).pipe(
               Effect.ensuring(Effect.suspend(() => {
                 alive--
+                inFlight.delete(batch.id)
                 return Effect.zipRight(live.release(1), wake.offer(undefined))
               }))
             )
           )
         }
-        if (run.pending() === 0) break
+        if (run.pending() === 0 || stopping) break
         if (alive === 0) {
           // nothing in flight and nothing ready: only possible if the scheduler lost a request
           if (round.batches.length === 0 && round.notSent.length === 0) return yield* Effect.dieMessage("executor made no progress")
@@ -713,7 +766,13 @@ export const runWorkload = (
         }
         yield* wake.take
       }
-      yield* FiberSet.awaitEmpty(fibers)
+      if (stopping) {
+        // batches in flight finish (unless abandoned); leaving the scope interrupts the others, unsent
+        const drained = Effect.whileLoop({ while: () => inFlight.size > 0, body: () => wake.take, step: () => {} })
+        yield* Effect.raceFirst(drained, control?.abandon ?? Effect.never)
+      } else {
+        yield* FiberSet.awaitEmpty(fibers)
+      }
     }))
     yield* Metric.set(queueDepth, 0)
     const ended = yield* Clock.currentTimeMillis

@@ -1,0 +1,158 @@
+/**
+ * The built `msgraph-batch` executable as a real process, against a fake `$batch` server on
+ * loopback that answers only when the test lets it: signals, exit codes and the report.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as http from "node:http"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
+const bin = path.join(repo, "packages", "cli", "build", "src", "bin.js")
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "msgraph-batch-process-"))
+// two rounds: each second request reads the first one's answer, so it cannot go before it is back
+const twoRounds = path.join(dir, "two-rounds.json")
+fs.writeFileSync(
+  twoRounds,
+  JSON.stringify([
+    ...Array.from({ length: 20 }, (_, i) => ({ id: `a${i}`, method: "GET", url: `/users/u${i}` })),
+    ...Array.from({ length: 20 }, (_, i) => ({ id: `b${i}`, method: "GET", url: `/users/{{a${i}#/body/id}}/memberOf` }))
+  ])
+)
+const onePost = path.join(dir, "one-post.json")
+fs.writeFileSync(
+  onePost,
+  JSON.stringify([{ id: "p", method: "POST", url: "/users", headers: { "Content-Type": "application/json" }, body: { displayName: "P" } }])
+)
+
+/** A `$batch` server that holds every answer until `release()`; `answer: false` never answers. */
+const heldServer = (answer: boolean) =>
+  Effect.acquireRelease(
+    Effect.async<{ server: http.Server; port: number; batches: () => number; release: () => void }>((resume) => {
+      let batches = 0
+      let release!: () => void
+      const released = new Promise<void>((r) => (release = r))
+      const server = http.createServer((req, res) => {
+        let body = ""
+        req.on("data", (chunk) => (body += chunk))
+        req.on("end", () => {
+          batches++
+          const { requests } = JSON.parse(body) as { requests: Array<{ id: string }> }
+          if (!answer) return
+          void released.then(() => {
+            res.writeHead(200, { "content-type": "application/json" })
+            res.end(JSON.stringify({ responses: requests.map((r) => ({ id: r.id, status: 200, body: { id: `id-${r.id}` } })) }))
+          })
+        })
+      })
+      server.listen(0, "127.0.0.1", () =>
+        resume(Effect.succeed({ server, port: (server.address() as { port: number }).port, batches: () => batches, release })))
+    }),
+    ({ release, server }) =>
+      Effect.async<void>((resume) => {
+        release()
+        server.closeAllConnections()
+        server.close(() => resume(Effect.void))
+      })
+  )
+
+interface Child {
+  readonly child: ChildProcess
+  readonly stdout: () => string
+  readonly stderr: () => string
+  readonly exit: Promise<number | null>
+}
+
+const start = (args: ReadonlyArray<string>) =>
+  Effect.acquireRelease(
+    Effect.sync((): Child => {
+      assert.isTrue(fs.existsSync(bin), `${bin} is missing: run \`npx tsc -b\` first`)
+      const child = spawn(process.execPath, [bin, ...args], { cwd: repo, stdio: ["ignore", "pipe", "pipe"] })
+      let out = ""
+      let err = ""
+      child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()))
+      child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()))
+      const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+      return { child, stdout: () => out, stderr: () => err, exit }
+    }),
+    ({ child }) => Effect.sync(() => void (child.exitCode === null && child.kill("SIGKILL")))
+  )
+
+/** Real-time wait for something the processes do; the test's timeout bounds it. */
+const until = (condition: () => boolean) =>
+  Effect.promise(() =>
+    new Promise<void>((resolve) => {
+      const check = () => (condition() ? resolve() : setTimeout(check, 5))
+      check()
+    })
+  )
+
+describe("msgraph-batch run as a process: signals", () => {
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    it.live(`${signal} while a batch is in flight: it finishes, nothing more is sent, the --json report counts the rest as not run, exit ${code}`, () =>
+      Effect.gen(function*() {
+        const server = yield* heldServer(true)
+        const run = yield* start(["run", twoRounds, "--endpoint", `http://127.0.0.1:${server.port}`, "--json"])
+        yield* until(() => server.batches() === 1)
+        run.child.kill(signal)
+        // the run has stopped sending: the answer to the first round may now come
+        yield* until(() => run.stderr().includes(`${signal}: sending nothing more`))
+        server.release()
+        const exit = yield* Effect.promise(() => run.exit)
+        assert.strictEqual(exit, code, run.stderr())
+        const report = JSON.parse(run.stdout())
+        assert.strictEqual(report.requests, 40)
+        assert.strictEqual(report.succeeded, 20)
+        assert.strictEqual(report.failed, 0)
+        assert.strictEqual(report.notRun, 20)
+        assert.strictEqual(report.notRun + report.succeeded + report.failed, report.requests)
+        assert.strictEqual(report.interrupted, signal)
+        assert.strictEqual(report.batches, 1)
+        assert.strictEqual(server.batches(), 1)
+      }).pipe(Effect.scoped), 30_000)
+  }
+
+  it.live("a second SIGINT abandons the call in flight at once; the table says how many did not run", () =>
+    Effect.gen(function*() {
+      const server = yield* heldServer(true)
+      const run = yield* start(["run", twoRounds, "--endpoint", `http://127.0.0.1:${server.port}`])
+      yield* until(() => server.batches() === 1)
+      run.child.kill("SIGINT")
+      yield* until(() => run.stderr().includes("SIGINT: sending nothing more"))
+      run.child.kill("SIGINT")
+      const exit = yield* Effect.promise(() => run.exit)
+      assert.strictEqual(exit, 130, run.stderr())
+      assert.match(run.stdout(), /^Requests\s+40\s+succeeded 0, failed 0$/m)
+      assert.match(run.stdout(), /^Not run\s+40\s+stopped by SIGINT/m)
+    }).pipe(Effect.scoped), 30_000)
+})
+
+describe("msgraph-batch run as a process: --timeout", () => {
+  it.live("a server that never answers: the call times out, the POST ends UnknownOutcome, exit 1", () =>
+    Effect.gen(function*() {
+      const server = yield* heldServer(false)
+      const run = yield* start(["run", onePost, "--endpoint", `http://127.0.0.1:${server.port}`, "--json", "--timeout", "200ms"])
+      const exit = yield* Effect.promise(() => run.exit)
+      assert.strictEqual(exit, 1, run.stderr())
+      const report = JSON.parse(run.stdout())
+      assert.deepStrictEqual(report.failures, [{ id: "p", error: "UnknownOutcome", status: null }])
+      assert.strictEqual(report.notRun, 0)
+      assert.strictEqual(server.batches(), 1)
+    }).pipe(Effect.scoped), 30_000)
+
+  it.live("--timeout must be a positive duration: exit 2, nothing sent", () =>
+    Effect.gen(function*() {
+      const server = yield* heldServer(false)
+      for (const bad of ["0s", "soon", "-1s"]) {
+        const run = yield* start(["run", onePost, "--endpoint", `http://127.0.0.1:${server.port}`, "--timeout", bad])
+        assert.strictEqual(yield* Effect.promise(() => run.exit), 2)
+        assert.include(run.stderr(), "--timeout must be a positive duration")
+      }
+      assert.strictEqual(server.batches(), 0)
+    }).pipe(Effect.scoped), 30_000)
+})

@@ -26,7 +26,7 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { Clock, ConfigError, Deferred, Duration, Effect, Either, Exit, Layer, Option, Ref, Stream } from "effect"
 import { admissionLayer, admissionName } from "./internal/admission.js"
 import * as LowerBound from "./LowerBound.js"
-import { Output, stderr, stdout } from "./Output.js"
+import { escape, json as jsonText, Output, stderr, stdout } from "./Output.js"
 import * as Progress from "./Progress.js"
 import * as Report from "./Report.js"
 import * as Simulation from "./Simulation.js"
@@ -136,12 +136,19 @@ export interface ServeOptions {
   readonly latency?: "none" | "realistic"
 }
 
-const invalid = (message: string): Effect.Effect<ExitCode, never, Output> => Effect.as(stderr(`${message}\n`), 2 as const)
+/** Lines on standard error, exit 2. Each line is escaped whole: it may quote outside text. */
+const invalid = (...lines: ReadonlyArray<string>): Effect.Effect<ExitCode, never, Output> =>
+  Effect.as(stderr(lines.map((line) => `${escape(line)}\n`).join("")), 2 as const)
 
 const loadOrReport = (file: string) =>
   WorkloadFile.load(file).pipe(
     Effect.map(Either.right),
-    Effect.catchTag("InvalidWorkload", (error) => Effect.as(stderr(`${error.message}\nNothing was sent.\n`), Either.left(2 as const)))
+    Effect.catchTag("InvalidWorkload", (error) =>
+      Effect.as(
+        // one line per problem: ids and reasons quote the file, so each line is escaped on its own
+        stderr(`${error.problems.map((p) => escape(WorkloadFile.describe(error.file, p))).join("\n")}\nNothing was sent.\n`),
+        Either.left(2 as const)
+      ))
   )
 
 const checkStricter = (stricter: number | undefined): string | undefined =>
@@ -237,10 +244,10 @@ export const simulate = (options: SimulateOptions): Effect.Effect<ExitCode, neve
       bound: result.bound,
       audit: result.report,
       admission: result.admission,
-      failures: result.failures,
+      failures: result.failures.map(Report.failureOf),
       settings: settingsOf(options)
     })
-    yield* stdout(options.json === true ? `${JSON.stringify(report)}\n` : Report.render(report))
+    yield* stdout(options.json === true ? `${jsonText(report)}\n` : Report.render(report))
     return exitOf(result.summary.failed)
   }).pipe(
     Effect.catchTag("InvalidOptions", (e) => invalid(`invalid emulator option ${e.option}: ${e.detail}`)),
@@ -250,21 +257,22 @@ export const simulate = (options: SimulateOptions): Effect.Effect<ExitCode, neve
 const describeBatch = (batch: { readonly id: string; readonly shape: string; readonly requests: ReadonlyArray<{ readonly id: string }> }) => {
   const ids = batch.requests.map((r) => r.id)
   const shown = ids.length <= 6 ? ids.join(" ") : `${ids.slice(0, 3).join(" ")} ... ${ids.slice(-2).join(" ")}`
-  return `  ${batch.id} [${batch.shape}, ${ids.length}] ${shown}`
+  return `  ${batch.id} [${batch.shape}, ${ids.length}] ${escape(shown)}`
 }
 
 /** At most this many batches are listed one by one; larger plans are summarised per round. */
 const listedBatches = 40
 
 /**
- * The plan's rounds and batches as text, compact when there are many batches.
+ * The plan's rounds and batches as text, compact when there are many batches. The file name and
+ * the request ids are escaped (`Output.escape`).
  *
  * @since 0.1.0
  * @category formatting
  */
 export const renderPlan = (loaded: WorkloadFile.Loaded): string => {
   const { plan } = loaded
-  const lines = [`${loaded.file}: ${plan.requests.toLocaleString("en-US")} requests (${loaded.format}), policy ${plan.policy}`]
+  const lines = [`${escape(loaded.file)}: ${plan.requests.toLocaleString("en-US")} requests (${loaded.format}), policy ${plan.policy}`]
   for (const round of plan.rounds) {
     const requests = round.batches.reduce((n, b) => n + b.requests.length, 0)
     const shapes = new Map<string, number>()
@@ -316,7 +324,7 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
       bound: result.bound,
       audit: result.report,
       admission: result.admission,
-      failures: result.failures,
+      failures: result.failures.map(Report.failureOf),
       settings: settingsOf(simulated)
     })
     if (options.json === true) {
@@ -326,7 +334,7 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
         requests: r.batches.reduce((n, b) => n + b.requests.length, 0)
       }))
       const estimated = plan.estimatedMillis === undefined ? {} : { estimatedMillis: Math.round(plan.estimatedMillis) }
-      yield* stdout(`${JSON.stringify({ policy: plan.policy, rounds, plannedRoundTrips: plan.roundTrips, plannedBatches: plan.batches, ...estimated, predicted: report })}\n`)
+      yield* stdout(`${jsonText({ policy: plan.policy, rounds, plannedRoundTrips: plan.roundTrips, plannedBatches: plan.batches, ...estimated, predicted: report })}\n`)
     } else {
       const bound = result.bound
       yield* stdout(
@@ -350,7 +358,7 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
               bound.bottleneck === undefined ? "none" : bound.bottleneck.entryId,
               bound.bottleneck === undefined
                 ? "no limit forces a wait"
-                : `${bound.bottleneck.key}: ${bound.bottleneck.cost.toLocaleString("en-US")} units at ${LowerBound.describeLimit(bound.bottleneck.limit)}`
+                : `${escape(bound.bottleneck.key)}: ${bound.bottleneck.cost.toLocaleString("en-US")} units at ${LowerBound.describeLimit(bound.bottleneck.limit)}`
             ],
             ["Predicted 429s", String(result.summary.throttled429), `failures ${result.summary.failed}, admission ${result.admission}`]
           ])
@@ -437,13 +445,14 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       Layer.provide(Layer.mergeAll(tokens, admissionLayer(admission), NodeHttpClient.layerUndici))
     )
     const progress = yield* Progress.make(workload.length)
-    const failures: Array<GraphClient.Failure> = []
+    // every failure, kept small (`Report.failureOf`): `--json` lists them all
+    const failures: Array<Report.FailureReport> = []
     const started = yield* Clock.currentTimeMillis
     const summary = yield* Effect.flatMap(GraphClient.GraphClient, (graph) =>
       graph.run(workload, stop).pipe(
         Stream.runFoldEffect(undefined as GraphClient.Summary | undefined, (last, event) => {
           if (event._tag === "Summary") return Effect.succeed(event)
-          if (event._tag === "Failure" && failures.length < 20) failures.push(event)
+          if (event._tag === "Failure") failures.push(Report.failureOf(event))
           return Effect.as(progress.advance(event._tag === "Success"), last)
         })
       )).pipe(
@@ -453,7 +462,7 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
         Effect.map(Either.right),
         Effect.catchAll((e: ValidationError.WorkloadError) => Effect.succeed(Either.left(e)))
       )
-    if (Either.isLeft(summary)) return yield* invalid(`${options.file}: ${summary.left.message}\nNothing was sent.`)
+    if (Either.isLeft(summary)) return yield* invalid(`${options.file}: ${summary.left.message}`, "Nothing was sent.")
     if (summary.right === undefined) return yield* Effect.dieMessage("the client ended without a summary")
     const signal = Option.getOrUndefined(yield* Deferred.poll(signalled).pipe(Effect.flatMap(Effect.transposeOption)))
     const bound = LowerBound.fromWorkload(
@@ -472,7 +481,7 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       settings: { endpoint: endpoint.origin, tenantSize, startedAt: new Date(started).toISOString() },
       interrupted: signal
     })
-    yield* stdout(options.json === true ? `${JSON.stringify(report)}\n` : Report.render(report))
+    yield* stdout(options.json === true ? `${jsonText(report)}\n` : Report.render(report))
     return signal === undefined ? exitOf(summary.right.failed) : signalExit[signal]
   }).pipe(
     Effect.scoped,
@@ -535,7 +544,7 @@ export const serve = (options: ServeOptions): Effect.Effect<ExitCode, never, Out
   }).pipe(
     Effect.catchTags({
       InvalidOptions: (e) => invalid(`invalid emulator option ${e.option}: ${e.detail}`),
-      ServeError: (e) => Effect.as(stderr(`cannot listen: ${String(e.cause)}\n`), 2 as const)
+      ServeError: (e) => Effect.as(stderr(`cannot listen: ${escape(String(e.cause))}\n`), 2 as const)
     }),
     Effect.withSpan("Cli.serve")
   )

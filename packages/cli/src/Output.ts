@@ -1,7 +1,11 @@
 /**
  * Where the CLI writes: standard output for results, standard error for progress and messages, and
  * whether standard error is a terminal (the progress bar is drawn only then). A test provides
- * {@link layerMemory} and reads what was written.
+ * {@link makeMemory} and reads what was written.
+ *
+ * Text that came from outside (ids, URLs, file names, Graph's messages, parser messages) passes
+ * through {@link escape} before it is printed, so it cannot move the cursor, clear the screen, set
+ * the terminal's title or start a line of its own; {@link json} does the same for `--json`.
  *
  * @since 0.1.0
  */
@@ -78,3 +82,43 @@ export const stdout = (text: string): Effect.Effect<void, never, Output> => Effe
  * @category accessors
  */
 export const stderr = (text: string): Effect.Effect<void, never, Output> => Effect.flatMap(Output, (o) => o.stderr(text))
+
+/**
+ * C0 controls (newline and tab included), DEL, C1 controls, the line and paragraph separators, and
+ * the bidirectional marks, embeddings, overrides and isolates.
+ */
+const unsafe = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+
+const escaped = (c: string): string => {
+  switch (c) {
+    case "\n":
+      return "\\n"
+    case "\r":
+      return "\\r"
+    case "\t":
+      return "\\t"
+    default:
+      return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`
+  }
+}
+
+/**
+ * Outside text made safe to print in a line: every control or bidirectional character becomes a
+ * visible escape (`\n`, `\t`, `\u001b`, `\u202e`), so the text stays on its line and reads as
+ * written. Nothing else changes, and text without such characters comes back as it was (escaping
+ * twice is escaping once).
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const escape = (text: string): string => text.replace(unsafe, escaped)
+
+/**
+ * `JSON.stringify`, with the characters it leaves raw (DEL, C1, the line and paragraph separators
+ * and the bidirectional controls) written as `\uXXXX` escapes too: the same JSON value, and nothing
+ * a terminal would act on. Such characters occur only inside strings, where the escape is valid.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const json = (value: unknown): string => JSON.stringify(value).replace(unsafe, escaped)

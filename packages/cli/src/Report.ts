@@ -8,11 +8,45 @@
 import type { DependencyResolver, GraphClient } from "@effect-msgraph/core"
 import type { Audit } from "@effect-msgraph/emulator"
 import * as LowerBound from "./LowerBound.js"
+import { escape } from "./Output.js"
 
 /**
- * The `--json` object: the client's `Summary` (without its tag) and more. Audit fields are `null` when no emulator audited the run (`run` against a
- * real endpoint). `efficiency` is `durationLowerBoundMs / durationMs` (1 when both are 0) and `null`
- * when some request failed, since the run then did less work than the bound counts.
+ * One failed request in the report: why it failed, with what the error carries.
+ *
+ * - `error`: the error's tag (`GraphRequestError`, `Throttled`, `DependencyFailed`,
+ *   `UnknownOutcome`, a batch-level tag such as `BatchServerError`, or a rule refused before sending);
+ * - `status`: the HTTP status the error carries, or `null`;
+ * - `code`: Graph's `error.code` (`GraphRequestError`, and `BatchRejected` when its body had a Graph
+ *   error), or `null`;
+ * - `message`: the reason in words: Graph's `error.message`, the batch failure, the attempts and
+ *   the last Retry-After, the failed dependency, or why the outcome is unknown;
+ * - `attempts`: the sends the request took (0: never sent);
+ * - `dependency`: for `DependencyFailed`, the dependency that failed; otherwise `null`;
+ * - `retryAfterMillis`: the Retry-After Graph gave in its last answer (`Throttled`,
+ *   `BatchServerError`), or `null`;
+ * - `requestId`: Graph's `request-id` for Microsoft support (`GraphRequestError`), or `null`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FailureReport {
+  readonly id: string
+  readonly error: string
+  readonly status: number | null
+  readonly code: string | null
+  readonly message: string
+  readonly attempts: number
+  readonly dependency: string | null
+  readonly retryAfterMillis: number | null
+  readonly requestId: string | null
+}
+
+/**
+ * The `--json` object: the client's `Summary` (without its tag) and more. Audit fields are `null`
+ * when no emulator audited the run (`run` against a real endpoint). `efficiency` is
+ * `durationLowerBoundMs / durationMs` (1 when both are 0), and `null` when it says nothing: some
+ * request failed (the run did less work than the bound counts), or the bound is 0 while the run took
+ * time (see {@link efficiency}). `failures` lists every failed request.
  *
  * @since 0.1.0
  * @category models
@@ -35,7 +69,7 @@ export interface RunReport extends Omit<GraphClient.Summary, "_tag"> {
   readonly duplicateExecutions: number | null
   readonly orderViolations: number | null
   readonly admission: string
-  readonly failures: ReadonlyArray<{ readonly id: string; readonly error: string; readonly status: number | null }>
+  readonly failures: ReadonlyArray<FailureReport>
   readonly settings: Readonly<Record<string, string | number | boolean>>
   /**
    * Requests without an outcome: `requests - succeeded - failed`. Always 0 unless the run was
@@ -46,29 +80,73 @@ export interface RunReport extends Omit<GraphClient.Summary, "_tag"> {
   readonly interrupted: "SIGINT" | "SIGTERM" | null
 }
 
-/**
- * A failure in one line: the error's tag and its status when it has one.
- *
- * @since 0.1.0
- * @category formatting
- */
-export const failureOf = (failure: GraphClient.Failure): RunReport["failures"][number] => {
-  const error = failure.error as { readonly _tag: string; readonly status?: unknown; readonly message?: unknown }
-  return {
-    id: failure.id,
-    error: error._tag,
-    status: typeof error.status === "number" ? error.status : null
+const retryAfterText = (ms: number | undefined): string => (ms === undefined ? "" : `, last Retry-After ${duration(ms)}`)
+
+/** The reason in words, without the id (the report prints the id beside it). */
+const reasonOf = (error: GraphClient.OutcomeError): string => {
+  switch (error._tag) {
+    case "GraphRequestError":
+      return error.message === "" ? "the answer had no Graph error message" : error.message
+    case "Throttled":
+      return `still answered ${error.status} after ${error.attempts} attempt${error.attempts === 1 ? "" : "s"}${retryAfterText(error.retryAfterMillis)}`
+    case "DependencyFailed":
+      // 424: the dependency was itself not run, because of a failure further up the chain
+      return error.status === 424
+        ? `not run: its dependency ${error.dependency} was not run either (424)`
+        : `not run: its dependency ${error.dependency} failed with ${error.status}`
+    case "UnknownOutcome":
+      return `${error.method} sent, may or may not have run: ${error.detail ?? error.cause}`
+    case "BatchServerError":
+      return `${error.message}${retryAfterText(error.retryAfterMillis)}`
+    case "InvalidRequest":
+      return `refused before sending: invalid ${error.reason} (${error.method} ${error.url})`
+    default:
+      return error.message === "" ? error._tag : error.message
   }
 }
 
 /**
- * `lower bound ÷ duration`, 1 when both are 0, `null` when requests failed.
+ * A failure as the report keeps it: small, and everything the error says about why.
  *
  * @since 0.1.0
  * @category formatting
  */
-export const efficiency = (summary: Pick<GraphClient.Summary, "failed" | "durationMs">, boundMs: number): number | null =>
-  summary.failed > 0 ? null : summary.durationMs <= 0 ? (boundMs <= 0 ? 1 : null) : Math.round((boundMs / summary.durationMs) * 10_000) / 10_000
+export const failureOf = (failure: GraphClient.Failure): FailureReport => {
+  const error = failure.error
+  const status = "status" in error && typeof error.status === "number" ? error.status : null
+  const code = error._tag === "GraphRequestError"
+    ? (error.code === "" ? null : error.code)
+    : error._tag === "BatchRejected"
+    ? (error.error?.code ?? null)
+    : null
+  const retryAfterMillis = error._tag === "Throttled" || error._tag === "BatchServerError" ? error.retryAfterMillis ?? null : null
+  return {
+    id: failure.id,
+    error: error._tag,
+    status,
+    code,
+    message: reasonOf(error),
+    attempts: failure.attempts,
+    dependency: error._tag === "DependencyFailed" ? error.dependency : null,
+    retryAfterMillis,
+    requestId: error._tag === "GraphRequestError" ? error.requestId ?? null : null
+  }
+}
+
+/**
+ * `lower bound ÷ duration`, rounded to 4 places; 1 when both are 0. `null` when the ratio says
+ * nothing: requests failed, the run took no time against a positive bound, or the bound is 0 while
+ * the run took time (a bound of 0 measures nothing, so `0` would read as the worst efficiency).
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const efficiency = (summary: Pick<GraphClient.Summary, "failed" | "durationMs">, boundMs: number): number | null => {
+  if (summary.failed > 0) return null
+  if (summary.durationMs <= 0) return boundMs <= 0 ? 1 : null
+  if (boundMs <= 0) return null
+  return Math.round((boundMs / summary.durationMs) * 10_000) / 10_000
+}
 
 /**
  * @since 0.1.0
@@ -82,7 +160,8 @@ export const make = (input: {
   readonly bound: LowerBound.DurationBound
   readonly audit: Audit.Report | undefined
   readonly admission: string
-  readonly failures: ReadonlyArray<GraphClient.Failure>
+  /** Every failure, as {@link failureOf} keeps it. */
+  readonly failures: ReadonlyArray<FailureReport>
   readonly settings: RunReport["settings"]
   readonly interrupted?: "SIGINT" | "SIGTERM" | undefined
 }): RunReport => {
@@ -110,7 +189,7 @@ export const make = (input: {
     duplicateExecutions: input.audit?.duplicateExecutions ?? null,
     orderViolations: input.audit?.orderViolations ?? null,
     admission: input.admission,
-    failures: input.failures.map(failureOf),
+    failures: input.failures,
     settings: input.settings,
     notRun: summary.requests - summary.succeeded - summary.failed,
     interrupted: input.interrupted ?? null
@@ -145,8 +224,44 @@ export const table = (rows: ReadonlyArray<readonly [string, string, string]>): s
   return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}${c === "" ? "" : `  ${c}`}`.trimEnd()).join("\n") + "\n"
 }
 
+/** Failure groups listed in the table, and examples listed per group; `--json` has them all. */
+const shownGroups = 10
+const shownExamples = 5
+
 /**
- * The human summary table.
+ * The failures grouped by error, status and code, largest group first (first seen first among
+ * equals), each with its count and at most 5 examples (id and reason). At most 10 groups are shown.
+ * Ids, codes and reasons are escaped ({@link Output.escape}).
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const renderFailures = (failures: ReadonlyArray<FailureReport>): string => {
+  if (failures.length === 0) return ""
+  const groups = new Map<string, { readonly label: string; count: number; readonly examples: Array<FailureReport> }>()
+  for (const failure of failures) {
+    const label = [failure.error, failure.status === null ? "" : String(failure.status), failure.code ?? ""].filter((part) => part !== "").join(" ")
+    const group = groups.get(label) ?? { label, count: 0, examples: [] }
+    group.count++
+    if (group.examples.length < shownExamples) group.examples.push(failure)
+    groups.set(label, group)
+  }
+  const sorted = [...groups.values()].sort((a, b) => b.count - a.count)
+  const lines = [`Failures (${n(failures.length)}, by error and code; --json lists them all):`]
+  for (const group of sorted.slice(0, shownGroups)) {
+    lines.push(`  ${escape(group.label)}: ${n(group.count)}`)
+    for (const f of group.examples) lines.push(`    ${escape(f.id)}: ${escape(f.message)}`)
+    if (group.count > group.examples.length) lines.push(`    ... and ${n(group.count - group.examples.length)} more`)
+  }
+  if (sorted.length > shownGroups) {
+    const rest = sorted.slice(shownGroups).reduce((sum, g) => sum + g.count, 0)
+    lines.push(`  ... ${n(sorted.length - shownGroups)} more groups, ${n(rest)} failures`)
+  }
+  return `${lines.join("\n")}\n`
+}
+
+/**
+ * The human summary table, then the failures ({@link renderFailures}).
  *
  * @since 0.1.0
  * @category formatting
@@ -165,7 +280,7 @@ export const render = (report: RunReport): string => {
     [
       "Bottleneck",
       report.bottleneck === null ? "none" : report.bottleneck.entryId,
-      report.bottleneck === null ? "no limit forces a wait" : `${report.bottleneck.key}: ${n(report.bottleneck.cost)} units at ${report.bottleneck.limit}`
+      report.bottleneck === null ? "no limit forces a wait" : `${escape(report.bottleneck.key)}: ${n(report.bottleneck.cost)} units at ${report.bottleneck.limit}`
     ]
   ]
   if (report.limitViolations !== null) {
@@ -176,8 +291,6 @@ export const render = (report: RunReport): string => {
   if (report.interrupted !== null || report.notRun > 0) {
     rows.push(["Not run", n(report.notRun), `stopped by ${report.interrupted ?? "the client"} before they ended`])
   }
-  const failures = report.failures.length === 0
-    ? ""
-    : `\nFirst failures:\n${report.failures.map((f) => `  ${f.id}: ${f.error}${f.status === null ? "" : ` ${f.status}`}`).join("\n")}\n`
-  return table(rows) + failures
+  const failures = renderFailures(report.failures)
+  return table(rows) + (failures === "" ? "" : `\n${failures}`)
 }

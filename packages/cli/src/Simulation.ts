@@ -75,7 +75,7 @@ export interface Result {
   readonly summary: GraphClient.Summary
   readonly report: Audit.Report
   readonly bound: LowerBound.DurationBound
-  /** The first failures (at most 20), for the report. */
+  /** Every failure, in the order the requests settled. */
   readonly failures: ReadonlyArray<GraphClient.Failure>
   readonly admission: string
   readonly multiplier: number
@@ -213,7 +213,7 @@ export const simulate = (
       graph.run(workload).pipe(
         Stream.runFoldEffect(undefined as GraphClient.Summary | undefined, (last, event) => {
           if (event._tag === "Summary") return Effect.succeed(event)
-          if (event._tag === "Failure" && failures.length < 20) failures.push(event)
+          if (event._tag === "Failure") failures.push(event)
           return Effect.as(onOutcome(event), last)
         })
       )

@@ -12,6 +12,7 @@ import { DependencyResolver, type ValidationError, type Workload } from "@effect
 import { FileSystem } from "@effect/platform"
 import { Either, Effect, ParseResult, Schema } from "effect"
 import { WorkloadRequest } from "@effect-msgraph/core/Workload"
+import { escape } from "./Output.js"
 
 /**
  * One thing wrong with a workload file.
@@ -114,12 +115,24 @@ const lineOfPosition = (text: string, position: number): number => {
   return line
 }
 
+/** The parser's message quotes the input: at most this many characters of it are kept. */
+const maxSyntaxMessage = 120
+
+/**
+ * `not valid JSON: ` and the parser's message, escaped (`Output.escape`: the quoted input may hold
+ * control characters) and cut to a short excerpt.
+ */
+const syntaxReason = (error: unknown): string => {
+  const message = escape(error instanceof Error ? error.message : String(error))
+  return `not valid JSON: ${message.length <= maxSyntaxMessage ? message : `${message.slice(0, maxSyntaxMessage)}...`}`
+}
+
 const jsonSyntax = (text: string, error: unknown): Problem => {
   const message = error instanceof Error ? error.message : String(error)
   const position = /position (\d+)/.exec(message)
   return new Problem({
     ...(position === null ? {} : { line: lineOfPosition(text, Number(position[1])) }),
-    reason: `not valid JSON: ${message}`
+    reason: syntaxReason(error)
   })
 }
 
@@ -151,7 +164,7 @@ const splitNdjson = (text: string): Either.Either<ReadonlyArray<Located>, Readon
     try {
       out.push({ value: JSON.parse(raw), line: i + 1 })
     } catch (error) {
-      problems.push(new Problem({ line: i + 1, reason: `not valid JSON: ${error instanceof Error ? error.message : String(error)}` }))
+      problems.push(new Problem({ line: i + 1, reason: syntaxReason(error) }))
       if (problems.length >= maxProblems) break
     }
   }

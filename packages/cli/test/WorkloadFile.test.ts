@@ -102,6 +102,17 @@ describe("WorkloadFile", () => {
     assert.strictEqual(bad!.line, 2)
   })
 
+  it("invalid JSON is quoted as a short excerpt with its control characters escaped, in JSON and NDJSON", () => {
+    const garbage = `\u0000\u001b[2J\u001b]0;pwned\u0007\u009b${"A".repeat(50_000)}`
+    for (const [file, text] of [["g.json", garbage], ["g.ndjson", `${garbage}\n`], ["h.json", `["${"B".repeat(300)}\u0000"]`]] as const) {
+      const [syntax] = problems(file, text)
+      assert.match(syntax!.reason, /^not valid JSON: /)
+      assert.notMatch(syntax!.reason, /[\u0000-\u001f\u007f-\u009f]/)
+      assert.isAtMost(syntax!.reason.length, 140)
+    }
+    assert.include(problems("g.json", garbage)[0]!.reason, "\\u0000\\u001b[2J")
+  })
+
   it("the committed examples are what the generator writes, and they are valid", () => {
     const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
     for (const [name, make] of Object.entries(Examples.all)) {

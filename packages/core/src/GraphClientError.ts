@@ -105,6 +105,7 @@ export class GraphRequestError extends Schema.TaggedError<GraphRequestError>()("
 
 /**
  * The request was throttled (429) or unavailable (503, 504) on every attempt the retry policy allowed.
+ * `retryAfterMillis` is the wait Graph asked for (`Retry-After`) in its last answer, when it gave one.
  *
  * @since 0.1.0
  * @category request errors
@@ -112,10 +113,12 @@ export class GraphRequestError extends Schema.TaggedError<GraphRequestError>()("
 export class Throttled extends Schema.TaggedError<Throttled>()("Throttled", {
   id: Schema.String,
   status: Schema.Number,
-  attempts: Schema.Number
+  attempts: Schema.Number,
+  retryAfterMillis: Schema.optionalWith(Schema.Number, { exact: true })
 }) {
   override get message() {
-    return `request ${this.id} still answered ${this.status} after ${this.attempts} attempts`
+    const asked = this.retryAfterMillis === undefined ? "" : ` (last Retry-After ${this.retryAfterMillis} ms)`
+    return `request ${this.id} still answered ${this.status} after ${this.attempts} attempts${asked}`
   }
 }
 
@@ -143,6 +146,8 @@ export class DependencyFailed extends Schema.TaggedError<DependencyFailed>()("De
 /**
  * A non-idempotent request (POST) whose fate is unknown: its batch was sent, then the connection
  * failed or Graph answered a batch-level 5xx. It is never retried automatically; reconcile it.
+ * `cause` is the batch error's tag and `detail`, when present, that error's message (which batch,
+ * which status or transport failure).
  *
  * @since 0.1.0
  * @category request errors
@@ -150,10 +155,11 @@ export class DependencyFailed extends Schema.TaggedError<DependencyFailed>()("De
 export class UnknownOutcome extends Schema.TaggedError<UnknownOutcome>()("UnknownOutcome", {
   id: Schema.String,
   method: Schema.String,
-  cause: Schema.String
+  cause: Schema.String,
+  detail: Schema.optionalWith(Schema.String, { exact: true })
 }) {
   override get message() {
-    return `request ${this.id} (${this.method}) may or may not have run: ${this.cause}`
+    return `request ${this.id} (${this.method}) may or may not have run: ${this.cause}${this.detail === undefined ? "" : ` (${this.detail})`}`
   }
 }
 

@@ -9,6 +9,22 @@ import { Schema } from "effect"
 
 const Ids = Schema.Array(Schema.String)
 
+/** Longer lists are elided in messages: the first and last few, and the count. The fields keep them all. */
+const shownAtEachEnd = 5
+
+/**
+ * `items` joined by `separator`; a list of more than `2 × 5` items shows the first and last 5 around
+ * `... (n more) ...`, so a message stays one readable line however many ids an error carries.
+ */
+const elide = (items: ReadonlyArray<string>, separator = ", "): string =>
+  items.length <= 2 * shownAtEachEnd
+    ? items.join(separator)
+    : [
+      ...items.slice(0, shownAtEachEnd),
+      `... (${(items.length - 2 * shownAtEachEnd).toLocaleString("en-US")} more) ...`,
+      ...items.slice(-shownAtEachEnd)
+    ].join(separator)
+
 /**
  * A batch with no requests.
  *
@@ -47,7 +63,7 @@ export class EmptyRequestId extends Schema.TaggedError<EmptyRequestId>()("EmptyR
   indices: Schema.Array(Schema.Number)
 }) {
   override get message() {
-    return `requests at positions ${this.indices.join(", ")} have an empty id`
+    return `requests at positions ${elide(this.indices.map(String))} have an empty id`
   }
 }
 
@@ -65,7 +81,7 @@ export class DuplicateRequestIds extends Schema.TaggedError<DuplicateRequestIds>
     return this.groups.flat()
   }
   override get message() {
-    return `duplicate request ids (compared case-insensitively): ${this.groups.map((g) => g.join(" = ")).join("; ")}`
+    return `duplicate request ids (compared case-insensitively): ${elide(this.groups.map((g) => elide(g, " = ")), "; ")}`
   }
 }
 
@@ -80,7 +96,7 @@ export class UnsupportedMethod extends Schema.TaggedError<UnsupportedMethod>()("
   methods: Ids
 }) {
   override get message() {
-    return `requests ${this.ids.join(", ")} use unsupported methods ${this.methods.join(", ")}`
+    return `requests ${elide(this.ids)} use unsupported methods ${elide(this.methods)}`
   }
 }
 
@@ -95,7 +111,7 @@ export class InvalidHeader extends Schema.TaggedError<InvalidHeader>()("InvalidH
   headers: Ids
 }) {
   override get message() {
-    return `requests ${this.ids.join(", ")} have CR or LF in headers ${this.headers.join(", ")}`
+    return `requests ${elide(this.ids)} have CR or LF in headers ${elide(this.headers)}`
   }
 }
 
@@ -110,7 +126,7 @@ export class InvalidUrl extends Schema.TaggedError<InvalidUrl>()("InvalidUrl", {
   urls: Ids
 }) {
   override get message() {
-    return `requests ${this.ids.join(", ")} have invalid URLs`
+    return `requests ${elide(this.ids)} have invalid URLs`
   }
 }
 
@@ -127,7 +143,7 @@ export class ForeignHost extends Schema.TaggedError<ForeignHost>()("ForeignHost"
   expected: Schema.String
 }) {
   override get message() {
-    return `requests ${this.ids.join(", ")} address ${this.hosts.join(", ")}, not the Graph host ${this.expected}`
+    return `requests ${elide(this.ids)} address ${elide(this.hosts)}, not the Graph host ${this.expected}`
   }
 }
 
@@ -144,7 +160,7 @@ export class VersionMismatch extends Schema.TaggedError<VersionMismatch>()("Vers
   expected: Schema.String
 }) {
   override get message() {
-    return `requests ${this.ids.join(", ")} name a version other than ${this.expected}`
+    return `requests ${elide(this.ids)} name a version other than ${this.expected}`
   }
 }
 
@@ -156,7 +172,7 @@ export class VersionMismatch extends Schema.TaggedError<VersionMismatch>()("Vers
  */
 export class NestedBatch extends Schema.TaggedError<NestedBatch>()("NestedBatch", { ids: Ids }) {
   override get message() {
-    return `requests ${this.ids.join(", ")} are nested $batch calls`
+    return `requests ${elide(this.ids)} are nested $batch calls`
   }
 }
 
@@ -171,7 +187,7 @@ export class MissingContentType extends Schema.TaggedError<MissingContentType>()
   ids: Ids
 }) {
   override get message() {
-    return `requests ${this.ids.join(", ")} have a body but no Content-Type header`
+    return `requests ${elide(this.ids)} have a body but no Content-Type header`
   }
 }
 
@@ -184,7 +200,7 @@ export class MissingContentType extends Schema.TaggedError<MissingContentType>()
  */
 export class InvalidBody extends Schema.TaggedError<InvalidBody>()("InvalidBody", { ids: Ids }) {
   override get message() {
-    return `requests ${this.ids.join(", ")} have a body that does not match their Content-Type`
+    return `requests ${elide(this.ids)} have a body that does not match their Content-Type`
   }
 }
 
@@ -199,7 +215,7 @@ export class UnknownDependency extends Schema.TaggedError<UnknownDependency>()("
   missing: Ids
 }) {
   override get message() {
-    return `requests ${this.ids.join(", ")} depend on unknown ids ${this.missing.join(", ")}`
+    return `requests ${elide(this.ids)} depend on unknown ids ${elide(this.missing)}`
   }
 }
 
@@ -216,8 +232,15 @@ export class DependencyCycle extends Schema.TaggedError<DependencyCycle>()("Depe
   get ids(): ReadonlyArray<string> {
     return this.path.slice(0, -1)
   }
+  /**
+   * `dependency cycle: a -> b -> a`; a cycle of more than 10 requests shows its length and only the
+   * first and last 5 ids of `path`, which keeps every id.
+   */
   override get message() {
-    return `dependency cycle: ${this.path.join(" -> ")}`
+    const length = this.path.length - 1
+    return length <= 2 * shownAtEachEnd
+      ? `dependency cycle: ${this.path.join(" -> ")}`
+      : `dependency cycle of ${length.toLocaleString("en-US")} requests: ${elide(this.path, " -> ")}`
   }
 }
 
@@ -235,7 +258,7 @@ export class InvalidBatchShape extends Schema.TaggedError<InvalidBatchShape>()("
   ids: Ids
 }) {
   override get message() {
-    return `batch should be either fully sequential or fully parallel (offending requests: ${this.ids.join(", ")})`
+    return `batch should be either fully sequential or fully parallel (offending requests: ${elide(this.ids)})`
   }
 }
 
@@ -254,7 +277,7 @@ export class InvalidReference extends Schema.TaggedError<InvalidReference>()("In
   references: Ids
 }) {
   override get message() {
-    return `requests ${this.ids.join(", ")} have references that cannot be resolved: ${this.references.join(", ")}`
+    return `requests ${elide(this.ids)} have references that cannot be resolved: ${elide(this.references)}`
   }
 }
 

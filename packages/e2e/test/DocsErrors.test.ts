@@ -188,12 +188,28 @@ it.effect("a POST whose batch answered 5xx after running ends UnknownOutcome, an
     expect((yield* Emulator.audit).map((entry) => [entry.method, entry.executed])).toEqual([["POST", true]])
   }).pipe(Effect.provide(graph({ emulator: { faults: { batches: [{ status: 502, rate: 1, phase: "after" }] } } }))))
 
+it.effect("UnknownOutcome.detail says why: the batch error's message, naming the batch and its status", () =>
+  Effect.gen(function*() {
+    const client = yield* GraphClient.GraphClient
+    const error = yield* Effect.flip(client.execute({ method: "POST", url: "/users", body: newUser }))
+    expect(error._tag === "UnknownOutcome" && error.detail).toMatch(/^batch \S+ failed with 502$/)
+    expect(error.message).toMatch(/may or may not have run: BatchServerError \(batch \S+ failed with 502\)$/)
+  }).pipe(Effect.provide(graph({ emulator: { faults: { batches: [{ status: 502, rate: 1, phase: "after" }] } } }))))
+
 it.effect("an item answered 503 on every allowed attempt ends Throttled with its status and attempts", () =>
   Effect.gen(function*() {
     const client = yield* GraphClient.GraphClient
     const error = yield* Effect.flip(client.execute({ method: "GET", url: `/users/${me}` }))
     expect(error).toMatchObject({ _tag: "Throttled", status: 503, attempts: 1 })
   }).pipe(Effect.provide(graph({ client: { maxAttempts: 1 }, emulator: { faults: { items: [{ status: 503, rate: 1 }] } } }))))
+
+it.effect("Throttled carries the Retry-After of Graph's last answer, when it gave one", () =>
+  Effect.gen(function*() {
+    const client = yield* GraphClient.GraphClient
+    const error = yield* Effect.flip(client.execute({ method: "GET", url: `/users/${me}` }))
+    expect(error).toMatchObject({ _tag: "Throttled", status: 503, attempts: 1, retryAfterMillis: 7_000 })
+    expect(error.message).toContain("(last Retry-After 7000 ms)")
+  }).pipe(Effect.provide(graph({ client: { maxAttempts: 1 }, emulator: { faults: { items: [{ status: 503, rate: 1, retryAfterSeconds: 7 }] } } }))))
 
 it.effect("without a token nothing is sent, and the request ends TokenError once attempts run out", () =>
   Effect.gen(function*() {

@@ -394,7 +394,8 @@ export const runWorkload = (
       id: string,
       status: number,
       headers: Headers | undefined,
-      onGiveUp: () => Failure["error"]
+      /** Gets the last answer's Retry-After in milliseconds, when it had one. */
+      onGiveUp: (retryAfterMillis: number | undefined) => Failure["error"]
     ) =>
       Effect.gen(function*() {
         if (run.outcome(id) !== undefined) return
@@ -403,12 +404,21 @@ export const runWorkload = (
         const elapsed = now - (firstSent.get(id) ?? now)
         const delay = tries < settings.maxAttempts ? yield* nextDelay(id, headers) : Option.none()
         if (Option.isNone(delay) || elapsed + delay.value > settings.maxRetryMillis) {
-          return yield* fail(id, status, onGiveUp())
+          const asked = yield* RetryAfter.delayFromHeaders(headers)
+          return yield* fail(id, status, onGiveUp(Option.isSome(asked) ? Duration.toMillis(asked.value) : undefined))
         }
         notBefore.set(id, now + delay.value)
         stats.retries++
         yield* Metric.increment(retriesTotal)
         run.requeue(id)
+      })
+
+    const throttled = (id: string, status: number, retryAfterMillis: number | undefined) =>
+      new GCE.Throttled({
+        id,
+        status,
+        attempts: attempts.get(id) ?? 0,
+        ...(retryAfterMillis === undefined ? {} : { retryAfterMillis })
       })
 
     const send = (batch: PlannedBatch) =>
@@ -547,13 +557,13 @@ export const runWorkload = (
         }
         for (const item of reversed) {
           if (unknown.has(item.id)) {
-            yield* fail(item.id, status, new GCE.UnknownOutcome({ id: item.id, method: item.method, cause: error._tag }))
+            yield* fail(item.id, status, new GCE.UnknownOutcome({ id: item.id, method: item.method, cause: error._tag, detail: error.message }))
           }
         }
         for (const item of items) {
           if (unknown.has(item.id)) continue
-          yield* retry(item.id, status === 0 ? 503 : status, headers, () =>
-            retryable(status) ? new GCE.Throttled({ id: item.id, status, attempts: attempts.get(item.id) ?? 0 }) : error)
+          yield* retry(item.id, status === 0 ? 503 : status, headers, (retryAfterMillis) =>
+            retryable(status) ? throttled(item.id, status, retryAfterMillis) : error)
         }
       })
 
@@ -566,8 +576,7 @@ export const runWorkload = (
           yield* Metric.increment(throttledTotal)
         }
         if (retryable(response.status)) {
-          return yield* retry(item.id, response.status, headers, () =>
-            new GCE.Throttled({ id: item.id, status: response.status, attempts: attempts.get(item.id) ?? 0 }))
+          return yield* retry(item.id, response.status, headers, (retryAfterMillis) => throttled(item.id, response.status, retryAfterMillis))
         }
         const body = GraphError.fromBody(response.body)
         const error = Option.match(body, {

@@ -32,6 +32,7 @@ import * as GraphError from "../GraphError.js"
 import * as RetryAfter from "../RetryAfter.js"
 import { headerValue } from "./body.js"
 import * as fairGate from "./fairGate.js"
+import * as bounds from "./jsonBounds.js"
 import { regroup } from "./scheduler.js"
 import * as wire from "./wire.js"
 import type { InvalidRequest } from "../CostCalculator.js"
@@ -235,6 +236,9 @@ const requestsWithStatus = (status: number) => {
   }
   return counter
 }
+
+const withinBytes = (batch: PlannedBatch) =>
+  bounds.envelopeBytes(batch.requests, bounds.MAX_BATCH_BYTES, bounds.ADDED_BYTES_PER_ITEM) <= bounds.MAX_BATCH_BYTES
 
 const retryable = (status: number) => status === 429 || status === 503 || status === 504 || status === 509
 
@@ -691,7 +695,9 @@ export const runWorkload = (
           }
         }
         const affinity = deps.admission.affinity
-        const batches = affinity === undefined ? round.batches : regroup(round.batches, affinity)
+        const regrouped = affinity === undefined ? round.batches : regroup(round.batches, affinity)
+        // regrouping counts requests, not bytes: a round of large bodies keeps the planner's batches
+        const batches = regrouped === round.batches || regrouped.every(withinBytes) ? regrouped : round.batches
         for (const batch of batches) {
           yield* live.take(1)
           alive++

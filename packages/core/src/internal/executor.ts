@@ -243,7 +243,13 @@ const withinBytes = (batch: PlannedBatch) =>
 const retryable = (status: number) => status === 429 || status === 503 || status === 504 || status === 509
 
 type BatchResult =
-  | { readonly _tag: "Envelope"; readonly responses: ReadonlyArray<BatchResponseItem>; readonly missing: ReadonlyArray<string> }
+  | {
+    readonly _tag: "Envelope"
+    readonly responses: ReadonlyArray<BatchResponseItem>
+    readonly missing: ReadonlyArray<string>
+    /** Some items were answered twice, differently (they are in `missing`). */
+    readonly contradicted: boolean
+  }
   | { readonly _tag: "Error"; readonly error: GCE.BatchError; readonly headers: Headers }
   | { readonly _tag: "NoToken"; readonly error: TokenError }
 
@@ -476,9 +482,11 @@ export const runWorkload = (
             headers: flat
           } satisfies BatchResult as BatchResult
         }
-        const seen = new Set(envelope.right.responses.map((r) => r.id.toLowerCase()))
+        // an item answered twice, differently, is as unanswered as a missing one
+        const { contradicted, responses } = wire.distinctResponses(envelope.right.responses)
+        const seen = new Set(responses.map((r) => r.id.toLowerCase()))
         const missing = batch.requests.map((r) => r.id).filter((id) => !seen.has(id.toLowerCase()))
-        return { _tag: "Envelope", responses: envelope.right.responses, missing } satisfies BatchResult as BatchResult
+        return { _tag: "Envelope", responses, missing, contradicted: contradicted.length > 0 } satisfies BatchResult as BatchResult
       })
 
     /**
@@ -660,7 +668,11 @@ export const runWorkload = (
         if (missing.length > 0) {
           yield* unanswered(
             missing,
-            new GCE.BatchDecodeError({ batchId: batch.id, description: "response is missing items", missing: result.missing }),
+            new GCE.BatchDecodeError({
+              batchId: batch.id,
+              description: result.contradicted ? "response answers items twice, differently, or lacks them" : "response is missing items",
+              missing: result.missing
+            }),
             {}
           )
         }

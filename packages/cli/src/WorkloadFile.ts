@@ -206,6 +206,8 @@ const resolverField = (error: ValidationError.WorkloadError): string => {
     case "MissingContentType":
       return "headers"
     case "InvalidBody":
+    case "BodyTooDeep":
+    case "RequestTooLarge":
       return "body"
     case "UnknownDependency":
     case "DependencyCycle":

@@ -23,6 +23,7 @@
 import { Config, Context, Effect, Either, Layer } from "effect"
 import * as BatchRequest from "./BatchRequest.js"
 import * as rules from "./internal/batchRules.js"
+import * as bounds from "./internal/jsonBounds.js"
 import * as wire from "./internal/wire.js"
 import type * as VE from "./ValidationError.js"
 
@@ -99,6 +100,35 @@ export declare namespace BatchBuilder {
  * @category constants
  */
 export const MAX_BATCH_SIZE = 20
+
+/**
+ * The most bytes a batch's JSON envelope may take: Graph limits a write request to 4 MB, and a
+ * `$batch` call is one (4,000,000, the smaller reading of "4 MB"). Larger batches fail with
+ * `BatchTooLarge`; the `DependencyResolver` plans batches within it.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MAX_BATCH_BYTES: number = bounds.MAX_BATCH_BYTES
+
+/**
+ * The most bytes one request may take in a batch (its JSON form: id, method, URL, headers and body,
+ * base64 where the body is not JSON), so that it fits in a call on its own. Larger requests fail
+ * with `RequestTooLarge`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MAX_REQUEST_BYTES: number = bounds.MAX_REQUEST_BYTES
+
+/**
+ * The most levels of objects and arrays one JSON body may nest (our own bound, not Graph's). Deeper
+ * bodies, and bodies that contain themselves, fail with `BodyTooDeep`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MAX_BODY_DEPTH: number = bounds.MAX_BODY_DEPTH
 
 const settingsOf = (options: BatchBuilder.Options = {}): rules.Settings => ({
   host: options.host ?? "graph.microsoft.com",

@@ -205,6 +205,57 @@ export class InvalidBody extends Schema.TaggedError<InvalidBody>()("InvalidBody"
 }
 
 /**
+ * JSON bodies that nest objects and arrays more than `limit` (64) levels deep, or that refer to
+ * themselves. The bound is this library's own, not Graph's; it keeps every walk over a body
+ * shallow.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BodyTooDeep extends Schema.TaggedError<BodyTooDeep>()("BodyTooDeep", {
+  ids: Ids,
+  limit: Schema.Number
+}) {
+  override get message() {
+    return `requests ${this.ids.join(", ")} have a body nested more than ${this.limit} levels deep`
+  }
+}
+
+/**
+ * Requests whose JSON form in a batch (id, method, URL, headers and body, base64 where the body is
+ * not JSON) takes more than `limit` bytes: more than fits in one `$batch` call under Graph's 4 MB
+ * limit on a write request, with room for the envelope.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RequestTooLarge extends Schema.TaggedError<RequestTooLarge>()("RequestTooLarge", {
+  ids: Ids,
+  limit: Schema.Number
+}) {
+  override get message() {
+    return `requests ${this.ids.join(", ")} take more than ${this.limit} bytes each`
+  }
+}
+
+/**
+ * A batch whose JSON envelope takes `bytes`, more than `limit` (4,000,000: Graph's 4 MB limit on a
+ * write request). `ids` are all of its requests; move some to another batch.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BatchTooLarge extends Schema.TaggedError<BatchTooLarge>()("BatchTooLarge", {
+  ids: Ids,
+  bytes: Schema.Number,
+  limit: Schema.Number
+}) {
+  override get message() {
+    return `a batch takes ${this.bytes} bytes, more than ${this.limit}`
+  }
+}
+
+/**
  * A `dependsOn` naming an id that is not in the batch (or workload).
  *
  * @since 0.1.0
@@ -296,6 +347,8 @@ export type RequestError =
   | NestedBatch
   | MissingContentType
   | InvalidBody
+  | BodyTooDeep
+  | RequestTooLarge
 
 /**
  * Every reason `BatchBuilder` rejects a batch.
@@ -309,6 +362,7 @@ export type BatchValidationError =
   | EmptyRequestId
   | DuplicateRequestIds
   | RequestError
+  | BatchTooLarge
   | UnknownDependency
   | DependencyCycle
   | InvalidBatchShape

@@ -7,6 +7,7 @@ import { Either } from "effect"
 import { type BatchRequestItem, type Headers, HttpMethod } from "../BatchRequest.js"
 import * as body from "./body.js"
 import { findCycle, stableTopologicalOrder } from "./graph.js"
+import * as bounds from "./jsonBounds.js"
 import * as VE from "../ValidationError.js"
 
 /** @internal */
@@ -69,6 +70,8 @@ type Problem =
   | { readonly rule: "nested" }
   | { readonly rule: "contentType" }
   | { readonly rule: "body" }
+  | { readonly rule: "depth" }
+  | { readonly rule: "size" }
 
 const ruleOrder: ReadonlyArray<Problem["rule"]> = [
   "method",
@@ -78,7 +81,9 @@ const ruleOrder: ReadonlyArray<Problem["rule"]> = [
   "version",
   "nested",
   "contentType",
-  "body"
+  "body",
+  "depth",
+  "size"
 ]
 
 const isJsonStructure = (value: unknown): boolean =>
@@ -161,7 +166,20 @@ const normalizeOne = (item: BatchRequestItem, settings: Settings): Either.Either
       if (item.body !== undefined) out.body = item.body
       if (item.dependsOn !== undefined && item.dependsOn.length > 0) out.dependsOn = item.dependsOn
       return out
-    }))
+    })).pipe(Either.flatMap(checkBounds))
+}
+
+/** Depth and size, measured without recursion, on the normalised item (as it will travel). */
+const checkBounds = (item: BatchRequestItem): Either.Either<BatchRequestItem, Problem> => {
+  const measured = bounds.measure(item, bounds.MAX_REQUEST_BYTES)
+  switch (measured._tag) {
+    case "TooDeep":
+      return Either.left({ rule: "depth" })
+    case "Unserialisable":
+      return Either.left({ rule: "body" })
+    case "Size":
+      return measured.bytes > bounds.MAX_REQUEST_BYTES ? Either.left({ rule: "size" }) : Either.right(item)
+  }
 }
 
 const toError = (
@@ -188,6 +206,10 @@ const toError = (
       return new VE.MissingContentType({ ids })
     case "body":
       return new VE.InvalidBody({ ids })
+    case "depth":
+      return new VE.BodyTooDeep({ ids, limit: bounds.MAX_BODY_DEPTH })
+    case "size":
+      return new VE.RequestTooLarge({ ids, limit: bounds.MAX_REQUEST_BYTES })
   }
 }
 
@@ -266,6 +288,17 @@ export const shapeOf = (
   return Either.left(new VE.InvalidBatchShape({ ids: dependents.map((item) => item.id) }))
 }
 
+/**
+ * The whole envelope within Graph's 4 MB limit on a write request.
+ *
+ * @internal
+ */
+export const checkBatchBytes = (items: ReadonlyArray<BatchRequestItem>): Either.Either<void, VE.BatchTooLarge> => {
+  const bytes = bounds.envelopeBytes(items, bounds.MAX_BATCH_BYTES)
+  if (bytes <= bounds.MAX_BATCH_BYTES) return Either.right(undefined)
+  return Either.left(new VE.BatchTooLarge({ ids: items.map((item) => item.id), bytes, limit: bounds.MAX_BATCH_BYTES }))
+}
+
 /** @internal */
 export interface Built {
   readonly requests: ReadonlyArray<BatchRequestItem>
@@ -296,6 +329,7 @@ export const build = (
   return Either.gen(function*() {
     const byKey = yield* checkIds(items)
     const requests = yield* normalizeRequests(items, settings)
+    yield* checkBatchBytes(requests)
     const deps = yield* checkDependencies(requests, byKey)
     const shape = yield* shapeOf(requests, deps)
     // Dependencies first; a batch already in that order keeps its order.

@@ -33,6 +33,7 @@ import * as GraphError from "../GraphError.js"
 import * as RetryAfter from "../RetryAfter.js"
 import { headerValue } from "./body.js"
 import * as fairGate from "./fairGate.js"
+import * as bounds from "./jsonBounds.js"
 import { regroup } from "./scheduler.js"
 import * as transport from "./transport.js"
 import * as wire from "./wire.js"
@@ -240,10 +241,19 @@ const requestsWithStatus = (status: number) => {
   return counter
 }
 
+const withinBytes = (batch: PlannedBatch) =>
+  bounds.envelopeBytes(batch.requests, bounds.MAX_BATCH_BYTES, bounds.ADDED_BYTES_PER_ITEM) <= bounds.MAX_BATCH_BYTES
+
 const retryable = (status: number) => status === 429 || status === 503 || status === 504 || status === 509
 
 type BatchResult =
-  | { readonly _tag: "Envelope"; readonly responses: ReadonlyArray<BatchResponseItem>; readonly missing: ReadonlyArray<string> }
+  | {
+    readonly _tag: "Envelope"
+    readonly responses: ReadonlyArray<BatchResponseItem>
+    readonly missing: ReadonlyArray<string>
+    /** Some items were answered twice, differently (they are in `missing`). */
+    readonly contradicted: boolean
+  }
   | { readonly _tag: "Error"; readonly error: GCE.BatchError; readonly headers: Headers }
   | { readonly _tag: "NoToken"; readonly error: TokenError }
 
@@ -523,9 +533,11 @@ export const runWorkload = (
             headers: flat
           } satisfies BatchResult as BatchResult
         }
-        const seen = new Set(envelope.right.responses.map((r) => r.id.toLowerCase()))
+        // an item answered twice, differently, is as unanswered as a missing one
+        const { contradicted, responses } = wire.distinctResponses(envelope.right.responses)
+        const seen = new Set(responses.map((r) => r.id.toLowerCase()))
         const missing = batch.requests.map((r) => r.id).filter((id) => !seen.has(id.toLowerCase()))
-        return { _tag: "Envelope", responses: envelope.right.responses, missing } satisfies BatchResult as BatchResult
+        return { _tag: "Envelope", responses, missing, contradicted: contradicted.length > 0 } satisfies BatchResult as BatchResult
       })
 
     /**
@@ -706,7 +718,11 @@ export const runWorkload = (
         if (missing.length > 0) {
           yield* unanswered(
             missing,
-            new GCE.BatchDecodeError({ batchId: batch.id, description: "response is missing items", missing: result.missing }),
+            new GCE.BatchDecodeError({
+              batchId: batch.id,
+              description: result.contradicted ? "response answers items twice, differently, or lacks them" : "response is missing items",
+              missing: result.missing
+            }),
             {}
           )
         }
@@ -751,7 +767,9 @@ export const runWorkload = (
           }
         }
         const affinity = deps.admission.affinity
-        const batches = affinity === undefined ? round.batches : regroup(round.batches, affinity)
+        const regrouped = affinity === undefined ? round.batches : regroup(round.batches, affinity)
+        // regrouping counts requests, not bytes: a round of large bodies keeps the planner's batches
+        const batches = regrouped === round.batches || regrouped.every(withinBytes) ? regrouped : round.batches
         for (const batch of batches) {
           yield* control === undefined ? live.take(1) : Effect.raceFirst(live.take(1), Deferred.await(stopped))
           if (stopping) break

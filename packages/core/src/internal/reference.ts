@@ -78,7 +78,12 @@ const asText = (value: unknown): string | undefined => {
   if (typeof value === "string") return value
   if (typeof value === "number" || typeof value === "boolean") return String(value)
   if (value === null || value === missing || value === undefined) return undefined
-  return JSON.stringify(value)
+  // a response can nest deeper than the stack allows: then it cannot be written as text
+  try {
+    return JSON.stringify(value)
+  } catch {
+    return undefined
+  }
 }
 
 // Characters that may stay literal in a path segment or query value (RFC 3986 pchar minus the
@@ -86,6 +91,21 @@ const asText = (value: unknown): string | undefined => {
 const keep: Record<string, string> = { "%40": "@", "%3A": ":", "%24": "$", "%2C": ",", "%3B": ";", "%27": "'", "%28": "(", "%29": ")", "%21": "!", "%2A": "*" }
 const encodeForUrl = (text: string): string =>
   encodeURIComponent(text).replace(/%(40|3A|24|2C|3B|27|28|29|21|2A)/g, (m) => keep[m]!)
+
+/** `.` or `..`, also spelt with `%2e`, which URL parsers resolve; or empty, which drops a level. */
+const collapsible = (segment: string): boolean => {
+  const dots = segment.replace(/%2e/gi, ".")
+  return dots === "" || dots === "." || dots === ".."
+}
+
+/**
+ * Sets a property as an own data property: assigning `__proto__` would set the prototype instead
+ * and drop the key from the body.
+ */
+const setOwn = (target: Record<string, unknown>, key: string, value: unknown): void => {
+  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+  else target[key] = value
+}
 
 /**
  * Substitutes every reference. `lookup` gives the response of a source request. Fails with the
@@ -125,21 +145,53 @@ export const substitute = <A extends { readonly url: string; readonly headers?: 
     if (Array.isArray(value)) return value.map((v) => inBody(v, depth + 1))
     if (value !== null && typeof value === "object" && !(value instanceof Uint8Array)) {
       const out: Record<string, unknown> = {}
-      for (const key in value) out[key] = inBody((value as Record<string, unknown>)[key], depth + 1)
+      for (const key of Object.keys(value)) setOwn(out, key, inBody((value as Record<string, unknown>)[key], depth + 1))
       return out
     }
     return value
   }
-  // a URL that is one reference (an @odata.nextLink, say) is taken as written; elsewhere values are
-  // encoded so they cannot change the URL's structure
+  // Elsewhere in a URL, values are encoded so that they cannot add a `/`, `?` or `#`. A path segment
+  // a value fills can still be `.`, `..` or empty, which would move the request to another resource
+  // (`/users/../memberOf`); such a request is refused, whatever the encoding, since parsers treat
+  // `%2e%2e` as `..` too.
+  const inUrl = (text: string): string => {
+    if (!text.includes("{{")) return text
+    let out = ""
+    let last = 0
+    const filled: Array<{ readonly from: number; readonly to: number; readonly text: string }> = []
+    for (const match of text.matchAll(pattern)) {
+      out += text.slice(last, match.index)
+      last = match.index + match[0].length
+      const rendered = asText(valueOf(match[1]!, match[2]!, match[0]))
+      if (rendered === undefined) {
+        if (!failed.includes(match[0])) failed.push(match[0])
+        out += match[0]
+        continue
+      }
+      const encoded = encodeForUrl(rendered)
+      filled.push({ from: out.length, to: out.length + encoded.length, text: match[0] })
+      out += encoded
+    }
+    out += text.slice(last)
+    const query = out.search(/[?#]/)
+    const path = query === -1 ? out : out.slice(0, query)
+    let start = 0
+    for (const segment of path.split("/")) {
+      const end = start + segment.length
+      if (collapsible(segment)) {
+        for (const f of filled) if (f.from <= end && f.to >= start && !failed.includes(f.text)) failed.push(f.text)
+      }
+      start = end + 1
+    }
+    return out
+  }
+  // a URL that is one reference (an @odata.nextLink, say) is taken as written
   const wholeUrl = whole.exec(request.url)
-  const url = wholeUrl !== null
-    ? inText(request.url, (s) => s)
-    : inText(request.url, encodeForUrl)
+  const url = wholeUrl !== null ? inText(request.url, (s) => s) : inUrl(request.url)
   let headers: Record<string, string> | undefined
   if (request.headers !== undefined) {
     headers = {}
-    for (const name in request.headers) headers[name] = inText(request.headers[name]!, (s) => s)
+    for (const name of Object.keys(request.headers)) setOwn(headers, name, inText(request.headers[name]!, (s) => s))
   }
   const body = request.body === undefined ? undefined : inBody(request.body, 0)
   if (failed.length > 0) return Either.left([...new Set(failed)])

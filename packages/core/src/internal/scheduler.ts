@@ -8,6 +8,7 @@ import { Either } from "effect"
 import type { BatchRequestItem } from "../BatchRequest.js"
 import type { WorkloadRequest } from "../Workload.js"
 import * as rules from "./batchRules.js"
+import * as bounds from "./jsonBounds.js"
 import { topologicalOrder, findCycle } from "./graph.js"
 import * as reference from "./reference.js"
 import * as VE from "../ValidationError.js"
@@ -277,8 +278,10 @@ export class Scheduler {
     const groups = this.policy === "waves" ? this.chunk(frontier) : this.pack(frontier, notSent)
     const batches: Array<PlannedBatch> = []
     for (const group of groups) {
-      for (const v of group) this.state[v] = IN_FLIGHT
-      batches.push(this.toBatch(group, batches.length))
+      for (const part of this.fitBytes(group)) {
+        for (const v of part) this.state[v] = IN_FLIGHT
+        batches.push(this.toBatch(part, batches.length))
+      }
     }
     return { index: this.rounds, batches, notSent }
   }
@@ -554,6 +557,42 @@ export class Scheduler {
       batches.push(batch)
     }
     return batches
+  }
+
+  /**
+   * Keeps every batch within Graph's 4 MB limit on a call, counting the headers the client adds
+   * later: a parallel group is split into several batches of the round; a sequential one keeps the
+   * prefix that fits, and the rest waits for a later round. Any request fits on its own (validation
+   * bounds its size), so every group yields a batch.
+   */
+  private fitBytes(group: Array<number>): Array<Array<number>> {
+    const limit = bounds.MAX_BATCH_BYTES
+    const added = bounds.ADDED_BYTES_PER_ITEM
+    const planned = this.toBatch(group, 0)
+    if (bounds.envelopeBytes(planned.requests, limit, added) <= limit) return [group]
+    const sizes = planned.requests.map((item) => bounds.itemBytes(item) + added + 1)
+    const parts: Array<Array<number>> = []
+    let part: Array<number> = []
+    let used = bounds.ENVELOPE_BYTES
+    for (let i = 0; i < group.length; i++) {
+      if (part.length > 0 && used + sizes[i]! > limit) {
+        if (planned.shape !== "parallel") {
+          // the rest of a sequential batch waits: its requests are pending again
+          for (const v of group.slice(i)) {
+            this.resolved[v] = undefined
+            if (this.unsatisfied[v] === 0) this.ready.push(v)
+          }
+          break
+        }
+        parts.push(part)
+        part = []
+        used = bounds.ENVELOPE_BYTES
+      }
+      part.push(group[i]!)
+      used += sizes[i]!
+    }
+    parts.push(part)
+    return parts
   }
 
   /**

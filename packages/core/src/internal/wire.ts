@@ -82,3 +82,57 @@ export const decodeResponseEnvelope = (u: unknown): Either.Either<typeof BatchRe
   }
   return Either.right(nextLink === undefined ? { responses: items } : { responses: items, "@odata.nextLink": nextLink as string })
 }
+
+/** Structural equality of decoded JSON values (and bytes), without recursion. */
+const sameValue = (a: unknown, b: unknown): boolean => {
+  const left: Array<unknown> = [a]
+  const right: Array<unknown> = [b]
+  while (left.length > 0) {
+    const x = left.pop()
+    const y = right.pop()
+    if (x === y) continue
+    if (x instanceof Uint8Array || y instanceof Uint8Array) {
+      if (!(x instanceof Uint8Array && y instanceof Uint8Array) || x.length !== y.length) return false
+      for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false
+      continue
+    }
+    if (!Predicate.isObject(x) || !Predicate.isObject(y) || Array.isArray(x) !== Array.isArray(y)) return false
+    const keys = Object.keys(x)
+    if (keys.length !== Object.keys(y).length) return false
+    for (const key of keys) {
+      if (!Object.prototype.hasOwnProperty.call(y, key)) return false
+      left.push((x as Record<string, unknown>)[key])
+      right.push((y as Record<string, unknown>)[key])
+    }
+  }
+  return true
+}
+
+/**
+ * The answers of a `$batch` response, one per id (compared case-insensitively, as Graph compares
+ * ids). An id answered twice identically keeps one copy; an id answered twice differently is
+ * `contradicted` and keeps none: which copy is true cannot be told, so the item counts as unanswered.
+ *
+ * @internal
+ */
+export const distinctResponses = (
+  responses: ReadonlyArray<BatchResponseItem>
+): { readonly responses: ReadonlyArray<BatchResponseItem>; readonly contradicted: ReadonlyArray<string> } => {
+  const byKey = new Map<string, BatchResponseItem>()
+  let contradicted: Set<string> | undefined
+  let repeated = false
+  for (const item of responses) {
+    const key = item.id.toLowerCase()
+    const first = byKey.get(key)
+    if (first === undefined) byKey.set(key, item)
+    else {
+      repeated = true
+      if (first.id !== item.id || first.status !== item.status || !sameValue(first.headers, item.headers) || !sameValue(first.body, item.body)) {
+        ;(contradicted ??= new Set()).add(key)
+      }
+    }
+  }
+  if (!repeated) return { responses, contradicted: [] }
+  const kept = [...byKey.values()].filter((item) => contradicted === undefined || !contradicted.has(item.id.toLowerCase()))
+  return { responses: kept, contradicted: contradicted === undefined ? [] : [...contradicted] }
+}

@@ -22,6 +22,7 @@ import type { FileSystem } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Clock, Config, Effect, Either, Layer, Option, Ref, Stream } from "effect"
 import { admissionLayer, admissionName } from "./internal/admission.js"
+import * as durationText from "./internal/duration.js"
 import * as LowerBound from "./LowerBound.js"
 import { Output, stderr, stdout } from "./Output.js"
 import * as Progress from "./Progress.js"
@@ -73,6 +74,11 @@ export interface RunOptions {
   readonly tenantSize?: TenantSize
   readonly maxAttempts?: number | undefined
   readonly unthrottled?: boolean
+  /**
+   * Every request ends within this long of the run's start (`GraphClient.Options.deadline`), as
+   * typed: `30s`, `15m`, `2h`, `1d`, `500ms` or `"30 minutes"`. Default: none.
+   */
+  readonly deadline?: string | undefined
 }
 
 /**
@@ -323,6 +329,10 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     if (endpoint.protocol !== "https:" && !(endpoint.protocol === "http:" && isLoopback(endpoint))) {
       return yield* invalid(`--endpoint must be https, or http on a loopback address: ${options.endpoint}`)
     }
+    const deadline = options.deadline === undefined ? Option.none() : durationText.parse(options.deadline)
+    if (options.deadline !== undefined && Option.isNone(deadline)) {
+      return yield* invalid(`--deadline must be a positive duration such as 30s, 15m or 2h, got ${options.deadline}`)
+    }
     const loaded = yield* loadOrReport(options.file)
     if (Either.isLeft(loaded)) return loaded.left
     const { plan, workload } = loaded.right
@@ -336,7 +346,11 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       ? Emulator.defaultIdentity
       : yield* Config.all({ tenantId: Config.string("MSGRAPH_TENANT_ID"), appId: Config.string("MSGRAPH_CLIENT_ID") })
     const admission = { tenantSize, delegated: loopback, identity, unthrottled: options.unthrottled }
-    const client = GraphClient.layer({ baseUrl: endpoint.origin + endpoint.pathname.replace(/\/+$/, ""), ...clientOptions(options.maxAttempts) }).pipe(
+    const client = GraphClient.layer({
+      baseUrl: endpoint.origin + endpoint.pathname.replace(/\/+$/, ""),
+      ...clientOptions(options.maxAttempts),
+      ...(Option.isSome(deadline) ? { deadline: deadline.value } : {})
+    }).pipe(
       Layer.provide(Layer.mergeAll(tokens, admissionLayer(admission), NodeHttpClient.layerUndici))
     )
     const progress = yield* Progress.make(workload.length)
@@ -470,6 +484,10 @@ const simulatedLatency = Options.choice("latency", ["none", "realistic"]).pipe(
 const maxAttempts = Options.integer("max-attempts").pipe(Options.optional, Options.withDescription("attempts per request (default 5)"))
 const port = Options.integer("port").pipe(Options.withDefault(0), Options.withDescription("port on 127.0.0.1 (0: any free port)"))
 const endpoint = Options.text("endpoint").pipe(Options.withDescription("https://graph.microsoft.com, or the URL `serve` printed"))
+const deadline = Options.text("deadline").pipe(
+  Options.optional,
+  Options.withDescription("every request ends within this long of the start (30s, 15m, 2h); default none")
+)
 
 const optional = <A>(o: Option.Option<A>): A | undefined => Option.getOrUndefined(o)
 
@@ -494,8 +512,8 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
   )
   const runCmd = Command.make(
     "run",
-    { file: fileArg, endpoint, json, tenantSize, maxAttempts, unthrottled },
-    (a) => done(run({ ...a, maxAttempts: optional(a.maxAttempts) }))
+    { file: fileArg, endpoint, json, tenantSize, maxAttempts, unthrottled, deadline },
+    (a) => done(run({ ...a, maxAttempts: optional(a.maxAttempts), deadline: optional(a.deadline) }))
   ).pipe(Command.withDescription("run a workload against Graph or a `serve` endpoint"))
   return Command.make("msgraph-batch").pipe(Command.withSubcommands([planCmd, simulateCmd, serveCmd, runCmd]))
 }

@@ -200,7 +200,7 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
      * first item), and then it takes whatever else has room by then.
      */
     const acquire = (sequential: boolean, candidates: ReadonlyArray<Candidate>, held: ReadonlyArray<number>) =>
-      Effect.uninterruptibleMask((restore) => {
+      Effect.suspend(() => {
         const send: Array<{ index: number; headers: Readonly<Record<string, string>>; handle: unknown }> = []
         const permits: Array<Permit> = []
         const waitedMillis: Record<string, number> = {}
@@ -280,7 +280,10 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
             }
             return left
           })
-        return Effect.gen(function*() {
+        // Only the wait is interruptible. Interrupted after it (a deadline, say), the batch gives its
+        // permits back: `onInterrupt` sits outside the mask, where an interruption held back until the
+        // mask ends still reaches it.
+        return Effect.uninterruptibleMask((restore) => Effect.gen(function*() {
           track(candidates, 1)
           // most loaded buckets first; the backlog does not change between ranking and a synchronous
           // sweep, so that sweep reuses the leads
@@ -312,10 +315,7 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
           send.sort((a, b) => a.index - b.index)
           const deferred = [...left.map((c) => c.index), ...held].sort((a, b) => a - b)
           return { send, deferred, release: releaseAll, waitedMillis } satisfies Permission
-        }).pipe(
-          Effect.ensuring(Effect.sync(() => track(candidates, -1))),
-          Effect.onInterrupt(() => releaseAll)
-        )
+        }).pipe(Effect.ensuring(Effect.sync(() => track(candidates, -1))))).pipe(Effect.onInterrupt(() => releaseAll))
       })
 
     const admit: Admission["admit"] = (batch) =>

@@ -25,6 +25,7 @@ import type { FileSystem } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Clock, ConfigError, Deferred, Duration, Effect, Either, Exit, Layer, Option, Ref, Stream } from "effect"
 import { admissionLayer, admissionName } from "./internal/admission.js"
+import * as durationText from "./internal/duration.js"
 import * as LowerBound from "./LowerBound.js"
 import { escape, json as jsonText, Output, stderr, stdout } from "./Output.js"
 import * as Progress from "./Progress.js"
@@ -117,9 +118,14 @@ export interface RunOptions {
   readonly unthrottled?: boolean
   /**
    * How long one `$batch` round trip may take (`GraphClient` option `timeout`), such as `30s`,
-   * `500ms`, `2m` or `1h`; a bare number is seconds. Default 120 s.
+   * `500ms`, `2m` or `1h` (see `--deadline` for the forms). Default 120 s.
    */
   readonly timeout?: string | undefined
+  /**
+   * Every request ends within this long of the run's start (`GraphClient.Options.deadline`), as
+   * typed: `30s`, `15m`, `2h`, `1d`, `500ms` or `"30 minutes"`. Default: none.
+   */
+  readonly deadline?: string | undefined
 }
 
 /**
@@ -158,22 +164,6 @@ const clientOptions = (maxAttempts: number | undefined): GraphClient.GraphClient
   maxAttempts === undefined ? {} : { maxAttempts }
 
 const exitOf = (failed: number): ExitCode => (failed > 0 ? 1 : 0)
-
-const durationUnits: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, min: 60_000, h: 3_600_000 }
-
-/**
- * A duration as people write it: `30s`, `500ms`, `2m`, `1.5h`; a bare number is seconds. `undefined`
- * when it is not one, or not positive.
- *
- * @since 0.1.0
- * @category parsing
- */
-export const parseDuration = (text: string): Duration.Duration | undefined => {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h)?\s*$/i.exec(text)
-  if (match === null) return undefined
-  const millis = Number(match[1]) * durationUnits[(match[2] ?? "s").toLowerCase()]!
-  return Number.isFinite(millis) && millis > 0 ? Duration.millis(millis) : undefined
-}
 
 /**
  * With simulated latency, the plan the resolver chooses knowing it (`Simulation.planningOptions`):
@@ -406,8 +396,12 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     if (!Cloud.isSecure(endpoint)) {
       return yield* invalid(`--endpoint must be https, or http on a loopback address: ${options.endpoint}`)
     }
-    const timeout = options.timeout === undefined ? undefined : parseDuration(options.timeout)
-    if (options.timeout !== undefined && timeout === undefined) {
+    const deadline = options.deadline === undefined ? Option.none() : durationText.parse(options.deadline)
+    if (options.deadline !== undefined && Option.isNone(deadline)) {
+      return yield* invalid(`--deadline must be a positive duration such as 30s, 15m or 2h, got ${options.deadline}`)
+    }
+    const timeout = options.timeout === undefined ? Option.none() : durationText.parse(options.timeout)
+    if (options.timeout !== undefined && Option.isNone(timeout)) {
       return yield* invalid(`--timeout must be a positive duration such as 30s, 500ms or 2m, got ${options.timeout}`)
     }
     const loopback = Cloud.isLoopback(endpoint)
@@ -440,7 +434,8 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     const client = GraphClient.layer({
       baseUrl: endpoint.origin + endpoint.pathname.replace(/\/+$/, ""),
       ...clientOptions(options.maxAttempts),
-      ...(timeout === undefined ? {} : { timeout })
+      ...(Option.isSome(timeout) ? { timeout: timeout.value } : {}),
+      ...(Option.isSome(deadline) ? { deadline: deadline.value } : {})
     }).pipe(
       Layer.provide(Layer.mergeAll(tokens, admissionLayer(admission), NodeHttpClient.layerUndici))
     )
@@ -577,6 +572,10 @@ const simulatedLatency = Options.choice("latency", ["none", "realistic"]).pipe(
 )
 const maxAttempts = Options.integer("max-attempts").pipe(Options.optional, Options.withDescription("attempts per request (default 5)"))
 const port = Options.integer("port").pipe(Options.withDefault(0), Options.withDescription("port on 127.0.0.1 (0: any free port)"))
+const deadline = Options.text("deadline").pipe(
+  Options.optional,
+  Options.withDescription("every request ends within this long of the start (30s, 15m, 2h); default none")
+)
 const timeoutOption = Options.text("timeout").pipe(
   Options.optional,
   Options.withDescription("how long one $batch round trip may take, such as 30s or 2m (default 120s)")
@@ -608,8 +607,8 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
   )
   const runCmd = Command.make(
     "run",
-    { file: fileArg, endpoint, json, tenantSize, maxAttempts, unthrottled, timeout: timeoutOption },
-    (a) => done(run({ ...a, maxAttempts: optional(a.maxAttempts), timeout: optional(a.timeout) }))
+    { file: fileArg, endpoint, json, tenantSize, maxAttempts, unthrottled, timeout: timeoutOption, deadline },
+    (a) => done(run({ ...a, maxAttempts: optional(a.maxAttempts), timeout: optional(a.timeout), deadline: optional(a.deadline) }))
   ).pipe(Command.withDescription("run a workload against Graph or a `serve` endpoint"))
   return Command.make("msgraph-batch").pipe(Command.withSubcommands([planCmd, simulateCmd, serveCmd, runCmd]))
 }

@@ -209,6 +209,28 @@ describe("msgraph-batch serve and run", () => {
       assert.strictEqual(result.report.requests - result.report.throttled, 22)
     }))
 
+  it.live("run --deadline: requests still unfinished at the deadline end Throttled (exit 1); a bad value is exit 2 and sends nothing", () =>
+    Effect.gen(function*() {
+      const main = (...args: Array<string>) => exec(Cli.main(["node", "msgraph-batch", ...args]))
+      // realistic latency: the workload's chains need several round trips of tens of milliseconds
+      const result = yield* Cli.serveWith({ port: 0, latency: "realistic" }, (url) =>
+        Effect.gen(function*() {
+          const bad = yield* main("run", small, "--endpoint", url, "--deadline", "soon")
+          const zero = yield* main("run", small, "--endpoint", url, "--deadline", "0s")
+          const afterBad = yield* Emulator.report
+          const cut = yield* main("run", small, "--endpoint", url, "--deadline", "1ms", "--json")
+          return { bad, zero, afterBad, cut }
+        }))
+      assert.strictEqual(result.bad.code, 2)
+      assert.include(result.bad.stderr, "--deadline")
+      assert.strictEqual(result.zero.code, 2)
+      assert.strictEqual(result.afterBad.requests, 0)
+      assert.strictEqual(result.cut.code, 1)
+      const json = JSON.parse(result.cut.stdout)
+      assert.isAbove(json.failed, 0)
+      assert.include(result.cut.stdout, "Throttled")
+    }))
+
   it.live("serve prints its URL, answers, and stops when interrupted", () =>
     Effect.gen(function*() {
       const memory = yield* makeMemory()

@@ -186,6 +186,16 @@ export declare namespace GraphClient {
     readonly maxAttempts?: number
     /** No retry is scheduled past this long after a request was first sent. Default 10 minutes. */
     readonly maxRetryTime?: Duration.DurationInput
+    /**
+     * Every request of a run (of `run`, `runAll`, or a group of `execute` calls batched together)
+     * ends within this long of the run's start. A wait that would end after it (a `Retry-After`, a
+     * backoff) ends the request at once, as `Throttled` with `reason: "Deadline"` and the
+     * `retryAfterMillis` it was given; a request still waiting for admission or for its resend when
+     * it comes ends the same way, and its dependents `DependencyFailed`. Nothing is sent after it; a
+     * `$batch` call already in flight is not cut short. Default: none (a run waits as long as its
+     * throttling asks, each pause capped by the Throttler's `maxPauseMillis`, 24 hours).
+     */
+    readonly deadline?: Duration.DurationInput
     /** `$batch` calls in flight at once. Default 4. */
     readonly concurrency?: number
     /**
@@ -275,6 +285,7 @@ const resolveOptions = (options: GraphClient.Options) => {
       version: options.version ?? "v1.0",
       maxAttempts: options.maxAttempts ?? 5,
       maxRetryMillis: Duration.toMillis(options.maxRetryTime ?? Duration.minutes(10)),
+      deadlineMillis: options.deadline === undefined ? Infinity : Duration.toMillis(options.deadline),
       concurrency: options.concurrency ?? 4,
       timeoutMillis: Duration.toMillis(options.timeout ?? defaultTimeout),
       idempotent: options.idempotent ?? ((method: string) => idempotentMethods.has(method.toUpperCase())),

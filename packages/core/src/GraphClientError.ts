@@ -104,8 +104,29 @@ export class GraphRequestError extends Schema.TaggedError<GraphRequestError>()("
 }) {}
 
 /**
- * The request was throttled (429) or unavailable (503, 504) on every attempt the retry policy allowed.
- * `retryAfterMillis` is the wait Graph asked for (`Retry-After`) in its last answer, when it gave one.
+ * What ended a {@link Throttled} request:
+ *
+ * - `Attempts`: its attempts (`maxAttempts`) or the backoff schedule ran out;
+ * - `RetryTime`: the next attempt would have come more than `maxRetryTime` after its first send;
+ * - `Deadline`: the run's `deadline` came first. Either the wait it was given (a `Retry-After`, a
+ *   backoff) would have ended after the deadline, and it ended at once, or it was still waiting
+ *   (for admission, or to be sent again) when the deadline came.
+ *
+ * @since 0.1.0
+ * @category request errors
+ */
+export const ThrottledReason = Schema.Literal("Attempts", "RetryTime", "Deadline")
+
+/**
+ * The request was throttled (429) or unavailable (503, 504, 509) on every attempt the retry policy
+ * allowed, or could not be sent (again) before the run's deadline.
+ *
+ * - `status`: its last answer's status; 0 when it was never answered (it waited for admission until
+ *   the deadline).
+ * - `retryAfterMillis`: the delay its last answer's `Retry-After` asked for, when it had a valid one
+ *   (a batch-level answer's, for an item of a batch answered as a whole).
+ * - `reason`: what ended it (see {@link ThrottledReason}); set by the client, optional so that
+ *   errors serialised before it existed still decode.
  *
  * @since 0.1.0
  * @category request errors
@@ -114,10 +135,16 @@ export class Throttled extends Schema.TaggedError<Throttled>()("Throttled", {
   id: Schema.String,
   status: Schema.Number,
   attempts: Schema.Number,
-  retryAfterMillis: Schema.optionalWith(Schema.Number, { exact: true })
+  retryAfterMillis: Schema.optionalWith(Schema.Number, { exact: true }),
+  reason: Schema.optionalWith(ThrottledReason, { exact: true })
 }) {
   override get message() {
     const asked = this.retryAfterMillis === undefined ? "" : ` (last Retry-After ${this.retryAfterMillis} ms)`
+    if (this.reason === "Deadline") {
+      return this.status === 0
+        ? `request ${this.id} not sent before the deadline (${this.attempts} attempts)`
+        : `request ${this.id} answered ${this.status}; the deadline came before it could be sent again (${this.attempts} attempts)${asked}`
+    }
     return `request ${this.id} still answered ${this.status} after ${this.attempts} attempts${asked}`
   }
 }

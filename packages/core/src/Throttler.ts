@@ -115,6 +115,19 @@ export interface FeedbackResult {
 }
 
 /**
+ * One answer among several that arrived together, for {@link ThrottlerService.feedbackAll}: the
+ * response (an item's own status and headers, or the whole batch's when the batch failed as a
+ * whole) and what the request it answered consumed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AnsweredRequest {
+  readonly response: ThrottleFeedback.Response
+  readonly demands: ReadonlyArray<Demand>
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -165,12 +178,21 @@ export interface ThrottlerService {
   ) => Stream.Stream<Admitted<A>, E, R>
   /**
    * Applies what a response said to the buckets of the request it answered (`demands`: what the
-   * request consumed). Call it once per response or batch item.
+   * request consumed). Call it once per response; for the answers of one `$batch` response, call
+   * {@link ThrottlerService.feedbackAll} once instead.
    */
   readonly feedback: (
     response: ThrottleFeedback.Response,
     demands: ReadonlyArray<Demand>
   ) => Effect.Effect<FeedbackResult, QuotaStore.QuotaStoreError>
+  /**
+   * Applies the answers of one `$batch` response, in order, as `feedback` applies each, except that
+   * the response counts as one event for each bucket: whatever number of its items a 429 (or a
+   * utilisation hint) implicates a bucket through, its backoff (or slowdown) schedule is stepped,
+   * and its effective limit lowered, at most once. A batch answered 429 as a whole, given here once
+   * per item, pauses its buckets for the first backoff step, not for as many steps as it had items.
+   */
+  readonly feedbackAll: (answers: ReadonlyArray<AnsweredRequest>) => Effect.Effect<void, QuotaStore.QuotaStoreError>
   /** The policies in force. */
   readonly policy: Throttler.Policy
   /** Requests currently waiting. */
@@ -191,7 +213,8 @@ export declare namespace Throttler {
   /**
    * Every delay and retry policy. Schedules are stepped once per event on each implicated bucket
    * (their state is per bucket and resets after a success); the delay of each step is how long the
-   * bucket is held back.
+   * bucket is held back. An event is one response: the answers of one `$batch` response given to
+   * `feedbackAll` are one event, however many items they implicate a bucket through.
    *
    * @since 0.1.0
    * @category models
@@ -277,6 +300,20 @@ interface Streak {
   slowdown: unknown
   lastBackoffMillis: number
   updatedAt: number
+}
+
+/** The buckets one event has stepped, per schedule (see `feedbackAll`). */
+interface Stepped {
+  readonly backoff: Set<string>
+  readonly slowdown: Set<string>
+}
+
+/** The demands whose bucket `seen` does not hold yet, which are then added to it; all without `seen`. */
+const firstTime = (seen: Set<string> | undefined, demands: ReadonlyArray<Demand>): ReadonlyArray<Demand> => {
+  if (seen === undefined) return demands
+  const fresh = demands.filter((d) => !seen.has(d.key))
+  for (const d of fresh) seen.add(d.key)
+  return fresh
 }
 
 const stepDelay = <In>(
@@ -547,7 +584,11 @@ export const make = (
     const extraUnits = (entries: ReadonlyArray<Demand>, units: number): ReadonlyArray<Demand> =>
       entries.filter((d) => isResourceUnitBucket(d) && units > d.cost).map((d) => ({ ...d, cost: units - d.cost }))
 
-    const feedbackEffect = (response: ThrottleFeedback.Response, demands: ReadonlyArray<Demand>) =>
+    /**
+     * `stepped`: the buckets this event has already stepped (see `feedbackAll`); they are paused
+     * again without a new step and their limit is not lowered twice. `undefined`: a single answer.
+     */
+    const feedbackEffect = (response: ThrottleFeedback.Response, demands: ReadonlyArray<Demand>, stepped?: Stepped) =>
       Effect.gen(function*() {
         const now = runner.now()
         const signals = ThrottleFeedback.fromResponse(response, now)
@@ -560,6 +601,8 @@ export const make = (
 
         if (signals.throttled) {
           const hit = ThrottleFeedback.implicated(signals, entries)
+          // the buckets this event has not stepped yet: only they step and are lowered
+          const fresh = firstTime(stepped?.backoff, hit)
           let until: number
           let reason: "RetryAfter" | "Backoff"
           if (Option.isSome(signals.retryAfter)) {
@@ -570,18 +613,20 @@ export const make = (
             reason = "Backoff"
             for (const d of hit) {
               const streak = streakOf(d.key, now)
-              const step = yield* stepDelay(policy.backoff, streak.backoff, now, signals)
-              streak.backoff = step.state
-              if (step.delayMillis !== undefined) streak.lastBackoffMillis = step.delayMillis
+              if (fresh.includes(d)) {
+                const step = yield* stepDelay(policy.backoff, streak.backoff, now, signals)
+                streak.backoff = step.state
+                if (step.delayMillis !== undefined) streak.lastBackoffMillis = step.delayMillis
+              }
               until = Math.max(until, now + cap(streak.lastBackoffMillis))
             }
           }
           yield* pause(hit, until, now)
-          if (hit.length > 0) {
-            yield* store.adjust(hit, { _tag: "Decrease", factor: policy.decrease, floor: policy.floor }, now)
+          if (fresh.length > 0) {
+            yield* store.adjust(fresh, { _tag: "Decrease", factor: policy.decrease, floor: policy.floor }, now)
           }
           paused = Option.some({ keys: admission.keysOf(hit), untilMillis: until, reason })
-          lowered = admission.keysOf(hit)
+          lowered = admission.keysOf(fresh)
         } else if (signals.unavailable && Option.isSome(signals.retryAfter)) {
           const hit = ThrottleFeedback.implicated(signals, entries)
           const until = now + cap(RetryAfter.delayMillis(signals.retryAfter.value, now))
@@ -610,7 +655,8 @@ export const make = (
           const hit = used >= policy.slowdownThreshold ? ThrottleFeedback.own(entries) : []
           if (hit.length > 0 && !explainedLocally(hit, used, now)) {
             let until = now
-            for (const d of hit) {
+            // a bucket this event has slowed already keeps that pause
+            for (const d of firstTime(stepped?.slowdown, hit)) {
               const streak = streakOf(d.key, now)
               const step = yield* stepDelay(policy.slowdown, streak.slowdown, now, used)
               streak.slowdown = step.state
@@ -630,15 +676,42 @@ export const make = (
         return { signals, paused, lowered, restored, charged } satisfies FeedbackResult as FeedbackResult
       })
 
+    // once per answered item: no stack trace, which costs more than the rest of the span
+    const spanned = <A, E>(effect: Effect.Effect<A, E>, response: ThrottleFeedback.Response) =>
+      Effect.withSpan(effect, "Throttler.feedback", { attributes: { status: response.status }, captureStackTrace: false })
+
     const feedback: ThrottlerService["feedback"] = (response, demands) =>
-      Effect.suspend(() => {
-        const local = store.unsafeLocal
-        const done = local === undefined ? undefined : feedbackNow(local, response, demands)
-        return done === undefined ? feedbackEffect(response, demands) : Effect.succeed(done)
-      }).pipe(
-        // once per answered item: no stack trace, which costs more than the rest of the span
-        Effect.withSpan("Throttler.feedback", { attributes: { status: response.status }, captureStackTrace: false })
+      spanned(
+        Effect.suspend(() => {
+          const local = store.unsafeLocal
+          const done = local === undefined ? undefined : feedbackNow(local, response, demands)
+          return done === undefined ? feedbackEffect(response, demands) : Effect.succeed(done)
+        }),
+        response
       )
+
+    /**
+     * The answers in order, from `from`: with an in-memory store, those that step no schedule are
+     * settled at once, and one that does runs as an Effect before the answers after it, so that a
+     * 429's pause is in place before a later success wakes the same buckets.
+     */
+    const feedbackFrom = (answers: ReadonlyArray<AnsweredRequest>, from: number, stepped: Stepped): Effect.Effect<void, QuotaStore.QuotaStoreError> => {
+      const local = store.unsafeLocal
+      for (let i = from; i < answers.length; i++) {
+        const { demands, response } = answers[i]!
+        if (local !== undefined && (feedbackQuiet(local, response, demands) || feedbackNow(local, response, demands) !== undefined)) {
+          continue
+        }
+        return Effect.zipRight(
+          spanned(feedbackEffect(response, demands, stepped), response),
+          Effect.suspend(() => feedbackFrom(answers, i + 1, stepped))
+        )
+      }
+      return Effect.void
+    }
+
+    const feedbackAll: ThrottlerService["feedbackAll"] = (answers) =>
+      Effect.suspend(() => feedbackFrom(answers, 0, { backoff: new Set(), slowdown: new Set() }))
 
     const service: ThrottlerService = {
       admit,
@@ -648,6 +721,7 @@ export const make = (
       withPermit,
       admitAll,
       feedback,
+      feedbackAll,
       policy,
       waiting: Effect.sync(() => runner.engine.waiting)
     }

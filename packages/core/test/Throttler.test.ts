@@ -414,6 +414,67 @@ describe("Throttler feedback", () => {
         expect(Math.max(...restored)).toBe(1)
       }), { policy: { decrease: 0.7, floor: 0.1, increase: 0.05 } }))
 
+  it.effect("feedbackAll: a batch answered 429 as a whole, given once per item, steps the backoff and lowers the limit once", () =>
+    withThrottler((throttler, store) =>
+      Effect.gen(function*() {
+        const onenote = demand("onenote/app", window(240, 60_000), 1, { service: "onenote", scope: "app", retryAfter: false })
+        // the same headers for each of the ten items, as the executor gives a whole-batch answer;
+        // `1e9` and `-5` are not Retry-After values, so the buckets back off on their own
+        for (const retryAfter of [undefined, "1e9", "-5"]) {
+          const headers: Record<string, string> = retryAfter === undefined ? {} : { "Retry-After": retryAfter }
+          yield* throttler.feedback({ status: 200 }, [onenote])
+          const before = yield* store.factor("onenote/app")
+          const start = yield* Clock.currentTimeMillis
+          yield* throttler.feedbackAll(Array.from({ length: 10 }, () => ({ response: { status: 429, headers }, demands: [onenote] })))
+          expect(yield* store.factor("onenote/app")).toBeCloseTo(Math.max(0.1, before * 0.7), 10)
+          const next = yield* admittedAt(throttler, [onenote])
+          yield* TestClock.adjust("2 seconds")
+          const at = (yield* Fiber.join(next)).at - start
+          // the first step: 1 s with +-20% jitter, where ten steps would reach the 60 s cap
+          expect(at).toBeGreaterThanOrEqual(800)
+          expect(at).toBeLessThanOrEqual(1200)
+        }
+        // ten answers given one by one are ten events
+        yield* throttler.feedback({ status: 200 }, [onenote])
+        const now = yield* Clock.currentTimeMillis
+        let last = Option.none<{ readonly untilMillis: number }>()
+        for (let i = 0; i < 10; i++) last = (yield* throttler.feedback({ status: 429 }, [onenote])).paused
+        expect(Option.getOrThrow(last).untilMillis - now).toBe(60_000)
+      })))
+
+  it.effect("feedbackAll: items of one response answered 429 each step their buckets once, whatever their headers", () =>
+    withThrottler((throttler, store) =>
+      Effect.gen(function*() {
+        const a = demand("mbx/a", window(100, 60_000), 1, { retryAfter: false })
+        const b = demand("mbx/b", window(100, 60_000), 1, { retryAfter: false })
+        const start = yield* Clock.currentTimeMillis
+        // item-level 429s with different headers, two buckets, a success between them
+        yield* throttler.feedbackAll([
+          { response: { status: 429, headers: { "request-id": "1" } }, demands: [a] },
+          { response: { status: 429, headers: { "request-id": "2", "Retry-After": "soon" } }, demands: [a, b] },
+          { response: { status: 429, headers: { "request-id": "3" } }, demands: [b] },
+          { response: { status: 429, headers: { "request-id": "4" } }, demands: [a] }
+        ])
+        expect(yield* store.factor("mbx/a")).toBeCloseTo(0.7, 10)
+        expect(yield* store.factor("mbx/b")).toBeCloseTo(0.7, 10)
+        const first = yield* admittedAt(throttler, [a])
+        const second = yield* admittedAt(throttler, [b])
+        yield* TestClock.adjust("2 seconds")
+        for (const fiber of [first, second]) {
+          const at = (yield* Fiber.join(fiber)).at - start
+          expect(at).toBeGreaterThanOrEqual(800)
+          expect(at).toBeLessThanOrEqual(1200)
+        }
+        // the next response is a new event: the schedule goes on from its first step
+        const now = yield* Clock.currentTimeMillis
+        yield* throttler.feedbackAll([{ response: { status: 429 }, demands: [a] }, { response: { status: 429 }, demands: [a] }])
+        const again = yield* admittedAt(throttler, [a])
+        yield* TestClock.adjust("3 seconds")
+        const waited = (yield* Fiber.join(again)).at - now
+        expect(waited).toBeGreaterThanOrEqual(1600)
+        expect(waited).toBeLessThanOrEqual(2400)
+      })))
+
   it.effect("x-ms-throttle-limit-percentage of 0.8 or more slows the bucket before any 429", () =>
     withThrottler((throttler) =>
       Effect.gen(function*() {

@@ -165,6 +165,8 @@ export interface Settings {
   readonly version: "v1.0" | "beta"
   readonly maxAttempts: number
   readonly maxRetryMillis: number
+  /** Every request ends within this long of the run's start (`Infinity`: no deadline). */
+  readonly deadlineMillis: number
   readonly concurrency: number
   /** One `$batch` round trip, from sending to the last byte of the answer. */
   readonly timeoutMillis: number
@@ -287,6 +289,7 @@ export const runWorkload = (
     let stopping = false
     const inFlight = new Set<string>()
     const started = yield* Clock.currentTimeMillis
+    const deadlineAt = started + settings.deadlineMillis
     const run = yield* deps.resolver.start(workload, { concurrency: settings.concurrency, ...settings.planning })
     const attempts = new Map<string, number>()
     const firstSent = new Map<string, number>()
@@ -344,6 +347,7 @@ export const runWorkload = (
           else stats.failed++
           // a settled request is never sent again: keep only what dependents still read
           notBefore.delete(outcome.id)
+          lastAnswer.delete(outcome.id)
           schedules.delete(outcome.id)
           correlation.delete(outcome.id)
           firstSent.delete(outcome.id)
@@ -386,10 +390,9 @@ export const runWorkload = (
       })
 
     /** Delay before the next attempt: Retry-After when given, else the backoff schedule. */
-    const nextDelay = (id: string, headers: Headers | undefined) =>
+    const nextDelay = (id: string, given: Option.Option<number>) =>
       Effect.gen(function*() {
-        const given = yield* RetryAfter.delayFromHeaders(headers)
-        if (Option.isSome(given)) return Option.some(Duration.toMillis(given.value))
+        if (Option.isSome(given)) return given
         const now = yield* Clock.currentTimeMillis
         const schedule = settings.backoff
         const state = schedules.has(id) ? schedules.get(id) : schedule.initial
@@ -399,7 +402,49 @@ export const runWorkload = (
         return Option.some(Math.max(0, ScheduleIntervals.start(decision.intervals) - now))
       })
 
-    /** Retry if attempts and time allow; otherwise settle with `onGiveUp`. */
+    // ---- bounded waits (the run's deadline) ----
+
+    /** The last answer of a request waiting to be resent: what `Throttled` reports if it ends waiting. */
+    const lastAnswer = new Map<string, { readonly status: number; readonly retryAfterMillis: number | undefined }>()
+
+    /** `Throttled` with what ended it, and the Retry-After it was given; other errors as they are. */
+    const givenUp = (
+      error: Failure["error"],
+      reason: NonNullable<GCE.Throttled["reason"]>,
+      retryAfterMillis: number | undefined
+    ): Failure["error"] =>
+      error._tag === "Throttled"
+        ? new GCE.Throttled({
+          id: error.id,
+          status: error.status,
+          attempts: error.attempts,
+          ...(retryAfterMillis === undefined ? {} : { retryAfterMillis }),
+          reason
+        })
+        : error
+
+    /**
+     * Ends, at the deadline, requests still waiting to be sent (for admission, or for their resend):
+     * `Throttled` with their last answer's status (0 if never answered). Dependents first, so that
+     * their own outcome is `Throttled` rather than `DependencyFailed` when both were waiting.
+     */
+    const expire = (items: ReadonlyArray<BatchRequestItem>) =>
+      Effect.forEach([...items].reverse(), (item) => {
+        const last = lastAnswer.get(item.id)
+        const error = new GCE.Throttled({
+          id: item.id,
+          status: last?.status ?? 0,
+          attempts: attempts.get(item.id) ?? 0,
+          ...(last?.retryAfterMillis === undefined ? {} : { retryAfterMillis: last.retryAfterMillis }),
+          reason: "Deadline"
+        })
+        return fail(item.id, error.status, error)
+      }, { discard: true })
+
+    /**
+     * Retry if attempts and time allow; otherwise settle with `onGiveUp`. A resend that would come
+     * after the deadline is not waited for: the request ends now.
+     */
     const retry = (
       id: string,
       status: number,
@@ -411,13 +456,18 @@ export const runWorkload = (
         if (run.outcome(id) !== undefined) return
         const now = yield* Clock.currentTimeMillis
         const tries = attempts.get(id) ?? 0
-        const elapsed = now - (firstSent.get(id) ?? now)
-        const delay = tries < settings.maxAttempts ? yield* nextDelay(id, headers) : Option.none()
-        if (Option.isNone(delay) || elapsed + delay.value > settings.maxRetryMillis) {
-          const asked = yield* RetryAfter.delayFromHeaders(headers)
-          return yield* fail(id, status, onGiveUp(Option.isSome(asked) ? Duration.toMillis(asked.value) : undefined))
+        const first = firstSent.get(id) ?? now
+        const given = Option.map(yield* RetryAfter.delayFromHeaders(headers), Duration.toMillis)
+        const retryAfterMillis = Option.getOrUndefined(given)
+        const delay = tries < settings.maxAttempts ? yield* nextDelay(id, given) : Option.none()
+        if (Option.isNone(delay)) return yield* fail(id, status, givenUp(onGiveUp(retryAfterMillis), "Attempts", retryAfterMillis))
+        const at = now + delay.value
+        if (at - first > settings.maxRetryMillis || at > deadlineAt) {
+          const reason = deadlineAt < first + settings.maxRetryMillis ? "Deadline" : "RetryTime"
+          return yield* fail(id, status, givenUp(onGiveUp(retryAfterMillis), reason, retryAfterMillis))
         }
-        notBefore.set(id, now + delay.value)
+        notBefore.set(id, at)
+        lastAnswer.set(id, { status, retryAfterMillis })
         stats.retries++
         yield* Metric.increment(retriesTotal)
         run.requeue(id)
@@ -613,7 +663,9 @@ export const runWorkload = (
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const wait = Math.max(0, ...batch.requests.map((r) => (notBefore.get(r.id) ?? 0) - now))
-        if (wait > 0) yield* Effect.sleep(Duration.millis(wait))
+        if (wait > 0) yield* Effect.sleep(Duration.millis(Math.min(wait, deadlineAt - now)))
+        // past the deadline nothing more is sent
+        if ((yield* Clock.currentTimeMillis) >= deadlineAt) return yield* expire(batch.requests)
         const ticket = yield* deps.admission.admit({
           batchId: batch.id,
           shape: batch.shape,
@@ -624,7 +676,12 @@ export const runWorkload = (
           yield* fail(batch.requests[index]!.id, 0, error)
         }
         const admitStart = yield* Clock.currentTimeMillis
-        const permission = yield* ticket.acquire
+        // admission is waited for until the deadline at most (interrupted, it gives back what it took)
+        const acquired = Number.isFinite(deadlineAt)
+          ? yield* Effect.timeoutOption(ticket.acquire, Duration.millis(Math.max(0, deadlineAt - admitStart)))
+          : Option.some(yield* ticket.acquire)
+        if (Option.isNone(acquired)) return yield* expire(batch.requests)
+        const permission = acquired.value
         const admitted = yield* Clock.currentTimeMillis
         // deferred items go back at once, to be packed into another batch
         for (const index of permission.deferred) run.requeue(batch.requests[index]!.id)

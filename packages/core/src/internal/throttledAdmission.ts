@@ -10,8 +10,8 @@ import { CostCalculator, type InvalidRequest } from "../CostCalculator.js"
 import { type Classification, LimitCatalog } from "../LimitCatalog.js"
 import { CostExceedsCapacity } from "../ThrottleError.js"
 import * as ThrottlePriority from "../ThrottlePriority.js"
-import { type Permit, Throttler } from "../Throttler.js"
-import type { Admission, Answer, Permission, Ticket } from "./executor.js"
+import { type AnsweredRequest, type Permit, Throttler } from "../Throttler.js"
+import type { Admission, Permission, Ticket } from "./executor.js"
 import { capacityOf as limitCapacity, SyncId, type SyncThrottler } from "./admission.js"
 import { isBinaryBody } from "./body.js"
 
@@ -200,7 +200,7 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
      * first item), and then it takes whatever else has room by then.
      */
     const acquire = (sequential: boolean, candidates: ReadonlyArray<Candidate>, held: ReadonlyArray<number>) =>
-      Effect.uninterruptibleMask((restore) => {
+      Effect.suspend(() => {
         const send: Array<{ index: number; headers: Readonly<Record<string, string>>; handle: unknown }> = []
         const permits: Array<Permit> = []
         const waitedMillis: Record<string, number> = {}
@@ -280,7 +280,10 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
             }
             return left
           })
-        return Effect.gen(function*() {
+        // Only the wait is interruptible. Interrupted after it (a deadline, say), the batch gives its
+        // permits back: `onInterrupt` sits outside the mask, where an interruption held back until the
+        // mask ends still reaches it.
+        return Effect.uninterruptibleMask((restore) => Effect.gen(function*() {
           track(candidates, 1)
           // most loaded buckets first; the backlog does not change between ranking and a synchronous
           // sweep, so that sweep reuses the leads
@@ -312,10 +315,7 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
           send.sort((a, b) => a.index - b.index)
           const deferred = [...left.map((c) => c.index), ...held].sort((a, b) => a - b)
           return { send, deferred, release: releaseAll, waitedMillis } satisfies Permission
-        }).pipe(
-          Effect.ensuring(Effect.sync(() => track(candidates, -1))),
-          Effect.onInterrupt(() => releaseAll)
-        )
+        }).pipe(Effect.ensuring(Effect.sync(() => track(candidates, -1))))).pipe(Effect.onInterrupt(() => releaseAll))
       })
 
     const admit: Admission["admit"] = (batch) =>
@@ -361,27 +361,28 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
         return { rejected, acquire: acquire(sequential, candidates, held) } satisfies Ticket
       })
 
-    const feedbackEffect = (demands: ReadonlyArray<Demand>, status: number, headers: Readonly<Record<string, string>>) =>
-      Effect.asVoid(Effect.orDie(throttler.feedback({ status, headers }, demands)))
     /**
-     * The answers in order, from `from`: the synchronous path settles what it can at once, and an
-     * answer that steps a schedule runs as an Effect before the answers after it, so that a 429's
-     * pause is in place before a later success wakes the same buckets.
+     * The answers in order. With the built-in Throttler over an in-memory store, those that step no
+     * schedule (the common case) are settled at once; from the first one that does, the rest go to
+     * `feedbackAll` together, so that the batch's response is one event for each bucket's backoff
+     * however many of its items it implicates, and a 429's pause is in place before a later success
+     * wakes the same buckets.
      */
-    const feedbackFrom = (answers: ReadonlyArray<Answer>, from: number): Effect.Effect<void> => {
-      for (let i = from; i < answers.length; i++) {
-        const answer = answers[i]!
-        if (!Array.isArray(answer.handle)) continue
-        const demands = answer.handle as ReadonlyArray<Demand>
-        if (sync !== undefined && sync.feedback(answer, demands)) continue
-        return Effect.zipRight(
-          feedbackEffect(demands, answer.status, answer.headers),
-          Effect.suspend(() => feedbackFrom(answers, i + 1))
-        )
-      }
-      return Effect.void
-    }
-    const feedback: Admission["feedback"] = (answers) => Effect.suspend(() => feedbackFrom(answers, 0))
+    const feedback: Admission["feedback"] = (answers) =>
+      Effect.suspend(() => {
+        for (let i = 0; i < answers.length; i++) {
+          const answer = answers[i]!
+          if (!Array.isArray(answer.handle)) continue
+          if (sync !== undefined && sync.feedback(answer, answer.handle as ReadonlyArray<Demand>)) continue
+          const rest: Array<AnsweredRequest> = []
+          for (let j = i; j < answers.length; j++) {
+            const later = answers[j]!
+            if (Array.isArray(later.handle)) rest.push({ response: later, demands: later.handle as ReadonlyArray<Demand> })
+          }
+          return Effect.orDie(throttler.feedbackAll(rest))
+        }
+        return Effect.void
+      })
 
     // the concurrency buckets a request holds: a batch of one mailbox's requests holds only its permits
     const affinity: NonNullable<Admission["affinity"]> = (request) => {

@@ -1,0 +1,50 @@
+import { HttpClient, HttpClientResponse } from "@effect/platform"
+import { Clock, Effect, Layer } from "effect"
+
+/** One `$batch` call the fake received: when (virtual time) and the ids of its items. */
+export interface Call {
+  readonly at: number
+  readonly ids: ReadonlyArray<string>
+}
+
+/** How the fake answers a call: the whole batch, or each item (200 with an empty body unless said). */
+export type Answer =
+  | { readonly _tag: "Batch"; readonly status: number; readonly headers?: Record<string, string> }
+  | {
+    readonly _tag: "Items"
+    readonly item: (id: string) => { readonly status: number; readonly headers?: Record<string, string> } | undefined
+  }
+
+/**
+ * A `$batch` endpoint as an `HttpClient`, answering each call with `answer(call, index)` at once,
+ * and recording the calls.
+ */
+export const fakeBatch = (answer: (call: Call, index: number) => Answer) => {
+  const calls: Array<Call> = []
+  const layer = Layer.succeed(
+    HttpClient.HttpClient,
+    HttpClient.make((request) =>
+      Effect.gen(function*() {
+        const text = request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : "{}"
+        const { requests } = JSON.parse(text) as { requests: ReadonlyArray<{ id: string }> }
+        const call: Call = { at: yield* Clock.currentTimeMillis, ids: requests.map((r) => r.id) }
+        calls.push(call)
+        const decided = answer(call, calls.length - 1)
+        const json = { "content-type": "application/json" }
+        if (decided._tag === "Batch") {
+          const body = { error: { code: "TooManyRequests", message: "fake batch-level answer" } }
+          return HttpClientResponse.fromWeb(
+            request,
+            new Response(JSON.stringify(body), { status: decided.status, headers: { ...json, ...decided.headers } })
+          )
+        }
+        const responses = call.ids.map((id) => {
+          const item = decided.item(id) ?? { status: 200 }
+          return { id, status: item.status, headers: { ...json, ...item.headers }, body: item.status < 300 ? { id } : { error: { code: "x", message: "x" } } }
+        })
+        return HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ responses }), { status: 200, headers: json }))
+      })
+    )
+  )
+  return { calls, layer }
+}

@@ -129,18 +129,13 @@ export interface RunOptions {
 }
 
 /**
+ * The options of `serve`: those of `msgraph-emulator` (`EmulatorServer.ServeOptions`), with the same
+ * defaults (`EmulatorServer.serveDefaults`).
+ *
  * @since 0.1.0
  * @category models
  */
-export interface ServeOptions {
-  readonly port?: number
-  readonly tenantSize?: TenantSize
-  readonly stricter?: number
-  readonly faults?: Simulation.FaultProfile
-  readonly seed?: number
-  /** `realistic` (default): tens to hundreds of milliseconds per item, by service; `none`: answer at once. */
-  readonly latency?: "none" | "realistic"
-}
+export type ServeOptions = EmulatorServer.ServeOptions
 
 /** Lines on standard error, exit 2. Each line is escaped whole: it may quote outside text. */
 const invalid = (...lines: ReadonlyArray<string>): Effect.Effect<ExitCode, never, Output> =>
@@ -489,8 +484,9 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
 
 /**
  * The emulator server on 127.0.0.1 while `use` runs with its URL (and the `Emulator` in context, for
- * its audit); it stops when `use` ends or is interrupted. `licenses` is large, since a server does
- * not know its workloads in advance.
+ * its audit); it stops when `use` ends or is interrupted. It is `EmulatorServer.layerServed`, the
+ * server `msgraph-emulator` runs, with its defaults (100,000 licences per SKU, since a server does
+ * not know its workloads in advance; realistic latency).
  *
  * @since 0.1.0
  * @category commands
@@ -503,18 +499,7 @@ export const serveWith = <A, E, R>(
     const url = yield* EmulatorServer.url
     return yield* use(url)
   }).pipe(
-    Effect.provide(
-      EmulatorServer.layer({ port: options.port ?? 0 }).pipe(
-        Layer.provideMerge(Emulator.layer({
-          tenantSize: options.tenantSize ?? "M",
-          seed: options.seed ?? 0,
-          multiplier: 1 / (options.stricter ?? 1),
-          faults: Simulation.faultProfiles[options.faults ?? "none"],
-          latency: options.latency ?? "realistic",
-          licenses: 100_000
-        }))
-      )
-    ),
+    Effect.provide(EmulatorServer.layerServed(options)),
     Effect.scoped
   )
 
@@ -563,7 +548,7 @@ const unthrottled = Options.boolean("unthrottled").pipe(
   Options.withDescription("no client-side throttling: send everything, rely on Retry-After (for comparison)")
 )
 const latency = Options.choice("latency", ["realistic", "none"]).pipe(
-  Options.withDefault("realistic" as const),
+  Options.withDefault(EmulatorServer.serveDefaults.latency),
   Options.withDescription("per-item latency of the served emulator")
 )
 const simulatedLatency = Options.choice("latency", ["none", "realistic"]).pipe(
@@ -571,7 +556,11 @@ const simulatedLatency = Options.choice("latency", ["none", "realistic"]).pipe(
   Options.withDescription("per-item latency of the simulated emulator, in virtual time")
 )
 const maxAttempts = Options.integer("max-attempts").pipe(Options.optional, Options.withDescription("attempts per request (default 5)"))
-const port = Options.integer("port").pipe(Options.withDefault(0), Options.withDescription("port on 127.0.0.1 (0: any free port)"))
+const port = Options.integer("port").pipe(Options.withDefault(EmulatorServer.serveDefaults.port), Options.withDescription("port on 127.0.0.1 (0: any free port)"))
+const licenses = Options.integer("licenses").pipe(
+  Options.withDefault(EmulatorServer.serveDefaults.licenses),
+  Options.withDescription("licences per subscribed SKU of the served emulator")
+)
 const deadline = Options.text("deadline").pipe(
   Options.optional,
   Options.withDescription("every request ends within this long of the start (30s, 15m, 2h); default none")
@@ -602,7 +591,7 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
     { file: fileArg, json, tenantSize, stricter, faults, seed, maxAttempts, unthrottled, latency: simulatedLatency },
     (a) => done(simulate({ ...a, maxAttempts: optional(a.maxAttempts) }))
   ).pipe(Command.withDescription("run a workload against the in-process emulator in virtual time"))
-  const serveCmd = Command.make("serve", { port, tenantSize, stricter, faults, seed, latency }, (a) => done(serve(a))).pipe(
+  const serveCmd = Command.make("serve", { port, tenantSize, stricter, faults, seed, latency, licenses }, (a) => done(serve(a))).pipe(
     Command.withDescription("serve the emulator on 127.0.0.1 until Ctrl-C")
   )
   const runCmd = Command.make(

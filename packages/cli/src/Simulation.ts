@@ -10,34 +10,19 @@
  * @since 0.1.0
  */
 import { type DependencyResolver, GraphClient, TokenProvider, type ValidationError, type Workload } from "@effect-msgraph/core"
-import { type Audit, Emulator, type Faults } from "@effect-msgraph/emulator"
+import { type Audit, Emulator, Faults } from "@effect-msgraph/emulator"
 import { Chunk, Clock, Effect, Fiber, Layer, Logger, LogLevel, Option, Stream, TestClock, TestContext } from "effect"
 import { admissionLayer, admissionName } from "./internal/admission.js"
 import * as LowerBound from "./LowerBound.js"
 
 /**
- * Named fault profiles for `--faults`.
- *
- * - `none`: no faults;
- * - `light`: 1% of items answer 503 with Retry-After 1 s, 0.5% answer 504;
- * - `heavy`: 5% item 503s (Retry-After 2 s), 2% item 504s, 1% of batches fail with 503 before or
- *   502 after running, 0.5% dropped connections after running, 0.5% malformed and 0.5% incomplete
- *   batch responses.
+ * Named fault profiles for `--faults`: `Faults.profiles` of the emulator package, which its
+ * `msgraph-emulator` command shares.
  *
  * @since 0.1.0
  * @category faults
  */
-export const faultProfiles = {
-  none: {},
-  light: { items: [{ status: 503, rate: 0.01, retryAfterSeconds: 1 }, { status: 504, rate: 0.005 }] },
-  heavy: {
-    items: [{ status: 503, rate: 0.05, retryAfterSeconds: 2 }, { status: 504, rate: 0.02 }],
-    batches: [{ status: 503, rate: 0.01, retryAfterSeconds: 1 }, { status: 502, rate: 0.01, phase: "after" }],
-    dropConnection: { rate: 0.005, phase: "after" },
-    malformedJson: { rate: 0.005 },
-    missingItem: { rate: 0.005 }
-  }
-} as const satisfies Record<string, Faults.Faults>
+export const faultProfiles = Faults.profiles
 
 /**
  * @since 0.1.0

@@ -9,7 +9,8 @@ import { HttpServer, type HttpServerError, HttpServerRequest, HttpServerResponse
 import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { createServer } from "node:http"
-import { Emulator } from "./Emulator.js"
+import { Emulator, type InvalidOptions, layer as emulatorLayer } from "./Emulator.js"
+import * as Faults from "./Faults.js"
 
 /**
  * @since 0.1.0
@@ -51,3 +52,75 @@ export const layer = (options: Options): Layer.Layer<HttpServer.HttpServer, Http
       )
     )
   ).pipe(Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { port: options.port, host: "127.0.0.1" })))
+
+/**
+ * A served emulator as a command line describes it: the flags of `msgraph-emulator` and of
+ * `msgraph-batch serve`, which both build their server with {@link layerServed}. An absent field
+ * takes its value from {@link serveDefaults}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ServeOptions {
+  /** The port on 127.0.0.1; 0 picks a free one. */
+  readonly port?: number
+  /** The tenant size for identity resource-unit limits. */
+  readonly tenantSize?: "S" | "M" | "L"
+  /** Enforce `1/F` of every documented limit (the emulator's `multiplier` is `1/stricter`). */
+  readonly stricter?: number
+  /** One of the named fault profiles (`Faults.profiles`). */
+  readonly faults?: Faults.Profile
+  /** Seeds response order, faults and latency. */
+  readonly seed?: number
+  /** `realistic`: tens to hundreds of milliseconds per item, by service; `none`: answer at once. */
+  readonly latency?: "none" | "realistic"
+  /** Licences per subscribed SKU. */
+  readonly licenses?: number
+}
+
+/**
+ * The defaults of a served emulator, the one home of both commands' defaults. Latency is realistic,
+ * as on Graph. Licences are as many as a collection can hold objects (`capacity`, 100,000): a server
+ * does not know its workloads in advance, so licences never run out before users do (the in-process
+ * `Emulator.layer` keeps 25, a small tenant's count, for tests of running out).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const serveDefaults = {
+  port: 0,
+  tenantSize: "M",
+  stricter: 1,
+  faults: "none",
+  seed: 0,
+  latency: "realistic",
+  licenses: 100_000
+} as const satisfies Required<ServeOptions>
+
+/**
+ * The emulator options a served emulator is built with, defaults filled in from {@link serveDefaults}.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const emulatorOptions = (options: ServeOptions = {}): Emulator.Options => ({
+  tenantSize: options.tenantSize ?? serveDefaults.tenantSize,
+  seed: options.seed ?? serveDefaults.seed,
+  multiplier: 1 / (options.stricter ?? serveDefaults.stricter),
+  faults: Faults.profiles[options.faults ?? serveDefaults.faults],
+  latency: options.latency ?? serveDefaults.latency,
+  licenses: options.licenses ?? serveDefaults.licenses
+})
+
+/**
+ * A fresh emulator built from {@link emulatorOptions}, served on 127.0.0.1 by {@link layer}; the
+ * `Emulator` stays in context (for its audit). Both `msgraph-emulator` and `msgraph-batch serve` run
+ * this layer, so the same flags give the same emulator.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerServed = (
+  options: ServeOptions = {}
+): Layer.Layer<HttpServer.HttpServer | Emulator, HttpServerError.ServeError | InvalidOptions> =>
+  layer({ port: options.port ?? serveDefaults.port }).pipe(Layer.provideMerge(emulatorLayer(emulatorOptions(options))))

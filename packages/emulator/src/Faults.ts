@@ -69,3 +69,35 @@ export interface Faults {
  * @category constructors
  */
 export const none: Faults = {}
+
+/**
+ * The named fault profiles of `--faults` (`msgraph-emulator`, `msgraph-batch simulate` and `serve`).
+ *
+ * - `none`: no faults;
+ * - `light`: 1% of items answer 503 with Retry-After 1 s, 0.5% answer 504;
+ * - `heavy`: 5% item 503s (Retry-After 2 s), 2% item 504s, 1% of batches fail with 503 before or
+ *   502 after running, 0.5% dropped connections after running, 0.5% malformed and 0.5% incomplete
+ *   batch responses.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const profiles = {
+  none,
+  light: { items: [{ status: 503, rate: 0.01, retryAfterSeconds: 1 }, { status: 504, rate: 0.005 }] },
+  heavy: {
+    items: [{ status: 503, rate: 0.05, retryAfterSeconds: 2 }, { status: 504, rate: 0.02 }],
+    batches: [{ status: 503, rate: 0.01, retryAfterSeconds: 1 }, { status: 502, rate: 0.01, phase: "after" }],
+    dropConnection: { rate: 0.005, phase: "after" },
+    malformedJson: { rate: 0.005 },
+    missingItem: { rate: 0.005 }
+  }
+} as const satisfies Record<string, Faults>
+
+/**
+ * The name of one of the {@link profiles}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Profile = keyof typeof profiles

@@ -20,9 +20,9 @@ import * as LowerBound from "./LowerBound.js"
  *
  * - `none`: no faults;
  * - `light`: 1% of items answer 503 with Retry-After 1 s, 0.5% answer 504;
- * - `heavy`: 5% item 503s (Retry-After 2 s), 2% item 504s, 1% of batches fail with 503 before or
- *   502 after running, 0.5% dropped connections after running, 0.5% malformed and 0.5% incomplete
- *   batch responses.
+ * - `heavy`: 5% item 503s (Retry-After 2 s), 2% item 504s, 1% item 504s after the item ran, 1% of
+ *   batches fail with 503 before or 502 after running, 0.5% dropped connections after running, 0.5%
+ *   malformed and 0.5% incomplete batch responses.
  *
  * @since 0.1.0
  * @category faults
@@ -31,7 +31,7 @@ export const faultProfiles = {
   none: {},
   light: { items: [{ status: 503, rate: 0.01, retryAfterSeconds: 1 }, { status: 504, rate: 0.005 }] },
   heavy: {
-    items: [{ status: 503, rate: 0.05, retryAfterSeconds: 2 }, { status: 504, rate: 0.02 }],
+    items: [{ status: 503, rate: 0.05, retryAfterSeconds: 2 }, { status: 504, rate: 0.02 }, { status: 504, rate: 0.01, phase: "after" }],
     batches: [{ status: 503, rate: 0.01, retryAfterSeconds: 1 }, { status: 502, rate: 0.01, phase: "after" }],
     dropConnection: { rate: 0.005, phase: "after" },
     malformedJson: { rate: 0.005 },

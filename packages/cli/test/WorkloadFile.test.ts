@@ -70,6 +70,16 @@ describe("WorkloadFile", () => {
     assert.strictEqual(p!.field, "acceptStatuses[1]")
   })
 
+  it("reads the idempotent marker, and refuses one that is not a boolean", () => {
+    const w = loaded("w.ndjson", [
+      JSON.stringify({ id: "1", method: "POST", url: "/users", body: { displayName: "A" }, idempotent: true }),
+      JSON.stringify({ id: "2", method: "GET", url: "/me", idempotent: false })
+    ].join("\n"))
+    assert.deepStrictEqual(w.workload.map((r) => r.idempotent), [true, false])
+    const [p] = problems("w.json", JSON.stringify([{ id: "1", method: "POST", url: "/users", idempotent: "yes" }]))
+    assert.deepStrictEqual([p!.index, p!.id, p!.field], [0, "1", "idempotent"])
+  })
+
   it("maps the resolver's errors to the request's index and field", () => {
     const unknown = problems("w.json", JSON.stringify([
       { id: "a", method: "GET", url: "/me" },

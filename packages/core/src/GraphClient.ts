@@ -97,6 +97,8 @@ export interface GraphCall {
   readonly headers?: Headers
   readonly body?: unknown
   readonly priority?: Priority
+  /** Whether the call may be resent after a send that may have run; see `Workload.WorkloadRequest`. */
+  readonly idempotent?: boolean
 }
 
 /**
@@ -206,8 +208,10 @@ export declare namespace GraphClient {
      */
     readonly timeout?: Duration.DurationInput
     /**
-     * Which methods may be resent after an ambiguous failure (transport error or batch-level 5xx
-     * once sent). Default GET, PUT and DELETE; POST and PATCH end as `UnknownOutcome` instead.
+     * Which methods may be resent after a send that may have run: an item answered 503 or 504, or
+     * a batch-level 5xx, transport error or unreadable answer once sent. Default GET, PUT and
+     * DELETE; POST and PATCH end as `UnknownOutcome` instead. A request's own `idempotent` marker
+     * overrides it. Items answered 429 or 509 did not run and are resent whatever their method.
      */
     readonly idempotent?: (method: string) => boolean
     /** Delay before resending a 429/503/504 that carries no Retry-After. Default: exponential from 1 s with jitter, capped at 60 s. */
@@ -365,7 +369,8 @@ export const make = (
           url: request.url,
           ...(request.headers === undefined ? {} : { headers: request.headers }),
           ...(request.body === undefined ? {} : { body: request.body }),
-          ...(request.priority === undefined ? {} : { priority: request.priority })
+          ...(request.priority === undefined ? {} : { priority: request.priority }),
+          ...(request.idempotent === undefined ? {} : { idempotent: request.idempotent })
         }))
         // every call passed the request rules and ids are unique, so the workload is valid
         yield* executor.runWorkload(deps, workload, (outcomes) =>

@@ -6,7 +6,7 @@
  *   HTTP response), `BatchDecodeError` (a response that is not a batch response).
  * - **request level**: one request's own outcome: `GraphRequestError` (Graph answered an error
  *   status), `Throttled` (429/503/504 until retries ran out), `DependencyFailed` (not run because a
- *   dependency failed), `UnknownOutcome` (a non-idempotent request that may or may not have run).
+ *   dependency failed), `UnknownOutcome` (a request that may not be resent and may or may not have run).
  *
  * Every error is a `Schema.TaggedError`, so it can be matched exhaustively with `Match` or
  * `Effect.catchTags`, and serialised. None of them carries an Authorization header or a token.
@@ -118,8 +118,10 @@ export class GraphRequestError extends Schema.TaggedError<GraphRequestError>()("
 export const ThrottledReason = Schema.Literal("Attempts", "RetryTime", "Deadline")
 
 /**
- * The request was throttled (429) or unavailable (503, 504, 509) on every attempt the retry policy
- * allowed, or could not be sent (again) before the run's deadline.
+ * The request was throttled (429, 509) or unavailable (503, 504) on every attempt the retry policy
+ * allowed, or could not be sent (again) before the run's deadline. An item answered 503 or 504 is
+ * resent, and so can end here, only when it may be resent (see {@link UnknownOutcome}); a 429 or
+ * 509 item did not run, so it is resent whatever its method.
  *
  * - `status`: its last answer's status; 0 when it was never answered (it waited for admission until
  *   the deadline).
@@ -171,10 +173,17 @@ export class DependencyFailed extends Schema.TaggedError<DependencyFailed>()("De
 }
 
 /**
- * A non-idempotent request (POST) whose fate is unknown: its batch was sent, then the connection
- * failed or Graph answered a batch-level 5xx. It is never retried automatically; reconcile it.
- * `cause` is the batch error's tag and `detail`, when present, that error's message (which batch,
- * which status or transport failure).
+ * A request that may not be resent (POST and PATCH by default, see the client's `idempotent` option
+ * and a workload request's `idempotent` marker) whose fate is unknown: it was sent, then
+ * - Graph answered the item itself 503 or 504 (`cause` `ItemStatus`, `status` says which): Graph does
+ *   not say whether such an item ran, and a 504 is a gateway that stopped waiting for the service
+ *   that runs it;
+ * - or the whole call failed after it may have run: a batch-level 5xx, a lost connection, an answer
+ *   that could not be read or that left the item out (`cause` is the batch error's tag).
+ * An item of the same batch that depends on such a request, and has no answer that settles it, ends
+ * the same way. It is never retried automatically; reconcile it.
+ * `detail`, when present, is the batch error's message (which batch, which status or transport
+ * failure).
  *
  * @since 0.1.0
  * @category request errors
@@ -183,10 +192,13 @@ export class UnknownOutcome extends Schema.TaggedError<UnknownOutcome>()("Unknow
   id: Schema.String,
   method: Schema.String,
   cause: Schema.String,
-  detail: Schema.optionalWith(Schema.String, { exact: true })
+  detail: Schema.optionalWith(Schema.String, { exact: true }),
+  /** The item's own status (503 or 504) when `cause` is `ItemStatus`. */
+  status: Schema.optionalWith(Schema.Number, { exact: true })
 }) {
   override get message() {
-    return `request ${this.id} (${this.method}) may or may not have run: ${this.cause}${this.detail === undefined ? "" : ` (${this.detail})`}`
+    const cause = this.status === undefined ? this.cause : `its answer was ${this.status}`
+    return `request ${this.id} (${this.method}) may or may not have run: ${cause}${this.detail === undefined ? "" : ` (${this.detail})`}`
   }
 }
 

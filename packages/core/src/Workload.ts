@@ -6,7 +6,12 @@
  * - `dependsOn`: ids anywhere in the workload that must succeed first;
  * - `acceptStatuses`: statuses of a failed dependency that still let this request run (for example
  *   `[409]` to continue after "already exists");
- * - `priority`: `high`, `normal` (default) or `low`, after Graph's `x-ms-throttle-priority`.
+ * - `priority`: `high`, `normal` (default) or `low`, after Graph's `x-ms-throttle-priority`;
+ * - `idempotent`: whether running the request twice does no harm, when its method does not say so
+ *   (a POST that is an upsert, say) or says wrongly. It decides whether a send that may have run
+ *   (an item answered 503 or 504, a batch-level 5xx, a lost connection or answer) is sent again:
+ *   `true` resends it, `false` ends it as `UnknownOutcome`. Default: the client's `idempotent`
+ *   option (GET, PUT and DELETE). It is never sent to Graph.
  *
  * **Response references.** Graph cannot pass one response into another request, so the library
  * does: `{{id#/pointer}}` in the URL, a header value or a body string stands for a value read from
@@ -59,7 +64,8 @@ export const WorkloadRequest = Schema.Struct({
   body: Schema.optionalWith(Schema.Unknown, { exact: true }),
   dependsOn: Schema.optionalWith(Schema.Array(Schema.String), { exact: true }),
   acceptStatuses: Schema.optionalWith(Schema.Array(Status), { exact: true }),
-  priority: Schema.optionalWith(Priority, { exact: true })
+  priority: Schema.optionalWith(Priority, { exact: true }),
+  idempotent: Schema.optionalWith(Schema.Boolean, { exact: true })
 })
 
 /**

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as GraphClient from "@effect-msgraph/core/GraphClient"
+import * as TokenProvider from "@effect-msgraph/core/TokenProvider"
+import { HttpClient, HttpClientResponse } from "@effect/platform"
 import type { WorkloadRequest } from "@effect-msgraph/core/Workload"
 import { Audit, Emulator } from "@effect-msgraph/emulator"
-import { Duration, Effect, Schedule } from "effect"
-import { driveClock, inProcess } from "./utils/harness.js"
+import { Duration, Effect, Layer, Ref, Schedule } from "effect"
+import { driveClock, inProcess, TOKEN } from "./utils/harness.js"
 
 const fast: GraphClient.GraphClient.Options = {
   maxAttempts: 30,
@@ -99,15 +101,70 @@ describe("throttling storms", () => {
 })
 
 describe("fault modes", () => {
-  it.effect("item 503 and 504, with and without Retry-After, are retried to success", () =>
+  it.effect("item 503 and 504, with and without Retry-After: reads are retried to success, creates are never resent", () =>
     Effect.gen(function*() {
-      const { outcomes, report } = yield* runChecked([...reads(60, (i) => `/users?$top=1&$skip=${i}`), ...creates(20)])
-      expect(outcomeTags(outcomes)).toStrictEqual({ Success: 80 })
-      expect(report.duplicateExecutions).toBe(0)
+      const { outcomes, audit } = yield* runChecked([...reads(60, (i) => `/users?$top=1&$skip=${i}`), ...creates(20)])
+      for (const o of outcomes) {
+        if (o.id.startsWith("get-")) expect(o._tag).toBe("Success")
+        else if (o._tag === "Failure") expect(o.error).toMatchObject({ _tag: "UnknownOutcome", cause: "ItemStatus" })
+      }
+      expect(outcomeTags(outcomes)["UnknownOutcome"]).toBeGreaterThan(0)
+      // every create was sent once: a 503 or 504 item may have run, so it is never sent again
+      const sends = audit.filter((a) => a.method === "POST")
+      expect(new Set(sends.map((a) => a.clientRequestId)).size).toBe(sends.length)
     }).pipe(Effect.provide(inProcess({
       seed: 7,
       faults: { items: [{ status: 503, rate: 0.2, retryAfterSeconds: 2 }, { status: 504, rate: 0.2 }] }
     }, fast))))
+
+  it.effect("an item that ran and then answered 504: creates end UnknownOutcome and never run twice, reads are resent and succeed", () =>
+    Effect.gen(function*() {
+      const { outcomes, audit } = yield* runChecked([...reads(40, (i) => `/users?$top=1&$skip=${i}`), ...creates(40)])
+      const timedOut = audit.filter((a) => a.status === 504)
+      // the fault struck both kinds, and each struck item did run
+      expect(timedOut.some((a) => a.method === "GET")).toBe(true)
+      expect(timedOut.some((a) => a.method === "POST")).toBe(true)
+      expect(timedOut.every((a) => a.executed)).toBe(true)
+      expect(nonIdempotentDuplicates(audit)).toBe(0)
+      const byId = new Map(outcomes.map((o) => [o.id, o]))
+      for (const entry of timedOut) {
+        const outcome = byId.get(entry.itemId!)!
+        if (entry.method === "GET") expect(outcome).toMatchObject({ _tag: "Success", status: 200 })
+        else {
+          expect(outcome).toMatchObject({
+            _tag: "Failure",
+            attempts: 1,
+            error: { _tag: "UnknownOutcome", id: entry.itemId, method: "POST", cause: "ItemStatus", status: 504 }
+          })
+        }
+      }
+      // nothing else failed: a create not struck succeeded on its only send
+      expect(outcomes.filter((o) => o._tag === "Failure").length).toBe(timedOut.filter((a) => a.method === "POST").length)
+    }).pipe(Effect.provide(inProcess({ seed: 29, faults: { items: [{ status: 504, rate: 0.3, phase: "after" }] } }, fast))))
+
+  it.effect("a request's idempotent marker overrides its method: a marked POST is resent after a 504, a marked GET is not", () =>
+    Effect.gen(function*() {
+      const upsert: WorkloadRequest = { ...creates(1)[0]!, id: "upsert", idempotent: true }
+      const read: WorkloadRequest = { id: "read", method: "GET", url: "/users?$top=1", idempotent: false }
+      const { outcomes, audit } = yield* runChecked([upsert, read])
+      const byId = new Map(outcomes.map((o) => [o.id, o]))
+      // every send runs and answers 504: the POST is resent until its attempts run out
+      expect(byId.get("upsert")).toMatchObject({ _tag: "Failure", attempts: 2, error: { _tag: "Throttled", status: 504, attempts: 2 } })
+      expect(byId.get("read")).toMatchObject({ _tag: "Failure", attempts: 1, error: { _tag: "UnknownOutcome", method: "GET", status: 504 } })
+      expect(audit.filter((a) => a.itemId === "upsert").map((a) => [a.status, a.executed])).toEqual([[504, true], [504, true]])
+      expect(audit.filter((a) => a.itemId === "read").map((a) => [a.status, a.executed])).toEqual([[504, true]])
+    }).pipe(Effect.provide(inProcess({ faults: { items: [{ status: 504, rate: 1, phase: "after" }] } }, { ...fast, maxAttempts: 2 }))))
+
+  it.effect("execute takes the idempotent marker too: a marked POST is resent after a 504, an unmarked one is not", () =>
+    Effect.gen(function*() {
+      const client = yield* GraphClient.GraphClient
+      const [body1, body2] = creates(2).map((c) => c.body)
+      const marked = yield* Effect.flip(driveClock(client.execute({ method: "POST", url: "/users", body: body1, idempotent: true })))
+      const unmarked = yield* Effect.flip(driveClock(client.execute({ method: "POST", url: "/users", body: body2 })))
+      expect(marked).toMatchObject({ _tag: "Throttled", status: 504, attempts: 2 })
+      expect(unmarked).toMatchObject({ _tag: "UnknownOutcome", method: "POST", cause: "ItemStatus", status: 504 })
+      expect((yield* Emulator.audit).map((a) => a.executed)).toEqual([true, true, true])
+    }).pipe(Effect.provide(inProcess({ faults: { items: [{ status: 504, rate: 1, phase: "after" }] } }, { ...fast, maxAttempts: 2 }))))
 
   for (const status of [500, 502, 503, 504] as const) {
     it.effect(`batch-level ${status} after execution: reads are resent, creates end UnknownOutcome and are never duplicated`, () =>
@@ -173,4 +230,46 @@ describe("fault modes", () => {
       expect(outcomeTags(outcomes)).toStrictEqual({ Success: 120 })
       expect(summary.durationMs).toBeGreaterThan(0)
     }).pipe(Effect.provide(inProcess({ seed: 19, latency: "realistic" }, fast))))
+})
+
+describe("a scripted $batch answer", () => {
+  /** A `$batch` endpoint that answers every item 504 except those it leaves out, counting calls. */
+  const timingOut = (calls: Ref.Ref<number>, leaveOut: ReadonlySet<string>) =>
+    Layer.succeed(
+      HttpClient.HttpClient,
+      HttpClient.make((request) =>
+        Effect.gen(function*() {
+          yield* Ref.update(calls, (n) => n + 1)
+          const sent = JSON.parse(request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : "{}") as {
+            requests: ReadonlyArray<{ id: string }>
+          }
+          const responses = sent.requests.filter((r) => !leaveOut.has(r.id)).map((r) => ({
+            id: r.id,
+            status: 504,
+            headers: { "Content-Type": "application/json" },
+            body: { error: { code: "gatewayTimeout", message: "The upstream service did not answer in time." } }
+          }))
+          return HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ responses }), { status: 200, headers: { "content-type": "application/json" } }))
+        })
+      )
+    )
+
+  it.effect("a read sent in the same batch after a create answered 504, and left without an answer, ends UnknownOutcome too; nothing is resent", () =>
+    Effect.gen(function*() {
+      const calls = yield* Ref.make(0)
+      const { outcomes } = yield* Effect.gen(function*() {
+        const client = yield* GraphClient.GraphClient
+        return yield* driveClock(client.runAll([
+          { ...creates(1)[0]!, id: "create" },
+          { id: "read", method: "GET", url: "/users/f0@contoso.onmicrosoft.com", dependsOn: ["create"] }
+        ]))
+      }).pipe(Effect.provide(GraphClient.layer(fast).pipe(
+        Layer.provide(Layer.mergeAll(TokenProvider.layerStatic(TOKEN), GraphClient.layerUnthrottled, timingOut(calls, new Set(["read"]))))
+      )))
+      const byId = new Map(outcomes.map((o) => [o.id, o]))
+      expect(byId.get("create")).toMatchObject({ _tag: "Failure", error: { _tag: "UnknownOutcome", cause: "ItemStatus", status: 504 } })
+      // the read may have run after the create did: resending it alone could not be ordered after the create
+      expect(byId.get("read")).toMatchObject({ _tag: "Failure", attempts: 1, error: { _tag: "UnknownOutcome", method: "GET", cause: "BatchDecodeError" } })
+      expect(yield* Ref.get(calls)).toBe(1)
+    }))
 })

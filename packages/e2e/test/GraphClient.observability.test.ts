@@ -62,7 +62,8 @@ describe("GraphClient observability", () => {
     )
     return Effect.gen(function*() {
       const client = yield* GraphClient.GraphClient
-      const workload = onboarding(4)
+      // reads too: only they are resent after a 503 (a create answered 503 may have run)
+      const workload = [...onboarding(4), ...Array.from({ length: 10 }, (_, i) => ({ id: `read-${i}`, method: "GET", url: `/users?$top=1&$skip=${i}` }))]
       const { outcomes } = yield* driveClock(client.runAll(workload))
       yield* Effect.logInfo("run finished", { outcomes: outcomes.length })
 

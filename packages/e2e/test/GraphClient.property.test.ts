@@ -30,6 +30,7 @@ const workloadArb = fc.array(
 const faultsArb = fc.record({
   seed: fc.nat(),
   item503: fc.double({ min: 0, max: 0.3, noNaN: true }),
+  item504After: fc.double({ min: 0, max: 0.3, noNaN: true }),
   batch500: fc.double({ min: 0, max: 0.3, noNaN: true }),
   drop: fc.double({ min: 0, max: 0.2, noNaN: true }),
   malformed: fc.double({ min: 0, max: 0.2, noNaN: true }),
@@ -77,7 +78,7 @@ describe("GraphClient properties", () => {
         seed: faults.seed,
         licenses: 100,
         faults: {
-          items: [{ status: 503, rate: faults.item503 }],
+          items: [{ status: 503, rate: faults.item503 }, { status: 504, rate: faults.item504After, phase: "after" }],
           batches: [{ status: 500, rate: faults.batch500, phase: "after" }],
           dropConnection: { rate: faults.drop, phase: "after" },
           malformedJson: { rate: faults.malformed },

@@ -4,7 +4,10 @@
  * same faults.
  *
  * - Item faults: a batch item (or single request) answers 503 or 504, with or without Retry-After,
- *   optionally only for one service. The item is not executed.
+ *   optionally only for one service, either `before` it ran (the default: it is not executed) or
+ *   `after` it ran (it is executed, its effect stays and the audit records the execution, but its
+ *   answer is the 503 or 504: a gateway that stopped waiting, the case that tempts clients to run a
+ *   write twice).
  * - Batch faults: the whole `$batch` answers 500, 502, 503 or 504 with a Graph error body, either
  *   `before` any item ran or `after` all of them ran (the case that tempts clients to run items twice).
  * - A dropped connection, `before` or `after` execution: the in-process client fails with a transport
@@ -16,7 +19,8 @@
  */
 
 /**
- * When a whole-request fault strikes: before any item runs, or after all of them ran.
+ * When a fault strikes: before the item (or, for a whole-request fault, any item) runs, or after it
+ * (all of them) ran.
  *
  * @since 0.1.0
  * @category models
@@ -37,6 +41,12 @@ export interface ItemFault {
    * `onenote`, `insights`, `graph`) or the service id of one of its catalogue demands (`identityAccess`, `outlook`, ...).
    */
   readonly service?: string
+  /**
+   * `before` (default): answered instead of running, so nothing happened. `after`: the item ran, and
+   * only its answer is replaced; a fault of this phase strikes only items that were admitted and
+   * executed.
+   */
+  readonly phase?: Phase
 }
 
 /**
@@ -75,9 +85,9 @@ export const none: Faults = {}
  *
  * - `none`: no faults;
  * - `light`: 1% of items answer 503 with Retry-After 1 s, 0.5% answer 504;
- * - `heavy`: 5% item 503s (Retry-After 2 s), 2% item 504s, 1% of batches fail with 503 before or
- *   502 after running, 0.5% dropped connections after running, 0.5% malformed and 0.5% incomplete
- *   batch responses.
+ * - `heavy`: 5% item 503s (Retry-After 2 s), 2% item 504s, 1% item 504s after the item ran, 1% of
+ *   batches fail with 503 before or 502 after running, 0.5% dropped connections after running, 0.5%
+ *   malformed and 0.5% incomplete batch responses.
  *
  * @since 0.1.0
  * @category constructors
@@ -86,7 +96,7 @@ export const profiles = {
   none,
   light: { items: [{ status: 503, rate: 0.01, retryAfterSeconds: 1 }, { status: 504, rate: 0.005 }] },
   heavy: {
-    items: [{ status: 503, rate: 0.05, retryAfterSeconds: 2 }, { status: 504, rate: 0.02 }],
+    items: [{ status: 503, rate: 0.05, retryAfterSeconds: 2 }, { status: 504, rate: 0.02 }, { status: 504, rate: 0.01, phase: "after" }],
     batches: [{ status: 503, rate: 0.01, retryAfterSeconds: 1 }, { status: 502, rate: 0.01, phase: "after" }],
     dropConnection: { rate: 0.005, phase: "after" },
     malformedJson: { rate: 0.005 },

@@ -28,7 +28,8 @@ const faultsExample = Emulator.layerTest({
   faults: {
     items: [
       { status: 503, rate: 0.05, retryAfterSeconds: 2 },      // any service, with Retry-After
-      { status: 504, rate: 0.02, service: "outlook" }         // Outlook only, no Retry-After
+      { status: 504, rate: 0.02, service: "outlook" },        // Outlook only, no Retry-After
+      { status: 504, rate: 0.01, phase: "after" }             // the item ran, then its answer was lost
     ],
     batches: [
       { status: 502, rate: 0.01 },                            // before any item ran

@@ -1,4 +1,4 @@
-import { BatchResponse, GraphError } from "@effect-msgraph/core"
+import { BatchResponse, Bucket, GraphError } from "@effect-msgraph/core"
 import * as Emulator from "@effect-msgraph/emulator/Emulator"
 import type * as Faults from "@effect-msgraph/emulator/Faults"
 import { assert, describe, it } from "@effect/vitest"
@@ -39,6 +39,47 @@ describe("item faults", () => {
       assert.strictEqual(answer.byId["dir"].status, 503)
       assert.strictEqual(answer.byId["plan"].status, 200)
     }).pipe(withFaults({ items: [{ status: 503, rate: 1, service: "identityAccess" }] })))
+
+  it.effect("504 after execution: the item ran (its group exists, the audit says executed) but answers 504", () =>
+    Effect.gen(function*() {
+      const create = post("1", "/groups", { displayName: "g", mailNickname: "g" }, {
+        headers: { "Content-Type": "application/json", "client-request-id": "4f1c2a9e-0000-4000-8000-000000000001" }
+      })
+      const answer = yield* batch([create, { ...get("2", "/groups"), dependsOn: ["1"] }])
+      const item = answer.byId["1"]
+      assert.strictEqual(item.status, 504)
+      assert.strictEqual(item.headers["Retry-After"], "4")
+      assert.strictEqual(Option.getOrThrow(GraphError.fromBody(item.body)).error.code, "gatewayTimeout")
+      assert.strictEqual(answer.byId["2"].status, 424, "a dependent of an item answered 504 does not run")
+      const log = yield* Emulator.audit
+      assert.deepStrictEqual(log.map((e) => [e.itemId, e.status, e.admitted, e.executed]), [["1", 504, true, true], ["2", 424, false, false]])
+      yield* Emulator.setFaults({})
+      const groups = yield* send("GET", "/groups")
+      assert.deepStrictEqual(groups.json.value.map((g: { displayName: string }) => g.displayName), ["g"], "the create took effect")
+      // a client that resends the same request runs it twice, and the audit counts it
+      yield* batch([create])
+      assert.strictEqual((yield* Emulator.report).duplicateExecutions, 1)
+    }).pipe(withFaults({ items: [{ status: 504, rate: 1, phase: "after", retryAfterSeconds: 4 }] })))
+
+  it.effect("an after-execution fault strikes only items that ran: a throttled item answers 429, not 503", () =>
+    Effect.gen(function*() {
+      const answer = yield* batch([get("1", "/me"), get("2", "/me?x=2")])
+      assert.deepStrictEqual(answer.order.map((id) => answer.byId[id].status).sort(), [429, 503])
+      const log = yield* Emulator.audit
+      assert.deepStrictEqual(log.map((e) => [e.status, e.executed]).sort(), [[429, false], [503, true]])
+    }).pipe(withFaults({ items: [{ status: 503, rate: 1, phase: "after" }] }, {
+      classify: () => [
+        new Bucket.Demand({
+          key: "k",
+          entryId: "test.entry",
+          service: "test",
+          scope: "appTenant",
+          cost: 1,
+          retryAfter: true,
+          limit: new Bucket.WindowLimit({ limit: 1, windowMillis: 60_000 })
+        })
+      ]
+    })))
 
   it.effect("a rate strikes a seeded share of items, the same share for the same seed", () =>
     Effect.gen(function*() {

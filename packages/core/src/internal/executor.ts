@@ -246,7 +246,31 @@ const requestsWithStatus = (status: number) => {
 const withinBytes = (batch: PlannedBatch) =>
   bounds.envelopeBytes(batch.requests, bounds.MAX_BATCH_BYTES, bounds.ADDED_BYTES_PER_ITEM) <= bounds.MAX_BATCH_BYTES
 
-const retryable = (status: number) => status === 429 || status === 503 || status === 504 || status === 509
+/**
+ * What an item's own status says about whether it ran: 429 and 509 are throttling answers, given
+ * instead of running it (`notRun`); after a 503 or 504 it may or may not have run (`mayHaveRun`):
+ * Graph's documentation does not say, and a 504 is a gateway that stopped waiting for the service
+ * that runs the item. Any other status is the item's outcome.
+ */
+const itemFate = (status: number): "notRun" | "mayHaveRun" | undefined =>
+  status === 429 || status === 509 ? "notRun" : status === 503 || status === 504 ? "mayHaveRun" : undefined
+
+/** Statuses whose retries, once exhausted, end `Throttled`. */
+const throttling = (status: number) => status === 429 || status === 503 || status === 504 || status === 509
+
+/**
+ * A request whose send ended without an answer that settles it: resent, or settled here.
+ * `ran` is what the answer says about whether it ran; `onGiveUp` is its error once retries run out.
+ */
+interface Unsettled {
+  readonly item: BatchRequestItem
+  readonly ran: "no" | "maybe"
+  readonly status: number
+  readonly headers: Headers | undefined
+  readonly unknown: () => GCE.UnknownOutcome
+  /** Its error once retries run out, given the last answer's Retry-After in milliseconds. */
+  readonly onGiveUp: (retryAfterMillis: number | undefined) => Failure["error"]
+}
 
 type BatchResult =
   | {
@@ -591,55 +615,82 @@ export const runWorkload = (
       })
 
     /**
+     * Whether a request may be sent again after a send that may have run: the caller's `idempotent`
+     * marker on the request, else the client's `idempotent` option for its method.
+     */
+    const resendable = (item: BatchRequestItem) => run.request(item.id)?.idempotent ?? settings.idempotent(item.method)
+
+    /**
+     * The one place that decides whether a sent request without an answer that settles it is sent
+     * again (when is `retry`'s: Retry-After, else the backoff, within the attempts and time allowed).
+     * `entries` are one batch's, in batch order (dependencies before dependents).
+     * - `ran: "no"`: it certainly did not run (a 429 or 509 item, a whole-batch 429, a call that never
+     *   left): resent, whatever its method.
+     * - `ran: "maybe"`: it may have run (a 503 or 504 item, a batch-level 5xx, a transport failure
+     *   once sent, an answer that could not be read or that left it out): resent only when
+     *   `resendable`; otherwise it ends UnknownOutcome, and so does every such entry that depends on
+     *   one, since it may have run after its dependency did.
+     * Unknown entries are settled dependents first, so that settling a dependency cannot mark a
+     * sent dependent as DependencyFailed; the rest are then resent in batch order.
+     */
+    const resendOrSettle = (entries: ReadonlyArray<Unsettled>) =>
+      Effect.gen(function*() {
+        const unknown = new Set<string>()
+        for (const entry of entries) {
+          if (
+            entry.ran === "maybe" &&
+            (!resendable(entry.item) || run.dependencies(entry.item.id).some((d) => unknown.has(d)))
+          ) {
+            unknown.add(entry.item.id)
+          }
+        }
+        for (let i = entries.length - 1; i >= 0; i--) {
+          const entry = entries[i]!
+          if (unknown.has(entry.item.id)) yield* fail(entry.item.id, entry.status, entry.unknown())
+        }
+        for (const entry of entries) {
+          if (unknown.has(entry.item.id)) continue
+          yield* retry(entry.item.id, entry.status === 0 ? 503 : entry.status, entry.headers, entry.onGiveUp)
+        }
+      })
+
+    /**
      * Items that got no answer of their own: the whole batch failed, or they are missing from the
-     * response. A rejected batch (4xx other than 429) ran nothing, so each item ends with that error.
-     * Otherwise, when the batch may have run (sent, then 5xx, transport or decode failure), a
-     * non-idempotent item ends UnknownOutcome, and so does every item of the same batch that depends
-     * on one: it was sent and may have run, so it is neither retried nor reported as not sent. The
-     * rest is resent. Dependents are settled before their dependencies, so that settling a
-     * dependency cannot mark a sent dependent as DependencyFailed.
+     * response. A rejected batch (4xx other than 429) ran nothing, so each item ends with that error
+     * (dependents first). Otherwise the batch may have run unless it was a 429 or never sent; see
+     * `resendOrSettle`.
      */
     const unanswered = (items: ReadonlyArray<BatchRequestItem>, error: GCE.BatchError, headers: Headers) =>
       Effect.gen(function*() {
         const status = "status" in error ? error.status : 0
-        const reversed = [...items].reverse()
         if (error._tag === "BatchRejected" && status !== 429) {
-          for (const item of reversed) yield* fail(item.id, status, error)
+          for (const item of [...items].reverse()) yield* fail(item.id, status, error)
           return
         }
         const ambiguous = error._tag !== "BatchRejected" && !(error._tag === "BatchTransportError" && !error.sent)
-        const unknown = new Set<string>()
-        if (ambiguous) {
-          // batch order lists dependencies before dependents
-          for (const item of items) {
-            if (!settings.idempotent(item.method) || run.dependencies(item.id).some((d) => unknown.has(d))) {
-              unknown.add(item.id)
-            }
-          }
-        }
-        for (const item of reversed) {
-          if (unknown.has(item.id)) {
-            yield* fail(item.id, status, new GCE.UnknownOutcome({ id: item.id, method: item.method, cause: error._tag, detail: error.message }))
-          }
-        }
-        for (const item of items) {
-          if (unknown.has(item.id)) continue
-          yield* retry(item.id, status === 0 ? 503 : status, headers, (retryAfterMillis) =>
-            retryable(status) ? throttled(item.id, status, retryAfterMillis) : error)
-        }
+        yield* resendOrSettle(items.map((item): Unsettled => ({
+          item,
+          ran: ambiguous ? "maybe" : "no",
+          status,
+          headers,
+          unknown: () => new GCE.UnknownOutcome({ id: item.id, method: item.method, cause: error._tag, detail: error.message }),
+          onGiveUp: (retryAfterMillis) => throttling(status) ? throttled(item.id, status, retryAfterMillis) : error
+        })))
       })
 
-    /** An item's own answer other than 2xx and 424 (admission has had its feedback). */
+    /** An item answered 429, 503, 504 or 509 (see `itemFate`), for `resendOrSettle`. */
+    const unsettledItem = (item: BatchRequestItem, response: BatchResponseItem, ran: "no" | "maybe"): Unsettled => ({
+      item,
+      ran,
+      status: response.status,
+      headers: response.headers ?? {},
+      unknown: () => new GCE.UnknownOutcome({ id: item.id, method: item.method, cause: "ItemStatus", status: response.status }),
+      onGiveUp: (retryAfterMillis) => throttled(item.id, response.status, retryAfterMillis)
+    })
+
+    /** An item's own answer other than 2xx, 424 and the statuses of `itemFate`: its outcome. */
     const processFailure = (item: BatchRequestItem, response: BatchResponseItem) =>
       Effect.gen(function*() {
-        const headers = response.headers ?? {}
-        if (response.status === 429) {
-          stats.throttled429++
-          yield* Metric.increment(throttledTotal)
-        }
-        if (retryable(response.status)) {
-          return yield* retry(item.id, response.status, headers, (retryAfterMillis) => throttled(item.id, response.status, retryAfterMillis))
-        }
         const body = GraphError.fromBody(response.body)
         const error = Option.match(body, {
           onNone: () => new GCE.GraphRequestError({ id: item.id, status: response.status, code: "", message: "" }),
@@ -771,17 +822,40 @@ export const runWorkload = (
         // the whole batch's answers go to admission at once, and its successes settle together
         if (answers.length > 0) yield* deps.admission.feedback(answers)
         yield* finishAll(succeeded)
-        for (const [item, response] of failed) yield* processFailure(item, response)
+        // then the answers that settle a failure; what is left is resent or settled in one place,
+        // in batch order, so that a dependent of an item whose fate is unknown is judged with it
+        const unsettled = new Map<string, Unsettled>()
+        for (const [item, response] of failed) {
+          const fate = itemFate(response.status)
+          if (response.status === 429) {
+            stats.throttled429++
+            yield* Metric.increment(throttledTotal)
+          }
+          if (fate === undefined) yield* processFailure(item, response)
+          else unsettled.set(item.id, unsettledItem(item, response, fate === "notRun" ? "no" : "maybe"))
+        }
         if (missing.length > 0) {
-          yield* unanswered(
-            missing,
-            new GCE.BatchDecodeError({
-              batchId: batch.id,
-              description: result.contradicted ? "response answers items twice, differently, or lacks them" : "response is missing items",
-              missing: result.missing
-            }),
-            {}
-          )
+          const lost = new GCE.BatchDecodeError({
+            batchId: batch.id,
+            description: result.contradicted ? "response answers items twice, differently, or lacks them" : "response is missing items",
+            missing: result.missing
+          })
+          for (const item of missing) {
+            unsettled.set(item.id, {
+              item,
+              ran: "maybe",
+              status: 0,
+              headers: {},
+              unknown: () => new GCE.UnknownOutcome({ id: item.id, method: item.method, cause: lost._tag, detail: lost.message }),
+              onGiveUp: () => lost
+            })
+          }
+        }
+        if (unsettled.size > 0) {
+          yield* resendOrSettle(sent.requests.flatMap((item) => {
+            const entry = unsettled.get(item.id)
+            return entry === undefined ? [] : [entry]
+          }))
         }
         // 424s left unsettled were caused by packing, not by a real dependency: send them again
         for (const id of deferred) run.requeue(id)

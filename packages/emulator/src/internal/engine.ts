@@ -9,7 +9,7 @@
 import { BatchResponse, Bucket } from "@effect-msgraph/core"
 import { Clock, Duration, Effect, Either, Random, Schema } from "effect"
 import type { AuditEntry, Priority } from "../Audit.js"
-import type { Faults, Phase } from "../Faults.js"
+import type { Faults, ItemFault, Phase } from "../Faults.js"
 import { Accounting, type Enforced } from "./accounting.js"
 import { errorBody, errorOutcome, formatRetryAfter, type Outcome, type Stamp, throttledBody } from "./responses.js"
 import { Store, type StoreOptions } from "./resources.js"
@@ -428,16 +428,9 @@ export class Engine {
         self.audited(p, seq, requestId, outcome, now, now, false, false)
         return Either.left(outcome)
       }
-      for (const fault of self.faults.items ?? []) {
-        if (fault.service !== undefined && fault.service !== p.service && !p.demands.some((d) => d.service === fault.service)) continue
-        if (!(yield* self.roll(fault.rate))) continue
-        const outcome = errorOutcome(
-          fault.status,
-          fault.status === 503 ? "serviceNotAvailable" : "gatewayTimeout",
-          fault.status === 503 ? "The service is temporarily unavailable. Try again later." : "The upstream service did not answer in time.",
-          stamp
-        )
-        if (fault.retryAfterSeconds !== undefined) outcome.headers["Retry-After"] = String(fault.retryAfterSeconds)
+      const fault = yield* self.pickItemFault(p, "before")
+      if (fault !== undefined) {
+        const outcome = itemFaultOutcome(fault, stamp)
         self.audited(p, seq, requestId, outcome, now, now, false, false)
         return Either.left(outcome)
       }
@@ -474,6 +467,19 @@ export class Engine {
       if (fullest > 0.8) headers["x-ms-throttle-limit-percentage"] = String(Math.round(Math.min(1.8, fullest) * 100) / 100)
       if (p.service === "files") Object.assign(headers, self.rateLimitHeaders(p, now, false))
       return Either.right({ prepared: p, seq, requestId, startedAt: now, headers })
+    })
+  }
+
+  /** The first item fault of this phase that applies to the item and strikes, if any. */
+  private pickItemFault(p: Prepared, phase: Phase): Effect.Effect<ItemFault | undefined> {
+    const self = this
+    return Effect.gen(function*() {
+      for (const fault of self.faults.items ?? []) {
+        if ((fault.phase ?? "before") !== phase) continue
+        if (fault.service !== undefined && fault.service !== p.service && !p.demands.some((d) => d.service === fault.service)) continue
+        if (yield* self.roll(fault.rate)) return fault
+      }
+      return undefined
     })
   }
 
@@ -514,7 +520,11 @@ export class Engine {
         newId: self.newId
       })
       self.accounting.release(p.enforced)
-      const outcome: Outcome = { ...result, headers: { ...result.headers, ...ticket.headers } }
+      // an item fault `after` execution: the effect stays, the answer is lost to the fault
+      const late = yield* self.pickItemFault(p, "after")
+      const outcome: Outcome = late === undefined
+        ? { ...result, headers: { ...result.headers, ...ticket.headers } }
+        : itemFaultOutcome(late, stamp)
       self.audited(p, ticket.seq, ticket.requestId, outcome, ticket.startedAt, now, true, true)
       return outcome
     }).pipe(Effect.onInterrupt(() => Effect.sync(() => self.accounting.release(p.enforced))))
@@ -642,6 +652,18 @@ const respondOutcome = (outcome: Outcome): HttpOut => {
   if (outcome.body === undefined) return { _tag: "Respond", status: outcome.status, headers: outcome.headers, body: "" }
   if (outcome.body instanceof Uint8Array) return { _tag: "Respond", status: outcome.status, headers: outcome.headers, body: outcome.body }
   return { _tag: "Respond", status: outcome.status, headers: outcome.headers, body: JSON.stringify(outcome.body) }
+}
+
+/** An item fault's answer: Graph's error body for 503 or 504, with Retry-After when configured. */
+const itemFaultOutcome = (fault: ItemFault, stamp: Stamp): Outcome => {
+  const outcome = errorOutcome(
+    fault.status,
+    fault.status === 503 ? "serviceNotAvailable" : "gatewayTimeout",
+    fault.status === 503 ? "The service is temporarily unavailable. Try again later." : "The upstream service did not answer in time.",
+    stamp
+  )
+  if (fault.retryAfterSeconds !== undefined) outcome.headers["Retry-After"] = String(fault.retryAfterSeconds)
+  return outcome
 }
 
 const batchFaultOutcome = (fault: { status: number; retryAfterSeconds?: number }, stamp: Stamp): Outcome => {

@@ -114,8 +114,18 @@ export interface Run {
   readonly request: (id: string) => WorkloadRequest | undefined
   /** Ids of the requests this one depends on (its `dependsOn` and its references). */
   readonly dependencies: (id: string) => ReadonlyArray<string>
-  /** Every ready request, packed into batches, with response references substituted. */
-  readonly nextRound: () => RunRound
+  /**
+   * Every ready request, packed into batches, with response references substituted; with a
+   * `limit`, at most that many requests (the first by priority, then workload order), the others
+   * staying ready for the next call, so that a large workload is handed out as it can be sent.
+   */
+  readonly nextRound: (limit?: number) => RunRound
+  /**
+   * Round trips on the critical path up to this request's latest send (0 before its first), as the
+   * executor records them with `setDepth`: one number per request, held by the run.
+   */
+  readonly depth: (id: string) => number
+  readonly setDepth: (id: string, depth: number) => void
   /** A 2xx: dependents may proceed; the response is kept while a pending request references it. */
   readonly succeed: (id: string, response?: ReferencedResponse) => boolean
   /** A final failure: returns the ids of dependents settled `DependencyFailed`. */
@@ -197,9 +207,11 @@ export declare namespace DependencyResolver {
 
 /**
  * `check`: validate every planned batch against Graph's rules (a failure is a planner defect). A
- * run's choice of policy skips it: the executor validates every batch it sends anyway.
+ * run's choice of policy skips it (the executor validates every batch it sends anyway) and only
+ * counts: its plans have no rounds, so that choosing a policy never holds a copy of the workload.
  */
 const staticPlan = (prepared: scheduler.Prepared, policy: Policy, settings: rules.Settings, check: boolean): Plan => {
+  if (!check) return countedPlan(prepared, policy, settings)
   const run = new scheduler.Scheduler(prepared, policy, settings, false)
   const rounds: Array<PlannedRound> = []
   let batches = 0
@@ -224,6 +236,29 @@ const staticPlan = (prepared: scheduler.Prepared, policy: Policy, settings: rule
     requests,
     batches,
     roundTrips: rounds.length,
+    lowerBound: { roundTrips: scheduler.roundLowerBound(prepared), batches: Math.ceil(requests / scheduler.MAX) }
+  }
+}
+
+/** A plan's figures without its rounds (`rounds` is empty). */
+const countedPlan = (prepared: scheduler.Prepared, policy: Policy, settings: rules.Settings): Plan => {
+  const run = new scheduler.Scheduler(prepared, policy, settings, false)
+  let roundTrips = 0
+  let batches = 0
+  while (run.pending > 0) {
+    const round = run.nextGroups()
+    if (round.groups.length === 0) throw new Error("planner made no progress on an acyclic workload")
+    for (const group of round.groups) for (const v of group.members) run.succeed(v)
+    batches += round.groups.length
+    roundTrips++
+  }
+  const requests = prepared.ids.length
+  return {
+    policy,
+    rounds: [],
+    requests,
+    batches,
+    roundTrips,
     lowerBound: { roundTrips: scheduler.roundLowerBound(prepared), batches: Math.ceil(requests / scheduler.MAX) }
   }
 }
@@ -282,10 +317,10 @@ const choose = (
 }
 
 const makeRun = (prepared: scheduler.Prepared, policy: Policy, settings: rules.Settings, workload: Workload): Run => {
-  const s = new scheduler.Scheduler(prepared, policy, settings, true)
+  const s = new scheduler.Scheduler(prepared, policy, settings, true, true)
   const at = (id: string) => prepared.index.get(rules.idKey(id))
   const ids = (list: ReadonlyArray<number>) => list.map((v) => prepared.ids[v]!)
-  return {
+  const run: Run = {
     policy,
     request: (id) => {
       const v = at(id)
@@ -295,7 +330,15 @@ const makeRun = (prepared: scheduler.Prepared, policy: Policy, settings: rules.S
       const v = at(id)
       return v === undefined ? [] : ids(prepared.deps[v]!)
     },
-    nextRound: () => s.nextRound(),
+    nextRound: (limit) => s.nextRound(limit),
+    depth: (id) => {
+      const v = at(id)
+      return v === undefined ? 0 : s.depthOf(v)
+    },
+    setDepth: (id, depth) => {
+      const v = at(id)
+      if (v !== undefined) s.setDepth(v, depth)
+    },
     succeed: (id, response) => {
       const v = at(id)
       return v !== undefined && s.succeed(v, response)
@@ -314,6 +357,8 @@ const makeRun = (prepared: scheduler.Prepared, policy: Policy, settings: rules.S
     },
     pending: () => s.pending
   }
+  scheduler.schedulerOf.set(run, s)
+  return run
 }
 
 const settingsOf = (options: Required<BatchBuilder.Options>): rules.Settings => ({

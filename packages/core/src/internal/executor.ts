@@ -34,7 +34,7 @@ import * as RetryAfter from "../RetryAfter.js"
 import { headerValue } from "./body.js"
 import * as fairGate from "./fairGate.js"
 import * as bounds from "./jsonBounds.js"
-import { regroup } from "./scheduler.js"
+import { regroup, type Retained, schedulerOf } from "./scheduler.js"
 import * as transport from "./transport.js"
 import * as wire from "./wire.js"
 import type { InvalidRequest } from "../CostCalculator.js"
@@ -272,6 +272,30 @@ interface Unsettled {
   readonly onGiveUp: (retryAfterMillis: number | undefined) => Failure["error"]
 }
 
+/**
+ * What a run holds per request, counted: map entries of the executor and the scheduler's
+ * {@link Retained}.
+ *
+ * @internal
+ */
+export interface Held {
+  readonly attempts: number
+  readonly firstSent: number
+  readonly notBefore: number
+  readonly schedules: number
+  readonly correlation: number
+  readonly spans: number
+  readonly scheduler: Retained | undefined
+}
+
+/**
+ * Test-only: when `onRun` is set, every run hands it a function that counts what the run holds, so
+ * tests can check that settled requests leave nothing behind.
+ *
+ * @internal
+ */
+export const probe: { onRun: ((held: () => Held) => void) | undefined } = { onRun: undefined }
+
 type BatchResult =
   | {
     readonly _tag: "Envelope"
@@ -333,7 +357,6 @@ export const runWorkload = (
       return { ...item, headers: { ...item.headers, "client-request-id": guid } }
     }
     const stats = { succeeded: 0, failed: 0, throttled429: 0, retries: 0, batches: 0, roundTrips: 0 }
-    const lastDepth = new Map<string, number>()
     // send slots go to batches in the order they were admitted (see `fairGate`)
     const sending = yield* fairGate.make(settings.concurrency)
     const batchUrl = `${settings.baseUrl.replace(/\/+$/, "")}/${settings.version}/$batch`
@@ -352,6 +375,15 @@ export const runWorkload = (
           }),
           (span) => void spans.set(item.id, span)
         )
+    probe.onRun?.(() => ({
+      attempts: attempts.size,
+      firstSent: firstSent.size,
+      notBefore: notBefore.size,
+      schedules: schedules.size,
+      correlation: correlation.size,
+      spans: spans.size,
+      scheduler: schedulerOf.get(run)?.retained()
+    }))
     const closeSpan = (outcome: Outcome, now: bigint) => {
       const span = spans.get(outcome.id)
       if (span === undefined) return
@@ -375,6 +407,7 @@ export const runWorkload = (
           schedules.delete(outcome.id)
           correlation.delete(outcome.id)
           firstSent.delete(outcome.id)
+          attempts.delete(outcome.id)
           const status = outcome._tag === "Success" ? outcome.status : "error" in outcome && "status" in outcome.error
             ? (outcome.error as { status: number }).status
             : 0
@@ -765,11 +798,11 @@ export const runWorkload = (
         // for, the calls where its dependencies succeeded and its own earlier attempts
         let depth = 0
         for (const item of sent.requests) {
-          depth = Math.max(depth, lastDepth.get(item.id) ?? 0)
-          for (const dep of run.dependencies(item.id)) depth = Math.max(depth, lastDepth.get(dep) ?? 0)
+          depth = Math.max(depth, run.depth(item.id))
+          for (const dep of run.dependencies(item.id)) depth = Math.max(depth, run.depth(dep))
         }
         depth++
-        for (const item of sent.requests) lastDepth.set(item.id, depth)
+        for (const item of sent.requests) run.setDepth(item.id, depth)
         stats.roundTrips = Math.max(stats.roundTrips, depth)
         yield* Effect.annotateCurrentSpan("batch.depth", depth)
         const result = yield* sending.withPermit(send(sent)).pipe(Effect.ensuring(permission.release))
@@ -871,7 +904,8 @@ export const runWorkload = (
     // one before it. `live` bounds the batches alive at once (waiting for admission, a Retry-After,
     // or their answer); `sending` bounds the $batch calls in flight, taken only once admitted, so a
     // batch waiting for a busy bucket never holds up the others.
-    const live = yield* Effect.makeSemaphore(Math.max(64, settings.concurrency * 16))
+    const liveBatches = Math.max(64, settings.concurrency * 16)
+    const live = yield* Effect.makeSemaphore(liveBatches)
     const wake = yield* Queue.sliding<void>(1)
     let alive = 0
     const stopped = yield* Deferred.make<void>()
@@ -888,7 +922,8 @@ export const runWorkload = (
       }
       while (run.pending() > 0 && !stopping) {
         yield* Metric.set(queueDepth, run.pending())
-        const round = run.nextRound()
+        // no more requests than the live batches can hold: the rest of the workload waits as indices
+        const round = run.nextRound(liveBatches * 20)
         for (const id of round.notSent) {
           const outcome = run.outcome(id)
           if (outcome?._tag === "NotSent") {

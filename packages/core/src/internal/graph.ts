@@ -15,17 +15,18 @@ export const topologicalOrder = (
 ): { readonly order: Array<number>; readonly cyclic: boolean } => {
   const n = deps.length
   const remaining = new Int32Array(n)
-  const children: Array<Array<number>> = Array.from({ length: n }, () => [])
+  // a list only for requests that have dependents
+  const children: Array<Array<number> | undefined> = new Array(n)
   for (let i = 0; i < n; i++) {
     for (const d of deps[i]!) {
       remaining[i]!++
-      children[d]!.push(i)
+      ;(children[d] ??= []).push(i)
     }
   }
   const order: Array<number> = []
   for (let i = 0; i < n; i++) if (remaining[i] === 0) order.push(i)
   for (let k = 0; k < order.length; k++) {
-    for (const c of children[order[k]!]!) {
+    for (const c of children[order[k]!] ?? []) {
       if (--remaining[c]! === 0) order.push(c)
     }
   }

@@ -39,6 +39,9 @@ export interface Prepared {
 
 const priorityRank = { high: 0, normal: 1, low: 2 } as const
 
+/** The one empty list every request without dependencies or dependents shares (frozen: never pushed to). */
+const none: ReadonlyArray<never> = Object.freeze([])
+
 /**
  * Validates a workload and builds its dependency graph.
  *
@@ -50,22 +53,19 @@ export const prepare = (
 ): Either.Either<Prepared, VE.WorkloadError> =>
   Either.gen(function*() {
     const index = yield* rules.checkIds(workload)
-    const requests = yield* rules.normalizeRequests(
-      workload.map((w) => {
-        const item: { -readonly [K in keyof BatchRequestItem]: BatchRequestItem[K] } = {
-          id: w.id,
-          method: w.method,
-          url: w.url
-        }
-        if (w.headers !== undefined) item.headers = w.headers
-        if (w.body !== undefined) item.body = w.body
-        return item
-      }),
-      settings
-    )
+    // normalising copies each request's wire fields; `dependsOn` is the plan's, not the wire's
+    const requests = yield* rules.normalizeRequests(workload, settings)
+    for (let i = 0; i < requests.length; i++) {
+      const item = requests[i]!
+      if (item.dependsOn !== undefined) {
+        const { dependsOn: _, ...wire } = item
+        requests[i] = wire
+      }
+    }
     const n = workload.length
-    const deps: Array<Array<number>> = []
-    const flow: Array<Array<boolean>> = []
+    // lists are shared when empty: a million independent requests need no million empty arrays
+    const deps: Array<ReadonlyArray<number>> = []
+    const flow: Array<ReadonlyArray<boolean>> = []
     const hasReferences = new Uint8Array(n)
     const unknownIds: Array<string> = []
     const missing = new Set<string>()
@@ -88,8 +88,8 @@ export const prepare = (
         if (j === undefined) note(r.source)
         else edges.set(j, true)
       }
-      deps.push([...edges.keys()])
-      flow.push([...edges.values()])
+      deps.push(edges.size === 0 ? none : [...edges.keys()])
+      flow.push(edges.size === 0 ? none : [...edges.values()])
     }
     if (unknownIds.length > 0) {
       return yield* Either.left(new VE.UnknownDependency({ ids: unknownIds, missing: [...missing] }))
@@ -99,12 +99,16 @@ export const prepare = (
       const cycle = findCycle(deps)!
       return yield* Either.left(new VE.DependencyCycle({ path: cycle.map((i) => workload[i]!.id) }))
     }
-    const children: Array<Array<number>> = Array.from({ length: n }, () => [])
-    const childFlow: Array<Array<boolean>> = Array.from({ length: n }, () => [])
+    const children: Array<ReadonlyArray<number>> = new Array(n).fill(none)
+    const childFlow: Array<ReadonlyArray<boolean>> = new Array(n).fill(none)
     for (let i = 0; i < n; i++) {
       deps[i]!.forEach((d, k) => {
-        children[d]!.push(i)
-        childFlow[d]!.push(flow[i]![k]!)
+        if (children[d] === none) {
+          children[d] = []
+          childFlow[d] = []
+        }
+        ;(children[d] as Array<number>).push(i)
+        ;(childFlow[d] as Array<boolean>).push(flow[i]![k]!)
       })
     }
     const height = new Int32Array(n)
@@ -193,6 +197,16 @@ export interface PlannedBatch {
   readonly requests: ReadonlyArray<BatchRequestItem>
 }
 
+/**
+ * A batch of a round before its wire requests are built: request indices in batch order.
+ *
+ * @internal
+ */
+export interface Group {
+  readonly members: ReadonlyArray<number>
+  readonly shape: rules.Shape
+}
+
 /** @internal */
 export interface Round {
   readonly index: number
@@ -206,6 +220,101 @@ const IN_FLIGHT = 1
 const DONE = 2
 
 /**
+ * Ready requests, the smallest (priority, workload position) first: a binary heap of indices. A
+ * request may be in it more than once; the scheduler skips copies that are no longer ready.
+ */
+class ReadyQueue {
+  private heap = new Int32Array(16)
+  private count = 0
+
+  constructor(private readonly priority: Uint8Array) {}
+
+  get size(): number {
+    return this.count
+  }
+
+  private before(a: number, b: number): boolean {
+    const pa = this.priority[a]!
+    const pb = this.priority[b]!
+    return pa < pb || (pa === pb && a < b)
+  }
+
+  push(v: number): void {
+    if (this.count === this.heap.length) {
+      const grown = new Int32Array(this.heap.length * 2)
+      grown.set(this.heap)
+      this.heap = grown
+    }
+    let i = this.count++
+    while (i > 0) {
+      const up = (i - 1) >> 1
+      const parent = this.heap[up]!
+      if (!this.before(v, parent)) break
+      this.heap[i] = parent
+      i = up
+    }
+    this.heap[i] = v
+  }
+
+  /** The first request; only when `size > 0`. */
+  pop(): number {
+    const top = this.heap[0]!
+    const last = this.heap[--this.count]!
+    let i = 0
+    for (;;) {
+      let child = 2 * i + 1
+      if (child >= this.count) break
+      if (child + 1 < this.count && this.before(this.heap[child + 1]!, this.heap[child]!)) child++
+      if (!this.before(this.heap[child]!, last)) break
+      this.heap[i] = this.heap[child]!
+      i = child
+    }
+    this.heap[i] = last
+    return top
+  }
+}
+
+/**
+ * Outcomes are kept for every settled request, so the common ones are shared: one object per
+ * status, not one per request.
+ */
+const sharedOutcomes = { Succeeded: new Map<number, Outcome>(), Failed: new Map<number, Outcome>() }
+const plainOutcome = (tag: "Succeeded" | "Failed", status: number): Outcome => {
+  const cache = sharedOutcomes[tag]
+  const cached = cache.get(status)
+  if (cached !== undefined) return cached
+  const outcome: Outcome = Object.freeze({ _tag: tag, status })
+  // statuses come from the server: cache only the ones HTTP can have
+  if (Number.isInteger(status) && status >= 0 && status < 1000) cache.set(status, outcome)
+  return outcome
+}
+
+/**
+ * What a scheduler still holds for its requests, for tests: per-request data must be released as
+ * requests settle.
+ *
+ * @internal
+ */
+export interface Retained {
+  /** Requests not yet settled. */
+  readonly pending: number
+  /** Entries of the ready queue. */
+  readonly ready: number
+  /** Wire requests (normalised or with references substituted) still held. */
+  readonly requests: number
+  /** Responses kept for references. */
+  readonly responses: number
+}
+
+/**
+ * The scheduler behind each run object `DependencyResolver.start` returns, for tests that count what
+ * a run holds.
+ *
+ * @internal
+ */
+export const schedulerOf = new WeakMap<object, Scheduler>()
+
+/**
  * Tracks one run of a workload. Not safe for concurrent use: one fiber owns it.
  *
  * @internal
@@ -214,7 +323,7 @@ export class Scheduler {
   readonly state: Uint8Array
   readonly unsatisfied: Int32Array
   readonly outcomes: Array<Outcome | undefined>
-  private readonly ready: Array<number> = []
+  private readonly ready: ReadyQueue
   private readonly mark: Int32Array
   private readonly need: Int32Array
   private readonly depth: Int32Array
@@ -222,6 +331,8 @@ export class Scheduler {
   private readonly referencedBy: Int32Array
   private readonly responses = new Map<number, reference.ResponseLike>()
   private readonly resolved: Array<BatchRequestItem | undefined>
+  /** Round trips on the critical path up to each request's latest send (see the executor). */
+  private readonly sentDepth: Int32Array
   private stamp = 0
   private rounds = 0
   private remaining: number
@@ -231,9 +342,15 @@ export class Scheduler {
     readonly prepared: Prepared,
     readonly policy: Policy,
     private readonly settings: rules.Settings,
-    private readonly resolveReferences: boolean
+    private readonly resolveReferences: boolean,
+    /**
+     * A run owns its `Prepared`: a settled request's wire request and accepted statuses are
+     * dropped from it, so that memory follows the requests still to run. Plans keep them.
+     */
+    private readonly releaseSettled = false
   ) {
     const n = prepared.ids.length
+    this.ready = new ReadyQueue(prepared.priority)
     this.state = new Uint8Array(n)
     this.unsatisfied = new Int32Array(n)
     this.outcomes = new Array(n)
@@ -243,6 +360,7 @@ export class Scheduler {
     this.parent = new Int32Array(n)
     this.referencedBy = new Int32Array(n)
     this.resolved = new Array(n)
+    this.sentDepth = new Int32Array(n)
     this.remaining = n
     for (let v = 0; v < n; v++) {
       this.unsatisfied[v] = prepared.deps[v]!.length
@@ -267,28 +385,44 @@ export class Scheduler {
   }
 
   /**
-   * The next round: every request whose dependencies are satisfied, packed by the policy. The
-   * requests returned are in flight until succeed / fail / requeue is called for them.
+   * The next round: every request whose dependencies are satisfied, packed by the policy; with a
+   * `limit`, at most that many requests (the first by priority and workload order), the rest staying
+   * ready for the next call. The requests returned are in flight until succeed / fail / requeue is
+   * called for them.
    */
-  nextRound(): Round {
+  nextRound(limit = Infinity): Round {
+    const round = this.nextGroups(limit)
+    const batches = round.groups.map((group, position) => this.toBatch(group, position))
+    return { index: round.index, batches, notSent: round.notSent }
+  }
+
+  /**
+   * {@link nextRound} as groups of request indices with their shapes, without building the wire
+   * requests: for plans that are only measured.
+   */
+  nextGroups(limit = Infinity): {
+    readonly index: number
+    readonly groups: ReadonlyArray<Group>
+    readonly notSent: ReadonlyArray<string>
+  } {
     const notSent: Array<string> = []
-    const frontier = this.takeFrontier(notSent)
-    if (frontier.length === 0) return { index: this.rounds, batches: [], notSent }
+    const frontier = this.takeFrontier(notSent, limit)
+    if (frontier.length === 0) return { index: this.rounds, groups: [], notSent }
     this.rounds++
-    const groups = this.policy === "waves" ? this.chunk(frontier) : this.pack(frontier, notSent)
-    const batches: Array<PlannedBatch> = []
-    for (const group of groups) {
+    const members = this.policy === "waves" ? this.chunk(frontier) : this.pack(frontier, notSent, limit)
+    const groups: Array<Group> = []
+    for (const group of members) {
       for (const part of this.fitBytes(group)) {
         for (const v of part) this.state[v] = IN_FLIGHT
-        batches.push(this.toBatch(part, batches.length))
+        groups.push({ members: part, shape: this.shapeOf(part) })
       }
     }
-    return { index: this.rounds, batches, notSent }
+    return { index: this.rounds, groups, notSent }
   }
 
   succeed(v: number, response?: reference.ResponseLike): boolean {
     if (this.state[v] === DONE) return false
-    this.settle(v, { _tag: "Succeeded", status: response?.status ?? 200 })
+    this.settle(v, plainOutcome("Succeeded", response?.status ?? 200))
     if (response !== undefined && this.referencedBy[v]! > 0) this.responses.set(v, response)
     this.satisfyChildren(v)
     return true
@@ -296,7 +430,7 @@ export class Scheduler {
 
   fail(v: number, status: number, response?: reference.ResponseLike): ReadonlyArray<number> {
     if (this.state[v] === DONE) return []
-    this.settle(v, { _tag: "Failed", status })
+    this.settle(v, plainOutcome("Failed", status))
     if (response !== undefined && this.referencedBy[v]! > 0) this.responses.set(v, response)
     return this.propagate(v, status)
   }
@@ -310,11 +444,34 @@ export class Scheduler {
     return true
   }
 
+  /** Critical-path round trips up to the request's latest send (0 before its first). */
+  depthOf(v: number): number {
+    return this.sentDepth[v]!
+  }
+
+  setDepth(v: number, depth: number): void {
+    this.sentDepth[v] = depth
+  }
+
+  /** What is still held, counted (linear in the workload: for tests). */
+  retained(): Retained {
+    let requests = 0
+    for (let v = 0; v < this.state.length; v++) {
+      if (this.resolved[v] !== undefined || this.prepared.requests[v] !== undefined) requests++
+    }
+    return { pending: this.remaining, ready: this.ready.size, requests, responses: this.responses.size }
+  }
+
   private settle(v: number, outcome: Outcome) {
     this.state[v] = DONE
     this.outcomes[v] = outcome
     this.remaining--
     this.settledCount++
+    this.resolved[v] = undefined
+    if (this.releaseSettled) {
+      ;(this.prepared.requests as Array<BatchRequestItem | undefined>)[v] = undefined
+      ;(this.prepared.accept as Array<ReadonlySet<number> | undefined>)[v] = undefined
+    }
     // responses are kept only while a request that references them is unsettled
     const deps = this.prepared.deps[v]!
     for (let k = 0; k < deps.length; k++) {
@@ -351,17 +508,16 @@ export class Scheduler {
     return failed
   }
 
-  /** Ready requests in priority then workload order, with their references resolved. */
-  private takeFrontier(notSent: Array<string>): Array<number> {
+  /** Up to `limit` ready requests in priority then workload order, with their references resolved. */
+  private takeFrontier(notSent: Array<string>, limit: number): Array<number> {
     const stamp = ++this.stamp
     const frontier: Array<number> = []
-    const queue = this.ready.splice(0, this.ready.length)
-    for (const v of queue) {
+    while (frontier.length < limit && this.ready.size > 0) {
+      const v = this.ready.pop()
       if (this.state[v] !== PENDING || this.unsatisfied[v] !== 0 || this.mark[v] === stamp) continue
       this.mark[v] = stamp
       frontier.push(v)
     }
-    frontier.sort((a, b) => this.prepared.priority[a]! - this.prepared.priority[b]! || a - b)
     const out: Array<number> = []
     for (const v of frontier) {
       if (this.state[v] !== PENDING) continue // settled by a failed resolution earlier in this loop
@@ -407,7 +563,7 @@ export class Scheduler {
    * absorbed through plain (non-reference) edges within 20 levels, then pack connected groups
    * into sequential batches without splitting them where they fit.
    */
-  private pack(frontier: ReadonlyArray<number>, notSent: Array<string>): Array<Array<number>> {
+  private pack(frontier: ReadonlyArray<number>, notSent: Array<string>, limit: number): Array<Array<number>> {
     const p = this.prepared
     const stamp = ++this.stamp
     const absorbed: Array<number> = []
@@ -430,7 +586,8 @@ export class Scheduler {
         if (this.depth[u]! + 1 > this.depth[c]!) this.depth[c] = this.depth[u]! + 1
         // `need` starts at every unsatisfied dependency and reference edges never count down, so a
         // request waiting on a response is never absorbed into the round that produces it
-        if (--this.need[c]! === 0 && this.depth[c]! <= MAX) {
+        // past the limit a dependent is left for a later round, when its dependencies have settled
+        if (--this.need[c]! === 0 && this.depth[c]! <= MAX && absorbed.length < limit) {
           if (!this.resolve(c, notSent)) continue
           this.mark[c] = stamp
           absorbed.push(c)
@@ -568,7 +725,7 @@ export class Scheduler {
   private fitBytes(group: Array<number>): Array<Array<number>> {
     const limit = bounds.MAX_BATCH_BYTES
     const added = bounds.ADDED_BYTES_PER_ITEM
-    const planned = this.toBatch(group, 0)
+    const planned = this.toBatch({ members: group, shape: this.shapeOf(group) }, 0)
     if (bounds.envelopeBytes(planned.requests, limit, added) <= limit) return [group]
     const sizes = planned.requests.map((item) => bounds.itemBytes(item) + added + 1)
     const parts: Array<Array<number>> = []
@@ -600,7 +757,7 @@ export class Scheduler {
    * member on the first when that is the only dependency inside the batch (Graph's "same" shape);
    * otherwise each member on the previous one (a sequential chain).
    */
-  private toBatch(group: ReadonlyArray<number>, position: number): PlannedBatch {
+  private shapeOf(group: ReadonlyArray<number>): rules.Shape {
     const p = this.prepared
     const inBatch = new Set(group)
     let internal = false
@@ -613,7 +770,12 @@ export class Scheduler {
       if (deps.length > 0) internal = true
       if (i > 0 && !(deps.length === 1 && deps[0] === first)) star = false
     }
-    const shape: rules.Shape = !internal ? "parallel" : star ? "same" : "serial"
+    return !internal ? "parallel" : star ? "same" : "serial"
+  }
+
+  private toBatch({ members: group, shape }: Group, position: number): PlannedBatch {
+    const p = this.prepared
+    const first = group[0]!
     const requests = group.map((v, i) => {
       const base = this.resolved[v] ?? p.requests[v]!
       const item: { -readonly [K in keyof BatchRequestItem]: BatchRequestItem[K] } = { ...base }
@@ -644,11 +806,11 @@ export interface Timing {
  * How long a batch takes: a parallel batch as long as its slowest request, a sequential one
  * (`serial` or `same`: Graph runs the items one after another) the sum of its requests.
  */
-const batchMillis = (prepared: Prepared, batch: PlannedBatch, timing: Timing): number => {
+const batchMillis = (batch: Group, timing: Timing): number => {
   let total = 0
   let longest = 0
-  for (const item of batch.requests) {
-    const ms = timing.itemMillis[prepared.index.get(rules.idKey(item.id))!]!
+  for (const v of batch.members) {
+    const ms = timing.itemMillis[v]!
     total += ms
     if (ms > longest) longest = ms
   }
@@ -671,18 +833,18 @@ export const estimateMillis = (
 ): number => {
   const run = new Scheduler(prepared, policy, settings, false)
   const lanes = Math.max(1, Math.floor(timing.concurrency))
-  const waiting: Array<PlannedBatch> = []
+  const waiting: Array<Group> = []
   let head = 0
-  const running: Array<{ readonly endsAt: number; readonly batch: PlannedBatch }> = []
+  const running: Array<{ readonly endsAt: number; readonly batch: Group }> = []
   let now = 0
   const release = () => {
-    for (const batch of run.nextRound().batches) waiting.push(batch)
+    for (const batch of run.nextGroups().groups) waiting.push(batch)
   }
   release()
   while (head < waiting.length || running.length > 0) {
     while (running.length < lanes && head < waiting.length) {
       const batch = waiting[head++]!
-      running.push({ endsAt: now + batchMillis(prepared, batch, timing), batch })
+      running.push({ endsAt: now + batchMillis(batch, timing), batch })
     }
     if (head > 1024 && head * 2 > waiting.length) {
       waiting.splice(0, head)
@@ -693,7 +855,7 @@ export const estimateMillis = (
     now = next
     for (let i = running.length - 1; i >= 0; i--) {
       if (running[i]!.endsAt !== now) continue
-      for (const item of running[i]!.batch.requests) run.succeed(prepared.index.get(rules.idKey(item.id))!)
+      for (const v of running[i]!.batch.members) run.succeed(v)
       running.splice(i, 1)
     }
     release()

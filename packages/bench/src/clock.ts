@@ -7,7 +7,7 @@
  *
  * Writes `bench/results/clock.json` and the virtual-clock section of `docs/benchmarks.md`.
  * `BENCH_CLOCK_SIZES=10000,100000` runs only those sizes of independent GETs (and then writes
- * nothing).
+ * nothing); `BENCH_CLOCK_RERUN=mailbox` measures only the mailbox-sync figures again.
  *
  * @since 0.1.0
  */
@@ -139,7 +139,7 @@ const sleepers = Effect.gen(function*() {
   return out
 })
 
-/** The CLI command as a user runs it, in a child process. */
+/** The CLI command as a user runs it, in a child process; with the 1-minute load average after it (the machine is shared). */
 const cli = Effect.sync(() => {
   const args = ["packages/cli/build/src/bin.js", "simulate", "examples/mailbox-sync.json", "--latency", "realistic", "--json"]
   const started = performance.now()
@@ -147,10 +147,45 @@ const cli = Effect.sync(() => {
   const wallMs = Math.round(performance.now() - started)
   if (child.status !== 0) throw new Error(`simulate failed (${child.status}): ${child.stderr}`)
   const report = JSON.parse(child.stdout) as { readonly durationMs: number; readonly requests: number }
-  return { command: `msgraph-batch ${args.slice(1, -1).join(" ")}`, wallMs, durationMs: report.durationMs, requests: report.requests }
+  return {
+    command: `msgraph-batch ${args.slice(1, -1).join(" ")}`,
+    wallMs,
+    loadAverage: Math.round(os.loadavg()[0]! * 10) / 10,
+    durationMs: report.durationMs,
+    requests: report.requests
+  }
+})
+
+const resultsPath = path.join(root, "bench/results/clock.json")
+const docPath = path.join(root, "docs/benchmarks.md")
+
+const write = (results: ClockDoc.ClockResults) =>
+  Effect.sync(() => {
+    fs.mkdirSync(path.dirname(resultsPath), { recursive: true })
+    fs.writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`)
+    fs.writeFileSync(docPath, ClockDoc.splice(fs.readFileSync(docPath, "utf8"), ClockDoc.render(results)))
+  })
+
+/**
+ * `BENCH_CLOCK_RERUN=mailbox`: measures the mailbox-sync row and the CLI command again, into the
+ * results of the last full run (a noisy neighbour can spoil one wall time).
+ */
+const rerunMailbox = Effect.gen(function*() {
+  const previous = JSON.parse(fs.readFileSync(resultsPath, "utf8")) as ClockDoc.ClockResults
+  const mailbox = yield* row("mailbox-sync (the example)", Examples.mailboxSync())
+  const command = yield* cli
+  yield* log(`(f) cli ${JSON.stringify(command)}`)
+  yield* write({
+    ...previous,
+    rows: previous.rows.map((r) => (r.name === mailbox.name ? mailbox : r)),
+    cli: command,
+    mailboxRerunAt: new Date().toISOString()
+  })
+  yield* log("rewrote the mailbox-sync figures of the results")
 })
 
 const main = Effect.gen(function*() {
+  if (process.env["BENCH_CLOCK_RERUN"] === "mailbox") return yield* rerunMailbox
   const startedAt = new Date().toISOString()
   const rows: Array<ClockDoc.ClockRow> = []
   for (const size of sizes) rows.push(yield* row(`independent GETs (${size.toLocaleString("en-US")})`, independentGets(size)))
@@ -175,11 +210,7 @@ const main = Effect.gen(function*() {
       note: "Before this clock, the CLI drove a `TestClock` and scanned every pending sleep at each step: the same command took about 6 minutes (as measured in issue 16)."
     }
   }
-  const resultsPath = path.join(root, "bench/results/clock.json")
-  fs.mkdirSync(path.dirname(resultsPath), { recursive: true })
-  fs.writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`)
-  const docPath = path.join(root, "docs/benchmarks.md")
-  fs.writeFileSync(docPath, ClockDoc.splice(fs.readFileSync(docPath, "utf8"), ClockDoc.render(results)))
+  yield* write(results)
   yield* log(`wrote ${resultsPath} and the virtual-clock section of docs/benchmarks.md`)
 })
 

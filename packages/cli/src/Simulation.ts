@@ -1,17 +1,17 @@
 /**
  * Runs a workload against the in-process emulator in virtual time: the client and the emulator
- * share a `TestClock`, which jumps from one pending sleep to the next (a Retry-After, a backoff, a
- * latency, a window opening), so an hour of throttled traffic takes seconds. `durationMs` in the
- * result is virtual time.
+ * live in one `VirtualClock` world, whose time jumps from one pending sleep to the next (a
+ * Retry-After, a backoff, a latency, a window opening) as soon as every fiber waits, so an hour of
+ * throttled traffic takes seconds. `durationMs` in the result is virtual time.
  *
  * `stricter: F` makes the emulator enforce `1/F` of every documented limit (its `multiplier`
  * option); the client is not told. `limitViolations` is still judged against the documented limits.
  *
  * @since 0.1.0
  */
-import { type DependencyResolver, GraphClient, TokenProvider, type ValidationError, type Workload } from "@effect-msgraph/core"
+import { type DependencyResolver, GraphClient, TokenProvider, type ValidationError, VirtualClock, type Workload } from "@effect-msgraph/core"
 import { type Audit, Emulator, Faults } from "@effect-msgraph/emulator"
-import { Chunk, Clock, Effect, Fiber, Layer, Logger, LogLevel, Option, Stream, TestClock, TestContext } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import { admissionLayer, admissionName } from "./internal/admission.js"
 import * as LowerBound from "./LowerBound.js"
 
@@ -123,39 +123,16 @@ export const licensesFor = (workload: Workload.Workload): number =>
   Math.max(25, workload.filter((r) => /\/assignLicense(\?|$)/i.test(r.url)).length)
 
 /**
- * TestClock warns when fibers stay busy for seconds between two jumps, which a large simulation does
- * by design (it is working, not hanging); the warning would only pollute the CLI's output.
- */
-const quiet = <A>(effect: Effect.Effect<A>) => Logger.withMinimumLogLevel(effect, LogLevel.Error)
-
-/**
- * Advances the `TestClock` in context event by event: to the earliest pending sleep whenever the
- * effect is waiting, until it completes. Dies if the effect waits on something the clock cannot
- * wake (no sleep pending for many turns in a row).
+ * Runs the effect in a new virtual world (`VirtualClock.run`, time 0): whenever every fiber of the
+ * effect waits, time jumps to the earliest pending sleep. Layers the effect builds (the client, the
+ * emulator, admission) live in the same world, so build them inside. Dies if the effect waits on
+ * something virtual time cannot wake.
  *
  * @since 0.1.0
  * @category virtual time
  */
 export const driveClock = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
-    let idle = 0
-    for (;;) {
-      const done = yield* fiber.poll
-      if (Option.isSome(done)) return yield* Fiber.join(fiber)
-      const sleeps = yield* TestClock.sleeps()
-      if (Chunk.isEmpty(sleeps)) {
-        if (++idle > 10_000) return yield* Effect.dieMessage("the simulation is waiting on something virtual time cannot wake")
-        yield* quiet(TestClock.adjust(0))
-        continue
-      }
-      idle = 0
-      const now = yield* Clock.currentTimeMillis
-      let next = Infinity
-      for (const at of sleeps) if (at < next) next = at
-      yield* quiet(TestClock.setTime(Math.max(now, next)))
-    }
-  })
+  VirtualClock.run(effect).pipe(Effect.catchTag("VirtualClockStalled", (stalled) => Effect.die(stalled)))
 
 /**
  * Runs the workload against a fresh in-process emulator in virtual time.
@@ -191,17 +168,15 @@ export const simulate = (
     Layer.provideMerge(emulator)
   )
   const onOutcome = options.onOutcome ?? (() => Effect.void)
-  return Effect.gen(function*() {
+  return driveClock(Effect.gen(function*() {
     const graph = yield* GraphClient.GraphClient
     const failures: Array<GraphClient.Failure> = []
-    const summary = yield* driveClock(
-      graph.run(workload).pipe(
-        Stream.runFoldEffect(undefined as GraphClient.Summary | undefined, (last, event) => {
-          if (event._tag === "Summary") return Effect.succeed(event)
-          if (event._tag === "Failure") failures.push(event)
-          return Effect.as(onOutcome(event), last)
-        })
-      )
+    const summary = yield* graph.run(workload).pipe(
+      Stream.runFoldEffect(undefined as GraphClient.Summary | undefined, (last, event) => {
+        if (event._tag === "Summary") return Effect.succeed(event)
+        if (event._tag === "Failure") failures.push(event)
+        return Effect.as(onOutcome(event), last)
+      })
     )
     if (summary === undefined) return yield* Effect.dieMessage("the client ended without a summary")
     const report = yield* Emulator.report
@@ -211,9 +186,7 @@ export const simulate = (
       criticalPathMs: criticalPathMs(workload, entries, latency)
     })
     return { summary, report, bound, failures, admission: admissionName(options), multiplier } satisfies Result
-  }).pipe(
-    Effect.provide(client),
-    Effect.provide(TestContext.TestContext),
+  }).pipe(Effect.provide(client))).pipe(
     Effect.withSpan("Simulation.simulate", { attributes: { requests: workload.length, tenantSize, multiplier } })
   )
 }

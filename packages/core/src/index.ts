@@ -118,3 +118,8 @@ export * as ThrottleFeedback from "./ThrottleFeedback.js"
  * @since 0.1.0
  */
 export * as Throttler from "./Throttler.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as VirtualClock from "./VirtualClock.js"

@@ -6,9 +6,8 @@ import * as GraphClient from "@effect-msgraph/core/GraphClient"
 import * as TokenProvider from "@effect-msgraph/core/TokenProvider"
 import type { WorkloadRequest } from "@effect-msgraph/core/Workload"
 import { Emulator } from "@effect-msgraph/emulator"
-import { type Duration, Effect, Layer, Schedule } from "effect"
+import { type Duration, Effect, Fiber, Layer, Option, Schedule, TestClock } from "effect"
 import { type Answer, type Call, fakeBatch } from "./utils/fakeBatch.js"
-import { driveClock } from "./utils/harness.js"
 
 const throttledAdmission = GraphClient.layerThrottledMemory(Emulator.defaultIdentity, {
   catalog: { tenantSize: "M", delegated: true }
@@ -29,6 +28,21 @@ const mail = (id: string, skip: number, dependsOn?: ReadonlyArray<string>): Work
   url: `/me/messages?$top=1&$skip=${skip}`,
   ...(dependsOn === undefined ? {} : { dependsOn })
 })
+
+/**
+ * Advances the TestClock by `step` until the effect completes, at most `maxSteps` times: these tests
+ * build their client outside a VirtualClock world, and bound the virtual time they allow.
+ */
+const driveClock = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput, maxSteps = 200_000) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    for (let i = 0; i < maxSteps; i++) {
+      const done = yield* fiber.poll
+      if (Option.isSome(done)) return yield* Fiber.join(fiber)
+      yield* TestClock.adjust(step)
+    }
+    return yield* Effect.dieMessage("the effect did not finish within the simulated time")
+  })
 
 const runAll = (workload: ReadonlyArray<WorkloadRequest>, step: Duration.DurationInput, maxSteps?: number) =>
   Effect.flatMap(GraphClient.GraphClient, (graph) => driveClock(graph.runAll(workload), step, maxSteps))

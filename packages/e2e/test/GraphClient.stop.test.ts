@@ -6,8 +6,18 @@ import { describe, expect, it } from "@effect/vitest"
 import * as GraphClient from "@effect-msgraph/core/GraphClient"
 import type { Workload } from "@effect-msgraph/core/Workload"
 import { Emulator } from "@effect-msgraph/emulator"
-import { Chunk, Deferred, Effect, Fiber, Stream, TestClock } from "effect"
-import { inProcess } from "./utils/harness.js"
+import { Chunk, Deferred, Effect, Fiber, Layer, Stream, TestClock } from "effect"
+import * as TokenProvider from "@effect-msgraph/core/TokenProvider"
+
+/**
+ * The client against the in-process emulator on the test's `TestClock`: these tests stop time at
+ * chosen instants (a batch in flight) instead of letting a virtual clock run ahead.
+ */
+const inProcess = (emulator: Emulator.Emulator.Options, client: GraphClient.GraphClient.Options) =>
+  GraphClient.layer(client).pipe(
+    Layer.provide(Layer.mergeAll(TokenProvider.layerStatic("test-token"), GraphClient.layerUnthrottled)),
+    Layer.provideMerge(Emulator.layerTest(emulator))
+  )
 
 // 60 independent reads: three batches of 20, one in flight at a time, each taking a second
 const reads: Workload = Array.from({ length: 60 }, (_, i) => ({ id: `r${i}`, method: "GET", url: "/me" }))

@@ -1,12 +1,18 @@
 import * as GraphClient from "@effect-msgraph/core/GraphClient"
 import * as TokenProvider from "@effect-msgraph/core/TokenProvider"
+import * as VirtualClock from "@effect-msgraph/core/VirtualClock"
 import { Examples } from "@effect-msgraph/cli"
 import { type Audit, Emulator } from "@effect-msgraph/emulator"
-import { Duration, Effect, Fiber, Layer, Option, TestClock } from "effect"
+import { type Duration, Effect, Layer } from "effect"
 
 export const TOKEN = "e2e-secret-token-value"
 
-/** The client against the in-process emulator, without client-side throttling. */
+/**
+ * The client against the in-process emulator, without client-side throttling (unless `admission`
+ * says otherwise), all of it in a new virtual-time world (`VirtualClock.layer`) that the test's
+ * effect shares: the admission's timers, the client's backoff and the emulator's latency and
+ * windows run on one clock, which moves only when every fiber waits.
+ */
 export const inProcess = (
   emulator: Emulator.Emulator.Options = {},
   client: GraphClient.GraphClient.Options = {},
@@ -14,23 +20,22 @@ export const inProcess = (
 ) =>
   GraphClient.layer(client).pipe(
     Layer.provide(Layer.mergeAll(TokenProvider.layerStatic(TOKEN), admission)),
-    Layer.provideMerge(Emulator.layerTest(emulator))
+    Layer.provideMerge(Emulator.layerTest(emulator)),
+    Layer.provide(VirtualClock.layer())
   )
 
 /**
- * Runs an effect that sleeps on the TestClock (Retry-After, backoff, latency): advances the clock in
- * steps until the effect completes.
+ * Runs an effect that sleeps (Retry-After, backoff, latency, admission timers) in virtual time until
+ * it completes: in the world of {@link inProcess} when the test provides it, else in a new one.
+ * Time jumps straight to each deadline once every fiber waits, so the layers the effect uses must
+ * live in the same world (build them inside, or with {@link inProcess}). Dies if the effect waits on
+ * something no sleep can end.
+ *
+ * `_step` is what the clock used to advance by on each turn, when this drove a `TestClock`; the
+ * virtual clock needs none, and existing callers still pass one.
  */
-export const driveClock = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput = "250 millis", maxSteps = 200_000) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
-    for (let i = 0; i < maxSteps; i++) {
-      const done = yield* fiber.poll
-      if (Option.isSome(done)) return yield* Fiber.join(fiber)
-      yield* TestClock.adjust(step)
-    }
-    return yield* Effect.dieMessage("the effect did not finish within the simulated time")
-  })
+export const driveClock = <A, E, R>(effect: Effect.Effect<A, E, R>, _step?: Duration.DurationInput): Effect.Effect<A, E, R> =>
+  VirtualClock.run(effect).pipe(Effect.catchIf((e): e is VirtualClock.Stalled => e instanceof VirtualClock.Stalled, Effect.die))
 
 /**
  * The onboarding workflow (create a user, license them by UPN, add them to a group, send a welcome

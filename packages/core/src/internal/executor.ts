@@ -59,6 +59,11 @@ export interface Failure {
   readonly id: string
   readonly error: GCE.RequestFailure | GCE.BatchError | TokenError | ThrottleError | InvalidRequest
   readonly attempts: number
+  /**
+   * Graph's own answer to this request, when it ended on one (an error status, or the last 429, 503
+   * or 504 its retries got): the item as the batch response carried it, headers and body included.
+   */
+  readonly response?: BatchResponseItem
 }
 
 /** @internal */
@@ -384,7 +389,7 @@ export const runWorkload = (
         if (run.outcome(id) !== undefined) return Effect.void
         const dependents = run.fail(id, status, response)
         return Effect.zipRight(
-          finish({ _tag: "Failure", id, error, attempts: attempts.get(id) ?? 0 }),
+          finish({ _tag: "Failure", id, error, attempts: attempts.get(id) ?? 0, ...(response === undefined ? {} : { response }) }),
           settleDependents(dependents)
         )
       })
@@ -450,7 +455,9 @@ export const runWorkload = (
       status: number,
       headers: Headers | undefined,
       /** Gets the last answer's Retry-After in milliseconds, when it had one. */
-      onGiveUp: (retryAfterMillis: number | undefined) => Failure["error"]
+      onGiveUp: (retryAfterMillis: number | undefined) => Failure["error"],
+      /** The request's own answer, when Graph answered it (not the batch as a whole). */
+      response?: BatchResponseItem
     ) =>
       Effect.gen(function*() {
         if (run.outcome(id) !== undefined) return
@@ -460,11 +467,11 @@ export const runWorkload = (
         const given = Option.map(yield* RetryAfter.delayFromHeaders(headers), Duration.toMillis)
         const retryAfterMillis = Option.getOrUndefined(given)
         const delay = tries < settings.maxAttempts ? yield* nextDelay(id, given) : Option.none()
-        if (Option.isNone(delay)) return yield* fail(id, status, givenUp(onGiveUp(retryAfterMillis), "Attempts", retryAfterMillis))
+        if (Option.isNone(delay)) return yield* fail(id, status, givenUp(onGiveUp(retryAfterMillis), "Attempts", retryAfterMillis), response)
         const at = now + delay.value
         if (at - first > settings.maxRetryMillis || at > deadlineAt) {
           const reason = deadlineAt < first + settings.maxRetryMillis ? "Deadline" : "RetryTime"
-          return yield* fail(id, status, givenUp(onGiveUp(retryAfterMillis), reason, retryAfterMillis))
+          return yield* fail(id, status, givenUp(onGiveUp(retryAfterMillis), reason, retryAfterMillis), response)
         }
         notBefore.set(id, at)
         lastAnswer.set(id, { status, retryAfterMillis })
@@ -638,7 +645,13 @@ export const runWorkload = (
           yield* Metric.increment(throttledTotal)
         }
         if (retryable(response.status)) {
-          return yield* retry(item.id, response.status, headers, (retryAfterMillis) => throttled(item.id, response.status, retryAfterMillis))
+          return yield* retry(
+            item.id,
+            response.status,
+            headers,
+            (retryAfterMillis) => throttled(item.id, response.status, retryAfterMillis),
+            response
+          )
         }
         const body = GraphError.fromBody(response.body)
         const error = Option.match(body, {

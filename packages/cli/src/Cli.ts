@@ -12,6 +12,10 @@
  * 130 or 143 when SIGINT or SIGTERM stopped `run`. On such a signal, `run` sends no further `$batch`
  * call, lets the calls in flight finish for `signalGrace` (a second signal: not at all), prints its
  * report with the requests that did not end counted as not run, and returns 130 or 143.
+ * `run` and `simulate` write every outcome as an NDJSON line with `--out FILE` (`-`: standard
+ * output, the report then on standard error; see `Results`); when those lines can no longer be
+ * written, `run` stops as on a signal and returns 1. `--shard i/n` (also for `plan`) takes only the
+ * i-th of n parts of the workload (`Workload.shard`), each keeping its dependency chains whole.
  * Each command is also an Effect of its own (`plan`, `simulate`, `serve`, `run`) returning the exit
  * code, which the tests call directly.
  *
@@ -30,12 +34,14 @@ import * as LowerBound from "./LowerBound.js"
 import { escape, json as jsonText, Output, stderr, stdout } from "./Output.js"
 import * as Progress from "./Progress.js"
 import * as Report from "./Report.js"
+import * as Results from "./Results.js"
 import * as Simulation from "./Simulation.js"
 import * as WorkloadFile from "./WorkloadFile.js"
 
 /**
- * 0: every request succeeded; 1: some failed; 2: invalid input, nothing sent; 130 and 143: `run`
- * was stopped by SIGINT or SIGTERM (128 plus the signal's number, as shells report it).
+ * 0: every request succeeded; 1: some failed (or `--out` lost results); 2: invalid input, nothing
+ * sent; 130 and 143: `run` was stopped by SIGINT or SIGTERM (128 plus the signal's number, as
+ * shells report it).
  *
  * @since 0.1.0
  * @category models
@@ -103,6 +109,10 @@ export interface SimulateOptions {
   readonly unthrottled?: boolean
   /** Simulated per-item latency (default `none`), in virtual time. */
   readonly latency?: "none" | "realistic"
+  /** Every outcome as an NDJSON line (see `Results`) to this file, or to standard output with `-`. */
+  readonly out?: string | undefined
+  /** `i/n`: only the i-th of n parts of the workload (`Workload.shard`). */
+  readonly shard?: string | undefined
 }
 
 /**
@@ -126,6 +136,13 @@ export interface RunOptions {
    * typed: `30s`, `15m`, `2h`, `1d`, `500ms` or `"30 minutes"`. Default: none.
    */
   readonly deadline?: string | undefined
+  /**
+   * Every outcome as an NDJSON line (see `Results`) to this file, or to standard output with `-`
+   * (the report then goes to standard error).
+   */
+  readonly out?: string | undefined
+  /** `i/n`: only the i-th of n parts of the workload (`Workload.shard`), for several workers. */
+  readonly shard?: string | undefined
 }
 
 /**
@@ -151,6 +168,55 @@ const loadOrReport = (file: string) =>
         Either.left(2 as const)
       ))
   )
+
+/**
+ * The file, cut to the part `--shard` names (with a note on standard error of what the part holds),
+ * or exit 2 when the part does not exist.
+ */
+const loadPart = (
+  file: string,
+  shard: { readonly index: number; readonly count: number } | undefined
+): Effect.Effect<Either.Either<WorkloadFile.Loaded, ExitCode>, never, Output | FileSystem.FileSystem> =>
+  Effect.flatMap(loadOrReport(file), (read): Effect.Effect<Either.Either<WorkloadFile.Loaded, ExitCode>, never, Output> => {
+    if (Either.isLeft(read) || shard === undefined) return Effect.succeed(read)
+    const part = WorkloadFile.shard(read.right, shard.index, shard.count)
+    if (Either.isLeft(part)) return Effect.map(invalid(part.left.message, "Nothing was sent."), Either.left)
+    const n = part.right.workload.length.toLocaleString("en-US")
+    const total = read.right.workload.length.toLocaleString("en-US")
+    return Effect.as(stderr(`${escape(file)}: shard ${shard.index}/${shard.count}, ${n} of ${total} requests\n`), Either.right(part.right))
+  })
+
+/** `--shard` as given: absent, parsed, or the message for a malformed value. */
+const shardOption = (text: string | undefined) =>
+  text === undefined ? Either.right(undefined) : WorkloadFile.parseShard(text)
+
+const shardSetting = (loaded: WorkloadFile.Loaded): Record<string, string> =>
+  loaded.shard === undefined ? {} : { shard: `${loaded.shard.index}/${loaded.shard.count}` }
+
+/**
+ * The `--out` writer (`undefined` without `--out`); a file that cannot be opened is exit 2, before
+ * anything is sent.
+ */
+const openResults = (out: string | undefined) =>
+  out === undefined
+    ? Effect.succeed(Either.right(undefined))
+    : Results.open(out).pipe(
+      Effect.map((writer): Either.Either<Results.Writer | undefined, ExitCode> => Either.right(writer)),
+      Effect.catchTag("ResultsError", (e) => Effect.map(invalid(e.message, "Nothing was sent."), Either.left))
+    )
+
+/** Where the report goes: standard error when the results take standard output. */
+const printReport = (out: string | undefined) => (text: string) => out === "-" ? stderr(text) : stdout(text)
+
+/** After the run: buffered results written out, and exit 1 (with the reason) if some were lost. */
+const finishResults = (writer: Results.Writer | undefined) =>
+  writer === undefined ? Effect.succeed(false) : Effect.gen(function*() {
+    yield* writer.flush
+    const failed = yield* writer.failed
+    if (Option.isNone(failed)) return false
+    yield* stderr(`${escape(failed.value.message)}\n`)
+    return true
+  })
 
 const checkStricter = (stricter: number | undefined): string | undefined =>
   stricter === undefined || (Number.isFinite(stricter) && stricter > 0) ? undefined : `--stricter must be a positive number, got ${stricter}`
@@ -179,8 +245,9 @@ const planFor = (
 
 const simulateWith = (
   loaded: WorkloadFile.Loaded,
-  options: Omit<SimulateOptions, "file" | "json">,
-  progress: Progress.Progress
+  options: Omit<SimulateOptions, "file" | "json" | "out" | "shard">,
+  progress: Progress.Progress,
+  results?: Results.Writer
 ) =>
   Simulation.simulate(loaded.workload, {
     tenantSize: options.tenantSize ?? "M",
@@ -190,14 +257,17 @@ const simulateWith = (
     client: clientOptions(options.maxAttempts),
     unthrottled: options.unthrottled ?? false,
     latency: options.latency ?? "none",
-    onOutcome: (outcome) => progress.advance(outcome._tag === "Success")
+    onOutcome: (outcome) =>
+      results === undefined
+        ? progress.advance(outcome._tag === "Success")
+        : Effect.zipRight(progress.advance(outcome._tag === "Success"), results.write(outcome))
   }).pipe(
     // the file passed the same checks the client applies, so a workload error here is a defect
     Effect.catchIf((e): e is Exclude<typeof e, Emulator.InvalidOptions> => e._tag !== "InvalidOptions", Effect.die),
     Effect.ensuring(progress.done)
   )
 
-const settingsOf = (options: Omit<SimulateOptions, "file" | "json">) => ({
+const settingsOf = (options: Omit<SimulateOptions, "file" | "json" | "out" | "shard">) => ({
   tenantSize: options.tenantSize ?? "M",
   stricter: options.stricter ?? 1,
   faults: options.faults ?? "none",
@@ -216,11 +286,16 @@ export const simulate = (options: SimulateOptions): Effect.Effect<ExitCode, neve
   Effect.gen(function*() {
     const problem = checkStricter(options.stricter)
     if (problem !== undefined) return yield* invalid(problem)
-    const read = yield* loadOrReport(options.file)
+    const shard = shardOption(options.shard)
+    if (Either.isLeft(shard)) return yield* invalid(shard.left)
+    const read = yield* loadPart(options.file, shard.right)
     if (Either.isLeft(read)) return read.left
     const loaded = yield* planFor(read.right, options.latency ?? "none", options.maxAttempts)
+    const results = yield* openResults(options.out)
+    if (Either.isLeft(results)) return results.left
     const progress = yield* Progress.make(loaded.workload.length)
-    const result = yield* simulateWith(loaded, options, progress)
+    const result = yield* simulateWith(loaded, options, progress, results.right)
+    const lost = yield* finishResults(results.right)
     const report = Report.make({
       command: "simulate",
       file: options.file,
@@ -230,11 +305,12 @@ export const simulate = (options: SimulateOptions): Effect.Effect<ExitCode, neve
       audit: result.report,
       admission: result.admission,
       failures: result.failures.map(Report.failureOf),
-      settings: settingsOf(options)
+      settings: { ...settingsOf(options), ...shardSetting(loaded) }
     })
-    yield* stdout(options.json === true ? `${jsonText(report)}\n` : Report.render(report))
-    return exitOf(result.summary.failed)
+    yield* printReport(options.out)(options.json === true ? `${jsonText(report)}\n` : Report.render(report))
+    return lost ? 1 : exitOf(result.summary.failed)
   }).pipe(
+    Effect.scoped,
     Effect.catchTag("InvalidOptions", (e) => invalid(`invalid emulator option ${e.option}: ${e.detail}`)),
     Effect.withSpan("Cli.simulate")
   )
@@ -257,7 +333,10 @@ const listedBatches = 40
  */
 export const renderPlan = (loaded: WorkloadFile.Loaded): string => {
   const { plan } = loaded
-  const lines = [`${escape(loaded.file)}: ${plan.requests.toLocaleString("en-US")} requests (${loaded.format}), policy ${plan.policy}`]
+  const part = loaded.shard === undefined
+    ? ""
+    : `, shard ${loaded.shard.index}/${loaded.shard.count} of ${loaded.shard.total.toLocaleString("en-US")}`
+  const lines = [`${escape(loaded.file)}: ${plan.requests.toLocaleString("en-US")} requests (${loaded.format}${part}), policy ${plan.policy}`]
   for (const round of plan.rounds) {
     const requests = round.batches.reduce((n, b) => n + b.requests.length, 0)
     const shapes = new Map<string, number>()
@@ -282,6 +361,8 @@ export interface PlanOptions {
    * estimated duration under the emulator's latencies, and the prediction runs with them.
    */
   readonly latency?: "none" | "realistic"
+  /** `i/n`: plan only the i-th of n parts of the workload (`Workload.shard`). */
+  readonly shard?: string | undefined
 }
 
 /**
@@ -293,7 +374,9 @@ export interface PlanOptions {
  */
 export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Output | FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    const read = yield* loadOrReport(options.file)
+    const shard = shardOption(options.shard)
+    if (Either.isLeft(shard)) return yield* invalid(shard.left)
+    const read = yield* loadPart(options.file, shard.right)
     if (Either.isLeft(read)) return read.left
     const latency = options.latency ?? "none"
     const loaded = yield* planFor(read.right, latency, undefined)
@@ -310,7 +393,7 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
       audit: result.report,
       admission: result.admission,
       failures: result.failures.map(Report.failureOf),
-      settings: settingsOf(simulated)
+      settings: { ...settingsOf(simulated), ...shardSetting(loaded) }
     })
     if (options.json === true) {
       const rounds = plan.rounds.map((r) => ({
@@ -381,7 +464,12 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       ),
       Effect.forkScoped
     )
-    const stop = { stop: Deferred.await(signalled), abandon: Effect.race(Effect.sleep(signalGrace), Deferred.await(again)) }
+    // results that can no longer be written stop the run as a signal does: nothing more is sent
+    const resultsLost = yield* Deferred.make<void>()
+    const stop = {
+      stop: Effect.race(Deferred.await(signalled), Deferred.await(resultsLost)),
+      abandon: Effect.race(Effect.sleep(signalGrace), Deferred.await(again))
+    }
     let endpoint: URL
     try {
       endpoint = new URL(options.endpoint)
@@ -399,6 +487,8 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     if (options.timeout !== undefined && Option.isNone(timeout)) {
       return yield* invalid(`--timeout must be a positive duration such as 30s, 500ms or 2m, got ${options.timeout}`)
     }
+    const shard = shardOption(options.shard)
+    if (Either.isLeft(shard)) return yield* invalid(shard.left)
     const loopback = Cloud.isLoopback(endpoint)
     // a token is for one cloud's Graph: it is sent there, or to `serve` on loopback, and nowhere else
     const cloud = Cloud.fromGraphUrl(endpoint)
@@ -406,7 +496,7 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       const graphs = Cloud.names.map((name) => `${Cloud.clouds[name].graph} (${name})`).join(", ")
       return yield* invalid(`--endpoint must be a Microsoft Graph endpoint, ${graphs}, or a loopback address: ${endpoint.origin}`)
     }
-    const loaded = yield* loadOrReport(options.file)
+    const loaded = yield* loadPart(options.file, shard.right)
     if (Either.isLeft(loaded)) return loaded.left
     const { plan, workload } = loaded.right
     const tenantSize = options.tenantSize ?? "M"
@@ -434,6 +524,13 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     }).pipe(
       Layer.provide(Layer.mergeAll(tokens, admissionLayer(admission), NodeHttpClient.layerUndici))
     )
+    // opened last: a file named by --out is emptied only once everything else was found valid
+    const opened = yield* openResults(options.out)
+    if (Either.isLeft(opened)) return opened.left
+    const results = opened.right
+    if (results !== undefined) {
+      yield* results.failure.pipe(Effect.zipRight(Deferred.succeed(resultsLost, undefined)), Effect.forkScoped)
+    }
     const progress = yield* Progress.make(workload.length)
     // every failure, kept small (`Report.failureOf`): `--json` lists them all
     const failures: Array<Report.FailureReport> = []
@@ -443,7 +540,8 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
         Stream.runFoldEffect(undefined as GraphClient.Summary | undefined, (last, event) => {
           if (event._tag === "Summary") return Effect.succeed(event)
           if (event._tag === "Failure") failures.push(Report.failureOf(event))
-          return Effect.as(progress.advance(event._tag === "Success"), last)
+          const advanced = progress.advance(event._tag === "Success")
+          return Effect.as(results === undefined ? advanced : Effect.zipRight(advanced, results.write(event)), last)
         })
       )).pipe(
         Effect.provide(client),
@@ -454,6 +552,7 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       )
     if (Either.isLeft(summary)) return yield* invalid(`${options.file}: ${summary.left.message}`, "Nothing was sent.")
     if (summary.right === undefined) return yield* Effect.dieMessage("the client ended without a summary")
+    const lost = yield* finishResults(results)
     const signal = Option.getOrUndefined(yield* Deferred.poll(signalled).pipe(Effect.flatMap(Effect.transposeOption)))
     const bound = LowerBound.fromWorkload(
       workload,
@@ -468,11 +567,11 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       audit: undefined,
       admission: admissionName(admission),
       failures,
-      settings: { endpoint: endpoint.origin, tenantSize, startedAt: new Date(started).toISOString() },
+      settings: { endpoint: endpoint.origin, tenantSize, startedAt: new Date(started).toISOString(), ...shardSetting(loaded.right) },
       interrupted: signal
     })
-    yield* stdout(options.json === true ? `${jsonText(report)}\n` : Report.render(report))
-    return signal === undefined ? exitOf(summary.right.failed) : signalExit[signal]
+    yield* printReport(options.out)(options.json === true ? `${jsonText(report)}\n` : Report.render(report))
+    return signal !== undefined ? signalExit[signal] : lost ? 1 : exitOf(summary.right.failed)
   }).pipe(
     Effect.scoped,
     Effect.catchTag("ConfigError", (error) =>
@@ -569,6 +668,14 @@ const timeoutOption = Options.text("timeout").pipe(
   Options.optional,
   Options.withDescription("how long one $batch round trip may take, such as 30s or 2m (default 120s)")
 )
+const outFlag = Options.text("out").pipe(
+  Options.optional,
+  Options.withDescription("write every outcome as one JSON line to this file (- for standard output; the report then goes to standard error)")
+)
+const shardFlag = Options.text("shard").pipe(
+  Options.optional,
+  Options.withDescription("i/n: only the i-th of n parts of the workload, each keeping its dependency chains whole (for several workers)")
+)
 const endpoint = Options.text("endpoint").pipe(
   Options.withDescription("a cloud's Graph endpoint (https://graph.microsoft.com, graph.microsoft.us, ...), or the URL `serve` printed")
 )
@@ -583,21 +690,33 @@ const optional = <A>(o: Option.Option<A>): A | undefined => Option.getOrUndefine
  */
 export const command = (exit: Ref.Ref<ExitCode>) => {
   const done = <E, R>(effect: Effect.Effect<ExitCode, E, R>) => Effect.flatMap(effect, (code) => Ref.set(exit, code))
-  const planCmd = Command.make("plan", { file: fileArg, json, tenantSize, latency: simulatedLatency }, (a) => done(plan(a))).pipe(
+  const planCmd = Command.make(
+    "plan",
+    { file: fileArg, json, tenantSize, latency: simulatedLatency, shard: shardFlag },
+    (a) => done(plan({ ...a, shard: optional(a.shard) }))
+  ).pipe(
     Command.withDescription("validate a workload, print its rounds and batches, and predict its duration")
   )
   const simulateCmd = Command.make(
     "simulate",
-    { file: fileArg, json, tenantSize, stricter, faults, seed, maxAttempts, unthrottled, latency: simulatedLatency },
-    (a) => done(simulate({ ...a, maxAttempts: optional(a.maxAttempts) }))
+    { file: fileArg, json, tenantSize, stricter, faults, seed, maxAttempts, unthrottled, latency: simulatedLatency, out: outFlag, shard: shardFlag },
+    (a) => done(simulate({ ...a, maxAttempts: optional(a.maxAttempts), out: optional(a.out), shard: optional(a.shard) }))
   ).pipe(Command.withDescription("run a workload against the in-process emulator in virtual time"))
   const serveCmd = Command.make("serve", { port, tenantSize, stricter, faults, seed, latency, licenses }, (a) => done(serve(a))).pipe(
     Command.withDescription("serve the emulator on 127.0.0.1 until Ctrl-C")
   )
   const runCmd = Command.make(
     "run",
-    { file: fileArg, endpoint, json, tenantSize, maxAttempts, unthrottled, timeout: timeoutOption, deadline },
-    (a) => done(run({ ...a, maxAttempts: optional(a.maxAttempts), timeout: optional(a.timeout), deadline: optional(a.deadline) }))
+    { file: fileArg, endpoint, json, tenantSize, maxAttempts, unthrottled, timeout: timeoutOption, deadline, out: outFlag, shard: shardFlag },
+    (a) =>
+      done(run({
+        ...a,
+        maxAttempts: optional(a.maxAttempts),
+        timeout: optional(a.timeout),
+        deadline: optional(a.deadline),
+        out: optional(a.out),
+        shard: optional(a.shard)
+      }))
   ).pipe(Command.withDescription("run a workload against Graph or a `serve` endpoint"))
   return Command.make("msgraph-batch").pipe(Command.withSubcommands([planCmd, simulateCmd, serveCmd, runCmd]))
 }

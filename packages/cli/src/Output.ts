@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer, Ref } from "effect"
+import { writeWaiting } from "./internal/stream.js"
 
 /**
  * @since 0.1.0
@@ -40,13 +41,14 @@ export interface Captured {
 }
 
 /**
- * The process's own streams.
+ * The process's own streams. A write to standard output waits while its buffer is full (results
+ * can be large: `--out -`).
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerNode: Layer.Layer<Output> = Layer.sync(Output, () => ({
-  stdout: (text) => Effect.sync(() => void process.stdout.write(text)),
+  stdout: (text) => writeWaiting(process.stdout, text),
   stderr: (text) => Effect.sync(() => void process.stderr.write(text)),
   stderrIsTTY: process.stderr.isTTY === true
 }))

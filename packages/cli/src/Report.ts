@@ -73,7 +73,7 @@ export interface RunReport extends Omit<GraphClient.Summary, "_tag"> {
   readonly settings: Readonly<Record<string, string | number | boolean>>
   /**
    * Requests without an outcome: `requests - succeeded - failed`. Always 0 unless the run was
-   * stopped by a signal.
+   * stopped early: by a signal, or because its `--out` results could no longer be written.
    */
   readonly notRun: number
   /** The signal that stopped the run early, or `null`. */

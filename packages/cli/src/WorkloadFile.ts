@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { DependencyResolver, type ValidationError, type Workload } from "@effect-msgraph/core"
+import { DependencyResolver, type ValidationError, Workload } from "@effect-msgraph/core"
 import { FileSystem } from "@effect/platform"
 import { Either, Effect, ParseResult, Schema } from "effect"
 import { WorkloadRequest } from "@effect-msgraph/core/Workload"
@@ -78,6 +78,8 @@ export interface Loaded {
   readonly format: Format
   readonly workload: Workload.Workload
   readonly plan: DependencyResolver.Plan
+  /** Set by {@link shard}: which part of the file this is, and how many requests the file holds. */
+  readonly shard?: { readonly index: number; readonly count: number; readonly total: number }
 }
 
 /** At most this many problems are reported; the first ones are the useful ones. */
@@ -300,3 +302,33 @@ export const load = (file: string): Effect.Effect<Loaded, InvalidWorkload, FileS
     )
     return yield* parse(file, text)
   }).pipe(Effect.withSpan("WorkloadFile.load", { attributes: { file } }))
+
+/**
+ * `--shard i/n`: two whole numbers separated by a slash. The range (`1 <= i <= n`) is checked by
+ * {@link shard}.
+ *
+ * @since 0.1.0
+ * @category sharding
+ */
+export const parseShard = (text: string): Either.Either<{ readonly index: number; readonly count: number }, string> => {
+  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text)
+  return match === null
+    ? Either.left(`--shard must be i/n, such as 2/4 (the 2nd of 4 parts), got ${text}`)
+    : Either.right({ index: Number(match[1]), count: Number(match[2]) })
+}
+
+/**
+ * Part `index` of `count` of a loaded file (`Workload.shard`), planned on its own. The whole file was
+ * validated, and a part holds every request its requests depend on, so the part plans too.
+ *
+ * @since 0.1.0
+ * @category sharding
+ */
+export const shard = (loaded: Loaded, index: number, count: number): Either.Either<Loaded, Workload.InvalidShard> =>
+  Either.map(Workload.shard(loaded.workload, index, count), (workload) => ({
+    file: loaded.file,
+    format: loaded.format,
+    workload,
+    plan: Either.getOrThrowWith(DependencyResolver.plan(workload), (e) => new Error(`a shard of a valid workload did not plan: ${e.message}`)),
+    shard: { index, count, total: loaded.workload.length }
+  }))

@@ -25,10 +25,11 @@
  *
  * @since 0.1.0
  */
-import { Either, Schema } from "effect"
+import { Either, Function, Schema } from "effect"
 import type { BatchRequestItem } from "./BatchRequest.js"
 import { Headers } from "./BatchRequest.js"
 import * as reference from "./internal/reference.js"
+import * as sharding from "./internal/shard.js"
 
 /**
  * @since 0.1.0
@@ -129,3 +130,63 @@ export const resolve: <A extends Pick<BatchRequestItem, "url" | "headers" | "bod
   request: A,
   lookup: (source: string) => ReferencedResponse | undefined
 ) => Either.Either<A, ReadonlyArray<string>> = reference.substitute
+
+/**
+ * A shard that does not exist: `index` and `count` must be whole numbers with
+ * `1 <= index <= count`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidShard extends Schema.TaggedError<InvalidShard>()("InvalidShard", {
+  index: Schema.Number,
+  count: Schema.Number
+}) {
+  override get message() {
+    return `shard ${this.index}/${this.count} does not exist: a shard is i/n with whole numbers 1 <= i <= n`
+  }
+}
+
+const checkShard = (index: number, count: number): Either.Either<void, InvalidShard> =>
+  Number.isSafeInteger(count) && count >= 1 && Number.isSafeInteger(index) && index >= 1 && index <= count
+    ? Either.void
+    : Either.left(new InvalidShard({ index, count }))
+
+/**
+ * The workload cut into `count` parts that share no dependency, so that several processes (or
+ * machines) can run one part each. Every request is in exactly one part, with everything it is
+ * connected to through `dependsOn` and response references (a whole connected component, in either
+ * direction), and each part keeps the workload's order.
+ *
+ * The cut depends on the workload alone: the same file gives the same parts everywhere. Components
+ * are dealt out largest first (equal sizes by their smallest id, lower-cased), each to the part with
+ * the fewest requests so far, so no part exceeds `requests / count` by more than the largest
+ * component. With more parts than components, the last parts are empty.
+ *
+ * @since 0.1.0
+ * @category sharding
+ */
+export const partition = (workload: Workload, count: number): Either.Either<ReadonlyArray<Workload>, InvalidShard> =>
+  Either.map(checkShard(1, count), () => {
+    const parts: Array<Array<WorkloadRequest>> = Array.from({ length: Math.min(count, workload.length) }, () => [])
+    const assigned = sharding.assign(workload, count)
+    workload.forEach((request, i) => parts[assigned[i]!]!.push(request))
+    while (parts.length < count) parts.push([])
+    return parts
+  })
+
+/**
+ * Part `index` (from 1) of {@link partition}`(workload, count)`: the `--shard index/count` of
+ * `msgraph-batch`. Fails with {@link InvalidShard} unless `1 <= index <= count` are whole numbers.
+ *
+ * @since 0.1.0
+ * @category sharding
+ */
+export const shard: {
+  (index: number, count: number): (workload: Workload) => Either.Either<Workload, InvalidShard>
+  (workload: Workload, index: number, count: number): Either.Either<Workload, InvalidShard>
+} = Function.dual(3, (workload: Workload, index: number, count: number): Either.Either<Workload, InvalidShard> =>
+  Either.map(checkShard(index, count), () => {
+    const assigned = sharding.assign(workload, count)
+    return workload.filter((_, i) => assigned[i] === index - 1)
+  }))

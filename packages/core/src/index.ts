@@ -77,6 +77,11 @@ export * as GraphClient from "./GraphClient.js"
 /**
  * @since 0.1.0
  */
+export * as OutcomeRecord from "./OutcomeRecord.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as RetryAfter from "./RetryAfter.js"
 
 /**

@@ -59,6 +59,11 @@ export interface Failure {
   readonly id: string
   readonly error: GCE.RequestFailure | GCE.BatchError | TokenError | ThrottleError | InvalidRequest
   readonly attempts: number
+  /**
+   * Graph's own answer to this request, when it ended on one (an error status, or the last 429, 503
+   * or 504 its retries got): the item as the batch response carried it, headers and body included.
+   */
+  readonly response?: BatchResponseItem
 }
 
 /** @internal */
@@ -270,6 +275,8 @@ interface Unsettled {
   readonly unknown: () => GCE.UnknownOutcome
   /** Its error once retries run out, given the last answer's Retry-After in milliseconds. */
   readonly onGiveUp: (retryAfterMillis: number | undefined) => Failure["error"]
+  /** The request's own answer, when Graph answered it (not the batch as a whole). */
+  readonly response?: BatchResponseItem
 }
 
 /**
@@ -441,7 +448,7 @@ export const runWorkload = (
         if (run.outcome(id) !== undefined) return Effect.void
         const dependents = run.fail(id, status, response)
         return Effect.zipRight(
-          finish({ _tag: "Failure", id, error, attempts: attempts.get(id) ?? 0 }),
+          finish({ _tag: "Failure", id, error, attempts: attempts.get(id) ?? 0, ...(response === undefined ? {} : { response }) }),
           settleDependents(dependents)
         )
       })
@@ -507,7 +514,9 @@ export const runWorkload = (
       status: number,
       headers: Headers | undefined,
       /** Gets the last answer's Retry-After in milliseconds, when it had one. */
-      onGiveUp: (retryAfterMillis: number | undefined) => Failure["error"]
+      onGiveUp: (retryAfterMillis: number | undefined) => Failure["error"],
+      /** The request's own answer, when Graph answered it (not the batch as a whole). */
+      response?: BatchResponseItem
     ) =>
       Effect.gen(function*() {
         if (run.outcome(id) !== undefined) return
@@ -517,11 +526,11 @@ export const runWorkload = (
         const given = Option.map(yield* RetryAfter.delayFromHeaders(headers), Duration.toMillis)
         const retryAfterMillis = Option.getOrUndefined(given)
         const delay = tries < settings.maxAttempts ? yield* nextDelay(id, given) : Option.none()
-        if (Option.isNone(delay)) return yield* fail(id, status, givenUp(onGiveUp(retryAfterMillis), "Attempts", retryAfterMillis))
+        if (Option.isNone(delay)) return yield* fail(id, status, givenUp(onGiveUp(retryAfterMillis), "Attempts", retryAfterMillis), response)
         const at = now + delay.value
         if (at - first > settings.maxRetryMillis || at > deadlineAt) {
           const reason = deadlineAt < first + settings.maxRetryMillis ? "Deadline" : "RetryTime"
-          return yield* fail(id, status, givenUp(onGiveUp(retryAfterMillis), reason, retryAfterMillis))
+          return yield* fail(id, status, givenUp(onGiveUp(retryAfterMillis), reason, retryAfterMillis), response)
         }
         notBefore.set(id, at)
         lastAnswer.set(id, { status, retryAfterMillis })
@@ -679,11 +688,11 @@ export const runWorkload = (
         }
         for (let i = entries.length - 1; i >= 0; i--) {
           const entry = entries[i]!
-          if (unknown.has(entry.item.id)) yield* fail(entry.item.id, entry.status, entry.unknown())
+          if (unknown.has(entry.item.id)) yield* fail(entry.item.id, entry.status, entry.unknown(), entry.response)
         }
         for (const entry of entries) {
           if (unknown.has(entry.item.id)) continue
-          yield* retry(entry.item.id, entry.status === 0 ? 503 : entry.status, entry.headers, entry.onGiveUp)
+          yield* retry(entry.item.id, entry.status === 0 ? 503 : entry.status, entry.headers, entry.onGiveUp, entry.response)
         }
       })
 
@@ -718,7 +727,8 @@ export const runWorkload = (
       status: response.status,
       headers: response.headers ?? {},
       unknown: () => new GCE.UnknownOutcome({ id: item.id, method: item.method, cause: "ItemStatus", status: response.status }),
-      onGiveUp: (retryAfterMillis) => throttled(item.id, response.status, retryAfterMillis)
+      onGiveUp: (retryAfterMillis) => throttled(item.id, response.status, retryAfterMillis),
+      response
     })
 
     /** An item's own answer other than 2xx, 424 and the statuses of `itemFate`: its outcome. */

@@ -152,6 +152,46 @@ describe("Throttler admission", () => {
         expect((yield* Fiber.join(held)).at).toBe(6000)
       })))
 
+  it.effect("wake-ups due at one instant are tried in rank order, whatever order their timers were set in", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const b = window(1, 1000)
+        const c = window(1, 1000)
+        const d = window(1, 500)
+        yield* throttler.admit([demand("c", c), demand("d", d)])
+        // short on d until 500 ms: its wake-up is set first, and reorders the later ones when it fires
+        const early = yield* admittedAt(throttler, [demand("d", d)])
+        // short on c only (b has room): wakes up at 1 s
+        const better = yield* admittedAt(throttler, [demand("b", b), demand("c", c)])
+        // b is not claimed, so this takes it; then `worse` is short on b and also wakes up at 1 s
+        yield* Fiber.join(yield* admittedAt(throttler, [demand("b", b)], "low"))
+        const worse = yield* admittedAt(throttler, [demand("b", b)], "low")
+        yield* TestClock.adjust("3 seconds")
+        expect((yield* Fiber.join(early)).at).toBe(500)
+        // at 1 s b and c both have room again: the normal request goes before the low one
+        expect((yield* Fiber.join(better)).at).toBe(1000)
+        expect((yield* Fiber.join(worse)).at).toBe(2000)
+      })))
+
+  it.effect("a waiter freed by a claim lifted at a wake-up goes before a lower-ranked waiter due at that instant", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const b = window(1, 1000)
+        const c = window(2, 1000)
+        yield* throttler.admit([demand("b", b), demand("c", c, 2)])
+        // short on c: claims it until 1 s
+        const first = yield* admittedAt(throttler, [demand("c", c)], "high")
+        // held back by that claim, so never tried: it claims nothing
+        const held = yield* admittedAt(throttler, [demand("b", b), demand("c", c)])
+        // short on b: claims it until 1 s
+        const worse = yield* admittedAt(throttler, [demand("b", b)], "low")
+        yield* TestClock.adjust("3 seconds")
+        // at 1 s `first` goes and lifts its claim on c; `held` then fits, and ranks ahead of `worse`
+        expect((yield* Fiber.join(first)).at).toBe(1000)
+        expect((yield* Fiber.join(held)).at).toBe(1000)
+        expect((yield* Fiber.join(worse)).at).toBe(2000)
+      })))
+
   it.effect("answered: a request's window units count from its answer, since Graph counted it on arrival", () =>
     withThrottler((throttler) =>
       Effect.gen(function*() {

@@ -81,6 +81,8 @@ const noListener: Listener = { admitted: () => {}, failed: () => {} }
 
 const before = (a: Waiter, b: Waiter): boolean => a.rank < b.rank || (a.rank === b.rank && a.seq < b.seq)
 
+const byRank = (a: TimerEntry, b: TimerEntry): number => before(a.waiter, b.waiter) ? -1 : before(b.waiter, a.waiter) ? 1 : 0
+
 /** The waiters that have a demand on one bucket, in three FIFO lanes (one per level). */
 class KeyQueue {
   readonly lanes: [Array<Waiter>, Array<Waiter>, Array<Waiter>] = [[], [], []]
@@ -256,6 +258,8 @@ export interface EngineOptions {
 export class Engine {
   private readonly queues = new Map<string, KeyQueue>()
   private readonly timers = new TimerHeap()
+  /** Scratch list of the wake-ups that are due, reused by `onTimer`. */
+  private readonly due: Array<TimerEntry> = []
   private readonly dirty: Array<string> = []
   private readonly dirtySet = new Set<string>()
   private armedAt = Infinity
@@ -384,18 +388,35 @@ export class Engine {
     if (any) this.drain(this.now())
   }
 
-  /** A pause or a lowered limit changed these buckets; requests retry at their next wake-up. */
+  /**
+   * Wake-ups are due: their waiters are tried in rank order, not in the order the heap gives them
+   * (which is by instant, and arbitrary within one), and each claim that an attempt lifts is
+   * rescanned before the next due waiter is tried. Otherwise a due waiter could take room that a
+   * better-ranked waiter due at the same instant, or one that the lifted claim had held back, would
+   * have had first.
+   */
   onTimer(): void {
     const now = this.now()
     this.armedAt = Infinity
+    const due = this.due
     for (;;) {
-      const top = this.timers.peek()
-      if (top === undefined || top.at > now) break
-      this.timers.pop()
-      const waiter = top.waiter
-      if (waiter.state !== QUEUED || waiter.timerEpoch !== top.epoch) continue
-      if (this.eligible(waiter)) this.attempt(waiter, now)
-      else this.unclaim(waiter)
+      for (;;) {
+        const top = this.timers.peek()
+        if (top === undefined || top.at > now) break
+        this.timers.pop()
+        if (top.waiter.state === QUEUED && top.waiter.timerEpoch === top.epoch) due.push(top)
+      }
+      if (due.length === 0) break
+      if (due.length > 1) due.sort(byRank)
+      for (let i = 0; i < due.length; i++) {
+        const { epoch, waiter } = due[i]!
+        // an earlier attempt's rescan may have tried it already
+        if (waiter.state !== QUEUED || waiter.timerEpoch !== epoch) continue
+        if (this.eligible(waiter)) this.attempt(waiter, now)
+        else this.unclaim(waiter)
+        this.drain(now)
+      }
+      due.length = 0
     }
     this.drain(now)
     this.rearm()

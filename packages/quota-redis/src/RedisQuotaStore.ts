@@ -135,6 +135,22 @@ export const layer = (options: RedisQuotaStore.Options = {}): Layer.Layer<QuotaS
   Layer.scoped(QuotaStore.QuotaStore, make(options))
 
 /**
+ * A Redis URL as logs may show it: scheme, host and port, without user, password or database.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const redact = (url: string): string => internal.redactedTarget(url)
+
+/**
+ * Whether `url` is a URL this store can connect to (`redis://` or `rediss://` with a host).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const isRedisUrl = (url: string): boolean => internal.isRedisUrl(url)
+
+/**
  * The settings {@link layerConfig} reads: `MSGRAPH_REDIS_URL` (default `redis://127.0.0.1:6379`).
  *
  * @since 0.1.0

@@ -109,3 +109,20 @@ export const startRedis = async (): Promise<RedisServer> => {
   }
   throw last
 }
+
+/** How many keys match `pattern` (`KEYS`), over a bare socket: for tests without a client at hand. */
+export const countKeys = (port: number, pattern: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1")
+    let reply = ""
+    socket.once("error", reject)
+    socket.on("data", (chunk) => {
+      reply += chunk.toString()
+      const header = /^\*(-?\d+)\r\n/.exec(reply)
+      if (header !== null) {
+        socket.end()
+        resolve(Math.max(0, Number(header[1])))
+      }
+    })
+    socket.write(`*2\r\n$4\r\nKEYS\r\n$${Buffer.byteLength(pattern)}\r\n${pattern}\r\n`)
+  })

@@ -55,16 +55,8 @@ export const validate = (
   Effect.suspend(() => {
     const bad = (option: string, detail: string) => Effect.fail({ option, detail })
     const url = options.url ?? defaults.url
-    if (options.client === undefined) {
-      let parsed: URL | undefined
-      try {
-        parsed = new URL(url)
-      } catch {
-        parsed = undefined
-      }
-      if (parsed === undefined || (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") || parsed.hostname === "") {
-        return bad("url", "expected redis://host:port or rediss://host:port")
-      }
+    if (options.client === undefined && !isRedisUrl(url)) {
+      return bad("url", "expected redis://host:port or rediss://host:port")
     }
     const namespace = options.namespace ?? defaults.namespace
     if (namespace === "" || /[{}]/.test(namespace)) return bad("namespace", "must be non-empty and contain no brace")
@@ -100,6 +92,16 @@ export const validate = (
       tokenReserveMillis: options.tokenReserveMillis ?? 0
     })
   })
+
+/** @internal */
+export const isRedisUrl = (url: string): boolean => {
+  try {
+    const parsed = new URL(url)
+    return (parsed.protocol === "redis:" || parsed.protocol === "rediss:") && parsed.hostname !== ""
+  } catch {
+    return false
+  }
+}
 
 /** `host:port` of a URL, without credentials: what logs may show. @internal */
 export const redactedTarget = (url: string): string => {

@@ -143,6 +143,8 @@ const rateOf = (entry: Entry): number =>
 
 const taken: QuotaStore.Taken = { _tag: "Taken" }
 
+const backoff = Schedule.exponential(Duration.millis(100), 2).pipe(Schedule.either(Schedule.spaced(Duration.seconds(2))))
+
 /** @internal */
 export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -195,28 +197,26 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
         catch: (cause) => new QuotaStore.QuotaStoreError({ operation, cause })
       })
 
-    /** Fail closed: retry with backoff (100 ms doubling, at most 2 s apart) for up to `maxWaitMillis`. */
-    const retrying = <A>(effect: Effect.Effect<A, QuotaStore.QuotaStoreError>, maxWaitMillis: number) => {
-      const backoff = Schedule.exponential(Duration.millis(100), 2).pipe(
-        Schedule.either(Schedule.spaced(Duration.seconds(2)))
-      )
-      return effect.pipe(
-        Effect.tapError((error) => {
-          if (warnedWaiting) return Effect.void
-          warnedWaiting = true
-          return Effect.logWarning(
-            `quota store: Redis at ${target} failed during ${error.operation} (${describe(error.cause)}); ` +
-              `admitting nothing until it answers`
-          )
-        }),
-        Effect.retry(maxWaitMillis === Infinity ? backoff : backoff.pipe(Schedule.upTo(Duration.millis(maxWaitMillis)))),
-        Effect.tap(() =>
-          Effect.sync(() => {
-            warnedWaiting = false
-          })
+    /**
+     * Fail closed: on a failure, retry with backoff (100 ms doubling, at most 2 s apart) for up to
+     * `maxWaitMillis`. The call that succeeds costs nothing more than the call itself.
+     */
+    const retrying = <A>(effect: Effect.Effect<A, QuotaStore.QuotaStoreError>, maxWaitMillis: number) =>
+      Effect.catchAll(effect, (error) => {
+        const warn = warnedWaiting ? Effect.void : Effect.logWarning(
+          `quota store: Redis at ${target} failed during ${error.operation} (${describe(error.cause)}); ` +
+            `admitting nothing until it answers`
         )
-      )
-    }
+        warnedWaiting = true
+        return warn.pipe(
+          Effect.zipRight(Effect.retry(effect, maxWaitMillis === Infinity ? backoff : backoff.pipe(Schedule.upTo(Duration.millis(maxWaitMillis))))),
+          Effect.tap(() =>
+            Effect.sync(() => {
+              warnedWaiting = false
+            })
+          )
+        )
+      })
 
     /**
      * Runs an operation against Redis under the failure policy. With `"fallback"`, `local` answers
@@ -397,6 +397,8 @@ const connect = (settings: Settings): Effect.Effect<Redis, never, Scope.Scope> =
     Effect.gen(function*() {
       const client = new Redis(settings.url, {
         lazyConnect: true,
+        // commands issued in the same tick share one write; each script still runs atomically
+        enableAutoPipelining: true,
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
         commandTimeout: settings.timeoutMillis,

@@ -16,6 +16,8 @@ export const shared: ViteUserConfig = {
       { find: /^@effect-msgraph\/core\/(.*)$/, replacement: path.join(pkg("core"), "$1.ts") },
       { find: /^@effect-msgraph\/emulator$/, replacement: path.join(pkg("emulator"), "index.ts") },
       { find: /^@effect-msgraph\/emulator\/(.*)$/, replacement: path.join(pkg("emulator"), "$1.ts") },
+      { find: /^@effect-msgraph\/quota-redis$/, replacement: path.join(pkg("quota-redis"), "index.ts") },
+      { find: /^@effect-msgraph\/quota-redis\/(.*)$/, replacement: path.join(pkg("quota-redis"), "$1.ts") },
       { find: /^@effect-msgraph\/cli$/, replacement: path.join(pkg("cli"), "index.ts") },
       { find: /^@effect-msgraph\/cli\/(.*)$/, replacement: path.join(pkg("cli"), "$1.ts") }
     ]

@@ -23,6 +23,7 @@
  */
 import { Cloud, DependencyResolver, GraphClient, LimitCatalog, TokenProvider, type ValidationError } from "@effect-msgraph/core"
 import { Emulator, EmulatorServer } from "@effect-msgraph/emulator"
+import { RedisQuotaStore } from "@effect-msgraph/quota-redis"
 import { Args, Command, Options, ValidationError as CliValidationError } from "@effect/cli"
 import type { CliApp } from "@effect/cli"
 import type { FileSystem } from "@effect/platform"
@@ -126,6 +127,11 @@ export interface RunOptions {
   readonly tenantSize?: TenantSize
   readonly maxAttempts?: number | undefined
   readonly unthrottled?: boolean
+  /**
+   * A `redis://HOST:PORT` URL (default: `MSGRAPH_REDIS_URL`, else none): the quota lives in that
+   * Redis, shared by every process given it (`RedisQuotaStore`), instead of in this process.
+   */
+  readonly quotaStore?: string | undefined
   /**
    * How long one `$batch` round trip may take (`GraphClient` option `timeout`), such as `30s`,
    * `500ms`, `2m` or `1h` (see `--deadline` for the forms). Default 120 s.
@@ -515,7 +521,15 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     const identity = credentials === undefined
       ? Emulator.defaultIdentity
       : { tenantId: credentials.tenantId, appId: credentials.clientId }
-    const admission = { tenantSize, delegated: loopback, identity, unthrottled: options.unthrottled }
+    const quotaStore = options.quotaStore ??
+      Option.getOrUndefined(yield* Effect.orElseSucceed(RedisQuotaStore.config, () => Option.none()))
+    if (quotaStore !== undefined && !RedisQuotaStore.isRedisUrl(quotaStore)) {
+      return yield* invalid(`--quota-store (or MSGRAPH_REDIS_URL) must be redis://HOST:PORT or rediss://HOST:PORT`)
+    }
+    if (quotaStore !== undefined && options.unthrottled === true) {
+      return yield* invalid(`--quota-store shares the client's throttling between processes; --unthrottled has none`)
+    }
+    const admission = { tenantSize, delegated: loopback, identity, unthrottled: options.unthrottled, quotaStore }
     const client = GraphClient.layer({
       baseUrl: endpoint.origin + endpoint.pathname.replace(/\/+$/, ""),
       ...clientOptions(options.maxAttempts),
@@ -676,6 +690,10 @@ const shardFlag = Options.text("shard").pipe(
   Options.optional,
   Options.withDescription("i/n: only the i-th of n parts of the workload, each keeping its dependency chains whole (for several workers)")
 )
+const quotaStore = Options.text("quota-store").pipe(
+  Options.optional,
+  Options.withDescription("redis://HOST:PORT: share the quota with every process given it (default MSGRAPH_REDIS_URL)")
+)
 const endpoint = Options.text("endpoint").pipe(
   Options.withDescription("a cloud's Graph endpoint (https://graph.microsoft.com, graph.microsoft.us, ...), or the URL `serve` printed")
 )
@@ -707,7 +725,7 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
   )
   const runCmd = Command.make(
     "run",
-    { file: fileArg, endpoint, json, tenantSize, maxAttempts, unthrottled, timeout: timeoutOption, deadline, out: outFlag, shard: shardFlag },
+    { file: fileArg, endpoint, json, tenantSize, maxAttempts, unthrottled, timeout: timeoutOption, deadline, out: outFlag, shard: shardFlag, quotaStore },
     (a) =>
       done(run({
         ...a,
@@ -715,7 +733,8 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
         timeout: optional(a.timeout),
         deadline: optional(a.deadline),
         out: optional(a.out),
-        shard: optional(a.shard)
+        shard: optional(a.shard),
+        quotaStore: optional(a.quotaStore)
       }))
   ).pipe(Command.withDescription("run a workload against Graph or a `serve` endpoint"))
   return Command.make("msgraph-batch").pipe(Command.withSubcommands([planCmd, simulateCmd, serveCmd, runCmd]))

@@ -1,85 +1,16 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, FastCheck } from "effect"
-import { ConcurrencyLimit, TokenBucketLimit, WindowLimit } from "../src/Bucket.js"
+import { Effect } from "effect"
+import { ConcurrencyLimit, WindowLimit } from "../src/Bucket.js"
 import * as QuotaStore from "../src/QuotaStore.js"
+import { memoryTarget, quotaStoreSuite } from "./suites/quotaStore.js"
 
 const window = (limit: number, windowMillis: number) => WindowLimit.make({ limit, windowMillis })
 const entry = (key: string, limit: QuotaStore.Entry["limit"], cost = 1): QuotaStore.Entry => ({ key, limit, cost })
 
+// the contract every store passes (the Redis store runs the same suite)
+quotaStoreSuite(memoryTarget)
+
 describe("QuotaStore.makeMemory", () => {
-  it.effect("takes from every bucket or from none, and says which were short and when to retry", () =>
-    Effect.gen(function*() {
-      const store = yield* QuotaStore.makeMemory({ windowSlots: 10 })
-      const a = window(3, 1000)
-      const b = window(1, 1000)
-      expect(yield* store.take([entry("a", a), entry("b", b)], 0)).toEqual({ _tag: "Taken" })
-      // b is full: nothing is taken from a either.
-      expect(yield* store.take([entry("a", a, 2), entry("b", b)], 10)).toEqual({
-        _tag: "Blocked",
-        retryAtMillis: 1000,
-        keys: ["b"]
-      })
-      expect(yield* store.take([entry("a", a, 2)], 20)).toEqual({ _tag: "Taken" })
-      expect(yield* store.take([entry("a", a)], 30)).toMatchObject({ _tag: "Blocked", keys: ["a"] })
-    }))
-
-  it.effect("a sub-window's takes are dated by the latest of them: exact for one instant, late by at most a sub-window", () =>
-    Effect.gen(function*() {
-      // 20 per second in 10 sub-windows of 100 ms
-      const w = window(20, 1000)
-      const store = yield* QuotaStore.makeMemory({ windowSlots: 10 })
-      // takes at one instant leave together, exactly one window later
-      expect(yield* store.take([entry("w", w, 20)], 0)).toEqual({ _tag: "Taken" })
-      expect(yield* store.take([entry("w", w)], 999)).toEqual({ _tag: "Blocked", retryAtMillis: 1000, keys: ["w"] })
-      expect(yield* store.take([entry("w", w, 20)], 1000)).toEqual({ _tag: "Taken" })
-      // takes at 1000 and 1090 share the sub-window [1000, 1100): the run is dated 1090, so the units
-      // taken at 1000 are counted until 2090, 90 ms longer than an exact log would count them
-      const later = yield* QuotaStore.makeMemory({ windowSlots: 10 })
-      expect(yield* later.take([entry("w", w, 10)], 1000)).toEqual({ _tag: "Taken" })
-      expect(yield* later.take([entry("w", w, 10)], 1090)).toEqual({ _tag: "Taken" })
-      expect(yield* later.take([entry("w", w)], 2000)).toEqual({ _tag: "Blocked", retryAtMillis: 2090, keys: ["w"] })
-      // a take in the next sub-window starts a run of its own
-      const apart = yield* QuotaStore.makeMemory({ windowSlots: 10 })
-      expect(yield* apart.take([entry("w", w, 10)], 1050)).toEqual({ _tag: "Taken" })
-      expect(yield* apart.take([entry("w", w, 10)], 1100)).toEqual({ _tag: "Taken" })
-      expect(yield* apart.take([entry("w", w)], 2000)).toEqual({ _tag: "Blocked", retryAtMillis: 2050, keys: ["w"] })
-    }))
-
-  it.effect("a window of no more units than sub-windows is exact: each unit leaves one window after its own take", () =>
-    Effect.gen(function*() {
-      const store = yield* QuotaStore.makeMemory({ windowSlots: 10 })
-      // a team's four posts a second
-      const team = window(4, 1000)
-      for (const at of [0, 30, 60, 90]) expect(yield* store.take([entry("t", team)], at)).toEqual({ _tag: "Taken" })
-      expect(yield* store.take([entry("t", team)], 500)).toEqual({ _tag: "Blocked", retryAtMillis: 1000, keys: ["t"] })
-      expect(yield* store.take([entry("t", team)], 1000)).toEqual({ _tag: "Taken" })
-      expect(yield* store.take([entry("t", team)], 1000)).toEqual({ _tag: "Blocked", retryAtMillis: 1030, keys: ["t"] })
-      expect(yield* store.take([entry("t", team)], 1030)).toEqual({ _tag: "Taken" })
-      // a charge beyond the limit is counted like any take, until it leaves the window
-      yield* store.adjust([entry("t", team, 50)], { _tag: "Charge" }, 1040)
-      expect(yield* store.take([entry("t", team)], 2039)).toMatchObject({ _tag: "Blocked", retryAtMillis: 2040 })
-    }))
-
-  it.effect("Redate counts window units from a later instant, and leaves other buckets alone", () =>
-    Effect.gen(function*() {
-      const store = yield* QuotaStore.makeMemory({ windowSlots: 10 })
-      const w = window(1, 1000)
-      const big = window(100, 1000)
-      const t = TokenBucketLimit.make({ capacity: 1, refillPerSecond: 1 })
-      expect(yield* store.take([entry("w", w), entry("b", big, 60), entry("t", t)], 0)).toEqual({ _tag: "Taken" })
-      yield* store.adjust([entry("w", w), entry("b", big, 60), entry("t", t)], { _tag: "Redate", takenAtMillis: 0 }, 300)
-      // the unit taken at 0 now leaves at 1300, not 1000
-      expect(yield* store.take([entry("w", w)], 1000)).toEqual({ _tag: "Blocked", retryAtMillis: 1300, keys: ["w"] })
-      // moved, not added: 60 units in the window, not 120
-      expect(yield* store.take([entry("b", big, 40)], 1000)).toEqual({ _tag: "Taken" })
-      expect(yield* store.take([entry("b", big)], 1000)).toMatchObject({ _tag: "Blocked", keys: ["b"] })
-      // the token bucket is not redated: it refilled at 1000
-      expect(yield* store.take([entry("t", t)], 1000)).toEqual({ _tag: "Taken" })
-      // a unit that had already left is counted again from the later instant
-      yield* store.adjust([entry("w", w)], { _tag: "Redate", takenAtMillis: 0 }, 1500)
-      expect(yield* store.take([entry("w", w)], 2000)).toEqual({ _tag: "Blocked", retryAtMillis: 2500, keys: ["w"] })
-    }))
-
   it.effect("reports a concurrency shortage as 'after a release', and gives permits back", () =>
     Effect.gen(function*() {
       const store = yield* QuotaStore.makeMemory()
@@ -88,61 +19,6 @@ describe("QuotaStore.makeMemory", () => {
       expect(yield* store.take([entry("c", c)], 0)).toEqual({ _tag: "Blocked", retryAtMillis: undefined, keys: ["c"] })
       yield* store.release([entry("c", c)], 5)
       expect(yield* store.take([entry("c", c)], 5)).toEqual({ _tag: "Taken" })
-    }))
-
-  it.effect("pauses only ever extend, and a paused bucket is short until the pause ends", () =>
-    Effect.gen(function*() {
-      const store = yield* QuotaStore.makeMemory()
-      const t = TokenBucketLimit.make({ capacity: 10, refillPerSecond: 1 })
-      yield* store.pause([entry("t", t)], 5000, 0)
-      yield* store.pause([entry("t", t)], 3000, 0)
-      expect(yield* store.take([entry("t", t)], 4999)).toEqual({ _tag: "Blocked", retryAtMillis: 5000, keys: ["t"] })
-      expect(yield* store.take([entry("t", t)], 5000)).toEqual({ _tag: "Taken" })
-    }))
-
-  it.effect("a lowered limit still admits a lone request that fits the catalogue's value", () =>
-    Effect.gen(function*() {
-      const store = yield* QuotaStore.makeMemory({ windowSlots: 10 })
-      const w = window(10, 1000)
-      yield* store.adjust([entry("w", w)], { _tag: "Decrease", factor: 0.1, floor: 0.1 }, 0)
-      expect(yield* store.factor("w")).toBeCloseTo(0.1)
-      // Effective limit 1, but a cost of 5 may still go into an empty window...
-      expect(yield* store.take([entry("w", w, 5)], 0)).toEqual({ _tag: "Taken" })
-      // ...and nothing more until it has left.
-      expect(yield* store.take([entry("w", w, 1)], 50)).toMatchObject({ _tag: "Blocked", retryAtMillis: 1000 })
-    }))
-
-  it.effect("a token bucket's retry time is not pushed a millisecond late by floating-point refill", () =>
-    Effect.gen(function*() {
-      const store = yield* QuotaStore.makeMemory()
-      const t = TokenBucketLimit.make({ capacity: 5, refillPerSecond: 4 })
-      expect(yield* store.take([entry("t", t)], 0)).toEqual({ _tag: "Taken" })
-      // 4.012 tokens at 3 ms; the fifth is back at 250 ms, which the arithmetic puts at 250.0000000000001
-      expect(yield* store.take([entry("t", t, 5)], 3)).toEqual({ _tag: "Blocked", retryAtMillis: 250, keys: ["t"] })
-      expect(yield* store.take([entry("t", t, 5)], 250)).toEqual({ _tag: "Taken" })
-    }))
-
-  it.effect("tokenReserveMillis keeps that much refill in a token bucket, except from a request that needs it all", () =>
-    Effect.gen(function*() {
-      // 4 a second: 250 ms of refill is one token
-      const store = yield* QuotaStore.makeMemory({ tokenReserveMillis: 250 })
-      const t = TokenBucketLimit.make({ capacity: 10, refillPerSecond: 4 })
-      expect(yield* store.take([entry("t", t, 9)], 0)).toEqual({ _tag: "Taken" })
-      // one token left, which is the reserve
-      expect(yield* store.take([entry("t", t)], 0)).toEqual({ _tag: "Blocked", retryAtMillis: 250, keys: ["t"] })
-      expect(yield* store.take([entry("t", t)], 250)).toEqual({ _tag: "Taken" })
-      // a request for the whole capacity waits for a full bucket, not for more than there can be
-      expect(yield* store.take([entry("t", t, 10)], 250)).toEqual({ _tag: "Blocked", retryAtMillis: 2500, keys: ["t"] })
-      expect(yield* store.take([entry("t", t, 10)], 2500)).toEqual({ _tag: "Taken" })
-    }))
-
-  it.effect("charging takes units even from a bucket that does not have them", () =>
-    Effect.gen(function*() {
-      const store = yield* QuotaStore.makeMemory()
-      const t = TokenBucketLimit.make({ capacity: 4, refillPerSecond: 2 })
-      yield* store.adjust([entry("t", t, 6)], { _tag: "Charge" }, 0)
-      // 4 - 6 = -2: one unit is back after 1.5 s.
-      expect(yield* store.take([entry("t", t)], 0)).toEqual({ _tag: "Blocked", retryAtMillis: 1500, keys: ["t"] })
     }))
 
   it.effect("drops idle buckets, so memory stays bounded with 100,000 keys", () =>
@@ -165,29 +41,4 @@ describe("QuotaStore.makeMemory", () => {
       }
       for (const size of sizes) expect(size).toBeLessThanOrEqual(2 * 100_000 + 4096)
     }))
-
-  it.prop(
-    "a sliding window never holds more than N units in any interval of length W, whatever the sub-window count",
-    [
-      FastCheck.integer({ min: 1, max: 10 }),
-      FastCheck.integer({ min: 1, max: 500 }),
-      FastCheck.integer({ min: 1, max: 40 }),
-      FastCheck.array(FastCheck.record({ at: FastCheck.integer({ min: 0, max: 3000 }), cost: FastCheck.integer({ min: 1, max: 10 }) }), {
-        maxLength: 80
-      })
-    ],
-    ([limit, windowMillis, windowSlots, attempts]) => {
-      const store = QuotaStore.unsafeMakeMemory({ windowSlots })
-      const w = window(limit, windowMillis)
-      const taken: Array<{ at: number; cost: number }> = []
-      for (const { at, cost } of [...attempts].sort((x, y) => x.at - y.at)) {
-        if (cost > limit) continue
-        if (store.unsafeLocal.take([entry("w", w, cost)], at)._tag === "Taken") taken.push({ at, cost })
-      }
-      for (const start of taken) {
-        const inside = taken.filter((t) => t.at >= start.at && t.at < start.at + windowMillis)
-        expect(inside.reduce((n, t) => n + t.cost, 0)).toBeLessThanOrEqual(limit)
-      }
-    }
-  )
 })

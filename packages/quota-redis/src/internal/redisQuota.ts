@@ -1,0 +1,414 @@
+/**
+ * The Redis store's machinery: options checked into settings, the connection, the script call, the
+ * lease book (which permits this process holds in Redis, for renewal and release) and the failure
+ * policy (wait and retry, or fall back to an in-process store).
+ *
+ * @internal
+ */
+import { QuotaStore } from "@effect-msgraph/core"
+import { Clock, Duration, Effect, Schedule } from "effect"
+import type * as Scope from "effect/Scope"
+import { type Cluster, Redis } from "ioredis"
+import { randomUUID } from "node:crypto"
+import type { RedisQuotaStore } from "../RedisQuotaStore.js"
+import { HEADER, lua, Op } from "./script.js"
+
+type Entry = QuotaStore.Entry
+type Operation = QuotaStore.QuotaStoreError["operation"]
+
+/** @internal */
+export interface Settings {
+  readonly url: string
+  readonly client: Redis | Cluster | undefined
+  readonly namespace: string
+  readonly leaseMillis: number
+  readonly permitPollMillis: number
+  readonly timeoutMillis: number
+  readonly onUnavailable: "wait" | "fallback"
+  readonly maxWaitMillis: number
+  readonly fallbackMillis: number
+  readonly clock: "redis" | "caller"
+  readonly memory: QuotaStore.QuotaStore.MemoryOptions
+  readonly windowSlots: number
+  readonly adaptiveMemoryMillis: number
+  readonly tokenReserveMillis: number
+}
+
+/** @internal */
+export const defaults = {
+  url: "redis://127.0.0.1:6379",
+  namespace: "msgraph",
+  leaseMillis: 30_000,
+  permitPollMillis: 50,
+  timeoutMillis: 1000,
+  fallbackMillis: 5000,
+  windowSlots: 20,
+  adaptiveMemoryMillis: 10 * 60_000
+} as const
+
+const positive = (n: number) => Number.isFinite(n) && n > 0
+
+/** @internal */
+export const validate = (
+  options: RedisQuotaStore.Options
+): Effect.Effect<Settings, { readonly option: string; readonly detail: string }> =>
+  Effect.suspend(() => {
+    const bad = (option: string, detail: string) => Effect.fail({ option, detail })
+    const url = options.url ?? defaults.url
+    if (options.client === undefined && !isRedisUrl(url)) {
+      return bad("url", "expected redis://host:port or rediss://host:port")
+    }
+    const namespace = options.namespace ?? defaults.namespace
+    if (namespace === "" || /[{}]/.test(namespace)) return bad("namespace", "must be non-empty and contain no brace")
+    const durations = {
+      leaseMillis: options.leaseMillis ?? defaults.leaseMillis,
+      permitPollMillis: options.permitPollMillis ?? defaults.permitPollMillis,
+      timeoutMillis: options.timeoutMillis ?? defaults.timeoutMillis,
+      fallbackMillis: options.fallbackMillis ?? defaults.fallbackMillis,
+      maxWaitMillis: options.maxWaitMillis ?? Infinity
+    }
+    for (const [name, value] of Object.entries(durations)) {
+      if (!(value === Infinity || positive(value)) || (name !== "maxWaitMillis" && value === Infinity)) {
+        return bad(name, "must be a positive number of milliseconds")
+      }
+    }
+    const windowSlots = options.windowSlots ?? defaults.windowSlots
+    if (!Number.isInteger(windowSlots) || windowSlots < 1) return bad("windowSlots", "must be a positive integer")
+    const { adaptiveMemoryMillis: _a, tokenReserveMillis: _t, windowSlots: _w } = options
+    return Effect.succeed<Settings>({
+      url,
+      client: options.client,
+      namespace,
+      ...durations,
+      onUnavailable: options.onUnavailable ?? "wait",
+      clock: options.clock ?? "redis",
+      memory: {
+        windowSlots,
+        ...(_a === undefined ? {} : { adaptiveMemoryMillis: _a }),
+        ...(_t === undefined ? {} : { tokenReserveMillis: _t })
+      },
+      windowSlots,
+      adaptiveMemoryMillis: options.adaptiveMemoryMillis ?? defaults.adaptiveMemoryMillis,
+      tokenReserveMillis: options.tokenReserveMillis ?? 0
+    })
+  })
+
+/** @internal */
+export const isRedisUrl = (url: string): boolean => {
+  try {
+    const parsed = new URL(url)
+    return (parsed.protocol === "redis:" || parsed.protocol === "rediss:") && parsed.hostname !== ""
+  } catch {
+    return false
+  }
+}
+
+/** `host:port` of a URL, without credentials: what logs may show. @internal */
+export const redactedTarget = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    return `${parsed.protocol}//${parsed.host}`
+  } catch {
+    return "redis"
+  }
+}
+
+const COMMAND = "msgraphQuota"
+
+type Reply = unknown
+type Scripted = (numKeys: number, ...args: Array<string | number>) => Promise<Reply>
+
+/** A permit count this process holds in Redis on one bucket. */
+interface Held {
+  readonly entry: Entry
+  count: number
+}
+
+const kindOf = (entry: Entry): number =>
+  entry.limit._tag === "Window" ? 0 : entry.limit._tag === "TokenBucket" ? 1 : 2
+
+const capacityOf = (entry: Entry): number =>
+  entry.limit._tag === "Window"
+    ? entry.limit.limit
+    : entry.limit._tag === "TokenBucket"
+    ? entry.limit.capacity
+    : entry.limit.permits
+
+const rateOf = (entry: Entry): number =>
+  entry.limit._tag === "Window"
+    ? entry.limit.windowMillis
+    : entry.limit._tag === "TokenBucket"
+    ? entry.limit.refillPerSecond / 1000
+    : 0
+
+const taken: QuotaStore.Taken = { _tag: "Taken" }
+
+const backoff = Schedule.exponential(Duration.millis(100), 2).pipe(Schedule.either(Schedule.spaced(Duration.seconds(2))))
+
+/** @internal */
+export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const client = settings.client ?? (yield* connect(settings))
+    client.defineCommand(COMMAND, { lua })
+    const script = (client as unknown as Record<string, Scripted>)[COMMAND]!.bind(client)
+    const owner = randomUUID()
+    const prefix = `{${settings.namespace}}:`
+    const redisKey = (key: string) => prefix + key
+    const held = new Map<string, Held>()
+    const fallback = yield* QuotaStore.makeMemory(settings.memory)
+    const target = settings.client === undefined ? redactedTarget(settings.url) : "the given Redis client"
+    let fallbackUntil = -Infinity
+    let warnedWaiting = false
+
+    /** One script call: `op` over `entries`, with two operation parameters. */
+    const call = (
+      operation: Operation,
+      op: string,
+      entries: ReadonlyArray<Entry>,
+      nowMillis: number,
+      p1 = 0,
+      p2 = 0
+    ): Effect.Effect<Reply, QuotaStore.QuotaStoreError> =>
+      Effect.tryPromise({
+        try: () => {
+          const n = entries.length
+          const args = new Array<string | number>(n + HEADER + n * 4)
+          for (let i = 0; i < n; i++) args[i] = prefix + entries[i]!.key
+          args[n] = op
+          args[n + 1] = settings.clock === "caller" ? nowMillis : ""
+          args[n + 2] = owner
+          args[n + 3] = settings.leaseMillis
+          args[n + 4] = settings.windowSlots
+          args[n + 5] = settings.adaptiveMemoryMillis
+          args[n + 6] = settings.tokenReserveMillis
+          args[n + 7] = p1
+          args[n + 8] = p2
+          args[n + 9] = settings.permitPollMillis
+          let at = n + HEADER
+          for (let i = 0; i < n; i++) {
+            const entry = entries[i]!
+            args[at++] = kindOf(entry)
+            args[at++] = capacityOf(entry)
+            args[at++] = rateOf(entry)
+            args[at++] = entry.cost
+          }
+          return script(n, ...args)
+        },
+        catch: (cause) => new QuotaStore.QuotaStoreError({ operation, cause })
+      })
+
+    /**
+     * Fail closed: on a failure, retry with backoff (100 ms doubling, at most 2 s apart) for up to
+     * `maxWaitMillis`. The call that succeeds costs nothing more than the call itself.
+     */
+    const retrying = <A>(effect: Effect.Effect<A, QuotaStore.QuotaStoreError>, maxWaitMillis: number) =>
+      Effect.catchAll(effect, (error) => {
+        const warn = warnedWaiting ? Effect.void : Effect.logWarning(
+          `quota store: Redis at ${target} failed during ${error.operation} (${describe(error.cause)}); ` +
+            `admitting nothing until it answers`
+        )
+        warnedWaiting = true
+        return warn.pipe(
+          Effect.zipRight(Effect.retry(effect, maxWaitMillis === Infinity ? backoff : backoff.pipe(Schedule.upTo(Duration.millis(maxWaitMillis))))),
+          Effect.tap(() =>
+            Effect.sync(() => {
+              warnedWaiting = false
+            })
+          )
+        )
+      })
+
+    /**
+     * Runs an operation against Redis under the failure policy. With `"fallback"`, `local` answers
+     * while Redis is down (and for `fallbackMillis` after each failure).
+     */
+    const guarded = <A>(
+      remote: Effect.Effect<A, QuotaStore.QuotaStoreError>,
+      local: Effect.Effect<A, QuotaStore.QuotaStoreError>,
+      maxWaitMillis = settings.maxWaitMillis
+    ): Effect.Effect<A, QuotaStore.QuotaStoreError> => {
+      if (settings.onUnavailable === "wait") return retrying(remote, maxWaitMillis)
+      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        now < fallbackUntil ? local : remote.pipe(
+          Effect.catchAll((error) =>
+            Effect.flatMap(Clock.currentTimeMillis, (at) => {
+              const warn = fallbackUntil === -Infinity || at >= fallbackUntil
+              fallbackUntil = at + settings.fallbackMillis
+              return (warn
+                ? Effect.logWarning(
+                  `QUOTA STORE FALLBACK: Redis at ${target} failed during ${error.operation} ` +
+                    `(${describe(error.cause)}); this process now admits against its own in-memory ` +
+                    `quota, NOT shared with other processes, and tries Redis again in ${settings.fallbackMillis} ms`
+                )
+                : Effect.void).pipe(Effect.zipRight(local))
+            })
+          )
+        ))
+    }
+
+    const hold = (entries: ReadonlyArray<Entry>) => {
+      for (const entry of entries) {
+        if (entry.limit._tag !== "Concurrency") continue
+        const found = held.get(entry.key)
+        if (found === undefined) held.set(entry.key, { entry, count: entry.cost })
+        else found.count += entry.cost
+      }
+    }
+
+    const take = (entries: ReadonlyArray<Entry>, nowMillis: number): Effect.Effect<QuotaStore.Outcome, QuotaStore.QuotaStoreError> =>
+      guarded(
+        Effect.flatMap(call("take", Op.take, entries, nowMillis), (reply) => {
+          const outcome = decodeTake(reply, entries, nowMillis)
+          if (outcome === undefined) {
+            return Effect.fail(new QuotaStore.QuotaStoreError({ operation: "take", cause: new Error("unexpected reply") }))
+          }
+          if (outcome._tag === "Taken") hold(entries)
+          return Effect.succeed(outcome)
+        }),
+        fallback.take(entries, nowMillis)
+      )
+
+    const release = (entries: ReadonlyArray<Entry>, nowMillis: number): Effect.Effect<void, QuotaStore.QuotaStoreError> =>
+      Effect.suspend(() => {
+        // permits taken from Redis go back to Redis; the rest were taken from the fallback
+        const remote: Array<Entry> = []
+        const local: Array<Entry> = []
+        for (const entry of entries) {
+          if (entry.limit._tag !== "Concurrency") continue
+          const found = held.get(entry.key)
+          if (found !== undefined && found.count >= entry.cost) {
+            found.count -= entry.cost
+            if (found.count <= 0) held.delete(entry.key)
+            remote.push(entry)
+          } else {
+            local.push(entry)
+          }
+        }
+        const back = local.length === 0 ? Effect.void : fallback.release(local, nowMillis)
+        if (remote.length === 0) return back
+        // past the lease the permits have come back anyway: never wait longer than that
+        return Effect.zipRight(
+          back,
+          guarded(Effect.asVoid(call("release", Op.release, remote, nowMillis)), Effect.void, settings.leaseMillis)
+        )
+      })
+
+    const pause = (entries: ReadonlyArray<Entry>, untilMillis: number, nowMillis: number) =>
+      guarded(
+        Effect.asVoid(call("pause", Op.pause, entries, nowMillis, untilMillis - nowMillis)),
+        fallback.pause(entries, untilMillis, nowMillis)
+      )
+
+    const adjust = (entries: ReadonlyArray<Entry>, adjustment: QuotaStore.Adjustment, nowMillis: number) => {
+      const local = fallback.adjust(entries, adjustment, nowMillis)
+      switch (adjustment._tag) {
+        case "Decrease":
+          return guarded(
+            Effect.asVoid(call("adjust", Op.decrease, entries, nowMillis, adjustment.factor, adjustment.floor)),
+            local
+          )
+        case "Increase":
+          return guarded(Effect.asVoid(call("adjust", Op.increase, entries, nowMillis, adjustment.step)), local)
+        case "Charge":
+          return guarded(Effect.asVoid(call("adjust", Op.charge, entries, nowMillis)), local)
+        case "Redate":
+          return nowMillis <= adjustment.takenAtMillis
+            ? Effect.void
+            : guarded(
+              Effect.asVoid(call("adjust", Op.redate, entries, nowMillis, nowMillis - adjustment.takenAtMillis)),
+              local
+            )
+      }
+    }
+
+    const renew: Effect.Effect<void, QuotaStore.QuotaStoreError> = Effect.suspend(() => {
+      if (held.size === 0) return Effect.void
+      const entries = [...held.values()].map((h) => ({ ...h.entry, cost: h.count }))
+      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.flatMap(call("take", Op.renew, entries, now), (lost) =>
+          typeof lost === "number" && lost > 0
+            ? Effect.logWarning(
+              `quota store: ${lost} concurrency lease(s) of this process had expired before renewal; ` +
+                `raise leaseMillis if Redis or this process stalls for that long`
+            )
+            : Effect.void))
+    })
+
+    const factor = (key: string) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.map(
+          call("take", Op.inspect, [{ key, limit: { _tag: "Concurrency", permits: 1 } as Entry["limit"], cost: 0 }], now),
+          (reply) => Number((reply as ReadonlyArray<string>)[0])
+        ))
+
+    // renew what this process holds, well before the lease runs out
+    yield* renew.pipe(
+      Effect.catchAll((error) => Effect.logWarning(`quota store: lease renewal failed (${describe(error.cause)})`)),
+      Effect.repeat(Schedule.spaced(Duration.millis(Math.max(1, settings.leaseMillis / 3)))),
+      Effect.interruptible,
+      Effect.forkScoped
+    )
+    // a clean shutdown gives back whatever it still holds, without waiting on a dead Redis
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        if (held.size === 0) return Effect.void
+        const entries = [...held.values()].map((h) => ({ ...h.entry, cost: h.count }))
+        held.clear()
+        return Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.ignore(call("release", Op.release, entries, now)))
+      })
+    )
+
+    return {
+      [QuotaStore.TypeId]: QuotaStore.TypeId,
+      take,
+      release,
+      pause,
+      adjust,
+      unsafeLocal: undefined,
+      factor,
+      redisKey,
+      renew,
+      fallingBack: Effect.map(Clock.currentTimeMillis, (now) => now < fallbackUntil)
+    } satisfies RedisQuotaStore
+  })
+
+/** The reply of `take`, with its retry instant translated from Redis's clock to the caller's. */
+const decodeTake = (reply: Reply, entries: ReadonlyArray<Entry>, nowMillis: number): QuotaStore.Outcome | undefined => {
+  if (!Array.isArray(reply)) return undefined
+  if (reply[0] === 1) return taken
+  const retry = Number(reply[1])
+  const serverNow = Number(reply[2])
+  const indexes = reply[3] as ReadonlyArray<number>
+  if (!Number.isFinite(retry) || !Number.isFinite(serverNow) || !Array.isArray(indexes)) return undefined
+  const retryAt = serverNow === nowMillis ? retry : nowMillis + (retry - serverNow)
+  return {
+    _tag: "Blocked",
+    // as the in-memory store: never before the next millisecond, and not late by float rounding
+    retryAtMillis: Math.max(nowMillis + 1, Math.ceil(retryAt - 1e-6)),
+    keys: indexes.map((i) => entries[i - 1]!.key)
+  }
+}
+
+const describe = (cause: unknown): string => cause instanceof Error ? cause.message : String(cause)
+
+/** A connection of our own: commands fail at once while disconnected, and after `timeoutMillis`. */
+const connect = (settings: Settings): Effect.Effect<Redis, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.gen(function*() {
+      const client = new Redis(settings.url, {
+        lazyConnect: true,
+        // commands issued in the same tick share one write; each script still runs atomically
+        enableAutoPipelining: true,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        commandTimeout: settings.timeoutMillis,
+        connectTimeout: Math.max(settings.timeoutMillis, 1000),
+        retryStrategy: (times) => Math.min(100 * times, 2000)
+      })
+      // failures reach callers through the operations; keep the client from printing them too
+      client.on("error", () => {})
+      yield* Effect.promise(() => client.connect().catch(() => undefined))
+      return client
+    }),
+    (client) => Effect.promise(() => client.quit().catch(() => client.disconnect()))
+  )

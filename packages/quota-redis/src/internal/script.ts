@@ -1,0 +1,353 @@
+/**
+ * The Lua script behind the Redis store. One script serves every operation, so that a `take` over
+ * all of a request's buckets is one atomic `EVALSHA`: Redis runs a script to the end before it
+ * serves any other command, which is what makes "all or nothing" hold across processes.
+ *
+ * Every bucket is one string key holding a MessagePack array (doubles are kept exactly):
+ *
+ * - `[kind, units, last, pausedUntil, factor, adaptedAt, ...]`, where kind is 0 (sliding window),
+ *   1 (token bucket) or 2 (concurrency);
+ * - a window appends its runs as `at, units` pairs, oldest first: all takes in one sub-window join
+ *   one run, dated by the latest of them, exactly as the in-memory store does;
+ * - a token bucket keeps its tokens in `units` as of `last`;
+ * - a concurrency bucket appends its leases as `owner, permits, expiresAt` triples; `units` is their
+ *   sum. A lease whose expiry has passed is dropped on the next touch, which is how the permits of a
+ *   process that died come back.
+ *
+ * Each write sets the key's expiry to the instant its state becomes indistinguishable from a fresh
+ * bucket (the last run leaves the window, the bucket is full again, the last lease and any pause
+ * end, a lowered limit is forgotten), so idle buckets cost nothing.
+ *
+ * Time is Redis's own (`TIME`) unless the caller passes an instant (the tests' virtual time):
+ * instants the caller gives (a pause's end, a redate's origin) travel as durations relative to the
+ * caller's `now`, and instants the script answers (when to retry) are translated back the same way,
+ * so a process whose clock is hours off still shares one timeline with the others.
+ *
+ * @internal
+ */
+
+/** @internal */
+export const Op = {
+  take: "take",
+  release: "release",
+  pause: "pause",
+  decrease: "decrease",
+  increase: "increase",
+  charge: "charge",
+  redate: "redate",
+  renew: "renew",
+  inspect: "inspect"
+} as const
+
+/**
+ * ARGV slots before the per-entry quadruples (kind, capacity, rate, cost). `rate` is the window's
+ * length in milliseconds, or a token bucket's refill per millisecond.
+ *
+ * @internal
+ */
+export const HEADER = 10
+
+/** @internal */
+export const lua = `
+local op = ARGV[1]
+local now
+if ARGV[2] == '' then
+  if redis.replicate_commands then pcall(redis.replicate_commands) end
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+else
+  now = tonumber(ARGV[2])
+end
+local owner = ARGV[3]
+local lease = tonumber(ARGV[4])
+local slots = tonumber(ARGV[5])
+local memory = tonumber(ARGV[6])
+local reserveMillis = tonumber(ARGV[7])
+local p1 = tonumber(ARGV[8])
+local p2 = tonumber(ARGV[9])
+local poll = tonumber(ARGV[10])
+local EPS = 1e-9
+local H = ${HEADER}
+
+local function num(x) return string.format('%.17g', x) end
+
+local function entry(i)
+  local b = H + (i - 1) * 4
+  return tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])
+end
+
+-- s = { kind, units, last, pausedUntil, factor, adaptedAt, extra... }; capacity and rate come from
+-- the entry (the catalogue's values), so they are not stored.
+local function load(key, create, kind, cap)
+  local raw = redis.call('GET', key)
+  if raw then return cmsgpack.unpack(raw) end
+  if not create then return nil end
+  if kind == 1 then return { 1, cap, now, 0, 1, 0 } end
+  return { kind, 0, 0, 0, 1, 0 }
+end
+
+local function effective(s, cap)
+  if s[1] == 2 then return math.max(1, math.floor(cap * s[5])) end
+  return cap * s[5]
+end
+
+local function width(cap, rate)
+  if cap <= slots then return 1 end
+  return rate / slots
+end
+
+local function advance(s, cap, rate)
+  local kind = s[1]
+  if kind == 0 then
+    local n = #s
+    local first = 7
+    while first < n and s[first] + rate <= now do
+      s[2] = s[2] - s[first + 1]
+      first = first + 2
+    end
+    if first > 7 then
+      local kept = { s[1], s[2], s[3], s[4], s[5], s[6] }
+      for j = first, n do kept[#kept + 1] = s[j] end
+      s = kept
+    end
+    if #s == 6 then s[2] = 0 end
+  elseif kind == 1 then
+    local c = effective(s, cap)
+    if now > s[3] then
+      local nx = s[2] + (now - s[3]) * rate * s[5]
+      if nx > c then nx = c end
+      s[2] = nx
+      s[3] = now
+    elseif s[2] > c then
+      s[2] = c
+    end
+  else
+    local kept = { s[1], 0, s[3], s[4], s[5], s[6] }
+    local n = #s
+    for j = 7, n, 3 do
+      if s[j + 2] > now and s[j + 1] > 0 then
+        kept[#kept + 1] = s[j]
+        kept[#kept + 1] = s[j + 1]
+        kept[#kept + 1] = s[j + 2]
+        kept[2] = kept[2] + s[j + 1]
+      end
+    end
+    s = kept
+  end
+  return s
+end
+
+local function needed(s, cap, rate, cost)
+  local c = effective(s, cap)
+  local need = cost + rate * reserveMillis * s[5]
+  if need < c then return need end
+  return c
+end
+
+local function fits(s, cap, rate, cost)
+  if s[1] == 1 then return s[2] + EPS >= needed(s, cap, rate, cost) end
+  return s[2] + cost <= effective(s, cap) + EPS or s[2] <= EPS
+end
+
+local function readyAt(s, cap, rate, cost)
+  local kind = s[1]
+  if kind == 0 then
+    local c = effective(s, cap)
+    local remaining = s[2]
+    for j = 7, #s, 2 do
+      remaining = remaining - s[j + 1]
+      if remaining + cost <= c + EPS or remaining <= EPS then return s[j] + rate end
+    end
+    return now
+  elseif kind == 1 then
+    return now + (needed(s, cap, rate, cost) - s[2]) / (rate * s[5])
+  end
+  -- another process's release cannot be seen: poll, or wait for the first lease to lapse
+  local at = now + poll
+  for j = 7, #s, 3 do
+    if s[j + 2] < at then at = s[j + 2] end
+  end
+  return at
+end
+
+local function apply(s, cap, rate, cost)
+  local kind = s[1]
+  if kind == 0 then
+    local w = width(cap, rate)
+    local n = #s
+    local runs = (n - 6) / 2
+    if runs > 0 and (math.floor(s[n - 1] / w) == math.floor(now / w) or runs >= slots + 2) then
+      s[n] = s[n] + cost
+      if now > s[n - 1] then s[n - 1] = now end
+    else
+      s[n + 1] = now
+      s[n + 2] = cost
+    end
+    s[2] = s[2] + cost
+  elseif kind == 1 then
+    s[2] = s[2] - cost
+  else
+    local found = false
+    for j = 7, #s, 3 do
+      if s[j] == owner then
+        s[j + 1] = s[j + 1] + cost
+        s[j + 2] = now + lease
+        found = true
+      end
+    end
+    if not found then
+      local n = #s
+      s[n + 1] = owner
+      s[n + 2] = cost
+      s[n + 3] = now + lease
+    end
+    s[2] = s[2] + cost
+  end
+end
+
+-- Stores the state until it would be indistinguishable from a fresh bucket, or deletes it.
+local function save(key, s, cap, rate)
+  local until_ = s[4]
+  if s[5] < 1 and s[6] + memory > until_ then until_ = s[6] + memory end
+  local kind = s[1]
+  if kind == 0 then
+    if #s > 6 and s[#s - 1] + rate > until_ then until_ = s[#s - 1] + rate end
+  elseif kind == 1 then
+    local c = effective(s, cap)
+    if s[2] + EPS < c then
+      local full = s[3] + (c - s[2]) / (rate * s[5])
+      if full > until_ then until_ = full end
+    end
+  else
+    for j = 7, #s, 3 do
+      if s[j + 2] > until_ then until_ = s[j + 2] end
+    end
+  end
+  local ttl = math.ceil(until_ - now) + 1
+  if ttl <= 1 then
+    redis.call('DEL', key)
+  else
+    redis.call('SET', key, cmsgpack.pack(s), 'PX', ttl)
+  end
+end
+
+local n = #KEYS
+
+if op == 'take' then
+  local states = {}
+  local blocked = {}
+  local retry = nil
+  local unknown = false
+  for i = 1, n do
+    local kind, cap, rate, cost = entry(i)
+    local s = advance(load(KEYS[i], true, kind, cap), cap, rate)
+    states[i] = s
+    local short = false
+    local at = nil
+    if s[4] > now then
+      short = true
+      at = s[4]
+      if not fits(s, cap, rate, cost) then
+        local ready = readyAt(s, cap, rate, cost)
+        if ready > at then at = ready end
+      end
+    elseif not fits(s, cap, rate, cost) then
+      short = true
+      at = readyAt(s, cap, rate, cost)
+    end
+    if short then
+      blocked[#blocked + 1] = i
+      if retry == nil or at > retry then retry = at end
+    end
+  end
+  if #blocked > 0 then
+    return { 0, num(retry), num(now), blocked }
+  end
+  for i = 1, n do
+    local kind, cap, rate, cost = entry(i)
+    apply(states[i], cap, rate, cost)
+    save(KEYS[i], states[i], cap, rate)
+  end
+  return { 1, '', num(now), {} }
+end
+
+if op == 'release' or op == 'renew' then
+  local lost = 0
+  for i = 1, n do
+    local kind, cap, rate, cost = entry(i)
+    local s = load(KEYS[i], false)
+    local found = false
+    if s and s[1] == 2 then
+      s = advance(s, cap, rate)
+      for j = 7, #s, 3 do
+        if s[j] == owner then
+          found = true
+          if op == 'release' then
+            s[j + 1] = s[j + 1] - cost
+            s[2] = s[2] - cost
+          else
+            s[j + 2] = now + lease
+          end
+        end
+      end
+      save(KEYS[i], advance(s, cap, rate), cap, rate)
+    end
+    if not found then lost = lost + 1 end
+  end
+  return lost
+end
+
+if op == 'inspect' then
+  local kind, cap, rate, cost = entry(1)
+  local s = load(KEYS[1], false)
+  if not s then return { num(1), '0', num(now) } end
+  s = advance(s, cap, rate)
+  return { num(s[5]), num(s[2]), num(now) }
+end
+
+for i = 1, n do
+  local kind, cap, rate, cost = entry(i)
+  if op == 'pause' then
+    local s = load(KEYS[i], true, kind, cap)
+    if now + p1 > s[4] then s[4] = now + p1 end
+    save(KEYS[i], s, cap, rate)
+  elseif op == 'decrease' then
+    local s = advance(load(KEYS[i], true, kind, cap), cap, rate)
+    s[5] = math.max(p2, s[5] * p1)
+    s[6] = now
+    s = advance(s, cap, rate)
+    save(KEYS[i], s, cap, rate)
+  elseif op == 'increase' then
+    local s = load(KEYS[i], false)
+    if s and s[5] < 1 then
+      s = advance(s, cap, rate)
+      s[5] = math.min(1, s[5] + p1)
+      s[6] = now
+      save(KEYS[i], s, cap, rate)
+    end
+  elseif op == 'charge' then
+    if kind ~= 2 then
+      local s = advance(load(KEYS[i], true, kind, cap), cap, rate)
+      apply(s, cap, rate, cost)
+      save(KEYS[i], s, cap, rate)
+    end
+  elseif op == 'redate' then
+    if kind == 0 and cost > 0 and p1 > 0 then
+      local s = advance(load(KEYS[i], true, kind, cap), cap, rate)
+      local w = width(cap, rate)
+      local slot = math.floor((now - p1) / w)
+      for j = 7, #s, 2 do
+        if math.floor(s[j] / w) == slot then
+          local moved = math.min(s[j + 1], cost)
+          s[j + 1] = s[j + 1] - moved
+          s[2] = s[2] - moved
+          break
+        end
+      end
+      apply(s, cap, rate, cost)
+      save(KEYS[i], s, cap, rate)
+    end
+  end
+end
+return 0
+`

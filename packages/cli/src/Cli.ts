@@ -101,7 +101,10 @@ export interface SimulateOptions {
   readonly maxAttempts?: number | undefined
   /** Send without client-side throttling, relying on Retry-After. */
   readonly unthrottled?: boolean
-  /** Simulated per-item latency (default `none`), in virtual time. */
+  /**
+   * How long Graph takes in the simulation (virtual time): `realistic` (the default, the latency
+   * model `serve` uses: `Latency.realistic`) or `none`.
+   */
   readonly latency?: "none" | "realistic"
 }
 
@@ -126,6 +129,11 @@ export interface RunOptions {
    * typed: `30s`, `15m`, `2h`, `1d`, `500ms` or `"30 minutes"`. Default: none.
    */
   readonly deadline?: string | undefined
+  /**
+   * The latency model the duration lower bound assumes (`realistic` by default, as `serve`
+   * answers); `none` for an endpoint that answers at once (`serve --latency none`).
+   */
+  readonly latency?: "none" | "realistic"
 }
 
 /**
@@ -189,7 +197,7 @@ const simulateWith = (
     seed: options.seed ?? 0,
     client: clientOptions(options.maxAttempts),
     unthrottled: options.unthrottled ?? false,
-    latency: options.latency ?? "none",
+    latency: options.latency ?? "realistic",
     onOutcome: (outcome) => progress.advance(outcome._tag === "Success")
   }).pipe(
     // the file passed the same checks the client applies, so a workload error here is a defect
@@ -203,7 +211,7 @@ const settingsOf = (options: Omit<SimulateOptions, "file" | "json">) => ({
   faults: options.faults ?? "none",
   seed: options.seed ?? 0,
   unthrottled: options.unthrottled ?? false,
-  latency: options.latency ?? "none"
+  latency: options.latency ?? "realistic"
 })
 
 /**
@@ -218,7 +226,7 @@ export const simulate = (options: SimulateOptions): Effect.Effect<ExitCode, neve
     if (problem !== undefined) return yield* invalid(problem)
     const read = yield* loadOrReport(options.file)
     if (Either.isLeft(read)) return read.left
-    const loaded = yield* planFor(read.right, options.latency ?? "none", options.maxAttempts)
+    const loaded = yield* planFor(read.right, options.latency ?? "realistic", options.maxAttempts)
     const progress = yield* Progress.make(loaded.workload.length)
     const result = yield* simulateWith(loaded, options, progress)
     const report = Report.make({
@@ -278,8 +286,9 @@ export interface PlanOptions {
   readonly json?: boolean
   readonly tenantSize?: TenantSize
   /**
-   * Simulated per-item latency (default `none`). With `realistic`, the plan is chosen by its
-   * estimated duration under the emulator's latencies, and the prediction runs with them.
+   * How long Graph takes in the prediction: `realistic` (the default, as `serve`) or `none`. With
+   * `realistic`, the plan is chosen by its estimated duration under that model, and the prediction
+   * runs with it.
    */
   readonly latency?: "none" | "realistic"
 }
@@ -295,7 +304,7 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
   Effect.gen(function*() {
     const read = yield* loadOrReport(options.file)
     if (Either.isLeft(read)) return read.left
-    const latency = options.latency ?? "none"
+    const latency = options.latency ?? "realistic"
     const loaded = yield* planFor(read.right, latency, undefined)
     const { plan } = loaded
     const progress = yield* Progress.make(plan.requests)
@@ -321,7 +330,6 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
       const estimated = plan.estimatedMillis === undefined ? {} : { estimatedMillis: Math.round(plan.estimatedMillis) }
       yield* stdout(`${jsonText({ policy: plan.policy, rounds, plannedRoundTrips: plan.roundTrips, plannedBatches: plan.batches, ...estimated, predicted: report })}\n`)
     } else {
-      const bound = result.bound
       yield* stdout(
         renderPlan(loaded) +
           Report.table([
@@ -333,19 +341,9 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
               `policy ${plan.policy}: the shorter estimate under the emulator's expected latencies`
             ] as const]),
             ["Predicted round trips", String(result.summary.roundTrips), `${result.summary.batches} batches, as the simulated client sent them`],
-            [
-              "Predicted duration",
-              Report.duration(result.summary.durationMs),
-              `lower bound ${Report.duration(bound.ms)} (simulated, tenant ${options.tenantSize ?? "M"}, documented limits${latency === "none" ? "" : ", realistic latency"})`
-            ],
-            [
-              "Bottleneck",
-              bound.bottleneck === undefined ? "none" : bound.bottleneck.entryId,
-              bound.bottleneck === undefined
-                ? "no limit forces a wait"
-                : `${escape(bound.bottleneck.key)}: ${bound.bottleneck.cost.toLocaleString("en-US")} units at ${LowerBound.describeLimit(bound.bottleneck.limit)}`
-            ],
-            ["Predicted 429s", String(result.summary.throttled429), `failures ${result.summary.failed}, admission ${result.admission}`]
+            ...Report.timeRows(report, "Predicted duration"),
+            ["Predicted 429s", String(result.summary.throttled429), `failures ${result.summary.failed}, admission ${result.admission}`],
+            ["Simulated", "", `tenant ${options.tenantSize ?? "M"}, documented limits, ${latency === "none" ? "no latency" : "realistic latency"}`]
           ])
       )
     }
@@ -455,9 +453,13 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     if (Either.isLeft(summary)) return yield* invalid(`${options.file}: ${summary.left.message}`, "Nothing was sent.")
     if (summary.right === undefined) return yield* Effect.dieMessage("the client ended without a summary")
     const signal = Option.getOrUndefined(yield* Deferred.poll(signalled).pipe(Effect.flatMap(Effect.transposeOption)))
+    const failedIds = new Set(failures.map((f) => f.id))
     const bound = LowerBound.fromWorkload(
       workload,
-      new LimitCatalog.ClassifyContext({ tenantId: "tenant", appId: "app", delegated: loopback, tenantSize })
+      new LimitCatalog.ClassifyContext({ tenantId: "tenant", appId: "app", delegated: loopback, tenantSize }),
+      undefined,
+      // requests that failed may never have run, and those that never ended did not count either
+      { latency: Simulation.latencyProfile(options.latency ?? "realistic"), failed: (id) => failedIds.has(id) || signal !== undefined }
     )
     const report = Report.make({
       command: "run",
@@ -468,7 +470,7 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       audit: undefined,
       admission: admissionName(admission),
       failures,
-      settings: { endpoint: endpoint.origin, tenantSize, startedAt: new Date(started).toISOString() },
+      settings: { endpoint: endpoint.origin, tenantSize, startedAt: new Date(started).toISOString(), latency: options.latency ?? "realistic" },
       interrupted: signal
     })
     yield* stdout(options.json === true ? `${jsonText(report)}\n` : Report.render(report))
@@ -551,9 +553,13 @@ const latency = Options.choice("latency", ["realistic", "none"]).pipe(
   Options.withDefault(EmulatorServer.serveDefaults.latency),
   Options.withDescription("per-item latency of the served emulator")
 )
-const simulatedLatency = Options.choice("latency", ["none", "realistic"]).pipe(
-  Options.withDefault("none" as const),
-  Options.withDescription("per-item latency of the simulated emulator, in virtual time")
+const simulatedLatency = Options.choice("latency", ["realistic", "none"]).pipe(
+  Options.withDefault("realistic" as const),
+  Options.withDescription("latency of the simulated emulator, in virtual time: realistic (as serve) or none")
+)
+const runLatency = Options.choice("latency", ["realistic", "none"]).pipe(
+  Options.withDefault("realistic" as const),
+  Options.withDescription("the latency model the duration lower bound assumes: realistic (as serve) or none")
 )
 const maxAttempts = Options.integer("max-attempts").pipe(Options.optional, Options.withDescription("attempts per request (default 5)"))
 const port = Options.integer("port").pipe(Options.withDefault(EmulatorServer.serveDefaults.port), Options.withDescription("port on 127.0.0.1 (0: any free port)"))
@@ -596,7 +602,7 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
   )
   const runCmd = Command.make(
     "run",
-    { file: fileArg, endpoint, json, tenantSize, maxAttempts, unthrottled, timeout: timeoutOption, deadline },
+    { file: fileArg, endpoint, json, tenantSize, maxAttempts, unthrottled, timeout: timeoutOption, deadline, latency: runLatency },
     (a) => done(run({ ...a, maxAttempts: optional(a.maxAttempts), timeout: optional(a.timeout), deadline: optional(a.deadline) }))
   ).pipe(Command.withDescription("run a workload against Graph or a `serve` endpoint"))
   return Command.make("msgraph-batch").pipe(Command.withSubcommands([planCmd, simulateCmd, serveCmd, runCmd]))

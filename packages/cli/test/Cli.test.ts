@@ -221,6 +221,11 @@ describe("msgraph-batch serve and run", () => {
       for (const field of jsonFields) assert.property(json, field)
       assert.strictEqual(json.succeeded, 22)
       assert.isNull(json.limitViolations) // run has no audit of its own
+      // served with realistic latency, and a bound that assumes it: a round trip and the chain
+      assert.strictEqual(json.settings.latency, "realistic")
+      assert.strictEqual(json.durationLowerBoundMs, 200)
+      assert.deepInclude(json.boundBy, { kind: "criticalPath", ms: 200 })
+      assert.isAtLeast(json.durationMs, json.durationLowerBoundMs)
       assert.strictEqual(result.report.duplicateExecutions, 0)
       assert.strictEqual(result.report.requests - result.report.throttled, 22)
     }))

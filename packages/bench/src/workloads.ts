@@ -474,7 +474,7 @@ const diagnostics: ReadonlyArray<{
   {
     workload: "onboarding",
     variant: "latency realistic, planned by estimated duration",
-    isolates: "the emulator's realistic per-item latency; the client plans with the same model (GraphClient planning), which picks parallel waves",
+    isolates: "the emulator's realistic latency (per round trip and per item); the client plans with the same model (GraphClient planning), which picks parallel waves",
     make: () => Examples.onboarding(),
     latency: { model: "realistic" }
   },

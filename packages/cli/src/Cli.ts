@@ -2,8 +2,10 @@
  * `msgraph-batch`: plan, simulate, serve and run Graph workloads.
  *
  * - `plan FILE`: validate, print the rounds and batches, the predicted duration (a virtual-time
- *   simulation against the in-process emulator), the bottleneck bucket and the lower bounds;
- * - `simulate FILE`: run against the in-process emulator in virtual time and report;
+ *   simulation against the in-process emulator, with realistic latency unless `--latency none`),
+ *   the lower bounds and what bounds the duration;
+ * - `simulate FILE`: run against the in-process emulator in virtual time (realistic latency
+ *   unless `--latency none`) and report;
  * - `serve`: the emulator on 127.0.0.1 until SIGINT or SIGTERM;
  * - `run FILE --endpoint URL`: run for real, against Graph (client credentials from the environment)
  *   or against `serve` (a loopback endpoint, no credentials).
@@ -551,7 +553,7 @@ const unthrottled = Options.boolean("unthrottled").pipe(
 )
 const latency = Options.choice("latency", ["realistic", "none"]).pipe(
   Options.withDefault(EmulatorServer.serveDefaults.latency),
-  Options.withDescription("per-item latency of the served emulator")
+  Options.withDescription("latency of the served emulator: per round trip and per item (realistic) or none")
 )
 const simulatedLatency = Options.choice("latency", ["realistic", "none"]).pipe(
   Options.withDefault("realistic" as const),

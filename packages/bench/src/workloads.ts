@@ -33,6 +33,7 @@ import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import * as Examples from "@effect-msgraph/cli/Examples"
 import * as LowerBound from "@effect-msgraph/cli/LowerBound"
+import * as Report from "@effect-msgraph/cli/Report"
 import * as Simulation from "@effect-msgraph/cli/Simulation"
 import * as ClockDoc from "./clockDoc.js"
 import { runOfficial } from "./workloads/official.js"
@@ -121,7 +122,10 @@ interface RunRow {
   readonly durationMs: number
   readonly lowerBoundMs: number
   readonly bottleneck: string | null
-  /** lower bound ÷ duration (1 when both are 0); `null` when requests failed (less work than the bound counts). */
+  /**
+   * lower bound ÷ duration (1 when both are 0); `null` when it says nothing: requests failed (less
+   * work than the bound counts), or the bound or the duration alone is 0 (`Report.efficiency`).
+   */
   readonly efficiency: number | null
   readonly limitViolations: number
   readonly duplicateExecutions: number
@@ -140,9 +144,6 @@ const medianRun = (runs: ReadonlyArray<RunRow>): RunRow => {
   const sorted = [...runs].sort((a, b) => a.durationMs - b.durationMs)
   return { ...sorted[Math.floor((sorted.length - 1) / 2)]!, durationsMs: runs.map((r) => r.durationMs) }
 }
-
-const efficiencyOf = (boundMs: number, durationMs: number): number =>
-  durationMs <= 0 ? (boundMs <= 0 ? 1 : 0) : Math.round((boundMs / durationMs) * 10_000) / 10_000
 
 const quiet = <A, E, R>(effect: Effect.Effect<A, E, R>) => Logger.withMinimumLogLevel(effect, LogLevel.Error)
 
@@ -171,7 +172,8 @@ const rowOf = (
   durationMs: summary.durationMs,
   lowerBoundMs: Math.ceil(bound.ms),
   bottleneck: bound.bottleneck === undefined ? null : `${bound.bottleneck.entryId} (${LowerBound.describeLimit(bound.bottleneck.limit)})`,
-  efficiency: summary.failed > 0 ? null : efficiencyOf(bound.ms, summary.durationMs),
+  // the CLI's own rule: null when requests failed or the bound (or the duration) is 0
+  efficiency: Report.efficiency(summary, bound.ms),
   limitViolations: report.limitViolations,
   duplicateExecutions: report.duplicateExecutions,
   orderViolations: report.orderViolations,
@@ -213,7 +215,7 @@ const virtualRun = (
     const wallMs = performance.now() - started
     const report = yield* Emulator.report
     const audit = yield* Emulator.audit
-    const bound = LowerBound.fromAudit(audit, { criticalPathMs: Simulation.criticalPathMs(workload, audit, latency.model) })
+    const bound = LowerBound.fromAudit(audit, { latency: Simulation.latencyProfile(latency.model), workload })
     return rowOf(name, client, summary, report, bound, wallMs)
   }).pipe(Effect.provide(live)))
 }
@@ -292,7 +294,7 @@ const loopbackRun = (name: string, workload: Workload.Workload, client: ClientNa
     )
     const wallMs = performance.now() - started
     const report = yield* Emulator.report
-    const bound = LowerBound.fromAudit(yield* Emulator.audit)
+    const bound = LowerBound.fromAudit(yield* Emulator.audit, { latency: Simulation.latencyProfile(latency), workload })
     return rowOf(name, client, summary, report, bound, wallMs)
   }).pipe(Effect.provide(EmulatorServer.layer({ port: 0 }).pipe(Layer.provideMerge(serverEmulator(workload, latency)))), Effect.scoped)
 
@@ -301,7 +303,7 @@ const officialLoopbackRun = (name: string, workload: Workload.Workload, latency:
     const url = yield* EmulatorServer.url
     const result = yield* Effect.promise(() => runOfficial(url, workload, concurrency))
     const report = yield* Emulator.report
-    const bound = LowerBound.fromAudit(yield* Emulator.audit)
+    const bound = LowerBound.fromAudit(yield* Emulator.audit, { latency: Simulation.latencyProfile(latency), workload })
     return rowOf(name, "official SDK", result, report, bound, result.durationMs)
   }).pipe(Effect.provide(EmulatorServer.layer({ port: 0 }).pipe(Layer.provideMerge(serverEmulator(workload, latency)))), Effect.scoped)
 
@@ -476,7 +478,7 @@ const diagnostics: ReadonlyArray<{
   {
     workload: "onboarding",
     variant: "latency realistic, planned by estimated duration",
-    isolates: "the emulator's realistic per-item latency; the client plans with the same model (GraphClient planning), which picks parallel waves",
+    isolates: "the emulator's realistic latency (per round trip and per item); the client plans with the same model (GraphClient planning), which picks parallel waves",
     make: () => Examples.onboarding(),
     latency: { model: "realistic" }
   },
@@ -513,14 +515,14 @@ const planRow = (name: string, workload: Workload.Workload) => {
 const fmtMs = (ms: number): string =>
   ms < 1_000 ? `${ms} ms` : ms < 10_000 ? `${(ms / 1000).toFixed(2)} s` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`
 
-const effText = (r: Pick<RunRow, "efficiency" | "lowerBoundMs">, virtual: boolean): string =>
-  r.efficiency === null ? "— (failures)" : !virtual && r.lowerBoundMs === 0 ? "n/a (bound 0)" : r.efficiency.toFixed(3)
+const effText = (r: Pick<RunRow, "efficiency" | "lowerBoundMs" | "failed">): string =>
+  r.efficiency !== null ? r.efficiency.toFixed(3) : r.failed > 0 ? "— (failures)" : "n/a (bound 0)"
 
 const runTable = (rows: ReadonlyArray<RunRow>, virtual: boolean): string => {
   const head = `| workload | client | duration${virtual ? " (virtual)" : ""} | lower bound | efficiency | 429s | failed | batches | limit violations | duplicates | wall time |`
   const sep = "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   const body = rows.map((r) =>
-    `| ${r.workload} | ${r.client} | ${fmtMs(r.durationMs)}${r.durationsMs === undefined ? "" : ` (${fmtMs(Math.min(...r.durationsMs))}–${fmtMs(Math.max(...r.durationsMs))})`} | ${fmtMs(r.lowerBoundMs)} | ${effText(r, virtual)} | ${r.throttled429} | ${r.failed} | ${r.batches} | ${r.limitViolations} | ${r.duplicateExecutions} | ${fmtMs(r.wallMs)} |`
+    `| ${r.workload} | ${r.client} | ${fmtMs(r.durationMs)}${r.durationsMs === undefined ? "" : ` (${fmtMs(Math.min(...r.durationsMs))}–${fmtMs(Math.max(...r.durationsMs))})`} | ${fmtMs(r.lowerBoundMs)} | ${effText(r)} | ${r.throttled429} | ${r.failed} | ${r.batches} | ${r.limitViolations} | ${r.duplicateExecutions} | ${fmtMs(r.wallMs)} |`
   )
   return [head, sep, ...body].join("\n")
 }
@@ -813,11 +815,15 @@ absolute wall times. Virtual-time durations do not depend on the machine.
   failed. Response references (\`{{id#/pointer}}\`) are not an SDK feature, so only workloads
   without them run here.
 
-Columns: **duration** is the client's own summary duration; **lower bound** is the least time the
-documented limits allow for the distinct requests the emulator saw (the CLI's \`LowerBound.fromAudit\`);
-**efficiency** is lower bound ÷ duration (1 when both are 0); it is left out (—) when some request
-failed, since the run then did less work than the bound counts, and over loopback when the bound is
-0 (real time is never 0). **limit violations**, **duplicates** come
+Columns: **duration** is the client's own summary duration; **lower bound** is the least time any
+client could take for the distinct requests the emulator saw, under the emulator's latency model (the
+CLI's \`LowerBound.fromAudit\`, the same module \`simulate\`, \`plan\` and \`run\` use): the largest of every
+window and token-bucket bound, the critical path of the dependencies at each service's least latency
+with its round trips, and each concurrency-limited bucket's executed requests × least latency ÷ its
+permits. It counts nothing for a client's own concurrency. **efficiency** is lower bound ÷ duration
+(1 when both are 0, \`Report.efficiency\`); it is left out (—) when some request failed, since the run
+then did less work than the bound counts, and shown as n/a when the bound is 0 while the run took
+time (a bound of 0 measures nothing). **limit violations**, **duplicates** come
 from \`Emulator.report\`, judged against the documented limits.
 
 ## (a) Example workloads in virtual time
@@ -837,15 +843,16 @@ ${findings(r.virtual, r.diagnostics)}
 
 Each row reruns one example with this client and one setting changed (virtual time, same
 emulator). It is a diagnosis, not a tuning of the benchmark: section (a) uses the defaults. Rows
-with realistic latency have a different lower bound: the documented limits, or the workload's
-heaviest dependency path at each service's least latency, whichever is longer. It does not count
-how many calls a client keeps in flight, so it is far below what any client reaches.
+with realistic latency have a different lower bound: the documented limits, the workload's heaviest
+dependency path at each service's least latency with at least one least round trip, or a
+concurrency bucket's requests × least latency ÷ permits, whichever is longest. It does not count
+how many calls a client keeps in flight.
 
 | workload | variant | duration (virtual) | lower bound | efficiency | 429s | limit violations | what it isolates |
 |---|---|---:|---:|---:|---:|---:|---|
 ${r.diagnostics.map((d) => {
   const base = d.latency === true ? undefined : r.virtual.find((v) => v.workload === d.workload && v.client === "effect-msgraph")
-  return `| ${d.workload} | ${d.variant} | ${fmtMs(d.durationMs)}${base === undefined ? "" : ` (default: ${fmtMs(base.durationMs)})`} | ${fmtMs(d.lowerBoundMs)} | ${d.efficiency === null ? "— (failures)" : d.efficiency.toFixed(3)} | ${d.throttled429} | ${d.limitViolations} | ${d.isolates} |`
+  return `| ${d.workload} | ${d.variant} | ${fmtMs(d.durationMs)}${base === undefined ? "" : ` (default: ${fmtMs(base.durationMs)})`} | ${fmtMs(d.lowerBoundMs)} | ${effText(d)} | ${d.throttled429} | ${d.limitViolations} | ${d.isolates} |`
 }).join("\n")}
 
 ## (b) Over loopback HTTP, real time
@@ -856,9 +863,8 @@ benchmark's own process, so the client's work and the server's share one thread.
 the example itself; the others are smaller than their examples, so that every run takes well under two
 minutes. Without latency a request takes no time on the server, so concurrency limits (Outlook's
 four requests at once per mailbox) never bind; the realistic-latency row is where they do. Its lower
-bound is still 0: over loopback the bound counts only what the limits force when requests take no
-time (the served emulator's latencies are random, and a concurrency limit forces nothing without
-them), so that row has no efficiency and its times compare the clients only.
+bound counts the served emulator's least latencies: each mailbox's executed requests × the least
+Outlook latency ÷ 4 permits, after the least round trip, or the critical path, whichever is longer.
 
 Before the first row, every client runs once over small workloads whose results are dropped, so the
 first row does not pay for unoptimised code and new connections. Rows with a range after the duration

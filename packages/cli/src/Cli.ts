@@ -2,8 +2,10 @@
  * `msgraph-batch`: plan, simulate, serve and run Graph workloads.
  *
  * - `plan FILE`: validate, print the rounds and batches, the predicted duration (a virtual-time
- *   simulation against the in-process emulator), the bottleneck bucket and the lower bounds;
- * - `simulate FILE`: run against the in-process emulator in virtual time and report;
+ *   simulation against the in-process emulator, with realistic latency unless `--latency none`),
+ *   the lower bounds and what bounds the duration;
+ * - `simulate FILE`: run against the in-process emulator in virtual time (realistic latency
+ *   unless `--latency none`) and report;
  * - `serve`: the emulator on 127.0.0.1 until SIGINT or SIGTERM;
  * - `run FILE --endpoint URL`: run for real, against Graph (client credentials from the environment)
  *   or against `serve` (a loopback endpoint, no credentials).
@@ -108,7 +110,10 @@ export interface SimulateOptions {
   readonly maxAttempts?: number | undefined
   /** Send without client-side throttling, relying on Retry-After. */
   readonly unthrottled?: boolean
-  /** Simulated per-item latency (default `none`), in virtual time. */
+  /**
+   * How long Graph takes in the simulation (virtual time): `realistic` (the default, the latency
+   * model `serve` uses: `Latency.realistic`) or `none`.
+   */
   readonly latency?: "none" | "realistic"
   /** Every outcome as an NDJSON line (see `Results`) to this file, or to standard output with `-`. */
   readonly out?: string | undefined
@@ -149,6 +154,11 @@ export interface RunOptions {
   readonly out?: string | undefined
   /** `i/n`: only the i-th of n parts of the workload (`Workload.shard`), for several workers. */
   readonly shard?: string | undefined
+  /**
+   * The latency model the duration lower bound assumes (`realistic` by default, as `serve`
+   * answers); `none` for an endpoint that answers at once (`serve --latency none`).
+   */
+  readonly latency?: "none" | "realistic"
 }
 
 /**
@@ -262,7 +272,7 @@ const simulateWith = (
     seed: options.seed ?? 0,
     client: clientOptions(options.maxAttempts),
     unthrottled: options.unthrottled ?? false,
-    latency: options.latency ?? "none",
+    latency: options.latency ?? "realistic",
     onOutcome: (outcome) =>
       results === undefined
         ? progress.advance(outcome._tag === "Success")
@@ -279,7 +289,7 @@ const settingsOf = (options: Omit<SimulateOptions, "file" | "json" | "out" | "sh
   faults: options.faults ?? "none",
   seed: options.seed ?? 0,
   unthrottled: options.unthrottled ?? false,
-  latency: options.latency ?? "none"
+  latency: options.latency ?? "realistic"
 })
 
 /**
@@ -296,7 +306,7 @@ export const simulate = (options: SimulateOptions): Effect.Effect<ExitCode, neve
     if (Either.isLeft(shard)) return yield* invalid(shard.left)
     const read = yield* loadPart(options.file, shard.right)
     if (Either.isLeft(read)) return read.left
-    const loaded = yield* planFor(read.right, options.latency ?? "none", options.maxAttempts)
+    const loaded = yield* planFor(read.right, options.latency ?? "realistic", options.maxAttempts)
     const results = yield* openResults(options.out)
     if (Either.isLeft(results)) return results.left
     const progress = yield* Progress.make(loaded.workload.length)
@@ -363,8 +373,9 @@ export interface PlanOptions {
   readonly json?: boolean
   readonly tenantSize?: TenantSize
   /**
-   * Simulated per-item latency (default `none`). With `realistic`, the plan is chosen by its
-   * estimated duration under the emulator's latencies, and the prediction runs with them.
+   * How long Graph takes in the prediction: `realistic` (the default, as `serve`) or `none`. With
+   * `realistic`, the plan is chosen by its estimated duration under that model, and the prediction
+   * runs with it.
    */
   readonly latency?: "none" | "realistic"
   /** `i/n`: plan only the i-th of n parts of the workload (`Workload.shard`). */
@@ -384,7 +395,7 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
     if (Either.isLeft(shard)) return yield* invalid(shard.left)
     const read = yield* loadPart(options.file, shard.right)
     if (Either.isLeft(read)) return read.left
-    const latency = options.latency ?? "none"
+    const latency = options.latency ?? "realistic"
     const loaded = yield* planFor(read.right, latency, undefined)
     const { plan } = loaded
     const progress = yield* Progress.make(plan.requests)
@@ -410,7 +421,6 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
       const estimated = plan.estimatedMillis === undefined ? {} : { estimatedMillis: Math.round(plan.estimatedMillis) }
       yield* stdout(`${jsonText({ policy: plan.policy, rounds, plannedRoundTrips: plan.roundTrips, plannedBatches: plan.batches, ...estimated, predicted: report })}\n`)
     } else {
-      const bound = result.bound
       yield* stdout(
         renderPlan(loaded) +
           Report.table([
@@ -422,19 +432,9 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
               `policy ${plan.policy}: the shorter estimate under the emulator's expected latencies`
             ] as const]),
             ["Predicted round trips", String(result.summary.roundTrips), `${result.summary.batches} batches, as the simulated client sent them`],
-            [
-              "Predicted duration",
-              Report.duration(result.summary.durationMs),
-              `lower bound ${Report.duration(bound.ms)} (simulated, tenant ${options.tenantSize ?? "M"}, documented limits${latency === "none" ? "" : ", realistic latency"})`
-            ],
-            [
-              "Bottleneck",
-              bound.bottleneck === undefined ? "none" : bound.bottleneck.entryId,
-              bound.bottleneck === undefined
-                ? "no limit forces a wait"
-                : `${escape(bound.bottleneck.key)}: ${bound.bottleneck.cost.toLocaleString("en-US")} units at ${LowerBound.describeLimit(bound.bottleneck.limit)}`
-            ],
-            ["Predicted 429s", String(result.summary.throttled429), `failures ${result.summary.failed}, admission ${result.admission}`]
+            ...Report.timeRows(report, "Predicted duration"),
+            ["Predicted 429s", String(result.summary.throttled429), `failures ${result.summary.failed}, admission ${result.admission}`],
+            ["Simulated", "", `tenant ${options.tenantSize ?? "M"}, documented limits, ${latency === "none" ? "no latency" : "realistic latency"}`]
           ])
       )
     }
@@ -568,9 +568,13 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     if (summary.right === undefined) return yield* Effect.dieMessage("the client ended without a summary")
     const lost = yield* finishResults(results)
     const signal = Option.getOrUndefined(yield* Deferred.poll(signalled).pipe(Effect.flatMap(Effect.transposeOption)))
+    const failedIds = new Set(failures.map((f) => f.id))
     const bound = LowerBound.fromWorkload(
       workload,
-      new LimitCatalog.ClassifyContext({ tenantId: "tenant", appId: "app", delegated: loopback, tenantSize })
+      new LimitCatalog.ClassifyContext({ tenantId: "tenant", appId: "app", delegated: loopback, tenantSize }),
+      undefined,
+      // requests that failed may never have run, and those that never ended did not count either
+      { latency: Simulation.latencyProfile(options.latency ?? "realistic"), failed: (id) => failedIds.has(id) || signal !== undefined }
     )
     const report = Report.make({
       command: "run",
@@ -581,7 +585,7 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       audit: undefined,
       admission: admissionName(admission),
       failures,
-      settings: { endpoint: endpoint.origin, tenantSize, startedAt: new Date(started).toISOString(), ...shardSetting(loaded.right) },
+      settings: { endpoint: endpoint.origin, tenantSize, startedAt: new Date(started).toISOString(), latency: options.latency ?? "realistic", ...shardSetting(loaded.right) },
       interrupted: signal
     })
     yield* printReport(options.out)(options.json === true ? `${jsonText(report)}\n` : Report.render(report))
@@ -662,11 +666,15 @@ const unthrottled = Options.boolean("unthrottled").pipe(
 )
 const latency = Options.choice("latency", ["realistic", "none"]).pipe(
   Options.withDefault(EmulatorServer.serveDefaults.latency),
-  Options.withDescription("per-item latency of the served emulator")
+  Options.withDescription("latency of the served emulator: per round trip and per item (realistic) or none")
 )
-const simulatedLatency = Options.choice("latency", ["none", "realistic"]).pipe(
-  Options.withDefault("none" as const),
-  Options.withDescription("per-item latency of the simulated emulator, in virtual time")
+const simulatedLatency = Options.choice("latency", ["realistic", "none"]).pipe(
+  Options.withDefault("realistic" as const),
+  Options.withDescription("latency of the simulated emulator, in virtual time: realistic (as serve) or none")
+)
+const runLatency = Options.choice("latency", ["realistic", "none"]).pipe(
+  Options.withDefault("realistic" as const),
+  Options.withDescription("the latency model the duration lower bound assumes: realistic (as serve) or none")
 )
 const maxAttempts = Options.integer("max-attempts").pipe(Options.optional, Options.withDescription("attempts per request (default 5)"))
 const port = Options.integer("port").pipe(Options.withDefault(EmulatorServer.serveDefaults.port), Options.withDescription("port on 127.0.0.1 (0: any free port)"))
@@ -725,7 +733,7 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
   )
   const runCmd = Command.make(
     "run",
-    { file: fileArg, endpoint, json, tenantSize, maxAttempts, unthrottled, timeout: timeoutOption, deadline, out: outFlag, shard: shardFlag, quotaStore },
+    { file: fileArg, endpoint, json, tenantSize, maxAttempts, unthrottled, timeout: timeoutOption, deadline, out: outFlag, shard: shardFlag, quotaStore, latency: runLatency },
     (a) =>
       done(run({
         ...a,

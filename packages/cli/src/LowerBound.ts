@@ -1,5 +1,6 @@
 /**
- * The least time a workload can take under Graph's limits, whatever the client does.
+ * The least time a workload can take under Graph's limits and latency, whatever the client does:
+ * one module, used by the CLI (`simulate`, `plan`, `run`) and the benchmarks.
  *
  * Every request places demands on buckets (`Bucket.Demand`: a key, a limit, a cost). For one bucket
  * with total cost `C`:
@@ -8,20 +9,26 @@
  *   of which can start `(⌈C/N⌉ − 1)·W` after the first: at least `(⌈C/N⌉ − 1)·W`;
  * - a token bucket of capacity `B` refilling `r` per second starts full, so it needs at least
  *   `max(0, (C − B)/r)` seconds;
- * - a concurrency limit bounds nothing on its own when requests take no time, so it adds nothing.
+ * - a concurrency limit of `P` permits (Outlook's 4 per mailbox, OneNote, Bookings, insights: the
+ *   catalogue says which) holds a permit for as long as each request runs, so its `n` executed
+ *   requests need at least `max(Σ least latency ÷ P, ⌈n/P⌉ × the smallest least latency)`, after a
+ *   round trip's least cost (nothing runs before the call carrying it has arrived).
  *
- * The bound is the largest of these over every bucket the workload touches (the bottleneck), and,
- * when latency is simulated, at least the critical path: along any chain of dependent requests each
- * starts only after the one before it finished, whether they travel in separate round trips or one
- * after another in a sequential batch, so a path of `k` requests needs the sum of their least
- * latencies ({@link criticalPathMs}). It is a true lower bound, not an estimate: a run can only match
- * it, never beat it.
+ * With latency, the bound is also at least the critical path: along any chain of dependent requests
+ * each starts only after the one before it finished, so a path needs the sum of its requests' least
+ * latencies plus at least one round trip; as a batch holds at most 20 requests, a path of `k` needs
+ * `⌈k/20⌉` round trips one after another ({@link criticalPathMs}).
+ *
+ * The bound is the largest of all these ({@link DurationBound.by} names which: a limit's bucket, the
+ * critical path or a concurrency bucket). Nothing is counted for the client's own concurrency (its
+ * calls in flight), which is what the bound judges. It is a true lower bound, not an estimate: a run
+ * can only match it, never beat it, under the latency model it was given.
  *
  * @since 0.1.0
  */
 import type { Bucket, Workload } from "@effect-msgraph/core"
-import { DependencyResolver, LimitCatalog } from "@effect-msgraph/core"
-import { Emulator } from "@effect-msgraph/emulator"
+import { BatchBuilder, DependencyResolver, LimitCatalog } from "@effect-msgraph/core"
+import { Emulator, Latency } from "@effect-msgraph/emulator"
 import { Either } from "effect"
 
 /**
@@ -41,22 +48,58 @@ export interface BucketBound {
 }
 
 /**
+ * One concurrency-limited bucket and the time its permits force on the requests that ran in it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConcurrencyBound {
+  readonly key: string
+  readonly entryId: string
+  readonly service: string
+  /** Permits, as enforced (scaled under `--stricter`). */
+  readonly permits: number
+  /** Requests of the bucket that ran (each at least once). */
+  readonly requests: number
+  /** The sum of their least latencies. */
+  readonly leastMillis: number
+  readonly boundMs: number
+}
+
+/**
+ * What attains the bound: a window or token bucket's limit, the critical path of the dependency
+ * graph, or a concurrency-limited bucket.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Binding =
+  | { readonly kind: "limit"; readonly ms: number; readonly bucket: BucketBound }
+  | { readonly kind: "criticalPath"; readonly ms: number }
+  | { readonly kind: "concurrency"; readonly ms: number; readonly bucket: ConcurrencyBound }
+
+/**
  * @since 0.1.0
  * @category models
  */
 export interface DurationBound {
   /** The lower bound on the duration, in milliseconds. */
   readonly ms: number
-  /** The bucket that forces the longest time, if any bucket forces a positive time. */
+  /** What attains `ms`, when it is positive. */
+  readonly by: Binding | undefined
+  /** The window or token bucket forcing the longest time, if any forces a positive time. */
   readonly bottleneck: BucketBound | undefined
-  /** Every bucket touched, largest bound first. */
+  /** Every window and token bucket touched (concurrency buckets too, at 0), largest bound first. */
   readonly buckets: ReadonlyArray<BucketBound>
   /** The least time the heaviest chain of dependent requests takes (0 without latency). */
   readonly latencyMs: number
+  /** Every concurrency-limited bucket with a request that ran, largest bound first. */
+  readonly concurrency: ReadonlyArray<ConcurrencyBound>
 }
 
 /**
- * The time one bucket's limit forces for a total cost.
+ * The time one bucket's limit forces for a total cost. A concurrency limit forces nothing on cost
+ * alone: see {@link concurrencyBoundMs}.
  *
  * @since 0.1.0
  * @category limits
@@ -73,19 +116,43 @@ export const bucketBoundMs = (limit: Bucket.Limit, cost: number): number => {
 }
 
 /**
+ * The time `permits` concurrent slots force on requests of the given least latencies, after the
+ * least round trip: every request holds a slot while it runs, at most `permits` run at once, so the
+ * slots' busy time is at least the sum of the latencies, and one slot runs at least `⌈n/permits⌉`
+ * of them one after another.
+ *
+ * @since 0.1.0
+ * @category limits
+ */
+export const concurrencyBoundMs = (permits: number, leastMillis: ReadonlyArray<number>, roundTripMillis = 0): number => {
+  if (leastMillis.length === 0) return 0
+  const p = Math.max(1, permits)
+  let sum = 0
+  let min = Infinity
+  for (const ms of leastMillis) {
+    sum += ms
+    if (ms < min) min = ms
+  }
+  return roundTripMillis + Math.max(sum / p, Math.ceil(leastMillis.length / p) * min)
+}
+
+/**
  * What the bound takes besides demands. `multiplier` scales limits as the emulator does for
- * `--stricter` (with `Emulator.scaleLimit`); `criticalPathMs` is the least time the workload's
- * heaviest chain of dependent requests takes (see {@link criticalPathMs}).
+ * `--stricter` (with `Emulator.scaleLimit`). `latency` is the model the run had (`Latency.realistic`
+ * by default for `simulate`, `plan` and `run`): with `workload`, it gives the critical path, and with
+ * the requests that ran, the concurrency bounds. `criticalPathMs` gives the critical path directly.
  *
  * @since 0.1.0
  * @category models
  */
 export interface BoundOptions {
   readonly multiplier?: (service: string) => number
+  readonly latency?: Latency.Profile
+  readonly workload?: Workload.Workload
   readonly criticalPathMs?: number
   /**
    * @deprecated `roundTrips × latencyMs` only bounds a run whose every round trip ran an item; use
-   * `criticalPathMs`, which holds whatever the client does. Still honoured (the larger counts).
+   * `latency` with `workload`, which holds whatever the client does. Still honoured (the larger counts).
    */
   readonly roundTrips?: number
   /** @deprecated see `roundTrips`. */
@@ -95,20 +162,93 @@ export interface BoundOptions {
 /**
  * The least time the workload's heaviest dependency path takes (its `dependsOn` and response
  * references), where each request takes at least `leastMillis` of it. A request that was never
- * executed (failed before running, or settled because a dependency failed) should count 0.
+ * executed (failed before running, or settled because a dependency failed) should count 0 and be
+ * left out by `executed`. With `roundTripMillis`, the path also needs a round trip's least cost for
+ * every 20 of its executed requests (a batch holds at most 20, and a dependent request goes out only
+ * after the answer it waits for came back), and at least one when any request ran.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const criticalPathMs = (
   workload: Workload.Workload,
-  leastMillis: (request: Workload.WorkloadRequest) => number
-): number =>
+  leastMillis: (request: Workload.WorkloadRequest) => number,
+  options: { readonly roundTripMillis?: number; readonly executed?: (request: Workload.WorkloadRequest) => boolean } = {}
+): number => {
   // the workload passed the client's checks; one that does not has no path to bound
-  Either.getOrElse(DependencyResolver.criticalPath(workload, leastMillis), () => 0)
+  const items = Either.getOrElse(DependencyResolver.criticalPath(workload, leastMillis), () => 0)
+  const rt = options.roundTripMillis ?? 0
+  if (rt <= 0) return items
+  const executed = options.executed ?? (() => true)
+  if (!workload.some(executed)) return items
+  const perItem = rt / BatchBuilder.MAX_BATCH_SIZE
+  const shared = Either.getOrElse(
+    DependencyResolver.criticalPath(workload, (request) => executed(request) ? leastMillis(request) + perItem : 0),
+    () => 0
+  )
+  return Math.max(items + rt, shared)
+}
+
+/** One distinct request: its demands, and its least item latency if it ran (undefined if not). */
+interface Counted {
+  readonly demands: ReadonlyArray<Bucket.Demand>
+  readonly ranMillis: number | undefined
+}
+
+const build = (requests: Iterable<Counted>, options: BoundOptions, pathMs: number): DurationBound => {
+  const buckets = new Map<string, { key: string; entryId: string; service: string; limit: Bucket.Limit; cost: number; requests: number; ran: Array<number> }>()
+  for (const request of requests) {
+    for (const demand of request.demands) {
+      const id = `${demand.entryId}\u0000${demand.key}`
+      let bucket = buckets.get(id)
+      if (bucket === undefined) {
+        const m = options.multiplier?.(demand.service) ?? 1
+        bucket = { key: demand.key, entryId: demand.entryId, service: demand.service, limit: Emulator.scaleLimit(demand.limit, m), cost: 0, requests: 0, ran: [] }
+        buckets.set(id, bucket)
+      }
+      bucket.cost += demand.cost
+      bucket.requests += 1
+      if (request.ranMillis !== undefined && bucket.limit._tag === "Concurrency") bucket.ran.push(request.ranMillis)
+    }
+  }
+  const roundTrip = options.latency === undefined ? 0 : Latency.least(options.latency.roundTrip)
+  const bounds: Array<BucketBound> = [...buckets.values()].map(({ ran: _, ...b }) => ({ ...b, boundMs: bucketBoundMs(b.limit, b.cost) }))
+  bounds.sort((a, b) => b.boundMs - a.boundMs || b.cost - a.cost || a.key.localeCompare(b.key))
+  const concurrency: Array<ConcurrencyBound> = []
+  for (const b of buckets.values()) {
+    if (b.limit._tag !== "Concurrency" || b.ran.length === 0) continue
+    concurrency.push({
+      key: b.key,
+      entryId: b.entryId,
+      service: b.service,
+      permits: b.limit.permits,
+      requests: b.ran.length,
+      leastMillis: b.ran.reduce((sum, ms) => sum + ms, 0),
+      boundMs: concurrencyBoundMs(b.limit.permits, b.ran, roundTrip)
+    })
+  }
+  concurrency.sort((a, b) => b.boundMs - a.boundMs || b.requests - a.requests || a.key.localeCompare(b.key))
+  const top = bounds[0]
+  const latencyMs = Math.max(pathMs, options.criticalPathMs ?? 0, (options.roundTrips ?? 0) * (options.latencyMs ?? 0))
+  const candidates: Array<Binding> = []
+  if (top !== undefined && top.boundMs > 0) candidates.push({ kind: "limit", ms: top.boundMs, bucket: top })
+  if (concurrency[0] !== undefined && concurrency[0].boundMs > 0) candidates.push({ kind: "concurrency", ms: concurrency[0].boundMs, bucket: concurrency[0] })
+  if (latencyMs > 0) candidates.push({ kind: "criticalPath", ms: latencyMs })
+  // the largest; among equals, the first: a limit, then a concurrency bucket, then the path
+  const by = candidates.reduce<Binding | undefined>((best, c) => best === undefined || c.ms > best.ms ? c : best, undefined)
+  return {
+    ms: by?.ms ?? 0,
+    by,
+    bottleneck: top !== undefined && top.boundMs > 0 ? top : undefined,
+    buckets: bounds,
+    latencyMs,
+    concurrency
+  }
+}
 
 /**
- * The bound from each request's demands.
+ * The bound from each request's demands, counting limits only (and `criticalPathMs` when given):
+ * nothing says which requests ran, so no concurrency bound.
  *
  * @since 0.1.0
  * @category constructors
@@ -117,66 +257,83 @@ export const fromDemands = (
   requests: Iterable<ReadonlyArray<Bucket.Demand>>,
   options: BoundOptions = {}
 ): DurationBound => {
-  const buckets = new Map<string, { key: string; entryId: string; service: string; limit: Bucket.Limit; cost: number; requests: number }>()
-  for (const demands of requests) {
-    for (const demand of demands) {
-      const id = `${demand.entryId}\u0000${demand.key}`
-      let bucket = buckets.get(id)
-      if (bucket === undefined) {
-        const m = options.multiplier?.(demand.service) ?? 1
-        bucket = { key: demand.key, entryId: demand.entryId, service: demand.service, limit: Emulator.scaleLimit(demand.limit, m), cost: 0, requests: 0 }
-        buckets.set(id, bucket)
-      }
-      bucket.cost += demand.cost
-      bucket.requests += 1
-    }
-  }
-  const bounds: Array<BucketBound> = [...buckets.values()].map((b) => ({ ...b, boundMs: bucketBoundMs(b.limit, b.cost) }))
-  bounds.sort((a, b) => b.boundMs - a.boundMs || b.cost - a.cost || a.key.localeCompare(b.key))
-  const top = bounds[0]
-  const latencyMs = Math.max(options.criticalPathMs ?? 0, (options.roundTrips ?? 0) * (options.latencyMs ?? 0))
-  return {
-    ms: Math.max(top?.boundMs ?? 0, latencyMs),
-    bottleneck: top !== undefined && top.boundMs > 0 ? top : undefined,
-    buckets: bounds,
-    latencyMs
-  }
+  const counted: Array<Counted> = []
+  for (const demands of requests) counted.push({ demands, ranMillis: undefined })
+  return build(counted, options, 0)
+}
+
+/**
+ * What the bound reads of an audit entry (`Audit.AuditEntry` has it all). Without `executed`,
+ * `service` and `itemId`, an entry counts for the limits only.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AuditLike {
+  readonly clientRequestId: string
+  readonly demands: ReadonlyArray<Bucket.Demand>
+  readonly executed?: boolean
+  readonly service?: string
+  readonly itemId?: string | undefined
 }
 
 /**
  * The bound from the emulator's audit log: the demands of each distinct request (by client request
  * id, counted once however often it was retried), as the emulator classified them with the real,
- * resolved URLs.
+ * resolved URLs. With `latency`, each request the emulator executed at least once took at least its
+ * service's least latency (by the service the audit recorded) and a request never executed took
+ * nothing: that gives the concurrency bounds, and with `workload` the critical path.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromAudit = (
-  entries: ReadonlyArray<{ readonly clientRequestId: string; readonly demands: ReadonlyArray<Bucket.Demand> }>,
-  options: BoundOptions = {}
-): DurationBound => {
-  const seen = new Map<string, ReadonlyArray<Bucket.Demand>>()
-  for (const entry of entries) if (!seen.has(entry.clientRequestId)) seen.set(entry.clientRequestId, entry.demands)
-  return fromDemands(seen.values(), options)
+export const fromAudit = (entries: ReadonlyArray<AuditLike>, options: BoundOptions = {}): DurationBound => {
+  const latency = options.latency
+  const seen = new Map<string, { demands: ReadonlyArray<Bucket.Demand>; ranMillis: number | undefined }>()
+  const ranById = new Map<string, number>()
+  for (const entry of entries) {
+    let request = seen.get(entry.clientRequestId)
+    if (request === undefined) {
+      request = { demands: entry.demands, ranMillis: undefined }
+      seen.set(entry.clientRequestId, request)
+    }
+    if (latency === undefined || entry.executed !== true) continue
+    const model = latency.services[entry.service as Latency.ServiceName]
+    const least = model === undefined ? 0 : Latency.least(model)
+    request.ranMillis = least
+    if (entry.itemId !== undefined) ranById.set(entry.itemId.toLowerCase(), least)
+  }
+  const workload = options.workload
+  const pathMs = latency === undefined || workload === undefined ? 0 : criticalPathMs(
+    workload,
+    (request) => ranById.get(request.id.toLowerCase()) ?? 0,
+    { roundTripMillis: Latency.least(latency.roundTrip), executed: (request) => ranById.has(request.id.toLowerCase()) }
+  )
+  return build(seen.values(), options, pathMs)
 }
 
 /**
  * The bound from the workload as written, classified with the catalogue (for `run`, where there is
  * no audit log). URLs with unresolved `{{...}}` references are classified as written, so two
  * requests addressing the same resource through different references count as different buckets:
- * the bound can only be lower than with the resolved URLs, never higher.
+ * the bound can only be lower than with the resolved URLs, never higher. With `latency`, every
+ * request not named by `failed` counts as run, at its service's least latency (`Latency.serviceOf`).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const fromWorkload = (
-  workload: ReadonlyArray<{ readonly method: string; readonly url: string; readonly body?: unknown }>,
+  workload: Workload.Workload,
   context: LimitCatalog.ClassifyContext,
-  catalog: LimitCatalog.Catalog = LimitCatalog.defaultCatalog
-): DurationBound =>
-  fromDemands(workload.map((request) => {
+  catalog: LimitCatalog.Catalog = LimitCatalog.defaultCatalog,
+  options: Omit<BoundOptions, "workload"> & { readonly failed?: (id: string) => boolean } = {}
+): DurationBound => {
+  const latency = options.latency
+  const failed = options.failed ?? (() => false)
+  const leastOf = (request: Workload.WorkloadRequest) => latency === undefined ? 0 : Latency.least(Latency.itemOf(latency, request.url))
+  const counted = workload.map((request): Counted => {
     const body = request.body === undefined ? undefined : JSON.stringify(request.body)
-    return LimitCatalog.classify(
+    const demands = LimitCatalog.classify(
       catalog,
       {
         method: request.method.toUpperCase(),
@@ -186,7 +343,46 @@ export const fromWorkload = (
       },
       context
     ).demands
-  }))
+    return { demands, ranMillis: latency === undefined || failed(request.id) ? undefined : leastOf(request) }
+  })
+  const pathMs = latency === undefined ? 0 : criticalPathMs(
+    workload,
+    (request) => failed(request.id) ? 0 : leastOf(request),
+    { roundTripMillis: Latency.least(latency.roundTrip), executed: (request) => !failed(request.id) }
+  )
+  return build(counted, options, pathMs)
+}
+
+/**
+ * What attains the bound, in words: the kind, then its detail (the bucket and its limit, or the
+ * path). Outside text (bucket keys) is left as is: escape it before printing.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const describeBinding = (by: Binding): { readonly kind: string; readonly name: string; readonly detail: string } => {
+  const n = (x: number) => x.toLocaleString("en-US", { maximumFractionDigits: 0 })
+  switch (by.kind) {
+    case "limit":
+      return {
+        kind: "limit",
+        name: by.bucket.entryId,
+        detail: `${by.bucket.key}: ${n(by.bucket.cost)} units at ${describeLimit(by.bucket.limit)}`
+      }
+    case "concurrency":
+      return {
+        kind: "concurrency",
+        name: by.bucket.entryId,
+        detail: `${by.bucket.key}: ${n(by.bucket.requests)} requests, ${n(by.bucket.leastMillis)} ms of least latency over ${n(by.bucket.permits)} permits`
+      }
+    case "criticalPath":
+      return {
+        kind: "critical path",
+        name: "dependencies",
+        detail: "the heaviest chain of dependent requests at each service's least latency, with its round trips"
+      }
+  }
+}
 
 /**
  * A bucket's limit in words: `10,000 per 600 s`, `capacity 3,500 + 1,750/s`, `4 concurrent`.

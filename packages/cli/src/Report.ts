@@ -65,6 +65,20 @@ export interface RunReport extends Omit<GraphClient.Summary, "_tag"> {
     readonly cost: number
     readonly boundMs: number
   } | null
+  /**
+   * What attains `durationLowerBoundMs`, or `null` when it is 0: `kind` is `limit` (a window or
+   * token bucket), `criticalPath` (the heaviest chain of dependent requests at each service's least
+   * latency, with its round trips) or `concurrency` (a concurrency-limited bucket's requests × least
+   * latency ÷ permits); `name` the catalogue entry (or `dependencies`), `key` the bucket (or `null`),
+   * `detail` the figures in words.
+   */
+  readonly boundBy: {
+    readonly kind: LowerBound.Binding["kind"]
+    readonly name: string
+    readonly key: string | null
+    readonly detail: string
+    readonly ms: number
+  } | null
   readonly limitViolations: number | null
   readonly duplicateExecutions: number | null
   readonly orderViolations: number | null
@@ -148,6 +162,40 @@ export const efficiency = (summary: Pick<GraphClient.Summary, "failed" | "durati
   return Math.round((boundMs / summary.durationMs) * 10_000) / 10_000
 }
 
+const boundByOf = (by: LowerBound.Binding | undefined): RunReport["boundBy"] => {
+  if (by === undefined) return null
+  const words = LowerBound.describeBinding(by)
+  return { kind: by.kind, name: words.name, key: by.kind === "criticalPath" ? null : by.bucket.key, detail: words.detail, ms: Math.ceil(by.ms) }
+}
+
+/**
+ * The table's rows for time: the duration against the lower bound and the efficiency, then what
+ * bounds it (the kind, then the bucket or path in words, escaped). `label` names the duration row
+ * (`plan` says `Predicted duration`).
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const timeRows = (
+  report: Pick<RunReport, "durationMs" | "durationLowerBoundMs" | "efficiency" | "boundBy">,
+  label = "Duration"
+): ReadonlyArray<readonly [string, string, string]> => [
+  [
+    label,
+    duration(report.durationMs),
+    `lower bound ${duration(report.durationLowerBoundMs)}${report.efficiency === null ? "" : `, efficiency ${(report.efficiency * 100).toFixed(1)}%`}`
+  ],
+  report.boundBy === null
+    ? ["Bound by", "nothing", "no limit, latency or concurrency forces a wait"]
+    : [
+      "Bound by",
+      report.boundBy.kind === "criticalPath" ? "critical path" : report.boundBy.kind,
+      report.boundBy.kind === "criticalPath"
+        ? escape(report.boundBy.detail)
+        : `${escape(report.boundBy.name)}, ${escape(report.boundBy.detail)}`
+    ]
+]
+
 /**
  * @since 0.1.0
  * @category constructors
@@ -185,6 +233,7 @@ export const make = (input: {
     bottleneck: top === undefined
       ? null
       : { entryId: top.entryId, key: top.key, limit: LowerBound.describeLimit(top.limit), cost: top.cost, boundMs: Math.ceil(top.boundMs) },
+    boundBy: boundByOf(bound.by),
     limitViolations: input.audit?.limitViolations ?? null,
     duplicateExecutions: input.audit?.duplicateExecutions ?? null,
     orderViolations: input.audit?.orderViolations ?? null,
@@ -272,16 +321,7 @@ export const render = (report: RunReport): string => {
     ["429s", n(report.throttled429), `retries ${n(report.retries)}`],
     ["Batches", n(report.batches), `lower bound ${n(report.batchLowerBound)}`],
     ["Round trips", n(report.roundTrips), `lower bound ${n(report.roundTripLowerBound)}`],
-    [
-      "Duration",
-      duration(report.durationMs),
-      `lower bound ${duration(report.durationLowerBoundMs)}${report.efficiency === null ? "" : `, efficiency ${(report.efficiency * 100).toFixed(1)}%`}`
-    ],
-    [
-      "Bottleneck",
-      report.bottleneck === null ? "none" : report.bottleneck.entryId,
-      report.bottleneck === null ? "no limit forces a wait" : `${escape(report.bottleneck.key)}: ${n(report.bottleneck.cost)} units at ${report.bottleneck.limit}`
-    ]
+    ...timeRows(report)
   ]
   if (report.limitViolations !== null) {
     rows.push(["Limit violations", n(report.limitViolations), "against the documented limits"])

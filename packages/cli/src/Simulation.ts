@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import { type DependencyResolver, GraphClient, TokenProvider, type ValidationError, VirtualClock, type Workload } from "@effect-msgraph/core"
-import { type Audit, Emulator, Faults } from "@effect-msgraph/emulator"
+import { type Audit, Emulator, Faults, Latency } from "@effect-msgraph/emulator"
 import { Effect, Layer, Stream } from "effect"
 import { admissionLayer, admissionName } from "./internal/admission.js"
 import * as LowerBound from "./LowerBound.js"
@@ -31,6 +31,23 @@ export const faultProfiles = Faults.profiles
 export type FaultProfile = keyof typeof faultProfiles
 
 /**
+ * A latency model by name (`Latency.profiles`) or as data.
+ *
+ * @since 0.1.0
+ * @category latency
+ */
+export type LatencyOption = "none" | "realistic" | Latency.Profile
+
+/**
+ * The profile a latency option stands for.
+ *
+ * @since 0.1.0
+ * @category latency
+ */
+export const latencyProfile = (latency: LatencyOption = "realistic"): Latency.Profile =>
+  typeof latency === "string" ? Latency.profiles[latency] : latency
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -43,8 +60,11 @@ export interface Options {
   readonly seed?: number
   /** Licences per SKU; default: enough for every `assignLicense` request in the workload (at least 25). */
   readonly licenses?: number
-  /** `none` (default) or `realistic` per-service latencies, in virtual time. */
-  readonly latency?: "none" | "realistic"
+  /**
+   * How long Graph takes, in virtual time: `realistic` (the default, `Latency.realistic`, as `serve`
+   * uses), `none`, or a whole `Latency.Profile`.
+   */
+  readonly latency?: LatencyOption
   readonly client?: GraphClient.GraphClient.Options
   /** Send without client-side throttling, relying on Retry-After (default false). */
   readonly unthrottled?: boolean
@@ -67,50 +87,28 @@ export interface Result {
 }
 
 /**
- * The resolver's options for a simulated latency: with `realistic`, each request's expected latency
- * in the emulator (its service's `baseMillis + jitterMillis / 2`, by `Emulator.serviceOf`), no
- * per-call cost (the in-process emulator has no network), and the client's concurrency (default 4);
- * `auto` then picks the plan with the shorter estimated duration. With `none`, no latency model:
+ * The resolver's options for a simulated latency: each request's expected item latency under the
+ * profile (its service's `baseMillis + jitterMillis / 2`, by `Latency.serviceOf`), the expected cost
+ * of a round trip, and the client's concurrency (default 4); `auto` then picks the plan with the
+ * shorter estimated duration. With `none` (or a profile where nothing takes time), no latency model:
  * `auto` picks the fewest round trips.
  *
  * @since 0.1.0
  * @category latency
  */
 export const planningOptions = (
-  latency: "none" | "realistic",
+  latency: LatencyOption,
   client: GraphClient.GraphClient.Options = {}
-): DependencyResolver.DependencyResolver.Options =>
-  latency === "none" ? {} : {
+): DependencyResolver.DependencyResolver.Options => {
+  const profile = latencyProfile(latency)
+  const timed = Latency.takesTime(profile.roundTrip) || Latency.serviceNames.some((s) => Latency.takesTime(profile.services[s]))
+  return !timed ? {} : {
     latency: {
-      perItemMillis: (request) => {
-        const model = Emulator.realisticLatency[Emulator.serviceOf(request.url)]
-        return model.baseMillis + model.jitterMillis / 2
-      }
+      perItemMillis: (request) => Latency.expected(Latency.itemOf(profile, request.url)),
+      perRoundTripMillis: Latency.expected(profile.roundTrip)
     },
     concurrency: client.concurrency ?? 4
   }
-
-/**
- * The least time the workload's heaviest dependency path took in a run, from the emulator's audit:
- * each request the emulator executed at least once took at least its service's `baseMillis`; a
- * request never executed took nothing.
- *
- * @since 0.1.0
- * @category latency
- */
-export const criticalPathMs = (
-  workload: Workload.Workload,
-  entries: ReadonlyArray<Audit.AuditEntry>,
-  latency: "none" | "realistic"
-): number => {
-  if (latency === "none") return 0
-  const executed = new Map<string, number>()
-  for (const entry of entries) {
-    if (!entry.executed || entry.itemId === undefined) continue
-    const model = Emulator.realisticLatency[entry.service as Emulator.ServiceName]
-    if (model !== undefined) executed.set(entry.itemId.toLowerCase(), model.baseMillis)
-  }
-  return LowerBound.criticalPathMs(workload, (request) => executed.get(request.id.toLowerCase()) ?? 0)
 }
 
 /**
@@ -146,7 +144,7 @@ export const simulate = (
 ): Effect.Effect<Result, Emulator.InvalidOptions | ValidationError.WorkloadError> => {
   const tenantSize = options.tenantSize ?? "M"
   const multiplier = 1 / (options.stricter ?? 1)
-  const latency = options.latency ?? "none"
+  const latency = latencyProfile(options.latency)
   const faults = typeof options.faults === "string" ? faultProfiles[options.faults] : options.faults ?? {}
   const emulator = Emulator.layerTest({
     tenantSize,
@@ -181,10 +179,7 @@ export const simulate = (
     if (summary === undefined) return yield* Effect.dieMessage("the client ended without a summary")
     const report = yield* Emulator.report
     const entries = yield* Emulator.audit
-    const bound = LowerBound.fromAudit(entries, {
-      multiplier: () => multiplier,
-      criticalPathMs: criticalPathMs(workload, entries, latency)
-    })
+    const bound = LowerBound.fromAudit(entries, { multiplier: () => multiplier, latency, workload })
     return { summary, report, bound, failures, admission: admissionName(options), multiplier } satisfies Result
   }).pipe(Effect.provide(client))).pipe(
     Effect.withSpan("Simulation.simulate", { attributes: { requests: workload.length, tenantSize, multiplier } })

@@ -1,4 +1,4 @@
-import { Emulator } from "@effect-msgraph/emulator"
+import { Emulator, Latency } from "@effect-msgraph/emulator"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Fiber, Ref } from "effect"
@@ -54,7 +54,8 @@ const jsonFields = [
 describe("msgraph-batch simulate", () => {
   it.live("--json prints one object with every required field; exit 0 when all succeed", () =>
     Effect.gen(function*() {
-      const { code, stdout } = yield* exec(Cli.simulate({ file: small, json: true }))
+      // without latency nothing takes time, so the efficiency is exact
+      const { code, stdout } = yield* exec(Cli.simulate({ file: small, json: true, latency: "none" }))
       assert.strictEqual(code, 0)
       assert.strictEqual(stdout.trim().split("\n").length, 1)
       const report = JSON.parse(stdout)
@@ -94,7 +95,8 @@ describe("msgraph-batch simulate", () => {
 
   it.live("the human table compares with the lower bounds; no progress bar when stderr is not a TTY", () =>
     Effect.gen(function*() {
-      const { stderr, stdout } = yield* exec(Cli.simulate({ file: small }))
+      // no latency: the plan with the fewest round trips
+      const { stderr, stdout } = yield* exec(Cli.simulate({ file: small, latency: "none" }))
       assert.strictEqual(stderr, "")
       assert.match(stdout, /Round trips\s+2\s+lower bound 2/)
       assert.match(stdout, /Requests\s+22\s+succeeded 22, failed 0/)
@@ -113,17 +115,25 @@ describe("msgraph-batch simulate", () => {
       for (const r of [throttled, unthrottled]) assert.isTrue(r.durationMs >= r.durationLowerBoundMs)
     }))
 
-  it.live("--latency realistic: virtual latency, and the critical path's least latency joins the bound", () =>
+  it.live("latency is realistic by default: the duration is not 0 and the critical path, with a round trip, joins the bound", () =>
     Effect.gen(function*() {
-      const { code, stdout } = yield* exec(Cli.simulate({ file: small, json: true, latency: "realistic" }))
+      const { code, stdout } = yield* exec(Cli.simulate({ file: small, json: true }))
       assert.strictEqual(code, 0)
       const report = JSON.parse(stdout)
       assert.strictEqual(report.settings.latency, "realistic")
-      // create, license and member (identity, 30 ms at least) then the welcome mail (Outlook, 60 ms)
-      assert.strictEqual(report.durationLowerBoundMs, 3 * 30 + 60)
-      assert.isTrue(report.durationMs >= report.durationLowerBoundMs)
-      const none = JSON.parse((yield* exec(Cli.simulate({ file: small, json: true }))).stdout)
-      assert.strictEqual(none.durationLowerBoundMs, 0)
+      // a round trip (50 ms at least), then create, license and member (identity, 30 ms at least)
+      // and the welcome mail (Outlook, 60 ms), one after another
+      const { roundTrip, services } = Latency.realistic
+      assert.strictEqual(report.durationLowerBoundMs, roundTrip.baseMillis + 3 * services.identity.baseMillis + services.outlook.baseMillis)
+      assert.deepInclude(report.boundBy, { kind: "criticalPath", name: "dependencies", key: null, ms: report.durationLowerBoundMs })
+      assert.isAbove(report.durationMs, report.durationLowerBoundMs)
+      assert.strictEqual(report.efficiency, Math.round((report.durationLowerBoundMs / report.durationMs) * 10_000) / 10_000)
+      assert.deepStrictEqual(JSON.parse((yield* exec(Cli.simulate({ file: small, json: true, latency: "realistic" }))).stdout), report)
+      const none = JSON.parse((yield* exec(Cli.simulate({ file: small, json: true, latency: "none" }))).stdout)
+      assert.deepInclude(none, { durationMs: 0, durationLowerBoundMs: 0, boundBy: null })
+      const table = (yield* exec(Cli.simulate({ file: small }))).stdout
+      assert.match(table, /Duration\s+\d+(\.\d)? m?s\s+lower bound 200 ms, efficiency \d+\.\d%/)
+      assert.match(table, /Bound by\s+critical path\s+the heaviest chain of dependent requests/)
     }))
 
   it.live("draws the progress bar on stderr when it is a TTY, and only there", () =>
@@ -138,20 +148,21 @@ describe("msgraph-batch simulate", () => {
 describe("msgraph-batch plan", () => {
   it.live("prints rounds, batches, the prediction and the lower bounds", () =>
     Effect.gen(function*() {
-      const { code, stdout } = yield* exec(Cli.plan({ file: small }))
+      const { code, stdout } = yield* exec(Cli.plan({ file: small, latency: "none" }))
       assert.strictEqual(code, 0)
       assert.match(stdout, /Round 1: \d+ batch\(es\)/)
       assert.include(stdout, "r1b1 [")
       assert.match(stdout, /Round trips\s+2\s+lower bound 2/)
-      assert.match(stdout, /Predicted duration/)
-      assert.match(stdout, /Bottleneck/)
+      assert.match(stdout, /Predicted duration\s+0 ms\s+lower bound 0 ms, efficiency 100\.0%/)
+      assert.match(stdout, /Bound by\s+nothing/)
+      assert.match(stdout, /Simulated\s+tenant M, documented limits, no latency/)
     }))
 
   it.live("--latency realistic chooses the plan by its estimated duration and prints the estimate", () =>
     Effect.gen(function*() {
       // five onboardings: chains packs the 15 dependents into one sequential batch (2 round trips),
       // which runs its items one after another; four rounds of parallel batches are estimated shorter
-      const plain = yield* exec(Cli.plan({ file: small }))
+      const plain = yield* exec(Cli.plan({ file: small, latency: "none" }))
       assert.match(plain.stdout, /policy chains/)
       assert.notInclude(plain.stdout, "Estimated duration")
       const timed = yield* exec(Cli.plan({ file: small, latency: "realistic" }))
@@ -159,20 +170,25 @@ describe("msgraph-batch plan", () => {
       assert.match(timed.stdout, /policy waves/)
       assert.match(timed.stdout, /Round trips\s+4\s+lower bound 2/)
       assert.match(timed.stdout, /Estimated duration\s+\d+ ms\s+policy waves/)
-      assert.match(timed.stdout, /realistic latency\)/)
+      assert.match(timed.stdout, /Predicted duration\s+\d+(\.\d)? m?s\s+lower bound 200 ms, efficiency \d+\.\d%/)
+      assert.match(timed.stdout, /Bound by\s+critical path/)
+      assert.match(timed.stdout, /Simulated\s+tenant M, documented limits, realistic latency/)
+      // realistic is the default
+      assert.strictEqual((yield* exec(Cli.plan({ file: small }))).stdout, timed.stdout)
       const json = JSON.parse((yield* exec(Cli.plan({ file: small, json: true, latency: "realistic" }))).stdout)
       assert.strictEqual(json.policy, "waves")
       assert.isNumber(json.estimatedMillis)
       assert.strictEqual(json.predicted.settings.latency, "realistic")
-      assert.notProperty(JSON.parse((yield* exec(Cli.plan({ file: small, json: true }))).stdout), "estimatedMillis")
+      assert.notProperty(JSON.parse((yield* exec(Cli.plan({ file: small, json: true, latency: "none" }))).stdout), "estimatedMillis")
     }))
 
   it.live("summarises large plans per round, and --json carries the plan and the prediction", () =>
     Effect.gen(function*() {
-      const text = yield* exec(Cli.plan({ file: wide }))
+      // the plan's shape, not its time: no latency keeps the prediction quick
+      const text = yield* exec(Cli.plan({ file: wide, latency: "none" }))
       assert.match(text.stdout, /Round 1: 50 batch\(es\), 1000 requests \(50 parallel\)/)
       assert.notInclude(text.stdout, "r1b1 [")
-      const json = yield* exec(Cli.plan({ file: wide, json: true }))
+      const json = yield* exec(Cli.plan({ file: wide, json: true, latency: "none" }))
       const out = JSON.parse(json.stdout)
       assert.deepStrictEqual(out.rounds, [{ index: 1, batches: 50, requests: 1000 }])
       assert.strictEqual(out.predicted.batchLowerBound, 50)
@@ -205,6 +221,11 @@ describe("msgraph-batch serve and run", () => {
       for (const field of jsonFields) assert.property(json, field)
       assert.strictEqual(json.succeeded, 22)
       assert.isNull(json.limitViolations) // run has no audit of its own
+      // served with realistic latency, and a bound that assumes it: a round trip and the chain
+      assert.strictEqual(json.settings.latency, "realistic")
+      assert.strictEqual(json.durationLowerBoundMs, 200)
+      assert.deepInclude(json.boundBy, { kind: "criticalPath", ms: 200 })
+      assert.isAtLeast(json.durationMs, json.durationLowerBoundMs)
       assert.strictEqual(result.report.duplicateExecutions, 0)
       assert.strictEqual(result.report.requests - result.report.throttled, 22)
     }))
@@ -280,7 +301,9 @@ describe("msgraph-batch argv", () => {
     Effect.gen(function*() {
       const ok = yield* main("simulate", small, "--json", "--tenant-size", "S", "--seed", "7")
       assert.strictEqual(ok.code, 0)
-      assert.deepStrictEqual(JSON.parse(ok.stdout).settings, { tenantSize: "S", stricter: 1, faults: "none", seed: 7, unthrottled: false, latency: "none" })
+      assert.deepStrictEqual(JSON.parse(ok.stdout).settings, { tenantSize: "S", stricter: 1, faults: "none", seed: 7, unthrottled: false, latency: "realistic" })
+      const none = yield* main("simulate", small, "--json", "--latency", "none")
+      assert.deepInclude(JSON.parse(none.stdout), { durationMs: 0, settings: { tenantSize: "M", stricter: 1, faults: "none", seed: 0, unthrottled: false, latency: "none" } })
       assert.strictEqual((yield* main("simulate", failing)).code, 1)
       assert.strictEqual((yield* main("plan", invalid)).code, 2)
     }))

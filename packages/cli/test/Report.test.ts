@@ -146,3 +146,33 @@ describe("Report.efficiency", () => {
     assert.isNull(Report.efficiency({ failed: 1, durationMs: 2_000 }, 1_500))
   })
 })
+
+describe("Report.timeRows", () => {
+  const base = { durationMs: 2_000, durationLowerBoundMs: 500, efficiency: 0.25 }
+
+  it("shows the duration against the bound, and names what bounds it by kind", () => {
+    const limit = Report.timeRows({
+      ...base,
+      boundBy: { kind: "limit", name: "teams.channel.perApp", key: "teams/app/channel-1", detail: "teams/app/channel-1: 2 units at 1 per 1 s", ms: 500 }
+    })
+    assert.deepStrictEqual(limit, [
+      ["Duration", "2.0 s", "lower bound 500 ms, efficiency 25.0%"],
+      ["Bound by", "limit", "teams.channel.perApp, teams/app/channel-1: 2 units at 1 per 1 s"]
+    ])
+    const path = Report.timeRows({ ...base, boundBy: { kind: "criticalPath", name: "dependencies", key: null, detail: "the chain", ms: 500 } }, "Predicted duration")
+    assert.deepStrictEqual(path.map((row) => row.slice(0, 2)), [["Predicted duration", "2.0 s"], ["Bound by", "critical path"]])
+    const permits = Report.timeRows({ ...base, boundBy: { kind: "concurrency", name: "outlook.mailbox.concurrent", key: "m", detail: "m: 8 requests", ms: 500 } })
+    assert.strictEqual(permits[1]![1], "concurrency")
+    const nothing = Report.timeRows({ durationMs: 0, durationLowerBoundMs: 0, efficiency: 1, boundBy: null })
+    assert.deepStrictEqual(nothing[1], ["Bound by", "nothing", "no limit, latency or concurrency forces a wait"])
+  })
+
+  it("escapes the bucket it names: a key cannot clear the screen or start a line", () => {
+    const [, row] = Report.timeRows({
+      ...base,
+      boundBy: { kind: "concurrency", name: "outlook\u001b[2J", key: "x\nsucceeded 999", detail: "x\nsucceeded 999: 8 requests", ms: 500 }
+    })
+    assert.notMatch(row![2], /[\u0000-\u001f]/)
+    assert.include(row![2], "outlook\\u001b[2J, x\\nsucceeded 999: 8 requests")
+  })
+})

@@ -48,8 +48,9 @@ describe("Simulation", () => {
     Effect.gen(function*() {
       const workload = Examples.directoryReport(1_500)
       const client = { maxAttempts: 3 } as const
-      const documented = yield* Simulation.simulate(workload, { client })
-      const stricter = yield* Simulation.simulate(workload, { stricter: 8, client })
+      // limits alone: no latency keeps the run quick
+      const documented = yield* Simulation.simulate(workload, { client, latency: "none" })
+      const stricter = yield* Simulation.simulate(workload, { stricter: 8, client, latency: "none" })
       assert.isTrue(stricter.bound.ms > documented.bound.ms, `${stricter.bound.ms} <= ${documented.bound.ms}`)
       const bottleneck = stricter.bound.bottleneck!
       assert.strictEqual(bottleneck.entryId, "identityAccess.appTenant.resourceUnits.M")
@@ -75,6 +76,8 @@ describe("Simulation", () => {
     const perItem = options.latency!.perItemMillis as (r: { id: string; method: string; url: string }) => number
     assert.strictEqual(perItem({ id: "a", method: "POST", url: "/users/{{create-0#/body/id}}/sendMail" }), 60 + 240 / 2)
     assert.strictEqual(perItem({ id: "b", method: "POST", url: "/users" }), 30 + 120 / 2)
+    // and every round trip its expected cost (50 ms + 50 ms of jitter / 2)
+    assert.strictEqual(options.latency!.perRoundTripMillis, 50 + 50 / 2)
     // and the resolver picks parallel batches for the onboarding example with it
     const workload = Examples.onboarding(50)
     assert.strictEqual(Either.getOrThrow(DependencyResolver.plan(workload)).policy, "chains")
@@ -97,7 +100,8 @@ describe("Simulation", () => {
     Effect.gen(function*() {
       const workload = Examples.onboarding(10)
       const result = yield* Simulation.simulate(workload, { latency: "realistic" })
-      assert.strictEqual(result.bound.latencyMs, 3 * 30 + 60)
+      // one round trip (50 ms at least), then the chain create, license, member (30 ms each), mail (60 ms)
+      assert.strictEqual(result.bound.latencyMs, 50 + 3 * 30 + 60)
       assert.isTrue(result.summary.durationMs >= result.bound.ms)
       // a workload whose first request fails: its dependents never run, so they add nothing
       const failing = [
@@ -106,6 +110,6 @@ describe("Simulation", () => {
       ] as const
       const failed = yield* Simulation.simulate(failing, { latency: "realistic", client: { maxAttempts: 1 } })
       assert.strictEqual(failed.summary.failed, 2)
-      assert.strictEqual(failed.bound.latencyMs, 30)
+      assert.strictEqual(failed.bound.latencyMs, 50 + 30)
     }))
 })

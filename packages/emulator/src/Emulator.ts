@@ -16,6 +16,7 @@ import { HttpClient } from "@effect/platform"
 import { Context, Effect, Layer, Schema } from "effect"
 import * as Audit from "./Audit.js"
 import type { Faults } from "./Faults.js"
+import * as Latency from "./Latency.js"
 import { ConnectionDropped as ConnectionDroppedError, makeApp } from "./internal/app.js"
 import { fromCatalog } from "./internal/classify.js"
 import { makeClient } from "./internal/client.js"
@@ -158,8 +159,12 @@ export declare namespace Emulator {
     readonly catalog?: LimitCatalog.Catalog
     /** Where demands come from (default: `LimitCatalog.classify` over `catalog`). Replaces `catalog`. */
     readonly classify?: Classifier
-    /** `"realistic"` (default for {@link layer}), `"none"` (default for {@link layerTest}) or per-service models. */
-    readonly latency?: "none" | "realistic" | Partial<Record<ServiceName, LatencyModel>>
+    /**
+     * `"realistic"` (default for {@link layer}: `Latency.realistic`), `"none"` (default for
+     * {@link layerTest}), a whole `Latency.Profile` (round trip and services), or per-service item
+     * models (then round trips take no time).
+     */
+    readonly latency?: "none" | "realistic" | Latency.Profile | Partial<Record<ServiceName, LatencyModel>>
     readonly faults?: Faults
     /** Root for `@odata.nextLink` and `@odata.context` (default: from the Host header, else graph.microsoft.com). */
     readonly baseUrl?: string
@@ -189,20 +194,30 @@ export declare namespace Emulator {
 }
 
 /**
- * Realistic latencies: tens to hundreds of milliseconds, by service.
+ * Realistic item latencies, by service: `Latency.realistic.services` (which also has the cost of a
+ * round trip).
  *
  * @since 0.1.0
  * @category constants
  */
-export const realisticLatency: Readonly<Record<ServiceName, LatencyModel>> = {
-  identity: { baseMillis: 30, jitterMillis: 120 },
-  outlook: { baseMillis: 60, jitterMillis: 240 },
-  teams: { baseMillis: 80, jitterMillis: 320 },
-  files: { baseMillis: 80, jitterMillis: 400 },
-  onenote: { baseMillis: 100, jitterMillis: 400 },
-  insights: { baseMillis: 60, jitterMillis: 240 },
-  graph: { baseMillis: 40, jitterMillis: 160 }
-}
+export const realisticLatency: Readonly<Record<ServiceName, LatencyModel>> = Latency.realistic.services
+
+/**
+ * The latency profile an emulator built with these options uses: `"realistic"` (the default) is
+ * `Latency.realistic`, `"none"` is `Latency.none`, per-service models take no time per round trip.
+ *
+ * @since 0.1.0
+ * @category latency
+ */
+export const latencyProfile = (latency: Emulator.Options["latency"] = "realistic"): Latency.Profile =>
+  latency === "none" || latency === "realistic"
+    ? Latency.profiles[latency]
+    : isProfile(latency)
+    ? latency
+    : Latency.fromServices(latency)
+
+const isProfile = (latency: Latency.Profile | Partial<Record<ServiceName, LatencyModel>>): latency is Latency.Profile =>
+  "roundTrip" in latency && "services" in latency
 
 /**
  * The limit the emulator enforces for a `multiplier` of `m`: a window's limit and concurrency
@@ -224,13 +239,7 @@ export const scaleLimit: (limit: Bucket.Limit, m: number) => Bucket.Limit = engi
  * @since 0.1.0
  * @category models
  */
-export const serviceOf = (url: string): ServiceName => {
-  const relative = url
-    .replace(/\{\{[^}]*\}\}/g, "ref") // a reference's JSON pointer has slashes of its own
-    .replace(/^https?:\/\/[^/]+/i, "")
-    .replace(/^\/?(v1\.0|beta)(?=\/|\?|$)/i, "")
-  return routing.serviceOf(routing.parseRelative(relative).segments)
-}
+export const serviceOf: (url: string) => ServiceName = Latency.serviceOf
 
 const defaultUserId = "00000000-0000-4000-8000-00000000a11c"
 const defaultUpn = "emulator.user@contoso.onmicrosoft.com"
@@ -249,11 +258,9 @@ export const defaultIdentity = {
   userPrincipalName: defaultUpn
 } as const
 
-const noLatency: LatencyModel = { baseMillis: 0, jitterMillis: 0 }
-
 const resolveSync = (options: Emulator.Options): engine.Resolved => {
   const multiplier = options.multiplier
-  const latency = options.latency ?? "realistic"
+  const latency = latencyProfile(options.latency)
   return {
     context: {
       tenantId: options.tenantId ?? defaultIdentity.tenantId,
@@ -271,11 +278,9 @@ const resolveSync = (options: Emulator.Options): engine.Resolved => {
       : (service) => multiplier[service] ?? multiplier["*"] ?? 1,
     overrides: new Map(Object.entries(options.overrides ?? {})),
     classify: options.classify ?? fromCatalog(options.catalog, options.userPrincipalName ?? defaultUpn),
-    latency: latency === "none"
-      ? () => noLatency
-      : latency === "realistic"
-      ? (service) => realisticLatency[service]
-      : (service) => latency[service] ?? noLatency,
+    latency: (service) => latency.services[service],
+    roundTrip: latency.roundTrip,
+
     baseUrl: options.baseUrl,
     store: {
       licenses: options.licenses ?? 25,
@@ -317,7 +322,8 @@ const problems = (options: Emulator.Options): ReadonlyArray<InvalidOptions> => {
   rate("faults.malformedJson.rate", faults.malformedJson?.rate)
   rate("faults.missingItem.rate", faults.missingItem?.rate)
   if (typeof options.latency === "object") {
-    for (const [service, model] of Object.entries(options.latency)) {
+    const models = isProfile(options.latency) ? { ...options.latency.services, roundTrip: options.latency.roundTrip } : options.latency
+    for (const [service, model] of Object.entries(models)) {
       if (model !== undefined && !(model.baseMillis >= 0 && model.jitterMillis >= 0)) {
         out.push(new InvalidOptions({ option: `latency.${service}`, detail: "baseMillis and jitterMillis must not be negative" }))
       }

@@ -24,3 +24,8 @@ export * as Audit from "./Audit.js"
  * @since 0.1.0
  */
 export * as Faults from "./Faults.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Latency from "./Latency.js"

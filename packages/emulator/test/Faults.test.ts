@@ -1,6 +1,7 @@
 import { BatchResponse, Bucket, GraphError } from "@effect-msgraph/core"
 import * as Emulator from "@effect-msgraph/emulator/Emulator"
 import type * as Faults from "@effect-msgraph/emulator/Faults"
+import * as Latency from "@effect-msgraph/emulator/Latency"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Fiber, Option, TestClock } from "effect"
 import { batch, get, post, postBatch, send } from "./utils/graph.js"
@@ -180,6 +181,51 @@ describe("latency", () => {
     }).pipe(Effect.provide(Emulator.layerTest({ latency: "realistic" }))))
 })
 
+describe("latency profile: a cost per round trip, then the items", () => {
+  // fixed figures (no jitter), so every time below is exact
+  const fixed: Latency.Profile = {
+    roundTrip: { baseMillis: 100, jitterMillis: 0 },
+    services: { ...Latency.none.services, identity: { baseMillis: 30, jitterMillis: 0 }, outlook: { baseMillis: 60, jitterMillis: 0 } }
+  }
+  const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(effect)
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.join(fiber)
+      return yield* Emulator.audit
+    })
+
+  it.effect("a call waits its round trip before any item runs; a sequential batch runs its items one after another", () =>
+    Effect.gen(function*() {
+      const log = yield* timed(batch([get("a", "/me"), { ...get("b", "/organization"), dependsOn: ["a"] }, { ...get("c", "/groups"), dependsOn: ["b"] }]))
+      assert.deepStrictEqual(log.map((e) => [e.itemId, e.startedAt, e.finishedAt]), [["a", 100, 130], ["b", 130, 160], ["c", 160, 190]])
+      const single = yield* timed(send("GET", "/me"))
+      assert.deepStrictEqual([single.at(-1)!.startedAt, single.at(-1)!.finishedAt], [10_000 + 100, 10_000 + 130])
+    }).pipe(Effect.provide(Emulator.layerTest({ latency: fixed }))))
+
+  it.effect("a parallel batch overlaps its items, Outlook's four at a time", () =>
+    Effect.gen(function*() {
+      const log = yield* timed(batch([
+        get("u", "/me"),
+        ...Array.from({ length: 6 }, (_, i) => get(`m${i}`, `/me/messages?i=${i}`))
+      ]))
+      assert.strictEqual(log.find((e) => e.itemId === "u")!.finishedAt, 130)
+      const mail = log.filter((e) => e.itemId!.startsWith("m")).map((e) => e.finishedAt).sort((a, b) => a - b)
+      assert.deepStrictEqual(mail, [160, 160, 160, 160, 220, 220])
+    }).pipe(Effect.provide(Emulator.layerTest({ latency: fixed }))))
+
+  it("one home for the figures: realistic is Latency.realistic, per-service models cost nothing per round trip", () => {
+    assert.strictEqual(Emulator.latencyProfile(), Latency.realistic)
+    assert.strictEqual(Emulator.latencyProfile("none"), Latency.none)
+    assert.strictEqual(Emulator.realisticLatency, Latency.realistic.services)
+    assert.isAbove(Latency.least(Latency.realistic.roundTrip), 0)
+    const services = Emulator.latencyProfile({ teams: { baseMillis: 5, jitterMillis: 0 } })
+    assert.deepStrictEqual(services.roundTrip, { baseMillis: 0, jitterMillis: 0 })
+    assert.deepStrictEqual(services.services.teams, { baseMillis: 5, jitterMillis: 0 })
+    assert.deepStrictEqual(services.services.identity, { baseMillis: 0, jitterMillis: 0 })
+  })
+})
+
 describe("invalid options", () => {
   it.effect("are refused with a typed error naming the option", () =>
     Effect.gen(function*() {
@@ -189,6 +235,7 @@ describe("invalid options", () => {
       assert.strictEqual((yield* refused({ multiplier: { outlook: -1 } })).option, "multiplier.outlook")
       assert.strictEqual((yield* refused({ auditCapacity: 0 })).option, "auditCapacity")
       assert.strictEqual((yield* refused({ latency: { outlook: { baseMillis: -5, jitterMillis: 0 } } })).option, "latency.outlook")
+      assert.strictEqual((yield* refused({ latency: { ...Latency.realistic, roundTrip: { baseMillis: -1, jitterMillis: 0 } } })).option, "latency.roundTrip")
       const error = yield* Effect.flip(Emulator.setFaults({ malformedJson: { rate: -0.1 } }))
       assert.strictEqual(error._tag, "InvalidOptions")
       assert.strictEqual(error.option, "faults.malformedJson.rate")

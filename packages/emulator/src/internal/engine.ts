@@ -54,6 +54,8 @@ export interface Resolved {
   readonly overrides: ReadonlyMap<string, Bucket.Limit>
   readonly classify: Classifier
   readonly latency: (service: Service) => LatencyModel
+  /** What every HTTP call costs before anything in it runs: connection, authentication, the envelope. */
+  readonly roundTrip: LatencyModel
   readonly baseUrl: string | undefined
   readonly store: StoreOptions
   readonly auditCapacity: number
@@ -219,6 +221,7 @@ export class Engine {
   private readonly orderRandom: Random.Random
   private readonly faultRandom: Random.Random
   private readonly latencyRandom: Random.Random
+  private readonly roundTripRandom: Random.Random
 
   constructor(readonly options: Resolved) {
     this.store = new Store(options.store)
@@ -226,6 +229,8 @@ export class Engine {
     this.orderRandom = Random.make(`order:${options.seed}`)
     this.faultRandom = Random.make(`faults:${options.seed}`)
     this.latencyRandom = Random.make(`latency:${options.seed}`)
+    // a stream of its own, so the item latencies a seed gives do not depend on the round trips
+    this.roundTripRandom = Random.make(`roundTrip:${options.seed}`)
   }
 
   /** The audit log, oldest first, and how many old entries were dropped to bound memory. */
@@ -287,6 +292,12 @@ export class Engine {
     const self = this
     return Effect.gen(function*() {
       const httpRequest = ++self.httpSeq
+      // the round trip's own cost comes first: nothing in the call runs before it has arrived
+      const roundTrip = self.options.roundTrip
+      if (roundTrip.baseMillis > 0 || roundTrip.jitterMillis > 0) {
+        const r = yield* self.roundTripRandom.next
+        yield* Effect.sleep(Duration.millis(Math.round(roundTrip.baseMillis + r * roundTrip.jitterMillis)))
+      }
       if (httpRequest % 1024 === 0) self.accounting.sweep(yield* Clock.currentTimeMillis)
       const now = yield* Clock.currentTimeMillis
       const stamp: Stamp = { requestId: self.newId(), clientRequestId: headerOf(request.headers, "client-request-id"), now }

@@ -1,0 +1,157 @@
+/**
+ * How long Graph takes, as data: one home for the figures the emulator sleeps (`serve`, `simulate`),
+ * the planner estimates with and the duration lower bound counts.
+ *
+ * A {@link Profile} has a cost per round trip (each HTTP call, a `$batch` or a single request:
+ * connection, authentication, the envelope) and a cost per item, by service. Each cost is a
+ * {@link LatencyModel}: `baseMillis` plus a seeded uniform draw in `[0, jitterMillis)`, so its least
+ * value is `baseMillis` ({@link least}) and its mean `baseMillis + jitterMillis / 2`
+ * ({@link expected}). The items of a sequential batch take their latencies one after another; those
+ * of a parallel batch overlap (Outlook's four at a time). A profile is plain data, so a calibration
+ * (figures measured on a real tenant) can fill one in.
+ *
+ * The defaults ({@link realistic}) are assumptions of this project, not published figures: see
+ * docs/emulator.md, "Latency", for where each number comes from.
+ *
+ * @since 0.1.0
+ */
+import type * as engine from "./internal/engine.js"
+import * as routing from "./internal/routing.js"
+
+/**
+ * One latency: `baseMillis` plus a seeded uniform draw in `[0, jitterMillis)`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type LatencyModel = engine.LatencyModel
+
+/**
+ * The services the emulator distinguishes for latency.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ServiceName = routing.Service
+
+/**
+ * A whole latency model: the cost of each round trip, and of each item by service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Profile {
+  /** Every HTTP call, whatever it holds: connection, authentication, the `$batch` envelope. */
+  readonly roundTrip: LatencyModel
+  /** Every item (or single request), by the service its URL belongs to ({@link serviceOf}). */
+  readonly services: Readonly<Record<ServiceName, LatencyModel>>
+}
+
+/**
+ * Every service the emulator distinguishes, in a fixed order.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const serviceNames: ReadonlyArray<ServiceName> = ["identity", "outlook", "teams", "files", "onenote", "insights", "graph"]
+
+const zero: LatencyModel = { baseMillis: 0, jitterMillis: 0 }
+
+/**
+ * No latency at all: everything answers at once.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const none: Profile = {
+  roundTrip: zero,
+  services: { identity: zero, outlook: zero, teams: zero, files: zero, onenote: zero, insights: zero, graph: zero }
+}
+
+/**
+ * The default: tens to hundreds of milliseconds per item by service, plus 50 to 100 ms per round
+ * trip. Assumptions, not measurements (docs/emulator.md says where each figure comes from).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const realistic: Profile = {
+  roundTrip: { baseMillis: 50, jitterMillis: 50 },
+  services: {
+    identity: { baseMillis: 30, jitterMillis: 120 },
+    outlook: { baseMillis: 60, jitterMillis: 240 },
+    teams: { baseMillis: 80, jitterMillis: 320 },
+    files: { baseMillis: 80, jitterMillis: 400 },
+    onenote: { baseMillis: 100, jitterMillis: 400 },
+    insights: { baseMillis: 60, jitterMillis: 240 },
+    graph: { baseMillis: 40, jitterMillis: 160 }
+  }
+}
+
+/**
+ * The named profiles that `--latency` accepts.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const profiles: Readonly<Record<"none" | "realistic", Profile>> = { none, realistic }
+
+/**
+ * The least a model can take: `baseMillis`.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const least = (model: LatencyModel): number => model.baseMillis
+
+/**
+ * The mean of a model: `baseMillis + jitterMillis / 2`.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const expected = (model: LatencyModel): number => model.baseMillis + model.jitterMillis / 2
+
+/**
+ * Whether a model ever takes time.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const takesTime = (model: LatencyModel): boolean => model.baseMillis > 0 || model.jitterMillis > 0
+
+/**
+ * The service the emulator assigns a URL to, which picks its item latency: from the path of a URL
+ * relative to the version root (`/users/{id}/messages`), or of an absolute Graph URL, whose host and
+ * version are ignored. Unresolved `{{...}}` references count as one path segment each.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const serviceOf = (url: string): ServiceName => {
+  const relative = url
+    .replace(/\{\{[^}]*\}\}/g, "ref") // a reference's JSON pointer has slashes of its own
+    .replace(/^https?:\/\/[^/]+/i, "")
+    .replace(/^\/?(v1\.0|beta)(?=\/|\?|$)/i, "")
+  return routing.serviceOf(routing.parseRelative(relative).segments)
+}
+
+/**
+ * The item latency of a request's URL under a profile.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const itemOf = (profile: Profile, url: string): LatencyModel => profile.services[serviceOf(url)]
+
+/**
+ * A profile from per-service models, for the emulator's older `latency` option form: services not
+ * given take no time, and round trips take none.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromServices = (services: Partial<Record<ServiceName, LatencyModel>>, roundTrip: LatencyModel = zero): Profile => ({
+  roundTrip,
+  services: Object.fromEntries(serviceNames.map((s) => [s, services[s] ?? zero])) as Record<ServiceName, LatencyModel>
+})

@@ -1,5 +1,6 @@
+import { OutcomeRecord } from "@effect-msgraph/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -59,4 +60,14 @@ describe("msgraph-batch with paged requests", () => {
       assert.strictEqual(refusedZero.code, 2)
       assert.include(refusedZero.stderr, `${zero}:1 (id "z"): field pages:`)
     }))
+
+  it("docs/cli.md shows a paged request's lines: records the schema reads, one per page", () => {
+    const page = fs.readFileSync(new URL("../../../docs/cli.md", import.meta.url), "utf8")
+    const section = page.slice(page.indexOf("## Results (`--out`)"), page.indexOf("## Shards (`--shard`)"))
+    const blocks = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]!.trim().split("\n"))
+    const paged = blocks.find((lines) => lines.some((l) => JSON.parse(l).page !== undefined))!
+    const records = paged.map((l) => Schema.decodeUnknownSync(OutcomeRecord.OutcomeRecord, { onExcessProperty: "error" })(JSON.parse(l)))
+    assert.deepStrictEqual(records.map((r) => [r.id, r.page]), [["directory", 1], ["directory", 2]])
+    assert.include((records[0]!.body as { "@odata.nextLink": string })["@odata.nextLink"], "$skiptoken=")
+  })
 })

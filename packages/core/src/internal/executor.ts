@@ -348,7 +348,8 @@ const nextLinkOf = (body: unknown): string | undefined => {
 }
 
 /**
- * Runs a workload; every request gets exactly one outcome through `emit`, which is given the
+ * Runs a workload; every request gets exactly one outcome through `emit` (a request with `pages`,
+ * one per page, the last with `more` unset or false), which is given the
  * outcomes settled together (a batch's successes, say) in one call. After `control.stop`, the
  * requests not settled by the end get none.
  *

@@ -240,6 +240,10 @@ const checkStricter = (stricter: number | undefined): string | undefined =>
 const clientOptions = (maxAttempts: number | undefined): GraphClient.GraphClient.Options =>
   maxAttempts === undefined ? {} : { maxAttempts }
 
+/** The progress line counts requests: a paged request moves it once, with its last page. */
+const advance = (progress: Progress.Progress, outcome: GraphClient.Outcome) =>
+  outcome._tag === "Success" && outcome.more === true ? Effect.void : progress.advance(outcome._tag === "Success")
+
 const exitOf = (failed: number): ExitCode => (failed > 0 ? 1 : 0)
 
 /**
@@ -275,8 +279,8 @@ const simulateWith = (
     latency: options.latency ?? "realistic",
     onOutcome: (outcome) =>
       results === undefined
-        ? progress.advance(outcome._tag === "Success")
-        : Effect.zipRight(progress.advance(outcome._tag === "Success"), results.write(outcome))
+        ? advance(progress, outcome)
+        : Effect.zipRight(advance(progress, outcome), results.write(outcome))
   }).pipe(
     // the file passed the same checks the client applies, so a workload error here is a defect
     Effect.catchIf((e): e is Exclude<typeof e, Emulator.InvalidOptions> => e._tag !== "InvalidOptions", Effect.die),
@@ -554,7 +558,7 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
         Stream.runFoldEffect(undefined as GraphClient.Summary | undefined, (last, event) => {
           if (event._tag === "Summary") return Effect.succeed(event)
           if (event._tag === "Failure") failures.push(Report.failureOf(event))
-          const advanced = progress.advance(event._tag === "Success")
+          const advanced = advance(progress, event)
           return Effect.as(results === undefined ? advanced : Effect.zipRight(advanced, results.write(event)), last)
         })
       )).pipe(

@@ -5,6 +5,8 @@
  * - `execute(request)`: one call. Calls made together (`Effect.all(..., { batching: true })`, or
  *   concurrently in the same tick) are packed into `$batch` calls automatically, like a DataLoader.
  * - `run(workload)`: a `Stream` of per-request outcomes as they complete, ending with a summary.
+ *   A request with `pages` follows `@odata.nextLink` and has one outcome per page, each with its
+ *   `page` number (see `Workload.WorkloadRequest`).
  *
  * It composes `BatchBuilder`, `DependencyResolver`, a `TokenProvider` and an `HttpClient` from
  * `@effect/platform` (NodeHttpClient, FetchHttpClient, or the emulator's in-process client).
@@ -42,7 +44,8 @@ import * as VE from "./ValidationError.js"
 import { type Priority, references, type Workload } from "./Workload.js"
 
 /**
- * A request that succeeded (2xx).
+ * A request that succeeded (2xx). For a request with `pages`, one page of it: `page` (from 1) and
+ * `more` (whether another outcome, the next page, follows for its id).
  *
  * @since 0.1.0
  * @category models
@@ -50,7 +53,8 @@ import { type Priority, references, type Workload } from "./Workload.js"
 export type Success = executor.Success
 
 /**
- * A request that did not succeed, with a batch-level or request-level error.
+ * A request that did not succeed, with a batch-level or request-level error. For a request with
+ * `pages`, `page` is the page that failed (the request's last outcome).
  *
  * @since 0.1.0
  * @category models

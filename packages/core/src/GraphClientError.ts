@@ -6,7 +6,8 @@
  *   HTTP response), `BatchDecodeError` (a response that is not a batch response).
  * - **request level**: one request's own outcome: `GraphRequestError` (Graph answered an error
  *   status), `Throttled` (429/503/504 until retries ran out), `DependencyFailed` (not run because a
- *   dependency failed), `UnknownOutcome` (a request that may not be resent and may or may not have run).
+ *   dependency failed), `UnknownOutcome` (a request that may not be resent and may or may not have run),
+ *   `NextLinkRefused` (a further page of a paged request whose `@odata.nextLink` was not followed).
  *
  * Every error is a `Schema.TaggedError`, so it can be matched exhaustively with `Match` or
  * `Effect.catchTags`, and serialised. None of them carries an Authorization header or a token.
@@ -203,6 +204,25 @@ export class UnknownOutcome extends Schema.TaggedError<UnknownOutcome>()("Unknow
 }
 
 /**
+ * A further page of a paged request (a workload request with `pages`) was not fetched: the last
+ * page's `@odata.nextLink` does not name the configured Graph host and version, or is not a URL a
+ * request can carry, so it was not followed and nothing was sent for it. `page` is the page that
+ * was refused (the pages before it were delivered); `reason` says what was wrong with the link.
+ *
+ * @since 0.1.0
+ * @category request errors
+ */
+export class NextLinkRefused extends Schema.TaggedError<NextLinkRefused>()("NextLinkRefused", {
+  id: Schema.String,
+  page: Schema.Number,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `request ${this.id}: page ${this.page} not fetched, its @odata.nextLink was refused (${this.reason})`
+  }
+}
+
+/**
  * Why a request did not succeed. `InvalidReference` and the request rules of `ValidationError` mean
  * the request was never sent (its response reference could not be resolved, or resolved to an
  * invalid request).
@@ -215,5 +235,6 @@ export type RequestFailure =
   | Throttled
   | DependencyFailed
   | UnknownOutcome
+  | NextLinkRefused
   | VE.InvalidReference
   | VE.RequestError

@@ -12,6 +12,9 @@
  *   and `dependency` for `DependencyFailed`.
  * - `headers`: only {@link keptHeaders}, with lower-case names. Nothing else of a response is kept,
  *   so neither a token nor a cookie can reach a record.
+ * - `page`, for a request with `pages` only: which page of the collection this record holds, from 1.
+ *   Such a request has one record per page, each with that page's items (and, on a delta query's
+ *   last page, its `@odata.deltaLink`); a failed page's record is the request's last.
  * - `body`: as on the `$batch` wire: inline JSON, or base64 when `content-type` (kept in `headers`)
  *   is not JSON. {@link toResponse} turns a record back into the response it came from.
  *
@@ -61,6 +64,7 @@ export const RecordError = Schema.Struct({
  */
 export const OutcomeRecord = Schema.Struct({
   id: Schema.String,
+  page: Schema.optionalWith(Schema.Number, { exact: true }),
   status: Schema.Number,
   attempts: Schema.Number,
   error: Schema.optionalWith(RecordError, { exact: true }),
@@ -122,6 +126,7 @@ export const fromOutcome = (outcome: GraphClient.Outcome): OutcomeRecord => {
   const encoded = response?.body === undefined ? undefined : Either.getOrUndefined(body.encodeBody(headers, response.body))
   return {
     id: outcome.id,
+    ...(outcome.page === undefined ? {} : { page: outcome.page }),
     status: outcome._tag === "Success" ? outcome.status : statusOf(outcome),
     attempts: outcome.attempts,
     ...(outcome._tag === "Failure" ? { error: errorOf(outcome) } : {}),

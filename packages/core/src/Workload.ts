@@ -12,6 +12,14 @@
  *   (an item answered 503 or 504, a batch-level 5xx, a lost connection or answer) is sent again:
  *   `true` resends it, `false` ends it as `UnknownOutcome`. Default: the client's `idempotent`
  *   option (GET, PUT and DELETE). It is never sent to Graph.
+ * - `pages`: for a GET of a collection, how many pages to fetch: `"all"`, or at most a count (at
+ *   least 1). Without it only the first page is fetched, as Graph answers it. Each further page is a
+ *   new GET of the last page's `@odata.nextLink`, sent as a batch item through admission like any
+ *   request, once the page before it succeeded; a link that does not name the configured Graph host
+ *   and version is not followed (`NextLinkRefused`). Every page is an outcome of the request, with
+ *   its `page` number. Dependents are released by the first page, and references read the first
+ *   page: a dependent that needs a later page (its `@odata.deltaLink`, say) must be a later run.
+ *   Only GET requests may have it.
  *
  * **Response references.** Graph cannot pass one response into another request, so the library
  * does: `{{id#/pointer}}` in the URL, a header value or a body string stands for a value read from
@@ -44,6 +52,20 @@ export const Priority = Schema.Literal("high", "normal", "low")
 export type Priority = typeof Priority.Type
 
 /**
+ * How many pages of a collection a request fetches: every one (`"all"`) or at most a count.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Pages = Schema.Union(Schema.Literal("all"), Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)))
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export type Pages = typeof Pages.Type
+
+/**
  * An HTTP status a dependent may accept from a failed dependency.
  *
  * @since 0.1.0
@@ -66,8 +88,12 @@ export const WorkloadRequest = Schema.Struct({
   dependsOn: Schema.optionalWith(Schema.Array(Schema.String), { exact: true }),
   acceptStatuses: Schema.optionalWith(Schema.Array(Status), { exact: true }),
   priority: Schema.optionalWith(Priority, { exact: true }),
-  idempotent: Schema.optionalWith(Schema.Boolean, { exact: true })
-})
+  idempotent: Schema.optionalWith(Schema.Boolean, { exact: true }),
+  pages: Schema.optionalWith(Pages, { exact: true })
+}).pipe(Schema.filter((request) =>
+  request.pages === undefined || request.method.toUpperCase() === "GET" ||
+  { path: ["pages"], message: "only a GET request can fetch pages" }
+))
 
 /**
  * @since 0.1.0

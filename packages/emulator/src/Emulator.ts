@@ -21,6 +21,7 @@ import { ConnectionDropped as ConnectionDroppedError, makeApp } from "./internal
 import { fromCatalog } from "./internal/classify.js"
 import { makeClient } from "./internal/client.js"
 import * as engine from "./internal/engine.js"
+import * as resources from "./internal/resources.js"
 import * as routing from "./internal/routing.js"
 
 /**
@@ -177,6 +178,12 @@ export declare namespace Emulator {
     /** At most this many objects per collection (default 100,000). */
     readonly capacity?: number
     /**
+     * Users the directory starts with, besides the acting user (default 0): the `n`-th (from 0) is
+     * `seed.user{n}@contoso.onmicrosoft.com` with id `5eed0000-0000-4000-8000-` and `n` in 12 hex
+     * digits ({@link seededUser}). At most `capacity`.
+     */
+    readonly users?: number
+    /**
      * How Retry-After is printed: `"exact"` (default) gives decimal seconds when the wait is not whole
      * (`6.3`), as an older version of the throttling page shows; `"seconds"` rounds up to whole seconds,
      * as the current page shows.
@@ -241,6 +248,14 @@ export const scaleLimit: (limit: Bucket.Limit, m: number) => Bucket.Limit = engi
  */
 export const serviceOf: (url: string) => ServiceName = Latency.serviceOf
 
+/**
+ * The `n`-th (from 0) of the users an emulator built with `users` starts with.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const seededUser: (n: number) => { readonly id: string; readonly userPrincipalName: string } = resources.seededUser
+
 const defaultUserId = "00000000-0000-4000-8000-00000000a11c"
 const defaultUpn = "emulator.user@contoso.onmicrosoft.com"
 
@@ -290,7 +305,8 @@ const resolveSync = (options: Emulator.Options): engine.Resolved => {
       actingUser: {
         id: options.userId ?? defaultUserId,
         userPrincipalName: options.userPrincipalName ?? defaultUpn
-      }
+      },
+      seedUsers: options.users ?? 0
     },
     auditCapacity: options.auditCapacity ?? 250_000,
     retryAfter: options.retryAfter ?? "exact",
@@ -315,6 +331,10 @@ const problems = (options: Emulator.Options): ReadonlyArray<InvalidOptions> => {
   positive("licenses", options.licenses === 0 ? undefined : options.licenses)
   positive("capacity", options.capacity)
   positive("auditCapacity", options.auditCapacity)
+  const users = options.users
+  if (users !== undefined && !(Number.isSafeInteger(users) && users >= 0 && users <= (options.capacity ?? 100_000))) {
+    out.push(new InvalidOptions({ option: "users", detail: `must be a whole number from 0 to the capacity, got ${users}` }))
+  }
   const faults = options.faults ?? {}
   faults.items?.forEach((f, i) => rate(`faults.items[${i}].rate`, f.rate))
   faults.batches?.forEach((f, i) => rate(`faults.batches[${i}].rate`, f.rate))

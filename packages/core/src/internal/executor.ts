@@ -51,6 +51,10 @@ export interface Success {
   readonly headers: Headers
   readonly body: unknown
   readonly attempts: number
+  /** For a request with `pages`: which page this is, from 1. */
+  readonly page?: number
+  /** For a request with `pages`: whether a later page of it follows (another outcome with its id). */
+  readonly more?: boolean
 }
 
 /** @internal */
@@ -64,6 +68,8 @@ export interface Failure {
    * or 504 its retries got): the item as the batch response carried it, headers and body included.
    */
   readonly response?: BatchResponseItem
+  /** For a request with `pages`: the page that failed, from 1 (the pages before it succeeded). */
+  readonly page?: number
 }
 
 /** @internal */
@@ -326,7 +332,24 @@ export interface Stop {
 }
 
 /**
- * Runs a workload; every request gets exactly one outcome through `emit`, which is given the
+ * What a run started for one further page of a paged request shares with the run it belongs to:
+ * the send slots (so `concurrency` bounds both) and the deadline.
+ */
+interface Parent {
+  readonly sending: fairGate.FairGate
+  readonly deadlineAt: number
+}
+
+/** The `@odata.nextLink` of a page's body, if it has one. */
+const nextLinkOf = (body: unknown): string | undefined => {
+  if (typeof body !== "object" || body === null || Array.isArray(body) || body instanceof Uint8Array) return undefined
+  const link = (body as Record<string, unknown>)["@odata.nextLink"]
+  return typeof link === "string" ? link : undefined
+}
+
+/**
+ * Runs a workload; every request gets exactly one outcome through `emit` (a request with `pages`,
+ * one per page, the last with `more` unset or false), which is given the
  * outcomes settled together (a batch's successes, say) in one call. After `control.stop`, the
  * requests not settled by the end get none.
  *
@@ -336,7 +359,8 @@ export const runWorkload = (
   deps: Deps,
   workload: Workload,
   emit: (outcomes: ReadonlyArray<Outcome>) => Effect.Effect<void>,
-  control?: Stop
+  control?: Stop,
+  parent?: Parent
 ): Effect.Effect<Summary, VE.WorkloadError> =>
   Effect.gen(function*() {
     const { settings } = deps
@@ -344,7 +368,7 @@ export const runWorkload = (
     let stopping = false
     const inFlight = new Set<string>()
     const started = yield* Clock.currentTimeMillis
-    const deadlineAt = started + settings.deadlineMillis
+    const deadlineAt = parent?.deadlineAt ?? started + settings.deadlineMillis
     const run = yield* deps.resolver.start(workload, { concurrency: settings.concurrency, ...settings.planning })
     const attempts = new Map<string, number>()
     const firstSent = new Map<string, number>()
@@ -365,7 +389,7 @@ export const runWorkload = (
     }
     const stats = { succeeded: 0, failed: 0, throttled429: 0, retries: 0, batches: 0, roundTrips: 0 }
     // send slots go to batches in the order they were admitted (see `fairGate`)
-    const sending = yield* fairGate.make(settings.concurrency)
+    const sending = parent?.sending ?? (yield* fairGate.make(settings.concurrency))
     const batchUrl = `${settings.baseUrl.replace(/\/+$/, "")}/${settings.version}/$batch`
 
     // one span per request, from its first send (or its settlement, if never sent) to its outcome
@@ -406,7 +430,8 @@ export const runWorkload = (
         if (outcomes.length === 0) return Effect.void
         const byStatus = new Map<number, number>()
         for (const outcome of outcomes) {
-          if (outcome._tag === "Success") stats.succeeded++
+          // a paged request is counted once, by its last page
+          if (outcome._tag === "Success") stats.succeeded += outcome.more === true ? 0 : 1
           else stats.failed++
           // a settled request is never sent again: keep only what dependents still read
           notBefore.delete(outcome.id)
@@ -753,6 +778,90 @@ export const runWorkload = (
         yield* fail(item.id, response.status, error, response)
       })
 
+    /** How many pages a GET with `pages` fetches (`Infinity`: all); undefined for other requests. */
+    const pagesOf = (id: string): number | undefined => {
+      const request = run.request(id)
+      if (request?.pages === undefined || request.method.toUpperCase() !== "GET") return undefined
+      return request.pages === "all" ? Infinity : request.pages
+    }
+
+    // the fibers fetching further pages of paged requests (see `followPages`), set while the run runs
+    let pagers: FiberSet.FiberSet<void, never> | undefined
+
+    /** A page after the first: counted (a paged request is counted by its last page), then emitted. */
+    const emitPage = (outcome: Outcome) =>
+      Effect.suspend(() => {
+        if (outcome._tag === "Failure") stats.failed++
+        else if (outcome.more !== true) stats.succeeded++
+        return emit([outcome])
+      })
+
+    /** Why a page's link was refused, from the workload error the link's one-request run gave. */
+    const refusal = (error: VE.WorkloadError): string =>
+      error._tag === "ForeignHost"
+        ? `${error.hosts.join(", ")} is not the Graph host ${error.expected}`
+        : error._tag === "VersionMismatch"
+        ? `not a Graph ${error.expected} URL`
+        : error._tag === "InvalidUrl"
+        ? "not a usable URL"
+        : error.message
+
+    /**
+     * Fetches the pages after `first`, one after another, in the background: each is a GET of the
+     * last page's `@odata.nextLink`, as written (opaque), run as a one-request workload that shares
+     * this run's send slots, admission, deadline and stop. The batch rules turn the link into a
+     * batch item and refuse one to another host or version, so such a link is never sent; the
+     * request then ends `NextLinkRefused`. Every page is emitted with its number.
+     */
+    const followPages = (first: Success) =>
+      Effect.suspend(() => {
+        const request = run.request(first.id)!
+        const limit = pagesOf(first.id)!
+        let depth = run.depth(first.id)
+        const refused = (page: number, reason: string): Failure => ({
+          _tag: "Failure",
+          id: first.id,
+          error: new GCE.NextLinkRefused({ id: first.id, page, reason }),
+          attempts: 0,
+          page
+        })
+        const fetch = (page: number, link: string): Effect.Effect<void> => {
+          let next: string | undefined
+          const item = {
+            id: first.id,
+            method: "GET",
+            url: link,
+            ...(request.headers === undefined ? {} : { headers: request.headers }),
+            ...(request.priority === undefined ? {} : { priority: request.priority })
+          }
+          const onPage = (outcomes: ReadonlyArray<Outcome>) =>
+            Effect.forEach(outcomes, (outcome) => {
+              if (outcome._tag === "Failure") return emitPage({ ...outcome, page })
+              const link = page < limit ? nextLinkOf(outcome.body) : undefined
+              next = link
+              return emitPage({ ...outcome, page, more: link !== undefined })
+            }, { discard: true })
+          // Graph's links are absolute: a relative one would be read against the Graph host unchecked
+          if (!/^https?:\/\//i.test(link)) return emitPage(refused(page, "not an absolute http(s) URL"))
+          return runWorkload(deps, [item], onPage, control, { sending, deadlineAt }).pipe(
+            Effect.matchEffect({
+              onFailure: (error) => emitPage(refused(page, refusal(error))),
+              onSuccess: (summary) => {
+                stats.batches += summary.batches
+                stats.retries += summary.retries
+                stats.throttled429 += summary.throttled429
+                depth += summary.roundTrips
+                stats.roundTrips = Math.max(stats.roundTrips, depth)
+                return next === undefined || stopping ? Effect.void : fetch(page + 1, next)
+              }
+            })
+          )
+        }
+        const link = nextLinkOf(first.body)
+        if (link === undefined || pagers === undefined) return Effect.void
+        return Effect.asVoid(FiberSet.run(pagers, fetch(2, link)))
+      })
+
     const runBatch = (batch: PlannedBatch) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
@@ -851,13 +960,16 @@ export const runWorkload = (
             answers.push({ handle: handles[i], status: response.status, headers })
             if (response.status < 200 || response.status >= 300) failed.push([item, response])
             else if (run.succeed(item.id, response)) {
+              const limit = pagesOf(item.id)
+              const more = limit !== undefined && limit > 1 && nextLinkOf(response.body) !== undefined
               succeeded.push({
                 _tag: "Success",
                 id: item.id,
                 status: response.status,
                 headers,
                 body: response.body,
-                attempts: attempts.get(item.id) ?? 0
+                attempts: attempts.get(item.id) ?? 0,
+                ...(limit === undefined ? {} : { page: 1, more })
               })
             }
           }
@@ -865,6 +977,7 @@ export const runWorkload = (
         // the whole batch's answers go to admission at once, and its successes settle together
         if (answers.length > 0) yield* deps.admission.feedback(answers)
         yield* finishAll(succeeded)
+        for (const first of succeeded) if (first.more === true) yield* followPages(first)
         // then the answers that settle a failure; what is left is resent or settled in one place,
         // in batch order, so that a dependent of an item whose fate is unknown is judged with it
         const unsettled = new Map<string, Unsettled>()
@@ -921,6 +1034,7 @@ export const runWorkload = (
     const stopped = yield* Deferred.make<void>()
     yield* Effect.scoped(Effect.gen(function*() {
       const fibers = yield* FiberSet.make()
+      pagers = yield* FiberSet.make<void, never>()
       if (control !== undefined) {
         yield* Effect.forkScoped(Effect.zipRight(
           control.stop,
@@ -972,12 +1086,14 @@ export const runWorkload = (
       if (stopping) {
         // batches in flight finish (unless abandoned); leaving the scope interrupts the others, unsent
         const drained = Effect.whileLoop({ while: () => inFlight.size > 0, body: () => wake.take, step: () => {} })
-        yield* Effect.raceFirst(drained, control?.abandon ?? Effect.never)
+        yield* Effect.raceFirst(Effect.zipRight(drained, FiberSet.awaitEmpty(pagers)), control?.abandon ?? Effect.never)
       } else {
         yield* FiberSet.awaitEmpty(fibers)
+        yield* FiberSet.awaitEmpty(pagers)
       }
     }))
-    yield* Metric.set(queueDepth, 0)
+    // a page's run is part of its parent's: the parent's depth stands
+    if (parent === undefined) yield* Metric.set(queueDepth, 0)
     const ended = yield* Clock.currentTimeMillis
     return {
       _tag: "Summary",

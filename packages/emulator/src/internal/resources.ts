@@ -37,6 +37,34 @@ export interface StoreOptions {
   readonly capacity: number
   /** The signed-in user (`me`), created with the store so that `me/...` paths work. */
   readonly actingUser: { readonly id: string; readonly userPrincipalName: string }
+  /** Users created with the store, besides the acting user (see {@link seededUser}). */
+  readonly seedUsers: number
+}
+
+/**
+ * The `n`-th seeded user (from 0): `seed.user{n}@contoso.onmicrosoft.com`, with an id made from
+ * `n`, so that a test knows every user the directory starts with.
+ *
+ * @internal
+ */
+export const seededUser = (n: number): { readonly id: string; readonly userPrincipalName: string } => ({
+  id: `5eed0000-0000-4000-8000-${n.toString(16).padStart(12, "0")}`,
+  userPrincipalName: `seed.user${n}@contoso.onmicrosoft.com`
+})
+
+/** Page tokens: opaque to clients (base64url of a small JSON array), checked when read back. */
+const encodeToken = (parts: ReadonlyArray<string | number>): string =>
+  btoa(JSON.stringify(parts)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")
+
+const decodeToken = (token: string, kind: string): ReadonlyArray<number> | undefined => {
+  try {
+    const parts: unknown = JSON.parse(atob(token.replace(/-/g, "+").replace(/_/g, "/")))
+    if (!Array.isArray(parts) || parts[0] !== kind) return undefined
+    const numbers = parts.slice(1)
+    return numbers.every((n) => Number.isSafeInteger(n) && n >= 0) ? numbers as Array<number> : undefined
+  } catch {
+    return undefined
+  }
 }
 
 type Json = Record<string, unknown>
@@ -78,6 +106,10 @@ export class Store {
   private readonly channelMessages = new Map<string, Array<Json>>()
   private readonly chatMessages = new Map<string, Array<Json>>()
   private readonly driveItems = new Map<string, Json>()
+  /** Change tracking for `users/delta`: a counter, each user's last change, deleted users' deletion. */
+  private changes = 0
+  private readonly changed = new Map<string, number>()
+  private readonly removed = new Map<string, number>()
 
   constructor(private readonly options: StoreOptions) {
     this.skus = [
@@ -94,6 +126,27 @@ export class Store {
       usageLocation: "US"
     })
     this.upns.set(me.userPrincipalName.toLowerCase(), me.id.toLowerCase())
+    this.touch(me.id.toLowerCase())
+    for (let n = 0; n < options.seedUsers; n++) {
+      const { id, userPrincipalName } = seededUser(n)
+      this.users.set(id, {
+        id,
+        userPrincipalName,
+        displayName: `Seed User ${n}`,
+        mail: userPrincipalName,
+        accountEnabled: true,
+        usageLocation: "US"
+      })
+      this.upns.set(userPrincipalName.toLowerCase(), id)
+      this.touch(id)
+    }
+  }
+
+  /** Records a change to a user, for `users/delta`. */
+  private touch(id: string): void {
+    this.changed.delete(id)
+    this.changed.set(id, ++this.changes)
+    this.removed.delete(id)
   }
 
   /** How many users exist (for tests and the CLI). */
@@ -111,6 +164,7 @@ export class Store {
       return errorOutcome(404, "itemNotFound", "The requested resource doesn't exist.", call.stamp)
     }
     if (lower[0] === "users") {
+      if (seg.length === 2 && lower[1] === "delta" && m === "GET") return this.usersDelta(call)
       if (seg.length === 1) {
         if (m === "GET") return this.listUsers(call)
         if (m === "POST") return this.createUser(call)
@@ -202,6 +256,7 @@ export class Store {
     user["userPrincipalName"] = upn
     this.users.set(id, user)
     this.upns.set(upn.toLowerCase(), id)
+    this.touch(id)
     return { status: 201, headers: { ...jsonHeaders(), Location: `${call.root}/users/${id}` }, body: { "@odata.context": `${call.root}/$metadata#users/$entity`, ...user } }
   }
 
@@ -222,6 +277,7 @@ export class Store {
       this.upns.set(upn.toLowerCase(), user["id"] as string)
     }
     for (const field of userFields) if (field in body && field !== "id") user[field] = body[field]
+    this.touch(user["id"] as string)
     return noContent()
   }
 
@@ -235,6 +291,10 @@ export class Store {
     for (const set of this.members.values()) set.delete(id)
     this.mail.delete(id)
     this.events.delete(id)
+    this.changed.delete(id)
+    this.removed.set(id, ++this.changes)
+    // deletions are remembered as long as there is room for as many users
+    if (this.removed.size > this.options.capacity) this.removed.delete(this.removed.keys().next().value!)
     return noContent()
   }
 
@@ -261,8 +321,8 @@ export class Store {
       return badRequest(call, "Request_BadRequest", `Invalid page size specified: '${topText}'. Must be between 1 and 999 inclusive.`)
     }
     const skipText = q.get("$skiptoken")
-    const skip = skipText === null ? 0 : Number.parseInt(skipText, 36)
-    if (!Number.isInteger(skip) || skip < 0) return badRequest(call, "Request_BadRequest", "Invalid $skiptoken.")
+    const skip = skipText === null ? 0 : decodeToken(skipText, "o")?.[0]
+    if (skip === undefined) return badRequest(call, "Request_BadRequest", "Invalid $skiptoken.")
     const slice = all.slice(skip, skip + top)
     const body: Json = { "@odata.context": context }
     if (q.get("$count") === "true") body["@odata.count"] = all.length
@@ -270,10 +330,50 @@ export class Store {
       // Spaces as %20, never '+': the emulator reads a '+' in a query as a plus sign, as Graph does.
       const params: Array<string> = []
       for (const [k, v] of q) if (k !== "$skiptoken") params.push(`${k}=${encodeURIComponent(v)}`)
-      params.push(`$skiptoken=${(skip + top).toString(36)}`)
+      params.push(`$skiptoken=${encodeToken(["o", skip + top])}`)
       body["@odata.nextLink"] = `${call.root}/${path}?${params.join("&")}`
     }
     body["value"] = slice.map(shape)
+    return ok(body)
+  }
+
+  /**
+   * `GET /users/delta`: without a token, every user; with the `$deltatoken` of a round's last page,
+   * the users changed since (created or updated, in full) and those deleted (`@removed`). Pages as
+   * lists do (`$top`, `$skiptoken`, which remembers the round); the last page carries the
+   * `@odata.deltaLink` for the next round.
+   */
+  private usersDelta(call: Call): Outcome {
+    const q = call.url.query
+    const topText = q.get("$top")
+    const top = topText === null ? 100 : Number(topText)
+    if (!Number.isInteger(top) || top < 1 || top > 999) {
+      return badRequest(call, "Request_BadRequest", `Invalid page size specified: '${topText}'. Must be between 1 and 999 inclusive.`)
+    }
+    const skipText = q.get("$skiptoken")
+    const deltaText = q.get("$deltatoken")
+    const round = skipText !== null ? decodeToken(skipText, "d") : deltaText !== null ? decodeToken(deltaText, "t") : [0, 0]
+    if (round === undefined || round.length < 2) return badRequest(call, "Request_BadRequest", "Invalid $skiptoken or $deltatoken.")
+    const since = round[0]!
+    const offset = round[1]!
+    // the round's end: changes after the first page wait for the next round
+    const upto = round[2] ?? this.changes
+    const entries: Array<Json> = []
+    for (const [id, seq] of this.changed) {
+      if (seq > since && seq <= upto) entries.push({ ...select(this.users.get(id)!, q, defaultUserSelect) })
+    }
+    if (since > 0) {
+      for (const [id, seq] of this.removed) if (seq > since && seq <= upto) entries.push({ id, "@removed": { reason: "changed" } })
+    }
+    const body: Json = { "@odata.context": `${call.root}/$metadata#users` }
+    const keep: Array<string> = []
+    for (const [k, v] of q) if (k !== "$skiptoken" && k !== "$deltatoken") keep.push(`${k}=${encodeURIComponent(v)}`)
+    if (offset + top < entries.length) {
+      body["@odata.nextLink"] = `${call.root}/users/delta?${[...keep, `$skiptoken=${encodeToken(["d", since, offset + top, upto])}`].join("&")}`
+    } else {
+      body["@odata.deltaLink"] = `${call.root}/users/delta?${[...keep, `$deltatoken=${encodeToken(["t", upto, 0])}`].join("&")}`
+    }
+    body["value"] = entries.slice(offset, offset + top)
     return ok(body)
   }
 
@@ -383,11 +483,17 @@ export class Store {
     if (lower[2] !== "members") return this.generic(call)
     const members = this.members.get(id)!
     if (seg.length === 3 && m === "GET") {
-      const value = [...members].flatMap((u) => {
+      const users = [...members].flatMap((u) => {
         const user = this.users.get(u)
-        return user === undefined ? [] : [{ "@odata.type": "#microsoft.graph.user", ...select(user, call.url.query, defaultUserSelect) }]
+        return user === undefined ? [] : [user]
       })
-      return ok({ "@odata.context": `${call.root}/$metadata#directoryObjects`, value })
+      return this.page(
+        call,
+        users,
+        (user) => ({ "@odata.type": "#microsoft.graph.user", ...select(user, call.url.query, defaultUserSelect) }),
+        `${call.root}/$metadata#directoryObjects`,
+        `groups/${id}/members`
+      )
     }
     if (seg.length === 4 && lower[3] === "$ref" && m === "POST") {
       const body = call.body

@@ -138,6 +138,12 @@ export interface RunOptions {
    */
   readonly quotaStore?: string | undefined
   /**
+   * With `quotaStore`: how long a concurrency permit held in Redis lives without renewal (such as
+   * `30s`, the default, or `5s`). A process that dies holding permits gives them back after this
+   * long; a live one renews its leases every third of it.
+   */
+  readonly quotaLease?: string | undefined
+  /**
    * How long one `$batch` round trip may take (`GraphClient` option `timeout`), such as `30s`,
    * `500ms`, `2m` or `1h` (see `--deadline` for the forms). Default 120 s.
    */
@@ -533,7 +539,21 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     if (quotaStore !== undefined && options.unthrottled === true) {
       return yield* invalid(`--quota-store shares the client's throttling between processes; --unthrottled has none`)
     }
-    const admission = { tenantSize, delegated: loopback, identity, unthrottled: options.unthrottled, quotaStore }
+    const lease = options.quotaLease === undefined ? Option.none() : durationText.parse(options.quotaLease)
+    if (options.quotaLease !== undefined && Option.isNone(lease)) {
+      return yield* invalid(`--quota-lease must be a positive duration such as 30s or 5s, got ${options.quotaLease}`)
+    }
+    if (options.quotaLease !== undefined && quotaStore === undefined) {
+      return yield* invalid(`--quota-lease is the lifetime of permits held in Redis: it needs --quota-store (or MSGRAPH_REDIS_URL)`)
+    }
+    const admission = {
+      tenantSize,
+      delegated: loopback,
+      identity,
+      unthrottled: options.unthrottled,
+      quotaStore,
+      ...(Option.isSome(lease) ? { leaseMillis: Math.max(1, Math.round(Duration.toMillis(lease.value))) } : {})
+    }
     const client = GraphClient.layer({
       baseUrl: endpoint.origin + endpoint.pathname.replace(/\/+$/, ""),
       ...clientOptions(options.maxAttempts),
@@ -706,6 +726,10 @@ const quotaStore = Options.text("quota-store").pipe(
   Options.optional,
   Options.withDescription("redis://HOST:PORT: share the quota with every process given it (default MSGRAPH_REDIS_URL)")
 )
+const quotaLease = Options.text("quota-lease").pipe(
+  Options.optional,
+  Options.withDescription("with --quota-store: how long a permit held in Redis lives without renewal, such as 5s (default 30s)")
+)
 const endpoint = Options.text("endpoint").pipe(
   Options.withDescription("a cloud's Graph endpoint (https://graph.microsoft.com, graph.microsoft.us, ...), or the URL `serve` printed")
 )
@@ -737,7 +761,7 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
   )
   const runCmd = Command.make(
     "run",
-    { file: fileArg, endpoint, json, tenantSize, maxAttempts, unthrottled, timeout: timeoutOption, deadline, out: outFlag, shard: shardFlag, quotaStore, latency: runLatency },
+    { file: fileArg, endpoint, json, tenantSize, maxAttempts, unthrottled, timeout: timeoutOption, deadline, out: outFlag, shard: shardFlag, quotaStore, quotaLease, latency: runLatency },
     (a) =>
       done(run({
         ...a,
@@ -746,7 +770,8 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
         deadline: optional(a.deadline),
         out: optional(a.out),
         shard: optional(a.shard),
-        quotaStore: optional(a.quotaStore)
+        quotaStore: optional(a.quotaStore),
+        quotaLease: optional(a.quotaLease)
       }))
   ).pipe(Command.withDescription("run a workload against Graph or a `serve` endpoint"))
   return Command.make("msgraph-batch").pipe(Command.withSubcommands([planCmd, simulateCmd, serveCmd, runCmd]))

@@ -61,6 +61,25 @@ whenRedis(() => {
           assert.isAbove(yield* bucketKeys, 0)
         })))
 
+    it.live("a --quota-lease that is not a positive duration, or one without --quota-store, is exit 2 and sends nothing", () =>
+      Effect.gen(function*() {
+        const result = yield* Cli.serveWith({ port: 0 }, (url) =>
+          Effect.gen(function*() {
+            const runs = [
+              yield* main("run", small, "--endpoint", url, "--quota-store", "redis://127.0.0.1:6379", "--quota-lease", "0s"),
+              yield* main("run", small, "--endpoint", url, "--quota-store", "redis://127.0.0.1:6379", "--quota-lease", "soon"),
+              yield* main("run", small, "--endpoint", url, "--quota-lease", "5s")
+            ]
+            return { runs, report: yield* Emulator.report }
+          }))
+        for (const run of result.runs) {
+          assert.strictEqual(run.code, 2)
+          assert.include(run.stderr, "--quota-lease")
+        }
+        assert.include(result.runs[2]!.stderr, "needs --quota-store")
+        assert.strictEqual(result.report.requests, 0)
+      }))
+
     it.live("a --quota-store that is not a redis:// URL, or one with --unthrottled, is exit 2 and sends nothing", () =>
       Effect.gen(function*() {
         const result = yield* Cli.serveWith({ port: 0 }, (url) =>

@@ -126,3 +126,67 @@ export const countKeys = (port: number, pattern: string): Promise<number> =>
     })
     socket.write(`*2\r\n$4\r\nKEYS\r\n$${Buffer.byteLength(pattern)}\r\n${pattern}\r\n`)
   })
+
+/** A RESP reply: a string, an integer, `null`, or an array of replies. */
+export type Reply = string | number | null | ReadonlyArray<Reply>
+
+/** Parses one RESP reply from `text` at `at`; `undefined` while it is incomplete. */
+const parseReply = (text: string, at: number): [Reply, number] | undefined => {
+  const eol = text.indexOf("\r\n", at)
+  if (eol < 0) return undefined
+  const head = text[at]
+  const rest = text.slice(at + 1, eol)
+  const next = eol + 2
+  switch (head) {
+    case "+":
+      return [rest, next]
+    case "-":
+      throw new Error(`redis: ${rest}`)
+    case ":":
+      return [Number(rest), next]
+    case "$": {
+      const n = Number(rest)
+      if (n < 0) return [null, next]
+      if (Buffer.byteLength(text.slice(next)) < n + 2) return undefined
+      const value = Buffer.from(text.slice(next)).subarray(0, n).toString()
+      return [value, next + value.length + 2]
+    }
+    case "*": {
+      const n = Number(rest)
+      if (n < 0) return [null, next]
+      const items: Array<Reply> = []
+      let pos = next
+      for (let i = 0; i < n; i++) {
+        const item = parseReply(text, pos)
+        if (item === undefined) return undefined
+        items.push(item[0])
+        pos = item[1]
+      }
+      return [items, pos]
+    }
+    default:
+      throw new Error(`redis: unexpected reply ${JSON.stringify(text.slice(at, at + 40))}`)
+  }
+}
+
+/** Sends one command over a bare socket and resolves with its reply: for tests without a client at hand. */
+export const command = (port: number, ...args: ReadonlyArray<string | number>): Promise<Reply> =>
+  new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1")
+    let text = ""
+    socket.once("error", reject)
+    socket.on("data", (chunk) => {
+      text += chunk.toString()
+      try {
+        const reply = parseReply(text, 0)
+        if (reply === undefined) return
+        socket.end()
+        resolve(reply[0])
+      } catch (error) {
+        socket.end()
+        reject(error)
+      }
+    })
+    const parts = args.map(String)
+    socket.write(`*${parts.length}\r\n` + parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join(""))
+  })

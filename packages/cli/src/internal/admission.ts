@@ -21,6 +21,8 @@ export interface AdmissionOptions {
   readonly unthrottled?: boolean | undefined
   /** A `redis://` URL: bucket state lives there, shared with every process given the same URL. */
   readonly quotaStore?: string | undefined
+  /** With `quotaStore`: the lifetime of a permit's lease in Redis (`RedisQuotaStore` default otherwise). */
+  readonly leaseMillis?: number | undefined
 }
 
 /** @internal */
@@ -30,7 +32,11 @@ export const admissionLayer = (options: AdmissionOptions): Layer.Layer<GraphClie
   if (options.quotaStore === undefined) {
     return GraphClient.layerThrottledMemory(options.identity, { catalog }).pipe(Layer.orDie) // the built-in catalogue without overrides is valid
   }
-  const store = RedisQuotaStore.layer({ url: options.quotaStore, tokenReserveMillis: GraphClient.defaultTokenReserveMillis })
+  const store = RedisQuotaStore.layer({
+    url: options.quotaStore,
+    tokenReserveMillis: GraphClient.defaultTokenReserveMillis,
+    ...(options.leaseMillis === undefined ? {} : { leaseMillis: options.leaseMillis })
+  })
   return GraphClient.layerThrottled(options.identity).pipe(
     Layer.provide(Layer.merge(Throttler.layer().pipe(Layer.provide(store)), CostCalculator.layer)),
     Layer.provide(LimitCatalog.layer(catalog)),

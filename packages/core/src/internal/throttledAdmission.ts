@@ -263,7 +263,37 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
           }
           return left
         }
+        /**
+         * With a store outside the process, each `tryAdmit` is a round trip. In a parallel batch with
+         * no Outlook permit, what one item takes does not depend on whether the items before it went
+         * (`share` keeps every demand), so all of them are offered at once: a shared store answers
+         * them together (ioredis pipelines commands issued in one tick) and still runs them in rank
+         * order. Otherwise they are offered one after another.
+         */
+        const independent = (list: ReadonlyArray<Candidate>): boolean =>
+          !sequential && list.length > 1 &&
+          list.every((c) => c.demands.every((d) => d.limit._tag !== "Concurrency" || !batchRunsWithinCap(d)))
         const sweepEach = (list: ReadonlyArray<Candidate>) =>
+          independent(list)
+            ? Effect.map(
+              Effect.forEach(
+                list,
+                (candidate) =>
+                  Effect.orDie(throttler.tryAdmit(candidate.demands, { priority: candidate.priority, leadMillis: leadOf(candidate) })),
+                { concurrency: "unbounded" }
+              ),
+              (permits) => {
+                const left: Array<Candidate> = []
+                for (let i = 0; i < list.length; i++) {
+                  const permit = permits[i]!
+                  if (Option.isSome(permit)) commit(list[i]!, list[i]!.demands, permit.value)
+                  else left.push(list[i]!)
+                }
+                return left
+              }
+            )
+            : sweepOneByOne(list)
+        const sweepOneByOne = (list: ReadonlyArray<Candidate>) =>
           Effect.gen(function*() {
             const left: Array<Candidate> = []
             for (const candidate of list) {

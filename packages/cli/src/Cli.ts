@@ -16,6 +16,9 @@
  * output, the report then on standard error; see `Results`); when those lines can no longer be
  * written, `run` stops as on a signal and returns 1. `--shard i/n` (also for `plan`) takes only the
  * i-th of n parts of the workload (`Workload.shard`), each keeping its dependency chains whole.
+ * `run --journal FILE` (default `OUT.journal` with `--out OUT`) records every send and outcome
+ * (`Journal`); `run --resume` goes on with it without sending again what ended, nor what may not be
+ * resent (`--resend-unknown` sends those), and refuses another workload's journal with exit 2.
  * Each command is also an Effect of its own (`plan`, `simulate`, `serve`, `run`) returning the exit
  * code, which the tests call directly.
  *

@@ -241,6 +241,17 @@ const finishResults = (writer: Results.Writer | undefined) =>
     return true
   })
 
+/**
+ * The journal of `--out FILE` when none is named: `FILE.journal`, for a regular file (or one that
+ * does not exist yet); none for standard output or a device such as `/dev/null`.
+ */
+const defaultJournal = (out: string | undefined) =>
+  out === undefined || out === "-" ? Effect.succeed(undefined) : Effect.flatMap(FileSystem.FileSystem, (fs) =>
+    fs.stat(out).pipe(
+      Effect.map((info) => (info.type === "File" ? `${out}.journal` : undefined)),
+      Effect.orElseSucceed(() => `${out}.journal`)
+    ))
+
 /** After the run: the journal synced, and exit 1 (with the reason) if it could not all be written. */
 const finishJournal = (writer: Journal.Writer | undefined) =>
   writer === undefined ? Effect.succeed(false) : Effect.gen(function*() {
@@ -582,7 +593,7 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       const graphs = Cloud.names.map((name) => `${Cloud.clouds[name].graph} (${name})`).join(", ")
       return yield* invalid(`--endpoint must be a Microsoft Graph endpoint, ${graphs}, or a loopback address: ${endpoint.origin}`)
     }
-    const journalPath = options.journal ?? (options.out !== undefined && options.out !== "-" ? `${options.out}.journal` : undefined)
+    const journalPath = options.journal ?? (yield* defaultJournal(options.out))
     if (options.resume === true && journalPath === undefined) {
       return yield* invalid("--resume needs the journal: --journal FILE, or the --out FILE whose journal is FILE.journal")
     }
@@ -627,7 +638,10 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     }).pipe(
       Layer.provide(Layer.mergeAll(tokens, admissionLayer(admission), NodeHttpClient.layerUndici))
     )
-    // the journal, then --out, opened last: files are emptied only once everything else was found valid
+    // --out, then the journal, opened last: files are emptied only once everything else was found
+    // valid (a resumed run's --out is written anew from its journal anyway)
+    const opened = yield* openResults(options.out)
+    if (Either.isLeft(opened)) return opened.left
     const journal = job === undefined
       ? Either.right(undefined)
       : yield* Journal.open(job.path, job.header, job.state).pipe(
@@ -635,8 +649,6 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
         Effect.catchTag("JournalError", (e) => Effect.map(invalid(e.message, "Nothing was sent."), Either.left))
       )
     if (Either.isLeft(journal)) return journal.left
-    const opened = yield* openResults(options.out)
-    if (Either.isLeft(opened)) return opened.left
     const results = opened.right
     if (results !== undefined) {
       yield* results.failure.pipe(Effect.zipRight(Deferred.succeed(resultsLost, undefined)), Effect.forkScoped)

@@ -18,21 +18,25 @@
  * output, the report then on standard error; see `Results`); when those lines can no longer be
  * written, `run` stops as on a signal and returns 1. `--shard i/n` (also for `plan`) takes only the
  * i-th of n parts of the workload (`Workload.shard`), each keeping its dependency chains whole.
+ * `run --journal FILE` (default `OUT.journal` with `--out OUT`) records every send and outcome
+ * (`Journal`); `run --resume` goes on with it without sending again what ended, nor what may not be
+ * resent (`--resend-unknown` sends those), and refuses another workload's journal with exit 2.
  * Each command is also an Effect of its own (`plan`, `simulate`, `serve`, `run`) returning the exit
  * code, which the tests call directly.
  *
  * @since 0.1.0
  */
-import { Cloud, DependencyResolver, GraphClient, LimitCatalog, TokenProvider, type ValidationError } from "@effect-msgraph/core"
+import { Cloud, DependencyResolver, GraphClient, LimitCatalog, TokenProvider, type ValidationError, Workload } from "@effect-msgraph/core"
 import { Emulator, EmulatorServer } from "@effect-msgraph/emulator"
 import { RedisQuotaStore } from "@effect-msgraph/quota-redis"
 import { Args, Command, Options, ValidationError as CliValidationError } from "@effect/cli"
 import type { CliApp } from "@effect/cli"
-import type { FileSystem } from "@effect/platform"
+import { FileSystem } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Clock, ConfigError, Deferred, Duration, Effect, Either, Exit, Layer, Option, Ref, Stream } from "effect"
 import { admissionLayer, admissionName } from "./internal/admission.js"
 import * as durationText from "./internal/duration.js"
+import * as Journal from "./Journal.js"
 import * as LowerBound from "./LowerBound.js"
 import { escape, json as jsonText, Output, stderr, stdout } from "./Output.js"
 import * as Progress from "./Progress.js"
@@ -165,6 +169,19 @@ export interface RunOptions {
    * answers); `none` for an endpoint that answers at once (`serve --latency none`).
    */
   readonly latency?: "none" | "realistic"
+  /**
+   * The journal (see `Journal`): what was sent and how each request ended, synced as the run goes.
+   * Default: `OUT.journal` next to a `--out` file; none otherwise.
+   */
+  readonly journal?: string | undefined
+  /**
+   * Go on with the journal's run: requests with an outcome are not sent again (their responses
+   * still answer references), requests sent without one are sent again when resendable and end
+   * `UnknownOutcome` otherwise. The journal must belong to the same workload file (and shard).
+   */
+  readonly resume?: boolean | undefined
+  /** With `resume`: send again the requests sent without an outcome that may not be resent. */
+  readonly resendUnknown?: boolean | undefined
 }
 
 /**
@@ -238,6 +255,80 @@ const finishResults = (writer: Results.Writer | undefined) =>
     if (Option.isNone(failed)) return false
     yield* stderr(`${escape(failed.value.message)}\n`)
     return true
+  })
+
+/**
+ * The journal of `--out FILE` when none is named: `FILE.journal`, for a regular file (or one that
+ * does not exist yet); none for standard output or a device such as `/dev/null`.
+ */
+const defaultJournal = (out: string | undefined) =>
+  out === undefined || out === "-" ? Effect.succeed(undefined) : Effect.flatMap(FileSystem.FileSystem, (fs) =>
+    fs.stat(out).pipe(
+      Effect.map((info) => (info.type === "File" ? `${out}.journal` : undefined)),
+      Effect.orElseSucceed(() => `${out}.journal`)
+    ))
+
+/** After the run: the journal synced, and exit 1 (with the reason) if it could not all be written. */
+const finishJournal = (writer: Journal.Writer | undefined) =>
+  writer === undefined ? Effect.succeed(false) : Effect.gen(function*() {
+    yield* writer.flush
+    const failed = yield* writer.failed
+    if (Option.isNone(failed)) return false
+    yield* stderr(`${escape(failed.value.message)}\n`)
+    return true
+  })
+
+/**
+ * The journal of a `run`: its header (new, or the one of the journal resumed) and what it holds, or
+ * exit 2 when it cannot be used: `--resume` without a journal, a journal of another workload, a
+ * journal already there without `--resume`.
+ */
+const prepareJournal = (
+  options: RunOptions,
+  path: string,
+  loaded: WorkloadFile.Loaded
+): Effect.Effect<
+  Either.Either<{ readonly path: string; readonly header: Journal.Header; readonly state: Journal.State | undefined }, ExitCode>,
+  never,
+  Output | FileSystem.FileSystem
+> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const bytes = yield* fs.readFile(loaded.file).pipe(Effect.option)
+    if (Option.isNone(bytes)) return Either.left(yield* invalid(`cannot read ${loaded.file} again to hash it`, "Nothing was sent."))
+    const hash = Journal.hashWorkload(bytes.value)
+    const shard = loaded.shard === undefined ? null : `${loaded.shard.index}/${loaded.shard.count}`
+    if (options.resume !== true) {
+      const size = yield* fs.stat(path).pipe(Effect.map((info) => Number(info.size)), Effect.orElseSucceed(() => 0))
+      if (size > 0) {
+        return Either.left(
+          yield* invalid(
+            `journal ${path} already exists: --resume goes on with it; remove it (or give another --journal) to start over`,
+            "Nothing was sent."
+          )
+        )
+      }
+      return Either.right({ path, header: Journal.makeHeader(hash, shard), state: undefined })
+    }
+    // responses are kept only for the requests that references read
+    const sources = new Set<string>()
+    for (const request of loaded.workload) for (const ref of Workload.references(request)) sources.add(ref.source.trim().toLowerCase())
+    const read = yield* Journal.read(path, (id) => sources.has(id.toLowerCase())).pipe(Effect.either)
+    if (Either.isLeft(read)) return Either.left(yield* invalid(read.left.message, "Nothing was sent."))
+    if (Option.isNone(read.right)) return Either.left(yield* invalid(`journal ${path} does not exist: there is nothing to resume`, "Nothing was sent."))
+    const state = read.right.value
+    if (state.header === undefined) return Either.right({ path, header: Journal.makeHeader(hash, shard), state })
+    if (state.header.workload !== hash || state.header.shard !== shard) {
+      const was = `${state.header.workload}${state.header.shard === null ? "" : ` shard ${state.header.shard}`}`
+      const now = `${hash}${shard === null ? "" : ` shard ${shard}`}`
+      return Either.left(
+        yield* invalid(
+          `journal ${path} belongs to another workload: it was written for ${was}, and ${loaded.file} is ${now}`,
+          "Resume with the workload file (and --shard) the journal was written for. Nothing was sent."
+        )
+      )
+    }
+    return Either.right({ path, header: state.header, state })
   })
 
 const checkStricter = (stricter: number | undefined): string | undefined =>
@@ -512,9 +603,18 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       const graphs = Cloud.names.map((name) => `${Cloud.clouds[name].graph} (${name})`).join(", ")
       return yield* invalid(`--endpoint must be a Microsoft Graph endpoint, ${graphs}, or a loopback address: ${endpoint.origin}`)
     }
+    const journalPath = options.journal ?? (yield* defaultJournal(options.out))
+    if (options.resume === true && journalPath === undefined) {
+      return yield* invalid("--resume needs the journal: --journal FILE, or the --out FILE whose journal is FILE.journal")
+    }
+    if (options.resendUnknown === true && options.resume !== true) return yield* invalid("--resend-unknown applies only with --resume")
     const loaded = yield* loadPart(options.file, shard.right)
     if (Either.isLeft(loaded)) return loaded.left
-    const { plan, workload } = loaded.right
+    const { plan } = loaded.right
+    const journaled = journalPath === undefined ? Either.right(undefined) : yield* prepareJournal(options, journalPath, loaded.right)
+    if (Either.isLeft(journaled)) return journaled.left
+    const job = journaled.right
+    const workload = job === undefined ? loaded.right.workload : Journal.correlate(loaded.right.workload, job.header.nonce)
     const tenantSize = options.tenantSize ?? "M"
     const credentials = loopback ? undefined : yield* TokenProvider.clientCredentialsConfig
     if (credentials?.cloud !== undefined && Option.isSome(cloud) && credentials.cloud !== cloud.value) {
@@ -562,24 +662,52 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     }).pipe(
       Layer.provide(Layer.mergeAll(tokens, admissionLayer(admission), NodeHttpClient.layerUndici))
     )
-    // opened last: a file named by --out is emptied only once everything else was found valid
+    // --out, then the journal, opened last: files are emptied only once everything else was found
+    // valid (a resumed run's --out is written anew from its journal anyway)
     const opened = yield* openResults(options.out)
     if (Either.isLeft(opened)) return opened.left
+    const journal = job === undefined
+      ? Either.right(undefined)
+      : yield* Journal.open(job.path, job.header, job.state).pipe(
+        Effect.map((writer): Either.Either<Journal.Writer | undefined, ExitCode> => Either.right(writer)),
+        Effect.catchTag("JournalError", (e) => Effect.map(invalid(e.message, "Nothing was sent."), Either.left))
+      )
+    if (Either.isLeft(journal)) return journal.left
     const results = opened.right
     if (results !== undefined) {
       yield* results.failure.pipe(Effect.zipRight(Deferred.succeed(resultsLost, undefined)), Effect.forkScoped)
     }
-    const progress = yield* Progress.make(workload.length)
+    if (journal.right !== undefined) {
+      yield* journal.right.failure.pipe(Effect.zipRight(Deferred.succeed(resultsLost, undefined)), Effect.forkScoped)
+    }
+    // a resumed run's --out holds the whole job: the journal's outcomes first
+    if (results !== undefined && job?.state?.header !== undefined) {
+      // read without a problem just before, so a failure now is a defect
+      yield* Journal.records(job.path, results.record).pipe(Effect.orDie)
+    }
+    const earlier = job?.state?.header === undefined ? undefined : job.state
+    const runOptions: GraphClient.GraphClient.RunOptions = {
+      ...stop,
+      ...(earlier === undefined ? {} : { completed: earlier.completed, sent: earlier.unsettled, resendUnknown: options.resendUnknown === true }),
+      ...(journal.right === undefined ? {} : { onSend: journal.right.sending })
+    }
+    const progress = yield* Progress.make(workload.length - (earlier?.completed.length ?? 0))
     // every failure, kept small (`Report.failureOf`): `--json` lists them all
     const failures: Array<Report.FailureReport> = []
+    // requests an earlier run sent without an outcome, ended UnknownOutcome here
+    let interrupted = 0
     const started = yield* Clock.currentTimeMillis
     const summary = yield* Effect.flatMap(GraphClient.GraphClient, (graph) =>
-      graph.run(workload, stop).pipe(
+      graph.run(workload, runOptions).pipe(
         Stream.runFoldEffect(undefined as GraphClient.Summary | undefined, (last, event) => {
           if (event._tag === "Summary") return Effect.succeed(event)
-          if (event._tag === "Failure") failures.push(Report.failureOf(event))
+          if (event._tag === "Failure") {
+            failures.push(Report.failureOf(event))
+            if (event.error._tag === "UnknownOutcome" && event.error.cause === "Interrupted") interrupted++
+          }
           const advanced = advance(progress, event)
-          return Effect.as(results === undefined ? advanced : Effect.zipRight(advanced, results.write(event)), last)
+          const journaled = journal.right === undefined ? advanced : Effect.zipRight(journal.right.outcome(event), advanced)
+          return Effect.as(results === undefined ? journaled : Effect.zipRight(journaled, results.write(event)), last)
         })
       )).pipe(
         Effect.provide(client),
@@ -590,7 +718,7 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       )
     if (Either.isLeft(summary)) return yield* invalid(`${options.file}: ${summary.left.message}`, "Nothing was sent.")
     if (summary.right === undefined) return yield* Effect.dieMessage("the client ended without a summary")
-    const lost = yield* finishResults(results)
+    const lost = (yield* finishResults(results)) || (yield* finishJournal(journal.right))
     const signal = Option.getOrUndefined(yield* Deferred.poll(signalled).pipe(Effect.flatMap(Effect.transposeOption)))
     const failedIds = new Set(failures.map((f) => f.id))
     const bound = LowerBound.fromWorkload(
@@ -610,10 +738,19 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       admission: admissionName(admission),
       failures,
       settings: { endpoint: endpoint.origin, tenantSize, startedAt: new Date(started).toISOString(), latency: options.latency ?? "realistic", ...shardSetting(loaded.right) },
-      interrupted: signal
+      interrupted: signal,
+      journal: job === undefined ? undefined : {
+        file: job.path,
+        resumed: earlier !== undefined,
+        earlier: earlier?.completed.length ?? 0,
+        earlierFailed: earlier?.failed ?? 0,
+        sentWithoutOutcome: earlier?.unsettled.length ?? 0,
+        unknown: interrupted,
+        resendUnknown: options.resendUnknown === true
+      }
     })
     yield* printReport(options.out)(options.json === true ? `${jsonText(report)}\n` : Report.render(report))
-    return signal !== undefined ? signalExit[signal] : lost ? 1 : exitOf(summary.right.failed)
+    return signal !== undefined ? signalExit[signal] : lost ? 1 : exitOf(summary.right.failed + (earlier?.failed ?? 0))
   }).pipe(
     Effect.scoped,
     Effect.catchTag("ConfigError", (error) =>
@@ -722,6 +859,16 @@ const shardFlag = Options.text("shard").pipe(
   Options.optional,
   Options.withDescription("i/n: only the i-th of n parts of the workload, each keeping its dependency chains whole (for several workers)")
 )
+const journalFlag = Options.text("journal").pipe(
+  Options.optional,
+  Options.withDescription("record what is sent and how each request ended in this file, for --resume (default: OUT.journal with --out OUT)")
+)
+const resumeFlag = Options.boolean("resume").pipe(
+  Options.withDescription("go on with the journal's run: nothing with an outcome is sent again; the workload file must be the same")
+)
+const resendUnknown = Options.boolean("resend-unknown").pipe(
+  Options.withDescription("with --resume: also send again requests sent without an outcome that may not be resent (POST, PATCH)")
+)
 const quotaStore = Options.text("quota-store").pipe(
   Options.optional,
   Options.withDescription("redis://HOST:PORT: share the quota with every process given it (default MSGRAPH_REDIS_URL)")
@@ -761,7 +908,24 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
   )
   const runCmd = Command.make(
     "run",
-    { file: fileArg, endpoint, json, tenantSize, maxAttempts, unthrottled, timeout: timeoutOption, deadline, out: outFlag, shard: shardFlag, quotaStore, quotaLease, latency: runLatency },
+    {
+      file: fileArg,
+      endpoint,
+      json,
+      tenantSize,
+      maxAttempts,
+      unthrottled,
+      timeout: timeoutOption,
+      deadline,
+      out: outFlag,
+      shard: shardFlag,
+      quotaStore,
+      quotaLease,
+      latency: runLatency,
+      journal: journalFlag,
+      resume: resumeFlag,
+      resendUnknown
+    },
     (a) =>
       done(run({
         ...a,
@@ -771,7 +935,8 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
         out: optional(a.out),
         shard: optional(a.shard),
         quotaStore: optional(a.quotaStore),
-        quotaLease: optional(a.quotaLease)
+        quotaLease: optional(a.quotaLease),
+        journal: optional(a.journal)
       }))
   ).pipe(Command.withDescription("run a workload against Graph or a `serve` endpoint"))
   return Command.make("msgraph-batch").pipe(Command.withSubcommands([planCmd, simulateCmd, serveCmd, runCmd]))

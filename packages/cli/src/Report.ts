@@ -92,6 +92,31 @@ export interface RunReport extends Omit<GraphClient.Summary, "_tag"> {
   readonly notRun: number
   /** The signal that stopped the run early, or `null`. */
   readonly interrupted: "SIGINT" | "SIGTERM" | null
+  /** `run` with a journal: what it held and what became of it; otherwise `null`. */
+  readonly journal: JournalReport | null
+}
+
+/**
+ * The journal of a `run`:
+ * - `file`: where it is;
+ * - `resumed`: whether the run went on with an earlier one (`--resume`);
+ * - `earlier`, `earlierFailed`: requests that already had an outcome in it (not sent again, and
+ *   not counted in `requests`), and how many of them failed;
+ * - `sentWithoutOutcome`: requests it had sent without an outcome;
+ * - `unknown`: those of them that may not be resent, ended `UnknownOutcome` without being sent
+ *   (0 with `--resend-unknown`, which sends them again: `resendUnknown`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface JournalReport {
+  readonly file: string
+  readonly resumed: boolean
+  readonly earlier: number
+  readonly earlierFailed: number
+  readonly sentWithoutOutcome: number
+  readonly unknown: number
+  readonly resendUnknown: boolean
 }
 
 const retryAfterText = (ms: number | undefined): string => (ms === undefined ? "" : `, last Retry-After ${duration(ms)}`)
@@ -212,6 +237,7 @@ export const make = (input: {
   readonly failures: ReadonlyArray<FailureReport>
   readonly settings: RunReport["settings"]
   readonly interrupted?: "SIGINT" | "SIGTERM" | undefined
+  readonly journal?: JournalReport | undefined
 }): RunReport => {
   const { bound, summary } = input
   const top = bound.bottleneck
@@ -241,7 +267,8 @@ export const make = (input: {
     failures: input.failures,
     settings: input.settings,
     notRun: summary.requests - summary.succeeded - summary.failed,
-    interrupted: input.interrupted ?? null
+    interrupted: input.interrupted ?? null,
+    journal: input.journal ?? null
   }
 }
 
@@ -330,6 +357,19 @@ export const render = (report: RunReport): string => {
   rows.push(["Admission", "", report.admission])
   if (report.interrupted !== null || report.notRun > 0) {
     rows.push(["Not run", n(report.notRun), `stopped by ${report.interrupted ?? "the client"} before they ended`])
+  }
+  if (report.journal?.resumed === true) {
+    const j = report.journal
+    rows.push(["Resumed", n(j.earlier), `earlier outcomes in ${escape(j.file)} (${n(j.earlierFailed)} failed), not sent again`])
+    if (j.sentWithoutOutcome > 0) {
+      rows.push([
+        "Sent, no outcome",
+        n(j.sentWithoutOutcome),
+        j.resendUnknown
+          ? "sent again (--resend-unknown)"
+          : `resendable ones sent again; ${n(j.unknown)} that may not be resent reported UnknownOutcome (--resend-unknown sends them)`
+      ])
+    }
   }
   const failures = renderFailures(report.failures)
   return table(rows) + (failures === "" ? "" : `\n${failures}`)

@@ -39,6 +39,8 @@ export class ResultsError extends Data.TaggedError("ResultsError")<{
 export interface Writer {
   /** Adds the outcome's line; when the buffer is full, waits until it is written out. */
   readonly write: (outcome: GraphClient.Outcome) => Effect.Effect<void>
+  /** Adds a record's line, as `write` does an outcome's (a resumed run's earlier outcomes). */
+  readonly record: (record: OutcomeRecord.OutcomeRecord) => Effect.Effect<void>
   /** Writes out what is buffered. */
   readonly flush: Effect.Effect<void>
   /** Completes with the first failed write. */
@@ -107,15 +109,16 @@ export const make = (
         Effect.asVoid
       )
     })
+    const add = (text: string) =>
+      Effect.suspend(() => {
+        if (broken) return Effect.void
+        buffer.push(text)
+        size += text.length
+        return size >= limit ? flush : Effect.void
+      })
     return {
-      write: (outcome) =>
-        Effect.suspend(() => {
-          if (broken) return Effect.void
-          const text = line(outcome)
-          buffer.push(text)
-          size += text.length
-          return size >= limit ? flush : Effect.void
-        }),
+      write: (outcome) => Effect.suspend(() => add(line(outcome))),
+      record: (record) => Effect.suspend(() => add(`${json(record)}\n`)),
       flush,
       failure: Deferred.await(failure),
       failed: Deferred.poll(failure).pipe(Effect.flatMap((polled) => Option.isNone(polled) ? Effect.succeedNone : Effect.asSome(polled.value))),

@@ -68,6 +68,24 @@ export type Failure = executor.Failure
 export type Outcome = executor.Outcome
 
 /**
+ * A request that ended in an earlier run: whether it succeeded, and its response as references read
+ * it. See `GraphClient.RunOptions.completed`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Completed = executor.Completed
+
+/**
+ * A request of a `$batch` call about to be sent, and whether the client would send it again after a
+ * send that may have run. See `GraphClient.RunOptions.onSend`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Sending = executor.Sending
+
+/**
  * The last element of `run`'s stream.
  *
  * @since 0.1.0
@@ -247,6 +265,28 @@ export declare namespace GraphClient {
      * outcome, and may have run. Default: wait for them (each is bounded by `timeout`).
      */
     readonly abandon?: Effect.Effect<void>
+    /**
+     * Requests that ended in an earlier run of the same workload (read back from a journal, see
+     * `OutcomeRecord.toCompleted`). They are not sent and get no outcome; their dependents run, or
+     * end `DependencyFailed`, as if they had just ended, and response references read their
+     * `response`. The summary's `requests` leaves them out.
+     */
+    readonly completed?: Iterable<Completed>
+    /**
+     * Requests an earlier run sent without learning their outcome (it was killed, say). Those that
+     * may be resent (the request's `idempotent` marker, else the client's `idempotent` option) are
+     * sent again; the others end `UnknownOutcome` with cause `Interrupted`, without being sent,
+     * unless `resendUnknown`. Ids that are also `completed` are ignored.
+     */
+    readonly sent?: Iterable<string>
+    /** Send again the requests of `sent` that may not be resent. Default false. */
+    readonly resendUnknown?: boolean
+    /**
+     * Called before each `$batch` call leaves the process, with its requests; the call waits until
+     * it completes (a journal makes the record durable here, so that a crash can never hide a send).
+     * A call it never lets go is not sent, and does not hold up `stop`.
+     */
+    readonly onSend?: (requests: ReadonlyArray<Sending>) => Effect.Effect<void>
   }
 
   /**
@@ -333,7 +373,13 @@ export const make = (
         // bounded: a slow consumer holds the executor back instead of buffering every outcome
         const mailbox = yield* Mailbox.make<RunEvent, VE.WorkloadError>({ capacity: 1024 })
         const control = options.stop === undefined ? undefined : { stop: options.stop, abandon: options.abandon ?? Effect.never }
-        yield* executor.runWorkload(deps, workload, (outcomes) => Effect.asVoid(mailbox.offerAll(outcomes)), control).pipe(
+        const resume = {
+          completed: options.completed,
+          sent: options.sent,
+          resendUnknown: options.resendUnknown,
+          onSend: options.onSend
+        } satisfies executor.Resume
+        yield* executor.runWorkload(deps, workload, (outcomes) => Effect.asVoid(mailbox.offerAll(outcomes)), control, resume).pipe(
           Effect.flatMap((summary) => mailbox.offer(summary)),
           Mailbox.into(mailbox),
           Effect.forkScoped

@@ -180,7 +180,9 @@ export class DependencyFailed extends Schema.TaggedError<DependencyFailed>()("De
  *   not say whether such an item ran, and a 504 is a gateway that stopped waiting for the service
  *   that runs it;
  * - or the whole call failed after it may have run: a batch-level 5xx, a lost connection, an answer
- *   that could not be read or that left the item out (`cause` is the batch error's tag).
+ *   that could not be read or that left the item out (`cause` is the batch error's tag);
+ * - or, resuming a run, an earlier run sent it and ended before its answer (`cause` `Interrupted`,
+ *   see `GraphClient.RunOptions.sent`); it is not sent again.
  * An item of the same batch that depends on such a request, and has no answer that settles it, ends
  * the same way. It is never retried automatically; reconcile it.
  * `detail`, when present, is the batch error's message (which batch, which status or transport

@@ -149,3 +149,13 @@ export const toResponse = (record: OutcomeRecord): Either.Either<ReferencedRespo
   return Either.map(body.decodeBody(headers, record.body), (decoded) =>
     headers === undefined ? { status: record.status, body: decoded } : { status: record.status, headers, body: decoded })
 }
+
+/**
+ * A record as `GraphClient.RunOptions.completed` takes it, to resume a run: it succeeded when it
+ * has no `error`; its response is {@link toResponse}'s.
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const toCompleted = (record: OutcomeRecord): Either.Either<GraphClient.Completed, string> =>
+  Either.map(toResponse(record), (response) => ({ id: record.id, succeeded: record.error === undefined, response }))

@@ -41,7 +41,7 @@ import type { InvalidRequest } from "../CostCalculator.js"
 import type { ThrottleError } from "../ThrottleError.js"
 import type { TokenError } from "../TokenProvider.js"
 import type * as VE from "../ValidationError.js"
-import type { Priority, Workload } from "../Workload.js"
+import type { Priority, ReferencedResponse, Workload } from "../Workload.js"
 
 /** @internal */
 export interface Success {
@@ -348,10 +348,51 @@ const nextLinkOf = (body: unknown): string | undefined => {
 }
 
 /**
+ * A request that ended in an earlier run of the same workload: `succeeded` says whether its
+ * dependents may run; `response` is what references to it read.
+ *
+ * @internal
+ */
+export interface Completed {
+  readonly id: string
+  readonly succeeded: boolean
+  readonly response: ReferencedResponse
+}
+
+/**
+ * One request of a `$batch` call about to be sent, for `Resume.onSend`: `resendable` is the client's
+ * rule for it (its `idempotent` marker, else the client's `idempotent` option for its method).
+ *
+ * @internal
+ */
+export interface Sending {
+  readonly id: string
+  readonly resendable: boolean
+}
+
+/**
+ * Continuing a workload that an earlier run left unfinished, and recording what is sent:
+ * - `completed`: requests that already have an outcome; they are not sent and get none, their
+ *   dependents run (or end `DependencyFailed`) as if they had just ended, reading their responses;
+ * - `sent`: requests an earlier run sent without learning their outcome: the resendable ones are
+ *   sent again, the others end `UnknownOutcome` (cause `Interrupted`) unless `resendUnknown`;
+ * - `onSend`: called before every `$batch` call leaves, which waits for it.
+ *
+ * @internal
+ */
+export interface Resume {
+  readonly completed?: Iterable<Completed> | undefined
+  readonly sent?: Iterable<string> | undefined
+  readonly resendUnknown?: boolean | undefined
+  readonly onSend?: ((requests: ReadonlyArray<Sending>) => Effect.Effect<void>) | undefined
+}
+
+/**
  * Runs a workload; every request gets exactly one outcome through `emit` (a request with `pages`,
  * one per page, the last with `more` unset or false), which is given the
  * outcomes settled together (a batch's successes, say) in one call. After `control.stop`, the
- * requests not settled by the end get none.
+ * requests not settled by the end get none. With `resume`, the requests `completed` in an earlier
+ * run get none either, and the summary's `requests` leaves them out.
  *
  * @internal
  */
@@ -360,6 +401,7 @@ export const runWorkload = (
   workload: Workload,
   emit: (outcomes: ReadonlyArray<Outcome>) => Effect.Effect<void>,
   control?: Stop,
+  resume?: Resume,
   parent?: Parent
 ): Effect.Effect<Summary, VE.WorkloadError> =>
   Effect.gen(function*() {
@@ -584,6 +626,10 @@ export const runWorkload = (
           HttpClientRequest.acceptJson,
           HttpClientRequest.bodyUnsafeJson(json)
         )
+        // recorded (a journal) before it can leave the process
+        if (resume?.onSend !== undefined) {
+          yield* resume.onSend(batch.requests.map((item) => ({ id: item.id, resendable: resendable(item) })))
+        }
         // stopping: a batch not sent yet never is (the run ends without it)
         if (stopping) return yield* Effect.never
         inFlight.add(batch.id)
@@ -685,7 +731,7 @@ export const runWorkload = (
      * Whether a request may be sent again after a send that may have run: the caller's `idempotent`
      * marker on the request, else the client's `idempotent` option for its method.
      */
-    const resendable = (item: BatchRequestItem) => run.request(item.id)?.idempotent ?? settings.idempotent(item.method)
+    const resendable = (item: { readonly id: string; readonly method: string }) => run.request(item.id)?.idempotent ?? settings.idempotent(item.method)
 
     /**
      * The one place that decides whether a sent request without an answer that settles it is sent
@@ -843,7 +889,7 @@ export const runWorkload = (
             }, { discard: true })
           // Graph's links are absolute: a relative one would be read against the Graph host unchecked
           if (!/^https?:\/\//i.test(link)) return emitPage(refused(page, "not an absolute http(s) URL"))
-          return runWorkload(deps, [item], onPage, control, { sending, deadlineAt }).pipe(
+          return runWorkload(deps, [item], onPage, control, undefined, { sending, deadlineAt }).pipe(
             Effect.matchEffect({
               onFailure: (error) => emitPage(refused(page, refusal(error))),
               onSuccess: (summary) => {
@@ -1023,10 +1069,47 @@ export const runWorkload = (
         })
       )
 
+    /**
+     * Settles what an earlier run settled (no outcome: it has one already), then ends the requests
+     * it sent without an answer that may not be sent again. Dependents of an earlier failure that
+     * have no outcome of their own get theirs now. Returns how many requests were settled before.
+     */
+    const resumeFrom = (resume: Resume) =>
+      Effect.gen(function*() {
+        const completed = resume.completed === undefined ? [] : [...resume.completed]
+        const recorded = new Set(completed.map((c) => c.id.toLowerCase()))
+        const orphans: Array<string> = []
+        let earlier = 0
+        for (const { id, response, succeeded } of completed) {
+          if (run.outcome(id) !== undefined) {
+            earlier++ // settled by a dependency's failure applied just before
+            continue
+          }
+          if (run.request(id) === undefined) continue
+          earlier++
+          if (succeeded) run.succeed(id, response)
+          else for (const dependent of run.fail(id, response.status, response)) if (!recorded.has(dependent.toLowerCase())) orphans.push(dependent)
+        }
+        yield* settleDependents(orphans)
+        for (const id of resume.sent ?? []) {
+          const request = run.request(id)
+          if (request === undefined || run.outcome(id) !== undefined || resume.resendUnknown === true || resendable(request)) continue
+          attempts.set(id, 1)
+          yield* fail(
+            id,
+            0,
+            new GCE.UnknownOutcome({ id, method: request.method, cause: "Interrupted", detail: "sent by an earlier run that ended before its answer" })
+          )
+        }
+        return earlier
+      })
+
     // Batches go out as soon as their requests are ready: no round waits for the slowest batch of the
     // one before it. `live` bounds the batches alive at once (waiting for admission, a Retry-After,
     // or their answer); `sending` bounds the $batch calls in flight, taken only once admitted, so a
     // batch waiting for a busy bucket never holds up the others.
+    const earlier = resume === undefined ? 0 : yield* resumeFrom(resume)
+
     const liveBatches = Math.max(64, settings.concurrency * 16)
     const live = yield* Effect.makeSemaphore(liveBatches)
     const wake = yield* Queue.sliding<void>(1)
@@ -1097,7 +1180,7 @@ export const runWorkload = (
     const ended = yield* Clock.currentTimeMillis
     return {
       _tag: "Summary",
-      requests: workload.length,
+      requests: workload.length - earlier,
       ...stats,
       durationMs: ended - started
     } satisfies Summary

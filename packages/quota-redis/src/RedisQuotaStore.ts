@@ -103,7 +103,9 @@ export declare namespace RedisQuotaStore {
     readonly fallbackMillis?: number
     /**
      * Whose clock dates the buckets (default `"redis"`: the server's `TIME`). `"caller"` uses the
-     * `nowMillis` each operation is given: only for tests on virtual time, or a single process.
+     * `nowMillis` each operation is given: for tests on virtual time only. Keys then get no expiry
+     * (Redis would expire them by its own clock, dropping buckets the caller's clock still counts),
+     * so idle buckets stay until a later write finds them idle.
      */
     readonly clock?: "redis" | "caller"
   }

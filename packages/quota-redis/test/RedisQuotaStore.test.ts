@@ -61,6 +61,23 @@ whenRedis(() => {
         expect(yield* behind.take([entry("w", w)], Date.now() - 3 * HOUR)).toMatchObject({ _tag: "Blocked" })
       })))
 
+    // Found by the Throttler property over Redis on a loaded machine: Redis expired a window's key by
+    // its own clock while virtual time stood still, so the same instant found the window empty.
+    it.live("with the caller's clock, real time passing in Redis does not empty a bucket the caller's clock still counts", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const s = yield* store({ namespace: freshNamespace(), clock: "caller" })
+        const w = WindowLimit.make({ limit: 3, windowMillis: 50 })
+        const t = TokenBucketLimit.make({ capacity: 2, refillPerSecond: 20 })
+        const now = 1_000
+        expect(yield* s.take([entry("w", w, 3), entry("t", t, 2)], now)).toEqual({ _tag: "Taken" })
+        // longer, in Redis's clock, than the window and the token bucket's refill
+        yield* sleep(200)
+        expect(yield* s.take([entry("w", w)], now)).toEqual({ _tag: "Blocked", retryAtMillis: now + 50, keys: ["w"] })
+        expect(yield* s.take([entry("t", t)], now)).toEqual({ _tag: "Blocked", retryAtMillis: now + 50, keys: ["t"] })
+        // and the caller's clock still empties them
+        expect(yield* s.take([entry("w", w, 3), entry("t", t, 2)], now + 100)).toEqual({ _tag: "Taken" })
+      })))
+
     it.live("two Throttlers whose clocks are three hours apart admit no more than a window's limit between them", () =>
       Effect.scoped(Effect.gen(function*() {
         const namespace = freshNamespace()

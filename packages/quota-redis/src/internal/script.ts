@@ -16,7 +16,9 @@
  *
  * Each write sets the key's expiry to the instant its state becomes indistinguishable from a fresh
  * bucket (the last run leaves the window, the bucket is full again, the last lease and any pause
- * end, a lowered limit is forgotten), so idle buckets cost nothing.
+ * end, a lowered limit is forgotten), so idle buckets cost nothing. With the caller's instant,
+ * keys get no expiry: Redis expires keys by its own clock, which would drop a bucket that the
+ * caller's (virtual) clock still counts; such a key goes only when a write finds it idle.
  *
  * Time is Redis's own (`TIME`) unless the caller passes an instant (the tests' virtual time):
  * instants the caller gives (a pause's end, a redate's origin) travel as durations relative to the
@@ -58,6 +60,8 @@ if ARGV[2] == '' then
 else
   now = tonumber(ARGV[2])
 end
+-- the caller's clock (virtual time in tests) is not the one Redis expires keys by
+local callerClock = ARGV[2] ~= ''
 local owner = ARGV[3]
 local lease = tonumber(ARGV[4])
 local slots = tonumber(ARGV[5])
@@ -226,6 +230,9 @@ local function save(key, s, cap, rate)
   local ttl = math.ceil(until_ - now) + 1
   if ttl <= 1 then
     redis.call('DEL', key)
+  elseif callerClock then
+    -- an expiry would run on Redis's clock and could drop a bucket the caller's clock still counts
+    redis.call('SET', key, cmsgpack.pack(s))
   else
     redis.call('SET', key, cmsgpack.pack(s), 'PX', ttl)
   end

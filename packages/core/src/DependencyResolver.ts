@@ -229,7 +229,7 @@ const staticPlan = (prepared: scheduler.Prepared, policy: Policy, settings: rule
     batches += round.batches.length
     rounds.push({ index: round.index, batches: round.batches })
   }
-  const requests = prepared.ids.length
+  const requests = prepared.workload.length
   return {
     policy,
     rounds,
@@ -252,7 +252,7 @@ const countedPlan = (prepared: scheduler.Prepared, policy: Policy, settings: rul
     batches += round.groups.length
     roundTrips++
   }
-  const requests = prepared.ids.length
+  const requests = prepared.workload.length
   return {
     policy,
     rounds: [],
@@ -273,7 +273,7 @@ const timingOf = (
   const latency = options.latency
   if (latency === undefined) return undefined
   const per = latency.perItemMillis
-  const itemMillis = new Float64Array(prepared.ids.length)
+  const itemMillis = new Float64Array(prepared.workload.length)
   if (typeof per === "number") itemMillis.fill(time(per))
   else for (let v = 0; v < itemMillis.length; v++) itemMillis[v] = time(per(workload[v]!))
   const concurrency = options.concurrency
@@ -319,7 +319,7 @@ const choose = (
 const makeRun = (prepared: scheduler.Prepared, policy: Policy, settings: rules.Settings, workload: Workload): Run => {
   const s = new scheduler.Scheduler(prepared, policy, settings, true, true)
   const at = (id: string) => prepared.index.get(rules.idKey(id))
-  const ids = (list: ReadonlyArray<number>) => list.map((v) => prepared.ids[v]!)
+  const ids = (list: ReadonlyArray<number>) => list.map((v) => workload[v]!.id)
   const run: Run = {
     policy,
     request: (id) => {
@@ -328,7 +328,7 @@ const makeRun = (prepared: scheduler.Prepared, policy: Policy, settings: rules.S
     },
     dependencies: (id) => {
       const v = at(id)
-      return v === undefined ? [] : ids(prepared.deps[v]!)
+      return v === undefined ? [] : ids(prepared.deps.of(v))
     },
     nextRound: (limit) => s.nextRound(limit),
     depth: (id) => {
@@ -353,7 +353,7 @@ const makeRun = (prepared: scheduler.Prepared, policy: Policy, settings: rules.S
     },
     outcome: (id) => {
       const v = at(id)
-      return v === undefined ? undefined : s.outcomes[v]
+      return v === undefined ? undefined : s.outcome(v)
     },
     pending: () => s.pending
   }
@@ -399,7 +399,7 @@ export const criticalPath = (
 ): Either.Either<number, VE.WorkloadError> => {
   const settings = settingsOf({ host: options?.host ?? "graph.microsoft.com", version: options?.version ?? "v1.0" })
   return Either.map(scheduler.prepare(workload, settings), (prepared) => {
-    const weights = new Float64Array(prepared.ids.length)
+    const weights = new Float64Array(prepared.workload.length)
     for (let v = 0; v < weights.length; v++) weights[v] = weight === undefined ? 1 : time(weight(workload[v]!))
     return scheduler.longestPath(prepared, weights)
   })

@@ -312,6 +312,8 @@ const choose = (
   const policy = options.policy ?? "auto"
   const timing = timingOf(prepared, workload, options)
   if (policy !== "auto") return estimated(prepared, policy, settings, timing, check)
+  // without dependencies both policies make the same batches, and a tie keeps waves
+  if (prepared.deps.size === 0) return estimated(prepared, "waves", settings, timing, check)
   // waves first: on a tie it keeps parallel batches, which couple no unrelated requests
   return better(estimated(prepared, "waves", settings, timing, check), estimated(prepared, "chains", settings, timing, check))
 }
@@ -429,9 +431,13 @@ export const make: Effect.Effect<DependencyResolverService, never, BatchBuilder>
     }),
     start: Effect.fn("DependencyResolver.start")(function*(workload: Workload, options?: DependencyResolver.Options) {
       const prepared = yield* scheduler.prepare(workload, settings)
-      const policy = options?.policy === undefined || options.policy === "auto"
-        ? choose(prepared, settings, workload, options, false).policy
-        : options.policy
+      // without dependencies both policies make the same batches (and a tie keeps waves): a run of
+      // independent requests plans nothing before it starts
+      const policy = options?.policy !== undefined && options.policy !== "auto"
+        ? options.policy
+        : prepared.deps.size === 0
+        ? "waves"
+        : choose(prepared, settings, workload, options, false).policy
       return makeRun(prepared, policy, settings, workload)
     })
   })

@@ -104,6 +104,11 @@ export class Lists<T> {
   of(v: number): ReadonlyArray<T> {
     return this.lists.get(v) ?? none
   }
+
+  /** Requests with a list that is not empty. */
+  get size(): number {
+    return this.lists.size
+  }
 }
 
 /**

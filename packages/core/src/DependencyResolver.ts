@@ -229,7 +229,7 @@ const staticPlan = (prepared: scheduler.Prepared, policy: Policy, settings: rule
     batches += round.batches.length
     rounds.push({ index: round.index, batches: round.batches })
   }
-  const requests = prepared.ids.length
+  const requests = prepared.workload.length
   return {
     policy,
     rounds,
@@ -252,7 +252,7 @@ const countedPlan = (prepared: scheduler.Prepared, policy: Policy, settings: rul
     batches += round.groups.length
     roundTrips++
   }
-  const requests = prepared.ids.length
+  const requests = prepared.workload.length
   return {
     policy,
     rounds: [],
@@ -273,7 +273,7 @@ const timingOf = (
   const latency = options.latency
   if (latency === undefined) return undefined
   const per = latency.perItemMillis
-  const itemMillis = new Float64Array(prepared.ids.length)
+  const itemMillis = new Float64Array(prepared.workload.length)
   if (typeof per === "number") itemMillis.fill(time(per))
   else for (let v = 0; v < itemMillis.length; v++) itemMillis[v] = time(per(workload[v]!))
   const concurrency = options.concurrency
@@ -312,6 +312,8 @@ const choose = (
   const policy = options.policy ?? "auto"
   const timing = timingOf(prepared, workload, options)
   if (policy !== "auto") return estimated(prepared, policy, settings, timing, check)
+  // without dependencies both policies make the same batches, and a tie keeps waves
+  if (prepared.deps.size === 0) return estimated(prepared, "waves", settings, timing, check)
   // waves first: on a tie it keeps parallel batches, which couple no unrelated requests
   return better(estimated(prepared, "waves", settings, timing, check), estimated(prepared, "chains", settings, timing, check))
 }
@@ -319,7 +321,7 @@ const choose = (
 const makeRun = (prepared: scheduler.Prepared, policy: Policy, settings: rules.Settings, workload: Workload): Run => {
   const s = new scheduler.Scheduler(prepared, policy, settings, true, true)
   const at = (id: string) => prepared.index.get(rules.idKey(id))
-  const ids = (list: ReadonlyArray<number>) => list.map((v) => prepared.ids[v]!)
+  const ids = (list: ReadonlyArray<number>) => list.map((v) => workload[v]!.id)
   const run: Run = {
     policy,
     request: (id) => {
@@ -328,7 +330,7 @@ const makeRun = (prepared: scheduler.Prepared, policy: Policy, settings: rules.S
     },
     dependencies: (id) => {
       const v = at(id)
-      return v === undefined ? [] : ids(prepared.deps[v]!)
+      return v === undefined ? [] : ids(prepared.deps.of(v))
     },
     nextRound: (limit) => s.nextRound(limit),
     depth: (id) => {
@@ -353,7 +355,7 @@ const makeRun = (prepared: scheduler.Prepared, policy: Policy, settings: rules.S
     },
     outcome: (id) => {
       const v = at(id)
-      return v === undefined ? undefined : s.outcomes[v]
+      return v === undefined ? undefined : s.outcome(v)
     },
     pending: () => s.pending
   }
@@ -399,7 +401,7 @@ export const criticalPath = (
 ): Either.Either<number, VE.WorkloadError> => {
   const settings = settingsOf({ host: options?.host ?? "graph.microsoft.com", version: options?.version ?? "v1.0" })
   return Either.map(scheduler.prepare(workload, settings), (prepared) => {
-    const weights = new Float64Array(prepared.ids.length)
+    const weights = new Float64Array(prepared.workload.length)
     for (let v = 0; v < weights.length; v++) weights[v] = weight === undefined ? 1 : time(weight(workload[v]!))
     return scheduler.longestPath(prepared, weights)
   })
@@ -429,9 +431,13 @@ export const make: Effect.Effect<DependencyResolverService, never, BatchBuilder>
     }),
     start: Effect.fn("DependencyResolver.start")(function*(workload: Workload, options?: DependencyResolver.Options) {
       const prepared = yield* scheduler.prepare(workload, settings)
-      const policy = options?.policy === undefined || options.policy === "auto"
-        ? choose(prepared, settings, workload, options, false).policy
-        : options.policy
+      // without dependencies both policies make the same batches (and a tie keeps waves): a run of
+      // independent requests plans nothing before it starts
+      const policy = options?.policy !== undefined && options.policy !== "auto"
+        ? options.policy
+        : prepared.deps.size === 0
+        ? "waves"
+        : choose(prepared, settings, workload, options, false).policy
       return makeRun(prepared, policy, settings, workload)
     })
   })

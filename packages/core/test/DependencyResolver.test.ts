@@ -354,6 +354,29 @@ describe("DependencyResolver properties", () => {
     expect(auto.roundTrips).toBeLessThanOrEqual(planOf(workload, { policy: "chains" }).roundTrips)
   }, { fastCheck: { numRuns: 40 } })
 
+  const bigText = "x".repeat(600_000)
+  it.prop("without dependencies both policies make the same plan, and auto keeps waves", { spec: dagSpec(120) }, ({ spec }) => {
+    const rand = mulberry32(spec.seed)
+    const priorities = ["high", "normal", "low", undefined] as const
+    // independent requests, some with bodies large enough that byte limits split batches
+    const workload = dagWorkload(spec).map(({ dependsOn: _, ...request }): WorkloadRequest => {
+      const priority = priorities[Math.floor(rand() * 4)]
+      const big = rand() < 0.2
+      return {
+        ...request,
+        url: `/users/${request.id}`,
+        ...(priority === undefined ? {} : { priority }),
+        ...(big ? { method: "POST", headers: { "content-type": "application/json" }, body: { text: bigText } } : {})
+      }
+    })
+    const waves = planOf(workload, { policy: "waves" })
+    const shapeOf = (plan: DR.Plan) =>
+      plan.rounds.map((round) => round.batches.map((b) => ({ id: b.id, shape: b.shape, ids: b.requests.map((r) => r.id) })))
+    expect(shapeOf(planOf(workload, { policy: "chains" }))).toEqual(shapeOf(waves))
+    expect(planOf(workload).policy).toBe("waves")
+    expect(planOf(workload, { latency: { perItemMillis: () => rand() * 100, perRoundTripMillis: 50 } }).policy).toBe("waves")
+  }, { fastCheck: { numRuns: 10 } })
+
   it.prop("a cycle is always detected, and the reported path is a real cycle", { spec: dagSpec(500), pick: fc_pick() }, ({ spec, pick }) => {
     const workload = dagWorkload({ ...spec, n: Math.max(spec.n, 2), chain: Math.max(spec.chain, 0.5) })
     // close a cycle: some request that has a dependency gets its own descendant... simplest: make a

@@ -224,13 +224,32 @@ export const normalizeRequests = (
   settings: Settings
 ): Either.Either<Array<BatchRequestItem>, VE.RequestError> => {
   const out: Array<BatchRequestItem> = []
+  const checked = check(items, settings, (item) => void out.push(item))
+  return Either.map(checked, () => out)
+}
+
+/**
+ * {@link normalizeRequests} without keeping the normalised requests: the same checks and error.
+ *
+ * @internal
+ */
+export const checkRequests = (
+  items: ReadonlyArray<BatchRequestItem>,
+  settings: Settings
+): Either.Either<void, VE.RequestError> => check(items, settings, () => {})
+
+const check = (
+  items: ReadonlyArray<BatchRequestItem>,
+  settings: Settings,
+  keep: (item: BatchRequestItem) => void
+): Either.Either<void, VE.RequestError> => {
   let problems: Array<{ id: string; problem: Problem }> | undefined
   for (const item of items) {
     const result = normalizeOne(item, settings)
     if (Either.isLeft(result)) (problems ??= []).push({ id: item.id, problem: result.left })
-    else out.push(result.right)
+    else keep(result.right)
   }
-  if (problems === undefined) return Either.right(out)
+  if (problems === undefined) return Either.void
   const rule = ruleOrder.find((r) => problems!.some((p) => p.problem.rule === r))!
   return Either.left(toError(rule, problems.filter((p) => p.problem.rule === rule), settings))
 }

@@ -950,13 +950,7 @@ export const runWorkload = (
         }
         const handles = permission.send.map((s) => s.handle)
         let attempt = 0
-        for (const item of sent.requests) {
-          const n = (attempts.get(item.id) ?? 0) + 1
-          attempts.set(item.id, n)
-          if (!firstSent.has(item.id)) firstSent.set(item.id, admitted)
-          attempt = Math.max(attempt, n)
-          yield* openSpan(item)
-        }
+        for (const item of sent.requests) attempt = Math.max(attempt, (attempts.get(item.id) ?? 0) + 1)
         yield* Effect.annotateCurrentSpan("batch.attempt", attempt)
         yield* Effect.annotateCurrentSpan("batch.sent", sent.requests.length)
         // round trips on the critical path: one more than the deepest call this batch had to wait
@@ -970,7 +964,17 @@ export const runWorkload = (
         for (const item of sent.requests) run.setDepth(item.id, depth)
         stats.roundTrips = Math.max(stats.roundTrips, depth)
         yield* Effect.annotateCurrentSpan("batch.depth", depth)
-        const result = yield* sending.withPermit(send(sent)).pipe(Effect.ensuring(permission.release))
+        // attempts, first sends and spans are taken once the batch holds a send slot: up to `live`
+        // batches wait for one, and what they held would outlive young-generation collections
+        const sendNow = Effect.zipRight(
+          Effect.forEach(sent.requests, (item) => {
+            attempts.set(item.id, (attempts.get(item.id) ?? 0) + 1)
+            if (!firstSent.has(item.id)) firstSent.set(item.id, admitted)
+            return openSpan(item)
+          }, { discard: true }),
+          send(sent)
+        )
+        const result = yield* sending.withPermit(sendNow).pipe(Effect.ensuring(permission.release))
         const deferred: Array<string> = []
         if (result._tag === "NoToken") {
           // nothing was sent: retrying cannot duplicate work
@@ -1130,7 +1134,7 @@ export const runWorkload = (
       while (run.pending() > 0 && !stopping) {
         yield* Metric.set(queueDepth, run.pending())
         // no more requests than the live batches can hold: the rest of the workload waits as indices
-        const round = run.nextRound(liveBatches * 20)
+        const round = run.nextRound((liveBatches - alive) * 20)
         for (const id of round.notSent) {
           const outcome = run.outcome(id)
           if (outcome?._tag === "NotSent") {

@@ -21,26 +21,95 @@ export type Policy = "waves" | "chains"
 
 /** @internal */
 export interface Prepared {
-  readonly ids: ReadonlyArray<string>
-  readonly index: ReadonlyMap<string, number>
-  readonly requests: ReadonlyArray<BatchRequestItem>
+  /**
+   * The workload as given: ids and wire requests are read from it when needed (a wire request is
+   * normalised again when its request is sent), so that a plan holds no copy of it.
+   */
+  readonly workload: ReadonlyArray<WorkloadRequest>
+  /** Workload positions by id key (`rules.idKey`). */
+  readonly index: IdIndex
   readonly priority: Uint8Array
-  readonly accept: ReadonlyArray<ReadonlySet<number> | undefined>
-  readonly deps: ReadonlyArray<ReadonlyArray<number>>
+  /** Accepted dependency statuses, for the requests that give any. */
+  readonly accept: ReadonlyMap<number, ReadonlySet<number>>
+  readonly deps: Lists<number>
   /** Parallel to `deps`: whether the edge carries a response reference (must cross rounds). */
-  readonly flow: ReadonlyArray<ReadonlyArray<boolean>>
-  readonly children: ReadonlyArray<ReadonlyArray<number>>
-  readonly childFlow: ReadonlyArray<ReadonlyArray<boolean>>
+  readonly flow: Lists<boolean>
+  readonly children: Lists<number>
+  readonly childFlow: Lists<boolean>
   readonly hasReferences: Uint8Array
   /** Longest path (in requests) from each request to a sink. */
   readonly height: Int32Array
-  readonly order: ReadonlyArray<number>
+  readonly order: Int32Array
 }
 
 const priorityRank = { high: 0, normal: 1, low: 2 } as const
 
 /** The one empty list every request without dependencies or dependents shares (frozen: never pushed to). */
 const none: ReadonlyArray<never> = Object.freeze([])
+
+/**
+ * Workload positions by id key (`rules.idKey`): an open-addressing hash table of positions, about
+ * 8 bytes per request where a `Map` takes about 30. Keys are compared with the workload's own ids.
+ *
+ * @internal
+ */
+export class IdIndex {
+  /** Position + 1 of the request in each slot; 0 is an empty slot. */
+  private readonly slots: Int32Array
+  private readonly mask: number
+
+  constructor(private readonly workload: ReadonlyArray<WorkloadRequest>, byKey: ReadonlyMap<string, number>) {
+    let size = 16
+    while (size < byKey.size * 2) size *= 2
+    this.slots = new Int32Array(size)
+    this.mask = size - 1
+    for (const [key, v] of byKey) {
+      let i = hashOf(key) & this.mask
+      while (this.slots[i] !== 0) i = (i + 1) & this.mask
+      this.slots[i] = v + 1
+    }
+  }
+
+  get(key: string): number | undefined {
+    let i = hashOf(key) & this.mask
+    for (;;) {
+      const slot = this.slots[i]!
+      if (slot === 0) return undefined
+      if (rules.idKey(this.workload[slot - 1]!.id) === key) return slot - 1
+      i = (i + 1) & this.mask
+    }
+  }
+}
+
+/** FNV-1a over UTF-16 code units. */
+const hashOf = (key: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
+  return h
+}
+
+/**
+ * A list per request, held only for the requests whose list is not empty: a million independent
+ * requests take no memory here.
+ *
+ * @internal
+ */
+export class Lists<T> {
+  private readonly lists = new Map<number, ReadonlyArray<T>>()
+
+  constructor(lists: ReadonlyArray<ReadonlyArray<T>>) {
+    for (let v = 0; v < lists.length; v++) if (lists[v]!.length > 0) this.lists.set(v, lists[v]!)
+  }
+
+  of(v: number): ReadonlyArray<T> {
+    return this.lists.get(v) ?? none
+  }
+
+  /** Requests with a list that is not empty. */
+  get size(): number {
+    return this.lists.size
+  }
+}
 
 /**
  * Validates a workload and builds its dependency graph.
@@ -53,15 +122,9 @@ export const prepare = (
 ): Either.Either<Prepared, VE.WorkloadError> =>
   Either.gen(function*() {
     const index = yield* rules.checkIds(workload)
-    // normalising copies each request's wire fields; `dependsOn` is the plan's, not the wire's
-    const requests = yield* rules.normalizeRequests(workload, settings)
-    for (let i = 0; i < requests.length; i++) {
-      const item = requests[i]!
-      if (item.dependsOn !== undefined) {
-        const { dependsOn: _, ...wire } = item
-        requests[i] = wire
-      }
-    }
+    // every request is checked now, so that a bad one fails the workload with nothing sent; the
+    // normalised copies are not kept (see `wireRequest`)
+    yield* rules.checkRequests(workload, settings)
     const n = workload.length
     // lists are shared when empty: a million independent requests need no million empty arrays
     const deps: Array<ReadonlyArray<number>> = []
@@ -119,26 +182,43 @@ export const prepare = (
       height[v] = h + 1
     }
     const priority = new Uint8Array(n)
-    const accept: Array<ReadonlySet<number> | undefined> = []
+    const accept = new Map<number, ReadonlySet<number>>()
     for (let i = 0; i < n; i++) {
       priority[i] = priorityRank[workload[i]!.priority ?? "normal"]
       const statuses = workload[i]!.acceptStatuses
-      accept.push(statuses !== undefined && statuses.length > 0 ? new Set(statuses) : undefined)
+      if (statuses !== undefined && statuses.length > 0) accept.set(i, new Set(statuses))
     }
     return {
-      ids: workload.map((w) => w.id),
-      index,
-      requests,
+      workload,
+      index: new IdIndex(workload, index),
       priority,
       accept,
-      deps,
-      flow,
-      children,
-      childFlow,
+      deps: new Lists(deps),
+      flow: new Lists(flow),
+      children: new Lists(children),
+      childFlow: new Lists(childFlow),
       hasReferences,
       height,
-      order
+      order: Int32Array.from(order)
     }
+  })
+
+/**
+ * A request as it travels, without `dependsOn` (the plan's, not the wire's): normalised again from
+ * the workload each time it is needed, so that no copy is held while it waits. `prepare` checked
+ * it, so this fails only if the workload was changed since.
+ *
+ * @internal
+ */
+export const wireRequest = (
+  prepared: Prepared,
+  v: number,
+  settings: rules.Settings
+): Either.Either<BatchRequestItem, VE.RequestError> =>
+  Either.map(rules.normalizeRequests([prepared.workload[v]!], settings), ([item]) => {
+    if (item!.dependsOn === undefined) return item!
+    const { dependsOn: _, ...wire } = item!
+    return wire
   })
 
 /**
@@ -150,7 +230,7 @@ export const prepare = (
  * @internal
  */
 export const roundLowerBound = (prepared: Prepared): number => {
-  const n = prepared.ids.length
+  const n = prepared.workload.length
   if (n === 0) return 0
   const round = new Int32Array(n)
   const position = new Int32Array(n)
@@ -158,12 +238,12 @@ export const roundLowerBound = (prepared: Prepared): number => {
   for (const v of prepared.order) {
     let r = 1
     let p = 1
-    const deps = prepared.deps[v]!
+    const deps = prepared.deps.of(v)
     for (let k = 0; k < deps.length; k++) {
       const u = deps[k]!
       let cr: number
       let cp: number
-      if (prepared.flow[v]![k] || position[u]! >= MAX) {
+      if (prepared.flow.of(v)[k] || position[u]! >= MAX) {
         cr = round[u]! + 1
         cp = 1
       } else {
@@ -300,7 +380,7 @@ export interface Retained {
   readonly pending: number
   /** Entries of the ready queue. */
   readonly ready: number
-  /** Wire requests (normalised or with references substituted) still held. */
+  /** Wire requests (normalised, with references substituted) still held: those taken to be sent. */
   readonly requests: number
   /** Responses kept for references. */
   readonly responses: number
@@ -322,15 +402,21 @@ export const schedulerOf = new WeakMap<object, Scheduler>()
 export class Scheduler {
   readonly state: Uint8Array
   readonly unsatisfied: Int32Array
-  readonly outcomes: Array<Outcome | undefined>
+  /**
+   * Settled requests' outcomes: a plain success or failure as its status (`plain`: 1 succeeded,
+   * 2 failed), any other in `rare`, so that a million settled requests take five bytes each.
+   */
+  private readonly plain: Uint8Array
+  private readonly plainStatus: Int32Array
+  private readonly rare = new Map<number, Outcome>()
   private readonly ready: ReadyQueue
   private readonly mark: Int32Array
-  private readonly need: Int32Array
-  private readonly depth: Int32Array
-  private readonly parent: Int32Array
-  private readonly referencedBy: Int32Array
+  private packing: { readonly need: Int32Array; readonly depth: Int32Array; readonly parent: Int32Array } | undefined
+  /** Unsettled requests referencing each request's response, for the requests referenced at all. */
+  private readonly referencedBy = new Map<number, number>()
   private readonly responses = new Map<number, reference.ResponseLike>()
-  private readonly resolved: Array<BatchRequestItem | undefined>
+  /** Wire requests of the requests taken to be sent and not settled or requeued. */
+  private readonly resolved = new Map<number, BatchRequestItem>()
   /** Round trips on the critical path up to each request's latest send (see the executor). */
   private readonly sentDepth: Int32Array
   private stamp = 0
@@ -344,29 +430,25 @@ export class Scheduler {
     private readonly settings: rules.Settings,
     private readonly resolveReferences: boolean,
     /**
-     * A run owns its `Prepared`: a settled request's wire request and accepted statuses are
-     * dropped from it, so that memory follows the requests still to run. Plans keep them.
+     * A run owns its `Prepared`: a settled request's accepted statuses are dropped from it, so
+     * that memory follows the requests still to run. Plans keep them.
      */
     private readonly releaseSettled = false
   ) {
-    const n = prepared.ids.length
+    const n = prepared.workload.length
     this.ready = new ReadyQueue(prepared.priority)
     this.state = new Uint8Array(n)
     this.unsatisfied = new Int32Array(n)
-    this.outcomes = new Array(n)
+    this.plain = new Uint8Array(n)
+    this.plainStatus = new Int32Array(n)
     this.mark = new Int32Array(n)
-    this.need = new Int32Array(n)
-    this.depth = new Int32Array(n)
-    this.parent = new Int32Array(n)
-    this.referencedBy = new Int32Array(n)
-    this.resolved = new Array(n)
     this.sentDepth = new Int32Array(n)
     this.remaining = n
     for (let v = 0; v < n; v++) {
-      this.unsatisfied[v] = prepared.deps[v]!.length
-      if (prepared.deps[v]!.length === 0) this.ready.push(v)
-      prepared.deps[v]!.forEach((u, k) => {
-        if (prepared.flow[v]![k]) this.referencedBy[u]!++
+      this.unsatisfied[v] = prepared.deps.of(v).length
+      if (prepared.deps.of(v).length === 0) this.ready.push(v)
+      prepared.deps.of(v).forEach((u, k) => {
+        if (prepared.flow.of(v)[k]) this.referencedBy.set(u, (this.referencedBy.get(u) ?? 0) + 1)
       })
     }
   }
@@ -378,6 +460,14 @@ export class Scheduler {
 
   get settled(): number {
     return this.settledCount
+  }
+
+  /** A request's outcome, once settled. */
+  outcome(v: number): Outcome | undefined {
+    const kind = this.plain[v]
+    if (kind === 1) return plainOutcome("Succeeded", this.plainStatus[v]!)
+    if (kind === 2) return plainOutcome("Failed", this.plainStatus[v]!)
+    return this.rare.get(v)
   }
 
   get roundCount(): number {
@@ -423,7 +513,7 @@ export class Scheduler {
   succeed(v: number, response?: reference.ResponseLike): boolean {
     if (this.state[v] === DONE) return false
     this.settle(v, plainOutcome("Succeeded", response?.status ?? 200))
-    if (response !== undefined && this.referencedBy[v]! > 0) this.responses.set(v, response)
+    if (response !== undefined && this.referencedBy.has(v)) this.responses.set(v, response)
     this.satisfyChildren(v)
     return true
   }
@@ -431,7 +521,7 @@ export class Scheduler {
   fail(v: number, status: number, response?: reference.ResponseLike): ReadonlyArray<number> {
     if (this.state[v] === DONE) return []
     this.settle(v, plainOutcome("Failed", status))
-    if (response !== undefined && this.referencedBy[v]! > 0) this.responses.set(v, response)
+    if (response !== undefined && this.referencedBy.has(v)) this.responses.set(v, response)
     return this.propagate(v, status)
   }
 
@@ -439,7 +529,7 @@ export class Scheduler {
   requeue(v: number): boolean {
     if (this.state[v] === DONE) return false
     this.state[v] = PENDING
-    this.resolved[v] = undefined
+    this.resolved.delete(v)
     if (this.unsatisfied[v] === 0) this.ready.push(v)
     return true
   }
@@ -455,35 +545,38 @@ export class Scheduler {
 
   /** What is still held, counted (linear in the workload: for tests). */
   retained(): Retained {
-    let requests = 0
-    for (let v = 0; v < this.state.length; v++) {
-      if (this.resolved[v] !== undefined || this.prepared.requests[v] !== undefined) requests++
-    }
-    return { pending: this.remaining, ready: this.ready.size, requests, responses: this.responses.size }
+    return { pending: this.remaining, ready: this.ready.size, requests: this.resolved.size, responses: this.responses.size }
   }
 
   private settle(v: number, outcome: Outcome) {
     this.state[v] = DONE
-    this.outcomes[v] = outcome
+    const status = "status" in outcome ? outcome.status : 0
+    if (outcome._tag !== "Succeeded" && outcome._tag !== "Failed" || (status | 0) !== status) this.rare.set(v, outcome)
+    else {
+      this.plain[v] = outcome._tag === "Succeeded" ? 1 : 2
+      this.plainStatus[v] = status
+    }
     this.remaining--
     this.settledCount++
-    this.resolved[v] = undefined
-    if (this.releaseSettled) {
-      ;(this.prepared.requests as Array<BatchRequestItem | undefined>)[v] = undefined
-      ;(this.prepared.accept as Array<ReadonlySet<number> | undefined>)[v] = undefined
-    }
+    this.resolved.delete(v)
+    if (this.releaseSettled) (this.prepared.accept as Map<number, ReadonlySet<number>>).delete(v)
     // responses are kept only while a request that references them is unsettled
-    const deps = this.prepared.deps[v]!
+    const deps = this.prepared.deps.of(v)
     for (let k = 0; k < deps.length; k++) {
-      if (this.prepared.flow[v]![k]) {
+      if (this.prepared.flow.of(v)[k]) {
         const u = deps[k]!
-        if (--this.referencedBy[u]! === 0) this.responses.delete(u)
+        const left = this.referencedBy.get(u)! - 1
+        if (left > 0) this.referencedBy.set(u, left)
+        else {
+          this.referencedBy.delete(u)
+          this.responses.delete(u)
+        }
       }
     }
   }
 
   private satisfyChildren(v: number) {
-    for (const c of this.prepared.children[v]!) {
+    for (const c of this.prepared.children.of(v)) {
       if (this.state[c] === DONE) continue
       if (--this.unsatisfied[c]! === 0 && this.state[c] === PENDING) this.ready.push(c)
     }
@@ -494,13 +587,13 @@ export class Scheduler {
     const stack: Array<[number, number]> = [[root, rootStatus]]
     while (stack.length > 0) {
       const [u, status] = stack.pop()!
-      for (const c of this.prepared.children[u]!) {
+      for (const c of this.prepared.children.of(u)) {
         if (this.state[c] === DONE) continue
-        if (this.prepared.accept[c]?.has(status)) {
+        if (this.prepared.accept.get(c)?.has(status)) {
           if (--this.unsatisfied[c]! === 0 && this.state[c] === PENDING) this.ready.push(c)
           continue
         }
-        this.settle(c, { _tag: "DependencyFailed", dependency: this.prepared.ids[u]!, status })
+        this.settle(c, { _tag: "DependencyFailed", dependency: this.prepared.workload[u]!.id, status })
         failed.push(c)
         stack.push([c, 424])
       }
@@ -528,26 +621,26 @@ export class Scheduler {
 
   /** Substitutes a request's references; on failure settles it (and its dependents) unsent. */
   private resolve(v: number, notSent: Array<string>): boolean {
-    const request = this.prepared.requests[v]!
-    if (!this.resolveReferences || this.prepared.hasReferences[v] === 0) {
-      this.resolved[v] = request
-      return true
-    }
-    const substituted = reference.substitute(request, (source) => {
-      const u = this.prepared.index.get(rules.idKey(source))
-      return u === undefined ? undefined : this.responses.get(u)
-    })
-    const checked = Either.flatMap(
-      Either.mapLeft(substituted, (refs) => new VE.InvalidReference({ ids: [request.id], references: refs })),
-      (item) => Either.map(rules.normalizeRequests([item], this.settings), (items) => items[0]!)
-    )
+    const wire = wireRequest(this.prepared, v, this.settings)
+    const checked = Either.isLeft(wire) || !this.resolveReferences || this.prepared.hasReferences[v] === 0
+      ? wire
+      : Either.flatMap(
+        Either.mapLeft(
+          reference.substitute(wire.right, (source) => {
+            const u = this.prepared.index.get(rules.idKey(source))
+            return u === undefined ? undefined : this.responses.get(u)
+          }),
+          (refs) => new VE.InvalidReference({ ids: [wire.right.id], references: refs })
+        ),
+        (item) => Either.map(rules.normalizeRequests([item], this.settings), (items) => items[0]!)
+      )
     if (Either.isRight(checked)) {
-      this.resolved[v] = checked.right
+      this.resolved.set(v, checked.right)
       return true
     }
     this.settle(v, { _tag: "NotSent", error: checked.left })
-    notSent.push(request.id)
-    for (const c of this.propagate(v, 424)) notSent.push(this.prepared.ids[c]!)
+    notSent.push(this.prepared.workload[v]!.id)
+    for (const c of this.propagate(v, 424)) notSent.push(this.prepared.workload[c]!.id)
     return false
   }
 
@@ -565,29 +658,33 @@ export class Scheduler {
    */
   private pack(frontier: ReadonlyArray<number>, notSent: Array<string>, limit: number): Array<Array<number>> {
     const p = this.prepared
+    // chains' own working arrays, made on its first round (a waves run never needs them)
+    const n = p.workload.length
+    this.packing ??= { need: new Int32Array(n), depth: new Int32Array(n), parent: new Int32Array(n) }
+    const { need, depth, parent } = this.packing
     const stamp = ++this.stamp
     const absorbed: Array<number> = []
     for (const v of frontier) {
       this.mark[v] = stamp
-      this.depth[v] = 1
+      depth[v] = 1
       absorbed.push(v)
     }
     for (let k = 0; k < absorbed.length; k++) {
       const u = absorbed[k]!
-      const kids = p.children[u]!
+      const kids = p.children.of(u)
       for (let j = 0; j < kids.length; j++) {
         const c = kids[j]!
-        if (this.state[c] !== PENDING || p.childFlow[u]![j]) continue
+        if (this.state[c] !== PENDING || p.childFlow.of(u)[j]) continue
         if (this.mark[c] !== -stamp) {
           this.mark[c] = -stamp
-          this.need[c] = this.unsatisfied[c]!
-          this.depth[c] = 0
+          need[c] = this.unsatisfied[c]!
+          depth[c] = 0
         }
-        if (this.depth[u]! + 1 > this.depth[c]!) this.depth[c] = this.depth[u]! + 1
+        if (depth[u]! + 1 > depth[c]!) depth[c] = depth[u]! + 1
         // `need` starts at every unsatisfied dependency and reference edges never count down, so a
         // request waiting on a response is never absorbed into the round that produces it
         // past the limit a dependent is left for a later round, when its dependencies have settled
-        if (--this.need[c]! === 0 && this.depth[c]! <= MAX && absorbed.length < limit) {
+        if (--need[c]! === 0 && depth[c]! <= MAX && absorbed.length < limit) {
           if (!this.resolve(c, notSent)) continue
           this.mark[c] = stamp
           absorbed.push(c)
@@ -595,22 +692,22 @@ export class Scheduler {
       }
     }
     // connected groups over plain edges among absorbed requests
-    for (const v of absorbed) this.parent[v] = v
+    for (const v of absorbed) parent[v] = v
     const find = (x: number): number => {
-      while (this.parent[x] !== x) {
-        this.parent[x] = this.parent[this.parent[x]!]!
-        x = this.parent[x]!
+      while (parent[x] !== x) {
+        parent[x] = parent[parent[x]!]!
+        x = parent[x]!
       }
       return x
     }
     for (const v of absorbed) {
-      const deps = p.deps[v]!
+      const deps = p.deps.of(v)
       for (let k = 0; k < deps.length; k++) {
         const u = deps[k]!
-        if (this.mark[u] === stamp && !p.flow[v]![k]) {
+        if (this.mark[u] === stamp && !p.flow.of(v)[k]) {
           const a = find(u)
           const b = find(v)
-          if (a !== b) this.parent[Math.max(a, b)] = Math.min(a, b)
+          if (a !== b) parent[Math.max(a, b)] = Math.min(a, b)
         }
       }
     }
@@ -668,7 +765,7 @@ export class Scheduler {
     const inGroup = (x: number) => this.mark[x] === stamp
     const placed = new Set<number>()
     const roots = component
-      .filter((v) => !p.deps[v]!.some((u) => inGroup(u)))
+      .filter((v) => !p.deps.of(v).some((u) => inGroup(u)))
       .sort((a, b) => p.height[b]! - p.height[a]! || a - b)
     let rootAt = 0
     const batches: Array<Array<number>> = []
@@ -679,10 +776,10 @@ export class Scheduler {
       const add = (v: number) => {
         batch.push(v)
         placed.add(v)
-        for (const c of p.children[v]!) {
+        for (const c of p.children.of(v)) {
           if (!inGroup(c) || placed.has(c)) continue
           let left = need.get(c)
-          if (left === undefined) left = p.deps[c]!.filter((u) => inGroup(u)).length
+          if (left === undefined) left = p.deps.of(c).filter((u) => inGroup(u)).length
           left--
           need.set(c, left)
           if (left === 0) candidates.push(c)
@@ -736,7 +833,7 @@ export class Scheduler {
         if (planned.shape !== "parallel") {
           // the rest of a sequential batch waits: its requests are pending again
           for (const v of group.slice(i)) {
-            this.resolved[v] = undefined
+            this.resolved.delete(v)
             if (this.unsatisfied[v] === 0) this.ready.push(v)
           }
           break
@@ -766,7 +863,7 @@ export class Scheduler {
     const first = group[0]!
     for (let i = 0; i < group.length; i++) {
       const v = group[i]!
-      const deps = p.deps[v]!.filter((u) => inBatch.has(u))
+      const deps = p.deps.of(v).filter((u) => inBatch.has(u))
       if (deps.length > 0) internal = true
       if (i > 0 && !(deps.length === 1 && deps[0] === first)) star = false
     }
@@ -777,11 +874,11 @@ export class Scheduler {
     const p = this.prepared
     const first = group[0]!
     const requests = group.map((v, i) => {
-      const base = this.resolved[v] ?? p.requests[v]!
+      const base = this.resolved.get(v) ?? Either.getOrThrow(wireRequest(p, v, this.settings))
       const item: { -readonly [K in keyof BatchRequestItem]: BatchRequestItem[K] } = { ...base }
       delete item.dependsOn
-      if (shape === "serial" && i > 0) item.dependsOn = [p.ids[group[i - 1]!]!]
-      if (shape === "same" && i > 0) item.dependsOn = [p.ids[first]!]
+      if (shape === "serial" && i > 0) item.dependsOn = [p.workload[group[i - 1]!]!.id]
+      if (shape === "same" && i > 0) item.dependsOn = [p.workload[first]!.id]
       return item
     })
     return { id: `r${this.rounds}b${position + 1}`, round: this.rounds, shape, requests }
@@ -794,7 +891,7 @@ export class Scheduler {
  * @internal
  */
 export interface Timing {
-  /** Milliseconds Graph spends on each request, parallel to `Prepared.ids`. */
+  /** Milliseconds Graph spends on each request, parallel to `Prepared.workload`. */
   readonly itemMillis: Float64Array
   /** Milliseconds every `$batch` call adds whatever it holds. */
   readonly roundTripMillis: number
@@ -871,11 +968,11 @@ export const estimateMillis = (
  * @internal
  */
 export const longestPath = (prepared: Prepared, weight: ArrayLike<number>): number => {
-  const until = new Float64Array(prepared.ids.length)
+  const until = new Float64Array(prepared.workload.length)
   let best = 0
   for (const v of prepared.order) {
     let start = 0
-    for (const u of prepared.deps[v]!) if (until[u]! > start) start = until[u]!
+    for (const u of prepared.deps.of(v)) if (until[u]! > start) start = until[u]!
     until[v] = start + weight[v]!
     if (until[v]! > best) best = until[v]!
   }

@@ -1,0 +1,22 @@
+import { describe, expect, it } from "@effect/vitest"
+import { FastCheck } from "effect"
+import * as rules from "../src/internal/batchRules.js"
+import { IdIndex } from "../src/internal/scheduler.js"
+
+const ids = FastCheck.uniqueArray(FastCheck.string({ minLength: 1, maxLength: 8 }), {
+  selector: rules.idKey,
+  maxLength: 300
+})
+
+describe("IdIndex", () => {
+  it.prop("finds every request by its id key, whatever the case, and nothing else", [ids, FastCheck.array(FastCheck.string(), { maxLength: 20 })], ([given, others]) => {
+    const workload = given.map((id) => ({ id, method: "GET", url: "/me" }))
+    const byKey = new Map(given.map((id, v) => [rules.idKey(id), v]))
+    const index = new IdIndex(workload, byKey)
+    given.forEach((id, v) => {
+      expect(index.get(rules.idKey(id))).toBe(v)
+      expect(index.get(rules.idKey(id.toUpperCase()))).toBe(byKey.get(rules.idKey(id.toUpperCase())))
+    })
+    for (const other of others) expect(index.get(rules.idKey(other))).toBe(byKey.get(rules.idKey(other)))
+  })
+})

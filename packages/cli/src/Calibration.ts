@@ -10,14 +10,18 @@
  *
  * - Each call's "depth" per service is how many of its item latencies lie end to end: in a sequential
  *   call, its items of that service; in a parallel call, `ceil(n / 4)` for Outlook and 1 for any other
- *   service (a parallel call with items of several services overlaps them: it is timed, but left out of
- *   the estimates).
- * - A least-squares fit over every usable call, `duration = roundTrip + Σ depth × item latency`, gives
- *   the mean round-trip cost and each service's mean item latency. Where the run cannot tell them apart
- *   (every call the same shape), the fit leans on `Latency.realistic`'s means (a small ridge term).
+ *   service.
+ * - A least-squares fit over every sequential call and every parallel call of one service,
+ *   `duration = roundTrip + Σ depth × item latency`, gives the mean round-trip cost and each service's
+ *   mean item latency. Where the run cannot tell them apart (every call of a service the same shape),
+ *   the fit keeps the proportions of `Latency.realistic`'s means (a small ridge term toward a multiple
+ *   of them).
  * - Quantiles: each call holding one service gives its items a sample `(duration − roundTrip) / depth`
  *   (the mean of its `depth` items: with depth above 1, the p90 and p99 understate the spread of single
  *   items), and the round trip a sample `duration − depth × item latency`.
+ * - A parallel call with items of several services overlaps them, so it only bounds each: a service
+ *   seen in no other call is given those bounds, `(duration − roundTrip) / depth` (an overestimate for
+ *   every service but the slowest of the call).
  *
  * Memory is bounded whatever the run's length: calls are kept only as counts in log-scale histograms
  * ({@link Histogram}, about 0.25% relative error), one per service and depth (depth is at most 20),
@@ -196,7 +200,10 @@ const ridge = 1e-3
 export class Observer {
   private readonly calls = new Histogram()
   /** Per `service:depth` (or `-` for a call whose items all did not run): durations. */
-  private readonly shapes = new Map<string, { readonly service: Latency.ServiceName | undefined; readonly depth: number; readonly durations: Histogram }>()
+  private readonly shapes = new Map<
+    string,
+    { readonly service: Latency.ServiceName | undefined; readonly depth: number; readonly mixed: boolean; readonly durations: Histogram }
+  >()
   /** Normal equations of the fit: XᵀX and XᵀD. */
   private readonly xtx = new Float64Array(features * features)
   private readonly xtd = new Float64Array(features)
@@ -206,8 +213,12 @@ export class Observer {
   call(call: Call): void {
     this.calls.add(call.durationMs)
     const depths = depthsOf(call)
-    if (!call.sequential && depths.size > 1) return // overlapped services: no linear share
     for (const s of call.services) this.items.set(s, (this.items.get(s) ?? 0) + 1)
+    if (!call.sequential && depths.size > 1) {
+      // overlapped services: an upper bound for each, kept apart
+      for (const [service, depth] of depths) this.shape(`${service}:${depth}:mixed`, service, depth, true).add(call.durationMs)
+      return
+    }
     const x = new Float64Array(features)
     x[0] = 1
     for (const [s, d] of depths) x[1 + Latency.serviceNames.indexOf(s)] = d
@@ -217,18 +228,28 @@ export class Observer {
     }
     if (depths.size > 1) return
     const [service, depth] = depths.size === 0 ? [undefined, 0] : [...depths][0]!
-    const key = `${service ?? "-"}:${depth}`
-    const shape = this.shapes.get(key) ?? { service, depth, durations: new Histogram() }
-    shape.durations.add(call.durationMs)
+    this.shape(`${service ?? "-"}:${depth}`, service, depth, false).add(call.durationMs)
+  }
+
+  private shape(key: string, service: Latency.ServiceName | undefined, depth: number, mixed: boolean): Histogram {
+    const shape = this.shapes.get(key) ?? { service, depth, mixed, durations: new Histogram() }
     this.shapes.set(key, shape)
+    return shape.durations
   }
 
   /** The fitted means: the round-trip cost, then each service's item latency (ms, at least 0). */
   private fit(): { readonly roundTrip: number; readonly services: Readonly<Record<Latency.ServiceName, number>> } {
+    if (this.xtx[0] === 0) return { roundTrip: 0, services: Object.fromEntries(Latency.serviceNames.map((s) => [s, 0])) as Record<Latency.ServiceName, number> }
+    // least squares plus ridge · ‖β − k·prior‖², over β and the scale k: the unknowns are β then k
     const prior = [Latency.expected(Latency.realistic.roundTrip), ...Latency.serviceNames.map((s) => Latency.expected(Latency.realistic.services[s]))]
-    const a = Array.from({ length: features }, (_, i) =>
-      Array.from({ length: features + 1 }, (_, j) =>
-        j === features ? this.xtd[i]! + ridge * prior[i]! : this.xtx[i * features + j]! + (i === j ? ridge : 0)))
+    const n = features + 1
+    const a = Array.from({ length: n }, (_, i) =>
+      Array.from({ length: n + 1 }, (_, j) => {
+        if (i === features) return j < features ? prior[j]! : j === features ? -prior.reduce((sum, p) => sum + p * p, 0) : 0
+        if (j === features) return -ridge * prior[i]!
+        if (j === n) return this.xtd[i]!
+        return this.xtx[i * features + j]! + (i === j ? ridge : 0)
+      }))
     const beta = solve(a)
     return {
       roundTrip: Math.max(0, beta[0]!),
@@ -241,21 +262,23 @@ export class Observer {
     const means = this.fit()
     const roundTrip = new Histogram()
     const items = new Map<Latency.ServiceName, Histogram>()
-    for (const { depth, durations, service } of this.shapes.values()) {
+    const bounds = new Map<Latency.ServiceName, Histogram>()
+    for (const { depth, durations, mixed, service } of this.shapes.values()) {
       const work = service === undefined ? 0 : depth * means.services[service]
       for (const [value, count] of durations.entries()) {
-        roundTrip.add(value - work, count)
+        if (!mixed) roundTrip.add(value - work, count)
         if (service === undefined) continue
-        const h = items.get(service) ?? new Histogram()
+        const into = mixed ? bounds : items
+        const h = into.get(service) ?? new Histogram()
         h.add((value - means.roundTrip) / depth, count)
-        items.set(service, h)
+        into.set(service, h)
       }
     }
     const services: Partial<Record<Latency.ServiceName, Quantiles>> = {}
     for (const s of Latency.serviceNames) {
+      const h = items.get(s) ?? bounds.get(s)
       const count = this.items.get(s) ?? 0
       if (count === 0) continue
-      const h = items.get(s)
       // seen only in calls of several services: the fitted mean is all there is
       const mean = round(means.services[s])
       services[s] = h === undefined ? { count, p50: mean, p90: mean, p99: mean } : { ...quantilesOf(h), count }

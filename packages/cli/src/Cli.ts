@@ -23,15 +23,17 @@
  *
  * @since 0.1.0
  */
-import { Cloud, DependencyResolver, GraphClient, LimitCatalog, TokenProvider, type ValidationError } from "@effect-msgraph/core"
+import { Cloud, DependencyResolver, GraphClient, LimitCatalog, TokenProvider, type ValidationError, type Workload } from "@effect-msgraph/core"
 import { Emulator, EmulatorServer } from "@effect-msgraph/emulator"
 import { RedisQuotaStore } from "@effect-msgraph/quota-redis"
 import { Args, Command, Options, ValidationError as CliValidationError } from "@effect/cli"
 import type { CliApp } from "@effect/cli"
 import type { FileSystem } from "@effect/platform"
+import { HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Clock, ConfigError, Deferred, Duration, Effect, Either, Exit, Layer, Option, Ref, Stream } from "effect"
 import { admissionLayer, admissionName } from "./internal/admission.js"
+import * as Calibration from "./Calibration.js"
 import * as durationText from "./internal/duration.js"
 import * as LowerBound from "./LowerBound.js"
 import { escape, json as jsonText, Output, stderr, stdout } from "./Output.js"
@@ -115,6 +117,11 @@ export interface SimulateOptions {
    * model `serve` uses: `Latency.realistic`) or `none`.
    */
   readonly latency?: "none" | "realistic"
+  /**
+   * A `run --json` report: the latency its run measured (`observedLatency`, see `Calibration`)
+   * replaces `latency`.
+   */
+  readonly latencyFrom?: string | undefined
   /** Every outcome as an NDJSON line (see `Results`) to this file, or to standard output with `-`. */
   readonly out?: string | undefined
   /** `i/n`: only the i-th of n parts of the workload (`Workload.shard`). */
@@ -155,10 +162,12 @@ export interface RunOptions {
   /** `i/n`: only the i-th of n parts of the workload (`Workload.shard`), for several workers. */
   readonly shard?: string | undefined
   /**
-   * The latency model the duration lower bound assumes (`realistic` by default, as `serve`
-   * answers); `none` for an endpoint that answers at once (`serve --latency none`).
+   * The latency model the duration lower bound and the prediction assume (`realistic` by default,
+   * as `serve` answers); `none` for an endpoint that answers at once (`serve --latency none`).
    */
   readonly latency?: "none" | "realistic"
+  /** A `run --json` report whose measured latency (`observedLatency`) replaces `latency`. */
+  readonly latencyFrom?: string | undefined
 }
 
 /**
@@ -248,7 +257,7 @@ const exitOf = (failed: number): ExitCode => (failed > 0 ? 1 : 0)
  */
 const planFor = (
   loaded: WorkloadFile.Loaded,
-  latency: "none" | "realistic",
+  latency: Simulation.LatencyOption,
   maxAttempts: number | undefined
 ): Effect.Effect<WorkloadFile.Loaded> =>
   latency === "none"
@@ -261,7 +270,7 @@ const planFor = (
 
 const simulateWith = (
   loaded: WorkloadFile.Loaded,
-  options: Omit<SimulateOptions, "file" | "json" | "out" | "shard">,
+  options: Omit<SimulateOptions, "file" | "json" | "out" | "shard" | "latency"> & { readonly latency?: Simulation.LatencyOption },
   progress: Progress.Progress,
   results?: Results.Writer
 ) =>
@@ -289,8 +298,26 @@ const settingsOf = (options: Omit<SimulateOptions, "file" | "json" | "out" | "sh
   faults: options.faults ?? "none",
   seed: options.seed ?? 0,
   unthrottled: options.unthrottled ?? false,
-  latency: options.latency ?? "realistic"
+  ...latencySetting(options)
 })
+
+/** How the report names its latency: `realistic`, `none`, or `calibrated` with the file it came from. */
+const latencySetting = (options: { readonly latency?: "none" | "realistic"; readonly latencyFrom?: string | undefined }) =>
+  options.latencyFrom === undefined
+    ? { latency: options.latency ?? "realistic" }
+    : { latency: "calibrated", latencyFrom: options.latencyFrom }
+
+/**
+ * The latency model of `--latency`, or the profile `--latency-from` measured (`Calibration.load`);
+ * exit 2 when that file cannot be used.
+ */
+const latencyOf = (options: { readonly latency?: "none" | "realistic"; readonly latencyFrom?: string | undefined }) =>
+  options.latencyFrom === undefined
+    ? Effect.succeed(Either.right<Simulation.LatencyOption>(options.latency ?? "realistic"))
+    : Calibration.load(options.latencyFrom).pipe(
+      Effect.map((profile) => Either.right<Simulation.LatencyOption>(profile)),
+      Effect.catchTag("InvalidLatencyFile", (e) => Effect.map(invalid(`--latency-from ${e.message}`, "Nothing was sent."), Either.left))
+    )
 
 /**
  * `simulate FILE`: the workload against the in-process emulator in virtual time.
@@ -304,13 +331,15 @@ export const simulate = (options: SimulateOptions): Effect.Effect<ExitCode, neve
     if (problem !== undefined) return yield* invalid(problem)
     const shard = shardOption(options.shard)
     if (Either.isLeft(shard)) return yield* invalid(shard.left)
+    const latency = yield* latencyOf(options)
+    if (Either.isLeft(latency)) return latency.left
     const read = yield* loadPart(options.file, shard.right)
     if (Either.isLeft(read)) return read.left
-    const loaded = yield* planFor(read.right, options.latency ?? "realistic", options.maxAttempts)
+    const loaded = yield* planFor(read.right, latency.right, options.maxAttempts)
     const results = yield* openResults(options.out)
     if (Either.isLeft(results)) return results.left
     const progress = yield* Progress.make(loaded.workload.length)
-    const result = yield* simulateWith(loaded, options, progress, results.right)
+    const result = yield* simulateWith(loaded, { ...options, latency: latency.right }, progress, results.right)
     const lost = yield* finishResults(results.right)
     const report = Report.make({
       command: "simulate",
@@ -378,6 +407,8 @@ export interface PlanOptions {
    * runs with it.
    */
   readonly latency?: "none" | "realistic"
+  /** A `run --json` report whose measured latency (`observedLatency`) replaces `latency`. */
+  readonly latencyFrom?: string | undefined
   /** `i/n`: plan only the i-th of n parts of the workload (`Workload.shard`). */
   readonly shard?: string | undefined
 }
@@ -393,14 +424,16 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
   Effect.gen(function*() {
     const shard = shardOption(options.shard)
     if (Either.isLeft(shard)) return yield* invalid(shard.left)
+    const latencyModel = yield* latencyOf(options)
+    if (Either.isLeft(latencyModel)) return latencyModel.left
     const read = yield* loadPart(options.file, shard.right)
     if (Either.isLeft(read)) return read.left
     const latency = options.latency ?? "realistic"
-    const loaded = yield* planFor(read.right, latency, undefined)
+    const loaded = yield* planFor(read.right, latencyModel.right, undefined)
     const { plan } = loaded
     const progress = yield* Progress.make(plan.requests)
-    const simulated = { tenantSize: options.tenantSize ?? "M", latency } as const
-    const result = yield* simulateWith(loaded, simulated, progress)
+    const simulated = { tenantSize: options.tenantSize ?? "M", latency, latencyFrom: options.latencyFrom } as const
+    const result = yield* simulateWith(loaded, { ...simulated, latency: latencyModel.right }, progress)
     const report = Report.make({
       command: "plan",
       file: options.file,
@@ -434,7 +467,17 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
             ["Predicted round trips", String(result.summary.roundTrips), `${result.summary.batches} batches, as the simulated client sent them`],
             ...Report.timeRows(report, "Predicted duration"),
             ["Predicted 429s", String(result.summary.throttled429), `failures ${result.summary.failed}, admission ${result.admission}`],
-            ["Simulated", "", `tenant ${options.tenantSize ?? "M"}, documented limits, ${latency === "none" ? "no latency" : "realistic latency"}`]
+            [
+              "Simulated",
+              "",
+              `tenant ${options.tenantSize ?? "M"}, documented limits, ${
+                options.latencyFrom !== undefined
+                  ? `latency measured in ${escape(options.latencyFrom)}`
+                  : latency === "none"
+                  ? "no latency"
+                  : "realistic latency"
+              }`
+            ]
           ])
       )
     }
@@ -442,6 +485,25 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
   }).pipe(
     Effect.catchTag("InvalidOptions", (e) => invalid(`invalid emulator option ${e.option}: ${e.detail}`)),
     Effect.withSpan("Cli.plan")
+  )
+
+/**
+ * The duration `plan` predicts for a workload: a virtual-time simulation against the in-process
+ * emulator at documented limits, with the given latency and the run's client options.
+ */
+const predict = (
+  workload: Workload.Workload,
+  options: { readonly tenantSize: TenantSize; readonly latency: Simulation.LatencyOption; readonly maxAttempts: number | undefined; readonly unthrottled: boolean | undefined }
+) =>
+  Simulation.simulate(workload, {
+    tenantSize: options.tenantSize,
+    latency: options.latency,
+    client: clientOptions(options.maxAttempts),
+    unthrottled: options.unthrottled ?? false
+  }).pipe(
+    Effect.map((result): number | null => result.summary.durationMs),
+    // the workload passed the client's checks already; an emulator that cannot take it predicts nothing
+    Effect.orElseSucceed(() => null)
   )
 
 /**
@@ -502,6 +564,8 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       const graphs = Cloud.names.map((name) => `${Cloud.clouds[name].graph} (${name})`).join(", ")
       return yield* invalid(`--endpoint must be a Microsoft Graph endpoint, ${graphs}, or a loopback address: ${endpoint.origin}`)
     }
+    const latency = yield* latencyOf(options)
+    if (Either.isLeft(latency)) return latency.left
     const loaded = yield* loadPart(options.file, shard.right)
     if (Either.isLeft(loaded)) return loaded.left
     const { plan, workload } = loaded.right
@@ -530,13 +594,20 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       return yield* invalid(`--quota-store shares the client's throttling between processes; --unthrottled has none`)
     }
     const admission = { tenantSize, delegated: loopback, identity, unthrottled: options.unthrottled, quotaStore }
+    // every `$batch` call is timed: the report's `observedLatency` (see `Calibration`)
+    const observer = new Calibration.Observer()
+    const http = Layer.effect(HttpClient.HttpClient, Effect.map(HttpClient.HttpClient, Calibration.observing(observer))).pipe(
+      Layer.provide(NodeHttpClient.layerUndici)
+    )
     const client = GraphClient.layer({
       baseUrl: endpoint.origin + endpoint.pathname.replace(/\/+$/, ""),
       ...clientOptions(options.maxAttempts),
+      // planned as `plan` and the prediction plan it, knowing the latency
+      planning: Simulation.planningOptions(latency.right),
       ...(Option.isSome(timeout) ? { timeout: timeout.value } : {}),
       ...(Option.isSome(deadline) ? { deadline: deadline.value } : {})
     }).pipe(
-      Layer.provide(Layer.mergeAll(tokens, admissionLayer(admission), NodeHttpClient.layerUndici))
+      Layer.provide(Layer.mergeAll(tokens, admissionLayer(admission), http))
     )
     // opened last: a file named by --out is emptied only once everything else was found valid
     const opened = yield* openResults(options.out)
@@ -574,8 +645,15 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       new LimitCatalog.ClassifyContext({ tenantId: "tenant", appId: "app", delegated: loopback, tenantSize }),
       undefined,
       // requests that failed may never have run, and those that never ended did not count either
-      { latency: Simulation.latencyProfile(options.latency ?? "realistic"), failed: (id) => failedIds.has(id) || signal !== undefined }
+      { latency: Simulation.latencyProfile(latency.right), failed: (id) => failedIds.has(id) || signal !== undefined }
     )
+    // the same workload in virtual time with the same latency model: what `plan` would have predicted
+    const predictedMs = signal !== undefined ? null : yield* predict(workload, {
+      tenantSize,
+      latency: latency.right,
+      maxAttempts: options.maxAttempts,
+      unthrottled: options.unthrottled
+    })
     const report = Report.make({
       command: "run",
       file: options.file,
@@ -585,10 +663,15 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       audit: undefined,
       admission: admissionName(admission),
       failures,
-      settings: { endpoint: endpoint.origin, tenantSize, startedAt: new Date(started).toISOString(), latency: options.latency ?? "realistic", ...shardSetting(loaded.right) },
+      settings: { endpoint: endpoint.origin, tenantSize, startedAt: new Date(started).toISOString(), ...latencySetting(options), ...shardSetting(loaded.right) },
       interrupted: signal
     })
-    yield* printReport(options.out)(options.json === true ? `${jsonText(report)}\n` : Report.render(report))
+    const observedLatency = observer.observed()
+    yield* printReport(options.out)(
+      options.json === true
+        ? `${jsonText({ ...report, predictedMs, observedLatency })}\n`
+        : Report.render(report) + Report.renderPrediction(predictedMs, summary.right.durationMs) + Report.renderObserved(observedLatency)
+    )
     return signal !== undefined ? signalExit[signal] : lost ? 1 : exitOf(summary.right.failed)
   }).pipe(
     Effect.scoped,
@@ -674,7 +757,11 @@ const simulatedLatency = Options.choice("latency", ["realistic", "none"]).pipe(
 )
 const runLatency = Options.choice("latency", ["realistic", "none"]).pipe(
   Options.withDefault("realistic" as const),
-  Options.withDescription("the latency model the duration lower bound assumes: realistic (as serve) or none")
+  Options.withDescription("the latency model the duration lower bound and the prediction assume: realistic (as serve) or none")
+)
+const latencyFrom = Options.text("latency-from").pipe(
+  Options.optional,
+  Options.withDescription("FILE: the report of run --json; predict with the latency that run measured (replaces --latency)")
 )
 const maxAttempts = Options.integer("max-attempts").pipe(Options.optional, Options.withDescription("attempts per request (default 5)"))
 const port = Options.integer("port").pipe(Options.withDefault(EmulatorServer.serveDefaults.port), Options.withDescription("port on 127.0.0.1 (0: any free port)"))
@@ -718,22 +805,37 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
   const done = <E, R>(effect: Effect.Effect<ExitCode, E, R>) => Effect.flatMap(effect, (code) => Ref.set(exit, code))
   const planCmd = Command.make(
     "plan",
-    { file: fileArg, json, tenantSize, latency: simulatedLatency, shard: shardFlag },
-    (a) => done(plan({ ...a, shard: optional(a.shard) }))
+    { file: fileArg, json, tenantSize, latency: simulatedLatency, latencyFrom, shard: shardFlag },
+    (a) => done(plan({ ...a, shard: optional(a.shard), latencyFrom: optional(a.latencyFrom) }))
   ).pipe(
     Command.withDescription("validate a workload, print its rounds and batches, and predict its duration")
   )
   const simulateCmd = Command.make(
     "simulate",
-    { file: fileArg, json, tenantSize, stricter, faults, seed, maxAttempts, unthrottled, latency: simulatedLatency, out: outFlag, shard: shardFlag },
-    (a) => done(simulate({ ...a, maxAttempts: optional(a.maxAttempts), out: optional(a.out), shard: optional(a.shard) }))
+    { file: fileArg, json, tenantSize, stricter, faults, seed, maxAttempts, unthrottled, latency: simulatedLatency, latencyFrom, out: outFlag, shard: shardFlag },
+    (a) =>
+      done(simulate({ ...a, maxAttempts: optional(a.maxAttempts), out: optional(a.out), shard: optional(a.shard), latencyFrom: optional(a.latencyFrom) }))
   ).pipe(Command.withDescription("run a workload against the in-process emulator in virtual time"))
   const serveCmd = Command.make("serve", { port, tenantSize, stricter, faults, seed, latency, licenses }, (a) => done(serve(a))).pipe(
     Command.withDescription("serve the emulator on 127.0.0.1 until Ctrl-C")
   )
   const runCmd = Command.make(
     "run",
-    { file: fileArg, endpoint, json, tenantSize, maxAttempts, unthrottled, timeout: timeoutOption, deadline, out: outFlag, shard: shardFlag, quotaStore, latency: runLatency },
+    {
+      file: fileArg,
+      endpoint,
+      json,
+      tenantSize,
+      maxAttempts,
+      unthrottled,
+      timeout: timeoutOption,
+      deadline,
+      out: outFlag,
+      shard: shardFlag,
+      quotaStore,
+      latency: runLatency,
+      latencyFrom
+    },
     (a) =>
       done(run({
         ...a,
@@ -742,7 +844,8 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
         deadline: optional(a.deadline),
         out: optional(a.out),
         shard: optional(a.shard),
-        quotaStore: optional(a.quotaStore)
+        quotaStore: optional(a.quotaStore),
+        latencyFrom: optional(a.latencyFrom)
       }))
   ).pipe(Command.withDescription("run a workload against Graph or a `serve` endpoint"))
   return Command.make("msgraph-batch").pipe(Command.withSubcommands([planCmd, simulateCmd, serveCmd, runCmd]))

@@ -2,8 +2,8 @@
  * Predictions against real runs (`npm run bench:predict`, also a step of `npm run bench`): for each
  * example in `examples/`, `msgraph-batch serve` runs in a child process in real time (realistic
  * latency, seed 1), and `msgraph-batch run` sends a part of the example to it (`--shard i/n`, the
- * same deterministic part every time, chains kept whole; `n` chosen so that the part is predicted to
- * take at most {@link targetMs}, `i` the first part that holds requests). `run` ends with the duration the same simulation predicts in
+ * same deterministic part every time, chains kept whole: the first of the first parts predicted to
+ * take at most {@link targetMs}, `n` doubling from the whole's prediction ÷ {@link targetMs}). `run` ends with the duration the same simulation predicts in
  * virtual time (`predictedMs`) next to the actual one (`durationMs`).
  *
  * Merges `prediction: [{ workload, predictedMs, actualMs, ... }]` into `bench/results/workloads.json`
@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Cli, WorkloadFile } from "@effect-msgraph/cli"
+import { Cli } from "@effect-msgraph/cli"
 import { makeMemory, Output } from "@effect-msgraph/cli/Output"
 import { NodeContext } from "@effect/platform-node"
 import { Effect, Ref } from "effect"
@@ -80,17 +80,24 @@ const main = Effect.gen(function*() {
   const rows: Array<PredictionRow> = []
   for (const name of examples) {
     const file = path.join(root, "examples", name)
-    // the whole example's prediction picks the part: predicted durations grow about with the requests
+    // the part: the first shard i/n predicted to take at most targetMs, n growing from the whole's
+    // prediction ÷ targetMs (a part bound by one busy bucket does not shrink with n)
     const whole = JSON.parse((yield* exec(Cli.plan({ file, json: true }))).stdout) as { predicted: { durationMs: number } }
-    const loaded = yield* WorkloadFile.load(file).pipe(Effect.provide(NodeContext.layer), Effect.orDie)
-    let parts = Math.max(1, Math.ceil(whole.predicted.durationMs / targetMs))
-    // a dependency chain cannot be split: fewer parts when there are fewer chains
-    while (parts > 1 && WorkloadFile.shard(loaded, 1, parts)._tag === "Left") parts--
-    // the first part that holds requests (a large connected part can leave the others empty)
-    let index = 1
-    while (index < parts && (WorkloadFile.shard(loaded, index, parts) as { right?: WorkloadFile.Loaded }).right?.workload.length === 0) index++
-    const shard = `${index}/${parts}`
-    yield* log(`${name}: predicted ${whole.predicted.durationMs} ms in all; running part ${shard}`)
+    yield* log(`${name}: predicted ${whole.predicted.durationMs} ms in all`)
+    let shard: string | undefined = whole.predicted.durationMs <= targetMs ? "1/1" : undefined
+    for (let parts = Math.ceil(whole.predicted.durationMs / targetMs); shard === undefined && parts <= 4_096; parts *= 2) {
+      for (let index = 1; index <= Math.min(parts, 8) && shard === undefined; index++) {
+        const planned = yield* exec(Cli.plan({ file, json: true, shard: `${index}/${parts}` }))
+        if (planned.code !== 0) break // fewer chains than parts
+        const p = JSON.parse(planned.stdout) as { predicted: { requests: number; durationMs: number } }
+        if (p.predicted.requests > 0 && p.predicted.durationMs <= targetMs) shard = `${index}/${parts}`
+      }
+    }
+    if (shard === undefined) {
+      yield* log(`${name}: no part predicted under ${targetMs} ms; skipped`)
+      continue
+    }
+    yield* log(`${name}: running part ${shard}`)
     const report = yield* Effect.scoped(Effect.flatMap(served, ({ url }) => exec(Cli.run({ file, endpoint: url, json: true, shard }))))
     const r = JSON.parse(report.stdout) as { requests: number; durationMs: number; predictedMs: number; failed: number; throttled429: number }
     const ratio = Math.round((r.predictedMs / r.durationMs) * 1000) / 1000

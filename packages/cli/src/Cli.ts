@@ -31,10 +31,11 @@ import { Emulator, EmulatorServer } from "@effect-msgraph/emulator"
 import { RedisQuotaStore } from "@effect-msgraph/quota-redis"
 import { Args, Command, Options, ValidationError as CliValidationError } from "@effect/cli"
 import type { CliApp } from "@effect/cli"
-import { FileSystem } from "@effect/platform"
+import { FileSystem, HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Clock, ConfigError, Deferred, Duration, Effect, Either, Exit, Layer, Option, Ref, Stream } from "effect"
 import { admissionLayer, admissionName } from "./internal/admission.js"
+import * as Calibration from "./Calibration.js"
 import * as durationText from "./internal/duration.js"
 import * as Journal from "./Journal.js"
 import * as LowerBound from "./LowerBound.js"
@@ -119,6 +120,11 @@ export interface SimulateOptions {
    * model `serve` uses: `Latency.realistic`) or `none`.
    */
   readonly latency?: "none" | "realistic"
+  /**
+   * A `run --json` report: the latency its run measured (`observedLatency`, see `Calibration`)
+   * replaces `latency`.
+   */
+  readonly latencyFrom?: string | undefined
   /** Every outcome as an NDJSON line (see `Results`) to this file, or to standard output with `-`. */
   readonly out?: string | undefined
   /** `i/n`: only the i-th of n parts of the workload (`Workload.shard`). */
@@ -165,8 +171,8 @@ export interface RunOptions {
   /** `i/n`: only the i-th of n parts of the workload (`Workload.shard`), for several workers. */
   readonly shard?: string | undefined
   /**
-   * The latency model the duration lower bound assumes (`realistic` by default, as `serve`
-   * answers); `none` for an endpoint that answers at once (`serve --latency none`).
+   * The latency model the duration lower bound and the prediction assume (`realistic` by default,
+   * as `serve` answers); `none` for an endpoint that answers at once (`serve --latency none`).
    */
   readonly latency?: "none" | "realistic"
   /**
@@ -182,6 +188,8 @@ export interface RunOptions {
   readonly resume?: boolean | undefined
   /** With `resume`: send again the requests sent without an outcome that may not be resent. */
   readonly resendUnknown?: boolean | undefined
+  /** A `run --json` report whose measured latency (`observedLatency`) replaces `latency`. */
+  readonly latencyFrom?: string | undefined
 }
 
 /**
@@ -349,7 +357,7 @@ const exitOf = (failed: number): ExitCode => (failed > 0 ? 1 : 0)
  */
 const planFor = (
   loaded: WorkloadFile.Loaded,
-  latency: "none" | "realistic",
+  latency: Simulation.LatencyOption,
   maxAttempts: number | undefined
 ): Effect.Effect<WorkloadFile.Loaded> =>
   latency === "none"
@@ -362,7 +370,7 @@ const planFor = (
 
 const simulateWith = (
   loaded: WorkloadFile.Loaded,
-  options: Omit<SimulateOptions, "file" | "json" | "out" | "shard">,
+  options: Omit<SimulateOptions, "file" | "json" | "out" | "shard" | "latency"> & { readonly latency?: Simulation.LatencyOption },
   progress: Progress.Progress,
   results?: Results.Writer
 ) =>
@@ -390,8 +398,26 @@ const settingsOf = (options: Omit<SimulateOptions, "file" | "json" | "out" | "sh
   faults: options.faults ?? "none",
   seed: options.seed ?? 0,
   unthrottled: options.unthrottled ?? false,
-  latency: options.latency ?? "realistic"
+  ...latencySetting(options)
 })
+
+/** How the report names its latency: `realistic`, `none`, or `calibrated` with the file it came from. */
+const latencySetting = (options: { readonly latency?: "none" | "realistic"; readonly latencyFrom?: string | undefined }) =>
+  options.latencyFrom === undefined
+    ? { latency: options.latency ?? "realistic" }
+    : { latency: "calibrated", latencyFrom: options.latencyFrom }
+
+/**
+ * The latency model of `--latency`, or the profile `--latency-from` measured (`Calibration.load`);
+ * exit 2 when that file cannot be used.
+ */
+const latencyOf = (options: { readonly latency?: "none" | "realistic"; readonly latencyFrom?: string | undefined }) =>
+  options.latencyFrom === undefined
+    ? Effect.succeed(Either.right<Simulation.LatencyOption>(options.latency ?? "realistic"))
+    : Calibration.load(options.latencyFrom).pipe(
+      Effect.map((profile) => Either.right<Simulation.LatencyOption>(profile)),
+      Effect.catchTag("InvalidLatencyFile", (e) => Effect.map(invalid(`--latency-from ${e.message}`, "Nothing was sent."), Either.left))
+    )
 
 /**
  * `simulate FILE`: the workload against the in-process emulator in virtual time.
@@ -405,13 +431,15 @@ export const simulate = (options: SimulateOptions): Effect.Effect<ExitCode, neve
     if (problem !== undefined) return yield* invalid(problem)
     const shard = shardOption(options.shard)
     if (Either.isLeft(shard)) return yield* invalid(shard.left)
+    const latency = yield* latencyOf(options)
+    if (Either.isLeft(latency)) return latency.left
     const read = yield* loadPart(options.file, shard.right)
     if (Either.isLeft(read)) return read.left
-    const loaded = yield* planFor(read.right, options.latency ?? "realistic", options.maxAttempts)
+    const loaded = yield* planFor(read.right, latency.right, options.maxAttempts)
     const results = yield* openResults(options.out)
     if (Either.isLeft(results)) return results.left
     const progress = yield* Progress.make(loaded.workload.length)
-    const result = yield* simulateWith(loaded, options, progress, results.right)
+    const result = yield* simulateWith(loaded, { ...options, latency: latency.right }, progress, results.right)
     const lost = yield* finishResults(results.right)
     const report = Report.make({
       command: "simulate",
@@ -479,6 +507,8 @@ export interface PlanOptions {
    * runs with it.
    */
   readonly latency?: "none" | "realistic"
+  /** A `run --json` report whose measured latency (`observedLatency`) replaces `latency`. */
+  readonly latencyFrom?: string | undefined
   /** `i/n`: plan only the i-th of n parts of the workload (`Workload.shard`). */
   readonly shard?: string | undefined
 }
@@ -494,14 +524,16 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
   Effect.gen(function*() {
     const shard = shardOption(options.shard)
     if (Either.isLeft(shard)) return yield* invalid(shard.left)
+    const latencyModel = yield* latencyOf(options)
+    if (Either.isLeft(latencyModel)) return latencyModel.left
     const read = yield* loadPart(options.file, shard.right)
     if (Either.isLeft(read)) return read.left
     const latency = options.latency ?? "realistic"
-    const loaded = yield* planFor(read.right, latency, undefined)
+    const loaded = yield* planFor(read.right, latencyModel.right, undefined)
     const { plan } = loaded
     const progress = yield* Progress.make(plan.requests)
-    const simulated = { tenantSize: options.tenantSize ?? "M", latency } as const
-    const result = yield* simulateWith(loaded, simulated, progress)
+    const simulated = { tenantSize: options.tenantSize ?? "M", latency, latencyFrom: options.latencyFrom } as const
+    const result = yield* simulateWith(loaded, { ...simulated, latency: latencyModel.right }, progress)
     const report = Report.make({
       command: "plan",
       file: options.file,
@@ -535,7 +567,17 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
             ["Predicted round trips", String(result.summary.roundTrips), `${result.summary.batches} batches, as the simulated client sent them`],
             ...Report.timeRows(report, "Predicted duration"),
             ["Predicted 429s", String(result.summary.throttled429), `failures ${result.summary.failed}, admission ${result.admission}`],
-            ["Simulated", "", `tenant ${options.tenantSize ?? "M"}, documented limits, ${latency === "none" ? "no latency" : "realistic latency"}`]
+            [
+              "Simulated",
+              "",
+              `tenant ${options.tenantSize ?? "M"}, documented limits, ${
+                options.latencyFrom !== undefined
+                  ? `latency measured in ${escape(options.latencyFrom)}`
+                  : latency === "none"
+                  ? "no latency"
+                  : "realistic latency"
+              }`
+            ]
           ])
       )
     }
@@ -543,6 +585,25 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
   }).pipe(
     Effect.catchTag("InvalidOptions", (e) => invalid(`invalid emulator option ${e.option}: ${e.detail}`)),
     Effect.withSpan("Cli.plan")
+  )
+
+/**
+ * The duration `plan` predicts for a workload: a virtual-time simulation against the in-process
+ * emulator at documented limits, with the given latency and the run's client options.
+ */
+const predict = (
+  workload: Workload.Workload,
+  options: { readonly tenantSize: TenantSize; readonly latency: Simulation.LatencyOption; readonly maxAttempts: number | undefined; readonly unthrottled: boolean | undefined }
+) =>
+  Simulation.simulate(workload, {
+    tenantSize: options.tenantSize,
+    latency: options.latency,
+    client: clientOptions(options.maxAttempts),
+    unthrottled: options.unthrottled ?? false
+  }).pipe(
+    Effect.map((result): number | null => result.summary.durationMs),
+    // the workload passed the client's checks already; an emulator that cannot take it predicts nothing
+    Effect.orElseSucceed(() => null)
   )
 
 /**
@@ -608,6 +669,8 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       return yield* invalid("--resume needs the journal: --journal FILE, or the --out FILE whose journal is FILE.journal")
     }
     if (options.resendUnknown === true && options.resume !== true) return yield* invalid("--resend-unknown applies only with --resume")
+    const latency = yield* latencyOf(options)
+    if (Either.isLeft(latency)) return latency.left
     const loaded = yield* loadPart(options.file, shard.right)
     if (Either.isLeft(loaded)) return loaded.left
     const { plan } = loaded.right
@@ -654,13 +717,20 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       quotaStore,
       ...(Option.isSome(lease) ? { leaseMillis: Math.max(1, Math.round(Duration.toMillis(lease.value))) } : {})
     }
+    // every `$batch` call is timed: the report's `observedLatency` (see `Calibration`)
+    const observer = new Calibration.Observer()
+    const http = Layer.effect(HttpClient.HttpClient, Effect.map(HttpClient.HttpClient, Calibration.observing(observer))).pipe(
+      Layer.provide(NodeHttpClient.layerUndici)
+    )
     const client = GraphClient.layer({
       baseUrl: endpoint.origin + endpoint.pathname.replace(/\/+$/, ""),
       ...clientOptions(options.maxAttempts),
+      // planned as `plan` and the prediction plan it, knowing the latency
+      planning: Simulation.planningOptions(latency.right),
       ...(Option.isSome(timeout) ? { timeout: timeout.value } : {}),
       ...(Option.isSome(deadline) ? { deadline: deadline.value } : {})
     }).pipe(
-      Layer.provide(Layer.mergeAll(tokens, admissionLayer(admission), NodeHttpClient.layerUndici))
+      Layer.provide(Layer.mergeAll(tokens, admissionLayer(admission), http))
     )
     // --out, then the journal, opened last: files are emptied only once everything else was found
     // valid (a resumed run's --out is written anew from its journal anyway)
@@ -726,8 +796,15 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       new LimitCatalog.ClassifyContext({ tenantId: "tenant", appId: "app", delegated: loopback, tenantSize }),
       undefined,
       // requests that failed may never have run, and those that never ended did not count either
-      { latency: Simulation.latencyProfile(options.latency ?? "realistic"), failed: (id) => failedIds.has(id) || signal !== undefined }
+      { latency: Simulation.latencyProfile(latency.right), failed: (id) => failedIds.has(id) || signal !== undefined }
     )
+    // the same workload in virtual time with the same latency model: what `plan` would have predicted
+    const predictedMs = signal !== undefined ? null : yield* predict(workload, {
+      tenantSize,
+      latency: latency.right,
+      maxAttempts: options.maxAttempts,
+      unthrottled: options.unthrottled
+    })
     const report = Report.make({
       command: "run",
       file: options.file,
@@ -737,7 +814,7 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       audit: undefined,
       admission: admissionName(admission),
       failures,
-      settings: { endpoint: endpoint.origin, tenantSize, startedAt: new Date(started).toISOString(), latency: options.latency ?? "realistic", ...shardSetting(loaded.right) },
+      settings: { endpoint: endpoint.origin, tenantSize, startedAt: new Date(started).toISOString(), ...latencySetting(options), ...shardSetting(loaded.right) },
       interrupted: signal,
       journal: job === undefined ? undefined : {
         file: job.path,
@@ -749,7 +826,12 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
         resendUnknown: options.resendUnknown === true
       }
     })
-    yield* printReport(options.out)(options.json === true ? `${jsonText(report)}\n` : Report.render(report))
+    const observedLatency = observer.observed()
+    yield* printReport(options.out)(
+      options.json === true
+        ? `${jsonText({ ...report, predictedMs, observedLatency })}\n`
+        : Report.render(report) + Report.renderPrediction(predictedMs, summary.right.durationMs) + Report.renderObserved(observedLatency)
+    )
     return signal !== undefined ? signalExit[signal] : lost ? 1 : exitOf(summary.right.failed + (earlier?.failed ?? 0))
   }).pipe(
     Effect.scoped,
@@ -835,7 +917,11 @@ const simulatedLatency = Options.choice("latency", ["realistic", "none"]).pipe(
 )
 const runLatency = Options.choice("latency", ["realistic", "none"]).pipe(
   Options.withDefault("realistic" as const),
-  Options.withDescription("the latency model the duration lower bound assumes: realistic (as serve) or none")
+  Options.withDescription("the latency model the duration lower bound and the prediction assume: realistic (as serve) or none")
+)
+const latencyFrom = Options.text("latency-from").pipe(
+  Options.optional,
+  Options.withDescription("FILE: the report of run --json; predict with the latency that run measured (replaces --latency)")
 )
 const maxAttempts = Options.integer("max-attempts").pipe(Options.optional, Options.withDescription("attempts per request (default 5)"))
 const port = Options.integer("port").pipe(Options.withDefault(EmulatorServer.serveDefaults.port), Options.withDescription("port on 127.0.0.1 (0: any free port)"))
@@ -893,15 +979,16 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
   const done = <E, R>(effect: Effect.Effect<ExitCode, E, R>) => Effect.flatMap(effect, (code) => Ref.set(exit, code))
   const planCmd = Command.make(
     "plan",
-    { file: fileArg, json, tenantSize, latency: simulatedLatency, shard: shardFlag },
-    (a) => done(plan({ ...a, shard: optional(a.shard) }))
+    { file: fileArg, json, tenantSize, latency: simulatedLatency, latencyFrom, shard: shardFlag },
+    (a) => done(plan({ ...a, shard: optional(a.shard), latencyFrom: optional(a.latencyFrom) }))
   ).pipe(
     Command.withDescription("validate a workload, print its rounds and batches, and predict its duration")
   )
   const simulateCmd = Command.make(
     "simulate",
-    { file: fileArg, json, tenantSize, stricter, faults, seed, maxAttempts, unthrottled, latency: simulatedLatency, out: outFlag, shard: shardFlag },
-    (a) => done(simulate({ ...a, maxAttempts: optional(a.maxAttempts), out: optional(a.out), shard: optional(a.shard) }))
+    { file: fileArg, json, tenantSize, stricter, faults, seed, maxAttempts, unthrottled, latency: simulatedLatency, latencyFrom, out: outFlag, shard: shardFlag },
+    (a) =>
+      done(simulate({ ...a, maxAttempts: optional(a.maxAttempts), out: optional(a.out), shard: optional(a.shard), latencyFrom: optional(a.latencyFrom) }))
   ).pipe(Command.withDescription("run a workload against the in-process emulator in virtual time"))
   const serveCmd = Command.make("serve", { port, tenantSize, stricter, faults, seed, latency, licenses }, (a) => done(serve(a))).pipe(
     Command.withDescription("serve the emulator on 127.0.0.1 until Ctrl-C")
@@ -924,7 +1011,8 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
       latency: runLatency,
       journal: journalFlag,
       resume: resumeFlag,
-      resendUnknown
+      resendUnknown,
+      latencyFrom
     },
     (a) =>
       done(run({
@@ -936,7 +1024,8 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
         shard: optional(a.shard),
         quotaStore: optional(a.quotaStore),
         quotaLease: optional(a.quotaLease),
-        journal: optional(a.journal)
+        journal: optional(a.journal),
+        latencyFrom: optional(a.latencyFrom)
       }))
   ).pipe(Command.withDescription("run a workload against Graph or a `serve` endpoint"))
   return Command.make("msgraph-batch").pipe(Command.withSubcommands([planCmd, simulateCmd, serveCmd, runCmd]))

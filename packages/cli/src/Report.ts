@@ -337,6 +337,46 @@ export const renderFailures = (failures: ReadonlyArray<FailureReport>): string =
 }
 
 /**
+ * `run`'s last line: the predicted duration next to the actual one, and `predicted ÷ actual`.
+ * Nothing when there is no prediction (the run was stopped early).
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const renderPrediction = (predictedMs: number | null, actualMs: number): string =>
+  predictedMs === null
+    ? ""
+    : `Predicted ${duration(predictedMs)}, actual ${duration(actualMs)} (predicted ÷ actual ${
+      actualMs > 0 ? (predictedMs / actualMs).toFixed(2) : "n/a"
+    })\n`
+
+/**
+ * What `run` measured of the latency (`Calibration.ObservedLatency`): the round trip, then each
+ * service's items, as p50 / p90 / p99. Nothing when no `$batch` call was timed.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const renderObserved = (observed: {
+  readonly roundTrip: Quantiles
+  readonly services: Readonly<Partial<Record<string, Quantiles>>>
+}): string => {
+  if (observed.roundTrip.count === 0) return ""
+  const q = (x: Quantiles) => `${duration(x.p50)} / ${duration(x.p90)} / ${duration(x.p99)}`
+  const services = Object.entries(observed.services).flatMap(([name, x]) => x === undefined ? [] : [`${name} ${q(x)} (${n(x.count)} items)`])
+  return `Observed latency (p50 / p90 / p99): round trip ${q(observed.roundTrip)} (${n(observed.roundTrip.count)} calls)${
+    services.length === 0 ? "" : `; ${services.join("; ")}`
+  }\n`
+}
+
+interface Quantiles {
+  readonly count: number
+  readonly p50: number
+  readonly p90: number
+  readonly p99: number
+}
+
+/**
  * The human summary table, then the failures ({@link renderFailures}).
  *
  * @since 0.1.0

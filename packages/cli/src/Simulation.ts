@@ -11,7 +11,9 @@
  */
 import { type DependencyResolver, GraphClient, TokenProvider, type ValidationError, VirtualClock, type Workload } from "@effect-msgraph/core"
 import { type Audit, Emulator, Faults, Latency } from "@effect-msgraph/emulator"
+import { HttpClient } from "@effect/platform"
 import { Effect, Layer, Stream } from "effect"
+import * as Calibration from "./Calibration.js"
 import { admissionLayer, admissionName } from "./internal/admission.js"
 import * as LowerBound from "./LowerBound.js"
 
@@ -70,6 +72,11 @@ export interface Options {
   readonly unthrottled?: boolean
   /** Called with every settled request, in order. */
   readonly onOutcome?: (outcome: GraphClient.Outcome) => Effect.Effect<void>
+  /**
+   * Times every `$batch` call in virtual time, as `run` does in real time
+   * (`Calibration.observing`): a calibration of the simulated emulator.
+   */
+  readonly observe?: Calibration.Observer
 }
 
 /**
@@ -155,13 +162,18 @@ export const simulate = (
     licenses: options.licenses ?? licensesFor(workload)
   })
   // the client plans knowing the simulated latency, as `plan` does
+  const observer = options.observe
+  const http = observer === undefined
+    ? Layer.empty
+    : Layer.effect(HttpClient.HttpClient, Effect.map(HttpClient.HttpClient, Calibration.observing(observer))).pipe(Layer.provide(emulator))
   const client = GraphClient.layer({
     ...options.client,
     planning: options.client?.planning ?? planningOptions(latency, options.client)
   }).pipe(
     Layer.provide(Layer.mergeAll(
       TokenProvider.layerStatic("simulated-token"),
-      admissionLayer({ tenantSize, delegated: true, identity: Emulator.defaultIdentity, unthrottled: options.unthrottled })
+      admissionLayer({ tenantSize, delegated: true, identity: Emulator.defaultIdentity, unthrottled: options.unthrottled }),
+      http
     )),
     Layer.provideMerge(emulator)
   )

@@ -1,6 +1,7 @@
 /**
  * @since 0.1.0
  */
+export * as Calibration from "./Calibration.js"
 export * as Cli from "./Cli.js"
 export * as Examples from "./Examples.js"
 export * as LowerBound from "./LowerBound.js"

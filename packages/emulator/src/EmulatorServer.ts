@@ -11,6 +11,7 @@ import { Effect, Layer } from "effect"
 import { createServer } from "node:http"
 import { Emulator, type InvalidOptions, layer as emulatorLayer } from "./Emulator.js"
 import * as Faults from "./Faults.js"
+import type * as Latency from "./Latency.js"
 
 /**
  * @since 0.1.0
@@ -72,8 +73,11 @@ export interface ServeOptions {
   readonly faults?: Faults.Profile
   /** Seeds response order, faults and latency. */
   readonly seed?: number
-  /** `realistic`: tens to hundreds of milliseconds per item, by service; `none`: answer at once. */
-  readonly latency?: "none" | "realistic"
+  /**
+   * `realistic`: tens to hundreds of milliseconds per item, by service; `none`: answer at once; or a
+   * whole `Latency.Profile` (a fixed profile, for tests and benchmarks that check a prediction).
+   */
+  readonly latency?: "none" | "realistic" | Latency.Profile
   /** Licences per subscribed SKU. */
   readonly licenses?: number
 }

@@ -919,50 +919,29 @@ const runLatency = Options.choice("latency", ["realistic", "none"]).pipe(
   Options.withDefault("realistic" as const),
   Options.withDescription("the latency model the duration lower bound and the prediction assume: realistic (as serve) or none")
 )
-const latencyFrom = Options.text("latency-from").pipe(
-  Options.optional,
-  Options.withDescription("FILE: the report of run --json; predict with the latency that run measured (replaces --latency)")
-)
+/** An option that takes a text value and may be left out. */
+const optionalText = (name: string, description: string) => Options.text(name).pipe(Options.optional, Options.withDescription(description))
+
+const latencyFrom = optionalText("latency-from", "FILE: the report of run --json; predict with the latency that run measured (replaces --latency)")
 const maxAttempts = Options.integer("max-attempts").pipe(Options.optional, Options.withDescription("attempts per request (default 5)"))
 const port = Options.integer("port").pipe(Options.withDefault(EmulatorServer.serveDefaults.port), Options.withDescription("port on 127.0.0.1 (0: any free port)"))
 const licenses = Options.integer("licenses").pipe(
   Options.withDefault(EmulatorServer.serveDefaults.licenses),
   Options.withDescription("licences per subscribed SKU of the served emulator")
 )
-const deadline = Options.text("deadline").pipe(
-  Options.optional,
-  Options.withDescription("every request ends within this long of the start (30s, 15m, 2h); default none")
-)
-const timeoutOption = Options.text("timeout").pipe(
-  Options.optional,
-  Options.withDescription("how long one $batch round trip may take, such as 30s or 2m (default 120s)")
-)
-const outFlag = Options.text("out").pipe(
-  Options.optional,
-  Options.withDescription("write every outcome as one JSON line to this file (- for standard output; the report then goes to standard error)")
-)
-const shardFlag = Options.text("shard").pipe(
-  Options.optional,
-  Options.withDescription("i/n: only the i-th of n parts of the workload, each keeping its dependency chains whole (for several workers)")
-)
-const journalFlag = Options.text("journal").pipe(
-  Options.optional,
-  Options.withDescription("record what is sent and how each request ended in this file, for --resume (default: OUT.journal with --out OUT)")
-)
+const deadline = optionalText("deadline", "every request ends within this long of the start (30s, 15m, 2h); default none")
+const timeoutOption = optionalText("timeout", "how long one $batch round trip may take, such as 30s or 2m (default 120s)")
+const outFlag = optionalText("out", "write every outcome as one JSON line to this file (- for standard output; the report then goes to standard error)")
+const shardFlag = optionalText("shard", "i/n: only the i-th of n parts of the workload, each keeping its dependency chains whole (for several workers)")
+const journalFlag = optionalText("journal", "record what is sent and how each request ended in this file, for --resume (default: OUT.journal with --out OUT)")
 const resumeFlag = Options.boolean("resume").pipe(
   Options.withDescription("go on with the journal's run: nothing with an outcome is sent again; the workload file must be the same")
 )
 const resendUnknown = Options.boolean("resend-unknown").pipe(
   Options.withDescription("with --resume: also send again requests sent without an outcome that may not be resent (POST, PATCH)")
 )
-const quotaStore = Options.text("quota-store").pipe(
-  Options.optional,
-  Options.withDescription("redis://HOST:PORT: share the quota with every process given it (default MSGRAPH_REDIS_URL)")
-)
-const quotaLease = Options.text("quota-lease").pipe(
-  Options.optional,
-  Options.withDescription("with --quota-store: how long a permit held in Redis lives without renewal, such as 5s (default 30s)")
-)
+const quotaStore = optionalText("quota-store", "redis://HOST:PORT: share the quota with every process given it (default MSGRAPH_REDIS_URL)")
+const quotaLease = optionalText("quota-lease", "with --quota-store: how long a permit held in Redis lives without renewal, such as 5s (default 30s)")
 const endpoint = Options.text("endpoint").pipe(
   Options.withDescription("a cloud's Graph endpoint (https://graph.microsoft.com, graph.microsoft.us, ...), or the URL `serve` printed")
 )

@@ -255,8 +255,14 @@ const openResults = (out: string | undefined) =>
 /** Where the report goes: standard error when the results take standard output. */
 const printReport = (out: string | undefined) => (text: string) => out === "-" ? stderr(text) : stdout(text)
 
-/** After the run: buffered results written out, and exit 1 (with the reason) if some were lost. */
-const finishResults = (writer: Results.Writer | undefined) =>
+/**
+ * After the run: a writer's buffered lines written out (the `--out` results, or the journal synced),
+ * and `true`, with the reason on standard error, if some could not be written (exit 1).
+ */
+const finishWriter = (writer: {
+  readonly flush: Effect.Effect<void>
+  readonly failed: Effect.Effect<Option.Option<{ readonly message: string }>>
+} | undefined) =>
   writer === undefined ? Effect.succeed(false) : Effect.gen(function*() {
     yield* writer.flush
     const failed = yield* writer.failed
@@ -275,16 +281,6 @@ const defaultJournal = (out: string | undefined) =>
       Effect.map((info) => (info.type === "File" ? `${out}.journal` : undefined)),
       Effect.orElseSucceed(() => `${out}.journal`)
     ))
-
-/** After the run: the journal synced, and exit 1 (with the reason) if it could not all be written. */
-const finishJournal = (writer: Journal.Writer | undefined) =>
-  writer === undefined ? Effect.succeed(false) : Effect.gen(function*() {
-    yield* writer.flush
-    const failed = yield* writer.failed
-    if (Option.isNone(failed)) return false
-    yield* stderr(`${escape(failed.value.message)}\n`)
-    return true
-  })
 
 /**
  * The journal of a `run`: its header (new, or the one of the journal resumed) and what it holds, or
@@ -440,7 +436,7 @@ export const simulate = (options: SimulateOptions): Effect.Effect<ExitCode, neve
     if (Either.isLeft(results)) return results.left
     const progress = yield* Progress.make(loaded.workload.length)
     const result = yield* simulateWith(loaded, { ...options, latency: latency.right }, progress, results.right)
-    const lost = yield* finishResults(results.right)
+    const lost = yield* finishWriter(results.right)
     const report = Report.make({
       command: "simulate",
       file: options.file,
@@ -788,7 +784,10 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       )
     if (Either.isLeft(summary)) return yield* invalid(`${options.file}: ${summary.left.message}`, "Nothing was sent.")
     if (summary.right === undefined) return yield* Effect.dieMessage("the client ended without a summary")
-    const lost = (yield* finishResults(results)) || (yield* finishJournal(journal.right))
+    // both are finished, whichever failed: a lost result line must not leave the journal unsynced
+    const outLost = yield* finishWriter(results)
+    const journalLost = yield* finishWriter(journal.right)
+    const lost = outLost || journalLost
     const signal = Option.getOrUndefined(yield* Deferred.poll(signalled).pipe(Effect.flatMap(Effect.transposeOption)))
     const failedIds = new Set(failures.map((f) => f.id))
     const bound = LowerBound.fromWorkload(

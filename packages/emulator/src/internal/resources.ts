@@ -313,13 +313,19 @@ export class Store {
     return this.page(call, all, (u) => select(u, q, defaultUserSelect), `${call.root}/$metadata#users`, "users")
   }
 
+  /** `$top`: 100 by default, 1 to 999 (Graph's bounds for users); otherwise the 400 Graph gives. */
+  private pageSize(call: Call): number | Outcome {
+    const topText = call.url.query.get("$top")
+    const top = topText === null ? 100 : Number(topText)
+    return Number.isInteger(top) && top >= 1 && top <= 999
+      ? top
+      : badRequest(call, "Request_BadRequest", `Invalid page size specified: '${topText}'. Must be between 1 and 999 inclusive.`)
+  }
+
   private page(call: Call, all: ReadonlyArray<Json>, shape: (j: Json) => Json, context: string, path: string): Outcome {
     const q = call.url.query
-    const topText = q.get("$top")
-    const top = topText === null ? 100 : Number(topText)
-    if (!Number.isInteger(top) || top < 1 || top > 999) {
-      return badRequest(call, "Request_BadRequest", `Invalid page size specified: '${topText}'. Must be between 1 and 999 inclusive.`)
-    }
+    const top = this.pageSize(call)
+    if (typeof top !== "number") return top
     const skipText = q.get("$skiptoken")
     const skip = skipText === null ? 0 : decodeToken(skipText, "o")?.[0]
     if (skip === undefined) return badRequest(call, "Request_BadRequest", "Invalid $skiptoken.")
@@ -345,11 +351,8 @@ export class Store {
    */
   private usersDelta(call: Call): Outcome {
     const q = call.url.query
-    const topText = q.get("$top")
-    const top = topText === null ? 100 : Number(topText)
-    if (!Number.isInteger(top) || top < 1 || top > 999) {
-      return badRequest(call, "Request_BadRequest", `Invalid page size specified: '${topText}'. Must be between 1 and 999 inclusive.`)
-    }
+    const top = this.pageSize(call)
+    if (typeof top !== "number") return top
     const skipText = q.get("$skiptoken")
     const deltaText = q.get("$deltatoken")
     const round = skipText !== null ? decodeToken(skipText, "d") : deltaText !== null ? decodeToken(deltaText, "t") : [0, 0]

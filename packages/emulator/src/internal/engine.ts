@@ -11,6 +11,7 @@ import { Clock, Duration, Effect, Either, Random, Schema } from "effect"
 import type { AuditEntry, Priority } from "../Audit.js"
 import type { Faults, ItemFault, Phase } from "../Faults.js"
 import { Accounting, type Enforced } from "./accounting.js"
+import { Load, type LoadOptions } from "./load.js"
 import { errorBody, errorOutcome, formatRetryAfter, type Outcome, type Stamp, throttledBody } from "./responses.js"
 import { Store, type StoreOptions } from "./resources.js"
 import { parseRelative, type ParsedUrl, type Service, serviceOf } from "./routing.js"
@@ -64,6 +65,8 @@ export interface Resolved {
   /** The emulator's assumed SharePoint/OneDrive budget (Graph's page publishes none). */
   readonly filesLimit: Bucket.WindowLimit | undefined
   readonly faults: Faults
+  /** The load model (items in flight per app slow down, then answer 503), or none. */
+  readonly load: LoadOptions | undefined
 }
 
 /** One HTTP request as the engine sees it. @internal */
@@ -212,6 +215,7 @@ const decoder = new TextDecoder()
 export class Engine {
   readonly accounting = new Accounting()
   readonly store: Store
+  readonly load: Load | undefined
   private readonly entries: Array<AuditEntry> = []
   private auditDropped = 0
   private seq = 0
@@ -225,6 +229,7 @@ export class Engine {
 
   constructor(readonly options: Resolved) {
     this.store = new Store(options.store)
+    this.load = options.load === undefined ? undefined : new Load(options.load)
     this.faults = options.faults
     this.orderRandom = Random.make(`order:${options.seed}`)
     this.faultRandom = Random.make(`faults:${options.seed}`)
@@ -445,6 +450,12 @@ export class Engine {
         self.audited(p, seq, requestId, outcome, now, now, false, false)
         return Either.left(outcome)
       }
+      // an app over the load model's ceiling is refused before its limits count the item
+      if (self.load !== undefined && self.load.full(p.context.appId)) {
+        const outcome = unavailable(stamp, self.load.options.retryAfterSeconds)
+        self.audited(p, seq, requestId, outcome, now, now, false, false)
+        return Either.left(outcome)
+      }
       const verdict = self.accounting.tryAdmit(p.enforced, now)
       if (verdict._tag === "Throttled") {
         const outcome: Outcome = {
@@ -477,6 +488,7 @@ export class Engine {
       }
       if (fullest > 0.8) headers["x-ms-throttle-limit-percentage"] = String(Math.round(Math.min(1.8, fullest) * 100) / 100)
       if (p.service === "files") Object.assign(headers, self.rateLimitHeaders(p, now, false))
+      self.load?.enter(p.context.appId)
       return Either.right({ prepared: p, seq, requestId, startedAt: now, headers })
     })
   }
@@ -513,11 +525,20 @@ export class Engine {
   private perform(ticket: Ticket): Effect.Effect<Outcome> {
     const self = this
     const p = ticket.prepared
+    let inFlight = self.load !== undefined
+    const settle = () => {
+      self.accounting.release(p.enforced)
+      if (inFlight) {
+        inFlight = false
+        self.load!.settle(p.context.appId)
+      }
+    }
     return Effect.gen(function*() {
       const model = self.options.latency(p.service)
       if (model.baseMillis > 0 || model.jitterMillis > 0) {
         const r = yield* self.latencyRandom.next
-        yield* Effect.sleep(Duration.millis(Math.round(model.baseMillis + r * model.jitterMillis)))
+        const slowdown = self.load === undefined ? 1 : self.load.slowdown(p.context.appId)
+        yield* Effect.sleep(Duration.millis(Math.round((model.baseMillis + r * model.jitterMillis) * slowdown)))
       }
       const now = yield* Clock.currentTimeMillis
       const stamp: Stamp = { requestId: ticket.requestId, clientRequestId: echoedClientRequestId(p.item), now }
@@ -530,7 +551,7 @@ export class Engine {
         stamp,
         newId: self.newId
       })
-      self.accounting.release(p.enforced)
+      settle()
       // an item fault `after` execution: the effect stays, the answer is lost to the fault
       const late = yield* self.pickItemFault(p, "after")
       const outcome: Outcome = late === undefined
@@ -538,7 +559,7 @@ export class Engine {
         : itemFaultOutcome(late, stamp)
       self.audited(p, ticket.seq, ticket.requestId, outcome, ticket.startedAt, now, true, true)
       return outcome
-    }).pipe(Effect.onInterrupt(() => Effect.sync(() => self.accounting.release(p.enforced))))
+    }).pipe(Effect.onInterrupt(() => Effect.sync(settle)))
   }
 
   private runOne(p: Prepared): Effect.Effect<Outcome> {
@@ -663,6 +684,13 @@ const respondOutcome = (outcome: Outcome): HttpOut => {
   if (outcome.body === undefined) return { _tag: "Respond", status: outcome.status, headers: outcome.headers, body: "" }
   if (outcome.body instanceof Uint8Array) return { _tag: "Respond", status: outcome.status, headers: outcome.headers, body: outcome.body }
   return { _tag: "Respond", status: outcome.status, headers: outcome.headers, body: JSON.stringify(outcome.body) }
+}
+
+/** The load model's refusal: Graph's 503 body with Retry-After in whole seconds. */
+const unavailable = (stamp: Stamp, retryAfterSeconds: number): Outcome => {
+  const outcome = errorOutcome(503, "serviceNotAvailable", "The service is temporarily unavailable. Try again later.", stamp)
+  outcome.headers["Retry-After"] = String(retryAfterSeconds)
+  return outcome
 }
 
 /** An item fault's answer: Graph's error body for 503 or 504, with Retry-After when configured. */

@@ -73,6 +73,21 @@ describe("load model: latency beyond the knee", () => {
       const durations = yield* withEmulator({ latency: fixed, load: { knee: 10 } }, Effect.zipRight(Effect.zipRight(reads(20), reads(10)), took))
       assert.deepStrictEqual(durations, [...Array(20).fill(200), ...Array(10).fill(100)])
     }))
+
+  it.effect("items abandoned by their caller leave the queue too", () =>
+    Effect.gen(function*() {
+      const durations = yield* withEmulator(
+        { latency: fixed, load: { knee: 10, ceiling: 20 } },
+        Effect.gen(function*() {
+          const abandoned = yield* Effect.fork(reads(20))
+          yield* Effect.sleep("50 millis")
+          yield* Fiber.interrupt(abandoned)
+          yield* reads(10)
+          return yield* took
+        })
+      )
+      assert.deepStrictEqual(durations, Array(10).fill(100), "nothing of the interrupted batch is still counted")
+    }))
 })
 
 describe("load model: 503 beyond the ceiling", () => {

@@ -4,7 +4,7 @@
  *
  * The pieces: `runWorkload` sets a run up and `loop` hands its rounds out as batches; `runBatch`
  * takes one batch through `admit`, `dispatch` (the send, see `client/exchange.ts` for the round
- * trip and its decoding) and `settleResult`; `fail`/`finishAll` settle requests; `retry`,
+ * trip and its decoding) and `settleResult`; `fail`/`finishAll` settle requests; `resend`,
  * `resendOrSettle` and `unanswered` apply the decisions of `client/retry.ts`; `client/telemetry.ts`
  * holds the metrics, spans and correlation ids. A run's mutable state is one `RunState`.
  *

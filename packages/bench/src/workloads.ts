@@ -739,12 +739,19 @@ const stricterTable = (rows: ReadonlyArray<StricterRow>): string => {
 
 const stricterSummary = (rows: ReadonlyArray<StricterRow>): string => {
   const met = rows.filter((r) => r.share429Met && r.efficiencyMet && r.allSucceeded)
+  // factors whose runs have the same bound: the emulator floors a scaled window limit at 1
+  const same = [...new Set(rows.map((r) => r.workload))].flatMap((w) => {
+    const own = rows.filter((r) => r.workload === w)
+    return own.flatMap((r, i) => i > 0 && own[i - 1]!.lowerBoundMs === r.lowerBoundMs ? [`${w} at ${own[i - 1]!.factor}× and ${r.factor}×`] : [])
+  })
+  const floors = same.length === 0 ? "" :
+    `\n\nSame lower bound for ${same.join("; ")}: the emulator scales a window's limit down and floors it at 1 (\`Emulator.scaleLimit\`), so a limit of a few per second is already at its floor at the lower factor and the higher one enforces the same limits on this workload.`
   return `Every target met on **${met.length} of ${rows.length}** runs` +
     (met.length === rows.length ? "." : `; missed on ${rows.filter((r) => !met.includes(r)).map((r) => `${r.workload} at ${r.factor}× (${[
       ...(r.share429Met ? [] : [`429s ${(r.share429 * 100).toFixed(1)}% of requests`]),
       ...(r.efficiencyMet ? [] : [r.efficiency === null ? "efficiency not measured: requests failed" : `efficiency ${r.efficiency.toFixed(3)}`]),
       ...(r.allSucceeded ? [] : [`${r.failed} requests failed`])
-    ].join(", ")})`).join("; ")}.`)
+    ].join(", ")})`).join("; ")}.`) + floors
 }
 
 /** The misses of section (a), in words, each with the diagnostic row for the same workload. */
@@ -1034,8 +1041,10 @@ enforces 1/F of every documented limit (\`multiplier: 1/F\`, as \`msgraph-batch 
 in virtual time with realistic latency, on the examples directory-report (identity resource units)
 and teams-posting (per-channel and per-team posting). The client is not told F. The lower bound is
 taken at the limits the emulator enforced (\`LowerBound.fromAudit\` with the same multiplier), so
-efficiency is against what the stricter tenant allows. Targets: 429s at most
-${(target.stricter429Share * 100).toFixed(0)}% of the workload's requests, efficiency ≥ ${target.efficiency.toFixed(2)}, every request succeeding.
+efficiency is against what the stricter tenant allows. **429s ÷ requests** counts every 429 answer
+(resends included) over the workload's requests, so it passes 100% when requests are throttled more
+than once. Targets: 429s at most ${(target.stricter429Share * 100).toFixed(0)}% of the workload's requests, efficiency ≥ ${target.efficiency.toFixed(2)}, every
+request succeeding.
 
 ${stricterTable(r.stricter)}
 

@@ -307,6 +307,8 @@ interface Compiled {
   readonly entries: FirstSegmentIndex
   readonly services: FirstSegmentIndex
   readonly limits: ReadonlyArray<Limit | undefined>
+  /** What each entry's demands carry besides key and cost (see {@link demandFacts}). */
+  readonly facts: ReadonlyArray<DemandFacts | undefined>
   readonly entryPatterns: ReadonlyArray<CompiledMatcher>
   readonly servicePatterns: ReadonlyArray<CompiledMatcher>
   readonly serviceOrder: ReadonlyArray<ServiceId>
@@ -371,6 +373,7 @@ const compiled = (catalog: Catalog): Compiled => {
       entries: new FirstSegmentIndex(catalog.entries.map((entry) => entry.match.paths)),
       services: new FirstSegmentIndex(catalog.services.map((service) => service.area)),
       limits: catalog.entries.map((entry) => toBucketLimit(entry.limit)),
+      facts: catalog.entries.map((entry) => demandFacts(catalog, entry)),
       entryPatterns,
       servicePatterns,
       serviceOrder: catalog.services.map((service) => service.id),
@@ -457,6 +460,35 @@ const skippedOf = (index: Compiled, entryId: string, reason: Skipped["reason"], 
 
 type PublishedLimit = Exclude<LimitEntry["limit"], { readonly _tag: "Unpublished" }>
 
+/**
+ * What the catalogue knows about an entry's limit, copied onto each of its demands: the entry's
+ * measure and cost basis (a concurrency limit counts concurrent requests, one per request), whether
+ * it is a write quota (it counts write requests), and its service's family and batch behaviour.
+ *
+ * @internal
+ */
+export type DemandFacts = Pick<Demand, "measure" | "costBasis" | "writeQuota" | "family" | "batchWithinCap">
+
+/**
+ * The {@link DemandFacts} of an entry of `catalog`; `undefined` for an unpublished limit, which
+ * makes no demand. A service the catalogue does not list has the defaults of `ServiceInfo`.
+ *
+ * @internal
+ */
+export const demandFacts = (catalog: Catalog, entry: LimitEntry): DemandFacts | undefined => {
+  const limit = entry.limit
+  if (limit._tag === "Unpublished") return undefined
+  const service = catalog.services.find((s) => s.id === entry.service)
+  const measure = limit._tag === "Concurrent" ? "concurrentRequests" : limit.measure
+  return {
+    measure,
+    costBasis: limit._tag === "Concurrent" ? "request" : limit.cost,
+    writeQuota: measure === "writeRequests",
+    family: service?.family ?? "other",
+    batchWithinCap: service?.batchWithinCap ?? false
+  }
+}
+
 const makeDemand = (
   index: Compiled,
   entry: LimitEntry,
@@ -472,7 +504,8 @@ const makeDemand = (
     scope: limit.scope,
     limit: index.limits[i]!,
     cost,
-    retryAfter: entry.retryAfter
+    retryAfter: entry.retryAfter,
+    ...index.facts[i]!
   }, trusted)
 
 /** The demands of a context's context-keyed entries, by entry and cost. */

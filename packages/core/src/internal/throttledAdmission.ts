@@ -35,9 +35,10 @@ const bodyBytes = (item: BatchRequestItem): number | undefined => {
 /**
  * Graph hands the Outlook service at most four items of a batch at a time, whatever their mailbox,
  * so a parallel batch never runs more Outlook requests at once than the mailbox concurrency limit.
- * Other services run a parallel batch's items together: each item holds its own permit.
+ * Other services run a parallel batch's items together: each item holds its own permit. The
+ * catalogue declares this per service (`batchWithinCap`).
  */
-const batchRunsWithinCap = (demand: Demand): boolean => demand.service === "outlook"
+const batchRunsWithinCap = (demand: Demand): boolean => demand.batchWithinCap
 
 /**
  * Merges demands per bucket key. Rates add up. A concurrency limit counts the requests Graph runs at

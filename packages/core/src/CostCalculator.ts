@@ -17,7 +17,7 @@
 import { Context, Effect, Either, Layer, Option, Schema } from "effect"
 import { HttpMethod } from "./BatchRequest.js"
 import { unusableUrl } from "./internal/batchRules.js"
-import { normalizeRequest } from "./internal/catalogRequest.js"
+import { normaliseRequest } from "./internal/catalogRequest.js"
 import { classify, LruCache, readsBody, serviceMatches } from "./internal/catalogClassify.js"
 import { priceIdentity } from "./internal/costIdentity.js"
 import * as LimitCatalog from "./LimitCatalog.js"
@@ -105,9 +105,9 @@ export const identityCost = (
   request: LimitCatalog.ClassifyRequest,
   context: LimitCatalog.ClassifyContext
 ): Option.Option<LimitCatalog.IdentityCost> => {
-  const normalized = normalizeRequest(request, context)
-  return serviceMatches(catalog, normalized).includes("identityAccess")
-    ? Option.some(priceIdentity(catalog.identityCosts, normalized, context))
+  const normalised = normaliseRequest(request, context)
+  return serviceMatches(catalog, normalised).includes("identityAccess")
+    ? Option.some(priceIdentity(catalog.identityCosts, normalised, context))
     : Option.none()
 }
 

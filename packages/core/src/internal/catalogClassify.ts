@@ -5,7 +5,7 @@
  * @internal
  */
 import { ConcurrencyLimit, Demand, type Limit, TokenBucketLimit, WindowLimit } from "../Bucket.js"
-import { actorKey, type NormalizedRequest, normalizeRequest } from "./catalogRequest.js"
+import { actorKey, type NormalisedRequest, normaliseRequest } from "./catalogRequest.js"
 import {
   type Catalog,
   Classification,
@@ -205,7 +205,7 @@ export const assessedResource = (body: unknown): string | undefined => {
 const resolvePart = (
   part: KeyPart,
   captures: Captures,
-  request: NormalizedRequest,
+  request: NormalisedRequest,
   context: ClassifyContext
 ): string | undefined => {
   switch (part) {
@@ -444,7 +444,7 @@ export const planCacheSize = (catalog: Catalog): { readonly size: number; readon
 }
 
 /** @internal */
-export const serviceMatches = (catalog: Catalog, request: NormalizedRequest): ReadonlyArray<ServiceId> =>
+export const serviceMatches = (catalog: Catalog, request: NormalisedRequest): ReadonlyArray<ServiceId> =>
   planOf(catalog, request.method, request.segments, true).services.map((i) => catalog.services[i]!.id)
 
 /** Skip records depend only on the entry and the reason: share them between classifications. */
@@ -520,7 +520,7 @@ const contextDemandsOf = (index: Compiled, context: ClassifyContext): Array<Map<
 
 const classifyWith = (
   catalog: Catalog,
-  request: NormalizedRequest,
+  request: NormalisedRequest,
   context: ClassifyContext,
   cached: boolean
 ): Classification => {
@@ -674,15 +674,15 @@ export const readsBody = (catalog: Catalog, classification: Classification): boo
  *
  * @internal
  */
-export const classifyNormalized = (
+export const classifyNormalised = (
   catalog: Catalog,
-  request: NormalizedRequest,
+  request: NormalisedRequest,
   context: ClassifyContext
 ): Classification => classifyWith(catalog, request, context, true)
 
 /** @internal */
 export const classify = (catalog: Catalog, request: ClassifyRequest, context: ClassifyContext): Classification =>
-  classifyWith(catalog, normalizeRequest(request, context), context, true)
+  classifyWith(catalog, normaliseRequest(request, context), context, true)
 
 /**
  * {@link classify} without its caches: every request is matched against the catalogue afresh, and
@@ -691,4 +691,4 @@ export const classify = (catalog: Catalog, request: ClassifyRequest, context: Cl
  * @internal
  */
 export const classifyUncached = (catalog: Catalog, request: ClassifyRequest, context: ClassifyContext): Classification =>
-  classifyWith(catalog, normalizeRequest(request, context), context, false)
+  classifyWith(catalog, normaliseRequest(request, context), context, false)

@@ -106,7 +106,7 @@ export const identityCost = (
   context: LimitCatalog.ClassifyContext
 ): Option.Option<LimitCatalog.IdentityCost> => {
   const normalised = normaliseRequest(request, context)
-  return serviceMatches(catalog, normalised).includes("identityAccess")
+  return serviceMatches(catalog, normalised).some((service) => service.family === "identityAndAccess")
     ? Option.some(priceIdentity(catalog.identityCosts, normalised, context))
     : Option.none()
 }

@@ -17,6 +17,7 @@ import {
   type LimitEntry,
   type QueryCondition,
   type ServiceId,
+  type ServiceInfo,
   Skipped,
   type Window
 } from "./catalogSchema.js"
@@ -444,8 +445,8 @@ export const planCacheSize = (catalog: Catalog): { readonly size: number; readon
 }
 
 /** @internal */
-export const serviceMatches = (catalog: Catalog, request: NormalisedRequest): ReadonlyArray<ServiceId> =>
-  planOf(catalog, request.method, request.segments, true).services.map((i) => catalog.services[i]!.id)
+export const serviceMatches = (catalog: Catalog, request: NormalisedRequest): ReadonlyArray<ServiceInfo> =>
+  planOf(catalog, request.method, request.segments, true).services.map((i) => catalog.services[i]!)
 
 /** Skip records depend only on the entry and the reason: share them between classifications. */
 const skippedOf = (index: Compiled, entryId: string, reason: Skipped["reason"], detail: string): Skipped => {
@@ -545,7 +546,7 @@ const classifyWith = (
     : candidates.filter(({ entry }) => !(entry.fallback && decided.has(entry.group)))
 
   let identity: IdentityCost | undefined
-  const needsIdentity = services.has("identityAccess") ||
+  const needsIdentity = plan.services.some((i) => catalog.services[i]!.family === "identityAndAccess") ||
     matched.some(({ entry }) =>
       (entry.limit._tag === "Rate" || entry.limit._tag === "TokenBucket") &&
       (entry.limit.cost === "identityResourceUnits" || entry.limit.cost === "identityWriteCost")

@@ -325,8 +325,7 @@ const stepDelay = <In>(
   }))
 
 /** The identity and access resource-unit buckets, which `x-ms-resource-unit` measures. */
-const isResourceUnitBucket = (d: admission.DemandLike): boolean =>
-  d.limit._tag === "TokenBucket" && ThrottlePriority.isIdentityAndAccess(d) && !ThrottleFeedback.isWriteQuota(d)
+const isResourceUnitBucket = (d: Demand): boolean => d.measure === "resourceUnits"
 
 /**
  * Builds a throttler over the {@link QuotaStore} in context. The scope owns its wake-up timer.

@@ -14,6 +14,7 @@ import { errorOutcome, type Outcome } from "../responses.js"
 import type { ValidBatch } from "../validation.js"
 import { type ClassifyContext, echoedClientRequestId, headerOf, type Item, type Prepared } from "./model.js"
 import { admit } from "./admit.js"
+import { runsWithinCap } from "./facts.js"
 import { perform, runOne } from "./perform.js"
 import { prepare } from "./prepare.js"
 
@@ -77,8 +78,8 @@ const runParallel = (engine: Engine, prepared: ReadonlyArray<Prepared>): Effect.
     const order = prepared.map((_, i) => i).sort((a, b) => priorityRank[prepared[a]!.priority] - priorityRank[prepared[b]!.priority] || a - b)
     // Graph hands Outlook at most four items of an unordered batch at a time.
     const outlook = yield* Effect.makeSemaphore(4)
-    // Outlook by path, or by the catalogue's say (it knows every Outlook resource).
-    const isOutlook = (i: number) => prepared[i]!.service === "outlook" || prepared[i]!.demands.some((d) => d.service === "outlook")
+    // Outlook by path, or by the catalogue's say (a demand whose service runs a batch within its cap).
+    const isOutlook = (i: number) => prepared[i]!.service === "outlook" || prepared[i]!.demands.some(runsWithinCap)
     const others = order.filter((i) => !isOutlook(i))
     const mail = order.filter(isOutlook)
     // Items that arrive together are admitted in priority order: when a bucket has room for only

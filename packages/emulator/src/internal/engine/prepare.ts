@@ -59,7 +59,8 @@ export const prepare = (
       scope: "appTenant",
       limit: options.filesLimit,
       cost: 1,
-      retryAfter: true
+      retryAfter: true,
+      family: "files"
     }))
   }
   const enforced = demands.map((demand) => ({

@@ -928,6 +928,14 @@ const licenses = Options.integer("licenses").pipe(
   Options.withDefault(EmulatorServer.serveDefaults.licenses),
   Options.withDescription("licences per subscribed SKU of the served emulator")
 )
+const loadKnee = Options.integer("load-knee").pipe(
+  Options.withDefault(EmulatorServer.serveDefaults.loadKnee),
+  Options.withDescription("load model: items in flight per app beyond which latency grows with the queue (0: none)")
+)
+const loadCeiling = Options.integer("load-ceiling").pipe(
+  Options.withDefault(EmulatorServer.serveDefaults.loadCeiling),
+  Options.withDescription("load model: items in flight per app at which new items answer 503 with Retry-After (0: none)")
+)
 const deadline = optionalText("deadline", "every request ends within this long of the start (30s, 15m, 2h); default none")
 const timeoutOption = optionalText("timeout", "how long one $batch round trip may take, such as 30s or 2m (default 120s)")
 const outFlag = optionalText("out", "write every outcome as one JSON line to this file (- for standard output; the report then goes to standard error)")
@@ -968,7 +976,7 @@ export const command = (exit: Ref.Ref<ExitCode>) => {
     (a) =>
       done(simulate({ ...a, maxAttempts: optional(a.maxAttempts), out: optional(a.out), shard: optional(a.shard), latencyFrom: optional(a.latencyFrom) }))
   ).pipe(Command.withDescription("run a workload against the in-process emulator in virtual time"))
-  const serveCmd = Command.make("serve", { port, tenantSize, stricter, faults, seed, latency, licenses }, (a) => done(serve(a))).pipe(
+  const serveCmd = Command.make("serve", { port, tenantSize, stricter, faults, seed, latency, licenses, loadKnee, loadCeiling }, (a) => done(serve(a))).pipe(
     Command.withDescription("serve the emulator on 127.0.0.1 until Ctrl-C")
   )
   const runCmd = Command.make(

@@ -111,4 +111,24 @@ describe("msgraph-emulator and msgraph-batch serve share their defaults", () => 
         assert.deepStrictEqual(fromServe, fromBin, `msgraph-batch serve ${args.join(" ")}`)
       }
     }), 120_000)
+
+  it.live("both read --load-ceiling: a batch of three reads with a ceiling of 2 has one answered 503 with Retry-After", () =>
+    Effect.gen(function*() {
+      const args = ["--port", "0", "--latency", "none", "--load-ceiling", "2"]
+      const [fromBin, fromServe] = yield* Effect.all([
+        Effect.flatMap(emulatorBin(args), refusedByLoad),
+        Effect.flatMap(serveCommand(args), refusedByLoad)
+      ], { concurrency: 2 }).pipe(Effect.scoped)
+      assert.deepStrictEqual(fromBin, [{ status: 503, retryAfter: "1" }], "msgraph-emulator")
+      assert.deepStrictEqual(fromServe, fromBin, "msgraph-batch serve")
+    }), 120_000)
 })
+
+/** The 503s of one batch of three reads of `/me`, with their Retry-After. */
+const refusedByLoad = (url: string) =>
+  Effect.promise(async () => {
+    const requests = ["1", "2", "3"].map((id) => ({ id, method: "GET", url: "/me" }))
+    const answer = await fetch(`${url}/v1.0/$batch`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ requests }) })
+    const body = await answer.json() as { responses: ReadonlyArray<{ status: number; headers: Record<string, string> }> }
+    return body.responses.filter((r) => r.status === 503).map((r) => ({ status: r.status, retryAfter: r.headers["Retry-After"] }))
+  })

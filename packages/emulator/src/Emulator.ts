@@ -82,6 +82,25 @@ export type LatencyModel = engine.LatencyModel
 export type ServiceName = routing.Service
 
 /**
+ * The optional load model: an app's items in flight (admitted and not yet answered, across all its
+ * batches and single requests) slow each other down beyond `knee`, and beyond `ceiling` new items
+ * answer 503 with Retry-After. Beyond the knee an item's latency is its modelled latency times
+ * `inFlight / knee` (processor sharing: `knee` workers shared by every item in flight), so throughput
+ * stays at `knee` items per latency while latency grows with the queue. Off unless given.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LoadModel {
+  /** Items in flight per app beyond which latency grows (none when absent). A positive whole number. */
+  readonly knee?: number
+  /** Items in flight per app at which a new item answers 503 (none when absent). A positive whole number. */
+  readonly ceiling?: number
+  /** The Retry-After of those 503s, in whole seconds (default 1). */
+  readonly retryAfterSeconds?: number
+}
+
+/**
  * Options that cannot describe an emulator: a rate outside 0..1, a multiplier or capacity that is not
  * a positive number. `option` names the field, `detail` says what is wrong with it.
  *
@@ -197,6 +216,11 @@ export declare namespace Emulator {
      * emulator assumption. `null` turns it off.
      */
     readonly filesLimit?: Bucket.WindowLimit | null
+    /**
+     * The load model ({@link LoadModel}): beyond `knee` items in flight per app latency grows with
+     * the queue, beyond `ceiling` items answer 503 with Retry-After. Off by default.
+     */
+    readonly load?: LoadModel
   }
 }
 
@@ -313,7 +337,12 @@ const resolveSync = (options: Emulator.Options): engine.Resolved => {
     filesLimit: options.filesLimit === null
       ? undefined
       : options.filesLimit ?? new Bucket.WindowLimit({ limit: 1_200, windowMillis: 60_000 }),
-    faults: options.faults ?? {}
+    faults: options.faults ?? {},
+    load: options.load === undefined ? undefined : {
+      knee: options.load.knee,
+      ceiling: options.load.ceiling,
+      retryAfterSeconds: options.load.retryAfterSeconds ?? 1
+    }
   }
 }
 
@@ -335,6 +364,14 @@ const problems = (options: Emulator.Options): ReadonlyArray<InvalidOptions> => {
   if (users !== undefined && !(Number.isSafeInteger(users) && users >= 0 && users <= (options.capacity ?? 100_000))) {
     out.push(new InvalidOptions({ option: "users", detail: `must be a whole number from 0 to the capacity, got ${users}` }))
   }
+  const whole = (option: string, value: number | undefined, least: number) => {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= least)) {
+      out.push(new InvalidOptions({ option, detail: `must be a whole number of at least ${least}, got ${value}` }))
+    }
+  }
+  whole("load.knee", options.load?.knee, 1)
+  whole("load.ceiling", options.load?.ceiling, 1)
+  whole("load.retryAfterSeconds", options.load?.retryAfterSeconds, 0)
   const faults = options.faults ?? {}
   faults.items?.forEach((f, i) => rate(`faults.items[${i}].rate`, f.rate))
   faults.batches?.forEach((f, i) => rate(`faults.batches[${i}].rate`, f.rate))

@@ -9,7 +9,7 @@ import { HttpServer, type HttpServerError, HttpServerRequest, HttpServerResponse
 import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { createServer } from "node:http"
-import { Emulator, type InvalidOptions, layer as emulatorLayer } from "./Emulator.js"
+import { Emulator, type InvalidOptions, layer as emulatorLayer, type LoadModel } from "./Emulator.js"
 import * as Faults from "./Faults.js"
 import type * as Latency from "./Latency.js"
 
@@ -80,6 +80,10 @@ export interface ServeOptions {
   readonly latency?: "none" | "realistic" | Latency.Profile
   /** Licences per subscribed SKU. */
   readonly licenses?: number
+  /** The load model's knee: items in flight per app beyond which latency grows (0: none). */
+  readonly loadKnee?: number
+  /** The load model's ceiling: items in flight per app at which new items answer 503 (0: none). */
+  readonly loadCeiling?: number
 }
 
 /**
@@ -98,7 +102,9 @@ export const serveDefaults = {
   faults: "none",
   seed: 0,
   latency: "realistic",
-  licenses: 100_000
+  licenses: 100_000,
+  loadKnee: 0,
+  loadCeiling: 0
 } as const satisfies Required<ServeOptions>
 
 /**
@@ -113,8 +119,15 @@ export const emulatorOptions = (options: ServeOptions = {}): Emulator.Options =>
   multiplier: 1 / (options.stricter ?? serveDefaults.stricter),
   faults: Faults.profiles[options.faults ?? serveDefaults.faults],
   latency: options.latency ?? serveDefaults.latency,
-  licenses: options.licenses ?? serveDefaults.licenses
+  licenses: options.licenses ?? serveDefaults.licenses,
+  ...loadOf(options.loadKnee ?? serveDefaults.loadKnee, options.loadCeiling ?? serveDefaults.loadCeiling)
 })
+
+/** The load model of `--load-knee` and `--load-ceiling`, where 0 means none; absent when both are 0. */
+const loadOf = (knee: number, ceiling: number): { readonly load?: LoadModel } =>
+  knee === 0 && ceiling === 0 ? {} : {
+    load: { ...(knee === 0 ? {} : { knee }), ...(ceiling === 0 ? {} : { ceiling }) }
+  }
 
 /**
  * A fresh emulator built from {@link emulatorOptions}, served on 127.0.0.1 by {@link layer}; the

@@ -76,7 +76,16 @@ describe("window limits", () => {
 
 describe("token buckets (identity resource units)", () => {
   const identity = (cost: number) =>
-    demand({ service: "identityAccess", entryId: "identity.ru", key: "ru/app/tenant", limit: new Bucket.TokenBucketLimit({ capacity: 10, refillPerSecond: 1 }), cost })
+    demand({
+      service: "identityAccess",
+      family: "identityAndAccess",
+      measure: "resourceUnits",
+      costBasis: "identityResourceUnits",
+      entryId: "identity.ru",
+      key: "ru/app/tenant",
+      limit: new Bucket.TokenBucketLimit({ capacity: 10, refillPerSecond: 1 }),
+      cost
+    })
 
   it.effect("charges resource units, reports the fill above 80% and names scope and reason on 429", () =>
     Effect.gen(function*() {
@@ -106,7 +115,7 @@ describe("token buckets (identity resource units)", () => {
     }).pipe(Effect.provide(Emulator.layerTest({
       appId: "app-1",
       tenantId: "tenant-1",
-      classify: only((_, method) => method === "POST" ? [demand({ service: "identityAccess", scope: "tenant", limit: window(1, 300_000) })] : [])
+      classify: only((_, method) => method === "POST" ? [demand({ service: "identityAccess", family: "identityAndAccess", scope: "tenant", limit: window(1, 300_000) })] : [])
     }))))
 })
 

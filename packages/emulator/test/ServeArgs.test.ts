@@ -11,7 +11,9 @@ const options = FastCheck.record({
   faults: FastCheck.constantFrom("none" as const, "light" as const, "heavy" as const),
   seed: FastCheck.integer({ min: -1_000_000, max: 1_000_000 }),
   latency: FastCheck.constantFrom("realistic" as const, "none" as const),
-  licenses: FastCheck.integer({ min: 0, max: 1_000_000 })
+  licenses: FastCheck.integer({ min: 0, max: 1_000_000 }),
+  loadKnee: FastCheck.integer({ min: 0, max: 10_000 }),
+  loadCeiling: FastCheck.integer({ min: 0, max: 10_000 })
 }, { requiredKeys: [] })
 
 const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
@@ -44,7 +46,9 @@ describe("msgraph-emulator's command line", () => {
       faults: "none",
       seed: 0,
       latency: "realistic",
-      licenses: 100_000
+      licenses: 100_000,
+      loadKnee: 0,
+      loadCeiling: 0
     })
   })
 
@@ -57,6 +61,14 @@ describe("msgraph-emulator's command line", () => {
       latency: "none",
       licenses: 3
     })
+  })
+
+  it("--load-knee and --load-ceiling build the load model, 0 leaving either out; both 0 leave it off", () => {
+    const load = (options: EmulatorServer.ServeOptions) => EmulatorServer.emulatorOptions(options).load
+    assert.deepStrictEqual(load({ loadKnee: 40, loadCeiling: 200 }), { knee: 40, ceiling: 200 })
+    assert.deepStrictEqual(load({ loadKnee: 40 }), { knee: 40 })
+    assert.deepStrictEqual(load({ loadCeiling: 200 }), { ceiling: 200 })
+    assert.notProperty(EmulatorServer.emulatorOptions({ loadKnee: 0, loadCeiling: 0 }), "load")
   })
 
   it("--help asks for the usage, wherever it stands", () => {
@@ -75,6 +87,8 @@ describe("msgraph-emulator's command line", () => {
     assert.match(reason(["--latency", "slow"]), /^--latency must be realistic or none/)
     assert.match(reason(["--tenant-size", "XL"]), /^--tenant-size must be S, M or L/)
     assert.match(reason(["--seed"]), /^--seed needs a value/)
+    assert.match(reason(["--load-knee", "-1"]), /^--load-knee must be a whole number/)
+    assert.match(reason(["--load-ceiling", "1.5"]), /^--load-ceiling must be a whole number/)
     assert.match(reason(["--verbose", "1"]), /^unknown option '--verbose'/)
   })
 })

@@ -13,11 +13,13 @@ import * as Faults from "../Faults.js"
 export const usage = [
   "usage: msgraph-emulator [--port N] [--tenant-size S|M|L] [--stricter F] [--faults none|light|heavy]",
   "                        [--seed N] [--latency realistic|none] [--licenses N]",
+  "                        [--load-knee N] [--load-ceiling N]",
   "",
   "Serves the Microsoft Graph emulator on 127.0.0.1 until SIGINT or SIGTERM; the same server as",
   "`msgraph-batch serve`. Defaults:",
   `  --port ${serveDefaults.port} (any free port)  --tenant-size ${serveDefaults.tenantSize}  --stricter ${serveDefaults.stricter}  --faults ${serveDefaults.faults}`,
-  `  --seed ${serveDefaults.seed}  --latency ${serveDefaults.latency}  --licenses ${serveDefaults.licenses} (per subscribed SKU)`
+  `  --seed ${serveDefaults.seed}  --latency ${serveDefaults.latency}  --licenses ${serveDefaults.licenses} (per subscribed SKU)`,
+  `  --load-knee ${serveDefaults.loadKnee}  --load-ceiling ${serveDefaults.loadCeiling} (items in flight per app beyond which latency grows, at which items answer 503; 0: none)`
 ].join("\n")
 
 /** What the command line asks for: help, or a server. @internal */
@@ -73,6 +75,13 @@ export const parse = (argv: ReadonlyArray<string>): Either.Either<Parsed, string
           return Either.left(`--licenses must be a whole number (0 or more), got '${value}'`)
         }
         options.licenses = integer
+        break
+      case "--load-knee":
+      case "--load-ceiling":
+        if (!(value.trim() !== "" && Number.isSafeInteger(integer) && integer >= 0)) {
+          return Either.left(`${flag} must be a whole number (0 or more), got '${value}'`)
+        }
+        options[flag === "--load-knee" ? "loadKnee" : "loadCeiling"] = integer
         break
       default:
         return Either.left(`unknown option '${flag}'`)

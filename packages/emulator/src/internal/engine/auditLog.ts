@@ -1,0 +1,88 @@
+/**
+ * The engine's audit log: one entry per answered item, bounded by `auditCapacity`, with equal
+ * demands shared between entries to keep a long log small.
+ *
+ * @internal
+ */
+import type { Bucket } from "@effect-msgraph/core"
+import type { AuditEntry } from "../../Audit.js"
+import type { Outcome } from "../responses.js"
+import { headerOf, type Prepared } from "./model.js"
+
+/** @internal */
+export class AuditLog {
+  private readonly entries: Array<AuditEntry> = []
+  private dropped = 0
+  /** Equal demands share one object in the audit log, which keeps a long log small. */
+  private readonly interned = new Map<string, Bucket.Demand>()
+
+  constructor(private readonly capacity: number) {}
+
+  /** The audit log, oldest first, and how many old entries were dropped to bound memory. */
+  audit(): { readonly entries: ReadonlyArray<AuditEntry>; readonly dropped: number } {
+    const excess = Math.max(0, this.entries.length - this.capacity)
+    return { entries: this.entries.slice(excess), dropped: this.dropped + excess }
+  }
+
+  clear(): void {
+    this.entries.length = 0
+    this.dropped = 0
+  }
+
+  /**
+   * Stamps the answer with its `request-id` (and the item's `client-request-id`) and records it.
+   */
+  audited(p: Prepared, seq: number, requestId: string, outcome: Outcome, startedAt: number, finishedAt: number, admitted: boolean, executed: boolean): void {
+    outcome.headers["request-id"] = requestId
+    const clientRequestId = headerOf(p.item.headers, "client-request-id")
+    if (clientRequestId !== undefined) outcome.headers["client-request-id"] = clientRequestId
+    this.record({
+      seq,
+      httpRequest: p.httpRequest,
+      itemId: p.item.id,
+      requestId,
+      clientRequestId: p.clientRequestId,
+      method: p.item.method,
+      url: p.item.url,
+      service: p.service,
+      priority: p.priority,
+      demands: this.intern(p.demands),
+      bucketKeys: p.demands.map((d) => d.key),
+      status: outcome.status,
+      admitted,
+      executed,
+      startedAt,
+      finishedAt,
+      dependsOn: p.dependsOn,
+      retryAfterMillis: outcome.headers["Retry-After"] === undefined ? undefined : Math.round(Number(outcome.headers["Retry-After"]) * 1000)
+    })
+  }
+
+  private intern(demands: ReadonlyArray<Bucket.Demand>): ReadonlyArray<Bucket.Demand> {
+    return demands.map((d) => {
+      const limit = d.limit
+      const shape = limit._tag === "Window"
+        ? `${limit.limit}/${limit.windowMillis}`
+        : limit._tag === "TokenBucket"
+        ? `${limit.capacity}/${limit.refillPerSecond}`
+        : `${limit.permits}`
+      const id = `${d.entryId}\u0000${d.key}\u0000${d.cost}\u0000${d.retryAfter}\u0000${limit._tag}\u0000${shape}`
+      const known = this.interned.get(id)
+      if (known !== undefined) return known
+      if (this.interned.size >= 100_000) this.interned.clear()
+      this.interned.set(id, d)
+      return d
+    })
+  }
+
+  private record(entry: AuditEntry): void {
+    this.entries.push(entry)
+    // Trim in steps of a tenth of the capacity so that a full log does not move on every entry.
+    const cap = this.capacity
+    if (this.entries.length > cap + Math.ceil(cap / 10)) {
+      const excess = this.entries.length - cap
+      this.entries.splice(0, excess)
+      this.dropped += excess
+    }
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The items of one `$batch`, in Graph's order: a parallel batch admits its items together (by
+ * priority) and runs them at once, Outlook's four at a time, answering in a seeded order; a
+ * sequential batch runs one item at a time, each dependency first, and answers 424 for an item
+ * whose dependency failed.
+ *
+ * @internal
+ */
+import type { BatchResponse } from "@effect-msgraph/core"
+import { Clock, Effect, Either } from "effect"
+import type { Priority } from "../../Audit.js"
+import type { Engine } from "../engine.js"
+import { errorOutcome, type Outcome } from "../responses.js"
+import type { ValidBatch } from "../validation.js"
+import { type ClassifyContext, echoedClientRequestId, headerOf, type Item, type Prepared } from "./model.js"
+import { admit } from "./admit.js"
+import { runsWithinCap } from "./facts.js"
+import { perform, runOne } from "./perform.js"
+import { prepare } from "./prepare.js"
+
+const priorityRank: Record<Priority, number> = { high: 0, normal: 1, low: 2 }
+
+/** FNV-1a, 32 bits, as 8 hex digits: a stable fingerprint of an item. @internal */
+export const fingerprint = (text: string): string => {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i)
+    hash = Math.imul(hash, 0x01000193) >>> 0
+  }
+  return hash.toString(16).padStart(8, "0")
+}
+
+const bodyText = (body: unknown): string =>
+  body === undefined ? "" : body instanceof Uint8Array ? Buffer.from(body).toString("base64") : JSON.stringify(body)
+
+/** @internal */
+export const runBatch = (
+  engine: Engine,
+  batch: ValidBatch,
+  httpRequest: number,
+  context: ClassifyContext,
+  root: string,
+  batchClientRequestId: string | undefined
+): Effect.Effect<ReadonlyArray<BatchResponse.BatchResponseItem>> =>
+  Effect.suspend(() => {
+    const items: Array<Item> = batch.items.map((i) => ({
+      id: i.id,
+      method: i.method.toUpperCase(),
+      url: i.url,
+      headers: i.headers ?? {},
+      body: i.body,
+      batchClientRequestId
+    }))
+    const clientIds = items.map((item) =>
+      headerOf(item.headers, "client-request-id") ?? `${item.id}#${fingerprint(`${item.method} ${item.url} ${bodyText(item.body)}`)}`
+    )
+    const prepared = items.map((item, i) => {
+      const dep = batch.dependency[i]
+      return prepare(engine.options, item, clientIds[i]!, dep === undefined ? [] : [clientIds[dep]!], httpRequest, context, root)
+    })
+    const toResponse = (i: number, o: Outcome): BatchResponse.BatchResponseItem => ({
+      id: items[i]!.id!,
+      status: o.status,
+      headers: o.headers,
+      ...(o.body === undefined ? {} : { body: o.body })
+    })
+    return batch.shape === "parallel"
+      ? Effect.map(runParallel(engine, prepared), (results) => results.map((o, i) => toResponse(i, o))).pipe(
+        Effect.flatMap((responses) => engine.orderRandom.shuffle(responses)),
+        Effect.map((chunk) => Array.from(chunk))
+      )
+      : Effect.map(runSequential(engine, batch, prepared), (results) => batch.order.map((i) => toResponse(i, results[i]!)))
+  })
+
+/** Every item at once (Outlook's four at a time); the answers in item order. */
+const runParallel = (engine: Engine, prepared: ReadonlyArray<Prepared>): Effect.Effect<Array<Outcome>> =>
+  Effect.gen(function*() {
+    const order = prepared.map((_, i) => i).sort((a, b) => priorityRank[prepared[a]!.priority] - priorityRank[prepared[b]!.priority] || a - b)
+    // Graph hands Outlook at most four items of an unordered batch at a time.
+    const outlook = yield* Effect.makeSemaphore(4)
+    // Outlook by path, or by the catalogue's say (a demand whose service runs a batch within its cap).
+    const isOutlook = (i: number) => prepared[i]!.service === "outlook" || prepared[i]!.demands.some(runsWithinCap)
+    const others = order.filter((i) => !isOutlook(i))
+    const mail = order.filter(isOutlook)
+    // Items that arrive together are admitted in priority order: when a bucket has room for only
+    // some of them, the low-priority ones are throttled first.
+    const admitted = yield* Effect.forEach(others, (i) => admit(engine, prepared[i]!))
+    const results = new Array<Outcome>(prepared.length)
+    // Without latency nothing suspends, so running in turn gives the same answers without forking.
+    const concurrency = prepared.some((p) => {
+      const model = engine.options.latency(p.service)
+      return model.baseMillis > 0 || model.jitterMillis > 0
+    }) ? "unbounded" as const : 1
+    yield* Effect.all([
+      Effect.forEach(others, (i, k) =>
+        Either.match(admitted[k]!, {
+          onRight: (ticket) => Effect.map(perform(engine, ticket), (o) => void (results[i] = o)),
+          onLeft: (o) => Effect.sync(() => void (results[i] = o))
+        }), { concurrency, discard: true }),
+      Effect.forEach(mail, (i) => outlook.withPermits(1)(Effect.map(runOne(engine, prepared[i]!), (o) => void (results[i] = o))), { concurrency, discard: true })
+    ], { concurrency, discard: true })
+    return results
+  })
+
+/** Serial and Same batches run one item at a time, every dependency first (array order otherwise). */
+const runSequential = (engine: Engine, batch: ValidBatch, prepared: ReadonlyArray<Prepared>): Effect.Effect<Array<Outcome>> =>
+  Effect.gen(function*() {
+    const results = new Array<Outcome>(prepared.length)
+    for (const i of batch.order) {
+      const dep = batch.dependency[i]
+      if (dep !== undefined && results[dep]!.status >= 400) {
+        const now = yield* Clock.currentTimeMillis
+        const seq = engine.nextSeq()
+        const requestId = engine.newId()
+        const outcome = errorOutcome(424, "FailedDependency", `The request depends on request '${prepared[dep]!.item.id}', which failed.`, {
+          requestId,
+          clientRequestId: echoedClientRequestId(prepared[i]!.item),
+          now
+        })
+        engine.log.audited(prepared[i]!, seq, requestId, outcome, now, now, false, false)
+        results[i] = outcome
+        continue
+      }
+      results[i] = yield* runOne(engine, prepared[i]!)
+    }
+    return results
+  })

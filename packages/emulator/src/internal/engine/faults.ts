@@ -1,0 +1,78 @@
+/**
+ * The engine's fault injection: the current `Faults`, a seeded stream to roll them with, and the
+ * answers a fault gives instead of Graph's.
+ *
+ * @internal
+ */
+import { Effect, type Random } from "effect"
+import type { Faults, ItemFault, Phase } from "../../Faults.js"
+import { errorBody, errorOutcome, type Outcome, type Stamp } from "../responses.js"
+import type { Prepared } from "./model.js"
+
+/** @internal */
+export class FaultDice {
+  constructor(public faults: Faults, private readonly random: Random.Random) {}
+
+  /** Whether a fault of this rate strikes (a draw only when the rate is strictly between 0 and 1). */
+  roll(rate: number | undefined): Effect.Effect<boolean> {
+    if (rate === undefined || rate <= 0) return Effect.succeed(false)
+    if (rate >= 1) return Effect.succeed(true)
+    return Effect.map(this.random.next, (r) => r < rate)
+  }
+
+  /** An index in `[0, n)`, from the same stream. */
+  index(n: number): Effect.Effect<number> {
+    return this.random.nextIntBetween(0, n)
+  }
+
+  /** The first item fault of this phase that applies to the item and strikes, if any. */
+  pickItemFault(p: Prepared, phase: Phase): Effect.Effect<ItemFault | undefined> {
+    const self = this
+    return Effect.gen(function*() {
+      for (const fault of self.faults.items ?? []) {
+        if ((fault.phase ?? "before") !== phase) continue
+        if (fault.service !== undefined && fault.service !== p.service && !p.demands.some((d) => d.service === fault.service)) continue
+        if (yield* self.roll(fault.rate)) return fault
+      }
+      return undefined
+    })
+  }
+
+  /** The first batch fault of this phase that strikes, if any. */
+  pickBatchFault(phase: Phase): Effect.Effect<{ status: number; retryAfterSeconds?: number } | undefined> {
+    const self = this
+    return Effect.gen(function*() {
+      for (const fault of self.faults.batches ?? []) {
+        if ((fault.phase ?? "before") !== phase) continue
+        if (yield* self.roll(fault.rate)) return fault
+      }
+      return undefined
+    })
+  }
+}
+
+/** An item fault's answer: Graph's error body for 503 or 504, with Retry-After when configured. @internal */
+export const itemFaultOutcome = (fault: ItemFault, stamp: Stamp): Outcome => {
+  const outcome = errorOutcome(
+    fault.status,
+    fault.status === 503 ? "serviceNotAvailable" : "gatewayTimeout",
+    fault.status === 503 ? "The service is temporarily unavailable. Try again later." : "The upstream service did not answer in time.",
+    stamp
+  )
+  if (fault.retryAfterSeconds !== undefined) outcome.headers["Retry-After"] = String(fault.retryAfterSeconds)
+  return outcome
+}
+
+/** A batch fault's answer to the whole `$batch` request. @internal */
+export const batchFaultOutcome = (fault: { status: number; retryAfterSeconds?: number }, stamp: Stamp): Outcome => {
+  const codes: Record<number, [string, string]> = {
+    500: ["generalException", "An unspecified error has occurred."],
+    502: ["badGateway", "The gateway received an invalid response from the upstream service."],
+    503: ["serviceNotAvailable", "The service is temporarily unavailable. Try again later."],
+    504: ["gatewayTimeout", "The upstream service did not answer in time."]
+  }
+  const [code, message] = codes[fault.status] ?? ["generalException", "An unspecified error has occurred."]
+  const headers: Record<string, string> = { "Content-Type": "application/json", "request-id": stamp.requestId }
+  if (fault.retryAfterSeconds !== undefined) headers["Retry-After"] = String(fault.retryAfterSeconds)
+  return { status: fault.status, headers, body: errorBody(code, message, stamp) }
+}

@@ -205,6 +205,9 @@ const throttleScopeName = (scope: Bucket.Scope): string =>
 
 const batchResponseEncoder = Schema.encodeEither(BatchResponse.BatchResponseEnvelope)
 
+/** No fault configured: nothing to draw (the same answer as the loops over none, without their steps). */
+const noFault: Effect.Effect<undefined> = Effect.succeed(undefined)
+
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
@@ -366,6 +369,7 @@ export class Engine {
   }
 
   private pickBatchFault(phase: Phase): Effect.Effect<{ status: number; retryAfterSeconds?: number } | undefined> {
+    if (this.faults.batches === undefined || this.faults.batches.length === 0) return noFault
     const self = this
     return Effect.gen(function*() {
       for (const fault of self.faults.batches ?? []) {
@@ -483,6 +487,7 @@ export class Engine {
 
   /** The first item fault of this phase that applies to the item and strikes, if any. */
   private pickItemFault(p: Prepared, phase: Phase): Effect.Effect<ItemFault | undefined> {
+    if (this.faults.items === undefined || this.faults.items.length === 0) return noFault
     const self = this
     return Effect.gen(function*() {
       for (const fault of self.faults.items ?? []) {

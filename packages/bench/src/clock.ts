@@ -7,7 +7,12 @@
  *
  * Writes `bench/results/clock.json` and the virtual-clock section of `docs/benchmarks.md`.
  * `BENCH_CLOCK_SIZES=10000,100000` runs only those sizes of independent GETs (and then writes
- * nothing); `BENCH_CLOCK_RERUN=mailbox` measures only the mailbox-sync figures again.
+ * nothing, unless `BENCH_CLOCK_WRITE=1`: then the rows of the sizes not run are carried over from
+ * the last results, marked with the run that measured them); `BENCH_CLOCK_RERUN=mailbox` measures
+ * only the mailbox-sync figures again.
+ *
+ * Every row records the process's CPU time during the run next to its wall time: on a shared
+ * machine the wall time grows with the load, the CPU time much less.
  *
  * @since 0.1.0
  */
@@ -31,6 +36,7 @@ const sizes = process.env["BENCH_CLOCK_SIZES"] === undefined
   ? allSizes
   : process.env["BENCH_CLOCK_SIZES"].split(",").map((s) => Number(s.trim()))
 const full = sizes.join() === allSizes.join()
+const writePartial = process.env["BENCH_CLOCK_WRITE"] === "1"
 
 const log = (line: string) => Effect.sync(() => process.stderr.write(`${line}\n`))
 
@@ -78,11 +84,13 @@ const row = (name: string, workload: Workload.Workload) =>
     const baseline = process.memoryUsage().heapUsed
     const world = VirtualClock.unsafeMake()
     const started = performance.now()
+    const cpu = process.cpuUsage()
     // simulate joins the world it is run in, so its jumps and tasks can be counted
     const { peakHeap, peakRss, value: result } = yield* sampled(
       VirtualClock.runIn(Simulation.simulate(workload, { latency, seed: 0 }), world).pipe(Effect.orDie)
     )
     const wallMs = performance.now() - started
+    const used = process.cpuUsage(cpu)
     const stats = world.stats()
     const out: ClockDoc.ClockRow = {
       name,
@@ -91,6 +99,8 @@ const row = (name: string, workload: Workload.Workload) =>
       failed: result.summary.failed,
       virtualDurationMs: result.summary.durationMs,
       wallMs: Math.round(wallMs),
+      cpuMs: Math.round((used.user + used.system) / 1000),
+      loadAverage: Math.round(os.loadavg()[0]! * 10) / 10,
       requestsPerWallSecond: Math.round(workload.length / (wallMs / 1000)),
       jumps: stats.jumps,
       tasks: stats.tasksRun,
@@ -188,10 +198,21 @@ const main = Effect.gen(function*() {
   if (process.env["BENCH_CLOCK_RERUN"] === "mailbox") return yield* rerunMailbox
   const startedAt = new Date().toISOString()
   const rows: Array<ClockDoc.ClockRow> = []
-  for (const size of sizes) rows.push(yield* row(`independent GETs (${size.toLocaleString("en-US")})`, independentGets(size)))
-  if (!full) {
+  const getsName = (size: number) => `independent GETs (${size.toLocaleString("en-US")})`
+  for (const size of sizes) rows.push(yield* row(getsName(size), independentGets(size)))
+  if (!full && !writePartial) {
     yield* log("partial run: results not written")
     return
+  }
+  if (!full) {
+    // the sizes not run keep their last figures, marked with the run that measured them
+    const previous = JSON.parse(fs.readFileSync(resultsPath, "utf8")) as ClockDoc.ClockResults
+    for (const size of allSizes) {
+      if (sizes.includes(size)) continue
+      const kept = previous.rows.find((r) => r.name === getsName(size))
+      if (kept !== undefined) rows.push({ ...kept, measuredAt: kept.measuredAt ?? previous.startedAt })
+    }
+    rows.sort((a, b) => allSizes.indexOf(a.requests) - allSizes.indexOf(b.requests))
   }
   rows.push(yield* row("mailbox-sync (the example)", Examples.mailboxSync()))
   const sleeping = yield* sleepers

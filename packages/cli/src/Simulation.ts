@@ -177,15 +177,24 @@ export const simulate = (
     )),
     Layer.provideMerge(emulator)
   )
-  const onOutcome = options.onOutcome ?? (() => Effect.void)
+  const onOutcome = options.onOutcome
   return driveClock(Effect.gen(function*() {
     const graph = yield* GraphClient.GraphClient
     const failures: Array<GraphClient.Failure> = []
-    const summary = yield* graph.run(workload).pipe(
-      Stream.runFoldEffect(undefined as GraphClient.Summary | undefined, (last, event) => {
-        if (event._tag === "Summary") return Effect.succeed(event)
-        if (event._tag === "Failure") failures.push(event)
-        return Effect.as(onOutcome(event), last)
+    let summary: GraphClient.Summary | undefined
+    // one step per chunk of events, not per event: without `onOutcome`, a plain loop
+    yield* graph.run(workload).pipe(
+      Stream.runForEachChunk((chunk) => {
+        const settled: Array<GraphClient.Outcome> = []
+        for (const event of chunk) {
+          if (event._tag === "Summary") {
+            summary = event
+            continue
+          }
+          if (event._tag === "Failure") failures.push(event)
+          if (onOutcome !== undefined) settled.push(event)
+        }
+        return settled.length === 0 || onOutcome === undefined ? Effect.void : Effect.forEach(settled, onOutcome, { discard: true })
       })
     )
     if (summary === undefined) return yield* Effect.dieMessage("the client ended without a summary")

@@ -254,8 +254,8 @@ export class World {
           }
           continue
         }
-        // Nothing of the world is runnable. Work outside the world (a promise the emulator's web
-        // Request and Response bodies resolve) may still be about to wake one of its fibers: only
+        // Nothing of the world is runnable. Work outside the world (a promise the body of the
+        // in-process emulator's web Response resolves) may still be about to wake one of its fibers: only
         // once a turn of the event loop has passed with no task run is the world quiet.
         if (this.quietAt !== this.tasksRun) {
           this.awaitQuiet()

@@ -6,9 +6,11 @@
  * @internal
  */
 import * as LimitCatalog from "@effect-msgraph/core/LimitCatalog"
+import type { Bucket } from "@effect-msgraph/core"
 import type { Classifier, ClassifyContext } from "./engine.js"
 
 const contextCacheSize = 256
+const answerCacheSize = 4_096
 
 /** A classifier over a catalogue (the built-in one by default). @internal */
 export const fromCatalog = (
@@ -17,8 +19,9 @@ export const fromCatalog = (
 ): Classifier => {
   // Building a ClassifyContext validates it; callers reuse a handful of identities, so keep them.
   const contexts = new Map<string, LimitCatalog.ClassifyContext>()
-  const contextOf = (context: ClassifyContext): LimitCatalog.ClassifyContext => {
-    const key = `${context.tenantId}\u0000${context.appId}\u0000${context.userId}\u0000${context.delegated}\u0000${context.tenantSize}\u0000${context.b2c}`
+  const keyOf = (context: ClassifyContext): string =>
+    `${context.tenantId}\u0000${context.appId}\u0000${context.userId}\u0000${context.delegated}\u0000${context.tenantSize}\u0000${context.b2c}`
+  const contextOf = (context: ClassifyContext, key: string = keyOf(context)): LimitCatalog.ClassifyContext => {
     let built = contexts.get(key)
     if (built === undefined) {
       built = new LimitCatalog.ClassifyContext({
@@ -35,7 +38,7 @@ export const fromCatalog = (
     }
     return built
   }
-  return (request, context) =>
+  const classify = (request: Parameters<Classifier>[0], context: LimitCatalog.ClassifyContext) =>
     LimitCatalog.classify(
       catalog,
       {
@@ -44,6 +47,22 @@ export const fromCatalog = (
         bodyBytes: request.bodyBytes,
         ...(request.body === undefined || request.body instanceof Uint8Array ? {} : { body: request.body })
       },
-      contextOf(context)
+      context
     ).demands
+  // The catalogue's classify is pure: a request without a body is classified by its method, URL and
+  // caller alone, so the same read (a million GETs of one user, say) is classified once. The
+  // engine copies the demands it is given, so the shared array is never changed.
+  const answers = new Map<string, ReadonlyArray<Bucket.Demand>>()
+  return (request, context) => {
+    const key = keyOf(context)
+    if (request.body !== undefined || request.bodyBytes !== undefined) return classify(request, contextOf(context, key))
+    const answerKey = `${key}\u0001${request.method}\u0001${request.url}`
+    let demands = answers.get(answerKey)
+    if (demands === undefined) {
+      demands = classify(request, contextOf(context, key))
+      if (answers.size >= answerCacheSize) answers.clear()
+      answers.set(answerKey, demands)
+    }
+    return demands
+  }
 }

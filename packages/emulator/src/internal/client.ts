@@ -4,10 +4,10 @@
  *
  * @internal
  */
-import { HttpClient, HttpClientError, HttpClientResponse, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Headers, HttpClient, HttpClientError, HttpClientResponse, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { HttpApp, HttpBody, HttpClientRequest } from "@effect/platform"
 import { Chunk, Effect, Stream } from "effect"
-import type { ConnectionDropped } from "./app.js"
+import { type ConnectionDropped, directOf } from "./app.js"
 
 const bytesOf = (
   request: HttpClientRequest.HttpClientRequest,
@@ -44,24 +44,44 @@ const bytesOf = (
   }
 }
 
+/** The path and query of a URL, as `HttpServerRequest.fromWeb` reads them from a web `Request`'s URL. */
+const pathOf = (href: string): string => {
+  if (href[0] === "/") return href
+  const index = href.indexOf("/", href.indexOf("//") + 2)
+  return index === -1 ? "/" : href.slice(index)
+}
+
 /** @internal */
-export const makeClient = (app: HttpApp.Default<ConnectionDropped>): HttpClient.HttpClient =>
-  HttpClient.make((request, url) =>
+export const makeClient = (app: HttpApp.Default<ConnectionDropped>): HttpClient.HttpClient => {
+  const handler = directOf(app)
+  return HttpClient.make((request, url) =>
     Effect.gen(function*() {
       const body = yield* bytesOf(request, request.body)
       const withBody = body !== undefined && request.method !== "GET" && request.method !== "HEAD"
-      const web = new Request(url.toString(), {
-        method: request.method,
-        headers: request.headers,
-        ...(withBody ? { body } : {})
-      })
-      const response = yield* app.pipe(
-        Effect.provideService(HttpServerRequest.HttpServerRequest, HttpServerRequest.fromWeb(web)),
-        Effect.catchTag("ConnectionDropped", (cause) =>
-          Effect.fail(
-            new HttpClientError.RequestError({ request, reason: "Transport", cause, description: "the emulator dropped the connection" })
-          ))
-      )
+      const dropped = (cause: ConnectionDropped) =>
+        Effect.fail(
+          new HttpClientError.RequestError({ request, reason: "Transport", cause, description: "the emulator dropped the connection" })
+        )
+      // The emulator's own app: hand the engine what a web Request would have carried (its URL
+      // parsed again is the same URL; its headers normalised by the web `Headers`; its body copied),
+      // without building one and reading it back.
+      const response = handler !== undefined
+        ? yield* handler({
+          method: request.method.toUpperCase(),
+          url: pathOf(url.href),
+          headers: Headers.fromInput(new globalThis.Headers(request.headers)),
+          body: withBody ? body.slice() : new Uint8Array(0)
+        }).pipe(Effect.catchTag("ConnectionDropped", dropped))
+        : yield* app.pipe(
+          Effect.provideService(
+            HttpServerRequest.HttpServerRequest,
+            HttpServerRequest.fromWeb(
+              new Request(url.toString(), { method: request.method, headers: request.headers, ...(withBody ? { body } : {}) })
+            )
+          ),
+          Effect.catchTag("ConnectionDropped", dropped)
+        )
       return HttpClientResponse.fromWeb(request, HttpServerResponse.toWeb(response))
     })
   )
+}

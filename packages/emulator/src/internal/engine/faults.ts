@@ -9,6 +9,9 @@ import type { Faults, ItemFault, Phase } from "../../Faults.js"
 import { errorBody, errorOutcome, type Outcome, type Stamp } from "../responses.js"
 import type { Prepared } from "./model.js"
 
+/** No fault configured: nothing to draw (the same answer as the loops over none, without their steps). */
+const noFault: Effect.Effect<undefined> = Effect.succeed(undefined)
+
 /** @internal */
 export class FaultDice {
   constructor(public faults: Faults, private readonly random: Random.Random) {}
@@ -27,6 +30,7 @@ export class FaultDice {
 
   /** The first item fault of this phase that applies to the item and strikes, if any. */
   pickItemFault(p: Prepared, phase: Phase): Effect.Effect<ItemFault | undefined> {
+    if (this.faults.items === undefined || this.faults.items.length === 0) return noFault
     const self = this
     return Effect.gen(function*() {
       for (const fault of self.faults.items ?? []) {
@@ -40,6 +44,7 @@ export class FaultDice {
 
   /** The first batch fault of this phase that strikes, if any. */
   pickBatchFault(phase: Phase): Effect.Effect<{ status: number; retryAfterSeconds?: number } | undefined> {
+    if (this.faults.batches === undefined || this.faults.batches.length === 0) return noFault
     const self = this
     return Effect.gen(function*() {
       for (const fault of self.faults.batches ?? []) {

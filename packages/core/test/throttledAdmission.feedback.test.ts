@@ -33,7 +33,8 @@ const batch = (batchId: string, ids: ReadonlyArray<string>): executor.AdmissionR
 const setUp = (store: "memory" | "remote") =>
   Effect.gen(function*() {
     const memory = yield* QuotaStore.makeMemory()
-    const quota: QuotaStore.QuotaStoreService = store === "memory" ? memory : { ...memory, unsafeLocal: undefined }
+    // a copy is not the store `makeMemory` built, so the Throttler drives it through its Effects
+    const quota: QuotaStore.QuotaStoreService = store === "memory" ? memory : { ...memory }
     const services = yield* Layer.build(
       GraphClient.layerThrottled(identity).pipe(
         Layer.provideMerge(Layer.merge(Throttler.layer(), CostCalculator.layer)),

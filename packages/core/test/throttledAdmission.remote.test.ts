@@ -27,7 +27,6 @@ const setUp = Effect.gen(function*() {
   let most = 0
   const store: QuotaStore.QuotaStoreService = {
     ...memory,
-    unsafeLocal: undefined,
     take: (entries, now) =>
       Effect.gen(function*() {
         inFlight++

@@ -20,7 +20,8 @@
  *
  * @internal
  */
-import type { Entry, Local, Outcome } from "../QuotaStore.js"
+import type { Entry, Outcome } from "../QuotaStore.js"
+import type { Local } from "./memoryQuota.js"
 
 /** @internal */
 export const HIGH = 0

@@ -1,5 +1,6 @@
 /**
- * Admission through the Throttler, with costs from the CostCalculator.
+ * The throttled implementation of the `Admission` port: every batch priced by the CostCalculator
+ * and admitted through the Throttler.
  *
  * @internal
  */
@@ -11,7 +12,7 @@ import { type Classification, LimitCatalog } from "../LimitCatalog.js"
 import { CostExceedsCapacity } from "../ThrottleError.js"
 import * as ThrottlePriority from "../ThrottlePriority.js"
 import { type AnsweredRequest, type Permit, Throttler, type ThrottlerService } from "../Throttler.js"
-import type { Admission, Permission, Ticket } from "./executor.js"
+import type { AdmissionService, Permission, Ticket } from "../Admission.js"
 import { andThen, capacityOf as limitCapacity, type Direct, directOf, type Step, toEffect } from "./runner.js"
 import { isBinaryBody } from "./body.js"
 
@@ -129,7 +130,7 @@ const directOrService = (throttler: ThrottlerService): Omit<Direct, "runner"> =>
   }
 
 /** @internal */
-export const make = (options: Options): Effect.Effect<Admission, never, Throttler | CostCalculator | LimitCatalog> =>
+export const make = (options: Options): Effect.Effect<AdmissionService, never, Throttler | CostCalculator | LimitCatalog> =>
   Effect.gen(function*() {
     const throttler = yield* Throttler
     const costs = yield* CostCalculator
@@ -335,7 +336,7 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
         }).pipe(Effect.ensuring(Effect.sync(() => track(candidates, -1))))).pipe(Effect.onInterrupt(() => releaseAll))
       })
 
-    const admit: Admission["admit"] = (batch) =>
+    const admit: AdmissionService["admit"] = (batch) =>
       Effect.gen(function*() {
         const sequential = batch.shape !== "parallel"
         const candidates: Array<Candidate> = []
@@ -384,7 +385,7 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
      * pause is in place before a later success wakes the same buckets. With the built-in Throttler
      * over an in-memory store, the answers that step no schedule (the common case) are settled at once.
      */
-    const feedback: Admission["feedback"] = (answers) =>
+    const feedback: AdmissionService["feedback"] = (answers) =>
       Effect.suspend(() => {
         const answered: Array<AnsweredRequest> = []
         for (const answer of answers) {
@@ -394,7 +395,7 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
       })
 
     // the concurrency buckets a request holds: a batch of one mailbox's requests holds only its permits
-    const affinity: NonNullable<Admission["affinity"]> = (request) => {
+    const affinity: NonNullable<AdmissionService["affinity"]> = (request) => {
       const price = priceOf(request)
       if (!Either.isEither(price)) return undefined
       priced.set(request, price as Either.Either<Classification, InvalidRequest>)

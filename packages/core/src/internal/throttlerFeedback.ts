@@ -76,15 +76,24 @@ export interface Feedback {
   readonly feedbackAll: (answers: ReadonlyArray<AnsweredRequest>) => Step<void>
 }
 
-/** @internal */
-export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
-  const port = runner.port
-  const streaks = new Map<string, Streak>()
-  const increase: QuotaStore.Adjustment = { _tag: "Increase", step: policy.increase }
-  const decrease: QuotaStore.Adjustment = { _tag: "Decrease", factor: policy.decrease, floor: policy.floor }
-  const cap = (millis: number) => Math.min(millis, policy.maxPauseMillis)
+/** The per-bucket schedule state, and the stepping of the backoff and slowdown schedules. */
+interface Streaks {
+  /** A success: the buckets' streaks end. */
+  readonly end: (entries: ReadonlyArray<Demand>) => void
+  readonly backoffUntil: (
+    hit: ReadonlyArray<Demand>,
+    fresh: ReadonlyArray<Demand>,
+    now: number,
+    signals: ThrottleFeedback.Signals
+  ) => Step<number>
+  /** The latest end of the slowdown step of each of `slowed`. */
+  readonly slowdownUntil: (slowed: ReadonlyArray<Demand>, now: number, used: number) => Effect.Effect<number>
+}
 
-  const streakOf = (key: string, now: number): Streak => {
+const makeStreaks = (policy: Throttler.Policy): Streaks => {
+  const streaks = new Map<string, Streak>()
+  const cap = (millis: number) => Math.min(millis, policy.maxPauseMillis)
+  const of = (key: string, now: number): Streak => {
     let streak = streaks.get(key)
     if (streak === undefined) {
       if (streaks.size >= maxStreaks) {
@@ -101,6 +110,55 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
     streak.updatedAt = now
     return streak
   }
+
+  /** The latest end of the hit buckets' backoff, stepping the schedule of those this event has not stepped. */
+  const backoffUntil = (
+    hit: ReadonlyArray<Demand>,
+    fresh: ReadonlyArray<Demand>,
+    now: number,
+    signals: ThrottleFeedback.Signals
+  ): Step<number> => {
+    const from = (i: number, until: number): Step<number> => {
+      for (; i < hit.length; i++) {
+        const streak = of(hit[i]!.key, now)
+        if (fresh.includes(hit[i]!)) {
+          const next = i
+          return Effect.flatMap(stepDelay(policy.backoff, streak.backoff, now, signals), (step) => {
+            streak.backoff = step.state
+            if (step.delayMillis !== undefined) streak.lastBackoffMillis = step.delayMillis
+            return toEffect(from(next + 1, Math.max(until, now + cap(streak.lastBackoffMillis))))
+          })
+        }
+        until = Math.max(until, now + cap(streak.lastBackoffMillis))
+      }
+      return until
+    }
+    return from(0, now)
+  }
+
+  return {
+    end: (entries) => {
+      for (const d of entries) streaks.delete(d.key)
+    },
+    backoffUntil,
+    slowdownUntil: (slowed, now, used) =>
+      Effect.reduce(slowed, now, (until, d) => {
+        const streak = of(d.key, now)
+        return Effect.map(stepDelay(policy.slowdown, streak.slowdown, now, used), (step) => {
+          streak.slowdown = step.state
+          return step.delayMillis === undefined ? until : Math.max(until, now + cap(step.delayMillis))
+        })
+      })
+  }
+}
+
+/** What each kind of answer changes, applied through the runner's port. */
+const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
+  const port = runner.port
+  const streaks = makeStreaks(policy)
+  const increase: QuotaStore.Adjustment = { _tag: "Increase", step: policy.increase }
+  const decrease: QuotaStore.Adjustment = { _tag: "Decrease", factor: policy.decrease, floor: policy.floor }
+  const cap = (millis: number) => Math.min(millis, policy.maxPauseMillis)
 
   // Feedback is about what was sent: invalid demands cannot have been admitted, so use the
   // positive-cost ones as given.
@@ -130,34 +188,9 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
 
   /** A success: the buckets' streaks end, their limits get a step back, and their waiters look again. */
   const restore = (entries: ReadonlyArray<Demand>, now: number): Step<void> => {
-    for (const d of entries) streaks.delete(d.key)
+    streaks.end(entries)
     if (entries.length === 0) return undefined
     return andThen(port.adjust(entries, increase, now), () => runner.engine.wake(keysOf(entries)))
-  }
-
-  /** The latest end of the hit buckets' backoff, stepping the schedule of those this event has not stepped. */
-  const backoffUntil = (
-    hit: ReadonlyArray<Demand>,
-    fresh: ReadonlyArray<Demand>,
-    now: number,
-    signals: ThrottleFeedback.Signals
-  ): Step<number> => {
-    const from = (i: number, until: number): Step<number> => {
-      for (; i < hit.length; i++) {
-        const streak = streakOf(hit[i]!.key, now)
-        if (fresh.includes(hit[i]!)) {
-          const next = i
-          return Effect.flatMap(stepDelay(policy.backoff, streak.backoff, now, signals), (step) => {
-            streak.backoff = step.state
-            if (step.delayMillis !== undefined) streak.lastBackoffMillis = step.delayMillis
-            return toEffect(from(next + 1, Math.max(until, now + cap(streak.lastBackoffMillis))))
-          })
-        }
-        until = Math.max(until, now + cap(streak.lastBackoffMillis))
-      }
-      return until
-    }
-    return from(0, now)
   }
 
   /** A 429: pauses the implicated buckets and lowers those this event has not lowered yet. */
@@ -173,7 +206,7 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
     const retryAfter = signals.retryAfter
     const until = Option.isSome(retryAfter)
       ? now + cap(RetryAfter.delayMillis(retryAfter.value, now))
-      : backoffUntil(hit, fresh, now, signals)
+      : streaks.backoffUntil(hit, fresh, now, signals)
     const reason = Option.isSome(retryAfter) ? "RetryAfter" as const : "Backoff" as const
     return andThen(until, (untilMillis) =>
       andThen(pause(hit, untilMillis, now), () =>
@@ -229,14 +262,7 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
     if (hit.length === 0 || explainedLocally(hit, used, now)) return changes
     // a bucket this event has slowed already keeps that pause
     const slowed = firstTime(stepped?.slowdown, hit)
-    const steps = Effect.reduce(slowed, now, (until, d) => {
-      const streak = streakOf(d.key, now)
-      return Effect.map(stepDelay(policy.slowdown, streak.slowdown, now, used), (step) => {
-        streak.slowdown = step.state
-        return step.delayMillis === undefined ? until : Math.max(until, now + cap(step.delayMillis))
-      })
-    })
-    return andThen(steps, (stepUntil) => {
+    return andThen(streaks.slowdownUntil(slowed, now, used), (stepUntil) => {
       let until = stepUntil
       // RateLimit-Remaining: 0 with a reset time: nothing is left until then.
       if (Option.isSome(signals.rateLimit) && signals.rateLimit.value.remaining <= 0) {
@@ -250,6 +276,13 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
       }))
     })
   }
+
+  return { sentEntries, restore, throttled, unavailable, succeeded, slowdown }
+}
+
+/** @internal */
+export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
+  const { restore, sentEntries, slowdown, succeeded, throttled, unavailable } = makeChanges(runner, policy)
 
   /** `stepped`: the buckets this event has already stepped; `undefined` for a single answer. */
   const apply = (

@@ -89,6 +89,66 @@ export const Scope = Schema.Literal(
 export type Scope = typeof Scope.Type
 
 /**
+ * What a limit counts: requests, write requests, resource units, bytes uploaded, concurrent
+ * requests or meetings. A limit counting `writeRequests` is a *write quota*.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Measure = Schema.Literal(
+  "requests",
+  "writeRequests",
+  "resourceUnits",
+  "bytesUploaded",
+  "concurrentRequests",
+  "meetings"
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Measure = typeof Measure.Type
+
+/**
+ * How a request's cost is computed: 1 (`request`), the identity resource units, the identity write
+ * cost, or the body size.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const CostBasis = Schema.Literal("request", "identityResourceUnits", "identityWriteCost", "bodyBytes")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type CostBasis = typeof CostBasis.Type
+
+/**
+ * The family of services whose limits behave alike on the wire, as the throttling pages document
+ * them:
+ *
+ * - `global`: the global limit every request counts against;
+ * - `identityAndAccess`: the identity and access service limits, whose responses carry
+ *   `x-ms-throttle-scope`, `x-ms-throttle-information`, `x-ms-resource-unit` and
+ *   `x-ms-throttle-limit-percentage`, and whose requests may carry `x-ms-throttle-priority`;
+ * - `files`: SharePoint and OneDrive (files and lists), which send the `RateLimit-*` headers;
+ * - `outlook`: the Outlook service;
+ * - `other`: every other service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Family = Schema.Literal("global", "identityAndAccess", "files", "outlook", "other")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Family = typeof Family.Type
+
+/**
  * One request's demand on one bucket.
  *
  * - `key` names the bucket instance, e.g. `outlook/mailbox/alice@contoso.com`; two demands with the
@@ -97,6 +157,21 @@ export type Scope = typeof Scope.Type
  *   so that server feedback (`x-ms-throttle-scope`) can be matched without the catalogue.
  * - `cost` is in the entry's measure (requests, resource units, bytes, permits).
  * - `retryAfter` says whether a 429 from this limit is documented to carry `Retry-After`.
+ *
+ * What the catalogue knows about the limit travels with the demand, so that no one has to read it
+ * from names:
+ *
+ * - `measure` and `costBasis`: what the limit counts and how a request's cost was computed
+ *   (`concurrentRequests` and `request` for a concurrency limit);
+ * - `writeQuota`: whether the limit counts write requests only (its measure is `writeRequests`);
+ *   a `Write` `x-ms-throttle-scope` is about these;
+ * - `family`: the {@link Family} of the entry's service;
+ * - `batchWithinCap`: whether the service runs a parallel batch's items within the limit's
+ *   concurrency cap (Outlook runs at most four of a batch's items at a time), so that a batch
+ *   never needs more permits at once than the cap.
+ *
+ * These default to a plain request-counted limit of no particular family (`requests`, `request`,
+ * `false`, `other`, `false`) for demands made outside the catalogue.
  *
  * @since 0.1.0
  * @category models
@@ -108,5 +183,10 @@ export class Demand extends Schema.Class<Demand>("@effect-msgraph/core/Bucket/De
   scope: Scope,
   limit: Limit,
   cost: Schema.Number,
-  retryAfter: Schema.Boolean
+  retryAfter: Schema.Boolean,
+  measure: Schema.optionalWith(Measure, { default: () => "requests" as const }),
+  costBasis: Schema.optionalWith(CostBasis, { default: () => "request" as const }),
+  writeQuota: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  family: Schema.optionalWith(Family, { default: () => "other" as const }),
+  batchWithinCap: Schema.optionalWith(Schema.Boolean, { default: () => false })
 }) {}

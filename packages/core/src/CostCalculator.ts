@@ -17,7 +17,7 @@
 import { Context, Effect, Either, Layer, Option, Schema } from "effect"
 import { HttpMethod } from "./BatchRequest.js"
 import { unusableUrl } from "./internal/batchRules.js"
-import { normalizeRequest } from "./internal/catalogRequest.js"
+import { normaliseRequest } from "./internal/catalogRequest.js"
 import { classify, LruCache, readsBody, serviceMatches } from "./internal/catalogClassify.js"
 import { priceIdentity } from "./internal/costIdentity.js"
 import * as LimitCatalog from "./LimitCatalog.js"
@@ -45,11 +45,15 @@ export interface CostCalculatorService {
    * Every bucket the request consumes and how much: the {@link LimitCatalog.Classification}, whose
    * `demands` carry the cost per bucket and whose `identity` explains the resource units. Opens no
    * span: it runs for every batch item, and a span would cost more than the pricing.
+   *
+   * Pricing is pure, so the answer is an `Either`, computed when `cost` is called: a caller pricing
+   * many items reads it without running an Effect per item. An `Either` is also an `Effect`
+   * (`yield*` it in `Effect.gen`).
    */
   readonly cost: (
     request: LimitCatalog.ClassifyRequest,
     context: LimitCatalog.ClassifyContext
-  ) => Effect.Effect<LimitCatalog.Classification, InvalidRequest>
+  ) => Either.Either<LimitCatalog.Classification, InvalidRequest>
   /** {@link CostCalculatorService.cost} for several requests, in order, in a `CostCalculator.costAll` span. */
   readonly costAll: (
     requests: Iterable<LimitCatalog.ClassifyRequest>,
@@ -101,9 +105,9 @@ export const identityCost = (
   request: LimitCatalog.ClassifyRequest,
   context: LimitCatalog.ClassifyContext
 ): Option.Option<LimitCatalog.IdentityCost> => {
-  const normalized = normalizeRequest(request, context)
-  return serviceMatches(catalog, normalized).includes("identityAccess")
-    ? Option.some(priceIdentity(catalog.identityCosts, normalized, context))
+  const normalised = normaliseRequest(request, context)
+  return serviceMatches(catalog, normalised).some((service) => service.family === "identityAndAccess")
+    ? Option.some(priceIdentity(catalog.identityCosts, normalised, context))
     : Option.none()
 }
 
@@ -112,8 +116,7 @@ const resultCacheCapacity = 4096
 
 /**
  * Builds the calculator over the {@link LimitCatalog.LimitCatalog} in context. `cost` prices when it
- * is called and returns an `Either`; classifications that did not read the body are remembered
- * in a bounded cache.
+ * is called; classifications that did not read the body are remembered in a bounded cache.
  *
  * @since 0.1.0
  * @category constructors
@@ -144,25 +147,13 @@ export const make: Effect.Effect<CostCalculatorService, never, LimitCatalog.Limi
     if (Either.isRight(priced) && !readsBody(catalog, priced.right)) cache.set(key, priced.right)
     return priced
   }
-  // Pricing is pure, so it is done when `cost` is called and handed back as an `Either` (which is an
-  // Effect): a caller pricing many items reads it without running an Effect per item.
-  const cost = (
-    request: LimitCatalog.ClassifyRequest,
-    context: LimitCatalog.ClassifyContext
-  ): Effect.Effect<LimitCatalog.Classification, InvalidRequest> => {
-    try {
-      return price(request, context)
-    } catch (defect) {
-      return Effect.die(defect)
-    }
-  }
   return CostCalculator.of({
-    cost,
+    cost: price,
     costAll: Effect.fn("CostCalculator.costAll")(function*(
       requests: Iterable<LimitCatalog.ClassifyRequest>,
       context: LimitCatalog.ClassifyContext
     ) {
-      const classifications = yield* Effect.forEach(requests, (request) => cost(request, context))
+      const classifications = yield* Effect.forEach(requests, (request) => price(request, context))
       yield* Effect.annotateCurrentSpan({
         "msgraph.requests": classifications.length,
         "msgraph.demands": classifications.reduce((sum, classification) => sum + classification.demands.length, 0)

@@ -20,6 +20,7 @@ import { Context, Effect, Either, Layer } from "effect"
 import { BatchBuilder, type BatchShape, validate } from "./BatchBuilder.js"
 import type { BatchRequestItem } from "./BatchRequest.js"
 import * as rules from "./internal/batchRules.js"
+import * as bounds from "./internal/jsonBounds.js"
 import * as scheduler from "./internal/scheduler.js"
 import type * as VE from "./ValidationError.js"
 import type { ReferencedResponse, Workload, WorkloadRequest } from "./Workload.js"
@@ -406,6 +407,29 @@ export const criticalPath = (
     return scheduler.longestPath(prepared, weights)
   })
 }
+
+/**
+ * Repacks one round's parallel batches (of `Run.nextRound`) so that requests with the same
+ * `affinity` share batches: requests that hold the same concurrency permits (a mailbox's Outlook
+ * permits, say) are better sent together, since a batch mixing two can only go whole when both are
+ * free. Requests keep their order within an affinity, sequential batches are kept, and the round
+ * never gets more batches than it had. Regrouping counts requests, not bytes: when a regrouped
+ * batch would exceed the `$batch` size limit, the round's own batches are returned. Returns
+ * `batches` itself when there is nothing to gain.
+ *
+ * @since 0.1.0
+ * @category planning
+ */
+export const regroup = (
+  batches: ReadonlyArray<PlannedBatch>,
+  affinity: (request: BatchRequestItem) => string | undefined
+): ReadonlyArray<PlannedBatch> => {
+  const regrouped = scheduler.regroup(batches, affinity)
+  return regrouped === batches || regrouped.every(withinBytes) ? regrouped : batches
+}
+
+const withinBytes = (batch: PlannedBatch) =>
+  bounds.envelopeBytes(batch.requests, bounds.MAX_BATCH_BYTES, bounds.ADDED_BYTES_PER_ITEM) <= bounds.MAX_BATCH_BYTES
 
 /**
  * Uses the host and version of the `BatchBuilder` in scope.

@@ -35,6 +35,8 @@ import * as CloudTable from "./Cloud.js"
 import type * as DependencyResolver from "./DependencyResolver.js"
 import { make as makeResolver } from "./DependencyResolver.js"
 import * as CostCalculator from "./CostCalculator.js"
+import * as retry from "./internal/client/retry.js"
+import * as telemetry from "./internal/client/telemetry.js"
 import * as executor from "./internal/executor.js"
 import * as LimitCatalog from "./LimitCatalog.js"
 import type * as QuotaStore from "./QuotaStore.js"
@@ -141,12 +143,12 @@ export class GraphRequest extends Request.TaggedClass("GraphRequest")<Success, O
  * @category metrics
  */
 export const metrics = {
-  requests: executor.requestsTotal,
-  throttled: executor.throttledTotal,
-  retries: executor.retriesTotal,
-  batches: executor.batchesTotal,
-  queueDepth: executor.queueDepth,
-  admissionWait: executor.admissionWait
+  requests: telemetry.requestsTotal,
+  throttled: telemetry.throttledTotal,
+  retries: telemetry.retriesTotal,
+  batches: telemetry.batchesTotal,
+  queueDepth: telemetry.queueDepth,
+  admissionWait: telemetry.admissionWait
 } as const
 
 /**
@@ -306,10 +308,7 @@ export declare namespace GraphClient {
  * @since 0.1.0
  * @category constants
  */
-export const defaultBackoff: Schedule.Schedule<unknown, unknown> = Schedule.exponential(Duration.seconds(1), 2).pipe(
-  Schedule.jittered,
-  Schedule.modifyDelay((delay) => Duration.min(delay, Duration.seconds(60)))
-)
+export const defaultBackoff: Schedule.Schedule<unknown, unknown> = retry.defaultBackoff
 
 /**
  * The default per-round-trip timeout: 120 seconds. Graph documents no time limit for a `$batch`
@@ -321,8 +320,6 @@ export const defaultBackoff: Schedule.Schedule<unknown, unknown> = Schedule.expo
  */
 export const defaultTimeout: Duration.Duration = Duration.seconds(120)
 
-const idempotentMethods = new Set(["GET", "PUT", "DELETE"])
-
 const resolveOptions = (options: GraphClient.Options) => {
   const baseUrl = (options.baseUrl ?? clouds[options.cloud ?? "global"].graph).replace(/\/+$/, "")
   const host = new URL(baseUrl).host
@@ -331,13 +328,15 @@ const resolveOptions = (options: GraphClient.Options) => {
     settings: {
       baseUrl,
       version: options.version ?? "v1.0",
-      maxAttempts: options.maxAttempts ?? 5,
-      maxRetryMillis: Duration.toMillis(options.maxRetryTime ?? Duration.minutes(10)),
       deadlineMillis: options.deadline === undefined ? Infinity : Duration.toMillis(options.deadline),
       concurrency: options.concurrency ?? 4,
       timeoutMillis: Duration.toMillis(options.timeout ?? defaultTimeout),
-      idempotent: options.idempotent ?? ((method: string) => idempotentMethods.has(method.toUpperCase())),
-      backoff: options.backoff ?? defaultBackoff,
+      retry: {
+        maxAttempts: options.maxAttempts ?? 5,
+        maxRetryMillis: Duration.toMillis(options.maxRetryTime ?? Duration.minutes(10)),
+        idempotent: options.idempotent ?? retry.defaultIdempotent,
+        backoff: options.backoff ?? defaultBackoff
+      },
       planning: options.planning ?? {}
     } satisfies executor.Settings
   }

@@ -116,6 +116,20 @@ export const CostBasis = schema.CostBasis
 export type CostBasis = schema.CostBasis
 
 /**
+ * The family of services whose limits behave alike on the wire (`Bucket.Family`): `global`,
+ * `identityAndAccess`, `files`, `outlook` or `other`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Family = schema.Family
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Family = schema.Family
+
+/**
  * A part of a bucket key. `app` and `tenant` come from the context. `actor` is the signed-in user,
  * or the app in app-only context. `user` is the user in the path, else the actor. `resource` is read
  * from the request body. Any other part is a capture of the path pattern.
@@ -286,7 +300,10 @@ export const Unenforced = schema.Unenforced
 export type Unenforced = schema.Unenforced
 
 /**
- * A section of the page: its heading, the URL paths attributed to it, the resource types it lists.
+ * A section of the page: its heading, the URL paths attributed to it, the resource types it lists,
+ * the statements no bucket enforces, and what the client must know about the service's limits: its
+ * {@link Family} and whether it runs a parallel batch's items within a concurrency cap
+ * (`batchWithinCap`, Outlook). Every demand of the service's entries carries both.
  *
  * @since 0.1.0
  * @category models

@@ -24,7 +24,7 @@
  */
 import { Option } from "effect"
 import * as RetryAfter from "./RetryAfter.js"
-import type { Scope as BucketScope } from "./Bucket.js"
+import type { Family, Scope as BucketScope } from "./Bucket.js"
 import { headerValue } from "./internal/body.js"
 
 /**
@@ -222,29 +222,16 @@ export const utilisation = (signals: Signals): Option.Option<number> => {
 export const bucketScope = (scope: ThrottleScope["scope"]): BucketScope =>
   scope === "Tenant_Application" ? "appTenant" : scope === "Tenant" ? "tenant" : "app"
 
-const isGlobal = (demand: { readonly service: string }): boolean =>
-  demand.service.toLowerCase().replace(/[^a-z]/g, "") === "global"
-
 /**
- * Whether a demand is on a write quota (the identity and access "write quota" entries, whose ids
- * name them `writes`). Used to narrow a `Read` or `Write` `x-ms-throttle-scope`, and to keep
- * `x-ms-resource-unit` off write quotas.
- *
- * @since 0.1.0
- * @category predicates
- */
-export const isWriteQuota = (demand: { readonly entryId?: string }): boolean => /write/i.test(demand.entryId ?? "")
-
-/**
- * A request's own service limits: its demands without the global per-app limit (service `global`),
+ * A request's own service limits: its demands without the global per-app limit (family `global`),
  * or all of them when that is all there is. Responses without a scope are attributed to these, so
  * that one mailbox's 429 does not hold back the whole application.
  *
  * @since 0.1.0
  * @category combinators
  */
-export const own = <D extends { readonly service: string }>(demands: ReadonlyArray<D>): ReadonlyArray<D> => {
-  const result = demands.filter((d) => !isGlobal(d))
+export const own = <D extends { readonly family: Family }>(demands: ReadonlyArray<D>): ReadonlyArray<D> => {
+  const result = demands.filter((d) => d.family !== "global")
   return result.length > 0 ? result : demands
 }
 
@@ -253,9 +240,9 @@ export const own = <D extends { readonly service: string }>(demands: ReadonlyArr
  *
  * 1. when `x-ms-throttle-scope` is present and the request has demands of that scope
  *    (`Tenant_Application` = `appTenant`, `Tenant` = `tenant`, `Application` = `app`), those, narrowed
- *    to the write quotas for a `Write` limit or to the other buckets for a `Read` limit when that
- *    leaves any;
- * 2. otherwise the request's own service limits, leaving out the global per-app limit (service
+ *    to the write quotas (`writeQuota`) for a `Write` limit or to the other buckets for a `Read`
+ *    limit when that leaves any;
+ * 2. otherwise the request's own service limits, leaving out the global per-app limit (family
  *    `global`) unless nothing else is left, so that one mailbox's 429 does not stop the whole app.
  *    Among those, when the response has no `Retry-After` and some demands are on limits documented
  *    to send none, only those (that is where such a 429 comes from); when it has one, the limits
@@ -265,7 +252,7 @@ export const own = <D extends { readonly service: string }>(demands: ReadonlyArr
  * @category combinators
  */
 export const implicated = <
-  D extends { readonly service: string; readonly scope: string; readonly retryAfter: boolean; readonly entryId: string }
+  D extends { readonly family: Family; readonly scope: string; readonly retryAfter: boolean; readonly writeQuota: boolean }
 >(
   signals: Pick<Signals, "scope" | "retryAfter">,
   demands: ReadonlyArray<D>
@@ -276,7 +263,7 @@ export const implicated = <
     const matched = demands.filter((d) => d.scope === wanted)
     if (matched.length > 0) {
       if (limit === "ReadWrite") return matched
-      const narrowed = matched.filter((d) => isWriteQuota(d) === (limit === "Write"))
+      const narrowed = matched.filter((d) => d.writeQuota === (limit === "Write"))
       return narrowed.length > 0 ? narrowed : matched
     }
   }

@@ -48,23 +48,17 @@ export const headerValue: Readonly<Record<Priority, string>> = { high: "High", n
 export const level = (priority: Priority | undefined): number =>
   priority === "high" ? 0 : priority === "low" ? 2 : 1
 
-const normalise = (service: string): string => service.toLowerCase().replace(/[^a-z]/g, "")
-
 /**
  * Whether a demand is on an identity and access service limit (the `Identity and access service
  * limits` section of the throttling-limits page, whose request headers include
- * `x-ms-throttle-priority`). Matched on the demand's `service`, ignoring case, spaces and
- * punctuation (the catalogue's id is `identityAccess`); the "reports", "data policy operation",
- * "identity protection" and "identity providers" sections are separate services and do not document
- * the header.
+ * `x-ms-throttle-priority`): its `family` is `identityAndAccess`, as the catalogue declares for the
+ * `identityAccess` service. The "reports", "data policy operation", "identity protection" and
+ * "identity providers" sections are separate services and do not document the header.
  *
  * @since 0.1.0
  * @category predicates
  */
-export const isIdentityAndAccess = (demand: Pick<Demand, "service">): boolean => {
-  const service = normalise(demand.service)
-  return service === "identityaccess" || service === "identityandaccess" || service === "identity"
-}
+export const isIdentityAndAccess = (demand: Pick<Demand, "family">): boolean => demand.family === "identityAndAccess"
 
 // shared and frozen: `headersFor` runs once per admitted request
 const noHeaders: Readonly<Record<string, string>> = Object.freeze({})
@@ -83,7 +77,7 @@ const withPriority: Readonly<Record<Priority, Readonly<Record<string, string>>>>
  */
 export const headersFor = (
   priority: Priority | undefined,
-  demands: Iterable<Pick<Demand, "service">>
+  demands: Iterable<Pick<Demand, "family">>
 ): Readonly<Record<string, string>> => {
   if (priority === undefined) return noHeaders
   for (const demand of demands) {
@@ -102,7 +96,7 @@ export const headersFor = (
 export const withHeader = (
   headers: Readonly<Record<string, string>> | undefined,
   priority: Priority | undefined,
-  demands: Iterable<Pick<Demand, "service">>
+  demands: Iterable<Pick<Demand, "family">>
 ): Readonly<Record<string, string>> => {
   const extra = headersFor(priority, demands)
   const base = headers ?? {}

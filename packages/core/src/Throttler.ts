@@ -211,7 +211,8 @@ export class Throttler extends Context.Tag("@effect-msgraph/core/Throttler")<Thr
  */
 export declare namespace Throttler {
   /**
-   * Every delay and retry policy. Schedules are stepped once per event on each implicated bucket
+   * Every pause and adaptation policy (whether and when a request is resent is the client's:
+   * `GraphClient.Options`). Schedules are stepped once per event on each implicated bucket
    * (their state is per bucket and resets after a success); the delay of each step is how long the
    * bucket is held back. An event is one response: the answers of one `$batch` response given to
    * `feedbackAll` are one event, however many items they implicate a bucket through.
@@ -227,11 +228,6 @@ export declare namespace Throttler {
      * `slowdownThreshold`). Default: `(utilisation - 0.8) * 5 s`, at most 5 s.
      */
     readonly slowdown: Schedule.Schedule<unknown, number>
-    /**
-     * How often a client should resend a throttled request (the delay itself comes from the paused
-     * buckets, so the default has none): 8 times.
-     */
-    readonly retry: Schedule.Schedule<unknown, ThrottleFeedback.Signals>
     /** Utilisation from which responses slow admission down (default 0.8). */
     readonly slowdownThreshold: number
     /** Multiplier applied to a bucket's effective limit on each 429 (default 0.7). */
@@ -272,7 +268,6 @@ export const defaultPolicy: Throttler.Policy = {
   slowdown: Schedule.identity<number>().pipe(
     Schedule.addDelay((u) => Duration.millis(Math.min(5000, Math.max(0, (u - 0.8) * 5000))))
   ),
-  retry: Schedule.recurs(8),
   slowdownThreshold: 0.8,
   decrease: 0.7,
   increase: 0.05,

@@ -1,13 +1,19 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck, Option } from "effect"
+import type { Family } from "../src/Bucket.js"
 import * as ThrottleFeedback from "../src/ThrottleFeedback.js"
+
+// the family the catalogue declares for each service these tests use
+const families: Record<string, Family> = { global: "global", identityAccess: "identityAndAccess", outlook: "outlook" }
 
 const demand = (service: string, scope: string, retryAfter = true, entryId = `${service}.${scope}`) => ({
   key: `${service}/${scope}/${entryId}`,
   service,
   scope,
   retryAfter,
-  entryId
+  entryId,
+  family: families[service] ?? "other",
+  writeQuota: false
 })
 
 describe("ThrottleFeedback.parseScope", () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as ThrottlePriority from "../src/ThrottlePriority.js"
 
-const identity = { service: "identityAccess" }
-const outlook = { service: "outlook" }
+const identity = { service: "identityAccess", family: "identityAndAccess" } as const
+const outlook = { service: "outlook", family: "outlook" } as const
 
 describe("ThrottlePriority", () => {
   it("sets x-ms-throttle-priority on requests with an identity and access demand when a priority is given", () => {
@@ -14,12 +14,16 @@ describe("ThrottlePriority", () => {
   it("adds nothing without a priority, or for other services (the header is documented for identity only)", () => {
     expect(ThrottlePriority.headersFor(undefined, [identity])).toEqual({})
     expect(ThrottlePriority.headersFor("high", [outlook])).toEqual({})
-    expect(ThrottlePriority.headersFor("high", [{ service: "identityReports" }, { service: "identityProtection" }])).toEqual({})
+    const others = [{ service: "identityReports", family: "other" }, { service: "identityProtection", family: "other" }] as const
+    expect(ThrottlePriority.headersFor("high", others)).toEqual({})
   })
 
-  it("recognises the service however it is spelt", () => {
+  it("recognises the identity and access family the catalogue declares, whatever the service is called", () => {
     for (const service of ["identityAccess", "Identity and access", "identity-and-access"]) {
-      expect(ThrottlePriority.isIdentityAndAccess({ service }), service).toBe(true)
+      const declared = { service, family: "identityAndAccess" } as const
+      const undeclared = { service, family: "other" } as const
+      expect(ThrottlePriority.isIdentityAndAccess(declared), service).toBe(true)
+      expect(ThrottlePriority.isIdentityAndAccess(undeclared), service).toBe(false)
     }
   })
 

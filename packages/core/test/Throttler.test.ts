@@ -11,13 +11,20 @@ import type * as ThrottleFeedback from "../src/ThrottleFeedback.js"
 const window = (limit: number, windowMillis: number) => WindowLimit.make({ limit, windowMillis })
 const tokens = (capacity: number, refillPerSecond: number) => TokenBucketLimit.make({ capacity, refillPerSecond })
 
+// what the catalogue's identity and access entries say of their limits
+const resourceUnits = { family: "identityAndAccess", measure: "resourceUnits", costBasis: "identityResourceUnits" } as const
+const writeQuota = { family: "identityAndAccess", measure: "writeRequests", costBasis: "identityWriteCost", writeQuota: true } as const
+
 const demand = (
   key: string,
   limit: Limit,
   cost = 1,
-  extra: Partial<Pick<Demand, "entryId" | "service" | "scope" | "retryAfter">> = {}
+  extra: Partial<
+    Pick<Demand, "entryId" | "service" | "scope" | "retryAfter" | "measure" | "costBasis" | "writeQuota" | "family">
+  > = {}
 ) =>
   Demand.make({
+    ...extra,
     key,
     entryId: extra.entryId ?? key,
     service: extra.service ?? "outlook",
@@ -366,7 +373,7 @@ describe("Throttler feedback", () => {
     withThrottler((throttler) =>
       Effect.gen(function*() {
         const mailbox = demand("outlook/alice", window(100, 600_000))
-        const global = demand("global/app", window(130_000, 10_000), 1, { service: "global", scope: "app" })
+        const global = demand("global/app", window(130_000, 10_000), 1, { service: "global", scope: "app", family: "global" })
         for (const retryAfter of ["3", "2.128", "Thu, 01 Jan 1970 00:00:11 GMT"]) {
           const now = yield* Clock.currentTimeMillis
           const millis = retryAfter === "3" ? 3000 : retryAfter === "2.128" ? 2128 : 11_000 - now
@@ -386,9 +393,9 @@ describe("Throttler feedback", () => {
     withThrottler((throttler) =>
       Effect.gen(function*() {
         const identity = { service: "identityAccess", retryAfter: true } as const
-        const ru = demand("id/ru/app1/t1", tokens(3500, 350), 1, { ...identity, scope: "appTenant", entryId: "identityAccess.appTenant.resourceUnits.S" })
-        const appWrites = demand("id/w/app1/t1", tokens(3000, 20), 1, { ...identity, scope: "appTenant", entryId: "identityAccess.appTenant.writes" })
-        const tenantWrites = demand("id/w/t1", tokens(18000, 60), 1, { ...identity, scope: "tenant", entryId: "identityAccess.tenant.writes" })
+        const ru = demand("id/ru/app1/t1", tokens(3500, 350), 1, { ...identity, ...resourceUnits, scope: "appTenant", entryId: "identityAccess.appTenant.resourceUnits.S" })
+        const appWrites = demand("id/w/app1/t1", tokens(3000, 20), 1, { ...identity, ...writeQuota, scope: "appTenant", entryId: "identityAccess.appTenant.writes" })
+        const tenantWrites = demand("id/w/t1", tokens(18000, 60), 1, { ...identity, ...writeQuota, scope: "tenant", entryId: "identityAccess.tenant.writes" })
         const all = [ru, appWrites, tenantWrites]
         const scoped = (scope: string) =>
           throttler.feedback({ status: 429, headers: { "Retry-After": "1", "x-ms-throttle-scope": scope } }, all)
@@ -562,8 +569,8 @@ describe("Throttler feedback", () => {
     withThrottler((throttler) =>
       Effect.gen(function*() {
         const identity = { service: "identityAccess", scope: "appTenant" } as const
-        const ru = demand("id/ru", tokens(10, 1), 1, { ...identity, entryId: "identityAccess.appTenant.resourceUnits.S" })
-        const writes = demand("id/w", tokens(10, 1), 1, { ...identity, entryId: "identityAccess.appTenant.writes" })
+        const ru = demand("id/ru", tokens(10, 1), 1, { ...identity, ...resourceUnits, entryId: "identityAccess.appTenant.resourceUnits.S" })
+        const writes = demand("id/w", tokens(10, 1), 1, { ...identity, ...writeQuota, entryId: "identityAccess.appTenant.writes" })
         yield* throttler.admit([ru, writes])
         const result = yield* throttler.feedback({ status: 200, headers: { "x-ms-resource-unit": "5" } }, [ru, writes])
         expect(result.charged).toEqual(["id/ru"])
@@ -730,7 +737,7 @@ describe("Throttler: synchronous entry points over an in-memory store", () => {
         expect(sync.feedback({ status: 503, headers: {} }, [d])).toBe(true)
         // a reported resource-unit cost above the estimate is charged to the bucket
         const identity = { service: "identityAccess", scope: "appTenant" } as const
-        const ru = demand("id/ru", tokens(10, 1), 1, { ...identity, entryId: "identityAccess.appTenant.resourceUnits.S" })
+        const ru = demand("id/ru", tokens(10, 1), 1, { ...identity, ...resourceUnits, entryId: "identityAccess.appTenant.resourceUnits.S" })
         yield* throttler.admit([ru])
         expect(sync.feedback({ status: 200, headers: { "X-Ms-Resource-Unit": "5" } }, [ru])).toBe(true)
         // 10 - 1 - 4 = 5 units left: a cost of 6 waits one second

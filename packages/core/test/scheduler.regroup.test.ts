@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
 import type { BatchRequestItem } from "../src/BatchRequest.js"
+import * as DependencyResolver from "../src/DependencyResolver.js"
 import { MAX, type PlannedBatch, regroup } from "../src/internal/scheduler.js"
 
 /** A request on mailbox `m` (or on no mailbox for `m === undefined`). */
@@ -76,4 +77,28 @@ describe("scheduler.regroup: a round's parallel batches repacked by affinity", (
       }
     }
   )
+})
+
+describe("DependencyResolver.regroup: regrouping counts requests, the round's bytes are checked", () => {
+  /** Three parallel batches, each with a POST of `content` to mailbox 0 and one to mailbox 1. */
+  const round = (content: string): Array<PlannedBatch> =>
+    [0, 1, 2].map((k) => ({
+      id: `r1b${k + 1}`,
+      round: 1,
+      shape: "parallel",
+      requests: [0, 1].map((m) => ({ ...item(`${m}-${k}`, m), method: "POST", body: { content } }))
+    }))
+
+  it("small bodies: the round is regrouped as the scheduler packs it (three batches of two become one)", () => {
+    const small = round("x")
+    const after = DependencyResolver.regroup(small, mailboxOf)
+    expect(after).toHaveLength(1)
+    expect(after).toEqual(regroup(small, mailboxOf))
+  })
+
+  it("1.5 MB bodies would make a call above 4 MB: the round keeps its own batches", () => {
+    const large = round("x".repeat(1_500_000))
+    expect(regroup(large, mailboxOf)).not.toBe(large)
+    expect(DependencyResolver.regroup(large, mailboxOf)).toBe(large)
+  })
 })

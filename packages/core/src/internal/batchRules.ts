@@ -102,7 +102,7 @@ export const unusableUrl = (url: string): boolean => blank.test(url) || crlf.tes
  * version segment; a relative URL keeps its form (with or without a leading slash) and only loses a
  * version segment that would otherwise be doubled.
  */
-const normalizeUrl = (url: string, settings: Settings): Either.Either<string, Problem> => {
+const normaliseUrl = (url: string, settings: Settings): Either.Either<string, Problem> => {
   if (unusableUrl(url)) return Either.left({ rule: "url", detail: url })
   const match = absolute.exec(url)
   let rest = url
@@ -133,7 +133,7 @@ const normalizeUrl = (url: string, settings: Settings): Either.Either<string, Pr
   return Either.right(rest)
 }
 
-const normalizeHeaders = (
+const normaliseHeaders = (
   item: BatchRequestItem
 ): Either.Either<Headers | undefined, Problem> => {
   const headers = item.headers
@@ -156,11 +156,11 @@ const normalizeHeaders = (
   return Either.right(headers)
 }
 
-const normalizeOne = (item: BatchRequestItem, settings: Settings): Either.Either<BatchRequestItem, Problem> => {
+const normaliseOne = (item: BatchRequestItem, settings: Settings): Either.Either<BatchRequestItem, Problem> => {
   const method = item.method.toUpperCase()
   if (!methods.has(method)) return Either.left({ rule: "method", detail: item.method })
-  return Either.flatMap(normalizeHeaders(item), (headers) =>
-    Either.map(normalizeUrl(item.url, settings), (url) => {
+  return Either.flatMap(normaliseHeaders(item), (headers) =>
+    Either.map(normaliseUrl(item.url, settings), (url) => {
       const out: { -readonly [K in keyof BatchRequestItem]: BatchRequestItem[K] } = { id: item.id, method, url }
       if (headers !== undefined) out.headers = headers
       if (item.body !== undefined) out.body = item.body
@@ -219,7 +219,7 @@ const toError = (
  *
  * @internal
  */
-export const normalizeRequests = (
+export const normaliseRequests = (
   items: ReadonlyArray<BatchRequestItem>,
   settings: Settings
 ): Either.Either<Array<BatchRequestItem>, VE.RequestError> => {
@@ -229,7 +229,7 @@ export const normalizeRequests = (
 }
 
 /**
- * {@link normalizeRequests} without keeping the normalised requests: the same checks and error.
+ * {@link normaliseRequests} without keeping the normalised requests: the same checks and error.
  *
  * @internal
  */
@@ -245,7 +245,7 @@ const check = (
 ): Either.Either<void, VE.RequestError> => {
   let problems: Array<{ id: string; problem: Problem }> | undefined
   for (const item of items) {
-    const result = normalizeOne(item, settings)
+    const result = normaliseOne(item, settings)
     if (Either.isLeft(result)) (problems ??= []).push({ id: item.id, problem: result.left })
     else keep(result.right)
   }
@@ -347,7 +347,7 @@ export const build = (
   }
   return Either.gen(function*() {
     const byKey = yield* checkIds(items)
-    const requests = yield* normalizeRequests(items, settings)
+    const requests = yield* normaliseRequests(items, settings)
     yield* checkBatchBytes(requests)
     const deps = yield* checkDependencies(requests, byKey)
     const shape = yield* shapeOf(requests, deps)

@@ -5,7 +5,7 @@
  * @internal
  */
 import { ConcurrencyLimit, Demand, type Limit, TokenBucketLimit, WindowLimit } from "../Bucket.js"
-import { actorKey, type NormalizedRequest, normalizeRequest } from "./catalogRequest.js"
+import { actorKey, type NormalisedRequest, normaliseRequest } from "./catalogRequest.js"
 import {
   type Catalog,
   Classification,
@@ -17,6 +17,7 @@ import {
   type LimitEntry,
   type QueryCondition,
   type ServiceId,
+  type ServiceInfo,
   Skipped,
   type Window
 } from "./catalogSchema.js"
@@ -205,7 +206,7 @@ export const assessedResource = (body: unknown): string | undefined => {
 const resolvePart = (
   part: KeyPart,
   captures: Captures,
-  request: NormalizedRequest,
+  request: NormalisedRequest,
   context: ClassifyContext
 ): string | undefined => {
   switch (part) {
@@ -307,6 +308,8 @@ interface Compiled {
   readonly entries: FirstSegmentIndex
   readonly services: FirstSegmentIndex
   readonly limits: ReadonlyArray<Limit | undefined>
+  /** What each entry's demands carry besides key and cost (see {@link demandFacts}). */
+  readonly facts: ReadonlyArray<DemandFacts | undefined>
   readonly entryPatterns: ReadonlyArray<CompiledMatcher>
   readonly servicePatterns: ReadonlyArray<CompiledMatcher>
   readonly serviceOrder: ReadonlyArray<ServiceId>
@@ -371,6 +374,7 @@ const compiled = (catalog: Catalog): Compiled => {
       entries: new FirstSegmentIndex(catalog.entries.map((entry) => entry.match.paths)),
       services: new FirstSegmentIndex(catalog.services.map((service) => service.area)),
       limits: catalog.entries.map((entry) => toBucketLimit(entry.limit)),
+      facts: catalog.entries.map((entry) => demandFacts(catalog, entry)),
       entryPatterns,
       servicePatterns,
       serviceOrder: catalog.services.map((service) => service.id),
@@ -441,8 +445,8 @@ export const planCacheSize = (catalog: Catalog): { readonly size: number; readon
 }
 
 /** @internal */
-export const serviceMatches = (catalog: Catalog, request: NormalizedRequest): ReadonlyArray<ServiceId> =>
-  planOf(catalog, request.method, request.segments, true).services.map((i) => catalog.services[i]!.id)
+export const serviceMatches = (catalog: Catalog, request: NormalisedRequest): ReadonlyArray<ServiceInfo> =>
+  planOf(catalog, request.method, request.segments, true).services.map((i) => catalog.services[i]!)
 
 /** Skip records depend only on the entry and the reason: share them between classifications. */
 const skippedOf = (index: Compiled, entryId: string, reason: Skipped["reason"], detail: string): Skipped => {
@@ -456,6 +460,35 @@ const skippedOf = (index: Compiled, entryId: string, reason: Skipped["reason"], 
 }
 
 type PublishedLimit = Exclude<LimitEntry["limit"], { readonly _tag: "Unpublished" }>
+
+/**
+ * What the catalogue knows about an entry's limit, copied onto each of its demands: the entry's
+ * measure and cost basis (a concurrency limit counts concurrent requests, one per request), whether
+ * it is a write quota (it counts write requests), and its service's family and batch behaviour.
+ *
+ * @internal
+ */
+export type DemandFacts = Pick<Demand, "measure" | "costBasis" | "writeQuota" | "family" | "batchWithinCap">
+
+/**
+ * The {@link DemandFacts} of an entry of `catalog`; `undefined` for an unpublished limit, which
+ * makes no demand. A service the catalogue does not list has the defaults of `ServiceInfo`.
+ *
+ * @internal
+ */
+export const demandFacts = (catalog: Catalog, entry: LimitEntry): DemandFacts | undefined => {
+  const limit = entry.limit
+  if (limit._tag === "Unpublished") return undefined
+  const service = catalog.services.find((s) => s.id === entry.service)
+  const measure = limit._tag === "Concurrent" ? "concurrentRequests" : limit.measure
+  return {
+    measure,
+    costBasis: limit._tag === "Concurrent" ? "request" : limit.cost,
+    writeQuota: measure === "writeRequests",
+    family: service?.family ?? "other",
+    batchWithinCap: service?.batchWithinCap ?? false
+  }
+}
 
 const makeDemand = (
   index: Compiled,
@@ -472,7 +505,8 @@ const makeDemand = (
     scope: limit.scope,
     limit: index.limits[i]!,
     cost,
-    retryAfter: entry.retryAfter
+    retryAfter: entry.retryAfter,
+    ...index.facts[i]!
   }, trusted)
 
 /** The demands of a context's context-keyed entries, by entry and cost. */
@@ -487,7 +521,7 @@ const contextDemandsOf = (index: Compiled, context: ClassifyContext): Array<Map<
 
 const classifyWith = (
   catalog: Catalog,
-  request: NormalizedRequest,
+  request: NormalisedRequest,
   context: ClassifyContext,
   cached: boolean
 ): Classification => {
@@ -512,7 +546,7 @@ const classifyWith = (
     : candidates.filter(({ entry }) => !(entry.fallback && decided.has(entry.group)))
 
   let identity: IdentityCost | undefined
-  const needsIdentity = services.has("identityAccess") ||
+  const needsIdentity = plan.services.some((i) => catalog.services[i]!.family === "identityAndAccess") ||
     matched.some(({ entry }) =>
       (entry.limit._tag === "Rate" || entry.limit._tag === "TokenBucket") &&
       (entry.limit.cost === "identityResourceUnits" || entry.limit.cost === "identityWriteCost")
@@ -641,15 +675,15 @@ export const readsBody = (catalog: Catalog, classification: Classification): boo
  *
  * @internal
  */
-export const classifyNormalized = (
+export const classifyNormalised = (
   catalog: Catalog,
-  request: NormalizedRequest,
+  request: NormalisedRequest,
   context: ClassifyContext
 ): Classification => classifyWith(catalog, request, context, true)
 
 /** @internal */
 export const classify = (catalog: Catalog, request: ClassifyRequest, context: ClassifyContext): Classification =>
-  classifyWith(catalog, normalizeRequest(request, context), context, true)
+  classifyWith(catalog, normaliseRequest(request, context), context, true)
 
 /**
  * {@link classify} without its caches: every request is matched against the catalogue afresh, and
@@ -658,4 +692,4 @@ export const classify = (catalog: Catalog, request: ClassifyRequest, context: Cl
  * @internal
  */
 export const classifyUncached = (catalog: Catalog, request: ClassifyRequest, context: ClassifyContext): Classification =>
-  classifyWith(catalog, normalizeRequest(request, context), context, false)
+  classifyWith(catalog, normaliseRequest(request, context), context, false)

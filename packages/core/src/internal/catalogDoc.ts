@@ -123,6 +123,10 @@ const serviceSection = (service: ServiceInfo, entries: ReadonlyArray<LimitEntry>
   lines.push(`- Resources: ${service.resources.join(", ")}.`)
   lines.push(`- Paths: ${service.pathsNote}`)
   lines.push(`- Area: ${pathList(service.area, service.except)}.`)
+  if (service.family !== "other") lines.push(`- Family: ${code(service.family)}.`)
+  if (service.batchWithinCap) {
+    lines.push("- Batches: a parallel batch's items run within the service's concurrency cap (`batchWithinCap`).")
+  }
   const sets = new Map<string, string>()
   const areaKey = pathSetKey(service.area, service.except)
   for (const entry of entries) {

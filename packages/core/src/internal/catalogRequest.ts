@@ -8,7 +8,7 @@ import type { ClassifyContext, ClassifyRequest } from "./catalogSchema.js"
 import { parseSegment, parseUrl, renderPath, type Segment } from "./urlPattern.js"
 
 /** @internal */
-export interface NormalizedRequest {
+export interface NormalisedRequest {
   readonly method: string
   readonly segments: ReadonlyArray<Segment>
   readonly path: string
@@ -43,7 +43,7 @@ const isActingUser = (value: string, context: ClassifyContext): boolean => {
  *
  * @internal
  */
-export const normalizeRequest = (request: ClassifyRequest, context: ClassifyContext): NormalizedRequest => {
+export const normaliseRequest = (request: ClassifyRequest, context: ClassifyContext): NormalisedRequest => {
   const parsed = parseUrl(request.url)
   let segments = parsed.segments
   const first = segments[0]

@@ -5,7 +5,7 @@
  */
 import { Schema } from "effect"
 import { HttpMethod } from "../BatchRequest.js"
-import { Demand, Scope } from "../Bucket.js"
+import { CostBasis as BucketCostBasis, Demand, Family as BucketFamily, Measure as BucketMeasure, Scope } from "../Bucket.js"
 
 /** @internal */
 export const ServiceId = Schema.Literal(
@@ -70,21 +70,19 @@ export const SignInAudience = Schema.Literal(
 export type SignInAudience = typeof SignInAudience.Type
 
 /** @internal */
-export const Measure = Schema.Literal(
-  "requests",
-  "writeRequests",
-  "resourceUnits",
-  "bytesUploaded",
-  "concurrentRequests",
-  "meetings"
-)
+export const Measure = BucketMeasure
 /** @internal */
-export type Measure = typeof Measure.Type
+export type Measure = typeof BucketMeasure.Type
 
 /** @internal */
-export const CostBasis = Schema.Literal("request", "identityResourceUnits", "identityWriteCost", "bodyBytes")
+export const CostBasis = BucketCostBasis
 /** @internal */
-export type CostBasis = typeof CostBasis.Type
+export type CostBasis = typeof BucketCostBasis.Type
+
+/** @internal */
+export const Family = BucketFamily
+/** @internal */
+export type Family = typeof BucketFamily.Type
 
 /** @internal */
 export const KeyPart = Schema.Literal(
@@ -210,7 +208,9 @@ export class ServiceInfo extends Schema.Class<ServiceInfo>("@effect-msgraph/core
   except: Schema.optionalWith(Schema.Array(Schema.String), { default: emptyArray }),
   resources: Schema.Array(Schema.String),
   pathsNote: Schema.String,
-  unenforced: Schema.optionalWith(Schema.Array(Unenforced), { default: emptyArray })
+  unenforced: Schema.optionalWith(Schema.Array(Unenforced), { default: emptyArray }),
+  family: Schema.optionalWith(Family, { default: () => "other" as const }),
+  batchWithinCap: Schema.optionalWith(Schema.Boolean, { default: () => false })
 }) {}
 
 /** @internal */

@@ -248,6 +248,7 @@ export const services: ReadonlyArray<ServiceInfo> = [
   new ServiceInfo({
     id: "global",
     heading: "Global limits",
+    family: "global",
     area: ["**"],
     resources: ["every request"],
     pathsNote: "Every request.",
@@ -366,6 +367,7 @@ export const services: ReadonlyArray<ServiceInfo> = [
   new ServiceInfo({
     id: "filesAndLists",
     heading: "Files and lists service limits",
+    family: "files",
     area: filesPaths,
     except: ["sites/{site}/onenote/**"],
     resources: [
@@ -427,6 +429,7 @@ export const services: ReadonlyArray<ServiceInfo> = [
   new ServiceInfo({
     id: "identityAccess",
     heading: "Identity and access service limits",
+    family: "identityAndAccess",
     area: identityPaths,
     except: [...identityProviderPaths],
     resources: [
@@ -691,6 +694,8 @@ export const services: ReadonlyArray<ServiceInfo> = [
   new ServiceInfo({
     id: "outlook",
     heading: "Outlook service limits",
+    family: "outlook",
+    batchWithinCap: true,
     area: [...outlookMailboxPaths, "external/connections/{connection}/items/**"],
     resources: [
       "Search API (preview): externalItem",
@@ -708,7 +713,7 @@ export const services: ReadonlyArray<ServiceInfo> = [
         statement:
           "JSON batching: Graph sends the Outlook service up to four individual requests from an unordered batch at a time, and one at a time with dependsOn.",
         reason:
-          "Describes how Graph dispatches items inside a batch, not a budget. The client-side bound it protects is the four-concurrent-requests-per-mailbox entry."
+          "Describes how Graph dispatches items inside a batch, not a budget. The client-side bound it protects is the four-concurrent-requests-per-mailbox entry; the service's `batchWithinCap` tells the client that a parallel batch runs within that cap."
       }),
       new Unenforced({
         statement: "Search API (preview): external items (`external/connections/{id}/items`).",

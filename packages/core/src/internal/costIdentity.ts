@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import type { NormalizedRequest } from "./catalogRequest.js"
+import type { NormalisedRequest } from "./catalogRequest.js"
 import {
   type Adjustment,
   type ClassifyContext,
@@ -126,7 +126,7 @@ export const priceIdentityPath = (
  */
 export const priceIdentity = (
   rules: IdentityCostRules,
-  request: NormalizedRequest,
+  request: NormalisedRequest,
   context: ClassifyContext
 ): IdentityCost =>
   priceIdentityPath(

@@ -215,7 +215,7 @@ export const wireRequest = (
   v: number,
   settings: rules.Settings
 ): Either.Either<BatchRequestItem, VE.RequestError> =>
-  Either.map(rules.normalizeRequests([prepared.workload[v]!], settings), ([item]) => {
+  Either.map(rules.normaliseRequests([prepared.workload[v]!], settings), ([item]) => {
     if (item!.dependsOn === undefined) return item!
     const { dependsOn: _, ...wire } = item!
     return wire
@@ -632,7 +632,7 @@ export class Scheduler {
           }),
           (refs) => new VE.InvalidReference({ ids: [wire.right.id], references: refs })
         ),
-        (item) => Either.map(rules.normalizeRequests([item], this.settings), (items) => items[0]!)
+        (item) => Either.map(rules.normaliseRequests([item], this.settings), (items) => items[0]!)
       )
     if (Either.isRight(checked)) {
       this.resolved.set(v, checked.right)

@@ -36,9 +36,10 @@ const bodyBytes = (item: BatchRequestItem): number | undefined => {
 /**
  * Graph hands the Outlook service at most four items of a batch at a time, whatever their mailbox,
  * so a parallel batch never runs more Outlook requests at once than the mailbox concurrency limit.
- * Other services run a parallel batch's items together: each item holds its own permit.
+ * Other services run a parallel batch's items together: each item holds its own permit. The
+ * catalogue declares this per service (`batchWithinCap`).
  */
-const batchRunsWithinCap = (demand: Demand): boolean => demand.service === "outlook"
+const batchRunsWithinCap = (demand: Demand): boolean => demand.batchWithinCap
 
 /**
  * Merges demands per bucket key. Rates add up. A concurrency limit counts the requests Graph runs at
@@ -349,11 +350,7 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
             held.push(index)
             continue
           }
-          const price = demandsOf(request)
-          // the built-in CostCalculator prices at once and hands back an Either
-          const priced: Either.Either<Classification, InvalidRequest> = Either.isEither(price)
-            ? price as Either.Either<Classification, InvalidRequest>
-            : yield* Effect.either(price)
+          const priced = demandsOf(request)
           if (Either.isLeft(priced)) {
             rejected.push({ index, error: priced.left })
             if (sequential) stopped = true
@@ -397,11 +394,10 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
     // the concurrency buckets a request holds: a batch of one mailbox's requests holds only its permits
     const affinity: NonNullable<AdmissionService["affinity"]> = (request) => {
       const price = priceOf(request)
-      if (!Either.isEither(price)) return undefined
-      priced.set(request, price as Either.Either<Classification, InvalidRequest>)
+      priced.set(request, price)
       if (Either.isLeft(price)) return undefined
       let key: string | undefined
-      for (const d of (price.right as Classification).demands) {
+      for (const d of price.right.demands) {
         if (d.limit._tag === "Concurrency") key = key === undefined ? d.key : `${key}\n${d.key}`
       }
       return key

@@ -12,9 +12,8 @@ import type { Demand } from "../Bucket.js"
 import type * as QuotaStore from "../QuotaStore.js"
 import * as RetryAfter from "../RetryAfter.js"
 import * as ThrottleFeedback from "../ThrottleFeedback.js"
-import * as ThrottlePriority from "../ThrottlePriority.js"
 import type { AnsweredRequest, FeedbackResult, Throttler } from "../Throttler.js"
-import { andThen, type DemandLike, keysOf, normalise, type Runner, type Step, toEffect } from "./runner.js"
+import { andThen, keysOf, normalise, type Runner, type Step, toEffect } from "./runner.js"
 
 const maxStreaks = 100_000
 
@@ -65,8 +64,7 @@ const stepDelay = <In>(
   }))
 
 /** The identity and access resource-unit buckets, which `x-ms-resource-unit` measures. */
-const isResourceUnitBucket = (d: DemandLike): boolean =>
-  d.limit._tag === "TokenBucket" && ThrottlePriority.isIdentityAndAccess(d) && !ThrottleFeedback.isWriteQuota(d)
+const isResourceUnitBucket = (d: Demand): boolean => d.measure === "resourceUnits"
 
 /** @internal */
 export interface Feedback {

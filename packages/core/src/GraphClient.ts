@@ -28,6 +28,7 @@ import {
   Schedule,
   Stream
 } from "effect"
+import * as AdmissionPort from "./Admission.js"
 import { BatchBuilder, make as makeBuilder, validate } from "./BatchBuilder.js"
 import type { Headers } from "./BatchRequest.js"
 import * as CloudTable from "./Cloud.js"
@@ -37,7 +38,6 @@ import * as CostCalculator from "./CostCalculator.js"
 import * as retry from "./internal/client/retry.js"
 import * as telemetry from "./internal/client/telemetry.js"
 import * as executor from "./internal/executor.js"
-import * as throttledAdmission from "./internal/throttledAdmission.js"
 import * as LimitCatalog from "./LimitCatalog.js"
 import type * as QuotaStore from "./QuotaStore.js"
 import * as Throttler from "./Throttler.js"
@@ -343,13 +343,21 @@ const resolveOptions = (options: GraphClient.Options) => {
 }
 
 /**
- * The throttling seam. `layer` sends without client-side throttling; `layerThrottled` admits every
- * batch through the `Throttler` with costs from the `CostCalculator`.
+ * The throttling seam: the `Admission` port's tag (see the `Admission` module, where its request,
+ * ticket, permission and answer are declared). `layerUnthrottled` sends without client-side
+ * throttling; `layerThrottled` admits every batch through the `Throttler` with costs from the
+ * `CostCalculator`.
  *
  * @since 0.1.0
  * @category tags
  */
-export class Admission extends Context.Tag("@effect-msgraph/core/GraphClient/Admission")<Admission, executor.Admission>() {}
+export const Admission = AdmissionPort.Admission
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export type Admission = AdmissionPort.Admission
 
 /**
  * @since 0.1.0
@@ -457,7 +465,7 @@ export const make = (
 export const layerThrottled = (
   identity: LimitCatalog.LimitCatalog.Identity
 ): Layer.Layer<Admission, never, Throttler.Throttler | CostCalculator.CostCalculator | LimitCatalog.LimitCatalog> =>
-  Layer.effect(Admission, throttledAdmission.make({ identity }))
+  AdmissionPort.layerThrottled(identity)
 
 /**
  * {@link layerThrottled} with an in-memory Throttler and the built-in catalogue, configured by
@@ -502,7 +510,7 @@ export const defaultTokenReserveMillis = 250
  * @since 0.1.0
  * @category layers
  */
-export const layerUnthrottled: Layer.Layer<Admission> = Layer.succeed(Admission, executor.noAdmission)
+export const layerUnthrottled: Layer.Layer<Admission> = AdmissionPort.layerUnthrottled
 
 /**
  * The client, given an `HttpClient`, a `TokenProvider` and an `Admission`.

@@ -8,9 +8,9 @@
  * these buckets, all or nothing, or tell me which of them are short and when to try again". A shared
  * store implements it as one round trip (a Lua script in Redis). Everything else is a plain write.
  *
- * The in-memory store ships here. It is synchronous underneath and exposes that through
- * {@link QuotaStoreService.unsafeLocal}, which the `Throttler` uses so that admission stays a handful of map
- * lookups; a store without it is driven through its Effects.
+ * The in-memory store ships here. It is synchronous underneath; a `Throttler` built over the very
+ * store that {@link makeMemory} returned drives it directly, so that admission stays a handful of map
+ * lookups. Any other store, in this process or not, is driven through the Effects of this interface.
  *
  * @since 0.1.0
  */
@@ -111,24 +111,6 @@ export class QuotaStoreError extends Schema.TaggedError<QuotaStoreError>()("Quot
 }
 
 /**
- * The synchronous face of an in-process store: the same operations, without Effects, so that the
- * `Throttler` can admit a request in one synchronous step.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Local {
-  readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => Outcome
-  readonly check: (entries: ReadonlyArray<Entry>, nowMillis: number) => boolean
-  readonly release: (entries: ReadonlyArray<Entry>, nowMillis: number) => void
-  readonly pause: (entries: ReadonlyArray<Entry>, untilMillis: number, nowMillis: number) => void
-  readonly adjust: (entries: ReadonlyArray<Entry>, adjustment: Adjustment, nowMillis: number) => void
-  readonly size: () => number
-  /** The fraction of a bucket's catalogue limit in use now (0 for a bucket it does not hold). */
-  readonly utilisation: (entry: Entry, nowMillis: number) => number
-}
-
-/**
  * @since 0.1.0
  * @category models
  */
@@ -154,8 +136,6 @@ export interface QuotaStoreService {
     adjustment: Adjustment,
     nowMillis: number
   ) => Effect.Effect<void, QuotaStoreError>
-  /** Present when the store lives in this process; see {@link Local}. */
-  readonly unsafeLocal: Local | undefined
 }
 
 /**
@@ -200,14 +180,12 @@ export declare namespace QuotaStore {
 }
 
 /**
- * The in-memory store with its synchronous face always present, plus inspection for tests and
- * diagnostics.
+ * The in-memory store, plus inspection for tests and diagnostics.
  *
  * @since 0.1.0
  * @category models
  */
 export interface MemoryQuotaStore extends QuotaStoreService {
-  readonly unsafeLocal: Local
   /** Buckets currently held in memory. Idle buckets are dropped, so this stays bounded. */
   readonly size: Effect.Effect<number>
   /** The adaptive factor of a bucket (1 = the catalogue's limit). */
@@ -228,37 +206,17 @@ export const unsafeMakeMemory = (options: QuotaStore.MemoryOptions = {}): Memory
     adaptiveMemoryMillis: options.adaptiveMemoryMillis ?? internal.defaultOptions.adaptiveMemoryMillis,
     tokenReserveMillis: options.tokenReserveMillis ?? internal.defaultOptions.tokenReserveMillis
   })
-  const local: Local = {
-    take: (entries, now) => quota.take(entries, now),
-    check: (entries, now) => quota.check(entries, now),
-    release: (entries, now) => quota.release(entries, now),
-    pause: (entries, until, now) => quota.pause(entries, until, now),
-    adjust: (entries, adjustment, now) => {
-      switch (adjustment._tag) {
-        case "Decrease":
-          return quota.decrease(entries, adjustment.factor, adjustment.floor, now)
-        case "Increase":
-          return quota.increase(entries, adjustment.step, now)
-        case "Charge":
-          return quota.charge(entries, now)
-        case "Redate":
-          return quota.redate(entries, adjustment.takenAtMillis, now)
-      }
-    },
-    size: () => quota.size,
-    utilisation: (entry, now) => quota.utilisation(entry, now)
-  }
-  return {
+  const local = internal.localOf(quota)
+  return internal.register({
     [TypeId]: TypeId,
     take: (entries, now) => Effect.sync(() => local.take(entries, now)),
     release: (entries, now) => Effect.sync(() => local.release(entries, now)),
     pause: (entries, until, now) => Effect.sync(() => local.pause(entries, until, now)),
     adjust: (entries, adjustment, now) => Effect.sync(() => local.adjust(entries, adjustment, now)),
-    unsafeLocal: local,
     size: Effect.sync(() => quota.size),
     factor: (key) => Effect.sync(() => quota.factorOf(key)),
     sweep: (now) => Effect.sync(() => quota.sweep(now))
-  }
+  }, local)
 }
 
 /**

@@ -72,6 +72,11 @@ export * as GraphClientError from "./GraphClientError.js"
 /**
  * @since 0.1.0
  */
+export * as Admission from "./Admission.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as GraphClient from "./GraphClient.js"
 
 /**

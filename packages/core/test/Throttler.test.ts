@@ -1,10 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Clock, Deferred, Effect, Exit, Fiber, Option, Schedule, Stream, TestClock } from "effect"
+import { Cause, Chunk, Clock, Deferred, Effect, Exit, Fiber, Option, Schedule, Stream, TestClock } from "effect"
 import { ConcurrencyLimit, Demand, type Limit, TokenBucketLimit, WindowLimit } from "../src/Bucket.js"
 import type * as Scope from "effect/Scope"
-import * as admission from "../src/internal/admission.js"
+import * as runner from "../src/internal/runner.js"
 import * as QuotaStore from "../src/QuotaStore.js"
 import * as Throttler from "../src/Throttler.js"
+import type { ThrottleError } from "../src/ThrottleError.js"
+import type * as ThrottleFeedback from "../src/ThrottleFeedback.js"
 
 const window = (limit: number, windowMillis: number) => WindowLimit.make({ limit, windowMillis })
 const tokens = (capacity: number, refillPerSecond: number) => TokenBucketLimit.make({ capacity, refillPerSecond })
@@ -617,8 +619,28 @@ describe("Throttler layers", () => {
 })
 
 describe("Throttler: synchronous entry points over an in-memory store", () => {
-  const syncOf = (throttler: Throttler.ThrottlerService) =>
-    (throttler as unknown as Record<symbol, admission.SyncThrottler | undefined>)[admission.SyncId]
+  /**
+   * The built-in throttler's direct operations, read as synchronous ones: `tryAdmit` answers the
+   * permit, `undefined`, or the error it dies with; `feedback` says whether the answer was done at
+   * once (`false`: it waits on an Effect, here never run).
+   */
+  const syncOf = (throttler: Throttler.ThrottlerService) => {
+    const direct = runner.directOf(throttler)
+    if (direct === undefined) return undefined
+    return {
+      tryAdmit: (demands: ReadonlyArray<Demand>, options: Throttler.AdmitOptions) => {
+        const step = direct.tryAdmit(demands, options)
+        if (!Effect.isEffect(step)) return step
+        const exit = Effect.runSyncExit(step)
+        return Exit.isSuccess(exit) ? exit.value : Cause.squash(exit.cause) as ThrottleError
+      },
+      settle: (permit: Throttler.Permit) => {
+        if (Effect.isEffect(direct.settle(permit))) throw new Error("settle waited on an Effect")
+      },
+      feedback: (response: ThrottleFeedback.Response, demands: ReadonlyArray<Demand>) =>
+        !Effect.isEffect(direct.feedbackAll([{ response, demands }]))
+    }
+  }
 
   it.effect("tryAdmit admits now what fits, refuses what does not, and settle gives the permits back to a waiter", () =>
     withThrottler((throttler) =>
@@ -658,13 +680,14 @@ describe("Throttler: synchronous entry points over an in-memory store", () => {
         expect((yield* Fiber.join(next)).at).toBe(1600)
       })))
 
-  it.effect("feedback is done now for a plain success, and left alone (nothing changed) for a 429", () =>
+  it.effect("feedback is done now for a plain success, and left alone (nothing changed) for a 429 that steps the backoff", () =>
     withThrottler((throttler, store) =>
       Effect.gen(function*() {
         const sync = syncOf(throttler)!
         const mailbox = demand("outlook/carol", window(100, 600_000))
         expect(sync.feedback({ status: 200, headers: {} }, [mailbox])).toBe(true)
-        expect(sync.feedback({ status: 429, headers: { "retry-after": "3" } }, [mailbox])).toBe(false)
+        // without Retry-After the backoff schedule is stepped, which is an Effect, here never run
+        expect(sync.feedback({ status: 429, headers: {} }, [mailbox])).toBe(false)
         // the 429 paused nothing: the mailbox is admitted at once
         expect((yield* Fiber.join(yield* admittedAt(throttler, [mailbox]))).at).toBe(0)
         const result = yield* throttler.feedback({ status: 429, headers: { "retry-after": "3" } }, [mailbox])
@@ -709,7 +732,8 @@ describe("Throttler: synchronous entry points over an in-memory store", () => {
         expect(sync.feedback({ status: 200, headers: { "X-MS-Throttle-Limit-Percentage": "1.5" } }, [d])).toBe(false)
         expect(sync.feedback({ status: 200, headers: { "ratelimit-limit": "10", "RATELIMIT-REMAINING": "0" } }, [d]))
           .toBe(false)
-        expect(sync.feedback({ status: 503, headers: { "RETRY-AFTER": "2" } }, [d])).toBe(false)
+        // a 503's Retry-After pause steps no schedule: done now
+        expect(sync.feedback({ status: 503, headers: { "RETRY-AFTER": "2" } }, [d])).toBe(true)
         expect(sync.feedback({ status: 503, headers: {} }, [d])).toBe(true)
         // a reported resource-unit cost above the estimate is charged to the bucket
         const identity = { service: "identityAccess", scope: "appTenant" } as const
@@ -722,11 +746,15 @@ describe("Throttler: synchronous entry points over an in-memory store", () => {
         expect((yield* Fiber.join(big)).at).toBe(1000)
       })))
 
-  it.effect("a throttler over a store that is not in memory has no synchronous entry points", () =>
+  it.effect("a throttler over a store that is not the in-memory one answers its direct operations through Effects", () =>
     Effect.scoped(Effect.gen(function*() {
       const memory = yield* QuotaStore.makeMemory()
-      const remote: QuotaStore.QuotaStoreService = { ...memory, unsafeLocal: undefined }
+      // a copy is not the store `makeMemory` built: it is driven through its Effects
+      const remote: QuotaStore.QuotaStoreService = { ...memory }
       const throttler = yield* Throttler.make().pipe(Effect.provideService(QuotaStore.QuotaStore, remote))
-      expect(syncOf(throttler)).toBeUndefined()
+      const direct = runner.directOf(throttler)!
+      expect(Effect.isEffect(direct.tryAdmit([demand("k", window(1, 1000))], {}))).toBe(true)
+      expect(Effect.isEffect(direct.feedbackAll([{ response: { status: 200, headers: {} }, demands: [demand("k", window(1, 1000))] }])))
+        .toBe(true)
     })))
 })

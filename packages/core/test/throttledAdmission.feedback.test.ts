@@ -8,7 +8,7 @@ import type { BatchRequestItem } from "../src/BatchRequest.js"
 import type { Demand } from "../src/Bucket.js"
 import * as CostCalculator from "../src/CostCalculator.js"
 import * as GraphClient from "../src/GraphClient.js"
-import type * as executor from "../src/internal/executor.js"
+import type * as Admission from "../src/Admission.js"
 import * as LimitCatalog from "../src/LimitCatalog.js"
 import * as QuotaStore from "../src/QuotaStore.js"
 import * as Throttler from "../src/Throttler.js"
@@ -24,7 +24,7 @@ const catalog: LimitCatalog.LimitCatalog.Options = {
 }
 
 const read = (id: string): BatchRequestItem => ({ id, method: "GET", url: "/users/mailbox-1/messages?$top=1" })
-const batch = (batchId: string, ids: ReadonlyArray<string>): executor.AdmissionRequest => ({
+const batch = (batchId: string, ids: ReadonlyArray<string>): Admission.Request => ({
   batchId,
   shape: "parallel",
   items: ids.map((id) => ({ request: read(id), priority: undefined }))
@@ -33,7 +33,8 @@ const batch = (batchId: string, ids: ReadonlyArray<string>): executor.AdmissionR
 const setUp = (store: "memory" | "remote") =>
   Effect.gen(function*() {
     const memory = yield* QuotaStore.makeMemory()
-    const quota: QuotaStore.QuotaStoreService = store === "memory" ? memory : { ...memory, unsafeLocal: undefined }
+    // a copy is not the store `makeMemory` built, so the Throttler drives it through its Effects
+    const quota: QuotaStore.QuotaStoreService = store === "memory" ? memory : { ...memory }
     const services = yield* Layer.build(
       GraphClient.layerThrottled(identity).pipe(
         Layer.provideMerge(Layer.merge(Throttler.layer(), CostCalculator.layer)),
@@ -63,8 +64,8 @@ const setUp = (store: "memory" | "remote") =>
     return { admission, h1, h2, waiting }
   })
 
-const throttled = (handle: unknown): executor.Answer => ({ handle, status: 429, headers: { "retry-after": "30" } })
-const succeeded = (handle: unknown): executor.Answer => ({ handle, status: 200, headers: {} })
+const throttled = (handle: unknown): Admission.Answer => ({ handle, status: 429, headers: { "retry-after": "30" } })
+const succeeded = (handle: unknown): Admission.Answer => ({ handle, status: 200, headers: {} })
 
 describe("Admission.feedback: a batch's answers in order", () => {
   for (const store of ["memory", "remote"] as const) {

@@ -7,14 +7,14 @@ import { Effect, Layer } from "effect"
 import type { BatchRequestItem } from "../src/BatchRequest.js"
 import * as CostCalculator from "../src/CostCalculator.js"
 import * as GraphClient from "../src/GraphClient.js"
-import type * as executor from "../src/internal/executor.js"
+import type * as Admission from "../src/Admission.js"
 import * as LimitCatalog from "../src/LimitCatalog.js"
 import * as QuotaStore from "../src/QuotaStore.js"
 import * as Throttler from "../src/Throttler.js"
 
 const identity = { tenantId: "tenant-1", appId: "app-1", userId: "user-1", userPrincipalName: "user1@contoso.example" }
 
-const batch = (items: ReadonlyArray<BatchRequestItem>): executor.AdmissionRequest => ({
+const batch = (items: ReadonlyArray<BatchRequestItem>): Admission.Request => ({
   batchId: "b",
   shape: "parallel",
   items: items.map((request) => ({ request, priority: undefined }))
@@ -27,7 +27,6 @@ const setUp = Effect.gen(function*() {
   let most = 0
   const store: QuotaStore.QuotaStoreService = {
     ...memory,
-    unsafeLocal: undefined,
     take: (entries, now) =>
       Effect.gen(function*() {
         inFlight++

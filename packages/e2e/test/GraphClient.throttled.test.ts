@@ -49,7 +49,8 @@ const throttled = (
     QuotaStore.QuotaStore,
     Effect.map(
       QuotaStore.makeMemory({ tokenReserveMillis: GraphClient.defaultTokenReserveMillis }),
-      (memory): QuotaStore.QuotaStoreService => ({ ...memory, unsafeLocal: undefined })
+      // a copy is not the store `makeMemory` built, so the Throttler drives it through its Effects
+      (memory): QuotaStore.QuotaStoreService => ({ ...memory })
     )
   )
   const admission = options.store === "remote"

@@ -28,14 +28,12 @@ import type { Cluster, Redis } from "ioredis"
 import * as internal from "./internal/redisQuota.js"
 
 /**
- * The Redis store: the `QuotaStore` interface (without a synchronous face: every operation is a
- * round trip), plus inspection.
+ * The Redis store: the `QuotaStore` interface (every operation is a round trip), plus inspection.
  *
  * @since 0.1.0
  * @category models
  */
 export interface RedisQuotaStore extends QuotaStore.QuotaStoreService {
-  readonly unsafeLocal: undefined
   /** The adaptive factor of a bucket as Redis holds it now (1 = the catalogue's limit). */
   readonly factor: (key: string) => Effect.Effect<number, QuotaStore.QuotaStoreError>
   /** The Redis key a bucket is stored under. */

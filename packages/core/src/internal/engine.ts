@@ -20,7 +20,8 @@
  *
  * @internal
  */
-import type { Entry, Local, Outcome } from "../QuotaStore.js"
+import type { Entry, Outcome } from "../QuotaStore.js"
+import type { Local } from "./memoryQuota.js"
 
 /** @internal */
 export const HIGH = 0
@@ -254,31 +255,317 @@ export interface EngineOptions {
   readonly agingMillis: number
 }
 
-/** @internal */
-export class Engine {
-  private readonly queues = new Map<string, KeyQueue>()
-  private readonly timers = new TimerHeap()
-  /** Scratch list of the wake-ups that are due, reused by `onTimer`. */
-  private readonly due: Array<TimerEntry> = []
-  private readonly dirty: Array<string> = []
-  private readonly dirtySet = new Set<string>()
-  private armedAt = Infinity
-  private draining = false
-  private seq = 0
-  private events = 0
+/**
+ * The engine's bookkeeping: a queue per bucket, the claims on it, the buckets to rescan, and the
+ * wake-ups. Nothing here talks to the store.
+ *
+ * @internal
+ */
+export class Queues {
+  protected readonly queues = new Map<string, KeyQueue>()
+  protected readonly timers = new TimerHeap()
+  protected readonly dirty: Array<string> = []
+  protected readonly dirtySet = new Set<string>()
+  protected armedAt = Infinity
+  protected seq = 0
+  protected events = 0
   /** Requests waiting (queued or in flight). */
   waiting = 0
+
+  constructor(private readonly timer: Timer) {}
+
+  protected eligible(waiter: Waiter): boolean {
+    const entries = waiter.entries
+    for (let i = 0; i < entries.length; i++) {
+      const queue = this.queues.get(entries[i]!.key)
+      if (queue === undefined) continue
+      if (queue.busy > 0 && waiter.state !== INFLIGHT) return false
+      if (queue.claimers.length > 0 && queue.blocks(waiter)) return false
+    }
+    return true
+  }
+
+  protected enqueue(waiter: Waiter): void {
+    if (waiter.enqueued) return
+    waiter.enqueued = true
+    this.waiting++
+    for (const entry of waiter.entries) {
+      let queue = this.queues.get(entry.key)
+      if (queue === undefined) {
+        queue = new KeyQueue()
+        this.queues.set(entry.key, queue)
+      }
+      queue.push(waiter)
+    }
+  }
+
+  protected remove(waiter: Waiter): void {
+    const wasEnqueued = waiter.enqueued
+    waiter.state = DONE
+    if (!wasEnqueued) return
+    waiter.enqueued = false
+    this.waiting--
+    const claims = waiter.claims
+    waiter.claims = undefined
+    for (const entry of waiter.entries) {
+      const queue = this.queues.get(entry.key)
+      if (queue === undefined) continue
+      queue.live--
+      queue.dead++
+      if (claims !== undefined && claims.includes(entry.key)) {
+        queue.removeClaimer(waiter)
+        this.markDirty(entry.key)
+      }
+      queue.tidy()
+      this.dropIfEmpty(entry.key, queue)
+    }
+  }
+
+  protected dropIfEmpty(key: string, queue: KeyQueue): void {
+    if (queue.live === 0 && queue.busy === 0 && queue.claimers.length === 0) this.queues.delete(key)
+  }
+
+  protected markDirty(key: string): void {
+    if (!this.dirtySet.has(key)) {
+      this.dirtySet.add(key)
+      this.dirty.push(key)
+    }
+  }
+
+  protected admit(waiter: Waiter, now: number): void {
+    this.remove(waiter)
+    waiter.admission = ++this.events
+    waiter.admittedAt = now
+    waiter.listener.admitted(waiter)
+  }
+
+  /** Records what a failed attempt found: the buckets it now claims and when to retry. */
+  protected blocked(waiter: Waiter, outcome: Outcome & { readonly _tag: "Blocked" }, now: number): void {
+    const previous = waiter.claims
+    const next = outcome.keys
+    if (previous !== undefined) {
+      for (const key of previous) {
+        if (!next.includes(key)) {
+          this.queues.get(key)?.removeClaimer(waiter)
+          this.markDirty(key)
+        }
+      }
+    }
+    for (const key of next) {
+      if (previous === undefined || !previous.includes(key)) this.queues.get(key)?.claimers.push(waiter)
+    }
+    waiter.claims = next
+    const retryAt = outcome.retryAtMillis
+    if (retryAt === undefined) {
+      waiter.retryAt = Infinity
+      waiter.timerEpoch++
+    } else {
+      waiter.retryAt = retryAt
+      const epoch = ++waiter.timerEpoch
+      this.timers.push({ at: Math.max(retryAt, now), waiter, epoch })
+      this.rearm()
+    }
+  }
+
+  /**
+   * A waiter that is due but held back (a better-ranked waiter claims one of its buckets) gives up
+   * its own claims. It cannot go before that waiter does, and its claims, made at its last attempt,
+   * would otherwise keep buckets that have room since then idle for everyone ranked after it. It is
+   * tried again, and claims again, once it is eligible: the claim that held it back is lifted when
+   * that waiter leaves, which rescans the bucket.
+   */
+  protected unclaim(waiter: Waiter): void {
+    const claims = waiter.claims
+    if (claims === undefined || waiter.state !== QUEUED) return
+    for (const key of claims) {
+      this.queues.get(key)?.removeClaimer(waiter)
+      this.markDirty(key)
+    }
+    waiter.claims = undefined
+    waiter.retryNow = false
+    waiter.timerEpoch++
+  }
+
+  protected rearm(): void {
+    for (;;) {
+      const top = this.timers.peek()
+      if (top === undefined) return
+      if (top.waiter.state !== QUEUED || top.waiter.timerEpoch !== top.epoch) {
+        this.timers.pop()
+        continue
+      }
+      if (top.at < this.armedAt) {
+        this.armedAt = top.at
+        this.timer.arm(top.at)
+      }
+      return
+    }
+  }
+}
+
+/**
+ * Tries waiters against the store: one attempt, the scan of a dirty bucket's queue in rank order,
+ * and the wake-ups that are due.
+ *
+ * @internal
+ */
+export class Scanner extends Queues {
+  /** Scratch list of the wake-ups that are due, reused by `onTimer`. */
+  private readonly due: Array<TimerEntry> = []
+  private draining = false
 
   constructor(
     readonly driver: Driver,
     readonly options: EngineOptions,
-    private readonly timer: Timer,
-    private readonly now: () => number
-  ) {}
+    timer: Timer,
+    protected readonly now: () => number
+  ) {
+    super(timer)
+  }
 
-  // ---------------------------------------------------------------------------------------------
-  // entry points
+  /**
+   * Wake-ups are due: their waiters are tried in rank order, not in the order the heap gives them
+   * (which is by instant, and arbitrary within one), and each claim that an attempt lifts is
+   * rescanned before the next due waiter is tried. Otherwise a due waiter could take room that a
+   * better-ranked waiter due at the same instant, or one that the lifted claim had held back, would
+   * have had first.
+   */
+  onTimer(): void {
+    const now = this.now()
+    this.armedAt = Infinity
+    const due = this.due
+    for (;;) {
+      for (;;) {
+        const top = this.timers.peek()
+        if (top === undefined || top.at > now) break
+        this.timers.pop()
+        if (top.waiter.state === QUEUED && top.waiter.timerEpoch === top.epoch) due.push(top)
+      }
+      if (due.length === 0) break
+      if (due.length > 1) due.sort(byRank)
+      for (let i = 0; i < due.length; i++) {
+        const { epoch, waiter } = due[i]!
+        // an earlier attempt's rescan may have tried it already
+        if (waiter.state !== QUEUED || waiter.timerEpoch !== epoch) continue
+        if (this.eligible(waiter)) this.attempt(waiter, now)
+        else this.unclaim(waiter)
+        this.drain(now)
+      }
+      due.length = 0
+    }
+    this.drain(now)
+    this.rearm()
+  }
 
+  /** Tries a waiter that is eligible. */
+  protected attempt(waiter: Waiter, now: number): void {
+    waiter.retryNow = false
+    const driver = this.driver
+    if (driver._tag === "Local") {
+      const outcome = driver.local.take(waiter.entries, now)
+      if (outcome._tag === "Taken") this.admit(waiter, now)
+      else this.blocked(waiter, outcome, now)
+      return
+    }
+    waiter.state = INFLIGHT
+    for (const entry of waiter.entries) this.queues.get(entry.key)!.busy++
+    driver.take(waiter.entries, now, (result) => {
+      const at = this.now()
+      for (const entry of waiter.entries) {
+        const queue = this.queues.get(entry.key)!
+        queue.busy--
+        this.markDirty(entry.key)
+      }
+      waiter.state = QUEUED
+      if (result._tag === "Error") {
+        this.remove(waiter)
+        if (!waiter.cancelled) waiter.listener.failed(waiter, result.cause)
+      } else if (result.outcome._tag === "Taken") {
+        if (waiter.cancelled) {
+          this.remove(waiter)
+          driver.release(waiter.entries, at)
+        } else {
+          this.admit(waiter, at)
+        }
+      } else if (waiter.cancelled) {
+        this.remove(waiter)
+      } else {
+        this.blocked(waiter, result.outcome, at)
+      }
+      for (const entry of waiter.entries) {
+        const queue = this.queues.get(entry.key)
+        if (queue === undefined) continue
+        if (queue.wokenWhileBusy && queue.busy === 0) {
+          queue.wokenWhileBusy = false
+          queue.wakeClaimers()
+        }
+        this.dropIfEmpty(entry.key, queue)
+      }
+      this.drain(at)
+    })
+  }
+
+  /** Scans every dirty bucket's queue in rank order and attempts whoever may go. */
+  protected drain(now: number): void {
+    if (this.draining) return
+    this.draining = true
+    try {
+      while (this.dirty.length > 0) {
+        const key = this.dirty.shift()!
+        this.dirtySet.delete(key)
+        this.scan(key, now)
+      }
+    } finally {
+      this.draining = false
+    }
+  }
+
+  protected scan(key: string, now: number): void {
+    const queue = this.queues.get(key)
+    if (queue === undefined) return
+    queue.tidy()
+    queue.compact()
+    const positions = [queue.heads[0]!, queue.heads[1]!, queue.heads[2]!]
+    for (;;) {
+      if (queue.busy > 0) return
+      // The next waiter in rank order across the three lanes.
+      let best: Waiter | undefined
+      let bestLane = -1
+      for (let l = 0; l < 3; l++) {
+        const lane = queue.lanes[l]!
+        let p = positions[l]!
+        while (p < lane.length && lane[p]!.state === DONE) p++
+        positions[l] = p
+        if (p < lane.length && (best === undefined || before(lane[p]!, best))) {
+          best = lane[p]!
+          bestLane = l
+        }
+      }
+      if (best === undefined) return
+      positions[bestLane]!++
+      const waiter = best
+      if (waiter.state !== QUEUED) return
+      // A waiter that was short is retried when its wake-up is due or one of its buckets gained room;
+      // one that has never been tried is tried as soon as it is eligible.
+      const candidate = waiter.claims === undefined || waiter.retryNow || waiter.retryAt <= now
+      if (candidate) {
+        if (this.eligible(waiter)) this.attempt(waiter, now)
+        else this.unclaim(waiter)
+      }
+      if (this.queues.get(key) !== queue) return
+      const after = waiter.claims
+      if (waiter.state === QUEUED && after !== undefined && after.includes(key)) return
+    }
+  }
+
+}
+
+/**
+ * The admission engine's entry points (see the module's comment).
+ *
+ * @internal
+ */
+export class Engine extends Scanner {
   /**
    * A request arrives. Returns the waiter; its listener has already been told if it was admitted on
    * the spot (then `waiter.admission > 0`).
@@ -388,40 +675,6 @@ export class Engine {
     if (any) this.drain(this.now())
   }
 
-  /**
-   * Wake-ups are due: their waiters are tried in rank order, not in the order the heap gives them
-   * (which is by instant, and arbitrary within one), and each claim that an attempt lifts is
-   * rescanned before the next due waiter is tried. Otherwise a due waiter could take room that a
-   * better-ranked waiter due at the same instant, or one that the lifted claim had held back, would
-   * have had first.
-   */
-  onTimer(): void {
-    const now = this.now()
-    this.armedAt = Infinity
-    const due = this.due
-    for (;;) {
-      for (;;) {
-        const top = this.timers.peek()
-        if (top === undefined || top.at > now) break
-        this.timers.pop()
-        if (top.waiter.state === QUEUED && top.waiter.timerEpoch === top.epoch) due.push(top)
-      }
-      if (due.length === 0) break
-      if (due.length > 1) due.sort(byRank)
-      for (let i = 0; i < due.length; i++) {
-        const { epoch, waiter } = due[i]!
-        // an earlier attempt's rescan may have tried it already
-        if (waiter.state !== QUEUED || waiter.timerEpoch !== epoch) continue
-        if (this.eligible(waiter)) this.attempt(waiter, now)
-        else this.unclaim(waiter)
-        this.drain(now)
-      }
-      due.length = 0
-    }
-    this.drain(now)
-    this.rearm()
-  }
-
   /** Whether a waiting request could be admitted right now (for tests of work conservation). */
   couldGo(waiter: Waiter, check: (entries: ReadonlyArray<Entry>) => boolean): boolean {
     return waiter.state === QUEUED && this.eligible(waiter) && check(waiter.entries)
@@ -446,235 +699,4 @@ export class Engine {
     return this.queues.size
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // internals
-
-  private eligible(waiter: Waiter): boolean {
-    const entries = waiter.entries
-    for (let i = 0; i < entries.length; i++) {
-      const queue = this.queues.get(entries[i]!.key)
-      if (queue === undefined) continue
-      if (queue.busy > 0 && waiter.state !== INFLIGHT) return false
-      if (queue.claimers.length > 0 && queue.blocks(waiter)) return false
-    }
-    return true
-  }
-
-  private enqueue(waiter: Waiter): void {
-    if (waiter.enqueued) return
-    waiter.enqueued = true
-    this.waiting++
-    for (const entry of waiter.entries) {
-      let queue = this.queues.get(entry.key)
-      if (queue === undefined) {
-        queue = new KeyQueue()
-        this.queues.set(entry.key, queue)
-      }
-      queue.push(waiter)
-    }
-  }
-
-  private remove(waiter: Waiter): void {
-    const wasEnqueued = waiter.enqueued
-    waiter.state = DONE
-    if (!wasEnqueued) return
-    waiter.enqueued = false
-    this.waiting--
-    const claims = waiter.claims
-    waiter.claims = undefined
-    for (const entry of waiter.entries) {
-      const queue = this.queues.get(entry.key)
-      if (queue === undefined) continue
-      queue.live--
-      queue.dead++
-      if (claims !== undefined && claims.includes(entry.key)) {
-        queue.removeClaimer(waiter)
-        this.markDirty(entry.key)
-      }
-      queue.tidy()
-      this.dropIfEmpty(entry.key, queue)
-    }
-  }
-
-  private dropIfEmpty(key: string, queue: KeyQueue): void {
-    if (queue.live === 0 && queue.busy === 0 && queue.claimers.length === 0) this.queues.delete(key)
-  }
-
-  private markDirty(key: string): void {
-    if (!this.dirtySet.has(key)) {
-      this.dirtySet.add(key)
-      this.dirty.push(key)
-    }
-  }
-
-  private admit(waiter: Waiter, now: number): void {
-    this.remove(waiter)
-    waiter.admission = ++this.events
-    waiter.admittedAt = now
-    waiter.listener.admitted(waiter)
-  }
-
-  /** Tries a waiter that is eligible. */
-  private attempt(waiter: Waiter, now: number): void {
-    waiter.retryNow = false
-    const driver = this.driver
-    if (driver._tag === "Local") {
-      const outcome = driver.local.take(waiter.entries, now)
-      if (outcome._tag === "Taken") this.admit(waiter, now)
-      else this.blocked(waiter, outcome, now)
-      return
-    }
-    waiter.state = INFLIGHT
-    for (const entry of waiter.entries) this.queues.get(entry.key)!.busy++
-    driver.take(waiter.entries, now, (result) => {
-      const at = this.now()
-      for (const entry of waiter.entries) {
-        const queue = this.queues.get(entry.key)!
-        queue.busy--
-        this.markDirty(entry.key)
-      }
-      waiter.state = QUEUED
-      if (result._tag === "Error") {
-        this.remove(waiter)
-        if (!waiter.cancelled) waiter.listener.failed(waiter, result.cause)
-      } else if (result.outcome._tag === "Taken") {
-        if (waiter.cancelled) {
-          this.remove(waiter)
-          driver.release(waiter.entries, at)
-        } else {
-          this.admit(waiter, at)
-        }
-      } else if (waiter.cancelled) {
-        this.remove(waiter)
-      } else {
-        this.blocked(waiter, result.outcome, at)
-      }
-      for (const entry of waiter.entries) {
-        const queue = this.queues.get(entry.key)
-        if (queue === undefined) continue
-        if (queue.wokenWhileBusy && queue.busy === 0) {
-          queue.wokenWhileBusy = false
-          queue.wakeClaimers()
-        }
-        this.dropIfEmpty(entry.key, queue)
-      }
-      this.drain(at)
-    })
-  }
-
-  /** Records what a failed attempt found: the buckets it now claims and when to retry. */
-  private blocked(waiter: Waiter, outcome: Outcome & { readonly _tag: "Blocked" }, now: number): void {
-    const previous = waiter.claims
-    const next = outcome.keys
-    if (previous !== undefined) {
-      for (const key of previous) {
-        if (!next.includes(key)) {
-          this.queues.get(key)?.removeClaimer(waiter)
-          this.markDirty(key)
-        }
-      }
-    }
-    for (const key of next) {
-      if (previous === undefined || !previous.includes(key)) this.queues.get(key)?.claimers.push(waiter)
-    }
-    waiter.claims = next
-    const retryAt = outcome.retryAtMillis
-    if (retryAt === undefined) {
-      waiter.retryAt = Infinity
-      waiter.timerEpoch++
-    } else {
-      waiter.retryAt = retryAt
-      const epoch = ++waiter.timerEpoch
-      this.timers.push({ at: Math.max(retryAt, now), waiter, epoch })
-      this.rearm()
-    }
-  }
-
-  /**
-   * A waiter that is due but held back (a better-ranked waiter claims one of its buckets) gives up
-   * its own claims. It cannot go before that waiter does, and its claims, made at its last attempt,
-   * would otherwise keep buckets that have room since then idle for everyone ranked after it. It is
-   * tried again, and claims again, once it is eligible: the claim that held it back is lifted when
-   * that waiter leaves, which rescans the bucket.
-   */
-  private unclaim(waiter: Waiter): void {
-    const claims = waiter.claims
-    if (claims === undefined || waiter.state !== QUEUED) return
-    for (const key of claims) {
-      this.queues.get(key)?.removeClaimer(waiter)
-      this.markDirty(key)
-    }
-    waiter.claims = undefined
-    waiter.retryNow = false
-    waiter.timerEpoch++
-  }
-
-  /** Scans every dirty bucket's queue in rank order and attempts whoever may go. */
-  private drain(now: number): void {
-    if (this.draining) return
-    this.draining = true
-    try {
-      while (this.dirty.length > 0) {
-        const key = this.dirty.shift()!
-        this.dirtySet.delete(key)
-        this.scan(key, now)
-      }
-    } finally {
-      this.draining = false
-    }
-  }
-
-  private scan(key: string, now: number): void {
-    const queue = this.queues.get(key)
-    if (queue === undefined) return
-    queue.tidy()
-    queue.compact()
-    const positions = [queue.heads[0]!, queue.heads[1]!, queue.heads[2]!]
-    for (;;) {
-      if (queue.busy > 0) return
-      // The next waiter in rank order across the three lanes.
-      let best: Waiter | undefined
-      let bestLane = -1
-      for (let l = 0; l < 3; l++) {
-        const lane = queue.lanes[l]!
-        let p = positions[l]!
-        while (p < lane.length && lane[p]!.state === DONE) p++
-        positions[l] = p
-        if (p < lane.length && (best === undefined || before(lane[p]!, best))) {
-          best = lane[p]!
-          bestLane = l
-        }
-      }
-      if (best === undefined) return
-      positions[bestLane]!++
-      const waiter = best
-      if (waiter.state !== QUEUED) return
-      // A waiter that was short is retried when its wake-up is due or one of its buckets gained room;
-      // one that has never been tried is tried as soon as it is eligible.
-      const candidate = waiter.claims === undefined || waiter.retryNow || waiter.retryAt <= now
-      if (candidate) {
-        if (this.eligible(waiter)) this.attempt(waiter, now)
-        else this.unclaim(waiter)
-      }
-      if (this.queues.get(key) !== queue) return
-      const after = waiter.claims
-      if (waiter.state === QUEUED && after !== undefined && after.includes(key)) return
-    }
-  }
-
-  private rearm(): void {
-    for (;;) {
-      const top = this.timers.peek()
-      if (top === undefined) return
-      if (top.waiter.state !== QUEUED || top.waiter.timerEpoch !== top.epoch) {
-        this.timers.pop()
-        continue
-      }
-      if (top.at < this.armedAt) {
-        this.armedAt = top.at
-        this.timer.arm(top.at)
-      }
-      return
-    }
-  }
 }

@@ -12,6 +12,7 @@
  */
 import type { HttpClient } from "@effect/platform"
 import { Clock, Deferred, Duration, Effect, FiberSet, Metric, Option, Queue, Redacted } from "effect"
+import type { AdmissionService, Answer, Permission } from "../Admission.js"
 import type { BatchBuilderService } from "../BatchBuilder.js"
 import type { BatchRequestItem, Headers } from "../BatchRequest.js"
 import type { BatchResponseItem } from "../BatchResponse.js"
@@ -33,7 +34,7 @@ import type { InvalidRequest } from "../CostCalculator.js"
 import type { ThrottleError } from "../ThrottleError.js"
 import type { TokenError } from "../TokenProvider.js"
 import type * as VE from "../ValidationError.js"
-import type { Priority, ReferencedResponse, Workload } from "../Workload.js"
+import type { ReferencedResponse, Workload } from "../Workload.js"
 
 /** @internal */
 export interface Success {
@@ -80,88 +81,6 @@ export interface Summary {
   readonly durationMs: number
 }
 
-/** One batch as admission sees it. */
-export interface AdmissionRequest {
-  readonly batchId: string
-  readonly shape: PlannedBatch["shape"]
-  /** `priority` is what the caller gave, if anything. */
-  readonly items: ReadonlyArray<{ readonly request: BatchRequestItem; readonly priority: Priority | undefined }>
-}
-
-/**
- * What admission decided for a batch, by index into its items: `rejected` items can never be admitted
- * (a cost above a bucket's capacity); the others are decided by `acquire`.
- *
- * @internal
- */
-export interface Ticket {
-  readonly rejected: ReadonlyArray<{ readonly index: number; readonly error: Failure["error"] }>
-  /**
-   * Waits until some of the batch may go, and says which items go now and which wait for a later
-   * batch. Ends at once when nothing is left to send.
-   */
-  readonly acquire: Effect.Effect<Permission>
-}
-
-/**
- * By index into the batch's items:
- * - `send`: admitted now, with headers to add and an opaque handle for feedback;
- * - `deferred`: not this time (a bucket has no room now); sent again in a later batch.
- * For sequential batches `send` is a prefix: Graph would stop the chain at the first item left out.
- *
- * @internal
- */
-export interface Permission {
-  readonly send: ReadonlyArray<{ readonly index: number; readonly headers: Readonly<Record<string, string>>; readonly handle: unknown }>
-  readonly deferred: ReadonlyArray<number>
-  readonly release: Effect.Effect<void>
-  /** Time spent waiting, per bucket key. */
-  readonly waitedMillis: Readonly<Record<string, number>>
-}
-
-/**
- * The throttling seam: `admit` resolves when (part of) the batch may be sent; `feedback` reports
- * the answers of a batch's items, each with the handle admission gave it.
- *
- * @internal
- */
-export interface Admission {
-  readonly admit: (batch: AdmissionRequest) => Effect.Effect<Ticket>
-  readonly feedback: (answers: ReadonlyArray<Answer>) => Effect.Effect<void>
-  /**
-   * Requests with the same affinity are better sent in the same batches (they hold the same
-   * concurrency permits); `undefined` when a request has none. See `scheduler.regroup`.
-   */
-  readonly affinity?: (request: BatchRequestItem) => string | undefined
-}
-
-/**
- * One item's answer, for `Admission.feedback`: the whole batch's status and headers when the batch
- * failed as a whole.
- *
- * @internal
- */
-export interface Answer {
-  readonly handle: unknown
-  readonly status: number
-  readonly headers: Headers
-}
-
-/** @internal */
-export const noAdmission: Admission = {
-  admit: (batch) =>
-    Effect.succeed({
-      rejected: [],
-      acquire: Effect.succeed({
-        send: batch.items.map((_, index) => ({ index, headers: {}, handle: undefined })),
-        deferred: [],
-        release: Effect.void,
-        waitedMillis: {}
-      })
-    }),
-  feedback: () => Effect.void
-}
-
 /** @internal */
 export interface Settings {
   readonly baseUrl: string
@@ -182,7 +101,7 @@ export interface Deps {
   readonly token: Effect.Effect<Redacted.Redacted<string>, TokenError>
   readonly builder: BatchBuilderService
   readonly resolver: DependencyResolverService
-  readonly admission: Admission
+  readonly admission: AdmissionService
   readonly settings: Settings
 }
 

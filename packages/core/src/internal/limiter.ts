@@ -11,7 +11,7 @@ import type { Limit } from "../Bucket.js"
 import * as QuotaStore from "../QuotaStore.js"
 import type { ThrottleError } from "../ThrottleError.js"
 import { InvalidDemand } from "../ThrottleError.js"
-import * as admission from "./admission.js"
+import * as runner from "./runner.js"
 import { NORMAL } from "./engine.js"
 
 /**
@@ -35,12 +35,12 @@ export const make = (
   storeOptions: QuotaStore.QuotaStore.MemoryOptions = {}
 ): Effect.Effect<Limiter, InvalidDemand, Scope.Scope> =>
   Effect.gen(function*() {
-    if (admission.capacityOf(limit) === undefined) {
+    if (runner.capacityOf(limit) === undefined) {
       return yield* new InvalidDemand({ key: name, entryId: name, reason: "LimitNotPositive" })
     }
     const store = QuotaStore.unsafeMakeMemory(storeOptions)
-    const runner = yield* admission.makeRunner(store, 0)
-    const demand = (cost: number): admission.DemandLike => ({
+    const run = yield* runner.makeRunner(store, 0)
+    const demand = (cost: number): runner.DemandLike => ({
       key: name,
       entryId: name,
       service: "local",
@@ -50,19 +50,19 @@ export const make = (
       cost
     })
     const unit = [demand(1)]
-    const entriesFor = (cost: number) => admission.normalise(cost === 1 ? unit : [demand(cost)])
+    const entriesFor = (cost: number) => runner.normalise(cost === 1 ? unit : [demand(cost)])
     // The in-memory store never fails, so a store error here is a defect.
     const acquire = (cost: number) =>
       Effect.suspend(() => {
         const entries = entriesFor(cost)
         if (!Array.isArray(entries)) return Effect.fail(entries as ThrottleError)
-        return Effect.orDie(admission.admitEntries(runner, entries as ReadonlyArray<admission.DemandLike>, NORMAL))
+        return Effect.orDie(runner.admitEntries(run, entries as ReadonlyArray<runner.DemandLike>, NORMAL))
       })
     const withCost = (cost: number) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | ThrottleError, R> =>
       limit._tag === "Concurrency"
         ? Effect.uninterruptibleMask((restore) =>
           Effect.flatMap(restore(acquire(cost)), (permit) =>
-            Effect.ensuring(restore(self), Effect.orDie(admission.release(runner, permit))))
+            Effect.ensuring(restore(self), Effect.orDie(Effect.suspend(() => runner.toEffect(runner.release(run, permit))))))
         )
         : Effect.zipRight(acquire(cost), self)
     const limiter = (<A, E, R>(self: Effect.Effect<A, E, R>) => withCost(1)(self)) as Limiter

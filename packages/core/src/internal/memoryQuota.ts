@@ -1,12 +1,14 @@
 /**
  * The in-memory quota: every bucket's state in one `Map`, updated synchronously so that taking from
- * several buckets is atomic without locks. `QuotaStore.makeMemory` wraps it in Effects; the
- * `Throttler` calls it directly through `QuotaStore.unsafeLocal` to keep admission allocation-free.
+ * several buckets is atomic without locks. `QuotaStore.makeMemory` wraps it in Effects and
+ * registers its synchronous face ({@link Local}) here, so that a `Throttler` built over that store
+ * (and only over that store) drives it directly and keeps admission allocation-free. The public
+ * `QuotaStore` interface knows nothing of it.
  *
  * @internal
  */
 import type { Limit } from "../Bucket.js"
-import type { Entry, Outcome, Taken } from "../QuotaStore.js"
+import type { Adjustment, Entry, Outcome, QuotaStoreService, Taken } from "../QuotaStore.js"
 
 /** @internal */
 export const taken: Taken = { _tag: "Taken" }
@@ -432,3 +434,61 @@ export class MemoryQuota {
     return this.states.get(key)?.pausedUntil ?? 0
   }
 }
+
+/**
+ * The synchronous face of the in-memory store: the same operations as `QuotaStoreService`, without
+ * Effects.
+ *
+ * @internal
+ */
+export interface Local {
+  readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => Outcome
+  readonly check: (entries: ReadonlyArray<Entry>, nowMillis: number) => boolean
+  readonly release: (entries: ReadonlyArray<Entry>, nowMillis: number) => void
+  readonly pause: (entries: ReadonlyArray<Entry>, untilMillis: number, nowMillis: number) => void
+  readonly adjust: (entries: ReadonlyArray<Entry>, adjustment: Adjustment, nowMillis: number) => void
+  /** The fraction of a bucket's catalogue limit in use now (0 for a bucket it does not hold). */
+  readonly utilisation: (entry: Entry, nowMillis: number) => number
+}
+
+/** @internal */
+export const localOf = (quota: MemoryQuota): Local => ({
+  take: (entries, now) => quota.take(entries, now),
+  check: (entries, now) => quota.check(entries, now),
+  release: (entries, now) => quota.release(entries, now),
+  pause: (entries, until, now) => quota.pause(entries, until, now),
+  adjust: (entries, adjustment, now) => {
+    switch (adjustment._tag) {
+      case "Decrease":
+        return quota.decrease(entries, adjustment.factor, adjustment.floor, now)
+      case "Increase":
+        return quota.increase(entries, adjustment.step, now)
+      case "Charge":
+        return quota.charge(entries, now)
+      case "Redate":
+        return quota.redate(entries, adjustment.takenAtMillis, now)
+    }
+  },
+  utilisation: (entry, now) => quota.utilisation(entry, now)
+})
+
+/** The stores `QuotaStore.makeMemory` built, with their synchronous faces. */
+const faces = new WeakMap<QuotaStoreService, Local>()
+
+/**
+ * Records that `store` is the in-memory store behind `local`. Only `QuotaStore.makeMemory` calls it.
+ *
+ * @internal
+ */
+export const register = <S extends QuotaStoreService>(store: S, local: Local): S => {
+  faces.set(store, local)
+  return store
+}
+
+/**
+ * The synchronous face of a store built by `QuotaStore.makeMemory`; `undefined` for any other store
+ * (a copy or wrapper of one included), which is then driven through its Effects.
+ *
+ * @internal
+ */
+export const faceOf = (store: QuotaStoreService): Local | undefined => faces.get(store)

@@ -1,5 +1,6 @@
 /**
- * Admission through the Throttler, with costs from the CostCalculator.
+ * The throttled implementation of the `Admission` port: every batch priced by the CostCalculator
+ * and admitted through the Throttler.
  *
  * @internal
  */
@@ -10,9 +11,9 @@ import { CostCalculator, type InvalidRequest } from "../CostCalculator.js"
 import { type Classification, LimitCatalog } from "../LimitCatalog.js"
 import { CostExceedsCapacity } from "../ThrottleError.js"
 import * as ThrottlePriority from "../ThrottlePriority.js"
-import { type AnsweredRequest, type Permit, Throttler } from "../Throttler.js"
-import type { Admission, Permission, Ticket } from "./executor.js"
-import { capacityOf as limitCapacity, SyncId, type SyncThrottler } from "./admission.js"
+import { type AnsweredRequest, type Permit, Throttler, type ThrottlerService } from "../Throttler.js"
+import type { AdmissionService, Permission, Ticket } from "../Admission.js"
+import { andThen, capacityOf as limitCapacity, type Direct, directOf, type Step, toEffect } from "./runner.js"
 import { isBinaryBody } from "./body.js"
 
 /** @internal */
@@ -118,8 +119,19 @@ interface Candidate {
   readonly demands: ReadonlyArray<Demand>
 }
 
+/**
+ * What admission asks of the Throttler: the built-in one's direct operations, which answer at once
+ * over an in-memory store, or the same operations through any Throttler's interface.
+ */
+const directOrService = (throttler: ThrottlerService): Omit<Direct, "runner"> =>
+  directOf(throttler) ?? {
+    tryAdmit: (demands, options) => Effect.map(Effect.orDie(throttler.tryAdmit(demands, options)), Option.getOrUndefined),
+    settle: (permit) => Effect.orDie(Effect.zipRight(throttler.answered(permit), throttler.release(permit))),
+    feedbackAll: (answers) => Effect.orDie(throttler.feedbackAll(answers))
+  }
+
 /** @internal */
-export const make = (options: Options): Effect.Effect<Admission, never, Throttler | CostCalculator | LimitCatalog> =>
+export const make = (options: Options): Effect.Effect<AdmissionService, never, Throttler | CostCalculator | LimitCatalog> =>
   Effect.gen(function*() {
     const throttler = yield* Throttler
     const costs = yield* CostCalculator
@@ -147,7 +159,7 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
       return priceOf(item)
     }
     // the built-in Throttler over an in-memory store admits without an Effect per request
-    const sync = (throttler as Partial<Record<typeof SyncId, SyncThrottler>>)[SyncId]
+    const direct = directOrService(throttler)
 
     // Units waiting in batches, per bucket: how long each bucket needs to serve what is queued on
     // it. Requests on the most loaded buckets are ranked first (see `leadOf`), which keeps every
@@ -229,88 +241,71 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
           if (permit !== undefined) permits.push(permit)
         }
         // called once the batch is answered (or was never sent): window units count from the answer
-        const releaseAll = sync !== undefined
-          ? Effect.sync(() => {
-            for (const p of permits) sync.settle(p)
-          })
-          : Effect.suspend(() =>
-            Effect.forEach(permits, (p) => Effect.orDie(Effect.zipRight(throttler.answered(p), throttler.release(p))), {
-              discard: true
-            })
-          )
-        /** Admits, in order, the candidates that can go now; returns the ones that cannot. */
-        const sweep = (list: ReadonlyArray<Candidate>): Effect.Effect<Array<Candidate>> =>
-          sync !== undefined ? Effect.sync(() => sweepNow(sync, list)) : sweepEach(list)
-        /** `leads`, when given, holds each candidate's `leadOf`, computed in the same synchronous step. */
-        const sweepNow = (
-          sync: SyncThrottler,
-          list: ReadonlyArray<Candidate>,
-          leads?: ReadonlyArray<number>
-        ): Array<Candidate> => {
-          const left: Array<Candidate> = []
-          for (let i = 0; i < list.length; i++) {
-            const candidate = list[i]!
-            if (sequential && left.length > 0) {
-              left.push(candidate)
-              continue
+        const settleFrom = (i: number): Step<void> => {
+          for (; i < permits.length; i++) {
+            const step = direct.settle(permits[i]!)
+            if (Effect.isEffect(step)) {
+              const next = i + 1
+              return andThen(step, () => settleFrom(next))
             }
-            const own = share(candidate.demands)
-            const lead = leads === undefined ? leadOf(candidate) : leads[i]!
-            const permit = sync.tryAdmit(own, { priority: candidate.priority, leadMillis: lead })
-            // a demand the throttler refuses outright is a defect here: costs were checked on arrival
-            if (permit !== undefined && !("entries" in permit)) throw permit
-            if (permit !== undefined) commit(candidate, own, permit)
-            else left.push(candidate)
           }
-          return left
+          return undefined
         }
+        const releaseAll = Effect.suspend(() => Effect.orDie(toEffect(settleFrom(0))))
         /**
-         * With a store outside the process, each `tryAdmit` is a round trip. In a parallel batch with
-         * no Outlook permit, what one item takes does not depend on whether the items before it went
-         * (`share` keeps every demand), so all of them are offered at once: a shared store answers
-         * them together (ioredis pipelines commands issued in one tick) and still runs them in rank
-         * order. Otherwise they are offered one after another.
+         * In a parallel batch with no Outlook permit, what one item takes does not depend on whether
+         * the items before it went (`share` keeps every demand), so all of them are offered before
+         * any answer is awaited: a shared store answers them together (ioredis pipelines commands
+         * issued in one tick) and still runs them in rank order.
          */
         const independent = (list: ReadonlyArray<Candidate>): boolean =>
           !sequential && list.length > 1 &&
           list.every((c) => c.demands.every((d) => d.limit._tag !== "Concurrency" || !batchRunsWithinCap(d)))
-        const sweepEach = (list: ReadonlyArray<Candidate>) =>
-          independent(list)
-            ? Effect.map(
-              Effect.forEach(
-                list,
-                (candidate) =>
-                  Effect.orDie(throttler.tryAdmit(candidate.demands, { priority: candidate.priority, leadMillis: leadOf(candidate) })),
-                { concurrency: "unbounded" }
-              ),
-              (permits) => {
-                const left: Array<Candidate> = []
-                for (let i = 0; i < list.length; i++) {
-                  const permit = permits[i]!
-                  if (Option.isSome(permit)) commit(list[i]!, list[i]!.demands, permit.value)
-                  else left.push(list[i]!)
-                }
-                return left
-              }
-            )
-            : sweepOneByOne(list)
-        const sweepOneByOne = (list: ReadonlyArray<Candidate>) =>
-          Effect.gen(function*() {
-            const left: Array<Candidate> = []
-            for (const candidate of list) {
+        /**
+         * Admits, in order, the candidates that can go now; returns the ones that cannot. `leads`, when
+         * given, holds each candidate's `leadOf`, computed in the same synchronous step; after an
+         * answer that had to be awaited they are computed afresh.
+         */
+        const sweep = (list: ReadonlyArray<Candidate>, leads?: ReadonlyArray<number>): Step<Array<Candidate>> => {
+          const left: Array<Candidate> = []
+          const together = independent(list)
+          const offers: Array<Step<Permit | undefined>> = []
+          const settle = (candidate: Candidate, own: ReadonlyArray<Demand>, permit: Permit | undefined) => {
+            if (permit !== undefined) commit(candidate, own, permit)
+            else left.push(candidate)
+          }
+          const from = (i: number, fresh: boolean): Step<Array<Candidate>> => {
+            for (; i < list.length; i++) {
+              const candidate = list[i]!
               if (sequential && left.length > 0) {
                 left.push(candidate)
                 continue
               }
               const own = share(candidate.demands)
-              const permit = yield* Effect.orDie(
-                throttler.tryAdmit(own, { priority: candidate.priority, leadMillis: leadOf(candidate) })
-              )
-              if (Option.isSome(permit)) commit(candidate, own, permit.value)
-              else left.push(candidate)
+              const lead = leads === undefined || fresh ? leadOf(candidate) : leads[i]!
+              const offer = direct.tryAdmit(own, { priority: candidate.priority, leadMillis: lead })
+              if (together) offers.push(offer)
+              else if (!Effect.isEffect(offer)) settle(candidate, own, offer)
+              else {
+                const next = i + 1
+                return andThen(offer, (permit) => {
+                  settle(candidate, own, permit)
+                  return from(next, true)
+                })
+              }
             }
-            return left
-          })
+            if (!together) return left
+            // every demand was kept (see `independent`)
+            return andThen(
+              offers.some(Effect.isEffect) ? Effect.all(offers.map(toEffect), { concurrency: "unbounded" }) : offers as Array<Permit | undefined>,
+              (permits) => {
+                for (let j = 0; j < list.length; j++) settle(list[j]!, list[j]!.demands, permits[j])
+                return left
+              }
+            )
+          }
+          return from(0, false)
+        }
         // Only the wait is interruptible. Interrupted after it (a deadline, say), the batch gives its
         // permits back: `onInterrupt` sits outside the mask, where an interruption held back until the
         // mask ends still reaches it.
@@ -318,14 +313,7 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
           track(candidates, 1)
           // most loaded buckets first; the backlog does not change between ranking and a synchronous
           // sweep, so that sweep reuses the leads
-          let left = yield* sequential
-            ? sweep(candidates)
-            : sync !== undefined
-            ? Effect.sync(() => {
-              const [ordered, leads] = rank(candidates)
-              return sweepNow(sync, ordered, leads)
-            })
-            : Effect.suspend(() => sweep(rank(candidates)[0]))
+          let left = yield* Effect.orDie(toEffect(sequential ? sweep(candidates) : sweep(...rank(candidates))))
           if (send.length === 0 && left.length > 0) {
             // Nothing can go now. Wait for the first item together with the items that need no other
             // bucket than it does (as many as those buckets can hold at once), so that a busy bucket
@@ -341,7 +329,7 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
             if (waited > 0) for (const d of merged) waitedMillis[d.key] = waited
             permits.push(permit)
             for (const candidate of group) commit(candidate, share(candidate.demands), undefined)
-            left = yield* sweep(left.filter((c) => !group.includes(c)))
+            left = yield* Effect.orDie(toEffect(sweep(left.filter((c) => !group.includes(c)))))
           }
           send.sort((a, b) => a.index - b.index)
           const deferred = [...left.map((c) => c.index), ...held].sort((a, b) => a - b)
@@ -349,7 +337,7 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
         }).pipe(Effect.ensuring(Effect.sync(() => track(candidates, -1))))).pipe(Effect.onInterrupt(() => releaseAll))
       })
 
-    const admit: Admission["admit"] = (batch) =>
+    const admit: AdmissionService["admit"] = (batch) =>
       Effect.gen(function*() {
         const sequential = batch.shape !== "parallel"
         const candidates: Array<Candidate> = []
@@ -389,30 +377,22 @@ export const make = (options: Options): Effect.Effect<Admission, never, Throttle
       })
 
     /**
-     * The answers in order. With the built-in Throttler over an in-memory store, those that step no
-     * schedule (the common case) are settled at once; from the first one that does, the rest go to
-     * `feedbackAll` together, so that the batch's response is one event for each bucket's backoff
-     * however many of its items it implicates, and a 429's pause is in place before a later success
-     * wakes the same buckets.
+     * The answers in order, as one event (see `ThrottlerService.feedbackAll`): the batch's response
+     * is one event for each bucket's backoff however many of its items it implicates, and a 429's
+     * pause is in place before a later success wakes the same buckets. With the built-in Throttler
+     * over an in-memory store, the answers that step no schedule (the common case) are settled at once.
      */
-    const feedback: Admission["feedback"] = (answers) =>
+    const feedback: AdmissionService["feedback"] = (answers) =>
       Effect.suspend(() => {
-        for (let i = 0; i < answers.length; i++) {
-          const answer = answers[i]!
-          if (!Array.isArray(answer.handle)) continue
-          if (sync !== undefined && sync.feedback(answer, answer.handle as ReadonlyArray<Demand>)) continue
-          const rest: Array<AnsweredRequest> = []
-          for (let j = i; j < answers.length; j++) {
-            const later = answers[j]!
-            if (Array.isArray(later.handle)) rest.push({ response: later, demands: later.handle as ReadonlyArray<Demand> })
-          }
-          return Effect.orDie(throttler.feedbackAll(rest))
+        const answered: Array<AnsweredRequest> = []
+        for (const answer of answers) {
+          if (Array.isArray(answer.handle)) answered.push({ response: answer, demands: answer.handle as ReadonlyArray<Demand> })
         }
-        return Effect.void
+        return Effect.orDie(toEffect(direct.feedbackAll(answered)))
       })
 
     // the concurrency buckets a request holds: a batch of one mailbox's requests holds only its permits
-    const affinity: NonNullable<Admission["affinity"]> = (request) => {
+    const affinity: NonNullable<AdmissionService["affinity"]> = (request) => {
       const price = priceOf(request)
       priced.set(request, price)
       if (Either.isLeft(price)) return undefined

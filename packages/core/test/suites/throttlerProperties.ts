@@ -6,7 +6,7 @@
 import { expect, it } from "@effect/vitest"
 import { Cause, Chunk, Clock, Effect, Exit, FastCheck, Fiber, Option, TestClock } from "effect"
 import { ConcurrencyLimit, Demand, type Limit, TokenBucketLimit, WindowLimit } from "../../src/Bucket.js"
-import * as admission from "../../src/internal/admission.js"
+import * as runnerModule from "../../src/internal/runner.js"
 import * as QuotaStore from "../../src/QuotaStore.js"
 import * as Throttler from "../../src/Throttler.js"
 import type { StoreTarget } from "./quotaStore.js"
@@ -77,7 +77,6 @@ const remoteLike = (memory: QuotaStore.MemoryQuotaStore) => ({
   release: (entries, now) => Effect.zipRight(Effect.yieldNow(), memory.release(entries, now)),
   pause: (entries, until, now) => Effect.zipRight(Effect.yieldNow(), memory.pause(entries, until, now)),
   adjust: (entries, adjustment, now) => Effect.zipRight(Effect.yieldNow(), memory.adjust(entries, adjustment, now)),
-  unsafeLocal: undefined,
   factor: memory.factor
 }) satisfies QuotaStore.QuotaStoreService & { readonly factor: unknown }
 
@@ -120,23 +119,24 @@ interface Record_ {
 const runScenario = (scenario: Scenario, target: StoreTarget) =>
   Effect.scoped(Effect.gen(function*() {
     const store = yield* target.make({ windowSlots: scenario.windowSlots })
-    const local = store.unsafeLocal
     const throttler = yield* Throttler.make({ agingMillis: scenario.agingMillis }).pipe(
       Effect.provideService(QuotaStore.QuotaStore, store)
     )
-    const runner = (throttler as unknown as Record<symbol, admission.Runner>)[admission.RunnerId]!
+    const runner = runnerModule.directOf(throttler)!.runner
+    // present only when the store is the in-memory one, answered at once
+    const check = runner.port.check
     const admitted: Array<Record_> = []
     const runs = scenario.requests.map(() => 0)
     const inFlight = new Map<string, number>()
     const peak = new Map<string, number>()
     let idle = 0
     const checkWorkConservation = Effect.sync(() => {
-      if (local === undefined) return
+      if (check === undefined) return
       const now = runner.now()
       for (const waiter of runner.engine.waiters()) {
         // A waiting request whose buckets all have room, with nobody ranked ahead of it short on
         // them, must not be waiting.
-        if (runner.engine.couldGo(waiter, (entries) => local.check(entries, now))) idle++
+        if (runner.engine.couldGo(waiter, (entries) => check(entries, now))) idle++
       }
     })
     const fibers: Array<Fiber.RuntimeFiber<void, unknown>> = []

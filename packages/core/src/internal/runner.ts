@@ -1,7 +1,12 @@
 /**
- * Shared plumbing between the `Throttler` and the standalone limiters: validating and merging
- * demands, wiring an engine to the `Clock` and to a quota store, and turning admission into Effects
- * that only allocate a suspension for requests that actually wait.
+ * The runner: an engine wired to the `Clock` and to a quota store, shared by the `Throttler` and the
+ * standalone limiters. It also validates and merges demands, and turns admission into Effects that
+ * only allocate a suspension for requests that actually wait.
+ *
+ * The store is reached through a {@link QuotaPort}, which has two implementations: the in-memory
+ * store that `QuotaStore.makeMemory` built, driven synchronously, and any other `QuotaStore`, driven
+ * through its Effects. Every operation above the port (release, settle, try-admit, feedback) is
+ * written once, as a {@link Step}: a value when the port answered at once, an Effect otherwise.
  *
  * @internal
  */
@@ -9,12 +14,12 @@ import { Duration, Effect, Exit, FiberId, Runtime } from "effect"
 import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import type { Demand, Limit } from "../Bucket.js"
-import type { Entry, Local, QuotaStoreService } from "../QuotaStore.js"
-import type * as ThrottleFeedback from "../ThrottleFeedback.js"
-import type { AdmitOptions, Permit } from "../Throttler.js"
+import type { Adjustment, Entry, Outcome, QuotaStoreService } from "../QuotaStore.js"
+import type { AdmitOptions, AnsweredRequest, Permit, ThrottlerService } from "../Throttler.js"
 import { QuotaStoreError } from "../QuotaStore.js"
 import { CostExceedsCapacity, InvalidDemand, type ThrottleError } from "../ThrottleError.js"
-import { Engine, type Listener, type Waiter } from "./engine.js"
+import { type Driver, Engine, type Listener, type Waiter } from "./engine.js"
+import { faceOf, type Local } from "./memoryQuota.js"
 
 /**
  * A demand as the throttler reads it (every `Bucket.Demand` is one).
@@ -94,6 +99,87 @@ export const holdsPermits = (entries: ReadonlyArray<Entry>): boolean => {
 }
 
 /**
+ * What is done now, or the Effect that does it. `A` is never an Effect (nor an `Option`, which is
+ * one in Effect 3).
+ *
+ * @internal
+ */
+export type Step<A> = A | Effect.Effect<A, QuotaStoreError>
+
+/**
+ * `f` after `step`: at once when `step` is a value.
+ *
+ * @internal
+ */
+export const andThen = <A, B>(step: Step<A>, f: (a: A) => Step<B>): Step<B> =>
+  Effect.isEffect(step) ? Effect.flatMap(step, (a) => toEffect(f(a))) : f(step)
+
+/** @internal */
+export const toEffect = <A>(step: Step<A>): Effect.Effect<A, QuotaStoreError> =>
+  Effect.isEffect(step) ? step : Effect.succeed(step)
+
+/**
+ * How the runner reaches its store. Two implementations: {@link localPort} and {@link effectPort}.
+ *
+ * @internal
+ */
+export interface QuotaPort {
+  /** How the engine takes. */
+  readonly driver: Driver
+  readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => Step<Outcome>
+  readonly release: (entries: ReadonlyArray<Entry>, nowMillis: number) => Step<void>
+  readonly pause: (entries: ReadonlyArray<Entry>, untilMillis: number, nowMillis: number) => Step<void>
+  readonly adjust: (entries: ReadonlyArray<Entry>, adjustment: Adjustment, nowMillis: number) => Step<void>
+  /**
+   * The fraction of a bucket's limit this process uses now; `undefined` for a store that other
+   * processes may share (it cannot tell its own use from theirs).
+   */
+  readonly utilisation: ((entry: Entry, nowMillis: number) => number) | undefined
+  /** Whether the buckets have room now, without taking (for tests of work conservation). */
+  readonly check: ((entries: ReadonlyArray<Entry>, nowMillis: number) => boolean) | undefined
+}
+
+/**
+ * The in-memory store that `QuotaStore.makeMemory` built: every call answers at once.
+ *
+ * @internal
+ */
+export const localPort = (local: Local): QuotaPort => ({
+  driver: { _tag: "Local", local },
+  take: local.take,
+  release: local.release,
+  pause: local.pause,
+  adjust: local.adjust,
+  utilisation: local.utilisation,
+  check: local.check
+})
+
+/**
+ * Any store, through its Effects. The engine's takes run on `runtime` and call back.
+ *
+ * @internal
+ */
+export const effectPort = (store: QuotaStoreService, runtime: Runtime.Runtime<never>): QuotaPort => ({
+  driver: {
+    _tag: "Remote",
+    take: (entries, nowMillis, done) =>
+      Runtime.runCallback(runtime)(store.take(entries, nowMillis), {
+        onExit: (exit) =>
+          done(Exit.isSuccess(exit) ? { _tag: "Ok", outcome: exit.value } : { _tag: "Error", cause: exit.cause })
+      }),
+    release: (entries, nowMillis) => {
+      Runtime.runCallback(runtime)(Effect.ignore(store.release(entries, nowMillis)))
+    }
+  },
+  take: store.take,
+  release: store.release,
+  pause: store.pause,
+  adjust: store.adjust,
+  utilisation: undefined,
+  check: undefined
+})
+
+/**
  * An engine wired to the `Clock` (so `TestClock` drives it) and to a store, with one timer fiber
  * that is interrupted when the scope closes.
  *
@@ -101,48 +187,47 @@ export const holdsPermits = (entries: ReadonlyArray<Entry>): boolean => {
  */
 export interface Runner {
   readonly engine: Engine
-  readonly store: QuotaStoreService
+  readonly port: QuotaPort
   readonly now: () => number
 }
 
 const MAX_TIMER_MILLIS = 2 ** 31 - 1
 
 /**
- * Where a service built on a runner keeps it, for tests and diagnostics.
+ * The built-in `Throttler`'s operations as {@link Step}s, which callers in this package that admit
+ * many requests at once (the throttled admission) use to avoid an Effect per request when the store
+ * answers at once. A `Throttler` without them is used through its interface.
  *
  * @internal
  */
-export const RunnerId: unique symbol = Symbol.for("@effect-msgraph/core/internal/Runner")
-
-/**
- * Where the built-in `Throttler` keeps its synchronous entry points, when its store answers
- * synchronously. Callers in this package that admit many requests at once (the client's admission)
- * use them to avoid an Effect per request; a Throttler without them is used through its interface.
- *
- * @internal
- */
-export const SyncId: unique symbol = Symbol.for("@effect-msgraph/core/internal/SyncThrottler")
-
-/**
- * The built-in Throttler's operations that need no Effect when the store is in memory.
- *
- * @internal
- */
-export interface SyncThrottler {
-  /** `tryAdmit`, now: the permit, `undefined` when the request cannot go now, or why it never can. */
-  readonly tryAdmit: (demands: ReadonlyArray<Demand>, options: AdmitOptions) => Permit | undefined | ThrottleError
-  /** `answered` then `release`, now. */
-  readonly settle: (permit: Permit) => void
-  /**
-   * `feedback`, now, without its span or its result, when the answer needs no schedule (the common
-   * case: no throttling and no load above the slowdown threshold): `true`. `false`, having changed
-   * nothing, when it does.
-   */
-  readonly feedback: (
-    response: ThrottleFeedback.Response,
-    demands: ReadonlyArray<Demand>
-  ) => boolean
+export interface Direct {
+  readonly runner: Runner
+  /** `tryAdmit`: the permit, or `undefined` when the request cannot go now. Invalid demands die. */
+  readonly tryAdmit: (demands: ReadonlyArray<Demand>, options: AdmitOptions) => Step<Permit | undefined>
+  /** `answered` then `release`. */
+  readonly settle: (permit: Permit) => Step<void>
+  /** `feedbackAll`. */
+  readonly feedbackAll: (answers: ReadonlyArray<AnsweredRequest>) => Step<void>
 }
+
+const directs = new WeakMap<ThrottlerService, Direct>()
+
+/**
+ * Records the direct operations of a `Throttler` built by `Throttler.make`.
+ *
+ * @internal
+ */
+export const registerDirect = (throttler: ThrottlerService, direct: Direct): ThrottlerService => {
+  directs.set(throttler, direct)
+  return throttler
+}
+
+/**
+ * The direct operations of a `Throttler` built by `Throttler.make`; `undefined` for any other.
+ *
+ * @internal
+ */
+export const directOf = (throttler: ThrottlerService): Direct | undefined => directs.get(throttler)
 
 /** @internal */
 export const makeRunner = (
@@ -171,25 +256,10 @@ export const makeRunner = (
         timerFiber = Runtime.runFork(runtime)(Effect.zipRight(clock.sleep(Duration.millis(delay)), fire))
       }
     }
-    const local = store.unsafeLocal
+    const local = faceOf(store)
+    const port = local !== undefined ? localPort(local) : effectPort(store, runtime)
     const engine = new Engine(
-      local !== undefined
-        ? { _tag: "Local", local }
-        : {
-          _tag: "Remote",
-          take: (entries, nowMillis, done) =>
-            Runtime.runCallback(runtime)(store.take(entries, nowMillis), {
-              onExit: (exit) =>
-                done(
-                  Exit.isSuccess(exit)
-                    ? { _tag: "Ok", outcome: exit.value }
-                    : { _tag: "Error", cause: exit.cause }
-                )
-            }),
-          release: (entries, nowMillis) => {
-            Runtime.runCallback(runtime)(Effect.ignore(store.release(entries, nowMillis)))
-          }
-        },
+      port.driver,
       { agingMillis },
       timer,
       now
@@ -202,7 +272,7 @@ export const makeRunner = (
         timerFiber = undefined
       })
     )
-    return { engine, store, now }
+    return { engine, port, now }
   })
 
 type Resume = (effect: Effect.Effect<Waiter, QuotaStoreError>) => void
@@ -227,26 +297,44 @@ export const fiberListener: Listener = {
  *
  * @internal
  */
-export const release = (runner: Runner, permit: Waiter): Effect.Effect<void, QuotaStoreError> => {
-  if (permit.released || !holdsPermits(permit.entries)) return Effect.void
-  const local = runner.store.unsafeLocal
-  if (local !== undefined) return Effect.sync(() => releaseNow(runner, local, permit))
+export const release = (runner: Runner, permit: Waiter): Step<void> => {
+  if (permit.released || !holdsPermits(permit.entries)) return undefined
   permit.released = true
-  return Effect.suspend(() => runner.store.release(permit.entries, runner.now())).pipe(
-    Effect.tap(() => Effect.sync(() => runner.engine.wake(keysOf(permit.entries))))
-  )
+  return andThen(runner.port.release(permit.entries, runner.now()), () => runner.engine.wake(keysOf(permit.entries)))
 }
 
 /**
- * {@link release} with an in-memory store, now. Idempotent.
+ * Counts a permit's sliding-window units from now (see `ThrottlerService.answered`).
  *
  * @internal
  */
-export const releaseNow = (runner: Runner, local: Local, permit: Waiter): void => {
-  if (permit.released || !holdsPermits(permit.entries)) return
-  permit.released = true
-  local.release(permit.entries, runner.now())
-  runner.engine.wake(keysOf(permit.entries))
+export const answered = (runner: Runner, permit: Waiter): Step<void> => {
+  const now = runner.now()
+  if (now <= permit.admittedAt) return undefined
+  const windows = permit.entries.filter((e) => e.limit._tag === "Window")
+  if (windows.length === 0) return undefined
+  return runner.port.adjust(windows, { _tag: "Redate", takenAtMillis: permit.admittedAt }, now)
+}
+
+/**
+ * Admits normalised entries only if they can go now (see `Engine.tryArrive`), taking from a store
+ * outside the process after the queue has allowed it.
+ *
+ * @internal
+ */
+export const tryAdmit = (
+  runner: Runner,
+  entries: ReadonlyArray<Entry>,
+  level: number,
+  leadMillis: number
+): Step<Waiter | undefined> => {
+  const tried = runner.engine.tryArrive(entries, level, leadMillis)
+  if (tried !== "Check") return tried
+  const now = runner.now()
+  return andThen(
+    runner.port.take(entries, now),
+    (outcome) => outcome._tag === "Taken" ? runner.engine.admitted(entries, level, now) : undefined
+  )
 }
 
 /** @internal */
@@ -285,7 +373,7 @@ export const unsafeAdmit = (
     if (waiter.failure !== undefined) return resume(Effect.fail(storeFailure(waiter.failure)))
     waiter.payload = resume
     return Effect.suspend(() => {
-      if (waiter.admission > 0) return Effect.ignore(release(runner, waiter))
+      if (waiter.admission > 0) return Effect.ignore(toEffect(release(runner, waiter)))
       runner.engine.cancel(waiter)
       return Effect.void
     })

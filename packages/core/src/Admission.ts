@@ -1,0 +1,158 @@
+/**
+ * The admission port: what `GraphClient` asks before it sends a batch, and what it reports once the
+ * batch is answered. The client sends whatever its admission lets through, when it lets it through;
+ * it never decides pacing itself.
+ *
+ * For each planned batch the client calls {@link AdmissionService.admit} with the batch's items and
+ * gets a {@link Ticket}: the items that can never be sent (rejected, with their error), and an
+ * `acquire` Effect that waits until some of the batch may go and answers a {@link Permission}: which
+ * items go now (each with headers to add and an opaque handle), which wait for a later batch, and a
+ * `release` to run once the batch is answered (or was never sent). The answers then come back,
+ * item by item with the handle the permission gave, through {@link AdmissionService.feedback}.
+ *
+ * Two implementations ship: {@link layerUnthrottled} (everything goes at once) and
+ * {@link layerThrottled} (every batch is priced by the `CostCalculator` and admitted by the
+ * `Throttler`). Write your own by providing the {@link Admission} tag.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer } from "effect"
+import type { BatchRequestItem, Headers } from "./BatchRequest.js"
+import type { CostCalculator, InvalidRequest } from "./CostCalculator.js"
+import type { PlannedBatch } from "./DependencyResolver.js"
+import * as throttledAdmission from "./internal/throttledAdmission.js"
+import type { LimitCatalog } from "./LimitCatalog.js"
+import type { ThrottleError } from "./ThrottleError.js"
+import type { Throttler } from "./Throttler.js"
+import type { Priority } from "./Workload.js"
+
+/**
+ * One batch as admission sees it: its items in order, each with the priority the caller gave, if any.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Request {
+  readonly batchId: string
+  readonly shape: PlannedBatch["shape"]
+  readonly items: ReadonlyArray<{ readonly request: BatchRequestItem; readonly priority: Priority | undefined }>
+}
+
+/**
+ * Why an item can never be admitted: it cannot be priced, or it costs more than a bucket holds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Rejection = ThrottleError | InvalidRequest
+
+/**
+ * What admission decided for a batch, by index into its items: `rejected` items can never be
+ * admitted (they fail with their error); the others are decided by `acquire`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Ticket {
+  readonly rejected: ReadonlyArray<{ readonly index: number; readonly error: Rejection }>
+  /**
+   * Waits until some of the batch may go, and says which items go now and which wait for a later
+   * batch. Ends at once when nothing is left to send.
+   */
+  readonly acquire: Effect.Effect<Permission>
+}
+
+/**
+ * By index into the batch's items:
+ * - `send`: admitted now, with headers to add and an opaque handle for feedback;
+ * - `deferred`: not this time (a bucket has no room now); sent again in a later batch.
+ *
+ * For sequential batches `send` is a prefix: Graph would stop the chain at the first item left out.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Permission {
+  readonly send: ReadonlyArray<{ readonly index: number; readonly headers: Readonly<Record<string, string>>; readonly handle: unknown }>
+  readonly deferred: ReadonlyArray<number>
+  /** Run by the client once the batch is answered, or when it will not be sent. */
+  readonly release: Effect.Effect<void>
+  /** Time spent waiting, per bucket key. */
+  readonly waitedMillis: Readonly<Record<string, number>>
+}
+
+/**
+ * One item's answer: its own status and headers, or the whole batch's when the batch failed as a
+ * whole, with the handle its permission gave.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Answer {
+  readonly handle: unknown
+  readonly status: number
+  readonly headers: Headers
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface AdmissionService {
+  /** Resolves at once with the batch's ticket; its `acquire` waits until (part of) the batch may go. */
+  readonly admit: (batch: Request) => Effect.Effect<Ticket>
+  /** The answers of one batch's items, in the batch's order. */
+  readonly feedback: (answers: ReadonlyArray<Answer>) => Effect.Effect<void>
+  /**
+   * Requests with the same affinity are better sent in the same batches (they hold the same
+   * concurrency permits); `undefined` when a request has none.
+   */
+  readonly affinity?: (request: BatchRequestItem) => string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Admission extends Context.Tag("@effect-msgraph/core/Admission")<Admission, AdmissionService>() {}
+
+/**
+ * Lets every item of every batch go at once, and learns nothing from the answers.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const unthrottled: AdmissionService = {
+  admit: (batch) =>
+    Effect.succeed({
+      rejected: [],
+      acquire: Effect.succeed({
+        send: batch.items.map((_, index) => ({ index, headers: {}, handle: undefined })),
+        deferred: [],
+        release: Effect.void,
+        waitedMillis: {}
+      })
+    }),
+  feedback: () => Effect.void
+}
+
+/**
+ * No client-side throttling: every batch is sent at once, and 429s are retried after Retry-After.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerUnthrottled: Layer.Layer<Admission> = Layer.succeed(Admission, unthrottled)
+
+/**
+ * Proactive throttling: every batch is priced by the `CostCalculator` and admitted by the
+ * `Throttler` before it is sent. `identity` names the tenant, app and acting user that buckets are
+ * keyed by. See `GraphClient.layerThrottled`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerThrottled = (
+  identity: LimitCatalog.Identity
+): Layer.Layer<Admission, never, Throttler | CostCalculator | LimitCatalog> =>
+  Layer.effect(Admission, throttledAdmission.make({ identity }))

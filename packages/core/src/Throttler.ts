@@ -384,10 +384,9 @@ export const make = (
     const answered = (permit: Permit) =>
       Effect.suspend(() => {
         const now = runner.now()
-        if (now <= permit.admittedAt) return Effect.void
-        const windows = permit.entries.filter((e) => e.limit._tag === "Window")
-        if (windows.length === 0) return Effect.void
-        return store.adjust(windows, { _tag: "Redate", takenAtMillis: permit.admittedAt }, now)
+        const answered = admission.answeredEntries(permit.entries, permit.admittedAt, now)
+        if (answered.length === 0) return Effect.void
+        return store.adjust(answered, { _tag: "Redate", takenAtMillis: permit.admittedAt }, now)
       })
 
     const withPermit: ThrottlerService["withPermit"] = (demands, opts) => (self) =>
@@ -742,10 +741,8 @@ export const make = (
         },
         settle: (permit) => {
           const now = runner.now()
-          if (now > permit.admittedAt) {
-            const windows = permit.entries.filter((e) => e.limit._tag === "Window")
-            if (windows.length > 0) local.adjust(windows, { _tag: "Redate", takenAtMillis: permit.admittedAt }, now)
-          }
+          const answered = admission.answeredEntries(permit.entries, permit.admittedAt, now)
+          if (answered.length > 0) local.adjust(answered, { _tag: "Redate", takenAtMillis: permit.admittedAt }, now)
           admission.releaseNow(runner, local, permit as Waiter)
         },
         feedback: (response, demands) =>

@@ -249,6 +249,15 @@ export const releaseNow = (runner: Runner, local: Local, permit: Waiter): void =
   runner.engine.wake(keysOf(permit.entries))
 }
 
+/**
+ * What an answer changes in the store (a `Redate`): sliding windows taken before now, and every token
+ * bucket (its units are no longer in flight).
+ *
+ * @internal
+ */
+export const answeredEntries = (entries: ReadonlyArray<Entry>, admittedAt: number, now: number): ReadonlyArray<Entry> =>
+  entries.filter((e) => e.limit._tag === "TokenBucket" || (e.limit._tag === "Window" && now > admittedAt))
+
 /** @internal */
 export const keysOf = (entries: ReadonlyArray<Entry>): Array<string> => entries.map((e) => e.key)
 

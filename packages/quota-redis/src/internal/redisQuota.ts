@@ -32,6 +32,7 @@ export interface Settings {
   readonly windowSlots: number
   readonly adaptiveMemoryMillis: number
   readonly tokenReserveMillis: number
+  readonly tokensInFlight: boolean
 }
 
 /** @internal */
@@ -74,7 +75,7 @@ export const validate = (
     }
     const windowSlots = options.windowSlots ?? defaults.windowSlots
     if (!Number.isInteger(windowSlots) || windowSlots < 1) return bad("windowSlots", "must be a positive integer")
-    const { adaptiveMemoryMillis: _a, tokenReserveMillis: _t, windowSlots: _w } = options
+    const { adaptiveMemoryMillis: _a, tokenReserveMillis: _t, tokensInFlight: _f, windowSlots: _w } = options
     return Effect.succeed<Settings>({
       url,
       client: options.client,
@@ -85,11 +86,13 @@ export const validate = (
       memory: {
         windowSlots,
         ...(_a === undefined ? {} : { adaptiveMemoryMillis: _a }),
-        ...(_t === undefined ? {} : { tokenReserveMillis: _t })
+        ...(_t === undefined ? {} : { tokenReserveMillis: _t }),
+        ...(_f === undefined ? {} : { tokensInFlight: _f })
       },
       windowSlots,
       adaptiveMemoryMillis: options.adaptiveMemoryMillis ?? defaults.adaptiveMemoryMillis,
-      tokenReserveMillis: options.tokenReserveMillis ?? 0
+      tokenReserveMillis: options.tokenReserveMillis ?? 0,
+      tokensInFlight: options.tokensInFlight ?? false
     })
   })
 
@@ -184,6 +187,7 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
           args[n + 7] = p1
           args[n + 8] = p2
           args[n + 9] = settings.permitPollMillis
+          args[n + 10] = settings.tokensInFlight ? 1 : 0
           let at = n + HEADER
           for (let i = 0; i < n; i++) {
             const entry = entries[i]!
@@ -312,7 +316,8 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
         case "Charge":
           return guarded(Effect.asVoid(call("adjust", Op.charge, entries, nowMillis)), local)
         case "Redate":
-          return nowMillis <= adjustment.takenAtMillis
+          // windows move only when time has passed; token buckets end a flight whenever
+          return nowMillis <= adjustment.takenAtMillis && !entries.some((e) => e.limit._tag === "TokenBucket")
             ? Effect.void
             : guarded(
               Effect.asVoid(call("adjust", Op.redate, entries, nowMillis, nowMillis - adjustment.takenAtMillis)),

@@ -315,14 +315,18 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
           return guarded(Effect.asVoid(call("adjust", Op.increase, entries, nowMillis, adjustment.step)), local)
         case "Charge":
           return guarded(Effect.asVoid(call("adjust", Op.charge, entries, nowMillis)), local)
-        case "Redate":
-          // windows move only when time has passed; token buckets end a flight whenever
-          return nowMillis <= adjustment.takenAtMillis && !entries.some((e) => e.limit._tag === "TokenBucket")
+        case "Redate": {
+          // windows move only when time has passed; token buckets end a flight whenever, if they count flights
+          const moved = entries.filter((e) =>
+            e.limit._tag === "Window" ? nowMillis > adjustment.takenAtMillis : e.limit._tag === "TokenBucket" && settings.tokensInFlight
+          )
+          return moved.length === 0
             ? Effect.void
             : guarded(
-              Effect.asVoid(call("adjust", Op.redate, entries, nowMillis, nowMillis - adjustment.takenAtMillis)),
+              Effect.asVoid(call("adjust", Op.redate, moved, nowMillis, nowMillis - adjustment.takenAtMillis)),
               local
             )
+        }
       }
     }
 

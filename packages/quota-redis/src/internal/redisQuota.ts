@@ -383,8 +383,8 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
 
 /** The reply of `take`, with its retry instant translated from Redis's clock to the caller's. */
 const decodeTake = (reply: Reply, entries: ReadonlyArray<Entry>, nowMillis: number): QuotaStore.Outcome | undefined => {
+  if (reply === 1) return taken
   if (!Array.isArray(reply)) return undefined
-  if (reply[0] === 1) return taken
   const retry = Number(reply[1])
   const serverNow = Number(reply[2])
   const indexes = reply[3] as ReadonlyArray<number>

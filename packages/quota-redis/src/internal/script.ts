@@ -267,11 +267,14 @@ local n = #KEYS
 
 if op == 'take' then
   local states = {}
+  -- each entry's arguments, converted once
+  local cs, rs, ns = {}, {}, {}
   local blocked = {}
   local retry = nil
   local unknown = false
   for i = 1, n do
     local kind, cap, rate, cost = entry(i)
+    cs[i], rs[i], ns[i] = cap, rate, cost
     local s = advance(load(KEYS[i], true, kind, cap), cap, rate)
     states[i] = s
     local short = false
@@ -296,11 +299,11 @@ if op == 'take' then
     return { 0, num(retry), num(now), blocked }
   end
   for i = 1, n do
-    local kind, cap, rate, cost = entry(i)
-    apply(states[i], cap, rate, cost, true)
-    save(KEYS[i], states[i], cap, rate)
+    apply(states[i], cs[i], rs[i], ns[i], true)
+    save(KEYS[i], states[i], cs[i], rs[i])
   end
-  return { 1, '', num(now), {} }
+  -- taken: the caller needs nothing more
+  return 1
 end
 
 if op == 'release' or op == 'renew' then

@@ -5,12 +5,15 @@
  *
  * 1. Latency: one `take` at a time (a request's three buckets: an app window, a mailbox window and
  *    a tenant token bucket, with limits high enough that nothing waits), against one `INCR` at a
- *    time on the same connection: the floor of any round trip through this client.
+ *    time on the same connection: the floor of any round trip through this client. Also the time
+ *    Redis itself spends per call (`INFO commandstats`), which splits a `take` into server and
+ *    client.
  * 2. Throughput: admissions per second with 64 takes in flight per process, in one process and in
  *    four processes at once, against `INCR` the same way.
  * 3. The client's overhead per request: 10,000 independent GETs per process through the whole
  *    `GraphClient` (in-process emulator, no latency, limits × 1,000 on both sides so nothing
- *    paces), four processes at once, with the in-memory store and with the Redis store. CPU time of
+ *    paces), four processes at once, with the in-memory store and with the Redis store (both with the
+ *    token reserve and in-flight accounting of `layerThrottledMemory`). CPU time of
  *    the client's process per request (the work it does), and wall time per request.
  *
  * Writes `bench/results/redis.json` at the repository root and prints a table.
@@ -106,7 +109,13 @@ const clientOverhead = async (redisUrl: string | undefined) => {
     ? GraphClient.layerThrottledMemory(Emulator.defaultIdentity, { catalog }).pipe(Layer.orDie)
     : GraphClient.layerThrottled(Emulator.defaultIdentity).pipe(
       Layer.provide(Layer.merge(
-        Throttler.layer().pipe(Layer.provide(RedisQuotaStore.layer({ url: redisUrl, namespace: `client${process.pid}` }))),
+        Throttler.layer().pipe(Layer.provide(RedisQuotaStore.layer({
+          url: redisUrl,
+          namespace: `client${process.pid}`,
+          // as layerThrottledMemory (and the CLI): the same work on both sides
+          tokenReserveMillis: GraphClient.defaultTokenReserveMillis,
+          tokensInFlight: true
+        }))),
         CostCalculator.layer
       )),
       Layer.provide(LimitCatalog.layer(catalog)),
@@ -180,8 +189,17 @@ const main = async () => {
     const client = new Redis(url, { enableAutoPipelining: true })
     const store = await makeStore(client, "bench")
     const version = String(await client.info("server")).match(/redis_version:(\S+)/)?.[1] ?? "?"
+    /** µs Redis spends per call of `command`, since the last reset. */
+    const serverUs = async (command: string) => {
+      const stats = String(await client.info("commandstats"))
+      return Number(stats.match(new RegExp(`cmdstat_${command}:.*usec_per_call=([0-9.]+)`))?.[1] ?? NaN)
+    }
+    await client.config("RESETSTAT")
     const incrLatency = await sequential(() => client.incr("bench:counter"))
+    const incrServerUs = await serverUs("incr")
+    await client.config("RESETSTAT")
     const takeLatency = await sequential(() => Effect.runPromise(store.take(demands, Date.now())))
+    const takeServerUs = await serverUs("evalsha")
     await client.quit()
     const sum = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0)
     const one = { incr: sum(await inProcesses<number>(1, "incr", url)), take: sum(await inProcesses<number>(1, "take", url)) }
@@ -192,7 +210,13 @@ const main = async () => {
     const redisRows = await inProcesses<Overhead>(PROCESSES, "client-redis", url)
     const results = {
       redisVersion: version,
-      latency: { incr: incrLatency, take: takeLatency, takeOverIncr: round(takeLatency.meanUs / incrLatency.meanUs, 2) },
+      latency: {
+        incr: incrLatency,
+        take: takeLatency,
+        takeOverIncr: round(takeLatency.meanUs / incrLatency.meanUs, 2),
+        takeOverIncrP50: round(takeLatency.p50Us / incrLatency.p50Us, 2),
+        serverUsPerCall: { incr: round(incrServerUs, 2), take: round(takeServerUs, 2) }
+      },
       throughput: {
         oneProcess: { incrPerSecond: Math.round(one.incr), takesPerSecond: Math.round(one.take) },
         fourProcesses: { incrPerSecond: Math.round(four.incr), takesPerSecond: Math.round(four.take) }
@@ -213,7 +237,8 @@ const main = async () => {
     fs.mkdirSync(dir, { recursive: true })
     fs.writeFileSync(new URL("redis.json", dir), `${JSON.stringify(out, null, 2)}\n`)
     console.log(`Redis ${version} on loopback`)
-    console.log(`latency, one at a time: INCR ${incrLatency.meanUs} µs (p50 ${incrLatency.p50Us}, p99 ${incrLatency.p99Us}); take ${takeLatency.meanUs} µs (p50 ${takeLatency.p50Us}, p99 ${takeLatency.p99Us}): ${out.latency.takeOverIncr}× the floor`)
+    console.log(`latency, one at a time: INCR ${incrLatency.meanUs} µs (p50 ${incrLatency.p50Us}, p99 ${incrLatency.p99Us}); take ${takeLatency.meanUs} µs (p50 ${takeLatency.p50Us}, p99 ${takeLatency.p99Us}): ${out.latency.takeOverIncr}× the floor (p50 ${out.latency.takeOverIncrP50}×)`)
+    console.log(`time in Redis per call: INCR ${out.latency.serverUsPerCall.incr} µs, take ${out.latency.serverUsPerCall.take} µs`)
     console.log(`throughput, ${IN_FLIGHT} in flight per process: 1 process INCR ${Math.round(one.incr)}/s, take ${Math.round(one.take)}/s; ${PROCESSES} processes INCR ${Math.round(four.incr)}/s, take ${Math.round(four.take)}/s`)
     console.log(`client overhead per request, ${PROCESSES} processes: memory ${overhead.memory.cpuUsPerRequest} µs CPU (${overhead.memory.wallUsPerRequest} µs wall), Redis ${overhead.redis.cpuUsPerRequest} µs CPU (${overhead.redis.wallUsPerRequest} µs wall): ${cpuRatio}× CPU, ${wallRatio}× wall`)
   } finally {

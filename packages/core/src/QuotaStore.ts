@@ -82,9 +82,10 @@ export type Outcome = Taken | Blocked
  * - `Increase`: add `step` times the catalogue's value to it, never above the catalogue's value;
  * - `Charge`: take each entry's cost now, whether or not the bucket has it (the server reported a
  *   higher cost than was estimated); a token bucket may go negative. Concurrency is never charged.
- * - `Redate`: the entries taken at `takenAtMillis` are counted in their sliding windows from now on
- *   instead (the server counted them on arrival, which is no later than now); other kinds of bucket
- *   are left alone. Units that had already left the window are counted again from now.
+ * - `Redate`: the request taken at `takenAtMillis` was answered now. Its sliding-window entries are
+ *   counted from now on instead (the server counted them on arrival, which is no later than now);
+ *   units that had already left the window are counted again from now. Its token-bucket entries are
+ *   no longer in flight (see `MemoryOptions.tokensInFlight`). Concurrency is left alone.
  *
  * @since 0.1.0
  * @category models
@@ -176,6 +177,17 @@ export declare namespace QuotaStore {
      * costs `tokenReserveMillis` once per drained bucket, not a lower rate.
      */
     readonly tokenReserveMillis?: number
+    /**
+     * Whether a token bucket counts the units of the requests it admitted and that were not
+     * answered yet (default `false`; `GraphClient.layerThrottledMemory` and the CLI turn it on).
+     * Graph takes a request's units when the request arrives, which can be seconds after its
+     * admission when it waited for a send slot, and Graph's bucket wastes whatever refill comes
+     * while it is full. With this on, the bucket refills only up to its capacity less the units in
+     * flight, which keeps Graph's bucket at least as full as this one whatever the arrival times:
+     * no 429 from a token bucket. `Throttler.answered` (a `Redate` adjustment) ends a take's flight;
+     * a caller that never reports answers must leave this off.
+     */
+    readonly tokensInFlight?: boolean
   }
 }
 
@@ -204,7 +216,8 @@ export const unsafeMakeMemory = (options: QuotaStore.MemoryOptions = {}): Memory
   const quota = new internal.MemoryQuota({
     windowSlots: options.windowSlots ?? internal.defaultOptions.windowSlots,
     adaptiveMemoryMillis: options.adaptiveMemoryMillis ?? internal.defaultOptions.adaptiveMemoryMillis,
-    tokenReserveMillis: options.tokenReserveMillis ?? internal.defaultOptions.tokenReserveMillis
+    tokenReserveMillis: options.tokenReserveMillis ?? internal.defaultOptions.tokenReserveMillis,
+    tokensInFlight: options.tokensInFlight ?? internal.defaultOptions.tokensInFlight
   })
   const local = internal.localOf(quota)
   return internal.register({

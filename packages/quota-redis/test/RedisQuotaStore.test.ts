@@ -154,6 +154,20 @@ whenRedis(() => {
         expect(yield* survivor.take([entry("c", c)], Date.now())).toMatchObject({ _tag: "Blocked" })
       })))
 
+    it.live("token units in flight from a process that died stop holding the refill back when its lease ends", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const namespace = freshNamespace()
+        const t = TokenBucketLimit.make({ capacity: 10, refillPerSecond: 1 })
+        const options = { namespace, clock: "caller" as const, tokensInFlight: true, leaseMillis: 1000 }
+        const doomed = yield* store(options)
+        const survivor = yield* store(options)
+        // the whole bucket in flight, never answered: the process died with its requests
+        expect(yield* doomed.take([entry("t", t, 10)], 0)).toEqual({ _tag: "Taken" })
+        expect(yield* survivor.take([entry("t", t)], 900)).toMatchObject({ _tag: "Blocked", keys: ["t"] })
+        // its lease ended at 1000: the refill is no longer capped by its units
+        expect(yield* survivor.take([entry("t", t)], 1500)).toEqual({ _tag: "Taken" })
+      })))
+
     it.live("a live process renews its leases: its permits stay taken well past the lease", () =>
       Effect.scoped(Effect.gen(function*() {
         const namespace = freshNamespace()

@@ -21,10 +21,17 @@ export interface Options {
   readonly adaptiveMemoryMillis: number
   /** A token bucket keeps this many milliseconds of refill in reserve (see `QuotaStore.MemoryOptions`). */
   readonly tokenReserveMillis: number
+  /** A token bucket counts its units in flight (taken, not yet answered) against its refill (see `QuotaStore.MemoryOptions`). */
+  readonly tokensInFlight: boolean
 }
 
 /** @internal */
-export const defaultOptions: Options = { windowSlots: 20, adaptiveMemoryMillis: 10 * 60_000, tokenReserveMillis: 0 }
+export const defaultOptions: Options = {
+  windowSlots: 20,
+  adaptiveMemoryMillis: 10 * 60_000,
+  tokenReserveMillis: 0,
+  tokensInFlight: false
+}
 
 const WINDOW = 0
 const TOKEN = 1
@@ -56,6 +63,10 @@ export class BucketState {
   slotUnits: Float64Array | undefined = undefined
   /** Token bucket: units held back from every request but one that needs the whole capacity. */
   reserve = 0
+  /** Token bucket: units taken and not yet answered; the bucket refills up to its capacity less these. */
+  inFlight = 0
+  /** Token bucket: whether takes count as in flight until answered. */
+  tracksInFlight = false
   constructor(
     readonly kind: number,
     /** Window limit N, token capacity, or permits. */
@@ -73,7 +84,7 @@ export class BucketState {
   }
 }
 
-const makeState = (limit: Limit, slots: number, now: number, reserveMillis: number): BucketState => {
+const makeState = (limit: Limit, slots: number, now: number, options: Options): BucketState => {
   switch (limit._tag) {
     case "Window": {
       // A window that holds no more units than there are slots is kept exactly: one run per
@@ -86,7 +97,8 @@ const makeState = (limit: Limit, slots: number, now: number, reserveMillis: numb
     }
     case "TokenBucket": {
       const state = new BucketState(TOKEN, limit.capacity, limit.refillPerSecond / 1000, 0, now)
-      state.reserve = (limit.refillPerSecond / 1000) * reserveMillis
+      state.reserve = (limit.refillPerSecond / 1000) * options.tokenReserveMillis
+      state.tracksInFlight = options.tokensInFlight
       return state
     }
     case "Concurrency":
@@ -121,8 +133,14 @@ const expireWindow = (state: BucketState, now: number): void => {
   if (state.count === 0) state.units = 0
 }
 
+/**
+ * Refills up to the capacity less the units in flight. Graph takes a request's units when it arrives,
+ * which may be long after its admission (it waited for a send slot, or in transit), and its bucket
+ * wastes whatever refill comes while it is full. Capping ours at what is neither held nor in flight
+ * keeps Graph's bucket at least at ours plus the units in flight, whatever the arrival times.
+ */
 const refillToken = (state: BucketState, now: number): void => {
-  const cap = effectiveCapacity(state)
+  const cap = effectiveCapacity(state) - state.inFlight
   if (now > state.last) {
     const next = state.units + (now - state.last) * state.rate * state.factor
     state.units = next > cap ? cap : next
@@ -210,6 +228,12 @@ const apply = (state: BucketState, cost: number, now: number): void => {
   else state.units += cost
 }
 
+/** A take (not a charge: the server's own correction) of a token bucket is in flight until answered. */
+const applyTake = (state: BucketState, cost: number, now: number): void => {
+  apply(state, cost, now)
+  if (state.kind === TOKEN && state.tracksInFlight) state.inFlight += cost
+}
+
 /** A state identical to a freshly created one (or one whose only memory has expired) can be dropped. */
 const isIdle = (state: BucketState, now: number, options: Options): boolean => {
   if (state.pausedUntil > now) return false
@@ -219,7 +243,7 @@ const isIdle = (state: BucketState, now: number, options: Options): boolean => {
     case WINDOW:
       return state.count === 0
     case TOKEN:
-      return state.units + EPSILON >= state.capacity * state.factor
+      return state.inFlight <= EPSILON && state.units + EPSILON >= state.capacity * state.factor
     default:
       return state.units <= 0
   }
@@ -241,7 +265,7 @@ export class MemoryQuota {
   private state(entry: Entry, now: number): BucketState {
     let state = this.states.get(entry.key)
     if (state === undefined) {
-      state = makeState(entry.limit, this.options.windowSlots, now, this.options.tokenReserveMillis)
+      state = makeState(entry.limit, this.options.windowSlots, now, this.options)
       this.states.set(entry.key, state)
     }
     return state
@@ -314,7 +338,7 @@ export class MemoryQuota {
         keys: blockedKeys
       }
     }
-    for (let i = 0; i < n; i++) apply(scratch[i]!, entries[i]!.cost, now)
+    for (let i = 0; i < n; i++) applyTake(scratch[i]!, entries[i]!.cost, now)
     scratch.length = 0
     return taken
   }
@@ -342,15 +366,23 @@ export class MemoryQuota {
   }
 
   /**
-   * Moves window units taken at `takenAt` to a run dated `now`: they are counted until `now + W`.
-   * The run that holds them is the one of their sub-window; a unit already gone is counted again.
-   * Dates only move later, so the window stays conservative.
+   * The request taken at `takenAt` was answered at `now`. Window units move to a run dated `now`:
+   * they are counted until `now + W`. The run that holds them is the one of their sub-window; a unit
+   * already gone is counted again. Dates only move later, so the window stays conservative. A token
+   * bucket's units are no longer in flight.
    */
   redate(entries: ReadonlyArray<Entry>, takenAt: number, now: number): void {
-    if (now <= takenAt) return
     this.tick(now)
     for (const entry of entries) {
-      if (entry.limit._tag !== "Window" || entry.cost <= 0) continue
+      if (entry.limit._tag === "TokenBucket") {
+        const state = this.states.get(entry.key)
+        if (state === undefined || state.inFlight <= 0) continue
+        // refill up to now under the old cap, then lift it
+        advance(state, now)
+        state.inFlight = Math.max(0, state.inFlight - entry.cost)
+        continue
+      }
+      if (now <= takenAt || entry.limit._tag !== "Window" || entry.cost <= 0) continue
       const state = this.state(entry, now)
       advance(state, now)
       const ring = state.runAt!

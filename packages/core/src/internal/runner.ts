@@ -304,16 +304,16 @@ export const release = (runner: Runner, permit: Waiter): Step<void> => {
 }
 
 /**
- * Counts a permit's sliding-window units from now (see `ThrottlerService.answered`).
+ * Counts a permit's sliding-window units from now, and ends its token units' flight (see
+ * `ThrottlerService.answered`).
  *
  * @internal
  */
 export const answered = (runner: Runner, permit: Waiter): Step<void> => {
   const now = runner.now()
-  if (now <= permit.admittedAt) return undefined
-  const windows = permit.entries.filter((e) => e.limit._tag === "Window")
-  if (windows.length === 0) return undefined
-  return runner.port.adjust(windows, { _tag: "Redate", takenAtMillis: permit.admittedAt }, now)
+  const entries = answeredEntries(permit.entries, permit.admittedAt, now)
+  if (entries.length === 0) return undefined
+  return runner.port.adjust(entries, { _tag: "Redate", takenAtMillis: permit.admittedAt }, now)
 }
 
 /**
@@ -336,6 +336,15 @@ export const tryAdmit = (
     (outcome) => outcome._tag === "Taken" ? runner.engine.admitted(entries, level, now) : undefined
   )
 }
+
+/**
+ * What an answer changes in the store (a `Redate`): sliding windows taken before now, and every token
+ * bucket (its units are no longer in flight).
+ *
+ * @internal
+ */
+export const answeredEntries = (entries: ReadonlyArray<Entry>, admittedAt: number, now: number): ReadonlyArray<Entry> =>
+  entries.filter((e) => e.limit._tag === "TokenBucket" || (e.limit._tag === "Window" && now > admittedAt))
 
 /** @internal */
 export const keysOf = (entries: ReadonlyArray<Entry>): Array<string> => entries.map((e) => e.key)

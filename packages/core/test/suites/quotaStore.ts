@@ -163,6 +163,68 @@ export const quotaStoreSuite = (target: StoreTarget) =>
         expect(yield* store.take([entry("t", t, 10)], 2500)).toEqual({ _tag: "Taken" })
       }))
 
+    it.scoped("with tokensInFlight, a token bucket refills only up to its capacity less the units not yet answered", () =>
+      Effect.gen(function*() {
+        const store = yield* target.make({ tokensInFlight: true })
+        const t = TokenBucketLimit.make({ capacity: 10, refillPerSecond: 1 })
+        expect(yield* store.take([entry("t", t, 10)], 0)).toEqual({ _tag: "Taken" })
+        // Graph may still hold a full bucket (the 10 have not arrived), wasting its refill: so does the store
+        expect(yield* store.take([entry("t", t, 2)], 2000)).toMatchObject({ _tag: "Blocked", keys: ["t"] })
+        // answered at 3 s: Graph took the 10 no later than that, and refills from there at the latest
+        yield* store.adjust([entry("t", t, 10)], { _tag: "Redate", takenAtMillis: 0 }, 3000)
+        expect(yield* store.take([entry("t", t, 2)], 4000)).toMatchObject({ _tag: "Blocked", keys: ["t"] })
+        expect(yield* store.take([entry("t", t, 2)], 5000)).toEqual({ _tag: "Taken" })
+        // without it, the store counts the refill Graph's full bucket may have wasted
+        const plain = yield* target.make({})
+        expect(yield* plain.take([entry("p", t, 10)], 0)).toEqual({ _tag: "Taken" })
+        expect(yield* plain.take([entry("p", t, 2)], 2000)).toEqual({ _tag: "Taken" })
+      }))
+
+    it.scoped.prop(
+      "with tokensInFlight, Graph's token bucket is never short, whenever each admitted request arrives before its answer",
+      [
+        FastCheck.integer({ min: 1, max: 20 }),
+        FastCheck.integer({ min: 1, max: 10 }),
+        FastCheck.array(
+          FastCheck.record({
+            at: FastCheck.integer({ min: 0, max: 5000 }),
+            cost: FastCheck.integer({ min: 1, max: 20 }),
+            answerAfter: FastCheck.integer({ min: 0, max: 3000 }),
+            arrival: FastCheck.double({ min: 0, max: 1, noNaN: true })
+          }),
+          { maxLength: 60 }
+        )
+      ],
+      ([capacity, refillPerSecond, attempts]) =>
+        Effect.gen(function*() {
+          const store = yield* target.make({ tokensInFlight: true })
+          const t = TokenBucketLimit.make({ capacity, refillPerSecond })
+          const answers: Array<{ takenAt: number; at: number; cost: number }> = []
+          const arrivals: Array<{ at: number; cost: number }> = []
+          for (const a of [...attempts].sort((x, y) => x.at - y.at)) {
+            if (a.cost > capacity) continue
+            // answers due by now reach the store first, in their order
+            answers.sort((x, y) => x.at - y.at)
+            while (answers.length > 0 && answers[0]!.at <= a.at) {
+              const done = answers.shift()!
+              yield* store.adjust([entry("t", t, done.cost)], { _tag: "Redate", takenAtMillis: done.takenAt }, done.at)
+            }
+            if ((yield* store.take([entry("t", t, a.cost)], a.at))._tag !== "Taken") continue
+            answers.push({ takenAt: a.at, at: a.at + a.answerAfter, cost: a.cost })
+            arrivals.push({ at: a.at + a.arrival * a.answerAfter, cost: a.cost })
+          }
+          // Graph's bucket, full from the start, takes each request's units when it arrives
+          let tokens = capacity
+          let last = 0
+          for (const { at, cost } of arrivals.sort((x, y) => x.at - y.at)) {
+            tokens = Math.min(capacity, tokens + ((at - last) / 1000) * refillPerSecond)
+            last = at
+            expect(tokens + 1e-6).toBeGreaterThanOrEqual(cost)
+            tokens -= cost
+          }
+        })
+    )
+
     it.scoped("charging takes units even from a bucket that does not have them", () =>
       Effect.gen(function*() {
         const store = yield* target.make({})

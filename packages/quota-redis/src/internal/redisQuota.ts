@@ -32,6 +32,7 @@ export interface Settings {
   readonly windowSlots: number
   readonly adaptiveMemoryMillis: number
   readonly tokenReserveMillis: number
+  readonly tokensInFlight: boolean
 }
 
 /** @internal */
@@ -74,7 +75,7 @@ export const validate = (
     }
     const windowSlots = options.windowSlots ?? defaults.windowSlots
     if (!Number.isInteger(windowSlots) || windowSlots < 1) return bad("windowSlots", "must be a positive integer")
-    const { adaptiveMemoryMillis: _a, tokenReserveMillis: _t, windowSlots: _w } = options
+    const { adaptiveMemoryMillis: _a, tokenReserveMillis: _t, tokensInFlight: _f, windowSlots: _w } = options
     return Effect.succeed<Settings>({
       url,
       client: options.client,
@@ -85,11 +86,13 @@ export const validate = (
       memory: {
         windowSlots,
         ...(_a === undefined ? {} : { adaptiveMemoryMillis: _a }),
-        ...(_t === undefined ? {} : { tokenReserveMillis: _t })
+        ...(_t === undefined ? {} : { tokenReserveMillis: _t }),
+        ...(_f === undefined ? {} : { tokensInFlight: _f })
       },
       windowSlots,
       adaptiveMemoryMillis: options.adaptiveMemoryMillis ?? defaults.adaptiveMemoryMillis,
-      tokenReserveMillis: options.tokenReserveMillis ?? 0
+      tokenReserveMillis: options.tokenReserveMillis ?? 0,
+      tokensInFlight: options.tokensInFlight ?? false
     })
   })
 
@@ -184,6 +187,7 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
           args[n + 7] = p1
           args[n + 8] = p2
           args[n + 9] = settings.permitPollMillis
+          args[n + 10] = settings.tokensInFlight ? 1 : 0
           let at = n + HEADER
           for (let i = 0; i < n; i++) {
             const entry = entries[i]!
@@ -311,13 +315,18 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
           return guarded(Effect.asVoid(call("adjust", Op.increase, entries, nowMillis, adjustment.step)), local)
         case "Charge":
           return guarded(Effect.asVoid(call("adjust", Op.charge, entries, nowMillis)), local)
-        case "Redate":
-          return nowMillis <= adjustment.takenAtMillis
+        case "Redate": {
+          // windows move only when time has passed; token buckets end a flight whenever, if they count flights
+          const moved = entries.filter((e) =>
+            e.limit._tag === "Window" ? nowMillis > adjustment.takenAtMillis : e.limit._tag === "TokenBucket" && settings.tokensInFlight
+          )
+          return moved.length === 0
             ? Effect.void
             : guarded(
-              Effect.asVoid(call("adjust", Op.redate, entries, nowMillis, nowMillis - adjustment.takenAtMillis)),
+              Effect.asVoid(call("adjust", Op.redate, moved, nowMillis, nowMillis - adjustment.takenAtMillis)),
               local
             )
+        }
       }
     }
 
@@ -373,8 +382,8 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
 
 /** The reply of `take`, with its retry instant translated from Redis's clock to the caller's. */
 const decodeTake = (reply: Reply, entries: ReadonlyArray<Entry>, nowMillis: number): QuotaStore.Outcome | undefined => {
+  if (reply === 1) return taken
   if (!Array.isArray(reply)) return undefined
-  if (reply[0] === 1) return taken
   const retry = Number(reply[1])
   const serverNow = Number(reply[2])
   const indexes = reply[3] as ReadonlyArray<number>

@@ -9,7 +9,10 @@
  *   1 (token bucket) or 2 (concurrency);
  * - a window appends its runs as `at, units` pairs, oldest first: all takes in one sub-window join
  *   one run, dated by the latest of them, exactly as the in-memory store does;
- * - a token bucket keeps its tokens in `units` as of `last`;
+ * - a token bucket keeps its tokens in `units` as of `last`; with in-flight tracking it appends the
+ *   units each process took and has not seen answered as `owner, units, expiresAt` triples, and
+ *   refills only up to its capacity less their sum (a triple lapses after one lease: a process
+ *   that died no longer holds the refill back);
  * - a concurrency bucket appends its leases as `owner, permits, expiresAt` triples; `units` is their
  *   sum. A lease whose expiry has passed is dropped on the next touch, which is how the permits of a
  *   process that died come back.
@@ -47,7 +50,7 @@ export const Op = {
  *
  * @internal
  */
-export const HEADER = 10
+export const HEADER = 11
 
 /** @internal */
 export const lua = `
@@ -70,6 +73,7 @@ local reserveMillis = tonumber(ARGV[7])
 local p1 = tonumber(ARGV[8])
 local p2 = tonumber(ARGV[9])
 local poll = tonumber(ARGV[10])
+local inflight = ARGV[11] == '1'
 local EPS = 1e-9
 local H = ${HEADER}
 
@@ -117,6 +121,19 @@ local function advance(s, cap, rate)
     if #s == 6 then s[2] = 0 end
   elseif kind == 1 then
     local c = effective(s, cap)
+    if #s > 6 then
+      -- units in flight (leases of live processes) hold the refill back
+      local kept = { s[1], s[2], s[3], s[4], s[5], s[6] }
+      for j = 7, #s, 3 do
+        if s[j + 2] > now and s[j + 1] > 0 then
+          kept[#kept + 1] = s[j]
+          kept[#kept + 1] = s[j + 1]
+          kept[#kept + 1] = s[j + 2]
+          c = c - s[j + 1]
+        end
+      end
+      s = kept
+    end
     if now > s[3] then
       local nx = s[2] + (now - s[3]) * rate * s[5]
       if nx > c then nx = c end
@@ -174,7 +191,22 @@ local function readyAt(s, cap, rate, cost)
   return at
 end
 
-local function apply(s, cap, rate, cost)
+-- a lease of cost units for this process on a concurrency bucket, or in flight on a token bucket
+local function lease_(s, cost)
+  for j = 7, #s, 3 do
+    if s[j] == owner then
+      s[j + 1] = s[j + 1] + cost
+      s[j + 2] = now + lease
+      return
+    end
+  end
+  local n = #s
+  s[n + 1] = owner
+  s[n + 2] = cost
+  s[n + 3] = now + lease
+end
+
+local function apply(s, cap, rate, cost, taking)
   local kind = s[1]
   if kind == 0 then
     local w = width(cap, rate)
@@ -190,21 +222,9 @@ local function apply(s, cap, rate, cost)
     s[2] = s[2] + cost
   elseif kind == 1 then
     s[2] = s[2] - cost
+    if taking and inflight then lease_(s, cost) end
   else
-    local found = false
-    for j = 7, #s, 3 do
-      if s[j] == owner then
-        s[j + 1] = s[j + 1] + cost
-        s[j + 2] = now + lease
-        found = true
-      end
-    end
-    if not found then
-      local n = #s
-      s[n + 1] = owner
-      s[n + 2] = cost
-      s[n + 3] = now + lease
-    end
+    lease_(s, cost)
     s[2] = s[2] + cost
   end
 end
@@ -218,8 +238,13 @@ local function save(key, s, cap, rate)
     if #s > 6 and s[#s - 1] + rate > until_ then until_ = s[#s - 1] + rate end
   elseif kind == 1 then
     local c = effective(s, cap)
-    if s[2] + EPS < c then
-      local full = s[3] + (c - s[2]) / (rate * s[5])
+    -- full again once the last lease is over and the refill has caught up
+    local from = s[3]
+    for j = 7, #s, 3 do
+      if s[j + 2] > from then from = s[j + 2] end
+    end
+    if s[2] + EPS < c or from > s[3] then
+      local full = from + math.max(0, c - s[2]) / (rate * s[5])
       if full > until_ then until_ = full end
     end
   else
@@ -242,11 +267,14 @@ local n = #KEYS
 
 if op == 'take' then
   local states = {}
+  -- each entry's arguments, converted once
+  local cs, rs, ns = {}, {}, {}
   local blocked = {}
   local retry = nil
   local unknown = false
   for i = 1, n do
     local kind, cap, rate, cost = entry(i)
+    cs[i], rs[i], ns[i] = cap, rate, cost
     local s = advance(load(KEYS[i], true, kind, cap), cap, rate)
     states[i] = s
     local short = false
@@ -271,11 +299,11 @@ if op == 'take' then
     return { 0, num(retry), num(now), blocked }
   end
   for i = 1, n do
-    local kind, cap, rate, cost = entry(i)
-    apply(states[i], cap, rate, cost)
-    save(KEYS[i], states[i], cap, rate)
+    apply(states[i], cs[i], rs[i], ns[i], true)
+    save(KEYS[i], states[i], cs[i], rs[i])
   end
-  return { 1, '', num(now), {} }
+  -- taken: the caller needs nothing more
+  return 1
 end
 
 if op == 'release' or op == 'renew' then
@@ -335,8 +363,18 @@ for i = 1, n do
   elseif op == 'charge' then
     if kind ~= 2 then
       local s = advance(load(KEYS[i], true, kind, cap), cap, rate)
-      apply(s, cap, rate, cost)
+      apply(s, cap, rate, cost, false)
       save(KEYS[i], s, cap, rate)
+    end
+  elseif op == 'redate' and kind == 1 then
+    -- answered: this process's units are no longer in flight (refill up to now under the old cap first)
+    local s = load(KEYS[i], false)
+    if s and s[1] == 1 and #s > 6 then
+      s = advance(s, cap, rate)
+      for j = 7, #s, 3 do
+        if s[j] == owner then s[j + 1] = math.max(0, s[j + 1] - cost) end
+      end
+      save(KEYS[i], advance(s, cap, rate), cap, rate)
     end
   elseif op == 'redate' then
     if kind == 0 and cost > 0 and p1 > 0 then
@@ -351,7 +389,7 @@ for i = 1, n do
           break
         end
       end
-      apply(s, cap, rate, cost)
+      apply(s, cap, rate, cost, false)
       save(KEYS[i], s, cap, rate)
     end
   end

@@ -1,0 +1,142 @@
+/**
+ * What a bucket's real limit is, learnt from Graph's answers when Graph is stricter than documented.
+ *
+ * The estimate is a share of the documented limit, between two bounds that only tighten:
+ * - `hi`: Graph said no at this share (an upper bound on the real limit). At a 429 it is the share
+ *   of the documented limit the client had used in the bucket when Graph refused (what the client had
+ *   admitted, including requests still in flight, so a little above the real limit), or, when the
+ *   client cannot tell, the share it was applying;
+ * - `lo`: the client applied this share for a whole window without a 429 (a lower bound).
+ *
+ * After the first 429 the client applies `margin × hi` at once (one step, not a slow multiplicative
+ * descent, when it knows what it used) and then probes upwards by halving the gap between `lo` and
+ * `hi`, one step per clean window, until the gap is under `precision × hi`: then it stays at `lo`. A
+ * converged estimate is probed again, one `precision` step above `lo`, after `reprobeWindows` clean
+ * windows, so a limit that grows back is found again at the cost of one episode at most. A 429 for a request admitted before the last decrease belongs to
+ * the episode that caused it (the request went out at the old share) and changes nothing.
+ *
+ * Pure: the Throttler keeps one state per bucket and applies `factor` to its store.
+ *
+ * @internal
+ */
+
+/** @internal */
+export interface Settings {
+  /** Step down when the share used is unknown (default 0.5). */
+  readonly decrease: number
+  /** Share of `hi` applied after a 429 (default 0.9). */
+  readonly margin: number
+  /** Probing stops when `hi - lo` is at most this share of `hi` (default 0.05). */
+  readonly precision: number
+  /** Lowest share ever applied (default 0.005: Graph at 200 times stricter than documented). */
+  readonly floor: number
+  /** Clean windows after which a converged estimate probes upwards again (default 10). */
+  readonly reprobeWindows: number
+}
+
+/** @internal */
+export const defaults: Settings = { decrease: 0.5, margin: 0.9, precision: 0.05, floor: 0.005, reprobeWindows: 10 }
+
+/** @internal */
+export interface Estimate {
+  /** The share of the documented limit applied now. */
+  readonly factor: number
+  readonly hi: number
+  readonly lo: number
+  /** When `factor` last changed, or the last clean window ended: clean windows count from here. */
+  readonly since: number
+  /** When the share was last lowered: 429s for requests admitted before it belong to that episode. */
+  readonly loweredAt: number
+}
+
+/** @internal */
+export const initial = (now: number): Estimate => ({ factor: 1, hi: 1, lo: 0, since: now, loweredAt: -Infinity })
+
+const clamp = (share: number, settings: Settings) => Math.min(1, Math.max(settings.floor, share))
+
+/**
+ * Graph answered 429 on this bucket, for a request admitted at `admittedAt`. `usedShare`: the share of
+ * the documented limit the client had used in the bucket when the answer came (undefined when the
+ * store cannot tell). `resumeAt`: when the bucket's pause ends; a clean window counts from then, as
+ * nothing is sent before.
+ *
+ * @internal
+ */
+export const throttled = (
+  estimate: Estimate,
+  now: number,
+  admittedAt: number,
+  usedShare: number | undefined,
+  resumeAt: number = now,
+  settings: Settings = defaults
+): Estimate => {
+  if (admittedAt < estimate.loweredAt) return estimate
+  const measured = usedShare !== undefined && Number.isFinite(usedShare) && usedShare > 0
+  const refusedAt = measured ? Math.min(estimate.factor, usedShare) : estimate.factor
+  const hi = clamp(Math.min(estimate.hi, refusedAt), settings)
+  // a 429 at or below a share once sustained: the limit has fallen, and what was learnt is stale
+  const lo = estimate.lo >= hi ? 0 : estimate.lo
+  const next = measured ? hi * settings.margin : Math.min(hi * settings.margin, estimate.factor * settings.decrease)
+  return { factor: clamp(Math.max(next, lo), settings), hi, lo, since: Math.max(now, resumeAt), loweredAt: now }
+}
+
+/**
+ * Whether probing has stopped: the gap between what was sustained and what was refused is within
+ * `precision`.
+ *
+ * @internal
+ */
+export const converged = (estimate: Estimate, settings: Settings = defaults): boolean =>
+  estimate.hi - estimate.lo <= settings.precision * estimate.hi
+
+/**
+ * A request on this bucket succeeded. Once a whole window (`windowMillis`, the bucket's window or the
+ * time its tokens take to refill) has passed without a 429 at this share, the share is sustained
+ * (`lo`) and the next probe starts.
+ *
+ * @internal
+ */
+export const succeeded = (
+  estimate: Estimate,
+  now: number,
+  windowMillis: number,
+  settings: Settings = defaults
+): Estimate => {
+  if (estimate.factor >= 1 && estimate.hi >= 1) return estimate
+  if (now - estimate.since < windowMillis) return estimate
+  const lo = Math.max(estimate.lo, estimate.factor)
+  if (converged({ ...estimate, lo }, settings)) {
+    if (now - estimate.since < windowMillis * settings.reprobeWindows) {
+      return lo === estimate.lo ? estimate : { ...estimate, lo }
+    }
+    // long clean: the limit may have grown. One step of `precision` above what holds: refused, it
+    // leaves the estimate converged at once; admitted, probing goes on towards a higher bound
+    const factor = clamp(lo * (1 + settings.precision), settings)
+    const hi = Math.min(1, Math.max(estimate.hi, lo * (1 + 2 * settings.precision)))
+    return { ...estimate, lo, hi, factor, since: now }
+  }
+  return { ...estimate, lo, factor: clamp((lo + estimate.hi) / 2, settings), since: now }
+}
+
+/**
+ * Graph reported how full the bucket is (`x-ms-throttle-limit-percentage`, as a share) while the
+ * client's own view of it was `ownShare` of the documented limit: Graph's capacity is then about
+ * `ownShare / serverShare` of the documented one, an upper bound learnt without a 429.
+ *
+ * @internal
+ */
+export const reported = (
+  estimate: Estimate,
+  now: number,
+  ownShare: number,
+  serverShare: number,
+  settings: Settings = defaults
+): Estimate => {
+  if (!(serverShare > 0) || !(ownShare > 0) || !Number.isFinite(ownShare / serverShare)) return estimate
+  const capacity = ownShare / serverShare
+  if (capacity >= estimate.hi) return estimate
+  const hi = clamp(capacity, settings)
+  const lo = estimate.lo >= hi ? 0 : estimate.lo
+  const factor = clamp(Math.min(estimate.factor, hi * settings.margin), settings)
+  return { ...estimate, hi, lo, factor, since: now, loweredAt: factor < estimate.factor ? now : estimate.loweredAt }
+}

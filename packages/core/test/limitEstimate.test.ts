@@ -1,0 +1,175 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as fc from "effect/FastCheck"
+import * as estimate from "../src/internal/limitEstimate.js"
+
+/** A sliding window of timestamps: how many fall in `(now - window, now]`. */
+class Window {
+  private readonly times: Array<number> = []
+  private head = 0
+  constructor(readonly millis: number) {}
+  count(now: number): number {
+    while (this.head < this.times.length && this.times[this.head]! <= now - this.millis) this.head++
+    if (this.head > 4096) {
+      this.times.splice(0, this.head)
+      this.head = 0
+    }
+    return this.times.length - this.head
+  }
+  add(now: number): void {
+    this.times.push(now)
+  }
+  /** When the oldest entry leaves the window. */
+  frees(now: number): number {
+    this.count(now)
+    return this.head < this.times.length ? this.times[this.head]! + this.millis : now
+  }
+}
+
+interface Run {
+  readonly sent: number
+  readonly throttled: number
+  /** 429s in the last `tail` windows. */
+  readonly throttledInTail: number
+  readonly episodes: number
+  /**
+   * Requests Graph accepted in the last `tail` windows, per window, as a share of the most any client
+   * could get accepted: Graph's real limit, or what `inFlight` requests per round trip carry if less.
+   */
+  readonly tailEfficiency: number
+  readonly final: estimate.Estimate
+}
+
+/**
+ * A client with unlimited work, `inFlight` requests at most in flight, applying the estimate to its own
+ * sliding window of `documented` requests per `window`, against Graph enforcing `real` requests per
+ * window. A request reaches Graph `latency` after it is sent, and its answer comes back `latency`
+ * later; a 429 carries Retry-After (when Graph's window frees a place), until which the client sends
+ * nothing, as the Throttler pauses a bucket.
+ */
+const simulate = (p: {
+  readonly documented: number
+  readonly real: number
+  readonly window: number
+  readonly latency: number
+  readonly inFlight: number
+  readonly windows: number
+  readonly tail: number
+  readonly measured: boolean
+}): Run => {
+  const own = new Window(p.window)
+  const graph = new Window(p.window)
+  const arrivals: Array<number> = [] // send times of requests on their way, in order
+  const answers: Array<{ at: number; sentAt: number; ok: boolean; retryAt: number }> = []
+  let pausedUntil = 0
+  let est = estimate.initial(0)
+  let sent = 0, throttled = 0, throttledInTail = 0, episodes = 0, acceptedInTail = 0
+  const end = p.window * p.windows
+  const tailFrom = end - p.window * p.tail
+  const step = Math.max(1, Math.min(p.latency / 2, p.window / 200))
+  for (let now = 0; now < end; now += step) {
+    // answers that come back now
+    while (answers.length > 0 && answers[0]!.at <= now) {
+      const answer = answers.shift()!
+      if (answer.ok) est = estimate.succeeded(est, now, p.window)
+      else {
+        const before = est
+        est = estimate.throttled(est, now, answer.sentAt, p.measured ? own.count(now) / p.documented : undefined, answer.retryAt)
+        pausedUntil = Math.max(pausedUntil, answer.retryAt)
+        if (est !== before) episodes++
+      }
+    }
+    // requests that reach Graph now
+    while (arrivals.length > 0 && arrivals[0]! + p.latency <= now) {
+      const sentAt = arrivals.shift()!
+      const ok = graph.count(now) < p.real
+      if (ok) {
+        graph.add(now)
+        if (now >= tailFrom) acceptedInTail++
+      } else {
+        throttled++
+        if (now >= tailFrom) throttledInTail++
+      }
+      answers.push({ at: now + p.latency, sentAt, ok, retryAt: ok ? 0 : graph.frees(now) + p.latency })
+    }
+    // the client admits what its estimate of the window and its in-flight cap allow
+    const room = now < pausedUntil ? 0 : Math.floor(est.factor * p.documented) - own.count(now)
+    const free = p.inFlight - arrivals.length - answers.length
+    for (let i = 0; i < Math.min(room, free); i++) {
+      own.add(now)
+      arrivals.push(now)
+      sent++
+    }
+  }
+  const reachable = Math.min(p.real, Math.floor((p.inFlight * p.window) / (2 * p.latency)))
+  return { sent, throttled, throttledInTail, episodes, tailEfficiency: acceptedInTail / (reachable * p.tail), final: est }
+}
+
+describe("limitEstimate", () => {
+  it.prop(
+    "against a window limit stricter than documented by 2 to 100 times, the client learns it in a few episodes of 429s and then uses at least 90% of it",
+    {
+      stricter: fc.double({ min: 2, max: 100, noNaN: true }),
+      latency: fc.integer({ min: 20, max: 400 }),
+      inFlight: fc.integer({ min: 4, max: 80 }),
+      measured: fc.boolean()
+    },
+    ({ inFlight, latency, measured, stricter }) => {
+      const documented = 10_000
+      const real = Math.floor(documented / stricter)
+      const run = simulate({ documented, real, window: 60_000, latency, inFlight, windows: 40, tail: 10, measured })
+      // a descent of halvings from the documented limit (one step when the client measured its use),
+      // a binary search to within 5%, and one probe per ten clean windows after that
+      const descent = measured ? 1 : Math.ceil(Math.log2(stricter))
+      expect(run.episodes).toBeLessThanOrEqual(descent + 6 + 40 / 10)
+      // every episode costs at most what was in flight when it began
+      expect(run.throttled).toBeLessThanOrEqual(run.episodes * inFlight)
+      expect(run.tailEfficiency).toBeGreaterThanOrEqual(0.9)
+      // once learnt, the limit is only crossed by the probe every ten clean windows, one episode each
+      expect(run.throttledInTail).toBeLessThanOrEqual((10 / 10 + 1) * inFlight)
+    },
+    { fastCheck: { numRuns: 40 } }
+  )
+
+  it("a documented limit that holds is never lowered", () => {
+    const run = simulate({
+      documented: 600,
+      real: 600,
+      window: 10_000,
+      latency: 100,
+      inFlight: 40,
+      windows: 20,
+      tail: 5,
+      measured: true
+    })
+    expect(run.throttled).toBe(0)
+    expect(run.final).toEqual(estimate.initial(0))
+  })
+
+  it("429s of one episode lower the estimate once", () => {
+    const once = estimate.throttled(estimate.initial(0), 1_000, 900, 0.5)
+    expect(once.factor).toBeCloseTo(0.45)
+    // a request admitted before the decrease went out at the old share
+    expect(estimate.throttled(once, 1_200, 950, 0.4)).toBe(once)
+    const next = estimate.throttled(once, 1_500, 1_100, 0.4)
+    expect(next.factor).toBeCloseTo(0.36)
+  })
+
+  it("a utilisation report from Graph sets the upper bound without any 429", () => {
+    // the client used 40% of the documented limit and Graph reports the bucket 80% full: its capacity is 50%
+    const next = estimate.reported(estimate.initial(0), 0, 0.4, 0.8)
+    expect(next.hi).toBeCloseTo(0.5)
+    expect(next.factor).toBeCloseTo(0.45)
+    // a report the client's own use explains changes nothing
+    expect(estimate.reported(estimate.initial(0), 0, 0.85, 0.8)).toEqual(estimate.initial(0))
+  })
+
+  it("a converged estimate probes upwards again after long clean stretches, and finds a limit that grew back", () => {
+    let est = estimate.throttled(estimate.initial(0), 0, 0, 0.5)
+    for (let t = 1; t < 30; t++) est = estimate.succeeded(est, t * 1_000, 1_000)
+    expect(estimate.converged(est)).toBe(true)
+    const before = est.factor
+    for (let t = 30; t < 200; t++) est = estimate.succeeded(est, t * 1_000, 1_000)
+    expect(est.factor).toBeGreaterThan(before)
+    expect(est.factor).toBeLessThanOrEqual(1)
+  })
+})

@@ -241,9 +241,11 @@ export declare namespace GraphClient {
     /** Delay before resending a 429/503/504 that carries no Retry-After. Default: exponential from 1 s with jitter, capped at 60 s. */
     readonly backoff?: Schedule.Schedule<unknown, unknown>
     /**
-     * How workloads are planned (`DependencyResolver.Options`). With `latency`, the plan with the
-     * shorter estimated duration wins instead of the one with fewer round trips; `concurrency`
-     * defaults to this client's. Default: fewest round trips.
+     * How workloads are planned (`DependencyResolver.Options`). Default: the plan with the shorter
+     * estimated duration under `DependencyResolver.defaultLatency` (an assumption: 120 ms per
+     * request, 75 ms per `$batch` call). Give `latency` to estimate with your tenant's figures, or
+     * `policy: "fewestRoundTrips"` for the plan with fewer round trips. `concurrency` defaults to
+     * this client's.
      */
     readonly planning?: DependencyResolver.DependencyResolver.Options
   }

@@ -31,11 +31,14 @@
  *
  * **Latency baselines per kind of batch.** A serial batch of 20 takes twenty items' time, a
  * parallel one the slowest item's, and services differ (Teams answers slower than the directory).
- * So "near the least latency seen" is judged per kind of batch (shape, size, and the resource its
- * first item addresses): each kind keeps a smoothed latency and the least that smoothed latency has
- * been; an answer's *ratio* is its kind's smoothed latency over that least, and the gate's signal is
- * a smoothed ratio over all answers. Load on Graph slows every kind alike, so the ratio rises with
- * it whatever the mix; a change of mix does not move it.
+ * So "near the least latency seen" is judged per kind of batch (shape, size by powers of two, and
+ * the resource its first item addresses). Each kind keeps a slowly smoothed latency (about its last
+ * 20 answers) and the least that smoothed latency has been, its *baseline*: the least of an average,
+ * not of single answers, since Graph's answers jitter by a factor of 3 or more unloaded. An answer's
+ * *ratio* is its latency over its kind's baseline (once the kind has had 20 answers), and the
+ * gate's signal is a smoothed ratio over all answers. Load on Graph slows every kind alike, so the
+ * ratio rises with it whatever the mix; a change of mix does not move it. A baseline never rises:
+ * a limit held down by latency cannot creep up as the load it caused becomes the new normal.
  *
  * The algorithm is a pure function of its state ({@link step}) so it can be tested without time.
  *
@@ -56,7 +59,9 @@ export interface Tuning {
   readonly shrinkAbove: number
   /** The factor a 429, 503 or 504 multiplies the limit by. */
   readonly backoff: number
-  /** Weight of a new answer in a kind's smoothed latency and in the smoothed ratio. */
+  /** Weight of a new answer in a kind's smoothed latency (its baseline). */
+  readonly baselineSmoothing: number
+  /** Weight of a new answer in the smoothed ratio. */
   readonly smoothing: number
   /** Answers of a kind before its ratio counts (its least is not known before). */
   readonly warmup: number
@@ -81,8 +86,9 @@ export const tuning = (max: number = defaultMaxConcurrency): Tuning => ({
   growBelow: 1.5,
   shrinkAbove: 2,
   backoff: 0.7,
-  smoothing: 0.2,
-  warmup: 3
+  baselineSmoothing: 0.05,
+  smoothing: 0.1,
+  warmup: 20
 })
 
 /** One kind of batch's latency: its smoothed value and the least that value has been. */
@@ -152,10 +158,10 @@ export const step = (state: State, answer: Answer, t: Tuning): State => {
       state.kinds.set(key, base)
     }
     base.samples++
-    base.smoothed += t.smoothing * (answer.millis - base.smoothed)
+    base.smoothed += t.baselineSmoothing * (answer.millis - base.smoothed)
     if (base.samples >= t.warmup) {
       base.least = Math.min(base.least, base.smoothed)
-      const own = base.least > 0 ? base.smoothed / base.least : 1
+      const own = base.least > 0 ? answer.millis / base.least : 1
       ratio += t.smoothing * (own - ratio)
     }
   }
@@ -185,11 +191,13 @@ const idLike = /[0-9@'(]|^[^/]{25,}$/
  * last path segments that are not ids), so that a batch is compared with batches like it.
  */
 export const kindOf = (shape: string, size: number, firstUrl: string | undefined): string => {
-  if (firstUrl === undefined) return `${shape}:${size}`
+  // sizes by powers of two (1, 2, 3-4, 5-8, 9-16, 17-20): partly admitted batches share a kind
+  const sizeClass = size <= 1 ? 1 : 2 ** Math.ceil(Math.log2(size))
+  if (firstUrl === undefined) return `${shape}:${sizeClass}`
   const path = firstUrl.replace(/^[a-z]+:\/\/[^/]+/i, "").split(/[?#]/, 1)[0]!
   const segments = path.split("/").filter((s) => s !== "" && s !== "v1.0" && s !== "beta")
   const named = segments.filter((s) => !idLike.test(s))
-  return `${shape}:${size}:${named[0] ?? ""}/${named.length > 1 ? named[named.length - 1] : ""}`
+  return `${shape}:${sizeClass}:${named[0] ?? ""}/${named.length > 1 ? named[named.length - 1] : ""}`
 }
 
 // ---- the gate the executor uses ----

@@ -1003,10 +1003,10 @@ const loop = (ctx: Ctx) =>
   Effect.scoped(Effect.gen(function*() {
     const { control, run, state, wake } = ctx
     const { settings } = ctx.deps
-    // 16 batches alive per call that may be in flight (the fixed number, or the adaptive ceiling):
-    // batches waiting for a busy bucket must not keep the rest of the workload from admission
-    const mostInFlight = settings.inFlight._tag === "Adaptive" ? settings.inFlight.tuning.max : settings.concurrency
-    const liveBatches = Math.max(64, mostInFlight * 16)
+    // adaptive: room for admitted batches to wait for a slot at the ceiling, so that the limit can
+    // see it is saturated there (twice the ceiling; what a run keeps alive stays small)
+    const ceiling = settings.inFlight._tag === "Adaptive" ? settings.inFlight.tuning.max : 0
+    const liveBatches = Math.max(64, settings.concurrency * 16, 2 * ceiling)
     const live = yield* Effect.makeSemaphore(liveBatches)
     const stopped = yield* Deferred.make<void>()
     const fibers = yield* FiberSet.make()

@@ -19,10 +19,11 @@
  *   per answered call). An unsaturated gate does not grow: the limit is not what holds work back.
  * - **Gradient decrease** (TCP Vegas, Netflix's concurrency-limits): when Graph is loaded beyond what
  *   it serves at full speed, extra calls only queue, and latency grows with them while throughput
- *   stays put. When round trips take more than {@link Tuning.shrinkAbove} times the least seen, the
- *   limit is multiplied by `shrinkAbove × least / latency` per round trip (at least ×0.5), so it
- *   settles where latency is about that multiple of the unloaded latency: near the knee, where
- *   throughput is already what it will ever be, not at the ceiling.
+ *   stays put. When round trips take more than {@link Tuning.shrinkAbove} times the least seen (the
+ *   latency ratio below), the limit is multiplied by `shrinkAbove / ratio` per round trip (at least
+ *   ×0.5), so it settles where latency is at most about that multiple of the unloaded latency: near
+ *   the knee, where throughput is already what it will ever be, not at the ceiling. Between
+ *   {@link Tuning.growBelow} and `shrinkAbove` it holds.
  * - **Multiplicative decrease** on 429, 503 and 504 (a batch answered so, or items in it): the limit
  *   is multiplied by {@link Tuning.backoff}, once per round trip (the calls already in flight when it
  *   was cut do not cut it again, as TCP's fast recovery).

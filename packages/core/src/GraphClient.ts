@@ -35,6 +35,7 @@ import * as CloudTable from "./Cloud.js"
 import type * as DependencyResolver from "./DependencyResolver.js"
 import { make as makeResolver } from "./DependencyResolver.js"
 import * as CostCalculator from "./CostCalculator.js"
+import * as inFlight from "./internal/client/inFlight.js"
 import * as retry from "./internal/client/retry.js"
 import * as telemetry from "./internal/client/telemetry.js"
 import * as executor from "./internal/executor.js"
@@ -136,8 +137,9 @@ export class GraphRequest extends Request.TaggedClass("GraphRequest")<Success, O
 /**
  * The client's metrics: requests by outcome status (`msgraph_requests_total`, tagged `status`), 429s
  * (`msgraph_throttled_total`), resends (`msgraph_retries_total`), `$batch` calls
- * (`msgraph_batches_total`), requests not yet settled (`msgraph_queue_depth`) and admission wait
- * (`msgraph_admission_wait_ms`).
+ * (`msgraph_batches_total`), requests not yet settled (`msgraph_queue_depth`), admission wait
+ * (`msgraph_admission_wait_ms`) and the `$batch` calls let in flight at once
+ * (`msgraph_inflight_limit`, the adaptive limit or the fixed `concurrency`).
  *
  * @since 0.1.0
  * @category metrics
@@ -148,7 +150,8 @@ export const metrics = {
   retries: telemetry.retriesTotal,
   batches: telemetry.batchesTotal,
   queueDepth: telemetry.queueDepth,
-  admissionWait: telemetry.admissionWait
+  admissionWait: telemetry.admissionWait,
+  inFlightLimit: inFlight.inFlightLimit
 } as const
 
 /**
@@ -222,8 +225,20 @@ export declare namespace GraphClient {
      * throttling asks, each pause capped by the Throttler's `maxPauseMillis`, 24 hours).
      */
     readonly deadline?: Duration.DurationInput
-    /** `$batch` calls in flight at once. Default 4. */
+    /**
+     * A fixed number of `$batch` calls in flight at once. Unset (the default), the number adapts:
+     * it starts at 4, grows by about one per round trip while admitted batches wait for a call and
+     * round trips stay as fast as they have been, shrinks when round trips grow well slower than
+     * that (Graph queueing), and shrinks by 30% on a 429, 503 or 504; always between 1 and
+     * `maxConcurrency`. Admission (`layerThrottled`) still decides what may be sent; this only
+     * bounds how much of it is in the air. See docs/throughput.md.
+     */
     readonly concurrency?: number
+    /**
+     * The most `$batch` calls the adaptive limit lets in flight at once. Default
+     * {@link defaultMaxConcurrency} (64). Ignored when `concurrency` is set.
+     */
+    readonly maxConcurrency?: number
     /**
      * How long one `$batch` round trip may take, from sending the request to the last byte of the
      * answer (headers and body). A call that takes longer is abandoned and handled like a dropped
@@ -322,6 +337,17 @@ export const defaultBackoff: Schedule.Schedule<unknown, unknown> = retry.default
  */
 export const defaultTimeout: Duration.Duration = Duration.seconds(120)
 
+/**
+ * The default ceiling of the adaptive in-flight limit (`GraphClient.Options.maxConcurrency`): 64
+ * `$batch` calls. A sync of 50 mailboxes needs 50 in flight (one batch per mailbox holds its 4
+ * Outlook permits); 64 stays under the 100 concurrent streams HTTP/2 servers commonly allow on a
+ * connection, and bounds what a run keeps alive in memory (twice the ceiling's batches).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultMaxConcurrency: number = inFlight.defaultMaxConcurrency
+
 const resolveOptions = (options: GraphClient.Options) => {
   const baseUrl = (options.baseUrl ?? clouds[options.cloud ?? "global"].graph).replace(/\/+$/, "")
   const host = new URL(baseUrl).host
@@ -331,7 +357,10 @@ const resolveOptions = (options: GraphClient.Options) => {
       baseUrl,
       version: options.version ?? "v1.0",
       deadlineMillis: options.deadline === undefined ? Infinity : Duration.toMillis(options.deadline),
-      concurrency: options.concurrency ?? 4,
+      concurrency: options.concurrency ?? inFlight.defaultInitial,
+      inFlight: options.concurrency !== undefined
+        ? { _tag: "Fixed", permits: options.concurrency }
+        : { _tag: "Adaptive", initial: inFlight.defaultInitial, tuning: inFlight.tuning(options.maxConcurrency) },
       timeoutMillis: Duration.toMillis(options.timeout ?? defaultTimeout),
       retry: {
         maxAttempts: options.maxAttempts ?? 5,

@@ -26,6 +26,8 @@ const throttled = (
     readonly tenantSize?: "S" | "M" | "L"
     readonly lowered?: ReadonlyArray<Lowered>
     readonly maxAttempts?: number
+    /** A fixed number of `$batch` calls in flight (default: the adaptive limit). */
+    readonly concurrency?: number
     /**
      * `remote`: the Throttler's store hides its in-process face, as a store shared between processes
      * would, so admission and feedback take their Effect paths instead of the synchronous ones.
@@ -68,7 +70,7 @@ const throttled = (
   ]))
   return inProcess(
     { tenantSize: options.tenantSize ?? "M", ...emulator, overrides: { ...overrides, ...emulator.overrides } },
-    { maxAttempts: options.maxAttempts ?? 5 },
+    { maxAttempts: options.maxAttempts ?? 5, ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }) },
     admission
   )
 }
@@ -196,7 +198,7 @@ describe("GraphClient with proactive throttling", () => {
       expect(summary.durationMs).toBeLessThan(4_500)
     }).pipe(Effect.provide(throttled({
       latency: { outlook: { baseMillis: 100, jitterMillis: 0 }, identity: { baseMillis: 10, jitterMillis: 0 } }
-    }))))
+    }, { concurrency: 4 }))))
 
   it.effect("Teams: posts to one channel go one per second, never two in one batch", () =>
     Effect.gen(function*() {

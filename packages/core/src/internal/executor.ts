@@ -26,9 +26,9 @@ import {
 import * as GCE from "../GraphClientError.js"
 import * as GraphError from "../GraphError.js"
 import * as exchange from "./client/exchange.js"
+import * as inFlight from "./client/inFlight.js"
 import * as retry from "./client/retry.js"
 import * as telemetry from "./client/telemetry.js"
-import * as fairGate from "./fairGate.js"
 import { type Retained, schedulerOf } from "./scheduler.js"
 import type { InvalidRequest } from "../CostCalculator.js"
 import type { ThrottleError } from "../ThrottleError.js"
@@ -79,6 +79,11 @@ export interface Summary {
   readonly batches: number
   readonly roundTrips: number
   readonly durationMs: number
+  /**
+   * `$batch` calls in flight: `limit`, how many the client allowed at the end of the run (the
+   * adaptive limit, or the fixed `concurrency`), and `peak`, the most it had in flight at once.
+   */
+  readonly inFlight?: { readonly limit: number; readonly peak: number }
 }
 
 /** @internal */
@@ -87,7 +92,10 @@ export interface Settings {
   readonly version: "v1.0" | "beta"
   /** Every request ends within this long of the run's start (`Infinity`: no deadline). */
   readonly deadlineMillis: number
+  /** The fixed number of `$batch` calls in flight, or where the adaptive limit starts (and what plans assume). */
   readonly concurrency: number
+  /** How many `$batch` calls may be in flight: fixed, or adaptive (see `client/inFlight.ts`). */
+  readonly inFlight: inFlight.Settings
   /** One `$batch` round trip, from sending to the last byte of the answer. */
   readonly timeoutMillis: number
   /** Whether and when a request is resent. */
@@ -160,7 +168,7 @@ export interface Stop {
  * the send slots (so `concurrency` bounds both) and the deadline.
  */
 interface Parent {
-  readonly sending: fairGate.FairGate
+  readonly sending: inFlight.Gate
   readonly deadlineAt: number
 }
 
@@ -279,7 +287,7 @@ interface Ctx {
   readonly control: Stop | undefined
   readonly resume: Resume | undefined
   readonly deadlineAt: number
-  readonly sending: fairGate.FairGate
+  readonly sending: inFlight.Gate
   readonly batchUrl: string
   /** Offered whenever a batch ends or requests go back to the resolver: the loop looks again. */
   readonly wake: Queue.Queue<void>
@@ -555,8 +563,24 @@ const send = (ctx: Ctx, batch: PlannedBatch) =>
     state.inFlight.add(batch.id)
     state.stats.batches++
     yield* Metric.increment(telemetry.batchesTotal)
-    return yield* exchange.exchange(deps.http, batch, request, deps.settings.timeoutMillis)
+    const sentAt = yield* Clock.currentTimeMillis
+    const result = yield* exchange.exchange(deps.http, batch, request, deps.settings.timeoutMillis)
+    // still holding its slot: the in-flight limit learns from the round trip
+    const answeredAt = yield* Clock.currentTimeMillis
+    yield* ctx.sending.answered(
+      inFlight.kindOf(batch.shape, batch.requests.length, batch.requests[0]?.url),
+      answeredAt - sentAt,
+      throttledAnswer(result)
+    )
+    return result
   })
+
+/** Whether a batch's answer says Graph is throttling or overloaded: the batch, or items in it, 429/503/504. */
+const throttledAnswer = (result: exchange.BatchResult): boolean => {
+  if (result._tag === "Error") return "status" in result.error && inFlight.overloaded(result.error.status)
+  if (result._tag === "Envelope") return result.responses.some((r) => inFlight.overloaded(r.status))
+  return false
+}
 
 // ---- one batch: admit, dispatch, settle ----
 
@@ -644,7 +668,7 @@ const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitte
       }, { discard: true }),
       send(ctx, sent)
     )
-    const result = yield* ctx.sending.withPermit(sendNow).pipe(Effect.ensuring(permission.release))
+    const result = yield* ctx.sending.withSlot(sendNow).pipe(Effect.ensuring(permission.release))
     return { sent, result }
   })
 
@@ -897,7 +921,11 @@ const resumeFrom = (ctx: Ctx, resume: Resume) =>
 const loop = (ctx: Ctx) =>
   Effect.scoped(Effect.gen(function*() {
     const { control, run, state, wake } = ctx
-    const liveBatches = Math.max(64, ctx.deps.settings.concurrency * 16)
+    const { settings } = ctx.deps
+    // adaptive: room for admitted batches to wait for a slot at the ceiling, so that the limit can
+    // see it is saturated there (twice the ceiling; what a run keeps alive stays small)
+    const ceiling = settings.inFlight._tag === "Adaptive" ? settings.inFlight.tuning.max : 0
+    const liveBatches = Math.max(64, settings.concurrency * 16, 2 * ceiling)
     const live = yield* Effect.makeSemaphore(liveBatches)
     const stopped = yield* Deferred.make<void>()
     const fibers = yield* FiberSet.make()
@@ -997,7 +1025,7 @@ export const runWorkload = (
       resume,
       deadlineAt,
       // send slots go to batches in the order they were admitted (see `fairGate`)
-      sending: parent?.sending ?? (yield* fairGate.make(settings.concurrency)),
+      sending: parent?.sending ?? (yield* inFlight.make(settings.inFlight)),
       batchUrl: `${settings.baseUrl.replace(/\/+$/, "")}/${settings.version}/$batch`,
       wake: yield* Queue.sliding<void>(1)
     }
@@ -1010,6 +1038,7 @@ export const runWorkload = (
       _tag: "Summary",
       requests: workload.length - earlier,
       ...state.stats,
-      durationMs: ended - started
+      durationMs: ended - started,
+      inFlight: { limit: ctx.sending.limit, peak: ctx.sending.peak }
     } satisfies Summary
   }).pipe(Effect.withSpan("GraphClient.run", { attributes: { "workload.size": workload.length } }))

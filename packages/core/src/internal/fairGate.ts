@@ -7,6 +7,10 @@
  * ended) overtook batches admitted long before it, and one mailbox's batches could wait until every
  * other mailbox had finished. Here a released permit goes straight to the oldest waiter.
  *
+ * Its number of permits can change while it is used (`resize`, for the adaptive in-flight limit
+ * of `client/inFlight.ts`): a larger one lets waiters in at once; a smaller one takes effect as
+ * holders end (nobody is interrupted).
+ *
  * @internal
  */
 import { Effect } from "effect"
@@ -21,24 +25,47 @@ interface Entry {
 
 /** @internal */
 export class FairGate {
-  private free: number
+  private limit: number
+  /** Permits held (may exceed `limit` for a while after it shrank). */
+  private used = 0
   private queue: Array<Entry> = []
   private head = 0
   /** Entries in `queue` that still wait. */
   private waiting = 0
 
   constructor(permits: number) {
-    this.free = Math.max(1, Math.floor(permits))
+    this.limit = Math.max(1, Math.floor(permits))
   }
 
-  /** Permits free right now (for tests). */
+  /** Permits free right now. */
   get available(): number {
-    return this.free
+    return Math.max(0, this.limit - this.used)
+  }
+
+  /** Permits held right now. */
+  get held(): number {
+    return this.used
+  }
+
+  /** Fibers waiting for a permit right now. */
+  get waiters(): number {
+    return this.waiting
+  }
+
+  /** The number of permits. */
+  get permits(): number {
+    return this.limit
+  }
+
+  /** Changes the number of permits (at least 1): waiters that now fit are let in, oldest first. */
+  resize(permits: number): void {
+    this.limit = Math.max(1, Math.floor(permits))
+    while (this.used < this.limit && this.handOver()) this.used++
   }
 
   private readonly take: Effect.Effect<void> = Effect.async<void>((resume) => {
-    if (this.free > 0 && this.waiting === 0) {
-      this.free--
+    if (this.used < this.limit && this.waiting === 0) {
+      this.used++
       resume(Effect.void)
       return
     }
@@ -55,7 +82,14 @@ export class FairGate {
     })
   })
 
+  /** A permit given back: to the oldest waiter while the gate is within its limit. */
   private release(): void {
+    this.used--
+    if (this.used < this.limit && this.handOver()) this.used++
+  }
+
+  /** Hands a permit to the oldest waiter, if any; says whether one took it. */
+  private handOver(): boolean {
     while (this.head < this.queue.length) {
       const entry = this.queue[this.head]!
       this.queue[this.head++] = undefined as unknown as Entry
@@ -71,11 +105,11 @@ export class FairGate {
       }
       entry.handed = true
       entry.resume(Effect.void)
-      return
+      return true
     }
     this.queue = []
     this.head = 0
-    this.free++
+    return false
   }
 
   /** Runs `self` holding one permit, given back when it ends however it ends. */

@@ -19,10 +19,10 @@
  */
 import { Context, Effect, Either, Layer } from "effect"
 import { BatchBuilder, type BatchShape, validate } from "./BatchBuilder.js"
-import type { BatchRequestItem } from "./BatchRequest.js"
-import * as rules from "./internal/batchRules.js"
-import * as bounds from "./internal/jsonBounds.js"
-import * as scheduler from "./internal/scheduler.js"
+import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
+import * as rules from "./internal/batch/rules.js"
+import * as bounds from "./internal/batch/bounds.js"
+import * as scheduler from "./internal/plan/scheduler.js"
 import type * as VE from "./ValidationError.js"
 import type { ReferencedResponse, Workload, WorkloadRequest } from "./Workload.js"
 

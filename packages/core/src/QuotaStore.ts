@@ -15,8 +15,8 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer, Schema } from "effect"
-import type { Limit } from "./Bucket.js"
-import * as internal from "./internal/memoryQuota.js"
+import type { Limit } from "@effect-msgraph/spec/Bucket"
+import * as internal from "./internal/quota/memory.js"
 
 /**
  * @since 0.1.0

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import { MAX_BATCH_BYTES, MAX_BODY_DEPTH, MAX_REQUEST_BYTES, validate } from "@effect-msgraph/core/BatchBuilder"
-import type { BatchRequestItem } from "@effect-msgraph/core/BatchRequest"
+import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
 import * as DR from "@effect-msgraph/core/DependencyResolver"
 import * as VE from "@effect-msgraph/core/ValidationError"
 import type { WorkloadRequest } from "@effect-msgraph/core/Workload"

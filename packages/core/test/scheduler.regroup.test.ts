@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
-import type { BatchRequestItem } from "../src/BatchRequest.js"
+import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
 import * as DependencyResolver from "../src/DependencyResolver.js"
-import { MAX, type PlannedBatch, regroup } from "../src/internal/scheduler.js"
+import { MAX, type PlannedBatch, regroup } from "../src/internal/plan/scheduler.js"
 
 /** A request on mailbox `m` (or on no mailbox for `m === undefined`). */
 const item = (id: string, m: number | undefined): BatchRequestItem => ({

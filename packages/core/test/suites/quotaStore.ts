@@ -7,7 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck } from "effect"
 import type * as Scope from "effect/Scope"
-import { TokenBucketLimit, WindowLimit } from "../../src/Bucket.js"
+import { TokenBucketLimit, WindowLimit } from "@effect-msgraph/spec/Bucket"
 import * as QuotaStore from "../../src/QuotaStore.js"
 
 /** A store under test, with the inspection the suite reads. */

@@ -5,8 +5,8 @@
  */
 import { expect, it } from "@effect/vitest"
 import { Cause, Chunk, Clock, Effect, Exit, FastCheck, Fiber, Option, TestClock } from "effect"
-import { ConcurrencyLimit, Demand, type Limit, TokenBucketLimit, WindowLimit } from "../../src/Bucket.js"
-import * as runnerModule from "../../src/internal/runner.js"
+import { ConcurrencyLimit, Demand, type Limit, TokenBucketLimit, WindowLimit } from "@effect-msgraph/spec/Bucket"
+import * as runnerModule from "../../src/internal/throttle/runner.js"
 import * as QuotaStore from "../../src/QuotaStore.js"
 import * as Throttler from "../../src/Throttler.js"
 import type { StoreTarget } from "./quotaStore.js"

@@ -11,7 +11,7 @@
  *
  * @internal
  */
-import { BatchResponse } from "@effect-msgraph/core"
+import { BatchResponse } from "@effect-msgraph/spec"
 import { Clock, Duration, Effect, Either, Random, Schema } from "effect"
 import type { AuditEntry } from "../Audit.js"
 import type { Faults, Phase } from "../Faults.js"

@@ -46,7 +46,7 @@
  * @internal
  */
 import { Effect, Metric } from "effect"
-import { FairGate } from "../fairGate.js"
+import { FairGate } from "./fairGate.js"
 
 /** The tuning of the adaptive limit. */
 export interface Tuning {

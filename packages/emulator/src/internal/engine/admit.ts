@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import type { Bucket } from "@effect-msgraph/core"
+import type { Bucket } from "@effect-msgraph/spec"
 import { Clock, Effect, Either } from "effect"
 import type { Engine } from "../engine.js"
 import { errorOutcome, formatRetryAfter, type Outcome, type Stamp, throttledBody } from "../responses.js"

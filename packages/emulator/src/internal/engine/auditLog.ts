@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import type { Bucket } from "@effect-msgraph/core"
+import type { Bucket } from "@effect-msgraph/spec"
 import type { AuditEntry } from "../../Audit.js"
 import type { Outcome } from "../responses.js"
 import { headerOf, type Prepared } from "./model.js"

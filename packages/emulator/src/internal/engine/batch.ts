@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import type { BatchResponse } from "@effect-msgraph/core"
+import type { BatchResponse } from "@effect-msgraph/spec"
 import { Clock, Effect, Either } from "effect"
 import type { Priority } from "../../Audit.js"
 import type { Engine } from "../engine.js"

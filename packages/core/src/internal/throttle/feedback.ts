@@ -1,0 +1,337 @@
+/**
+ * What the `Throttler` learns from an answer: pauses (Retry-After, backoff, slowdown), adaptive
+ * limits, charges. There is one path for every store: each answer is decided here once, and what it
+ * changes is applied through the runner's port, at once with the in-memory store and as Effects with
+ * any other (see `runner.Step`). Only stepping a `Schedule` is always an Effect. (`Option`s are
+ * Effects too, so what a step yields is always a record, never a bare `Option`.)
+ *
+ * @internal
+ */
+import { Effect, Option, type Schedule, ScheduleDecision, ScheduleIntervals } from "effect"
+import type { Demand } from "@effect-msgraph/spec/Bucket"
+import type * as QuotaStore from "../../QuotaStore.js"
+import * as RetryAfter from "@effect-msgraph/spec/RetryAfter"
+import * as ThrottleFeedback from "../../ThrottleFeedback.js"
+import type { AnsweredRequest, FeedbackResult, Throttler } from "../../Throttler.js"
+import { andThen, keysOf, normalise, type Runner, type Step, toEffect } from "./runner.js"
+
+const maxStreaks = 100_000
+
+/**
+ * How far the server's utilisation figure may exceed the client's own view of its buckets and still
+ * be put down to the client's own requests (rounding, requests still in flight).
+ */
+const explainedMargin = 0.05
+
+/** Per-bucket schedule state between events; dropped after a success. */
+interface Streak {
+  backoff: unknown
+  slowdown: unknown
+  lastBackoffMillis: number
+  updatedAt: number
+}
+
+/** The buckets one event has stepped, per schedule (see `feedbackAll`). */
+interface Stepped {
+  readonly backoff: Set<string>
+  readonly slowdown: Set<string>
+}
+
+/** What an answer changed, before its signals are attached. */
+type Changes = Omit<FeedbackResult, "signals">
+
+const unchanged: Changes = { paused: Option.none(), lowered: [], restored: [], charged: [] }
+
+/** The demands whose bucket `seen` does not hold yet, which are then added to it; all without `seen`. */
+const firstTime = (seen: Set<string> | undefined, demands: ReadonlyArray<Demand>): ReadonlyArray<Demand> => {
+  if (seen === undefined) return demands
+  const fresh = demands.filter((d) => !seen.has(d.key))
+  for (const d of fresh) seen.add(d.key)
+  return fresh
+}
+
+const stepDelay = <In>(
+  schedule: Schedule.Schedule<unknown, In>,
+  state: unknown,
+  now: number,
+  input: In
+): Effect.Effect<{ readonly state: unknown; readonly delayMillis: number | undefined }> =>
+  Effect.map(schedule.step(now, input, state), ([next, , decision]) => ({
+    state: next,
+    delayMillis: ScheduleDecision.isDone(decision)
+      ? undefined
+      : Math.max(0, Math.round(ScheduleIntervals.start(decision.intervals) - now))
+  }))
+
+/** The identity and access resource-unit buckets, which `x-ms-resource-unit` measures. */
+const isResourceUnitBucket = (d: Demand): boolean => d.measure === "resourceUnits"
+
+/** @internal */
+export interface Feedback {
+  /** One answer, with what it did. */
+  readonly feedback: (response: ThrottleFeedback.Response, demands: ReadonlyArray<Demand>) => Step<FeedbackResult>
+  /** The answers of one response, in order, as one event per bucket (see `ThrottlerService.feedbackAll`). */
+  readonly feedbackAll: (answers: ReadonlyArray<AnsweredRequest>) => Step<void>
+}
+
+/** The per-bucket schedule state, and the stepping of the backoff and slowdown schedules. */
+interface Streaks {
+  /** A success: the buckets' streaks end. */
+  readonly end: (entries: ReadonlyArray<Demand>) => void
+  readonly backoffUntil: (
+    hit: ReadonlyArray<Demand>,
+    fresh: ReadonlyArray<Demand>,
+    now: number,
+    signals: ThrottleFeedback.Signals
+  ) => Step<number>
+  /** The latest end of the slowdown step of each of `slowed`. */
+  readonly slowdownUntil: (slowed: ReadonlyArray<Demand>, now: number, used: number) => Effect.Effect<number>
+}
+
+const makeStreaks = (policy: Throttler.Policy): Streaks => {
+  const streaks = new Map<string, Streak>()
+  const cap = (millis: number) => Math.min(millis, policy.maxPauseMillis)
+  const of = (key: string, now: number): Streak => {
+    let streak = streaks.get(key)
+    if (streak === undefined) {
+      if (streaks.size >= maxStreaks) {
+        // Bounded: forget streaks idle for ten minutes, then the oldest, down to half.
+        for (const [k, s] of streaks) if (now - s.updatedAt > 600_000) streaks.delete(k)
+        for (const k of streaks.keys()) {
+          if (streaks.size < maxStreaks / 2) break
+          streaks.delete(k)
+        }
+      }
+      streak = { backoff: policy.backoff.initial, slowdown: policy.slowdown.initial, lastBackoffMillis: 0, updatedAt: now }
+      streaks.set(key, streak)
+    }
+    streak.updatedAt = now
+    return streak
+  }
+
+  /** The latest end of the hit buckets' backoff, stepping the schedule of those this event has not stepped. */
+  const backoffUntil = (
+    hit: ReadonlyArray<Demand>,
+    fresh: ReadonlyArray<Demand>,
+    now: number,
+    signals: ThrottleFeedback.Signals
+  ): Step<number> => {
+    const from = (i: number, until: number): Step<number> => {
+      for (; i < hit.length; i++) {
+        const streak = of(hit[i]!.key, now)
+        if (fresh.includes(hit[i]!)) {
+          const next = i
+          return Effect.flatMap(stepDelay(policy.backoff, streak.backoff, now, signals), (step) => {
+            streak.backoff = step.state
+            if (step.delayMillis !== undefined) streak.lastBackoffMillis = step.delayMillis
+            return toEffect(from(next + 1, Math.max(until, now + cap(streak.lastBackoffMillis))))
+          })
+        }
+        until = Math.max(until, now + cap(streak.lastBackoffMillis))
+      }
+      return until
+    }
+    return from(0, now)
+  }
+
+  return {
+    end: (entries) => {
+      for (const d of entries) streaks.delete(d.key)
+    },
+    backoffUntil,
+    slowdownUntil: (slowed, now, used) =>
+      Effect.reduce(slowed, now, (until, d) => {
+        const streak = of(d.key, now)
+        return Effect.map(stepDelay(policy.slowdown, streak.slowdown, now, used), (step) => {
+          streak.slowdown = step.state
+          return step.delayMillis === undefined ? until : Math.max(until, now + cap(step.delayMillis))
+        })
+      })
+  }
+}
+
+/** What each kind of answer changes, applied through the runner's port. */
+const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
+  const port = runner.port
+  const streaks = makeStreaks(policy)
+  const increase: QuotaStore.Adjustment = { _tag: "Increase", step: policy.increase }
+  const decrease: QuotaStore.Adjustment = { _tag: "Decrease", factor: policy.decrease, floor: policy.floor }
+  const cap = (millis: number) => Math.min(millis, policy.maxPauseMillis)
+
+  // Feedback is about what was sent: invalid demands cannot have been admitted, so use the
+  // positive-cost ones as given.
+  const sentEntries = (demands: ReadonlyArray<Demand>): ReadonlyArray<Demand> => {
+    const normalised = normalise(demands)
+    return Array.isArray(normalised)
+      ? normalised as ReadonlyArray<Demand>
+      : demands.filter((d) => Number.isFinite(d.cost) && d.cost > 0)
+  }
+
+  /**
+   * Whether a utilisation hint is the client's own pace: its fullest bucket among `hit` is within
+   * `explainedMargin` of what the server reports. Admission already keeps that pace within the
+   * limit, so it needs no pause; a hint well above it means others use the same quota. Unknown (so
+   * not explained) with a store that other processes may share.
+   */
+  const explainedLocally = (hit: ReadonlyArray<Demand>, used: number, now: number): boolean => {
+    const utilisation = port.utilisation
+    if (utilisation === undefined) return false
+    let own = 0
+    for (const d of hit) own = Math.max(own, utilisation(d, now))
+    return own >= used - explainedMargin
+  }
+
+  const pause = (entries: ReadonlyArray<Demand>, until: number, now: number): Step<void> =>
+    entries.length === 0 ? undefined : port.pause(entries, until, now)
+
+  /** A success: the buckets' streaks end, their limits get a step back, and their waiters look again. */
+  const restore = (entries: ReadonlyArray<Demand>, now: number): Step<void> => {
+    streaks.end(entries)
+    if (entries.length === 0) return undefined
+    return andThen(port.adjust(entries, increase, now), () => runner.engine.wake(keysOf(entries)))
+  }
+
+  /** A 429: pauses the implicated buckets and lowers those this event has not lowered yet. */
+  const throttled = (
+    signals: ThrottleFeedback.Signals,
+    entries: ReadonlyArray<Demand>,
+    now: number,
+    stepped: Stepped | undefined
+  ): Step<Changes> => {
+    const hit = ThrottleFeedback.implicated(signals, entries)
+    // the buckets this event has not stepped yet: only they step and are lowered
+    const fresh = firstTime(stepped?.backoff, hit)
+    const retryAfter = signals.retryAfter
+    const until = Option.isSome(retryAfter)
+      ? now + cap(RetryAfter.delayMillis(retryAfter.value, now))
+      : streaks.backoffUntil(hit, fresh, now, signals)
+    const reason = Option.isSome(retryAfter) ? "RetryAfter" as const : "Backoff" as const
+    return andThen(until, (untilMillis) =>
+      andThen(pause(hit, untilMillis, now), () =>
+        andThen(fresh.length > 0 ? port.adjust(fresh, decrease, now) : undefined, () => ({
+          ...unchanged,
+          paused: Option.some({ keys: keysOf(hit), untilMillis, reason }),
+          lowered: keysOf(fresh)
+        }))))
+  }
+
+  /** A 503 with Retry-After: pauses the implicated buckets until then. */
+  const unavailable = (
+    signals: ThrottleFeedback.Signals,
+    retryAfter: RetryAfter.RetryAfter,
+    entries: ReadonlyArray<Demand>,
+    now: number
+  ): Step<Changes> => {
+    const hit = ThrottleFeedback.implicated(signals, entries)
+    const untilMillis = now + cap(RetryAfter.delayMillis(retryAfter, now))
+    return andThen(pause(hit, untilMillis, now), () => ({
+      ...unchanged,
+      paused: Option.some({ keys: keysOf(hit), untilMillis, reason: "Unavailable" as const })
+    }))
+  }
+
+  /** A success restores its buckets, and charges what the server says it cost beyond the estimate. */
+  const succeeded = (signals: ThrottleFeedback.Signals, entries: ReadonlyArray<Demand>, now: number): Step<Changes> =>
+    andThen(restore(entries, now), () => {
+      const restored = entries.length > 0 ? keysOf(entries) : []
+      if (Option.isNone(signals.resourceUnits)) return { ...unchanged, restored }
+      const units = signals.resourceUnits.value
+      const extra = entries.filter((d) => isResourceUnitBucket(d) && units > d.cost).map((d) => ({ ...d, cost: units - d.cost }))
+      if (extra.length === 0) return { ...unchanged, restored }
+      // The server says the request cost more than estimated: take the difference, now, whether or
+      // not the bucket has it (a negative balance delays later requests).
+      return andThen(port.adjust(extra, { _tag: "Charge" }, now), () => ({ ...unchanged, restored, charged: keysOf(extra) }))
+    })
+
+  /**
+   * A utilisation hint at or above the threshold that the client's own pace does not explain (or
+   * `RateLimit-Remaining: 0`): steps the slowdown schedule of the buckets this event has not slowed
+   * yet, and pauses them unless the answer paused them already.
+   */
+  const slowdown = (
+    signals: ThrottleFeedback.Signals,
+    entries: ReadonlyArray<Demand>,
+    now: number,
+    stepped: Stepped | undefined,
+    changes: Changes
+  ): Step<Changes> => {
+    const used = Option.getOrElse(ThrottleFeedback.utilisation(signals), () => 0)
+    const hit = used >= policy.slowdownThreshold ? ThrottleFeedback.own(entries) : []
+    if (hit.length === 0 || explainedLocally(hit, used, now)) return changes
+    // a bucket this event has slowed already keeps that pause
+    const slowed = firstTime(stepped?.slowdown, hit)
+    return andThen(streaks.slowdownUntil(slowed, now, used), (stepUntil) => {
+      let until = stepUntil
+      // RateLimit-Remaining: 0 with a reset time: nothing is left until then.
+      if (Option.isSome(signals.rateLimit) && signals.rateLimit.value.remaining <= 0) {
+        const reset = signals.rateLimit.value.resetSeconds
+        if (Option.isSome(reset)) until = Math.max(until, now + cap(reset.value * 1000))
+      }
+      if (until <= now || Option.isSome(changes.paused)) return changes
+      return andThen(pause(hit, until, now), () => ({
+        ...changes,
+        paused: Option.some({ keys: keysOf(hit), untilMillis: until, reason: "Slowdown" as const })
+      }))
+    })
+  }
+
+  return { sentEntries, restore, throttled, unavailable, succeeded, slowdown }
+}
+
+/** @internal */
+export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
+  const { restore, sentEntries, slowdown, succeeded, throttled, unavailable } = makeChanges(runner, policy)
+
+  /** `stepped`: the buckets this event has already stepped; `undefined` for a single answer. */
+  const apply = (
+    response: ThrottleFeedback.Response,
+    demands: ReadonlyArray<Demand>,
+    stepped: Stepped | undefined
+  ): Step<FeedbackResult> => {
+    const now = runner.now()
+    const signals = ThrottleFeedback.fromResponse(response, now)
+    const entries = sentEntries(demands)
+    if (signals.throttled) return andThen(throttled(signals, entries, now, stepped), (changes) => ({ signals, ...changes }))
+    const changes = signals.unavailable && Option.isSome(signals.retryAfter)
+      ? unavailable(signals, signals.retryAfter.value, entries, now)
+      : signals.succeeded
+      ? succeeded(signals, entries, now)
+      : unchanged
+    return andThen(changes, (changes) =>
+      andThen(slowdown(signals, entries, now, stepped, changes), (changes) => ({ signals, ...changes })))
+  }
+
+  /**
+   * Whether an answer is decided without reading its headers: no throttling header and not a 429 or
+   * 509 (with no hint, utilisation reads 0, below any positive slowdown threshold). Then a 2xx
+   * restores its buckets and any other status changes nothing, which is what `apply` would decide.
+   */
+  const quiet = (response: ThrottleFeedback.Response): boolean =>
+    response.status !== 429 && response.status !== 509 && policy.slowdownThreshold > 0 &&
+    !ThrottleFeedback.hasSignalHeaders(response.headers)
+
+  // once per answered item that waits on an Effect: no stack trace, which costs more than the rest of the span
+  const spanned = <A, E>(effect: Effect.Effect<A, E>, response: ThrottleFeedback.Response) =>
+    Effect.withSpan(effect, "Throttler.feedback", { attributes: { status: response.status }, captureStackTrace: false })
+
+  /** The answers in order, from `from`; one that waits on an Effect runs before the answers after it. */
+  const feedbackFrom = (answers: ReadonlyArray<AnsweredRequest>, from: number, stepped: Stepped): Step<void> => {
+    for (let i = from; i < answers.length; i++) {
+      const { demands, response } = answers[i]!
+      const step = !quiet(response)
+        ? apply(response, demands, stepped)
+        : response.status >= 200 && response.status < 300
+        ? restore(sentEntries(demands), runner.now())
+        : undefined
+      if (Effect.isEffect(step)) {
+        return Effect.flatMap(spanned(step, response), () => toEffect(feedbackFrom(answers, i + 1, stepped)))
+      }
+    }
+    return undefined
+  }
+
+  return {
+    feedback: (response, demands) => apply(response, demands, undefined),
+    feedbackAll: (answers) => feedbackFrom(answers, 0, { backoff: new Set(), slowdown: new Set() })
+  }
+}

@@ -924,7 +924,8 @@ const perAffinity = 2 * 20
  * out as soon as their requests are ready: no round waits for the slowest batch of the one before
  * it. `liveBatches` bounds the batches alive at once (waiting for admission, a Retry-After, or
  * their answer); `sending` bounds the $batch calls in flight, taken only once admitted, so a batch
- * waiting for a busy bucket never holds up the others.
+ * waiting for a busy bucket never holds up the others. Under an admission with affinities, the live
+ * batches are spread across them (`perAffinity`), so that they cover what admission can serve now.
  */
 const loop = (ctx: Ctx) =>
   Effect.scoped(Effect.gen(function*() {

@@ -521,7 +521,7 @@ export interface LimitCatalogService {
  * @since 0.1.0
  * @category tags
  */
-export class LimitCatalog extends Context.Tag("@effect-msgraph/core/LimitCatalog")<
+export class LimitCatalog extends Context.Tag("@effect-msgraph/spec/LimitCatalog")<
   LimitCatalog,
   LimitCatalogService
 >() {}

@@ -24,67 +24,16 @@ import {
   type Run
 } from "../../DependencyResolver.js"
 import * as GCE from "../../GraphClientError.js"
+import type { Completed, Failure, Outcome, Sending, Success, Summary } from "../../GraphClient.js"
 import * as GraphError from "@effect-msgraph/spec/GraphError"
 import * as exchange from "./exchange.js"
 import * as inFlight from "./inFlight.js"
 import * as retry from "./retry.js"
 import * as telemetry from "./telemetry.js"
 import { type Retained, schedulerOf } from "../plan/scheduler.js"
-import type { InvalidRequest } from "@effect-msgraph/spec/CostCalculator"
-import type { ThrottleError } from "../../ThrottleError.js"
 import type { TokenError } from "../../TokenProvider.js"
 import type * as VE from "../../ValidationError.js"
-import type { ReferencedResponse, Workload } from "../../Workload.js"
-
-/** @internal */
-export interface Success {
-  readonly _tag: "Success"
-  readonly id: string
-  readonly status: number
-  readonly headers: Headers
-  readonly body: unknown
-  readonly attempts: number
-  /** For a request with `pages`: which page this is, from 1. */
-  readonly page?: number
-  /** For a request with `pages`: whether a later page of it follows (another outcome with its id). */
-  readonly more?: boolean
-}
-
-/** @internal */
-export interface Failure {
-  readonly _tag: "Failure"
-  readonly id: string
-  readonly error: GCE.RequestFailure | GCE.BatchError | TokenError | ThrottleError | InvalidRequest
-  readonly attempts: number
-  /**
-   * Graph's own answer to this request, when it ended on one (an error status, or the last 429, 503
-   * or 504 its retries got): the item as the batch response carried it, headers and body included.
-   */
-  readonly response?: BatchResponseItem
-  /** For a request with `pages`: the page that failed, from 1 (the pages before it succeeded). */
-  readonly page?: number
-}
-
-/** @internal */
-export type Outcome = Success | Failure
-
-/** @internal */
-export interface Summary {
-  readonly _tag: "Summary"
-  readonly requests: number
-  readonly succeeded: number
-  readonly failed: number
-  readonly throttled429: number
-  readonly retries: number
-  readonly batches: number
-  readonly roundTrips: number
-  readonly durationMs: number
-  /**
-   * `$batch` calls in flight: `limit`, how many the client allowed at the end of the run (the
-   * adaptive limit, or the fixed `concurrency`), and `peak`, the most it had in flight at once.
-   */
-  readonly inFlight?: { readonly limit: number; readonly peak: number }
-}
+import type { Workload } from "../../Workload.js"
 
 /** @internal */
 export interface Settings {
@@ -170,29 +119,6 @@ export interface Stop {
 interface Parent {
   readonly sending: inFlight.Gate
   readonly deadlineAt: number
-}
-
-/**
- * A request that ended in an earlier run of the same workload: `succeeded` says whether its
- * dependents may run; `response` is what references to it read.
- *
- * @internal
- */
-export interface Completed {
-  readonly id: string
-  readonly succeeded: boolean
-  readonly response: ReferencedResponse
-}
-
-/**
- * One request of a `$batch` call about to be sent, for `Resume.onSend`: `resendable` is the client's
- * rule for it (its `idempotent` marker, else the client's `idempotent` option for its method).
- *
- * @internal
- */
-export interface Sending {
-  readonly id: string
-  readonly resendable: boolean
 }
 
 /**

@@ -34,7 +34,7 @@ import type { ReferencedResponse, Workload, WorkloadRequest } from "./Workload.j
  * @since 0.1.0
  * @category models
  */
-export type Policy = scheduler.Policy
+export type Policy = "waves" | "chains"
 
 /**
  * A batch of a plan; `requests` are ready for the wire (their `dependsOn` encodes the batch's order).
@@ -90,7 +90,11 @@ export interface Plan {
  * @since 0.1.0
  * @category models
  */
-export type Outcome = scheduler.Outcome
+export type Outcome =
+  | { readonly _tag: "Succeeded"; readonly status: number }
+  | { readonly _tag: "Failed"; readonly status: number }
+  | { readonly _tag: "DependencyFailed"; readonly dependency: string; readonly status: number }
+  | { readonly _tag: "NotSent"; readonly error: VE.InvalidReference | VE.RequestError }
 
 /**
  * One round of a run: batches to send now, and requests settled without being sent because their
@@ -102,6 +106,7 @@ export type Outcome = scheduler.Outcome
 export interface RunRound {
   readonly index: number
   readonly batches: ReadonlyArray<PlannedBatch>
+  /** Requests settled while forming the round: their references could not be resolved. */
   readonly notSent: ReadonlyArray<string>
 }
 

@@ -6,6 +6,7 @@
  */
 import { Either } from "effect"
 import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
+import type { Outcome, PlannedBatch, Policy, RunRound } from "../../DependencyResolver.js"
 import type { WorkloadRequest } from "../../Workload.js"
 import * as rules from "../batch/rules.js"
 import * as bounds from "../batch/bounds.js"
@@ -15,9 +16,6 @@ import * as VE from "../../ValidationError.js"
 
 /** @internal */
 export const MAX = 20
-
-/** @internal */
-export type Policy = "waves" | "chains"
 
 /** @internal */
 export interface Prepared {
@@ -262,21 +260,6 @@ export const roundLowerBound = (prepared: Prepared): number => {
   return best
 }
 
-/** @internal */
-export type Outcome =
-  | { readonly _tag: "Succeeded"; readonly status: number }
-  | { readonly _tag: "Failed"; readonly status: number }
-  | { readonly _tag: "DependencyFailed"; readonly dependency: string; readonly status: number }
-  | { readonly _tag: "NotSent"; readonly error: VE.InvalidReference | VE.RequestError }
-
-/** @internal */
-export interface PlannedBatch {
-  readonly id: string
-  readonly round: number
-  readonly shape: rules.Shape
-  readonly requests: ReadonlyArray<BatchRequestItem>
-}
-
 /**
  * A batch of a round before its wire requests are built: request indices in batch order.
  *
@@ -285,14 +268,6 @@ export interface PlannedBatch {
 export interface Group {
   readonly members: ReadonlyArray<number>
   readonly shape: rules.Shape
-}
-
-/** @internal */
-export interface Round {
-  readonly index: number
-  readonly batches: ReadonlyArray<PlannedBatch>
-  /** Requests settled while forming the round: their references could not be resolved. */
-  readonly notSent: ReadonlyArray<string>
 }
 
 const PENDING = 0
@@ -480,7 +455,7 @@ export class Scheduler {
    * ready for the next call. The requests returned are in flight until succeed / fail / requeue is
    * called for them.
    */
-  nextRound(limit = Infinity): Round {
+  nextRound(limit = Infinity): RunRound {
     const round = this.nextGroups(limit)
     const batches = round.groups.map((group, position) => this.toBatch(group, position))
     return { index: round.index, batches, notSent: round.notSent }

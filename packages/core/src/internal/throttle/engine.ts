@@ -20,7 +20,7 @@
  *
  * @internal
  */
-import type { Entry, Outcome } from "../../QuotaStore.js"
+import type { Entry, TakeResult } from "../../QuotaStore.js"
 import type { Local } from "../quota/memory.js"
 
 /** @internal */
@@ -235,7 +235,7 @@ export type Driver =
     readonly take: (
       entries: ReadonlyArray<Entry>,
       nowMillis: number,
-      done: (result: { readonly _tag: "Ok"; readonly outcome: Outcome } | { readonly _tag: "Error"; readonly cause: unknown }) => void
+      done: (result: { readonly _tag: "Ok"; readonly outcome: TakeResult } | { readonly _tag: "Error"; readonly cause: unknown }) => void
     ) => void
     /** Gives back what a cancelled in-flight take obtained. */
     readonly release: (entries: ReadonlyArray<Entry>, nowMillis: number) => void
@@ -340,7 +340,7 @@ export class Queues {
   }
 
   /** Records what a failed attempt found: the buckets it now claims and when to retry. */
-  protected blocked(waiter: Waiter, outcome: Outcome & { readonly _tag: "Blocked" }, now: number): void {
+  protected blocked(waiter: Waiter, outcome: TakeResult & { readonly _tag: "Blocked" }, now: number): void {
     const previous = waiter.claims
     const next = outcome.keys
     if (previous !== undefined) {

@@ -14,7 +14,7 @@ import { Duration, Effect, Exit, FiberId, Runtime } from "effect"
 import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import type { Demand, Limit } from "@effect-msgraph/spec/Bucket"
-import type { Adjustment, Entry, Outcome, QuotaStoreService } from "../../QuotaStore.js"
+import type { Adjustment, Entry, QuotaStoreService, TakeResult } from "../../QuotaStore.js"
 import type { AdmitOptions, AnsweredRequest, Permit, ThrottlerService } from "../../Throttler.js"
 import { QuotaStoreError } from "../../QuotaStore.js"
 import { CostExceedsCapacity, InvalidDemand, type ThrottleError } from "../../ThrottleError.js"
@@ -126,7 +126,7 @@ export const toEffect = <A>(step: Step<A>): Effect.Effect<A, QuotaStoreError> =>
 export interface QuotaPort {
   /** How the engine takes. */
   readonly driver: Driver
-  readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => Step<Outcome>
+  readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => Step<TakeResult>
   readonly release: (entries: ReadonlyArray<Entry>, nowMillis: number) => Step<void>
   readonly pause: (entries: ReadonlyArray<Entry>, untilMillis: number, nowMillis: number) => Step<void>
   readonly adjust: (entries: ReadonlyArray<Entry>, adjustment: Adjustment, nowMillis: number) => Step<void>

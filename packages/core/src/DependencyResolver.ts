@@ -85,12 +85,13 @@ export interface Plan {
 }
 
 /**
- * How a request ended, as far as ordering is concerned.
+ * How a request settled in a run, as far as ordering is concerned: what its dependents read to
+ * know whether they may run. (The request's result, with its response, is a `GraphClient.Outcome`.)
  *
  * @since 0.1.0
  * @category models
  */
-export type Outcome =
+export type Settlement =
   | { readonly _tag: "Succeeded"; readonly status: number }
   | { readonly _tag: "Failed"; readonly status: number }
   | { readonly _tag: "DependencyFailed"; readonly dependency: string; readonly status: number }
@@ -141,7 +142,8 @@ export interface Run {
   readonly fail: (id: string, status: number, response?: ReferencedResponse) => ReadonlyArray<string>
   /** Back to pending: a retry, or a 424 Graph gave because of packing rather than a real dependency. */
   readonly requeue: (id: string) => boolean
-  readonly outcome: (id: string) => Outcome | undefined
+  /** How the request settled, once it has. */
+  readonly settlement: (id: string) => Settlement | undefined
   /** Requests not yet settled. */
   readonly pending: () => number
 }
@@ -420,9 +422,9 @@ const makeRun = (prepared: scheduler.Prepared, policy: Policy, settings: rules.S
       const v = at(id)
       return v !== undefined && s.requeue(v)
     },
-    outcome: (id) => {
+    settlement: (id) => {
       const v = at(id)
-      return v === undefined ? undefined : s.outcome(v)
+      return v === undefined ? undefined : s.settlement(v)
     },
     pending: () => s.pending
   }

@@ -260,12 +260,12 @@ const finish = (ctx: Ctx, outcome: Outcome) => finishAll(ctx, [outcome])
 /** Gives the requests the resolver settled `DependencyFailed` their outcome. */
 const settleDependents = (ctx: Ctx, ids: ReadonlyArray<string>) =>
   Effect.forEach(ids, (id) => {
-    const outcome = ctx.run.outcome(id)
-    if (outcome?._tag !== "DependencyFailed") return Effect.void
+    const settled = ctx.run.settlement(id)
+    if (settled?._tag !== "DependencyFailed") return Effect.void
     return finish(ctx, {
       _tag: "Failure",
       id,
-      error: new GCE.DependencyFailed({ id, dependency: outcome.dependency, status: outcome.status }),
+      error: new GCE.DependencyFailed({ id, dependency: settled.dependency, status: settled.status }),
       attempts: ctx.state.ledger.attempts(id)
     })
   }, { discard: true })
@@ -274,7 +274,7 @@ const settleDependents = (ctx: Ctx, ids: ReadonlyArray<string>) =>
 const fail = (ctx: Ctx, id: string, status: number, error: Failure["error"], response?: BatchResponseItem) =>
   Effect.suspend(() => {
     // a request settled already (by a dependency's failure) keeps its first outcome
-    if (ctx.run.outcome(id) !== undefined) return Effect.void
+    if (ctx.run.settlement(id) !== undefined) return Effect.void
     const dependents = ctx.run.fail(id, status, response)
     return Effect.zipRight(
       finish(ctx, {
@@ -379,7 +379,7 @@ const resend = (
   response?: BatchResponseItem
 ) =>
   Effect.gen(function*() {
-    if (ctx.run.outcome(id) !== undefined) return
+    if (ctx.run.settlement(id) !== undefined) return
     const decision = yield* ctx.state.ledger.decide(id, status, headers)
     if (decision._tag === "GiveUp") {
       const { reason, retryAfterMillis } = decision
@@ -811,7 +811,7 @@ const resumeFrom = (ctx: Ctx, resume: Resume) =>
     const orphans: Array<string> = []
     let earlier = 0
     for (const { id, response, succeeded } of completed) {
-      if (run.outcome(id) !== undefined) {
+      if (run.settlement(id) !== undefined) {
         earlier++ // settled by a dependency's failure applied just before
         continue
       }
@@ -823,7 +823,7 @@ const resumeFrom = (ctx: Ctx, resume: Resume) =>
     yield* settleDependents(ctx, orphans)
     for (const id of resume.sent ?? []) {
       const request = run.request(id)
-      if (request === undefined || run.outcome(id) !== undefined || resume.resendUnknown === true || resendable(ctx, request)) continue
+      if (request === undefined || run.settlement(id) !== undefined || resume.resendUnknown === true || resendable(ctx, request)) continue
       ctx.state.ledger.sentBefore(id)
       yield* fail(
         ctx,
@@ -908,9 +908,9 @@ const loop = (ctx: Ctx) =>
 /** Requests a round settled without sending them (unresolvable references, failed dependencies). */
 const settleNotSent = (ctx: Ctx, ids: ReadonlyArray<string>) =>
   Effect.forEach(ids, (id) => {
-    const outcome = ctx.run.outcome(id)
-    if (outcome?._tag === "NotSent") return finish(ctx, { _tag: "Failure", id, error: outcome.error, attempts: 0 })
-    if (outcome?._tag === "DependencyFailed") return settleDependents(ctx, [id])
+    const settled = ctx.run.settlement(id)
+    if (settled?._tag === "NotSent") return finish(ctx, { _tag: "Failure", id, error: settled.error, attempts: 0 })
+    if (settled?._tag === "DependencyFailed") return settleDependents(ctx, [id])
     return Effect.void
   }, { discard: true })
 

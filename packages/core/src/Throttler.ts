@@ -22,7 +22,7 @@
 import { Context, Duration, Effect, Layer, Option, Schedule, Stream } from "effect"
 import type * as Scope from "effect/Scope"
 import type { Demand } from "@effect-msgraph/spec/Bucket"
-import type { Waiter } from "./internal/throttle/engine.js"
+import type { Waiter } from "./internal/throttle/admissionQueue.js"
 import * as runner from "./internal/throttle/runner.js"
 import * as throttlerFeedback from "./internal/throttle/feedback.js"
 import * as QuotaStore from "./QuotaStore.js"

@@ -18,7 +18,7 @@ import type { Adjustment, Entry, QuotaStoreService, TakeResult } from "../../Quo
 import type { AdmitOptions, AnsweredRequest, Permit, ThrottlerService } from "../../Throttler.js"
 import { QuotaStoreError } from "../../QuotaStore.js"
 import { CostExceedsCapacity, InvalidDemand, type ThrottleError } from "../../ThrottleError.js"
-import { type Driver, Engine, type Listener, type Waiter } from "./engine.js"
+import { type Driver, Engine, type Listener, type Waiter } from "./admissionQueue.js"
 import { faceOf, type Local } from "../quota/memory.js"
 
 /**

@@ -6,7 +6,7 @@
  */
 import { Either } from "effect"
 import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
-import type { PlannedBatch, Policy, RunRound, Settlement } from "../../DependencyResolver.js"
+import type { PlannedBatch, PlanPolicy, RunRound, Settlement } from "../../DependencyResolver.js"
 import type { WorkloadRequest } from "../../Workload.js"
 import * as rules from "../batch/rules.js"
 import * as bounds from "../batch/bounds.js"
@@ -401,7 +401,7 @@ export class Scheduler {
 
   constructor(
     readonly prepared: Prepared,
-    readonly policy: Policy,
+    readonly policy: PlanPolicy,
     private readonly settings: rules.Settings,
     private readonly resolveReferences: boolean,
     /**
@@ -899,7 +899,7 @@ const batchMillis = (batch: Group, timing: Timing): number => {
  */
 export const estimateMillis = (
   prepared: Prepared,
-  policy: Policy,
+  policy: PlanPolicy,
   settings: rules.Settings,
   timing: Timing
 ): number => {

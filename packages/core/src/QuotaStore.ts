@@ -69,10 +69,12 @@ export interface Blocked {
 }
 
 /**
+ * What `take` returns: every cost was taken, or nothing was.
+ *
  * @since 0.1.0
  * @category models
  */
-export type Outcome = Taken | Blocked
+export type TakeResult = Taken | Blocked
 
 /**
  * How server feedback changes a bucket.
@@ -122,7 +124,7 @@ export interface QuotaStoreService {
    * and answer `Taken`; otherwise take nothing and answer `Blocked`. A bucket that does not exist yet
    * starts empty (a full token bucket). A paused bucket is short until its pause ends.
    */
-  readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => Effect.Effect<Outcome, QuotaStoreError>
+  readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => Effect.Effect<TakeResult, QuotaStoreError>
   /** Gives concurrency permits back; a no-op for the other kinds of bucket. */
   readonly release: (entries: ReadonlyArray<Entry>, nowMillis: number) => Effect.Effect<void, QuotaStoreError>
   /** Admits nothing on these buckets before `untilMillis`. Pauses only ever extend. */

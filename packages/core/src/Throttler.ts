@@ -22,7 +22,7 @@
 import { Context, Duration, Effect, Layer, Option, Schedule, Stream } from "effect"
 import type * as Scope from "effect/Scope"
 import type { Demand } from "@effect-msgraph/spec/Bucket"
-import type { Waiter } from "./internal/throttle/engine.js"
+import type { Waiter } from "./internal/throttle/admissionQueue.js"
 import * as runner from "./internal/throttle/runner.js"
 import * as throttlerFeedback from "./internal/throttle/feedback.js"
 import * as QuotaStore from "./QuotaStore.js"
@@ -297,7 +297,7 @@ const tryAdmitStep = (
 }
 
 /**
- * `admitAll`: each item waits as a record in the engine's queue, and is emitted when admitted.
+ * `admitAll`: each item waits as a record in the admission queue, and is emitted when admitted.
  */
 const admitAllOver = (run: runner.Runner): ThrottlerService["admitAll"] => <A, E, R>(
   items: Stream.Stream<A, E, R>,
@@ -328,8 +328,8 @@ const admitAllOver = (run: runner.Runner): ThrottlerService["admitAll"] => <A, E
       }
       yield* Effect.addFinalizer(() =>
         Effect.sync(() => {
-          for (const waiter of run.engine.waiters()) {
-            if (waiter.listener === listener) run.engine.cancel(waiter)
+          for (const waiter of run.queue.waiters()) {
+            if (waiter.listener === listener) run.queue.cancel(waiter)
           }
         })
       )
@@ -343,7 +343,7 @@ const admitAllOver = (run: runner.Runner): ThrottlerService["admitAll"] => <A, E
               return
             }
             pending++
-            run.engine.arrive(entries as ReadonlyArray<Demand>, ThrottlePriority.level(priority), listener, item)
+            run.queue.arrive(entries as ReadonlyArray<Demand>, ThrottlePriority.level(priority), listener, item)
           })
         ),
         Effect.matchCauseEffect({
@@ -400,7 +400,7 @@ const serviceOver = (
       spanned(Effect.suspend(() => runner.toEffect(feedback.feedback(response, demands))), response),
     feedbackAll: (answers) => Effect.suspend(() => runner.toEffect(feedback.feedbackAll(answers))),
     policy,
-    waiting: Effect.sync(() => run.engine.waiting)
+    waiting: Effect.sync(() => run.queue.waiting)
   }
 }
 

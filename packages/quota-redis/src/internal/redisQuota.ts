@@ -259,7 +259,7 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
       }
     }
 
-    const take = (entries: ReadonlyArray<Entry>, nowMillis: number): Effect.Effect<QuotaStore.Outcome, QuotaStore.QuotaStoreError> =>
+    const take = (entries: ReadonlyArray<Entry>, nowMillis: number): Effect.Effect<QuotaStore.TakeResult, QuotaStore.QuotaStoreError> =>
       guarded(
         Effect.flatMap(call("take", Op.take, entries, nowMillis), (reply) => {
           const outcome = decodeTake(reply, entries, nowMillis)
@@ -381,7 +381,7 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
   })
 
 /** The reply of `take`, with its retry instant translated from Redis's clock to the caller's. */
-const decodeTake = (reply: Reply, entries: ReadonlyArray<Entry>, nowMillis: number): QuotaStore.Outcome | undefined => {
+const decodeTake = (reply: Reply, entries: ReadonlyArray<Entry>, nowMillis: number): QuotaStore.TakeResult | undefined => {
   if (reply === 1) return taken
   if (!Array.isArray(reply)) return undefined
   const retry = Number(reply[1])

@@ -8,7 +8,7 @@
  * @internal
  */
 import type { Limit } from "@effect-msgraph/spec/Bucket"
-import type { Adjustment, Entry, Outcome, QuotaStoreService, Taken } from "../../QuotaStore.js"
+import type { Adjustment, Entry, QuotaStoreService, TakeResult, Taken } from "../../QuotaStore.js"
 
 /** @internal */
 export const taken: Taken = { _tag: "Taken" }
@@ -298,7 +298,7 @@ export class MemoryQuota {
    * Takes every entry's cost from its bucket if all of them can hold it now, or takes nothing and
    * reports which buckets were short and when to try again. `entries` must have distinct keys.
    */
-  take(entries: ReadonlyArray<Entry>, now: number): Outcome {
+  take(entries: ReadonlyArray<Entry>, now: number): TakeResult {
     this.tick(now)
     const n = entries.length
     let blockedKeys: Array<string> | undefined
@@ -474,7 +474,7 @@ export class MemoryQuota {
  * @internal
  */
 export interface Local {
-  readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => Outcome
+  readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => TakeResult
   readonly check: (entries: ReadonlyArray<Entry>, nowMillis: number) => boolean
   readonly release: (entries: ReadonlyArray<Entry>, nowMillis: number) => void
   readonly pause: (entries: ReadonlyArray<Entry>, untilMillis: number, nowMillis: number) => void

@@ -1,5 +1,9 @@
 /**
  * Schemas of the limit catalogue. Public through `LimitCatalog.ts`, which re-exports them with docs.
+ * They stay here, not in the public module, because they are values the catalogue's data
+ * (`data/`, `cost/table.ts`) constructs when it is loaded: declared in `LimitCatalog.ts`, which loads
+ * that data, they would be read before they exist (a circular import). Plain types are declared in
+ * `LimitCatalog.ts`.
  *
  * @internal
  */
@@ -305,11 +309,3 @@ export class Classification extends Schema.Class<Classification>("@effect-msgrap
   skipped: Schema.Array(Skipped),
   identity: Schema.optional(IdentityCost)
 }) {}
-
-/** @internal */
-export interface ClassifyRequest {
-  readonly method: string
-  readonly url: string
-  readonly bodyBytes?: number | undefined
-  readonly body?: unknown
-}

@@ -258,7 +258,7 @@ export const quotaStoreSuite = (target: StoreTarget) =>
     it.scoped.prop(
       "with tokensInFlight, Graph's sliding window never holds more than N in an interval W, whenever each admitted request arrives before its answer",
       [
-        FastCheck.integer({ min: 1, max: 30 }),
+        FastCheck.integer({ min: 1, max: 8 }),
         FastCheck.integer({ min: 100, max: 2000 }),
         FastCheck.array(
           FastCheck.record({

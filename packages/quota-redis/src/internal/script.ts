@@ -435,22 +435,18 @@ for i = 1, n do
       save(KEYS[i], advance(s, cap, rate), cap, rate)
     end
   elseif op == 'redate' and kind == 0 and inflight then
-    -- answered: this process's floating units are dated now
-    local s = load(KEYS[i], false)
-    if s and s[1] == 0 and cost > 0 then
-      s = advance(s, cap, rate)
-      local landed = 0
+    -- answered: this process's floating units are dated now (all of them, even if their lease
+    -- lapsed meanwhile: Graph counted them no later than now)
+    if cost > 0 then
+      local s = advance(load(KEYS[i], true, kind, cap), cap, rate)
       if type(s[3]) == 'table' then
         local t = s[3]
         for j = 1, #t, 3 do
-          if t[j] == owner then
-            landed = math.min(t[j + 1], cost)
-            t[j + 1] = t[j + 1] - landed
-          end
+          if t[j] == owner then t[j + 1] = math.max(0, t[j + 1] - cost) end
         end
       end
       s = advance(s, cap, rate)
-      if landed > 0 then apply(s, cap, rate, landed, false) end
+      apply(s, cap, rate, cost, false)
       save(KEYS[i], s, cap, rate)
     end
   elseif op == 'redate' then

@@ -405,10 +405,9 @@ export class MemoryQuota {
       if (floating !== undefined && floating.tracksInFlight) {
         // its units floated until now: they are dated now, even when no time has passed
         advance(floating, now)
-        const landed = Math.min(floating.inFlight, entry.cost)
-        floating.inFlight -= landed
+        floating.inFlight = Math.max(0, floating.inFlight - entry.cost)
         if (floating.inFlight <= EPSILON) floating.inFlight = 0
-        if (landed > 0) apply(floating, landed, now)
+        apply(floating, entry.cost, now)
         continue
       }
       if (now <= takenAt) continue

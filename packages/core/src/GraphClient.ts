@@ -551,8 +551,8 @@ export const layerThrottled = (
  * {@link layerThrottled} with an in-memory Throttler and the built-in catalogue, configured by
  * `catalog` (tenant size, delegated or app-only, B2C, overrides) and `throttler` (policies, and the
  * in-memory store's options under `store`; token buckets keep {@link defaultTokenReserveMillis} of
- * refill in reserve unless `store.tokenReserveMillis` says otherwise, and count their units in
- * flight unless `store.tokensInFlight` is `false`).
+ * refill in reserve unless `store.tokenReserveMillis` says otherwise, and token buckets and
+ * sliding windows count their units in flight unless `store.tokensInFlight` is `false`).
  *
  * @since 0.1.0
  * @category layers
@@ -569,7 +569,8 @@ export const layerThrottledMemory = (
       Throttler.layerMemory({
         ...options.throttler,
         // requests reach Graph bunched by queueing and transit: keep 250 ms of refill in reserve
-        // a token bucket's refill stops short of its capacity by the units not yet answered
+        // a token bucket's refill stops short of its capacity by the units not yet answered, and a
+        // window counts them as taken now until their answer dates them
         store: { tokenReserveMillis: defaultTokenReserveMillis, tokensInFlight: true, ...options.throttler?.store }
       }),
       CostCalculator.layer

@@ -156,9 +156,10 @@ export interface ThrottlerService {
    * Says that the request a permit admitted has been answered: its sliding-window units are counted
    * from now instead of from its admission. Graph counts a request when it arrives, which is after
    * the client admitted it (queueing, connection set-up, transit) and no later than its answer, so
-   * counting from the answer is the only date that is sure not to be early. Its token-bucket units
-   * are no longer in flight (see `QuotaStore.MemoryOptions.tokensInFlight`). Nothing changes for
-   * concurrency buckets, nor for windows when no time has passed (virtual time without latency).
+   * counting from the answer is the only date that is sure not to be early. Its units are no longer
+   * in flight (see `QuotaStore.MemoryOptions.tokensInFlight`): a token bucket refills fully again, and
+   * a window's units, counted as taken now until then, are dated now. Nothing changes for
+   * concurrency buckets, nor for windows that do not count flights when no time has passed.
    */
   readonly answered: (permit: Permit) => Effect.Effect<void, QuotaStore.QuotaStoreError>
   /**

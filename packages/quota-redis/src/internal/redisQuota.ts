@@ -316,9 +316,12 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
         case "Charge":
           return guarded(Effect.asVoid(call("adjust", Op.charge, entries, nowMillis)), local)
         case "Redate": {
-          // windows move only when time has passed; token buckets end a flight whenever, if they count flights
+          // with flights counted, every window and token bucket ends one; otherwise windows move only
+          // when time has passed
           const moved = entries.filter((e) =>
-            e.limit._tag === "Window" ? nowMillis > adjustment.takenAtMillis : e.limit._tag === "TokenBucket" && settings.tokensInFlight
+            settings.tokensInFlight
+              ? e.limit._tag !== "Concurrency"
+              : e.limit._tag === "Window" && nowMillis > adjustment.takenAtMillis
           )
           return moved.length === 0
             ? Effect.void

@@ -304,16 +304,20 @@ export const release = (runner: Runner, permit: Waiter): Step<void> => {
 }
 
 /**
- * Counts a permit's sliding-window units from now, and ends its token units' flight (see
- * `ThrottlerService.answered`).
+ * Counts a permit's sliding-window units from now, and ends its units' flight (see
+ * `ThrottlerService.answered`). A flight that ends can make room that no timer foresaw (a window's
+ * floating units are dated, a token bucket refills again), so its buckets' waiters are woken.
  *
  * @internal
  */
 export const answered = (runner: Runner, permit: Waiter): Step<void> => {
   const now = runner.now()
-  const entries = answeredEntries(permit.entries, permit.admittedAt, now)
+  const entries = answeredEntries(permit.entries)
   if (entries.length === 0) return undefined
-  return runner.port.adjust(entries, { _tag: "Redate", takenAtMillis: permit.admittedAt }, now)
+  return andThen(
+    runner.port.adjust(entries, { _tag: "Redate", takenAtMillis: permit.admittedAt }, now),
+    () => runner.engine.wake(keysOf(entries))
+  )
 }
 
 /**
@@ -338,13 +342,14 @@ export const tryAdmit = (
 }
 
 /**
- * What an answer changes in the store (a `Redate`): sliding windows taken before now, and every token
- * bucket (its units are no longer in flight).
+ * What an answer changes in the store (a `Redate`): every sliding window (its units are dated now,
+ * or land from their flight even when no time has passed) and every token bucket (its units are no
+ * longer in flight).
  *
  * @internal
  */
-export const answeredEntries = (entries: ReadonlyArray<Entry>, admittedAt: number, now: number): ReadonlyArray<Entry> =>
-  entries.filter((e) => e.limit._tag === "TokenBucket" || (e.limit._tag === "Window" && now > admittedAt))
+export const answeredEntries = (entries: ReadonlyArray<Entry>): ReadonlyArray<Entry> =>
+  entries.filter((e) => e.limit._tag !== "Concurrency")
 
 /** @internal */
 export const keysOf = (entries: ReadonlyArray<Entry>): Array<string> => entries.map((e) => e.key)

@@ -316,7 +316,7 @@ export const answered = (runner: Runner, permit: Waiter): Step<void> => {
   if (entries.length === 0) return undefined
   return andThen(
     runner.port.adjust(entries, { _tag: "Redate", takenAtMillis: permit.admittedAt }, now),
-    () => runner.engine.wake(keysOf(entries))
+    () => runner.queue.wake(keysOf(entries))
   )
 }
 

@@ -34,7 +34,7 @@ import type { ReferencedResponse, Workload, WorkloadRequest } from "./Workload.j
  * @since 0.1.0
  * @category models
  */
-export type Policy = scheduler.Policy
+export type PlanPolicy = "waves" | "chains"
 
 /**
  * A batch of a plan; `requests` are ready for the wire (their `dependsOn` encodes the batch's order).
@@ -69,7 +69,7 @@ export interface PlannedRound {
  * @category models
  */
 export interface Plan {
-  readonly policy: Policy
+  readonly policy: PlanPolicy
   readonly rounds: ReadonlyArray<PlannedRound>
   readonly requests: number
   readonly batches: number
@@ -85,12 +85,17 @@ export interface Plan {
 }
 
 /**
- * How a request ended, as far as ordering is concerned.
+ * How a request settled in a run, as far as ordering is concerned: what its dependents read to
+ * know whether they may run. (The request's result, with its response, is a `GraphClient.Outcome`.)
  *
  * @since 0.1.0
  * @category models
  */
-export type Outcome = scheduler.Outcome
+export type Settlement =
+  | { readonly _tag: "Succeeded"; readonly status: number }
+  | { readonly _tag: "Failed"; readonly status: number }
+  | { readonly _tag: "DependencyFailed"; readonly dependency: string; readonly status: number }
+  | { readonly _tag: "NotSent"; readonly error: VE.InvalidReference | VE.RequestError }
 
 /**
  * One round of a run: batches to send now, and requests settled without being sent because their
@@ -102,6 +107,7 @@ export type Outcome = scheduler.Outcome
 export interface RunRound {
   readonly index: number
   readonly batches: ReadonlyArray<PlannedBatch>
+  /** Requests settled while forming the round: their references could not be resolved. */
   readonly notSent: ReadonlyArray<string>
 }
 
@@ -129,7 +135,7 @@ export interface Spread {
  * @category models
  */
 export interface Run {
-  readonly policy: Policy
+  readonly policy: PlanPolicy
   /** The workload request with this id. */
   readonly request: (id: string) => WorkloadRequest | undefined
   /** Ids of the requests this one depends on (its `dependsOn` and its references). */
@@ -154,7 +160,8 @@ export interface Run {
   readonly fail: (id: string, status: number, response?: ReferencedResponse) => ReadonlyArray<string>
   /** Back to pending: a retry, or a 424 Graph gave because of packing rather than a real dependency. */
   readonly requeue: (id: string) => boolean
-  readonly outcome: (id: string) => Outcome | undefined
+  /** How the request settled, once it has. */
+  readonly settlement: (id: string) => Settlement | undefined
   /** Requests not yet settled. */
   readonly pending: () => number
 }
@@ -194,7 +201,7 @@ export declare namespace DependencyResolver {
      * batches), which favours long sequential batches even when Graph runs their items one after
      * another. `waves` or `chains` forces that policy. Every rule keeps waves on a full tie.
      */
-    readonly policy?: "auto" | "fewestRoundTrips" | Policy
+    readonly policy?: "auto" | "fewestRoundTrips" | PlanPolicy
     /**
      * A latency model: each plan gets `estimatedMillis`, and `auto` compares plans by it. Default,
      * for `auto` only: {@link defaultLatency}, an assumption; give the figures of your own tenant
@@ -252,7 +259,7 @@ export const defaultLatency: DependencyResolver.Latency = { perItemMillis: 120, 
  * A whole plan, every planned batch validated against Graph's rules (a failure is a planner
  * defect). A run's choice of policy uses {@link countedPlan} instead.
  */
-const staticPlan = (prepared: scheduler.Prepared, policy: Policy, settings: rules.Settings): Plan => {
+const staticPlan = (prepared: scheduler.Prepared, policy: PlanPolicy, settings: rules.Settings): Plan => {
   const run = new scheduler.Scheduler(prepared, policy, settings, false)
   const rounds: Array<PlannedRound> = []
   let batches = 0
@@ -284,7 +291,7 @@ const staticPlan = (prepared: scheduler.Prepared, policy: Policy, settings: rule
  * counts (the executor validates every batch it sends anyway), so that choosing a policy never
  * holds a copy of the workload.
  */
-const countedPlan = (prepared: scheduler.Prepared, policy: Policy, settings: rules.Settings): Plan => {
+const countedPlan = (prepared: scheduler.Prepared, policy: PlanPolicy, settings: rules.Settings): Plan => {
   const run = new scheduler.Scheduler(prepared, policy, settings, false)
   let roundTrips = 0
   let batches = 0
@@ -341,7 +348,7 @@ const lazy = <A>(f: () => A): () => A => {
 
 /** One policy's figures, each computed at most once and only when the choice needs it. */
 interface Candidate {
-  readonly policy: Policy
+  readonly policy: PlanPolicy
   readonly estimate: () => number | undefined
   readonly counts: () => Plan
 }
@@ -376,7 +383,7 @@ const choose = (
   const policy = options.policy ?? "auto"
   const latency = options.latency ?? (policy === "auto" ? defaultLatency : undefined)
   const timing = lazy(() => timingOf(prepared, workload, latency, options))
-  const of = (p: Policy): Candidate => ({
+  const of = (p: PlanPolicy): Candidate => ({
     policy: p,
     estimate: lazy(() => {
       const t = timing()
@@ -398,7 +405,7 @@ const planned = (chosen: Candidate): Plan => {
   return estimatedMillis === undefined ? plan : { ...plan, estimatedMillis }
 }
 
-const makeRun = (prepared: scheduler.Prepared, policy: Policy, settings: rules.Settings, workload: Workload): Run => {
+const makeRun = (prepared: scheduler.Prepared, policy: PlanPolicy, settings: rules.Settings, workload: Workload): Run => {
   const s = new scheduler.Scheduler(prepared, policy, settings, true, true)
   const at = (id: string) => prepared.index.get(rules.idKey(id))
   const ids = (list: ReadonlyArray<number>) => list.map((v) => workload[v]!.id)
@@ -433,9 +440,9 @@ const makeRun = (prepared: scheduler.Prepared, policy: Policy, settings: rules.S
       const v = at(id)
       return v !== undefined && s.requeue(v)
     },
-    outcome: (id) => {
+    settlement: (id) => {
       const v = at(id)
-      return v === undefined ? undefined : s.outcome(v)
+      return v === undefined ? undefined : s.settlement(v)
     },
     pending: () => s.pending
   }

@@ -31,10 +31,13 @@ import {
 import * as AdmissionPort from "./Admission.js"
 import { BatchBuilder, make as makeBuilder, validate } from "./BatchBuilder.js"
 import type { Headers } from "@effect-msgraph/spec/BatchRequest"
+import type { BatchResponseItem } from "@effect-msgraph/spec/BatchResponse"
 import * as CloudTable from "./Cloud.js"
 import type * as DependencyResolver from "./DependencyResolver.js"
 import { make as makeResolver } from "./DependencyResolver.js"
 import * as CostCalculator from "@effect-msgraph/spec/CostCalculator"
+import type { InvalidRequest } from "@effect-msgraph/spec/CostCalculator"
+import type * as GCE from "./GraphClientError.js"
 import * as inFlight from "./internal/client/inFlight.js"
 import * as retry from "./internal/client/retry.js"
 import * as telemetry from "./internal/client/telemetry.js"
@@ -42,9 +45,10 @@ import * as executor from "./internal/client/executor.js"
 import * as LimitCatalog from "@effect-msgraph/spec/LimitCatalog"
 import type * as QuotaStore from "./QuotaStore.js"
 import * as Throttler from "./Throttler.js"
-import { TokenProvider } from "./TokenProvider.js"
+import { type TokenError, TokenProvider } from "./TokenProvider.js"
+import type { ThrottleError } from "./ThrottleError.js"
 import * as VE from "./ValidationError.js"
-import { type Priority, references, type Workload } from "./Workload.js"
+import { type Priority, type ReferencedResponse, references, type Workload } from "./Workload.js"
 
 /**
  * A request that succeeded (2xx). For a request with `pages`, one page of it: `page` (from 1) and
@@ -53,7 +57,18 @@ import { type Priority, references, type Workload } from "./Workload.js"
  * @since 0.1.0
  * @category models
  */
-export type Success = executor.Success
+export interface Success {
+  readonly _tag: "Success"
+  readonly id: string
+  readonly status: number
+  readonly headers: Headers
+  readonly body: unknown
+  readonly attempts: number
+  /** For a request with `pages`: which page this is, from 1. */
+  readonly page?: number
+  /** For a request with `pages`: whether a later page of it follows (another outcome with its id). */
+  readonly more?: boolean
+}
 
 /**
  * A request that did not succeed, with a batch-level or request-level error. For a request with
@@ -62,13 +77,25 @@ export type Success = executor.Success
  * @since 0.1.0
  * @category models
  */
-export type Failure = executor.Failure
+export interface Failure {
+  readonly _tag: "Failure"
+  readonly id: string
+  readonly error: OutcomeError
+  readonly attempts: number
+  /**
+   * Graph's own answer to this request, when it ended on one (an error status, or the last 429, 503
+   * or 504 its retries got): the item as the batch response carried it, headers and body included.
+   */
+  readonly response?: BatchResponseItem
+  /** For a request with `pages`: the page that failed, from 1 (the pages before it succeeded). */
+  readonly page?: number
+}
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type Outcome = executor.Outcome
+export type Outcome = Success | Failure
 
 /**
  * A request that ended in an earlier run: whether it succeeded, and its response as references read
@@ -77,7 +104,11 @@ export type Outcome = executor.Outcome
  * @since 0.1.0
  * @category models
  */
-export type Completed = executor.Completed
+export interface Completed {
+  readonly id: string
+  readonly succeeded: boolean
+  readonly response: ReferencedResponse
+}
 
 /**
  * A request of a `$batch` call about to be sent, and whether the client would send it again after a
@@ -86,7 +117,10 @@ export type Completed = executor.Completed
  * @since 0.1.0
  * @category models
  */
-export type Sending = executor.Sending
+export interface Sending {
+  readonly id: string
+  readonly resendable: boolean
+}
 
 /**
  * The last element of `run`'s stream.
@@ -94,7 +128,22 @@ export type Sending = executor.Sending
  * @since 0.1.0
  * @category models
  */
-export type Summary = executor.Summary
+export interface Summary {
+  readonly _tag: "Summary"
+  readonly requests: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly throttled429: number
+  readonly retries: number
+  readonly batches: number
+  readonly roundTrips: number
+  readonly durationMs: number
+  /**
+   * `$batch` calls in flight: `limit`, how many the client allowed at the end of the run (the
+   * adaptive limit, or the fixed `concurrency`), and `peak`, the most it had in flight at once.
+   */
+  readonly inFlight?: { readonly limit: number; readonly peak: number }
+}
 
 /**
  * @since 0.1.0
@@ -108,7 +157,7 @@ export type RunEvent = Outcome | Summary
  * @since 0.1.0
  * @category models
  */
-export type OutcomeError = executor.Failure["error"]
+export type OutcomeError = GCE.RequestFailure | GCE.BatchError | TokenError | ThrottleError | InvalidRequest
 
 /**
  * The fields of one Graph call.
@@ -502,8 +551,8 @@ export const layerThrottled = (
  * {@link layerThrottled} with an in-memory Throttler and the built-in catalogue, configured by
  * `catalog` (tenant size, delegated or app-only, B2C, overrides) and `throttler` (policies, and the
  * in-memory store's options under `store`; token buckets keep {@link defaultTokenReserveMillis} of
- * refill in reserve unless `store.tokenReserveMillis` says otherwise, and count their units in
- * flight unless `store.tokensInFlight` is `false`).
+ * refill in reserve unless `store.tokenReserveMillis` says otherwise, and token buckets and
+ * sliding windows count their units in flight unless `store.tokensInFlight` is `false`).
  *
  * @since 0.1.0
  * @category layers
@@ -520,7 +569,8 @@ export const layerThrottledMemory = (
       Throttler.layerMemory({
         ...options.throttler,
         // requests reach Graph bunched by queueing and transit: keep 250 ms of refill in reserve
-        // a token bucket's refill stops short of its capacity by the units not yet answered
+        // a token bucket's refill stops short of its capacity by the units not yet answered, and a
+        // window counts them as taken now until their answer dates them
         store: { tokenReserveMillis: defaultTokenReserveMillis, tokensInFlight: true, ...options.throttler?.store }
       }),
       CostCalculator.layer

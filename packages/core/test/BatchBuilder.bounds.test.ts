@@ -95,7 +95,7 @@ describe("the planner keeps batches within MAX_BATCH_BYTES", () => {
   const large = (id: string, extra: Partial<WorkloadRequest> = {}): WorkloadRequest =>
     ({ id, method: "POST", url: "/users", body: sized(1_500_000), ...extra })
 
-  const planned = (workload: ReadonlyArray<WorkloadRequest>, policy: DR.Policy) =>
+  const planned = (workload: ReadonlyArray<WorkloadRequest>, policy: DR.PlanPolicy) =>
     Either.getOrThrow(DR.plan(workload, { policy }))
 
   it("a workload refuses a deep body as a whole, naming it", () => {

@@ -53,7 +53,7 @@ describe("references in a URL cannot change its structure", () => {
       const round = run.nextRound()
       expect(round.batches).toHaveLength(0)
       expect(round.notSent).toStrictEqual(["groups", "after"])
-      expect(run.outcome("groups")).toStrictEqual({
+      expect(run.settlement("groups")).toStrictEqual({
         _tag: "NotSent",
         error: new VE.InvalidReference({ ids: ["groups"], references: ["{{me#/body/id}}"] })
       })

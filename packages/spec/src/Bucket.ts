@@ -176,7 +176,7 @@ export type Family = typeof Family.Type
  * @since 0.1.0
  * @category models
  */
-export class Demand extends Schema.Class<Demand>("@effect-msgraph/core/Bucket/Demand")({
+export class Demand extends Schema.Class<Demand>("@effect-msgraph/spec/Bucket/Demand")({
   key: Schema.String,
   entryId: Schema.String,
   service: Schema.String,

@@ -70,7 +70,7 @@ export interface CostCalculatorService {
  * @since 0.1.0
  * @category tags
  */
-export class CostCalculator extends Context.Tag("@effect-msgraph/core/CostCalculator")<
+export class CostCalculator extends Context.Tag("@effect-msgraph/spec/CostCalculator")<
   CostCalculator,
   CostCalculatorService
 >() {}

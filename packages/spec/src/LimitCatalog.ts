@@ -386,7 +386,12 @@ export type ClassifyContext = schema.ClassifyContext
  * @since 0.1.0
  * @category models
  */
-export type ClassifyRequest = schema.ClassifyRequest
+export interface ClassifyRequest {
+  readonly method: string
+  readonly url: string
+  readonly bodyBytes?: number | undefined
+  readonly body?: unknown
+}
 
 /**
  * @since 0.1.0
@@ -521,7 +526,7 @@ export interface LimitCatalogService {
  * @since 0.1.0
  * @category tags
  */
-export class LimitCatalog extends Context.Tag("@effect-msgraph/core/LimitCatalog")<
+export class LimitCatalog extends Context.Tag("@effect-msgraph/spec/LimitCatalog")<
   LimitCatalog,
   LimitCatalogService
 >() {}

@@ -133,10 +133,10 @@ const runScenario = (scenario: Scenario, target: StoreTarget) =>
     const checkWorkConservation = Effect.sync(() => {
       if (check === undefined) return
       const now = runner.now()
-      for (const waiter of runner.engine.waiters()) {
+      for (const waiter of runner.queue.waiters()) {
         // A waiting request whose buckets all have room, with nobody ranked ahead of it short on
         // them, must not be waiting.
-        if (runner.engine.couldGo(waiter, (entries) => check(entries, now))) idle++
+        if (runner.queue.couldGo(waiter, (entries) => check(entries, now))) idle++
       }
     })
     const fibers: Array<Fiber.RuntimeFiber<void, unknown>> = []

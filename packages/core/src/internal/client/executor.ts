@@ -25,67 +25,16 @@ import {
   type Spread
 } from "../../DependencyResolver.js"
 import * as GCE from "../../GraphClientError.js"
+import type { Completed, Failure, Outcome, Sending, Success, Summary } from "../../GraphClient.js"
 import * as GraphError from "@effect-msgraph/spec/GraphError"
 import * as exchange from "./exchange.js"
 import * as inFlight from "./inFlight.js"
 import * as retry from "./retry.js"
 import * as telemetry from "./telemetry.js"
 import { type Retained, schedulerOf } from "../plan/scheduler.js"
-import type { InvalidRequest } from "@effect-msgraph/spec/CostCalculator"
-import type { ThrottleError } from "../../ThrottleError.js"
 import type { TokenError } from "../../TokenProvider.js"
 import type * as VE from "../../ValidationError.js"
-import type { ReferencedResponse, Workload } from "../../Workload.js"
-
-/** @internal */
-export interface Success {
-  readonly _tag: "Success"
-  readonly id: string
-  readonly status: number
-  readonly headers: Headers
-  readonly body: unknown
-  readonly attempts: number
-  /** For a request with `pages`: which page this is, from 1. */
-  readonly page?: number
-  /** For a request with `pages`: whether a later page of it follows (another outcome with its id). */
-  readonly more?: boolean
-}
-
-/** @internal */
-export interface Failure {
-  readonly _tag: "Failure"
-  readonly id: string
-  readonly error: GCE.RequestFailure | GCE.BatchError | TokenError | ThrottleError | InvalidRequest
-  readonly attempts: number
-  /**
-   * Graph's own answer to this request, when it ended on one (an error status, or the last 429, 503
-   * or 504 its retries got): the item as the batch response carried it, headers and body included.
-   */
-  readonly response?: BatchResponseItem
-  /** For a request with `pages`: the page that failed, from 1 (the pages before it succeeded). */
-  readonly page?: number
-}
-
-/** @internal */
-export type Outcome = Success | Failure
-
-/** @internal */
-export interface Summary {
-  readonly _tag: "Summary"
-  readonly requests: number
-  readonly succeeded: number
-  readonly failed: number
-  readonly throttled429: number
-  readonly retries: number
-  readonly batches: number
-  readonly roundTrips: number
-  readonly durationMs: number
-  /**
-   * `$batch` calls in flight: `limit`, how many the client allowed at the end of the run (the
-   * adaptive limit, or the fixed `concurrency`), and `peak`, the most it had in flight at once.
-   */
-  readonly inFlight?: { readonly limit: number; readonly peak: number }
-}
+import type { Workload } from "../../Workload.js"
 
 /** @internal */
 export interface Settings {
@@ -171,29 +120,6 @@ export interface Stop {
 interface Parent {
   readonly sending: inFlight.Gate
   readonly deadlineAt: number
-}
-
-/**
- * A request that ended in an earlier run of the same workload: `succeeded` says whether its
- * dependents may run; `response` is what references to it read.
- *
- * @internal
- */
-export interface Completed {
-  readonly id: string
-  readonly succeeded: boolean
-  readonly response: ReferencedResponse
-}
-
-/**
- * One request of a `$batch` call about to be sent, for `Resume.onSend`: `resendable` is the client's
- * rule for it (its `idempotent` marker, else the client's `idempotent` option for its method).
- *
- * @internal
- */
-export interface Sending {
-  readonly id: string
-  readonly resendable: boolean
 }
 
 /**
@@ -335,12 +261,12 @@ const finish = (ctx: Ctx, outcome: Outcome) => finishAll(ctx, [outcome])
 /** Gives the requests the resolver settled `DependencyFailed` their outcome. */
 const settleDependents = (ctx: Ctx, ids: ReadonlyArray<string>) =>
   Effect.forEach(ids, (id) => {
-    const outcome = ctx.run.outcome(id)
-    if (outcome?._tag !== "DependencyFailed") return Effect.void
+    const settled = ctx.run.settlement(id)
+    if (settled?._tag !== "DependencyFailed") return Effect.void
     return finish(ctx, {
       _tag: "Failure",
       id,
-      error: new GCE.DependencyFailed({ id, dependency: outcome.dependency, status: outcome.status }),
+      error: new GCE.DependencyFailed({ id, dependency: settled.dependency, status: settled.status }),
       attempts: ctx.state.ledger.attempts(id)
     })
   }, { discard: true })
@@ -349,7 +275,7 @@ const settleDependents = (ctx: Ctx, ids: ReadonlyArray<string>) =>
 const fail = (ctx: Ctx, id: string, status: number, error: Failure["error"], response?: BatchResponseItem) =>
   Effect.suspend(() => {
     // a request settled already (by a dependency's failure) keeps its first outcome
-    if (ctx.run.outcome(id) !== undefined) return Effect.void
+    if (ctx.run.settlement(id) !== undefined) return Effect.void
     const dependents = ctx.run.fail(id, status, response)
     return Effect.zipRight(
       finish(ctx, {
@@ -454,7 +380,7 @@ const resend = (
   response?: BatchResponseItem
 ) =>
   Effect.gen(function*() {
-    if (ctx.run.outcome(id) !== undefined) return
+    if (ctx.run.settlement(id) !== undefined) return
     const decision = yield* ctx.state.ledger.decide(id, status, headers)
     if (decision._tag === "GiveUp") {
       const { reason, retryAfterMillis } = decision
@@ -886,7 +812,7 @@ const resumeFrom = (ctx: Ctx, resume: Resume) =>
     const orphans: Array<string> = []
     let earlier = 0
     for (const { id, response, succeeded } of completed) {
-      if (run.outcome(id) !== undefined) {
+      if (run.settlement(id) !== undefined) {
         earlier++ // settled by a dependency's failure applied just before
         continue
       }
@@ -898,7 +824,7 @@ const resumeFrom = (ctx: Ctx, resume: Resume) =>
     yield* settleDependents(ctx, orphans)
     for (const id of resume.sent ?? []) {
       const request = run.request(id)
-      if (request === undefined || run.outcome(id) !== undefined || resume.resendUnknown === true || resendable(ctx, request)) continue
+      if (request === undefined || run.settlement(id) !== undefined || resume.resendUnknown === true || resendable(ctx, request)) continue
       ctx.state.ledger.sentBefore(id)
       yield* fail(
         ctx,
@@ -1015,9 +941,9 @@ const loop = (ctx: Ctx) =>
 /** Requests a round settled without sending them (unresolvable references, failed dependencies). */
 const settleNotSent = (ctx: Ctx, ids: ReadonlyArray<string>) =>
   Effect.forEach(ids, (id) => {
-    const outcome = ctx.run.outcome(id)
-    if (outcome?._tag === "NotSent") return finish(ctx, { _tag: "Failure", id, error: outcome.error, attempts: 0 })
-    if (outcome?._tag === "DependencyFailed") return settleDependents(ctx, [id])
+    const settled = ctx.run.settlement(id)
+    if (settled?._tag === "NotSent") return finish(ctx, { _tag: "Failure", id, error: settled.error, attempts: 0 })
+    if (settled?._tag === "DependencyFailed") return settleDependents(ctx, [id])
     return Effect.void
   }, { discard: true })
 

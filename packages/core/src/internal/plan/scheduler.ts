@@ -6,8 +6,8 @@
  */
 import { Either } from "effect"
 import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
+import type { PlannedBatch, PlanPolicy, RunRound, Settlement, Spread } from "../../DependencyResolver.js"
 import type { WorkloadRequest } from "../../Workload.js"
-import type { Spread } from "../../DependencyResolver.js"
 import * as rules from "../batch/rules.js"
 import * as bounds from "../batch/bounds.js"
 import { topologicalOrder, findCycle } from "../batch/graph.js"
@@ -16,9 +16,6 @@ import * as VE from "../../ValidationError.js"
 
 /** @internal */
 export const MAX = 20
-
-/** @internal */
-export type Policy = "waves" | "chains"
 
 /** @internal */
 export interface Prepared {
@@ -263,21 +260,6 @@ export const roundLowerBound = (prepared: Prepared): number => {
   return best
 }
 
-/** @internal */
-export type Outcome =
-  | { readonly _tag: "Succeeded"; readonly status: number }
-  | { readonly _tag: "Failed"; readonly status: number }
-  | { readonly _tag: "DependencyFailed"; readonly dependency: string; readonly status: number }
-  | { readonly _tag: "NotSent"; readonly error: VE.InvalidReference | VE.RequestError }
-
-/** @internal */
-export interface PlannedBatch {
-  readonly id: string
-  readonly round: number
-  readonly shape: rules.Shape
-  readonly requests: ReadonlyArray<BatchRequestItem>
-}
-
 /**
  * A batch of a round before its wire requests are built: request indices in batch order.
  *
@@ -286,14 +268,6 @@ export interface PlannedBatch {
 export interface Group {
   readonly members: ReadonlyArray<number>
   readonly shape: rules.Shape
-}
-
-/** @internal */
-export interface Round {
-  readonly index: number
-  readonly batches: ReadonlyArray<PlannedBatch>
-  /** Requests settled while forming the round: their references could not be resolved. */
-  readonly notSent: ReadonlyArray<string>
 }
 
 const PENDING = 0
@@ -356,18 +330,18 @@ class ReadyQueue {
 }
 
 /**
- * Outcomes are kept for every settled request, so the common ones are shared: one object per
+ * Settlements are kept for every settled request, so the common ones are shared: one object per
  * status, not one per request.
  */
-const sharedOutcomes = { Succeeded: new Map<number, Outcome>(), Failed: new Map<number, Outcome>() }
-const plainOutcome = (tag: "Succeeded" | "Failed", status: number): Outcome => {
-  const cache = sharedOutcomes[tag]
+const sharedSettlements = { Succeeded: new Map<number, Settlement>(), Failed: new Map<number, Settlement>() }
+const plainSettlement = (tag: "Succeeded" | "Failed", status: number): Settlement => {
+  const cache = sharedSettlements[tag]
   const cached = cache.get(status)
   if (cached !== undefined) return cached
-  const outcome: Outcome = Object.freeze({ _tag: tag, status })
+  const settlement: Settlement = Object.freeze({ _tag: tag, status })
   // statuses come from the server: cache only the ones HTTP can have
-  if (Number.isInteger(status) && status >= 0 && status < 1000) cache.set(status, outcome)
-  return outcome
+  if (Number.isInteger(status) && status >= 0 && status < 1000) cache.set(status, settlement)
+  return settlement
 }
 
 /**
@@ -404,12 +378,12 @@ export class Scheduler {
   readonly state: Uint8Array
   readonly unsatisfied: Int32Array
   /**
-   * Settled requests' outcomes: a plain success or failure as its status (`plain`: 1 succeeded,
+   * Settled requests' settlements: a plain success or failure as its status (`plain`: 1 succeeded,
    * 2 failed), any other in `rare`, so that a million settled requests take five bytes each.
    */
   private readonly plain: Uint8Array
   private readonly plainStatus: Int32Array
-  private readonly rare = new Map<number, Outcome>()
+  private readonly rare = new Map<number, Settlement>()
   private readonly ready: ReadyQueue
   /** Ready requests passed over because their affinity had no room (see {@link Spread}), per affinity. */
   private readonly parked = new Map<string, ReadyQueue>()
@@ -429,7 +403,7 @@ export class Scheduler {
 
   constructor(
     readonly prepared: Prepared,
-    readonly policy: Policy,
+    readonly policy: PlanPolicy,
     private readonly settings: rules.Settings,
     private readonly resolveReferences: boolean,
     /**
@@ -465,11 +439,11 @@ export class Scheduler {
     return this.settledCount
   }
 
-  /** A request's outcome, once settled. */
-  outcome(v: number): Outcome | undefined {
+  /** A request's settlement, once settled. */
+  settlement(v: number): Settlement | undefined {
     const kind = this.plain[v]
-    if (kind === 1) return plainOutcome("Succeeded", this.plainStatus[v]!)
-    if (kind === 2) return plainOutcome("Failed", this.plainStatus[v]!)
+    if (kind === 1) return plainSettlement("Succeeded", this.plainStatus[v]!)
+    if (kind === 2) return plainSettlement("Failed", this.plainStatus[v]!)
     return this.rare.get(v)
   }
 
@@ -483,7 +457,7 @@ export class Scheduler {
    * ready for the next call. The requests returned are in flight until succeed / fail / requeue is
    * called for them.
    */
-  nextRound(limit = Infinity, spread?: Spread): Round {
+  nextRound(limit = Infinity, spread?: Spread): RunRound {
     const round = this.nextGroups(limit, spread)
     const batches = round.groups.map((group, position) => this.toBatch(group, position))
     return { index: round.index, batches, notSent: round.notSent }
@@ -515,7 +489,7 @@ export class Scheduler {
 
   succeed(v: number, response?: reference.ResponseLike): boolean {
     if (this.state[v] === DONE) return false
-    this.settle(v, plainOutcome("Succeeded", response?.status ?? 200))
+    this.settle(v, plainSettlement("Succeeded", response?.status ?? 200))
     if (response !== undefined && this.referencedBy.has(v)) this.responses.set(v, response)
     this.satisfyChildren(v)
     return true
@@ -523,7 +497,7 @@ export class Scheduler {
 
   fail(v: number, status: number, response?: reference.ResponseLike): ReadonlyArray<number> {
     if (this.state[v] === DONE) return []
-    this.settle(v, plainOutcome("Failed", status))
+    this.settle(v, plainSettlement("Failed", status))
     if (response !== undefined && this.referencedBy.has(v)) this.responses.set(v, response)
     return this.propagate(v, status)
   }
@@ -553,12 +527,12 @@ export class Scheduler {
     return { pending: this.remaining, ready: this.ready.size + parked, requests: this.resolved.size, responses: this.responses.size }
   }
 
-  private settle(v: number, outcome: Outcome) {
+  private settle(v: number, settlement: Settlement) {
     this.state[v] = DONE
-    const status = "status" in outcome ? outcome.status : 0
-    if (outcome._tag !== "Succeeded" && outcome._tag !== "Failed" || (status | 0) !== status) this.rare.set(v, outcome)
+    const status = "status" in settlement ? settlement.status : 0
+    if (settlement._tag !== "Succeeded" && settlement._tag !== "Failed" || (status | 0) !== status) this.rare.set(v, settlement)
     else {
-      this.plain[v] = outcome._tag === "Succeeded" ? 1 : 2
+      this.plain[v] = settlement._tag === "Succeeded" ? 1 : 2
       this.plainStatus[v] = status
     }
     this.remaining--
@@ -968,7 +942,7 @@ const batchMillis = (batch: Group, timing: Timing): number => {
  */
 export const estimateMillis = (
   prepared: Prepared,
-  policy: Policy,
+  policy: PlanPolicy,
   settings: rules.Settings,
   timing: Timing
 ): number => {

@@ -8,7 +8,7 @@
  * @internal
  */
 import type { Limit } from "@effect-msgraph/spec/Bucket"
-import type { Adjustment, Entry, Outcome, QuotaStoreService, Taken } from "../../QuotaStore.js"
+import type { Adjustment, Entry, QuotaStoreService, TakeResult, Taken } from "../../QuotaStore.js"
 
 /** @internal */
 export const taken: Taken = { _tag: "Taken" }
@@ -63,9 +63,12 @@ export class BucketState {
   slotUnits: Float64Array | undefined = undefined
   /** Token bucket: units held back from every request but one that needs the whole capacity. */
   reserve = 0
-  /** Token bucket: units taken and not yet answered; the bucket refills up to its capacity less these. */
+  /**
+   * Units taken and not yet answered. Token bucket: it refills only up to its capacity less these.
+   * Window: they float, counted as taken now whatever time passes, until their answer dates them.
+   */
   inFlight = 0
-  /** Token bucket: whether takes count as in flight until answered. */
+  /** Whether takes count as in flight until answered. */
   tracksInFlight = false
   constructor(
     readonly kind: number,
@@ -93,6 +96,7 @@ const makeState = (limit: Limit, slots: number, now: number, options: Options): 
       const state = new BucketState(WINDOW, limit.limit, limit.windowMillis, width, now)
       state.runAt = new Float64Array(slots + 2)
       state.slotUnits = new Float64Array(slots + 2)
+      state.tracksInFlight = options.tokensInFlight
       return state
     }
     case "TokenBucket": {
@@ -168,7 +172,11 @@ const tokensNeeded = (state: BucketState, cost: number, cap: number): number => 
 const fits = (state: BucketState, cost: number): boolean => {
   const cap = effectiveCapacity(state)
   switch (state.kind) {
-    case WINDOW:
+    case WINDOW: {
+      // units in flight float: they are counted as taken now, whatever time has passed
+      const used = state.units + state.inFlight
+      return used + cost <= cap + EPSILON || used <= EPSILON
+    }
     case CONCURRENCY:
       return state.units + cost <= cap + EPSILON || state.units <= EPSILON
     default:
@@ -188,11 +196,13 @@ const readyAt = (state: BucketState, cost: number, now: number): number | undefi
       for (let i = 0; i < state.count; i++) {
         const at = (state.head + i) % size
         remaining -= units[at]!
-        if (remaining + cost <= cap + EPSILON || remaining <= EPSILON) {
+        const used = remaining + state.inFlight
+        if (used + cost <= cap + EPSILON || used <= EPSILON) {
           return ring[at]! + state.rate
         }
       }
-      return now
+      // only an answer, which dates units in flight, can make room: the throttler is woken by it
+      return state.inFlight > EPSILON ? undefined : now
     }
     case TOKEN: {
       const cap = effectiveCapacity(state)
@@ -228,8 +238,16 @@ const apply = (state: BucketState, cost: number, now: number): void => {
   else state.units += cost
 }
 
-/** A take (not a charge: the server's own correction) of a token bucket is in flight until answered. */
+/**
+ * A take (not a charge: the server's own correction) is in flight until answered, when the bucket
+ * tracks flights. A token bucket's units are taken now and hold its refill back; a window's units
+ * float (see `fits`) and get their date from the answer (`redate`).
+ */
 const applyTake = (state: BucketState, cost: number, now: number): void => {
+  if (state.kind === WINDOW && state.tracksInFlight) {
+    state.inFlight += cost
+    return
+  }
   apply(state, cost, now)
   if (state.kind === TOKEN && state.tracksInFlight) state.inFlight += cost
 }
@@ -241,7 +259,7 @@ const isIdle = (state: BucketState, now: number, options: Options): boolean => {
   advance(state, now)
   switch (state.kind) {
     case WINDOW:
-      return state.count === 0
+      return state.count === 0 && state.inFlight <= EPSILON
     case TOKEN:
       return state.inFlight <= EPSILON && state.units + EPSILON >= state.capacity * state.factor
     default:
@@ -298,7 +316,7 @@ export class MemoryQuota {
    * Takes every entry's cost from its bucket if all of them can hold it now, or takes nothing and
    * reports which buckets were short and when to try again. `entries` must have distinct keys.
    */
-  take(entries: ReadonlyArray<Entry>, now: number): Outcome {
+  take(entries: ReadonlyArray<Entry>, now: number): TakeResult {
     this.tick(now)
     const n = entries.length
     let blockedKeys: Array<string> | undefined
@@ -367,9 +385,9 @@ export class MemoryQuota {
 
   /**
    * The request taken at `takenAt` was answered at `now`. Window units move to a run dated `now`:
-   * they are counted until `now + W`. The run that holds them is the one of their sub-window; a unit
-   * already gone is counted again. Dates only move later, so the window stays conservative. A token
-   * bucket's units are no longer in flight.
+   * they are counted until `now + W`. When the window tracks flights they floated until now; otherwise
+   * they come out of the run of their sub-window, and a unit already gone is counted again. Dates only
+   * move later, so the window stays conservative. A token bucket's units are no longer in flight.
    */
   redate(entries: ReadonlyArray<Entry>, takenAt: number, now: number): void {
     this.tick(now)
@@ -382,7 +400,17 @@ export class MemoryQuota {
         state.inFlight = Math.max(0, state.inFlight - entry.cost)
         continue
       }
-      if (now <= takenAt || entry.limit._tag !== "Window" || entry.cost <= 0) continue
+      if (entry.limit._tag !== "Window" || entry.cost <= 0) continue
+      const floating = this.states.get(entry.key)
+      if (floating !== undefined && floating.tracksInFlight) {
+        // its units floated until now: they are dated now, even when no time has passed
+        advance(floating, now)
+        floating.inFlight = Math.max(0, floating.inFlight - entry.cost)
+        if (floating.inFlight <= EPSILON) floating.inFlight = 0
+        apply(floating, entry.cost, now)
+        continue
+      }
+      if (now <= takenAt) continue
       const state = this.state(entry, now)
       advance(state, now)
       const ring = state.runAt!
@@ -410,7 +438,8 @@ export class MemoryQuota {
     if (state === undefined) return 0
     advance(state, now)
     if (state.capacity <= 0) return 0
-    return state.kind === TOKEN ? 1 - state.units / state.capacity : state.units / state.capacity
+    if (state.kind === TOKEN) return 1 - state.units / state.capacity
+    return (state.units + (state.kind === WINDOW ? state.inFlight : 0)) / state.capacity
   }
 
   /** Returns concurrency permits; other kinds of bucket have nothing to give back. */
@@ -474,7 +503,7 @@ export class MemoryQuota {
  * @internal
  */
 export interface Local {
-  readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => Outcome
+  readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => TakeResult
   readonly check: (entries: ReadonlyArray<Entry>, nowMillis: number) => boolean
   readonly release: (entries: ReadonlyArray<Entry>, nowMillis: number) => void
   readonly pause: (entries: ReadonlyArray<Entry>, untilMillis: number, nowMillis: number) => void

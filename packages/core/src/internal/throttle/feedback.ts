@@ -188,7 +188,7 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
   const restore = (entries: ReadonlyArray<Demand>, now: number): Step<void> => {
     streaks.end(entries)
     if (entries.length === 0) return undefined
-    return andThen(port.adjust(entries, increase, now), () => runner.engine.wake(keysOf(entries)))
+    return andThen(port.adjust(entries, increase, now), () => runner.queue.wake(keysOf(entries)))
   }
 
   /** A 429: pauses the implicated buckets and lowers those this event has not lowered yet. */

@@ -12,7 +12,7 @@ import * as QuotaStore from "../../QuotaStore.js"
 import type { ThrottleError } from "../../ThrottleError.js"
 import { InvalidDemand } from "../../ThrottleError.js"
 import * as runner from "./runner.js"
-import { NORMAL } from "./engine.js"
+import { NORMAL } from "./admissionQueue.js"
 
 /**
  * What the three primitives share.

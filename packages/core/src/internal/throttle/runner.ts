@@ -1,5 +1,5 @@
 /**
- * The runner: an engine wired to the `Clock` and to a quota store, shared by the `Throttler` and the
+ * The runner: an admission queue wired to the `Clock` and to a quota store, shared by the `Throttler` and the
  * standalone limiters. It also validates and merges demands, and turns admission into Effects that
  * only allocate a suspension for requests that actually wait.
  *
@@ -14,11 +14,11 @@ import { Duration, Effect, Exit, FiberId, Runtime } from "effect"
 import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import type { Demand, Limit } from "@effect-msgraph/spec/Bucket"
-import type { Adjustment, Entry, Outcome, QuotaStoreService } from "../../QuotaStore.js"
+import type { Adjustment, Entry, QuotaStoreService, TakeResult } from "../../QuotaStore.js"
 import type { AdmitOptions, AnsweredRequest, Permit, ThrottlerService } from "../../Throttler.js"
 import { QuotaStoreError } from "../../QuotaStore.js"
 import { CostExceedsCapacity, InvalidDemand, type ThrottleError } from "../../ThrottleError.js"
-import { type Driver, Engine, type Listener, type Waiter } from "./engine.js"
+import { AdmissionQueue, type Driver, type Listener, type Waiter } from "./admissionQueue.js"
 import { faceOf, type Local } from "../quota/memory.js"
 
 /**
@@ -124,9 +124,9 @@ export const toEffect = <A>(step: Step<A>): Effect.Effect<A, QuotaStoreError> =>
  * @internal
  */
 export interface QuotaPort {
-  /** How the engine takes. */
+  /** How the admission queue takes. */
   readonly driver: Driver
-  readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => Step<Outcome>
+  readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => Step<TakeResult>
   readonly release: (entries: ReadonlyArray<Entry>, nowMillis: number) => Step<void>
   readonly pause: (entries: ReadonlyArray<Entry>, untilMillis: number, nowMillis: number) => Step<void>
   readonly adjust: (entries: ReadonlyArray<Entry>, adjustment: Adjustment, nowMillis: number) => Step<void>
@@ -155,7 +155,7 @@ export const localPort = (local: Local): QuotaPort => ({
 })
 
 /**
- * Any store, through its Effects. The engine's takes run on `runtime` and call back.
+ * Any store, through its Effects. The admission queue's takes run on `runtime` and call back.
  *
  * @internal
  */
@@ -180,13 +180,13 @@ export const effectPort = (store: QuotaStoreService, runtime: Runtime.Runtime<ne
 })
 
 /**
- * An engine wired to the `Clock` (so `TestClock` drives it) and to a store, with one timer fiber
+ * An admission queue wired to the `Clock` (so `TestClock` drives it) and to a store, with one timer fiber
  * that is interrupted when the scope closes.
  *
  * @internal
  */
 export interface Runner {
-  readonly engine: Engine
+  readonly queue: AdmissionQueue
   readonly port: QuotaPort
   readonly now: () => number
 }
@@ -240,11 +240,11 @@ export const makeRunner = (
     const now = () => clock.unsafeCurrentTimeMillis()
     let timerFiber: Fiber.RuntimeFiber<void> | undefined
     let closed = false
-    // Set below; the timer fiber only runs once the engine exists.
-    let engineRef: Engine | undefined
+    // Set below; the timer fiber only runs once the admission queue exists.
+    let queueRef: AdmissionQueue | undefined
     const fire = Effect.sync(() => {
       timerFiber = undefined
-      engineRef!.onTimer()
+      queueRef!.onTimer()
     })
     const timer = {
       arm: (atMillis: number) => {
@@ -258,13 +258,13 @@ export const makeRunner = (
     }
     const local = faceOf(store)
     const port = local !== undefined ? localPort(local) : effectPort(store, runtime)
-    const engine = new Engine(
+    const queue = new AdmissionQueue(
       port.driver,
       { agingMillis },
       timer,
       now
     )
-    engineRef = engine
+    queueRef = queue
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         closed = true
@@ -272,7 +272,7 @@ export const makeRunner = (
         timerFiber = undefined
       })
     )
-    return { engine, port, now }
+    return { queue, port, now }
   })
 
 type Resume = (effect: Effect.Effect<Waiter, QuotaStoreError>) => void
@@ -300,24 +300,28 @@ export const fiberListener: Listener = {
 export const release = (runner: Runner, permit: Waiter): Step<void> => {
   if (permit.released || !holdsPermits(permit.entries)) return undefined
   permit.released = true
-  return andThen(runner.port.release(permit.entries, runner.now()), () => runner.engine.wake(keysOf(permit.entries)))
+  return andThen(runner.port.release(permit.entries, runner.now()), () => runner.queue.wake(keysOf(permit.entries)))
 }
 
 /**
- * Counts a permit's sliding-window units from now, and ends its token units' flight (see
- * `ThrottlerService.answered`).
+ * Counts a permit's sliding-window units from now, and ends its units' flight (see
+ * `ThrottlerService.answered`). A flight that ends can make room that no timer foresaw (a window's
+ * floating units are dated, a token bucket refills again), so its buckets' waiters are woken.
  *
  * @internal
  */
 export const answered = (runner: Runner, permit: Waiter): Step<void> => {
   const now = runner.now()
-  const entries = answeredEntries(permit.entries, permit.admittedAt, now)
+  const entries = answeredEntries(permit.entries)
   if (entries.length === 0) return undefined
-  return runner.port.adjust(entries, { _tag: "Redate", takenAtMillis: permit.admittedAt }, now)
+  return andThen(
+    runner.port.adjust(entries, { _tag: "Redate", takenAtMillis: permit.admittedAt }, now),
+    () => runner.queue.wake(keysOf(entries))
+  )
 }
 
 /**
- * Admits normalised entries only if they can go now (see `Engine.tryArrive`), taking from a store
+ * Admits normalised entries only if they can go now (see `AdmissionQueue.tryArrive`), taking from a store
  * outside the process after the queue has allowed it.
  *
  * @internal
@@ -328,30 +332,31 @@ export const tryAdmit = (
   level: number,
   leadMillis: number
 ): Step<Waiter | undefined> => {
-  const tried = runner.engine.tryArrive(entries, level, leadMillis)
+  const tried = runner.queue.tryArrive(entries, level, leadMillis)
   if (tried !== "Check") return tried
   const now = runner.now()
   return andThen(
     runner.port.take(entries, now),
-    (outcome) => outcome._tag === "Taken" ? runner.engine.admitted(entries, level, now) : undefined
+    (outcome) => outcome._tag === "Taken" ? runner.queue.admitted(entries, level, now) : undefined
   )
 }
 
 /**
- * What an answer changes in the store (a `Redate`): sliding windows taken before now, and every token
- * bucket (its units are no longer in flight).
+ * What an answer changes in the store (a `Redate`): every sliding window (its units are dated now,
+ * or land from their flight even when no time has passed) and every token bucket (its units are no
+ * longer in flight).
  *
  * @internal
  */
-export const answeredEntries = (entries: ReadonlyArray<Entry>, admittedAt: number, now: number): ReadonlyArray<Entry> =>
-  entries.filter((e) => e.limit._tag === "TokenBucket" || (e.limit._tag === "Window" && now > admittedAt))
+export const answeredEntries = (entries: ReadonlyArray<Entry>): ReadonlyArray<Entry> =>
+  entries.filter((e) => e.limit._tag !== "Concurrency")
 
 /** @internal */
 export const keysOf = (entries: ReadonlyArray<Entry>): Array<string> => entries.map((e) => e.key)
 
 /**
- * Admits already-normalised entries at `level`. Requests admitted on arrival cost one engine call
- * and no suspension; the others suspend until the engine resumes them. Interrupting a waiting
+ * Admits already-normalised entries at `level`. Requests admitted on arrival cost one call to the
+ * admission queue and no suspension; the others suspend until it resumes them. Interrupting a waiting
  * request withdraws it; interrupting one that was admitted but not yet resumed gives its permits
  * back.
  *
@@ -365,7 +370,7 @@ export const admitEntries = (
 
 /**
  * The body of {@link admitEntries}, to be called inside an `Effect.suspend` the caller already has:
- * it offers the request to the engine right away.
+ * it offers the request to the admission queue right away.
  *
  * @internal
  */
@@ -375,7 +380,7 @@ export const unsafeAdmit = (
   level: number,
   leadMillis = 0
 ): Effect.Effect<Waiter, QuotaStoreError> => {
-  const waiter = runner.engine.arrive(entries, level, fiberListener, undefined, leadMillis)
+  const waiter = runner.queue.arrive(entries, level, fiberListener, undefined, leadMillis)
   if (waiter.admission > 0) return Effect.succeed(waiter)
   return Effect.async<Waiter, QuotaStoreError>((resume) => {
     if (waiter.admission > 0) return resume(Effect.succeed(waiter))
@@ -383,7 +388,7 @@ export const unsafeAdmit = (
     waiter.payload = resume
     return Effect.suspend(() => {
       if (waiter.admission > 0) return Effect.ignore(toEffect(release(runner, waiter)))
-      runner.engine.cancel(waiter)
+      runner.queue.cancel(waiter)
       return Effect.void
     })
   })

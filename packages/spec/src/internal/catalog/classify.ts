@@ -5,12 +5,12 @@
  * @internal
  */
 import { ConcurrencyLimit, Demand, type Limit, TokenBucketLimit, WindowLimit } from "../../Bucket.js"
+import type { ClassifyRequest } from "../../LimitCatalog.js"
 import { actorKey, type NormalisedRequest, normaliseRequest } from "./request.js"
 import {
   type Catalog,
   Classification,
   type ClassifyContext,
-  type ClassifyRequest,
   type Conditions,
   type IdentityCost,
   type KeyPart,

@@ -89,7 +89,7 @@ export const validateCatalog = (catalog: Catalog): ReadonlyArray<string> => {
 }
 
 /** @internal */
-export class LimitOverride extends Schema.Class<LimitOverride>("@effect-msgraph/core/LimitCatalog/LimitOverride")({
+export class LimitOverride extends Schema.Class<LimitOverride>("@effect-msgraph/spec/LimitCatalog/LimitOverride")({
   entryId: Schema.String,
   quantity: Schema.Number.pipe(Schema.positive(), Schema.finite()),
   window: Schema.optional(Window)

@@ -4,7 +4,8 @@
  *
  * @internal
  */
-import type { ClassifyContext, ClassifyRequest } from "./schema.js"
+import type { ClassifyRequest } from "../../LimitCatalog.js"
+import type { ClassifyContext } from "./schema.js"
 import { parseSegment, parseUrl, renderPath, type Segment } from "./urlPattern.js"
 
 /** @internal */

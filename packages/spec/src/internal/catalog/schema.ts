@@ -1,5 +1,9 @@
 /**
  * Schemas of the limit catalogue. Public through `LimitCatalog.ts`, which re-exports them with docs.
+ * They stay here, not in the public module, because they are values the catalogue's data
+ * (`data/`, `cost/table.ts`) constructs when it is loaded: declared in `LimitCatalog.ts`, which loads
+ * that data, they would be read before they exist (a circular import). Plain types are declared in
+ * `LimitCatalog.ts`.
  *
  * @internal
  */
@@ -113,7 +117,7 @@ const Positive = Schema.Number.pipe(Schema.positive(), Schema.finite())
 const PositiveInt = Schema.Number.pipe(Schema.int(), Schema.positive())
 
 /** @internal */
-export class Window extends Schema.Class<Window>("@effect-msgraph/core/LimitCatalog/Window")({
+export class Window extends Schema.Class<Window>("@effect-msgraph/spec/LimitCatalog/Window")({
   amount: PositiveInt,
   unit: WindowUnit
 }) {}
@@ -131,7 +135,7 @@ export type QueryCondition = typeof QueryCondition.Type
 const emptyArray = <A>(): ReadonlyArray<A> => []
 
 /** @internal */
-export class RequestMatcher extends Schema.Class<RequestMatcher>("@effect-msgraph/core/LimitCatalog/RequestMatcher")({
+export class RequestMatcher extends Schema.Class<RequestMatcher>("@effect-msgraph/spec/LimitCatalog/RequestMatcher")({
   methods: Schema.optionalWith(Schema.Array(Method), { default: emptyArray }),
   paths: Schema.NonEmptyArray(Schema.String),
   except: Schema.optionalWith(Schema.Array(Schema.String), { default: emptyArray }),
@@ -139,7 +143,7 @@ export class RequestMatcher extends Schema.Class<RequestMatcher>("@effect-msgrap
 }) {}
 
 /** @internal */
-export class Conditions extends Schema.Class<Conditions>("@effect-msgraph/core/LimitCatalog/Conditions")({
+export class Conditions extends Schema.Class<Conditions>("@effect-msgraph/spec/LimitCatalog/Conditions")({
   tenantSize: Schema.optional(TenantSize),
   auth: Schema.optional(Auth),
   signInAudience: Schema.optional(Schema.Array(SignInAudience))
@@ -178,7 +182,7 @@ export const EntryLimit = Schema.Union(Rate, TokenBucket, Concurrent, Unpublishe
 export type EntryLimit = typeof EntryLimit.Type
 
 /** @internal */
-export class LimitEntry extends Schema.Class<LimitEntry>("@effect-msgraph/core/LimitCatalog/LimitEntry")({
+export class LimitEntry extends Schema.Class<LimitEntry>("@effect-msgraph/spec/LimitCatalog/LimitEntry")({
   id: Schema.String,
   bucket: Schema.optional(Schema.String),
   service: ServiceId,
@@ -195,13 +199,13 @@ export class LimitEntry extends Schema.Class<LimitEntry>("@effect-msgraph/core/L
 }) {}
 
 /** @internal */
-export class Unenforced extends Schema.Class<Unenforced>("@effect-msgraph/core/LimitCatalog/Unenforced")({
+export class Unenforced extends Schema.Class<Unenforced>("@effect-msgraph/spec/LimitCatalog/Unenforced")({
   statement: Schema.String,
   reason: Schema.String
 }) {}
 
 /** @internal */
-export class ServiceInfo extends Schema.Class<ServiceInfo>("@effect-msgraph/core/LimitCatalog/ServiceInfo")({
+export class ServiceInfo extends Schema.Class<ServiceInfo>("@effect-msgraph/spec/LimitCatalog/ServiceInfo")({
   id: ServiceId,
   heading: Schema.String,
   area: Schema.NonEmptyArray(Schema.String),
@@ -214,7 +218,7 @@ export class ServiceInfo extends Schema.Class<ServiceInfo>("@effect-msgraph/core
 }) {}
 
 /** @internal */
-export class IdentityCostRow extends Schema.Class<IdentityCostRow>("@effect-msgraph/core/LimitCatalog/IdentityCostRow")({
+export class IdentityCostRow extends Schema.Class<IdentityCostRow>("@effect-msgraph/spec/LimitCatalog/IdentityCostRow")({
   method: Method,
   path: Schema.String,
   resourceUnits: PositiveInt,
@@ -223,7 +227,7 @@ export class IdentityCostRow extends Schema.Class<IdentityCostRow>("@effect-msgr
 
 /** @internal */
 export class IdentityCostRules extends Schema.Class<IdentityCostRules>(
-  "@effect-msgraph/core/LimitCatalog/IdentityCostRules"
+  "@effect-msgraph/spec/LimitCatalog/IdentityCostRules"
 )({
   rows: Schema.Array(IdentityCostRow),
   otherwise: Schema.Array(IdentityCostRow),
@@ -240,7 +244,7 @@ export class IdentityCostRules extends Schema.Class<IdentityCostRules>(
 
 /** @internal */
 export class TenantSizeThresholds extends Schema.Class<TenantSizeThresholds>(
-  "@effect-msgraph/core/LimitCatalog/TenantSizeThresholds"
+  "@effect-msgraph/spec/LimitCatalog/TenantSizeThresholds"
 )({
   mediumFrom: PositiveInt,
   largeAbove: PositiveInt,
@@ -248,7 +252,7 @@ export class TenantSizeThresholds extends Schema.Class<TenantSizeThresholds>(
 }) {}
 
 /** @internal */
-export class Catalog extends Schema.Class<Catalog>("@effect-msgraph/core/LimitCatalog/Catalog")({
+export class Catalog extends Schema.Class<Catalog>("@effect-msgraph/spec/LimitCatalog/Catalog")({
   version: Schema.String,
   seed: Schema.String,
   services: Schema.Array(ServiceInfo),
@@ -258,7 +262,7 @@ export class Catalog extends Schema.Class<Catalog>("@effect-msgraph/core/LimitCa
 }) {}
 
 /** @internal */
-export class ClassifyContext extends Schema.Class<ClassifyContext>("@effect-msgraph/core/LimitCatalog/ClassifyContext")({
+export class ClassifyContext extends Schema.Class<ClassifyContext>("@effect-msgraph/spec/LimitCatalog/ClassifyContext")({
   tenantId: Schema.String,
   appId: Schema.String,
   userId: Schema.optional(Schema.String),
@@ -275,7 +279,7 @@ export const Adjustment = Schema.Literal("select", "expand", "top", "b2cCreateUs
 export type Adjustment = typeof Adjustment.Type
 
 /** @internal */
-export class IdentityCost extends Schema.Class<IdentityCost>("@effect-msgraph/core/LimitCatalog/IdentityCost")({
+export class IdentityCost extends Schema.Class<IdentityCost>("@effect-msgraph/spec/LimitCatalog/IdentityCost")({
   row: Schema.String,
   base: Schema.Number,
   adjustments: Schema.Array(Schema.Struct({ rule: Adjustment, delta: Schema.Number })),
@@ -289,14 +293,14 @@ export const SkipReason = Schema.Literal("unpublished", "notModelled", "missingK
 export type SkipReason = typeof SkipReason.Type
 
 /** @internal */
-export class Skipped extends Schema.Class<Skipped>("@effect-msgraph/core/LimitCatalog/Skipped")({
+export class Skipped extends Schema.Class<Skipped>("@effect-msgraph/spec/LimitCatalog/Skipped")({
   entryId: Schema.String,
   reason: SkipReason,
   detail: Schema.String
 }) {}
 
 /** @internal */
-export class Classification extends Schema.Class<Classification>("@effect-msgraph/core/LimitCatalog/Classification")({
+export class Classification extends Schema.Class<Classification>("@effect-msgraph/spec/LimitCatalog/Classification")({
   method: Schema.String,
   path: Schema.String,
   services: Schema.Array(ServiceId),
@@ -305,11 +309,3 @@ export class Classification extends Schema.Class<Classification>("@effect-msgrap
   skipped: Schema.Array(Skipped),
   identity: Schema.optional(IdentityCost)
 }) {}
-
-/** @internal */
-export interface ClassifyRequest {
-  readonly method: string
-  readonly url: string
-  readonly bodyBytes?: number | undefined
-  readonly body?: unknown
-}

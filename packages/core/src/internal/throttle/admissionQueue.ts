@@ -1,5 +1,5 @@
 /**
- * The admission engine behind the `Throttler` and the standalone limiters: a synchronous event loop
+ * The admission queue behind the `Throttler` and the standalone limiters: a synchronous event loop
  * over waiting requests. It owns the local queue (ranks, fairness, wake-ups); the buckets themselves
  * are in the quota store.
  *
@@ -20,7 +20,7 @@
  *
  * @internal
  */
-import type { Entry, Outcome } from "../../QuotaStore.js"
+import type { Entry, TakeResult } from "../../QuotaStore.js"
 import type { Local } from "../quota/memory.js"
 
 /** @internal */
@@ -223,7 +223,7 @@ class TimerHeap {
 }
 
 /**
- * How the engine reaches the store: synchronously (in-process stores) or through a callback that
+ * How the admission queue reaches the store: synchronously (in-process stores) or through a callback that
  * is invoked once the store has answered.
  *
  * @internal
@@ -235,7 +235,7 @@ export type Driver =
     readonly take: (
       entries: ReadonlyArray<Entry>,
       nowMillis: number,
-      done: (result: { readonly _tag: "Ok"; readonly outcome: Outcome } | { readonly _tag: "Error"; readonly cause: unknown }) => void
+      done: (result: { readonly _tag: "Ok"; readonly outcome: TakeResult } | { readonly _tag: "Error"; readonly cause: unknown }) => void
     ) => void
     /** Gives back what a cancelled in-flight take obtained. */
     readonly release: (entries: ReadonlyArray<Entry>, nowMillis: number) => void
@@ -251,12 +251,12 @@ export interface Timer {
 }
 
 /** @internal */
-export interface EngineOptions {
+export interface AdmissionQueueOptions {
   readonly agingMillis: number
 }
 
 /**
- * The engine's bookkeeping: a queue per bucket, the claims on it, the buckets to rescan, and the
+ * The admission queue's bookkeeping: a queue per bucket, the claims on it, the buckets to rescan, and the
  * wake-ups. Nothing here talks to the store.
  *
  * @internal
@@ -340,7 +340,7 @@ export class Queues {
   }
 
   /** Records what a failed attempt found: the buckets it now claims and when to retry. */
-  protected blocked(waiter: Waiter, outcome: Outcome & { readonly _tag: "Blocked" }, now: number): void {
+  protected blocked(waiter: Waiter, outcome: TakeResult & { readonly _tag: "Blocked" }, now: number): void {
     const previous = waiter.claims
     const next = outcome.keys
     if (previous !== undefined) {
@@ -416,7 +416,7 @@ export class Scanner extends Queues {
 
   constructor(
     readonly driver: Driver,
-    readonly options: EngineOptions,
+    readonly options: AdmissionQueueOptions,
     timer: Timer,
     protected readonly now: () => number
   ) {
@@ -561,11 +561,11 @@ export class Scanner extends Queues {
 }
 
 /**
- * The admission engine's entry points (see the module's comment).
+ * The admission queue's entry points (see the module's comment).
  *
  * @internal
  */
-export class Engine extends Scanner {
+export class AdmissionQueue extends Scanner {
   /**
    * A request arrives. Returns the waiter; its listener has already been told if it was admitted on
    * the spot (then `waiter.admission > 0`).

@@ -112,6 +112,22 @@ export interface RunRound {
 }
 
 /**
+ * How a run spreads what it hands out across affinities (the concurrency buckets a request holds,
+ * such as a mailbox's Outlook permits; see {@link regroup}): a ready request whose affinity has no
+ * `room` left is passed over and kept, as an index, until its affinity has room again. The requests
+ * handed out then cover the affinities admission can serve now, not one affinity's backlog.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Spread {
+  /** The request's affinity; `undefined` when it has none (it is never passed over). */
+  readonly affinity: (request: BatchRequestItem) => string | undefined
+  /** How many more requests of this affinity may be handed out now. */
+  readonly room: (key: string) => number
+}
+
+/**
  * A running workload, owned by one fiber (the executor). Requests handed out by `nextRound` are in
  * flight until the executor reports them with `succeed`, `fail` or `requeue`.
  *
@@ -128,8 +144,10 @@ export interface Run {
    * Every ready request, packed into batches, with response references substituted; with a
    * `limit`, at most that many requests (the first by priority, then workload order), the others
    * staying ready for the next call, so that a large workload is handed out as it can be sent.
+   * With `spread`, a ready request whose affinity has no room left is passed over (and kept, as an
+   * index, until its affinity has room), so that one affinity's backlog does not fill the round.
    */
-  readonly nextRound: (limit?: number) => RunRound
+  readonly nextRound: (limit?: number, spread?: Spread) => RunRound
   /**
    * Round trips on the critical path up to this request's latest send (0 before its first), as the
    * executor records them with `setDepth`: one number per request, held by the run.
@@ -401,7 +419,7 @@ const makeRun = (prepared: scheduler.Prepared, policy: PlanPolicy, settings: rul
       const v = at(id)
       return v === undefined ? [] : ids(prepared.deps.of(v))
     },
-    nextRound: (limit) => s.nextRound(limit),
+    nextRound: (limit, spread) => s.nextRound(limit, spread),
     depth: (id) => {
       const v = at(id)
       return v === undefined ? 0 : s.depthOf(v)

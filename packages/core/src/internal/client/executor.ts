@@ -21,7 +21,8 @@ import {
   type DependencyResolverService,
   type PlannedBatch,
   regroup,
-  type Run
+  type Run,
+  type Spread
 } from "../../DependencyResolver.js"
 import * as GCE from "../../GraphClientError.js"
 import type { Completed, Failure, Outcome, Sending, Success, Summary } from "../../GraphClient.js"
@@ -838,11 +839,19 @@ const resumeFrom = (ctx: Ctx, resume: Resume) =>
 // ---- the loop ----
 
 /**
+ * Requests of one affinity alive at once (batches waiting for admission, a Retry-After or their
+ * answer): two batches' worth, so that while one holds the affinity's permits (a parallel Outlook
+ * batch runs within its mailbox's four) the next is admitted as soon as it answers.
+ */
+const perAffinity = 2 * 20
+
+/**
  * Hands the workload out as batches until every request is settled or the run stops. Batches go
  * out as soon as their requests are ready: no round waits for the slowest batch of the one before
  * it. `liveBatches` bounds the batches alive at once (waiting for admission, a Retry-After, or
  * their answer); `sending` bounds the $batch calls in flight, taken only once admitted, so a batch
- * waiting for a busy bucket never holds up the others.
+ * waiting for a busy bucket never holds up the others. Under an admission with affinities, the live
+ * batches are spread across them (`perAffinity`), so that they cover what admission can serve now.
  */
 const loop = (ctx: Ctx) =>
   Effect.scoped(Effect.gen(function*() {
@@ -853,6 +862,23 @@ const loop = (ctx: Ctx) =>
     const ceiling = settings.inFlight._tag === "Adaptive" ? settings.inFlight.tuning.max : 0
     const liveBatches = Math.max(64, settings.concurrency * 16, 2 * ceiling)
     const live = yield* Effect.makeSemaphore(liveBatches)
+    // Spread the live batches across affinities (a mailbox's Outlook permits): an affinity whose
+    // requests alive would fill `perAffinity` is passed over, so one mailbox's backlog, waiting for
+    // its permits or its window, does not hold every live batch while other mailboxes could go.
+    // An affinity is asked for once per request (admission prices the request for it).
+    const given = ctx.deps.admission.affinity
+    const known = new WeakMap<BatchRequestItem, string | undefined>()
+    const affinity = given === undefined ? undefined : (item: BatchRequestItem) => {
+      if (known.has(item)) return known.get(item)
+      const key = given(item)
+      known.set(item, key)
+      return key
+    }
+    const aliveBy = new Map<string, number>()
+    const spread: Spread | undefined = affinity === undefined ? undefined : {
+      affinity,
+      room: (key) => Math.max(0, perAffinity - (aliveBy.get(key) ?? 0))
+    }
     const stopped = yield* Deferred.make<void>()
     const fibers = yield* FiberSet.make()
     const pagers = yield* FiberSet.make<void, never>()
@@ -869,19 +895,26 @@ const loop = (ctx: Ctx) =>
     while (run.pending() > 0 && !state.stopping) {
       yield* Metric.set(telemetry.queueDepth, run.pending())
       // no more requests than the live batches can hold: the rest of the workload waits as indices
-      const round = run.nextRound((liveBatches - state.alive) * 20)
+      const round = run.nextRound((liveBatches - state.alive) * 20, spread)
       yield* settleNotSent(ctx, round.notSent)
-      const affinity = ctx.deps.admission.affinity
       for (const batch of affinity === undefined ? round.batches : regroup(round.batches, affinity)) {
         yield* control === undefined ? live.take(1) : Effect.raceFirst(live.take(1), Deferred.await(stopped))
         if (state.stopping) break
         state.alive++
+        const keys = affinity === undefined ? [] : batch.requests.map(affinity)
+        for (const key of keys) if (key !== undefined) aliveBy.set(key, (aliveBy.get(key) ?? 0) + 1)
         yield* FiberSet.run(
           fibers,
           runBatch(ctx, batch).pipe(
             Effect.ensuring(Effect.suspend(() => {
               state.alive--
               state.inFlight.delete(batch.id)
+              for (const key of keys) {
+                if (key === undefined) continue
+                const n = aliveBy.get(key)! - 1
+                if (n === 0) aliveBy.delete(key)
+                else aliveBy.set(key, n)
+              }
               return Effect.zipRight(live.release(1), wake.offer(undefined))
             }))
           )

@@ -6,7 +6,7 @@
  */
 import { Either } from "effect"
 import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
-import type { PlannedBatch, PlanPolicy, RunRound, Settlement } from "../../DependencyResolver.js"
+import type { PlannedBatch, PlanPolicy, RunRound, Settlement, Spread } from "../../DependencyResolver.js"
 import type { WorkloadRequest } from "../../Workload.js"
 import * as rules from "../batch/rules.js"
 import * as bounds from "../batch/bounds.js"
@@ -385,6 +385,8 @@ export class Scheduler {
   private readonly plainStatus: Int32Array
   private readonly rare = new Map<number, Settlement>()
   private readonly ready: ReadyQueue
+  /** Ready requests passed over because their affinity had no room (see {@link Spread}), per affinity. */
+  private readonly parked = new Map<string, ReadyQueue>()
   private readonly mark: Int32Array
   private packing: { readonly need: Int32Array; readonly depth: Int32Array; readonly parent: Int32Array } | undefined
   /** Unsettled requests referencing each request's response, for the requests referenced at all. */
@@ -455,8 +457,8 @@ export class Scheduler {
    * ready for the next call. The requests returned are in flight until succeed / fail / requeue is
    * called for them.
    */
-  nextRound(limit = Infinity): RunRound {
-    const round = this.nextGroups(limit)
+  nextRound(limit = Infinity, spread?: Spread): RunRound {
+    const round = this.nextGroups(limit, spread)
     const batches = round.groups.map((group, position) => this.toBatch(group, position))
     return { index: round.index, batches, notSent: round.notSent }
   }
@@ -465,13 +467,13 @@ export class Scheduler {
    * {@link nextRound} as groups of request indices with their shapes, without building the wire
    * requests: for plans that are only measured.
    */
-  nextGroups(limit = Infinity): {
+  nextGroups(limit = Infinity, spread?: Spread): {
     readonly index: number
     readonly groups: ReadonlyArray<Group>
     readonly notSent: ReadonlyArray<string>
   } {
     const notSent: Array<string> = []
-    const frontier = this.takeFrontier(notSent, limit)
+    const frontier = spread === undefined ? this.takeFrontier(notSent, limit) : this.takeSpread(notSent, limit, spread)
     if (frontier.length === 0) return { index: this.rounds, groups: [], notSent }
     this.rounds++
     const members = this.policy === "waves" ? this.chunk(frontier) : this.pack(frontier, notSent, limit)
@@ -520,7 +522,9 @@ export class Scheduler {
 
   /** What is still held, counted (linear in the workload: for tests). */
   retained(): Retained {
-    return { pending: this.remaining, ready: this.ready.size, requests: this.resolved.size, responses: this.responses.size }
+    let parked = 0
+    for (const lane of this.parked.values()) parked += lane.size
+    return { pending: this.remaining, ready: this.ready.size + parked, requests: this.resolved.size, responses: this.responses.size }
   }
 
   private settle(v: number, settlement: Settlement) {
@@ -590,6 +594,45 @@ export class Scheduler {
     for (const v of frontier) {
       if (this.state[v] !== PENDING) continue // settled by a failed resolution earlier in this loop
       if (this.resolve(v, notSent)) out.push(v)
+    }
+    return out
+  }
+
+  /**
+   * {@link takeFrontier} across affinities: parked requests of an affinity that has room again go
+   * back to the ready queue first (the first by priority and workload order); then ready requests
+   * are taken in priority and workload order, and one whose affinity has no room left is parked
+   * (its wire request dropped) and passed over. Same input, same order: affinities are visited in
+   * the order they were first parked.
+   */
+  private takeSpread(notSent: Array<string>, limit: number, spread: Spread): Array<number> {
+    for (const [key, lane] of this.parked) {
+      for (let room = spread.room(key); room > 0 && lane.size > 0; room--) this.ready.push(lane.pop())
+      if (lane.size === 0) this.parked.delete(key)
+    }
+    const stamp = ++this.stamp
+    const taken = new Map<string, number>()
+    const out: Array<number> = []
+    while (out.length < limit && this.ready.size > 0) {
+      const v = this.ready.pop()
+      if (this.state[v] !== PENDING || this.unsatisfied[v] !== 0 || this.mark[v] === stamp) continue
+      this.mark[v] = stamp
+      if (!this.resolve(v, notSent)) continue
+      const key = spread.affinity(this.resolved.get(v)!)
+      if (key === undefined) {
+        out.push(v)
+        continue
+      }
+      const n = taken.get(key) ?? 0
+      if (n < spread.room(key)) {
+        taken.set(key, n + 1)
+        out.push(v)
+        continue
+      }
+      this.resolved.delete(v)
+      let lane = this.parked.get(key)
+      if (lane === undefined) this.parked.set(key, lane = new ReadyQueue(this.prepared.priority))
+      lane.push(v)
     }
     return out
   }

@@ -150,6 +150,9 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
     }
     // a request is priced once per batch it is planned into: for its affinity, then for admission
     const priced = new WeakMap<BatchRequestItem, Either.Either<Classification, InvalidRequest>>()
+    // when each handle's item was last admitted, for feedback (a 429 for an item admitted before its
+    // bucket was last lowered teaches nothing new)
+    const admittedAt = new WeakMap<ReadonlyArray<Demand>, number>()
     const demandsOf = (item: BatchRequestItem) => {
       const seen = priced.get(item)
       if (seen !== undefined) {
@@ -238,7 +241,10 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
             headers: ThrottlePriority.headersFor(candidate.priority, candidate.demands),
             handle: candidate.demands
           })
-          if (permit !== undefined) permits.push(permit)
+          if (permit !== undefined) {
+            permits.push(permit)
+            admittedAt.set(candidate.demands, permit.admittedAt)
+          }
         }
         // called once the batch is answered (or was never sent): window units count from the answer
         const settleFrom = (i: number): Step<void> => {
@@ -386,7 +392,10 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
       Effect.suspend(() => {
         const answered: Array<AnsweredRequest> = []
         for (const answer of answers) {
-          if (Array.isArray(answer.handle)) answered.push({ response: answer, demands: answer.handle as ReadonlyArray<Demand> })
+          if (Array.isArray(answer.handle)) {
+            const demands = answer.handle as ReadonlyArray<Demand>
+            answered.push({ response: answer, demands, admittedAt: admittedAt.get(demands) })
+          }
         }
         return Effect.orDie(toEffect(direct.feedbackAll(answered)))
       })

@@ -234,17 +234,23 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
           for (let i = 0; i < demands.length; i++) if (!keeps(demands[i]!)) return demands.filter(keeps)
           return demands
         }
-        const commit = (candidate: Candidate, taken: ReadonlyArray<Demand>, permit: Permit | undefined) => {
+        const commit = (
+          candidate: Candidate,
+          taken: ReadonlyArray<Demand>,
+          permit: Permit | undefined,
+          at: number | undefined = permit?.admittedAt
+        ) => {
           for (const d of taken) if (d.limit._tag === "Concurrency") running.set(d.key, (running.get(d.key) ?? 0) + 1)
+          // the handle is this send's own (priced demands are shared between requests), so that
+          // feedback knows when this very send was admitted
+          const handle = candidate.demands.slice()
+          if (at !== undefined) admittedAt.set(handle, at)
           send.push({
             index: candidate.index,
             headers: ThrottlePriority.headersFor(candidate.priority, candidate.demands),
-            handle: candidate.demands
+            handle
           })
-          if (permit !== undefined) {
-            permits.push(permit)
-            admittedAt.set(candidate.demands, permit.admittedAt)
-          }
+          if (permit !== undefined) permits.push(permit)
         }
         // called once the batch is answered (or was never sent): window units count from the answer
         const settleFrom = (i: number): Step<void> => {
@@ -334,7 +340,7 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
             const waited = permit.admittedAt - permit.arrivedAt
             if (waited > 0) for (const d of merged) waitedMillis[d.key] = waited
             permits.push(permit)
-            for (const candidate of group) commit(candidate, share(candidate.demands), undefined)
+            for (const candidate of group) commit(candidate, share(candidate.demands), undefined, permit.admittedAt)
             left = yield* Effect.orDie(toEffect(sweep(left.filter((c) => !group.includes(c)))))
           }
           send.sort((a, b) => a.index - b.index)

@@ -353,7 +353,7 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     const reason = Option.isSome(retryAfter) ? "RetryAfter" as const : "Backoff" as const
     const utilisation = port.utilisation
     return andThen(until, (untilMillis) =>
-      andThen(pause(hit, untilMillis, now), () =>
+      andThen(andThen(pause(hit, untilMillis, now), () => drain(hit, now)), () =>
         andThen(
           fresh.length > 0
             ? learnEach(fresh.filter(adapts), (d, learnt) =>
@@ -373,6 +373,24 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
             lowered
           })
         )))
+  }
+
+  /**
+   * A 429 says Graph's bucket is empty: a token bucket of this process that still holds tokens
+   * (admitted at a share above Graph's, or refilled while Graph's was not) is charged what it holds,
+   * so that after the pause it sends at the refill rate instead of bursting into an empty bucket.
+   * Only with a store that tells this process's own use.
+   */
+  const drain = (hit: ReadonlyArray<Demand>, now: number): Step<void> => {
+    const utilisation = port.utilisation
+    if (utilisation === undefined) return undefined
+    const held: Array<Demand> = []
+    for (const d of hit) {
+      if (d.limit._tag !== "TokenBucket") continue
+      const tokens = (1 - utilisation(d, now)) * d.limit.capacity
+      if (tokens > 0) held.push({ ...d, cost: tokens })
+    }
+    return held.length === 0 ? undefined : port.adjust(held, { _tag: "Charge" }, now)
   }
 
   /** A 503 with Retry-After: pauses the implicated buckets until then. */

@@ -259,7 +259,10 @@ export declare namespace Throttler {
      * the time a token bucket takes to refill, or 10 s for a concurrency cap.
      */
     readonly precision: number
-    /** Lowest effective limit, as a share of the catalogue's (default 0.005: Graph 200 times stricter). */
+    /**
+     * Lowest effective limit, as a share of the catalogue's (default 0.005: Graph 200 times stricter).
+     * 1 turns adaptation off.
+     */
     readonly floor: number
     /**
      * Clean windows after which a limit that has settled probes one `precision` step upwards again,

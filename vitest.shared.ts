@@ -12,6 +12,8 @@ const pkg = (name: string) => path.join(root, "packages", name, "src")
 export const shared: ViteUserConfig = {
   resolve: {
     alias: [
+      { find: /^@effect-msgraph\/spec$/, replacement: path.join(pkg("spec"), "index.ts") },
+      { find: /^@effect-msgraph\/spec\/(.*)$/, replacement: path.join(pkg("spec"), "$1.ts") },
       { find: /^@effect-msgraph\/core$/, replacement: path.join(pkg("core"), "index.ts") },
       { find: /^@effect-msgraph\/core\/(.*)$/, replacement: path.join(pkg("core"), "$1.ts") },
       { find: /^@effect-msgraph\/emulator$/, replacement: path.join(pkg("emulator"), "index.ts") },

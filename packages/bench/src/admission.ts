@@ -21,7 +21,7 @@ import { Effect, Fiber, Stream } from "effect"
 import * as fs from "node:fs"
 import { performance } from "node:perf_hooks"
 import PQueue from "p-queue"
-import { Demand, TokenBucketLimit, WindowLimit } from "@effect-msgraph/core/Bucket"
+import { Demand, TokenBucketLimit, WindowLimit } from "@effect-msgraph/spec/Bucket"
 import * as QuotaStore from "@effect-msgraph/core/QuotaStore"
 import * as Throttler from "@effect-msgraph/core/Throttler"
 

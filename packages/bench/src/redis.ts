@@ -19,7 +19,7 @@
  * Writes `bench/results/redis.json` at the repository root and prints a table.
  */
 import { CostCalculator, GraphClient, LimitCatalog, Throttler, TokenProvider } from "@effect-msgraph/core"
-import { Demand, TokenBucketLimit, WindowLimit } from "@effect-msgraph/core/Bucket"
+import { Demand, TokenBucketLimit, WindowLimit } from "@effect-msgraph/spec/Bucket"
 import { Emulator } from "@effect-msgraph/emulator"
 import { RedisQuotaStore } from "@effect-msgraph/quota-redis"
 import { Effect, Layer, Logger, LogLevel, Stream } from "effect"

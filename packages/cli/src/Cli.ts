@@ -348,21 +348,19 @@ const advance = (progress: Progress.Progress, outcome: GraphClient.Outcome) =>
 const exitOf = (failed: number): ExitCode => (failed > 0 ? 1 : 0)
 
 /**
- * With simulated latency, the plan the resolver chooses knowing it (`Simulation.planningOptions`):
- * the shorter estimated duration rather than the fewest round trips.
+ * The plan the resolver chooses knowing the simulated latency (`Simulation.planningOptions`): the
+ * shorter estimated duration, or with latency `none` the fewest round trips.
  */
 const planFor = (
   loaded: WorkloadFile.Loaded,
   latency: Simulation.LatencyOption,
   maxAttempts: number | undefined
 ): Effect.Effect<WorkloadFile.Loaded> =>
-  latency === "none"
-    ? Effect.succeed(loaded)
-    : DependencyResolver.plan(loaded.workload, Simulation.planningOptions(latency, clientOptions(maxAttempts))).pipe(
-      // the file was planned once already: the same workload cannot be rejected now
-      Effect.orDie,
-      Effect.map((plan) => ({ ...loaded, plan }))
-    )
+  DependencyResolver.plan(loaded.workload, Simulation.planningOptions(latency, clientOptions(maxAttempts))).pipe(
+    // the file was planned once already: the same workload cannot be rejected now
+    Effect.orDie,
+    Effect.map((plan) => ({ ...loaded, plan }))
+  )
 
 const simulateWith = (
   loaded: WorkloadFile.Loaded,

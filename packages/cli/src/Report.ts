@@ -254,6 +254,7 @@ export const make = (input: {
     roundTrips: summary.roundTrips,
     roundTripLowerBound: input.plan.lowerBound.roundTrips,
     durationMs: summary.durationMs,
+    ...(summary.inFlight === undefined ? {} : { inFlight: summary.inFlight }),
     durationLowerBoundMs: Math.ceil(bound.ms),
     efficiency: efficiency(summary, bound.ms),
     bottleneck: top === undefined
@@ -388,6 +389,9 @@ export const render = (report: RunReport): string => {
     ["429s", n(report.throttled429), `retries ${n(report.retries)}`],
     ["Batches", n(report.batches), `lower bound ${n(report.batchLowerBound)}`],
     ["Round trips", n(report.roundTrips), `lower bound ${n(report.roundTripLowerBound)}`],
+    ...(report.inFlight === undefined
+      ? []
+      : [["In flight", n(report.inFlight.peak), `most $batch calls at once; limit ${n(report.inFlight.limit)} at the end`] as const]),
     ...timeRows(report)
   ]
   if (report.limitViolations !== null) {

@@ -97,8 +97,9 @@ export interface Result {
  * The resolver's options for a simulated latency: each request's expected item latency under the
  * profile (its service's `baseMillis + jitterMillis / 2`, by `Latency.serviceOf`), the expected cost
  * of a round trip, and the client's concurrency (default 4); `auto` then picks the plan with the
- * shorter estimated duration. With `none` (or a profile where nothing takes time), no latency model:
- * `auto` picks the fewest round trips.
+ * shorter estimated duration. With `none` (or a profile where nothing takes time) every plan would
+ * take no time, so the policy `fewestRoundTrips` (and no estimate) rather than the resolver's
+ * default latency model, which would estimate a latency the emulator does not sleep.
  *
  * @since 0.1.0
  * @category latency
@@ -109,7 +110,7 @@ export const planningOptions = (
 ): DependencyResolver.DependencyResolver.Options => {
   const profile = latencyProfile(latency)
   const timed = Latency.takesTime(profile.roundTrip) || Latency.serviceNames.some((s) => Latency.takesTime(profile.services[s]))
-  return !timed ? {} : {
+  return !timed ? { policy: "fewestRoundTrips" } : {
     latency: {
       perItemMillis: (request) => Latency.expected(Latency.itemOf(profile, request.url)),
       perRoundTripMillis: Latency.expected(profile.roundTrip)

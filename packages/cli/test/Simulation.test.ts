@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { DependencyResolver } from "@effect-msgraph/core"
+import { Latency } from "@effect-msgraph/emulator"
 import { Clock, Effect, Either, FastCheck as fc, TestContext } from "effect"
 import * as Examples from "../src/Examples.js"
 import * as Simulation from "../src/Simulation.js"
@@ -69,7 +70,8 @@ describe("Simulation", () => {
     }))
 
   it("planningOptions: with realistic latency, each request's expected latency by service and the client's concurrency", () => {
-    assert.deepStrictEqual(Simulation.planningOptions("none"), {})
+    // nothing takes time: every plan would be estimated at 0, so the round-trip rule, and no estimate
+    assert.deepStrictEqual(Simulation.planningOptions("none"), { policy: "fewestRoundTrips" })
     const options = Simulation.planningOptions("realistic", { concurrency: 6 })
     assert.strictEqual(options.concurrency, 6)
     assert.strictEqual(Simulation.planningOptions("realistic").concurrency, 4)
@@ -80,8 +82,29 @@ describe("Simulation", () => {
     assert.strictEqual(options.latency!.perRoundTripMillis, 50 + 50 / 2)
     // and the resolver picks parallel batches for the onboarding example with it
     const workload = Examples.onboarding(50)
-    assert.strictEqual(Either.getOrThrow(DependencyResolver.plan(workload)).policy, "chains")
+    assert.strictEqual(Either.getOrThrow(DependencyResolver.plan(workload, { policy: "fewestRoundTrips" })).policy, "chains")
     assert.strictEqual(Either.getOrThrow(DependencyResolver.plan(workload, Simulation.planningOptions("realistic"))).policy, "waves")
+  })
+
+  it("the resolver's default latency model is the emulator's realistic profile, coarsened: its expected round trip and its expected item latency of a request of no particular service", () => {
+    // core cannot read the emulator's profile (the emulator does not depend on core, nor core on
+    // it), so the two figures are written in both; this is where they must agree
+    assert.deepStrictEqual(DependencyResolver.defaultLatency, {
+      perItemMillis: Latency.expected(Latency.realistic.services.graph),
+      perRoundTripMillis: Latency.expected(Latency.realistic.roundTrip)
+    })
+    // the figure sits between the cheapest service's and Outlook's
+    assert.isAbove(DependencyResolver.defaultLatency.perItemMillis as number, Latency.expected(Latency.realistic.services.identity))
+    assert.isBelow(DependencyResolver.defaultLatency.perItemMillis as number, Latency.expected(Latency.realistic.services.outlook))
+  })
+
+  it("a library user's default plan for onboarding is the one the realistic profile chooses", () => {
+    const workload = Examples.onboarding(50)
+    const byDefault = Either.getOrThrow(DependencyResolver.plan(workload))
+    const realistic = Either.getOrThrow(DependencyResolver.plan(workload, Simulation.planningOptions("realistic")))
+    assert.strictEqual(byDefault.policy, "waves")
+    assert.strictEqual(byDefault.policy, realistic.policy)
+    assert.strictEqual(byDefault.roundTrips, realistic.roundTrips)
   })
 
   it.live("with realistic latency the client plans by estimated duration: onboarding runs as parallel waves, faster than chains", () =>

@@ -1,6 +1,7 @@
 /**
- * The quick-start job until the CLI lands: builds a sample onboarding workload, plans it with the
- * DependencyResolver and prints the plan. Run with `npm start`.
+ * Builds a sample onboarding workload, plans it with the DependencyResolver and prints the default
+ * plan, then the one with the fewest round trips, each with its estimated duration under the default
+ * latency model. Run with `npm run plan-sample`.
  */
 import { Console, Effect, Layer } from "effect"
 import * as BatchBuilder from "../src/BatchBuilder.js"
@@ -59,22 +60,32 @@ const workload: Array<WorkloadRequest> = [
   }))
 ]
 
+const show = (title: string, plan: DependencyResolver.Plan) =>
+  Effect.gen(function*() {
+    const estimate = plan.estimatedMillis === undefined ? "" : `, estimated ${Math.round(plan.estimatedMillis)} ms`
+    yield* Console.log(`${title}: policy ${plan.policy}${estimate}`)
+    for (const round of plan.rounds) {
+      yield* Console.log(`Round ${round.index}: ${round.batches.length} batch(es)`)
+      for (const batch of round.batches) {
+        const ids = batch.requests.map((r) => r.id)
+        yield* Console.log(`  ${batch.id} [${batch.shape}, ${ids.length}] ${ids.join(" ")}`)
+      }
+    }
+    yield* Console.log(
+      `Round trips: ${plan.roundTrips} (lower bound ${plan.lowerBound.roundTrips}); ` +
+        `batches: ${plan.batches} (lower bound ${plan.lowerBound.batches})`
+    )
+  })
+
 const program = Effect.gen(function*() {
   const resolver = yield* DependencyResolver.DependencyResolver
+  // the default: the shorter estimated duration under DependencyResolver.defaultLatency
   const plan = yield* resolver.plan(workload)
   yield* Console.log(`Sample workload: ${plan.requests} requests`)
-  yield* Console.log(`Policy: ${plan.policy}`)
-  for (const round of plan.rounds) {
-    yield* Console.log(`Round ${round.index}: ${round.batches.length} batch(es)`)
-    for (const batch of round.batches) {
-      const ids = batch.requests.map((r) => r.id)
-      yield* Console.log(`  ${batch.id} [${batch.shape}, ${ids.length}] ${ids.join(" ")}`)
-    }
-  }
-  yield* Console.log(
-    `Round trips: ${plan.roundTrips} (lower bound ${plan.lowerBound.roundTrips}); ` +
-      `batches: ${plan.batches} (lower bound ${plan.lowerBound.batches})`
-  )
+  yield* show("Default (auto)", plan)
+  // the fewest round trips, estimated under the same model for comparison
+  const fewest = yield* resolver.plan(workload, { policy: "fewestRoundTrips", latency: DependencyResolver.defaultLatency })
+  yield* show("\nfewestRoundTrips", fewest)
 })
 
 program.pipe(

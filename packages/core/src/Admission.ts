@@ -17,11 +17,11 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer } from "effect"
-import type { BatchRequestItem, Headers } from "./BatchRequest.js"
-import type { CostCalculator, InvalidRequest } from "./CostCalculator.js"
+import type { BatchRequestItem, Headers } from "@effect-msgraph/spec/BatchRequest"
+import type { CostCalculator, InvalidRequest } from "@effect-msgraph/spec/CostCalculator"
 import type { PlannedBatch } from "./DependencyResolver.js"
-import * as throttledAdmission from "./internal/throttledAdmission.js"
-import type { LimitCatalog } from "./LimitCatalog.js"
+import * as throttledAdmission from "./internal/admission/throttled.js"
+import type { LimitCatalog } from "@effect-msgraph/spec/LimitCatalog"
 import type { ThrottleError } from "./ThrottleError.js"
 import type { Throttler } from "./Throttler.js"
 import type { Priority } from "./Workload.js"

@@ -21,10 +21,10 @@
  * @since 0.1.0
  */
 import { Config, Context, Effect, Either, Layer } from "effect"
-import * as BatchRequest from "./BatchRequest.js"
-import * as rules from "./internal/batchRules.js"
-import * as bounds from "./internal/jsonBounds.js"
-import * as wire from "./internal/wire.js"
+import * as BatchRequest from "@effect-msgraph/spec/BatchRequest"
+import * as rules from "./internal/batch/rules.js"
+import * as bounds from "./internal/batch/bounds.js"
+import * as wire from "./internal/client/wire.js"
 import type * as VE from "./ValidationError.js"
 
 /**

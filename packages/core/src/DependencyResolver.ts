@@ -10,18 +10,19 @@
  * - When a request fails, every transitive dependent is settled `DependencyFailed` (Graph's 424)
  *   without being sent, except a dependent whose `acceptStatuses` lists the status: it proceeds.
  *
- * Two packing policies are computed and the one with fewer round trips (then fewer batches) wins;
- * given a latency model, the one with the shorter estimated duration wins instead (see
- * docs/batching.md). Every plan reports its round trips next to a lower bound.
+ * Two packing policies are computed and the one with the shorter estimated duration wins, under the
+ * latency model given or else {@link defaultLatency} (see docs/batching.md); the policy
+ * `fewestRoundTrips` keeps the one with fewer round trips instead. Every plan reports its round
+ * trips next to a lower bound.
  *
  * @since 0.1.0
  */
 import { Context, Effect, Either, Layer } from "effect"
 import { BatchBuilder, type BatchShape, validate } from "./BatchBuilder.js"
-import type { BatchRequestItem } from "./BatchRequest.js"
-import * as rules from "./internal/batchRules.js"
-import * as bounds from "./internal/jsonBounds.js"
-import * as scheduler from "./internal/scheduler.js"
+import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
+import * as rules from "./internal/batch/rules.js"
+import * as bounds from "./internal/batch/bounds.js"
+import * as scheduler from "./internal/plan/scheduler.js"
 import type * as VE from "./ValidationError.js"
 import type { ReferencedResponse, Workload, WorkloadRequest } from "./Workload.js"
 
@@ -33,7 +34,7 @@ import type { ReferencedResponse, Workload, WorkloadRequest } from "./Workload.j
  * @since 0.1.0
  * @category models
  */
-export type Policy = scheduler.Policy
+export type PlanPolicy = "waves" | "chains"
 
 /**
  * A batch of a plan; `requests` are ready for the wire (their `dependsOn` encodes the batch's order).
@@ -68,26 +69,33 @@ export interface PlannedRound {
  * @category models
  */
 export interface Plan {
-  readonly policy: Policy
+  readonly policy: PlanPolicy
   readonly rounds: ReadonlyArray<PlannedRound>
   readonly requests: number
   readonly batches: number
   readonly roundTrips: number
   readonly lowerBound: { readonly roundTrips: number; readonly batches: number }
   /**
-   * Only when `latency` was given: the estimated duration of a run that follows this policy and
-   * where every request succeeds, in milliseconds (see {@link DependencyResolver.Latency}).
+   * The estimated duration of a run that follows this policy and where every request succeeds, in
+   * milliseconds (see {@link DependencyResolver.Latency}): under `latency` when it was given, under
+   * {@link defaultLatency} when `auto` chose without one; absent otherwise (a forced policy or
+   * `fewestRoundTrips` without `latency`).
    */
   readonly estimatedMillis?: number
 }
 
 /**
- * How a request ended, as far as ordering is concerned.
+ * How a request settled in a run, as far as ordering is concerned: what its dependents read to
+ * know whether they may run. (The request's result, with its response, is a `GraphClient.Outcome`.)
  *
  * @since 0.1.0
  * @category models
  */
-export type Outcome = scheduler.Outcome
+export type Settlement =
+  | { readonly _tag: "Succeeded"; readonly status: number }
+  | { readonly _tag: "Failed"; readonly status: number }
+  | { readonly _tag: "DependencyFailed"; readonly dependency: string; readonly status: number }
+  | { readonly _tag: "NotSent"; readonly error: VE.InvalidReference | VE.RequestError }
 
 /**
  * One round of a run: batches to send now, and requests settled without being sent because their
@@ -99,6 +107,7 @@ export type Outcome = scheduler.Outcome
 export interface RunRound {
   readonly index: number
   readonly batches: ReadonlyArray<PlannedBatch>
+  /** Requests settled while forming the round: their references could not be resolved. */
   readonly notSent: ReadonlyArray<string>
 }
 
@@ -110,7 +119,7 @@ export interface RunRound {
  * @category models
  */
 export interface Run {
-  readonly policy: Policy
+  readonly policy: PlanPolicy
   /** The workload request with this id. */
   readonly request: (id: string) => WorkloadRequest | undefined
   /** Ids of the requests this one depends on (its `dependsOn` and its references). */
@@ -133,7 +142,8 @@ export interface Run {
   readonly fail: (id: string, status: number, response?: ReferencedResponse) => ReadonlyArray<string>
   /** Back to pending: a retry, or a 424 Graph gave because of packing rather than a real dependency. */
   readonly requeue: (id: string) => boolean
-  readonly outcome: (id: string) => Outcome | undefined
+  /** How the request settled, once it has. */
+  readonly settlement: (id: string) => Settlement | undefined
   /** Requests not yet settled. */
   readonly pending: () => number
 }
@@ -167,15 +177,17 @@ export declare namespace DependencyResolver {
    */
   export interface Options {
     /**
-     * `auto` (default) computes both policies and keeps the one with fewer round trips (then fewer
-     * batches); with `latency`, the one with the shorter estimated duration (then fewer round
-     * trips, then fewer batches).
+     * `auto` (default) computes both policies and keeps the one with the shorter estimated duration
+     * (then fewer round trips, then fewer batches), under `latency` or else {@link defaultLatency}.
+     * `fewestRoundTrips` computes both and keeps the one with fewer round trips (then fewer
+     * batches), which favours long sequential batches even when Graph runs their items one after
+     * another. `waves` or `chains` forces that policy. Every rule keeps waves on a full tie.
      */
-    readonly policy?: "auto" | Policy
+    readonly policy?: "auto" | "fewestRoundTrips" | PlanPolicy
     /**
-     * A latency model: each plan gets `estimatedMillis`, and `auto` compares plans by it. Without
-     * it, plans are compared by round trips only, which favours long sequential batches even when
-     * Graph runs their items one after another.
+     * A latency model: each plan gets `estimatedMillis`, and `auto` compares plans by it. Default,
+     * for `auto` only: {@link defaultLatency}, an assumption; give the figures of your own tenant
+     * (measured, or `msgraph-batch`'s calibration) when you have them.
      */
     readonly latency?: Latency
     /**
@@ -207,12 +219,29 @@ export declare namespace DependencyResolver {
 }
 
 /**
- * `check`: validate every planned batch against Graph's rules (a failure is a planner defect). A
- * run's choice of policy skips it (the executor validates every batch it sends anyway) and only
- * counts: its plans have no rounds, so that choosing a policy never holds a copy of the workload.
+ * The latency model `auto` assumes when given none: 120 ms for every request and 75 ms for every
+ * `$batch` call. These are assumptions, not measurements (Microsoft publishes no latency figures for
+ * Graph): the expected costs of the emulator's realistic profile (`Latency.realistic` of
+ * `@effect-msgraph/emulator`, whose figures docs/emulator.md, "Latency", explains): 75 ms is its
+ * round trip (50 ms plus up to 50 ms), 120 ms its item latency for a request of no particular
+ * service (40 ms plus up to 160 ms), between a directory request (90 ms) and an Outlook one
+ * (180 ms). One figure for every request keeps the default coarse: the emulator's per-service
+ * figures need its URL classification, which this package does not share. Scaling both figures
+ * scales every estimate alike, so only their ratio decides between the policies.
+ *
+ * The emulator does not depend on this package, so the figures are written twice; a test of the
+ * CLI package (which depends on both) checks that they agree.
+ *
+ * @since 0.1.0
+ * @category constants
  */
-const staticPlan = (prepared: scheduler.Prepared, policy: Policy, settings: rules.Settings, check: boolean): Plan => {
-  if (!check) return countedPlan(prepared, policy, settings)
+export const defaultLatency: DependencyResolver.Latency = { perItemMillis: 120, perRoundTripMillis: 75 }
+
+/**
+ * A whole plan, every planned batch validated against Graph's rules (a failure is a planner
+ * defect). A run's choice of policy uses {@link countedPlan} instead.
+ */
+const staticPlan = (prepared: scheduler.Prepared, policy: PlanPolicy, settings: rules.Settings): Plan => {
   const run = new scheduler.Scheduler(prepared, policy, settings, false)
   const rounds: Array<PlannedRound> = []
   let batches = 0
@@ -221,10 +250,8 @@ const staticPlan = (prepared: scheduler.Prepared, policy: Policy, settings: rule
     if (round.batches.length === 0) throw new Error("planner made no progress on an acyclic workload")
     for (const batch of round.batches) {
       // Every planned batch must satisfy Graph's rules; a failure here is a planner defect.
-      if (check) {
-        const checked = validate(batch.requests, { host: settings.host, version: settings.version })
-        if (Either.isLeft(checked)) throw new Error(`planner produced an invalid batch: ${checked.left.message}`)
-      }
+      const checked = validate(batch.requests, { host: settings.host, version: settings.version })
+      if (Either.isLeft(checked)) throw new Error(`planner produced an invalid batch: ${checked.left.message}`)
       for (const item of batch.requests) run.succeed(prepared.index.get(rules.idKey(item.id))!)
     }
     batches += round.batches.length
@@ -241,8 +268,12 @@ const staticPlan = (prepared: scheduler.Prepared, policy: Policy, settings: rule
   }
 }
 
-/** A plan's figures without its rounds (`rounds` is empty). */
-const countedPlan = (prepared: scheduler.Prepared, policy: Policy, settings: rules.Settings): Plan => {
+/**
+ * A plan's figures without its rounds (`rounds` is empty), unchecked: a run's choice of policy only
+ * counts (the executor validates every batch it sends anyway), so that choosing a policy never
+ * holds a copy of the workload.
+ */
+const countedPlan = (prepared: scheduler.Prepared, policy: PlanPolicy, settings: rules.Settings): Plan => {
   const run = new scheduler.Scheduler(prepared, policy, settings, false)
   let roundTrips = 0
   let batches = 0
@@ -269,9 +300,9 @@ const time = (ms: number): number => (Number.isFinite(ms) && ms > 0 ? ms : 0)
 const timingOf = (
   prepared: scheduler.Prepared,
   workload: Workload,
+  latency: DependencyResolver.Latency | undefined,
   options: DependencyResolver.Options
 ): scheduler.Timing | undefined => {
-  const latency = options.latency
   if (latency === undefined) return undefined
   const per = latency.perItemMillis
   const itemMillis = new Float64Array(prepared.workload.length)
@@ -285,41 +316,78 @@ const timingOf = (
   }
 }
 
-const estimated = (
-  prepared: scheduler.Prepared,
-  policy: Policy,
-  settings: rules.Settings,
-  timing: scheduler.Timing | undefined,
-  check: boolean
-): Plan => {
-  const plan = staticPlan(prepared, policy, settings, check)
-  return timing === undefined ? plan : { ...plan, estimatedMillis: scheduler.estimateMillis(prepared, policy, settings, timing) }
-}
-
-const better = (a: Plan, b: Plan): Plan => {
-  if (a.estimatedMillis !== undefined && b.estimatedMillis !== undefined && a.estimatedMillis !== b.estimatedMillis) {
-    return b.estimatedMillis < a.estimatedMillis ? b : a
+const lazy = <A>(f: () => A): () => A => {
+  let done = false
+  let value: A
+  return () => {
+    if (!done) {
+      value = f()
+      done = true
+    }
+    return value
   }
-  return b.roundTrips < a.roundTrips || (b.roundTrips === a.roundTrips && b.batches < a.batches) ? b : a
 }
 
+/** One policy's figures, each computed at most once and only when the choice needs it. */
+interface Candidate {
+  readonly policy: PlanPolicy
+  readonly estimate: () => number | undefined
+  readonly counts: () => Plan
+}
+
+/**
+ * The rule of `auto` (`byEstimate`) and of `fewestRoundTrips`: the shorter estimate when both
+ * plans have one and they differ, else fewer round trips, then fewer batches; `a` on a tie.
+ */
+const pick = (a: Candidate, b: Candidate, byEstimate: boolean): Candidate => {
+  if (byEstimate) {
+    const ea = a.estimate()
+    const eb = b.estimate()
+    if (ea !== undefined && eb !== undefined && ea !== eb) return eb < ea ? b : a
+  }
+  const pa = a.counts()
+  const pb = b.counts()
+  return pb.roundTrips < pa.roundTrips || (pb.roundTrips === pa.roundTrips && pb.batches < pa.batches) ? b : a
+}
+
+/**
+ * The policy the options choose. `whole`: candidates are whole checked plans (for `plan`), else
+ * counted ones (for `start`, which only needs the policy). Nothing is computed before the choice
+ * asks for it: a forced policy, or a workload without dependencies, costs nothing here.
+ */
 const choose = (
   prepared: scheduler.Prepared,
   settings: rules.Settings,
   workload: Workload,
-  options: DependencyResolver.Options = {},
-  check = true
-): Plan => {
+  options: DependencyResolver.Options,
+  whole: boolean
+): Candidate => {
   const policy = options.policy ?? "auto"
-  const timing = timingOf(prepared, workload, options)
-  if (policy !== "auto") return estimated(prepared, policy, settings, timing, check)
+  const latency = options.latency ?? (policy === "auto" ? defaultLatency : undefined)
+  const timing = lazy(() => timingOf(prepared, workload, latency, options))
+  const of = (p: PlanPolicy): Candidate => ({
+    policy: p,
+    estimate: lazy(() => {
+      const t = timing()
+      return t === undefined ? undefined : scheduler.estimateMillis(prepared, p, settings, t)
+    }),
+    counts: lazy(() => whole ? staticPlan(prepared, p, settings) : countedPlan(prepared, p, settings))
+  })
+  if (policy === "waves" || policy === "chains") return of(policy)
   // without dependencies both policies make the same batches, and a tie keeps waves
-  if (prepared.deps.size === 0) return estimated(prepared, "waves", settings, timing, check)
+  if (prepared.deps.size === 0) return of("waves")
   // waves first: on a tie it keeps parallel batches, which couple no unrelated requests
-  return better(estimated(prepared, "waves", settings, timing, check), estimated(prepared, "chains", settings, timing, check))
+  return pick(of("waves"), of("chains"), policy === "auto")
 }
 
-const makeRun = (prepared: scheduler.Prepared, policy: Policy, settings: rules.Settings, workload: Workload): Run => {
+/** The chosen plan, with its estimate when there is a latency model. */
+const planned = (chosen: Candidate): Plan => {
+  const plan = chosen.counts()
+  const estimatedMillis = chosen.estimate()
+  return estimatedMillis === undefined ? plan : { ...plan, estimatedMillis }
+}
+
+const makeRun = (prepared: scheduler.Prepared, policy: PlanPolicy, settings: rules.Settings, workload: Workload): Run => {
   const s = new scheduler.Scheduler(prepared, policy, settings, true, true)
   const at = (id: string) => prepared.index.get(rules.idKey(id))
   const ids = (list: ReadonlyArray<number>) => list.map((v) => workload[v]!.id)
@@ -354,9 +422,9 @@ const makeRun = (prepared: scheduler.Prepared, policy: Policy, settings: rules.S
       const v = at(id)
       return v !== undefined && s.requeue(v)
     },
-    outcome: (id) => {
+    settlement: (id) => {
       const v = at(id)
-      return v === undefined ? undefined : s.outcome(v)
+      return v === undefined ? undefined : s.settlement(v)
     },
     pending: () => s.pending
   }
@@ -381,7 +449,7 @@ export const plan = (
   options?: DependencyResolver.Options & BatchBuilder.Options
 ): Either.Either<Plan, VE.WorkloadError> => {
   const settings = settingsOf({ host: options?.host ?? "graph.microsoft.com", version: options?.version ?? "v1.0" })
-  return Either.map(scheduler.prepare(workload, settings), (prepared) => choose(prepared, settings, workload, options))
+  return Either.map(scheduler.prepare(workload, settings), (prepared) => planned(choose(prepared, settings, workload, options ?? {}, true)))
 }
 
 /**
@@ -443,7 +511,7 @@ export const make: Effect.Effect<DependencyResolverService, never, BatchBuilder>
   return DependencyResolver.of({
     plan: Effect.fn("DependencyResolver.plan")(function*(workload: Workload, options?: DependencyResolver.Options) {
       const prepared = yield* scheduler.prepare(workload, settings)
-      const result = choose(prepared, settings, workload, options)
+      const result = planned(choose(prepared, settings, workload, options ?? {}, true))
       yield* Effect.annotateCurrentSpan({
         "plan.requests": result.requests,
         "plan.policy": result.policy,
@@ -455,13 +523,9 @@ export const make: Effect.Effect<DependencyResolverService, never, BatchBuilder>
     }),
     start: Effect.fn("DependencyResolver.start")(function*(workload: Workload, options?: DependencyResolver.Options) {
       const prepared = yield* scheduler.prepare(workload, settings)
-      // without dependencies both policies make the same batches (and a tie keeps waves): a run of
-      // independent requests plans nothing before it starts
-      const policy = options?.policy !== undefined && options.policy !== "auto"
-        ? options.policy
-        : prepared.deps.size === 0
-        ? "waves"
-        : choose(prepared, settings, workload, options, false).policy
+      // a forced policy, or a run of independent requests, plans nothing before it starts; otherwise
+      // the plans are only counted, and only when their estimates tie
+      const { policy } = choose(prepared, settings, workload, options ?? {}, false)
       return makeRun(prepared, policy, settings, workload)
     })
   })

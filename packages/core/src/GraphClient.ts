@@ -30,20 +30,25 @@ import {
 } from "effect"
 import * as AdmissionPort from "./Admission.js"
 import { BatchBuilder, make as makeBuilder, validate } from "./BatchBuilder.js"
-import type { Headers } from "./BatchRequest.js"
+import type { Headers } from "@effect-msgraph/spec/BatchRequest"
+import type { BatchResponseItem } from "@effect-msgraph/spec/BatchResponse"
 import * as CloudTable from "./Cloud.js"
 import type * as DependencyResolver from "./DependencyResolver.js"
 import { make as makeResolver } from "./DependencyResolver.js"
-import * as CostCalculator from "./CostCalculator.js"
+import * as CostCalculator from "@effect-msgraph/spec/CostCalculator"
+import type { InvalidRequest } from "@effect-msgraph/spec/CostCalculator"
+import type * as GCE from "./GraphClientError.js"
+import * as inFlight from "./internal/client/inFlight.js"
 import * as retry from "./internal/client/retry.js"
 import * as telemetry from "./internal/client/telemetry.js"
-import * as executor from "./internal/executor.js"
-import * as LimitCatalog from "./LimitCatalog.js"
+import * as executor from "./internal/client/executor.js"
+import * as LimitCatalog from "@effect-msgraph/spec/LimitCatalog"
 import type * as QuotaStore from "./QuotaStore.js"
 import * as Throttler from "./Throttler.js"
-import { TokenProvider } from "./TokenProvider.js"
+import { type TokenError, TokenProvider } from "./TokenProvider.js"
+import type { ThrottleError } from "./ThrottleError.js"
 import * as VE from "./ValidationError.js"
-import { type Priority, references, type Workload } from "./Workload.js"
+import { type Priority, type ReferencedResponse, references, type Workload } from "./Workload.js"
 
 /**
  * A request that succeeded (2xx). For a request with `pages`, one page of it: `page` (from 1) and
@@ -52,7 +57,18 @@ import { type Priority, references, type Workload } from "./Workload.js"
  * @since 0.1.0
  * @category models
  */
-export type Success = executor.Success
+export interface Success {
+  readonly _tag: "Success"
+  readonly id: string
+  readonly status: number
+  readonly headers: Headers
+  readonly body: unknown
+  readonly attempts: number
+  /** For a request with `pages`: which page this is, from 1. */
+  readonly page?: number
+  /** For a request with `pages`: whether a later page of it follows (another outcome with its id). */
+  readonly more?: boolean
+}
 
 /**
  * A request that did not succeed, with a batch-level or request-level error. For a request with
@@ -61,13 +77,25 @@ export type Success = executor.Success
  * @since 0.1.0
  * @category models
  */
-export type Failure = executor.Failure
+export interface Failure {
+  readonly _tag: "Failure"
+  readonly id: string
+  readonly error: OutcomeError
+  readonly attempts: number
+  /**
+   * Graph's own answer to this request, when it ended on one (an error status, or the last 429, 503
+   * or 504 its retries got): the item as the batch response carried it, headers and body included.
+   */
+  readonly response?: BatchResponseItem
+  /** For a request with `pages`: the page that failed, from 1 (the pages before it succeeded). */
+  readonly page?: number
+}
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type Outcome = executor.Outcome
+export type Outcome = Success | Failure
 
 /**
  * A request that ended in an earlier run: whether it succeeded, and its response as references read
@@ -76,7 +104,11 @@ export type Outcome = executor.Outcome
  * @since 0.1.0
  * @category models
  */
-export type Completed = executor.Completed
+export interface Completed {
+  readonly id: string
+  readonly succeeded: boolean
+  readonly response: ReferencedResponse
+}
 
 /**
  * A request of a `$batch` call about to be sent, and whether the client would send it again after a
@@ -85,7 +117,10 @@ export type Completed = executor.Completed
  * @since 0.1.0
  * @category models
  */
-export type Sending = executor.Sending
+export interface Sending {
+  readonly id: string
+  readonly resendable: boolean
+}
 
 /**
  * The last element of `run`'s stream.
@@ -93,7 +128,22 @@ export type Sending = executor.Sending
  * @since 0.1.0
  * @category models
  */
-export type Summary = executor.Summary
+export interface Summary {
+  readonly _tag: "Summary"
+  readonly requests: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly throttled429: number
+  readonly retries: number
+  readonly batches: number
+  readonly roundTrips: number
+  readonly durationMs: number
+  /**
+   * `$batch` calls in flight: `limit`, how many the client allowed at the end of the run (the
+   * adaptive limit, or the fixed `concurrency`), and `peak`, the most it had in flight at once.
+   */
+  readonly inFlight?: { readonly limit: number; readonly peak: number }
+}
 
 /**
  * @since 0.1.0
@@ -107,7 +157,7 @@ export type RunEvent = Outcome | Summary
  * @since 0.1.0
  * @category models
  */
-export type OutcomeError = executor.Failure["error"]
+export type OutcomeError = GCE.RequestFailure | GCE.BatchError | TokenError | ThrottleError | InvalidRequest
 
 /**
  * The fields of one Graph call.
@@ -136,8 +186,9 @@ export class GraphRequest extends Request.TaggedClass("GraphRequest")<Success, O
 /**
  * The client's metrics: requests by outcome status (`msgraph_requests_total`, tagged `status`), 429s
  * (`msgraph_throttled_total`), resends (`msgraph_retries_total`), `$batch` calls
- * (`msgraph_batches_total`), requests not yet settled (`msgraph_queue_depth`) and admission wait
- * (`msgraph_admission_wait_ms`).
+ * (`msgraph_batches_total`), requests not yet settled (`msgraph_queue_depth`), admission wait
+ * (`msgraph_admission_wait_ms`) and the `$batch` calls let in flight at once
+ * (`msgraph_inflight_limit`, the adaptive limit or the fixed `concurrency`).
  *
  * @since 0.1.0
  * @category metrics
@@ -148,7 +199,8 @@ export const metrics = {
   retries: telemetry.retriesTotal,
   batches: telemetry.batchesTotal,
   queueDepth: telemetry.queueDepth,
-  admissionWait: telemetry.admissionWait
+  admissionWait: telemetry.admissionWait,
+  inFlightLimit: inFlight.inFlightLimit
 } as const
 
 /**
@@ -222,8 +274,20 @@ export declare namespace GraphClient {
      * throttling asks, each pause capped by the Throttler's `maxPauseMillis`, 24 hours).
      */
     readonly deadline?: Duration.DurationInput
-    /** `$batch` calls in flight at once. Default 4. */
+    /**
+     * A fixed number of `$batch` calls in flight at once. Unset (the default), the number adapts:
+     * it starts at 4, grows by about one per round trip while admitted batches wait for a call and
+     * round trips stay as fast as they have been, shrinks when round trips grow well slower than
+     * that (Graph queueing), and shrinks by 30% on a 429, 503 or 504; always between 1 and
+     * `maxConcurrency`. Admission (`layerThrottled`) still decides what may be sent; this only
+     * bounds how much of it is in the air. See docs/throughput.md.
+     */
     readonly concurrency?: number
+    /**
+     * The most `$batch` calls the adaptive limit lets in flight at once. Default
+     * {@link defaultMaxConcurrency} (64). Ignored when `concurrency` is set.
+     */
+    readonly maxConcurrency?: number
     /**
      * How long one `$batch` round trip may take, from sending the request to the last byte of the
      * answer (headers and body). A call that takes longer is abandoned and handled like a dropped
@@ -241,9 +305,11 @@ export declare namespace GraphClient {
     /** Delay before resending a 429/503/504 that carries no Retry-After. Default: exponential from 1 s with jitter, capped at 60 s. */
     readonly backoff?: Schedule.Schedule<unknown, unknown>
     /**
-     * How workloads are planned (`DependencyResolver.Options`). With `latency`, the plan with the
-     * shorter estimated duration wins instead of the one with fewer round trips; `concurrency`
-     * defaults to this client's. Default: fewest round trips.
+     * How workloads are planned (`DependencyResolver.Options`). Default: the plan with the shorter
+     * estimated duration under `DependencyResolver.defaultLatency` (an assumption: 120 ms per
+     * request, 75 ms per `$batch` call). Give `latency` to estimate with your tenant's figures, or
+     * `policy: "fewestRoundTrips"` for the plan with fewer round trips. `concurrency` defaults to
+     * this client's.
      */
     readonly planning?: DependencyResolver.DependencyResolver.Options
   }
@@ -320,6 +386,17 @@ export const defaultBackoff: Schedule.Schedule<unknown, unknown> = retry.default
  */
 export const defaultTimeout: Duration.Duration = Duration.seconds(120)
 
+/**
+ * The default ceiling of the adaptive in-flight limit (`GraphClient.Options.maxConcurrency`): 64
+ * `$batch` calls. A sync of 50 mailboxes needs 50 in flight (one batch per mailbox holds its 4
+ * Outlook permits); 64 stays under the 100 concurrent streams HTTP/2 servers commonly allow on a
+ * connection, and bounds what a run keeps alive in memory (twice the ceiling's batches).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultMaxConcurrency: number = inFlight.defaultMaxConcurrency
+
 const resolveOptions = (options: GraphClient.Options) => {
   const baseUrl = (options.baseUrl ?? clouds[options.cloud ?? "global"].graph).replace(/\/+$/, "")
   const host = new URL(baseUrl).host
@@ -329,7 +406,10 @@ const resolveOptions = (options: GraphClient.Options) => {
       baseUrl,
       version: options.version ?? "v1.0",
       deadlineMillis: options.deadline === undefined ? Infinity : Duration.toMillis(options.deadline),
-      concurrency: options.concurrency ?? 4,
+      concurrency: options.concurrency ?? inFlight.defaultInitial,
+      inFlight: options.concurrency !== undefined
+        ? { _tag: "Fixed", permits: options.concurrency }
+        : { _tag: "Adaptive", initial: inFlight.defaultInitial, tuning: inFlight.tuning(options.maxConcurrency) },
       timeoutMillis: Duration.toMillis(options.timeout ?? defaultTimeout),
       retry: {
         maxAttempts: options.maxAttempts ?? 5,
@@ -471,8 +551,8 @@ export const layerThrottled = (
  * {@link layerThrottled} with an in-memory Throttler and the built-in catalogue, configured by
  * `catalog` (tenant size, delegated or app-only, B2C, overrides) and `throttler` (policies, and the
  * in-memory store's options under `store`; token buckets keep {@link defaultTokenReserveMillis} of
- * refill in reserve unless `store.tokenReserveMillis` says otherwise, and count their units in
- * flight unless `store.tokensInFlight` is `false`).
+ * refill in reserve unless `store.tokenReserveMillis` says otherwise, and token buckets and
+ * sliding windows count their units in flight unless `store.tokensInFlight` is `false`).
  *
  * @since 0.1.0
  * @category layers
@@ -489,7 +569,8 @@ export const layerThrottledMemory = (
       Throttler.layerMemory({
         ...options.throttler,
         // requests reach Graph bunched by queueing and transit: keep 250 ms of refill in reserve
-        // a token bucket's refill stops short of its capacity by the units not yet answered
+        // a token bucket's refill stops short of its capacity by the units not yet answered, and a
+        // window counts them as taken now until their answer dates them
         store: { tokenReserveMillis: defaultTokenReserveMillis, tokensInFlight: true, ...options.throttler?.store }
       }),
       CostCalculator.layer

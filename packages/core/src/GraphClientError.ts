@@ -15,7 +15,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { ODataError } from "./GraphError.js"
+import { ODataError } from "@effect-msgraph/spec/GraphError"
 import type * as VE from "./ValidationError.js"
 
 /**

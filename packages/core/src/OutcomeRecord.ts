@@ -24,10 +24,10 @@
  * @since 0.1.0
  */
 import { Either, Option, Schema } from "effect"
-import { Headers } from "./BatchRequest.js"
+import { Headers } from "@effect-msgraph/spec/BatchRequest"
 import type * as GraphClient from "./GraphClient.js"
-import * as GraphError from "./GraphError.js"
-import * as body from "./internal/body.js"
+import * as GraphError from "@effect-msgraph/spec/GraphError"
+import * as body from "@effect-msgraph/spec/Body"
 import type { ReferencedResponse } from "./Workload.js"
 
 /**

@@ -15,8 +15,8 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer, Schema } from "effect"
-import type { Limit } from "./Bucket.js"
-import * as internal from "./internal/memoryQuota.js"
+import type { Limit } from "@effect-msgraph/spec/Bucket"
+import * as internal from "./internal/quota/memory.js"
 
 /**
  * @since 0.1.0
@@ -69,10 +69,12 @@ export interface Blocked {
 }
 
 /**
+ * What `take` returns: every cost was taken, or nothing was.
+ *
  * @since 0.1.0
  * @category models
  */
-export type Outcome = Taken | Blocked
+export type TakeResult = Taken | Blocked
 
 /**
  * How server feedback changes a bucket.
@@ -84,9 +86,10 @@ export type Outcome = Taken | Blocked
  * - `Charge`: take each entry's cost now, whether or not the bucket has it (the server reported a
  *   higher cost than was estimated); a token bucket may go negative. Concurrency is never charged.
  * - `Redate`: the request taken at `takenAtMillis` was answered now. Its sliding-window entries are
- *   counted from now on instead (the server counted them on arrival, which is no later than now);
- *   units that had already left the window are counted again from now. Its token-bucket entries are
- *   no longer in flight (see `MemoryOptions.tokensInFlight`). Concurrency is left alone.
+ *   counted from now on instead (the server counted them on arrival, which is no later than now):
+ *   units in flight land (see `MemoryOptions.tokensInFlight`), and otherwise units that had already
+ *   left the window are counted again from now. Its token-bucket entries are no longer in flight.
+ *   Concurrency is left alone.
  *
  * @since 0.1.0
  * @category models
@@ -122,7 +125,7 @@ export interface QuotaStoreService {
    * and answer `Taken`; otherwise take nothing and answer `Blocked`. A bucket that does not exist yet
    * starts empty (a full token bucket). A paused bucket is short until its pause ends.
    */
-  readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => Effect.Effect<Outcome, QuotaStoreError>
+  readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => Effect.Effect<TakeResult, QuotaStoreError>
   /** Gives concurrency permits back; a no-op for the other kinds of bucket. */
   readonly release: (entries: ReadonlyArray<Entry>, nowMillis: number) => Effect.Effect<void, QuotaStoreError>
   /** Admits nothing on these buckets before `untilMillis`. Pauses only ever extend. */
@@ -178,14 +181,21 @@ export declare namespace QuotaStore {
      */
     readonly tokenReserveMillis?: number
     /**
-     * Whether a token bucket counts the units of the requests it admitted and that were not
-     * answered yet (default `false`; `GraphClient.layerThrottledMemory` and the CLI turn it on).
-     * Graph takes a request's units when the request arrives, which can be seconds after its
-     * admission when it waited for a send slot, and Graph's bucket wastes whatever refill comes
-     * while it is full. With this on, the bucket refills only up to its capacity less the units in
-     * flight, which keeps Graph's bucket at least as full as this one whatever the arrival times:
-     * no 429 from a token bucket. `Throttler.answered` (a `Redate` adjustment) ends a take's flight;
-     * a caller that never reports answers must leave this off.
+     * Whether token buckets and sliding windows count the units of the requests they admitted and
+     * that were not answered yet (default `false`; `GraphClient.layerThrottledMemory` and the CLI
+     * turn it on). Graph takes a request's units when the request arrives, which can be seconds
+     * after its admission when it waited for a send slot, and no later than its answer.
+     *
+     * - A token bucket then refills only up to its capacity less the units in flight: Graph's
+     *   bucket wastes whatever refill comes while it is full, and this keeps it at least as full as
+     *   this one whatever the arrival times.
+     * - A sliding window counts its units in flight as taken now, however long ago they were taken,
+     *   until the answer dates them: a unit dated at its admission would leave the window while its
+     *   request still waits, and let in a request that reaches Graph less than the window after it.
+     *
+     * Either way, no 429 from these limits whatever the arrival times. `Throttler.answered` (a
+     * `Redate` adjustment) ends a take's flight; a caller that never reports answers must leave
+     * this off, or its windows would stay full.
      */
     readonly tokensInFlight?: boolean
   }

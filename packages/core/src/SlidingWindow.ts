@@ -20,8 +20,8 @@
  */
 import { Duration, Effect } from "effect"
 import type * as Scope from "effect/Scope"
-import { WindowLimit } from "./Bucket.js"
-import * as limiter from "./internal/limiter.js"
+import { WindowLimit } from "@effect-msgraph/spec/Bucket"
+import * as limiter from "./internal/throttle/limiter.js"
 import type { InvalidDemand } from "./ThrottleError.js"
 
 /**

@@ -23,9 +23,9 @@
  * @since 0.1.0
  */
 import { Option } from "effect"
-import * as RetryAfter from "./RetryAfter.js"
-import type { Family, Scope as BucketScope } from "./Bucket.js"
-import { headerValue } from "./internal/body.js"
+import * as RetryAfter from "@effect-msgraph/spec/RetryAfter"
+import type { Family, Scope as BucketScope } from "@effect-msgraph/spec/Bucket"
+import { headerValue } from "@effect-msgraph/spec/Body"
 
 /**
  * A response as far as throttling is concerned: a batch item or a plain HTTP response.

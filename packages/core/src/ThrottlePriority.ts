@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import type { Demand } from "./Bucket.js"
+import type { Demand } from "@effect-msgraph/spec/Bucket"
 import type { Priority } from "./Workload.js"
 
 /**

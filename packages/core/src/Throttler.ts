@@ -24,11 +24,11 @@
  */
 import { Context, Duration, Effect, Layer, Option, Schedule, Stream } from "effect"
 import type * as Scope from "effect/Scope"
-import type { Demand } from "./Bucket.js"
-import type { Waiter } from "./internal/engine.js"
-import * as LimitEstimate from "./internal/limitEstimate.js"
-import * as runner from "./internal/runner.js"
-import * as throttlerFeedback from "./internal/throttlerFeedback.js"
+import type { Demand } from "@effect-msgraph/spec/Bucket"
+import type { Waiter } from "./internal/throttle/admissionQueue.js"
+import * as LimitEstimate from "./internal/throttle/limitEstimate.js"
+import * as runner from "./internal/throttle/runner.js"
+import * as throttlerFeedback from "./internal/throttle/feedback.js"
 import * as QuotaStore from "./QuotaStore.js"
 import { CostExceedsCapacity, InvalidDemand, type ThrottleError } from "./ThrottleError.js"
 import * as ThrottleFeedback from "./ThrottleFeedback.js"
@@ -167,9 +167,10 @@ export interface ThrottlerService {
    * Says that the request a permit admitted has been answered: its sliding-window units are counted
    * from now instead of from its admission. Graph counts a request when it arrives, which is after
    * the client admitted it (queueing, connection set-up, transit) and no later than its answer, so
-   * counting from the answer is the only date that is sure not to be early. Its token-bucket units
-   * are no longer in flight (see `QuotaStore.MemoryOptions.tokensInFlight`). Nothing changes for
-   * concurrency buckets, nor for windows when no time has passed (virtual time without latency).
+   * counting from the answer is the only date that is sure not to be early. Its units are no longer
+   * in flight (see `QuotaStore.MemoryOptions.tokensInFlight`): a token bucket refills fully again, and
+   * a window's units, counted as taken now until then, are dated now. Nothing changes for
+   * concurrency buckets, nor for windows that do not count flights when no time has passed.
    */
   readonly answered: (permit: Permit) => Effect.Effect<void, QuotaStore.QuotaStoreError>
   /**
@@ -331,7 +332,7 @@ const tryAdmitStep = (
 }
 
 /**
- * `admitAll`: each item waits as a record in the engine's queue, and is emitted when admitted.
+ * `admitAll`: each item waits as a record in the admission queue, and is emitted when admitted.
  */
 const admitAllOver = (run: runner.Runner): ThrottlerService["admitAll"] => <A, E, R>(
   items: Stream.Stream<A, E, R>,
@@ -362,8 +363,8 @@ const admitAllOver = (run: runner.Runner): ThrottlerService["admitAll"] => <A, E
       }
       yield* Effect.addFinalizer(() =>
         Effect.sync(() => {
-          for (const waiter of run.engine.waiters()) {
-            if (waiter.listener === listener) run.engine.cancel(waiter)
+          for (const waiter of run.queue.waiters()) {
+            if (waiter.listener === listener) run.queue.cancel(waiter)
           }
         })
       )
@@ -377,7 +378,7 @@ const admitAllOver = (run: runner.Runner): ThrottlerService["admitAll"] => <A, E
               return
             }
             pending++
-            run.engine.arrive(entries as ReadonlyArray<Demand>, ThrottlePriority.level(priority), listener, item)
+            run.queue.arrive(entries as ReadonlyArray<Demand>, ThrottlePriority.level(priority), listener, item)
           })
         ),
         Effect.matchCauseEffect({
@@ -434,7 +435,7 @@ const serviceOver = (
       spanned(Effect.suspend(() => runner.toEffect(feedback.feedback(response, demands))), response),
     feedbackAll: (answers) => Effect.suspend(() => runner.toEffect(feedback.feedbackAll(answers))),
     policy,
-    waiting: Effect.sync(() => run.engine.waiting)
+    waiting: Effect.sync(() => run.queue.waiting)
   }
 }
 

@@ -13,8 +13,8 @@
  */
 import type { Effect } from "effect"
 import type * as Scope from "effect/Scope"
-import { TokenBucketLimit } from "./Bucket.js"
-import * as limiter from "./internal/limiter.js"
+import { TokenBucketLimit } from "@effect-msgraph/spec/Bucket"
+import * as limiter from "./internal/throttle/limiter.js"
 import type { InvalidDemand } from "./ThrottleError.js"
 
 /**

@@ -34,10 +34,10 @@
  * @since 0.1.0
  */
 import { Either, Function, Schema } from "effect"
-import type { BatchRequestItem } from "./BatchRequest.js"
-import { Headers } from "./BatchRequest.js"
-import * as reference from "./internal/reference.js"
-import * as sharding from "./internal/shard.js"
+import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
+import { Headers } from "@effect-msgraph/spec/BatchRequest"
+import * as reference from "./internal/workload/reference.js"
+import * as sharding from "./internal/workload/shard.js"
 
 /**
  * @since 0.1.0

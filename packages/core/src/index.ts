@@ -7,22 +7,22 @@
 /**
  * @since 0.1.0
  */
-export * as Bucket from "./Bucket.js"
+export * as Bucket from "@effect-msgraph/spec/Bucket"
 
 /**
  * @since 0.1.0
  */
-export * as BatchRequest from "./BatchRequest.js"
+export * as BatchRequest from "@effect-msgraph/spec/BatchRequest"
 
 /**
  * @since 0.1.0
  */
-export * as BatchResponse from "./BatchResponse.js"
+export * as BatchResponse from "@effect-msgraph/spec/BatchResponse"
 
 /**
  * @since 0.1.0
  */
-export * as GraphError from "./GraphError.js"
+export * as GraphError from "@effect-msgraph/spec/GraphError"
 
 /**
  * @since 0.1.0
@@ -47,12 +47,12 @@ export * as DependencyResolver from "./DependencyResolver.js"
 /**
  * @since 0.1.0
  */
-export * as LimitCatalog from "./LimitCatalog.js"
+export * as LimitCatalog from "@effect-msgraph/spec/LimitCatalog"
 
 /**
  * @since 0.1.0
  */
-export * as CostCalculator from "./CostCalculator.js"
+export * as CostCalculator from "@effect-msgraph/spec/CostCalculator"
 
 /**
  * @since 0.1.0
@@ -87,7 +87,7 @@ export * as OutcomeRecord from "./OutcomeRecord.js"
 /**
  * @since 0.1.0
  */
-export * as RetryAfter from "./RetryAfter.js"
+export * as RetryAfter from "@effect-msgraph/spec/RetryAfter"
 
 /**
  * @since 0.1.0

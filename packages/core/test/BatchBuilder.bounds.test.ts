@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import { MAX_BATCH_BYTES, MAX_BODY_DEPTH, MAX_REQUEST_BYTES, validate } from "@effect-msgraph/core/BatchBuilder"
-import type { BatchRequestItem } from "@effect-msgraph/core/BatchRequest"
+import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
 import * as DR from "@effect-msgraph/core/DependencyResolver"
 import * as VE from "@effect-msgraph/core/ValidationError"
 import type { WorkloadRequest } from "@effect-msgraph/core/Workload"
@@ -95,7 +95,7 @@ describe("the planner keeps batches within MAX_BATCH_BYTES", () => {
   const large = (id: string, extra: Partial<WorkloadRequest> = {}): WorkloadRequest =>
     ({ id, method: "POST", url: "/users", body: sized(1_500_000), ...extra })
 
-  const planned = (workload: ReadonlyArray<WorkloadRequest>, policy: DR.Policy) =>
+  const planned = (workload: ReadonlyArray<WorkloadRequest>, policy: DR.PlanPolicy) =>
     Either.getOrThrow(DR.plan(workload, { policy }))
 
   it("a workload refuses a deep body as a whole, naming it", () => {

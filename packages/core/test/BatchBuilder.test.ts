@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, FastCheck, Layer } from "effect"
 import { BatchBuilder, layer, layerConfig, validate } from "@effect-msgraph/core/BatchBuilder"
-import type { BatchRequestItem } from "@effect-msgraph/core/BatchRequest"
+import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
 import * as VE from "@effect-msgraph/core/ValidationError"
 import { ConfigProvider } from "effect"
 import { fixtureJson } from "./utils/fixtures.js"

@@ -63,7 +63,7 @@ describe("DependencyResolver estimated duration", () => {
 
   it("with latency, auto prefers parallel batches when sequential items would run one after another", () => {
     const workload = chains(40, 4)
-    expect(planOf(workload).policy).toBe("chains")
+    expect(planOf(workload, { policy: "fewestRoundTrips" }).policy).toBe("chains")
     const latency = { perItemMillis: 100 }
     const waves = planOf(workload, { policy: "waves", latency })
     const packed = planOf(workload, { policy: "chains", latency })
@@ -79,12 +79,35 @@ describe("DependencyResolver estimated duration", () => {
 
   it("the onboarding shape: chains wins on round trips, waves on estimated duration", () => {
     const workload = onboardingLike(100)
-    const plain = planOf(workload)
+    const plain = planOf(workload, { policy: "fewestRoundTrips" })
     expect(plain.policy).toBe("chains")
     expect(plain.estimatedMillis).toBeUndefined()
     const timed = planOf(workload, { latency: { perItemMillis: 90, perRoundTripMillis: 20 } })
     expect(timed.policy).toBe("waves")
     expect(timed.estimatedMillis!).toBeLessThan(planOf(workload, { policy: "chains", latency: { perItemMillis: 90, perRoundTripMillis: 20 } }).estimatedMillis!)
+  })
+
+  it("by default auto estimates under defaultLatency: the onboarding shape runs as parallel waves", () => {
+    const workload = onboardingLike(100)
+    const plan = planOf(workload)
+    expect(plan.policy).toBe("waves")
+    expect(plan).toStrictEqual(planOf(workload, { latency: DR.defaultLatency }))
+    expect(estimateOf(plan)).toBeLessThan(estimateOf(planOf(workload, { policy: "chains", latency: DR.defaultLatency })))
+    // a plain chain still goes into one sequential batch: one round trip beats five
+    expect(planOf(chain("a", 5)).policy).toBe("chains")
+  })
+
+  it("fewestRoundTrips with latency: every plan is estimated, the choice is by round trips", () => {
+    const workload = chains(40, 4)
+    const plan = planOf(workload, { policy: "fewestRoundTrips", latency: { perItemMillis: 100 } })
+    expect(plan.policy).toBe("chains")
+    expect(plan.estimatedMillis).toBe(4_000)
+  })
+
+  it("a forced policy without latency is not estimated: the default model serves auto's choice only", () => {
+    const workload = chains(40, 4)
+    expect("estimatedMillis" in planOf(workload, { policy: "waves" })).toBe(false)
+    expect("estimatedMillis" in planOf(workload, { policy: "chains" })).toBe(false)
   })
 
   it("a forced policy is kept, with its estimate", () => {
@@ -112,10 +135,13 @@ describe("DependencyResolver estimated duration", () => {
     Effect.gen(function*() {
       const resolver = yield* DR.DependencyResolver
       const workload = onboardingLike(50)
-      expect((yield* resolver.start(workload)).policy).toBe("chains")
+      expect((yield* resolver.start(workload, { policy: "fewestRoundTrips" })).policy).toBe("chains")
       expect((yield* resolver.start(workload, { latency: { perItemMillis: 90 } })).policy).toBe("waves")
       const planned = yield* resolver.plan(workload, { latency: { perItemMillis: 90 } })
       expect(planned.policy).toBe("waves")
+      // and without options, under the default latency model
+      expect((yield* resolver.start(workload)).policy).toBe("waves")
+      expect((yield* resolver.plan(workload)).policy).toBe("waves")
     }).pipe(Effect.provide(DR.layer.pipe(Layer.provide(BatchBuilder.layer())))))
 })
 
@@ -184,7 +210,45 @@ describe("DependencyResolver estimate properties", () => {
   )
 
   it.prop(
-    "without latency nothing changes: fewest round trips, then fewest batches, waves on a tie, no estimate",
+    "without latency, auto is the choice under defaultLatency: the shorter estimate, then fewer round trips",
+    { spec: dagSpec(400), concurrency: fc.integer({ min: 1, max: 16 }) },
+    ({ concurrency, spec }) => {
+      const workload = dagWorkload(spec)
+      const auto = planOf(workload, { concurrency })
+      expect(auto).toStrictEqual(planOf(workload, { latency: DR.defaultLatency, concurrency }))
+      const waves = planOf(workload, { policy: "waves", latency: DR.defaultLatency, concurrency })
+      const packed = planOf(workload, { policy: "chains", latency: DR.defaultLatency, concurrency })
+      expect(estimateOf(auto)).toBe(Math.min(estimateOf(waves), estimateOf(packed)))
+    },
+    { fastCheck: { numRuns: 40 } }
+  )
+
+  it.effect.prop(
+    "a run follows the policy the plan chose, under every rule (start only counts, and only on a tie of estimates)",
+    {
+      spec: dagSpec(300),
+      policy: fc.constantFrom(undefined, "auto" as const, "fewestRoundTrips" as const, "waves" as const, "chains" as const),
+      latency: fc.option(latencyArb, { nil: undefined })
+    },
+    ({ latency, policy, spec }) =>
+      Effect.gen(function*() {
+        const resolver = yield* DR.DependencyResolver
+        const workload = dagWorkload(spec)
+        const options: DR.DependencyResolver.Options = {
+          ...(policy === undefined ? {} : { policy }),
+          ...(latency === undefined ? {} : {
+            latency: { perItemMillis: perItem(latency.perItem, latency.jitter), perRoundTripMillis: latency.perRoundTrip },
+            concurrency: latency.concurrency
+          })
+        }
+        const run = yield* resolver.start(workload, options)
+        expect(run.policy).toBe(planOf(workload, options).policy)
+      }).pipe(Effect.provide(DR.layer.pipe(Layer.provide(BatchBuilder.layer())))),
+    { fastCheck: { numRuns: 60 } }
+  )
+
+  it.prop(
+    "fewestRoundTrips without latency: fewest round trips, then fewest batches, waves on a tie, no estimate",
     { spec: dagSpec(400), concurrency: fc.integer({ min: 1, max: 16 }) },
     ({ concurrency, spec }) => {
       const workload = dagWorkload(spec)
@@ -193,11 +257,11 @@ describe("DependencyResolver estimate properties", () => {
       const expected = packed.roundTrips < waves.roundTrips || (packed.roundTrips === waves.roundTrips && packed.batches < waves.batches)
         ? packed
         : waves
-      const auto = planOf(workload)
+      const auto = planOf(workload, { policy: "fewestRoundTrips" })
       expect(auto).toStrictEqual(expected)
       expect("estimatedMillis" in auto).toBe(false)
       // a concurrency alone is only an input to the estimate
-      expect(planOf(workload, { concurrency })).toStrictEqual(auto)
+      expect(planOf(workload, { policy: "fewestRoundTrips", concurrency })).toStrictEqual(auto)
     },
     { fastCheck: { numRuns: 40 } }
   )

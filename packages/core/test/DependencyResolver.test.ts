@@ -98,7 +98,7 @@ describe("DependencyResolver planning", () => {
 
   it("many short chains are packed whole into sequential batches in one round", () => {
     const workload = Array.from({ length: 500 }, (_, c) => chain(`u${c}-`, 4)).flat()
-    const plan = planOf(workload)
+    const plan = planOf(workload, { policy: "fewestRoundTrips" })
     checkPlan(workload, plan)
     expect(plan.policy).toBe("chains")
     expect(plan.roundTrips).toBe(1)
@@ -110,7 +110,7 @@ describe("DependencyResolver planning", () => {
 
   it("chains that do not divide 20 are never split across batches of a round", () => {
     const workload = Array.from({ length: 30 }, (_, c) => chain(`k${c}-`, 6)).flat()
-    const plan = planOf(workload)
+    const plan = planOf(workload, { policy: "fewestRoundTrips" })
     checkPlan(workload, plan)
     expect(plan.roundTrips).toBe(1)
     expect(plan.batches).toBe(10) // three chains of six per batch
@@ -246,10 +246,10 @@ describe("DependencyResolver runs", () => {
       const run = yield* start(workload)
       const executed = execute(run, (id) => (id === "a" ? 500 : 200))
       expect(executed.map((e) => e.id).sort()).toStrictEqual(["a", "d"])
-      expect(run.outcome("a")).toStrictEqual({ _tag: "Failed", status: 500 })
-      expect(run.outcome("b")).toStrictEqual({ _tag: "DependencyFailed", dependency: "a", status: 500 })
-      expect(run.outcome("c")).toStrictEqual({ _tag: "DependencyFailed", dependency: "b", status: 424 })
-      expect(run.outcome("d")).toStrictEqual({ _tag: "Succeeded", status: 200 })
+      expect(run.settlement("a")).toStrictEqual({ _tag: "Failed", status: 500 })
+      expect(run.settlement("b")).toStrictEqual({ _tag: "DependencyFailed", dependency: "a", status: 500 })
+      expect(run.settlement("c")).toStrictEqual({ _tag: "DependencyFailed", dependency: "b", status: 424 })
+      expect(run.settlement("d")).toStrictEqual({ _tag: "Succeeded", status: 200 })
     }))
 
   it.effect("a dependent that accepts its dependency's failure status proceeds", () =>
@@ -262,8 +262,8 @@ describe("DependencyResolver runs", () => {
       const run = yield* start(workload)
       const executed = execute(run, (id) => (id === "create" ? 409 : 200))
       expect(executed.map((e) => e.id)).toContain("member")
-      expect(run.outcome("member")).toStrictEqual({ _tag: "Succeeded", status: 200 })
-      expect(run.outcome("other")).toStrictEqual({ _tag: "DependencyFailed", dependency: "create", status: 409 })
+      expect(run.settlement("member")).toStrictEqual({ _tag: "Succeeded", status: 200 })
+      expect(run.settlement("other")).toStrictEqual({ _tag: "DependencyFailed", dependency: "create", status: 409 })
     }))
 
   it.effect("an unrelated request coupled into a sequential batch is re-sent after a 424 caused by packing", () =>
@@ -272,8 +272,8 @@ describe("DependencyResolver runs", () => {
       const workload = [...chain("x", 3), ...chain("y", 3)]
       const run = yield* start(workload, { policy: "chains" })
       const executed = execute(run, (id) => (id === "x1" ? 500 : 200))
-      expect(run.outcome("x2")).toStrictEqual({ _tag: "DependencyFailed", dependency: "x1", status: 500 })
-      for (const id of ["y0", "y1", "y2"]) expect(run.outcome(id)).toStrictEqual({ _tag: "Succeeded", status: 200 })
+      expect(run.settlement("x2")).toStrictEqual({ _tag: "DependencyFailed", dependency: "x1", status: 500 })
+      for (const id of ["y0", "y1", "y2"]) expect(run.settlement(id)).toStrictEqual({ _tag: "Succeeded", status: 200 })
       expect(executed.filter((e) => e.id.startsWith("y"))).toHaveLength(3)
     }))
 
@@ -312,11 +312,11 @@ describe("DependencyResolver runs", () => {
       const second = run.nextRound()
       expect(second.batches).toHaveLength(0)
       expect(second.notSent).toStrictEqual(["b", "c"])
-      expect(run.outcome("b")).toStrictEqual({
+      expect(run.settlement("b")).toStrictEqual({
         _tag: "NotSent",
         error: new VE.InvalidReference({ ids: ["b"], references: ["{{a#/body/id}}"] })
       })
-      expect(run.outcome("c")).toStrictEqual({ _tag: "DependencyFailed", dependency: "b", status: 424 })
+      expect(run.settlement("c")).toStrictEqual({ _tag: "DependencyFailed", dependency: "b", status: 424 })
       expect(run.pending()).toBe(0)
     }))
 
@@ -328,7 +328,7 @@ describe("DependencyResolver runs", () => {
       run.succeed("a", { status: 200, body: { "@odata.nextLink": "https://evil.example.com/v1.0/users?$skiptoken=x" } })
       const round = run.nextRound()
       expect(round.notSent).toStrictEqual(["next"])
-      expect((run.outcome("next") as { error: VE.ForeignHost }).error._tag).toBe("ForeignHost")
+      expect((run.settlement("next") as { error: VE.ForeignHost }).error._tag).toBe("ForeignHost")
     }))
 
   it.effect("a nextLink to the Graph host is followed as a relative URL", () =>
@@ -347,9 +347,9 @@ describe("DependencyResolver properties", () => {
     for (const policy of ["auto", "waves", "chains"] as const) checkPlan(workload, planOf(workload, { policy }))
   }, { fastCheck: { numRuns: 40 } })
 
-  it.prop("auto never needs more round trips than either policy", { spec: dagSpec(600) }, ({ spec }) => {
+  it.prop("fewestRoundTrips never needs more round trips than either policy", { spec: dagSpec(600) }, ({ spec }) => {
     const workload = dagWorkload(spec)
-    const auto = planOf(workload)
+    const auto = planOf(workload, { policy: "fewestRoundTrips" })
     expect(auto.roundTrips).toBeLessThanOrEqual(planOf(workload, { policy: "waves" }).roundTrips)
     expect(auto.roundTrips).toBeLessThanOrEqual(planOf(workload, { policy: "chains" }).roundTrips)
   }, { fastCheck: { numRuns: 40 } })
@@ -415,12 +415,12 @@ describe("DependencyResolver properties", () => {
         expect(new Set(executed.map((e) => e.id)).size).toBe(executed.length)
         const when = new Map(executed.map((e, i) => [e.id, i]))
         const ok = (dep: string, dependent: string) => {
-          const outcome = run.outcome(dep)!
+          const outcome = run.settlement(dep)!
           return outcome._tag === "Succeeded" ||
             (outcome._tag === "Failed" && accepting.has(dependent) && outcome.status === 409)
         }
         for (const r of withAccept) {
-          const outcome = run.outcome(r.id)
+          const outcome = run.settlement(r.id)
           expect(outcome).toBeDefined()
           if (outcome!._tag === "Succeeded" || outcome!._tag === "Failed") {
             // executed only after every dependency settled acceptably

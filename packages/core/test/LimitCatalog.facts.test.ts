@@ -4,8 +4,8 @@
  * names, as the name matching did.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Demand, WindowLimit } from "../src/Bucket.js"
-import * as LimitCatalog from "../src/LimitCatalog.js"
+import { Demand, WindowLimit } from "@effect-msgraph/spec/Bucket"
+import * as LimitCatalog from "@effect-msgraph/spec/LimitCatalog"
 
 const catalog = LimitCatalog.defaultCatalog
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { ConcurrencyLimit, WindowLimit } from "../src/Bucket.js"
+import { ConcurrencyLimit, WindowLimit } from "@effect-msgraph/spec/Bucket"
 import * as QuotaStore from "../src/QuotaStore.js"
 import { memoryTarget, quotaStoreSuite } from "./suites/quotaStore.js"
 

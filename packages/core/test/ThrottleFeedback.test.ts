@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck, Option } from "effect"
-import type { Family } from "../src/Bucket.js"
+import type { Family } from "@effect-msgraph/spec/Bucket"
 import * as ThrottleFeedback from "../src/ThrottleFeedback.js"
 
 // the family the catalogue declares for each service these tests use

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, FastCheck as fc, TestClock } from "effect"
-import * as fairGate from "../src/internal/fairGate.js"
+import * as fairGate from "../src/internal/client/fairGate.js"
 
 describe("fairGate", () => {
   it.effect("a released permit goes to the oldest waiter, not to the fiber that released it and asks again", () =>

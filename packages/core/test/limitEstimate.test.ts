@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
-import * as estimate from "../src/internal/limitEstimate.js"
+import * as estimate from "../src/internal/throttle/limitEstimate.js"
 
 /** A sliding window of timestamps: how many fall in `(now - window, now]`. */
 class Window {

@@ -3,7 +3,7 @@ import { Effect, Either, FastCheck as fc, Layer } from "effect"
 import * as BatchBuilder from "@effect-msgraph/core/BatchBuilder"
 import * as DR from "@effect-msgraph/core/DependencyResolver"
 import * as VE from "@effect-msgraph/core/ValidationError"
-import { substitute } from "../src/internal/reference.js"
+import { substitute } from "../src/internal/workload/reference.js"
 
 const responses = (answers: Record<string, unknown>) => (source: string) =>
   source in answers ? { status: 200, body: answers[source] } : undefined
@@ -53,7 +53,7 @@ describe("references in a URL cannot change its structure", () => {
       const round = run.nextRound()
       expect(round.batches).toHaveLength(0)
       expect(round.notSent).toStrictEqual(["groups", "after"])
-      expect(run.outcome("groups")).toStrictEqual({
+      expect(run.settlement("groups")).toStrictEqual({
         _tag: "NotSent",
         error: new VE.InvalidReference({ ids: ["groups"], references: ["{{me#/body/id}}"] })
       })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
-import * as rules from "../src/internal/batchRules.js"
-import { IdIndex } from "../src/internal/scheduler.js"
+import * as rules from "../src/internal/batch/rules.js"
+import { IdIndex } from "../src/internal/plan/scheduler.js"
 
 const ids = FastCheck.uniqueArray(FastCheck.string({ minLength: 1, maxLength: 8 }), {
   selector: rules.idKey,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
-import type { BatchRequestItem } from "../src/BatchRequest.js"
+import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
 import * as DependencyResolver from "../src/DependencyResolver.js"
-import { MAX, type PlannedBatch, regroup } from "../src/internal/scheduler.js"
+import { MAX, regroup } from "../src/internal/plan/scheduler.js"
 
 /** A request on mailbox `m` (or on no mailbox for `m === undefined`). */
 const item = (id: string, m: number | undefined): BatchRequestItem => ({
@@ -13,15 +13,15 @@ const item = (id: string, m: number | undefined): BatchRequestItem => ({
 const mailboxOf = (request: BatchRequestItem) => /^\/users\/(mbx\d+)\//.exec(request.url)?.[1]
 
 /** The waves planner's cut: the frontier in parallel batches of 20. */
-const chunked = (items: ReadonlyArray<BatchRequestItem>): Array<PlannedBatch> => {
-  const out: Array<PlannedBatch> = []
+const chunked = (items: ReadonlyArray<BatchRequestItem>): Array<DependencyResolver.PlannedBatch> => {
+  const out: Array<DependencyResolver.PlannedBatch> = []
   for (let i = 0; i < items.length; i += MAX) {
     out.push({ id: `r1b${out.length + 1}`, round: 1, shape: "parallel", requests: items.slice(i, i + MAX) })
   }
   return out
 }
 
-const mailboxesPerBatch = (batches: ReadonlyArray<PlannedBatch>) =>
+const mailboxesPerBatch = (batches: ReadonlyArray<DependencyResolver.PlannedBatch>) =>
   batches.map((b) => new Set(b.requests.map(mailboxOf).filter((m) => m !== undefined)).size)
 
 describe("scheduler.regroup: a round's parallel batches repacked by affinity", () => {
@@ -45,7 +45,7 @@ describe("scheduler.regroup: a round's parallel batches repacked by affinity", (
     expect(regroup(one, mailboxOf)).toBe(one)
     const none = chunked(Array.from({ length: 30 }, (_, k) => item(`s${k}`, undefined)))
     expect(regroup(none, mailboxOf)).toBe(none)
-    const serial: PlannedBatch = { id: "r1b9", round: 1, shape: "serial", requests: [item("x", 1), { ...item("y", 2), dependsOn: ["x"] }] }
+    const serial: DependencyResolver.PlannedBatch = { id: "r1b9", round: 1, shape: "serial", requests: [item("x", 1), { ...item("y", 2), dependsOn: ["x"] }] }
     const mixed = [serial, ...chunked([...Array.from({ length: 15 }, (_, k) => item(`p${k}`, 0)), ...Array.from({ length: 15 }, (_, k) => item(`q${k}`, 1))])]
     const out = regroup(mixed, mailboxOf)
     expect(out[0]).toBe(serial)
@@ -81,7 +81,7 @@ describe("scheduler.regroup: a round's parallel batches repacked by affinity", (
 
 describe("DependencyResolver.regroup: regrouping counts requests, the round's bytes are checked", () => {
   /** Three parallel batches, each with a POST of `content` to mailbox 0 and one to mailbox 1. */
-  const round = (content: string): Array<PlannedBatch> =>
+  const round = (content: string): Array<DependencyResolver.PlannedBatch> =>
     [0, 1, 2].map((k) => ({
       id: `r1b${k + 1}`,
       round: 1,

@@ -4,12 +4,12 @@
 // store that hides its in-process face (the Effect path).
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Option, TestClock } from "effect"
-import type { BatchRequestItem } from "../src/BatchRequest.js"
-import type { Demand } from "../src/Bucket.js"
-import * as CostCalculator from "../src/CostCalculator.js"
+import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
+import type { Demand } from "@effect-msgraph/spec/Bucket"
+import * as CostCalculator from "@effect-msgraph/spec/CostCalculator"
 import * as GraphClient from "../src/GraphClient.js"
 import type * as Admission from "../src/Admission.js"
-import * as LimitCatalog from "../src/LimitCatalog.js"
+import * as LimitCatalog from "@effect-msgraph/spec/LimitCatalog"
 import * as QuotaStore from "../src/QuotaStore.js"
 import * as Throttler from "../src/Throttler.js"
 

@@ -4,11 +4,11 @@
 // permits (which Graph runs four at a time) still offers its items one after another.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import type { BatchRequestItem } from "../src/BatchRequest.js"
-import * as CostCalculator from "../src/CostCalculator.js"
+import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
+import * as CostCalculator from "@effect-msgraph/spec/CostCalculator"
 import * as GraphClient from "../src/GraphClient.js"
 import type * as Admission from "../src/Admission.js"
-import * as LimitCatalog from "../src/LimitCatalog.js"
+import * as LimitCatalog from "@effect-msgraph/spec/LimitCatalog"
 import * as QuotaStore from "../src/QuotaStore.js"
 import * as Throttler from "../src/Throttler.js"
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import { notSentCode } from "../src/internal/transport.js"
+import { notSentCode } from "../src/internal/client/transport.js"
 
 const sysError = (code: string, syscall?: string) => Object.assign(new Error(code), { code, ...(syscall ? { syscall } : {}) })
 const wrap = (cause: unknown) => new Error("Transport error", { cause })

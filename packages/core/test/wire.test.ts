@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck as fc, Schema } from "effect"
-import * as BatchRequest from "@effect-msgraph/core/BatchRequest"
-import * as BatchResponse from "@effect-msgraph/core/BatchResponse"
-import { decodeResponseEnvelope, encodeRequestEnvelope } from "../src/internal/wire.js"
+import * as BatchRequest from "@effect-msgraph/spec/BatchRequest"
+import * as BatchResponse from "@effect-msgraph/spec/BatchResponse"
+import { decodeResponseEnvelope, encodeRequestEnvelope } from "../src/internal/client/wire.js"
 
 const schemaDecode = Schema.decodeUnknownEither(BatchResponse.BatchResponseEnvelope)
 const schemaEncode = Schema.encodeEither(BatchRequest.BatchRequestEnvelope)

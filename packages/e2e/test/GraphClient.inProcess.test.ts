@@ -36,7 +36,7 @@ describe("GraphClient against the in-process emulator", () => {
       const n = failedLicenses[0]!.slice("license-".length)
       expect((byId.get(`member-${n}`) as GraphClient.Failure).error).toMatchObject({ _tag: "DependencyFailed", dependency: `license-${n}`, status: 400 })
       expect((byId.get(`welcome-${n}`) as GraphClient.Failure).error).toMatchObject({ _tag: "DependencyFailed", dependency: `member-${n}`, status: 424 })
-      // Graph ran neither (a 424 in the same batch is no attempt)
+      // Graph ran neither: not sent, or answered 424 behind the failure in a sequential batch (no attempt)
       expect([byId.get(`member-${n}`)!.attempts, byId.get(`welcome-${n}`)!.attempts]).toStrictEqual([0, 0])
       const createdId = ((byId.get(`create-${n}`) as GraphClient.Success).body as { id: string }).id
       const mails = (yield* Emulator.audit).filter((a) => a.executed && a.url.endsWith("/sendMail"))

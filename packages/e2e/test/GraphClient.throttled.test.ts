@@ -2,9 +2,9 @@ import { describe, expect, it } from "@effect/vitest"
 import * as GraphClient from "@effect-msgraph/core/GraphClient"
 import type { WorkloadRequest } from "@effect-msgraph/core/Workload"
 import { Emulator } from "@effect-msgraph/emulator"
-import * as Bucket from "@effect-msgraph/core/Bucket"
-import * as CostCalculator from "@effect-msgraph/core/CostCalculator"
-import * as LimitCatalog from "@effect-msgraph/core/LimitCatalog"
+import * as Bucket from "@effect-msgraph/spec/Bucket"
+import * as CostCalculator from "@effect-msgraph/spec/CostCalculator"
+import * as LimitCatalog from "@effect-msgraph/spec/LimitCatalog"
 import * as QuotaStore from "@effect-msgraph/core/QuotaStore"
 import * as Throttler from "@effect-msgraph/core/Throttler"
 import { type Duration, Effect, Layer } from "effect"
@@ -26,6 +26,8 @@ const throttled = (
     readonly tenantSize?: "S" | "M" | "L"
     readonly lowered?: ReadonlyArray<Lowered>
     readonly maxAttempts?: number
+    /** A fixed number of `$batch` calls in flight (default: the adaptive limit). */
+    readonly concurrency?: number
     /**
      * `remote`: the Throttler's store hides its in-process face, as a store shared between processes
      * would, so admission and feedback take their Effect paths instead of the synchronous ones.
@@ -68,7 +70,7 @@ const throttled = (
   ]))
   return inProcess(
     { tenantSize: options.tenantSize ?? "M", ...emulator, overrides: { ...overrides, ...emulator.overrides } },
-    { maxAttempts: options.maxAttempts ?? 5 },
+    { maxAttempts: options.maxAttempts ?? 5, ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }) },
     admission
   )
 }
@@ -196,7 +198,7 @@ describe("GraphClient with proactive throttling", () => {
       expect(summary.durationMs).toBeLessThan(4_500)
     }).pipe(Effect.provide(throttled({
       latency: { outlook: { baseMillis: 100, jitterMillis: 0 }, identity: { baseMillis: 10, jitterMillis: 0 } }
-    }))))
+    }, { concurrency: 4 }))))
 
   it.effect("Teams: posts to one channel go one per second, never two in one batch", () =>
     Effect.gen(function*() {
@@ -236,6 +238,34 @@ describe("GraphClient with proactive throttling", () => {
       expect(starts).toHaveLength(30)
       expect(Math.max(...starts)).toBe(7000)
     }).pipe(Effect.provide(throttled({}))))
+
+  it.effect("Teams: posts admitted while slow batches hold the send slot still reach Graph a second apart", () =>
+    Effect.gen(function*() {
+      // One send slot, held first by two batches of identity reads that take 2.5 s each. The posts
+      // to one channel are admitted meanwhile and wait for the slot behind them. A post's unit dated
+      // at its admission would leave the channel's one-second window while the post still waits, and
+      // let the next post be admitted too: both would then be sent back to back, and Graph, which
+      // counts a post when it arrives, would answer the second 429. Units in flight are counted as
+      // taken until they are answered.
+      const reads = Array.from({ length: 40 }, (_, i): WorkloadRequest => ({ id: `read-${i}`, method: "GET", url: "/users?$top=1" }))
+      const posts = Array.from({ length: 6 }, (_, i): WorkloadRequest => ({
+        id: `post-${i}`,
+        method: "POST",
+        url: "/teams/team-1/channels/channel-0/messages",
+        body: { body: { content: `message ${i}` } }
+      }))
+      const { audit, outcomes, report, summary } = yield* run([...reads, ...posts], "50 millis")
+      expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
+      const times = audit.filter((a) => a.url.includes("/channels/")).map((a) => a.startedAt).sort((a, b) => a - b)
+      // every post reached Graph once, the first only after the slow reads had held the slot
+      expect(times).toHaveLength(6)
+      expect(times[0]).toBeGreaterThanOrEqual(2_500)
+      for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1000)
+      expect(summary.throttled429).toBe(0)
+      expect(report.limitViolations).toBe(0)
+    }).pipe(Effect.provide(throttled({
+      latency: { identity: { baseMillis: 2_500, jitterMillis: 0 }, teams: { baseMillis: 100, jitterMillis: 0 } }
+    }, { concurrency: 1 }))))
 
   it.effect("identity reads against the resource-unit bucket: zero 429s at the documented rate", () =>
     Effect.gen(function*() {

@@ -16,7 +16,7 @@
  *
  * @since 0.1.0
  */
-import type { Bucket } from "@effect-msgraph/core"
+import type { Bucket } from "@effect-msgraph/spec"
 
 /**
  * `x-ms-throttle-priority`, normalised. Absent or unknown values are `normal`.

@@ -9,8 +9,8 @@
  *
  * @since 0.1.0
  */
-import { Bucket } from "@effect-msgraph/core"
-import type * as LimitCatalog from "@effect-msgraph/core/LimitCatalog"
+import { Bucket } from "@effect-msgraph/spec"
+import type * as LimitCatalog from "@effect-msgraph/spec/LimitCatalog"
 import type { HttpApp } from "@effect/platform"
 import { HttpClient } from "@effect/platform"
 import { Context, Effect, Layer, Schema } from "effect"

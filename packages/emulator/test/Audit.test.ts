@@ -1,4 +1,4 @@
-import { Bucket } from "@effect-msgraph/core"
+import { Bucket } from "@effect-msgraph/spec"
 import * as Audit from "@effect-msgraph/emulator/Audit"
 import * as Emulator from "@effect-msgraph/emulator/Emulator"
 import { assert, describe, it } from "@effect/vitest"

@@ -1,4 +1,4 @@
-import { BatchResponse, Bucket, GraphError } from "@effect-msgraph/core"
+import { BatchResponse, Bucket, GraphError } from "@effect-msgraph/spec"
 import * as Emulator from "@effect-msgraph/emulator/Emulator"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FastCheck, Fiber, Option, TestClock } from "effect"

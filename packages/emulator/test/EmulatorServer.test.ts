@@ -1,4 +1,4 @@
-import { BatchResponse } from "@effect-msgraph/core"
+import { BatchResponse } from "@effect-msgraph/spec"
 import * as Emulator from "@effect-msgraph/emulator/Emulator"
 import * as EmulatorServer from "@effect-msgraph/emulator/EmulatorServer"
 import { NodeHttpClient } from "@effect/platform-node"

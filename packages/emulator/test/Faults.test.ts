@@ -1,4 +1,4 @@
-import { BatchResponse, Bucket, GraphError } from "@effect-msgraph/core"
+import { BatchResponse, Bucket, GraphError } from "@effect-msgraph/spec"
 import * as Emulator from "@effect-msgraph/emulator/Emulator"
 import type * as Faults from "@effect-msgraph/emulator/Faults"
 import * as Latency from "@effect-msgraph/emulator/Latency"

@@ -3,7 +3,7 @@
  * `inFlight / knee`, at the ceiling new items answer 503 with Retry-After, and without it nothing
  * changes. Time is the TestClock's throughout.
  */
-import { GraphError } from "@effect-msgraph/core"
+import { GraphError } from "@effect-msgraph/spec"
 import * as Emulator from "@effect-msgraph/emulator/Emulator"
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Either, FastCheck, Fiber, Option, TestClock } from "effect"

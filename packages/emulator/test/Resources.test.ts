@@ -1,4 +1,4 @@
-import { GraphError } from "@effect-msgraph/core"
+import { GraphError } from "@effect-msgraph/spec"
 import * as Emulator from "@effect-msgraph/emulator/Emulator"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"

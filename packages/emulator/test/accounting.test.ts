@@ -1,4 +1,4 @@
-import { Bucket } from "@effect-msgraph/core"
+import { Bucket } from "@effect-msgraph/spec"
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck } from "effect"
 import { Accounting, type Enforced } from "../src/internal/accounting.js"

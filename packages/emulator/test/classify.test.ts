@@ -1,4 +1,4 @@
-import * as LimitCatalog from "@effect-msgraph/core/LimitCatalog"
+import * as LimitCatalog from "@effect-msgraph/spec/LimitCatalog"
 import { describe, expect, it } from "@effect/vitest"
 import { fromCatalog } from "../src/internal/classify.js"
 import type { ClassifyContext } from "../src/internal/engine.js"

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck } from "effect"
 import type * as Scope from "effect/Scope"
-import { TokenBucketLimit, WindowLimit } from "../../src/Bucket.js"
+import { TokenBucketLimit, WindowLimit } from "@effect-msgraph/spec/Bucket"
 import * as QuotaStore from "../../src/QuotaStore.js"
 
 /** A store under test, with the inspection the suite reads. */
@@ -287,6 +287,79 @@ export const quotaStoreSuite = (target: StoreTarget) =>
             last = at
             expect(tokens + 1e-6).toBeGreaterThanOrEqual(cost)
             tokens -= cost
+          }
+        })
+    )
+
+    it.scoped("with tokensInFlight, a window's units not yet answered are counted as taken now, then from their answer", () =>
+      Effect.gen(function*() {
+        const store = yield* target.make({ tokensInFlight: true, windowSlots: 10 })
+        const w = window(1, 1000)
+        expect(yield* store.take([entry("w", w)], 0)).toEqual({ _tag: "Taken" })
+        // still waiting for a send slot, or in transit, at 2 s: Graph may count it at any moment
+        expect(yield* store.take([entry("w", w)], 2000)).toMatchObject({ _tag: "Blocked", keys: ["w"] })
+        // answered at 2.5 s: Graph counted it no later than that, so it leaves at 3.5 s
+        yield* store.adjust([entry("w", w)], { _tag: "Redate", takenAtMillis: 0 }, 2500)
+        expect(yield* store.take([entry("w", w)], 3000)).toEqual({ _tag: "Blocked", retryAtMillis: 3500, keys: ["w"] })
+        expect(yield* store.take([entry("w", w)], 3500)).toEqual({ _tag: "Taken" })
+        // answered at once (virtual time without latency): counted for one window from the answer
+        yield* store.adjust([entry("w", w)], { _tag: "Redate", takenAtMillis: 3500 }, 3500)
+        expect(yield* store.take([entry("w", w)], 4499)).toEqual({ _tag: "Blocked", retryAtMillis: 4500, keys: ["w"] })
+        expect(yield* store.take([entry("w", w)], 4500)).toEqual({ _tag: "Taken" })
+        // a wider window: floating units and dated runs add up
+        const big = window(10, 1000)
+        expect(yield* store.take([entry("b", big, 6)], 0)).toEqual({ _tag: "Taken" })
+        yield* store.adjust([entry("b", big, 6)], { _tag: "Redate", takenAtMillis: 0 }, 100)
+        expect(yield* store.take([entry("b", big, 4)], 200)).toEqual({ _tag: "Taken" })
+        expect(yield* store.take([entry("b", big, 1)], 1000)).toMatchObject({ _tag: "Blocked", keys: ["b"] })
+        // the 6 left at 1.1 s; the 4 still float
+        expect(yield* store.take([entry("b", big, 6)], 5000)).toEqual({ _tag: "Taken" })
+        expect(yield* store.take([entry("b", big, 1)], 9000)).toMatchObject({ _tag: "Blocked", keys: ["b"] })
+        yield* store.adjust([entry("b", big, 4)], { _tag: "Redate", takenAtMillis: 200 }, 9000)
+        yield* store.adjust([entry("b", big, 6)], { _tag: "Redate", takenAtMillis: 5000 }, 9000)
+        expect(yield* store.take([entry("b", big, 1)], 9999)).toEqual({ _tag: "Blocked", retryAtMillis: 10000, keys: ["b"] })
+        expect(yield* store.take([entry("b", big, 10)], 10000)).toEqual({ _tag: "Taken" })
+      }))
+
+    it.scoped.prop(
+      "with tokensInFlight, Graph's sliding window never holds more than N in an interval W, whenever each admitted request arrives before its answer",
+      [
+        FastCheck.integer({ min: 1, max: 8 }),
+        FastCheck.integer({ min: 100, max: 2000 }),
+        FastCheck.array(
+          FastCheck.record({
+            at: FastCheck.integer({ min: 0, max: 5000 }),
+            cost: FastCheck.integer({ min: 1, max: 5 }),
+            answerAfter: FastCheck.integer({ min: 0, max: 3000 }),
+            arrival: FastCheck.double({ min: 0, max: 1, noNaN: true })
+          }),
+          { maxLength: 60 }
+        )
+      ],
+      ([limit, windowMillis, attempts]) =>
+        Effect.gen(function*() {
+          const store = yield* target.make({ tokensInFlight: true, windowSlots: 10 })
+          const w = window(limit, windowMillis)
+          const answers: Array<{ takenAt: number; at: number; cost: number }> = []
+          const arrivals: Array<{ at: number; cost: number }> = []
+          for (const a of [...attempts].sort((x, y) => x.at - y.at)) {
+            if (a.cost > limit) continue
+            // answers due by now reach the store first, in their order
+            answers.sort((x, y) => x.at - y.at)
+            while (answers.length > 0 && answers[0]!.at <= a.at) {
+              const done = answers.shift()!
+              yield* store.adjust([entry("w", w, done.cost)], { _tag: "Redate", takenAtMillis: done.takenAt }, done.at)
+            }
+            if ((yield* store.take([entry("w", w, a.cost)], a.at))._tag !== "Taken") continue
+            answers.push({ takenAt: a.at, at: a.at + a.answerAfter, cost: a.cost })
+            // Graph counts it when it arrives: after a wait for a send slot and transit, before its answer
+            arrivals.push({ at: a.at + a.arrival * a.answerAfter, cost: a.cost })
+          }
+          // every interval of length W that starts at an arrival (the worst ones do)
+          for (const start of arrivals) {
+            let units = 0
+            for (const b of arrivals) if (b.at >= start.at && b.at < start.at + windowMillis) units += b.cost
+            expect(units).toBeLessThanOrEqual(limit)
           }
         })
     )

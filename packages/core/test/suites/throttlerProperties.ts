@@ -5,8 +5,8 @@
  */
 import { expect, it } from "@effect/vitest"
 import { Cause, Chunk, Clock, Effect, Exit, FastCheck, Fiber, Option, TestClock } from "effect"
-import { ConcurrencyLimit, Demand, type Limit, TokenBucketLimit, WindowLimit } from "../../src/Bucket.js"
-import * as runnerModule from "../../src/internal/runner.js"
+import { ConcurrencyLimit, Demand, type Limit, TokenBucketLimit, WindowLimit } from "@effect-msgraph/spec/Bucket"
+import * as runnerModule from "../../src/internal/throttle/runner.js"
 import * as QuotaStore from "../../src/QuotaStore.js"
 import * as Throttler from "../../src/Throttler.js"
 import type { StoreTarget } from "./quotaStore.js"
@@ -133,10 +133,10 @@ const runScenario = (scenario: Scenario, target: StoreTarget) =>
     const checkWorkConservation = Effect.sync(() => {
       if (check === undefined) return
       const now = runner.now()
-      for (const waiter of runner.engine.waiters()) {
+      for (const waiter of runner.queue.waiters()) {
         // A waiting request whose buckets all have room, with nobody ranked ahead of it short on
         // them, must not be waiting.
-        if (runner.engine.couldGo(waiter, (entries) => check(entries, now))) idle++
+        if (runner.queue.couldGo(waiter, (entries) => check(entries, now))) idle++
       }
     })
     const fibers: Array<Fiber.RuntimeFiber<void, unknown>> = []

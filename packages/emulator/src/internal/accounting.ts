@@ -9,7 +9,7 @@
  *
  * @internal
  */
-import type { Bucket } from "@effect-msgraph/core"
+import type { Bucket } from "@effect-msgraph/spec"
 
 /** A demand whose limit has been scaled by the emulator's configuration. @internal */
 export interface Enforced {

@@ -5,8 +5,8 @@
  *
  * @internal
  */
-import * as LimitCatalog from "@effect-msgraph/core/LimitCatalog"
-import type { Bucket } from "@effect-msgraph/core"
+import * as LimitCatalog from "@effect-msgraph/spec/LimitCatalog"
+import type { Bucket } from "@effect-msgraph/spec"
 import type { Classifier, ClassifyContext } from "./engine.js"
 
 const contextCacheSize = 256

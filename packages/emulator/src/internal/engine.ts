@@ -11,19 +11,19 @@
  *
  * @internal
  */
-import { BatchResponse } from "@effect-msgraph/core"
+import { BatchResponse } from "@effect-msgraph/spec"
 import { Clock, Duration, Effect, Either, Random, Schema } from "effect"
 import type { AuditEntry } from "../Audit.js"
 import type { Faults, Phase } from "../Faults.js"
 import { Accounting } from "./accounting.js"
 import { AuditLog } from "./engine/auditLog.js"
 import { runBatch } from "./engine/batch.js"
-import { batchFaultOutcome, FaultDice } from "./engine/faults.js"
+import { batchFaultAnswer, FaultDice } from "./engine/faults.js"
 import { headerOf, type HttpIn, type HttpOut, type Item, type Resolved } from "./engine/model.js"
 import { runOne } from "./engine/perform.js"
 import { contextOf, prepare } from "./engine/prepare.js"
 import { Load } from "./load.js"
-import { errorOutcome, type Outcome, type Stamp } from "./responses.js"
+import { errorAnswer, type ItemAnswer, type Stamp } from "./responses.js"
 import { Store } from "./resources.js"
 import { validate } from "./validation.js"
 
@@ -112,7 +112,7 @@ export class Engine {
       const stamp: Stamp = { requestId: self.newId(), clientRequestId: headerOf(request.headers, "client-request-id"), now }
       const match = /^\/(v1\.0|beta)(\/[^?]*)?(\?.*)?$/.exec(request.url)
       if (match === null) {
-        return respondOutcome(errorOutcome(400, "BadRequest", "Invalid version: the path must start with /v1.0/ or /beta/.", stamp))
+        return respondAnswer(errorAnswer(400, "BadRequest", "Invalid version: the path must start with /v1.0/ or /beta/.", stamp))
       }
       const version = match[1]!
       const rest = (match[2] ?? "/") + (match[3] ?? "")
@@ -142,7 +142,7 @@ export class Engine {
           try {
             body = JSON.parse(decoder.decode(request.body))
           } catch {
-            return respondOutcome(errorOutcome(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.", stamp))
+            return respondAnswer(errorAnswer(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.", stamp))
           }
         } else {
           body = request.body
@@ -153,7 +153,7 @@ export class Engine {
       const context = contextOf(self.options, request.headers)
       const outcome = yield* runOne(self, prepare(self.options, item, clientRequestId, [], httpRequest, context, call.root))
       if (yield* self.drops(call, "after")) return { _tag: "Drop" } as const
-      return respondOutcome(outcome)
+      return respondAnswer(outcome)
     })
   }
 
@@ -163,19 +163,19 @@ export class Engine {
     const { request, stamp } = call
     return Effect.gen(function*() {
       if (request.method.toUpperCase() !== "POST") {
-        return respondOutcome(errorOutcome(405, "BadRequest", "The $batch endpoint accepts only POST.", stamp))
+        return respondAnswer(errorAnswer(405, "BadRequest", "The $batch endpoint accepts only POST.", stamp))
       }
       const batchFault = yield* self.dice.pickBatchFault("before")
-      if (batchFault !== undefined) return respondOutcome(batchFaultOutcome(batchFault, stamp))
+      if (batchFault !== undefined) return respondAnswer(batchFaultAnswer(batchFault, stamp))
       const valid = validate(decoder.decode(request.body))
       if (Either.isLeft(valid)) {
-        return respondOutcome(errorOutcome(400, "BadRequest", valid.left.message, stamp))
+        return respondAnswer(errorAnswer(400, "BadRequest", valid.left.message, stamp))
       }
       const context = contextOf(self.options, request.headers)
       const responses = yield* runBatch(self, valid.right, call.httpRequest, context, call.root, stamp.clientRequestId)
       if (yield* self.drops(call, "after")) return { _tag: "Drop" } as const
       const lateFault = yield* self.dice.pickBatchFault("after")
-      if (lateFault !== undefined) return respondOutcome(batchFaultOutcome(lateFault, { ...stamp, now: yield* Clock.currentTimeMillis }))
+      if (lateFault !== undefined) return respondAnswer(batchFaultAnswer(lateFault, { ...stamp, now: yield* Clock.currentTimeMillis }))
       let kept = responses
       if (responses.length > 0 && (yield* self.dice.roll(self.faults.missingItem?.rate))) {
         const drop = yield* self.dice.index(responses.length)
@@ -212,7 +212,7 @@ const hostRoot = (headers: Readonly<Record<string, string>>): string => {
   return host === undefined ? "https://graph.microsoft.com" : `http://${host}`
 }
 
-const respondOutcome = (outcome: Outcome): HttpOut => {
+const respondAnswer = (outcome: ItemAnswer): HttpOut => {
   if (outcome.body === undefined) return { _tag: "Respond", status: outcome.status, headers: outcome.headers, body: "" }
   if (outcome.body instanceof Uint8Array) return { _tag: "Respond", status: outcome.status, headers: outcome.headers, body: outcome.body }
   return { _tag: "Respond", status: outcome.status, headers: outcome.headers, body: JSON.stringify(outcome.body) }

@@ -12,7 +12,7 @@
  *
  * @internal
  */
-import { errorOutcome, type Outcome } from "./responses.js"
+import { errorAnswer, type ItemAnswer } from "./responses.js"
 import { drive } from "./store/drive.js"
 import { groupsRoute } from "./store/groups.js"
 import { subscribedSkus } from "./store/licenses.js"
@@ -37,14 +37,14 @@ export class Store {
     return this.state.users.size
   }
 
-  handle(call: Call): Outcome {
+  handle(call: Call): ItemAnswer {
     const state = this.state
     const seg = call.url.segments
     const lower = seg.map((s) => s.toLowerCase())
     // `me/...` is `users/{acting user}/...`
     if (lower[0] === "me") return this.handle({ ...call, url: { ...call.url, segments: ["users", call.actingUser, ...seg.slice(1)] } })
     if (this.configuredNotFound(call.url.path)) {
-      return errorOutcome(404, "itemNotFound", "The requested resource doesn't exist.", call.stamp)
+      return errorAnswer(404, "itemNotFound", "The requested resource doesn't exist.", call.stamp)
     }
     if (lower[0] === "users") return usersRoute(state, call)
     if (lower[0] === "subscribedskus" && call.method === "GET" && seg.length === 1) return subscribedSkus(state, call)

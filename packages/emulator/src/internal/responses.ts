@@ -1,11 +1,11 @@
 /**
- * The shapes of what the emulator answers: one item outcome, Graph's error body and its 429 body.
+ * The shapes of what the emulator answers: one item's answer, Graph's error body and its 429 body.
  *
  * @internal
  */
 
 /** What one request (single or batch item) answers. `body` is JSON, or bytes for binary content. @internal */
-export interface Outcome {
+export interface ItemAnswer {
   readonly status: number
   readonly headers: Record<string, string>
   readonly body?: unknown
@@ -51,7 +51,7 @@ export const errorBody = (code: string, message: string, stamp: Stamp): unknown 
 })
 
 /** @internal */
-export const errorOutcome = (status: number, code: string, message: string, stamp: Stamp): Outcome => ({
+export const errorAnswer = (status: number, code: string, message: string, stamp: Stamp): ItemAnswer => ({
   status,
   headers: { "Cache-Control": "no-cache", "Content-Type": "application/json" },
   body: errorBody(code, message, stamp)

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { BatchRequest } from "@effect-msgraph/core"
+import { BatchRequest } from "@effect-msgraph/spec"
 import { Either, Schema } from "effect"
 import { isAbsoluteUrl, isBatchUrl } from "./routing.js"
 

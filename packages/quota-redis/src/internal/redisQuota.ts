@@ -259,7 +259,7 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
       }
     }
 
-    const take = (entries: ReadonlyArray<Entry>, nowMillis: number): Effect.Effect<QuotaStore.Outcome, QuotaStore.QuotaStoreError> =>
+    const take = (entries: ReadonlyArray<Entry>, nowMillis: number): Effect.Effect<QuotaStore.TakeResult, QuotaStore.QuotaStoreError> =>
       guarded(
         Effect.flatMap(call("take", Op.take, entries, nowMillis), (reply) => {
           const outcome = decodeTake(reply, entries, nowMillis)
@@ -313,9 +313,12 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
         case "Charge":
           return guarded(Effect.asVoid(call("adjust", Op.charge, entries, nowMillis)), local)
         case "Redate": {
-          // windows move only when time has passed; token buckets end a flight whenever, if they count flights
+          // with flights counted, every window and token bucket ends one; otherwise windows move only
+          // when time has passed
           const moved = entries.filter((e) =>
-            e.limit._tag === "Window" ? nowMillis > adjustment.takenAtMillis : e.limit._tag === "TokenBucket" && settings.tokensInFlight
+            settings.tokensInFlight
+              ? e.limit._tag !== "Concurrency"
+              : e.limit._tag === "Window" && nowMillis > adjustment.takenAtMillis
           )
           return moved.length === 0
             ? Effect.void
@@ -378,7 +381,7 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
   })
 
 /** The reply of `take`, with its retry instant translated from Redis's clock to the caller's. */
-const decodeTake = (reply: Reply, entries: ReadonlyArray<Entry>, nowMillis: number): QuotaStore.Outcome | undefined => {
+const decodeTake = (reply: Reply, entries: ReadonlyArray<Entry>, nowMillis: number): QuotaStore.TakeResult | undefined => {
   if (reply === 1) return taken
   if (!Array.isArray(reply)) return undefined
   const retry = Number(reply[1])

@@ -8,7 +8,10 @@
  * - `[kind, units, last, pausedUntil, factor, adaptedAt, ...]`, where kind is 0 (sliding window),
  *   1 (token bucket) or 2 (concurrency);
  * - a window appends its runs as `at, units` pairs, oldest first: all takes in one sub-window join
- *   one run, dated by the latest of them, exactly as the in-memory store does;
+ *   one run, dated by the latest of them, exactly as the in-memory store does; with in-flight
+ *   tracking, `last` (unused otherwise) holds the units each process took and has not seen answered,
+ *   as a nested array of `owner, units, expiresAt` triples: they float, counted as taken now, until
+ *   the answer dates them (a triple lapses after one lease);
  * - a token bucket keeps its tokens in `units` as of `last`; with in-flight tracking it appends the
  *   units each process took and has not seen answered as `owner, units, expiresAt` triples, and
  *   refills only up to its capacity less their sum (a triple lapses after one lease: a process
@@ -103,9 +106,29 @@ local function width(cap, rate)
   return rate / slots
 end
 
+-- a window's units in flight: { owner, units, expiresAt, ... } in s[3], or 0
+local function floating(s)
+  local f = 0
+  if type(s[3]) == 'table' then
+    for j = 1, #s[3], 3 do f = f + s[3][j + 1] end
+  end
+  return f
+end
+
 local function advance(s, cap, rate)
   local kind = s[1]
   if kind == 0 then
+    if type(s[3]) == 'table' then
+      local live = {}
+      for j = 1, #s[3], 3 do
+        if s[3][j + 2] > now and s[3][j + 1] > 0 then
+          live[#live + 1] = s[3][j]
+          live[#live + 1] = s[3][j + 1]
+          live[#live + 1] = s[3][j + 2]
+        end
+      end
+      if #live == 0 then s[3] = 0 else s[3] = live end
+    end
     local n = #s
     local first = 7
     while first < n and s[first] + rate <= now do
@@ -166,19 +189,30 @@ end
 
 local function fits(s, cap, rate, cost)
   if s[1] == 1 then return s[2] + EPS >= needed(s, cap, rate, cost) end
-  return s[2] + cost <= effective(s, cap) + EPS or s[2] <= EPS
+  -- a window's units in flight are counted as taken now
+  local used = s[2]
+  if s[1] == 0 then used = used + floating(s) end
+  return used + cost <= effective(s, cap) + EPS or used <= EPS
 end
 
 local function readyAt(s, cap, rate, cost)
   local kind = s[1]
   if kind == 0 then
     local c = effective(s, cap)
+    local f = floating(s)
     local remaining = s[2]
     for j = 7, #s, 2 do
       remaining = remaining - s[j + 1]
-      if remaining + cost <= c + EPS or remaining <= EPS then return s[j] + rate end
+      local used = remaining + f
+      if used + cost <= c + EPS or used <= EPS then return s[j] + rate end
     end
-    return now
+    if f <= EPS then return now end
+    -- only an answer makes room: another process's cannot be seen, so poll (or wait for a lapse)
+    local at = now + poll
+    for j = 1, #s[3], 3 do
+      if s[3][j + 2] < at then at = s[3][j + 2] end
+    end
+    return at
   elseif kind == 1 then
     return now + (needed(s, cap, rate, cost) - s[2]) / (rate * s[5])
   end
@@ -205,9 +239,28 @@ local function lease_(s, cost)
   s[n + 3] = now + lease
 end
 
+-- the same lease in a window's nested array of units in flight
+local function floatIn(s, cost)
+  if type(s[3]) ~= 'table' then s[3] = {} end
+  local t = s[3]
+  for j = 1, #t, 3 do
+    if t[j] == owner then
+      t[j + 1] = t[j + 1] + cost
+      t[j + 2] = now + lease
+      return
+    end
+  end
+  t[#t + 1] = owner
+  t[#t + 1] = cost
+  t[#t + 1] = now + lease
+end
+
 local function apply(s, cap, rate, cost, taking)
   local kind = s[1]
-  if kind == 0 then
+  if kind == 0 and taking and inflight then
+    -- it floats until its answer dates it
+    floatIn(s, cost)
+  elseif kind == 0 then
     local w = width(cap, rate)
     local n = #s
     local runs = (n - 6) / 2
@@ -235,6 +288,11 @@ local function save(key, s, cap, rate)
   local kind = s[1]
   if kind == 0 then
     if #s > 6 and s[#s - 1] + rate > until_ then until_ = s[#s - 1] + rate end
+    if type(s[3]) == 'table' then
+      for j = 1, #s[3], 3 do
+        if s[3][j + 2] > until_ then until_ = s[3][j + 2] end
+      end
+    end
   elseif kind == 1 then
     local c = effective(s, cap)
     -- full again once the last lease is over and the refill has caught up
@@ -371,6 +429,21 @@ for i = 1, n do
         if s[j] == owner then s[j + 1] = math.max(0, s[j + 1] - cost) end
       end
       save(KEYS[i], advance(s, cap, rate), cap, rate)
+    end
+  elseif op == 'redate' and kind == 0 and inflight then
+    -- answered: this process's floating units are dated now (all of them, even if their lease
+    -- lapsed meanwhile: Graph counted them no later than now)
+    if cost > 0 then
+      local s = advance(load(KEYS[i], true, kind, cap), cap, rate)
+      if type(s[3]) == 'table' then
+        local t = s[3]
+        for j = 1, #t, 3 do
+          if t[j] == owner then t[j + 1] = math.max(0, t[j + 1] - cost) end
+        end
+      end
+      s = advance(s, cap, rate)
+      apply(s, cap, rate, cost, false)
+      save(KEYS[i], s, cap, rate)
     end
   elseif op == 'redate' then
     if kind == 0 and cost > 0 and p1 > 0 then

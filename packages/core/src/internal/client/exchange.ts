@@ -6,15 +6,15 @@
  */
 import { type HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
 import { Duration, Effect, Either, Option } from "effect"
-import type { Headers } from "../../BatchRequest.js"
-import type { BatchResponseEnvelope, BatchResponseItem } from "../../BatchResponse.js"
+import type { Headers } from "@effect-msgraph/spec/BatchRequest"
+import type { BatchResponseEnvelope, BatchResponseItem } from "@effect-msgraph/spec/BatchResponse"
 import type { PlannedBatch } from "../../DependencyResolver.js"
 import * as GCE from "../../GraphClientError.js"
-import * as GraphError from "../../GraphError.js"
-import * as RetryAfter from "../../RetryAfter.js"
+import * as GraphError from "@effect-msgraph/spec/GraphError"
+import * as RetryAfter from "@effect-msgraph/spec/RetryAfter"
 import type { TokenError } from "../../TokenProvider.js"
-import * as transport from "../transport.js"
-import * as wire from "../wire.js"
+import * as transport from "./transport.js"
+import * as wire from "./wire.js"
 
 /** What a `$batch` call came to. */
 export type BatchResult =

@@ -14,8 +14,8 @@
  * @internal
  */
 import { Clock, Duration, Effect, Option, Schedule, ScheduleDecision, ScheduleIntervals } from "effect"
-import type { Headers } from "../../BatchRequest.js"
-import * as RetryAfter from "../../RetryAfter.js"
+import type { Headers } from "@effect-msgraph/spec/BatchRequest"
+import * as RetryAfter from "@effect-msgraph/spec/RetryAfter"
 
 /** How resends are bounded and spaced; `GraphClient.Options` resolved. */
 export interface Policy {

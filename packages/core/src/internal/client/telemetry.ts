@@ -5,8 +5,8 @@
  * @internal
  */
 import { Effect, Exit, Metric, MetricBoundaries, Random, type Tracer } from "effect"
-import type { BatchRequestItem } from "../../BatchRequest.js"
-import { headerValue } from "../body.js"
+import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
+import { headerValue } from "@effect-msgraph/spec/Body"
 
 /** @internal */
 export const requestsTotal = Metric.counter("msgraph_requests_total", { description: "request outcomes by status" })

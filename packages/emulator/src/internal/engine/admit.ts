@@ -6,13 +6,13 @@
  *
  * @internal
  */
-import type { Bucket } from "@effect-msgraph/core"
+import type { Bucket } from "@effect-msgraph/spec"
 import { Clock, Effect, Either } from "effect"
 import type { Engine } from "../engine.js"
-import { errorOutcome, formatRetryAfter, type Outcome, type Stamp, throttledBody } from "../responses.js"
+import { errorAnswer, formatRetryAfter, type ItemAnswer, type Stamp, throttledBody } from "../responses.js"
 import type { ParsedUrl } from "../routing.js"
 import { isFiles, isIdentity, isWriteQuota } from "./facts.js"
-import { itemFaultOutcome } from "./faults.js"
+import { itemFaultAnswer } from "./faults.js"
 import { echoedClientRequestId, type Prepared, type Ticket } from "./model.js"
 
 /** A path that still starts with a version segment (`/v1.0/users` inside a batch): the segment. */
@@ -25,22 +25,22 @@ const throttleScopeName = (scope: Bucket.Scope): string =>
   scope === "tenant" ? "Tenant" : scope === "app" ? "Application" : "Tenant_Application"
 
 /** @internal */
-export const admit = (engine: Engine, p: Prepared): Effect.Effect<Either.Either<Ticket, Outcome>> =>
+export const admit = (engine: Engine, p: Prepared): Effect.Effect<Either.Either<Ticket, ItemAnswer>> =>
   Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
     const seq = engine.nextSeq()
     const requestId = engine.newId()
     const stamp: Stamp = { requestId, clientRequestId: echoedClientRequestId(p.item), now }
-    const refuse = (outcome: Outcome) => {
+    const refuse = (outcome: ItemAnswer) => {
       engine.log.audited(p, seq, requestId, outcome, now, now, false, false)
       return Either.left(outcome)
     }
     // Graph resolves a batch item's URL against the batch's version; a repeated version is a path
     // segment it cannot find, answered before anything runs.
     const versioned = versionSegment(p.parsed)
-    if (versioned !== undefined) return refuse(errorOutcome(400, "BadRequest", `Resource not found for the segment '${versioned}'.`, stamp))
+    if (versioned !== undefined) return refuse(errorAnswer(400, "BadRequest", `Resource not found for the segment '${versioned}'.`, stamp))
     const fault = yield* engine.dice.pickItemFault(p, "before")
-    if (fault !== undefined) return refuse(itemFaultOutcome(fault, stamp))
+    if (fault !== undefined) return refuse(itemFaultAnswer(fault, stamp))
     // an app over the load model's ceiling is refused before its limits count the item
     const load = engine.load
     if (load !== undefined && load.full(p.context.appId)) return refuse(unavailable(stamp, load.options.retryAfterSeconds))
@@ -52,8 +52,8 @@ export const admit = (engine: Engine, p: Prepared): Effect.Effect<Either.Either<
   })
 
 /** The 429 of a demand over its limit, with Retry-After and the headers of its service. */
-const throttled = (engine: Engine, p: Prepared, by: Bucket.Demand, retryAfterMillis: number, stamp: Stamp): Outcome => {
-  const outcome: Outcome = {
+const throttled = (engine: Engine, p: Prepared, by: Bucket.Demand, retryAfterMillis: number, stamp: Stamp): ItemAnswer => {
+  const outcome: ItemAnswer = {
     status: 429,
     headers: { "Cache-Control": "no-cache", "Content-Type": "application/json" },
     body: throttledBody(stamp)
@@ -104,8 +104,8 @@ const rateLimitHeaders = (engine: Engine, p: Prepared, now: number, force: boole
 }
 
 /** The load model's refusal: Graph's 503 body with Retry-After in whole seconds. */
-const unavailable = (stamp: Stamp, retryAfterSeconds: number): Outcome => {
-  const outcome = errorOutcome(503, "serviceNotAvailable", "The service is temporarily unavailable. Try again later.", stamp)
+const unavailable = (stamp: Stamp, retryAfterSeconds: number): ItemAnswer => {
+  const outcome = errorAnswer(503, "serviceNotAvailable", "The service is temporarily unavailable. Try again later.", stamp)
   outcome.headers["Retry-After"] = String(retryAfterSeconds)
   return outcome
 }

@@ -4,9 +4,9 @@
  *
  * @internal
  */
-import type { Bucket } from "@effect-msgraph/core"
+import type { Bucket } from "@effect-msgraph/spec"
 import type { AuditEntry } from "../../Audit.js"
-import type { Outcome } from "../responses.js"
+import type { ItemAnswer } from "../responses.js"
 import { headerOf, type Prepared } from "./model.js"
 
 /** @internal */
@@ -32,7 +32,7 @@ export class AuditLog {
   /**
    * Stamps the answer with its `request-id` (and the item's `client-request-id`) and records it.
    */
-  audited(p: Prepared, seq: number, requestId: string, outcome: Outcome, startedAt: number, finishedAt: number, admitted: boolean, executed: boolean): void {
+  audited(p: Prepared, seq: number, requestId: string, outcome: ItemAnswer, startedAt: number, finishedAt: number, admitted: boolean, executed: boolean): void {
     outcome.headers["request-id"] = requestId
     const clientRequestId = headerOf(p.item.headers, "client-request-id")
     if (clientRequestId !== undefined) outcome.headers["client-request-id"] = clientRequestId

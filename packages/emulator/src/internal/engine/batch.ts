@@ -6,11 +6,11 @@
  *
  * @internal
  */
-import type { BatchResponse } from "@effect-msgraph/core"
+import type { BatchResponse } from "@effect-msgraph/spec"
 import { Clock, Effect, Either } from "effect"
 import type { Priority } from "../../Audit.js"
 import type { Engine } from "../engine.js"
-import { errorOutcome, type Outcome } from "../responses.js"
+import { errorAnswer, type ItemAnswer } from "../responses.js"
 import type { ValidBatch } from "../validation.js"
 import { type ClassifyContext, echoedClientRequestId, headerOf, type Item, type Prepared } from "./model.js"
 import { admit } from "./admit.js"
@@ -58,7 +58,7 @@ export const runBatch = (
       const dep = batch.dependency[i]
       return prepare(engine.options, item, clientIds[i]!, dep === undefined ? [] : [clientIds[dep]!], httpRequest, context, root)
     })
-    const toResponse = (i: number, o: Outcome): BatchResponse.BatchResponseItem => ({
+    const toResponse = (i: number, o: ItemAnswer): BatchResponse.BatchResponseItem => ({
       id: items[i]!.id!,
       status: o.status,
       headers: o.headers,
@@ -73,7 +73,7 @@ export const runBatch = (
   })
 
 /** Every item at once (Outlook's four at a time); the answers in item order. */
-const runParallel = (engine: Engine, prepared: ReadonlyArray<Prepared>): Effect.Effect<Array<Outcome>> =>
+const runParallel = (engine: Engine, prepared: ReadonlyArray<Prepared>): Effect.Effect<Array<ItemAnswer>> =>
   Effect.gen(function*() {
     const order = prepared.map((_, i) => i).sort((a, b) => priorityRank[prepared[a]!.priority] - priorityRank[prepared[b]!.priority] || a - b)
     // Graph hands Outlook at most four items of an unordered batch at a time.
@@ -85,7 +85,7 @@ const runParallel = (engine: Engine, prepared: ReadonlyArray<Prepared>): Effect.
     // Items that arrive together are admitted in priority order: when a bucket has room for only
     // some of them, the low-priority ones are throttled first.
     const admitted = yield* Effect.forEach(others, (i) => admit(engine, prepared[i]!))
-    const results = new Array<Outcome>(prepared.length)
+    const results = new Array<ItemAnswer>(prepared.length)
     // Without latency nothing suspends, so running in turn gives the same answers without forking.
     const concurrency = prepared.some((p) => {
       const model = engine.options.latency(p.service)
@@ -103,16 +103,16 @@ const runParallel = (engine: Engine, prepared: ReadonlyArray<Prepared>): Effect.
   })
 
 /** Serial and Same batches run one item at a time, every dependency first (array order otherwise). */
-const runSequential = (engine: Engine, batch: ValidBatch, prepared: ReadonlyArray<Prepared>): Effect.Effect<Array<Outcome>> =>
+const runSequential = (engine: Engine, batch: ValidBatch, prepared: ReadonlyArray<Prepared>): Effect.Effect<Array<ItemAnswer>> =>
   Effect.gen(function*() {
-    const results = new Array<Outcome>(prepared.length)
+    const results = new Array<ItemAnswer>(prepared.length)
     for (const i of batch.order) {
       const dep = batch.dependency[i]
       if (dep !== undefined && results[dep]!.status >= 400) {
         const now = yield* Clock.currentTimeMillis
         const seq = engine.nextSeq()
         const requestId = engine.newId()
-        const outcome = errorOutcome(424, "FailedDependency", `The request depends on request '${prepared[dep]!.item.id}', which failed.`, {
+        const outcome = errorAnswer(424, "FailedDependency", `The request depends on request '${prepared[dep]!.item.id}', which failed.`, {
           requestId,
           clientRequestId: echoedClientRequestId(prepared[i]!.item),
           now

@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import type { Bucket } from "@effect-msgraph/core"
+import type { Bucket } from "@effect-msgraph/spec"
 
 const writeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"])
 

@@ -6,7 +6,7 @@
  */
 import { Effect, type Random } from "effect"
 import type { Faults, ItemFault, Phase } from "../../Faults.js"
-import { errorBody, errorOutcome, type Outcome, type Stamp } from "../responses.js"
+import { errorBody, errorAnswer, type ItemAnswer, type Stamp } from "../responses.js"
 import type { Prepared } from "./model.js"
 
 /** No fault configured: nothing to draw (the same answer as the loops over none, without their steps). */
@@ -57,8 +57,8 @@ export class FaultDice {
 }
 
 /** An item fault's answer: Graph's error body for 503 or 504, with Retry-After when configured. @internal */
-export const itemFaultOutcome = (fault: ItemFault, stamp: Stamp): Outcome => {
-  const outcome = errorOutcome(
+export const itemFaultAnswer = (fault: ItemFault, stamp: Stamp): ItemAnswer => {
+  const outcome = errorAnswer(
     fault.status,
     fault.status === 503 ? "serviceNotAvailable" : "gatewayTimeout",
     fault.status === 503 ? "The service is temporarily unavailable. Try again later." : "The upstream service did not answer in time.",
@@ -69,7 +69,7 @@ export const itemFaultOutcome = (fault: ItemFault, stamp: Stamp): Outcome => {
 }
 
 /** A batch fault's answer to the whole `$batch` request. @internal */
-export const batchFaultOutcome = (fault: { status: number; retryAfterSeconds?: number }, stamp: Stamp): Outcome => {
+export const batchFaultAnswer = (fault: { status: number; retryAfterSeconds?: number }, stamp: Stamp): ItemAnswer => {
   const codes: Record<number, [string, string]> = {
     500: ["generalException", "An unspecified error has occurred."],
     502: ["badGateway", "The gateway received an invalid response from the upstream service."],

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import type { Bucket } from "@effect-msgraph/core"
+import type { Bucket } from "@effect-msgraph/spec"
 import type { Priority } from "../../Audit.js"
 import type { Faults } from "../../Faults.js"
 import type { Enforced } from "../accounting.js"

@@ -6,13 +6,13 @@
  */
 import { Clock, Duration, Effect, Either } from "effect"
 import type { Engine } from "../engine.js"
-import type { Outcome, Stamp } from "../responses.js"
+import type { ItemAnswer, Stamp } from "../responses.js"
 import { admit } from "./admit.js"
-import { itemFaultOutcome } from "./faults.js"
+import { itemFaultAnswer } from "./faults.js"
 import { echoedClientRequestId, type Prepared, type Ticket } from "./model.js"
 
 /** Latency, then the store, then the permits go back. @internal */
-export const perform = (engine: Engine, ticket: Ticket): Effect.Effect<Outcome> => {
+export const perform = (engine: Engine, ticket: Ticket): Effect.Effect<ItemAnswer> => {
   const p = ticket.prepared
   const load = engine.load
   let inFlight = load !== undefined
@@ -44,14 +44,14 @@ export const perform = (engine: Engine, ticket: Ticket): Effect.Effect<Outcome> 
     settle()
     // an item fault `after` execution: the effect stays, the answer is lost to the fault
     const late = yield* engine.dice.pickItemFault(p, "after")
-    const outcome: Outcome = late === undefined
+    const outcome: ItemAnswer = late === undefined
       ? { ...result, headers: { ...result.headers, ...ticket.headers } }
-      : itemFaultOutcome(late, stamp)
+      : itemFaultAnswer(late, stamp)
     engine.log.audited(p, ticket.seq, ticket.requestId, outcome, ticket.startedAt, now, true, true)
     return outcome
   }).pipe(Effect.onInterrupt(() => Effect.sync(settle)))
 }
 
 /** Admission, then execution when admitted. @internal */
-export const runOne = (engine: Engine, p: Prepared): Effect.Effect<Outcome> =>
+export const runOne = (engine: Engine, p: Prepared): Effect.Effect<ItemAnswer> =>
   Effect.flatMap(admit(engine, p), Either.match({ onRight: (ticket) => perform(engine, ticket), onLeft: Effect.succeed }))

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Bucket } from "@effect-msgraph/core"
+import { Bucket } from "@effect-msgraph/spec"
 import type { Priority } from "../../Audit.js"
 import { parseRelative, serviceOf } from "../routing.js"
 import { isFiles } from "./facts.js"

@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import { Bucket } from "@effect-msgraph/core"
+import { Bucket } from "@effect-msgraph/spec"
 
 const scaled = new Map<string, Bucket.Limit>()
 

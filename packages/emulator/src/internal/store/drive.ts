@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { errorOutcome, jsonHeaders, type Outcome } from "../responses.js"
+import { errorAnswer, jsonHeaders, type ItemAnswer } from "../responses.js"
 import { type Call, generic, type Json, ok, type State } from "./state.js"
 
 const bodySize = (body: unknown): number =>
@@ -16,10 +16,10 @@ const bodySize = (body: unknown): number =>
     ? 0
     : JSON.stringify(body).length
 
-const itemNotFound = (call: Call): Outcome => errorOutcome(404, "itemNotFound", "The resource could not be found.", call.stamp)
+const itemNotFound = (call: Call): ItemAnswer => errorAnswer(404, "itemNotFound", "The resource could not be found.", call.stamp)
 
 /** `rest`: the segments after the drive (`root:/a/b.txt:/content`, `items/{id}`, ...). @internal */
-export const drive = (state: State, call: Call, driveKey: string, rest: ReadonlyArray<string>): Outcome => {
+export const drive = (state: State, call: Call, driveKey: string, rest: ReadonlyArray<string>): ItemAnswer => {
   // root:/path/to/file.txt:/content  (the colon syntax arrives split into segments)
   const joined = rest.join("/")
   const upload = /^(?:root:\/(.+):\/content|items\/([^/]+):\/(.+):\/content|items\/([^/]+)\/content)$/i.exec(joined)
@@ -28,7 +28,7 @@ export const drive = (state: State, call: Call, driveKey: string, rest: Readonly
     const key = path !== undefined ? `${driveKey}:${path.toLowerCase()}` : `${driveKey}:#${upload[4]}`
     const existing = state.driveItems.get(key)
     if (existing === undefined && state.driveItems.size >= state.options.capacity) {
-      return errorOutcome(507, "quotaLimitReached", "The emulator's object capacity has been reached.", call.stamp)
+      return errorAnswer(507, "quotaLimitReached", "The emulator's object capacity has been reached.", call.stamp)
     }
     const name = path !== undefined ? path.split("/").pop()! : String(existing?.["name"] ?? upload[4])
     const item: Json = {

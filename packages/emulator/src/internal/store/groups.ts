@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { jsonHeaders, type Outcome } from "../responses.js"
+import { jsonHeaders, type ItemAnswer } from "../responses.js"
 import { page, select } from "./query.js"
 import {
   badRequest,
@@ -21,7 +21,7 @@ import {
 import { defaultUserSelect } from "./users.js"
 
 /** `groups/...`. @internal */
-export const groupsRoute = (state: State, call: Call): Outcome => {
+export const groupsRoute = (state: State, call: Call): ItemAnswer => {
   const seg = call.url.segments
   const lower = seg.map((s) => s.toLowerCase())
   const m = call.method
@@ -46,7 +46,7 @@ export const groupsRoute = (state: State, call: Call): Outcome => {
   return membersRoute(state, call, id)
 }
 
-const createGroup = (state: State, call: Call): Outcome => {
+const createGroup = (state: State, call: Call): ItemAnswer => {
   const body = call.body
   if (!isObject(body)) return badRequest(call, "Request_BadRequest", "Invalid request body: a JSON object is required.")
   if (typeof body["displayName"] !== "string" || typeof body["mailNickname"] !== "string") {
@@ -69,7 +69,7 @@ const createGroup = (state: State, call: Call): Outcome => {
 }
 
 /** `groups/{id}/members...` of an existing group. */
-const membersRoute = (state: State, call: Call, id: string): Outcome => {
+const membersRoute = (state: State, call: Call, id: string): ItemAnswer => {
   const seg = call.url.segments
   const lower = seg.map((s) => s.toLowerCase())
   const m = call.method

@@ -4,14 +4,14 @@
  *
  * @internal
  */
-import type { Outcome } from "../responses.js"
+import type { ItemAnswer } from "../responses.js"
 import { badRequest, type Call, isObject, type Json, ok, type Sku, type State } from "./state.js"
 
-const unknownSku = (call: Call, skuId: unknown): Outcome =>
+const unknownSku = (call: Call, skuId: unknown): ItemAnswer =>
   badRequest(call, "Request_BadRequest", `License ${String(skuId)} does not correspond to a valid company License.`)
 
 /** @internal */
-export const assignLicense = (state: State, call: Call, user: Json): Outcome => {
+export const assignLicense = (state: State, call: Call, user: Json): ItemAnswer => {
   const body = call.body
   if (!isObject(body) || !Array.isArray(body["addLicenses"]) || !Array.isArray(body["removeLicenses"])) {
     return badRequest(call, "Request_BadRequest", "Invalid request body: 'addLicenses' and 'removeLicenses' are required.")
@@ -52,14 +52,14 @@ export const assignLicense = (state: State, call: Call, user: Json): Outcome => 
 }
 
 /** @internal */
-export const licenseDetails = (state: State, call: Call, id: string): Outcome => {
+export const licenseDetails = (state: State, call: Call, id: string): ItemAnswer => {
   const held = state.licenses.get(id) ?? new Set<string>()
   const value = state.skus.filter((s) => held.has(s.skuId)).map((s) => ({ id: `${s.skuId}-${id}`, skuId: s.skuId, skuPartNumber: s.skuPartNumber, servicePlans: [] }))
   return ok({ "@odata.context": `${call.root}/$metadata#users('${id}')/licenseDetails`, value })
 }
 
 /** @internal */
-export const subscribedSkus = (state: State, call: Call): Outcome =>
+export const subscribedSkus = (state: State, call: Call): ItemAnswer =>
   ok({
     "@odata.context": `${call.root}/$metadata#subscribedSkus`,
     value: state.skus.map((s) => ({

@@ -4,14 +4,14 @@
  *
  * @internal
  */
-import { errorOutcome, jsonHeaders, type Outcome } from "../responses.js"
+import { errorAnswer, jsonHeaders, type ItemAnswer } from "../responses.js"
 import { page } from "./query.js"
 import { badRequest, type Call, isObject, type Json, methodNotAllowed, noContent, ok, type State } from "./state.js"
 
-const invalidRecipients = (call: Call): Outcome => badRequest(call, "ErrorInvalidRecipients", "At least one recipient isn't valid.")
+const invalidRecipients = (call: Call): ItemAnswer => badRequest(call, "ErrorInvalidRecipients", "At least one recipient isn't valid.")
 
 /** @internal */
-export const sendMail = (state: State, call: Call, sender: Json): Outcome => {
+export const sendMail = (state: State, call: Call, sender: Json): ItemAnswer => {
   const body = call.body
   const message = isObject(body) ? body["message"] : undefined
   if (!isObject(message)) return badRequest(call, "ErrorInvalidRequest", "Cannot read the request body: 'message' is required.")
@@ -43,7 +43,7 @@ export const sendMail = (state: State, call: Call, sender: Json): Outcome => {
 }
 
 /** @internal */
-export const messages = (state: State, call: Call, owner: string, rest: ReadonlyArray<string>, folder?: string): Outcome => {
+export const messages = (state: State, call: Call, owner: string, rest: ReadonlyArray<string>, folder?: string): ItemAnswer => {
   const m = call.method
   const list = state.mail.get(owner) ?? []
   const inFolder = folder === undefined ? list : list.filter((msg) => msg["parentFolderId"] === folder)
@@ -61,7 +61,7 @@ export const messages = (state: State, call: Call, owner: string, rest: Readonly
 }
 
 /** @internal */
-export const eventsOf = (state: State, call: Call, owner: string, rest: ReadonlyArray<string>): Outcome => {
+export const eventsOf = (state: State, call: Call, owner: string, rest: ReadonlyArray<string>): ItemAnswer => {
   const m = call.method
   const list = state.events.get(owner) ?? []
   if (rest.length === 0) {
@@ -81,9 +81,9 @@ export const eventsOf = (state: State, call: Call, owner: string, rest: Readonly
 }
 
 /** GET, PATCH or DELETE of one message or event in a mailbox list. */
-const mailboxItem = (call: Call, list: Array<Json>, id: string): Outcome => {
+const mailboxItem = (call: Call, list: Array<Json>, id: string): ItemAnswer => {
   const found = list.find((item) => item["id"] === id)
-  if (found === undefined) return errorOutcome(404, "ErrorItemNotFound", "The specified object was not found in the store.", call.stamp)
+  if (found === undefined) return errorAnswer(404, "ErrorItemNotFound", "The specified object was not found in the store.", call.stamp)
   switch (call.method) {
     case "GET":
       return ok(found)

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import type { Outcome } from "../responses.js"
+import type { ItemAnswer } from "../responses.js"
 import { badRequest, type Call, type Json, ok } from "./state.js"
 
 /** Page tokens: opaque to clients (base64url of a small JSON array), checked when read back. @internal */
@@ -37,7 +37,7 @@ export const select = (object: Json, query: URLSearchParams, defaults: ReadonlyA
 }
 
 /** `$top`: 100 by default, 1 to 999 (Graph's bounds for users); otherwise the 400 Graph gives. @internal */
-export const pageSize = (call: Call): number | Outcome => {
+export const pageSize = (call: Call): number | ItemAnswer => {
   const topText = call.url.query.get("$top")
   const top = topText === null ? 100 : Number(topText)
   return Number.isInteger(top) && top >= 1 && top <= 999
@@ -46,7 +46,7 @@ export const pageSize = (call: Call): number | Outcome => {
 }
 
 /** One page of a list: `$top` items from the `$skiptoken`'s offset, with a next link while more remain. @internal */
-export const page = (call: Call, all: ReadonlyArray<Json>, shape: (j: Json) => Json, context: string, path: string): Outcome => {
+export const page = (call: Call, all: ReadonlyArray<Json>, shape: (j: Json) => Json, context: string, path: string): ItemAnswer => {
   const q = call.url.query
   const top = pageSize(call)
   if (typeof top !== "number") return top

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { errorOutcome, jsonHeaders, type Outcome, type Stamp } from "../responses.js"
+import { errorAnswer, jsonHeaders, type ItemAnswer, type Stamp } from "../responses.js"
 import type { ParsedUrl } from "../routing.js"
 
 /** One call to the store. @internal */
@@ -109,9 +109,9 @@ export class State {
   }
 
   /** The 507 Graph gives when the directory (users and groups) holds `capacity` objects. */
-  full(call: Call): Outcome | undefined {
+  full(call: Call): ItemAnswer | undefined {
     return this.users.size + this.groups.size >= this.options.capacity
-      ? errorOutcome(507, "quotaLimitReached", "The emulator's object capacity has been reached.", call.stamp)
+      ? errorAnswer(507, "quotaLimitReached", "The emulator's object capacity has been reached.", call.stamp)
       : undefined
   }
 
@@ -128,9 +128,9 @@ export class State {
 }
 
 /** What a path the store does not model answers: a generic body, or 404 as configured. @internal */
-export const generic = (state: State, call: Call): Outcome => {
+export const generic = (state: State, call: Call): ItemAnswer => {
   if (state.options.unknownPaths === "notFound") {
-    return errorOutcome(404, "itemNotFound", "The requested resource doesn't exist.", call.stamp)
+    return errorAnswer(404, "itemNotFound", "The requested resource doesn't exist.", call.stamp)
   }
   switch (call.method) {
     case "GET":
@@ -143,18 +143,18 @@ export const generic = (state: State, call: Call): Outcome => {
 }
 
 /** @internal */
-export const ok = (body: unknown): Outcome => ({ status: 200, headers: jsonHeaders(), body })
+export const ok = (body: unknown): ItemAnswer => ({ status: 200, headers: jsonHeaders(), body })
 
 /** @internal */
-export const noContent = (): Outcome => ({ status: 204, headers: { "Cache-Control": "no-cache" } })
+export const noContent = (): ItemAnswer => ({ status: 204, headers: { "Cache-Control": "no-cache" } })
 
 /** @internal */
-export const badRequest = (call: Call, code: string, message: string): Outcome => errorOutcome(400, code, message, call.stamp)
+export const badRequest = (call: Call, code: string, message: string): ItemAnswer => errorAnswer(400, code, message, call.stamp)
 
 /** @internal */
-export const methodNotAllowed = (call: Call): Outcome =>
-  errorOutcome(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.", call.stamp)
+export const methodNotAllowed = (call: Call): ItemAnswer =>
+  errorAnswer(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.", call.stamp)
 
 /** The 404 of a directory object (user, group, member) that does not exist. @internal */
-export const directoryNotFound = (call: Call, id: string): Outcome =>
-  errorOutcome(404, "Request_ResourceNotFound", `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`, call.stamp)
+export const directoryNotFound = (call: Call, id: string): ItemAnswer =>
+  errorAnswer(404, "Request_ResourceNotFound", `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`, call.stamp)

@@ -4,12 +4,12 @@
  *
  * @internal
  */
-import { jsonHeaders, type Outcome } from "../responses.js"
+import { jsonHeaders, type ItemAnswer } from "../responses.js"
 import { page } from "./query.js"
 import { badRequest, type Call, isObject, type Json, methodNotAllowed, type State } from "./state.js"
 
 /** A keyed list of messages: GET pages it, POST appends a message. @internal */
-export const messageList = (state: State, call: Call, store: Map<string, Array<Json>>, key: string, context: string): Outcome => {
+export const messageList = (state: State, call: Call, store: Map<string, Array<Json>>, key: string, context: string): ItemAnswer => {
   if (call.method === "GET") {
     return page(call, store.get(key) ?? [], (j) => j, context, call.url.path)
   }

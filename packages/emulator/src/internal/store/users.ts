@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { errorOutcome, jsonHeaders, type Outcome } from "../responses.js"
+import { errorAnswer, jsonHeaders, type ItemAnswer } from "../responses.js"
 import { drive } from "./drive.js"
 import { assignLicense, licenseDetails } from "./licenses.js"
 import { eventsOf, messages, sendMail } from "./mailbox.js"
@@ -40,7 +40,7 @@ const userFields = [
 export const defaultUserSelect = ["id", "displayName", "userPrincipalName", "mail", "givenName", "surname", "jobTitle"]
 
 /** `users/...`, `me/...` already rewritten to it. @internal */
-export const usersRoute = (state: State, call: Call): Outcome => {
+export const usersRoute = (state: State, call: Call): ItemAnswer => {
   const seg = call.url.segments
   const lower = seg.map((s) => s.toLowerCase())
   const m = call.method
@@ -73,15 +73,15 @@ export const usersRoute = (state: State, call: Call): Outcome => {
   return generic(state, call)
 }
 
-const upnTaken = (call: Call): Outcome =>
-  errorOutcome(409, "Request_MultipleObjectsWithSameKeyValue", "Another object with the same value for property userPrincipalName already exists.", call.stamp)
+const upnTaken = (call: Call): ItemAnswer =>
+  errorAnswer(409, "Request_MultipleObjectsWithSameKeyValue", "Another object with the same value for property userPrincipalName already exists.", call.stamp)
 
-const invalidUpn = (call: Call): Outcome =>
+const invalidUpn = (call: Call): ItemAnswer =>
   badRequest(call, "Request_BadRequest", "Invalid value specified for property 'userPrincipalName' of resource 'User'.")
 
-const notAnObject = (call: Call): Outcome => badRequest(call, "Request_BadRequest", "Invalid request body: a JSON object is required.")
+const notAnObject = (call: Call): ItemAnswer => badRequest(call, "Request_BadRequest", "Invalid request body: a JSON object is required.")
 
-const createUser = (state: State, call: Call): Outcome => {
+const createUser = (state: State, call: Call): ItemAnswer => {
   const body = call.body
   if (!isObject(body)) return notAnObject(call)
   const upn = body["userPrincipalName"]
@@ -102,7 +102,7 @@ const createUser = (state: State, call: Call): Outcome => {
   return { status: 201, headers: { ...jsonHeaders(), Location: `${call.root}/users/${id}` }, body: { "@odata.context": `${call.root}/$metadata#users/$entity`, ...user } }
 }
 
-const patchUser = (state: State, call: Call, user: Json): Outcome => {
+const patchUser = (state: State, call: Call, user: Json): ItemAnswer => {
   const body = call.body
   if (!isObject(body)) return notAnObject(call)
   if ("id" in body) return badRequest(call, "Request_BadRequest", "Property 'id' is read-only and cannot be set.")
@@ -119,7 +119,7 @@ const patchUser = (state: State, call: Call, user: Json): Outcome => {
   return noContent()
 }
 
-const deleteUser = (state: State, id: string): Outcome => {
+const deleteUser = (state: State, id: string): ItemAnswer => {
   const user = state.users.get(id)!
   state.users.delete(id)
   state.upns.delete(String(user["userPrincipalName"]).toLowerCase())
@@ -136,7 +136,7 @@ const deleteUser = (state: State, id: string): Outcome => {
   return noContent()
 }
 
-const listUsers = (state: State, call: Call): Outcome => {
+const listUsers = (state: State, call: Call): ItemAnswer => {
   const q = call.url.query
   const filter = q.get("$filter")
   let predicate: (user: Json) => boolean = () => true
@@ -157,7 +157,7 @@ const listUsers = (state: State, call: Call): Outcome => {
  * lists do (`$top`, `$skiptoken`, which remembers the round); the last page carries the
  * `@odata.deltaLink` for the next round.
  */
-const usersDelta = (state: State, call: Call): Outcome => {
+const usersDelta = (state: State, call: Call): ItemAnswer => {
   const q = call.url.query
   const top = pageSize(call)
   if (typeof top !== "number") return top

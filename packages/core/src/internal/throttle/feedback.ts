@@ -1,0 +1,552 @@
+/**
+ * What the `Throttler` learns from an answer: pauses (Retry-After, backoff, slowdown), adaptive
+ * limits, charges. There is one path for every store: each answer is decided here once, and what it
+ * changes is applied through the runner's port, at once with the in-memory store and as Effects with
+ * any other (see `runner.Step`). Only stepping a `Schedule` is always an Effect. (`Option`s are
+ * Effects too, so what a step yields is always a record, never a bare `Option`.)
+ *
+ * @internal
+ */
+import { Effect, Option, type Schedule, ScheduleDecision, ScheduleIntervals } from "effect"
+import type { Demand, Limit } from "@effect-msgraph/spec/Bucket"
+import * as RetryAfter from "@effect-msgraph/spec/RetryAfter"
+import * as ThrottleFeedback from "../../ThrottleFeedback.js"
+import type { AnsweredRequest, FeedbackResult, Throttler } from "../../Throttler.js"
+import * as LimitEstimate from "./limitEstimate.js"
+import { andThen, keysOf, normalise, type Runner, type Step, toEffect } from "./runner.js"
+
+const maxStreaks = 100_000
+
+/** Per-bucket estimates kept at most; beyond it, those idle longest are forgotten. */
+const maxEstimates = 100_000
+
+/**
+ * An estimate without feedback for this long is forgotten: the bucket starts again from the
+ * documented limit (three times Outlook's 10-minute window, the longest in the catalogue).
+ */
+const estimateMemoryMillis = 30 * 60_000
+
+/**
+ * While a lowered estimate holds, its factor is written to the store again at least this often, so
+ * that the store does not forget it as unused (see `QuotaStore.MemoryOptions.adaptiveMemoryMillis`).
+ */
+const refreshMillis = 60_000
+
+/**
+ * How far the server's utilisation figure may exceed the client's own view of its buckets and still
+ * be put down to the client's own requests (rounding, requests still in flight).
+ */
+const explainedMargin = 0.05
+
+/** Per-bucket schedule state between events; dropped after a success. */
+interface Streak {
+  backoff: unknown
+  slowdown: unknown
+  lastBackoffMillis: number
+  updatedAt: number
+}
+
+/** The buckets one event has stepped, per schedule (see `feedbackAll`). */
+interface Stepped {
+  readonly backoff: Set<string>
+  readonly slowdown: Set<string>
+}
+
+/** What an answer changed, before its signals are attached. */
+type Changes = Omit<FeedbackResult, "signals">
+
+const unchanged: Changes = { paused: Option.none(), lowered: [], restored: [], charged: [] }
+
+/** The demands whose bucket `seen` does not hold yet, which are then added to it; all without `seen`. */
+const firstTime = (seen: Set<string> | undefined, demands: ReadonlyArray<Demand>): ReadonlyArray<Demand> => {
+  if (seen === undefined) return demands
+  const fresh = demands.filter((d) => !seen.has(d.key))
+  for (const d of fresh) seen.add(d.key)
+  return fresh
+}
+
+const stepDelay = <In>(
+  schedule: Schedule.Schedule<unknown, In>,
+  state: unknown,
+  now: number,
+  input: In
+): Effect.Effect<{ readonly state: unknown; readonly delayMillis: number | undefined }> =>
+  Effect.map(schedule.step(now, input, state), ([next, , decision]) => ({
+    state: next,
+    delayMillis: ScheduleDecision.isDone(decision)
+      ? undefined
+      : Math.max(0, Math.round(ScheduleIntervals.start(decision.intervals) - now))
+  }))
+
+/** The identity and access resource-unit buckets, which `x-ms-resource-unit` measures. */
+const isResourceUnitBucket = (d: Demand): boolean => d.measure === "resourceUnits"
+
+/** @internal */
+export interface Feedback {
+  /** One answer, with what it did. */
+  readonly feedback: (response: ThrottleFeedback.Response, demands: ReadonlyArray<Demand>) => Step<FeedbackResult>
+  /** The answers of one response, in order, as one event per bucket (see `ThrottlerService.feedbackAll`). */
+  readonly feedbackAll: (answers: ReadonlyArray<AnsweredRequest>) => Step<void>
+}
+
+/** The per-bucket schedule state, and the stepping of the backoff and slowdown schedules. */
+interface Streaks {
+  /** A success: the buckets' streaks end. */
+  readonly end: (entries: ReadonlyArray<Demand>) => void
+  readonly backoffUntil: (
+    hit: ReadonlyArray<Demand>,
+    fresh: ReadonlyArray<Demand>,
+    now: number,
+    signals: ThrottleFeedback.Signals
+  ) => Step<number>
+  /** The latest end of the slowdown step of each of `slowed`. */
+  readonly slowdownUntil: (slowed: ReadonlyArray<Demand>, now: number, used: number) => Effect.Effect<number>
+}
+
+const makeStreaks = (policy: Throttler.Policy): Streaks => {
+  const streaks = new Map<string, Streak>()
+  const cap = (millis: number) => Math.min(millis, policy.maxPauseMillis)
+  const of = (key: string, now: number): Streak => {
+    let streak = streaks.get(key)
+    if (streak === undefined) {
+      if (streaks.size >= maxStreaks) {
+        // Bounded: forget streaks idle for ten minutes, then the oldest, down to half.
+        for (const [k, s] of streaks) if (now - s.updatedAt > 600_000) streaks.delete(k)
+        for (const k of streaks.keys()) {
+          if (streaks.size < maxStreaks / 2) break
+          streaks.delete(k)
+        }
+      }
+      streak = { backoff: policy.backoff.initial, slowdown: policy.slowdown.initial, lastBackoffMillis: 0, updatedAt: now }
+      streaks.set(key, streak)
+    }
+    streak.updatedAt = now
+    return streak
+  }
+
+  /** The latest end of the hit buckets' backoff, stepping the schedule of those this event has not stepped. */
+  const backoffUntil = (
+    hit: ReadonlyArray<Demand>,
+    fresh: ReadonlyArray<Demand>,
+    now: number,
+    signals: ThrottleFeedback.Signals
+  ): Step<number> => {
+    const from = (i: number, until: number): Step<number> => {
+      for (; i < hit.length; i++) {
+        const streak = of(hit[i]!.key, now)
+        if (fresh.includes(hit[i]!)) {
+          const next = i
+          return Effect.flatMap(stepDelay(policy.backoff, streak.backoff, now, signals), (step) => {
+            streak.backoff = step.state
+            if (step.delayMillis !== undefined) streak.lastBackoffMillis = step.delayMillis
+            return toEffect(from(next + 1, Math.max(until, now + cap(streak.lastBackoffMillis))))
+          })
+        }
+        until = Math.max(until, now + cap(streak.lastBackoffMillis))
+      }
+      return until
+    }
+    return from(0, now)
+  }
+
+  return {
+    end: (entries) => {
+      for (const d of entries) streaks.delete(d.key)
+    },
+    backoffUntil,
+    slowdownUntil: (slowed, now, used) =>
+      Effect.reduce(slowed, now, (until, d) => {
+        const streak = of(d.key, now)
+        return Effect.map(stepDelay(policy.slowdown, streak.slowdown, now, used), (step) => {
+          streak.slowdown = step.state
+          return step.delayMillis === undefined ? until : Math.max(until, now + cap(step.delayMillis))
+        })
+      })
+  }
+}
+
+/** A bucket's learnt limit (see `limitEstimate`), and what the store was last told. */
+interface Learnt {
+  estimate: LimitEstimate.Estimate
+  /** The factor the store was last given (1 before any). */
+  applied: number
+  appliedAt: number
+  updatedAt: number
+}
+
+/**
+ * How long a bucket takes to start afresh: a window's length, or a token bucket's refill of its
+ * whole capacity. A clean stretch this long at a share proves it. A concurrency cap is not adapted
+ * (`undefined`): a 429 that does not name its bucket implicates the mailbox's window and its cap
+ * alike, and the requests held at that moment say nothing about how many Graph allows at once.
+ */
+const cleanWindowOf = (limit: Limit): number | undefined => {
+  switch (limit._tag) {
+    case "Window":
+      return limit.windowMillis
+    case "TokenBucket":
+      return (limit.capacity / limit.refillPerSecond) * 1000
+    case "Concurrency":
+      return undefined
+  }
+}
+
+/** Whether a bucket's limit is learnt (see `cleanWindowOf`). */
+const adapts = (d: Demand): boolean => d.limit._tag !== "Concurrency"
+
+/**
+ * One `Learnt` per bucket that Graph has shown to be stricter than documented; bounded. An estimate
+ * idle for `estimateMemoryMillis` starts again from the documented limit (the store is told so by
+ * the next `learn`).
+ */
+const makeEstimates = () => {
+  const learnt = new Map<string, Learnt>()
+  const fresh = (found: Learnt, now: number): Learnt => {
+    if (now - found.updatedAt > estimateMemoryMillis) {
+      found.estimate = LimitEstimate.initial(now)
+      found.updatedAt = now
+    }
+    return found
+  }
+  return {
+    /** The bucket's estimate, if it has one. */
+    get: (key: string, now: number): Learnt | undefined => {
+      const found = learnt.get(key)
+      return found === undefined ? undefined : fresh(found, now)
+    },
+    /** The bucket's estimate, started at the documented limit if it has none. */
+    of: (key: string, now: number): Learnt => {
+      const found = learnt.get(key)
+      if (found !== undefined) return fresh(found, now)
+      if (learnt.size >= maxEstimates) {
+        // forget those back at the documented limit and idle, then the oldest, down to half
+        for (const [k, l] of learnt) {
+          if (l.applied >= 1 && now - l.updatedAt > estimateMemoryMillis) learnt.delete(k)
+        }
+        for (const k of learnt.keys()) {
+          if (learnt.size < maxEstimates / 2) break
+          learnt.delete(k)
+        }
+      }
+      const made: Learnt = { estimate: LimitEstimate.initial(now), applied: 1, appliedAt: now, updatedAt: now }
+      learnt.set(key, made)
+      return made
+    }
+  }
+}
+
+/** What each kind of answer changes, applied through the runner's port. */
+const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
+  const port = runner.port
+  const streaks = makeStreaks(policy)
+  const estimates = makeEstimates()
+  const cap = (millis: number) => Math.min(millis, policy.maxPauseMillis)
+
+  /**
+   * Moves a bucket's estimate to `next`, and has the store apply its factor when it changed (or
+   * when the store was last told long ago). Returns whether the factor went down.
+   */
+  const learn = (d: Demand, learnt: Learnt, next: LimitEstimate.Estimate, now: number): Step<boolean> => {
+    const before = learnt.applied
+    learnt.estimate = next
+    learnt.updatedAt = now
+    if (next.factor === before && (next.factor >= 1 || now - learnt.appliedAt < refreshMillis)) return false
+    learnt.applied = next.factor
+    learnt.appliedAt = now
+    return andThen(port.adjust([d], { _tag: "Scale", factor: next.factor }, now), () => next.factor < before)
+  }
+
+  /** `learn` for each of `list` in order; the keys whose factor went down. */
+  const learnEach = (
+    list: ReadonlyArray<Demand>,
+    next: (d: Demand, learnt: Learnt) => LimitEstimate.Estimate | undefined,
+    now: number
+  ): Step<ReadonlyArray<string>> => {
+    const lowered: Array<string> = []
+    const from = (i: number): Step<ReadonlyArray<string>> => {
+      for (; i < list.length; i++) {
+        const d = list[i]!
+        const learnt = estimates.of(d.key, now)
+        const estimate = next(d, learnt)
+        if (estimate === undefined) continue
+        const step = learn(d, learnt, estimate, now)
+        if (Effect.isEffect(step)) {
+          const at = i
+          return andThen(step, (down) => {
+            if (down) lowered.push(d.key)
+            return from(at + 1)
+          })
+        }
+        if (step) lowered.push(d.key)
+      }
+      return lowered
+    }
+    return from(0)
+  }
+
+  // Feedback is about what was sent: invalid demands cannot have been admitted, so use the
+  // positive-cost ones as given.
+  const sentEntries = (demands: ReadonlyArray<Demand>): ReadonlyArray<Demand> => {
+    const normalised = normalise(demands)
+    return Array.isArray(normalised)
+      ? normalised as ReadonlyArray<Demand>
+      : demands.filter((d) => Number.isFinite(d.cost) && d.cost > 0)
+  }
+
+  /**
+   * Whether a utilisation hint is the client's own pace: its fullest bucket among `hit` is within
+   * `explainedMargin` of what the server reports. Admission already keeps that pace within the
+   * limit, so it needs no pause; a hint well above it means others use the same quota. Unknown (so
+   * not explained) with a store that other processes may share.
+   */
+  const explainedLocally = (hit: ReadonlyArray<Demand>, used: number, now: number): boolean => {
+    const utilisation = port.utilisation
+    if (utilisation === undefined) return false
+    let own = 0
+    for (const d of hit) own = Math.max(own, utilisation(d, now))
+    return own >= used - explainedMargin
+  }
+
+  const pause = (entries: ReadonlyArray<Demand>, until: number, now: number): Step<void> =>
+    entries.length === 0 ? undefined : port.pause(entries, until, now)
+
+  /**
+   * A success: the buckets' streaks end, a bucket with a lowered estimate counts a clean window
+   * towards its next probe upwards, and their waiters look again. A bucket never lowered costs
+   * one map lookup.
+   */
+  const restore = (entries: ReadonlyArray<Demand>, now: number): Step<void> => {
+    streaks.end(entries)
+    if (entries.length === 0) return undefined
+    let probed: Array<Demand> | undefined
+    for (const d of entries) {
+      if (!adapts(d)) continue
+      const learnt = estimates.get(d.key, now)
+      if (learnt === undefined) continue
+      if (learnt.applied >= 1 && learnt.estimate.factor >= 1 && learnt.estimate.hi >= 1) continue
+      if (probed === undefined) probed = []
+      probed.push(d)
+    }
+    const wake = () => runner.queue.wake(keysOf(entries))
+    if (probed === undefined) return wake()
+    return andThen(
+      learnEach(probed, (d, learnt) => LimitEstimate.succeeded(learnt.estimate, now, cleanWindowOf(d.limit) ?? 0, policy), now),
+      wake
+    )
+  }
+
+  /** A 429: pauses the implicated buckets and lowers those this event has not lowered yet. */
+  const throttled = (
+    signals: ThrottleFeedback.Signals,
+    entries: ReadonlyArray<Demand>,
+    now: number,
+    admittedAt: number,
+    stepped: Stepped | undefined
+  ): Step<Changes> => {
+    const hit = ThrottleFeedback.implicated(signals, entries)
+    // the buckets this event has not stepped yet: only they step and are lowered
+    const fresh = firstTime(stepped?.backoff, hit)
+    const retryAfter = signals.retryAfter
+    const until = Option.isSome(retryAfter)
+      ? now + cap(RetryAfter.delayMillis(retryAfter.value, now))
+      : streaks.backoffUntil(hit, fresh, now, signals)
+    const reason = Option.isSome(retryAfter) ? "RetryAfter" as const : "Backoff" as const
+    const utilisation = port.utilisation
+    return andThen(until, (untilMillis) =>
+      andThen(andThen(pause(hit, untilMillis, now), () => drain(hit, now)), () =>
+        andThen(
+          fresh.length > 0
+            ? learnEach(fresh.filter(adapts), (d, learnt) =>
+              LimitEstimate.throttled(
+                learnt.estimate,
+                now,
+                admittedAt,
+                // what this process used of the bucket; unknown with a store others may share
+                utilisation === undefined ? undefined : utilisation(d, now),
+                untilMillis,
+                policy
+              ), now)
+            : [],
+          (lowered) => ({
+            ...unchanged,
+            paused: Option.some({ keys: keysOf(hit), untilMillis, reason }),
+            lowered
+          })
+        )))
+  }
+
+  /**
+   * A 429 says Graph's bucket is empty: a token bucket of this process that still holds tokens
+   * (admitted at a share above Graph's, or refilled while Graph's was not) is charged what it holds,
+   * so that after the pause it sends at the refill rate instead of bursting into an empty bucket.
+   * Only with a store that tells this process's own use.
+   */
+  const drain = (hit: ReadonlyArray<Demand>, now: number): Step<void> => {
+    const utilisation = port.utilisation
+    if (utilisation === undefined) return undefined
+    const held: Array<Demand> = []
+    for (const d of hit) {
+      if (d.limit._tag !== "TokenBucket") continue
+      const tokens = (1 - utilisation(d, now)) * d.limit.capacity
+      if (tokens > 0) held.push({ ...d, cost: tokens })
+    }
+    return held.length === 0 ? undefined : port.adjust(held, { _tag: "Charge" }, now)
+  }
+
+  /** A 503 with Retry-After: pauses the implicated buckets until then. */
+  const unavailable = (
+    signals: ThrottleFeedback.Signals,
+    retryAfter: RetryAfter.RetryAfter,
+    entries: ReadonlyArray<Demand>,
+    now: number
+  ): Step<Changes> => {
+    const hit = ThrottleFeedback.implicated(signals, entries)
+    const untilMillis = now + cap(RetryAfter.delayMillis(retryAfter, now))
+    return andThen(pause(hit, untilMillis, now), () => ({
+      ...unchanged,
+      paused: Option.some({ keys: keysOf(hit), untilMillis, reason: "Unavailable" as const })
+    }))
+  }
+
+  /** A success restores its buckets, and charges what the server says it cost beyond the estimate. */
+  const succeeded = (signals: ThrottleFeedback.Signals, entries: ReadonlyArray<Demand>, now: number): Step<Changes> =>
+    andThen(restore(entries, now), () => {
+      const restored = entries.length > 0 ? keysOf(entries) : []
+      if (Option.isNone(signals.resourceUnits)) return { ...unchanged, restored }
+      const units = signals.resourceUnits.value
+      const extra = entries.filter((d) => isResourceUnitBucket(d) && units > d.cost).map((d) => ({ ...d, cost: units - d.cost }))
+      if (extra.length === 0) return { ...unchanged, restored }
+      // The server says the request cost more than estimated: take the difference, now, whether or
+      // not the bucket has it (a negative balance delays later requests).
+      return andThen(port.adjust(extra, { _tag: "Charge" }, now), () => ({ ...unchanged, restored, charged: keysOf(extra) }))
+    })
+
+  /**
+   * A utilisation hint at or above the threshold that the client's own pace does not explain (or
+   * `RateLimit-Remaining: 0`): steps the slowdown schedule of the buckets this event has not slowed
+   * yet, and pauses them unless the answer paused them already.
+   */
+  const slowdown = (
+    signals: ThrottleFeedback.Signals,
+    entries: ReadonlyArray<Demand>,
+    now: number,
+    stepped: Stepped | undefined,
+    changes: Changes
+  ): Step<Changes> => {
+    const used = Option.getOrElse(ThrottleFeedback.utilisation(signals), () => 0)
+    return andThen(learnCapacity(entries, used, now), () => slowdownAt(signals, entries, now, stepped, changes, used))
+  }
+
+  /**
+   * A utilisation figure from Graph: when this process's own use of its fullest bucket is a
+   * smaller share of the documented limit than Graph reports of its real one, Graph's capacity is
+   * about their ratio (an upper bound learnt without a 429; see `LimitEstimate.reported`). Only with a
+   * store that tells this process's own use; the fullest bucket is the one Graph reports on.
+   */
+  const learnCapacity = (entries: ReadonlyArray<Demand>, used: number, now: number): Step<unknown> => {
+    const utilisation = port.utilisation
+    if (utilisation === undefined || !(used > 0)) return undefined
+    let fullest: Demand | undefined
+    let own = 0
+    for (const d of ThrottleFeedback.own(entries)) {
+      if (!adapts(d)) continue
+      const share = utilisation(d, now)
+      if (share > own) {
+        own = share
+        fullest = d
+      }
+    }
+    if (fullest === undefined || own >= used) return undefined
+    return learnEach([fullest], (_, learnt) => LimitEstimate.reported(learnt.estimate, now, own, used, policy), now)
+  }
+
+  const slowdownAt = (
+    signals: ThrottleFeedback.Signals,
+    entries: ReadonlyArray<Demand>,
+    now: number,
+    stepped: Stepped | undefined,
+    changes: Changes,
+    used: number
+  ): Step<Changes> => {
+    const hit = used >= policy.slowdownThreshold ? ThrottleFeedback.own(entries) : []
+    if (hit.length === 0 || explainedLocally(hit, used, now)) return changes
+    // a bucket this event has slowed already keeps that pause
+    const slowed = firstTime(stepped?.slowdown, hit)
+    return andThen(streaks.slowdownUntil(slowed, now, used), (stepUntil) => {
+      let until = stepUntil
+      // RateLimit-Remaining: 0 with a reset time: nothing is left until then.
+      if (Option.isSome(signals.rateLimit) && signals.rateLimit.value.remaining <= 0) {
+        const reset = signals.rateLimit.value.resetSeconds
+        if (Option.isSome(reset)) until = Math.max(until, now + cap(reset.value * 1000))
+      }
+      if (until <= now || Option.isSome(changes.paused)) return changes
+      return andThen(pause(hit, until, now), () => ({
+        ...changes,
+        paused: Option.some({ keys: keysOf(hit), untilMillis: until, reason: "Slowdown" as const })
+      }))
+    })
+  }
+
+  return { sentEntries, restore, throttled, unavailable, succeeded, slowdown }
+}
+
+/** @internal */
+export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
+  const { restore, sentEntries, slowdown, succeeded, throttled, unavailable } = makeChanges(runner, policy)
+
+  /** `stepped`: the buckets this event has already stepped; `undefined` for a single answer. */
+  const apply = (
+    response: ThrottleFeedback.Response,
+    demands: ReadonlyArray<Demand>,
+    admittedAt: number | undefined,
+    stepped: Stepped | undefined
+  ): Step<FeedbackResult> => {
+    const now = runner.now()
+    const signals = ThrottleFeedback.fromResponse(response, now)
+    const entries = sentEntries(demands)
+    if (signals.throttled) {
+      return andThen(throttled(signals, entries, now, admittedAt ?? now, stepped), (changes) => ({ signals, ...changes }))
+    }
+    const changes = signals.unavailable && Option.isSome(signals.retryAfter)
+      ? unavailable(signals, signals.retryAfter.value, entries, now)
+      : signals.succeeded
+      ? succeeded(signals, entries, now)
+      : unchanged
+    return andThen(changes, (changes) =>
+      andThen(slowdown(signals, entries, now, stepped, changes), (changes) => ({ signals, ...changes })))
+  }
+
+  /**
+   * Whether an answer is decided without reading its headers: no throttling header and not a 429 or
+   * 509 (with no hint, utilisation reads 0, below any positive slowdown threshold). Then a 2xx
+   * restores its buckets and any other status changes nothing, which is what `apply` would decide.
+   */
+  const quiet = (response: ThrottleFeedback.Response): boolean =>
+    response.status !== 429 && response.status !== 509 && policy.slowdownThreshold > 0 &&
+    !ThrottleFeedback.hasSignalHeaders(response.headers)
+
+  // once per answered item that waits on an Effect: no stack trace, which costs more than the rest of the span
+  const spanned = <A, E>(effect: Effect.Effect<A, E>, response: ThrottleFeedback.Response) =>
+    Effect.withSpan(effect, "Throttler.feedback", { attributes: { status: response.status }, captureStackTrace: false })
+
+  /** The answers in order, from `from`; one that waits on an Effect runs before the answers after it. */
+  const feedbackFrom = (answers: ReadonlyArray<AnsweredRequest>, from: number, stepped: Stepped): Step<void> => {
+    for (let i = from; i < answers.length; i++) {
+      const { admittedAt, demands, response } = answers[i]!
+      const step = !quiet(response)
+        ? apply(response, demands, admittedAt, stepped)
+        : response.status >= 200 && response.status < 300
+        ? restore(sentEntries(demands), runner.now())
+        : undefined
+      if (Effect.isEffect(step)) {
+        return Effect.flatMap(spanned(step, response), () => toEffect(feedbackFrom(answers, i + 1, stepped)))
+      }
+    }
+    return undefined
+  }
+
+  return {
+    feedback: (response, demands) => apply(response, demands, undefined, undefined),
+    feedbackAll: (answers) => feedbackFrom(answers, 0, { backoff: new Set(), slowdown: new Set() })
+  }
+}

@@ -1,0 +1,131 @@
+// The adaptive in-flight limit end to end, in virtual time: against a `$batch` endpoint whose
+// latency grows with the items in flight beyond a knee (and that refuses beyond a ceiling), in-flight
+// work settles near the knee rather than at the client's ceiling, at the same throughput; and a
+// mailbox sync over several mailboxes gets more than 4 batches in flight, with no 429.
+import { describe, expect, it } from "@effect/vitest"
+import * as GraphClient from "@effect-msgraph/core/GraphClient"
+import * as TokenProvider from "@effect-msgraph/core/TokenProvider"
+import * as VirtualClock from "@effect-msgraph/core/VirtualClock"
+import type { WorkloadRequest } from "@effect-msgraph/core/Workload"
+import { Examples, Simulation } from "@effect-msgraph/cli"
+import { HttpClient, HttpClientResponse } from "@effect/platform"
+import { Clock, Duration, Effect, Layer } from "effect"
+
+/** What the loaded endpoint saw. */
+interface Load {
+  /** Items in flight now, and the most at once. */
+  items: number
+  peakItems: number
+  /** Calls in flight now, and their integral over time (for the time average). */
+  calls: number
+  callMillis: number
+  lastChange: number
+  refused: number
+}
+
+/**
+ * A `$batch` endpoint under load, written for this test (processor sharing, as a service with
+ * `knee` workers): a call's items take `itemMillis × max(1, n / knee)` where `n` is the items in
+ * flight once they arrive, after a round trip of `roundTripMillis`; while `ceiling` items are in
+ * flight, further items answer 503 with Retry-After: 1. Every other item answers 200.
+ */
+const loadedEndpoint = (options: { knee: number; ceiling: number; itemMillis: number; roundTripMillis: number }) => {
+  const load: Load = { items: 0, peakItems: 0, calls: 0, callMillis: 0, lastChange: 0, refused: 0 }
+  const account = (now: number, calls: number) => {
+    load.callMillis += load.calls * (now - load.lastChange)
+    load.lastChange = now
+    load.calls += calls
+  }
+  const layer = Layer.succeed(
+    HttpClient.HttpClient,
+    HttpClient.make((request) =>
+      Effect.gen(function*() {
+        const text = request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : "{}"
+        const { requests } = JSON.parse(text) as { requests: ReadonlyArray<{ id: string }> }
+        account(yield* Clock.currentTimeMillis, 1)
+        const admitted = Math.max(0, Math.min(requests.length, options.ceiling - load.items))
+        load.refused += requests.length - admitted
+        load.items += admitted
+        load.peakItems = Math.max(load.peakItems, load.items)
+        const slowdown = Math.max(1, load.items / options.knee)
+        yield* Effect.sleep(Duration.millis(options.roundTripMillis + options.itemMillis * slowdown))
+        load.items -= admitted
+        account(yield* Clock.currentTimeMillis, -1)
+        const json = { "content-type": "application/json" }
+        const responses = requests.map((r, i) =>
+          i < admitted
+            ? { id: r.id, status: 200, headers: json, body: { id: r.id } }
+            : { id: r.id, status: 503, headers: { ...json, "Retry-After": "1" }, body: { error: { code: "serviceNotAvailable", message: "busy" } } }
+        )
+        return HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ responses }), { status: 200, headers: json }))
+      })
+    )
+  )
+  return { load, layer }
+}
+
+const users = (n: number): ReadonlyArray<WorkloadRequest> =>
+  Array.from({ length: n }, (_, i) => ({ id: `u${i}`, method: "GET", url: `/users/u${i}?$select=id` }))
+
+/** Runs the workload with the client's options against a fresh loaded endpoint, in a virtual world of its own. */
+const runLoaded = (options: GraphClient.GraphClient.Options, workload: ReadonlyArray<WorkloadRequest>) => {
+  const endpoint = loadedEndpoint({ knee: 100, ceiling: 400, itemMillis: 200, roundTripMillis: 50 })
+  const client = GraphClient.layer(options).pipe(
+    Layer.provide(Layer.mergeAll(TokenProvider.layerStatic("token"), GraphClient.layerUnthrottled, endpoint.layer))
+  )
+  return VirtualClock.run(Effect.gen(function*() {
+    const { outcomes, summary } = yield* Effect.flatMap(GraphClient.GraphClient, (graph) => graph.runAll(workload))
+    return { outcomes, summary, load: endpoint.load }
+  }).pipe(Effect.provide(client))).pipe(Effect.orDie)
+}
+
+describe("in-flight work", () => {
+  it.effect("against latency that grows beyond a knee, in-flight work settles near the knee, not at the ceiling, at the service's throughput, where a fixed 64 is refused", () =>
+    Effect.gen(function*() {
+      const workload = users(8_000) // 400 batches of 20
+      const adaptive = yield* runLoaded({}, workload)
+      const fixed = yield* runLoaded({ concurrency: 64 }, workload)
+      expect(adaptive.outcomes.every((o) => o._tag === "Success")).toBe(true)
+      // the knee is 100 items: 5 batches of 20; the client's ceiling is 64 batches
+      const averageCalls = adaptive.load.callMillis / adaptive.summary.durationMs
+      expect(adaptive.summary.inFlight!.peak).toBeGreaterThan(4)
+      expect(adaptive.summary.inFlight!.peak).toBeLessThanOrEqual(15)
+      expect(averageCalls).toBeGreaterThan(4)
+      expect(averageCalls).toBeLessThan(12)
+      // the ceiling (400 items in flight) is never reached: nothing refused
+      expect(adaptive.load.refused).toBe(0)
+      // the service serves 100 items per 200 ms however many wait: 8,000 items take 16 s at best
+      expect(adaptive.summary.durationMs).toBeLessThan(16_000 * 1.2)
+      // a fixed 64 pushes 1,280 items at it: refusals, and requests that run out of attempts
+      expect(fixed.summary.inFlight!.peak).toBeGreaterThan(20)
+      expect(fixed.load.refused).toBeGreaterThan(0)
+      expect(fixed.summary.failed).toBeGreaterThan(0)
+    }), { timeout: 120_000 })
+
+  it.effect("a fixed concurrency keeps the gate fixed: never more calls in flight than it says", () =>
+    Effect.gen(function*() {
+      const run = yield* runLoaded({ concurrency: 3 }, users(2_000))
+      expect(run.summary.inFlight).toEqual({ limit: 3, peak: 3 })
+    }), { timeout: 60_000 })
+
+  it.effect("maxConcurrency caps the adaptive limit", () =>
+    Effect.gen(function*() {
+      const run = yield* runLoaded({ maxConcurrency: 3 }, users(2_000))
+      expect(run.summary.inFlight!.peak).toBeLessThanOrEqual(3)
+      expect(run.summary.inFlight!.limit).toBeLessThanOrEqual(3)
+    }), { timeout: 60_000 })
+
+  it.effect("a mailbox sync over 12 mailboxes gets more than 4 batches in flight, no 429, and ends sooner than with 4", () =>
+    Effect.gen(function*() {
+      // 12 mailboxes of 200 requests: Outlook runs 4 at a time per mailbox, so one batch per mailbox
+      const workload = Examples.mailboxSync({ mailboxes: 12, busy: 12, busyRequests: 200 })
+      const adaptive = yield* Simulation.simulate(workload)
+      const four = yield* Simulation.simulate(workload, { client: { concurrency: 4 } })
+      expect(adaptive.summary.failed).toBe(0)
+      expect(adaptive.summary.throttled429).toBe(0)
+      expect(adaptive.report.limitViolations).toBe(0)
+      expect(adaptive.summary.inFlight!.peak).toBeGreaterThan(4)
+      expect(four.summary.inFlight!.peak).toBeLessThanOrEqual(4)
+      expect(adaptive.summary.durationMs).toBeLessThan(four.summary.durationMs)
+    }).pipe(Effect.orDie), { timeout: 300_000 })
+})

@@ -79,9 +79,10 @@ export type TakeResult = Taken | Blocked
 /**
  * How server feedback changes a bucket.
  *
- * - `Decrease`: multiply its effective limit by `factor` (in `(0, 1)`), never below `floor` times the
- *   catalogue's value;
- * - `Increase`: add `step` times the catalogue's value to it, never above the catalogue's value;
+ * - `Scale`: set its effective limit to `factor` times the catalogue's value (a factor above 1 is
+ *   taken as 1, one that is not positive changes nothing). The `Throttler` decides the factor (what
+ *   it learnt of the real limit); the store only applies it. The units already held are kept. A
+ *   lowered factor is forgotten with the bucket once it has been unused for `adaptiveMemoryMillis`;
  * - `Charge`: take each entry's cost now, whether or not the bucket has it (the server reported a
  *   higher cost than was estimated); a token bucket may go negative. Concurrency is never charged.
  * - `Redate`: the request taken at `takenAtMillis` was answered now. Its sliding-window entries are
@@ -94,8 +95,7 @@ export type TakeResult = Taken | Blocked
  * @category models
  */
 export type Adjustment =
-  | { readonly _tag: "Decrease"; readonly factor: number; readonly floor: number }
-  | { readonly _tag: "Increase"; readonly step: number }
+  | { readonly _tag: "Scale"; readonly factor: number }
   | { readonly _tag: "Charge" }
   | { readonly _tag: "Redate"; readonly takenAtMillis: number }
 
@@ -134,7 +134,7 @@ export interface QuotaStoreService {
     untilMillis: number,
     nowMillis: number
   ) => Effect.Effect<void, QuotaStoreError>
-  /** Lowers or restores the buckets' effective limits. */
+  /** Sets the buckets' effective limits, charges them, or redates a take (see {@link Adjustment}). */
   readonly adjust: (
     entries: ReadonlyArray<Entry>,
     adjustment: Adjustment,

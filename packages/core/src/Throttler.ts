@@ -11,9 +11,12 @@
  *
  * After each response, {@link ThrottlerService.feedback} applies what the server said: a 429 pauses the
  * buckets it implicates until `Retry-After` (or for an exponential, jittered, capped backoff when
- * there is none) and lowers their effective limits multiplicatively; successes restore them
- * additively; `x-ms-throttle-limit-percentage` >= 0.8 or a low `RateLimit-Remaining` slows them down
- * before any 429. Every delay is a `Schedule` in {@link Throttler.Policy}.
+ * there is none) and learns the bucket's real limit when Graph is stricter than documented: it applies
+ * a margin under the share of the limit the client had used when Graph refused, then probes upwards
+ * by halving the gap, one clean window at a time, until it is within `precision`.
+ * `x-ms-throttle-limit-percentage` tells how full Graph's bucket is: against the client's own use it
+ * reveals Graph's capacity before any 429, and >= 0.8 (or a low `RateLimit-Remaining`) not explained
+ * by the client's own pace slows admission down. Every delay is a `Schedule` in {@link Throttler.Policy}.
  *
  * Bucket state lives in a {@link QuotaStore}; `layerMemory` brings its own in-memory store.
  *
@@ -23,6 +26,7 @@ import { Context, Duration, Effect, Layer, Option, Schedule, Stream } from "effe
 import type * as Scope from "effect/Scope"
 import type { Demand } from "@effect-msgraph/spec/Bucket"
 import type { Waiter } from "./internal/throttle/admissionQueue.js"
+import * as LimitEstimate from "./internal/throttle/limitEstimate.js"
 import * as runner from "./internal/throttle/runner.js"
 import * as throttlerFeedback from "./internal/throttle/feedback.js"
 import * as QuotaStore from "./QuotaStore.js"
@@ -96,7 +100,8 @@ export type Admitted<A> =
  * - `paused`: the buckets held back, until when, and why (`RetryAfter`: the server's `Retry-After`;
  *   `Backoff`: a 429 without one; `Unavailable`: a 503 with `Retry-After`; `Slowdown`: a
  *   utilisation hint);
- * - `lowered` / `restored`: buckets whose effective limit went down / was given a step back up;
+ * - `lowered`: buckets whose effective limit this answer lowered (a 429 that taught something new);
+ * - `restored`: buckets a success cleared of their backoff (and counted towards a probe upwards);
  * - `charged`: identity buckets charged the resource units the server reported above the estimate.
  *
  * @since 0.1.0
@@ -125,6 +130,12 @@ export interface FeedbackResult {
 export interface AnsweredRequest {
   readonly response: ThrottleFeedback.Response
   readonly demands: ReadonlyArray<Demand>
+  /**
+   * When the request was admitted (its permit's `admittedAt`), if known: a 429 for a request
+   * admitted before its bucket's limit was last lowered went out at the old share, and teaches
+   * nothing new. Without it, the answer is taken as news.
+   */
+  readonly admittedAt?: number | undefined
 }
 
 /**
@@ -232,12 +243,33 @@ export declare namespace Throttler {
     readonly slowdown: Schedule.Schedule<unknown, number>
     /** Utilisation from which responses slow admission down (default 0.8). */
     readonly slowdownThreshold: number
-    /** Multiplier applied to a bucket's effective limit on each 429 (default 0.7). */
+    /**
+     * After a 429, the bucket's limit becomes `margin` times the share of the documented limit the
+     * client had used in it when Graph refused (known with the in-memory store; default 0.9).
+     */
+    readonly margin: number
+    /**
+     * After a 429 when the share used is unknown (a store other processes share), the limit becomes
+     * at most this times the share applied until then (default 0.5), and at most `margin` times it.
+     */
     readonly decrease: number
-    /** Share of the catalogue's limit given back on each success (default 0.05). */
-    readonly increase: number
-    /** Lowest effective limit, as a share of the catalogue's (default 0.1). */
+    /**
+     * After a 429 the limit probes upwards, halving the gap between the share it sustained for a
+     * whole clean window and the share Graph refused, one clean window per step, until the gap is at
+     * most this share of the refused one (default 0.05). A clean window is the bucket's window, or
+     * the time a token bucket takes to refill, or 10 s for a concurrency cap.
+     */
+    readonly precision: number
+    /**
+     * Lowest effective limit, as a share of the catalogue's (default 0.005: Graph 200 times stricter).
+     * 1 turns adaptation off.
+     */
     readonly floor: number
+    /**
+     * Clean windows after which a limit that has settled probes one `precision` step upwards again,
+     * in case Graph's limit grew back (default 10).
+     */
+    readonly reprobeWindows: number
     /** Longest pause any response can cause (default 24 hours; `Retry-After` beyond it is capped). */
     readonly maxPauseMillis: number
   }
@@ -271,9 +303,11 @@ export const defaultPolicy: Throttler.Policy = {
     Schedule.addDelay((u) => Duration.millis(Math.min(5000, Math.max(0, (u - 0.8) * 5000))))
   ),
   slowdownThreshold: 0.8,
-  decrease: 0.7,
-  increase: 0.05,
-  floor: 0.1,
+  margin: LimitEstimate.defaults.margin,
+  decrease: LimitEstimate.defaults.decrease,
+  precision: LimitEstimate.defaults.precision,
+  floor: LimitEstimate.defaults.floor,
+  reprobeWindows: LimitEstimate.defaults.reprobeWindows,
   maxPauseMillis: 24 * 60 * 60 * 1000
 }
 

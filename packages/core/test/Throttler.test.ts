@@ -387,7 +387,8 @@ describe("Throttler feedback", () => {
           yield* TestClock.adjust(1)
           expect((yield* Fiber.join(next)).at).toBe(now + millis)
         }
-      })))
+        // adaptation off (floor 1): this checks pauses only, with one unit used per 429
+      }), { policy: { floor: 1 } }))
 
   it.effect("x-ms-throttle-scope picks the buckets to pause, narrowed by its Read/Write limit", () =>
     withThrottler((throttler) =>
@@ -437,45 +438,70 @@ describe("Throttler feedback", () => {
         expect(again.untilMillis - now).toBeLessThanOrEqual(1200)
       })))
 
-  it.effect("repeated 429s lower a bucket's effective limit multiplicatively; successes restore it additively, never above the catalogue", () =>
+  it.effect("a 429 sets a bucket's limit to a margin under the share used; clean windows probe upwards, halving the gap, and it settles under the refused share", () =>
+    withThrottler((throttler, store) =>
+      Effect.gen(function*() {
+        const d = demand("k", window(10, 1000))
+        // 8 of the 10 are used when Graph refuses: its limit is at most 0.8 of the documented one
+        for (let i = 0; i < 8; i++) yield* Fiber.join(yield* admittedAt(throttler, [d]))
+        const refused = yield* throttler.feedback({ status: 429, headers: { "Retry-After": "0" } }, [d])
+        expect(refused.lowered).toEqual(["k"])
+        expect(yield* store.factor("k")).toBeCloseTo(0.9 * 0.8, 10)
+        // a 429 for a request admitted before that lowering belongs to the same episode
+        yield* throttler.feedbackAll([{ response: { status: 429, headers: { "Retry-After": "0" } }, demands: [d], admittedAt: -1 }])
+        expect(yield* store.factor("k")).toBeCloseTo(0.72, 10)
+        // successes within the window change nothing; after a clean window the gap is halved
+        yield* throttler.feedback({ status: 200 }, [d])
+        expect(yield* store.factor("k")).toBeCloseTo(0.72, 10)
+        yield* TestClock.adjust("1 second")
+        yield* throttler.feedback({ status: 200 }, [d])
+        expect(yield* store.factor("k")).toBeCloseTo((0.72 + 0.8) / 2, 10)
+        // settled: never at or above the refused share, however long it stays clean short of a reprobe
+        for (let i = 0; i < 8; i++) {
+          yield* TestClock.adjust("1 second")
+          yield* throttler.feedback({ status: 200 }, [d])
+          const factor = yield* store.factor("k")
+          expect(factor).toBeGreaterThanOrEqual(0.76 - 1e-9)
+          expect(factor).toBeLessThan(0.8)
+        }
+      })))
+
+  it.effect("429s with nothing used step the limit down by `decrease`, never below the floor", () =>
     withThrottler((throttler, store) =>
       Effect.gen(function*() {
         const d = demand("k", window(10, 1000))
         const factors: Array<number> = []
-        for (let i = 0; i < 8; i++) {
+        for (let i = 0; i < 12; i++) {
           yield* throttler.feedback({ status: 429, headers: { "Retry-After": "0" } }, [d])
           factors.push(yield* store.factor("k"))
         }
-        expect(factors.map((f) => Number(f.toFixed(4)))).toEqual([0.7, 0.49, 0.343, 0.2401, 0.1681, 0.1176, 0.1, 0.1])
-        // At 0.1 the window admits 1 of its 10 per second.
+        expect(factors.slice(0, 3).map((f) => Number(f.toFixed(4)))).toEqual([0.5, 0.25, 0.125])
+        expect(Math.min(...factors)).toBe(0.02)
+        // at 0.02 the window admits a lone request at a time, one per window
         const first = yield* Fiber.join(yield* admittedAt(throttler, [d]))
         const second = yield* admittedAt(throttler, [d])
         yield* TestClock.adjust("2 seconds")
         expect((yield* Fiber.join(second)).at - first.at).toBe(1000)
-        const restored: Array<number> = []
-        for (let i = 0; i < 25; i++) {
-          yield* throttler.feedback({ status: 200 }, [d])
-          restored.push(yield* store.factor("k"))
-        }
-        expect(Number(restored[0]!.toFixed(4))).toBe(0.15)
-        expect(Number(restored[1]!.toFixed(4))).toBe(0.2)
-        expect(restored[17]).toBe(1)
-        expect(Math.max(...restored)).toBe(1)
-      }), { policy: { decrease: 0.7, floor: 0.1, increase: 0.05 } }))
+      }), { policy: { floor: 0.02 } }))
 
   it.effect("feedbackAll: a batch answered 429 as a whole, given once per item, steps the backoff and lowers the limit once", () =>
     withThrottler((throttler, store) =>
       Effect.gen(function*() {
-        const onenote = demand("onenote/app", window(240, 60_000), 1, { service: "onenote", scope: "app", retryAfter: false })
+        const onenote = demand("onenote/app", window(24_000, 60_000), 1, { service: "onenote", scope: "app", retryAfter: false })
         // the same headers for each of the ten items, as the executor gives a whole-batch answer;
         // `1e9` and `-5` are not Retry-After values, so the buckets back off on their own
+        let used = 0
         for (const retryAfter of [undefined, "1e9", "-5"]) {
           const headers: Record<string, string> = retryAfter === undefined ? {} : { "Retry-After": retryAfter }
           yield* throttler.feedback({ status: 200 }, [onenote])
           const before = yield* store.factor("onenote/app")
           const start = yield* Clock.currentTimeMillis
           yield* throttler.feedbackAll(Array.from({ length: 10 }, () => ({ response: { status: 429, headers }, demands: [onenote] })))
-          expect(yield* store.factor("onenote/app")).toBeCloseTo(Math.max(0.1, before * 0.7), 10)
+          // one step, not ten: by `decrease` while nothing was used, then to a margin under the share
+          // used (`used` units of 24,000), never below the floor
+          const once = used === 0 ? before * 0.5 : Math.max(0.005, 0.9 * Math.max(0.005, Math.min(before, used / 24_000)))
+          expect(yield* store.factor("onenote/app")).toBeCloseTo(once, 10)
+          used++
           const next = yield* admittedAt(throttler, [onenote])
           yield* TestClock.adjust("2 seconds")
           const at = (yield* Fiber.join(next)).at - start
@@ -494,8 +520,9 @@ describe("Throttler feedback", () => {
   it.effect("feedbackAll: items of one response answered 429 each step their buckets once, whatever their headers", () =>
     withThrottler((throttler, store) =>
       Effect.gen(function*() {
-        const a = demand("mbx/a", window(100, 60_000), 1, { retryAfter: false })
-        const b = demand("mbx/b", window(100, 60_000), 1, { retryAfter: false })
+        // large windows: the unit each takes below leaves the limit, once lowered by a later 429, room for more
+        const a = demand("mbx/a", window(10_000, 60_000), 1, { retryAfter: false })
+        const b = demand("mbx/b", window(10_000, 60_000), 1, { retryAfter: false })
         const start = yield* Clock.currentTimeMillis
         // item-level 429s with different headers, two buckets, a success between them
         yield* throttler.feedbackAll([
@@ -504,8 +531,9 @@ describe("Throttler feedback", () => {
           { response: { status: 429, headers: { "request-id": "3" } }, demands: [b] },
           { response: { status: 429, headers: { "request-id": "4" } }, demands: [a] }
         ])
-        expect(yield* store.factor("mbx/a")).toBeCloseTo(0.7, 10)
-        expect(yield* store.factor("mbx/b")).toBeCloseTo(0.7, 10)
+        // lowered once each (nothing was used, so by `decrease`)
+        expect(yield* store.factor("mbx/a")).toBeCloseTo(0.5, 10)
+        expect(yield* store.factor("mbx/b")).toBeCloseTo(0.5, 10)
         const first = yield* admittedAt(throttler, [a])
         const second = yield* admittedAt(throttler, [b])
         yield* TestClock.adjust("2 seconds")
@@ -692,10 +720,12 @@ describe("Throttler: synchronous entry points over an in-memory store", () => {
         expect((yield* Fiber.join(yield* admittedAt(throttler, [mailbox]))).at).toBe(0)
         const result = yield* throttler.feedback({ status: 429, headers: { "retry-after": "3" } }, [mailbox])
         expect(Option.isSome(result.paused)).toBe(true)
-        expect(yield* store.factor("outlook/carol")).toBeLessThan(1)
-        // a success raises the lowered limit again, now
+        const lowered = yield* store.factor("outlook/carol")
+        expect(lowered).toBeLessThan(1)
+        // a success once a clean window (10 minutes after the pause) has passed raises the limit, now
+        yield* TestClock.adjust("604 seconds")
         sync.feedback({ status: 200, headers: {} }, [mailbox])
-        expect(yield* store.factor("outlook/carol")).toBeGreaterThan(0.7)
+        expect(yield* store.factor("outlook/carol")).toBeGreaterThan(lowered)
       })))
 
   it.effect("a success without throttling headers restores its buckets as a success read in full does", () =>
@@ -709,6 +739,8 @@ describe("Throttler: synchronous entry points over an in-memory store", () => {
             const mailbox = demand("outlook/dave", window(100, 600_000))
             yield* throttler.feedback({ status: 429, headers: {} }, [mailbox])
             const lowered = yield* store.factor("outlook/dave")
+            // a clean window after the backoff (at most 1.2 s)
+            yield* TestClock.adjust("602 seconds")
             expect(sync.feedback({ status: 204, headers }, [mailbox])).toBe(true)
             const raised = yield* store.factor("outlook/dave")
             // a 404 without headers changes nothing
@@ -754,7 +786,8 @@ describe("Throttler: synchronous entry points over an in-memory store", () => {
       const throttler = yield* Throttler.make().pipe(Effect.provideService(QuotaStore.QuotaStore, remote))
       const direct = runner.directOf(throttler)!
       expect(Effect.isEffect(direct.tryAdmit([demand("k", window(1, 1000))], {}))).toBe(true)
-      expect(Effect.isEffect(direct.feedbackAll([{ response: { status: 200, headers: {} }, demands: [demand("k", window(1, 1000))] }])))
+      // a 429 pauses through the store (a success on a bucket never lowered asks the store nothing)
+      expect(Effect.isEffect(direct.feedbackAll([{ response: { status: 429, headers: { "retry-after": "1" } }, demands: [demand("k", window(1, 1000))] }])))
         .toBe(true)
     })))
 })

@@ -131,13 +131,79 @@ export const quotaStoreSuite = (target: StoreTarget) =>
       Effect.gen(function*() {
         const store = yield* target.make({ windowSlots: 10 })
         const w = window(10, 1000)
-        yield* store.adjust([entry("w", w)], { _tag: "Decrease", factor: 0.1, floor: 0.1 }, 0)
+        yield* store.adjust([entry("w", w)], { _tag: "Scale", factor: 0.1 }, 0)
         expect(yield* store.factor("w")).toBeCloseTo(0.1)
         // Effective limit 1, but a cost of 5 may still go into an empty window...
         expect(yield* store.take([entry("w", w, 5)], 0)).toEqual({ _tag: "Taken" })
         // ...and nothing more until it has left.
         expect(yield* store.take([entry("w", w, 1)], 50)).toMatchObject({ _tag: "Blocked", retryAtMillis: 1000 })
       }))
+
+    it.scoped("Scale sets a bucket's factor, never above the catalogue's value; one that is not positive changes nothing", () =>
+      Effect.gen(function*() {
+        const store = yield* target.make({ windowSlots: 10 })
+        const w = window(10, 1000)
+        // a bucket without state set to the catalogue's value stays as it was
+        yield* store.adjust([entry("w", w)], { _tag: "Scale", factor: 1 }, 0)
+        expect(yield* store.factor("w")).toBe(1)
+        yield* store.adjust([entry("w", w)], { _tag: "Scale", factor: 0.3 }, 0)
+        expect(yield* store.factor("w")).toBeCloseTo(0.3)
+        for (const factor of [0, -1, Number.NaN]) {
+          yield* store.adjust([entry("w", w)], { _tag: "Scale", factor }, 0)
+          expect(yield* store.factor("w")).toBeCloseTo(0.3)
+        }
+        // 3 of 10 admitted, then the window is full at that share
+        expect(yield* store.take([entry("w", w, 3)], 0)).toEqual({ _tag: "Taken" })
+        expect(yield* store.take([entry("w", w)], 0)).toMatchObject({ _tag: "Blocked", retryAtMillis: 1000 })
+        // raised, the units held are kept and the rest of the new share is admitted at once
+        yield* store.adjust([entry("w", w)], { _tag: "Scale", factor: 5 }, 0)
+        expect(yield* store.factor("w")).toBe(1)
+        expect(yield* store.take([entry("w", w, 7)], 0)).toEqual({ _tag: "Taken" })
+        expect(yield* store.take([entry("w", w)], 0)).toMatchObject({ _tag: "Blocked", retryAtMillis: 1000 })
+      }))
+
+    it.scoped("a token bucket set to a factor refills at that share of its rate, up to that share of its capacity", () =>
+      Effect.gen(function*() {
+        const store = yield* target.make({})
+        const t = TokenBucketLimit.make({ capacity: 10, refillPerSecond: 10 })
+        yield* store.adjust([entry("t", t)], { _tag: "Scale", factor: 0.5 }, 0)
+        // 5 tokens at most, then one every 200 ms
+        expect(yield* store.take([entry("t", t, 5)], 0)).toEqual({ _tag: "Taken" })
+        expect(yield* store.take([entry("t", t)], 0)).toEqual({ _tag: "Blocked", retryAtMillis: 200, keys: ["t"] })
+        // ten seconds later it holds 5 again, not 10
+        expect(yield* store.take([entry("t", t, 5)], 10_000)).toEqual({ _tag: "Taken" })
+        expect(yield* store.take([entry("t", t)], 10_000)).toEqual({ _tag: "Blocked", retryAtMillis: 10_200, keys: ["t"] })
+      }))
+
+    it.scoped.prop(
+      "a window set to a factor never holds more than that share of N in any interval of length W (or one lone request)",
+      [
+        FastCheck.integer({ min: 1, max: 40 }),
+        FastCheck.double({ min: 0.01, max: 1.5, noNaN: true }),
+        FastCheck.array(FastCheck.record({ at: FastCheck.integer({ min: 0, max: 3000 }), cost: FastCheck.integer({ min: 1, max: 10 }) }), {
+          maxLength: 80
+        })
+      ],
+      ([limit, factor, attempts]) =>
+        Effect.gen(function*() {
+          const store = yield* target.make({ windowSlots: 10 })
+          const w = window(limit, 1000)
+          yield* store.adjust([entry("w", w)], { _tag: "Scale", factor }, 0)
+          const taken: Array<{ at: number; cost: number }> = []
+          for (const { at, cost } of [...attempts].sort((x, y) => x.at - y.at)) {
+            if (cost > limit) continue
+            if ((yield* store.take([entry("w", w, cost)], at))._tag === "Taken") taken.push({ at, cost })
+          }
+          const share = Math.min(1, factor) * limit
+          for (const start of taken) {
+            const inside = taken.filter((t) => t.at >= start.at && t.at < start.at + 1000)
+            const units = inside.reduce((n, t) => n + t.cost, 0)
+            // a lowered window still admits a lone request into an empty window
+            if (inside.length > 1) expect(units).toBeLessThanOrEqual(share + 1e-9)
+            expect(units).toBeLessThanOrEqual(limit)
+          }
+        })
+    )
 
     it.scoped("a token bucket's retry time is not pushed a millisecond late by floating-point refill", () =>
       Effect.gen(function*() {

@@ -306,13 +306,10 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
     const adjust = (entries: ReadonlyArray<Entry>, adjustment: QuotaStore.Adjustment, nowMillis: number) => {
       const local = fallback.adjust(entries, adjustment, nowMillis)
       switch (adjustment._tag) {
-        case "Decrease":
-          return guarded(
-            Effect.asVoid(call("adjust", Op.decrease, entries, nowMillis, adjustment.factor, adjustment.floor)),
-            local
-          )
-        case "Increase":
-          return guarded(Effect.asVoid(call("adjust", Op.increase, entries, nowMillis, adjustment.step)), local)
+        case "Scale":
+          return adjustment.factor > 0
+            ? guarded(Effect.asVoid(call("adjust", Op.scale, entries, nowMillis, adjustment.factor)), local)
+            : Effect.void
         case "Charge":
           return guarded(Effect.asVoid(call("adjust", Op.charge, entries, nowMillis)), local)
         case "Redate": {

@@ -39,8 +39,7 @@ export const Op = {
   take: "take",
   release: "release",
   pause: "pause",
-  decrease: "decrease",
-  increase: "increase",
+  scale: "scale",
   charge: "charge",
   redate: "redate",
   renew: "renew",
@@ -404,18 +403,15 @@ for i = 1, n do
     local s = load(KEYS[i], true, kind, cap)
     if now + p1 > s[4] then s[4] = now + p1 end
     save(KEYS[i], s, cap, rate)
-  elseif op == 'decrease' then
-    local s = advance(load(KEYS[i], true, kind, cap), cap, rate)
-    s[5] = math.max(p2, s[5] * p1)
-    s[6] = now
-    s = advance(s, cap, rate)
-    save(KEYS[i], s, cap, rate)
-  elseif op == 'increase' then
-    local s = load(KEYS[i], false)
-    if s and s[5] < 1 then
+  elseif op == 'scale' then
+    -- the client decided the factor; a bucket without state set to 1 stays without state
+    local f = math.min(1, p1)
+    local s = load(KEYS[i], f < 1, kind, cap)
+    if s and f > 0 then
       s = advance(s, cap, rate)
-      s[5] = math.min(1, s[5] + p1)
+      s[5] = f
       s[6] = now
+      s = advance(s, cap, rate)
       save(KEYS[i], s, cap, rate)
     end
   elseif op == 'charge' then

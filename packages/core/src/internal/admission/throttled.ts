@@ -150,6 +150,9 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
     }
     // a request is priced once per batch it is planned into: for its affinity, then for admission
     const priced = new WeakMap<BatchRequestItem, Either.Either<Classification, InvalidRequest>>()
+    // when each handle's item was last admitted, for feedback (a 429 for an item admitted before its
+    // bucket was last lowered teaches nothing new)
+    const admittedAt = new WeakMap<ReadonlyArray<Demand>, number>()
     const demandsOf = (item: BatchRequestItem) => {
       const seen = priced.get(item)
       if (seen !== undefined) {
@@ -231,12 +234,21 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
           for (let i = 0; i < demands.length; i++) if (!keeps(demands[i]!)) return demands.filter(keeps)
           return demands
         }
-        const commit = (candidate: Candidate, taken: ReadonlyArray<Demand>, permit: Permit | undefined) => {
+        const commit = (
+          candidate: Candidate,
+          taken: ReadonlyArray<Demand>,
+          permit: Permit | undefined,
+          at: number | undefined = permit?.admittedAt
+        ) => {
           for (const d of taken) if (d.limit._tag === "Concurrency") running.set(d.key, (running.get(d.key) ?? 0) + 1)
+          // the handle is this send's own (priced demands are shared between requests), so that
+          // feedback knows when this very send was admitted
+          const handle = candidate.demands.slice()
+          if (at !== undefined) admittedAt.set(handle, at)
           send.push({
             index: candidate.index,
             headers: ThrottlePriority.headersFor(candidate.priority, candidate.demands),
-            handle: candidate.demands
+            handle
           })
           if (permit !== undefined) permits.push(permit)
         }
@@ -328,7 +340,7 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
             const waited = permit.admittedAt - permit.arrivedAt
             if (waited > 0) for (const d of merged) waitedMillis[d.key] = waited
             permits.push(permit)
-            for (const candidate of group) commit(candidate, share(candidate.demands), undefined)
+            for (const candidate of group) commit(candidate, share(candidate.demands), undefined, permit.admittedAt)
             left = yield* Effect.orDie(toEffect(sweep(left.filter((c) => !group.includes(c)))))
           }
           send.sort((a, b) => a.index - b.index)
@@ -386,7 +398,10 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
       Effect.suspend(() => {
         const answered: Array<AnsweredRequest> = []
         for (const answer of answers) {
-          if (Array.isArray(answer.handle)) answered.push({ response: answer, demands: answer.handle as ReadonlyArray<Demand> })
+          if (Array.isArray(answer.handle)) {
+            const demands = answer.handle as ReadonlyArray<Demand>
+            answered.push({ response: answer, demands, admittedAt: admittedAt.get(demands) })
+          }
         }
         return Effect.orDie(toEffect(direct.feedbackAll(answered)))
       })

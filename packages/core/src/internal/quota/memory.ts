@@ -462,26 +462,26 @@ export class MemoryQuota {
     }
   }
 
-  /** Multiplies the effective limit by `factor`, never below `floor` of the catalogue's value. */
-  decrease(entries: ReadonlyArray<Entry>, factor: number, floor: number, now: number): void {
+  /**
+   * Sets the effective limit to `factor` of the catalogue's value (capped at 1; a factor that is
+   * not positive changes nothing). The units held are kept: a lowered window admits nothing more
+   * until enough of them have left; a raised one admits more at once. A bucket with no state that
+   * is set to 1 stays without state.
+   */
+  scale(entries: ReadonlyArray<Entry>, factor: number, now: number): void {
+    if (!(factor > 0)) return
     this.tick(now)
+    const f = factor < 1 ? factor : 1
     for (const entry of entries) {
-      const state = this.state(entry, now)
+      let state = this.states.get(entry.key)
+      if (state === undefined) {
+        if (f >= 1) continue
+        state = this.state(entry, now)
+      }
       advance(state, now)
-      state.factor = Math.max(floor, state.factor * factor)
+      state.factor = f
       state.adaptedAt = now
       if (state.kind === TOKEN) refillToken(state, now)
-    }
-  }
-
-  /** Adds `step` to the effective limit's factor, never above the catalogue's value. */
-  increase(entries: ReadonlyArray<Entry>, step: number, now: number): void {
-    for (const entry of entries) {
-      const state = this.states.get(entry.key)
-      if (state === undefined || state.factor >= 1) continue
-      advance(state, now)
-      state.factor = Math.min(1, state.factor + step)
-      state.adaptedAt = now
     }
   }
 
@@ -520,10 +520,8 @@ export const localOf = (quota: MemoryQuota): Local => ({
   pause: (entries, until, now) => quota.pause(entries, until, now),
   adjust: (entries, adjustment, now) => {
     switch (adjustment._tag) {
-      case "Decrease":
-        return quota.decrease(entries, adjustment.factor, adjustment.floor, now)
-      case "Increase":
-        return quota.increase(entries, adjustment.step, now)
+      case "Scale":
+        return quota.scale(entries, adjustment.factor, now)
       case "Charge":
         return quota.charge(entries, now)
       case "Redate":

@@ -8,14 +8,29 @@
  * @internal
  */
 import { Effect, Option, type Schedule, ScheduleDecision, ScheduleIntervals } from "effect"
-import type { Demand } from "@effect-msgraph/spec/Bucket"
-import type * as QuotaStore from "../../QuotaStore.js"
+import type { Demand, Limit } from "@effect-msgraph/spec/Bucket"
 import * as RetryAfter from "@effect-msgraph/spec/RetryAfter"
 import * as ThrottleFeedback from "../../ThrottleFeedback.js"
 import type { AnsweredRequest, FeedbackResult, Throttler } from "../../Throttler.js"
+import * as LimitEstimate from "./limitEstimate.js"
 import { andThen, keysOf, normalise, type Runner, type Step, toEffect } from "./runner.js"
 
 const maxStreaks = 100_000
+
+/** Per-bucket estimates kept at most; beyond it, those idle longest are forgotten. */
+const maxEstimates = 100_000
+
+/**
+ * An estimate without feedback for this long is forgotten: the bucket starts again from the
+ * documented limit (three times Outlook's 10-minute window, the longest in the catalogue).
+ */
+const estimateMemoryMillis = 30 * 60_000
+
+/**
+ * While a lowered estimate holds, its factor is written to the store again at least this often, so
+ * that the store does not forget it as unused (see `QuotaStore.MemoryOptions.adaptiveMemoryMillis`).
+ */
+const refreshMillis = 60_000
 
 /**
  * How far the server's utilisation figure may exceed the client's own view of its buckets and still
@@ -150,13 +165,124 @@ const makeStreaks = (policy: Throttler.Policy): Streaks => {
   }
 }
 
+/** A bucket's learnt limit (see `limitEstimate`), and what the store was last told. */
+interface Learnt {
+  estimate: LimitEstimate.Estimate
+  /** The factor the store was last given (1 before any). */
+  applied: number
+  appliedAt: number
+  updatedAt: number
+}
+
+/**
+ * How long a bucket takes to start afresh: a window's length, or a token bucket's refill of its
+ * whole capacity. A clean stretch this long at a share proves it. A concurrency cap is not adapted
+ * (`undefined`): a 429 that does not name its bucket implicates the mailbox's window and its cap
+ * alike, and the requests held at that moment say nothing about how many Graph allows at once.
+ */
+const cleanWindowOf = (limit: Limit): number | undefined => {
+  switch (limit._tag) {
+    case "Window":
+      return limit.windowMillis
+    case "TokenBucket":
+      return (limit.capacity / limit.refillPerSecond) * 1000
+    case "Concurrency":
+      return undefined
+  }
+}
+
+/** Whether a bucket's limit is learnt (see `cleanWindowOf`). */
+const adapts = (d: Demand): boolean => d.limit._tag !== "Concurrency"
+
+/**
+ * One `Learnt` per bucket that Graph has shown to be stricter than documented; bounded. An estimate
+ * idle for `estimateMemoryMillis` starts again from the documented limit (the store is told so by
+ * the next `learn`).
+ */
+const makeEstimates = () => {
+  const learnt = new Map<string, Learnt>()
+  const fresh = (found: Learnt, now: number): Learnt => {
+    if (now - found.updatedAt > estimateMemoryMillis) {
+      found.estimate = LimitEstimate.initial(now)
+      found.updatedAt = now
+    }
+    return found
+  }
+  return {
+    /** The bucket's estimate, if it has one. */
+    get: (key: string, now: number): Learnt | undefined => {
+      const found = learnt.get(key)
+      return found === undefined ? undefined : fresh(found, now)
+    },
+    /** The bucket's estimate, started at the documented limit if it has none. */
+    of: (key: string, now: number): Learnt => {
+      const found = learnt.get(key)
+      if (found !== undefined) return fresh(found, now)
+      if (learnt.size >= maxEstimates) {
+        // forget those back at the documented limit and idle, then the oldest, down to half
+        for (const [k, l] of learnt) {
+          if (l.applied >= 1 && now - l.updatedAt > estimateMemoryMillis) learnt.delete(k)
+        }
+        for (const k of learnt.keys()) {
+          if (learnt.size < maxEstimates / 2) break
+          learnt.delete(k)
+        }
+      }
+      const made: Learnt = { estimate: LimitEstimate.initial(now), applied: 1, appliedAt: now, updatedAt: now }
+      learnt.set(key, made)
+      return made
+    }
+  }
+}
+
 /** What each kind of answer changes, applied through the runner's port. */
 const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
   const port = runner.port
   const streaks = makeStreaks(policy)
-  const increase: QuotaStore.Adjustment = { _tag: "Increase", step: policy.increase }
-  const decrease: QuotaStore.Adjustment = { _tag: "Decrease", factor: policy.decrease, floor: policy.floor }
+  const estimates = makeEstimates()
   const cap = (millis: number) => Math.min(millis, policy.maxPauseMillis)
+
+  /**
+   * Moves a bucket's estimate to `next`, and has the store apply its factor when it changed (or
+   * when the store was last told long ago). Returns whether the factor went down.
+   */
+  const learn = (d: Demand, learnt: Learnt, next: LimitEstimate.Estimate, now: number): Step<boolean> => {
+    const before = learnt.applied
+    learnt.estimate = next
+    learnt.updatedAt = now
+    if (next.factor === before && (next.factor >= 1 || now - learnt.appliedAt < refreshMillis)) return false
+    learnt.applied = next.factor
+    learnt.appliedAt = now
+    return andThen(port.adjust([d], { _tag: "Scale", factor: next.factor }, now), () => next.factor < before)
+  }
+
+  /** `learn` for each of `list` in order; the keys whose factor went down. */
+  const learnEach = (
+    list: ReadonlyArray<Demand>,
+    next: (d: Demand, learnt: Learnt) => LimitEstimate.Estimate | undefined,
+    now: number
+  ): Step<ReadonlyArray<string>> => {
+    const lowered: Array<string> = []
+    const from = (i: number): Step<ReadonlyArray<string>> => {
+      for (; i < list.length; i++) {
+        const d = list[i]!
+        const learnt = estimates.of(d.key, now)
+        const estimate = next(d, learnt)
+        if (estimate === undefined) continue
+        const step = learn(d, learnt, estimate, now)
+        if (Effect.isEffect(step)) {
+          const at = i
+          return andThen(step, (down) => {
+            if (down) lowered.push(d.key)
+            return from(at + 1)
+          })
+        }
+        if (step) lowered.push(d.key)
+      }
+      return lowered
+    }
+    return from(0)
+  }
 
   // Feedback is about what was sent: invalid demands cannot have been admitted, so use the
   // positive-cost ones as given.
@@ -184,11 +310,29 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
   const pause = (entries: ReadonlyArray<Demand>, until: number, now: number): Step<void> =>
     entries.length === 0 ? undefined : port.pause(entries, until, now)
 
-  /** A success: the buckets' streaks end, their limits get a step back, and their waiters look again. */
+  /**
+   * A success: the buckets' streaks end, a bucket with a lowered estimate counts a clean window
+   * towards its next probe upwards, and their waiters look again. A bucket never lowered costs
+   * one map lookup.
+   */
   const restore = (entries: ReadonlyArray<Demand>, now: number): Step<void> => {
     streaks.end(entries)
     if (entries.length === 0) return undefined
-    return andThen(port.adjust(entries, increase, now), () => runner.queue.wake(keysOf(entries)))
+    let probed: Array<Demand> | undefined
+    for (const d of entries) {
+      if (!adapts(d)) continue
+      const learnt = estimates.get(d.key, now)
+      if (learnt === undefined) continue
+      if (learnt.applied >= 1 && learnt.estimate.factor >= 1 && learnt.estimate.hi >= 1) continue
+      if (probed === undefined) probed = []
+      probed.push(d)
+    }
+    const wake = () => runner.queue.wake(keysOf(entries))
+    if (probed === undefined) return wake()
+    return andThen(
+      learnEach(probed, (d, learnt) => LimitEstimate.succeeded(learnt.estimate, now, cleanWindowOf(d.limit) ?? 0, policy), now),
+      wake
+    )
   }
 
   /** A 429: pauses the implicated buckets and lowers those this event has not lowered yet. */
@@ -196,6 +340,7 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     signals: ThrottleFeedback.Signals,
     entries: ReadonlyArray<Demand>,
     now: number,
+    admittedAt: number,
     stepped: Stepped | undefined
   ): Step<Changes> => {
     const hit = ThrottleFeedback.implicated(signals, entries)
@@ -206,13 +351,46 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
       ? now + cap(RetryAfter.delayMillis(retryAfter.value, now))
       : streaks.backoffUntil(hit, fresh, now, signals)
     const reason = Option.isSome(retryAfter) ? "RetryAfter" as const : "Backoff" as const
+    const utilisation = port.utilisation
     return andThen(until, (untilMillis) =>
-      andThen(pause(hit, untilMillis, now), () =>
-        andThen(fresh.length > 0 ? port.adjust(fresh, decrease, now) : undefined, () => ({
-          ...unchanged,
-          paused: Option.some({ keys: keysOf(hit), untilMillis, reason }),
-          lowered: keysOf(fresh)
-        }))))
+      andThen(andThen(pause(hit, untilMillis, now), () => drain(hit, now)), () =>
+        andThen(
+          fresh.length > 0
+            ? learnEach(fresh.filter(adapts), (d, learnt) =>
+              LimitEstimate.throttled(
+                learnt.estimate,
+                now,
+                admittedAt,
+                // what this process used of the bucket; unknown with a store others may share
+                utilisation === undefined ? undefined : utilisation(d, now),
+                untilMillis,
+                policy
+              ), now)
+            : [],
+          (lowered) => ({
+            ...unchanged,
+            paused: Option.some({ keys: keysOf(hit), untilMillis, reason }),
+            lowered
+          })
+        )))
+  }
+
+  /**
+   * A 429 says Graph's bucket is empty: a token bucket of this process that still holds tokens
+   * (admitted at a share above Graph's, or refilled while Graph's was not) is charged what it holds,
+   * so that after the pause it sends at the refill rate instead of bursting into an empty bucket.
+   * Only with a store that tells this process's own use.
+   */
+  const drain = (hit: ReadonlyArray<Demand>, now: number): Step<void> => {
+    const utilisation = port.utilisation
+    if (utilisation === undefined) return undefined
+    const held: Array<Demand> = []
+    for (const d of hit) {
+      if (d.limit._tag !== "TokenBucket") continue
+      const tokens = (1 - utilisation(d, now)) * d.limit.capacity
+      if (tokens > 0) held.push({ ...d, cost: tokens })
+    }
+    return held.length === 0 ? undefined : port.adjust(held, { _tag: "Charge" }, now)
   }
 
   /** A 503 with Retry-After: pauses the implicated buckets until then. */
@@ -256,6 +434,40 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     changes: Changes
   ): Step<Changes> => {
     const used = Option.getOrElse(ThrottleFeedback.utilisation(signals), () => 0)
+    return andThen(learnCapacity(entries, used, now), () => slowdownAt(signals, entries, now, stepped, changes, used))
+  }
+
+  /**
+   * A utilisation figure from Graph: when this process's own use of its fullest bucket is a
+   * smaller share of the documented limit than Graph reports of its real one, Graph's capacity is
+   * about their ratio (an upper bound learnt without a 429; see `LimitEstimate.reported`). Only with a
+   * store that tells this process's own use; the fullest bucket is the one Graph reports on.
+   */
+  const learnCapacity = (entries: ReadonlyArray<Demand>, used: number, now: number): Step<unknown> => {
+    const utilisation = port.utilisation
+    if (utilisation === undefined || !(used > 0)) return undefined
+    let fullest: Demand | undefined
+    let own = 0
+    for (const d of ThrottleFeedback.own(entries)) {
+      if (!adapts(d)) continue
+      const share = utilisation(d, now)
+      if (share > own) {
+        own = share
+        fullest = d
+      }
+    }
+    if (fullest === undefined || own >= used) return undefined
+    return learnEach([fullest], (_, learnt) => LimitEstimate.reported(learnt.estimate, now, own, used, policy), now)
+  }
+
+  const slowdownAt = (
+    signals: ThrottleFeedback.Signals,
+    entries: ReadonlyArray<Demand>,
+    now: number,
+    stepped: Stepped | undefined,
+    changes: Changes,
+    used: number
+  ): Step<Changes> => {
     const hit = used >= policy.slowdownThreshold ? ThrottleFeedback.own(entries) : []
     if (hit.length === 0 || explainedLocally(hit, used, now)) return changes
     // a bucket this event has slowed already keeps that pause
@@ -286,12 +498,15 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
   const apply = (
     response: ThrottleFeedback.Response,
     demands: ReadonlyArray<Demand>,
+    admittedAt: number | undefined,
     stepped: Stepped | undefined
   ): Step<FeedbackResult> => {
     const now = runner.now()
     const signals = ThrottleFeedback.fromResponse(response, now)
     const entries = sentEntries(demands)
-    if (signals.throttled) return andThen(throttled(signals, entries, now, stepped), (changes) => ({ signals, ...changes }))
+    if (signals.throttled) {
+      return andThen(throttled(signals, entries, now, admittedAt ?? now, stepped), (changes) => ({ signals, ...changes }))
+    }
     const changes = signals.unavailable && Option.isSome(signals.retryAfter)
       ? unavailable(signals, signals.retryAfter.value, entries, now)
       : signals.succeeded
@@ -317,9 +532,9 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
   /** The answers in order, from `from`; one that waits on an Effect runs before the answers after it. */
   const feedbackFrom = (answers: ReadonlyArray<AnsweredRequest>, from: number, stepped: Stepped): Step<void> => {
     for (let i = from; i < answers.length; i++) {
-      const { demands, response } = answers[i]!
+      const { admittedAt, demands, response } = answers[i]!
       const step = !quiet(response)
-        ? apply(response, demands, stepped)
+        ? apply(response, demands, admittedAt, stepped)
         : response.status >= 200 && response.status < 300
         ? restore(sentEntries(demands), runner.now())
         : undefined
@@ -331,7 +546,7 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
   }
 
   return {
-    feedback: (response, demands) => apply(response, demands, undefined),
+    feedback: (response, demands) => apply(response, demands, undefined, undefined),
     feedbackAll: (answers) => feedbackFrom(answers, 0, { backoff: new Set(), slowdown: new Set() })
   }
 }

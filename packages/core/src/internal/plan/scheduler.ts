@@ -299,39 +299,38 @@ export interface Retained {
 export const schedulerOf = new WeakMap<object, Scheduler>()
 
 /**
- * Tracks one run of a workload. Not safe for concurrent use: one fiber owns it. Taking the ready
- * requests is in `frontier.ts`, packing them in `packing.ts`, building batches in `batches.ts`,
- * and the settlements and kept responses in `settlement.ts`; the fields those read are internal.
+ * A run's state: per-request arrays, counters, and what is kept for settled requests. The
+ * operations on it are {@link Scheduler}'s.
  *
  * @internal
  */
-export class Scheduler implements Taking, Packing, Settling {
+export class RunState {
   readonly state: Uint8Array
   readonly unsatisfied: Int32Array
   readonly ready: ReadyQueue
   readonly parked = new Map<string, ReadyQueue>()
   readonly mark: Int32Array
   readonly resolved = new Map<number, BatchRequestItem>()
-  private readonly settlements: Settlements
-  private readonly responses: Responses
-  private packing: { readonly need: Int32Array; readonly depth: Int32Array; readonly parent: Int32Array } | undefined
+  protected readonly settlements: Settlements
+  protected readonly responses: Responses
+  protected packing: { readonly need: Int32Array; readonly depth: Int32Array; readonly parent: Int32Array } | undefined
   /** Round trips on the critical path up to each request's latest send (see the executor). */
-  private readonly sentDepth: Int32Array
-  private stamp = 0
-  private rounds = 0
-  private remaining: number
-  private settledCount = 0
+  protected readonly sentDepth: Int32Array
+  protected stamp = 0
+  protected rounds = 0
+  protected remaining: number
+  protected settledCount = 0
 
   constructor(
     readonly prepared: Prepared,
     readonly policy: PlanPolicy,
-    private readonly settings: rules.Settings,
-    private readonly resolveReferences: boolean,
+    protected readonly settings: rules.Settings,
+    protected readonly resolveReferences: boolean,
     /**
      * A run owns its `Prepared`: a settled request's accepted statuses are dropped from it, so
      * that memory follows the requests still to run. Plans keep them.
      */
-    private readonly releaseSettled = false
+    protected readonly releaseSettled = false
   ) {
     const n = prepared.workload.length
     this.ready = new ReadyQueue(prepared.priority)
@@ -370,6 +369,51 @@ export class Scheduler implements Taking, Packing, Settling {
     return this.prepared.priority
   }
 
+  /** Critical-path round trips up to the request's latest send (0 before its first). */
+  depthOf(v: number): number {
+    return this.sentDepth[v]!
+  }
+
+  setDepth(v: number, depth: number): void {
+    this.sentDepth[v] = depth
+  }
+
+  /** What is still held, counted (linear in the workload: for tests). */
+  retained(): Retained {
+    let parked = 0
+    for (const lane of this.parked.values()) parked += lane.size
+    return { pending: this.remaining, ready: this.ready.size + parked, requests: this.resolved.size, responses: this.responses.size }
+  }
+
+  nextStamp(): number {
+    return ++this.stamp
+  }
+
+  packingArrays() {
+    const n = this.prepared.workload.length
+    return this.packing ??= { need: new Int32Array(n), depth: new Int32Array(n), parent: new Int32Array(n) }
+  }
+
+  /** Records a request's settlement and releases what it held. */
+  settle(v: number, settlement: Settlement): void {
+    this.state[v] = DONE
+    this.settlements.record(v, settlement)
+    this.remaining--
+    this.settledCount++
+    this.resolved.delete(v)
+    if (this.releaseSettled) (this.prepared.accept as Map<number, ReadonlySet<number>>).delete(v)
+    this.responses.release(v)
+  }
+}
+
+/**
+ * Tracks one run of a workload. Not safe for concurrent use: one fiber owns it. Its state is
+ * {@link RunState}; taking the ready requests is in `frontier.ts`, packing them in `packing.ts`,
+ * building batches in `batches.ts`, and the settlements and kept responses in `settlement.ts`.
+ *
+ * @internal
+ */
+export class Scheduler extends RunState implements Taking, Packing, Settling {
   /**
    * The next round: every request whose dependencies are satisfied, packed by the policy; with a
    * `limit`, at most that many requests (the first by priority and workload order), the rest staying
@@ -437,42 +481,6 @@ export class Scheduler implements Taking, Packing, Settling {
     this.resolved.delete(v)
     if (this.unsatisfied[v] === 0) this.ready.push(v)
     return true
-  }
-
-  /** Critical-path round trips up to the request's latest send (0 before its first). */
-  depthOf(v: number): number {
-    return this.sentDepth[v]!
-  }
-
-  setDepth(v: number, depth: number): void {
-    this.sentDepth[v] = depth
-  }
-
-  /** What is still held, counted (linear in the workload: for tests). */
-  retained(): Retained {
-    let parked = 0
-    for (const lane of this.parked.values()) parked += lane.size
-    return { pending: this.remaining, ready: this.ready.size + parked, requests: this.resolved.size, responses: this.responses.size }
-  }
-
-  nextStamp(): number {
-    return ++this.stamp
-  }
-
-  packingArrays() {
-    const n = this.prepared.workload.length
-    return this.packing ??= { need: new Int32Array(n), depth: new Int32Array(n), parent: new Int32Array(n) }
-  }
-
-  /** Records a request's settlement and releases what it held. */
-  settle(v: number, settlement: Settlement): void {
-    this.state[v] = DONE
-    this.settlements.record(v, settlement)
-    this.remaining--
-    this.settledCount++
-    this.resolved.delete(v)
-    if (this.releaseSettled) (this.prepared.accept as Map<number, ReadonlySet<number>>).delete(v)
-    this.responses.release(v)
   }
 
   /** Substitutes a request's references; on failure settles it (and its dependents) unsent. */

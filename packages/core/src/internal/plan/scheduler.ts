@@ -9,13 +9,16 @@ import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
 import type { PlannedBatch, PlanPolicy, RunRound, Settlement, Spread } from "../../DependencyResolver.js"
 import type { WorkloadRequest } from "../../Workload.js"
 import * as rules from "../batch/rules.js"
-import * as bounds from "../batch/bounds.js"
 import { topologicalOrder, findCycle } from "../batch/graph.js"
 import * as reference from "../workload/reference.js"
 import * as VE from "../../ValidationError.js"
+import { fitBytes, shapeOf, toBatch } from "./batches.js"
+import { DONE, IN_FLIGHT, PENDING, takeFrontier, takeSpread, type Taking } from "./frontier.js"
+import { chunk, MAX, pack, type Packing } from "./packing.js"
+import { ReadyQueue } from "./readyQueue.js"
+import { plainSettlement, propagate, Responses, satisfyChildren, type Settling, Settlements } from "./settlement.js"
 
-/** @internal */
-export const MAX = 20
+export { MAX }
 
 /** @internal */
 export interface Prepared {
@@ -270,80 +273,6 @@ export interface Group {
   readonly shape: rules.Shape
 }
 
-const PENDING = 0
-const IN_FLIGHT = 1
-const DONE = 2
-
-/**
- * Ready requests, the smallest (priority, workload position) first: a binary heap of indices. A
- * request may be in it more than once; the scheduler skips copies that are no longer ready.
- */
-class ReadyQueue {
-  private heap = new Int32Array(16)
-  private count = 0
-
-  constructor(private readonly priority: Uint8Array) {}
-
-  get size(): number {
-    return this.count
-  }
-
-  private before(a: number, b: number): boolean {
-    const pa = this.priority[a]!
-    const pb = this.priority[b]!
-    return pa < pb || (pa === pb && a < b)
-  }
-
-  push(v: number): void {
-    if (this.count === this.heap.length) {
-      const grown = new Int32Array(this.heap.length * 2)
-      grown.set(this.heap)
-      this.heap = grown
-    }
-    let i = this.count++
-    while (i > 0) {
-      const up = (i - 1) >> 1
-      const parent = this.heap[up]!
-      if (!this.before(v, parent)) break
-      this.heap[i] = parent
-      i = up
-    }
-    this.heap[i] = v
-  }
-
-  /** The first request; only when `size > 0`. */
-  pop(): number {
-    const top = this.heap[0]!
-    const last = this.heap[--this.count]!
-    let i = 0
-    for (;;) {
-      let child = 2 * i + 1
-      if (child >= this.count) break
-      if (child + 1 < this.count && this.before(this.heap[child + 1]!, this.heap[child]!)) child++
-      if (!this.before(this.heap[child]!, last)) break
-      this.heap[i] = this.heap[child]!
-      i = child
-    }
-    this.heap[i] = last
-    return top
-  }
-}
-
-/**
- * Settlements are kept for every settled request, so the common ones are shared: one object per
- * status, not one per request.
- */
-const sharedSettlements = { Succeeded: new Map<number, Settlement>(), Failed: new Map<number, Settlement>() }
-const plainSettlement = (tag: "Succeeded" | "Failed", status: number): Settlement => {
-  const cache = sharedSettlements[tag]
-  const cached = cache.get(status)
-  if (cached !== undefined) return cached
-  const settlement: Settlement = Object.freeze({ _tag: tag, status })
-  // statuses come from the server: cache only the ones HTTP can have
-  if (Number.isInteger(status) && status >= 0 && status < 1000) cache.set(status, settlement)
-  return settlement
-}
-
 /**
  * What a scheduler still holds for its requests, for tests: per-request data must be released as
  * requests settle.
@@ -370,64 +299,52 @@ export interface Retained {
 export const schedulerOf = new WeakMap<object, Scheduler>()
 
 /**
- * Tracks one run of a workload. Not safe for concurrent use: one fiber owns it.
+ * A run's state: per-request arrays, counters, and what is kept for settled requests. The
+ * operations on it are {@link Scheduler}'s.
  *
  * @internal
  */
-export class Scheduler {
+export class RunState {
   readonly state: Uint8Array
   readonly unsatisfied: Int32Array
-  /**
-   * Settled requests' settlements: a plain success or failure as its status (`plain`: 1 succeeded,
-   * 2 failed), any other in `rare`, so that a million settled requests take five bytes each.
-   */
-  private readonly plain: Uint8Array
-  private readonly plainStatus: Int32Array
-  private readonly rare = new Map<number, Settlement>()
-  private readonly ready: ReadyQueue
-  /** Ready requests passed over because their affinity had no room (see {@link Spread}), per affinity. */
-  private readonly parked = new Map<string, ReadyQueue>()
-  private readonly mark: Int32Array
-  private packing: { readonly need: Int32Array; readonly depth: Int32Array; readonly parent: Int32Array } | undefined
-  /** Unsettled requests referencing each request's response, for the requests referenced at all. */
-  private readonly referencedBy = new Map<number, number>()
-  private readonly responses = new Map<number, reference.ResponseLike>()
-  /** Wire requests of the requests taken to be sent and not settled or requeued. */
-  private readonly resolved = new Map<number, BatchRequestItem>()
+  readonly ready: ReadyQueue
+  readonly parked = new Map<string, ReadyQueue>()
+  readonly mark: Int32Array
+  readonly resolved = new Map<number, BatchRequestItem>()
+  protected readonly settlements: Settlements
+  protected readonly responses: Responses
+  protected packing: { readonly need: Int32Array; readonly depth: Int32Array; readonly parent: Int32Array } | undefined
   /** Round trips on the critical path up to each request's latest send (see the executor). */
-  private readonly sentDepth: Int32Array
-  private stamp = 0
-  private rounds = 0
-  private remaining: number
-  private settledCount = 0
+  protected readonly sentDepth: Int32Array
+  protected stamp = 0
+  protected rounds = 0
+  protected remaining: number
+  protected settledCount = 0
 
   constructor(
     readonly prepared: Prepared,
     readonly policy: PlanPolicy,
-    private readonly settings: rules.Settings,
-    private readonly resolveReferences: boolean,
+    protected readonly settings: rules.Settings,
+    protected readonly resolveReferences: boolean,
     /**
      * A run owns its `Prepared`: a settled request's accepted statuses are dropped from it, so
      * that memory follows the requests still to run. Plans keep them.
      */
-    private readonly releaseSettled = false
+    protected readonly releaseSettled = false
   ) {
     const n = prepared.workload.length
     this.ready = new ReadyQueue(prepared.priority)
     this.state = new Uint8Array(n)
     this.unsatisfied = new Int32Array(n)
-    this.plain = new Uint8Array(n)
-    this.plainStatus = new Int32Array(n)
+    this.settlements = new Settlements(n)
     this.mark = new Int32Array(n)
     this.sentDepth = new Int32Array(n)
     this.remaining = n
     for (let v = 0; v < n; v++) {
       this.unsatisfied[v] = prepared.deps.of(v).length
       if (prepared.deps.of(v).length === 0) this.ready.push(v)
-      prepared.deps.of(v).forEach((u, k) => {
-        if (prepared.flow.of(v)[k]) this.referencedBy.set(u, (this.referencedBy.get(u) ?? 0) + 1)
-      })
     }
+    this.responses = new Responses(prepared)
   }
 
   /** Requests not yet settled. */
@@ -441,16 +358,62 @@ export class Scheduler {
 
   /** A request's settlement, once settled. */
   settlement(v: number): Settlement | undefined {
-    const kind = this.plain[v]
-    if (kind === 1) return plainSettlement("Succeeded", this.plainStatus[v]!)
-    if (kind === 2) return plainSettlement("Failed", this.plainStatus[v]!)
-    return this.rare.get(v)
+    return this.settlements.get(v)
   }
 
   get roundCount(): number {
     return this.rounds
   }
 
+  get priority(): Uint8Array {
+    return this.prepared.priority
+  }
+
+  /** Critical-path round trips up to the request's latest send (0 before its first). */
+  depthOf(v: number): number {
+    return this.sentDepth[v]!
+  }
+
+  setDepth(v: number, depth: number): void {
+    this.sentDepth[v] = depth
+  }
+
+  /** What is still held, counted (linear in the workload: for tests). */
+  retained(): Retained {
+    let parked = 0
+    for (const lane of this.parked.values()) parked += lane.size
+    return { pending: this.remaining, ready: this.ready.size + parked, requests: this.resolved.size, responses: this.responses.size }
+  }
+
+  nextStamp(): number {
+    return ++this.stamp
+  }
+
+  packingArrays() {
+    const n = this.prepared.workload.length
+    return this.packing ??= { need: new Int32Array(n), depth: new Int32Array(n), parent: new Int32Array(n) }
+  }
+
+  /** Records a request's settlement and releases what it held. */
+  settle(v: number, settlement: Settlement): void {
+    this.state[v] = DONE
+    this.settlements.record(v, settlement)
+    this.remaining--
+    this.settledCount++
+    this.resolved.delete(v)
+    if (this.releaseSettled) (this.prepared.accept as Map<number, ReadonlySet<number>>).delete(v)
+    this.responses.release(v)
+  }
+}
+
+/**
+ * Tracks one run of a workload. Not safe for concurrent use: one fiber owns it. Its state is
+ * {@link RunState}; taking the ready requests is in `frontier.ts`, packing them in `packing.ts`,
+ * building batches in `batches.ts`, and the settlements and kept responses in `settlement.ts`.
+ *
+ * @internal
+ */
+export class Scheduler extends RunState implements Taking, Packing, Settling {
   /**
    * The next round: every request whose dependencies are satisfied, packed by the policy; with a
    * `limit`, at most that many requests (the first by priority and workload order), the rest staying
@@ -473,15 +436,16 @@ export class Scheduler {
     readonly notSent: ReadonlyArray<string>
   } {
     const notSent: Array<string> = []
-    const frontier = spread === undefined ? this.takeFrontier(notSent, limit) : this.takeSpread(notSent, limit, spread)
+    const frontier = spread === undefined ? takeFrontier(this, notSent, limit) : takeSpread(this, notSent, limit, spread)
     if (frontier.length === 0) return { index: this.rounds, groups: [], notSent }
     this.rounds++
-    const members = this.policy === "waves" ? this.chunk(frontier) : this.pack(frontier, notSent, limit)
+    const members = this.policy === "waves" ? chunk(frontier) : pack(this, frontier, notSent, limit)
     const groups: Array<Group> = []
     for (const group of members) {
-      for (const part of this.fitBytes(group)) {
+      const planned = this.toBatch({ members: group, shape: shapeOf(this.prepared, group) }, 0)
+      for (const part of fitBytes(planned, group, (rest) => this.wait(rest))) {
         for (const v of part) this.state[v] = IN_FLIGHT
-        groups.push({ members: part, shape: this.shapeOf(part) })
+        groups.push({ members: part, shape: shapeOf(this.prepared, part) })
       }
     }
     return { index: this.rounds, groups, notSent }
@@ -490,16 +454,24 @@ export class Scheduler {
   succeed(v: number, response?: reference.ResponseLike): boolean {
     if (this.state[v] === DONE) return false
     this.settle(v, plainSettlement("Succeeded", response?.status ?? 200))
-    if (response !== undefined && this.referencedBy.has(v)) this.responses.set(v, response)
-    this.satisfyChildren(v)
+    this.responses.keep(v, response)
+    satisfyChildren(this, v)
     return true
   }
 
   fail(v: number, status: number, response?: reference.ResponseLike): ReadonlyArray<number> {
     if (this.state[v] === DONE) return []
     this.settle(v, plainSettlement("Failed", status))
-    if (response !== undefined && this.referencedBy.has(v)) this.responses.set(v, response)
-    return this.propagate(v, status)
+    this.responses.keep(v, response)
+    return propagate(this, v, status)
+  }
+
+  /** The rest of a sequential batch that did not fit waits: its requests are pending again. */
+  private wait(rest: ReadonlyArray<number>): void {
+    for (const v of rest) {
+      this.resolved.delete(v)
+      if (this.unsatisfied[v] === 0) this.ready.push(v)
+    }
   }
 
   /** Back to pending, for a retry (429, 503, 504) or a 424 caused by packing, not by a real dependency. */
@@ -511,396 +483,49 @@ export class Scheduler {
     return true
   }
 
-  /** Critical-path round trips up to the request's latest send (0 before its first). */
-  depthOf(v: number): number {
-    return this.sentDepth[v]!
-  }
-
-  setDepth(v: number, depth: number): void {
-    this.sentDepth[v] = depth
-  }
-
-  /** What is still held, counted (linear in the workload: for tests). */
-  retained(): Retained {
-    let parked = 0
-    for (const lane of this.parked.values()) parked += lane.size
-    return { pending: this.remaining, ready: this.ready.size + parked, requests: this.resolved.size, responses: this.responses.size }
-  }
-
-  private settle(v: number, settlement: Settlement) {
-    this.state[v] = DONE
-    const status = "status" in settlement ? settlement.status : 0
-    if (settlement._tag !== "Succeeded" && settlement._tag !== "Failed" || (status | 0) !== status) this.rare.set(v, settlement)
-    else {
-      this.plain[v] = settlement._tag === "Succeeded" ? 1 : 2
-      this.plainStatus[v] = status
-    }
-    this.remaining--
-    this.settledCount++
-    this.resolved.delete(v)
-    if (this.releaseSettled) (this.prepared.accept as Map<number, ReadonlySet<number>>).delete(v)
-    // responses are kept only while a request that references them is unsettled
-    const deps = this.prepared.deps.of(v)
-    for (let k = 0; k < deps.length; k++) {
-      if (this.prepared.flow.of(v)[k]) {
-        const u = deps[k]!
-        const left = this.referencedBy.get(u)! - 1
-        if (left > 0) this.referencedBy.set(u, left)
-        else {
-          this.referencedBy.delete(u)
-          this.responses.delete(u)
-        }
-      }
-    }
-  }
-
-  private satisfyChildren(v: number) {
-    for (const c of this.prepared.children.of(v)) {
-      if (this.state[c] === DONE) continue
-      if (--this.unsatisfied[c]! === 0 && this.state[c] === PENDING) this.ready.push(c)
-    }
-  }
-
-  private propagate(root: number, rootStatus: number): Array<number> {
-    const failed: Array<number> = []
-    const stack: Array<[number, number]> = [[root, rootStatus]]
-    while (stack.length > 0) {
-      const [u, status] = stack.pop()!
-      for (const c of this.prepared.children.of(u)) {
-        if (this.state[c] === DONE) continue
-        if (this.prepared.accept.get(c)?.has(status)) {
-          if (--this.unsatisfied[c]! === 0 && this.state[c] === PENDING) this.ready.push(c)
-          continue
-        }
-        this.settle(c, { _tag: "DependencyFailed", dependency: this.prepared.workload[u]!.id, status })
-        failed.push(c)
-        stack.push([c, 424])
-      }
-    }
-    return failed
-  }
-
-  /** Up to `limit` ready requests in priority then workload order, with their references resolved. */
-  private takeFrontier(notSent: Array<string>, limit: number): Array<number> {
-    const stamp = ++this.stamp
-    const frontier: Array<number> = []
-    while (frontier.length < limit && this.ready.size > 0) {
-      const v = this.ready.pop()
-      if (this.state[v] !== PENDING || this.unsatisfied[v] !== 0 || this.mark[v] === stamp) continue
-      this.mark[v] = stamp
-      frontier.push(v)
-    }
-    const out: Array<number> = []
-    for (const v of frontier) {
-      if (this.state[v] !== PENDING) continue // settled by a failed resolution earlier in this loop
-      if (this.resolve(v, notSent)) out.push(v)
-    }
-    return out
-  }
-
-  /**
-   * {@link takeFrontier} across affinities: parked requests of an affinity that has room again go
-   * back to the ready queue first (the first by priority and workload order); then ready requests
-   * are taken in priority and workload order, and one whose affinity has no room left is parked
-   * (its wire request dropped) and passed over. Same input, same order: affinities are visited in
-   * the order they were first parked.
-   */
-  private takeSpread(notSent: Array<string>, limit: number, spread: Spread): Array<number> {
-    for (const [key, lane] of this.parked) {
-      for (let room = spread.room(key); room > 0 && lane.size > 0; room--) this.ready.push(lane.pop())
-      if (lane.size === 0) this.parked.delete(key)
-    }
-    const stamp = ++this.stamp
-    const taken = new Map<string, number>()
-    const out: Array<number> = []
-    while (out.length < limit && this.ready.size > 0) {
-      const v = this.ready.pop()
-      if (this.state[v] !== PENDING || this.unsatisfied[v] !== 0 || this.mark[v] === stamp) continue
-      this.mark[v] = stamp
-      if (!this.resolve(v, notSent)) continue
-      const key = spread.affinity(this.resolved.get(v)!)
-      if (key === undefined) {
-        out.push(v)
-        continue
-      }
-      const n = taken.get(key) ?? 0
-      if (n < spread.room(key)) {
-        taken.set(key, n + 1)
-        out.push(v)
-        continue
-      }
-      this.resolved.delete(v)
-      let lane = this.parked.get(key)
-      if (lane === undefined) this.parked.set(key, lane = new ReadyQueue(this.prepared.priority))
-      lane.push(v)
-    }
-    return out
-  }
-
   /** Substitutes a request's references; on failure settles it (and its dependents) unsent. */
-  private resolve(v: number, notSent: Array<string>): boolean {
-    const wire = wireRequest(this.prepared, v, this.settings)
-    const checked = Either.isLeft(wire) || !this.resolveReferences || this.prepared.hasReferences[v] === 0
-      ? wire
-      : Either.flatMap(
-        Either.mapLeft(
-          reference.substitute(wire.right, (source) => {
-            const u = this.prepared.index.get(rules.idKey(source))
-            return u === undefined ? undefined : this.responses.get(u)
-          }),
-          (refs) => new VE.InvalidReference({ ids: [wire.right.id], references: refs })
-        ),
-        (item) => Either.map(rules.normaliseRequests([item], this.settings), (items) => items[0]!)
-      )
+  resolve(v: number, notSent: Array<string>): boolean {
+    const checked = resolveWire(this.prepared, v, this.settings, this.resolveReferences, this.responses)
     if (Either.isRight(checked)) {
       this.resolved.set(v, checked.right)
       return true
     }
     this.settle(v, { _tag: "NotSent", error: checked.left })
     notSent.push(this.prepared.workload[v]!.id)
-    for (const c of this.propagate(v, 424)) notSent.push(this.prepared.workload[c]!.id)
+    for (const c of propagate(this, v, 424)) notSent.push(this.prepared.workload[c]!.id)
     return false
   }
 
-  /** Waves: the frontier in parallel batches of 20. */
-  private chunk(frontier: ReadonlyArray<number>): Array<Array<number>> {
-    const groups: Array<Array<number>> = []
-    for (let i = 0; i < frontier.length; i += MAX) groups.push(frontier.slice(i, i + MAX))
-    return groups
+  private toBatch(group: Group, position: number): PlannedBatch {
+    const wire = (v: number) => this.resolved.get(v) ?? Either.getOrThrow(wireRequest(this.prepared, v, this.settings))
+    return toBatch(this.prepared, wire, group, this.rounds, position)
   }
+}
 
-  /**
-   * Chains: besides the frontier, absorb every request whose unsatisfied dependencies are all
-   * absorbed through plain (non-reference) edges within 20 levels, then pack connected groups
-   * into sequential batches without splitting them where they fit.
-   */
-  private pack(frontier: ReadonlyArray<number>, notSent: Array<string>, limit: number): Array<Array<number>> {
-    const p = this.prepared
-    // chains' own working arrays, made on its first round (a waves run never needs them)
-    const n = p.workload.length
-    this.packing ??= { need: new Int32Array(n), depth: new Int32Array(n), parent: new Int32Array(n) }
-    const { need, depth, parent } = this.packing
-    const stamp = ++this.stamp
-    const absorbed: Array<number> = []
-    for (const v of frontier) {
-      this.mark[v] = stamp
-      depth[v] = 1
-      absorbed.push(v)
-    }
-    for (let k = 0; k < absorbed.length; k++) {
-      const u = absorbed[k]!
-      const kids = p.children.of(u)
-      for (let j = 0; j < kids.length; j++) {
-        const c = kids[j]!
-        if (this.state[c] !== PENDING || p.childFlow.of(u)[j]) continue
-        if (this.mark[c] !== -stamp) {
-          this.mark[c] = -stamp
-          need[c] = this.unsatisfied[c]!
-          depth[c] = 0
-        }
-        if (depth[u]! + 1 > depth[c]!) depth[c] = depth[u]! + 1
-        // `need` starts at every unsatisfied dependency and reference edges never count down, so a
-        // request waiting on a response is never absorbed into the round that produces it
-        // past the limit a dependent is left for a later round, when its dependencies have settled
-        if (--need[c]! === 0 && depth[c]! <= MAX && absorbed.length < limit) {
-          if (!this.resolve(c, notSent)) continue
-          this.mark[c] = stamp
-          absorbed.push(c)
-        }
-      }
-    }
-    // connected groups over plain edges among absorbed requests
-    for (const v of absorbed) parent[v] = v
-    const find = (x: number): number => {
-      while (parent[x] !== x) {
-        parent[x] = parent[parent[x]!]!
-        x = parent[x]!
-      }
-      return x
-    }
-    for (const v of absorbed) {
-      const deps = p.deps.of(v)
-      for (let k = 0; k < deps.length; k++) {
-        const u = deps[k]!
-        if (this.mark[u] === stamp && !p.flow.of(v)[k]) {
-          const a = find(u)
-          const b = find(v)
-          if (a !== b) parent[Math.max(a, b)] = Math.min(a, b)
-        }
-      }
-    }
-    const components = new Map<number, Array<number>>()
-    for (const v of absorbed) {
-      const root = find(v)
-      const list = components.get(root)
-      if (list === undefined) components.set(root, [v])
-      else list.push(v)
-    }
-    const singles: Array<number> = []
-    const small: Array<Array<number>> = []
-    const bins: Array<Array<number>> = []
-    for (const component of components.values()) {
-      if (component.length === 1) singles.push(component[0]!)
-      else if (component.length <= MAX) small.push(component)
-      else for (const batch of this.split(component, stamp)) small.push(batch)
-    }
-    // best-fit decreasing: whole groups (and self-contained parts of large ones) into sequential
-    // batches; a group is never split across batches of the same round when it fits in one.
-    // byFree[k] holds the batches with exactly k free places.
-    small.sort((a, b) => b.length - a.length)
-    const byFree: Array<Array<Array<number>>> = Array.from({ length: MAX + 1 }, () => [])
-    for (const group of small) {
-      let k = group.length
-      while (k <= MAX && byFree[k]!.length === 0) k++
-      const bin = k <= MAX ? byFree[k]!.pop()! : []
-      if (k > MAX) bins.push(bin)
-      bin.push(...group)
-      byFree[MAX - bin.length]!.push(bin)
-    }
-    // independent requests go to parallel batches; fill gaps only where that saves a batch
-    const gap = bins.reduce((sum, b) => sum + (MAX - b.length), 0)
-    const parallelNeeded = Math.ceil(Math.max(0, singles.length - gap) / MAX)
-    let fill = Math.max(0, singles.length - parallelNeeded * MAX)
-    if (Math.ceil(singles.length / MAX) === parallelNeeded) fill = 0
-    let next = singles.length - fill
-    const rest = singles.slice(0, next)
-    for (const bin of bins) {
-      while (fill > 0 && bin.length < MAX) {
-        bin.push(singles[next++]!)
-        fill--
-      }
-    }
-    return [...bins, ...this.chunk(rest)]
-  }
-
-  /**
-   * Splits a connected group larger than a batch: each batch starts at an unplaced request whose
-   * dependencies are all outside the group, then extends along the dependents that become placeable
-   * (deepest chain first). What cannot be placed waits for the next round.
-   */
-  private split(component: ReadonlyArray<number>, stamp: number): Array<Array<number>> {
-    const p = this.prepared
-    const inGroup = (x: number) => this.mark[x] === stamp
-    const placed = new Set<number>()
-    const roots = component
-      .filter((v) => !p.deps.of(v).some((u) => inGroup(u)))
-      .sort((a, b) => p.height[b]! - p.height[a]! || a - b)
-    let rootAt = 0
-    const batches: Array<Array<number>> = []
-    while (rootAt < roots.length) {
-      const batch: Array<number> = []
-      const need = new Map<number, number>()
-      const candidates: Array<number> = []
-      const add = (v: number) => {
-        batch.push(v)
-        placed.add(v)
-        for (const c of p.children.of(v)) {
-          if (!inGroup(c) || placed.has(c)) continue
-          let left = need.get(c)
-          if (left === undefined) left = p.deps.of(c).filter((u) => inGroup(u)).length
-          left--
-          need.set(c, left)
-          if (left === 0) candidates.push(c)
-        }
-      }
-      while (rootAt < roots.length && placed.has(roots[rootAt]!)) rootAt++
-      if (rootAt >= roots.length) break
-      add(roots[rootAt++]!)
-      while (batch.length < MAX) {
-        let pick = -1
-        let pickAt = -1
-        for (let i = 0; i < candidates.length; i++) {
-          const c = candidates[i]!
-          if (placed.has(c)) continue
-          if (pick === -1 || p.height[c]! > p.height[pick]!) {
-            pick = c
-            pickAt = i
-          }
-        }
-        if (pick !== -1) {
-          candidates.splice(pickAt, 1)
-          add(pick)
-          continue
-        }
-        while (rootAt < roots.length && placed.has(roots[rootAt]!)) rootAt++
-        if (rootAt >= roots.length) break
-        add(roots[rootAt++]!)
-      }
-      batches.push(batch)
-    }
-    return batches
-  }
-
-  /**
-   * Keeps every batch within Graph's 4 MB limit on a call, counting the headers the client adds
-   * later: a parallel group is split into several batches of the round; a sequential one keeps the
-   * prefix that fits, and the rest waits for a later round. Any request fits on its own (validation
-   * bounds its size), so every group yields a batch.
-   */
-  private fitBytes(group: Array<number>): Array<Array<number>> {
-    const limit = bounds.MAX_BATCH_BYTES
-    const added = bounds.ADDED_BYTES_PER_ITEM
-    const planned = this.toBatch({ members: group, shape: this.shapeOf(group) }, 0)
-    if (bounds.envelopeBytes(planned.requests, limit, added) <= limit) return [group]
-    const sizes = planned.requests.map((item) => bounds.itemBytes(item) + added + 1)
-    const parts: Array<Array<number>> = []
-    let part: Array<number> = []
-    let used = bounds.ENVELOPE_BYTES
-    for (let i = 0; i < group.length; i++) {
-      if (part.length > 0 && used + sizes[i]! > limit) {
-        if (planned.shape !== "parallel") {
-          // the rest of a sequential batch waits: its requests are pending again
-          for (const v of group.slice(i)) {
-            this.resolved.delete(v)
-            if (this.unsatisfied[v] === 0) this.ready.push(v)
-          }
-          break
-        }
-        parts.push(part)
-        part = []
-        used = bounds.ENVELOPE_BYTES
-      }
-      part.push(group[i]!)
-      used += sizes[i]!
-    }
-    parts.push(part)
-    return parts
-  }
-
-  /**
-   * Writes the batch's order into `dependsOn`: nothing when no member depends on another; every
-   * member on the first when that is the only dependency inside the batch (Graph's "same" shape);
-   * otherwise each member on the previous one (a sequential chain).
-   */
-  private shapeOf(group: ReadonlyArray<number>): rules.Shape {
-    const p = this.prepared
-    const inBatch = new Set(group)
-    let internal = false
-    // two requests form a chain; 'same' is for one dependency shared by two or more dependents
-    let star = group.length > 2
-    const first = group[0]!
-    for (let i = 0; i < group.length; i++) {
-      const v = group[i]!
-      const deps = p.deps.of(v).filter((u) => inBatch.has(u))
-      if (deps.length > 0) internal = true
-      if (i > 0 && !(deps.length === 1 && deps[0] === first)) star = false
-    }
-    return !internal ? "parallel" : star ? "same" : "serial"
-  }
-
-  private toBatch({ members: group, shape }: Group, position: number): PlannedBatch {
-    const p = this.prepared
-    const first = group[0]!
-    const requests = group.map((v, i) => {
-      const base = this.resolved.get(v) ?? Either.getOrThrow(wireRequest(p, v, this.settings))
-      const item: { -readonly [K in keyof BatchRequestItem]: BatchRequestItem[K] } = { ...base }
-      delete item.dependsOn
-      if (shape === "serial" && i > 0) item.dependsOn = [p.workload[group[i - 1]!]!.id]
-      if (shape === "same" && i > 0) item.dependsOn = [p.workload[first]!.id]
-      return item
-    })
-    return { id: `r${this.rounds}b${position + 1}`, round: this.rounds, shape, requests }
-  }
+/**
+ * A request's wire request with its references substituted from the kept responses (when the run
+ * resolves them), normalised again.
+ */
+const resolveWire = (
+  prepared: Prepared,
+  v: number,
+  settings: rules.Settings,
+  resolveReferences: boolean,
+  responses: Responses
+): Either.Either<BatchRequestItem, VE.RequestError | VE.InvalidReference> => {
+  const wire = wireRequest(prepared, v, settings)
+  return Either.isLeft(wire) || !resolveReferences || prepared.hasReferences[v] === 0
+    ? wire
+    : Either.flatMap(
+      Either.mapLeft(
+        reference.substitute(wire.right, (source) => {
+          const u = prepared.index.get(rules.idKey(source))
+          return u === undefined ? undefined : responses.get(u)
+        }),
+        (refs) => new VE.InvalidReference({ ids: [wire.right.id], references: refs })
+      ),
+      (item) => Either.map(rules.normaliseRequests([item], settings), (items) => items[0]!)
+    )
 }
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Schedule, TestClock } from "effect"
 import * as retry from "../src/internal/client/retry.js"
 
-const policy = (overrides: Partial<retry.Policy> = {}): retry.Policy => ({
+const policy = (overrides: Partial<retry.RetryPolicy> = {}): retry.RetryPolicy => ({
   maxAttempts: 3,
   maxRetryMillis: 60_000,
   idempotent: retry.defaultIdempotent,

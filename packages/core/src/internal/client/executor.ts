@@ -49,7 +49,7 @@ export interface Settings {
   /** One `$batch` round trip, from sending to the last byte of the answer. */
   readonly timeoutMillis: number
   /** Whether and when a request is resent. */
-  readonly retry: retry.Policy
+  readonly retry: retry.RetryPolicy
   readonly planning: DependencyResolver.Options
 }
 

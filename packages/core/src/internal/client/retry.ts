@@ -18,7 +18,7 @@ import type { Headers } from "@effect-msgraph/spec/BatchRequest"
 import * as RetryAfter from "@effect-msgraph/spec/RetryAfter"
 
 /** How resends are bounded and spaced; `GraphClient.Options` resolved. */
-export interface Policy {
+export interface RetryPolicy {
   /** Attempts per request, the first included. */
   readonly maxAttempts: number
   /** No resend is scheduled past this long after a request was first sent. */
@@ -72,7 +72,7 @@ export const throttling = (status: number): boolean => status === 429 || status 
  * Whether a request may be sent again after a send that may have run: its own `idempotent`
  * marker, else the policy's rule for its method.
  */
-export const resendable = (policy: Policy, method: string, marker: boolean | undefined): boolean =>
+export const resendable = (policy: RetryPolicy, method: string, marker: boolean | undefined): boolean =>
   marker ?? policy.idempotent(method)
 
 /** One request of a batch that its send left unsettled, for {@link unknownOutcomes}. */
@@ -132,7 +132,7 @@ export class Ledger {
   private readonly last = new Map<string, LastAnswer>()
 
   constructor(
-    readonly policy: Policy,
+    readonly policy: RetryPolicy,
     /** Every request of the run ends by this instant (`Infinity`: no deadline). */
     readonly deadlineAt: number
   ) {}

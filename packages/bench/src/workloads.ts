@@ -110,7 +110,8 @@ const clientLayer = (name: ClientName, throttler?: ThrottlerOptions, overrides?:
           catalog: { tenantSize, delegated: true, ...(overrides === undefined ? {} : { overrides }) },
           ...(throttler === undefined ? {} : { throttler })
         }).pipe(Layer.orDie),
-        options: { concurrency }
+        // the library's defaults: the in-flight limit adapts (from 4, up to GraphClient.defaultMaxConcurrency)
+        options: {}
       }
     case "unthrottled":
       return { admission: GraphClient.layerUnthrottled, options: { concurrency, maxAttempts: retryingAttempts } }
@@ -944,7 +945,8 @@ absolute wall times. Virtual-time durations do not depend on the machine.
 
 ## The clients
 
-- **effect-msgraph**: \`GraphClient.layer({ concurrency: ${concurrency} })\` with
+- **effect-msgraph**: \`GraphClient.layer()\` with its defaults (the number of \`$batch\` calls in flight
+  adapts, from 4 up to \`GraphClient.defaultMaxConcurrency\`; see docs/throughput.md), with
   \`GraphClient.layerThrottledMemory(Emulator.defaultIdentity, { catalog: { tenantSize: "${tenantSize}", delegated: true } })\`:
   proactive admission against the documented limits. In (a) it plans knowing the emulator's latency
   model (\`Simulation.planningOptions\`, as \`simulate\` and \`run\` do); in (b), like the other two

@@ -106,6 +106,47 @@ local function width(cap, rate)
   return rate / slots
 end
 
+-- Leases are triples { owner, units, expiresAt } stored from index \`from\` of an array: from 7 in a
+-- concurrency or token bucket's state, from 1 in a window's nested array of units in flight (s[3]).
+
+-- adds cost units to this process's lease, and renews it
+local function leaseAdd(t, from, cost)
+  for j = from, #t, 3 do
+    if t[j] == owner then
+      t[j + 1] = t[j + 1] + cost
+      t[j + 2] = now + lease
+      return
+    end
+  end
+  local n = #t
+  t[n + 1] = owner
+  t[n + 2] = cost
+  t[n + 3] = now + lease
+end
+
+-- takes cost units off this process's lease (never below 0)
+local function leaseDrop(t, from, cost)
+  for j = from, #t, 3 do
+    if t[j] == owner then t[j + 1] = math.max(0, t[j + 1] - cost) end
+  end
+end
+
+-- the earliest expiry before \`at\`, else \`at\`
+local function firstLapse(t, from, at)
+  for j = from, #t, 3 do
+    if t[j + 2] < at then at = t[j + 2] end
+  end
+  return at
+end
+
+-- the latest expiry after \`until_\`, else \`until_\`
+local function lastExpiry(t, from, until_)
+  for j = from, #t, 3 do
+    if t[j + 2] > until_ then until_ = t[j + 2] end
+  end
+  return until_
+end
+
 -- a window's units in flight: { owner, units, expiresAt, ... } in s[3], or 0
 local function floating(s)
   local f = 0
@@ -208,58 +249,21 @@ local function readyAt(s, cap, rate, cost)
     end
     if f <= EPS then return now end
     -- only an answer makes room: another process's cannot be seen, so poll (or wait for a lapse)
-    local at = now + poll
-    for j = 1, #s[3], 3 do
-      if s[3][j + 2] < at then at = s[3][j + 2] end
-    end
-    return at
+    return firstLapse(s[3], 1, now + poll)
   elseif kind == 1 then
     return now + (needed(s, cap, rate, cost) - s[2]) / (rate * s[5])
   end
   -- another process's release cannot be seen: poll, or wait for the first lease to lapse
-  local at = now + poll
-  for j = 7, #s, 3 do
-    if s[j + 2] < at then at = s[j + 2] end
-  end
-  return at
+  return firstLapse(s, 7, now + poll)
 end
 
--- a lease of cost units for this process on a concurrency bucket, or in flight on a token bucket
-local function lease_(s, cost)
-  for j = 7, #s, 3 do
-    if s[j] == owner then
-      s[j + 1] = s[j + 1] + cost
-      s[j + 2] = now + lease
-      return
-    end
-  end
-  local n = #s
-  s[n + 1] = owner
-  s[n + 2] = cost
-  s[n + 3] = now + lease
-end
-
--- the same lease in a window's nested array of units in flight
-local function floatIn(s, cost)
-  if type(s[3]) ~= 'table' then s[3] = {} end
-  local t = s[3]
-  for j = 1, #t, 3 do
-    if t[j] == owner then
-      t[j + 1] = t[j + 1] + cost
-      t[j + 2] = now + lease
-      return
-    end
-  end
-  t[#t + 1] = owner
-  t[#t + 1] = cost
-  t[#t + 1] = now + lease
-end
 
 local function apply(s, cap, rate, cost, taking)
   local kind = s[1]
   if kind == 0 and taking and inflight then
     -- it floats until its answer dates it
-    floatIn(s, cost)
+    if type(s[3]) ~= 'table' then s[3] = {} end
+    leaseAdd(s[3], 1, cost)
   elseif kind == 0 then
     local w = width(cap, rate)
     local n = #s
@@ -274,9 +278,9 @@ local function apply(s, cap, rate, cost, taking)
     s[2] = s[2] + cost
   elseif kind == 1 then
     s[2] = s[2] - cost
-    if taking and inflight then lease_(s, cost) end
+    if taking and inflight then leaseAdd(s, 7, cost) end
   else
-    lease_(s, cost)
+    leaseAdd(s, 7, cost)
     s[2] = s[2] + cost
   end
 end
@@ -288,26 +292,17 @@ local function save(key, s, cap, rate)
   local kind = s[1]
   if kind == 0 then
     if #s > 6 and s[#s - 1] + rate > until_ then until_ = s[#s - 1] + rate end
-    if type(s[3]) == 'table' then
-      for j = 1, #s[3], 3 do
-        if s[3][j + 2] > until_ then until_ = s[3][j + 2] end
-      end
-    end
+    if type(s[3]) == 'table' then until_ = lastExpiry(s[3], 1, until_) end
   elseif kind == 1 then
     local c = effective(s, cap)
     -- full again once the last lease is over and the refill has caught up
-    local from = s[3]
-    for j = 7, #s, 3 do
-      if s[j + 2] > from then from = s[j + 2] end
-    end
+    local from = lastExpiry(s, 7, s[3])
     if s[2] + EPS < c or from > s[3] then
       local full = from + math.max(0, c - s[2]) / (rate * s[5])
       if full > until_ then until_ = full end
     end
   else
-    for j = 7, #s, 3 do
-      if s[j + 2] > until_ then until_ = s[j + 2] end
-    end
+    until_ = lastExpiry(s, 7, until_)
   end
   local ttl = math.ceil(until_ - now) + 1
   if ttl <= 1 then
@@ -425,9 +420,7 @@ for i = 1, n do
     local s = load(KEYS[i], false)
     if s and s[1] == 1 and #s > 6 then
       s = advance(s, cap, rate)
-      for j = 7, #s, 3 do
-        if s[j] == owner then s[j + 1] = math.max(0, s[j + 1] - cost) end
-      end
+      leaseDrop(s, 7, cost)
       save(KEYS[i], advance(s, cap, rate), cap, rate)
     end
   elseif op == 'redate' and kind == 0 and inflight then
@@ -435,12 +428,7 @@ for i = 1, n do
     -- lapsed meanwhile: Graph counted them no later than now)
     if cost > 0 then
       local s = advance(load(KEYS[i], true, kind, cap), cap, rate)
-      if type(s[3]) == 'table' then
-        local t = s[3]
-        for j = 1, #t, 3 do
-          if t[j] == owner then t[j + 1] = math.max(0, t[j + 1] - cost) end
-        end
-      end
+      if type(s[3]) == 'table' then leaseDrop(s[3], 1, cost) end
       s = advance(s, cap, rate)
       apply(s, cap, rate, cost, false)
       save(KEYS[i], s, cap, rate)

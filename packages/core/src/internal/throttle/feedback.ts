@@ -191,6 +191,9 @@ const cleanWindowOf = (limit: Limit): number | undefined => {
   }
 }
 
+/** A window's documented limit, which its estimate counts in whole requests; `undefined` otherwise. */
+const windowUnits = (limit: Limit): number | undefined => limit._tag === "Window" ? limit.limit : undefined
+
 /** Whether a bucket's limit is learnt (see `cleanWindowOf`). */
 const adapts = (d: Demand): boolean => d.limit._tag !== "Concurrency"
 
@@ -330,7 +333,11 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     const wake = () => runner.queue.wake(keysOf(entries))
     if (probed === undefined) return wake()
     return andThen(
-      learnEach(probed, (d, learnt) => LimitEstimate.succeeded(learnt.estimate, now, cleanWindowOf(d.limit) ?? 0, policy), now),
+      learnEach(
+        probed,
+        (d, learnt) => LimitEstimate.succeeded(learnt.estimate, now, cleanWindowOf(d.limit) ?? 0, policy, windowUnits(d.limit)),
+        now
+      ),
       wake
     )
   }
@@ -356,7 +363,7 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
       andThen(andThen(pause(hit, untilMillis, now), () => drain(hit, now)), () =>
         andThen(
           fresh.length > 0
-            ? learnEach(fresh.filter(adapts), (d, learnt) =>
+            ? learnEach(blamed(fresh.filter(adapts), now), (d, learnt) =>
               LimitEstimate.throttled(
                 learnt.estimate,
                 now,
@@ -373,6 +380,24 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
             lowered
           })
         )))
+  }
+
+  /**
+   * The buckets a 429 lowers: of its windows, only those `LimitEstimate.suspects` names, when this
+   * process knows what it used of each (the pause still covers every implicated bucket); the other
+   * kinds of bucket as given.
+   */
+  const blamed = (adapting: ReadonlyArray<Demand>, now: number): ReadonlyArray<Demand> => {
+    const utilisation = port.utilisation
+    if (utilisation === undefined) return adapting
+    const windows: Array<Demand> = []
+    for (const d of adapting) if (d.limit._tag === "Window") windows.push(d)
+    if (windows.length < 2) return adapting
+    const suspect = LimitEstimate.suspects(windows.map((d) => {
+      const units = (d.limit as Extract<Limit, { _tag: "Window" }>).limit
+      return { units, used: utilisation(d, now) * units, cost: d.cost }
+    }))
+    return adapting.filter((d) => d.limit._tag !== "Window" || suspect[windows.indexOf(d)])
   }
 
   /**

@@ -15,6 +15,15 @@
  * windows, so a limit that grows back is found again at the cost of one episode at most. A 429 for a request admitted before the last decrease belongs to
  * the episode that caused it (the request went out at the old share) and changes nothing.
  *
+ * **Windows of a few requests.** The store admits into a window while the units used plus the cost
+ * fit `factor × N` (N the documented limit), so only whole requests matter: a share's fraction of a
+ * request changes nothing, and a reprobe of one `precision` step above a small window's `lo` would be
+ * no probe at all. Given the window's `units` (N), a reprobe goes up by one whole request at least,
+ * and comes after `reprobeWindows` clean windows or after about `reprobeRequests` (100) requests at
+ * the sustained rate, whichever is later: a probe that finds no room costs one 429, so probing costs
+ * at most 1% of a window's requests (a Teams team held to 2 posts a second probes every 50 s, not
+ * every 10 s).
+ *
  * Pure: the Throttler keeps one state per bucket and applies `factor` to its store.
  *
  * @internal
@@ -55,6 +64,22 @@ export const initial = (now: number): Estimate => ({ factor: 1, hi: 1, lo: 0, si
 const clamp = (share: number, settings: Settings) => Math.min(1, Math.max(settings.floor, share))
 
 /**
+ * Requests a converged window sends, at its sustained rate, between two probes upwards at least
+ * (each probe that finds no more room costs one 429): 429s from probing stay under 1% of requests.
+ */
+const reprobeRequests = 100
+
+/** Tolerance for the arithmetic of shares times limits (0.75 × 4 is 3, not 2.9999999999999996). */
+const EPSILON = 1e-9
+
+/** The whole requests a share of a window of `units` admits (the store's test is `used + cost <= share × units`). */
+const wholeUnits = (share: number, units: number): number => Math.floor(share * units + EPSILON)
+
+/** Whether `units` describes a window limit (a positive number of requests per window). */
+const isWindow = (units: number | undefined): units is number =>
+  units !== undefined && Number.isFinite(units) && units >= 1
+
+/**
  * Graph answered 429 on this bucket, for a request admitted at `admittedAt`. `usedShare`: the share of
  * the documented limit the client had used in the bucket when the answer came (undefined when the
  * store cannot tell). `resumeAt`: when the bucket's pause ends; a clean window counts from then, as
@@ -92,7 +117,8 @@ export const converged = (estimate: Estimate, settings: Settings = defaults): bo
 /**
  * A request on this bucket succeeded. Once a whole window (`windowMillis`, the bucket's window or the
  * time its tokens take to refill) has passed without a 429 at this share, the share is sustained
- * (`lo`) and the next probe starts.
+ * (`lo`) and the next probe starts. `units`: the documented limit of a window, `undefined` for a
+ * token bucket (see the module documentation).
  *
  * @internal
  */
@@ -100,19 +126,27 @@ export const succeeded = (
   estimate: Estimate,
   now: number,
   windowMillis: number,
-  settings: Settings = defaults
+  settings: Settings = defaults,
+  units?: number
 ): Estimate => {
   if (estimate.factor >= 1 && estimate.hi >= 1) return estimate
   if (now - estimate.since < windowMillis) return estimate
   const lo = Math.max(estimate.lo, estimate.factor)
   if (converged({ ...estimate, lo }, settings)) {
-    if (now - estimate.since < windowMillis * settings.reprobeWindows) {
+    const held = isWindow(units) ? Math.max(1, wholeUnits(lo, units)) : 0
+    const windows = isWindow(units)
+      ? Math.max(settings.reprobeWindows, Math.ceil(reprobeRequests / held))
+      : settings.reprobeWindows
+    if (now - estimate.since < windowMillis * windows) {
       return lo === estimate.lo ? estimate : { ...estimate, lo }
     }
-    // long clean: the limit may have grown. One step of `precision` above what holds: refused, it
-    // leaves the estimate converged at once; admitted, probing goes on towards a higher bound
-    const factor = clamp(lo * (1 + settings.precision), settings)
-    const hi = Math.min(1, Math.max(estimate.hi, lo * (1 + 2 * settings.precision)))
+    // long clean: the limit may have grown. One step of `precision` above what holds (a window: at
+    // least one whole request more): refused, it leaves the estimate converged at once; admitted,
+    // probing goes on towards a higher bound
+    const factor = isWindow(units)
+      ? Math.min(1, Math.max(lo * (1 + settings.precision), (held + 1) / units))
+      : clamp(lo * (1 + settings.precision), settings)
+    const hi = Math.min(1, Math.max(estimate.hi, lo * (1 + 2 * settings.precision), isWindow(units) ? (held + 2) / units : 0))
     return { ...estimate, lo, hi, factor, since: now }
   }
   return { ...estimate, lo, factor: clamp((lo + estimate.hi) / 2, settings), since: now }
@@ -139,4 +173,45 @@ export const reported = (
   const lo = estimate.lo >= hi ? 0 : estimate.lo
   const factor = clamp(Math.min(estimate.factor, hi * settings.margin), settings)
   return { ...estimate, hi, lo, factor, since: now, loweredAt: factor < estimate.factor ? now : estimate.loweredAt }
+}
+
+/**
+ * One window bucket a 429 implicates, as the client counted it when the answer came: `units` its
+ * documented limit, `used` the requests it counted in the window (the refused one included), `cost`
+ * the refused request's own.
+ *
+ * @internal
+ */
+export interface Implicated {
+  readonly units: number
+  readonly used: number
+  readonly cost: number
+}
+
+/**
+ * Which of the window buckets a 429 implicates without naming one it is taken to be about, when
+ * the client knows what it used in each (Teams, Outlook: no header says which limit refused). Every
+ * bucket it lowers gets an upper bound (`hi`) that only tightens, so lowering the wrong one costs
+ * that bucket's throughput for long (a Teams post holds its channel's window, its team's, and the
+ * app's for the tenant and for all tenants: lowering the app's 50 a second to the 2 it had used when
+ * a team's window refused held a two-team workload to one post at a time).
+ *
+ * - A window that held nothing but the refused request did not refuse it: a real limit is at least
+ *   one request per window.
+ * - Of the others, those fullest as a share of their documented limit: Graph is stricter than
+ *   documented by some factor, and the fullest bucket reaches its real limit first.
+ *
+ * When every window is cleared (the client's count may have lost a request whose answer came more
+ * than a window before this one), all of them are suspects, as when the use is unknown. A wrong
+ * choice costs another 429, after which the lowered bucket is no longer the fullest.
+ *
+ * @internal
+ */
+export const suspects = (implicated: ReadonlyArray<Implicated>): ReadonlyArray<boolean> => {
+  let fullest = 0
+  for (const w of implicated) {
+    if (w.used - w.cost > EPSILON) fullest = Math.max(fullest, w.used / w.units)
+  }
+  if (fullest === 0) return implicated.map(() => true)
+  return implicated.map((w) => w.used - w.cost > EPSILON && w.used / w.units >= fullest * (1 - EPSILON))
 }

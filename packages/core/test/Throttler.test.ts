@@ -466,6 +466,23 @@ describe("Throttler feedback", () => {
         }
       })))
 
+  it.effect("a 429 that names no bucket lowers the window that could have refused it: not a window holding only the refused request, not a fuller one's emptier neighbour", () =>
+    withThrottler((throttler, store) =>
+      Effect.gen(function*() {
+        // a Teams post holds its channel's window, its team's and the app's for the tenant
+        const team = demand("team", window(4, 1000), 1, { service: "teams", scope: "app", retryAfter: false })
+        const tenant = demand("tenant", window(50, 1000), 1, { service: "teams", scope: "appTenant", retryAfter: false })
+        const channel = (n: number) => demand(`channel-${n}`, window(1, 1000), 1, { service: "teams", scope: "app", retryAfter: false })
+        for (let n = 0; n < 4; n++) yield* Fiber.join(yield* admittedAt(throttler, [channel(n), team, tenant]))
+        const refused = yield* throttler.feedback({ status: 429, headers: {} }, [channel(3), team, tenant])
+        // every implicated bucket waits; only the team's window, full at 4 of 4, is lowered
+        expect(Option.getOrThrow(refused.paused).keys).toEqual(expect.arrayContaining(["channel-3", "team", "tenant"]))
+        expect(refused.lowered).toEqual(["team"])
+        expect(yield* store.factor("team")).toBeCloseTo(0.9, 10)
+        expect(yield* store.factor("tenant")).toBe(1)
+        expect(yield* store.factor("channel-3")).toBe(1)
+      })))
+
   it.effect("429s with nothing used step the limit down by `decrease`, never below the floor", () =>
     withThrottler((throttler, store) =>
       Effect.gen(function*() {

@@ -172,4 +172,57 @@ describe("limitEstimate", () => {
     expect(est.factor).toBeGreaterThan(before)
     expect(est.factor).toBeLessThanOrEqual(1)
   })
+  it("a converged window of a few requests probes one whole request up, and no more often than once per ~100 requests", () => {
+    // Graph refused a window of 4 at 3 used: the real limit is at most 2, and 2 hold
+    const units = 4
+    const held = (e: estimate.Estimate) => Math.floor(e.factor * units + 1e-9)
+    let est = estimate.throttled(estimate.initial(0), 0, 0, 0.75)
+    expect(held(est)).toBe(2)
+    let t = 0
+    while (!estimate.converged(est)) est = estimate.succeeded(est, (t += 1_000), 1_000, estimate.defaults, units)
+    const settled = est.since
+    expect(held(est)).toBe(2)
+    // 2 requests a window: the next probe comes after 50 clean windows, not after `reprobeWindows` (10)
+    while (held(est) === 2 && t < 200_000) est = estimate.succeeded(est, (t += 1_000), 1_000, estimate.defaults, units)
+    expect(t - settled).toBeGreaterThanOrEqual(50_000)
+    expect(t - settled).toBeLessThanOrEqual(52_000)
+    // and it probes a whole request more, not 5% of 2 (which the window would round away)
+    expect(held(est)).toBe(3)
+    // refused there, it is back at 2 until the next probe, 50 windows later
+    est = estimate.throttled(est, (t += 500), t, 0.75)
+    expect(held(est)).toBe(2)
+  })
+
+  it.prop(
+    "the windows a 429 is taken to be about: never one that held only the refused request (unless all did), always the fullest of the others, at least one",
+    [fc.array(
+      fc.record({ units: fc.integer({ min: 1, max: 10_000 }), others: fc.nat({ max: 50 }), cost: fc.integer({ min: 1, max: 3 }) }),
+      { minLength: 1, maxLength: 6 }
+    )],
+    ([windows]) => {
+      const implicated = windows.map((w) => ({ units: w.units, used: w.others + w.cost, cost: w.cost }))
+      const suspect = estimate.suspects(implicated)
+      expect(suspect.some((s) => s)).toBe(true)
+      const candidates = implicated.filter((w) => w.used > w.cost)
+      if (candidates.length === 0) {
+        expect(suspect.every((s) => s)).toBe(true)
+        return
+      }
+      const fullest = Math.max(...candidates.map((w) => w.used / w.units))
+      implicated.forEach((w, i) => {
+        if (w.used <= w.cost) expect(suspect[i]).toBe(false)
+        else expect(suspect[i]).toBe(w.used / w.units >= fullest * (1 - 1e-9))
+      })
+    }
+  )
+
+  it("a Teams post refused at a team's window lowers the team's, not the channel's or the app's", () => {
+    // channel (1 a second): the refused post alone; team (4): 3 others; app in the tenant (50): 7 others
+    const suspect = estimate.suspects([
+      { units: 1, used: 1, cost: 1 },
+      { units: 4, used: 4, cost: 1 },
+      { units: 50, used: 8, cost: 1 }
+    ])
+    expect(suspect).toEqual([false, true, false])
+  })
 })

@@ -34,8 +34,24 @@ const posts = (channels: number, perChannel: number): Workload.Workload =>
     }
   })
 
-/** The targets: every request succeeds, 429s at most 1% plus a handful per bucket, efficiency >= 0.90. */
-const meets = (workload: Workload.Workload, stricter: number, buckets: number) =>
+/** Posts to `teams` teams of `channels` channels each, `perChannel` posts per channel, teams interleaved. */
+const teamPosts = (teams: number, channels: number, perChannel: number): Workload.Workload =>
+  Array.from({ length: teams * channels * perChannel }, (_, i) => {
+    const team = i % teams
+    const channel = Math.floor(i / teams) % channels
+    return {
+      id: `post-${i}`,
+      method: "POST",
+      url: `/teams/team-${team}/channels/channel-${team}-${channel}/messages`,
+      body: { body: { contentType: "text", content: `post ${i}` } }
+    }
+  })
+
+/**
+ * The targets: every request succeeds, 429s at most 1% plus a handful per bucket, and efficiency at
+ * least `efficiency` (issue 18: 0.90).
+ */
+const meets = (workload: Workload.Workload, stricter: number, buckets: number, efficiencyAtLeast = 0.9) =>
   Effect.gen(function*() {
     const result = yield* Simulation.simulate(workload, { stricter, latency: "realistic", seed: stricter })
     const { summary } = result
@@ -44,15 +60,40 @@ const meets = (workload: Workload.Workload, stricter: number, buckets: number) =
     expect(summary.failed, JSON.stringify(figures)).toBe(0)
     expect(summary.throttled429, JSON.stringify(figures)).toBeLessThanOrEqual(0.01 * workload.length + 5 * buckets)
     expect(efficiency, JSON.stringify(figures)).not.toBeNull()
-    expect(efficiency!, JSON.stringify(figures)).toBeGreaterThanOrEqual(0.9)
+    expect(efficiency!, JSON.stringify(figures)).toBeGreaterThanOrEqual(efficiencyAtLeast)
   })
 
+describe("adaptation against a tenant stricter than documented: Teams windows", () => {
+  // Met: 429s within 1% plus a handful per bucket, every post succeeding. The efficiency asserted is
+  // not issue 18's 0.90: a client that sends no 429 at documented limits holds each place of a
+  // 1-second window for W + its round trip (docs/throughput.md, "Windows and latency"), a ceiling of
+  // about 0.75 with the realistic ~320 ms. Measured (seed = factor), one team, 8 x 60: at 2, 9 429s
+  // of 480, efficiency 0.731; at 5, 20, 37 and 100, 12, 0.759 to 0.761.
+  it.effect.prop(
+    "channel posts to one team: its real window is learnt with a handful of 429s, every post succeeds, at least 0.70 of the bound",
+    [fc.integer({ min: 2, max: 100 })],
+    ([stricter]) => meets(posts(8, 60), stricter, 8, 0.7),
+    { fastCheck: { numRuns: 3 }, timeout: 120_000 }
+  )
+
+  // Two teams share the app's window for the tenant (50 a second documented). Measured, 2 x 4 x 30:
+  // at 2, 8 429s of 240, efficiency 0.696; at 5, 14, 0.690; at 20, 14, 0.719. When a 429 lowered
+  // every window the post held, the app's went down to the 2 or 3 posts it held and both teams
+  // shared one post at a time: 12, 25 and 24 429s, efficiency 0.665, 0.439 and 0.446.
+  for (const stricter of [2, 5, 20]) {
+    it.effect(
+      `posts to two teams at ${stricter} times stricter: the real limits are learnt with a handful of 429s per team and app window, every post succeeds, and both teams keep sending (at least 0.65 of the bound)`,
+      () => meets(teamPosts(2, 4, 30), stricter, 3, 0.65),
+      { timeout: 120_000 }
+    )
+  }
+})
+
 describe.skip("adaptation against a tenant stricter than documented", () => {
-  // Skipped: the targets are not met yet. Measured (branch i18-converge, realistic latency):
-  // examples/directory-report.json --stricter 2: 706 429s of 12,000 (5.9%), efficiency 0.95;
-  // --stricter 5: 1,102 (9.2%), 0.98; --stricter 20: 1,397 (11.6%). Channel posts (8 x 60) at
-  // stricter 2: 20 429s of 480 (4.2%), efficiency 0.71. Each probe upwards and each episode of
-  // requests already in flight still costs a batch's worth of 429s.
+  // Skipped: the targets are not met yet. Measured (realistic latency):
+  // examples/directory-report.json --stricter 2: 1,056 429s of 12,000 (8.8%), efficiency 0.98;
+  // --stricter 5: 1,088 (9.1%), 0.99; --stricter 20: 2,492 (20.8%), 1.00. Each probe upwards and
+  // each episode of requests already in flight still costs a batch's worth of 429s.
   it.effect.prop(
     "directory reads: the identity bucket's real capacity is learnt and kept",
     [fc.integer({ min: 2, max: 100 })],
@@ -60,8 +101,11 @@ describe.skip("adaptation against a tenant stricter than documented", () => {
     { fastCheck: { numRuns: 3 }, timeout: 180_000 }
   )
 
+  // Channel posts (8 x 60) meet the 429 target (see above) but not 0.90: 0.731 at 2, 0.76 from 5.
+  // Out of reach for a client without 429s at documented limits: the ceiling W / (W + L) is about
+  // 0.76 for 1-second windows and ~320 ms round trips (docs/throughput.md, "Windows and latency").
   it.effect.prop(
-    "channel posts: each channel's real window is learnt and kept",
+    "channel posts: each channel's real window is learnt and kept at 0.90 of the bound",
     [fc.integer({ min: 2, max: 100 })],
     ([stricter]) => meets(posts(8, 60), stricter, 8),
     { fastCheck: { numRuns: 3 } }

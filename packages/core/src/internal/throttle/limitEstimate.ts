@@ -203,7 +203,8 @@ export interface Implicated {
  *
  * When every window is cleared (the client's count may have lost a request whose answer came more
  * than a window before this one), all of them are suspects, as when the use is unknown. A wrong
- * choice costs another 429, after which the lowered bucket is no longer the fullest.
+ * choice costs more 429s: the bucket blamed comes down an episode at a time until it holds nothing
+ * but the refused request, and then the next fullest is blamed (its bound rises again with reprobes).
  *
  * @internal
  */

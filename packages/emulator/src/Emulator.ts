@@ -15,9 +15,10 @@ import type { HttpApp } from "@effect/platform"
 import { HttpClient } from "@effect/platform"
 import { Context, Effect, Layer, Schema } from "effect"
 import * as Audit from "./Audit.js"
+import * as FaultsModule from "./Faults.js"
 import type { Faults } from "./Faults.js"
 import * as Latency from "./Latency.js"
-import { ConnectionDropped as ConnectionDroppedError, makeApp } from "./internal/app.js"
+import { makeApp } from "./internal/app.js"
 import { fromCatalog } from "./internal/classify.js"
 import { makeClient } from "./internal/client.js"
 import * as engine from "./internal/engine.js"
@@ -70,13 +71,13 @@ export type Classifier = (request: ClassifyRequest, context: ClassifyContext) =>
  * @since 0.1.0
  * @category errors
  */
-export const ConnectionDropped = ConnectionDroppedError
+export const ConnectionDropped = FaultsModule.ConnectionDropped
 
 /**
  * @since 0.1.0
  * @category errors
  */
-export type ConnectionDropped = ConnectionDroppedError
+export type ConnectionDropped = FaultsModule.ConnectionDropped
 
 /**
  * A service's latency: `baseMillis` plus a seeded uniform draw in `[0, jitterMillis)`.

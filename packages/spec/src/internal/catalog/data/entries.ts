@@ -6,8 +6,7 @@
  *
  * @internal
  */
-import { entry, per, rate, tokenBucket, concurrent, unpublished, writeMethods } from "../build.js"
-import type { EntryData } from "../build.js"
+import { concurrent, entry, type EntryData, per, rate, tokenBucket, unpublished, writeMethods } from "../build.js"
 import {
   assignmentPaths,
   filesPaths,

@@ -5,8 +5,7 @@
  *
  * @internal
  */
-import { entry, per, rate, writeMethods } from "../build.js"
-import type { EntryData } from "../build.js"
+import { entry, type EntryData, per, rate, writeMethods } from "../build.js"
 
 interface Area {
   readonly slug: string

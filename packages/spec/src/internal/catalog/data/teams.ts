@@ -8,9 +8,8 @@
  *
  * @internal
  */
-import { entry, per, rate } from "../build.js"
+import { entry, type EntryData, per, rate } from "../build.js"
 import type { Method } from "../../../LimitCatalog.js"
-import type { EntryData } from "../build.js"
 import { teamsPaths } from "./services.js"
 
 const section = "Microsoft Teams service limits"

@@ -18,11 +18,11 @@
  * @since 0.1.0
  */
 import { Cli } from "@effect-msgraph/cli"
-import { makeMemory, Output } from "@effect-msgraph/cli/Output"
+import * as Output from "@effect-msgraph/cli/Output"
 import * as Simulation from "@effect-msgraph/cli/Simulation"
 import * as WorkloadFile from "@effect-msgraph/cli/WorkloadFile"
 import { NodeContext } from "@effect/platform-node"
-import { Effect, Either, Ref } from "effect"
+import { Effect, Either } from "effect"
 import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -74,12 +74,8 @@ const simulatedSpread = (file: string, shard: string) =>
     return durations
   }).pipe(Effect.provide(NodeContext.layer), Effect.orDie)
 
-const exec = (effect: Effect.Effect<Cli.ExitCode, never, Output | NodeContext.NodeContext>) =>
-  Effect.gen(function*() {
-    const memory = yield* makeMemory()
-    const code = yield* Effect.provideService(effect, Output, memory.service)
-    return { code, stdout: yield* Ref.get(memory.captured.stdout), stderr: yield* Ref.get(memory.captured.stderr) }
-  }).pipe(Effect.provide(NodeContext.layer))
+const exec = (effect: Effect.Effect<Cli.ExitCode, never, Output.Output | NodeContext.NodeContext>) =>
+  Effect.provide(Output.capture(effect), NodeContext.layer)
 
 /** `serve` in a child process until the scope closes; its URL. */
 const served = Effect.acquireRelease(
@@ -114,7 +110,7 @@ const main = Effect.gen(function*() {
     for (let parts = Math.ceil(whole.predicted.durationMs / targetMs); shard === undefined && parts <= 4_096; parts *= 2) {
       for (let index = 1; index <= Math.min(parts, 8) && shard === undefined; index++) {
         const planned = yield* exec(Cli.plan({ file, json: true, shard: `${index}/${parts}` }))
-        if (planned.code !== 0) break // fewer chains than parts
+        if (planned.value !== 0) break // fewer chains than parts
         const p = JSON.parse(planned.stdout) as { predicted: { requests: number; durationMs: number } }
         if (p.predicted.requests > 0 && p.predicted.durationMs <= targetMs) shard = `${index}/${parts}`
       }

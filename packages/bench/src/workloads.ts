@@ -428,43 +428,52 @@ const gc = (): void => {
  * Heap per queued request: the client runs 100k requests against an HttpClient that never
  * answers, so after planning every request sits in the client's queues. Heap after a full GC while
  * held, minus heap before the run (with the workload array already allocated), divided by 100k.
+ * `unthrottled`: `GraphClient.layerUnthrottled` and the concurrency of the other rows. `throttled`:
+ * what a user gets by default, `GraphClient.layer()` with no options over
+ * `GraphClient.layerThrottledMemory` and the documented limits, so most requests wait in the
+ * Throttler and the rest hang in flight.
  */
-const overheadMemory = Effect.gen(function*() {
-  const workload = independentGets(overheadRequests)
-  const hanging = HttpClient.make(() => Effect.never as Effect.Effect<HttpClientResponse.HttpClientResponse>)
-  const live = GraphClient.layer({ concurrency }).pipe(
-    Layer.provide(Layer.mergeAll(
-      TokenProvider.layerStatic("bench-token"),
-      GraphClient.layerUnthrottled,
-      Layer.succeed(HttpClient.HttpClient, hanging)
-    ))
-  )
-  return yield* Effect.gen(function*() {
-    const graph = yield* GraphClient.GraphClient
-    gc()
-    const before = process.memoryUsage().heapUsed
-    const fiber = yield* Effect.fork(drain(graph, workload))
-    // let planning finish and the queues fill: wait until the heap stops growing
-    let last = 0
-    for (let i = 0; i < 50; i++) {
-      yield* Effect.sleep("200 millis")
+const overheadMemory = (admission: "unthrottled" | "throttled") =>
+  Effect.gen(function*() {
+    const workload = independentGets(overheadRequests)
+    const hanging = HttpClient.make(() => Effect.never as Effect.Effect<HttpClientResponse.HttpClientResponse>)
+    const live = (admission === "unthrottled" ? GraphClient.layer({ concurrency }) : GraphClient.layer()).pipe(
+      Layer.provide(Layer.mergeAll(
+        TokenProvider.layerStatic("bench-token"),
+        admission === "unthrottled"
+          ? GraphClient.layerUnthrottled
+          : Layer.orDie(GraphClient.layerThrottledMemory(Emulator.defaultIdentity, {
+            catalog: { tenantSize, delegated: true }
+          })),
+        Layer.succeed(HttpClient.HttpClient, hanging)
+      ))
+    )
+    return yield* Effect.gen(function*() {
+      const graph = yield* GraphClient.GraphClient
       gc()
-      const now = process.memoryUsage().heapUsed
-      if (i > 3 && Math.abs(now - last) < 256 * 1024) break
-      last = now
-    }
-    gc()
-    const held = process.memoryUsage().heapUsed
-    yield* Fiber.interrupt(fiber)
-    return {
-      requests: overheadRequests,
-      gcExposed: (globalThis as { gc?: unknown }).gc !== undefined,
-      heapBeforeMB: Math.round(before / 1e5) / 10,
-      heapHeldMB: Math.round(held / 1e5) / 10,
-      bytesPerQueuedRequest: Math.round((held - before) / overheadRequests)
-    }
-  }).pipe(Effect.provide(live))
-})
+      const before = process.memoryUsage().heapUsed
+      const fiber = yield* Effect.fork(drain(graph, workload))
+      // let planning finish and the queues fill: wait until the heap stops growing
+      let last = 0
+      for (let i = 0; i < 50; i++) {
+        yield* Effect.sleep("200 millis")
+        gc()
+        const now = process.memoryUsage().heapUsed
+        if (i > 3 && Math.abs(now - last) < 256 * 1024) break
+        last = now
+      }
+      gc()
+      const held = process.memoryUsage().heapUsed
+      yield* Fiber.interrupt(fiber)
+      return {
+        requests: overheadRequests,
+        gcExposed: (globalThis as { gc?: unknown }).gc !== undefined,
+        heapBeforeMB: Math.round(before / 1e5) / 10,
+        heapHeldMB: Math.round(held / 1e5) / 10,
+        bytesPerQueuedRequest: Math.round((held - before) / overheadRequests)
+      }
+    }).pipe(Effect.provide(live))
+  })
 
 // ---------------------------------------------------------------------------------------------
 // (e) diagnostics: where this client's time goes, one setting changed at a time
@@ -692,7 +701,11 @@ const targetSummary = (targets: Targets, section: string): string => {
   ].join("\n\n")
 }
 
-/** `BENCH_SECTIONS=a,b` runs only those sections (default: all); the files are written only for a full run. */
+/**
+ * `BENCH_SECTIONS=a,b` runs only those sections (default: all); the files are written only for a full
+ * run, `BENCH_SECTIONS=c` (section (c) again, into the last results) and `BENCH_SECTIONS=c-memory`
+ * (only (c)'s two memory figures, into the last results).
+ */
 const allSections = ["a", "b", "c", "d", "e", "s"]
 const sections = new Set((process.env["BENCH_SECTIONS"] ?? allSections.join(",")).split(",").map((x) => x.trim()))
 /**
@@ -796,9 +809,21 @@ const main = Effect.gen(function*() {
   // (no request reaches the client's stream, the memory probe's sleep never ends), so sections (b)
   // and (c)'s memory probe run before (a), (e) and (c)'s timing.
 
-  // (c), memory (real time)
-  const memory = sections.has("c") ? yield* overheadMemory : undefined
+  // (c), memory (real time); `BENCH_SECTIONS=c-memory` measures only this, into the last results
+  const memoryOnly = sections.size === 1 && sections.has("c-memory")
+  const memory = sections.has("c") || memoryOnly ? yield* overheadMemory("unthrottled") : undefined
   if (memory !== undefined) yield* log(`(c) memory ${JSON.stringify(memory)}`)
+  const memoryThrottled = sections.has("c") || memoryOnly ? yield* overheadMemory("throttled") : undefined
+  if (memoryThrottled !== undefined) yield* log(`(c) memory, throttled ${JSON.stringify(memoryThrottled)}`)
+  if (memoryOnly && memory !== undefined && memoryThrottled !== undefined) {
+    const resultsPath = path.join(root, "bench/results/workloads.json")
+    const previous = JSON.parse(fs.readFileSync(resultsPath, "utf8")) as Parameters<typeof renderDoc>[0]
+    const results = { ...previous, overhead: { ...previous.overhead, memory, memoryThrottled } }
+    fs.writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`)
+    fs.writeFileSync(path.join(root, "docs/benchmarks.md"), renderDoc(results) + memorySection() + predictionSection(results))
+    yield* log("rewrote the memory figures of the overhead section")
+    return
+  }
 
   // (b)
   const loopback: Array<RunRow> = []
@@ -858,7 +883,8 @@ const main = Effect.gen(function*() {
     const previous = JSON.parse(fs.readFileSync(resultsPath, "utf8")) as Parameters<typeof renderDoc>[0]
     const overhead = {
       time: [yield* overheadTime("effect-msgraph"), yield* overheadTime("effect-msgraph", true), yield* overheadTime("unthrottled")],
-      memory
+      memory,
+      ...(memoryThrottled === undefined ? {} : { memoryThrottled })
     }
     yield* log(`(c) ${JSON.stringify(overhead)}`)
     const results = { ...previous, overhead, overheadRerunAt: new Date().toISOString() }
@@ -873,7 +899,8 @@ const main = Effect.gen(function*() {
   }
   const overhead = {
     time: [yield* overheadTime("effect-msgraph"), yield* overheadTime("effect-msgraph", true), yield* overheadTime("unthrottled")],
-    memory
+    memory,
+    ...(memoryThrottled === undefined ? {} : { memoryThrottled })
   }
   yield* log(`(c) ${JSON.stringify(overhead)}`)
   if (!full) {
@@ -913,6 +940,19 @@ const main = Effect.gen(function*() {
   yield* log(`wrote ${resultsPath} and docs/benchmarks.md in ${fmtMs(results.totalWallMs)}`)
 })
 
+interface OverheadMemory {
+  readonly bytesPerQueuedRequest: number
+  readonly heapBeforeMB: number
+  readonly heapHeldMB: number
+  readonly gcExposed: boolean
+}
+
+/** Issue 18's bound on the heap a request queued by the default client holds. */
+const throttledMemoryTarget = 300
+
+const memoryLine = (what: string, m: OverheadMemory): string =>
+  `- ${what}: **${m.bytesPerQueuedRequest} bytes per queued request** (${m.heapBeforeMB} MB → ${m.heapHeldMB} MB${m.gcExposed ? "" : "; run without --expose-gc, so less exact"}).`
+
 const renderDoc = (r: {
   readonly startedAt: string
   readonly overheadRerunAt?: string
@@ -927,7 +967,9 @@ const renderDoc = (r: {
   readonly stricter: ReadonlyArray<StricterRow>
   readonly overhead: {
     readonly time: ReadonlyArray<{ readonly client: string; readonly usPerRequest: number; readonly wallMs: number; readonly virtualDurationMs: number; readonly throttled429: number; readonly failed: number }>
-    readonly memory: { readonly bytesPerQueuedRequest: number; readonly heapBeforeMB: number; readonly heapHeldMB: number; readonly gcExposed: boolean }
+    readonly memory: OverheadMemory
+    /** Absent from results written before it was measured. */
+    readonly memoryThrottled?: OverheadMemory
   }
   readonly prediction?: ReadonlyArray<PredictionRow>
   readonly predictionRun?: PredictDoc.PredictionRun
@@ -1081,10 +1123,12 @@ process.${r.overheadRerunAt === undefined ? "" : ` This section was rerun on its
 |---|---:|---:|---:|---:|---:|
 ${r.overhead.time.map((t) => `| ${t.client} | ${t.usPerRequest} | ${fmtMs(t.wallMs)} | ${fmtMs(t.virtualDurationMs)} | ${t.throttled429} | ${t.failed} |`).join("\n")}
 
-Memory per queued request: the client (unthrottled admission) runs the same 100k requests against
-an \`HttpClient\` that never answers, so every request stays queued. Heap after a full GC while held,
-minus heap before the run (the workload array already allocated), over 100k:
-**${r.overhead.memory.bytesPerQueuedRequest} bytes per queued request** (${r.overhead.memory.heapBeforeMB} MB → ${r.overhead.memory.heapHeldMB} MB${r.overhead.memory.gcExposed ? "" : "; run without --expose-gc, so less exact"}).
+Memory per queued request: the client runs the same 100k requests against an \`HttpClient\` that
+never answers, so every request stays queued. Heap after a full GC while held, minus heap before the
+run (the workload array already allocated), over 100k:
+
+${memoryLine("unthrottled admission (\`GraphClient.layerUnthrottled\`, concurrency " + concurrency + ")", r.overhead.memory)}
+${r.overhead.memoryThrottled === undefined ? "" : memoryLine(`the library's defaults: \`GraphClient.layer()\` over \`GraphClient.layerThrottledMemory\` and the documented limits (tenant size ${tenantSize}); most requests wait in the Throttler, the rest hang in flight. Target: at most ${throttledMemoryTarget} bytes, ${r.overhead.memoryThrottled.bytesPerQueuedRequest <= throttledMemoryTarget ? "met" : "not met"}`, r.overhead.memoryThrottled)}
 
 ## (d) Plan round trips against the lower bound
 

@@ -160,7 +160,7 @@ const scan = <E, R>(
           for (let i = 0; i < chunk.length; i++) {
             if (chunk[i] !== NEWLINE) continue
             const part = chunk.subarray(start, i)
-            const bytes = pending.length === 0 ? part : concat([...pending, part])
+            const bytes = pending.length === 0 ? part : Buffer.concat([...pending, part])
             pending = []
             start = i + 1
             yield* onLine(decoder.decode(bytes), ++line)
@@ -171,16 +171,6 @@ const scan = <E, R>(
     )
     return { validBytes: offset, torn: pending.length > 0 }
   })
-
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
 
 const parseLine = (path: string, text: string, line: number): Either.Either<unknown, JournalError> =>
   Either.mapLeft(Either.try(() => JSON.parse(text) as unknown), () => new JournalError({ path, reason: `line ${line} is not JSON` }))

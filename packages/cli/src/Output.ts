@@ -74,6 +74,23 @@ export const makeMemory = (options: { readonly stderrIsTTY?: boolean } = {}): Ef
   })
 
 /**
+ * Runs `effect` with its output captured in memory ({@link makeMemory}): its result, and what it
+ * wrote to standard output and standard error. For tests and tools that read what a command prints.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const capture = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  options: { readonly stderrIsTTY?: boolean } = {}
+): Effect.Effect<{ readonly value: A; readonly stdout: string; readonly stderr: string }, E, Exclude<R, Output>> =>
+  Effect.gen(function*() {
+    const memory = yield* makeMemory(options)
+    const value = yield* Effect.provideService(effect, Output, memory.service)
+    return { value, stdout: yield* Ref.get(memory.captured.stdout), stderr: yield* Ref.get(memory.captured.stderr) }
+  })
+
+/**
  * @since 0.1.0
  * @category accessors
  */

@@ -1,20 +1,12 @@
-import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Ref } from "effect"
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Cli from "../src/Cli.js"
-import { makeMemory, Output } from "../src/Output.js"
+import { exec } from "./utils/exec.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "msgraph-hostile-"))
-
-const exec = (effect: Effect.Effect<Cli.ExitCode, never, Output | NodeContext.NodeContext>) =>
-  Effect.gen(function*() {
-    const memory = yield* makeMemory({ stderrIsTTY: false })
-    const code = yield* Effect.provideService(effect, Output, memory.service)
-    return { code, stdout: yield* Ref.get(memory.captured.stdout), stderr: yield* Ref.get(memory.captured.stderr) }
-  }).pipe(Effect.provide(NodeContext.layer))
 
 describe("msgraph-batch and hostile workload files", () => {
   it.live("a body nested 5,000 deep: exit 2, the request is named, and nothing is sent", () =>

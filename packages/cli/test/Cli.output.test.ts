@@ -1,13 +1,12 @@
 // What the commands print about failures and outside text: every failure with its reason, and
 // nothing a terminal would act on.
-import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Ref } from "effect"
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Cli from "../src/Cli.js"
-import { makeMemory, Output } from "../src/Output.js"
+import { exec } from "./utils/exec.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "msgraph-batch-output-"))
 const write = (name: string, text: string) => {
@@ -15,13 +14,6 @@ const write = (name: string, text: string) => {
   fs.writeFileSync(file, text)
   return file
 }
-
-const exec = (effect: Effect.Effect<Cli.ExitCode, never, Output | NodeContext.NodeContext>) =>
-  Effect.gen(function*() {
-    const memory = yield* makeMemory()
-    const code = yield* Effect.provideService(effect, Output, memory.service)
-    return { code, stdout: yield* Ref.get(memory.captured.stdout), stderr: yield* Ref.get(memory.captured.stderr) }
-  }).pipe(Effect.provide(NodeContext.layer))
 
 /** Control characters other than the line breaks the CLI writes itself, DEL, C1, separators, bidi controls. */
 const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/

@@ -1,27 +1,17 @@
 import { Emulator } from "@effect-msgraph/emulator"
-import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Ref } from "effect"
+import { ConfigProvider, Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { countKeys, startRedis, whenRedis } from "../../quota-redis/test/redisServer.js"
 import * as Cli from "../src/Cli.js"
 import * as Examples from "../src/Examples.js"
-import { makeMemory, Output } from "../src/Output.js"
+import { exec, main } from "./utils/exec.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "msgraph-batch-redis-"))
 const small = path.join(dir, "small.json")
 fs.writeFileSync(small, Examples.render(Examples.onboarding(5)))
-
-const exec = (effect: Effect.Effect<Cli.ExitCode, never, Output | NodeContext.NodeContext>) =>
-  Effect.gen(function*() {
-    const memory = yield* makeMemory({ stderrIsTTY: false })
-    const code = yield* Effect.provideService(effect, Output, memory.service)
-    return { code, stdout: yield* Ref.get(memory.captured.stdout), stderr: yield* Ref.get(memory.captured.stderr) }
-  }).pipe(Effect.provide(NodeContext.layer))
-
-const main = (...args: Array<string>) => exec(Cli.main(["node", "msgraph-batch", ...args]))
 
 /** A redis-server for one test: its URL, and how many bucket keys it holds under the default namespace. */
 const withRedis = <A, E, R>(use: (url: string, bucketKeys: Effect.Effect<number>) => Effect.Effect<A, E, R>) =>

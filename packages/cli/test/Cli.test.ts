@@ -1,5 +1,4 @@
 import { Emulator, Latency } from "@effect-msgraph/emulator"
-import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Fiber, Ref } from "effect"
 import * as fs from "node:fs"
@@ -8,6 +7,7 @@ import * as path from "node:path"
 import * as Cli from "../src/Cli.js"
 import * as Examples from "../src/Examples.js"
 import { makeMemory, Output } from "../src/Output.js"
+import { exec } from "./utils/exec.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "msgraph-batch-"))
 const write = (name: string, text: string) => {
@@ -28,13 +28,6 @@ const failing = write(
 const invalid = write("invalid.ndjson", `{"id":"a","method":"GET","url":"/me"}\n{"id":"b","method":"GET","url":"/me","dependsOn":["nope"]}\n`)
 const posts = write("posts.json", Examples.render(Examples.teamsPosting({ teams: 1, channelsPerTeam: 2, postsPerChannel: 6 })))
 const wide = write("wide.json", JSON.stringify(Array.from({ length: 1_000 }, (_, i) => ({ id: `r${i}`, method: "GET", url: "/me" }))))
-
-const exec = (effect: Effect.Effect<Cli.ExitCode, never, Output | NodeContext.NodeContext>, options: { readonly tty?: boolean } = {}) =>
-  Effect.gen(function*() {
-    const memory = yield* makeMemory({ stderrIsTTY: options.tty ?? false })
-    const code = yield* Effect.provideService(effect, Output, memory.service)
-    return { code, stdout: yield* Ref.get(memory.captured.stdout), stderr: yield* Ref.get(memory.captured.stderr) }
-  }).pipe(Effect.provide(NodeContext.layer))
 
 const jsonFields = [
   "requests",

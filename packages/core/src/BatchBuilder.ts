@@ -35,7 +35,7 @@ import type * as VE from "./ValidationError.js"
  * @since 0.1.0
  * @category models
  */
-export type BatchShape = rules.Shape
+export type BatchShape = "parallel" | "serial" | "same"
 
 const ValidBatchTypeId: unique symbol = Symbol.for("@effect-msgraph/core/BatchBuilder/ValidBatch")
 

@@ -143,7 +143,11 @@ export const references: (request: Pick<WorkloadRequest, "url" | "headers" | "bo
  * @since 0.1.0
  * @category references
  */
-export type ReferencedResponse = reference.ResponseLike
+export interface ReferencedResponse {
+  readonly status: number
+  readonly headers?: Readonly<Record<string, string>>
+  readonly body?: unknown
+}
 
 /**
  * Substitutes every reference of a request from the responses `lookup` returns. Fails with the

@@ -8,8 +8,9 @@ import * as TokenProvider from "@effect-msgraph/core/TokenProvider"
 import * as VirtualClock from "@effect-msgraph/core/VirtualClock"
 import type { WorkloadRequest } from "@effect-msgraph/core/Workload"
 import { Examples, Simulation } from "@effect-msgraph/cli"
-import { HttpClient, HttpClientResponse } from "@effect/platform"
+import { HttpClient } from "@effect/platform"
 import { Clock, Duration, Effect, Layer } from "effect"
+import { batchAnswer, batchIds } from "./utils/fakeBatch.js"
 
 /** What the loaded endpoint saw. */
 interface Load {
@@ -40,11 +41,10 @@ const loadedEndpoint = (options: { knee: number; ceiling: number; itemMillis: nu
     HttpClient.HttpClient,
     HttpClient.make((request) =>
       Effect.gen(function*() {
-        const text = request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : "{}"
-        const { requests } = JSON.parse(text) as { requests: ReadonlyArray<{ id: string }> }
+        const ids = batchIds(request)
         account(yield* Clock.currentTimeMillis, 1)
-        const admitted = Math.max(0, Math.min(requests.length, options.ceiling - load.items))
-        load.refused += requests.length - admitted
+        const admitted = Math.max(0, Math.min(ids.length, options.ceiling - load.items))
+        load.refused += ids.length - admitted
         load.items += admitted
         load.peakItems = Math.max(load.peakItems, load.items)
         const slowdown = Math.max(1, load.items / options.knee)
@@ -52,12 +52,12 @@ const loadedEndpoint = (options: { knee: number; ceiling: number; itemMillis: nu
         load.items -= admitted
         account(yield* Clock.currentTimeMillis, -1)
         const json = { "content-type": "application/json" }
-        const responses = requests.map((r, i) =>
+        const responses = ids.map((id, i) =>
           i < admitted
-            ? { id: r.id, status: 200, headers: json, body: { id: r.id } }
-            : { id: r.id, status: 503, headers: { ...json, "Retry-After": "1" }, body: { error: { code: "serviceNotAvailable", message: "busy" } } }
+            ? { id, status: 200, headers: json, body: { id } }
+            : { id, status: 503, headers: { ...json, "Retry-After": "1" }, body: { error: { code: "serviceNotAvailable", message: "busy" } } }
         )
-        return HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ responses }), { status: 200, headers: json }))
+        return batchAnswer(request, responses)
       })
     )
   )

@@ -3,20 +3,16 @@
 // measured by the benchmark (`npm run bench:predict`); here the ratio only has to fall in a wide
 // band (0.5 to 2), a sanity check that a loaded machine does not break.
 import { Cli } from "@effect-msgraph/cli"
-import { makeMemory, Output } from "@effect-msgraph/cli/Output"
+import * as Output from "@effect-msgraph/cli/Output"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Ref } from "effect"
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 
-const exec = (effect: Effect.Effect<Cli.ExitCode, never, Output | NodeContext.NodeContext>) =>
-  Effect.gen(function*() {
-    const memory = yield* makeMemory()
-    const code = yield* Effect.provideService(effect, Output, memory.service)
-    return { code, stdout: yield* Ref.get(memory.captured.stdout) }
-  }).pipe(Effect.provide(NodeContext.layer))
+const exec = (effect: Effect.Effect<Cli.ExitCode, never, Output.Output | NodeContext.NodeContext>) =>
+  Effect.provide(Output.capture(effect), NodeContext.layer).pipe(Effect.map(({ stdout, value }) => ({ code: value, stdout })))
 
 const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "msgraph-prediction-")), "small.json")
 // two dependency chains and a few independent reads: some seconds of realistic latency

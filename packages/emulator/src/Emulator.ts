@@ -15,14 +15,14 @@ import type { HttpApp } from "@effect/platform"
 import { HttpClient } from "@effect/platform"
 import { Context, Effect, Layer, Schema } from "effect"
 import * as Audit from "./Audit.js"
+import * as FaultsModule from "./Faults.js"
 import type { Faults } from "./Faults.js"
 import * as Latency from "./Latency.js"
-import { ConnectionDropped as ConnectionDroppedError, makeApp } from "./internal/app.js"
+import { makeApp } from "./internal/app.js"
 import { fromCatalog } from "./internal/classify.js"
 import { makeClient } from "./internal/client.js"
 import * as engine from "./internal/engine.js"
 import * as resources from "./internal/resources.js"
-import * as routing from "./internal/routing.js"
 
 /**
  * What a classifier sees of a request: method, URL relative to the version root (with query), body
@@ -31,7 +31,15 @@ import * as routing from "./internal/routing.js"
  * @since 0.1.0
  * @category models
  */
-export type ClassifyRequest = engine.ClassifyRequest
+export interface ClassifyRequest {
+  readonly method: string
+  /** Relative to the version root, with its query, e.g. `/users?$top=5`. */
+  readonly url: string
+  readonly bodyBytes: number | undefined
+  /** The decoded body: JSON, or bytes for binary content. */
+  readonly body: unknown
+  readonly headers: Readonly<Record<string, string>>
+}
 
 /**
  * Who is calling: tenant, app, acting user, delegated or app-only, tenant size and B2C.
@@ -39,7 +47,14 @@ export type ClassifyRequest = engine.ClassifyRequest
  * @since 0.1.0
  * @category models
  */
-export type ClassifyContext = engine.ClassifyContext
+export interface ClassifyContext {
+  readonly tenantId: string
+  readonly appId: string
+  readonly userId: string
+  readonly delegated: boolean
+  readonly tenantSize: "S" | "M" | "L"
+  readonly b2c: boolean
+}
 
 /**
  * Turns a request into the documented demands it places on Graph's limits.
@@ -47,7 +62,7 @@ export type ClassifyContext = engine.ClassifyContext
  * @since 0.1.0
  * @category models
  */
-export type Classifier = engine.Classifier
+export type Classifier = (request: ClassifyRequest, context: ClassifyContext) => ReadonlyArray<Bucket.Demand>
 
 /**
  * The failure of {@link Emulator.Service.app} when a fault drops the connection: the in-process client
@@ -56,13 +71,13 @@ export type Classifier = engine.Classifier
  * @since 0.1.0
  * @category errors
  */
-export const ConnectionDropped = ConnectionDroppedError
+export const ConnectionDropped = FaultsModule.ConnectionDropped
 
 /**
  * @since 0.1.0
  * @category errors
  */
-export type ConnectionDropped = ConnectionDroppedError
+export type ConnectionDropped = FaultsModule.ConnectionDropped
 
 /**
  * A service's latency: `baseMillis` plus a seeded uniform draw in `[0, jitterMillis)`.
@@ -70,7 +85,7 @@ export type ConnectionDropped = ConnectionDroppedError
  * @since 0.1.0
  * @category models
  */
-export type LatencyModel = engine.LatencyModel
+export type LatencyModel = Latency.LatencyModel
 
 /**
  * The services the emulator distinguishes for latency, faults, the Outlook batch rule and the
@@ -79,7 +94,7 @@ export type LatencyModel = engine.LatencyModel
  * @since 0.1.0
  * @category models
  */
-export type ServiceName = routing.Service
+export type ServiceName = Latency.ServiceName
 
 /**
  * The optional load model: an app's items in flight (admitted and not yet answered, across all its

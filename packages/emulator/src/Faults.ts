@@ -17,6 +17,16 @@
  *
  * @since 0.1.0
  */
+import { Data } from "effect"
+
+/**
+ * What the emulator's `HttpApp` fails with when a fault drops the connection: the in-process client
+ * turns it into a transport `RequestError`, the loopback server into a destroyed socket.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConnectionDropped extends Data.TaggedError("ConnectionDropped")<{}> {}
 
 /**
  * When a fault strikes: before the item (or, for a whole-request fault, any item) runs, or after it

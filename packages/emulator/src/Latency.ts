@@ -15,7 +15,6 @@
  *
  * @since 0.1.0
  */
-import type * as engine from "./internal/engine.js"
 import * as routing from "./internal/routing.js"
 
 /**
@@ -24,7 +23,10 @@ import * as routing from "./internal/routing.js"
  * @since 0.1.0
  * @category models
  */
-export type LatencyModel = engine.LatencyModel
+export interface LatencyModel {
+  readonly baseMillis: number
+  readonly jitterMillis: number
+}
 
 /**
  * The services the emulator distinguishes for latency.
@@ -32,7 +34,7 @@ export type LatencyModel = engine.LatencyModel
  * @since 0.1.0
  * @category models
  */
-export type ServiceName = routing.Service
+export type ServiceName = "identity" | "outlook" | "teams" | "files" | "onenote" | "insights" | "graph"
 
 /**
  * A whole latency model: the cost of each round trip, and of each item by service.

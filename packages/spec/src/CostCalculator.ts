@@ -18,7 +18,7 @@ import { Context, Effect, Either, Layer, Option, Schema } from "effect"
 import { HttpMethod } from "./BatchRequest.js"
 import { unusableUrl } from "./BatchRequest.js"
 import { normaliseRequest } from "./internal/catalog/request.js"
-import { classify, LruCache, readsBody, serviceMatches } from "./internal/catalog/classify.js"
+import { LruCache, readsBody, serviceMatches } from "./internal/catalog/classify.js"
 import { priceIdentity } from "./internal/cost/identity.js"
 import * as LimitCatalog from "./LimitCatalog.js"
 
@@ -107,7 +107,7 @@ export const identityCost = (
 ): Option.Option<LimitCatalog.IdentityCost> => {
   const normalised = normaliseRequest(request, context)
   return serviceMatches(catalog, normalised).some((service) => service.family === "identityAndAccess")
-    ? Option.some(priceIdentity(catalog.identityCosts, normalised, context))
+    ? Option.some(priceIdentity(LimitCatalog, catalog.identityCosts, normalised, context))
     : Option.none()
 }
 
@@ -143,7 +143,7 @@ export const make: Effect.Effect<CostCalculatorService, never, LimitCatalog.Limi
     const key = `${request.method}\u0000${request.bodyBytes ?? ""}\u0000${request.url}`
     const hit = cache.get(key)
     if (hit !== undefined) return Either.right(hit)
-    const priced = Either.map(validateRequest(request), (valid) => classify(catalog, valid, context))
+    const priced = Either.map(validateRequest(request), (valid) => LimitCatalog.classify(catalog, valid, context))
     if (Either.isRight(priced) && !readsBody(catalog, priced.right)) cache.set(key, priced.right)
     return priced
   }

@@ -14,15 +14,21 @@
  * @since 0.1.0
  */
 import { Config, ConfigError, Context, Effect, Either, Layer, Option, Schema } from "effect"
-import type * as Bucket from "./Bucket.js"
-import * as classifier from "./internal/catalog/classify.js"
+import * as BatchRequest from "./BatchRequest.js"
+import * as Bucket from "./Bucket.js"
+import { makeClassifier, windowMillis as internalWindowMillis } from "./internal/catalog/classify.js"
 import * as doc from "./internal/catalog/doc.js"
+import type { Models } from "./internal/catalog/models.js"
 import * as ops from "./internal/catalog/ops.js"
-import * as schema from "./internal/catalog/schema.js"
 
 // ---------------------------------------------------------------------------------------------
 // models
 // ---------------------------------------------------------------------------------------------
+
+const Positive = Schema.Number.pipe(Schema.positive(), Schema.finite())
+const PositiveInt = Schema.Number.pipe(Schema.int(), Schema.positive())
+
+const emptyArray = <A>(): ReadonlyArray<A> => []
 
 /**
  * The services of the throttling page, one per section (`global` for the global limit).
@@ -30,23 +36,55 @@ import * as schema from "./internal/catalog/schema.js"
  * @since 0.1.0
  * @category models
  */
-export const ServiceId = schema.ServiceId
+export const ServiceId = Schema.Literal(
+  "global",
+  "assignment",
+  "bookings",
+  "cloudCommunications",
+  "callRecords",
+  "pstnCallRecords",
+  "excel",
+  "education",
+  "filesAndLists",
+  "identityReports",
+  "identityAccess",
+  "dataPolicy",
+  "identityProtection",
+  "identityProviders",
+  "informationProtection",
+  "insights",
+  "intune",
+  "invitations",
+  "reports",
+  "teams",
+  "multitenantManagement",
+  "onenote",
+  "extensions",
+  "outlook",
+  "projectRome",
+  "security",
+  "eDiscovery",
+  "serviceCommunications",
+  "subscriptions",
+  "planner",
+  "vivaEngage"
+)
 /**
  * @since 0.1.0
  * @category models
  */
-export type ServiceId = schema.ServiceId
+export type ServiceId = typeof ServiceId.Type
 
 /**
  * @since 0.1.0
  * @category models
  */
-export const Method = schema.Method
+export const Method = BatchRequest.HttpMethod
 /**
  * @since 0.1.0
  * @category models
  */
-export type Method = schema.Method
+export type Method = typeof Method.Type
 
 /**
  * Tenant size of the identity and access quota: S under 50 users, M 50 to 500, L above 500.
@@ -54,12 +92,12 @@ export type Method = schema.Method
  * @since 0.1.0
  * @category models
  */
-export const TenantSize = schema.TenantSize
+export const TenantSize = Schema.Literal("S", "M", "L")
 /**
  * @since 0.1.0
  * @category models
  */
-export type TenantSize = schema.TenantSize
+export type TenantSize = typeof TenantSize.Type
 
 /**
  * The authentication context a condition can require: `delegated` or `appOnly`.
@@ -67,12 +105,12 @@ export type TenantSize = schema.TenantSize
  * @since 0.1.0
  * @category models
  */
-export const Auth = schema.Auth
+export const Auth = Schema.Literal("delegated", "appOnly")
 /**
  * @since 0.1.0
  * @category models
  */
-export type Auth = schema.Auth
+export type Auth = typeof Auth.Type
 
 /**
  * The `signInAudience` values the `applications` special case depends on.
@@ -80,12 +118,17 @@ export type Auth = schema.Auth
  * @since 0.1.0
  * @category models
  */
-export const SignInAudience = schema.SignInAudience
+export const SignInAudience = Schema.Literal(
+  "AzureADMyOrg",
+  "AzureADMultipleOrgs",
+  "AzureADandPersonalMicrosoftAccount",
+  "PersonalMicrosoftAccount"
+)
 /**
  * @since 0.1.0
  * @category models
  */
-export type SignInAudience = schema.SignInAudience
+export type SignInAudience = typeof SignInAudience.Type
 
 /**
  * What a limit counts: requests, write requests, resource units, bytes uploaded, concurrent
@@ -94,12 +137,12 @@ export type SignInAudience = schema.SignInAudience
  * @since 0.1.0
  * @category models
  */
-export const Measure = schema.Measure
+export const Measure = Bucket.Measure
 /**
  * @since 0.1.0
  * @category models
  */
-export type Measure = schema.Measure
+export type Measure = typeof Bucket.Measure.Type
 
 /**
  * How a request's cost is computed: 1, the identity resource units, the identity write cost, or the
@@ -108,12 +151,12 @@ export type Measure = schema.Measure
  * @since 0.1.0
  * @category models
  */
-export const CostBasis = schema.CostBasis
+export const CostBasis = Bucket.CostBasis
 /**
  * @since 0.1.0
  * @category models
  */
-export type CostBasis = schema.CostBasis
+export type CostBasis = typeof Bucket.CostBasis.Type
 
 /**
  * The family of services whose limits behave alike on the wire (`Bucket.Family`): `global`,
@@ -122,12 +165,12 @@ export type CostBasis = schema.CostBasis
  * @since 0.1.0
  * @category models
  */
-export const Family = schema.Family
+export const Family = Bucket.Family
 /**
  * @since 0.1.0
  * @category models
  */
-export type Family = schema.Family
+export type Family = typeof Bucket.Family.Type
 
 /**
  * A part of a bucket key. `app` and `tenant` come from the context. `actor` is the signed-in user,
@@ -137,23 +180,38 @@ export type Family = schema.Family
  * @since 0.1.0
  * @category models
  */
-export const KeyPart = schema.KeyPart
+export const KeyPart = Schema.Literal(
+  "app",
+  "tenant",
+  "actor",
+  "user",
+  "mailbox",
+  "team",
+  "channel",
+  "chat",
+  "conversation",
+  "callRecord",
+  "collection",
+  "subject",
+  "reportApi",
+  "resource"
+)
 /**
  * @since 0.1.0
  * @category models
  */
-export type KeyPart = schema.KeyPart
+export type KeyPart = typeof KeyPart.Type
 
 /**
  * @since 0.1.0
  * @category models
  */
-export const WindowUnit = schema.WindowUnit
+export const WindowUnit = Schema.Literal("second", "minute", "hour", "day", "month")
 /**
  * @since 0.1.0
  * @category models
  */
-export type WindowUnit = schema.WindowUnit
+export type WindowUnit = typeof WindowUnit.Type
 
 /**
  * A window such as "10 seconds" or "one day" (`month` is kept as 31 days).
@@ -161,12 +219,10 @@ export type WindowUnit = schema.WindowUnit
  * @since 0.1.0
  * @category models
  */
-export const Window = schema.Window
-/**
- * @since 0.1.0
- * @category models
- */
-export type Window = schema.Window
+export class Window extends Schema.Class<Window>("@effect-msgraph/spec/LimitCatalog/Window")({
+  amount: PositiveInt,
+  unit: WindowUnit
+}) {}
 
 /**
  * A condition on the query string (`$skiptoken` present, `$format=application/json`, ...).
@@ -174,12 +230,17 @@ export type Window = schema.Window
  * @since 0.1.0
  * @category models
  */
-export const QueryCondition = schema.QueryCondition
+export const QueryCondition = Schema.Union(
+  Schema.TaggedStruct("Has", { param: Schema.String }),
+  Schema.TaggedStruct("Lacks", { param: Schema.String }),
+  Schema.TaggedStruct("Equals", { param: Schema.String, value: Schema.String }),
+  Schema.TaggedStruct("NotEquals", { param: Schema.String, value: Schema.String })
+)
 /**
  * @since 0.1.0
  * @category models
  */
-export type QueryCondition = schema.QueryCondition
+export type QueryCondition = typeof QueryCondition.Type
 
 /**
  * Which requests an entry applies to: methods (empty means any), path patterns, excluded path
@@ -188,12 +249,12 @@ export type QueryCondition = schema.QueryCondition
  * @since 0.1.0
  * @category models
  */
-export const RequestMatcher = schema.RequestMatcher
-/**
- * @since 0.1.0
- * @category models
- */
-export type RequestMatcher = schema.RequestMatcher
+export class RequestMatcher extends Schema.Class<RequestMatcher>("@effect-msgraph/spec/LimitCatalog/RequestMatcher")({
+  methods: Schema.optionalWith(Schema.Array(Method), { default: emptyArray }),
+  paths: Schema.NonEmptyArray(Schema.String),
+  except: Schema.optionalWith(Schema.Array(Schema.String), { default: emptyArray }),
+  query: Schema.optionalWith(Schema.Array(QueryCondition), { default: emptyArray })
+}) {}
 
 /**
  * Context an entry requires: a tenant size, delegated or app-only context, or a signInAudience.
@@ -201,12 +262,20 @@ export type RequestMatcher = schema.RequestMatcher
  * @since 0.1.0
  * @category models
  */
-export const Conditions = schema.Conditions
-/**
- * @since 0.1.0
- * @category models
- */
-export type Conditions = schema.Conditions
+export class Conditions extends Schema.Class<Conditions>("@effect-msgraph/spec/LimitCatalog/Conditions")({
+  tenantSize: Schema.optional(TenantSize),
+  auth: Schema.optional(Auth),
+  signInAudience: Schema.optional(Schema.Array(SignInAudience))
+}) {}
+
+const quotaFields = {
+  scope: Bucket.Scope,
+  key: Schema.Array(KeyPart),
+  measure: Measure,
+  cost: CostBasis,
+  quantity: Positive,
+  window: Window
+}
 
 /**
  * A quantity per sliding window.
@@ -214,12 +283,7 @@ export type Conditions = schema.Conditions
  * @since 0.1.0
  * @category models
  */
-export const Rate = schema.Rate
-/**
- * @since 0.1.0
- * @category models
- */
-export type Rate = schema.Rate
+export class Rate extends Schema.TaggedClass<Rate>()("Rate", quotaFields) {}
 
 /**
  * A token bucket of `quantity` refilled over `window` (the identity and access quotas).
@@ -227,12 +291,7 @@ export type Rate = schema.Rate
  * @since 0.1.0
  * @category models
  */
-export const TokenBucket = schema.TokenBucket
-/**
- * @since 0.1.0
- * @category models
- */
-export type TokenBucket = schema.TokenBucket
+export class TokenBucket extends Schema.TaggedClass<TokenBucket>()("TokenBucket", quotaFields) {}
 
 /**
  * At most `permits` requests in flight.
@@ -240,12 +299,11 @@ export type TokenBucket = schema.TokenBucket
  * @since 0.1.0
  * @category models
  */
-export const Concurrent = schema.Concurrent
-/**
- * @since 0.1.0
- * @category models
- */
-export type Concurrent = schema.Concurrent
+export class Concurrent extends Schema.TaggedClass<Concurrent>()("Concurrent", {
+  scope: Bucket.Scope,
+  key: Schema.Array(KeyPart),
+  permits: PositiveInt
+}) {}
 
 /**
  * A section that publishes no figures (Files and lists, Planner).
@@ -253,23 +311,20 @@ export type Concurrent = schema.Concurrent
  * @since 0.1.0
  * @category models
  */
-export const Unpublished = schema.Unpublished
-/**
- * @since 0.1.0
- * @category models
- */
-export type Unpublished = schema.Unpublished
+export class Unpublished extends Schema.TaggedClass<Unpublished>()("Unpublished", {
+  statement: Schema.String
+}) {}
 
 /**
  * @since 0.1.0
  * @category models
  */
-export const EntryLimit = schema.EntryLimit
+export const EntryLimit = Schema.Union(Rate, TokenBucket, Concurrent, Unpublished)
 /**
  * @since 0.1.0
  * @category models
  */
-export type EntryLimit = schema.EntryLimit
+export type EntryLimit = typeof EntryLimit.Type
 
 /**
  * One documented limit. `group` names the seed table it comes from. A `fallback` entry applies only
@@ -279,12 +334,21 @@ export type EntryLimit = schema.EntryLimit
  * @since 0.1.0
  * @category models
  */
-export const LimitEntry = schema.LimitEntry
-/**
- * @since 0.1.0
- * @category models
- */
-export type LimitEntry = schema.LimitEntry
+export class LimitEntry extends Schema.Class<LimitEntry>("@effect-msgraph/spec/LimitCatalog/LimitEntry")({
+  id: Schema.String,
+  bucket: Schema.optional(Schema.String),
+  service: ServiceId,
+  group: Schema.String,
+  row: Schema.String,
+  match: RequestMatcher,
+  when: Schema.optionalWith(Conditions, { default: () => new Conditions({}) }),
+  fallback: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  limit: EntryLimit,
+  retryAfter: Schema.Boolean,
+  notModelled: Schema.optional(Schema.String),
+  source: Schema.String,
+  note: Schema.optional(Schema.String)
+}) {}
 
 /**
  * A statement of a section that no bucket enforces, with the reason.
@@ -292,12 +356,10 @@ export type LimitEntry = schema.LimitEntry
  * @since 0.1.0
  * @category models
  */
-export const Unenforced = schema.Unenforced
-/**
- * @since 0.1.0
- * @category models
- */
-export type Unenforced = schema.Unenforced
+export class Unenforced extends Schema.Class<Unenforced>("@effect-msgraph/spec/LimitCatalog/Unenforced")({
+  statement: Schema.String,
+  reason: Schema.String
+}) {}
 
 /**
  * A section of the page: its heading, the URL paths attributed to it, the resource types it lists,
@@ -308,23 +370,28 @@ export type Unenforced = schema.Unenforced
  * @since 0.1.0
  * @category models
  */
-export const ServiceInfo = schema.ServiceInfo
-/**
- * @since 0.1.0
- * @category models
- */
-export type ServiceInfo = schema.ServiceInfo
+export class ServiceInfo extends Schema.Class<ServiceInfo>("@effect-msgraph/spec/LimitCatalog/ServiceInfo")({
+  id: ServiceId,
+  heading: Schema.String,
+  area: Schema.NonEmptyArray(Schema.String),
+  except: Schema.optionalWith(Schema.Array(Schema.String), { default: emptyArray }),
+  resources: Schema.Array(Schema.String),
+  pathsNote: Schema.String,
+  unenforced: Schema.optionalWith(Schema.Array(Unenforced), { default: emptyArray }),
+  family: Schema.optionalWith(Family, { default: () => "other" as const }),
+  batchWithinCap: Schema.optionalWith(Schema.Boolean, { default: () => false })
+}) {}
 
 /**
  * @since 0.1.0
  * @category models
  */
-export const IdentityCostRow = schema.IdentityCostRow
-/**
- * @since 0.1.0
- * @category models
- */
-export type IdentityCostRow = schema.IdentityCostRow
+export class IdentityCostRow extends Schema.Class<IdentityCostRow>("@effect-msgraph/spec/LimitCatalog/IdentityCostRow")({
+  method: Method,
+  path: Schema.String,
+  resourceUnits: PositiveInt,
+  writeCost: Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+}) {}
 
 /**
  * The identity and access cost table and its modifiers, as data.
@@ -332,23 +399,33 @@ export type IdentityCostRow = schema.IdentityCostRow
  * @since 0.1.0
  * @category models
  */
-export const IdentityCostRules = schema.IdentityCostRules
-/**
- * @since 0.1.0
- * @category models
- */
-export type IdentityCostRules = schema.IdentityCostRules
+export class IdentityCostRules extends Schema.Class<IdentityCostRules>(
+  "@effect-msgraph/spec/LimitCatalog/IdentityCostRules"
+)({
+  rows: Schema.Array(IdentityCostRow),
+  otherwise: Schema.Array(IdentityCostRow),
+  selectDelta: Schema.Number,
+  expandDelta: Schema.Number,
+  topBelow: Schema.Number,
+  topDelta: Schema.Number,
+  b2cCreateUserDelta: Schema.Number,
+  minimum: Schema.Number,
+  selectByIdsPaths: Schema.Array(Schema.String),
+  selectByIdsCost: Schema.Number,
+  source: Schema.String
+}) {}
 
 /**
  * @since 0.1.0
  * @category models
  */
-export const TenantSizeThresholds = schema.TenantSizeThresholds
-/**
- * @since 0.1.0
- * @category models
- */
-export type TenantSizeThresholds = schema.TenantSizeThresholds
+export class TenantSizeThresholds extends Schema.Class<TenantSizeThresholds>(
+  "@effect-msgraph/spec/LimitCatalog/TenantSizeThresholds"
+)({
+  mediumFrom: PositiveInt,
+  largeAbove: PositiveInt,
+  source: Schema.String
+}) {}
 
 /**
  * A whole catalogue: version, services, entries, identity cost table, tenant-size thresholds.
@@ -356,12 +433,14 @@ export type TenantSizeThresholds = schema.TenantSizeThresholds
  * @since 0.1.0
  * @category models
  */
-export const Catalog = schema.Catalog
-/**
- * @since 0.1.0
- * @category models
- */
-export type Catalog = schema.Catalog
+export class Catalog extends Schema.Class<Catalog>("@effect-msgraph/spec/LimitCatalog/Catalog")({
+  version: Schema.String,
+  seed: Schema.String,
+  services: Schema.Array(ServiceInfo),
+  entries: Schema.Array(LimitEntry),
+  identityCosts: IdentityCostRules,
+  tenantSizes: TenantSizeThresholds
+}) {}
 
 /**
  * Who is calling: tenant, app, the acting user (object id and/or UPN, when known), delegated or
@@ -371,12 +450,16 @@ export type Catalog = schema.Catalog
  * @since 0.1.0
  * @category models
  */
-export const ClassifyContext = schema.ClassifyContext
-/**
- * @since 0.1.0
- * @category models
- */
-export type ClassifyContext = schema.ClassifyContext
+export class ClassifyContext extends Schema.Class<ClassifyContext>("@effect-msgraph/spec/LimitCatalog/ClassifyContext")({
+  tenantId: Schema.String,
+  appId: Schema.String,
+  userId: Schema.optional(Schema.String),
+  userPrincipalName: Schema.optional(Schema.String),
+  delegated: Schema.Boolean,
+  tenantSize: Schema.optionalWith(TenantSize, { default: () => "S" as const }),
+  b2c: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  signInAudience: Schema.optional(SignInAudience)
+}) {}
 
 /**
  * One request as it appears in a batch item: a method and a relative URL (with or without a leading
@@ -397,12 +480,12 @@ export interface ClassifyRequest {
  * @since 0.1.0
  * @category models
  */
-export const Adjustment = schema.Adjustment
+export const Adjustment = Schema.Literal("select", "expand", "top", "b2cCreateUser", "minimum", "selectByIds")
 /**
  * @since 0.1.0
  * @category models
  */
-export type Adjustment = schema.Adjustment
+export type Adjustment = typeof Adjustment.Type
 
 /**
  * The resource units and write cost of an identity and access request, with the table row and the
@@ -411,23 +494,24 @@ export type Adjustment = schema.Adjustment
  * @since 0.1.0
  * @category models
  */
-export const IdentityCost = schema.IdentityCost
-/**
- * @since 0.1.0
- * @category models
- */
-export type IdentityCost = schema.IdentityCost
+export class IdentityCost extends Schema.Class<IdentityCost>("@effect-msgraph/spec/LimitCatalog/IdentityCost")({
+  row: Schema.String,
+  base: Schema.Number,
+  adjustments: Schema.Array(Schema.Struct({ rule: Adjustment, delta: Schema.Number })),
+  resourceUnits: Schema.Number,
+  writeCost: Schema.Number
+}) {}
 
 /**
  * @since 0.1.0
  * @category models
  */
-export const SkipReason = schema.SkipReason
+export const SkipReason = Schema.Literal("unpublished", "notModelled", "missingKey", "zeroCost")
 /**
  * @since 0.1.0
  * @category models
  */
-export type SkipReason = schema.SkipReason
+export type SkipReason = typeof SkipReason.Type
 
 /**
  * An entry that matched but places no demand: no published figure, not modelled, a key the request
@@ -436,12 +520,11 @@ export type SkipReason = schema.SkipReason
  * @since 0.1.0
  * @category models
  */
-export const Skipped = schema.Skipped
-/**
- * @since 0.1.0
- * @category models
- */
-export type Skipped = schema.Skipped
+export class Skipped extends Schema.Class<Skipped>("@effect-msgraph/spec/LimitCatalog/Skipped")({
+  entryId: Schema.String,
+  reason: SkipReason,
+  detail: Schema.String
+}) {}
 
 /**
  * The result of {@link classify}: the normalised method and path, the services the request touches
@@ -451,12 +534,15 @@ export type Skipped = schema.Skipped
  * @since 0.1.0
  * @category models
  */
-export const Classification = schema.Classification
-/**
- * @since 0.1.0
- * @category models
- */
-export type Classification = schema.Classification
+export class Classification extends Schema.Class<Classification>("@effect-msgraph/spec/LimitCatalog/Classification")({
+  method: Schema.String,
+  path: Schema.String,
+  services: Schema.Array(ServiceId),
+  entries: Schema.Array(Schema.String),
+  demands: Schema.Array(Bucket.Demand),
+  skipped: Schema.Array(Skipped),
+  identity: Schema.optional(IdentityCost)
+}) {}
 
 /**
  * A per-entry override: a new quantity (requests, units, bytes or permits) and, for rate and
@@ -465,12 +551,11 @@ export type Classification = schema.Classification
  * @since 0.1.0
  * @category models
  */
-export const LimitOverride = ops.LimitOverride
-/**
- * @since 0.1.0
- * @category models
- */
-export type LimitOverride = ops.LimitOverride
+export class LimitOverride extends Schema.Class<LimitOverride>("@effect-msgraph/spec/LimitCatalog/LimitOverride")({
+  entryId: Schema.String,
+  quantity: Schema.Number.pipe(Schema.positive(), Schema.finite()),
+  window: Schema.optional(Window)
+}) {}
 
 // ---------------------------------------------------------------------------------------------
 // errors
@@ -484,12 +569,10 @@ export type LimitOverride = ops.LimitOverride
  * @since 0.1.0
  * @category errors
  */
-export const InvalidOverride = ops.InvalidOverride
-/**
- * @since 0.1.0
- * @category errors
- */
-export type InvalidOverride = ops.InvalidOverride
+export class InvalidOverride extends Schema.TaggedError<InvalidOverride>()("InvalidOverride", {
+  input: Schema.String,
+  reason: Schema.Literal("syntax", "unknownEntry", "unpublishedLimit", "concurrencyWindow", "notInteger")
+}) {}
 
 /**
  * A catalogue that fails its consistency checks, with the problems found.
@@ -584,6 +667,26 @@ export declare namespace LimitCatalog {
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * The classes above that internal code builds instances of: handed to it here, so that no internal
+ * module imports this one.
+ */
+const models: Models = {
+  Window,
+  Rate,
+  TokenBucket,
+  Concurrent,
+  LimitEntry,
+  Catalog,
+  LimitOverride,
+  InvalidOverride,
+  Skipped,
+  Classification,
+  IdentityCost
+}
+
+const classifier = makeClassifier(models)
+
+/**
  * The version string of the built-in catalogue.
  *
  * @since 0.1.0
@@ -597,7 +700,7 @@ export const builtinVersion: string = ops.builtinVersion
  * @since 0.1.0
  * @category constants
  */
-export const defaultCatalog: Catalog = ops.defaultCatalog
+export const defaultCatalog: Catalog = Schema.decodeSync(Catalog)(ops.builtinCatalog)
 
 /**
  * The built-in entries.
@@ -605,7 +708,7 @@ export const defaultCatalog: Catalog = ops.defaultCatalog
  * @since 0.1.0
  * @category constants
  */
-export const entries: ReadonlyArray<LimitEntry> = ops.defaultCatalog.entries
+export const entries: ReadonlyArray<LimitEntry> = defaultCatalog.entries
 
 /**
  * The built-in services.
@@ -613,7 +716,7 @@ export const entries: ReadonlyArray<LimitEntry> = ops.defaultCatalog.entries
  * @since 0.1.0
  * @category constants
  */
-export const services: ReadonlyArray<ServiceInfo> = ops.defaultCatalog.services
+export const services: ReadonlyArray<ServiceInfo> = defaultCatalog.services
 
 /**
  * Classifies one request: the services it touches and the demand it places on every bucket. Pure
@@ -642,7 +745,7 @@ export const classify: (catalog: Catalog, request: ClassifyRequest, context: Cla
  * @since 0.1.0
  * @category utils
  */
-export const windowMillis: (window: Window) => number = classifier.windowMillis
+export const windowMillis: (window: Window) => number = internalWindowMillis
 
 /**
  * The tenant size for a number of users, from the catalogue's thresholds.
@@ -667,11 +770,11 @@ export const validate: (catalog: Catalog) => ReadonlyArray<string> = ops.validat
  * @since 0.1.0
  * @category combinators
  */
-export const applyOverrides: (
+export const applyOverrides = (
   catalog: Catalog,
   overrides: ReadonlyArray<LimitOverride>,
   version: string
-) => Either.Either<Catalog, InvalidOverride> = ops.applyOverrides
+): Either.Either<Catalog, InvalidOverride> => ops.applyOverrides(models, catalog, overrides, version)
 
 /**
  * Parses overrides written as `entryId=quantity[/window]` (window units `s`, `m`, `h`, `d`, `mo`),
@@ -680,8 +783,8 @@ export const applyOverrides: (
  * @since 0.1.0
  * @category combinators
  */
-export const parseOverrides: (text: string) => Either.Either<ReadonlyArray<LimitOverride>, InvalidOverride> =
-  ops.parseOverrides
+export const parseOverrides = (text: string): Either.Either<ReadonlyArray<LimitOverride>, InvalidOverride> =>
+  ops.parseOverrides(models, text)
 
 /**
  * The `docs/limits.md` page for a catalogue.
@@ -713,7 +816,7 @@ export const make = (
     }
     const overrides = options.overrides ?? []
     const version = options.version ?? (overrides.length > 0 ? `${base.version}+overrides` : base.version)
-    const catalog = yield* ops.applyOverrides(base, overrides, version)
+    const catalog = yield* applyOverrides(base, overrides, version)
     const settings: LimitCatalog.Settings = {
       tenantSize: options.tenantSize ?? "S",
       delegated: options.delegated ?? true,
@@ -735,7 +838,7 @@ export const make = (
           b2c: settings.b2c,
           ...(settings.signInAudience !== undefined ? { signInAudience: settings.signInAudience } : {})
         }),
-      classify: (request, context) => classifier.classify(catalog, request, context),
+      classify: (request, context) => classify(catalog, request, context),
       entry: (id) => Option.fromNullable(byId.get(id))
     })
   })
@@ -785,7 +888,7 @@ export const config: Config.Config<LimitCatalog.Options> = Config.map(
       Config.withDefault(Config.string("MSGRAPH_LIMIT_OVERRIDES"), ""),
       (text) =>
         Either.mapLeft(
-          ops.parseOverrides(text),
+          parseOverrides(text),
           (error) =>
             ConfigError.InvalidData(
               ["MSGRAPH_LIMIT_OVERRIDES"],

@@ -1,14 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
-import {
-  classify,
-  classifyUncached,
-  LruCache,
-  planCacheCapacity,
-  planCacheSize
-} from "../src/internal/catalog/classify.js"
+import { LruCache, makeClassifier, planCacheCapacity, planCacheSize } from "../src/internal/catalog/classify.js"
 import { pattern } from "../src/internal/catalog/urlPattern.js"
 import * as LimitCatalog from "../src/LimitCatalog.js"
+
+const { classify, classifyUncached } = makeClassifier(LimitCatalog)
 
 const catalog = LimitCatalog.defaultCatalog
 

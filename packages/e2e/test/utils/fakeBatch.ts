@@ -1,5 +1,20 @@
-import { HttpClient, HttpClientResponse } from "@effect/platform"
+import { HttpClient, type HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { Clock, Effect, Layer } from "effect"
+
+const json = { "content-type": "application/json" }
+
+/** The ids of the items of a `$batch` request, in order. */
+export const batchIds = (request: HttpClientRequest.HttpClientRequest): ReadonlyArray<string> => {
+  const text = request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : "{}"
+  return (JSON.parse(text) as { requests: ReadonlyArray<{ id: string }> }).requests.map((r) => r.id)
+}
+
+/** A `$batch` answer: 200 carrying these item answers as JSON. */
+export const batchAnswer = (
+  request: HttpClientRequest.HttpClientRequest,
+  responses: ReadonlyArray<{ readonly id: string; readonly status: number; readonly headers?: Record<string, string>; readonly body: unknown }>
+): HttpClientResponse.HttpClientResponse =>
+  HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ responses }), { status: 200, headers: json }))
 
 /** One `$batch` call the fake received: when (virtual time) and the ids of its items. */
 export interface Call {
@@ -25,12 +40,9 @@ export const fakeBatch = (answer: (call: Call, index: number) => Answer) => {
     HttpClient.HttpClient,
     HttpClient.make((request) =>
       Effect.gen(function*() {
-        const text = request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : "{}"
-        const { requests } = JSON.parse(text) as { requests: ReadonlyArray<{ id: string }> }
-        const call: Call = { at: yield* Clock.currentTimeMillis, ids: requests.map((r) => r.id) }
+        const call: Call = { at: yield* Clock.currentTimeMillis, ids: batchIds(request) }
         calls.push(call)
         const decided = answer(call, calls.length - 1)
-        const json = { "content-type": "application/json" }
         if (decided._tag === "Batch") {
           const body = { error: { code: "TooManyRequests", message: "fake batch-level answer" } }
           return HttpClientResponse.fromWeb(
@@ -42,7 +54,7 @@ export const fakeBatch = (answer: (call: Call, index: number) => Answer) => {
           const item = decided.item(id) ?? { status: 200 }
           return { id, status: item.status, headers: { ...json, ...item.headers }, body: item.status < 300 ? { id } : { error: { code: "x", message: "x" } } }
         })
-        return HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ responses }), { status: 200, headers: json }))
+        return batchAnswer(request, responses)
       })
     )
   )

@@ -7,11 +7,9 @@
  */
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { HttpApp } from "@effect/platform"
-import { Data, Effect } from "effect"
+import { Effect } from "effect"
+import { ConnectionDropped } from "../Faults.js"
 import type { Engine, HttpIn } from "./engine.js"
-
-/** The emulator was asked (by a fault) to drop the connection without answering. @internal */
-export class ConnectionDropped extends Data.TaggedError("ConnectionDropped")<{}> {}
 
 /** The engine's answer to one request, as a server response. */
 const respond = (engine: Engine, input: HttpIn): Effect.Effect<HttpServerResponse.HttpServerResponse, ConnectionDropped> =>

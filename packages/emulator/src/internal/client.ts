@@ -7,7 +7,8 @@
 import { Headers, HttpClient, HttpClientError, HttpClientResponse, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { HttpApp, HttpBody, HttpClientRequest } from "@effect/platform"
 import { Chunk, Effect, Stream } from "effect"
-import { type ConnectionDropped, directOf } from "./app.js"
+import type { ConnectionDropped } from "../Faults.js"
+import { directOf } from "./app.js"
 
 const bytesOf = (
   request: HttpClientRequest.HttpClientRequest,

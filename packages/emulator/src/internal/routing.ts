@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import type { ServiceName } from "../Latency.js"
 
 /** A relative Graph URL split into path segments and query. @internal */
 export interface ParsedUrl {
@@ -43,12 +44,13 @@ export const isBatchUrl = (url: string): boolean => {
 }
 
 /**
- * The services the emulator distinguishes. They name the latency and fault models and decide the
- * Outlook and SharePoint behaviours; limits themselves come from the catalogue's demands.
+ * The services the emulator distinguishes (`Latency.ServiceName`). They name the latency and fault
+ * models and decide the Outlook and SharePoint behaviours; limits themselves come from the
+ * catalogue's demands.
  *
  * @internal
  */
-export type Service = "identity" | "outlook" | "teams" | "files" | "onenote" | "insights" | "graph"
+export type Service = ServiceName
 
 const outlookSegments = new Set([
   "messages",

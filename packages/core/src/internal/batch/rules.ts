@@ -10,6 +10,7 @@ import * as body from "@effect-msgraph/spec/Body"
 import { findCycle, stableTopologicalOrder } from "./graph.js"
 import * as bounds from "./bounds.js"
 import * as VE from "../../ValidationError.js"
+import type { BatchShape } from "../../BatchBuilder.js"
 
 /** @internal */
 export interface Settings {
@@ -17,9 +18,6 @@ export interface Settings {
   readonly version: "v1.0" | "beta"
   readonly maxRequests: number
 }
-
-/** @internal */
-export type Shape = "parallel" | "serial" | "same"
 
 const methods = new Set<string>(HttpMethod.literals)
 const crlf = /[\r\n]/
@@ -288,7 +286,7 @@ export const checkDependencies = (
 export const shapeOf = (
   items: ReadonlyArray<BatchRequestItem>,
   deps: ReadonlyArray<ReadonlyArray<number>>
-): Either.Either<Shape, VE.InvalidBatchShape> => {
+): Either.Either<BatchShape, VE.InvalidBatchShape> => {
   const dependents = items.filter((_, i) => deps[i]!.length > 0)
   if (dependents.length === 0) return Either.right("parallel")
   const multi = items.filter((_, i) => deps[i]!.length > 1)
@@ -314,7 +312,7 @@ export const checkBatchBytes = (items: ReadonlyArray<BatchRequestItem>): Either.
 /** @internal */
 export interface Built {
   readonly requests: ReadonlyArray<BatchRequestItem>
-  readonly shape: Shape
+  readonly shape: BatchShape
 }
 
 /**

@@ -5,9 +5,9 @@
  */
 import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
 import type { PlannedBatch } from "../../DependencyResolver.js"
-import type * as rules from "../batch/rules.js"
 import * as bounds from "../batch/bounds.js"
 import type { Group, Prepared } from "./scheduler.js"
+import type { BatchShape } from "../../BatchBuilder.js"
 
 /**
  * Writes the batch's order into `dependsOn`: nothing when no member depends on another; every
@@ -16,7 +16,7 @@ import type { Group, Prepared } from "./scheduler.js"
  *
  * @internal
  */
-export const shapeOf = (p: Prepared, group: ReadonlyArray<number>): rules.Shape => {
+export const shapeOf = (p: Prepared, group: ReadonlyArray<number>): BatchShape => {
   const inBatch = new Set(group)
   let internal = false
   // two requests form a chain; 'same' is for one dependency shared by two or more dependents

@@ -17,6 +17,8 @@ import { DONE, IN_FLIGHT, PENDING, takeFrontier, takeSpread, type Taking } from 
 import { chunk, MAX, pack, type Packing } from "./packing.js"
 import { ReadyQueue } from "./readyQueue.js"
 import { plainSettlement, propagate, Responses, satisfyChildren, type Settling, Settlements } from "./settlement.js"
+import type { BatchShape } from "../../BatchBuilder.js"
+import type { ReferencedResponse } from "../../Workload.js"
 
 export { MAX }
 
@@ -270,7 +272,7 @@ export const roundLowerBound = (prepared: Prepared): number => {
  */
 export interface Group {
   readonly members: ReadonlyArray<number>
-  readonly shape: rules.Shape
+  readonly shape: BatchShape
 }
 
 /**
@@ -451,7 +453,7 @@ export class Scheduler extends RunState implements Taking, Packing, Settling {
     return { index: this.rounds, groups, notSent }
   }
 
-  succeed(v: number, response?: reference.ResponseLike): boolean {
+  succeed(v: number, response?: ReferencedResponse): boolean {
     if (this.state[v] === DONE) return false
     this.settle(v, plainSettlement("Succeeded", response?.status ?? 200))
     this.responses.keep(v, response)
@@ -459,7 +461,7 @@ export class Scheduler extends RunState implements Taking, Packing, Settling {
     return true
   }
 
-  fail(v: number, status: number, response?: reference.ResponseLike): ReadonlyArray<number> {
+  fail(v: number, status: number, response?: ReferencedResponse): ReadonlyArray<number> {
     if (this.state[v] === DONE) return []
     this.settle(v, plainSettlement("Failed", status))
     this.responses.keep(v, response)

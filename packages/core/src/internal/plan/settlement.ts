@@ -5,10 +5,10 @@
  * @internal
  */
 import type { Settlement } from "../../DependencyResolver.js"
-import type * as reference from "../workload/reference.js"
 import { DONE, PENDING } from "./frontier.js"
 import type { ReadyQueue } from "./readyQueue.js"
 import type { Prepared } from "./scheduler.js"
+import type { ReferencedResponse } from "../../Workload.js"
 
 /**
  * Settlements are kept for every settled request, so the common ones are shared: one object per
@@ -69,7 +69,7 @@ export class Settlements {
 export class Responses {
   /** Unsettled requests referencing each request's response, for the requests referenced at all. */
   private readonly referencedBy = new Map<number, number>()
-  private readonly responses = new Map<number, reference.ResponseLike>()
+  private readonly responses = new Map<number, ReferencedResponse>()
 
   constructor(private readonly prepared: Prepared) {
     const n = prepared.workload.length
@@ -84,12 +84,12 @@ export class Responses {
     return this.responses.size
   }
 
-  get(u: number): reference.ResponseLike | undefined {
+  get(u: number): ReferencedResponse | undefined {
     return this.responses.get(u)
   }
 
   /** Keeps a settled request's response if an unsettled request references it. */
-  keep(v: number, response: reference.ResponseLike | undefined): void {
+  keep(v: number, response: ReferencedResponse | undefined): void {
     if (response !== undefined && this.referencedBy.has(v)) this.responses.set(v, response)
   }
 

@@ -6,6 +6,7 @@
  * @internal
  */
 import { Either } from "effect"
+import type { ReferencedResponse } from "../../Workload.js"
 
 /** @internal */
 export interface Reference {
@@ -45,13 +46,6 @@ export const referencesOf = (request: {
   if (request.headers !== undefined) for (const name in request.headers) scan(request.headers[name]!, out)
   if (request.body !== undefined) scanValue(request.body, out, 0)
   return out
-}
-
-/** @internal */
-export interface ResponseLike {
-  readonly status: number
-  readonly headers?: Readonly<Record<string, string>>
-  readonly body?: unknown
 }
 
 const missing: unique symbol = Symbol("missing")
@@ -115,7 +109,7 @@ const setOwn = (target: Record<string, unknown>, key: string, value: unknown): v
  */
 export const substitute = <A extends { readonly url: string; readonly headers?: Readonly<Record<string, string>>; readonly body?: unknown }>(
   request: A,
-  lookup: (source: string) => ResponseLike | undefined
+  lookup: (source: string) => ReferencedResponse | undefined
 ): Either.Either<A, Array<string>> => {
   const failed: Array<string> = []
   const valueOf = (source: string, pointer: string, text: string): unknown => {

@@ -6,41 +6,15 @@
  */
 import type { Bucket } from "@effect-msgraph/spec"
 import type { Priority } from "../../Audit.js"
+import type { Classifier, ClassifyContext, ClassifyRequest } from "../../Emulator.js"
 import type { Faults } from "../../Faults.js"
+import type { LatencyModel } from "../../Latency.js"
 import type { Enforced } from "../accounting.js"
 import type { LoadOptions } from "../load.js"
 import type { StoreOptions } from "../resources.js"
 import type { ParsedUrl, Service } from "../routing.js"
 
-/** What the classifier sees of a request. @internal */
-export interface ClassifyRequest {
-  readonly method: string
-  /** Relative to the version root, with its query, e.g. `/users?$top=5`. */
-  readonly url: string
-  readonly bodyBytes: number | undefined
-  /** The decoded body: JSON, or bytes for binary content. */
-  readonly body: unknown
-  readonly headers: Readonly<Record<string, string>>
-}
-
-/** Who is calling, as the token would tell Graph. @internal */
-export interface ClassifyContext {
-  readonly tenantId: string
-  readonly appId: string
-  readonly userId: string
-  readonly delegated: boolean
-  readonly tenantSize: "S" | "M" | "L"
-  readonly b2c: boolean
-}
-
-/** Turns a request into the documented demands it places on Graph's limits. @internal */
-export type Classifier = (request: ClassifyRequest, context: ClassifyContext) => ReadonlyArray<Bucket.Demand>
-
-/** Latency of one service: `baseMillis` plus a uniform draw in `[0, jitterMillis)`. @internal */
-export interface LatencyModel {
-  readonly baseMillis: number
-  readonly jitterMillis: number
-}
+export type { Classifier, ClassifyContext, ClassifyRequest, LatencyModel }
 
 /** @internal */
 export interface Resolved {

@@ -1,27 +1,32 @@
 /**
- * Small constructors that keep the catalogue data readable.
+ * Small constructors that keep the catalogue data readable. They build the catalogue's encoded form,
+ * plain data: `LimitCatalog.ts` decodes it into its models once, when it is loaded.
  *
  * @internal
  */
 import type { Scope } from "../../Bucket.js"
-import {
-  Concurrent,
+import type {
   Conditions,
-  type CostBasis,
-  type EntryLimit,
-  type KeyPart,
+  CostBasis,
+  EntryLimit,
+  KeyPart,
   LimitEntry,
-  type Measure,
-  type Method,
-  type QueryCondition,
-  Rate,
-  RequestMatcher,
-  type ServiceId,
-  TokenBucket,
-  Unpublished,
+  Measure,
+  Method,
+  QueryCondition,
+  ServiceId,
   Window,
-  type WindowUnit
-} from "./schema.js"
+  WindowUnit
+} from "../../LimitCatalog.js"
+
+/** @internal */
+export type EntryData = typeof LimitEntry.Encoded
+
+/** @internal */
+export type LimitData = typeof EntryLimit.Encoded
+
+/** @internal */
+export type WindowData = typeof Window.Encoded
 
 /**
  * The usual key of each scope. Entries whose key differs (a per-report-API bucket, a per-user
@@ -46,7 +51,7 @@ export const defaultKey: Readonly<Record<Scope, ReadonlyArray<KeyPart>>> = {
 }
 
 /** @internal */
-export const per = (amount: number, unit: WindowUnit): Window => new Window({ amount, unit })
+export const per = (amount: number, unit: WindowUnit): WindowData => ({ amount, unit })
 
 /** @internal */
 export interface QuotaOptions {
@@ -55,7 +60,7 @@ export interface QuotaOptions {
   readonly cost?: CostBasis
 }
 
-const quota = (scope: Scope, quantity: number, window: Window, options: QuotaOptions) => ({
+const quota = (scope: Scope, quantity: number, window: WindowData, options: QuotaOptions) => ({
   scope,
   key: options.key ?? defaultKey[scope],
   measure: options.measure ?? "requests",
@@ -65,19 +70,29 @@ const quota = (scope: Scope, quantity: number, window: Window, options: QuotaOpt
 })
 
 /** @internal */
-export const rate = (scope: Scope, quantity: number, window: Window, options: QuotaOptions = {}): Rate =>
-  new Rate(quota(scope, quantity, window, options))
+export const rate = (scope: Scope, quantity: number, window: WindowData, options: QuotaOptions = {}): LimitData => ({
+  _tag: "Rate",
+  ...quota(scope, quantity, window, options)
+})
 
 /** @internal */
-export const tokenBucket = (scope: Scope, quantity: number, window: Window, options: QuotaOptions = {}): TokenBucket =>
-  new TokenBucket(quota(scope, quantity, window, options))
+export const tokenBucket = (
+  scope: Scope,
+  quantity: number,
+  window: WindowData,
+  options: QuotaOptions = {}
+): LimitData => ({ _tag: "TokenBucket", ...quota(scope, quantity, window, options) })
 
 /** @internal */
-export const concurrent = (scope: Scope, permits: number, key?: ReadonlyArray<KeyPart>): Concurrent =>
-  new Concurrent({ scope, key: key ?? defaultKey[scope], permits })
+export const concurrent = (scope: Scope, permits: number, key?: ReadonlyArray<KeyPart>): LimitData => ({
+  _tag: "Concurrent",
+  scope,
+  key: key ?? defaultKey[scope],
+  permits
+})
 
 /** @internal */
-export const unpublished = (statement: string): Unpublished => new Unpublished({ statement })
+export const unpublished = (statement: string): LimitData => ({ _tag: "Unpublished", statement })
 
 /** @internal */
 export const writeMethods: ReadonlyArray<Method> = ["POST", "PUT", "PATCH", "DELETE"]
@@ -93,9 +108,9 @@ export interface EntrySpec {
   readonly paths: readonly [string, ...Array<string>]
   readonly except?: ReadonlyArray<string>
   readonly query?: ReadonlyArray<QueryCondition>
-  readonly when?: ConstructorParameters<typeof Conditions>[0]
+  readonly when?: typeof Conditions.Encoded
   readonly fallback?: boolean
-  readonly limit: EntryLimit
+  readonly limit: LimitData
   readonly retryAfter?: boolean
   readonly notModelled?: string
   readonly source: string
@@ -103,24 +118,23 @@ export interface EntrySpec {
 }
 
 /** @internal */
-export const entry = (spec: EntrySpec): LimitEntry =>
-  new LimitEntry({
-    id: spec.id,
-    ...(spec.bucket !== undefined ? { bucket: spec.bucket } : {}),
-    service: spec.service,
-    group: spec.group,
-    row: spec.row,
-    match: new RequestMatcher({
-      methods: spec.methods ?? [],
-      paths: spec.paths,
-      except: spec.except ?? [],
-      query: spec.query ?? []
-    }),
-    when: new Conditions(spec.when ?? {}),
-    fallback: spec.fallback ?? false,
-    limit: spec.limit,
-    retryAfter: spec.retryAfter ?? true,
-    ...(spec.notModelled !== undefined ? { notModelled: spec.notModelled } : {}),
-    source: spec.source,
-    ...(spec.note !== undefined ? { note: spec.note } : {})
-  })
+export const entry = (spec: EntrySpec): EntryData => ({
+  id: spec.id,
+  ...(spec.bucket !== undefined ? { bucket: spec.bucket } : {}),
+  service: spec.service,
+  group: spec.group,
+  row: spec.row,
+  match: {
+    methods: spec.methods ?? [],
+    paths: spec.paths,
+    except: spec.except ?? [],
+    query: spec.query ?? []
+  },
+  when: spec.when ?? {},
+  fallback: spec.fallback ?? false,
+  limit: spec.limit,
+  retryAfter: spec.retryAfter ?? true,
+  ...(spec.notModelled !== undefined ? { notModelled: spec.notModelled } : {}),
+  source: spec.source,
+  ...(spec.note !== undefined ? { note: spec.note } : {})
+})

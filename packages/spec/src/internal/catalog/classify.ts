@@ -5,22 +5,23 @@
  * @internal
  */
 import { ConcurrencyLimit, Demand, type Limit, TokenBucketLimit, WindowLimit } from "../../Bucket.js"
-import type { ClassifyRequest } from "../../LimitCatalog.js"
-import { actorKey, type NormalisedRequest, normaliseRequest } from "./request.js"
-import {
-  type Catalog,
+import type {
+  Catalog,
   Classification,
-  type ClassifyContext,
-  type Conditions,
-  type IdentityCost,
-  type KeyPart,
-  type LimitEntry,
-  type QueryCondition,
-  type ServiceId,
-  type ServiceInfo,
+  ClassifyContext,
+  ClassifyRequest,
+  Conditions,
+  IdentityCost,
+  KeyPart,
+  LimitEntry,
+  QueryCondition,
+  ServiceId,
+  ServiceInfo,
   Skipped,
-  type Window
-} from "./schema.js"
+  Window
+} from "../../LimitCatalog.js"
+import type { Models } from "./models.js"
+import { actorKey, type NormalisedRequest, normaliseRequest } from "./request.js"
 import { identityModifiers, type IdentityPathMatch, matchIdentityPath, priceIdentityPath } from "../cost/identity.js"
 import {
   type CapturePositions,
@@ -449,11 +450,17 @@ export const serviceMatches = (catalog: Catalog, request: NormalisedRequest): Re
   planOf(catalog, request.method, request.segments, true).services.map((i) => catalog.services[i]!)
 
 /** Skip records depend only on the entry and the reason: share them between classifications. */
-const skippedOf = (index: Compiled, entryId: string, reason: Skipped["reason"], detail: string): Skipped => {
+const skippedOf = (
+  models: Models,
+  index: Compiled,
+  entryId: string,
+  reason: Skipped["reason"],
+  detail: string
+): Skipped => {
   const key = `${entryId}\u0000${reason}\u0000${detail}`
   let found = index.skipped.get(key)
   if (found === undefined) {
-    found = new Skipped({ entryId, reason, detail }, trusted)
+    found = new models.Skipped({ entryId, reason, detail }, trusted)
     index.skipped.set(key, found)
   }
   return found
@@ -520,6 +527,7 @@ const contextDemandsOf = (index: Compiled, context: ClassifyContext): Array<Map<
 }
 
 const classifyWith = (
+  models: Models,
   catalog: Catalog,
   request: NormalisedRequest,
   context: ClassifyContext,
@@ -555,7 +563,7 @@ const classifyWith = (
     const modifiers = identityModifiers(catalog.identityCosts, request.query, context)
     identity = plan.identityCosts[modifiers]
     if (identity === undefined) {
-      identity = priceIdentityPath(catalog.identityCosts, request.method, plan.identity, modifiers)
+      identity = priceIdentityPath(models, catalog.identityCosts, request.method, plan.identity, modifiers)
       plan.identityCosts[modifiers] = identity
     }
   }
@@ -569,11 +577,11 @@ const classifyWith = (
     services.add(entry.service)
     const limit = entry.limit
     if (limit._tag === "Unpublished") {
-      skipped.push(skippedOf(index, entry.id, "unpublished", limit.statement))
+      skipped.push(skippedOf(models, index, entry.id, "unpublished", limit.statement))
       continue
     }
     if (entry.notModelled !== undefined) {
-      skipped.push(skippedOf(index, entry.id, "notModelled", entry.notModelled))
+      skipped.push(skippedOf(models, index, entry.id, "notModelled", entry.notModelled))
       continue
     }
     let cost = 1
@@ -620,14 +628,14 @@ const classifyWith = (
       parts.push(value)
     }
     if (missing !== undefined) {
-      skipped.push(skippedOf(index, entry.id, "missingKey", `the request does not identify its ${missing}`))
+      skipped.push(skippedOf(models, index, entry.id, "missingKey", `the request does not identify its ${missing}`))
       continue
     }
     if (!(cost > 0)) {
       const detail = limit._tag !== "Concurrent" && limit.cost === "bodyBytes" && request.bodyBytes === undefined
         ? "the request's body size is not known"
         : "the request costs nothing against this limit"
-      skipped.push(skippedOf(index, entry.id, "zeroCost", detail))
+      skipped.push(skippedOf(models, index, entry.id, "zeroCost", detail))
       continue
     }
     if (!cached) {
@@ -643,7 +651,7 @@ const classifyWith = (
     demands.push(demand)
   }
 
-  return new Classification({
+  return new models.Classification({
     method: request.method,
     path: request.path,
     services: index.serviceOrder.filter((id) => services.has(id)),
@@ -669,27 +677,28 @@ export const readsBody = (catalog: Catalog, classification: Classification): boo
 }
 
 /**
- * Classifies a normalised request. Matching is planned once per method and path shape (see
- * {@link shapeOf}) and the plan is kept in a bounded cache; the query, body and context are read
- * on every call.
+ * The classifying functions, building their results with the models of `LimitCatalog.ts`.
  *
  * @internal
  */
-export const classifyNormalised = (
-  catalog: Catalog,
-  request: NormalisedRequest,
-  context: ClassifyContext
-): Classification => classifyWith(catalog, request, context, true)
+export interface Classifier {
+  /**
+   * Classifies a request. Matching is planned once per method and path shape (see
+   * {@link shapeOf}) and the plan is kept in a bounded cache; the query, body and context are read
+   * on every call.
+   */
+  readonly classify: (catalog: Catalog, request: ClassifyRequest, context: ClassifyContext) => Classification
+  /**
+   * `classify` without its caches: every request is matched against the catalogue afresh, and
+   * every demand and identity cost is built anew. The reference the caches are tested against.
+   */
+  readonly classifyUncached: (catalog: Catalog, request: ClassifyRequest, context: ClassifyContext) => Classification
+}
 
 /** @internal */
-export const classify = (catalog: Catalog, request: ClassifyRequest, context: ClassifyContext): Classification =>
-  classifyWith(catalog, normaliseRequest(request, context), context, true)
-
-/**
- * {@link classify} without its caches: every request is matched against the catalogue afresh, and
- * every demand and identity cost is built anew. The reference the caches are tested against.
- *
- * @internal
- */
-export const classifyUncached = (catalog: Catalog, request: ClassifyRequest, context: ClassifyContext): Classification =>
-  classifyWith(catalog, normaliseRequest(request, context), context, false)
+export const makeClassifier = (models: Models): Classifier => ({
+  classify: (catalog, request, context) =>
+    classifyWith(models, catalog, normaliseRequest(request, context), context, true),
+  classifyUncached: (catalog, request, context) =>
+    classifyWith(models, catalog, normaliseRequest(request, context), context, false)
+})

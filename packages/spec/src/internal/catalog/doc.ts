@@ -5,7 +5,7 @@
  * @internal
  */
 import type { Scope } from "../../Bucket.js"
-import type { Catalog, EntryLimit, LimitEntry, Measure, QueryCondition, ServiceInfo, Window } from "./schema.js"
+import type { Catalog, EntryLimit, LimitEntry, Measure, QueryCondition, ServiceInfo, Window } from "../../LimitCatalog.js"
 
 const thousands = (value: number): string => {
   const [whole, fraction] = String(value).split(".")

@@ -1,32 +1,34 @@
 /**
- * The built-in catalogue, its consistency checks, per-entry overrides and tenant sizing.
+ * The built-in catalogue (as data, which `LimitCatalog.ts` decodes), its consistency checks,
+ * per-entry overrides and tenant sizing.
  *
  * @internal
  */
-import { Either, Schema } from "effect"
-import { entries } from "./data/entries.js"
-import { Catalog, LimitEntry, Rate, TenantSizeThresholds, TokenBucket, Concurrent, type TenantSize, Window, WindowUnit } from "./schema.js"
-import { services } from "./data/services.js"
+import { Either } from "effect"
+import type { Catalog, InvalidOverride, LimitEntry, LimitOverride, TenantSize, WindowUnit } from "../../LimitCatalog.js"
 import { identityCosts } from "../cost/table.js"
+import { entries } from "./data/entries.js"
+import { services } from "./data/services.js"
+import type { Models } from "./models.js"
 import { compilePattern, PatternSyntaxError } from "./urlPattern.js"
 
 /** @internal */
 export const builtinVersion = "throttling-limits@2024-06-19#1"
 
 /** @internal */
-export const defaultCatalog: Catalog = new Catalog({
+export const builtinCatalog: typeof Catalog.Encoded = {
   version: builtinVersion,
   seed: "Microsoft Graph service-specific throttling limits, ms.date 06/19/2024",
   services,
   entries,
   identityCosts,
-  tenantSizes: new TenantSizeThresholds({
+  tenantSizes: {
     mediumFrom: 50,
     largeAbove: 500,
     source:
       'Identity and access service limits: "The tenant sizes are defined as follows: S - under 50 users, M - between 50 and 500 users, and L - above 500 users."'
-  })
-})
+  }
+}
 
 /**
  * The tenant size of the seed's thresholds: S under 50 users, M from 50 to 500, L above 500.
@@ -44,9 +46,20 @@ const checkPattern = (where: string, source: string, problems: Array<string>) =>
   }
 }
 
-const sameLimit = (a: LimitEntry["limit"], b: LimitEntry["limit"]): boolean =>
-  JSON.stringify(Schema.encodeSync(LimitEntry.fields.limit)(a)) ===
-    JSON.stringify(Schema.encodeSync(LimitEntry.fields.limit)(b))
+const sameLimit = (a: LimitEntry["limit"], b: LimitEntry["limit"]): boolean => {
+  switch (a._tag) {
+    case "Unpublished":
+      return b._tag === "Unpublished" && a.statement === b.statement
+    case "Concurrent":
+      return b._tag === "Concurrent" && a.scope === b.scope && a.key.join("/") === b.key.join("/") &&
+        a.permits === b.permits
+    case "Rate":
+    case "TokenBucket":
+      return b._tag === a._tag && a.scope === b.scope && a.key.join("/") === b.key.join("/") &&
+        a.measure === b.measure && a.cost === b.cost && a.quantity === b.quantity &&
+        a.window.amount === b.window.amount && a.window.unit === b.window.unit
+  }
+}
 
 /**
  * Consistency problems of a catalogue (empty when it is sound): malformed patterns, duplicate ids,
@@ -88,19 +101,6 @@ export const validateCatalog = (catalog: Catalog): ReadonlyArray<string> => {
   return problems
 }
 
-/** @internal */
-export class LimitOverride extends Schema.Class<LimitOverride>("@effect-msgraph/spec/LimitCatalog/LimitOverride")({
-  entryId: Schema.String,
-  quantity: Schema.Number.pipe(Schema.positive(), Schema.finite()),
-  window: Schema.optional(Window)
-}) {}
-
-/** @internal */
-export class InvalidOverride extends Schema.TaggedError<InvalidOverride>()("InvalidOverride", {
-  input: Schema.String,
-  reason: Schema.Literal("syntax", "unknownEntry", "unpublishedLimit", "concurrencyWindow", "notInteger")
-}) {}
-
 /**
  * Applies per-entry overrides: a new quantity (requests, units, bytes or permits) and, for rate and
  * token-bucket entries, optionally a new window. The catalogue's version becomes `version`.
@@ -108,6 +108,7 @@ export class InvalidOverride extends Schema.TaggedError<InvalidOverride>()("Inva
  * @internal
  */
 export const applyOverrides = (
+  models: Models,
   catalog: Catalog,
   overrides: ReadonlyArray<LimitOverride>,
   version: string
@@ -119,16 +120,16 @@ export const applyOverrides = (
   const known = new Map(catalog.entries.map((entry) => [entry.id, entry]))
   for (const override of overrides) {
     const target = known.get(override.entryId)
-    if (target === undefined) return Either.left(new InvalidOverride({ input: override.entryId, reason: "unknownEntry" }))
+    if (target === undefined) return Either.left(new models.InvalidOverride({ input: override.entryId, reason: "unknownEntry" }))
     if (target.limit._tag === "Unpublished") {
-      return Either.left(new InvalidOverride({ input: override.entryId, reason: "unpublishedLimit" }))
+      return Either.left(new models.InvalidOverride({ input: override.entryId, reason: "unpublishedLimit" }))
     }
     if (target.limit._tag === "Concurrent") {
       if (override.window !== undefined) {
-        return Either.left(new InvalidOverride({ input: override.entryId, reason: "concurrencyWindow" }))
+        return Either.left(new models.InvalidOverride({ input: override.entryId, reason: "concurrencyWindow" }))
       }
       if (!Number.isInteger(override.quantity)) {
-        return Either.left(new InvalidOverride({ input: override.entryId, reason: "notInteger" }))
+        return Either.left(new models.InvalidOverride({ input: override.entryId, reason: "notInteger" }))
       }
     }
     byId.set(override.entryId, override)
@@ -139,17 +140,17 @@ export const applyOverrides = (
     const limit = entry.limit
     switch (limit._tag) {
       case "Rate":
-        return new LimitEntry({
+        return new models.LimitEntry({
           ...entry,
-          limit: new Rate({ ...limit, quantity: override.quantity, window: override.window ?? limit.window })
+          limit: new models.Rate({ ...limit, quantity: override.quantity, window: override.window ?? limit.window })
         })
       case "TokenBucket":
-        return new LimitEntry({
+        return new models.LimitEntry({
           ...entry,
-          limit: new TokenBucket({ ...limit, quantity: override.quantity, window: override.window ?? limit.window })
+          limit: new models.TokenBucket({ ...limit, quantity: override.quantity, window: override.window ?? limit.window })
         })
       case "Concurrent":
-        return new LimitEntry({ ...entry, limit: new Concurrent({ ...limit, permits: override.quantity }) })
+        return new models.LimitEntry({ ...entry, limit: new models.Concurrent({ ...limit, permits: override.quantity }) })
       case "Unpublished":
         return entry
     }
@@ -161,12 +162,12 @@ export const applyOverrides = (
   }
   const consistent = overridden.map((entry) => {
     const shared = entry.bucket !== undefined ? sharedOverride.get(entry.bucket) : undefined
-    return shared === undefined || shared === entry ? entry : new LimitEntry({ ...entry, limit: shared.limit })
+    return shared === undefined || shared === entry ? entry : new models.LimitEntry({ ...entry, limit: shared.limit })
   })
-  return Either.right(new Catalog({ ...catalog, version, entries: consistent }))
+  return Either.right(new models.Catalog({ ...catalog, version, entries: consistent }))
 }
 
-const unitBySuffix: Readonly<Record<string, typeof WindowUnit.Type>> = {
+const unitBySuffix: Readonly<Record<string, WindowUnit>> = {
   s: "second",
   m: "minute",
   h: "hour",
@@ -181,18 +182,21 @@ const unitBySuffix: Readonly<Record<string, typeof WindowUnit.Type>> = {
  *
  * @internal
  */
-export const parseOverrides = (text: string): Either.Either<ReadonlyArray<LimitOverride>, InvalidOverride> => {
+export const parseOverrides = (
+  models: Pick<Models, "Window" | "LimitOverride" | "InvalidOverride">,
+  text: string
+): Either.Either<ReadonlyArray<LimitOverride>, InvalidOverride> => {
   const result: Array<LimitOverride> = []
   for (const item of text.split(/[\s,;]+/).filter((part) => part.length > 0)) {
     const match = /^([A-Za-z0-9_.-]+)=(\d+(?:\.\d+)?)(?:\/(\d+)(s|m|h|d|mo))?$/.exec(item)
-    if (match === null) return Either.left(new InvalidOverride({ input: item, reason: "syntax" }))
+    if (match === null) return Either.left(new models.InvalidOverride({ input: item, reason: "syntax" }))
     const quantity = Number(match[2])
-    if (!(quantity > 0)) return Either.left(new InvalidOverride({ input: item, reason: "syntax" }))
+    if (!(quantity > 0)) return Either.left(new models.InvalidOverride({ input: item, reason: "syntax" }))
     const window = match[3] !== undefined
-      ? new Window({ amount: Number(match[3]), unit: unitBySuffix[match[4]!]! })
+      ? new models.Window({ amount: Number(match[3]), unit: unitBySuffix[match[4]!]! })
       : undefined
-    if (window !== undefined && !(window.amount > 0)) return Either.left(new InvalidOverride({ input: item, reason: "syntax" }))
-    result.push(new LimitOverride({ entryId: match[1]!, quantity, ...(window !== undefined ? { window } : {}) }))
+    if (window !== undefined && !(window.amount > 0)) return Either.left(new models.InvalidOverride({ input: item, reason: "syntax" }))
+    result.push(new models.LimitOverride({ entryId: match[1]!, quantity, ...(window !== undefined ? { window } : {}) }))
   }
   return Either.right(result)
 }

@@ -4,8 +4,7 @@
  *
  * @internal
  */
-import type { ClassifyRequest } from "../../LimitCatalog.js"
-import type { ClassifyContext } from "./schema.js"
+import type { ClassifyContext, ClassifyRequest } from "../../LimitCatalog.js"
 import { parseSegment, parseUrl, renderPath, type Segment } from "./urlPattern.js"
 
 /** @internal */

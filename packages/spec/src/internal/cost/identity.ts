@@ -5,13 +5,8 @@
  * @internal
  */
 import type { NormalisedRequest } from "../catalog/request.js"
-import {
-  type Adjustment,
-  type ClassifyContext,
-  IdentityCost,
-  type IdentityCostRow,
-  type IdentityCostRules
-} from "../catalog/schema.js"
+import type { Adjustment, ClassifyContext, IdentityCost, IdentityCostRow, IdentityCostRules } from "../../LimitCatalog.js"
+import type { Models } from "../catalog/models.js"
 import { matchAny, type Segment } from "../catalog/urlPattern.js"
 
 const withoutTrailingCasts = (segments: ReadonlyArray<Segment>): ReadonlyArray<Segment> => {
@@ -87,6 +82,7 @@ export const identityModifiers = (
  * @internal
  */
 export const priceIdentityPath = (
+  models: Pick<Models, "IdentityCost">,
   rules: IdentityCostRules,
   method: string,
   path: IdentityPathMatch,
@@ -115,7 +111,7 @@ export const priceIdentityPath = (
     adjustments.push({ rule: "selectByIds", delta: rules.selectByIdsCost - units })
     units = rules.selectByIdsCost
   }
-  return new IdentityCost({ row: label, base, adjustments, resourceUnits: units, writeCost }, { disableValidation: true })
+  return new models.IdentityCost({ row: label, base, adjustments, resourceUnits: units, writeCost }, { disableValidation: true })
 }
 
 /**
@@ -125,11 +121,13 @@ export const priceIdentityPath = (
  * @internal
  */
 export const priceIdentity = (
+  models: Pick<Models, "IdentityCost">,
   rules: IdentityCostRules,
   request: NormalisedRequest,
   context: ClassifyContext
 ): IdentityCost =>
   priceIdentityPath(
+    models,
     rules,
     request.method,
     matchIdentityPath(rules, request.method, request.segments),

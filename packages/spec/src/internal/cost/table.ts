@@ -1,15 +1,20 @@
 /**
- * The identity and access cost table of the seed, as data.
+ * The identity and access cost table of the seed, as data (the encoded form, which
+ * `LimitCatalog.ts` decodes with the rest of the catalogue).
  *
  * @internal
  */
-import { IdentityCostRow, IdentityCostRules, type Method } from "../catalog/schema.js"
+import type { IdentityCostRow, IdentityCostRules, Method } from "../../LimitCatalog.js"
 
-const row = (method: Method, path: string, resourceUnits: number, writeCost = 0): IdentityCostRow =>
-  new IdentityCostRow({ method, path, resourceUnits, writeCost })
+const row = (method: Method, path: string, resourceUnits: number, writeCost = 0): typeof IdentityCostRow.Encoded => ({
+  method,
+  path,
+  resourceUnits,
+  writeCost
+})
 
 /** @internal */
-export const identityCosts: IdentityCostRules = new IdentityCostRules({
+export const identityCosts: typeof IdentityCostRules.Encoded = {
   rows: [
     row("GET", "applications", 2),
     row("GET", "applications/{id}/extensionProperties", 2),
@@ -55,4 +60,4 @@ export const identityCosts: IdentityCostRules = new IdentityCostRules({
     'Creating a user in a Microsoft Entra ID B2C tenant increases cost by 4" "A request cost can never be lower than 1. Any request cost that ' +
     "applies to a request path starting with me/ also applies to equivalent requests starting with users/{id | userPrincipalName}/.\" " +
     '"Using $select for directoryObjects/getByIds and getObjectsById will result in 2 ResourceUnits."'
-})
+}

@@ -6,8 +6,7 @@
  *
  * @internal
  */
-import { entry, per, rate, tokenBucket, concurrent, unpublished, writeMethods } from "../build.js"
-import type { LimitEntry } from "../schema.js"
+import { concurrent, entry, type EntryData, per, rate, tokenBucket, unpublished, writeMethods } from "../build.js"
 import {
   assignmentPaths,
   filesPaths,
@@ -58,7 +57,7 @@ const S = {
   vivaEngage: "Viva Engage service limits"
 } as const
 
-const global: ReadonlyArray<LimitEntry> = [
+const global: ReadonlyArray<EntryData> = [
   entry({
     id: "global.app",
     service: "global",
@@ -70,7 +69,7 @@ const global: ReadonlyArray<LimitEntry> = [
   })
 ]
 
-const assignment: ReadonlyArray<LimitEntry> = [
+const assignment: ReadonlyArray<EntryData> = [
   entry({
     id: "assignment.any.appTenant.10s",
     service: "assignment",
@@ -139,7 +138,7 @@ const assignment: ReadonlyArray<LimitEntry> = [
 
 const bookingPaths = ["solutions/bookingBusinesses/{mailbox}/**", "bookingBusinesses/{mailbox}/**"] as const
 
-const bookings: ReadonlyArray<LimitEntry> = [
+const bookings: ReadonlyArray<EntryData> = [
   entry({
     id: "bookings.appMailbox.concurrent",
     service: "bookings",
@@ -161,7 +160,7 @@ const meetingPaths = [
   "communications/onlineMeetings/createOrGet"
 ] as const
 
-const cloudCommunications: ReadonlyArray<LimitEntry> = [
+const cloudCommunications: ReadonlyArray<EntryData> = [
   entry({
     id: "cloudCommunications.calls.appTenant",
     service: "cloudCommunications",
@@ -209,7 +208,7 @@ const oneCallRecord = ["communications/callRecords/{callRecord}/**"] as const
 const firstPage = [{ _tag: "Lacks" as const, param: "$skiptoken" }]
 const laterPage = [{ _tag: "Has" as const, param: "$skiptoken" }]
 
-const callRecords: ReadonlyArray<LimitEntry> = [
+const callRecords: ReadonlyArray<EntryData> = [
   entry({
     id: "callRecords.app",
     service: "callRecords",
@@ -297,7 +296,7 @@ const callRecords: ReadonlyArray<LimitEntry> = [
   })
 ]
 
-const pstnCallRecords: ReadonlyArray<LimitEntry> = [
+const pstnCallRecords: ReadonlyArray<EntryData> = [
   entry({
     id: "pstnCallRecords.tenant",
     service: "pstnCallRecords",
@@ -330,7 +329,7 @@ const pstnCallRecords: ReadonlyArray<LimitEntry> = [
 
 const workbook = ["**/workbook/**"] as const
 
-const excel: ReadonlyArray<LimitEntry> = [
+const excel: ReadonlyArray<EntryData> = [
   entry({
     id: "excel.app",
     service: "excel",
@@ -355,7 +354,7 @@ const excel: ReadonlyArray<LimitEntry> = [
 
 const educationPaths = ["education/**"] as const
 
-const education: ReadonlyArray<LimitEntry> = [
+const education: ReadonlyArray<EntryData> = [
   entry({
     id: "education.app",
     service: "education",
@@ -380,7 +379,7 @@ const education: ReadonlyArray<LimitEntry> = [
   })
 ]
 
-const filesAndLists: ReadonlyArray<LimitEntry> = [
+const filesAndLists: ReadonlyArray<EntryData> = [
   entry({
     id: "filesAndLists.sharePoint",
     service: "filesAndLists",
@@ -399,7 +398,7 @@ const filesAndLists: ReadonlyArray<LimitEntry> = [
   })
 ]
 
-const identityReports: ReadonlyArray<LimitEntry> = [
+const identityReports: ReadonlyArray<EntryData> = [
   entry({
     id: "identityReports.appTenant",
     service: "identityReports",
@@ -418,7 +417,7 @@ const identityRuSource = quote(
 const resourceUnits = { measure: "resourceUnits", cost: "identityResourceUnits" } as const
 const writeQuota = { measure: "writeRequests", cost: "identityWriteCost" } as const
 
-const identityAccess: ReadonlyArray<LimitEntry> = [
+const identityAccess: ReadonlyArray<EntryData> = [
   ...(["S", "M", "L"] as const).map((size) =>
     entry({
       id: `identityAccess.appTenant.resourceUnits.${size}`,
@@ -513,7 +512,7 @@ const identityAccess: ReadonlyArray<LimitEntry> = [
 
 const exportPaths = ["users/{subject}/exportPersonalData"] as const
 
-const dataPolicy: ReadonlyArray<LimitEntry> = [
+const dataPolicy: ReadonlyArray<EntryData> = [
   entry({
     id: "dataPolicy.exportPersonalData.tenant",
     service: "dataPolicy",
@@ -556,7 +555,7 @@ const dataPolicy: ReadonlyArray<LimitEntry> = [
   })
 ]
 
-const identityProtection: ReadonlyArray<LimitEntry> = [
+const identityProtection: ReadonlyArray<EntryData> = [
   entry({
     id: "identityProtection.tenant",
     service: "identityProtection",
@@ -569,7 +568,7 @@ const identityProtection: ReadonlyArray<LimitEntry> = [
   })
 ]
 
-const identityProviders: ReadonlyArray<LimitEntry> = [
+const identityProviders: ReadonlyArray<EntryData> = [
   entry({
     id: "identityProviders.tenant",
     service: "identityProviders",
@@ -595,7 +594,7 @@ const identityProviders: ReadonlyArray<LimitEntry> = [
 const informationProtectionRow =
   "POST | 150 requests per 15 minutes and 10,000 requests per 24 hours | One request per 15 minutes and 3 requests per 24 hours"
 
-const informationProtection: ReadonlyArray<LimitEntry> = [
+const informationProtection: ReadonlyArray<EntryData> = [
   entry({
     id: "informationProtection.tenant.15min",
     service: "informationProtection",
@@ -645,7 +644,7 @@ const informationProtection: ReadonlyArray<LimitEntry> = [
 const insightsNote =
   "The page does not state the scope. It is kept per addressed user, because these are the Outlook figures and Outlook counts per mailbox. Lower the figure if the service counts more widely."
 
-const insights: ReadonlyArray<LimitEntry> = [
+const insights: ReadonlyArray<EntryData> = [
   entry({
     id: "insights.requests",
     service: "insights",
@@ -668,7 +667,7 @@ const insights: ReadonlyArray<LimitEntry> = [
   })
 ]
 
-const invitations: ReadonlyArray<LimitEntry> = [
+const invitations: ReadonlyArray<EntryData> = [
   entry({
     id: "invitations.tenant",
     service: "invitations",
@@ -686,7 +685,7 @@ const csv = [{ _tag: "NotEquals" as const, param: "$format", value: "application
 const reportsExcept = [identityReportPaths[1]]
 const reportsNote = "Each report API has its own bucket: the limits apply individually to each report API."
 
-const reports: ReadonlyArray<LimitEntry> = [
+const reports: ReadonlyArray<EntryData> = [
   entry({
     id: "reports.csv.appTenant",
     service: "reports",
@@ -728,7 +727,7 @@ const reports: ReadonlyArray<LimitEntry> = [
   })
 ]
 
-const multitenantManagement: ReadonlyArray<LimitEntry> = (() => {
+const multitenantManagement: ReadonlyArray<EntryData> = (() => {
   const paths = ["tenantRelationships/managedTenants/**"] as const
   const writes = "POST, PUT, DELETE, PATCH | 200 requests per 20 seconds | 100 requests per 20 seconds"
   const any = "Any | 2000 requests per 20 seconds | 1000 requests per 20 seconds"
@@ -779,7 +778,7 @@ const onenoteRate =
   "Requests rate | 120 requests per 1 minute and 400 per 1 hour | 240 requests per 1 minute and 800 per 1 hour"
 const onenoteConcurrent = "Concurrent requests | Five concurrent requests | 20 concurrent requests"
 
-const onenote: ReadonlyArray<LimitEntry> = [
+const onenote: ReadonlyArray<EntryData> = [
   entry({
     id: "onenote.delegated.minute",
     service: "onenote",
@@ -848,7 +847,7 @@ const onenote: ReadonlyArray<LimitEntry> = [
   })
 ]
 
-const extensions: ReadonlyArray<LimitEntry> = [
+const extensions: ReadonlyArray<EntryData> = [
   entry({
     id: "extensions.appTenant",
     service: "extensions",
@@ -864,7 +863,7 @@ const extensions: ReadonlyArray<LimitEntry> = [
 const outlookNote =
   "Per mailbox regardless of the app, as the seed says (earlier and later versions of the page say per app ID and mailbox). The mailbox is the addressed user or group."
 
-const outlook: ReadonlyArray<LimitEntry> = [
+const outlook: ReadonlyArray<EntryData> = [
   entry({
     id: "outlook.mailbox.requests",
     service: "outlook",
@@ -905,7 +904,7 @@ const romePaths = ["users/{user}/activities/**"] as const
 const romeReads = "GET | 400 requests per 5 minutes and 12,000 requests per one day"
 const romeWrites = "POST, PUT, PATCH, DELETE | 100 requests per 5 minutes and 8,000 requests per one day"
 
-const projectRome: ReadonlyArray<LimitEntry> = [
+const projectRome: ReadonlyArray<EntryData> = [
   entry({
     id: "projectRome.reads.5min",
     service: "projectRome",
@@ -950,7 +949,7 @@ const projectRome: ReadonlyArray<LimitEntry> = [
 
 const secureScorePaths = ["security/secureScores/**", "security/secureScoreControlProfiles/**"] as const
 
-const security: ReadonlyArray<LimitEntry> = [
+const security: ReadonlyArray<EntryData> = [
   entry({
     id: "security.alerts.appTenant",
     service: "security",
@@ -992,7 +991,7 @@ const security: ReadonlyArray<LimitEntry> = [
   })
 ]
 
-const eDiscovery: ReadonlyArray<LimitEntry> = [
+const eDiscovery: ReadonlyArray<EntryData> = [
   entry({
     id: "eDiscovery.appTenant",
     service: "eDiscovery",
@@ -1004,7 +1003,7 @@ const eDiscovery: ReadonlyArray<LimitEntry> = [
   })
 ]
 
-const serviceCommunications: ReadonlyArray<LimitEntry> = [
+const serviceCommunications: ReadonlyArray<EntryData> = [
   entry({
     id: "serviceCommunications.minute",
     service: "serviceCommunications",
@@ -1025,7 +1024,7 @@ const serviceCommunications: ReadonlyArray<LimitEntry> = [
   })
 ]
 
-const subscriptions: ReadonlyArray<LimitEntry> = (() => {
+const subscriptions: ReadonlyArray<EntryData> = (() => {
   const paths = ["subscriptions/**"] as const
   const writes = "POST, PUT, DELETE, PATCH | 10000 requests per 20 seconds | 5000 requests per 20 seconds | 2000 requests per 20 seconds"
   const any = "Any | 10000 requests per 20 seconds | 5000 requests per 20 seconds | 2000 requests per 20 seconds"
@@ -1058,7 +1057,7 @@ const subscriptions: ReadonlyArray<LimitEntry> = (() => {
   ])
 })()
 
-const planner: ReadonlyArray<LimitEntry> = [
+const planner: ReadonlyArray<EntryData> = [
   entry({
     id: "planner.unavailable",
     service: "planner",
@@ -1071,7 +1070,7 @@ const planner: ReadonlyArray<LimitEntry> = [
   })
 ]
 
-const vivaEngage: ReadonlyArray<LimitEntry> = [
+const vivaEngage: ReadonlyArray<EntryData> = [
   entry({
     id: "vivaEngage.appUser",
     service: "vivaEngage",
@@ -1088,7 +1087,7 @@ const vivaEngage: ReadonlyArray<LimitEntry> = [
 ]
 
 /** @internal */
-export const entries: ReadonlyArray<LimitEntry> = [
+export const entries: ReadonlyArray<EntryData> = [
   ...global,
   ...assignment,
   ...bookings,

@@ -5,8 +5,7 @@
  *
  * @internal
  */
-import { entry, per, rate, writeMethods } from "../build.js"
-import type { LimitEntry } from "../schema.js"
+import { entry, type EntryData, per, rate, writeMethods } from "../build.js"
 
 interface Area {
   readonly slug: string
@@ -256,7 +255,7 @@ const areaEntries = (
   devices: boolean,
   fallback: boolean,
   note: string | undefined
-): Array<LimitEntry> => {
+): Array<EntryData> => {
   const factor = devices ? 2 : 1
   const writes = `POST, PUT, DELETE, PATCH | ${200 * factor} requests per 20 seconds | ${100 * factor} requests per 20 seconds`
   const any = `Any | ${2000 * factor} requests per 20 seconds | ${1000 * factor} requests per 20 seconds`
@@ -300,7 +299,7 @@ const areaEntries = (
 }
 
 /** @internal */
-export const intuneEntries: ReadonlyArray<LimitEntry> = [
+export const intuneEntries: ReadonlyArray<EntryData> = [
   ...areas.flatMap((area) =>
     areaEntries(
       area.slug,

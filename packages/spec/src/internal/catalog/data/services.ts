@@ -9,7 +9,7 @@
  *
  * @internal
  */
-import { ServiceInfo, Unenforced } from "../schema.js"
+import type { ServiceInfo } from "../../../LimitCatalog.js"
 
 const users = (navigations: ReadonlyArray<string>, owner = "users/{user}"): Array<string> =>
   navigations.map((navigation) => `${owner}/${navigation}/**`)
@@ -244,8 +244,8 @@ export const vivaEngagePaths: readonly [string, ...Array<string>] = [
 ]
 
 /** @internal */
-export const services: ReadonlyArray<ServiceInfo> = [
-  new ServiceInfo({
+export const services: ReadonlyArray<typeof ServiceInfo.Encoded> = [
+  {
     id: "global",
     heading: "Global limits",
     family: "global",
@@ -253,13 +253,13 @@ export const services: ReadonlyArray<ServiceInfo> = [
     resources: ["every request"],
     pathsNote: "Every request.",
     unenforced: [
-      new Unenforced({
+      {
         statement: "The specific limits described here are subject to change.",
         reason: "Not a limit. Every figure is catalogue data that can be overridden per entry."
-      })
+      }
     ]
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "assignment",
     heading: "Assignment service limits",
     area: assignmentPaths,
@@ -267,8 +267,8 @@ export const services: ReadonlyArray<ServiceInfo> = [
     pathsNote:
       "The page lists resource types only. They are mapped here to the assignment paths under `education/` and to `me/insights/trending` (the list includes `trending`). `GET me/Assignment` is a path the page states.",
     unenforced: []
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "bookings",
     heading: "Bookings service limits",
     area: ["solutions/bookingBusinesses/**", "bookingBusinesses/**"],
@@ -276,14 +276,14 @@ export const services: ReadonlyArray<ServiceInfo> = [
     pathsNote:
       "Resource types only; mapped to `solutions/bookingBusinesses/{id}` (the booking mailbox) and the older `bookingBusinesses/{id}`.",
     unenforced: [
-      new Unenforced({
+      {
         statement: "Listing booking businesses (`solutions/bookingBusinesses` with no id).",
         reason:
           "The limit is per booking mailbox, and a request without a business id names no mailbox. Only the other limits apply to it."
-      })
+      }
     ]
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "cloudCommunications",
     heading: "Cloud communication service limits",
     area: [
@@ -299,14 +299,14 @@ export const services: ReadonlyArray<ServiceInfo> = [
     pathsNote:
       "Resource types only; mapped to `communications/calls`, the online meeting creation paths, presence paths and `solutions/virtualEvents`.",
     unenforced: [
-      new Unenforced({
+      {
         statement: "Meetings created through other routes, such as a calendar event with `isOnlineMeeting`.",
         reason:
           "The classifier sees the method, URL and body size, not the body's meaning, so only creations through the online meeting paths are counted against 2,000 meetings per user per month."
-      })
+      }
     ]
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "callRecords",
     heading: "Call records limits",
     area: ["communications/callRecords/**"],
@@ -315,8 +315,8 @@ export const services: ReadonlyArray<ServiceInfo> = [
     pathsNote:
       "Resource types only; mapped to `communications/callRecords` (list) and `communications/callRecords/{id}/...` (one record and its sessions). A `$skiptoken` in the query marks a subsequent page.",
     unenforced: []
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "pstnCallRecords",
     heading: "PSTN call records limits",
     area: [pstnPattern],
@@ -329,21 +329,21 @@ export const services: ReadonlyArray<ServiceInfo> = [
     ],
     pathsNote: `Resource types only; mapped to the call record functions ${pstnFunctions.map((f) => `\`${f}\``).join(", ")}. Each function is one collection.`,
     unenforced: []
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "excel",
     heading: "Excel service limits",
     area: ["**/workbook/**"],
     resources: ["workbook and the 43 workbook* types of the include"],
     pathsNote: "Resource types only; mapped to any path through a `workbook` segment.",
     unenforced: [
-      new Unenforced({
+      {
         statement: "For explanations and best practices related to Excel service throttling, see Reduce throttling errors.",
         reason: "Guidance on another page, not a limit."
-      })
+      }
     ]
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "education",
     heading: "Education service limits",
     area: ["education/**"],
@@ -363,8 +363,8 @@ export const services: ReadonlyArray<ServiceInfo> = [
     ],
     pathsNote: "Resource types only; mapped to `education/...` except the assignment paths, which belong to the Assignment service.",
     unenforced: []
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "filesAndLists",
     heading: "Files and lists service limits",
     family: "files",
@@ -393,8 +393,8 @@ export const services: ReadonlyArray<ServiceInfo> = [
     ],
     pathsNote: "Resource types only; mapped to the drive, site and share paths.",
     unenforced: []
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "identityReports",
     heading: "Identity and access reports service limits",
     area: [...identityReportPaths],
@@ -416,17 +416,17 @@ export const services: ReadonlyArray<ServiceInfo> = [
     pathsNote:
       "Resource types only; mapped to `auditLogs/...` and to the Microsoft Entra report functions under `reports/` (which the Microsoft 365 reports limits therefore do not claim).",
     unenforced: [
-      new Unenforced({
+      {
         statement: "Calls might also be throttled if the service takes too long to respond.",
         reason: "Depends on the service's response time, which a client cannot count in advance. Only the 429 and its back-off handle it."
-      }),
-      new Unenforced({
+      },
+      {
         statement: "Use `$filter` and `$select`, and narrow `createdDateTime` ranges, to reduce throttling.",
         reason: "Advice for writing queries, not a limit."
-      })
+      }
     ]
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "identityAccess",
     heading: "Identity and access service limits",
     family: "identityAndAccess",
@@ -468,37 +468,37 @@ export const services: ReadonlyArray<ServiceInfo> = [
     pathsNote:
       "The cost table states request paths; the resource list states types. The area is the directory collections plus the directory navigations of `users/{id}` and `groups/{id}` (mail, calendar, drive, Teams and other workloads under a user or group are not identity requests).",
     unenforced: [
-      new Unenforced({
+      {
         statement: "tenant | Resource unit quota: Not Applicable",
         reason: "The page states that there is no tenant-wide resource-unit quota, so there is nothing to enforce."
-      }),
-      new Unenforced({
+      },
+      {
         statement:
           "It's possible to receive 429 Too Many Requests responses even when the following limits aren't reached, in situations when the services are under an important load or based on data volume for a specific tenant.",
         reason: "Depends on server load, which a client cannot see in advance. Only the 429 and its Retry-After handle it."
-      }),
-      new Unenforced({
+      },
+      {
         statement: "x-ms-throttle-priority request header (Low, Normal, High).",
         reason:
           "A request header the caller chooses. The page says it does not change the limits, so the catalogue has no bucket for it."
-      }),
-      new Unenforced({
+      },
+      {
         statement:
           "x-ms-resource-unit, x-ms-throttle-limit-percentage, x-ms-throttle-scope and x-ms-throttle-information response headers.",
         reason:
           "Feedback the server sends after a request, not a budget. Demands carry `service` and `scope` so the throttler can match `x-ms-throttle-scope` to buckets."
-      })
+      }
     ]
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "dataPolicy",
     heading: "Identity and access data policy operation service limits",
     area: ["users/{subject}/exportPersonalData", "dataPolicyOperations/**"],
     resources: ["dataPolicyOperation"],
     pathsNote: "`exportPersonalData` is stated; dataPolicyOperation is mapped to `dataPolicyOperations/...`.",
     unenforced: []
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "identityProtection",
     heading: "Identity protection and conditional access service limits",
     area: identityProtectionPaths,
@@ -513,8 +513,8 @@ export const services: ReadonlyArray<ServiceInfo> = [
     ],
     pathsNote: "Resource types only; mapped to `identityProtection/...`, the older root paths and `identity/conditionalAccess/...`.",
     unenforced: []
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "identityProviders",
     heading: "Identity providers service limits",
     area: [...identityProviderPaths],
@@ -543,8 +543,8 @@ export const services: ReadonlyArray<ServiceInfo> = [
     ],
     pathsNote: "Resource types only; mapped to the identity provider, user flow, API connector and trust framework paths.",
     unenforced: []
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "informationProtection",
     heading: "Information protection service limits",
     area: ["informationProtection/**"],
@@ -558,22 +558,22 @@ export const services: ReadonlyArray<ServiceInfo> = [
     ],
     pathsNote: "Stated: any request on `/informationProtection`.",
     unenforced: [
-      new Unenforced({
+      {
         statement: "Per-resource limits when the request body is not given to the classifier.",
         reason:
           "The resource (message id and recipient, URL or file) is in the request body. Without the body the per-resource entries are reported as `missingKey` and only the tenant limits apply."
-      })
+      }
     ]
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "insights",
     heading: "Insights service limits",
     area: ["users/{user}/insights/**"],
     resources: ["people", "sharedInsight", "trending", "usedInsight"],
     pathsNote: "Stated: any request on `me/insights` or `users/{id}/insights`.",
     unenforced: []
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "intune",
     heading: "Intune service limits",
     area: ["deviceManagement/**", "deviceAppManagement/**", "users/{user}/managedDevices/**", "users/{user}/managedAppRegistrations/**", "users/{user}/deviceManagementTroubleshootingEvents/**", "users/{user}/mobileAppIntentAndStates/**", "users/{user}/mobileAppTroubleshootingEvents/**"],
@@ -581,16 +581,16 @@ export const services: ReadonlyArray<ServiceInfo> = [
     pathsNote:
       "Resource types only. Each of the 28 areas is mapped to the `deviceManagement/` and `deviceAppManagement/` collections of its types. Intune paths that no area claims get the figures 27 of the 28 areas share (entries `intune.unmapped.*`).",
     unenforced: []
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "invitations",
     heading: "Invitation manager service limits",
     area: ["invitations/**"],
     resources: ["invitation"],
     pathsNote: "Stated: any request on `/invitations`.",
     unenforced: []
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "reports",
     heading: "Microsoft 365 reports service limits",
     area: ["reports/**"],
@@ -599,13 +599,13 @@ export const services: ReadonlyArray<ServiceInfo> = [
     pathsNote:
       "Stated: any request on `/reports`, except the Microsoft Entra reports under `reports/`, which have their own section. Each report API (the segment after `reports/`) has its own bucket. `$format=application/json` selects the JSON (beta) row, anything else the CSV row.",
     unenforced: [
-      new Unenforced({
+      {
         statement: "Any request (JSON, beta) | Limit per tenant for all apps: n/a",
         reason: "The page gives no tenant-wide figure for JSON reports, so there is nothing to enforce."
-      })
+      }
     ]
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "teams",
     heading: "Microsoft Teams service limits",
     area: teamsPaths,
@@ -643,29 +643,29 @@ export const services: ReadonlyArray<ServiceInfo> = [
     pathsNote:
       "The table states some paths (`/teams/{team-id}/...`, `/chats/{chat-id}/...`); rows that name operations (\"GET channel\") are mapped to their paths. \"Other GET API calls\" and \"Other API calls\" apply only when no other row of the table matched.",
     unenforced: [
-      new Unenforced({
+      {
         statement: "See also Microsoft Teams limits and polling requirements.",
         reason: "Limits on another page (message sizes, polling frequency), outside this specification."
-      })
+      }
     ]
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "multitenantManagement",
     heading: "Multitenant management service limits",
     area: ["tenantRelationships/managedTenants/**"],
     resources: ["the 23 managedTenants types of the include (managedTenant, tenant, tenantGroup, ...)"],
     pathsNote: "Resource types only; mapped to `tenantRelationships/managedTenants/...`.",
     unenforced: []
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "onenote",
     heading: "OneNote service limits",
     area: onenotePaths,
     resources: ["notebook", "onenote", "onenoteOperation", "onenotePage", "onenoteResource", "onenoteSection", "sectionGroup"],
     pathsNote: "Resource types only; mapped to the `onenote` navigation of users, groups and sites.",
     unenforced: []
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "extensions",
     heading: "Open and schema extensions service limits",
     area: ["**/extensions/**", "schemaExtensions/**"],
@@ -685,13 +685,13 @@ export const services: ReadonlyArray<ServiceInfo> = [
     pathsNote:
       "Resource types only, and the page does not say whether the limit covers every request on those types or only extension operations. Applying 455 requests per 10 s to all user, group and message traffic would be implausible, so it is mapped to the extension operations: any `.../extensions/...` path and `schemaExtensions/...`.",
     unenforced: [
-      new Unenforced({
+      {
         statement: "Schema extension values read or written as properties of a resource (no `extensions` segment).",
         reason: "Only the request body or `$select` reveals them, and classifying whole user or group traffic as extension traffic would over-throttle it."
-      })
+      }
     ]
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "outlook",
     heading: "Outlook service limits",
     family: "outlook",
@@ -709,32 +709,32 @@ export const services: ReadonlyArray<ServiceInfo> = [
     pathsNote:
       "Resource types only; mapped to the mailbox navigations of `users/{id}` and `groups/{id}` (messages, mailFolders, events, calendar, contacts, outlook, photo, people, sendMail and so on). The mailbox is the addressed user or group.",
     unenforced: [
-      new Unenforced({
+      {
         statement:
           "JSON batching: Graph sends the Outlook service up to four individual requests from an unordered batch at a time, and one at a time with dependsOn.",
         reason:
           "Describes how Graph dispatches items inside a batch, not a budget. The client-side bound it protects is the four-concurrent-requests-per-mailbox entry; the service's `batchWithinCap` tells the client that a parallel batch runs within that cap."
-      }),
-      new Unenforced({
+      },
+      {
         statement: "Search API (preview): external items (`external/connections/{id}/items`).",
         reason: "Not addressed to a mailbox, so the per-mailbox limits have no key. The service is still named, and the global limit applies."
-      }),
-      new Unenforced({
+      },
+      {
         statement: "The same mailbox addressed by object id in one request and by UPN in another.",
         reason:
           "Only the acting user's id and UPN are known to be the same mailbox (from the context). For anyone else the two spellings are two buckets, unless the caller uses one spelling consistently."
-      })
+      }
     ]
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "projectRome",
     heading: "Project Rome service limits",
     area: ["users/{user}/activities/**"],
     resources: ["activityHistoryItem", "userActivity"],
     pathsNote: "Resource types only; mapped to `me/activities` / `users/{id}/activities` and their history items.",
     unenforced: []
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "security",
     heading: "Security detections and incidents service limits",
     area: ["security/**"],
@@ -742,37 +742,37 @@ export const services: ReadonlyArray<ServiceInfo> = [
     pathsNote:
       "Stated: any request on `/security`; the rows name the `alerts`, `securityActions`, `secureScores`, `tiIndicators` and `secureScoreControlProfiles` collections.",
     unenforced: [
-      new Unenforced({
+      {
         statement: "Other requests on `/security` (incidents, alerts_v2, hunting, ...).",
         reason: "The section gives no figure for them. The service is named, and only the global limit applies."
-      })
+      }
     ]
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "eDiscovery",
     heading: "Security eDiscovery service limits",
     area: ["security/eDiscoveryCases/**", "security/cases/eDiscoveryCases/**"],
     resources: ["ediscoveryCase and its children"],
     pathsNote: "Stated: any request on `/security/eDiscoveryCases`; the v1.0 spelling `security/cases/ediscoveryCases` is included.",
     unenforced: []
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "serviceCommunications",
     heading: "Service Communications service limits",
     area: ["admin/serviceAnnouncement/**"],
     resources: ["serviceAnnouncement, serviceHealth, serviceHealthIssue, serviceUpdateMessage"],
     pathsNote: "Stated: any request under `/admin/serviceAnnouncement/`.",
     unenforced: []
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "subscriptions",
     heading: "Subscription service limits",
     area: ["subscriptions/**"],
     resources: ["subscription"],
     pathsNote: "Resource type only; mapped to `subscriptions/...`.",
     unenforced: []
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "planner",
     heading: "Tasks and plans service limits",
     area: plannerPaths,
@@ -791,8 +791,8 @@ export const services: ReadonlyArray<ServiceInfo> = [
     ],
     pathsNote: "Resource types only; mapped to `planner/...` and the `planner` navigation of users and groups.",
     unenforced: []
-  }),
-  new ServiceInfo({
+  },
+  {
     id: "vivaEngage",
     heading: "Viva Engage service limits",
     area: vivaEngagePaths,
@@ -800,5 +800,5 @@ export const services: ReadonlyArray<ServiceInfo> = [
     pathsNote:
       "The section names neither resources nor paths. It is mapped to the Viva Engage APIs under `employeeExperience/` (communities, engagement async operations, roles).",
     unenforced: []
-  })
+  }
 ]

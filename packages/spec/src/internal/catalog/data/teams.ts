@@ -8,8 +8,8 @@
  *
  * @internal
  */
-import { entry, per, rate } from "../build.js"
-import type { LimitEntry, Method } from "../schema.js"
+import { entry, type EntryData, per, rate } from "../build.js"
+import type { Method } from "../../../LimitCatalog.js"
 import { teamsPaths } from "./services.js"
 
 const section = "Microsoft Teams service limits"
@@ -47,7 +47,7 @@ interface Row {
 
 const label = (text: string): string => text.split("|")[0]!.trim()
 
-const resourceEntries = (row: Row): Array<LimitEntry> => {
+const resourceEntries = (row: Row): Array<EntryData> => {
   const resource = row.perResource
   if (resource === undefined) return []
   const kinds: ReadonlyArray<readonly ["channel" | "chat" | "team", "Channel" | "Chat" | "Team"]> = [
@@ -78,7 +78,7 @@ const resourceEntries = (row: Row): Array<LimitEntry> => {
   })
 }
 
-const rowEntries = (row: Row): Array<LimitEntry> => [
+const rowEntries = (row: Row): Array<EntryData> => [
   entry({
     id: `teams.${row.slug}.appTenant`,
     service: "teams",
@@ -460,7 +460,7 @@ const rows: ReadonlyArray<Row> = [
   }
 ]
 
-const statements: ReadonlyArray<LimitEntry> = [
+const statements: ReadonlyArray<EntryData> = [
   entry({
     id: "teams.team.perApp",
     service: "teams",
@@ -534,4 +534,4 @@ const statements: ReadonlyArray<LimitEntry> = [
 ]
 
 /** @internal */
-export const teamsEntries: ReadonlyArray<LimitEntry> = [...rows.flatMap(rowEntries), ...statements]
+export const teamsEntries: ReadonlyArray<EntryData> = [...rows.flatMap(rowEntries), ...statements]

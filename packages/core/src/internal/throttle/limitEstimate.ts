@@ -140,3 +140,26 @@ export const reported = (
   const factor = clamp(Math.min(estimate.factor, hi * settings.margin), settings)
   return { ...estimate, hi, lo, factor, since: now, loweredAt: factor < estimate.factor ? now : estimate.loweredAt }
 }
+
+/**
+ * A token bucket's capacity measured from Graph's reports (see `capacityGauge`), as a `share` of the
+ * documented one: applied as it is, and held as converged (`lo` and `hi` around it), so that it is
+ * not probed while reports keep coming. A move of 1% or less keeps the share applied (no store
+ * write); the clean window restarts either way, as a report is feedback at this share.
+ *
+ * @internal
+ */
+export const gauged = (estimate: Estimate, now: number, share: number, settings: Settings = defaults): Estimate => {
+  if (!(share > 0) || !Number.isFinite(share)) return estimate
+  const factor = clamp(share, settings)
+  if (Math.abs(factor - estimate.factor) <= 0.01 * estimate.factor && converged(estimate, settings)) {
+    return { ...estimate, since: now }
+  }
+  return {
+    factor,
+    hi: Math.min(1, factor * (1 + settings.precision)),
+    lo: factor,
+    since: now,
+    loweredAt: factor < estimate.factor ? now : estimate.loweredAt
+  }
+}

@@ -462,7 +462,9 @@ export const make = (
         return isThrottleError(step) ? Effect.die(step) : step as runner.Step<Permit | undefined>
       },
       settle: (permit) => runner.andThen(runner.answered(run, permit as Waiter), () => runner.release(run, permit as Waiter)),
-      feedbackAll: feedback.feedbackAll
+      feedbackAll: feedback.feedbackAll,
+      stale: (permit) => feedback.stale(permit.entries, permit.admittedAt),
+      revoke: (permit) => runner.revoke(run, permit as Waiter)
     })
   })
 

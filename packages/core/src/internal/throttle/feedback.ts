@@ -117,12 +117,24 @@ const alignTarget = 1
 /** Gauges kept at most; beyond it, the idlest are forgotten. */
 const maxGauges = 10_000
 
+/**
+ * A gauged bucket lowered by more than this share makes what was admitted on it before stale (see
+ * `Feedback.stale`); a smaller move is the fit's noise.
+ */
+const staleDrop = 0.05
+
 /** @internal */
 export interface Feedback {
   /** One answer, with what it did. */
   readonly feedback: (response: ThrottleFeedback.Response, demands: ReadonlyArray<Demand>) => Step<FeedbackResult>
   /** The answers of one response, in order, as one event per bucket (see `ThrottlerService.feedbackAll`). */
   readonly feedbackAll: (answers: ReadonlyArray<AnsweredRequest>) => Step<void>
+  /**
+   * Whether entries admitted at `admittedAt` went out on a share Graph has since shown to be wrong:
+   * a gauged bucket among them was lowered by more than `staleDrop`, or Graph refused a request on
+   * it. Such a batch, not sent yet, would only meet 429s: it is better admitted again.
+   */
+  readonly stale: (entries: ReadonlyArray<{ readonly key: string }>, admittedAt: number) => boolean
 }
 
 /** The per-bucket schedule state, and the stepping of the backoff and slowdown schedules. */
@@ -277,6 +289,12 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
   const streaks = makeStreaks(policy)
   const estimates = makeEstimates()
   const gauges = new Map<string, CapacityGauge.Gauge>()
+  /** Per gauged bucket, when admissions on it last went stale (see `Feedback.stale`). */
+  const invalidated = new Map<string, number>()
+  const invalidate = (key: string, now: number) => {
+    if (!invalidated.has(key) && invalidated.size >= maxGauges) invalidated.clear()
+    invalidated.set(key, now)
+  }
   const cap = (millis: number) => Math.min(millis, policy.maxPauseMillis)
 
   /**
@@ -288,6 +306,7 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     learnt.estimate = next
     learnt.updatedAt = now
     if (next.factor === before && (next.factor >= 1 || now - learnt.appliedAt < refreshMillis)) return false
+    if (isGauged(d) && next.factor < before * (1 - staleDrop)) invalidate(d.key, now)
     learnt.applied = next.factor
     learnt.appliedAt = now
     return andThen(port.adjust([d], { _tag: "Scale", factor: next.factor }, now), () => next.factor < before)
@@ -472,6 +491,7 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     // a gauged bucket learns its capacity from the refusal as from any report (Graph had no room
     // left); the others step down
     const gauged = hit.filter(isGauged)
+    for (const d of gauged) invalidate(d.key, now)
     const reports = (i: number): Step<unknown> => {
       for (; i < gauged.length; i++) {
         const step = gaugeReport(gauged[i]!, "refused", now, admittedAt)
@@ -633,12 +653,21 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     })
   }
 
-  return { sentEntries, restore, throttled, unavailable, succeeded, slowdown, took, tookUnits, alignAll }
+  const stale = (entries: ReadonlyArray<{ readonly key: string }>, admittedAt: number): boolean => {
+    if (invalidated.size === 0) return false
+    for (const e of entries) {
+      const at = invalidated.get(e.key)
+      if (at !== undefined && at > admittedAt) return true
+    }
+    return false
+  }
+
+  return { sentEntries, restore, throttled, unavailable, succeeded, slowdown, took, tookUnits, alignAll, stale }
 }
 
 /** @internal */
 export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
-  const { alignAll, restore, sentEntries, slowdown, succeeded, throttled, took, tookUnits, unavailable } = makeChanges(
+  const { alignAll, restore, sentEntries, slowdown, stale, succeeded, throttled, took, tookUnits, unavailable } = makeChanges(
     runner,
     policy
   )
@@ -700,6 +729,7 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
 
   return {
     feedback: (response, demands) => apply(response, demands, undefined, undefined),
-    feedbackAll: (answers) => feedbackFrom(answers, 0, { backoff: new Set(), slowdown: new Set(), reports: new Map() })
+    feedbackAll: (answers) => feedbackFrom(answers, 0, { backoff: new Set(), slowdown: new Set(), reports: new Map() }),
+    stale
   }
 }

@@ -400,13 +400,18 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
    * A report that `used` of a gauged bucket is in use, or a 429 on it: the capacity it reveals
    * becomes the share of the documented limit applied.
    */
-  const gaugeReport = (d: Demand, used: number | "refused", now: number, admittedAt: number): Step<unknown> => {
-    if (d.limit._tag !== "TokenBucket") return undefined
+  const gaugeReport = (
+    d: Demand,
+    used: number | "refused",
+    now: number,
+    admittedAt: number
+  ): Step<ReadonlyArray<string>> => {
+    if (d.limit._tag !== "TokenBucket") return []
     const documented = d.limit.capacity
     const k = d.limit.refillPerSecond / documented
     const gauge = gaugeOf(d.key, now, admittedAt)
     const capacity = used === "refused" ? CapacityGauge.refused(gauge, now, k) : CapacityGauge.reported(gauge, used, now, k)
-    if (capacity === undefined) return undefined
+    if (capacity === undefined) return []
     return learnEach([d], (_, learnt) => LimitEstimate.gauged(learnt.estimate, now, capacity / documented, policy), now)
   }
 
@@ -594,10 +599,11 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     const reported = signals.succeeded && Option.isSome(signals.limitPercentage) ? reportedBucket(entries) : undefined
     if (reported !== undefined) {
       const share = signals.limitPercentage.pipe(Option.getOrElse(() => 0))
-      return andThen(gaugeReport(reported, share, now, admittedAt), () => {
-        if (stepped === undefined) return andThen(align(reported, share, now), () => changes)
+      return andThen(gaugeReport(reported, share, now, admittedAt), (lowered) => {
+        const next = lowered.length === 0 ? changes : { ...changes, lowered: [...changes.lowered, ...lowered] }
+        if (stepped === undefined) return andThen(align(reported, share, now), () => next)
         stepped.reports.set(reported.key, { demand: reported, used: share })
-        return changes
+        return next
       })
     }
     return andThen(learnCapacity(entries, used, now), () => slowdownAt(signals, entries, now, stepped, changes, used))

@@ -108,9 +108,11 @@ const reportedBucket = (entries: ReadonlyArray<Demand>): Demand | undefined => {
 }
 
 /**
- * How full a gauged bucket is left after a report: the client keeps no more tokens than Graph's
- * bucket has left below this share of its capacity. The rest of Graph's room is for the units in
- * flight, which Graph may not have counted yet.
+ * After a report, the client keeps no more tokens in a gauged bucket than Graph's has left below
+ * this share of its capacity. 1: only what Graph certainly no longer has is charged. A lower
+ * target would also leave room for the units in flight that Graph has not counted yet, but it
+ * charges again the units Graph has counted and the client took at admission, and at the
+ * documented limits that cost a second of sending at the first report.
  */
 const alignTarget = 1
 

@@ -467,7 +467,8 @@ export const make = (
       settle: (permit) => runner.andThen(runner.answered(run, permit as Waiter), () => runner.release(run, permit as Waiter)),
       feedbackAll: feedback.feedbackAll,
       stale: (permit) => feedback.stale(permit.entries, permit.admittedAt),
-      revoke: (permit) => runner.revoke(run, permit as Waiter)
+      revoke: (permit) => runner.andThen(runner.revoke(run, permit as Waiter), () => feedback.revoked(permit.entries as ReadonlyArray<Demand>)),
+      sending: (permit) => feedback.sending(permit.entries as ReadonlyArray<Demand>, permit.admittedAt)
     })
   })
 

@@ -129,6 +129,7 @@ const directOrService = (throttler: ThrottlerService): Omit<Direct, "runner"> =>
     settle: (permit) => Effect.orDie(Effect.zipRight(throttler.answered(permit), throttler.release(permit))),
     feedbackAll: (answers) => Effect.orDie(throttler.feedbackAll(answers)),
     stale: () => false,
+    sending: () => undefined,
     revoke: (permit) => Effect.orDie(Effect.zipRight(throttler.answered(permit), throttler.release(permit)))
   }
 
@@ -277,7 +278,12 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
           return undefined
         }
         const revokeAll = Effect.suspend(() => Effect.orDie(toEffect(revokeFrom(0))))
-        const stale = () => permits.some((p) => direct.stale(p))
+        // asked just before sending: a batch found fresh is sent
+        const stale = () => {
+          if (permits.some((p) => direct.stale(p))) return true
+          for (const p of permits) direct.sending(p)
+          return false
+        }
         /**
          * In a parallel batch with no Outlook permit, what one item takes does not depend on whether
          * the items before it went (`share` keeps every demand), so all of them are offered before

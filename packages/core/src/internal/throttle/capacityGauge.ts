@@ -35,8 +35,14 @@ export interface Gauge {
   readonly start: number
   /** Units Graph has answered for this client since `start` (it took them). */
   answered: number
+  /** Units sent on the bucket, as estimated at admission (see `inFlight`). */
+  sent: number
+  /** Units answered or refused, as estimated at admission. */
+  settled: number
   /** The last report's time (ms), or -Infinity before any. */
   lastReportAt: number
+  /** The share of the bucket the last report said was used. */
+  lastUsed: number
   // the current streak's least-squares sums, centred (Welford)
   n: number
   meanX: number
@@ -62,7 +68,10 @@ const minReports = 8
 export const make = (start: number): Gauge => ({
   start,
   answered: 0,
+  sent: 0,
+  settled: 0,
   lastReportAt: -Infinity,
+  lastUsed: 0,
   n: 0,
   meanX: 0,
   meanY: 0,
@@ -74,6 +83,9 @@ export const make = (start: number): Gauge => ({
   fitted: false,
   updatedAt: start
 })
+
+/** Units sent and not answered yet, as estimated at admission. @internal */
+export const inFlight = (gauge: Gauge): number => Math.max(0, gauge.sent - gauge.settled)
 
 /** Graph answered (and so took) `units` of this bucket. */
 export const took = (gauge: Gauge, units: number, now: number): void => {
@@ -129,6 +141,7 @@ const fit = (gauge: Gauge, u: number, now: number, k: number): Gauge => {
     gauge.maxX = -Infinity
   }
   gauge.lastReportAt = now
+  gauge.lastUsed = u
   const x = u + (k * (now - gauge.start)) / 1000
   const y = gauge.answered
   gauge.n++

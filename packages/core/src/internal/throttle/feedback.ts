@@ -137,6 +137,13 @@ export interface Feedback {
    * it. Such a batch, not sent yet, would only meet 429s: it is better admitted again.
    */
   readonly stale: (entries: ReadonlyArray<{ readonly key: string }>, admittedAt: number) => boolean
+  /**
+   * A stale permit's units were given back: a gauged bucket reported on since is aligned again with
+   * Graph's last report, so that the refund does not hand out room Graph no longer has.
+   */
+  readonly revoked: (entries: ReadonlyArray<Demand>) => Step<void>
+  /** A permit found not stale is sent: its gauged buckets count its units in flight until answered. */
+  readonly sending: (entries: ReadonlyArray<Demand>, admittedAt: number) => void
 }
 
 /** The per-bucket schedule state, and the stepping of the backoff and slowdown schedules. */
@@ -391,7 +398,9 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     for (const d of entries) {
       if (!isGauged(d)) continue
       const units = signals !== undefined && Option.isSome(signals.resourceUnits) ? signals.resourceUnits.value : d.cost
-      CapacityGauge.took(gaugeOf(d.key, now, admittedAt), units, now)
+      const gauge = gaugeOf(d.key, now, admittedAt)
+      gauge.settled += d.cost
+      CapacityGauge.took(gauge, units, now)
     }
   }
 
@@ -423,12 +432,12 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
    * answers 429; a client that started full, or refilled while Graph's did not, would otherwise
    * spend what Graph no longer has. Only with a store that tells this process's own use.
    */
-  const align = (d: Demand, used: number, now: number): Step<void> => {
+  const align = (d: Demand, used: number, now: number, inFlight = 0): Step<void> => {
     const utilisation = port.utilisation
     const capacity = gauges.get(d.key)?.capacity
     if (utilisation === undefined || capacity === undefined || d.limit._tag !== "TokenBucket") return undefined
     const held = (1 - utilisation(d, now)) * d.limit.capacity
-    const excess = held - (alignTarget - used) * capacity
+    const excess = held - ((alignTarget - used) * capacity - inFlight)
     return excess > 1e-6 ? port.adjust([{ ...d, cost: excess }], { _tag: "Charge" }, now) : undefined
   }
 
@@ -499,6 +508,7 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     // left); the others step down
     const gauged = hit.filter(isGauged)
     for (const d of gauged) invalidate(d.key, now)
+    for (const d of entries) if (isGauged(d)) gaugeOf(d.key, now, admittedAt).settled += d.cost
     const reports = (i: number): Step<unknown> => {
       for (; i < gauged.length; i++) {
         const step = gaugeReport(gauged[i]!, "refused", now, admittedAt)
@@ -670,12 +680,39 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     return false
   }
 
-  return { sentEntries, restore, throttled, unavailable, succeeded, slowdown, took, tookUnits, alignAll, stale }
+  const sending = (entries: ReadonlyArray<Demand>, admittedAt: number): void => {
+    const now = runner.now()
+    for (const d of entries) if (isGauged(d)) gaugeOf(d.key, now, admittedAt).sent += d.cost
+  }
+
+  const revoked = (entries: ReadonlyArray<Demand>): Step<void> => {
+    const now = runner.now()
+    const from = (i: number): Step<void> => {
+      for (; i < entries.length; i++) {
+        const d = entries[i]!
+        if (!isGauged(d) || d.limit._tag !== "TokenBucket") continue
+        const gauge = gauges.get(d.key)
+        // a report of the current streak (older ones say nothing of Graph's bucket now)
+        if (gauge === undefined || now - gauge.lastReportAt > (0.8 * d.limit.capacity / d.limit.refillPerSecond) * 1000) continue
+        // and less what was sent since, which Graph may not have counted yet
+        const step = align(d, gauge.lastUsed, now, CapacityGauge.inFlight(gauge))
+        if (Effect.isEffect(step)) {
+          const next = i + 1
+          return andThen(step, () => from(next))
+        }
+      }
+      return undefined
+    }
+    return from(0)
+  }
+
+  return { sentEntries, restore, throttled, unavailable, succeeded, slowdown, took, tookUnits, alignAll, stale, revoked, sending }
 }
 
 /** @internal */
 export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
-  const { alignAll, restore, sentEntries, slowdown, stale, succeeded, throttled, took, tookUnits, unavailable } = makeChanges(
+  const { alignAll, restore, revoked, sending, sentEntries, slowdown, stale, succeeded, throttled, took, tookUnits, unavailable } =
+    makeChanges(
     runner,
     policy
   )
@@ -738,6 +775,8 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
   return {
     feedback: (response, demands) => apply(response, demands, undefined, undefined),
     feedbackAll: (answers) => feedbackFrom(answers, 0, { backoff: new Set(), slowdown: new Set(), reports: new Map() }),
-    stale
+    stale,
+    revoked,
+    sending
   }
 }

@@ -212,6 +212,8 @@ export interface Direct {
   readonly stale: (permit: Permit) => boolean
   /** `settle` for a permit that will not be sent: its token-bucket units are given back as well. */
   readonly revoke: (permit: Permit) => Step<void>
+  /** A permit found not `stale` is about to be sent. */
+  readonly sending: (permit: Permit) => void
 }
 
 const directs = new WeakMap<ThrottlerService, Direct>()

@@ -77,6 +77,15 @@ export interface Permission {
   readonly deferred: ReadonlyArray<number>
   /** Run by the client once the batch is answered, or when it will not be sent. */
   readonly release: Effect.Effect<void>
+  /**
+   * Asked once the batch holds a send slot, just before it is sent: `true` when what admitted it has
+   * since been shown wrong (Graph's real limit on one of its buckets is lower than the share it was
+   * admitted at, or Graph refused a request there), so that sent now it would meet 429s. The client
+   * then runs `revoke` instead of `release` and sends its requests again through admission.
+   */
+  readonly stale?: (() => boolean) | undefined
+  /** `release` for a batch not sent after all: what it took is given back. */
+  readonly revoke?: Effect.Effect<void> | undefined
   /** Time spent waiting, per bucket key. */
   readonly waitedMillis: Readonly<Record<string, number>>
 }

@@ -85,6 +85,8 @@ export type TakeResult = Taken | Blocked
  *   lowered factor is forgotten with the bucket once it has been unused for `adaptiveMemoryMillis`;
  * - `Charge`: take each entry's cost now, whether or not the bucket has it (the server reported a
  *   higher cost than was estimated); a token bucket may go negative. Concurrency is never charged.
+ *   A negative cost on a token bucket gives units back (a request admitted and then not sent, or
+ *   refused by Graph, see `Throttler`), up to the bucket's capacity less its units in flight.
  * - `Redate`: the request taken at `takenAtMillis` was answered now. Its sliding-window entries are
  *   counted from now on instead (the server counted them on arrival, which is no later than now):
  *   units in flight land (see `MemoryOptions.tokensInFlight`), and otherwise units that had already

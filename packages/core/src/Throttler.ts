@@ -14,9 +14,12 @@
  * there is none) and learns the bucket's real limit when Graph is stricter than documented: it applies
  * a margin under the share of the limit the client had used when Graph refused, then probes upwards
  * by halving the gap, one clean window at a time, until it is within `precision`.
- * `x-ms-throttle-limit-percentage` tells how full Graph's bucket is: against the client's own use it
- * reveals Graph's capacity before any 429, and >= 0.8 (or a low `RateLimit-Remaining`) not explained
- * by the client's own pace slows admission down. Every delay is a `Schedule` in {@link Throttler.Policy}.
+ * `x-ms-throttle-limit-percentage` tells how full Graph's bucket is: on the identity resource-unit
+ * buckets, fitted against the units the client had answered (`x-ms-resource-unit`), it gives Graph's
+ * capacity at the first report, and batches admitted before on a share it shows too high are not
+ * sent but admitted again (`Admission.Permission.stale`); on other buckets it reveals an upper bound
+ * on the capacity, and >= 0.8 (or a low `RateLimit-Remaining`) not explained by the client's own
+ * pace slows admission down. Every delay is a `Schedule` in {@link Throttler.Policy}.
  *
  * Bucket state lives in a {@link QuotaStore}; `layerMemory` brings its own in-memory store.
  *
@@ -462,7 +465,10 @@ export const make = (
         return isThrottleError(step) ? Effect.die(step) : step as runner.Step<Permit | undefined>
       },
       settle: (permit) => runner.andThen(runner.answered(run, permit as Waiter), () => runner.release(run, permit as Waiter)),
-      feedbackAll: feedback.feedbackAll
+      feedbackAll: feedback.feedbackAll,
+      stale: (permit) => feedback.stale(permit.entries, permit.admittedAt),
+      revoke: (permit) => runner.andThen(runner.revoke(run, permit as Waiter), () => feedback.revoked(permit.entries as ReadonlyArray<Demand>)),
+      sending: (permit) => feedback.sending(permit.entries as ReadonlyArray<Demand>, permit.admittedAt)
     })
   })
 

@@ -610,6 +610,47 @@ describe("Throttler feedback", () => {
         expect(Option.getOrThrow(none.paused).untilMillis).toBe(30_000)
       })))
 
+  it.effect("reports on an identity bucket reveal its capacity: the share applied drops to it before any 429", () =>
+    withThrottler((throttler, store) =>
+      Effect.gen(function*() {
+        const identity = { service: "identityAccess", scope: "appTenant", ...resourceUnits } as const
+        const ru = (cost: number) => demand("id/ru", tokens(1000, 100), cost, identity)
+        // Graph's bucket holds 250 (4 times stricter than documented): 200 units answered with 0.8
+        // reported (a lower bound: 200 / 0.8), then 5 more at each of 0.82, 0.84, ... 1 (a fit)
+        yield* throttler.admit([ru(200)])
+        const first = yield* throttler.feedback(
+          { status: 200, headers: { "x-ms-resource-unit": "200", "x-ms-throttle-limit-percentage": "0.8" } },
+          [ru(200)]
+        )
+        expect(first.lowered).toEqual(["id/ru"])
+        expect(yield* store.factor("id/ru")).toBeCloseTo(0.25, 6)
+        for (let i = 1; i <= 10; i++) {
+          const used = (0.8 + 0.02 * i).toFixed(2)
+          yield* throttler.feedback({ status: 200, headers: { "x-ms-resource-unit": "5", "x-ms-throttle-limit-percentage": used } }, [ru(5)])
+        }
+        expect(yield* store.factor("id/ru")).toBeCloseTo(0.25, 2)
+      })))
+
+  it.effect("a permit admitted before Graph refused on its identity bucket is stale; revoking it gives its units back", () =>
+    withThrottler((throttler) =>
+      Effect.gen(function*() {
+        const direct = runner.directOf(throttler)!
+        const identity = { service: "identityAccess", scope: "appTenant", ...resourceUnits } as const
+        const ru = (cost: number) => demand("id/ru", tokens(1000, 100), cost, identity)
+        const early = yield* throttler.admit([ru(500)])
+        expect(direct.stale(early)).toBe(false)
+        yield* TestClock.adjust(10)
+        yield* throttler.feedback({ status: 429, headers: { "Retry-After": "0" } }, [ru(1)])
+        expect(direct.stale(early)).toBe(true)
+        // the 429 emptied the bucket; the units of the batch that was never sent come back
+        yield* runner.toEffect(direct.revoke(early))
+        const again = yield* admittedAt(throttler, [ru(500)])
+        const readmitted = yield* Fiber.join(again)
+        expect(readmitted.at).toBe(10)
+        // admitted after what Graph said: not stale
+        expect(direct.stale(readmitted.permit)).toBe(false)
+      })))
+
   it.effect("x-ms-resource-unit above the estimate charges the difference to the resource-unit buckets only", () =>
     withThrottler((throttler) =>
       Effect.gen(function*() {

@@ -127,7 +127,10 @@ const directOrService = (throttler: ThrottlerService): Omit<Direct, "runner"> =>
   directOf(throttler) ?? {
     tryAdmit: (demands, options) => Effect.map(Effect.orDie(throttler.tryAdmit(demands, options)), Option.getOrUndefined),
     settle: (permit) => Effect.orDie(Effect.zipRight(throttler.answered(permit), throttler.release(permit))),
-    feedbackAll: (answers) => Effect.orDie(throttler.feedbackAll(answers))
+    feedbackAll: (answers) => Effect.orDie(throttler.feedbackAll(answers)),
+    stale: () => false,
+    sending: () => undefined,
+    revoke: (permit) => Effect.orDie(Effect.zipRight(throttler.answered(permit), throttler.release(permit)))
   }
 
 /** @internal */
@@ -264,6 +267,23 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
           return undefined
         }
         const releaseAll = Effect.suspend(() => Effect.orDie(toEffect(settleFrom(0))))
+        const revokeFrom = (i: number): Step<void> => {
+          for (; i < permits.length; i++) {
+            const step = direct.revoke(permits[i]!)
+            if (Effect.isEffect(step)) {
+              const next = i + 1
+              return andThen(step, () => revokeFrom(next))
+            }
+          }
+          return undefined
+        }
+        const revokeAll = Effect.suspend(() => Effect.orDie(toEffect(revokeFrom(0))))
+        // asked just before sending: a batch found fresh is sent
+        const stale = () => {
+          if (permits.some((p) => direct.stale(p))) return true
+          for (const p of permits) direct.sending(p)
+          return false
+        }
         /**
          * In a parallel batch with no Outlook permit, what one item takes does not depend on whether
          * the items before it went (`share` keeps every demand), so all of them are offered before
@@ -345,7 +365,7 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
           }
           send.sort((a, b) => a.index - b.index)
           const deferred = [...left.map((c) => c.index), ...held].sort((a, b) => a - b)
-          return { send, deferred, release: releaseAll, waitedMillis } satisfies Permission
+          return { send, deferred, release: releaseAll, stale, revoke: revokeAll, waitedMillis } satisfies Permission
         }).pipe(Effect.ensuring(Effect.sync(() => track(candidates, -1))))).pipe(Effect.onInterrupt(() => releaseAll))
       })
 

@@ -595,7 +595,16 @@ const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitte
       }, { discard: true }),
       send(ctx, sent)
     )
-    const result = yield* ctx.sending.withSlot(sendNow).pipe(Effect.ensuring(permission.release))
+    // admitted on a share Graph has since refused or shown too high: not sent, admitted again
+    let revoked = false
+    const sendOrRevoke = Effect.suspend(() => {
+      if (permission.stale === undefined || !permission.stale()) return sendNow
+      revoked = true
+      return Effect.succeed(undefined)
+    })
+    const result = yield* ctx.sending.withSlot(sendOrRevoke).pipe(
+      Effect.ensuring(Effect.suspend(() => revoked ? permission.revoke ?? permission.release : permission.release))
+    )
     return { sent, result }
   })
 
@@ -606,6 +615,12 @@ const runBatch = (ctx: Ctx, batch: PlannedBatch) =>
     if (admitted === undefined) return
     const { permission } = admitted
     const { result, sent } = yield* dispatch(ctx, batch, permission, admitted.admitted)
+    if (result === undefined) {
+      // revoked: its requests go back to be packed and admitted again
+      for (const item of sent.requests) ctx.run.requeue(item.id)
+      yield* ctx.wake.offer(undefined)
+      return
+    }
     yield* settleResult(ctx, sent, permission.send.map((s) => s.handle), result)
   }).pipe(
     Effect.withSpan("GraphClient.batch", {

@@ -12,6 +12,7 @@ import type { Demand, Limit } from "@effect-msgraph/spec/Bucket"
 import * as RetryAfter from "@effect-msgraph/spec/RetryAfter"
 import * as ThrottleFeedback from "../../ThrottleFeedback.js"
 import type { AnsweredRequest, FeedbackResult, Throttler } from "../../Throttler.js"
+import * as CapacityGauge from "./capacityGauge.js"
 import * as LimitEstimate from "./limitEstimate.js"
 import { andThen, keysOf, normalise, type Runner, type Step, toEffect } from "./runner.js"
 
@@ -50,6 +51,8 @@ interface Streak {
 interface Stepped {
   readonly backoff: Set<string>
   readonly slowdown: Set<string>
+  /** The last report per gauged bucket, aligned once the event's answers are all in. */
+  readonly reports: Map<string, { readonly demand: Demand; readonly used: number }>
 }
 
 /** What an answer changed, before its signals are attached. */
@@ -81,12 +84,66 @@ const stepDelay = <In>(
 /** The identity and access resource-unit buckets, which `x-ms-resource-unit` measures. */
 const isResourceUnitBucket = (d: Demand): boolean => d.measure === "resourceUnits"
 
+/**
+ * The buckets whose real capacity Graph's reports reveal (see `capacityGauge`): identity and access
+ * resource units, token buckets, which `x-ms-resource-unit` and `x-ms-throttle-limit-percentage`
+ * are about.
+ */
+const isGauged = (d: Demand): boolean => d.limit._tag === "TokenBucket" && isResourceUnitBucket(d)
+
+/**
+ * The bucket an `x-ms-throttle-limit-percentage` is about: Graph reports on the fullest of a request's
+ * identity limits. For a request with no write quota that is a resource-unit bucket, and the one with
+ * the least documented capacity (the application and tenant pair's, not the application's across
+ * every tenant). A write's report may be about its write quota, so it teaches no capacity.
+ */
+const reportedBucket = (entries: ReadonlyArray<Demand>): Demand | undefined => {
+  let found: Demand | undefined
+  for (const d of entries) {
+    if (d.writeQuota) return undefined
+    if (!isGauged(d) || d.limit._tag !== "TokenBucket") continue
+    if (found === undefined || (found.limit._tag === "TokenBucket" && d.limit.capacity < found.limit.capacity)) found = d
+  }
+  return found
+}
+
+/**
+ * After a report, the client keeps no more tokens in a gauged bucket than Graph's has left below
+ * this share of its capacity. 1: only what Graph certainly no longer has is charged. A lower
+ * target would also leave room for the units in flight that Graph has not counted yet, but it
+ * charges again the units Graph has counted and the client took at admission, and at the
+ * documented limits that cost a second of sending at the first report.
+ */
+const alignTarget = 1
+
+/** Gauges kept at most; beyond it, the idlest are forgotten. */
+const maxGauges = 10_000
+
+/**
+ * A gauged bucket lowered by more than this share makes what was admitted on it before stale (see
+ * `Feedback.stale`); a smaller move is the fit's noise.
+ */
+const staleDrop = 0.05
+
 /** @internal */
 export interface Feedback {
   /** One answer, with what it did. */
   readonly feedback: (response: ThrottleFeedback.Response, demands: ReadonlyArray<Demand>) => Step<FeedbackResult>
   /** The answers of one response, in order, as one event per bucket (see `ThrottlerService.feedbackAll`). */
   readonly feedbackAll: (answers: ReadonlyArray<AnsweredRequest>) => Step<void>
+  /**
+   * Whether entries admitted at `admittedAt` went out on a share Graph has since shown to be wrong:
+   * a gauged bucket among them was lowered by more than `staleDrop`, or Graph refused a request on
+   * it. Such a batch, not sent yet, would only meet 429s: it is better admitted again.
+   */
+  readonly stale: (entries: ReadonlyArray<{ readonly key: string }>, admittedAt: number) => boolean
+  /**
+   * A stale permit's units were given back: a gauged bucket reported on since is aligned again with
+   * Graph's last report, so that the refund does not hand out room Graph no longer has.
+   */
+  readonly revoked: (entries: ReadonlyArray<Demand>) => Step<void>
+  /** A permit found not stale is sent: its gauged buckets count its units in flight until answered. */
+  readonly sending: (entries: ReadonlyArray<Demand>, admittedAt: number) => void
 }
 
 /** The per-bucket schedule state, and the stepping of the backoff and slowdown schedules. */
@@ -243,6 +300,13 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
   const port = runner.port
   const streaks = makeStreaks(policy)
   const estimates = makeEstimates()
+  const gauges = new Map<string, CapacityGauge.Gauge>()
+  /** Per gauged bucket, when admissions on it last went stale (see `Feedback.stale`). */
+  const invalidated = new Map<string, number>()
+  const invalidate = (key: string, now: number) => {
+    if (!invalidated.has(key) && invalidated.size >= maxGauges) invalidated.clear()
+    invalidated.set(key, now)
+  }
   const cap = (millis: number) => Math.min(millis, policy.maxPauseMillis)
 
   /**
@@ -254,6 +318,7 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     learnt.estimate = next
     learnt.updatedAt = now
     if (next.factor === before && (next.factor >= 1 || now - learnt.appliedAt < refreshMillis)) return false
+    if (isGauged(d) && next.factor < before * (1 - staleDrop)) invalidate(d.key, now)
     learnt.applied = next.factor
     learnt.appliedAt = now
     return andThen(port.adjust([d], { _tag: "Scale", factor: next.factor }, now), () => next.factor < before)
@@ -310,6 +375,93 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     return own >= used - explainedMargin
   }
 
+  /** A bucket's gauge, made (starting at `start`) when it has none or was idle too long. */
+  const gaugeOf = (key: string, now: number, start: number): CapacityGauge.Gauge => {
+    let gauge = gauges.get(key)
+    if (gauge !== undefined && now - gauge.updatedAt > estimateMemoryMillis) gauge = undefined
+    if (gauge === undefined) {
+      if (gauges.size >= maxGauges) {
+        // the first made are the first forgotten, down to half
+        for (const k of gauges.keys()) {
+          if (gauges.size < maxGauges / 2) break
+          gauges.delete(k)
+        }
+      }
+      gauge = CapacityGauge.make(Math.min(start, now))
+      gauges.set(key, gauge)
+    }
+    return gauge
+  }
+
+  /**
+   * Graph answered a request without refusing it, so it took its units: its gauged buckets count
+   * them (`x-ms-resource-unit` when the answer says, else the estimate).
+   */
+  const took = (signals: ThrottleFeedback.Signals | undefined, entries: ReadonlyArray<Demand>, now: number, admittedAt: number) => {
+    for (const d of entries) {
+      if (!isGauged(d)) continue
+      const units = signals !== undefined && Option.isSome(signals.resourceUnits) ? signals.resourceUnits.value : d.cost
+      const gauge = gaugeOf(d.key, now, admittedAt)
+      gauge.settled += d.cost
+      CapacityGauge.took(gauge, units, now)
+    }
+  }
+
+  /** Whether Graph took an answered request's units: it answered it and did not refuse it. */
+  const tookUnits = (status: number): boolean => status >= 200 && status < 500 && status !== 429
+
+  /**
+   * A report that `used` of a gauged bucket is in use, or a 429 on it: the capacity it reveals
+   * becomes the share of the documented limit applied.
+   */
+  const gaugeReport = (
+    d: Demand,
+    used: number | "refused",
+    now: number,
+    admittedAt: number
+  ): Step<ReadonlyArray<string>> => {
+    if (d.limit._tag !== "TokenBucket") return []
+    const documented = d.limit.capacity
+    const k = d.limit.refillPerSecond / documented
+    const gauge = gaugeOf(d.key, now, admittedAt)
+    const capacity = used === "refused" ? CapacityGauge.refused(gauge, now, k) : CapacityGauge.reported(gauge, used, now, k)
+    if (capacity === undefined) return []
+    return learnEach([d], (_, learnt) => LimitEstimate.gauged(learnt.estimate, now, capacity / documented, policy), now)
+  }
+
+  /**
+   * After a report, this process keeps no more tokens in a gauged bucket than Graph has left below
+   * `alignTarget` of its capacity: what it held beyond is charged. Graph's bucket is the one that
+   * answers 429; a client that started full, or refilled while Graph's did not, would otherwise
+   * spend what Graph no longer has. Only with a store that tells this process's own use.
+   */
+  const align = (d: Demand, used: number, now: number, inFlight = 0): Step<void> => {
+    const utilisation = port.utilisation
+    const capacity = gauges.get(d.key)?.capacity
+    if (utilisation === undefined || capacity === undefined || d.limit._tag !== "TokenBucket") return undefined
+    const held = (1 - utilisation(d, now)) * d.limit.capacity
+    const excess = held - ((alignTarget - used) * capacity - inFlight)
+    return excess > 1e-6 ? port.adjust([{ ...d, cost: excess }], { _tag: "Charge" }, now) : undefined
+  }
+
+  /** The alignments an event's reports call for, once its answers are all in. */
+  const alignAll = (stepped: Stepped, now: number): Step<void> => {
+    if (stepped.reports.size === 0) return undefined
+    const reports = [...stepped.reports.values()]
+    stepped.reports.clear()
+    const from = (i: number): Step<void> => {
+      for (; i < reports.length; i++) {
+        const step = align(reports[i]!.demand, reports[i]!.used, now)
+        if (Effect.isEffect(step)) {
+          const next = i + 1
+          return andThen(step, () => from(next))
+        }
+      }
+      return undefined
+    }
+    return from(0)
+  }
+
   const pause = (entries: ReadonlyArray<Demand>, until: number, now: number): Step<void> =>
     entries.length === 0 ? undefined : port.pause(entries, until, now)
 
@@ -359,11 +511,26 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
       : streaks.backoffUntil(hit, fresh, now, signals)
     const reason = Option.isSome(retryAfter) ? "RetryAfter" as const : "Backoff" as const
     const utilisation = port.utilisation
-    return andThen(until, (untilMillis) =>
+    // a gauged bucket learns its capacity from the refusal as from any report (Graph had no room
+    // left); the others step down
+    const gauged = hit.filter(isGauged)
+    for (const d of gauged) invalidate(d.key, now)
+    for (const d of entries) if (isGauged(d)) gaugeOf(d.key, now, admittedAt).settled += d.cost
+    const reports = (i: number): Step<unknown> => {
+      for (; i < gauged.length; i++) {
+        const step = gaugeReport(gauged[i]!, "refused", now, admittedAt)
+        if (Effect.isEffect(step)) {
+          const next = i + 1
+          return andThen(step, () => reports(next))
+        }
+      }
+      return undefined
+    }
+    return andThen(andThen(until, (untilMillis) => andThen(reports(0), () => untilMillis)), (untilMillis) =>
       andThen(andThen(pause(hit, untilMillis, now), () => drain(hit, now)), () =>
         andThen(
           fresh.length > 0
-            ? learnEach(blamed(fresh.filter(adapts), now), (d, learnt) =>
+            ? learnEach(blamed(fresh.filter((d) => adapts(d) && !isGauged(d)), now), (d, learnt) =>
               LimitEstimate.throttled(
                 learnt.estimate,
                 now,
@@ -404,7 +571,10 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
    * A 429 says Graph's bucket is empty: a token bucket of this process that still holds tokens
    * (admitted at a share above Graph's, or refilled while Graph's was not) is charged what it holds,
    * so that after the pause it sends at the refill rate instead of bursting into an empty bucket.
-   * Only with a store that tells this process's own use.
+   * A gauged bucket in debt (its limit was lowered below the units it had in flight, see
+   * `capacityGauge`) is given back the refused request's units instead, up to the debt: Graph did
+   * not take them, and its empty bucket is what the client's should mirror, not a debt of requests
+   * Graph never counted. Only with a store that tells this process's own use.
    */
   const drain = (hit: ReadonlyArray<Demand>, now: number): Step<void> => {
     const utilisation = port.utilisation
@@ -414,6 +584,7 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
       if (d.limit._tag !== "TokenBucket") continue
       const tokens = (1 - utilisation(d, now)) * d.limit.capacity
       if (tokens > 0) held.push({ ...d, cost: tokens })
+      else if (tokens < 0 && isGauged(d)) held.push({ ...d, cost: -Math.min(d.cost, -tokens) })
     }
     return held.length === 0 ? undefined : port.adjust(held, { _tag: "Charge" }, now)
   }
@@ -455,10 +626,23 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     signals: ThrottleFeedback.Signals,
     entries: ReadonlyArray<Demand>,
     now: number,
+    admittedAt: number,
     stepped: Stepped | undefined,
     changes: Changes
   ): Step<Changes> => {
     const used = Option.getOrElse(ThrottleFeedback.utilisation(signals), () => 0)
+    // a report on a gauged bucket: its capacity is learnt and its tokens aligned, which replaces
+    // the slowdown (see `capacityGauge`)
+    const reported = signals.succeeded && Option.isSome(signals.limitPercentage) ? reportedBucket(entries) : undefined
+    if (reported !== undefined) {
+      const share = signals.limitPercentage.pipe(Option.getOrElse(() => 0))
+      return andThen(gaugeReport(reported, share, now, admittedAt), (lowered) => {
+        const next = lowered.length === 0 ? changes : { ...changes, lowered: [...changes.lowered, ...lowered] }
+        if (stepped === undefined) return andThen(align(reported, share, now), () => next)
+        stepped.reports.set(reported.key, { demand: reported, used: share })
+        return next
+      })
+    }
     return andThen(learnCapacity(entries, used, now), () => slowdownAt(signals, entries, now, stepped, changes, used))
   }
 
@@ -512,12 +696,51 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     })
   }
 
-  return { sentEntries, restore, throttled, unavailable, succeeded, slowdown }
+  const stale = (entries: ReadonlyArray<{ readonly key: string }>, admittedAt: number): boolean => {
+    if (invalidated.size === 0) return false
+    for (const e of entries) {
+      const at = invalidated.get(e.key)
+      if (at !== undefined && at > admittedAt) return true
+    }
+    return false
+  }
+
+  const sending = (entries: ReadonlyArray<Demand>, admittedAt: number): void => {
+    const now = runner.now()
+    for (const d of entries) if (isGauged(d)) gaugeOf(d.key, now, admittedAt).sent += d.cost
+  }
+
+  const revoked = (entries: ReadonlyArray<Demand>): Step<void> => {
+    const now = runner.now()
+    const from = (i: number): Step<void> => {
+      for (; i < entries.length; i++) {
+        const d = entries[i]!
+        if (!isGauged(d) || d.limit._tag !== "TokenBucket") continue
+        const gauge = gauges.get(d.key)
+        // a report of the current streak (older ones say nothing of Graph's bucket now)
+        if (gauge === undefined || now - gauge.lastReportAt > (0.8 * d.limit.capacity / d.limit.refillPerSecond) * 1000) continue
+        // and less what was sent since, which Graph may not have counted yet
+        const step = align(d, gauge.lastUsed, now, CapacityGauge.inFlight(gauge))
+        if (Effect.isEffect(step)) {
+          const next = i + 1
+          return andThen(step, () => from(next))
+        }
+      }
+      return undefined
+    }
+    return from(0)
+  }
+
+  return { sentEntries, restore, throttled, unavailable, succeeded, slowdown, took, tookUnits, alignAll, stale, revoked, sending }
 }
 
 /** @internal */
 export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
-  const { restore, sentEntries, slowdown, succeeded, throttled, unavailable } = makeChanges(runner, policy)
+  const { alignAll, restore, revoked, sending, sentEntries, slowdown, stale, succeeded, throttled, took, tookUnits, unavailable } =
+    makeChanges(
+    runner,
+    policy
+  )
 
   /** `stepped`: the buckets this event has already stepped; `undefined` for a single answer. */
   const apply = (
@@ -529,6 +752,7 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
     const now = runner.now()
     const signals = ThrottleFeedback.fromResponse(response, now)
     const entries = sentEntries(demands)
+    if (tookUnits(response.status)) took(signals, entries, now, admittedAt ?? now)
     if (signals.throttled) {
       return andThen(throttled(signals, entries, now, admittedAt ?? now, stepped), (changes) => ({ signals, ...changes }))
     }
@@ -538,7 +762,7 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
       ? succeeded(signals, entries, now)
       : unchanged
     return andThen(changes, (changes) =>
-      andThen(slowdown(signals, entries, now, stepped, changes), (changes) => ({ signals, ...changes })))
+      andThen(slowdown(signals, entries, now, admittedAt ?? now, stepped, changes), (changes) => ({ signals, ...changes })))
   }
 
   /**
@@ -558,20 +782,26 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
   const feedbackFrom = (answers: ReadonlyArray<AnsweredRequest>, from: number, stepped: Stepped): Step<void> => {
     for (let i = from; i < answers.length; i++) {
       const { admittedAt, demands, response } = answers[i]!
-      const step = !quiet(response)
-        ? apply(response, demands, admittedAt, stepped)
-        : response.status >= 200 && response.status < 300
-        ? restore(sentEntries(demands), runner.now())
-        : undefined
+      let step: Step<FeedbackResult | void>
+      if (!quiet(response)) step = apply(response, demands, admittedAt, stepped)
+      else {
+        const now = runner.now()
+        const entries = sentEntries(demands)
+        if (tookUnits(response.status)) took(undefined, entries, now, admittedAt ?? now)
+        step = response.status >= 200 && response.status < 300 ? restore(entries, now) : undefined
+      }
       if (Effect.isEffect(step)) {
         return Effect.flatMap(spanned(step, response), () => toEffect(feedbackFrom(answers, i + 1, stepped)))
       }
     }
-    return undefined
+    return alignAll(stepped, runner.now())
   }
 
   return {
     feedback: (response, demands) => apply(response, demands, undefined, undefined),
-    feedbackAll: (answers) => feedbackFrom(answers, 0, { backoff: new Set(), slowdown: new Set() })
+    feedbackAll: (answers) => feedbackFrom(answers, 0, { backoff: new Set(), slowdown: new Set(), reports: new Map() }),
+    stale,
+    revoked,
+    sending
   }
 }

@@ -216,3 +216,29 @@ export const suspects = (implicated: ReadonlyArray<Implicated>): ReadonlyArray<b
   if (fullest === 0) return implicated.map(() => true)
   return implicated.map((w) => w.used - w.cost > EPSILON && w.used / w.units >= fullest * (1 - EPSILON))
 }
+
+/**
+ * A token bucket's capacity measured from Graph's reports (see `capacityGauge`), as a `share` of the
+ * documented one: applied as it is, and held as converged (`lo` and `hi` around it), so that it is
+ * not probed while reports keep coming. A rise of 1% or less, or a fall of 3% or less (the fit's
+ * noise: a report lowered below it by mistake costs throughput, one above it is caught by the next
+ * report's alignment), keeps the share applied (no store write); the clean window restarts either
+ * way, as a report is feedback at this share.
+ *
+ * @internal
+ */
+export const gauged = (estimate: Estimate, now: number, share: number, settings: Settings = defaults): Estimate => {
+  if (!(share > 0) || !Number.isFinite(share)) return estimate
+  const factor = clamp(share, settings)
+  const move = (factor - estimate.factor) / estimate.factor
+  if (move <= 0.01 && move >= -0.03 && converged(estimate, settings)) {
+    return { ...estimate, since: now }
+  }
+  return {
+    factor,
+    hi: Math.min(1, factor * (1 + settings.precision)),
+    lo: factor,
+    since: now,
+    loweredAt: factor < estimate.factor ? now : estimate.loweredAt
+  }
+}

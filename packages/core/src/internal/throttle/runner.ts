@@ -208,6 +208,12 @@ export interface Direct {
   readonly settle: (permit: Permit) => Step<void>
   /** `feedbackAll`. */
   readonly feedbackAll: (answers: ReadonlyArray<AnsweredRequest>) => Step<void>
+  /** Whether a permit not sent yet was admitted on a share since shown wrong (see `feedback.stale`). */
+  readonly stale: (permit: Permit) => boolean
+  /** `settle` for a permit that will not be sent: its token-bucket units are given back as well. */
+  readonly revoke: (permit: Permit) => Step<void>
+  /** A permit found not `stale` is about to be sent. */
+  readonly sending: (permit: Permit) => void
 }
 
 const directs = new WeakMap<ThrottlerService, Direct>()
@@ -340,6 +346,22 @@ export const tryAdmit = (
     (outcome) => outcome._tag === "Taken" ? runner.queue.admitted(entries, level, now) : undefined
   )
 }
+
+/**
+ * Gives back what a permit that will not be sent took: its flight ends (`answered`), its token
+ * buckets get their units back (a negative charge; Graph never counted them), its concurrency
+ * permits are released. A window's units stay counted from now, which is conservative.
+ *
+ * @internal
+ */
+export const revoke = (runner: Runner, permit: Waiter): Step<void> =>
+  andThen(answered(runner, permit), () => {
+    const tokens = permit.entries.filter((e) => e.limit._tag === "TokenBucket" && e.cost > 0)
+    const refund = tokens.length === 0
+      ? undefined
+      : runner.port.adjust(tokens.map((e) => ({ ...e, cost: -e.cost })), { _tag: "Charge" }, runner.now())
+    return andThen(refund, () => andThen(release(runner, permit), () => runner.queue.wake(keysOf(tokens))))
+  })
 
 /**
  * What an answer changes in the store (a `Redate`): every sliding window (its units are dated now,

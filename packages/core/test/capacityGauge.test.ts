@@ -1,0 +1,104 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as fc from "effect/FastCheck"
+import * as CapacityGauge from "../src/internal/throttle/capacityGauge.js"
+
+/**
+ * Graph's side: a token bucket of `capacity` units refilled `k × capacity` a second, which reports
+ * how full it is (rounded to two decimals, as `x-ms-throttle-limit-percentage`) on every request it
+ * admits from 0.8 used.
+ */
+class GraphBucket {
+  tokens: number
+  last = 0
+  constructor(readonly capacity: number, readonly k: number) {
+    this.tokens = capacity
+  }
+  /** Admits `cost` at `now` (ms): the share used it reports (undefined below 0.8), or "refused". */
+  take(cost: number, now: number): number | undefined | "refused" {
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.k * this.capacity)
+    this.last = now
+    if (this.tokens < cost) return "refused"
+    this.tokens -= cost
+    const used = 1 - this.tokens / this.capacity
+    return used > 0.8 ? Math.round(used * 100) / 100 : undefined
+  }
+}
+
+/**
+ * A client that sends requests of 1 to 5 units, `perSecond` units a second on average, and feeds
+ * Graph's answers to a gauge; each answer reaches the gauge `lagMillis` after Graph counted it, and
+ * the answers of requests still in flight are not counted yet.
+ */
+const drive = (capacity: number, k: number, perSecond: number, seconds: number, lagMillis: number, seed: number) => {
+  const graph = new GraphBucket(capacity, k)
+  const gauge = CapacityGauge.make(0)
+  let random = seed
+  const next = () => {
+    random = (random * 1103515245 + 12345) % 2147483648
+    return random / 2147483648
+  }
+  const pending: Array<{ at: number; cost: number; answer: number | undefined | "refused" }> = []
+  let estimate: number | undefined
+  let refused = 0
+  for (let now = 0; now <= seconds * 1000; now += 10) {
+    // answers due by now
+    while (pending.length > 0 && pending[0]!.at <= now) {
+      const { answer, cost } = pending.shift()!
+      if (answer === "refused") {
+        refused++
+        estimate = CapacityGauge.refused(gauge, now, k)
+        continue
+      }
+      CapacityGauge.took(gauge, cost, now)
+      if (answer !== undefined) estimate = CapacityGauge.reported(gauge, answer, now, k)
+    }
+    let budget = (perSecond / 100) * (0.5 + next())
+    while (budget > 0) {
+      const cost = 1 + Math.floor(next() * 5)
+      budget -= cost
+      pending.push({ at: now + lagMillis, cost, answer: graph.take(cost, now) })
+    }
+  }
+  return { estimate, refused, gauge }
+}
+
+describe("capacityGauge", () => {
+  it.prop(
+    "a client sending faster than Graph refills learns Graph's capacity within 3% from its reports",
+    [
+      fc.integer({ min: 50, max: 8000 }),
+      fc.constantFrom(0.1, 0.05),
+      fc.double({ min: 1.2, max: 4, noNaN: true }),
+      fc.integer({ min: 0, max: 300 }),
+      fc.integer({ min: 1, max: 1000 })
+    ],
+    ([capacity, k, over, lagMillis, seed]) => {
+      const { estimate } = drive(capacity, k, capacity * k * over, 30, lagMillis, seed)
+      expect(estimate).toBeDefined()
+      expect(Math.abs(estimate! / capacity - 1)).toBeLessThanOrEqual(0.03)
+    },
+    { fastCheck: { numRuns: 60 } }
+  )
+
+  it("before any fit, one report gives a lower bound: the bucket is taken as full at the start", () => {
+    const gauge = CapacityGauge.make(0)
+    CapacityGauge.took(gauge, 900, 500)
+    // 900 units taken within 0.5 s, 10% refilled a second, 0.85 used: c >= 900 / (0.85 + 0.05)
+    expect(CapacityGauge.reported(gauge, 0.85, 500, 0.1)).toBeCloseTo(900 / 0.9, 6)
+    expect(gauge.fitted).toBe(false)
+    // a 429 later: at most what Graph held, so never lowers the bound
+    expect(CapacityGauge.refused(gauge, 600, 0.1)).toBeCloseTo(1000, 6)
+  })
+
+  it("a report after the bucket may have been full starts a new streak (its refill was wasted)", () => {
+    const gauge = CapacityGauge.make(0)
+    for (let i = 0; i < 10; i++) {
+      CapacityGauge.took(gauge, 10, i)
+      CapacityGauge.reported(gauge, 0.8 + i / 100, i, 0.1)
+    }
+    expect(gauge.n).toBe(10)
+    // 0.8 of the bucket refills in 8 s at 10% a second: 9 s later, a new streak
+    CapacityGauge.reported(gauge, 0.81, 9 + 9000, 0.1)
+    expect(gauge.n).toBe(1)
+  })
+})

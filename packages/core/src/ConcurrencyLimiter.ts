@@ -13,6 +13,7 @@ import type { Effect } from "effect"
 import type * as Scope from "effect/Scope"
 import { ConcurrencyLimit } from "@effect-msgraph/spec/Bucket"
 import * as limiter from "./internal/throttle/limiter.js"
+import type { Limiter } from "./Limiter.js"
 import type { InvalidDemand } from "./ThrottleError.js"
 
 /**
@@ -22,7 +23,7 @@ import type { InvalidDemand } from "./ThrottleError.js"
  * @since 0.1.0
  * @category models
  */
-export interface ConcurrencyLimiter extends limiter.Limiter {}
+export interface ConcurrencyLimiter extends Limiter {}
 
 /**
  * @since 0.1.0

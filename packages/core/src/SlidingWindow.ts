@@ -22,6 +22,7 @@ import { Duration, Effect } from "effect"
 import type * as Scope from "effect/Scope"
 import { WindowLimit } from "@effect-msgraph/spec/Bucket"
 import * as limiter from "./internal/throttle/limiter.js"
+import type { Limiter } from "./Limiter.js"
 import type { InvalidDemand } from "./ThrottleError.js"
 
 /**
@@ -30,7 +31,7 @@ import type { InvalidDemand } from "./ThrottleError.js"
  * @since 0.1.0
  * @category models
  */
-export interface SlidingWindow extends limiter.Limiter {}
+export interface SlidingWindow extends Limiter {}
 
 /**
  * @since 0.1.0

@@ -15,6 +15,7 @@ import type { Effect } from "effect"
 import type * as Scope from "effect/Scope"
 import { TokenBucketLimit } from "@effect-msgraph/spec/Bucket"
 import * as limiter from "./internal/throttle/limiter.js"
+import type { Limiter } from "./Limiter.js"
 import type { InvalidDemand } from "./ThrottleError.js"
 
 /**
@@ -23,7 +24,7 @@ import type { InvalidDemand } from "./ThrottleError.js"
  * @since 0.1.0
  * @category models
  */
-export interface TokenBucket extends limiter.Limiter {}
+export interface TokenBucket extends Limiter {}
 
 /**
  * @since 0.1.0

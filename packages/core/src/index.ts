@@ -97,6 +97,11 @@ export * as ThrottleError from "./ThrottleError.js"
 /**
  * @since 0.1.0
  */
+export * as Limiter from "./Limiter.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as QuotaStore from "./QuotaStore.js"
 
 /**

@@ -9,24 +9,11 @@ import { Effect } from "effect"
 import type * as Scope from "effect/Scope"
 import type { Limit } from "@effect-msgraph/spec/Bucket"
 import * as QuotaStore from "../../QuotaStore.js"
+import type { Limiter } from "../../Limiter.js"
 import type { ThrottleError } from "../../ThrottleError.js"
 import { InvalidDemand } from "../../ThrottleError.js"
 import * as runner from "./runner.js"
 import { NORMAL } from "./admissionQueue.js"
-
-/**
- * What the three primitives share.
- *
- * @internal
- */
-export interface Limiter {
-  /** Runs `self` once one unit is admitted (a concurrency permit is held until `self` ends). */
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | ThrottleError, R>
-  /** Runs `self` once `cost` units are admitted. */
-  readonly withCost: (cost: number) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ThrottleError, R>
-  /** Waits until `cost` units (default 1) are admitted, and takes them. */
-  readonly take: (cost?: number) => Effect.Effect<void, ThrottleError>
-}
 
 /** @internal */
 export const make = (

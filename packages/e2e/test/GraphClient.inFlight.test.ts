@@ -9,6 +9,7 @@ import * as TokenProvider from "@effect-msgraph/core/TokenProvider"
 import * as VirtualClock from "@effect-msgraph/core/VirtualClock"
 import type { WorkloadRequest } from "@effect-msgraph/core/Workload"
 import { Examples, Simulation } from "@effect-msgraph/cli"
+import { Emulator, Latency } from "@effect-msgraph/emulator"
 import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { Clock, Duration, Effect, Layer } from "effect"
 
@@ -144,4 +145,31 @@ describe("in-flight work", () => {
       expect(opened.summary.inFlight!.peak).toBeLessThanOrEqual(GraphClient.defaultMaxConcurrency / 2)
       expect(opened.summary.durationMs * 2).toBeLessThan(four.summary.durationMs)
     }).pipe(Effect.orDie), { timeout: 120_000 })
+})
+
+describe("in-flight work under throttled admission against a loaded Graph", () => {
+  it.effect("the opening meets the emulator's load ceiling: it drops back on the first 503s, backs off, and every request succeeds", () =>
+    Effect.gen(function*() {
+      // 4,000 directory reads (200 batches): the opening would put 32 batches, 640 items, in flight;
+      // the emulator queues beyond 100 items in flight and refuses (503, Retry-After) at 400
+      const workload = Examples.directoryReport(4_000)
+      const emulator = Emulator.layerTest({ tenantSize: "M", latency: Latency.realistic, load: { knee: 100, ceiling: 400 } })
+      const client = GraphClient.layer({}).pipe(
+        Layer.provide(Layer.mergeAll(
+          TokenProvider.layerStatic("token"),
+          GraphClient.layerThrottledMemory(Emulator.defaultIdentity, { catalog: { tenantSize: "M", delegated: true } })
+        )),
+        Layer.provideMerge(emulator)
+      )
+      const { outcomes, summary } = yield* VirtualClock.run(
+        Effect.flatMap(GraphClient.GraphClient, (graph) => graph.runAll(workload)).pipe(Effect.provide(client))
+      ).pipe(Effect.orDie)
+      expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
+      // refused items are the opening's: fewer than one opening's worth of items
+      expect(summary.retries).toBeGreaterThan(0)
+      expect(summary.retries).toBeLessThan(32 * 20)
+      // the opening ended for good: the limit does not return to its 32 (it ends at 16, 231 items
+      // resent, at this seed)
+      expect(summary.inFlight!.limit).toBeLessThan(32)
+    }), { timeout: 120_000 })
 })

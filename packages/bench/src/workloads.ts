@@ -110,7 +110,7 @@ const clientLayer = (name: ClientName, throttler?: ThrottlerOptions, overrides?:
           catalog: { tenantSize, delegated: true, ...(overrides === undefined ? {} : { overrides }) },
           ...(throttler === undefined ? {} : { throttler })
         }).pipe(Layer.orDie),
-        // the library's defaults: the in-flight limit adapts (from 4, up to GraphClient.defaultMaxConcurrency)
+        // the library's defaults: the in-flight limit adapts (opening to what admission lets through, up to GraphClient.defaultMaxConcurrency)
         options: {}
       }
     case "unthrottled":
@@ -988,7 +988,8 @@ absolute wall times. Virtual-time durations do not depend on the machine.
 ## The clients
 
 - **effect-msgraph**: \`GraphClient.layer()\` with its defaults (the number of \`$batch\` calls in flight
-  adapts, from 4 up to \`GraphClient.defaultMaxConcurrency\`; see docs/throughput.md), with
+  adapts: it opens to what admission lets through, up to half of \`GraphClient.defaultMaxConcurrency\`,
+  and moves between 1 and that ceiling; see docs/throughput.md), with
   \`GraphClient.layerThrottledMemory(Emulator.defaultIdentity, { catalog: { tenantSize: "${tenantSize}", delegated: true } })\`:
   proactive admission against the documented limits. In (a) it plans knowing the emulator's latency
   model (\`Simulation.planningOptions\`, as \`simulate\` and \`run\` do); in (b), like the other two

@@ -117,6 +117,14 @@ export interface AdmissionService {
    * concurrency permits); `undefined` when a request has none.
    */
   readonly affinity?: (request: BatchRequestItem) => string | undefined
+  /**
+   * `true` when `acquire` paces batches to Graph's limits (its buckets), so that what it lets
+   * through is what the limits allow now: the client then opens its adaptive in-flight limit to
+   * all of it (allowed throughput × latency, by Little's law) instead of climbing from 4, until
+   * Graph shows a sign of load (docs/throughput.md). Absent or `false` (as {@link unthrottled}):
+   * admission says nothing about what Graph allows, and the limit climbs from 4.
+   */
+  readonly paced?: boolean
 }
 
 /**
@@ -164,4 +172,5 @@ export const layerUnthrottled: Layer.Layer<Admission> = Layer.succeed(Admission,
 export const layerThrottled = (
   identity: LimitCatalog.Identity
 ): Layer.Layer<Admission, never, Throttler | CostCalculator | LimitCatalog> =>
-  Layer.effect(Admission, throttledAdmission.make({ identity }))
+  // the Throttler admits what the limits allow now: the client may have all of it in flight
+  Layer.effect(Admission, Effect.map(throttledAdmission.make({ identity }), (service) => ({ ...service, paced: true })))

@@ -275,17 +275,21 @@ export declare namespace GraphClient {
      */
     readonly deadline?: Duration.DurationInput
     /**
-     * A fixed number of `$batch` calls in flight at once. Unset (the default), the number adapts:
-     * it starts at 4, grows by about one per round trip while admitted batches wait for a call and
-     * round trips stay as fast as they have been, shrinks when round trips grow well slower than
-     * that (Graph queueing), and shrinks by 30% on a 429, 503 or 504; always between 1 and
-     * `maxConcurrency`. Admission (`layerThrottled`) still decides what may be sent; this only
-     * bounds how much of it is in the air. See docs/throughput.md.
+     * A fixed number of `$batch` calls in flight at once. Unset (the default), the number adapts.
+     * Under an admission that paces to Graph's limits (`layerThrottled`) it opens to what admission
+     * lets through (allowed throughput × latency, by Little's law), up to half of
+     * `maxConcurrency`, until Graph shows a sign of load (a 429, 503 or 504 drops it back to 4);
+     * otherwise it starts at 4. Then it grows by about one per round trip while admitted batches
+     * wait for a call and round trips stay as fast as they have been, shrinks when round trips grow
+     * well slower than that (Graph queueing), and shrinks by 30% on a 429, 503 or 504; always
+     * between 1 and `maxConcurrency`. Admission still decides what may be sent; this only bounds
+     * how much of it is in the air. See docs/throughput.md.
      */
     readonly concurrency?: number
     /**
      * The most `$batch` calls the adaptive limit lets in flight at once. Default
-     * {@link defaultMaxConcurrency} (64). Ignored when `concurrency` is set.
+     * {@link defaultMaxConcurrency} (64); the opening under a pacing admission goes up to half of
+     * it. Ignored when `concurrency` is set.
      */
     readonly maxConcurrency?: number
     /**
@@ -388,9 +392,12 @@ export const defaultTimeout: Duration.Duration = Duration.seconds(120)
 
 /**
  * The default ceiling of the adaptive in-flight limit (`GraphClient.Options.maxConcurrency`): 64
- * `$batch` calls. A sync of 50 mailboxes needs 50 in flight (one batch per mailbox holds its 4
- * Outlook permits); 64 stays under the 100 concurrent streams HTTP/2 servers commonly allow on a
- * connection, and bounds what a run keeps alive in memory (twice the ceiling's batches).
+ * `$batch` calls. Graph publishes no limit on concurrent calls as such (its concurrency limits are
+ * per service, such as Outlook's 4 per mailbox, and admission holds those). A sync of 50 mailboxes
+ * needs 50 in flight (one batch per mailbox holds its 4 Outlook permits); 64 stays under the 100
+ * concurrent streams HTTP/2 servers commonly allow on a connection, and bounds what a run keeps
+ * alive in memory (twice the ceiling's batches). Lower it when a proxy or connection pool allows
+ * fewer.
  *
  * @since 0.1.0
  * @category constants

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { FastCheck as fc } from "effect"
+import { Effect, FastCheck as fc, TestClock } from "effect"
 import * as inFlight from "../src/internal/client/inFlight.js"
 
 const t = inFlight.tuning(64)
@@ -129,4 +129,90 @@ describe("inFlight: the adaptive limit", () => {
     expect(inFlight.kindOf("parallel", 3, "/users/6f1c1b7e-0000-4000-8000-000000000001/messages")).not.toBe(a)
     expect(inFlight.kindOf("parallel", 20, "/teams/a1/channels/b2/messages")).toBe("parallel:32:teams/messages")
   })
+})
+
+describe("inFlight: the opening under a pacing admission", () => {
+  it("opens to the calls held and waiting, up to openUpTo (half the ceiling), never lower, only while opening", () => {
+    expect(t.openUpTo).toBe(32)
+    const s = inFlight.initial(4, t, true)
+    // onboarding's first wave: 26 batches admitted at once
+    expect(inFlight.opened(s, 26, t).limit).toBe(26)
+    expect(inFlight.opened(s, 500, t).limit).toBe(32)
+    expect(inFlight.opened(inFlight.opened(s, 26, t), 10, t).limit).toBe(26)
+    // not opening (an admission that does not pace, or after a sign of load): demand changes nothing
+    expect(inFlight.opened(inFlight.initial(4, t), 26, t).limit).toBe(4)
+  })
+
+  it("a throttling answer while opening drops the limit back to where it started and ends the opening", () => {
+    const open = inFlight.opened(inFlight.initial(4, t, true), 30, t)
+    const cut = inFlight.step(open, { kind: "k", millis: 100, saturated: true, throttled: true, inFlight: 30 }, t)
+    expect(cut.opening).toBe(false)
+    expect(cut.limit).toBe(4)
+    // the other 29 calls sent before the cut do not cut it again; after them, the usual backoff
+    const held = feed(cut, 29, () => ({ throttled: true, inFlight: 29 }))
+    expect(held.limit).toBe(4)
+    expect(feed(held, 1, () => ({ throttled: true, inFlight: 4 })).limit).toBeCloseTo(4 * t.backoff)
+    // demand no longer raises it
+    expect(inFlight.opened(held, 30, t).limit).toBe(4)
+  })
+
+  it("latency above growBelow ends the opening where the limit is", () => {
+    const open = inFlight.opened(inFlight.initial(4, t, true), 20, t)
+    const fast = feed(open, 40, () => ({ saturated: false, inFlight: 20 }))
+    expect(fast.opening).toBe(true)
+    expect(fast.limit).toBe(20)
+    // Graph slows down (ratio between growBelow and shrinkAbove): the opening ends, the limit holds
+    let slow = fast
+    while (slow.opening) slow = feed(slow, 1, () => ({ millis: 180, inFlight: 20 }))
+    expect(slow.ratio).toBeGreaterThan(t.growBelow)
+    expect(slow.limit).toBe(20)
+    expect(inFlight.opened(slow, 30, t).limit).toBe(20)
+  })
+
+  it("below openUpTo the opening limit follows demand, not answers; from openUpTo it grows as usual", () => {
+    const open = inFlight.opened(inFlight.initial(4, t, true), 10, t)
+    expect(feed(open, 50, () => ({ inFlight: 10 })).limit).toBe(10)
+    const top = inFlight.opened(open, 100, t)
+    expect(top.limit).toBe(32)
+    const grown = feed(top, 32, () => ({ inFlight: 32 }))
+    expect(grown.limit).toBeGreaterThan(32.9)
+    expect(grown.limit).toBeLessThan(34)
+  })
+
+  it.prop("opening never leaves the bounds, never lowers the limit, never passes openUpTo", [
+    fc.integer({ min: 1, max: 200 }),
+    fc.integer({ min: 1, max: 64 }),
+    fc.array(fc.integer({ min: 0, max: 500 }), { maxLength: 50 })
+  ], ([max, start, demands]) => {
+    const tuning = inFlight.tuning(max)
+    let s = inFlight.initial(start, tuning, true)
+    for (const demand of demands) {
+      const next = inFlight.opened(s, demand, tuning)
+      expect(next.limit).toBeGreaterThanOrEqual(s.limit)
+      expect(next.limit).toBeLessThanOrEqual(Math.max(s.limit, tuning.openUpTo))
+      expect(next.limit).toBeLessThanOrEqual(max)
+      s = next
+    }
+  })
+
+  it.effect("the gate: a pacing admission's 26 admitted batches go at once; otherwise 4 at a time", () =>
+    Effect.gen(function*() {
+      const wave = (paced: boolean) =>
+        Effect.gen(function*() {
+          const gate = yield* inFlight.make({ _tag: "Adaptive", initial: 4, tuning: t }, { paced })
+          const calls = Effect.forEach(
+            Array.from({ length: 26 }, () => gate.withSlot(Effect.sleep("200 millis"))),
+            (call) => call,
+            { concurrency: "unbounded", discard: true }
+          )
+          const fiber = yield* Effect.fork(calls)
+          yield* TestClock.adjust("200 millis")
+          const firstRoundTrip = gate.peak
+          yield* TestClock.adjust("2 seconds")
+          yield* fiber.await
+          return { firstRoundTrip, limit: gate.limit }
+        })
+      expect(yield* wave(true)).toEqual({ firstRoundTrip: 26, limit: 26 })
+      expect(yield* wave(false)).toEqual({ firstRoundTrip: 4, limit: 4 })
+    }))
 })

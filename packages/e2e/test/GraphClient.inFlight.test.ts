@@ -1,13 +1,15 @@
 // The adaptive in-flight limit end to end, in virtual time: against a `$batch` endpoint whose
 // latency grows with the items in flight beyond a knee (and that refuses beyond a ceiling), in-flight
 // work settles near the knee rather than at the client's ceiling, at the same throughput; and a
-// mailbox sync over several mailboxes gets more than 4 batches in flight, with no 429.
+// mailbox sync over several mailboxes gets more than 4 batches in flight, with no 429; under
+// throttled admission the limit opens to what admission lets through.
 import { describe, expect, it } from "@effect/vitest"
 import * as GraphClient from "@effect-msgraph/core/GraphClient"
 import * as TokenProvider from "@effect-msgraph/core/TokenProvider"
 import * as VirtualClock from "@effect-msgraph/core/VirtualClock"
 import type { WorkloadRequest } from "@effect-msgraph/core/Workload"
 import { Examples, Simulation } from "@effect-msgraph/cli"
+import { Emulator, Latency } from "@effect-msgraph/emulator"
 import { HttpClient } from "@effect/platform"
 import { Clock, Duration, Effect, Layer } from "effect"
 import { batchAnswer, batchIds } from "./utils/fakeBatch.js"
@@ -128,4 +130,46 @@ describe("in-flight work", () => {
       expect(four.summary.inFlight!.peak).toBeLessThanOrEqual(4)
       expect(adaptive.summary.durationMs).toBeLessThan(four.summary.durationMs)
     }).pipe(Effect.orDie), { timeout: 300_000 })
+  it.effect("under throttled admission the limit opens to what admission lets through: onboarding's waves go out at once, not 4 at a time", () =>
+    Effect.gen(function*() {
+      // 200 users: each level of the chains (create, license, member, welcome) is 10 or 11 batches
+      const workload = Examples.onboarding(200)
+      const opened = yield* Simulation.simulate(workload)
+      const four = yield* Simulation.simulate(workload, { client: { concurrency: 4 } })
+      expect(opened.summary.failed).toBe(0)
+      expect(opened.summary.throttled429).toBe(0)
+      expect(opened.report.limitViolations).toBe(0)
+      // the first wave alone is 11 batches, all admitted at once: no climb from 4 (which reached 9
+      // in flight and took 3.2 s; this takes 1.9 s, a fixed 4 5.1 s)
+      expect(opened.summary.inFlight!.peak).toBeGreaterThanOrEqual(11)
+      expect(opened.summary.inFlight!.peak).toBeLessThanOrEqual(GraphClient.defaultMaxConcurrency / 2)
+      expect(opened.summary.durationMs * 2).toBeLessThan(four.summary.durationMs)
+    }).pipe(Effect.orDie), { timeout: 120_000 })
+})
+
+describe("in-flight work under throttled admission against a loaded Graph", () => {
+  it.effect("the opening meets the emulator's load ceiling: it drops back on the first 503s, backs off, and every request succeeds", () =>
+    Effect.gen(function*() {
+      // 4,000 directory reads (200 batches): the opening would put 32 batches, 640 items, in flight;
+      // the emulator queues beyond 100 items in flight and refuses (503, Retry-After) at 400
+      const workload = Examples.directoryReport(4_000)
+      const emulator = Emulator.layerTest({ tenantSize: "M", latency: Latency.realistic, load: { knee: 100, ceiling: 400 } })
+      const client = GraphClient.layer({}).pipe(
+        Layer.provide(Layer.mergeAll(
+          TokenProvider.layerStatic("token"),
+          GraphClient.layerThrottledMemory(Emulator.defaultIdentity, { catalog: { tenantSize: "M", delegated: true } })
+        )),
+        Layer.provideMerge(emulator)
+      )
+      const { outcomes, summary } = yield* VirtualClock.run(
+        Effect.flatMap(GraphClient.GraphClient, (graph) => graph.runAll(workload)).pipe(Effect.provide(client))
+      ).pipe(Effect.orDie)
+      expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
+      // refused items are the opening's: fewer than one opening's worth of items
+      expect(summary.retries).toBeGreaterThan(0)
+      expect(summary.retries).toBeLessThan(32 * 20)
+      // the opening ended for good: the limit does not return to its 32 (it ends at 16, 231 items
+      // resent, at this seed)
+      expect(summary.inFlight!.limit).toBeLessThan(32)
+    }), { timeout: 120_000 })
 })

@@ -999,7 +999,7 @@ export const runWorkload = (
       resume,
       deadlineAt,
       // send slots go to batches in the order they were admitted (see `fairGate`)
-      sending: parent?.sending ?? (yield* inFlight.make(settings.inFlight)),
+      sending: parent?.sending ?? (yield* inFlight.make(settings.inFlight, { paced: deps.admission.paced === true })),
       batchUrl: `${settings.baseUrl.replace(/\/+$/, "")}/${settings.version}/$batch`,
       wake: yield* Queue.sliding<void>(1)
     }

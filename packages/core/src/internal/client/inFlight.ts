@@ -14,6 +14,18 @@
  * is ready) nor `R` (set by Graph, and by how loaded it is) is known in advance, so the limit is
  * learned:
  *
+ * - **Opening: Little's law measured.** Under an admission that paces batches to Graph's limits
+ *   (`Admission.paced`, as `layerThrottled` does), what it lets through is what the limits allow
+ *   now: having all of it in flight *is* the Little's-law figure, allowed throughput × latency. So
+ *   until Graph gives a sign of load, the limit follows that demand: a batch admitted while every
+ *   slot is taken raises it to the calls held and waiting, up to {@link Tuning.openUpTo} (half the
+ *   ceiling, as TCP's slow-start threshold), instead of climbing from 4 one round trip at a time;
+ *   beyond that it grows as below. The first latency ratio above {@link Tuning.growBelow} ends the
+ *   opening where the limit is. The first throttling answer ends it too, and drops the limit back
+ *   to where it started (unless lower already): the limits admission paces to overstate what this
+ *   tenant allows (a tenant stricter than documented), so the demand it let through is no measure.
+ *   An admission that does not pace (`layerUnthrottled`) says nothing about what Graph allows: the
+ *   limit then starts at {@link defaultInitial} and only grows as below.
  * - **Additive increase.** While the gate is saturated (admitted batches wait for a slot) and round
  *   trips stay near the least latency seen, the limit grows by about one per round trip (`1/limit`
  *   per answered call). An unsaturated gate does not grow: the limit is not what holds work back.
@@ -29,6 +41,7 @@
  *   was cut do not cut it again, as TCP's fast recovery).
  * - Bounded by a floor of 1 and the user's ceiling (`maxConcurrency`, default
  *   {@link defaultMaxConcurrency}).
+
  *
  * **Latency baselines per kind of batch.** A serial batch of 20 takes twenty items' time, a
  * parallel one the slowest item's, and services differ (Teams answers slower than the directory).
@@ -66,6 +79,8 @@ export interface Tuning {
   readonly smoothing: number
   /** Answers of a kind before its ratio counts (its least is not known before). */
   readonly warmup: number
+  /** The most the opening raises the limit to (see the module's notes); beyond, it grows as usual. */
+  readonly openUpTo: number
 }
 
 /**
@@ -77,13 +92,19 @@ export interface Tuning {
  */
 export const defaultMaxConcurrency = 64
 
-/** Where the adaptive limit starts: the fixed default of earlier versions. */
+/**
+ * Where the adaptive limit starts: the fixed default of earlier versions. Under a pacing admission
+ * it opens from here to what admission lets through (see the module's notes).
+ */
 export const defaultInitial = 4
 
 /** The defaults, given a ceiling. */
 export const tuning = (max: number = defaultMaxConcurrency): Tuning => ({
   min: 1,
   max: Math.max(1, Math.floor(max)),
+  // TCP's slow-start threshold: half the ceiling. Opening to the whole ceiling at once put twice the
+  // calls in flight when a stricter tenant began to refuse, and more 429s before the cuts took hold
+  openUpTo: Math.max(1, Math.floor(Math.max(1, Math.floor(max)) / 2)),
   growBelow: 1.5,
   shrinkAbove: 2,
   backoff: 0.7,
@@ -111,6 +132,13 @@ export interface State {
   readonly recoverUntil: number
   /** Per kind of batch. Mutable inside, owned by the state (see {@link step}). */
   readonly kinds: Map<string, Baseline>
+  /** Where the limit started: a throttling answer while opening drops it back here. */
+  readonly start: number
+  /**
+   * Still opening: no sign of load yet, so the limit follows what a pacing admission lets through
+   * ({@link opened}). Ends at the first throttling answer or latency ratio above `growBelow`.
+   */
+  readonly opening: boolean
 }
 
 /** What one answered `$batch` call tells the limit. */
@@ -130,14 +158,30 @@ export interface Answer {
 /** Kinds of batch tracked at most; beyond, new kinds share one baseline. */
 const maxKinds = 256
 
-/** A new state at `initial`. */
-export const initial = (start: number, t: Tuning): State => ({
+/**
+ * A new state at `start`; with `opening`, the limit follows demand until the first sign of load
+ * (see {@link opened}).
+ */
+export const initial = (start: number, t: Tuning, opening = false): State => ({
   limit: clamp(start, t),
   ratio: 1,
   answers: 0,
   recoverUntil: 0,
-  kinds: new Map()
+  kinds: new Map(),
+  start: clamp(start, t),
+  opening
 })
+
+/**
+ * The state when `demand` calls want to be in flight at once (held and waiting for a slot, a new
+ * one included): while opening, the limit rises to meet it, up to `openUpTo`; otherwise it stays.
+ * It never lowers the limit.
+ */
+export const opened = (state: State, demand: number, t: Tuning): State => {
+  if (!state.opening || demand <= state.limit) return state
+  const limit = clamp(Math.min(Math.floor(demand), t.openUpTo), t)
+  return limit <= state.limit ? state : { ...state, limit }
+}
 
 const clamp = (limit: number, t: Tuning) => Math.min(t.max, Math.max(t.min, limit))
 
@@ -168,9 +212,12 @@ export const step = (state: State, answer: Answer, t: Tuning): State => {
   }
   let limit = state.limit
   let recoverUntil = state.recoverUntil
+  const opening = state.opening && !answer.throttled && ratio <= t.growBelow
   if (answer.throttled) {
     if (answers > state.recoverUntil) {
-      limit = limit * t.backoff
+      // while opening, the demand the limit followed was admitted against limits this tenant does
+      // not give: back to the start, from where it grows as usual
+      limit = state.opening ? Math.min(limit * t.backoff, state.start) : limit * t.backoff
       // the calls in flight now were sent under the old limit: their answers do not cut it again
       recoverUntil = answers + Math.max(0, answer.inFlight - 1)
     }
@@ -178,10 +225,11 @@ export const step = (state: State, answer: Answer, t: Tuning): State => {
     // about × shrinkAbove / ratio per round trip, that is per `limit` answers
     const perRoundTrip = Math.max(0.5, t.shrinkAbove / ratio)
     limit = limit * Math.pow(perRoundTrip, 1 / Math.max(1, limit))
-  } else if (answer.saturated && ratio <= t.growBelow) {
+  } else if (answer.saturated && ratio <= t.growBelow && (!opening || limit >= t.openUpTo)) {
+    // below `openUpTo` an opening limit already follows demand (`opened`)
     limit = limit + 1 / Math.max(1, limit)
   }
-  return { limit: clamp(limit, t), ratio, answers, recoverUntil, kinds: state.kinds }
+  return { limit: clamp(limit, t), ratio, answers, recoverUntil, kinds: state.kinds, start: state.start, opening }
 }
 
 /** Path segments that name an item rather than a resource: GUIDs, numbers, addresses, long keys. */
@@ -208,6 +256,15 @@ export type Settings =
   | { readonly _tag: "Fixed"; readonly permits: number }
   | { readonly _tag: "Adaptive"; readonly initial: number; readonly tuning: Tuning }
 
+/** What the gate is told of the run's admission. */
+export interface Context {
+  /**
+   * Admission paces batches to Graph's limits (`Admission.paced`): the adaptive limit opens to what
+   * it lets through rather than climbing from `initial`.
+   */
+  readonly paced: boolean
+}
+
 /** Statuses that say Graph is throttling or overloaded. */
 export const overloaded = (status: number): boolean => status === 429 || status === 503 || status === 504
 
@@ -222,12 +279,12 @@ export class Gate {
   /** The most calls in flight at once. */
   peak = 0
 
-  constructor(settings: Settings) {
+  constructor(settings: Settings, context: Context = { paced: false }) {
     if (settings._tag === "Fixed") {
       this.slots = new FairGate(settings.permits)
     } else {
       this.tuning = settings.tuning
-      this.state = initial(settings.initial, settings.tuning)
+      this.state = initial(settings.initial, settings.tuning, context.paced)
       this.slots = new FairGate(permits(this.state))
     }
   }
@@ -244,12 +301,22 @@ export class Gate {
 
   /** Runs `self` (one `$batch` call) holding a slot. */
   withSlot<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
-    return this.slots.withPermit(Effect.zipRight(
+    const take = this.slots.withPermit(Effect.zipRight(
       Effect.sync(() => {
         if (this.slots.held > this.peak) this.peak = this.slots.held
       }),
       self
     ))
+    return Effect.suspend(() => {
+      // opening: an admitted batch that finds every slot taken raises the limit to meet it
+      const state = this.state
+      if (state === undefined || !state.opening) return take
+      const before = this.slots.permits
+      this.state = opened(state, this.slots.held + this.slots.waiters + 1, this.tuning!)
+      if (permits(this.state) === before) return take
+      this.slots.resize(permits(this.state))
+      return Effect.zipRight(Metric.set(inFlightLimit, this.slots.permits), take)
+    })
   }
 
   /**
@@ -279,8 +346,8 @@ export const inFlightLimit = Metric.gauge("msgraph_inflight_limit", {
 })
 
 /** A gate, with the gauge set to its starting size. */
-export const make = (settings: Settings): Effect.Effect<Gate> =>
+export const make = (settings: Settings, context?: Context): Effect.Effect<Gate> =>
   Effect.suspend(() => {
-    const gate = new Gate(settings)
+    const gate = new Gate(settings, context)
     return Effect.as(Metric.set(inFlightLimit, gate.limit), gate)
   })

@@ -12,10 +12,10 @@ import type { Priority } from "../../Audit.js"
 import type { Engine } from "../engine.js"
 import { errorAnswer, type ItemAnswer } from "../responses.js"
 import type { ValidBatch } from "../validation.js"
-import { type ClassifyContext, echoedClientRequestId, headerOf, type Item, type Prepared } from "./model.js"
-import { admit } from "./admit.js"
+import { type ClassifyContext, echoedClientRequestId, headerOf, type Item, type Prepared, type Ticket } from "./model.js"
+import { admit, admitNow } from "./admit.js"
 import { runsWithinCap } from "./facts.js"
-import { perform, runOne } from "./perform.js"
+import { guarded, type Holding, performIn, runOneIn } from "./perform.js"
 import { prepare } from "./prepare.js"
 
 const priorityRank: Record<Priority, number> = { high: 0, normal: 1, low: 2 }
@@ -74,6 +74,9 @@ export const runBatch = (
 
 /** Every item at once (Outlook's four at a time); the answers in item order. */
 const runParallel = (engine: Engine, prepared: ReadonlyArray<Prepared>): Effect.Effect<Array<ItemAnswer>> =>
+  guarded((holding) => runParallelIn(engine, prepared, holding))
+
+const runParallelIn = (engine: Engine, prepared: ReadonlyArray<Prepared>, holding: Holding): Effect.Effect<Array<ItemAnswer>> =>
   Effect.gen(function*() {
     const order = prepared.map((_, i) => i).sort((a, b) => priorityRank[prepared[a]!.priority] - priorityRank[prepared[b]!.priority] || a - b)
     // Graph hands Outlook at most four items of an unordered batch at a time.
@@ -84,7 +87,7 @@ const runParallel = (engine: Engine, prepared: ReadonlyArray<Prepared>): Effect.
     const mail = order.filter(isOutlook)
     // Items that arrive together are admitted in priority order: when a bucket has room for only
     // some of them, the low-priority ones are throttled first.
-    const admitted = yield* Effect.forEach(others, (i) => admit(engine, prepared[i]!))
+    const admitted = yield* admitAll(engine, others.map((i) => prepared[i]!))
     const results = new Array<ItemAnswer>(prepared.length)
     // Without latency nothing suspends, so running in turn gives the same answers without forking.
     const concurrency = prepared.some((p) => {
@@ -94,16 +97,33 @@ const runParallel = (engine: Engine, prepared: ReadonlyArray<Prepared>): Effect.
     yield* Effect.all([
       Effect.forEach(others, (i, k) =>
         Either.match(admitted[k]!, {
-          onRight: (ticket) => Effect.map(perform(engine, ticket), (o) => void (results[i] = o)),
+          onRight: (ticket) => Effect.map(performIn(engine, ticket, holding), (o) => void (results[i] = o)),
           onLeft: (o) => Effect.sync(() => void (results[i] = o))
         }), { concurrency, discard: true }),
-      Effect.forEach(mail, (i) => outlook.withPermits(1)(Effect.map(runOne(engine, prepared[i]!), (o) => void (results[i] = o))), { concurrency, discard: true })
+      Effect.forEach(mail, (i) => outlook.withPermits(1)(Effect.map(runOneIn(engine, prepared[i]!, holding), (o) => void (results[i] = o))), { concurrency, discard: true })
     ], { concurrency, discard: true })
     return results
   })
 
+/** Items that arrive together, admitted in turn at the same instant: one step when no item fault is configured. */
+const admitAll = (engine: Engine, items: ReadonlyArray<Prepared>) =>
+  Effect.clockWith((clock) => {
+    const now = clock.unsafeCurrentTimeMillis()
+    const out: Array<Either.Either<Ticket, ItemAnswer>> = []
+    for (const p of items) {
+      const admitted = admitNow(engine, p, now)
+      // an item fault to roll: the rest are admitted with their rolls, in turn
+      if (admitted === undefined) return Effect.map(Effect.forEach(items.slice(out.length), (q) => admit(engine, q)), (rest) => [...out, ...rest])
+      out.push(admitted)
+    }
+    return Effect.succeed(out)
+  })
+
 /** Serial and Same batches run one item at a time, every dependency first (array order otherwise). */
 const runSequential = (engine: Engine, batch: ValidBatch, prepared: ReadonlyArray<Prepared>): Effect.Effect<Array<ItemAnswer>> =>
+  guarded((holding) => runSequentialIn(engine, batch, prepared, holding))
+
+const runSequentialIn = (engine: Engine, batch: ValidBatch, prepared: ReadonlyArray<Prepared>, holding: Holding): Effect.Effect<Array<ItemAnswer>> =>
   Effect.gen(function*() {
     const results = new Array<ItemAnswer>(prepared.length)
     for (const i of batch.order) {
@@ -121,7 +141,7 @@ const runSequential = (engine: Engine, batch: ValidBatch, prepared: ReadonlyArra
         results[i] = outcome
         continue
       }
-      results[i] = yield* runOne(engine, prepared[i]!)
+      results[i] = yield* runOneIn(engine, prepared[i]!, holding)
     }
     return results
   })

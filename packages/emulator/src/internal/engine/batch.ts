@@ -117,7 +117,7 @@ const runParallelIn = (engine: Engine, prepared: ReadonlyArray<Prepared>, holdin
  * and its report stays the same, byte for byte. The fibers that `Effect.all` and `Effect.forEach`
  * fork to start and collect theirs (two each, started two turns after they are forked, or woken
  * one turn after their last fiber ends) cost about 25 Effect steps per item; here their turns are
- * yields: seven before the fibers are forked (which start a turn later), three after the last one
+ * yields: five before the fibers are forked (which start a turn later), three after the last one
  * ends (which wakes the caller a turn later). A fiber that fails interrupts the others, and the
  * caller fails with its cause; interrupting the caller interrupts them all.
  *
@@ -125,7 +125,7 @@ const runParallelIn = (engine: Engine, prepared: ReadonlyArray<Prepared>, holdin
  */
 export const allAtOnce = (effects: ReadonlyArray<Effect.Effect<void>>): Effect.Effect<void> =>
   Effect.zipRight(
-    turns(7),
+    turns(5),
     Effect.flatMap(Effect.forEach(effects, Effect.fork), (fibers) =>
       Effect.zipRight(
         Effect.async<void>((resume) => {

@@ -7,13 +7,14 @@
  * @internal
  */
 import type { Bucket } from "@effect-msgraph/spec"
-import { Clock, Effect, Either } from "effect"
+import { Effect, Either } from "effect"
 import type { Engine } from "../engine.js"
 import { errorAnswer, formatRetryAfter, type ItemAnswer, type Stamp, throttledBody } from "../responses.js"
 import type { ParsedUrl } from "../routing.js"
 import { isFiles, isIdentity, isWriteQuota } from "./facts.js"
 import { itemFaultAnswer } from "./faults.js"
 import { echoedClientRequestId, type Prepared, type Ticket } from "./model.js"
+import type { ItemFault } from "../../Faults.js"
 
 /** A path that still starts with a version segment (`/v1.0/users` inside a batch): the segment. */
 const versionSegment = (parsed: ParsedUrl): string | undefined => {
@@ -24,31 +25,62 @@ const versionSegment = (parsed: ParsedUrl): string | undefined => {
 const throttleScopeName = (scope: Bucket.Scope): string =>
   scope === "tenant" ? "Tenant" : scope === "app" ? "Application" : "Tenant_Application"
 
+/**
+ * Admission at `now` once the item faults of phase `before` are rolled (`fault`): plain code, so
+ * that a batch's items are admitted in one step when no item fault is configured.
+ */
+const admitAt = (engine: Engine, p: Prepared, now: number, seq: number, requestId: string, fault: ItemFault | undefined): Either.Either<Ticket, ItemAnswer> => {
+  const stamp: Stamp = { requestId, clientRequestId: echoedClientRequestId(p.item), now }
+  const refuse = (outcome: ItemAnswer) => {
+    engine.log.audited(p, seq, requestId, outcome, now, now, false, false)
+    return Either.left(outcome)
+  }
+  if (fault !== undefined) return refuse(itemFaultAnswer(fault, stamp))
+  // an app over the load model's ceiling is refused before its limits count the item
+  const load = engine.load
+  if (load !== undefined && load.full(p.context.appId)) return refuse(unavailable(stamp, load.options.retryAfterSeconds))
+  const verdict = engine.accounting.tryAdmit(p.enforced, now)
+  if (verdict._tag === "Throttled") return refuse(throttled(engine, p, verdict.by.demand, verdict.retryAfterMillis, stamp))
+  const headers = admittedHeaders(engine, p, now)
+  load?.enter(p.context.appId)
+  return Either.right({ prepared: p, seq, requestId, startedAt: now, headers })
+}
+
+/**
+ * The item's admission at `now`, without an effect: `undefined` when an item fault of phase
+ * `before` is configured (its roll is an effect: see {@link admit}).
+ *
+ * @internal
+ */
+export const admitNow = (engine: Engine, p: Prepared, now: number): Either.Either<Ticket, ItemAnswer> | undefined => {
+  const items = engine.dice.faults.items
+  if (items !== undefined && items.length > 0) return undefined
+  const seq = engine.nextSeq()
+  const requestId = engine.newId()
+  const versioned = versionSegment(p.parsed)
+  if (versioned !== undefined) return repeatedVersion(engine, p, now, seq, requestId, versioned)
+  return admitAt(engine, p, now, seq, requestId, undefined)
+}
+
+/** Graph resolves a batch item's URL against the batch's version; a repeated version is a path segment it cannot find, answered before anything runs. */
+const repeatedVersion = (engine: Engine, p: Prepared, now: number, seq: number, requestId: string, versioned: string): Either.Either<Ticket, ItemAnswer> => {
+  const stamp: Stamp = { requestId, clientRequestId: echoedClientRequestId(p.item), now }
+  const outcome = errorAnswer(400, "BadRequest", `Resource not found for the segment '${versioned}'.`, stamp)
+  engine.log.audited(p, seq, requestId, outcome, now, now, false, false)
+  return Either.left(outcome)
+}
+
 /** @internal */
 export const admit = (engine: Engine, p: Prepared): Effect.Effect<Either.Either<Ticket, ItemAnswer>> =>
-  Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
+  Effect.clockWith((clock) => {
+    const now = clock.unsafeCurrentTimeMillis()
+    const items = engine.dice.faults.items
+    if (items === undefined || items.length === 0) return Effect.succeed(admitNow(engine, p, now)!)
     const seq = engine.nextSeq()
     const requestId = engine.newId()
-    const stamp: Stamp = { requestId, clientRequestId: echoedClientRequestId(p.item), now }
-    const refuse = (outcome: ItemAnswer) => {
-      engine.log.audited(p, seq, requestId, outcome, now, now, false, false)
-      return Either.left(outcome)
-    }
-    // Graph resolves a batch item's URL against the batch's version; a repeated version is a path
-    // segment it cannot find, answered before anything runs.
     const versioned = versionSegment(p.parsed)
-    if (versioned !== undefined) return refuse(errorAnswer(400, "BadRequest", `Resource not found for the segment '${versioned}'.`, stamp))
-    const fault = yield* engine.dice.pickItemFault(p, "before")
-    if (fault !== undefined) return refuse(itemFaultAnswer(fault, stamp))
-    // an app over the load model's ceiling is refused before its limits count the item
-    const load = engine.load
-    if (load !== undefined && load.full(p.context.appId)) return refuse(unavailable(stamp, load.options.retryAfterSeconds))
-    const verdict = engine.accounting.tryAdmit(p.enforced, now)
-    if (verdict._tag === "Throttled") return refuse(throttled(engine, p, verdict.by.demand, verdict.retryAfterMillis, stamp))
-    const headers = admittedHeaders(engine, p, now)
-    load?.enter(p.context.appId)
-    return Either.right({ prepared: p, seq, requestId, startedAt: now, headers })
+    if (versioned !== undefined) return Effect.succeed(repeatedVersion(engine, p, now, seq, requestId, versioned))
+    return Effect.map(engine.dice.pickItemFault(p, "before"), (fault) => admitAt(engine, p, now, seq, requestId, fault))
   })
 
 /** The 429 of a demand over its limit, with Retry-After and the headers of its service. */

@@ -7,15 +7,15 @@
  * @internal
  */
 import type { BatchResponse } from "@effect-msgraph/spec"
-import { Clock, Effect, Either } from "effect"
+import { type Cause, Clock, Effect, Either, Exit, Fiber } from "effect"
 import type { Priority } from "../../Audit.js"
 import type { Engine } from "../engine.js"
 import { errorAnswer, type ItemAnswer } from "../responses.js"
 import type { ValidBatch } from "../validation.js"
-import { type ClassifyContext, echoedClientRequestId, headerOf, type Item, type Prepared } from "./model.js"
-import { admit } from "./admit.js"
+import { type ClassifyContext, echoedClientRequestId, headerOf, type Item, type Prepared, type Ticket } from "./model.js"
+import { admit, admitNow } from "./admit.js"
 import { runsWithinCap } from "./facts.js"
-import { perform, runOne } from "./perform.js"
+import { guarded, type Holding, performIn, runOneIn } from "./perform.js"
 import { prepare } from "./prepare.js"
 
 const priorityRank: Record<Priority, number> = { high: 0, normal: 1, low: 2 }
@@ -74,6 +74,9 @@ export const runBatch = (
 
 /** Every item at once (Outlook's four at a time); the answers in item order. */
 const runParallel = (engine: Engine, prepared: ReadonlyArray<Prepared>): Effect.Effect<Array<ItemAnswer>> =>
+  guarded((holding) => runParallelIn(engine, prepared, holding))
+
+const runParallelIn = (engine: Engine, prepared: ReadonlyArray<Prepared>, holding: Holding): Effect.Effect<Array<ItemAnswer>> =>
   Effect.gen(function*() {
     const order = prepared.map((_, i) => i).sort((a, b) => priorityRank[prepared[a]!.priority] - priorityRank[prepared[b]!.priority] || a - b)
     // Graph hands Outlook at most four items of an unordered batch at a time.
@@ -84,26 +87,92 @@ const runParallel = (engine: Engine, prepared: ReadonlyArray<Prepared>): Effect.
     const mail = order.filter(isOutlook)
     // Items that arrive together are admitted in priority order: when a bucket has room for only
     // some of them, the low-priority ones are throttled first.
-    const admitted = yield* Effect.forEach(others, (i) => admit(engine, prepared[i]!))
+    const admitted = yield* admitAll(engine, others.map((i) => prepared[i]!))
     const results = new Array<ItemAnswer>(prepared.length)
     // Without latency nothing suspends, so running in turn gives the same answers without forking.
     const concurrency = prepared.some((p) => {
       const model = engine.options.latency(p.service)
       return model.baseMillis > 0 || model.jitterMillis > 0
     }) ? "unbounded" as const : 1
-    yield* Effect.all([
-      Effect.forEach(others, (i, k) =>
-        Either.match(admitted[k]!, {
-          onRight: (ticket) => Effect.map(perform(engine, ticket), (o) => void (results[i] = o)),
-          onLeft: (o) => Effect.sync(() => void (results[i] = o))
-        }), { concurrency, discard: true }),
-      Effect.forEach(mail, (i) => outlook.withPermits(1)(Effect.map(runOne(engine, prepared[i]!), (o) => void (results[i] = o))), { concurrency, discard: true })
-    ], { concurrency, discard: true })
+    const runOther = (i: number, k: number) =>
+      Either.match(admitted[k]!, {
+        onRight: (ticket) => Effect.map(performIn(engine, ticket, holding), (o) => void (results[i] = o)),
+        onLeft: (o) => Effect.sync(() => void (results[i] = o))
+      })
+    const runMail = (i: number) => outlook.withPermits(1)(Effect.map(runOneIn(engine, prepared[i]!, holding), (o) => void (results[i] = o)))
+    if (concurrency === 1) {
+      for (let k = 0; k < others.length; k++) yield* runOther(others[k]!, k)
+      for (const i of mail) yield* runMail(i)
+    } else {
+      yield* allAtOnce([...others.map(runOther), ...mail.map(runMail)])
+    }
     return results
+  })
+
+/**
+ * Runs every effect in a fiber of its own, all at once, and waits for them all, on the schedule of
+ * `Effect.all([Effect.forEach(a, run, unbounded), Effect.forEach(b, run, unbounded)], unbounded)`
+ * (discarding), which ran a parallel batch's items: its fibers take their first step, and the
+ * caller its next, at the same turns of the scheduler, so a simulation's events keep their order
+ * and its report stays the same, byte for byte. The fibers that `Effect.all` and `Effect.forEach`
+ * fork to start and collect theirs (two each, started two turns after they are forked, or woken
+ * one turn after their last fiber ends) cost about 25 Effect steps per item; here their turns are
+ * yields: five before the fibers are forked (which start a turn later), three after the last one
+ * ends (which wakes the caller a turn later). A fiber that fails interrupts the others, and the
+ * caller fails with its cause; interrupting the caller interrupts them all.
+ *
+ * @internal
+ */
+export const allAtOnce = (effects: ReadonlyArray<Effect.Effect<void>>): Effect.Effect<void> =>
+  Effect.zipRight(
+    turns(5),
+    Effect.flatMap(Effect.forEach(effects, Effect.fork), (fibers) =>
+      Effect.zipRight(
+        Effect.async<void>((resume) => {
+          let left = fibers.length
+          let failed: Cause.Cause<never> | undefined
+          if (left === 0) resume(Effect.void)
+          for (const fiber of fibers) {
+            fiber.addObserver((exit) => {
+              if (Exit.isFailure(exit) && failed === undefined) {
+                failed = exit.cause
+                for (const other of fibers) if (other !== fiber) other.unsafeInterruptAsFork(fiber.id())
+              }
+              if (--left === 0) resume(failed === undefined ? Effect.void : Effect.failCause(failed))
+            })
+          }
+          return Fiber.interruptAll(fibers)
+        }),
+        turns(3)
+      ))
+  )
+
+/** `n` turns of the scheduler. */
+const turns = (n: number): Effect.Effect<void> => {
+  let effect = Effect.yieldNow()
+  for (let i = 1; i < n; i++) effect = Effect.zipRight(effect, Effect.yieldNow())
+  return effect
+}
+
+/** Items that arrive together, admitted in turn at the same instant: one step when no item fault is configured. */
+const admitAll = (engine: Engine, items: ReadonlyArray<Prepared>) =>
+  Effect.clockWith((clock) => {
+    const now = clock.unsafeCurrentTimeMillis()
+    const out: Array<Either.Either<Ticket, ItemAnswer>> = []
+    for (const p of items) {
+      const admitted = admitNow(engine, p, now)
+      // an item fault to roll: the rest are admitted with their rolls, in turn
+      if (admitted === undefined) return Effect.map(Effect.forEach(items.slice(out.length), (q) => admit(engine, q)), (rest) => [...out, ...rest])
+      out.push(admitted)
+    }
+    return Effect.succeed(out)
   })
 
 /** Serial and Same batches run one item at a time, every dependency first (array order otherwise). */
 const runSequential = (engine: Engine, batch: ValidBatch, prepared: ReadonlyArray<Prepared>): Effect.Effect<Array<ItemAnswer>> =>
+  guarded((holding) => runSequentialIn(engine, batch, prepared, holding))
+
+const runSequentialIn = (engine: Engine, batch: ValidBatch, prepared: ReadonlyArray<Prepared>, holding: Holding): Effect.Effect<Array<ItemAnswer>> =>
   Effect.gen(function*() {
     const results = new Array<ItemAnswer>(prepared.length)
     for (const i of batch.order) {
@@ -121,7 +190,7 @@ const runSequential = (engine: Engine, batch: ValidBatch, prepared: ReadonlyArra
         results[i] = outcome
         continue
       }
-      results[i] = yield* runOne(engine, prepared[i]!)
+      results[i] = yield* runOneIn(engine, prepared[i]!, holding)
     }
     return results
   })

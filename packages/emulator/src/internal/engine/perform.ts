@@ -4,54 +4,102 @@
  *
  * @internal
  */
-import { Clock, Duration, Effect, Either } from "effect"
+import { Duration, Effect, Either } from "effect"
+import type { ItemFault } from "../../Faults.js"
 import type { Engine } from "../engine.js"
 import type { ItemAnswer, Stamp } from "../responses.js"
 import { admit } from "./admit.js"
 import { itemFaultAnswer } from "./faults.js"
 import { echoedClientRequestId, type Prepared, type Ticket } from "./model.js"
 
+/**
+ * What a batch's items hold while they wait for their latency: each item's way of giving its
+ * permits back, until it gives them back itself. An interruption (the client gave up on the call)
+ * gives back what is left, once for the whole batch: see {@link guarded}.
+ *
+ * @internal
+ */
+export type Holding = Set<() => void>
+
+/**
+ * Runs `f`, then gives back what its items still hold: nothing once every item ended, and what
+ * the items cut short (interrupted, or stopped by another's failure) hold otherwise.
+ *
+ * @internal
+ */
+export const guarded = <A>(f: (holding: Holding) => Effect.Effect<A>): Effect.Effect<A> =>
+  Effect.suspend(() => {
+    const holding: Holding = new Set()
+    return Effect.ensuring(
+      f(holding),
+      Effect.sync(() => {
+        for (const settle of holding) settle()
+      })
+    )
+  })
+
 /** Latency, then the store, then the permits go back. @internal */
-export const perform = (engine: Engine, ticket: Ticket): Effect.Effect<ItemAnswer> => {
+export const perform = (engine: Engine, ticket: Ticket): Effect.Effect<ItemAnswer> => guarded((holding) => performIn(engine, ticket, holding))
+
+/**
+ * {@link perform} within a {@link guarded} run: the item is in `holding` from now until it gives
+ * its permits back.
+ *
+ * @internal
+ */
+export const performIn = (engine: Engine, ticket: Ticket, holding: Holding): Effect.Effect<ItemAnswer> => {
   const p = ticket.prepared
   const load = engine.load
   let inFlight = load !== undefined
   const settle = () => {
+    holding.delete(settle)
     engine.accounting.release(p.enforced)
     if (inFlight) {
       inFlight = false
       load!.settle(p.context.appId)
     }
   }
-  return Effect.gen(function*() {
-    const model = engine.options.latency(p.service)
-    if (model.baseMillis > 0 || model.jitterMillis > 0) {
-      const r = yield* engine.latencyRandom.next
-      const slowdown = load === undefined ? 1 : load.slowdown(p.context.appId)
-      yield* Effect.sleep(Duration.millis(Math.round((model.baseMillis + r * model.jitterMillis) * slowdown)))
+  holding.add(settle)
+  return Effect.clockWith((clock) => {
+    // the store, the permits back, then a late item fault (an effect only when item faults are configured)
+    const complete = (): Effect.Effect<ItemAnswer> => {
+      const now = clock.unsafeCurrentTimeMillis()
+      const stamp: Stamp = { requestId: ticket.requestId, clientRequestId: echoedClientRequestId(p.item), now }
+      const result = engine.store.handle({
+        method: p.item.method,
+        url: p.parsed,
+        body: p.item.body,
+        actingUser: p.context.userId,
+        root: p.root,
+        stamp,
+        newId: engine.newId
+      })
+      settle()
+      const answer = (late: ItemFault | undefined): ItemAnswer => {
+        // an item fault `after` execution: the effect stays, the answer is lost to the fault
+        const outcome: ItemAnswer = late === undefined
+          ? { ...result, headers: { ...result.headers, ...ticket.headers } }
+          : itemFaultAnswer(late, stamp)
+        engine.log.audited(p, ticket.seq, ticket.requestId, outcome, ticket.startedAt, now, true, true)
+        return outcome
+      }
+      const items = engine.dice.faults.items
+      return items === undefined || items.length === 0
+        ? Effect.succeed(answer(undefined))
+        : Effect.map(engine.dice.pickItemFault(p, "after"), answer)
     }
-    const now = yield* Clock.currentTimeMillis
-    const stamp: Stamp = { requestId: ticket.requestId, clientRequestId: echoedClientRequestId(p.item), now }
-    const result = engine.store.handle({
-      method: p.item.method,
-      url: p.parsed,
-      body: p.item.body,
-      actingUser: p.context.userId,
-      root: p.root,
-      stamp,
-      newId: engine.newId
+    const model = engine.options.latency(p.service)
+    if (!(model.baseMillis > 0 || model.jitterMillis > 0)) return complete()
+    return Effect.flatMap(engine.latencyRandom.next, (r) => {
+      const slowdown = load === undefined ? 1 : load.slowdown(p.context.appId)
+      return Effect.flatMap(clock.sleep(Duration.millis(Math.round((model.baseMillis + r * model.jitterMillis) * slowdown))), complete)
     })
-    settle()
-    // an item fault `after` execution: the effect stays, the answer is lost to the fault
-    const late = yield* engine.dice.pickItemFault(p, "after")
-    const outcome: ItemAnswer = late === undefined
-      ? { ...result, headers: { ...result.headers, ...ticket.headers } }
-      : itemFaultAnswer(late, stamp)
-    engine.log.audited(p, ticket.seq, ticket.requestId, outcome, ticket.startedAt, now, true, true)
-    return outcome
-  }).pipe(Effect.onInterrupt(() => Effect.sync(settle)))
+  })
 }
 
+/** Admission, then execution when admitted, within a {@link guarded} run. @internal */
+export const runOneIn = (engine: Engine, p: Prepared, holding: Holding): Effect.Effect<ItemAnswer> =>
+  Effect.flatMap(admit(engine, p), (admitted) => Either.isRight(admitted) ? performIn(engine, admitted.right, holding) : Effect.succeed(admitted.left))
+
 /** Admission, then execution when admitted. @internal */
-export const runOne = (engine: Engine, p: Prepared): Effect.Effect<ItemAnswer> =>
-  Effect.flatMap(admit(engine, p), Either.match({ onRight: (ticket) => perform(engine, ticket), onLeft: Effect.succeed }))
+export const runOne = (engine: Engine, p: Prepared): Effect.Effect<ItemAnswer> => guarded((holding) => runOneIn(engine, p, holding))

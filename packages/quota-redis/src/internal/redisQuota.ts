@@ -9,9 +9,9 @@ import { QuotaStore } from "@effect-msgraph/core"
 import { Clock, Duration, Effect, Schedule } from "effect"
 import type * as Scope from "effect/Scope"
 import { type Cluster, Redis } from "ioredis"
-import { randomUUID } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
 import type { RedisQuotaStore } from "../RedisQuotaStore.js"
-import { HEADER, lua, Op } from "./script.js"
+import { HEADER, luaFor, Op } from "./script.js"
 
 type Entry = QuotaStore.Entry
 type Operation = QuotaStore.QuotaStoreError["operation"]
@@ -116,8 +116,6 @@ export const redactedTarget = (url: string): string => {
   }
 }
 
-const COMMAND = "msgraphQuota"
-
 type Reply = unknown
 type Scripted = (numKeys: number, ...args: Array<string | number>) => Promise<Reply>
 
@@ -152,9 +150,15 @@ const backoff = Schedule.exponential(Duration.millis(100), 2).pipe(Schedule.eith
 export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, Scope.Scope> =>
   Effect.gen(function*() {
     const client = settings.client ?? (yield* connect(settings))
-    client.defineCommand(COMMAND, { lua })
-    const script = (client as unknown as Record<string, Scripted>)[COMMAND]!.bind(client)
-    const owner = randomUUID()
+    // one command per script text: stores with other settings may share this client
+    const lua = luaFor(settings)
+    const command = `msgraphQuota${createHash("sha1").update(lua).digest("hex").slice(0, 12)}`
+    client.defineCommand(command, { lua })
+    const script = (client as unknown as Record<string, Scripted>)[command]!.bind(client)
+    // 96 random bits: unique among the processes that share a quota, and short to store and compare
+    const owner = randomBytes(12).toString("base64url")
+    // whether each call carries the caller's instant (virtual time in tests)
+    const callerClock = settings.clock === "caller"
     const prefix = `{${settings.namespace}}:`
     const redisKey = (key: string) => prefix + key
     const held = new Map<string, Held>()
@@ -163,14 +167,13 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
     let fallbackUntil = -Infinity
     let warnedWaiting = false
 
-    /** One script call: `op` over `entries`, with two operation parameters. */
+    /** One script call: `op` over `entries`, with one operation parameter. */
     const call = (
       operation: Operation,
       op: string,
       entries: ReadonlyArray<Entry>,
       nowMillis: number,
-      p1 = 0,
-      p2 = 0
+      p1 = 0
     ): Effect.Effect<Reply, QuotaStore.QuotaStoreError> =>
       Effect.tryPromise({
         try: () => {
@@ -178,16 +181,9 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
           const args = new Array<string | number>(n + HEADER + n * 4)
           for (let i = 0; i < n; i++) args[i] = prefix + entries[i]!.key
           args[n] = op
-          args[n + 1] = settings.clock === "caller" ? nowMillis : ""
+          args[n + 1] = callerClock ? nowMillis : ""
           args[n + 2] = owner
-          args[n + 3] = settings.leaseMillis
-          args[n + 4] = settings.windowSlots
-          args[n + 5] = settings.adaptiveMemoryMillis
-          args[n + 6] = settings.tokenReserveMillis
-          args[n + 7] = p1
-          args[n + 8] = p2
-          args[n + 9] = settings.permitPollMillis
-          args[n + 10] = settings.tokensInFlight ? 1 : 0
+          args[n + 3] = p1
           let at = n + HEADER
           for (let i = 0; i < n; i++) {
             const entry = entries[i]!

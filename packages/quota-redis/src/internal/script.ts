@@ -47,15 +47,38 @@ export const Op = {
 } as const
 
 /**
- * ARGV slots before the per-entry quadruples (kind, capacity, rate, cost). `rate` is the window's
- * length in milliseconds, or a token bucket's refill per millisecond.
+ * ARGV slots before the per-entry quadruples (kind, capacity, rate, cost): the operation, the
+ * caller's instant (or `''` for Redis's clock), the owner id and one operation parameter. `rate` is
+ * the window's length in milliseconds, or a token bucket's refill per millisecond.
  *
  * @internal
  */
-export const HEADER = 11
+export const HEADER = 4
+
+/**
+ * The settings a script is written for. They are the same on every call of one store, so they are
+ * part of the script's text rather than arguments: Redis then converts nothing for them on each call
+ * (one script per distinct set of settings, usually one per deployment).
+ *
+ * @internal
+ */
+export interface ScriptSettings {
+  readonly clock: "redis" | "caller"
+  readonly leaseMillis: number
+  readonly windowSlots: number
+  readonly adaptiveMemoryMillis: number
+  readonly tokenReserveMillis: number
+  readonly permitPollMillis: number
+  readonly tokensInFlight: boolean
+}
+
+/** A number as a Lua literal (`math.huge` for an unbounded duration). */
+const literal = (n: number): string =>
+  Number.isFinite(n) ? String(n) : n > 0 ? "math.huge" : "-math.huge"
 
 /** @internal */
-export const lua = `
+export const luaFor = (settings: ScriptSettings): string =>
+  `
 local op = ARGV[1]
 local now
 if ARGV[2] == '' then
@@ -66,16 +89,15 @@ else
   now = tonumber(ARGV[2])
 end
 -- the caller's clock (virtual time in tests) is not the one Redis expires keys by
-local callerClock = ARGV[2] ~= ''
+local callerClock = ${settings.clock === "caller"}
 local owner = ARGV[3]
-local lease = tonumber(ARGV[4])
-local slots = tonumber(ARGV[5])
-local memory = tonumber(ARGV[6])
-local reserveMillis = tonumber(ARGV[7])
-local p1 = tonumber(ARGV[8])
-local p2 = tonumber(ARGV[9])
-local poll = tonumber(ARGV[10])
-local inflight = ARGV[11] == '1'
+local p1 = tonumber(ARGV[4])
+local lease = ${literal(settings.leaseMillis)}
+local slots = ${literal(settings.windowSlots)}
+local memory = ${literal(settings.adaptiveMemoryMillis)}
+local reserveMillis = ${literal(settings.tokenReserveMillis)}
+local poll = ${literal(settings.permitPollMillis)}
+local inflight = ${settings.tokensInFlight}
 local EPS = 1e-9
 local H = ${HEADER}
 

@@ -43,17 +43,24 @@ export const Op = {
   charge: "charge",
   redate: "redate",
   renew: "renew",
-  inspect: "inspect"
+  inspect: "inspect",
+  answers: "answers"
 } as const
 
 /**
- * ARGV slots before the per-entry quadruples (kind, capacity, rate, cost): the operation, the
- * caller's instant (or `''` for Redis's clock), the owner id and one operation parameter. `rate` is
- * the window's length in milliseconds, or a token bucket's refill per millisecond.
+ * ARGV slots before the entries: the operation, the caller's instant (or `''` for Redis's clock),
+ * the owner id, one operation parameter and the number R of answers carried along. Then come R
+ * answer quintuples (kind, capacity, rate, cost, how many ms before now the answer came), whose
+ * keys are the first R of KEYS, then the operation's quadruples (kind, capacity, rate, cost) for
+ * the other keys. `rate` is the window's length in milliseconds, or a token bucket's refill per
+ * millisecond.
  *
  * @internal
  */
-export const HEADER = 4
+export const HEADER = 5
+
+/** ARGV slots per answer carried along (see {@link HEADER}). @internal */
+export const ANSWER = 5
 
 /**
  * The settings a script is written for. They are the same on every call of one store, so they are
@@ -99,12 +106,14 @@ local reserveMillis = ${literal(settings.tokenReserveMillis)}
 local poll = ${literal(settings.permitPollMillis)}
 local inflight = ${settings.tokensInFlight}
 local EPS = 1e-9
-local H = ${HEADER}
+-- answers carried along, then where the operation's entries start
+local R = tonumber(ARGV[5])
+local E = ${HEADER} + R * ${ANSWER}
 
 local function num(x) return string.format('%.17g', x) end
 
 local function entry(i)
-  local b = H + (i - 1) * 4
+  local b = E + (i - 1) * 4
   return tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])
 end
 
@@ -337,7 +346,42 @@ local function save(key, s, cap, rate)
   end
 end
 
-local n = #KEYS
+-- Answers this process saw (with tokensInFlight) since its last call: each ends a flight, as of the
+-- answer's instant (never before the bucket's last run, so that runs stay in order). Sent with the
+-- next call rather than on their own; until then the units still count as in flight, which only
+-- holds others back.
+local realNow = now
+for i = 1, R do
+  local b = ${HEADER} + (i - 1) * ${ANSWER}
+  local key = KEYS[i]
+  local kind, cap, rate, cost = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])
+  local at = realNow - tonumber(ARGV[b + 5])
+  if kind == 1 then
+    -- refill up to the answer under the old cap, then the units are no longer in flight
+    local s = load(key, false)
+    if s and s[1] == 1 and #s > 6 then
+      now = at
+      s = advance(s, cap, rate)
+      leaseDrop(s, 7, cost)
+      now = realNow
+      save(key, advance(s, cap, rate), cap, rate)
+    end
+  elseif kind == 0 and cost > 0 then
+    -- the floating units are dated at the answer (all of them, even if their lease lapsed
+    -- meanwhile: Graph counted them no later than that)
+    local s = load(key, true, kind, cap)
+    if #s > 6 and s[#s - 1] > at then at = s[#s - 1] end
+    now = at
+    s = advance(s, cap, rate)
+    if type(s[3]) == 'table' then leaseDrop(s[3], 1, cost) end
+    s = advance(s, cap, rate)
+    apply(s, cap, rate, cost, false)
+    now = realNow
+    save(key, advance(s, cap, rate), cap, rate)
+  end
+end
+
+local n = #KEYS - R
 
 if op == 'take' then
   local states = {}
@@ -349,7 +393,7 @@ if op == 'take' then
   for i = 1, n do
     local kind, cap, rate, cost = entry(i)
     cs[i], rs[i], ns[i] = cap, rate, cost
-    local s = advance(load(KEYS[i], true, kind, cap), cap, rate)
+    local s = advance(load(KEYS[R + i], true, kind, cap), cap, rate)
     states[i] = s
     local short = false
     local at = nil
@@ -374,7 +418,7 @@ if op == 'take' then
   end
   for i = 1, n do
     apply(states[i], cs[i], rs[i], ns[i], true)
-    save(KEYS[i], states[i], cs[i], rs[i])
+    save(KEYS[R + i], states[i], cs[i], rs[i])
   end
   -- taken: the caller needs nothing more
   return 1
@@ -384,7 +428,7 @@ if op == 'release' or op == 'renew' then
   local lost = 0
   for i = 1, n do
     local kind, cap, rate, cost = entry(i)
-    local s = load(KEYS[i], false)
+    local s = load(KEYS[R + i], false)
     local found = false
     if s and s[1] == 2 then
       s = advance(s, cap, rate)
@@ -399,7 +443,7 @@ if op == 'release' or op == 'renew' then
           end
         end
       end
-      save(KEYS[i], advance(s, cap, rate), cap, rate)
+      save(KEYS[R + i], advance(s, cap, rate), cap, rate)
     end
     if not found then lost = lost + 1 end
   end
@@ -408,7 +452,7 @@ end
 
 if op == 'inspect' then
   local kind, cap, rate, cost = entry(1)
-  local s = load(KEYS[1], false)
+  local s = load(KEYS[R + 1], false)
   if not s then return { num(1), '0', num(now) } end
   s = advance(s, cap, rate)
   return { num(s[5]), num(s[2]), num(now) }
@@ -417,47 +461,47 @@ end
 for i = 1, n do
   local kind, cap, rate, cost = entry(i)
   if op == 'pause' then
-    local s = load(KEYS[i], true, kind, cap)
+    local s = load(KEYS[R + i], true, kind, cap)
     if now + p1 > s[4] then s[4] = now + p1 end
-    save(KEYS[i], s, cap, rate)
+    save(KEYS[R + i], s, cap, rate)
   elseif op == 'scale' then
     -- the client decided the factor; a bucket without state set to 1 stays without state
     local f = math.min(1, p1)
-    local s = load(KEYS[i], f < 1, kind, cap)
+    local s = load(KEYS[R + i], f < 1, kind, cap)
     if s and f > 0 then
       s = advance(s, cap, rate)
       s[5] = f
       s[6] = now
       s = advance(s, cap, rate)
-      save(KEYS[i], s, cap, rate)
+      save(KEYS[R + i], s, cap, rate)
     end
   elseif op == 'charge' then
     if kind ~= 2 then
-      local s = advance(load(KEYS[i], true, kind, cap), cap, rate)
+      local s = advance(load(KEYS[R + i], true, kind, cap), cap, rate)
       apply(s, cap, rate, cost, false)
-      save(KEYS[i], s, cap, rate)
+      save(KEYS[R + i], s, cap, rate)
     end
   elseif op == 'redate' and kind == 1 then
     -- answered: this process's units are no longer in flight (refill up to now under the old cap first)
-    local s = load(KEYS[i], false)
+    local s = load(KEYS[R + i], false)
     if s and s[1] == 1 and #s > 6 then
       s = advance(s, cap, rate)
       leaseDrop(s, 7, cost)
-      save(KEYS[i], advance(s, cap, rate), cap, rate)
+      save(KEYS[R + i], advance(s, cap, rate), cap, rate)
     end
   elseif op == 'redate' and kind == 0 and inflight then
     -- answered: this process's floating units are dated now (all of them, even if their lease
     -- lapsed meanwhile: Graph counted them no later than now)
     if cost > 0 then
-      local s = advance(load(KEYS[i], true, kind, cap), cap, rate)
+      local s = advance(load(KEYS[R + i], true, kind, cap), cap, rate)
       if type(s[3]) == 'table' then leaseDrop(s[3], 1, cost) end
       s = advance(s, cap, rate)
       apply(s, cap, rate, cost, false)
-      save(KEYS[i], s, cap, rate)
+      save(KEYS[R + i], s, cap, rate)
     end
   elseif op == 'redate' then
     if kind == 0 and cost > 0 and p1 > 0 then
-      local s = advance(load(KEYS[i], true, kind, cap), cap, rate)
+      local s = advance(load(KEYS[R + i], true, kind, cap), cap, rate)
       local w = width(cap, rate)
       local slot = math.floor((now - p1) / w)
       for j = 7, #s, 2 do
@@ -469,7 +513,7 @@ for i = 1, n do
         end
       end
       apply(s, cap, rate, cost, false)
-      save(KEYS[i], s, cap, rate)
+      save(KEYS[R + i], s, cap, rate)
     end
   end
 end

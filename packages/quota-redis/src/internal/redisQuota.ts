@@ -144,11 +144,14 @@ const rateOf = (entry: Entry): number =>
 
 const taken: QuotaStore.Taken = { _tag: "Taken" }
 
-/** An answer that ended a flight on one bucket, not yet told to Redis. */
+/** The answers that ended flights on one bucket, not yet told to Redis: their units, the latest instant. */
 interface Answer {
   readonly entry: Entry
+  readonly cost: number
   readonly answeredAt: number
 }
+
+const noAnswers: ReadonlyArray<Answer> = []
 
 /** At most how long an answer waits for another call to go with (less if `permitPollMillis` is). */
 const ANSWER_FLUSH_MILLIS = 10
@@ -178,9 +181,16 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
     /**
      * Answers seen (with `tokensInFlight`) and not yet told to Redis: each goes with this store's
      * next call, or on its own after `flushMillis`. In a busy process the next take follows an answer
-     * at once, so most answers cost no round trip of their own.
+     * at once, so most answers cost no round trip of their own. Answers on one bucket add up, dated
+     * by the latest: a call carries one per bucket however many came (units dated later leave the
+     * window later, and a bucket's refill waits a little longer: both only hold others back).
      */
-    let answers: Array<Answer> = []
+    let answers = new Map<string, Answer>()
+    const answer = (entry: Entry, cost: number, answeredAt: number) => {
+      const found = answers.get(entry.key)
+      if (found === undefined) answers.set(entry.key, { entry, cost, answeredAt })
+      else answers.set(entry.key, { entry, cost: found.cost + cost, answeredAt: Math.max(found.answeredAt, answeredAt) })
+    }
     let flushing = false
     const flushMillis = Math.min(ANSWER_FLUSH_MILLIS, settings.permitPollMillis)
     const scope = yield* Effect.scope
@@ -197,9 +207,9 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
       p1 = 0
     ): Effect.Effect<Reply, QuotaStore.QuotaStoreError> =>
       Effect.suspend(() => {
-        const carried = answers
-        answers = []
-        const sent = Effect.tryPromise({
+        const carried = answers.size === 0 ? noAnswers : [...answers.values()]
+        if (answers.size > 0) answers = new Map()
+        return Effect.tryPromise({
           try: () => {
             const r = carried.length
             const n = entries.length
@@ -213,11 +223,11 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
             args[at++] = p1
             args[at++] = r
             for (let i = 0; i < r; i++) {
-              const { answeredAt, entry } = carried[i]!
+              const { answeredAt, cost, entry } = carried[i]!
               args[at++] = kindOf(entry)
               args[at++] = capacityOf(entry)
               args[at++] = rateOf(entry)
-              args[at++] = entry.cost
+              args[at++] = cost
               args[at++] = Math.max(0, nowMillis - answeredAt)
             }
             for (let i = 0; i < n; i++) {
@@ -227,14 +237,18 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
               args[at++] = rateOf(entry)
               args[at++] = entry.cost
             }
-            return script(r + n, ...args)
+            const reply = script(r + n, ...args)
+            // told to Redis unless the call fails, whatever becomes of the fiber that waits for it
+            // (a take may be interrupted while its call runs)
+            if (r > 0) {
+              reply.catch(() => {
+                for (const a of carried) answer(a.entry, a.cost, a.answeredAt)
+              })
+            }
+            return reply
           },
           catch: (cause) => new QuotaStore.QuotaStoreError({ operation, cause })
         })
-        return carried.length === 0 ? sent : Effect.tapError(sent, () =>
-          Effect.sync(() => {
-            answers = carried.concat(answers)
-          }))
       })
 
     /**
@@ -371,7 +385,7 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
     /** Sends the answers still waiting, if no other call took them meanwhile. */
     const flush: Effect.Effect<void> = Effect.suspend(() => {
       flushing = false
-      if (answers.length === 0) return Effect.void
+      if (answers.size === 0) return Effect.void
       // once sent, not interrupted (a shutdown waits at most timeoutMillis for it); on failure they
       // stay for the next call, or for the shutdown's
       return Effect.uninterruptible(
@@ -390,7 +404,7 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
     ): Effect.Effect<void, QuotaStore.QuotaStoreError> =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         if (now < fallbackUntil) return local
-        for (const entry of entries) answers.push({ entry, answeredAt: nowMillis })
+        for (const entry of entries) answer(entry, entry.cost, nowMillis)
         if (flushing) return Effect.void
         flushing = true
         return Effect.asVoid(Effect.forkIn(Effect.zipRight(Effect.sleep(Duration.millis(flushMillis)), flush), scope))
@@ -427,7 +441,7 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
         // the answers still waiting go with it
-        if (held.size === 0 && answers.length === 0) return Effect.void
+        if (held.size === 0 && answers.size === 0) return Effect.void
         const entries = [...held.values()].map((h) => ({ ...h.entry, cost: h.count }))
         held.clear()
         return Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.ignore(call("release", Op.release, entries, now)))

@@ -119,9 +119,23 @@ end
 
 -- s = { kind, units, last, pausedUntil, factor, adaptedAt, extra... }; capacity and rate come from
 -- the entry (the catalogue's values), so they are not stored.
+-- States this call has read or changed, by key (false: deleted); the changed ones are written once,
+-- when the call ends (commit), however many times the call touched them.
+local cache = {}
+local ttls = {}
+local dirty = {}
+
 local function load(key, create, kind, cap)
-  local raw = redis.call('GET', key)
-  if raw then return cmsgpack.unpack(raw) end
+  local cached = cache[key]
+  if cached then return cached end
+  if cached == nil then
+    local raw = redis.call('GET', key)
+    if raw then
+      cached = cmsgpack.unpack(raw)
+      cache[key] = cached
+      return cached
+    end
+  end
   if not create then return nil end
   if kind == 1 then return { 1, cap, now, 0, 1, 0 } end
   return { kind, 0, 0, 0, 1, 0 }
@@ -336,13 +350,23 @@ local function save(key, s, cap, rate)
     until_ = lastExpiry(s, 7, until_)
   end
   local ttl = math.ceil(until_ - now) + 1
-  if ttl <= 1 then
-    redis.call('DEL', key)
-  elseif callerClock then
-    -- an expiry would run on Redis's clock and could drop a bucket the caller's clock still counts
-    redis.call('SET', key, cmsgpack.pack(s))
-  else
-    redis.call('SET', key, cmsgpack.pack(s), 'PX', ttl)
+  if ttls[key] == nil then dirty[#dirty + 1] = key end
+  ttls[key] = ttl
+  if ttl <= 1 then cache[key] = false else cache[key] = s end
+end
+
+-- Writes every state this call changed, once each.
+local function commit()
+  for _, key in ipairs(dirty) do
+    local s = cache[key]
+    if not s then
+      redis.call('DEL', key)
+    elseif callerClock then
+      -- an expiry would run on Redis's clock and could drop a bucket the caller's clock still counts
+      redis.call('SET', key, cmsgpack.pack(s))
+    else
+      redis.call('SET', key, cmsgpack.pack(s), 'PX', ttls[key])
+    end
   end
 end
 
@@ -414,12 +438,14 @@ if op == 'take' then
     end
   end
   if #blocked > 0 then
+    commit()
     return { 0, num(retry), num(now), blocked }
   end
   for i = 1, n do
     apply(states[i], cs[i], rs[i], ns[i], true)
     save(KEYS[R + i], states[i], cs[i], rs[i])
   end
+  commit()
   -- taken: the caller needs nothing more
   return 1
 end
@@ -447,12 +473,14 @@ if op == 'release' or op == 'renew' then
     end
     if not found then lost = lost + 1 end
   end
+  commit()
   return lost
 end
 
 if op == 'inspect' then
   local kind, cap, rate, cost = entry(1)
   local s = load(KEYS[R + 1], false)
+  commit()
   if not s then return { num(1), '0', num(now) } end
   s = advance(s, cap, rate)
   return { num(s[5]), num(s[2]), num(now) }
@@ -517,5 +545,6 @@ for i = 1, n do
     end
   end
 end
+commit()
 return 0
 `

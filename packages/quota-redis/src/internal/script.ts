@@ -201,19 +201,33 @@ local function floating(s)
   return f
 end
 
+-- drops, in place, the leases of t (from index \`from\`) that have lapsed or hold nothing; the
+-- units of those left
+local function prune(t, from)
+  local n = #t
+  local to = from
+  local units = 0
+  for j = from, n, 3 do
+    if t[j + 2] > now and t[j + 1] > 0 then
+      if to ~= j then
+        t[to] = t[j]
+        t[to + 1] = t[j + 1]
+        t[to + 2] = t[j + 2]
+      end
+      units = units + t[j + 1]
+      to = to + 3
+    end
+  end
+  for j = n, to, -1 do t[j] = nil end
+  return units
+end
+
 local function advance(s, cap, rate)
   local kind = s[1]
   if kind == 0 then
     if type(s[3]) == 'table' then
-      local live = {}
-      for j = 1, #s[3], 3 do
-        if s[3][j + 2] > now and s[3][j + 1] > 0 then
-          live[#live + 1] = s[3][j]
-          live[#live + 1] = s[3][j + 1]
-          live[#live + 1] = s[3][j + 2]
-        end
-      end
-      if #live == 0 then s[3] = 0 else s[3] = live end
+      prune(s[3], 1)
+      if #s[3] == 0 then s[3] = 0 end
     end
     local n = #s
     local first = 7
@@ -222,26 +236,16 @@ local function advance(s, cap, rate)
       first = first + 2
     end
     if first > 7 then
-      local kept = { s[1], s[2], s[3], s[4], s[5], s[6] }
-      for j = first, n do kept[#kept + 1] = s[j] end
-      s = kept
+      -- the runs that left the window go, in place
+      local gone = first - 7
+      for j = 7, n - gone do s[j] = s[j + gone] end
+      for j = n, n - gone + 1, -1 do s[j] = nil end
     end
     if #s == 6 then s[2] = 0 end
   elseif kind == 1 then
     local c = effective(s, cap)
-    if #s > 6 then
-      -- units in flight (leases of live processes) hold the refill back
-      local kept = { s[1], s[2], s[3], s[4], s[5], s[6] }
-      for j = 7, #s, 3 do
-        if s[j + 2] > now and s[j + 1] > 0 then
-          kept[#kept + 1] = s[j]
-          kept[#kept + 1] = s[j + 1]
-          kept[#kept + 1] = s[j + 2]
-          c = c - s[j + 1]
-        end
-      end
-      s = kept
-    end
+    -- units in flight (leases of live processes) hold the refill back
+    if #s > 6 then c = c - prune(s, 7) end
     if now > s[3] then
       local nx = s[2] + (now - s[3]) * rate * s[5]
       if nx > c then nx = c end
@@ -251,17 +255,7 @@ local function advance(s, cap, rate)
       s[2] = c
     end
   else
-    local kept = { s[1], 0, s[3], s[4], s[5], s[6] }
-    local n = #s
-    for j = 7, n, 3 do
-      if s[j + 2] > now and s[j + 1] > 0 then
-        kept[#kept + 1] = s[j]
-        kept[#kept + 1] = s[j + 1]
-        kept[#kept + 1] = s[j + 2]
-        kept[2] = kept[2] + s[j + 1]
-      end
-    end
-    s = kept
+    s[2] = prune(s, 7)
   end
   return s
 end
@@ -398,7 +392,6 @@ for i = 1, R do
     now = at
     s = advance(s, cap, rate)
     if type(s[3]) == 'table' then leaseDrop(s[3], 1, cost) end
-    s = advance(s, cap, rate)
     apply(s, cap, rate, cost, false)
     now = realNow
     save(key, advance(s, cap, rate), cap, rate)

@@ -5,9 +5,16 @@
  *
  * 1. Latency: one `take` at a time (a request's three buckets: an app window, a mailbox window and
  *    a tenant token bucket, with limits high enough that nothing waits), against one `INCR` at a
- *    time on the same connection: the floor of any round trip through this client. Also the time
- *    Redis itself spends per call (`INFO commandstats`), which splits a `take` into server and
- *    client.
+ *    time on the same connection: the floor of any round trip through this client. The takes run
+ *    in one fiber, as the Throttler makes them (a fiber started per call would be the benchmark's
+ *    cost, not the store's); the INCRs are bare ioredis calls, the strictest floor. The two are
+ *    measured in alternating blocks, so that a loaded machine slows both alike. Two stores: the
+ *    defaults, and the CLI's settings (token reserve, units in flight), where each take is
+ *    followed by its answer (which goes with the next take). Also the time Redis itself spends per
+ *    call (`INFO commandstats`), and two floors for any script keeping this state: an empty script
+ *    with the same keys and arguments, and one that only reads the time and reads, decodes,
+ *    encodes and writes (with an expiry) three MessagePack arrays of a take's sizes (one busy
+ *    window of 20 sub-windows, two small states).
  * 2. Throughput: admissions per second with 64 takes in flight per process, in one process and in
  *    four processes at once, against `INCR` the same way.
  * 3. The client's overhead per request: 10,000 independent GETs per process through the whole
@@ -22,7 +29,7 @@ import { CostCalculator, GraphClient, LimitCatalog, Throttler, TokenProvider } f
 import { Demand, TokenBucketLimit, WindowLimit } from "@effect-msgraph/spec/Bucket"
 import { Emulator } from "@effect-msgraph/emulator"
 import { RedisQuotaStore } from "@effect-msgraph/quota-redis"
-import { Effect, Layer, Logger, LogLevel, Stream } from "effect"
+import { Effect, Layer, Logger, LogLevel, Scope, Stream } from "effect"
 import { Redis } from "ioredis"
 import { execFileSync, fork, spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -31,6 +38,7 @@ import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 
 const SEQUENTIAL = 5_000
+const BLOCKS = 10
 const WARMUP = 500
 const IN_FLIGHT = 64
 const THROUGHPUT_MILLIS = 3_000
@@ -46,17 +54,47 @@ const demands = [
 const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits
 
-/** µs per call, one call at a time. */
-const sequential = async (call: () => Promise<unknown>) => {
-  for (let i = 0; i < WARMUP; i++) await call()
-  const times: Array<number> = []
-  for (let i = 0; i < SEQUENTIAL; i++) {
-    const start = performance.now()
-    await call()
-    times.push((performance.now() - start) * 1000)
-  }
+type Latency = { meanUs: number; p50Us: number; p99Us: number }
+
+/** Mean, median and 99th percentile of µs samples. */
+const summarize = (times: Array<number>): Latency => {
   times.sort((a, b) => a - b)
   return { meanUs: round(times.reduce((a, b) => a + b, 0) / times.length), p50Us: round(percentile(times, 0.5)), p99Us: round(percentile(times, 0.99)) }
+}
+
+/**
+ * µs per call, one call at a time, for each of `calls`: `BLOCKS` rounds, each running every call
+ * `SEQUENTIAL / BLOCKS` times in turn, so that load on a shared machine falls on all of them alike.
+ * A call is a promise (a bare client call) or an effect (run in one fiber for all its calls).
+ */
+type Call = (() => Promise<unknown>) | Effect.Effect<unknown, unknown>
+
+const sequential = async (calls: Record<string, Call>) => {
+  const samples: Record<string, Array<number>> = {}
+  const block = async (name: string, n: number, record: boolean) => {
+    const call = calls[name]!
+    const times = (samples[name] ??= [])
+    if (Effect.isEffect(call)) {
+      await Effect.runPromise(Effect.gen(function*() {
+        for (let i = 0; i < n; i++) {
+          const start = performance.now()
+          yield* call
+          if (record) times.push((performance.now() - start) * 1000)
+        }
+      }))
+    } else {
+      for (let i = 0; i < n; i++) {
+        const start = performance.now()
+        await call()
+        if (record) times.push((performance.now() - start) * 1000)
+      }
+    }
+  }
+  for (const name of Object.keys(calls)) await block(name, WARMUP, false)
+  for (let b = 0; b < BLOCKS; b++) {
+    for (const name of Object.keys(calls)) await block(name, SEQUENTIAL / BLOCKS, true)
+  }
+  return Object.fromEntries(Object.entries(samples).map(([name, times]) => [name, summarize(times)]))
 }
 
 /** Calls per second with `IN_FLIGHT` loops for `THROUGHPUT_MILLIS`. */
@@ -74,11 +112,11 @@ const throughput = async (call: () => Promise<unknown>) => {
   return done / ((performance.now() - start) / 1000)
 }
 
-const makeStore = (client: Redis, namespace: string) =>
-  Effect.runPromise(Effect.scoped(Effect.orDie(RedisQuotaStore.make({ client, namespace })))).then(
-    // the store's scope only runs lease renewal, which this benchmark does not need
-    (store) => store
-  )
+// The store's scope runs lease renewal and the sending of answers left alone; the benchmark keeps
+// it open until the process ends.
+const makeStore = (client: Redis, namespace: string, options: RedisQuotaStore.RedisQuotaStore.Options = {}) =>
+  Effect.runPromise(Effect.flatMap(Scope.make(), (scope) =>
+    Scope.extend(Effect.orDie(RedisQuotaStore.make({ ...options, client, namespace })), scope)))
 
 /** A worker process: one measurement, printed as JSON on stdout. */
 const worker = async (mode: string, url: string) => {
@@ -186,21 +224,55 @@ const main = async () => {
   })
   const url = `redis://127.0.0.1:${port}`
   try {
-    const client = new Redis(url, { enableAutoPipelining: true })
+    // as the store's own connection: no auto-pipelining
+    const client = new Redis(url)
     const store = await makeStore(client, "bench")
+    const cli = await makeStore(client, "bench-cli", { tokenReserveMillis: GraphClient.defaultTokenReserveMillis, tokensInFlight: true })
     const version = String(await client.info("server")).match(/redis_version:(\S+)/)?.[1] ?? "?"
-    /** µs Redis spends per call of `command`, since the last reset. */
+    /** µs Redis spends per call of `command` (the sum over its forms), since the last reset. */
     const serverUs = async (command: string) => {
       const stats = String(await client.info("commandstats"))
-      return Number(stats.match(new RegExp(`cmdstat_${command}:.*usec_per_call=([0-9.]+)`))?.[1] ?? NaN)
+      const rows = [...stats.matchAll(new RegExp(`cmdstat_${command}:calls=(\\d+),usec=(\\d+)`, "g"))]
+      return rows.reduce((us, r) => us + Number(r[2]), 0) / rows.reduce((n, r) => n + Number(r[1]), 0)
     }
-    await client.config("RESETSTAT")
-    const incrLatency = await sequential(() => client.incr("bench:counter"))
-    const incrServerUs = await serverUs("incr")
-    await client.config("RESETSTAT")
-    const takeLatency = await sequential(() => Effect.runPromise(store.take(demands, Date.now())))
-    const takeServerUs = await serverUs("evalsha")
+    // the floors of any script over a take's keys: the same keys and arguments doing nothing, and
+    // only the state's reads and writes (arguments as the default store's take sends them)
+    const floorKeys = demands.map((d) => `{bench-floor}:${d.key}`)
+    const floorArgs = ["take", "", "AbCdEfGhIjKlMnOp", 0, 0, 0, 1e12, 10_000, 1, 0, 1e12, 600_000, 1, 1, 1e12, 1e6, 1]
+    const empty = String(await client.script("LOAD", "return 1"))
+    const state = String(await client.script("LOAD", [
+      "local t = redis.call('TIME')",
+      "for i = 1, #KEYS do",
+      "  local raw = redis.call('GET', KEYS[i])",
+      "  local s = raw and cmsgpack.unpack(raw) or { 0, 0, 0, 0, 1, 0 }",
+      // the first key as the take's busy window: 20 sub-windows of (date, units)
+      "  while i == 1 and #s < 46 do s[#s + 1] = 1764700000000.123; s[#s + 1] = 1 end",
+      "  redis.call('SET', KEYS[i], cmsgpack.pack(s), 'PX', 60000)",
+      "end",
+      "return 1"
+    ].join("\n")))
+    const calls: Record<string, Call> = {
+      incr: () => client.incr("bench:counter"),
+      emptyScript: () => client.evalsha(empty, floorKeys.length, ...floorKeys, ...floorArgs),
+      stateScript: () => client.evalsha(state, floorKeys.length, ...floorKeys, ...floorArgs),
+      take: Effect.suspend(() => store.take(demands, Date.now())),
+      takeAnswered: Effect.suspend(() => {
+        const now = Date.now()
+        return Effect.zipRight(cli.take(demands, now), cli.adjust(demands, { _tag: "Redate", takenAtMillis: now }, Date.now()))
+      })
+    }
+    // each alone for Redis's own time per call; then all in alternating blocks for the latencies
+    const serverTimes: Record<string, number> = {}
+    for (const [name, call] of Object.entries(calls)) {
+      await client.config("RESETSTAT")
+      await sequential({ [name]: call })
+      serverTimes[name] = await serverUs(name === "incr" ? "incr" : "eval(?:sha)?")
+    }
+    const latencies = await sequential(calls)
     await client.quit()
+    const incrLatency = latencies.incr!
+    const takeLatency = latencies.take!
+    const overIncr = (l: Latency) => round(l.p50Us / incrLatency.p50Us, 2)
     const sum = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0)
     const one = { incr: sum(await inProcesses<number>(1, "incr", url)), take: sum(await inProcesses<number>(1, "take", url)) }
     const four = { incr: sum(await inProcesses<number>(PROCESSES, "incr", url)), take: sum(await inProcesses<number>(PROCESSES, "take", url)) }
@@ -211,11 +283,15 @@ const main = async () => {
     const results = {
       redisVersion: version,
       latency: {
-        incr: incrLatency,
-        take: takeLatency,
-        takeOverIncr: round(takeLatency.meanUs / incrLatency.meanUs, 2),
-        takeOverIncrP50: round(takeLatency.p50Us / incrLatency.p50Us, 2),
-        serverUsPerCall: { incr: round(incrServerUs, 2), take: round(takeServerUs, 2) }
+        ...latencies,
+        // medians over the INCR's median: the figure the target is about
+        overIncrP50: {
+          emptyScript: overIncr(latencies.emptyScript!),
+          stateScript: overIncr(latencies.stateScript!),
+          take: overIncr(takeLatency),
+          takeAnswered: overIncr(latencies.takeAnswered!)
+        },
+        serverUsPerCall: Object.fromEntries(Object.entries(serverTimes).map(([k, v]) => [k, round(v, 2)]))
       },
       throughput: {
         oneProcess: { incrPerSecond: Math.round(one.incr), takesPerSecond: Math.round(one.take) },
@@ -237,8 +313,9 @@ const main = async () => {
     fs.mkdirSync(dir, { recursive: true })
     fs.writeFileSync(new URL("redis.json", dir), `${JSON.stringify(out, null, 2)}\n`)
     console.log(`Redis ${version} on loopback`)
-    console.log(`latency, one at a time: INCR ${incrLatency.meanUs} µs (p50 ${incrLatency.p50Us}, p99 ${incrLatency.p99Us}); take ${takeLatency.meanUs} µs (p50 ${takeLatency.p50Us}, p99 ${takeLatency.p99Us}): ${out.latency.takeOverIncr}× the floor (p50 ${out.latency.takeOverIncrP50}×)`)
-    console.log(`time in Redis per call: INCR ${out.latency.serverUsPerCall.incr} µs, take ${out.latency.serverUsPerCall.take} µs`)
+    for (const [name, l] of Object.entries(latencies)) {
+      console.log(`latency, one at a time, ${name}: p50 ${l.p50Us} µs (mean ${l.meanUs}, p99 ${l.p99Us})${name === "incr" ? "" : `: ${overIncr(l)}× INCR's p50`}; in Redis ${round(serverTimes[name]!, 2)} µs per call`)
+    }
     console.log(`throughput, ${IN_FLIGHT} in flight per process: 1 process INCR ${Math.round(one.incr)}/s, take ${Math.round(one.take)}/s; ${PROCESSES} processes INCR ${Math.round(four.incr)}/s, take ${Math.round(four.take)}/s`)
     console.log(`client overhead per request, ${PROCESSES} processes: memory ${overhead.memory.cpuUsPerRequest} µs CPU (${overhead.memory.wallUsPerRequest} µs wall), Redis ${overhead.redis.cpuUsPerRequest} µs CPU (${overhead.redis.wallUsPerRequest} µs wall): ${cpuRatio}× CPU, ${wallRatio}× wall`)
   } finally {

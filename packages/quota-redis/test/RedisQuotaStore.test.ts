@@ -185,6 +185,57 @@ whenRedis(() => {
       })))
   })
 
+  describe("RedisQuotaStore: answers ending flights", () => {
+    /** Script calls Redis has run since the last reset. */
+    const scriptCalls = Effect.promise(async () => {
+      const stats = String(await redis.client!.info("commandstats"))
+      return [...stats.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0)
+    })
+    const resetStats = Effect.promise(() => redis.client!.config("RESETSTAT"))
+    const w = WindowLimit.make({ limit: 1, windowMillis: 60_000 })
+
+    it.live("an answer goes with the store's next call: answer and take cost one round trip, and the units are dated at the answer", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const namespace = freshNamespace()
+        const s = yield* store({ namespace, tokensInFlight: true })
+        const other = yield* store({ namespace, tokensInFlight: true })
+        expect(yield* s.take([entry("w", w)], Date.now())).toEqual({ _tag: "Taken" })
+        yield* resetStats
+        const answeredAt = Date.now()
+        yield* s.adjust([entry("w", w)], { _tag: "Redate", takenAtMillis: answeredAt }, answeredAt)
+        expect(yield* s.take([entry("w", w)], Date.now())).toMatchObject({ _tag: "Blocked" })
+        expect(yield* scriptCalls).toBe(1)
+        // dated at the answer, not floating: the other process waits for the window, not for a poll
+        const now = Date.now()
+        const blocked = yield* other.take([entry("w", w)], now)
+        expect((blocked as QuotaStore.Blocked).retryAtMillis).toBeGreaterThan(now + 59_000)
+        expect((blocked as QuotaStore.Blocked).retryAtMillis).toBeLessThanOrEqual(answeredAt + 60_000 + 50)
+      })))
+
+    it.live("an answer with no call after it reaches Redis on its own within 10 ms, and a closing store sends the ones left", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const namespace = freshNamespace()
+        const other = yield* store({ namespace, tokensInFlight: true })
+        const waits = (key: string) =>
+          Effect.map(other.take([entry(key, w)], Date.now()), (outcome) =>
+            (outcome as QuotaStore.Blocked).retryAtMillis! - Date.now())
+        const s = yield* store({ namespace, tokensInFlight: true })
+        expect(yield* s.take([entry("alone", w)], Date.now())).toEqual({ _tag: "Taken" })
+        // floating: another process polls
+        expect(yield* waits("alone")).toBeLessThanOrEqual(51)
+        yield* s.adjust([entry("alone", w)], { _tag: "Redate", takenAtMillis: Date.now() }, Date.now())
+        yield* sleep(60)
+        expect(yield* waits("alone")).toBeGreaterThan(59_000)
+        // closed right after the answer, before the 10 ms
+        const closing = yield* Scope.make()
+        const brief = yield* store({ namespace, tokensInFlight: true }).pipe(Scope.extend(closing))
+        expect(yield* brief.take([entry("closing", w)], Date.now())).toEqual({ _tag: "Taken" })
+        yield* brief.adjust([entry("closing", w)], { _tag: "Redate", takenAtMillis: Date.now() }, Date.now())
+        yield* Scope.close(closing, Exit.void)
+        expect(yield* waits("closing")).toBeGreaterThan(59_000)
+      })))
+  })
+
   describe("RedisQuotaStore: keys", () => {
     it.live("keys carry the namespace's hash tag, and idle buckets expire by themselves", () =>
       Effect.scoped(Effect.gen(function*() {

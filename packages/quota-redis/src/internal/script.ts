@@ -43,19 +43,49 @@ export const Op = {
   charge: "charge",
   redate: "redate",
   renew: "renew",
-  inspect: "inspect"
+  inspect: "inspect",
+  answers: "answers"
 } as const
 
 /**
- * ARGV slots before the per-entry quadruples (kind, capacity, rate, cost). `rate` is the window's
- * length in milliseconds, or a token bucket's refill per millisecond.
+ * ARGV slots before the entries: the operation, the caller's instant (or `''` for Redis's clock),
+ * the owner id, one operation parameter and the number R of answers carried along. Then come R
+ * answer quintuples (kind, capacity, rate, cost, how many ms before now the answer came), whose
+ * keys are the first R of KEYS, then the operation's quadruples (kind, capacity, rate, cost) for
+ * the other keys. `rate` is the window's length in milliseconds, or a token bucket's refill per
+ * millisecond.
  *
  * @internal
  */
-export const HEADER = 11
+export const HEADER = 5
+
+/** ARGV slots per answer carried along (see {@link HEADER}). @internal */
+export const ANSWER = 5
+
+/**
+ * The settings a script is written for. They are the same on every call of one store, so they are
+ * part of the script's text rather than arguments: Redis then converts nothing for them on each call
+ * (one script per distinct set of settings, usually one per deployment).
+ *
+ * @internal
+ */
+export interface ScriptSettings {
+  readonly clock: "redis" | "caller"
+  readonly leaseMillis: number
+  readonly windowSlots: number
+  readonly adaptiveMemoryMillis: number
+  readonly tokenReserveMillis: number
+  readonly permitPollMillis: number
+  readonly tokensInFlight: boolean
+}
+
+/** A number as a Lua literal (`math.huge` for an unbounded duration). */
+const literal = (n: number): string =>
+  Number.isFinite(n) ? String(n) : n > 0 ? "math.huge" : "-math.huge"
 
 /** @internal */
-export const lua = `
+export const luaFor = (settings: ScriptSettings): string =>
+  `
 local op = ARGV[1]
 local now
 if ARGV[2] == '' then
@@ -66,31 +96,46 @@ else
   now = tonumber(ARGV[2])
 end
 -- the caller's clock (virtual time in tests) is not the one Redis expires keys by
-local callerClock = ARGV[2] ~= ''
+local callerClock = ${settings.clock === "caller"}
 local owner = ARGV[3]
-local lease = tonumber(ARGV[4])
-local slots = tonumber(ARGV[5])
-local memory = tonumber(ARGV[6])
-local reserveMillis = tonumber(ARGV[7])
-local p1 = tonumber(ARGV[8])
-local p2 = tonumber(ARGV[9])
-local poll = tonumber(ARGV[10])
-local inflight = ARGV[11] == '1'
+local p1 = tonumber(ARGV[4])
+local lease = ${literal(settings.leaseMillis)}
+local slots = ${literal(settings.windowSlots)}
+local memory = ${literal(settings.adaptiveMemoryMillis)}
+local reserveMillis = ${literal(settings.tokenReserveMillis)}
+local poll = ${literal(settings.permitPollMillis)}
+local inflight = ${settings.tokensInFlight}
 local EPS = 1e-9
-local H = ${HEADER}
+-- answers carried along, then where the operation's entries start
+local R = tonumber(ARGV[5])
+local E = ${HEADER} + R * ${ANSWER}
 
 local function num(x) return string.format('%.17g', x) end
 
 local function entry(i)
-  local b = H + (i - 1) * 4
+  local b = E + (i - 1) * 4
   return tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])
 end
 
 -- s = { kind, units, last, pausedUntil, factor, adaptedAt, extra... }; capacity and rate come from
 -- the entry (the catalogue's values), so they are not stored.
+-- States this call has read or changed, by key (false: deleted); the changed ones are written once,
+-- when the call ends (commit), however many times the call touched them.
+local cache = {}
+local ttls = {}
+local dirty = {}
+
 local function load(key, create, kind, cap)
-  local raw = redis.call('GET', key)
-  if raw then return cmsgpack.unpack(raw) end
+  local cached = cache[key]
+  if cached then return cached end
+  if cached == nil then
+    local raw = redis.call('GET', key)
+    if raw then
+      cached = cmsgpack.unpack(raw)
+      cache[key] = cached
+      return cached
+    end
+  end
   if not create then return nil end
   if kind == 1 then return { 1, cap, now, 0, 1, 0 } end
   return { kind, 0, 0, 0, 1, 0 }
@@ -156,19 +201,33 @@ local function floating(s)
   return f
 end
 
+-- drops, in place, the leases of t (from index \`from\`) that have lapsed or hold nothing; the
+-- units of those left
+local function prune(t, from)
+  local n = #t
+  local to = from
+  local units = 0
+  for j = from, n, 3 do
+    if t[j + 2] > now and t[j + 1] > 0 then
+      if to ~= j then
+        t[to] = t[j]
+        t[to + 1] = t[j + 1]
+        t[to + 2] = t[j + 2]
+      end
+      units = units + t[j + 1]
+      to = to + 3
+    end
+  end
+  for j = n, to, -1 do t[j] = nil end
+  return units
+end
+
 local function advance(s, cap, rate)
   local kind = s[1]
   if kind == 0 then
     if type(s[3]) == 'table' then
-      local live = {}
-      for j = 1, #s[3], 3 do
-        if s[3][j + 2] > now and s[3][j + 1] > 0 then
-          live[#live + 1] = s[3][j]
-          live[#live + 1] = s[3][j + 1]
-          live[#live + 1] = s[3][j + 2]
-        end
-      end
-      if #live == 0 then s[3] = 0 else s[3] = live end
+      prune(s[3], 1)
+      if #s[3] == 0 then s[3] = 0 end
     end
     local n = #s
     local first = 7
@@ -177,26 +236,16 @@ local function advance(s, cap, rate)
       first = first + 2
     end
     if first > 7 then
-      local kept = { s[1], s[2], s[3], s[4], s[5], s[6] }
-      for j = first, n do kept[#kept + 1] = s[j] end
-      s = kept
+      -- the runs that left the window go, in place
+      local gone = first - 7
+      for j = 7, n - gone do s[j] = s[j + gone] end
+      for j = n, n - gone + 1, -1 do s[j] = nil end
     end
     if #s == 6 then s[2] = 0 end
   elseif kind == 1 then
     local c = effective(s, cap)
-    if #s > 6 then
-      -- units in flight (leases of live processes) hold the refill back
-      local kept = { s[1], s[2], s[3], s[4], s[5], s[6] }
-      for j = 7, #s, 3 do
-        if s[j + 2] > now and s[j + 1] > 0 then
-          kept[#kept + 1] = s[j]
-          kept[#kept + 1] = s[j + 1]
-          kept[#kept + 1] = s[j + 2]
-          c = c - s[j + 1]
-        end
-      end
-      s = kept
-    end
+    -- units in flight (leases of live processes) hold the refill back
+    if #s > 6 then c = c - prune(s, 7) end
     if now > s[3] then
       local nx = s[2] + (now - s[3]) * rate * s[5]
       if nx > c then nx = c end
@@ -206,17 +255,7 @@ local function advance(s, cap, rate)
       s[2] = c
     end
   else
-    local kept = { s[1], 0, s[3], s[4], s[5], s[6] }
-    local n = #s
-    for j = 7, n, 3 do
-      if s[j + 2] > now and s[j + 1] > 0 then
-        kept[#kept + 1] = s[j]
-        kept[#kept + 1] = s[j + 1]
-        kept[#kept + 1] = s[j + 2]
-        kept[2] = kept[2] + s[j + 1]
-      end
-    end
-    s = kept
+    s[2] = prune(s, 7)
   end
   return s
 end
@@ -305,17 +344,61 @@ local function save(key, s, cap, rate)
     until_ = lastExpiry(s, 7, until_)
   end
   local ttl = math.ceil(until_ - now) + 1
-  if ttl <= 1 then
-    redis.call('DEL', key)
-  elseif callerClock then
-    -- an expiry would run on Redis's clock and could drop a bucket the caller's clock still counts
-    redis.call('SET', key, cmsgpack.pack(s))
-  else
-    redis.call('SET', key, cmsgpack.pack(s), 'PX', ttl)
+  if ttls[key] == nil then dirty[#dirty + 1] = key end
+  ttls[key] = ttl
+  if ttl <= 1 then cache[key] = false else cache[key] = s end
+end
+
+-- Writes every state this call changed, once each.
+local function commit()
+  for _, key in ipairs(dirty) do
+    local s = cache[key]
+    if not s then
+      redis.call('DEL', key)
+    elseif callerClock then
+      -- an expiry would run on Redis's clock and could drop a bucket the caller's clock still counts
+      redis.call('SET', key, cmsgpack.pack(s))
+    else
+      redis.call('SET', key, cmsgpack.pack(s), 'PX', ttls[key])
+    end
   end
 end
 
-local n = #KEYS
+-- Answers this process saw (with tokensInFlight) since its last call: each ends a flight, as of the
+-- answer's instant (never before the bucket's last run, so that runs stay in order). Sent with the
+-- next call rather than on their own; until then the units still count as in flight, which only
+-- holds others back.
+local realNow = now
+for i = 1, R do
+  local b = ${HEADER} + (i - 1) * ${ANSWER}
+  local key = KEYS[i]
+  local kind, cap, rate, cost = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])
+  local at = realNow - tonumber(ARGV[b + 5])
+  if kind == 1 then
+    -- refill up to the answer under the old cap, then the units are no longer in flight
+    local s = load(key, false)
+    if s and s[1] == 1 and #s > 6 then
+      now = at
+      s = advance(s, cap, rate)
+      leaseDrop(s, 7, cost)
+      now = realNow
+      save(key, advance(s, cap, rate), cap, rate)
+    end
+  elseif kind == 0 and cost > 0 then
+    -- the floating units are dated at the answer (all of them, even if their lease lapsed
+    -- meanwhile: Graph counted them no later than that)
+    local s = load(key, true, kind, cap)
+    if #s > 6 and s[#s - 1] > at then at = s[#s - 1] end
+    now = at
+    s = advance(s, cap, rate)
+    if type(s[3]) == 'table' then leaseDrop(s[3], 1, cost) end
+    apply(s, cap, rate, cost, false)
+    now = realNow
+    save(key, advance(s, cap, rate), cap, rate)
+  end
+end
+
+local n = #KEYS - R
 
 if op == 'take' then
   local states = {}
@@ -327,7 +410,7 @@ if op == 'take' then
   for i = 1, n do
     local kind, cap, rate, cost = entry(i)
     cs[i], rs[i], ns[i] = cap, rate, cost
-    local s = advance(load(KEYS[i], true, kind, cap), cap, rate)
+    local s = advance(load(KEYS[R + i], true, kind, cap), cap, rate)
     states[i] = s
     local short = false
     local at = nil
@@ -348,12 +431,14 @@ if op == 'take' then
     end
   end
   if #blocked > 0 then
+    commit()
     return { 0, num(retry), num(now), blocked }
   end
   for i = 1, n do
     apply(states[i], cs[i], rs[i], ns[i], true)
-    save(KEYS[i], states[i], cs[i], rs[i])
+    save(KEYS[R + i], states[i], cs[i], rs[i])
   end
+  commit()
   -- taken: the caller needs nothing more
   return 1
 end
@@ -362,7 +447,7 @@ if op == 'release' or op == 'renew' then
   local lost = 0
   for i = 1, n do
     local kind, cap, rate, cost = entry(i)
-    local s = load(KEYS[i], false)
+    local s = load(KEYS[R + i], false)
     local found = false
     if s and s[1] == 2 then
       s = advance(s, cap, rate)
@@ -377,16 +462,18 @@ if op == 'release' or op == 'renew' then
           end
         end
       end
-      save(KEYS[i], advance(s, cap, rate), cap, rate)
+      save(KEYS[R + i], advance(s, cap, rate), cap, rate)
     end
     if not found then lost = lost + 1 end
   end
+  commit()
   return lost
 end
 
 if op == 'inspect' then
   local kind, cap, rate, cost = entry(1)
-  local s = load(KEYS[1], false)
+  local s = load(KEYS[R + 1], false)
+  commit()
   if not s then return { num(1), '0', num(now) } end
   s = advance(s, cap, rate)
   return { num(s[5]), num(s[2]), num(now) }
@@ -395,47 +482,47 @@ end
 for i = 1, n do
   local kind, cap, rate, cost = entry(i)
   if op == 'pause' then
-    local s = load(KEYS[i], true, kind, cap)
+    local s = load(KEYS[R + i], true, kind, cap)
     if now + p1 > s[4] then s[4] = now + p1 end
-    save(KEYS[i], s, cap, rate)
+    save(KEYS[R + i], s, cap, rate)
   elseif op == 'scale' then
     -- the client decided the factor; a bucket without state set to 1 stays without state
     local f = math.min(1, p1)
-    local s = load(KEYS[i], f < 1, kind, cap)
+    local s = load(KEYS[R + i], f < 1, kind, cap)
     if s and f > 0 then
       s = advance(s, cap, rate)
       s[5] = f
       s[6] = now
       s = advance(s, cap, rate)
-      save(KEYS[i], s, cap, rate)
+      save(KEYS[R + i], s, cap, rate)
     end
   elseif op == 'charge' then
     if kind ~= 2 then
-      local s = advance(load(KEYS[i], true, kind, cap), cap, rate)
+      local s = advance(load(KEYS[R + i], true, kind, cap), cap, rate)
       apply(s, cap, rate, cost, false)
-      save(KEYS[i], s, cap, rate)
+      save(KEYS[R + i], s, cap, rate)
     end
   elseif op == 'redate' and kind == 1 then
     -- answered: this process's units are no longer in flight (refill up to now under the old cap first)
-    local s = load(KEYS[i], false)
+    local s = load(KEYS[R + i], false)
     if s and s[1] == 1 and #s > 6 then
       s = advance(s, cap, rate)
       leaseDrop(s, 7, cost)
-      save(KEYS[i], advance(s, cap, rate), cap, rate)
+      save(KEYS[R + i], advance(s, cap, rate), cap, rate)
     end
   elseif op == 'redate' and kind == 0 and inflight then
     -- answered: this process's floating units are dated now (all of them, even if their lease
     -- lapsed meanwhile: Graph counted them no later than now)
     if cost > 0 then
-      local s = advance(load(KEYS[i], true, kind, cap), cap, rate)
+      local s = advance(load(KEYS[R + i], true, kind, cap), cap, rate)
       if type(s[3]) == 'table' then leaseDrop(s[3], 1, cost) end
       s = advance(s, cap, rate)
       apply(s, cap, rate, cost, false)
-      save(KEYS[i], s, cap, rate)
+      save(KEYS[R + i], s, cap, rate)
     end
   elseif op == 'redate' then
     if kind == 0 and cost > 0 and p1 > 0 then
-      local s = advance(load(KEYS[i], true, kind, cap), cap, rate)
+      local s = advance(load(KEYS[R + i], true, kind, cap), cap, rate)
       local w = width(cap, rate)
       local slot = math.floor((now - p1) / w)
       for j = 7, #s, 2 do
@@ -447,9 +534,10 @@ for i = 1, n do
         end
       end
       apply(s, cap, rate, cost, false)
-      save(KEYS[i], s, cap, rate)
+      save(KEYS[R + i], s, cap, rate)
     end
   end
 end
+commit()
 return 0
 `

@@ -152,7 +152,7 @@ const clientOverhead = async (redisUrl: string | undefined) => {
           namespace: `client${process.pid}`,
           // as layerThrottledMemory (and the CLI): the same work on both sides
           tokenReserveMillis: GraphClient.defaultTokenReserveMillis,
-          tokensInFlight: true
+          unitsInFlight: true
         }))),
         CostCalculator.layer
       )),
@@ -227,7 +227,7 @@ const main = async () => {
     // as the store's own connection: no auto-pipelining
     const client = new Redis(url)
     const store = await makeStore(client, "bench")
-    const cli = await makeStore(client, "bench-cli", { tokenReserveMillis: GraphClient.defaultTokenReserveMillis, tokensInFlight: true })
+    const cli = await makeStore(client, "bench-cli", { tokenReserveMillis: GraphClient.defaultTokenReserveMillis, unitsInFlight: true })
     const version = String(await client.info("server")).match(/redis_version:(\S+)/)?.[1] ?? "?"
     /** µs Redis spends per call of `command` (the sum over its forms), since the last reset. */
     const serverUs = async (command: string) => {

@@ -559,7 +559,7 @@ export const layerThrottled = (
  * `catalog` (tenant size, delegated or app-only, B2C, overrides) and `throttler` (policies, and the
  * in-memory store's options under `store`; token buckets keep {@link defaultTokenReserveMillis} of
  * refill in reserve unless `store.tokenReserveMillis` says otherwise, and token buckets and
- * sliding windows count their units in flight unless `store.tokensInFlight` is `false`).
+ * sliding windows count their units in flight unless `store.unitsInFlight` is `false`).
  *
  * @since 0.1.0
  * @category layers
@@ -578,7 +578,7 @@ export const layerThrottledMemory = (
         // requests reach Graph bunched by queueing and transit: keep 250 ms of refill in reserve
         // a token bucket's refill stops short of its capacity by the units not yet answered, and a
         // window counts them as taken now until their answer dates them
-        store: { tokenReserveMillis: defaultTokenReserveMillis, tokensInFlight: true, ...options.throttler?.store }
+        store: { tokenReserveMillis: defaultTokenReserveMillis, unitsInFlight: true, ...options.throttler?.store }
       }),
       CostCalculator.layer
     )),

@@ -89,7 +89,7 @@ export type TakeResult = Taken | Blocked
  *   refused by Graph, see `Throttler`), up to the bucket's capacity less its units in flight.
  * - `Redate`: the request taken at `takenAtMillis` was answered now. Its sliding-window entries are
  *   counted from now on instead (the server counted them on arrival, which is no later than now):
- *   units in flight land (see `MemoryOptions.tokensInFlight`), and otherwise units that had already
+ *   units in flight land (see `MemoryOptions.unitsInFlight`), and otherwise units that had already
  *   left the window are counted again from now. Its token-bucket entries are no longer in flight.
  *   Concurrency is left alone.
  *
@@ -199,7 +199,7 @@ export declare namespace QuotaStore {
      * `Redate` adjustment) ends a take's flight; a caller that never reports answers must leave
      * this off, or its windows would stay full.
      */
-    readonly tokensInFlight?: boolean
+    readonly unitsInFlight?: boolean
   }
 }
 
@@ -229,7 +229,7 @@ export const unsafeMakeMemory = (options: QuotaStore.MemoryOptions = {}): Memory
     windowSlots: options.windowSlots ?? internal.defaultOptions.windowSlots,
     adaptiveMemoryMillis: options.adaptiveMemoryMillis ?? internal.defaultOptions.adaptiveMemoryMillis,
     tokenReserveMillis: options.tokenReserveMillis ?? internal.defaultOptions.tokenReserveMillis,
-    tokensInFlight: options.tokensInFlight ?? internal.defaultOptions.tokensInFlight
+    unitsInFlight: options.unitsInFlight ?? internal.defaultOptions.unitsInFlight
   })
   const local = internal.localOf(quota)
   return internal.register({

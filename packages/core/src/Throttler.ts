@@ -171,7 +171,7 @@ export interface ThrottlerService {
    * from now instead of from its admission. Graph counts a request when it arrives, which is after
    * the client admitted it (queueing, connection set-up, transit) and no later than its answer, so
    * counting from the answer is the only date that is sure not to be early. Its units are no longer
-   * in flight (see `QuotaStore.MemoryOptions.tokensInFlight`): a token bucket refills fully again, and
+   * in flight (see `QuotaStore.MemoryOptions.unitsInFlight`): a token bucket refills fully again, and
    * a window's units, counted as taken now until then, are dated now. Nothing changes for
    * concurrency buckets, nor for windows that do not count flights when no time has passed.
    */

@@ -158,7 +158,7 @@ whenRedis(() => {
       Effect.scoped(Effect.gen(function*() {
         const namespace = freshNamespace()
         const t = TokenBucketLimit.make({ capacity: 10, refillPerSecond: 1 })
-        const options = { namespace, clock: "caller" as const, tokensInFlight: true, leaseMillis: 1000 }
+        const options = { namespace, clock: "caller" as const, unitsInFlight: true, leaseMillis: 1000 }
         const doomed = yield* store(options)
         const survivor = yield* store(options)
         // the whole bucket in flight, never answered: the process died with its requests
@@ -197,8 +197,8 @@ whenRedis(() => {
     it.live("an answer goes with the store's next call: answer and take cost one round trip, and the units are dated at the answer", () =>
       Effect.scoped(Effect.gen(function*() {
         const namespace = freshNamespace()
-        const s = yield* store({ namespace, tokensInFlight: true })
-        const other = yield* store({ namespace, tokensInFlight: true })
+        const s = yield* store({ namespace, unitsInFlight: true })
+        const other = yield* store({ namespace, unitsInFlight: true })
         expect(yield* s.take([entry("w", w)], Date.now())).toEqual({ _tag: "Taken" })
         yield* resetStats
         const answeredAt = Date.now()
@@ -215,11 +215,11 @@ whenRedis(() => {
     it.live("an answer with no call after it reaches Redis on its own within 10 ms, and a closing store sends the ones left", () =>
       Effect.scoped(Effect.gen(function*() {
         const namespace = freshNamespace()
-        const other = yield* store({ namespace, tokensInFlight: true })
+        const other = yield* store({ namespace, unitsInFlight: true })
         const waits = (key: string) =>
           Effect.map(other.take([entry(key, w)], Date.now()), (outcome) =>
             (outcome as QuotaStore.Blocked).retryAtMillis! - Date.now())
-        const s = yield* store({ namespace, tokensInFlight: true })
+        const s = yield* store({ namespace, unitsInFlight: true })
         expect(yield* s.take([entry("alone", w)], Date.now())).toEqual({ _tag: "Taken" })
         // floating: another process polls
         expect(yield* waits("alone")).toBeLessThanOrEqual(51)
@@ -228,7 +228,7 @@ whenRedis(() => {
         expect(yield* waits("alone")).toBeGreaterThan(59_000)
         // closed right after the answer, before the 10 ms
         const closing = yield* Scope.make()
-        const brief = yield* store({ namespace, tokensInFlight: true }).pipe(Scope.extend(closing))
+        const brief = yield* store({ namespace, unitsInFlight: true }).pipe(Scope.extend(closing))
         expect(yield* brief.take([entry("closing", w)], Date.now())).toEqual({ _tag: "Taken" })
         yield* brief.adjust([entry("closing", w)], { _tag: "Redate", takenAtMillis: Date.now() }, Date.now())
         yield* Scope.close(closing, Exit.void)

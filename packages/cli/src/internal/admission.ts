@@ -35,7 +35,7 @@ export const admissionLayer = (options: AdmissionOptions): Layer.Layer<GraphClie
   const store = RedisQuotaStore.layer({
     url: options.quotaStore,
     tokenReserveMillis: GraphClient.defaultTokenReserveMillis,
-    tokensInFlight: true,
+    unitsInFlight: true,
     ...(options.leaseMillis === undefined ? {} : { leaseMillis: options.leaseMillis })
   })
   return GraphClient.layerThrottled(options.identity).pipe(

@@ -229,9 +229,9 @@ export const quotaStoreSuite = (target: StoreTarget) =>
         expect(yield* store.take([entry("t", t, 10)], 2500)).toEqual({ _tag: "Taken" })
       }))
 
-    it.scoped("with tokensInFlight, a token bucket refills only up to its capacity less the units not yet answered", () =>
+    it.scoped("with unitsInFlight, a token bucket refills only up to its capacity less the units not yet answered", () =>
       Effect.gen(function*() {
-        const store = yield* target.make({ tokensInFlight: true })
+        const store = yield* target.make({ unitsInFlight: true })
         const t = TokenBucketLimit.make({ capacity: 10, refillPerSecond: 1 })
         expect(yield* store.take([entry("t", t, 10)], 0)).toEqual({ _tag: "Taken" })
         // Graph may still hold a full bucket (the 10 have not arrived), wasting its refill: so does the store
@@ -247,7 +247,7 @@ export const quotaStoreSuite = (target: StoreTarget) =>
       }))
 
     it.scoped.prop(
-      "with tokensInFlight, Graph's token bucket is never short, whenever each admitted request arrives before its answer",
+      "with unitsInFlight, Graph's token bucket is never short, whenever each admitted request arrives before its answer",
       [
         FastCheck.integer({ min: 1, max: 20 }),
         FastCheck.integer({ min: 1, max: 10 }),
@@ -263,7 +263,7 @@ export const quotaStoreSuite = (target: StoreTarget) =>
       ],
       ([capacity, refillPerSecond, attempts]) =>
         Effect.gen(function*() {
-          const store = yield* target.make({ tokensInFlight: true })
+          const store = yield* target.make({ unitsInFlight: true })
           const t = TokenBucketLimit.make({ capacity, refillPerSecond })
           const answers: Array<{ takenAt: number; at: number; cost: number }> = []
           const arrivals: Array<{ at: number; cost: number }> = []
@@ -291,9 +291,9 @@ export const quotaStoreSuite = (target: StoreTarget) =>
         })
     )
 
-    it.scoped("with tokensInFlight, a window's units not yet answered are counted as taken now, then from their answer", () =>
+    it.scoped("with unitsInFlight, a window's units not yet answered are counted as taken now, then from their answer", () =>
       Effect.gen(function*() {
-        const store = yield* target.make({ tokensInFlight: true, windowSlots: 10 })
+        const store = yield* target.make({ unitsInFlight: true, windowSlots: 10 })
         const w = window(1, 1000)
         expect(yield* store.take([entry("w", w)], 0)).toEqual({ _tag: "Taken" })
         // still waiting for a send slot, or in transit, at 2 s: Graph may count it at any moment
@@ -322,7 +322,7 @@ export const quotaStoreSuite = (target: StoreTarget) =>
       }))
 
     it.scoped.prop(
-      "with tokensInFlight, Graph's sliding window never holds more than N in an interval W, whenever each admitted request arrives before its answer",
+      "with unitsInFlight, Graph's sliding window never holds more than N in an interval W, whenever each admitted request arrives before its answer",
       [
         FastCheck.integer({ min: 1, max: 8 }),
         FastCheck.integer({ min: 100, max: 2000 }),
@@ -338,7 +338,7 @@ export const quotaStoreSuite = (target: StoreTarget) =>
       ],
       ([limit, windowMillis, attempts]) =>
         Effect.gen(function*() {
-          const store = yield* target.make({ tokensInFlight: true, windowSlots: 10 })
+          const store = yield* target.make({ unitsInFlight: true, windowSlots: 10 })
           const w = window(limit, windowMillis)
           const answers: Array<{ takenAt: number; at: number; cost: number }> = []
           const arrivals: Array<{ at: number; cost: number }> = []

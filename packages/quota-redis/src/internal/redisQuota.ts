@@ -32,7 +32,7 @@ export interface Settings {
   readonly windowSlots: number
   readonly adaptiveMemoryMillis: number
   readonly tokenReserveMillis: number
-  readonly tokensInFlight: boolean
+  readonly unitsInFlight: boolean
 }
 
 /** @internal */
@@ -75,7 +75,7 @@ export const validate = (
     }
     const windowSlots = options.windowSlots ?? defaults.windowSlots
     if (!Number.isInteger(windowSlots) || windowSlots < 1) return bad("windowSlots", "must be a positive integer")
-    const { adaptiveMemoryMillis: _a, tokenReserveMillis: _t, tokensInFlight: _f, windowSlots: _w } = options
+    const { adaptiveMemoryMillis: _a, tokenReserveMillis: _t, unitsInFlight: _f, windowSlots: _w } = options
     return Effect.succeed<Settings>({
       url,
       client: options.client,
@@ -87,12 +87,12 @@ export const validate = (
         windowSlots,
         ...(_a === undefined ? {} : { adaptiveMemoryMillis: _a }),
         ...(_t === undefined ? {} : { tokenReserveMillis: _t }),
-        ...(_f === undefined ? {} : { tokensInFlight: _f })
+        ...(_f === undefined ? {} : { unitsInFlight: _f })
       },
       windowSlots,
       adaptiveMemoryMillis: options.adaptiveMemoryMillis ?? defaults.adaptiveMemoryMillis,
       tokenReserveMillis: options.tokenReserveMillis ?? 0,
-      tokensInFlight: options.tokensInFlight ?? false
+      unitsInFlight: options.unitsInFlight ?? false
     })
   })
 
@@ -179,7 +179,7 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
     let fallbackUntil = -Infinity
     let warnedWaiting = false
     /**
-     * Answers seen (with `tokensInFlight`) and not yet told to Redis: each goes with this store's
+     * Answers seen (with `unitsInFlight`) and not yet told to Redis: each goes with this store's
      * next call, or on its own after `flushMillis`. In a busy process the next take follows an answer
      * at once, so most answers cost no round trip of their own. Answers on one bucket add up, dated
      * by the latest: a call carries one per bucket however many came (units dated later leave the
@@ -366,14 +366,14 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
           // with flights counted, every window and token bucket ends one; otherwise windows move only
           // when time has passed
           const moved = entries.filter((e) =>
-            settings.tokensInFlight
+            settings.unitsInFlight
               ? e.limit._tag !== "Concurrency"
               : e.limit._tag === "Window" && nowMillis > adjustment.takenAtMillis
           )
           if (moved.length === 0) return Effect.void
           // an answer that ends flights goes with the next call; a redate without flights moves units
           // earlier in the window, which must not wait
-          if (settings.tokensInFlight) return answered(moved, nowMillis, local)
+          if (settings.unitsInFlight) return answered(moved, nowMillis, local)
           return guarded(
               Effect.asVoid(call("adjust", Op.redate, moved, nowMillis, nowMillis - adjustment.takenAtMillis)),
               local

@@ -76,7 +76,7 @@ export interface ScriptSettings {
   readonly adaptiveMemoryMillis: number
   readonly tokenReserveMillis: number
   readonly permitPollMillis: number
-  readonly tokensInFlight: boolean
+  readonly unitsInFlight: boolean
 }
 
 /** A number as a Lua literal (`math.huge` for an unbounded duration). */
@@ -104,7 +104,7 @@ local slots = ${literal(settings.windowSlots)}
 local memory = ${literal(settings.adaptiveMemoryMillis)}
 local reserveMillis = ${literal(settings.tokenReserveMillis)}
 local poll = ${literal(settings.permitPollMillis)}
-local inflight = ${settings.tokensInFlight}
+local inflight = ${settings.unitsInFlight}
 local EPS = 1e-9
 -- answers carried along, then where the operation's entries start
 local R = tonumber(ARGV[5])
@@ -364,7 +364,7 @@ local function commit()
   end
 end
 
--- Answers this process saw (with tokensInFlight) since its last call: each ends a flight, as of the
+-- Answers this process saw (with unitsInFlight) since its last call: each ends a flight, as of the
 -- answer's instant (never before the bucket's last run, so that runs stay in order). Sent with the
 -- next call rather than on their own; until then the units still count as in flight, which only
 -- holds others back.

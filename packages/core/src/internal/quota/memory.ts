@@ -22,7 +22,7 @@ export interface Options {
   /** A token bucket keeps this many milliseconds of refill in reserve (see `QuotaStore.MemoryOptions`). */
   readonly tokenReserveMillis: number
   /** A token bucket counts its units in flight (taken, not yet answered) against its refill (see `QuotaStore.MemoryOptions`). */
-  readonly tokensInFlight: boolean
+  readonly unitsInFlight: boolean
 }
 
 /** @internal */
@@ -30,7 +30,7 @@ export const defaultOptions: Options = {
   windowSlots: 20,
   adaptiveMemoryMillis: 10 * 60_000,
   tokenReserveMillis: 0,
-  tokensInFlight: false
+  unitsInFlight: false
 }
 
 const WINDOW = 0
@@ -96,13 +96,13 @@ const makeState = (limit: Limit, slots: number, now: number, options: Options): 
       const state = new BucketState(WINDOW, limit.limit, limit.windowMillis, width, now)
       state.runAt = new Float64Array(slots + 2)
       state.slotUnits = new Float64Array(slots + 2)
-      state.tracksInFlight = options.tokensInFlight
+      state.tracksInFlight = options.unitsInFlight
       return state
     }
     case "TokenBucket": {
       const state = new BucketState(TOKEN, limit.capacity, limit.refillPerSecond / 1000, 0, now)
       state.reserve = (limit.refillPerSecond / 1000) * options.tokenReserveMillis
-      state.tracksInFlight = options.tokensInFlight
+      state.tracksInFlight = options.unitsInFlight
       return state
     }
     case "Concurrency":

@@ -132,51 +132,63 @@ describe("inFlight: the adaptive limit", () => {
 })
 
 describe("inFlight: the opening under a pacing admission", () => {
-  it("opens to the calls held and waiting, up to openUpTo (half the ceiling), never lower, only while opening", () => {
-    expect(t.openUpTo).toBe(32)
+  it("opens to the calls held and waiting, up to openUpTo (a quarter of the ceiling), never lower, only while opening", () => {
+    expect(t.openUpTo).toBe(16)
     const s = inFlight.initial(4, t, true)
-    // onboarding's first wave: 26 batches admitted at once
-    expect(inFlight.opened(s, 26, t).limit).toBe(26)
-    expect(inFlight.opened(s, 500, t).limit).toBe(32)
-    expect(inFlight.opened(inFlight.opened(s, 26, t), 10, t).limit).toBe(26)
+    expect(inFlight.opened(s, 12, t).limit).toBe(12)
+    // onboarding's first wave: 26 batches admitted at once, 16 of them in flight
+    expect(inFlight.opened(s, 26, t).limit).toBe(16)
+    expect(inFlight.opened(inFlight.opened(s, 12, t), 10, t).limit).toBe(12)
     // not opening (an admission that does not pace, or after a sign of load): demand changes nothing
     expect(inFlight.opened(inFlight.initial(4, t), 26, t).limit).toBe(4)
   })
 
-  it("a throttling answer while opening drops the limit back to where it started and ends the opening", () => {
+  it("a 429 under a pacing admission ends the opening where the limit is and never cuts it: the Throttler holds the bucket that refused", () => {
     const open = inFlight.opened(inFlight.initial(4, t, true), 30, t)
-    const cut = inFlight.step(open, { kind: "k", millis: 100, saturated: true, throttled: true, inFlight: 30 }, t)
+    const refused = inFlight.step(open, { kind: "k", millis: 100, saturated: true, throttled: true, inFlight: 16 }, t)
+    expect(refused.opening).toBe(false)
+    expect(refused.limit).toBe(16)
+    // more 429s, round trip after round trip, leave it where it is
+    const held = feed(refused, 100, () => ({ throttled: true, saturated: false, inFlight: 16 }))
+    expect(held.limit).toBe(16)
+    // demand no longer raises it
+    expect(inFlight.opened(held, 30, t).limit).toBe(16)
+  })
+
+  it("a 503 or 504 while opening drops the limit back to where it started and ends the opening", () => {
+    const open = inFlight.opened(inFlight.initial(4, t, true), 30, t)
+    const cut = inFlight.step(open, { kind: "k", millis: 100, saturated: true, throttled: true, overloaded: true, inFlight: 16 }, t)
     expect(cut.opening).toBe(false)
     expect(cut.limit).toBe(4)
-    // the other 29 calls sent before the cut do not cut it again; after them, the usual backoff
-    const held = feed(cut, 29, () => ({ throttled: true, inFlight: 29 }))
+    // the other 15 calls sent before the cut do not cut it again; after them, the usual backoff
+    const held = feed(cut, 15, () => ({ throttled: true, overloaded: true, inFlight: 15 }))
     expect(held.limit).toBe(4)
-    expect(feed(held, 1, () => ({ throttled: true, inFlight: 4 })).limit).toBeCloseTo(4 * t.backoff)
+    expect(feed(held, 1, () => ({ throttled: true, overloaded: true, inFlight: 4 })).limit).toBeCloseTo(4 * t.backoff)
     // demand no longer raises it
     expect(inFlight.opened(held, 30, t).limit).toBe(4)
   })
 
   it("latency above growBelow ends the opening where the limit is", () => {
-    const open = inFlight.opened(inFlight.initial(4, t, true), 20, t)
-    const fast = feed(open, 40, () => ({ saturated: false, inFlight: 20 }))
+    const open = inFlight.opened(inFlight.initial(4, t, true), 12, t)
+    const fast = feed(open, 40, () => ({ saturated: false, inFlight: 12 }))
     expect(fast.opening).toBe(true)
-    expect(fast.limit).toBe(20)
+    expect(fast.limit).toBe(12)
     // Graph slows down (ratio between growBelow and shrinkAbove): the opening ends, the limit holds
     let slow = fast
-    while (slow.opening) slow = feed(slow, 1, () => ({ millis: 180, inFlight: 20 }))
+    while (slow.opening) slow = feed(slow, 1, () => ({ millis: 180, inFlight: 12 }))
     expect(slow.ratio).toBeGreaterThan(t.growBelow)
-    expect(slow.limit).toBe(20)
-    expect(inFlight.opened(slow, 30, t).limit).toBe(20)
+    expect(slow.limit).toBe(12)
+    expect(inFlight.opened(slow, 30, t).limit).toBe(12)
   })
 
   it("below openUpTo the opening limit follows demand, not answers; from openUpTo it grows as usual", () => {
     const open = inFlight.opened(inFlight.initial(4, t, true), 10, t)
     expect(feed(open, 50, () => ({ inFlight: 10 })).limit).toBe(10)
     const top = inFlight.opened(open, 100, t)
-    expect(top.limit).toBe(32)
-    const grown = feed(top, 32, () => ({ inFlight: 32 }))
-    expect(grown.limit).toBeGreaterThan(32.9)
-    expect(grown.limit).toBeLessThan(34)
+    expect(top.limit).toBe(16)
+    const grown = feed(top, 16, () => ({ inFlight: 16 }))
+    expect(grown.limit).toBeGreaterThan(16.9)
+    expect(grown.limit).toBeLessThan(18)
   })
 
   it.prop("opening never leaves the bounds, never lowers the limit, never passes openUpTo", [
@@ -195,13 +207,13 @@ describe("inFlight: the opening under a pacing admission", () => {
     }
   })
 
-  it.effect("the gate: a pacing admission's 26 admitted batches go at once; otherwise 4 at a time", () =>
+  it.effect("the gate: a pacing admission's 12 admitted batches go at once; otherwise 4 at a time", () =>
     Effect.gen(function*() {
       const wave = (paced: boolean) =>
         Effect.gen(function*() {
           const gate = yield* inFlight.make({ _tag: "Adaptive", initial: 4, tuning: t }, { paced })
           const calls = Effect.forEach(
-            Array.from({ length: 26 }, () => gate.withSlot(Effect.sleep("200 millis"))),
+            Array.from({ length: 12 }, () => gate.withSlot(Effect.sleep("200 millis"))),
             (call) => call,
             { concurrency: "unbounded", discard: true }
           )
@@ -212,7 +224,7 @@ describe("inFlight: the opening under a pacing admission", () => {
           yield* fiber.await
           return { firstRoundTrip, limit: gate.limit }
         })
-      expect(yield* wave(true)).toEqual({ firstRoundTrip: 26, limit: 26 })
+      expect(yield* wave(true)).toEqual({ firstRoundTrip: 12, limit: 12 })
       expect(yield* wave(false)).toEqual({ firstRoundTrip: 4, limit: 4 })
     }))
 })

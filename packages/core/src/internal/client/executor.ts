@@ -497,7 +497,8 @@ const send = (ctx: Ctx, batch: PlannedBatch) =>
     yield* ctx.sending.answered(
       inFlight.kindOf(batch.shape, batch.requests.length, batch.requests[0]?.url),
       answeredAt - sentAt,
-      throttledAnswer(result)
+      throttledAnswer(result),
+      overloadedAnswer(result)
     )
     return result
   })
@@ -508,6 +509,15 @@ const throttledAnswer = (result: exchange.BatchResult): boolean => {
   if (result._tag === "Envelope") return result.responses.some((r) => inFlight.overloaded(r.status))
   return false
 }
+
+/** Whether Graph answered the batch, or items in it, 503 or 504: overloaded rather than a bucket full. */
+const overloadedAnswer = (result: exchange.BatchResult): boolean => {
+  if (result._tag === "Error") return "status" in result.error && isOverload(result.error.status)
+  if (result._tag === "Envelope") return result.responses.some((r) => isOverload(r.status))
+  return false
+}
+
+const isOverload = (status: number): boolean => status === 503 || status === 504
 
 // ---- one batch: admit, dispatch, settle ----
 

@@ -18,12 +18,13 @@
  *   (`Admission.paced`, as `layerThrottled` does), what it lets through is what the limits allow
  *   now: having all of it in flight *is* the Little's-law figure, allowed throughput × latency. So
  *   until Graph gives a sign of load, the limit follows that demand: a batch admitted while every
- *   slot is taken raises it to the calls held and waiting, up to {@link Tuning.openUpTo} (half the
- *   ceiling, as TCP's slow-start threshold), instead of climbing from 4 one round trip at a time;
+ *   slot is taken raises it to the calls held and waiting, up to {@link Tuning.openUpTo} (a quarter
+ *   of the ceiling, as TCP's slow-start threshold), instead of climbing from 4 one round trip at a time;
  *   beyond that it grows as below. The first latency ratio above {@link Tuning.growBelow} ends the
- *   opening where the limit is. The first throttling answer ends it too, and drops the limit back
- *   to where it started (unless lower already): the limits admission paces to overstate what this
- *   tenant allows (a tenant stricter than documented), so the demand it let through is no measure.
+ *   opening where the limit is. The first 429 ends it too (the limits admission paces to overstate
+ *   what this tenant allows, so the demand it let through is no measure), where the limit is: the
+ *   Throttler holds the bucket that refused. A 503 or 504 also drops the limit back to where it
+ *   started (unless lower already): Graph itself is loaded.
  *   An admission that does not pace (`layerUnthrottled`) says nothing about what Graph allows: the
  *   limit then starts at {@link defaultInitial} and only grows as below.
  * - **Additive increase.** While the gate is saturated (admitted batches wait for a slot) and round
@@ -36,9 +37,11 @@
  *   ×0.5), so it settles where latency is at most about that multiple of the unloaded latency: near
  *   the knee, where throughput is already what it will ever be, not at the ceiling. Between
  *   {@link Tuning.growBelow} and `shrinkAbove` it holds.
- * - **Multiplicative decrease** on 429, 503 and 504 (a batch answered so, or items in it): the limit
- *   is multiplied by {@link Tuning.backoff}, once per round trip (the calls already in flight when it
- *   was cut do not cut it again, as TCP's fast recovery).
+ * - **Multiplicative decrease** on 503 and 504 (a batch answered so, or items in it), and on 429
+ *   when admission does not pace: the limit is multiplied by {@link Tuning.backoff}, once per round
+ *   trip (the calls already in flight when it was cut do not cut it again, as TCP's fast recovery).
+ *   Under a pacing admission a 429 says that one bucket was full, which the Throttler learns and
+ *   holds: it ends the opening and does not cut the calls in flight for every other bucket.
  * - Bounded by a floor of 1 and the user's ceiling (`maxConcurrency`, default
  *   {@link defaultMaxConcurrency}).
 
@@ -102,9 +105,10 @@ export const defaultInitial = 4
 export const tuning = (max: number = defaultMaxConcurrency): Tuning => ({
   min: 1,
   max: Math.max(1, Math.floor(max)),
-  // TCP's slow-start threshold: half the ceiling. Opening to the whole ceiling at once put twice the
-  // calls in flight when a stricter tenant began to refuse, and more 429s before the cuts took hold
-  openUpTo: Math.max(1, Math.floor(Math.max(1, Math.floor(max)) / 2)),
+  // TCP's slow-start threshold: a quarter of the ceiling. What the opening sends before Graph's first
+  // answer is sent on the documented limits: opening to half the ceiling put 32 calls in flight when a
+  // stricter tenant's bucket was already spent (directory-report × 5: 413 429s against 180 at 16)
+  openUpTo: Math.max(1, Math.floor(Math.max(1, Math.floor(max)) / 4)),
   growBelow: 1.5,
   shrinkAbove: 2,
   backoff: 0.7,
@@ -139,6 +143,8 @@ export interface State {
    * ({@link opened}). Ends at the first throttling answer or latency ratio above `growBelow`.
    */
   readonly opening: boolean
+  /** Admission paces to the limits and learns from 429s (see {@link Context.paced}). */
+  readonly paced: boolean
 }
 
 /** What one answered `$batch` call tells the limit. */
@@ -151,6 +157,8 @@ export interface Answer {
   readonly saturated: boolean
   /** Answered 429, 503 or 504 (the batch, or items in it). */
   readonly throttled: boolean
+  /** Answered 503 or 504 (the batch, or items in it): Graph is overloaded, not a bucket full. */
+  readonly overloaded?: boolean
   /** Calls in flight when it was answered, itself included. */
   readonly inFlight: number
 }
@@ -169,7 +177,8 @@ export const initial = (start: number, t: Tuning, opening = false): State => ({
   recoverUntil: 0,
   kinds: new Map(),
   start: clamp(start, t),
-  opening
+  opening,
+  paced: opening
 })
 
 /**
@@ -213,7 +222,12 @@ export const step = (state: State, answer: Answer, t: Tuning): State => {
   let limit = state.limit
   let recoverUntil = state.recoverUntil
   const opening = state.opening && !answer.throttled && ratio <= t.growBelow
-  if (answer.throttled) {
+  const bucketOnly = state.paced && answer.throttled && answer.overloaded !== true
+  if (bucketOnly) {
+    // a 429 under pacing admission: a bucket was full, and the Throttler learns that bucket (its
+    // limit, its pause) and holds what goes to it; Graph is not overloaded, so the calls in flight for
+    // other buckets are not cut (one home for what a 429 means). It ends the opening all the same
+  } else if (answer.throttled) {
     if (answers > state.recoverUntil) {
       // while opening, the demand the limit followed was admitted against limits this tenant does
       // not give: back to the start, from where it grows as usual
@@ -229,7 +243,16 @@ export const step = (state: State, answer: Answer, t: Tuning): State => {
     // below `openUpTo` an opening limit already follows demand (`opened`)
     limit = limit + 1 / Math.max(1, limit)
   }
-  return { limit: clamp(limit, t), ratio, answers, recoverUntil, kinds: state.kinds, start: state.start, opening }
+  return {
+    limit: clamp(limit, t),
+    ratio,
+    answers,
+    recoverUntil,
+    kinds: state.kinds,
+    start: state.start,
+    opening,
+    paced: state.paced
+  }
 }
 
 /** Path segments that name an item rather than a resource: GUIDs, numbers, addresses, long keys. */
@@ -323,7 +346,7 @@ export class Gate {
    * An answered call, reported while it still holds its slot: the limit takes a step, and the
    * gate's size and the `msgraph_inflight_limit` gauge follow it.
    */
-  answered(kind: string, millis: number, throttled: boolean): Effect.Effect<void> {
+  answered(kind: string, millis: number, throttled: boolean, overloaded = false): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (this.state === undefined) return Effect.void
       const before = this.slots.permits
@@ -331,6 +354,7 @@ export class Gate {
         kind,
         millis,
         throttled,
+        overloaded,
         saturated: this.slots.waiters > 0,
         inFlight: this.slots.held
       }, this.tuning!)

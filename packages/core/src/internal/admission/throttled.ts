@@ -256,28 +256,19 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
           if (permit !== undefined) permits.push(permit)
         }
         // called once the batch is answered (or was never sent): window units count from the answer
-        const settleFrom = (i: number): Step<void> => {
+        // each permit in turn, synchronously while the store answers at once
+        const eachFrom = (op: (permit: (typeof permits)[number]) => Step<void>, i: number): Step<void> => {
           for (; i < permits.length; i++) {
-            const step = direct.settle(permits[i]!)
+            const step = op(permits[i]!)
             if (Effect.isEffect(step)) {
               const next = i + 1
-              return andThen(step, () => settleFrom(next))
+              return andThen(step, () => eachFrom(op, next))
             }
           }
           return undefined
         }
-        const releaseAll = Effect.suspend(() => Effect.orDie(toEffect(settleFrom(0))))
-        const revokeFrom = (i: number): Step<void> => {
-          for (; i < permits.length; i++) {
-            const step = direct.revoke(permits[i]!)
-            if (Effect.isEffect(step)) {
-              const next = i + 1
-              return andThen(step, () => revokeFrom(next))
-            }
-          }
-          return undefined
-        }
-        const revokeAll = Effect.suspend(() => Effect.orDie(toEffect(revokeFrom(0))))
+        const releaseAll = Effect.suspend(() => Effect.orDie(toEffect(eachFrom(direct.settle, 0))))
+        const revokeAll = Effect.suspend(() => Effect.orDie(toEffect(eachFrom(direct.revoke, 0))))
         // asked just before sending: a batch found fresh is sent
         const stale = () => {
           if (permits.some((p) => direct.stale(p))) return true

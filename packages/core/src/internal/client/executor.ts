@@ -497,27 +497,18 @@ const send = (ctx: Ctx, batch: PlannedBatch) =>
     yield* ctx.sending.answered(
       inFlight.kindOf(batch.shape, batch.requests.length, batch.requests[0]?.url),
       answeredAt - sentAt,
-      throttledAnswer(result),
-      overloadedAnswer(result)
+      answerHas(result, inFlight.overloaded),
+      answerHas(result, inFlight.unavailable)
     )
     return result
   })
 
-/** Whether a batch's answer says Graph is throttling or overloaded: the batch, or items in it, 429/503/504. */
-const throttledAnswer = (result: exchange.BatchResult): boolean => {
-  if (result._tag === "Error") return "status" in result.error && inFlight.overloaded(result.error.status)
-  if (result._tag === "Envelope") return result.responses.some((r) => inFlight.overloaded(r.status))
+/** Whether a batch's answer, the batch or items in it, has a status that `is` picks. */
+const answerHas = (result: exchange.BatchResult, is: (status: number) => boolean): boolean => {
+  if (result._tag === "Error") return "status" in result.error && is(result.error.status)
+  if (result._tag === "Envelope") return result.responses.some((r) => is(r.status))
   return false
 }
-
-/** Whether Graph answered the batch, or items in it, 503 or 504: overloaded rather than a bucket full. */
-const overloadedAnswer = (result: exchange.BatchResult): boolean => {
-  if (result._tag === "Error") return "status" in result.error && isOverload(result.error.status)
-  if (result._tag === "Envelope") return result.responses.some((r) => isOverload(r.status))
-  return false
-}
-
-const isOverload = (status: number): boolean => status === 503 || status === 504
 
 // ---- one batch: admit, dispatch, settle ----
 

@@ -291,6 +291,9 @@ export interface Context {
 /** Statuses that say Graph is throttling or overloaded. */
 export const overloaded = (status: number): boolean => status === 429 || status === 503 || status === 504
 
+/** Statuses that say Graph itself is overloaded, not that a bucket is full. */
+export const unavailable = (status: number): boolean => status === 503 || status === 504
+
 /**
  * The `$batch` calls in flight: a {@link FairGate} (slots go to batches in the order they were
  * admitted) whose size is fixed, or set by {@link step} after every answer.

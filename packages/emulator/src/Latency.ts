@@ -115,6 +115,27 @@ export const least = (model: LatencyModel): number => model.baseMillis
 export const expected = (model: LatencyModel): number => model.baseMillis + model.jitterMillis / 2
 
 /**
+ * The profile in which every latency takes its mean ({@link expected}) and nothing varies. The
+ * duration lower bound counted on it is what no client beats *on average* over the seeds, when
+ * latencies are drawn independently of what the client does (the load model off): each of the
+ * bound's terms is a sum of latencies along a path or over a bucket's requests, whose expectation is
+ * the sum of the means, and the expected time of a run is at least the expected value of each term
+ * (except the concurrency term's rounding, `⌈n/permits⌉` requests on one slot, which can exceed
+ * that expectation by less than one mean latency per bucket).
+ * The bound on {@link least} latencies holds for every single run; this one says how far a client is
+ * from a perfect one where latency, not a limit, binds (benchmarks section a and b).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const atMean = (profile: Profile): Profile => {
+  const mean = (model: LatencyModel): LatencyModel => ({ baseMillis: expected(model), jitterMillis: 0 })
+  const services = {} as Record<ServiceName, LatencyModel>
+  for (const name of serviceNames) services[name] = mean(profile.services[name])
+  return { roundTrip: mean(profile.roundTrip), services }
+}
+
+/**
  * Whether a model ever takes time.
  *
  * @since 0.1.0

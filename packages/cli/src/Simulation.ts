@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { type DependencyResolver, GraphClient, TokenProvider, type ValidationError, VirtualClock, type Workload } from "@effect-msgraph/core"
+import { type Admission, type DependencyResolver, GraphClient, TokenProvider, type ValidationError, VirtualClock, type Workload } from "@effect-msgraph/core"
 import { type Audit, Emulator, Faults, Latency } from "@effect-msgraph/emulator"
 import { HttpClient } from "@effect/platform"
 import { Effect, Layer, Stream } from "effect"
@@ -67,6 +67,11 @@ export interface Options {
    * uses), `none`, or a whole `Latency.Profile`.
    */
   readonly latency?: LatencyOption
+  /**
+   * What the client assumes Graph takes at least (`Admission.LeastLatency`): by default the
+   * simulated model's least ({@link leastLatencyOf}), which it never goes below.
+   */
+  readonly leastLatency?: Admission.LeastLatency
   readonly client?: GraphClient.GraphClient.Options
   /** Send without client-side throttling, relying on Retry-After (default false). */
   readonly unthrottled?: boolean
@@ -116,6 +121,23 @@ export const planningOptions = (
       perRoundTripMillis: Latency.expected(profile.roundTrip)
     },
     concurrency: client.concurrency ?? 4
+  }
+}
+
+/**
+ * What the simulated Graph takes at least (`Admission.LeastLatency`): each model's `baseMillis`
+ * (`Latency.least`). The emulator sleeps a call's round trip before it counts any of its items, and
+ * an item's own latency after counting it, and never less than these: the client in `simulate`
+ * knows the model it runs against, as `planningOptions` does.
+ *
+ * @since 0.1.0
+ * @category latency
+ */
+export const leastLatencyOf = (latency: LatencyOption): Admission.LeastLatency => {
+  const profile = latencyProfile(latency)
+  return {
+    perRoundTripMillis: Latency.least(profile.roundTrip),
+    perItemMillis: (request) => Latency.least(Latency.itemOf(profile, request.url))
   }
 }
 
@@ -173,7 +195,13 @@ export const simulate = (
   }).pipe(
     Layer.provide(Layer.mergeAll(
       TokenProvider.layerStatic("simulated-token"),
-      admissionLayer({ tenantSize, delegated: true, identity: Emulator.defaultIdentity, unthrottled: options.unthrottled }),
+      admissionLayer({
+        tenantSize,
+        delegated: true,
+        identity: Emulator.defaultIdentity,
+        unthrottled: options.unthrottled,
+        leastLatency: options.leastLatency ?? leastLatencyOf(latency)
+      }),
       http
     )),
     Layer.provideMerge(emulator)

@@ -84,10 +84,47 @@ export interface Permission {
    * then runs `revoke` instead of `release` and sends its requests again through admission.
    */
   readonly stale?: (() => boolean) | undefined
+  /**
+   * `release` for a batch Graph answered (an HTTP response, not a transport failure): what Graph
+   * counted, it counted some time before the answer, and an admission that knows how long at least
+   * (see {@link LeastLatency}) dates window units that much earlier. Absent: `release`.
+   */
+  readonly answered?: Effect.Effect<void> | undefined
   /** `release` for a batch not sent after all: what it took is given back. */
   readonly revoke?: Effect.Effect<void> | undefined
   /** Time spent waiting, per bucket key. */
   readonly waitedMillis: Readonly<Record<string, number>>
+}
+
+/**
+ * The least time Graph takes, by assumption, for {@link layerThrottled}: each call's round trip
+ * before Graph counts any of its items (connection, transit, the envelope), and each item's own
+ * run after Graph counted it (by its request). A window unit is counted by Graph some time between
+ * the send and the answer; with these the throttled admission dates it at the answer less the
+ * item's least run and the least round trip (the next request on the window is counted no sooner
+ * than that after its admission), instead of at the answer, so its place in the window frees that
+ * much sooner. Sound only while every real latency is at least the assumed one: a shorter one can
+ * make a window take more than its limit (429s at documented limits). Absent: no assumption (0).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LeastLatency {
+  /** The least time from a call's send to Graph counting the first of its items. */
+  readonly perRoundTripMillis: number
+  /** The least time from Graph counting an item to the call's answer. */
+  readonly perItemMillis: (request: BatchRequestItem) => number
+}
+
+/**
+ * How {@link layerThrottled} admits.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ThrottledOptions {
+  /** What Graph takes at least (see {@link LeastLatency}); absent, window units are dated at the answer. */
+  readonly leastLatency?: LeastLatency | undefined
 }
 
 /**
@@ -164,13 +201,18 @@ export const layerUnthrottled: Layer.Layer<Admission> = Layer.succeed(Admission,
 /**
  * Proactive throttling: every batch is priced by the `CostCalculator` and admitted by the
  * `Throttler` before it is sent. `identity` names the tenant, app and acting user that buckets are
- * keyed by. See `GraphClient.layerThrottled`.
+ * keyed by; `options.leastLatency`, what Graph takes at least ({@link LeastLatency}). See
+ * `GraphClient.layerThrottled`.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerThrottled = (
-  identity: LimitCatalog.Identity
+  identity: LimitCatalog.Identity,
+  options: ThrottledOptions = {}
 ): Layer.Layer<Admission, never, Throttler | CostCalculator | LimitCatalog> =>
   // the Throttler admits what the limits allow now: the client may have all of it in flight
-  Layer.effect(Admission, Effect.map(throttledAdmission.make({ identity }), (service) => ({ ...service, paced: true })))
+  Layer.effect(
+    Admission,
+    Effect.map(throttledAdmission.make({ identity, leastLatency: options.leastLatency }), (service) => ({ ...service, paced: true }))
+  )

@@ -544,18 +544,21 @@ export const make = (
  * - Every answer goes back to the Throttler (Retry-After, `x-ms-throttle-scope`, utilisation
  *   headers, adaptive limits).
  *
- * `identity` names the tenant, app and acting user that buckets are keyed by.
+ * `identity` names the tenant, app and acting user that buckets are keyed by. `options.leastLatency`
+ * is what Graph takes at least, by assumption (`Admission.LeastLatency`): with it a window's place
+ * frees that much sooner after each answer; absent, none is assumed.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerThrottled = (
-  identity: LimitCatalog.LimitCatalog.Identity
+  identity: LimitCatalog.LimitCatalog.Identity,
+  options: AdmissionPort.ThrottledOptions = {}
 ): Layer.Layer<Admission, never, Throttler.Throttler | CostCalculator.CostCalculator | LimitCatalog.LimitCatalog> =>
-  AdmissionPort.layerThrottled(identity)
+  AdmissionPort.layerThrottled(identity, options)
 
 /**
- * {@link layerThrottled} with an in-memory Throttler and the built-in catalogue, configured by
+ * {@link layerThrottled} (with `leastLatency`, if given) with an in-memory Throttler and the built-in catalogue, configured by
  * `catalog` (tenant size, delegated or app-only, B2C, overrides) and `throttler` (policies, and the
  * in-memory store's options under `store`; token buckets keep {@link defaultTokenReserveMillis} of
  * refill in reserve unless `store.tokenReserveMillis` says otherwise, and token buckets and
@@ -566,12 +569,12 @@ export const layerThrottled = (
  */
 export const layerThrottledMemory = (
   identity: LimitCatalog.LimitCatalog.Identity,
-  options: {
+  options: AdmissionPort.ThrottledOptions & {
     readonly catalog?: LimitCatalog.LimitCatalog.Options
     readonly throttler?: Throttler.Throttler.Options & { readonly store?: QuotaStore.QuotaStore.MemoryOptions }
   } = {}
 ): Layer.Layer<Admission, LimitCatalog.InvalidOverride | LimitCatalog.InvalidCatalog> =>
-  layerThrottled(identity).pipe(
+  layerThrottled(identity, { leastLatency: options.leastLatency }).pipe(
     Layer.provide(Layer.merge(
       Throttler.layerMemory({
         ...options.throttler,

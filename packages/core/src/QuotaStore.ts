@@ -88,7 +88,7 @@ export type TakeResult = Taken | Blocked
  *   A negative cost on a token bucket gives units back (a request admitted and then not sent, or
  *   refused by Graph, see `Throttler`), up to the bucket's capacity less its units in flight.
  * - `Redate`: the request taken at `takenAtMillis` was answered now. Its sliding-window entries are
- *   counted from now on instead (the server counted them on arrival, which is no later than now):
+ *   counted from now (or from `datedAtMillis`) on instead (the server counted them on arrival, which is no later than now):
  *   units in flight land (see `MemoryOptions.unitsInFlight`), and otherwise units that had already
  *   left the window are counted again from now. Its token-bucket entries are no longer in flight.
  *   Concurrency is left alone.
@@ -99,7 +99,19 @@ export type TakeResult = Taken | Blocked
 export type Adjustment =
   | { readonly _tag: "Scale"; readonly factor: number }
   | { readonly _tag: "Charge" }
-  | { readonly _tag: "Redate"; readonly takenAtMillis: number }
+  | {
+    readonly _tag: "Redate"
+    readonly takenAtMillis: number
+    /**
+     * When its window units are dated (default: now). A caller that knows Graph counted the
+     * request some time before its answer, and counts a request admitted later some time after its
+     * admission, may give an earlier instant (see `Throttler.AnsweredOptions`). Stores take it no
+     * earlier than `takenAtMillis` nor later than now, and may date later than asked (the in-memory
+     * and Redis stores never date a run before a window's newest, so that runs stay in order):
+     * later only holds others back.
+     */
+    readonly datedAtMillis?: number | undefined
+  }
 
 /**
  * A store could not be reached or answered nonsense. The in-memory store never fails.

@@ -77,6 +77,24 @@ export interface AdmitOptions {
 }
 
 /**
+ * What the caller knows of an answered request's timing, for {@link ThrottlerService.answered}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AnsweredOptions {
+  /**
+   * How long before now its window units may be dated (default 0: at the answer). Sound when it is
+   * at most the least time from Graph's count of this request to its answer, plus the least time
+   * from the admission of any later request on the same windows to Graph's count of that one: a
+   * window checks admissions, and a request admitted `W` after the date is then counted at least
+   * `W` after this one was. Both are assumptions of the caller (a latency model, see
+   * `Admission.LeastLatency`); never earlier than the admission.
+   */
+  readonly datedBeforeMillis?: number | undefined
+}
+
+/**
  * A request to admit, for {@link ThrottlerService.admitAll}.
  *
  * @since 0.1.0
@@ -172,10 +190,11 @@ export interface ThrottlerService {
    * the client admitted it (queueing, connection set-up, transit) and no later than its answer, so
    * counting from the answer is the only date that is sure not to be early. Its units are no longer
    * in flight (see `QuotaStore.MemoryOptions.unitsInFlight`): a token bucket refills fully again, and
-   * a window's units, counted as taken now until then, are dated now. Nothing changes for
-   * concurrency buckets, nor for windows that do not count flights when no time has passed.
+   * a window's units, counted as taken now until then, are dated now (or `datedBeforeMillis` earlier, see
+   * {@link AnsweredOptions}). Nothing changes for concurrency buckets, nor for windows that do not
+   * count flights when no time has passed.
    */
-  readonly answered: (permit: Permit) => Effect.Effect<void, QuotaStore.QuotaStoreError>
+  readonly answered: (permit: Permit, options?: AnsweredOptions) => Effect.Effect<void, QuotaStore.QuotaStoreError>
   /**
    * Runs `self` once admitted, and releases the permit when it completes, fails or is interrupted.
    */
@@ -425,7 +444,7 @@ const serviceOver = (
           : Effect.map(runner.toEffect(step as runner.Step<Permit | undefined>), Option.fromNullable)
       }),
     release,
-    answered: (permit) => Effect.suspend(() => runner.toEffect(runner.answered(run, permit as Waiter))),
+    answered: (permit, opts) => Effect.suspend(() => runner.toEffect(runner.answered(run, permit as Waiter, opts?.datedBeforeMillis))),
     withPermit: (demands, opts) => (self) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(restore(admit(demands, opts)), (permit) =>
@@ -464,7 +483,8 @@ export const make = (
         // the caller checked the demands: one the throttler refuses outright is a defect
         return isThrottleError(step) ? Effect.die(step) : step as runner.Step<Permit | undefined>
       },
-      settle: (permit) => runner.andThen(runner.answered(run, permit as Waiter), () => runner.release(run, permit as Waiter)),
+      settle: (permit, datedBeforeMillis) =>
+        runner.andThen(runner.answered(run, permit as Waiter, datedBeforeMillis), () => runner.release(run, permit as Waiter)),
       feedbackAll: feedback.feedbackAll,
       stale: (permit) => feedback.stale(permit.entries, permit.admittedAt),
       revoke: (permit) => runner.andThen(runner.revoke(run, permit as Waiter), () => feedback.revoked(permit.entries as ReadonlyArray<Demand>)),

@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import { CostCalculator, GraphClient, LimitCatalog, Throttler } from "@effect-msgraph/core"
+import { type Admission, CostCalculator, GraphClient, LimitCatalog, Throttler } from "@effect-msgraph/core"
 import { RedisQuotaStore } from "@effect-msgraph/quota-redis"
 import { Layer } from "effect"
 
@@ -23,6 +23,8 @@ export interface AdmissionOptions {
   readonly quotaStore?: string | undefined
   /** With `quotaStore`: the lifetime of a permit's lease in Redis (`RedisQuotaStore` default otherwise). */
   readonly leaseMillis?: number | undefined
+  /** What Graph takes at least, by assumption (`Admission.LeastLatency`): `simulate` knows its model's. */
+  readonly leastLatency?: Admission.LeastLatency | undefined
 }
 
 /** @internal */
@@ -30,7 +32,7 @@ export const admissionLayer = (options: AdmissionOptions): Layer.Layer<GraphClie
   if (options.unthrottled === true) return GraphClient.layerUnthrottled
   const catalog = { tenantSize: options.tenantSize, delegated: options.delegated }
   if (options.quotaStore === undefined) {
-    return GraphClient.layerThrottledMemory(options.identity, { catalog }).pipe(Layer.orDie) // the built-in catalogue without overrides is valid
+    return GraphClient.layerThrottledMemory(options.identity, { catalog, leastLatency: options.leastLatency }).pipe(Layer.orDie) // the built-in catalogue without overrides is valid
   }
   const store = RedisQuotaStore.layer({
     url: options.quotaStore,
@@ -38,7 +40,7 @@ export const admissionLayer = (options: AdmissionOptions): Layer.Layer<GraphClie
     unitsInFlight: true,
     ...(options.leaseMillis === undefined ? {} : { leaseMillis: options.leaseMillis })
   })
-  return GraphClient.layerThrottled(options.identity).pipe(
+  return GraphClient.layerThrottled(options.identity, { leastLatency: options.leastLatency }).pipe(
     Layer.provide(Layer.merge(Throttler.layer().pipe(Layer.provide(store)), CostCalculator.layer)),
     Layer.provide(LimitCatalog.layer(catalog)),
     Layer.orDie // the URL was checked by `run`; the built-in catalogue is valid

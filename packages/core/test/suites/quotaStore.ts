@@ -364,6 +364,86 @@ export const quotaStoreSuite = (target: StoreTarget) =>
         })
     )
 
+    it.scoped("with unitsInFlight, a Redate's datedAtMillis dates window units then, within the take and the answer", () =>
+      Effect.gen(function*() {
+        const store = yield* target.make({ unitsInFlight: true, windowSlots: 10 })
+        const w = window(1, 1000)
+        const t = TokenBucketLimit.make({ capacity: 1, refillPerSecond: 1 })
+        expect(yield* store.take([entry("w", w), entry("t", t)], 0)).toEqual({ _tag: "Taken" })
+        // answered at 400, dated at 270: the window's unit leaves at 1270; the token bucket's flight ends at the answer
+        yield* store.adjust([entry("w", w), entry("t", t)], { _tag: "Redate", takenAtMillis: 0, datedAtMillis: 270 }, 400)
+        expect(yield* store.take([entry("w", w)], 1269)).toEqual({ _tag: "Blocked", retryAtMillis: 1270, keys: ["w"] })
+        expect(yield* store.take([entry("w", w)], 1270)).toEqual({ _tag: "Taken" })
+        // an instant before the take is taken as the take's
+        yield* store.adjust([entry("w", w)], { _tag: "Redate", takenAtMillis: 1270, datedAtMillis: 500 }, 1300)
+        expect(yield* store.take([entry("w", w)], 2269)).toEqual({ _tag: "Blocked", retryAtMillis: 2270, keys: ["w"] })
+        // and one after the answer as the answer's
+        expect(yield* store.take([entry("w", w)], 2270)).toEqual({ _tag: "Taken" })
+        yield* store.adjust([entry("w", w)], { _tag: "Redate", takenAtMillis: 2270, datedAtMillis: 9000 }, 2400)
+        expect(yield* store.take([entry("w", w)], 3399)).toEqual({ _tag: "Blocked", retryAtMillis: 3400, keys: ["w"] })
+        expect(yield* store.take([entry("w", w)], 3400)).toEqual({ _tag: "Taken" })
+      }))
+
+    it.scoped.prop(
+      "with unitsInFlight, units dated their least latencies before the answer keep Graph's window within N, whenever latencies are at least those",
+      [
+        FastCheck.integer({ min: 1, max: 8 }),
+        FastCheck.integer({ min: 100, max: 2000 }),
+        // least time from an admission to Graph's count, and from the count to the answer
+        FastCheck.integer({ min: 0, max: 300 }),
+        FastCheck.integer({ min: 0, max: 300 }),
+        FastCheck.array(
+          FastCheck.record({
+            at: FastCheck.integer({ min: 0, max: 5000 }),
+            cost: FastCheck.integer({ min: 1, max: 5 }),
+            // how much longer than the least each stretch takes (0 half the time: the edge)
+            before: FastCheck.oneof(FastCheck.constant(0), FastCheck.integer({ min: 0, max: 1500 })),
+            after: FastCheck.oneof(FastCheck.constant(0), FastCheck.integer({ min: 0, max: 1500 }))
+          }),
+          { maxLength: 60 }
+        )
+      ],
+      ([limit, windowMillis, pre, post, attempts]) =>
+        Effect.gen(function*() {
+          const store = yield* target.make({ unitsInFlight: true, windowSlots: 10 })
+          const w = window(limit, windowMillis)
+          const answers: Array<{ takenAt: number; at: number; cost: number }> = []
+          const arrivals: Array<{ at: number; cost: number }> = []
+          // a greedy client: each request, in turn from its own instant, goes as soon as the store lets it
+          const queue = [...attempts].filter((a) => a.cost <= limit).sort((x, y) => x.at - y.at)
+          let now = 0
+          while (queue.length > 0) {
+            const a = queue[0]!
+            if (now < a.at) now = a.at
+            answers.sort((x, y) => x.at - y.at)
+            while (answers.length > 0 && answers[0]!.at <= now) {
+              const done = answers.shift()!
+              yield* store.adjust(
+                [entry("w", w, done.cost)],
+                { _tag: "Redate", takenAtMillis: done.takenAt, datedAtMillis: done.at - pre - post },
+                done.at
+              )
+            }
+            const outcome = yield* store.take([entry("w", w, a.cost)], now)
+            if (outcome._tag === "Taken") {
+              queue.shift()
+              const arrival = now + pre + a.before
+              arrivals.push({ at: arrival, cost: a.cost })
+              answers.push({ takenAt: now, at: arrival + post + a.after, cost: a.cost })
+              continue
+            }
+            // blocked: try again when the store says, or at the next answer
+            const next = Math.min(outcome.retryAtMillis ?? Infinity, answers.length > 0 ? Math.max(now + 1, answers[0]!.at) : Infinity)
+            now = Number.isFinite(next) ? next : now + 1
+          }
+          for (const start of arrivals) {
+            let units = 0
+            for (const b of arrivals) if (b.at >= start.at && b.at < start.at + windowMillis) units += b.cost
+            expect(units).toBeLessThanOrEqual(limit)
+          }
+        })
+    )
+
     it.scoped("charging takes units even from a bucket that does not have them", () =>
       Effect.gen(function*() {
         const store = yield* target.make({})

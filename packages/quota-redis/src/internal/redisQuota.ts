@@ -144,7 +144,11 @@ const rateOf = (entry: Entry): number =>
 
 const taken: QuotaStore.Taken = { _tag: "Taken" }
 
-/** The answers that ended flights on one bucket, not yet told to Redis: their units, the latest instant. */
+/**
+ * The answers that ended flights on one bucket, not yet told to Redis: their units, and the latest
+ * instant they are dated at (a window's: the redate's, see `QuotaStore.Adjustment`; a token bucket's:
+ * the answer).
+ */
 interface Answer {
   readonly entry: Entry
   readonly cost: number
@@ -152,6 +156,12 @@ interface Answer {
 }
 
 const noAnswers: ReadonlyArray<Answer> = []
+
+/** When a redate dates window units: `datedAtMillis` taken within `[takenAtMillis, now]`, or now. */
+const windowDate = (adjustment: Extract<QuotaStore.Adjustment, { readonly _tag: "Redate" }>, nowMillis: number): number => {
+  const asked = adjustment.datedAtMillis ?? nowMillis
+  return Math.min(nowMillis, Math.max(adjustment.takenAtMillis, asked))
+}
 
 /** At most how long an answer waits for another call to go with (less if `permitPollMillis` is). */
 const ANSWER_FLUSH_MILLIS = 10
@@ -373,7 +383,7 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
           if (moved.length === 0) return Effect.void
           // an answer that ends flights goes with the next call; a redate without flights moves units
           // earlier in the window, which must not wait
-          if (settings.unitsInFlight) return answered(moved, nowMillis, local)
+          if (settings.unitsInFlight) return answered(moved, nowMillis, windowDate(adjustment, nowMillis), local)
           return guarded(
               Effect.asVoid(call("adjust", Op.redate, moved, nowMillis, nowMillis - adjustment.takenAtMillis)),
               local
@@ -400,11 +410,13 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
     const answered = (
       entries: ReadonlyArray<Entry>,
       nowMillis: number,
+      datedAt: number,
       local: Effect.Effect<void, QuotaStore.QuotaStoreError>
     ): Effect.Effect<void, QuotaStore.QuotaStoreError> =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         if (now < fallbackUntil) return local
-        for (const entry of entries) answer(entry, entry.cost, nowMillis)
+        // a window's units are dated as the redate asks; a token bucket's flight ends at the answer
+        for (const entry of entries) answer(entry, entry.cost, entry.limit._tag === "Window" ? datedAt : nowMillis)
         if (flushing) return Effect.void
         flushing = true
         return Effect.asVoid(Effect.forkIn(Effect.zipRight(Effect.sleep(Duration.millis(flushMillis)), flush), scope))

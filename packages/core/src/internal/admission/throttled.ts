@@ -12,13 +12,14 @@ import { type Classification, LimitCatalog } from "@effect-msgraph/spec/LimitCat
 import { CostExceedsCapacity } from "../../ThrottleError.js"
 import * as ThrottlePriority from "../../ThrottlePriority.js"
 import { type AnsweredRequest, type Permit, Throttler, type ThrottlerService } from "../../Throttler.js"
-import type { AdmissionService, Permission, Ticket } from "../../Admission.js"
+import type { AdmissionService, LeastLatency, Permission, Ticket } from "../../Admission.js"
 import { andThen, capacityOf as limitCapacity, type Direct, directOf, type Step, toEffect } from "../throttle/runner.js"
 import { isBinaryBody } from "@effect-msgraph/spec/Body"
 
 /** @internal */
 export interface Options {
   readonly identity: LimitCatalog.Identity
+  readonly leastLatency?: LeastLatency | undefined
 }
 
 /** A bucket's capacity; a malformed limit (the catalogue rejects them) holds nothing. */
@@ -117,6 +118,8 @@ interface Candidate {
   readonly index: number
   readonly priority: ThrottlePriority.Priority | undefined
   readonly demands: ReadonlyArray<Demand>
+  /** How long before its answer its window units are dated (see `Admission.LeastLatency`). */
+  readonly datedBeforeMillis: number
 }
 
 /**
@@ -126,7 +129,8 @@ interface Candidate {
 const directOrService = (throttler: ThrottlerService): Omit<Direct, "runner"> =>
   directOf(throttler) ?? {
     tryAdmit: (demands, options) => Effect.map(Effect.orDie(throttler.tryAdmit(demands, options)), Option.getOrUndefined),
-    settle: (permit) => Effect.orDie(Effect.zipRight(throttler.answered(permit), throttler.release(permit))),
+    settle: (permit, datedBeforeMillis) =>
+      Effect.orDie(Effect.zipRight(throttler.answered(permit, { datedBeforeMillis }), throttler.release(permit))),
     feedbackAll: (answers) => Effect.orDie(throttler.feedbackAll(answers)),
     stale: () => false,
     sending: () => undefined,
@@ -140,6 +144,19 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
     const costs = yield* CostCalculator
     const catalog = yield* LimitCatalog
     const context = catalog.context(options.identity)
+    const leastLatency = options.leastLatency
+    /**
+     * How long before its answer Graph counted an item at the latest, plus how long after its
+     * admission Graph counts any later item at the soonest: its item's least run and the least round
+     * trip (see `Admission.LeastLatency`). 0 without an assumption, or for one that is not a
+     * non-negative number.
+     */
+    const datedBeforeOf = (request: BatchRequestItem): number => {
+      if (leastLatency === undefined) return 0
+      const roundTrip = leastLatency.perRoundTripMillis
+      const item = leastLatency.perItemMillis(request)
+      return roundTrip >= 0 && item >= 0 && Number.isFinite(roundTrip + item) ? roundTrip + item : 0
+    }
 
     const priceOf = (item: BatchRequestItem) => {
       const bytes = bodyBytes(item)
@@ -222,6 +239,12 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
       Effect.suspend(() => {
         const send: Array<{ index: number; headers: Readonly<Record<string, string>>; handle: unknown }> = []
         const permits: Array<Permit> = []
+        // each permit's `datedBeforeMillis`, by position in `permits`
+        const datedBefore: Array<number> = []
+        const hold = (permit: Permit, millis: number) => {
+          permits.push(permit)
+          datedBefore.push(millis)
+        }
         const waitedMillis: Record<string, number> = {}
         // concurrency: a sequential batch runs one item at a time, so one permit per key covers it;
         // Graph runs at most `permits` Outlook items of a parallel batch at once
@@ -253,13 +276,13 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
             headers: ThrottlePriority.headersFor(candidate.priority, candidate.demands),
             handle
           })
-          if (permit !== undefined) permits.push(permit)
+          if (permit !== undefined) hold(permit, candidate.datedBeforeMillis)
         }
         // called once the batch is answered (or was never sent): window units count from the answer
         // each permit in turn, synchronously while the store answers at once
-        const eachFrom = (op: (permit: (typeof permits)[number]) => Step<void>, i: number): Step<void> => {
+        const eachFrom = (op: (permit: (typeof permits)[number], i: number) => Step<void>, i: number): Step<void> => {
           for (; i < permits.length; i++) {
-            const step = op(permits[i]!)
+            const step = op(permits[i]!, i)
             if (Effect.isEffect(step)) {
               const next = i + 1
               return andThen(step, () => eachFrom(op, next))
@@ -267,8 +290,12 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
           }
           return undefined
         }
-        const releaseAll = Effect.suspend(() => Effect.orDie(toEffect(eachFrom(direct.settle, 0))))
-        const revokeAll = Effect.suspend(() => Effect.orDie(toEffect(eachFrom(direct.revoke, 0))))
+        const releaseAll = Effect.suspend(() => Effect.orDie(toEffect(eachFrom((p) => direct.settle(p), 0))))
+        // Graph answered: each permit's window units are dated its `datedBeforeMillis` before now
+        const answeredAll = leastLatency === undefined
+          ? releaseAll
+          : Effect.suspend(() => Effect.orDie(toEffect(eachFrom((p, i) => direct.settle(p, datedBefore[i]), 0))))
+        const revokeAll = Effect.suspend(() => Effect.orDie(toEffect(eachFrom((p) => direct.revoke(p), 0))))
         // asked just before sending: a batch found fresh is sent
         const stale = () => {
           if (permits.some((p) => direct.stale(p))) return true
@@ -350,13 +377,14 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
             )
             const waited = permit.admittedAt - permit.arrivedAt
             if (waited > 0) for (const d of merged) waitedMillis[d.key] = waited
-            permits.push(permit)
+            // one permit for the group: dated by the least sure of its items
+            hold(permit, Math.min(...group.map((c) => c.datedBeforeMillis)))
             for (const candidate of group) commit(candidate, share(candidate.demands), undefined, permit.admittedAt)
             left = yield* Effect.orDie(toEffect(sweep(left.filter((c) => !group.includes(c)))))
           }
           send.sort((a, b) => a.index - b.index)
           const deferred = [...left.map((c) => c.index), ...held].sort((a, b) => a - b)
-          return { send, deferred, release: releaseAll, stale, revoke: revokeAll, waitedMillis } satisfies Permission
+          return { send, deferred, release: releaseAll, answered: answeredAll, stale, revoke: revokeAll, waitedMillis } satisfies Permission
         }).pipe(Effect.ensuring(Effect.sync(() => track(candidates, -1))))).pipe(Effect.onInterrupt(() => releaseAll))
       })
 
@@ -394,7 +422,7 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
             if (sequential) stopped = true
             continue
           }
-          candidates.push({ index, priority, demands })
+          candidates.push({ index, priority, demands, datedBeforeMillis: datedBeforeOf(request) })
         }
         return { rejected, acquire: acquire(sequential, candidates, held) } satisfies Ticket
       })

@@ -589,12 +589,16 @@ const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitte
     yield* Effect.annotateCurrentSpan("batch.depth", recordDepth(ctx, sent.requests))
     // attempts, first sends and spans are taken once the batch holds a send slot: up to `live`
     // batches wait for one, and what they held would outlive young-generation collections
+    // whether Graph answered with an envelope: its items ran before the answer (see `Permission.answered`)
+    let answered = false
     const sendNow = Effect.zipRight(
       Effect.forEach(sent.requests, (item) => {
         ledger.sending(item.id, admitted)
         return spans.start(item)
       }, { discard: true }),
-      send(ctx, sent)
+      Effect.tap(send(ctx, sent), (result) => {
+        answered = result._tag === "Envelope"
+      })
     )
     // admitted on a share Graph has since refused or shown too high: not sent, admitted again
     let revoked = false
@@ -604,7 +608,13 @@ const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitte
       return Effect.succeed(undefined)
     })
     const result = yield* ctx.sending.withSlot(sendOrRevoke).pipe(
-      Effect.ensuring(Effect.suspend(() => revoked ? permission.revoke ?? permission.release : permission.release))
+      Effect.ensuring(Effect.suspend(() =>
+        revoked
+          ? permission.revoke ?? permission.release
+          : answered
+          ? permission.answered ?? permission.release
+          : permission.release
+      ))
     )
     return { sent, result }
   })

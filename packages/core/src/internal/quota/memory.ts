@@ -238,6 +238,13 @@ const apply = (state: BucketState, cost: number, now: number): void => {
   else state.units += cost
 }
 
+/** `date`, or a window's newest run's date when that is later: runs are kept in date order. */
+const notBeforeNewest = (state: BucketState, date: number): number => {
+  if (state.count === 0) return date
+  const newest = state.runAt![(state.head + state.count - 1) % state.runAt!.length]!
+  return newest > date ? newest : date
+}
+
 /**
  * A take (not a charge: the server's own correction) is in flight until answered, when the bucket
  * tracks flights. A token bucket's units are taken now and hold its refill back; a window's units
@@ -384,13 +391,16 @@ export class MemoryQuota {
   }
 
   /**
-   * The request taken at `takenAt` was answered at `now`. Window units move to a run dated `now`:
-   * they are counted until `now + W`. When the window tracks flights they floated until now; otherwise
-   * they come out of the run of their sub-window, and a unit already gone is counted again. Dates only
-   * move later, so the window stays conservative. A token bucket's units are no longer in flight.
+   * The request taken at `takenAt` was answered at `now`. Window units move to a run dated `datedAt`
+   * (default `now`, taken within `[takenAt, now]`, and no earlier than the window's newest run, so
+   * that runs stay in date order): they are counted until that date plus `W`. When the window tracks
+   * flights they floated until now; otherwise they come out of the run of their sub-window, and a
+   * unit already gone is counted again. Dates only move later than the take, so the window stays
+   * conservative. A token bucket's units are no longer in flight.
    */
-  redate(entries: ReadonlyArray<Entry>, takenAt: number, now: number): void {
+  redate(entries: ReadonlyArray<Entry>, takenAt: number, now: number, datedAt: number = now): void {
     this.tick(now)
+    const date = datedAt >= now ? now : datedAt > takenAt ? datedAt : takenAt
     for (const entry of entries) {
       if (entry.limit._tag === "TokenBucket") {
         const state = this.states.get(entry.key)
@@ -407,10 +417,10 @@ export class MemoryQuota {
         advance(floating, now)
         floating.inFlight = Math.max(0, floating.inFlight - entry.cost)
         if (floating.inFlight <= EPSILON) floating.inFlight = 0
-        apply(floating, entry.cost, now)
+        apply(floating, entry.cost, notBeforeNewest(floating, date))
         continue
       }
-      if (now <= takenAt) continue
+      if (date <= takenAt) continue
       const state = this.state(entry, now)
       advance(state, now)
       const ring = state.runAt!
@@ -425,7 +435,7 @@ export class MemoryQuota {
         state.units -= moved
         break
       }
-      apply(state, entry.cost, now)
+      apply(state, entry.cost, notBeforeNewest(state, date))
     }
   }
 
@@ -525,7 +535,7 @@ export const localOf = (quota: MemoryQuota): Local => ({
       case "Charge":
         return quota.charge(entries, now)
       case "Redate":
-        return quota.redate(entries, adjustment.takenAtMillis, now)
+        return quota.redate(entries, adjustment.takenAtMillis, now, adjustment.datedAtMillis)
     }
   },
   utilisation: (entry, now) => quota.utilisation(entry, now)

@@ -204,8 +204,8 @@ export interface Direct {
   readonly runner: Runner
   /** `tryAdmit`: the permit, or `undefined` when the request cannot go now. Invalid demands die. */
   readonly tryAdmit: (demands: ReadonlyArray<Demand>, options: AdmitOptions) => Step<Permit | undefined>
-  /** `answered` then `release`. */
-  readonly settle: (permit: Permit) => Step<void>
+  /** `answered` (with its window units dated `datedBeforeMillis` before now, see `Throttler.AnsweredOptions`) then `release`. */
+  readonly settle: (permit: Permit, datedBeforeMillis?: number) => Step<void>
   /** `feedbackAll`. */
   readonly feedbackAll: (answers: ReadonlyArray<AnsweredRequest>) => Step<void>
   /** Whether a permit not sent yet was admitted on a share since shown wrong (see `feedback.stale`). */
@@ -310,18 +310,22 @@ export const release = (runner: Runner, permit: Waiter): Step<void> => {
 }
 
 /**
- * Counts a permit's sliding-window units from now, and ends its units' flight (see
- * `ThrottlerService.answered`). A flight that ends can make room that no timer foresaw (a window's
- * floating units are dated, a token bucket refills again), so its buckets' waiters are woken.
+ * Counts a permit's sliding-window units from now (or `datedBeforeMillis` earlier, no earlier than its
+ * admission), and ends its units' flight (see `ThrottlerService.answered`). A flight that ends can
+ * make room that no timer foresaw (a window's floating units are dated, a token bucket refills
+ * again), so its buckets' waiters are woken.
  *
  * @internal
  */
-export const answered = (runner: Runner, permit: Waiter): Step<void> => {
+export const answered = (runner: Runner, permit: Waiter, datedBeforeMillis = 0): Step<void> => {
   const now = runner.now()
   const entries = answeredEntries(permit.entries)
   if (entries.length === 0) return undefined
+  const redate: Adjustment = datedBeforeMillis > 0
+    ? { _tag: "Redate", takenAtMillis: permit.admittedAt, datedAtMillis: now - datedBeforeMillis }
+    : { _tag: "Redate", takenAtMillis: permit.admittedAt }
   return andThen(
-    runner.port.adjust(entries, { _tag: "Redate", takenAtMillis: permit.admittedAt }, now),
+    runner.port.adjust(entries, redate, now),
     () => runner.queue.wake(keysOf(entries))
   )
 }

@@ -16,8 +16,10 @@
  *
  * With latency, the bound is also at least the critical path: along any chain of dependent requests
  * each starts only after the one before it finished, so a path needs the sum of its requests' least
- * latencies plus at least one round trip; as a batch holds at most 20 requests, a path of `k` needs
- * `⌈k/20⌉` round trips one after another ({@link criticalPathMs}).
+ * latencies plus at least one round trip, and one more round trip for every response reference on
+ * it (a request that uses another's answer goes out in a later call than the one that brought the
+ * answer); as a batch holds at most 20 requests, a path of `k` needs `⌈k/20⌉` round trips one after
+ * another ({@link criticalPathMs}).
  *
  * The bound is the largest of all these ({@link DurationBound.by} names which: a limit's bucket, the
  * critical path or a concurrency bucket). Nothing is counted for the client's own concurrency (its
@@ -163,9 +165,20 @@ export interface BoundOptions {
  * The least time the workload's heaviest dependency path takes (its `dependsOn` and response
  * references), where each request takes at least `leastMillis` of it. A request that was never
  * executed (failed before running, or settled because a dependency failed) should count 0 and be
- * left out by `executed`. With `roundTripMillis`, the path also needs a round trip's least cost for
- * every 20 of its executed requests (a batch holds at most 20, and a dependent request goes out only
- * after the answer it waits for came back), and at least one when any request ran.
+ * left out by `executed`. With `roundTripMillis`, the path also needs round trips, the larger of
+ * two counts:
+ *
+ * - one before anything runs, and one more for every response reference into an executed request
+ *   on the path. A request that uses another's answer cannot travel in the call that brings the
+ *   answer (Graph's batches have no response references), so the client sends it in a later call,
+ *   once that answer is back; the emulator (as Graph) spends a round trip on the call before its
+ *   items start. A plain `dependsOn` adds nothing: one sequential batch carries both requests.
+ *   A request that never executed adds no hop: nothing it references had to come back first.
+ * - one for every 20 of its executed requests (a batch holds at most 20, and a dependent request
+ *   goes out only after the answer it waits for came back).
+ *
+ * Each count holds for every path on its own, so the larger of the two is still a lower bound; their
+ * combination (a hop between two runs of 20) is not counted.
  *
  * @since 0.1.0
  * @category constructors
@@ -176,17 +189,19 @@ export const criticalPathMs = (
   options: { readonly roundTripMillis?: number; readonly executed?: (request: Workload.WorkloadRequest) => boolean } = {}
 ): number => {
   // the workload passed the client's checks; one that does not has no path to bound
-  const items = Either.getOrElse(DependencyResolver.criticalPath(workload, leastMillis), () => 0)
   const rt = options.roundTripMillis ?? 0
-  if (rt <= 0) return items
   const executed = options.executed ?? (() => true)
-  if (!workload.some(executed)) return items
+  if (rt <= 0 || !workload.some(executed)) return Either.getOrElse(DependencyResolver.criticalPath(workload, leastMillis), () => 0)
+  const hops = Either.getOrElse(
+    DependencyResolver.criticalPath(workload, leastMillis, { referenceHop: (request) => executed(request) ? rt : 0 }),
+    () => 0
+  )
   const perItem = rt / BatchBuilder.MAX_BATCH_SIZE
   const shared = Either.getOrElse(
     DependencyResolver.criticalPath(workload, (request) => executed(request) ? leastMillis(request) + perItem : 0),
     () => 0
   )
-  return Math.max(items + rt, shared)
+  return Math.max(hops + rt, shared)
 }
 
 /** One distinct request: its demands, and its least item latency if it ran (undefined if not). */

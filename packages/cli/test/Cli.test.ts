@@ -114,10 +114,11 @@ describe("msgraph-batch simulate", () => {
       assert.strictEqual(code, 0)
       const report = JSON.parse(stdout)
       assert.strictEqual(report.settings.latency, "realistic")
-      // a round trip (50 ms at least), then create, license and member (identity, 30 ms at least)
-      // and the welcome mail (Outlook, 60 ms), one after another
+      // a round trip (50 ms at least) and the create (identity, 30 ms at least); a second round trip,
+      // as the licence names the user the create's answer returned; then licence and member
+      // (identity) and the welcome mail (Outlook, 60 ms), one after another
       const { roundTrip, services } = Latency.realistic
-      assert.strictEqual(report.durationLowerBoundMs, roundTrip.baseMillis + 3 * services.identity.baseMillis + services.outlook.baseMillis)
+      assert.strictEqual(report.durationLowerBoundMs, 2 * roundTrip.baseMillis + 3 * services.identity.baseMillis + services.outlook.baseMillis)
       assert.deepInclude(report.boundBy, { kind: "criticalPath", name: "dependencies", key: null, ms: report.durationLowerBoundMs })
       assert.isAbove(report.durationMs, report.durationLowerBoundMs)
       assert.strictEqual(report.efficiency, Math.round((report.durationLowerBoundMs / report.durationMs) * 10_000) / 10_000)
@@ -125,7 +126,7 @@ describe("msgraph-batch simulate", () => {
       const none = JSON.parse((yield* exec(Cli.simulate({ file: small, json: true, latency: "none" }))).stdout)
       assert.deepInclude(none, { durationMs: 0, durationLowerBoundMs: 0, boundBy: null })
       const table = (yield* exec(Cli.simulate({ file: small }))).stdout
-      assert.match(table, /Duration\s+\d+(\.\d)? m?s\s+lower bound 200 ms, efficiency \d+\.\d%/)
+      assert.match(table, /Duration\s+\d+(\.\d)? m?s\s+lower bound 250 ms, efficiency \d+\.\d%/)
       assert.match(table, /Bound by\s+critical path\s+the heaviest chain of dependent requests/)
     }))
 
@@ -163,7 +164,7 @@ describe("msgraph-batch plan", () => {
       assert.match(timed.stdout, /policy waves/)
       assert.match(timed.stdout, /Round trips\s+4\s+lower bound 2/)
       assert.match(timed.stdout, /Estimated duration\s+\d+ ms\s+policy waves/)
-      assert.match(timed.stdout, /Predicted duration\s+\d+(\.\d)? m?s\s+lower bound 200 ms, efficiency \d+\.\d%/)
+      assert.match(timed.stdout, /Predicted duration\s+\d+(\.\d)? m?s\s+lower bound 250 ms, efficiency \d+\.\d%/)
       assert.match(timed.stdout, /Bound by\s+critical path/)
       assert.match(timed.stdout, /Simulated\s+tenant M, documented limits, realistic latency/)
       // realistic is the default
@@ -214,10 +215,11 @@ describe("msgraph-batch serve and run", () => {
       for (const field of jsonFields) assert.property(json, field)
       assert.strictEqual(json.succeeded, 22)
       assert.isNull(json.limitViolations) // run has no audit of its own
-      // served with realistic latency, and a bound that assumes it: a round trip and the chain
+      // served with realistic latency, and a bound that assumes it: two round trips (the licence
+      // needs the create's answer) and the chain
       assert.strictEqual(json.settings.latency, "realistic")
-      assert.strictEqual(json.durationLowerBoundMs, 200)
-      assert.deepInclude(json.boundBy, { kind: "criticalPath", ms: 200 })
+      assert.strictEqual(json.durationLowerBoundMs, 250)
+      assert.deepInclude(json.boundBy, { kind: "criticalPath", ms: 250 })
       assert.isAtLeast(json.durationMs, json.durationLowerBoundMs)
       assert.strictEqual(result.report.duplicateExecutions, 0)
       assert.strictEqual(result.report.requests - result.report.throttled, 22)

@@ -8,14 +8,43 @@ import { Effect, FastCheck as fc } from "effect"
 import * as Examples from "../src/Examples.js"
 import * as Simulation from "../src/Simulation.js"
 
+/**
+ * Chains of response references: a user is created, then each step reads a user by the id the step
+ * before it answered (a reference: a later call) or, by a plain `dependsOn`, after it (one
+ * sequential batch can carry both).
+ */
+const referenceChains = (chains: ReadonlyArray<ReadonlyArray<boolean>>): Workload.Workload =>
+  chains.flatMap((steps, c) => [
+    {
+      id: `head-${c}`,
+      method: "POST",
+      url: "/users",
+      body: {
+        accountEnabled: true,
+        displayName: `Chain ${c}`,
+        mailNickname: `chain${c}`,
+        userPrincipalName: `chain${c}@contoso.onmicrosoft.com`,
+        passwordProfile: { password: "Generated-1!" }
+      }
+    },
+    ...steps.map((reference, s) => {
+      const before = s === 0 ? `head-${c}` : `step-${c}-${s - 1}`
+      return reference
+        ? { id: `step-${c}-${s}`, method: "GET", url: `/users/{{${before}#/body/id}}` }
+        : { id: `step-${c}-${s}`, method: "GET", url: `/users/{{head-${c}#/body/id}}`, dependsOn: [before] }
+    })
+  ])
+
 const workloadArb = fc.record({
+  chains: fc.array(fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }), { maxLength: 3 }),
   users: fc.integer({ min: 0, max: 3 }),
   mailboxes: fc.integer({ min: 0, max: 2 }),
   reads: fc.integer({ min: 1, max: 25 }),
   channels: fc.integer({ min: 0, max: 2 }),
   posts: fc.integer({ min: 1, max: 4 }),
   directory: fc.integer({ min: 0, max: 40 })
-}).map(({ channels, directory, mailboxes, posts, reads, users }): Workload.Workload => [
+}).map(({ chains, channels, directory, mailboxes, posts, reads, users }): Workload.Workload => [
+  ...referenceChains(chains),
   ...(users === 0 ? [] : Examples.onboarding(users)),
   ...(mailboxes === 0 ? [] : Examples.mailboxSync({ mailboxes, busy: 0, quietRequests: reads })),
   ...(channels === 0 ? [] : Examples.teamsPosting({ teams: 1, channelsPerTeam: channels, postsPerChannel: posts })),

@@ -122,6 +122,17 @@ describe("LowerBound", () => {
     assert.strictEqual(LowerBound.criticalPathMs(chain(4), () => 10, { roundTripMillis: 50 }), 50 + 4 * 10)
     // 45 dependent requests fill at least three batches: at least 45 × (10 + 50/20) ms
     assert.strictEqual(LowerBound.criticalPathMs(chain(45), () => 10, { roundTripMillis: 50 }), 45 * 10 + 45 * 2.5)
+    // a response reference costs a round trip more: the request goes out once the answer is back
+    const refs = (n: number): Workload.Workload =>
+      Array.from({ length: n }, (_, i) => ({ id: `r${i}`, method: "GET", url: i === 0 ? "/me" : `/users/{{r${i - 1}#/body/id}}` }))
+    assert.strictEqual(LowerBound.criticalPathMs(refs(4), () => 10, { roundTripMillis: 50 }), 4 * 50 + 4 * 10)
+    // onboarding: a round trip, create, a round trip (the licence uses the create's answer), then
+    // licence, membership and mail in one sequential batch (plain dependsOn)
+    const byService = (request: Workload.WorkloadRequest) => Latency.least(Latency.itemOf(Latency.realistic, request.url))
+    assert.strictEqual(LowerBound.criticalPathMs(Examples.onboarding(5), byService, { roundTripMillis: 50 }), 50 + 30 + 50 + 30 + 30 + 60)
+    // a hop into a request that never ran counts nothing
+    const ran = (r: Workload.WorkloadRequest) => r.id !== "r3"
+    assert.strictEqual(LowerBound.criticalPathMs(refs(4), (r) => ran(r) ? 10 : 0, { roundTripMillis: 50, executed: ran }), 3 * 50 + 3 * 10)
     // a request that never ran adds nothing, and when none ran, no round trip either
     assert.strictEqual(LowerBound.criticalPathMs(chain(4), () => 0, { roundTripMillis: 50, executed: () => false }), 0)
     // from the audit, with the workload: the path names the bound

@@ -475,8 +475,14 @@ export const plan = (
  * giving the number of requests) over the requests of any path through `dependsOn` and response
  * references. A request starts only after its dependencies finished, in separate round trips or
  * one after another in a sequential batch alike, so with `weight` a request's least latency this
- * is a lower bound on any run's duration. Weights that are not finite non-negative numbers count
- * as 0.
+ * is a lower bound on any run's duration.
+ *
+ * With `options.referenceHop`, every response reference on a path also adds
+ * `referenceHop(request)` for the request that holds it: a request that uses another's answer cannot
+ * share that request's batch (Graph's batches have no response references), so it goes out in a
+ * later call, after the answer came back; that call's own cost (a round trip) lies between the two.
+ * A plain `dependsOn` adds nothing, since one sequential batch can carry both. Weights and hops
+ * that are not finite non-negative numbers count as 0.
  *
  * @since 0.1.0
  * @category planning
@@ -484,13 +490,18 @@ export const plan = (
 export const criticalPath = (
   workload: Workload,
   weight?: (request: WorkloadRequest) => number,
-  options?: BatchBuilder.Options
+  options?: BatchBuilder.Options & { readonly referenceHop?: (request: WorkloadRequest) => number }
 ): Either.Either<number, VE.WorkloadError> => {
   const settings = settingsOf({ host: options?.host ?? "graph.microsoft.com", version: options?.version ?? "v1.0" })
   return Either.map(scheduler.prepare(workload, settings), (prepared) => {
-    const weights = new Float64Array(prepared.workload.length)
-    for (let v = 0; v < weights.length; v++) weights[v] = weight === undefined ? 1 : time(weight(workload[v]!))
-    return scheduler.longestPath(prepared, weights)
+    const n = prepared.workload.length
+    const weights = new Float64Array(n)
+    for (let v = 0; v < n; v++) weights[v] = weight === undefined ? 1 : time(weight(workload[v]!))
+    const referenceHop = options?.referenceHop
+    if (referenceHop === undefined) return scheduler.longestPath(prepared, weights)
+    const hops = new Float64Array(n)
+    for (let v = 0; v < n; v++) if (prepared.hasReferences[v] === 1) hops[v] = time(referenceHop(workload[v]!))
+    return scheduler.longestPath(prepared, weights, hops)
   })
 }
 

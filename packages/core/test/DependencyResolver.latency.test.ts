@@ -160,6 +160,19 @@ describe("DependencyResolver critical path", () => {
     expect(Either.getOrThrow(DR.criticalPath(workload, () => -1))).toBe(0)
   })
 
+  it("adds the reference hop for each response reference on the path, never for a plain dependsOn", () => {
+    const workload = [req("a"), req("b", { dependsOn: ["a"] }), req("c", { url: "/users/{{a#/body/id}}" }), req("d", { dependsOn: ["c"] })]
+    const weight = (request: WorkloadRequest) => ({ a: 1, b: 50, c: 20, d: 20 })[request.id as "a" | "b" | "c" | "d"]
+    // a -> b: 51 (no reference); a => c -> d: 1 + 100 + 20 + 20 = 141 (one reference, into c)
+    expect(Either.getOrThrow(DR.criticalPath(workload, weight, { referenceHop: () => 100 }))).toBe(141)
+    // the hop is the referencing request's: none for c, none at all
+    expect(Either.getOrThrow(DR.criticalPath(workload, weight, { referenceHop: (r) => r.id === "c" ? 0 : 100 }))).toBe(51)
+    // onboarding: create => licence => (dependsOn) member => (dependsOn) mail: two hops at most on one path
+    const onboarding = onboardingLike(3)
+    expect(Either.getOrThrow(DR.criticalPath(onboarding, () => 1, { referenceHop: () => 10 }))).toBe(4 + 10)
+    expect(Either.getOrThrow(DR.criticalPath(onboarding, () => 1, { referenceHop: () => Number.NaN }))).toBe(4)
+  })
+
   it("rejects a workload the planner rejects", () => {
     const result = DR.criticalPath([req("a", { dependsOn: ["b"] })])
     expect(Either.isLeft(result) && result.left._tag).toBe("UnknownDependency")

@@ -608,16 +608,24 @@ export const estimateMillis = (
 
 /**
  * The heaviest dependency path: the largest sum of `weight` over the requests of any path (each
- * request on a path must finish before the next starts, however they are batched).
+ * request on a path must finish before the next starts, however they are batched), plus, with
+ * `hop`, `hop[v]` for every response reference on the path into request `v` (the gap between the
+ * referenced answer and `v`'s start).
  *
  * @internal
  */
-export const longestPath = (prepared: Prepared, weight: ArrayLike<number>): number => {
+export const longestPath = (prepared: Prepared, weight: ArrayLike<number>, hop?: ArrayLike<number>): number => {
   const until = new Float64Array(prepared.workload.length)
   let best = 0
   for (const v of prepared.order) {
     let start = 0
-    for (const u of prepared.deps.of(v)) if (until[u]! > start) start = until[u]!
+    const deps = prepared.deps.of(v)
+    const flow = prepared.flow.of(v)
+    const gap = hop === undefined ? 0 : hop[v]!
+    for (let k = 0; k < deps.length; k++) {
+      const at = until[deps[k]!]! + (flow[k] ? gap : 0)
+      if (at > start) start = at
+    }
     until[v] = start + weight[v]!
     if (until[v]! > best) best = until[v]!
   }

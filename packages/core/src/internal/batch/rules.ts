@@ -258,9 +258,11 @@ export const checkDependencies = (
 ): Either.Either<Array<Array<number>>, VE.UnknownDependency | VE.DependencyCycle> => {
   const unknownIds: Array<string> = []
   const missing = new Set<string>()
+  let edges = 0
   const deps: Array<Array<number>> = items.map((item) => {
     const out: Array<number> = []
     for (const d of item.dependsOn ?? []) {
+      edges++
       const index = byKey.get(idKey(d))
       if (index === undefined) {
         if (unknownIds[unknownIds.length - 1] !== item.id) unknownIds.push(item.id)
@@ -270,7 +272,8 @@ export const checkDependencies = (
     return out
   })
   if (unknownIds.length > 0) return Either.left(new VE.UnknownDependency({ ids: unknownIds, missing: [...missing] }))
-  const cycle = findCycle(deps)
+  // a batch without dependencies (the common case) has no cycle
+  const cycle = edges === 0 ? undefined : findCycle(deps)
   if (cycle !== undefined) return Either.left(new VE.DependencyCycle({ path: cycle.map((i) => items[i]!.id) }))
   return Either.right(deps)
 }

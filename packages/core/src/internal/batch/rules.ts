@@ -150,14 +150,15 @@ const normaliseHeaders = (
 const normaliseOne = (item: BatchRequestItem, settings: Settings): Either.Either<BatchRequestItem, Problem> => {
   const method = item.method.toUpperCase()
   if (!methods.has(method)) return Either.left({ rule: "method", detail: item.method })
-  return Either.flatMap(normaliseHeaders(item), (headers) =>
-    Either.map(normaliseUrl(item.url, settings), (url) => {
-      const out: { -readonly [K in keyof BatchRequestItem]: BatchRequestItem[K] } = { id: item.id, method, url }
-      if (headers !== undefined) out.headers = headers
-      if (item.body !== undefined) out.body = item.body
-      if (item.dependsOn !== undefined && item.dependsOn.length > 0) out.dependsOn = item.dependsOn
-      return out
-    })).pipe(Either.flatMap(checkBounds))
+  const headers = normaliseHeaders(item)
+  if (Either.isLeft(headers)) return Either.left(headers.left)
+  const url = normaliseUrl(item.url, settings)
+  if (Either.isLeft(url)) return Either.left(url.left)
+  const out: { -readonly [K in keyof BatchRequestItem]: BatchRequestItem[K] } = { id: item.id, method, url: url.right }
+  if (headers.right !== undefined) out.headers = headers.right
+  if (item.body !== undefined) out.body = item.body
+  if (item.dependsOn !== undefined && item.dependsOn.length > 0) out.dependsOn = item.dependsOn
+  return checkBounds(out)
 }
 
 /** Depth and size, measured without recursion, on the normalised item (as it will travel). */
@@ -217,6 +218,19 @@ export const normaliseRequests = (
   const out: Array<BatchRequestItem> = []
   const checked = check(items, settings, (item) => void out.push(item))
   return Either.map(checked, () => out)
+}
+
+/**
+ * {@link normaliseRequests} for one request, without the arrays.
+ *
+ * @internal
+ */
+export const normaliseRequest = (
+  item: BatchRequestItem,
+  settings: Settings
+): Either.Either<BatchRequestItem, VE.RequestError> => {
+  const result = normaliseOne(item, settings)
+  return Either.isRight(result) ? Either.right(result.right) : Either.left(toError(result.left.rule, [{ id: item.id, problem: result.left }], settings))
 }
 
 /**

@@ -349,10 +349,10 @@ const advance = (progress: Progress.Progress, outcome: GraphClient.Outcome) =>
 const exitOf = (failed: number): ExitCode => (failed > 0 ? 1 : 0)
 
 /**
- * The plan the resolver chooses knowing the simulated latency (`Simulation.planningOptions`): the
- * shorter estimated duration, or with latency `none` the fewest round trips.
+ * How `simulate` and `plan` plan a file, as the simulated client runs it: the plan the resolver
+ * chooses knowing the simulated latency (`Simulation.planningOptions`), the shorter estimated
+ * duration, or with latency `none` the fewest round trips.
  */
-/** How `simulate` and `plan` plan a file: as the simulated client will run it. */
 const planningFor = (latency: Simulation.LatencyOption, maxAttempts: number | undefined): DependencyResolver.DependencyResolver.Options =>
   Simulation.planningOptions(latency, clientOptions(maxAttempts))
 
@@ -367,7 +367,12 @@ const simulateWith = (
     ...(options.stricter === undefined ? {} : { stricter: options.stricter }),
     faults: options.faults ?? "none",
     seed: options.seed ?? 0,
-    client: clientOptions(options.maxAttempts),
+    client: {
+      ...clientOptions(options.maxAttempts),
+      // the file was planned with these options: the client runs the policy that plan chose
+      // instead of estimating both policies again (the same choice, on the same workload)
+      planning: { ...planningFor(options.latency ?? "realistic", options.maxAttempts), policy: loaded.plan.policy }
+    },
     unthrottled: options.unthrottled ?? false,
     latency: options.latency ?? "realistic",
     onOutcome: (outcome) =>

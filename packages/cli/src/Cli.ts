@@ -205,8 +205,8 @@ export type ServeOptions = EmulatorServer.ServeOptions
 const invalid = (...lines: ReadonlyArray<string>): Effect.Effect<ExitCode, never, Output> =>
   Effect.as(stderr(lines.map((line) => `${escape(line)}\n`).join("")), 2 as const)
 
-const loadOrReport = (file: string) =>
-  WorkloadFile.load(file).pipe(
+const loadOrReport = (file: string, planning?: DependencyResolver.DependencyResolver.Options) =>
+  WorkloadFile.load(file, planning).pipe(
     Effect.map(Either.right),
     Effect.catchTag("InvalidWorkload", (error) =>
       Effect.as(
@@ -218,15 +218,16 @@ const loadOrReport = (file: string) =>
 
 /**
  * The file, cut to the part `--shard` names (with a note on standard error of what the part holds),
- * or exit 2 when the part does not exist.
+ * or exit 2 when the part does not exist; planned with `planning`.
  */
 const loadPart = (
   file: string,
-  shard: { readonly index: number; readonly count: number } | undefined
+  shard: { readonly index: number; readonly count: number } | undefined,
+  planning?: DependencyResolver.DependencyResolver.Options
 ): Effect.Effect<Either.Either<WorkloadFile.Loaded, ExitCode>, never, Output | FileSystem.FileSystem> =>
-  Effect.flatMap(loadOrReport(file), (read): Effect.Effect<Either.Either<WorkloadFile.Loaded, ExitCode>, never, Output> => {
+  Effect.flatMap(loadOrReport(file, planning), (read): Effect.Effect<Either.Either<WorkloadFile.Loaded, ExitCode>, never, Output> => {
     if (Either.isLeft(read) || shard === undefined) return Effect.succeed(read)
-    const part = WorkloadFile.shard(read.right, shard.index, shard.count)
+    const part = WorkloadFile.shard(read.right, shard.index, shard.count, planning)
     if (Either.isLeft(part)) return Effect.map(invalid(part.left.message, "Nothing was sent."), Either.left)
     const n = part.right.workload.length.toLocaleString("en-US")
     const total = read.right.workload.length.toLocaleString("en-US")
@@ -348,19 +349,12 @@ const advance = (progress: Progress.Progress, outcome: GraphClient.Outcome) =>
 const exitOf = (failed: number): ExitCode => (failed > 0 ? 1 : 0)
 
 /**
- * The plan the resolver chooses knowing the simulated latency (`Simulation.planningOptions`): the
- * shorter estimated duration, or with latency `none` the fewest round trips.
+ * How `simulate` and `plan` plan a file, as the simulated client runs it: the plan the resolver
+ * chooses knowing the simulated latency (`Simulation.planningOptions`), the shorter estimated
+ * duration, or with latency `none` the fewest round trips.
  */
-const planFor = (
-  loaded: WorkloadFile.Loaded,
-  latency: Simulation.LatencyOption,
-  maxAttempts: number | undefined
-): Effect.Effect<WorkloadFile.Loaded> =>
-  DependencyResolver.plan(loaded.workload, Simulation.planningOptions(latency, clientOptions(maxAttempts))).pipe(
-    // the file was planned once already: the same workload cannot be rejected now
-    Effect.orDie,
-    Effect.map((plan) => ({ ...loaded, plan }))
-  )
+const planningFor = (latency: Simulation.LatencyOption, maxAttempts: number | undefined): DependencyResolver.DependencyResolver.Options =>
+  Simulation.planningOptions(latency, clientOptions(maxAttempts))
 
 const simulateWith = (
   loaded: WorkloadFile.Loaded,
@@ -373,7 +367,12 @@ const simulateWith = (
     ...(options.stricter === undefined ? {} : { stricter: options.stricter }),
     faults: options.faults ?? "none",
     seed: options.seed ?? 0,
-    client: clientOptions(options.maxAttempts),
+    client: {
+      ...clientOptions(options.maxAttempts),
+      // the file was planned with these options: the client runs the policy that plan chose
+      // instead of estimating both policies again (the same choice, on the same workload)
+      planning: { ...planningFor(options.latency ?? "realistic", options.maxAttempts), policy: loaded.plan.policy }
+    },
     unthrottled: options.unthrottled ?? false,
     latency: options.latency ?? "realistic",
     onOutcome: (outcome) =>
@@ -427,9 +426,9 @@ export const simulate = (options: SimulateOptions): Effect.Effect<ExitCode, neve
     if (Either.isLeft(shard)) return yield* invalid(shard.left)
     const latency = yield* latencyOf(options)
     if (Either.isLeft(latency)) return latency.left
-    const read = yield* loadPart(options.file, shard.right)
+    const read = yield* loadPart(options.file, shard.right, planningFor(latency.right, options.maxAttempts))
     if (Either.isLeft(read)) return read.left
-    const loaded = yield* planFor(read.right, latency.right, options.maxAttempts)
+    const loaded = read.right
     const results = yield* openResults(options.out)
     if (Either.isLeft(results)) return results.left
     const progress = yield* Progress.make(loaded.workload.length)
@@ -520,10 +519,10 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
     if (Either.isLeft(shard)) return yield* invalid(shard.left)
     const latencyModel = yield* latencyOf(options)
     if (Either.isLeft(latencyModel)) return latencyModel.left
-    const read = yield* loadPart(options.file, shard.right)
+    const read = yield* loadPart(options.file, shard.right, planningFor(latencyModel.right, undefined))
     if (Either.isLeft(read)) return read.left
     const latency = options.latency ?? "realistic"
-    const loaded = yield* planFor(read.right, latencyModel.right, undefined)
+    const loaded = read.right
     const { plan } = loaded
     const progress = yield* Progress.make(plan.requests)
     const simulated = { tenantSize: options.tenantSize ?? "M", latency, latencyFrom: options.latencyFrom } as const

@@ -249,12 +249,17 @@ const resolverProblems = (error: ValidationError.WorkloadError, items: ReadonlyA
 }
 
 /**
- * Parses and validates a workload from text. `file` is used for the format and in messages only.
+ * Parses and validates a workload from text. `file` is used for the format and in messages only;
+ * the plan is made with `planning` (the resolver's defaults without it).
  *
  * @since 0.1.0
  * @category parsing
  */
-export const parse = (file: string, text: string): Either.Either<Loaded, InvalidWorkload> => {
+export const parse = (
+  file: string,
+  text: string,
+  planning?: DependencyResolver.DependencyResolver.Options
+): Either.Either<Loaded, InvalidWorkload> => {
   const format = detectFormat(file, text)
   const invalid = (problems: ReadonlyArray<Problem>) => Either.left(new InvalidWorkload({ file, problems }))
   const split = format === "ndjson" ? splitNdjson(text) : splitJson(text)
@@ -283,24 +288,27 @@ export const parse = (file: string, text: string): Either.Either<Loaded, Invalid
     if (problems.length >= maxProblems) break
   }
   if (problems.length > 0) return invalid(problems)
-  const planned = DependencyResolver.plan(workload)
+  const planned = DependencyResolver.plan(workload, planning)
   if (Either.isLeft(planned)) return invalid(resolverProblems(planned.left, items, workload))
   return Either.right({ file, format, workload, plan: planned.right })
 }
 
 /**
- * Reads a file and {@link parse}s it.
+ * Reads a file and {@link parse}s it (planned with `planning`).
  *
  * @since 0.1.0
  * @category parsing
  */
-export const load = (file: string): Effect.Effect<Loaded, InvalidWorkload, FileSystem.FileSystem> =>
+export const load = (
+  file: string,
+  planning?: DependencyResolver.DependencyResolver.Options
+): Effect.Effect<Loaded, InvalidWorkload, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const text = yield* fs.readFileString(file).pipe(
       Effect.mapError((error) => new InvalidWorkload({ file, problems: [new Problem({ reason: `cannot read the file: ${error.message}` })] }))
     )
-    return yield* parse(file, text)
+    return yield* parse(file, text, planning)
   }).pipe(Effect.withSpan("WorkloadFile.load", { attributes: { file } }))
 
 /**
@@ -318,17 +326,23 @@ export const parseShard = (text: string): Either.Either<{ readonly index: number
 }
 
 /**
- * Part `index` of `count` of a loaded file (`Workload.shard`), planned on its own. The whole file was
- * validated, and a part holds every request its requests depend on, so the part plans too.
+ * Part `index` of `count` of a loaded file (`Workload.shard`), planned on its own (with `planning`).
+ * The whole file was validated, and a part holds every request its requests depend on, so the part
+ * plans too.
  *
  * @since 0.1.0
  * @category sharding
  */
-export const shard = (loaded: Loaded, index: number, count: number): Either.Either<Loaded, Workload.InvalidShard> =>
+export const shard = (
+  loaded: Loaded,
+  index: number,
+  count: number,
+  planning?: DependencyResolver.DependencyResolver.Options
+): Either.Either<Loaded, Workload.InvalidShard> =>
   Either.map(Workload.shard(loaded.workload, index, count), (workload) => ({
     file: loaded.file,
     format: loaded.format,
     workload,
-    plan: Either.getOrThrowWith(DependencyResolver.plan(workload), (e) => new Error(`a shard of a valid workload did not plan: ${e.message}`)),
+    plan: Either.getOrThrowWith(DependencyResolver.plan(workload, planning), (e) => new Error(`a shard of a valid workload did not plan: ${e.message}`)),
     shard: { index, count, total: loaded.workload.length }
   }))

@@ -316,6 +316,28 @@ describe("batch execution", () => {
       assert.strictEqual(peak("identity"), 10)
     }).pipe(Effect.provide(Emulator.layerTest({ latency: { outlook: { baseMillis: 100, jitterMillis: 0 }, identity: { baseMillis: 100, jitterMillis: 0 } } }))))
 
+  it.effect("starts the next Outlook item of a batch, in item order, the moment one of the four running ends", () =>
+    Effect.gen(function*() {
+      const mail = Array.from({ length: 12 }, (_, i) => get(`m${i}`, `/users/u${i}@contoso.com/messages`))
+      const fiber = yield* Effect.fork(batch(mail))
+      yield* TestClock.adjust("10 seconds")
+      assert.strictEqual((yield* Fiber.join(fiber)).status, 200)
+      const log = [...(yield* Emulator.audit)].sort((a, b) => Number(a.itemId!.slice(1)) - Number(b.itemId!.slice(1)))
+      // the first four start with the batch; each later one when the earliest of the four running ends
+      const running = log.slice(0, 4).map((e) => e.finishedAt)
+      for (const entry of log.slice(0, 4)) assert.strictEqual(entry.startedAt, log[0]!.startedAt)
+      for (const entry of log.slice(4)) {
+        const earliest = Math.min(...running)
+        assert.strictEqual(entry.startedAt, earliest)
+        running.splice(running.indexOf(earliest), 1, entry.finishedAt)
+      }
+      // the latencies differ (jitter), so the order of ending is not the order of starting
+      assert.notStrictEqual(
+        [...log].sort((a, b) => a.finishedAt - b.finishedAt).map((e) => e.itemId).join(),
+        log.map((e) => e.itemId).join()
+      )
+    }).pipe(Effect.provide(Emulator.layerTest({ latency: { outlook: { baseMillis: 100, jitterMillis: 400 } } }))))
+
   it.effect("throttles low-priority items first when items of one batch contend for a bucket", () =>
     Effect.gen(function*() {
       const answer = yield* batch([

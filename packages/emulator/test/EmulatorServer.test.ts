@@ -47,6 +47,35 @@ describe("loopback server", () => {
       assert.strictEqual(log.length, 3)
     }).pipe(Effect.provide(Layer.merge(served(), NodeHttpClient.layerUndici)), Effect.scoped))
 
+  it.live("the in-process client reads the same status, headers (content type and length included) and body as the server sends", () =>
+    Effect.gen(function*() {
+      const exchange = (base: string) =>
+        Effect.gen(function*() {
+          const client = yield* HttpClient.HttpClient
+          const response = yield* client.execute(
+            HttpClientRequest.post(`${base}/v1.0/$batch`).pipe(
+              HttpClientRequest.bodyUnsafeJson({ requests: [{ id: "1", method: "GET", url: "/me?$select=id" }, { id: "2", method: "GET", url: "/nowhere" }] })
+            )
+          )
+          const text = yield* response.text
+          return { status: response.status, headers: response.headers as Record<string, string>, text }
+        })
+      const overNetwork = yield* Effect.flatMap(EmulatorServer.url, exchange).pipe(
+        Effect.provide(Layer.merge(served(), NodeHttpClient.layerUndici)),
+        Effect.scoped
+      )
+      const inProcess = yield* exchange("https://graph.microsoft.com").pipe(Effect.provide(Emulator.layerTest({ latency: "none" })))
+      // what the socket adds (date, connection) is not the emulator's
+      const own = (headers: Record<string, string>) =>
+        Object.keys(headers).filter((name) => !["date", "connection", "keep-alive", "transfer-encoding"].includes(name)).sort()
+      assert.deepStrictEqual(own(inProcess.headers), own(overNetwork.headers))
+      assert.strictEqual(inProcess.status, overNetwork.status)
+      assert.strictEqual(inProcess.headers["content-type"], overNetwork.headers["content-type"])
+      assert.strictEqual(Number(inProcess.headers["content-length"]), Buffer.byteLength(inProcess.text))
+      const statuses = (text: string) => (JSON.parse(text).responses as Array<{ id: string; status: number }>).map((r) => [r.id, r.status]).sort()
+      assert.deepStrictEqual(statuses(inProcess.text), statuses(overNetwork.text))
+    }))
+
   it.live("a dropped connection closes the socket without an answer", () =>
     Effect.gen(function*() {
       const url = yield* EmulatorServer.url

@@ -4,9 +4,19 @@
  *
  * @internal
  */
-import { Headers, HttpClient, HttpClientError, HttpClientResponse, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import {
+  Cookies,
+  Headers,
+  HttpClient,
+  HttpClientError,
+  HttpClientResponse,
+  HttpIncomingMessage,
+  HttpServerRequest,
+  HttpServerResponse,
+  UrlParams
+} from "@effect/platform"
 import type { HttpApp, HttpBody, HttpClientRequest } from "@effect/platform"
-import { Chunk, Effect, Stream } from "effect"
+import { Chunk, Effect, Inspectable, Option, Stream } from "effect"
 import type { ConnectionDropped } from "../Faults.js"
 import { directOf } from "./app.js"
 
@@ -52,6 +62,75 @@ const pathOf = (href: string): string => {
   return index === -1 ? "/" : href.slice(index)
 }
 
+const utf8 = new TextDecoder()
+
+/**
+ * A client response read straight from the emulator's server response: its status, its headers
+ * (with the content type and length the server response carries) and its body bytes, as a web
+ * `Response` would give them, without building one and streaming the bytes through it.
+ */
+class DirectResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
+  readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
+  readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
+  readonly status: number
+  readonly headers: Headers.Headers
+  readonly cookies = Cookies.empty
+  readonly remoteAddress = Option.none<string>()
+
+  constructor(readonly request: HttpClientRequest.HttpClientRequest, source: HttpServerResponse.HttpServerResponse, private readonly bytes: Uint8Array | undefined) {
+    super()
+    this.status = source.status
+    this.headers = source.headers
+  }
+
+  private decodeError(cause: unknown) {
+    return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
+  }
+
+  get text(): Effect.Effect<string, HttpClientError.ResponseError> {
+    return Effect.succeed(this.bytes === undefined ? "" : utf8.decode(this.bytes))
+  }
+
+  get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
+    return Effect.flatMap(this.text, (text) => Effect.try({ try: () => text === "" ? null : JSON.parse(text) as unknown, catch: (cause) => this.decodeError(cause) }))
+  }
+
+  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
+    return Effect.flatMap(this.text, (text) => Effect.try({ try: () => UrlParams.fromInput(new URLSearchParams(text)), catch: (cause) => this.decodeError(cause) }))
+  }
+
+  get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
+    const bytes = this.bytes ?? new Uint8Array(0)
+    return Effect.succeed(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer)
+  }
+
+  get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
+    return Effect.fail(this.decodeError("the emulator never answers with form data"))
+  }
+
+  get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
+    return this.bytes === undefined
+      ? Stream.fail(new HttpClientError.ResponseError({ request: this.request, response: this, reason: "EmptyBody", description: "can not create stream from empty body" }))
+      : Stream.succeed(this.bytes)
+  }
+
+  toJSON(): unknown {
+    return HttpIncomingMessage.inspect(this, { _id: "@effect/platform/HttpClientResponse", request: this.request.toJSON(), status: this.status })
+  }
+}
+
+/**
+ * The client's view of a server response: read directly when its body is bytes or empty (what the
+ * emulator answers), through a web `Response` otherwise.
+ */
+const toClientResponse = (request: HttpClientRequest.HttpClientRequest, response: HttpServerResponse.HttpServerResponse): HttpClientResponse.HttpClientResponse => {
+  if (Cookies.isEmpty(response.cookies)) {
+    if (response.body._tag === "Empty") return new DirectResponse(request, response, undefined)
+    if (response.body._tag === "Uint8Array") return new DirectResponse(request, response, response.body.body)
+  }
+  return HttpClientResponse.fromWeb(request, HttpServerResponse.toWeb(response))
+}
+
 /** @internal */
 export const makeClient = (app: HttpApp.Default<ConnectionDropped>): HttpClient.HttpClient => {
   const handler = directOf(app)
@@ -82,7 +161,7 @@ export const makeClient = (app: HttpApp.Default<ConnectionDropped>): HttpClient.
           ),
           Effect.catchTag("ConnectionDropped", dropped)
         )
-      return HttpClientResponse.fromWeb(request, HttpServerResponse.toWeb(response))
+      return toClientResponse(request, response)
     })
   )
 }

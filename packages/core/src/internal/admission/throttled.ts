@@ -395,7 +395,8 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
         const held: Array<number> = []
         const rejected: Array<{ index: number; error: Ticket["rejected"][number]["error"] }> = []
         let stopped = false
-        for (const [index, { priority, request }] of batch.items.entries()) {
+        for (let index = 0; index < batch.items.length; index++) {
+          const { priority, request } = batch.items[index]!
           if (stopped) {
             // a sequential chain stops at a rejected item: the rest waits for a later batch
             held.push(index)

@@ -150,14 +150,15 @@ const normaliseHeaders = (
 const normaliseOne = (item: BatchRequestItem, settings: Settings): Either.Either<BatchRequestItem, Problem> => {
   const method = item.method.toUpperCase()
   if (!methods.has(method)) return Either.left({ rule: "method", detail: item.method })
-  return Either.flatMap(normaliseHeaders(item), (headers) =>
-    Either.map(normaliseUrl(item.url, settings), (url) => {
-      const out: { -readonly [K in keyof BatchRequestItem]: BatchRequestItem[K] } = { id: item.id, method, url }
-      if (headers !== undefined) out.headers = headers
-      if (item.body !== undefined) out.body = item.body
-      if (item.dependsOn !== undefined && item.dependsOn.length > 0) out.dependsOn = item.dependsOn
-      return out
-    })).pipe(Either.flatMap(checkBounds))
+  const headers = normaliseHeaders(item)
+  if (Either.isLeft(headers)) return Either.left(headers.left)
+  const url = normaliseUrl(item.url, settings)
+  if (Either.isLeft(url)) return Either.left(url.left)
+  const out: { -readonly [K in keyof BatchRequestItem]: BatchRequestItem[K] } = { id: item.id, method, url: url.right }
+  if (headers.right !== undefined) out.headers = headers.right
+  if (item.body !== undefined) out.body = item.body
+  if (item.dependsOn !== undefined && item.dependsOn.length > 0) out.dependsOn = item.dependsOn
+  return checkBounds(out)
 }
 
 /** Depth and size, measured without recursion, on the normalised item (as it will travel). */
@@ -220,6 +221,19 @@ export const normaliseRequests = (
 }
 
 /**
+ * {@link normaliseRequests} for one request, without the arrays.
+ *
+ * @internal
+ */
+export const normaliseRequest = (
+  item: BatchRequestItem,
+  settings: Settings
+): Either.Either<BatchRequestItem, VE.RequestError> => {
+  const result = normaliseOne(item, settings)
+  return Either.isRight(result) ? Either.right(result.right) : Either.left(toError(result.left.rule, [{ id: item.id, problem: result.left }], settings))
+}
+
+/**
  * {@link normaliseRequests} without keeping the normalised requests: the same checks and error.
  *
  * @internal
@@ -258,9 +272,11 @@ export const checkDependencies = (
 ): Either.Either<Array<Array<number>>, VE.UnknownDependency | VE.DependencyCycle> => {
   const unknownIds: Array<string> = []
   const missing = new Set<string>()
+  let edges = 0
   const deps: Array<Array<number>> = items.map((item) => {
     const out: Array<number> = []
     for (const d of item.dependsOn ?? []) {
+      edges++
       const index = byKey.get(idKey(d))
       if (index === undefined) {
         if (unknownIds[unknownIds.length - 1] !== item.id) unknownIds.push(item.id)
@@ -270,7 +286,8 @@ export const checkDependencies = (
     return out
   })
   if (unknownIds.length > 0) return Either.left(new VE.UnknownDependency({ ids: unknownIds, missing: [...missing] }))
-  const cycle = findCycle(deps)
+  // a batch without dependencies (the common case) has no cycle
+  const cycle = edges === 0 ? undefined : findCycle(deps)
   if (cycle !== undefined) return Either.left(new VE.DependencyCycle({ path: cycle.map((i) => items[i]!.id) }))
   return Either.right(deps)
 }

@@ -218,9 +218,9 @@ export const wireRequest = (
   v: number,
   settings: rules.Settings
 ): Either.Either<BatchRequestItem, VE.RequestError> =>
-  Either.map(rules.normaliseRequests([prepared.workload[v]!], settings), ([item]) => {
-    if (item!.dependsOn === undefined) return item!
-    const { dependsOn: _, ...wire } = item!
+  Either.map(rules.normaliseRequest(prepared.workload[v]!, settings), (item) => {
+    if (item.dependsOn === undefined) return item
+    const { dependsOn: _, ...wire } = item
     return wire
   })
 
@@ -526,7 +526,7 @@ const resolveWire = (
         }),
         (refs) => new VE.InvalidReference({ ids: [wire.right.id], references: refs })
       ),
-      (item) => Either.map(rules.normaliseRequests([item], settings), (items) => items[0]!)
+      (item) => rules.normaliseRequest(item, settings)
     )
 }
 

@@ -58,21 +58,32 @@ export class AuditLog {
     })
   }
 
+  /** The interned demand of each demand object seen: classification shares demand objects, so most items are found here. */
+  private readonly seen = new WeakMap<Bucket.Demand, Bucket.Demand>()
+
   private intern(demands: ReadonlyArray<Bucket.Demand>): ReadonlyArray<Bucket.Demand> {
     return demands.map((d) => {
-      const limit = d.limit
-      const shape = limit._tag === "Window"
-        ? `${limit.limit}/${limit.windowMillis}`
-        : limit._tag === "TokenBucket"
-        ? `${limit.capacity}/${limit.refillPerSecond}`
-        : `${limit.permits}`
-      const id = `${d.entryId}\u0000${d.key}\u0000${d.cost}\u0000${d.retryAfter}\u0000${limit._tag}\u0000${shape}`
-      const known = this.interned.get(id)
-      if (known !== undefined) return known
-      if (this.interned.size >= 100_000) this.interned.clear()
-      this.interned.set(id, d)
-      return d
+      const seen = this.seen.get(d)
+      if (seen !== undefined) return seen
+      const interned = this.internByValue(d)
+      this.seen.set(d, interned)
+      return interned
     })
+  }
+
+  private internByValue(d: Bucket.Demand): Bucket.Demand {
+    const limit = d.limit
+    const shape = limit._tag === "Window"
+      ? `${limit.limit}/${limit.windowMillis}`
+      : limit._tag === "TokenBucket"
+      ? `${limit.capacity}/${limit.refillPerSecond}`
+      : `${limit.permits}`
+    const id = `${d.entryId}\u0000${d.key}\u0000${d.cost}\u0000${d.retryAfter}\u0000${limit._tag}\u0000${shape}`
+    const known = this.interned.get(id)
+    if (known !== undefined) return known
+    if (this.interned.size >= 100_000) this.interned.clear()
+    this.interned.set(id, d)
+    return d
   }
 
   private record(entry: AuditEntry): void {

@@ -7,7 +7,7 @@
  * @internal
  */
 import type { BatchResponse } from "@effect-msgraph/spec"
-import { type Cause, Clock, Effect, Either, Exit, Fiber } from "effect"
+import { Clock, Duration, Effect, Either } from "effect"
 import type { Priority } from "../../Audit.js"
 import type { Engine } from "../engine.js"
 import { errorAnswer, type ItemAnswer } from "../responses.js"
@@ -15,7 +15,7 @@ import type { ValidBatch } from "../validation.js"
 import { type ClassifyContext, echoedClientRequestId, headerOf, type Item, type Prepared, type Ticket } from "./model.js"
 import { admit, admitNow } from "./admit.js"
 import { runsWithinCap } from "./facts.js"
-import { guarded, type Holding, performIn, runOneIn } from "./perform.js"
+import { completeAt, guarded, hold, type Holding, latencyMillis, performIn, runOneIn, takesTime } from "./perform.js"
 import { prepare } from "./prepare.js"
 
 const priorityRank: Record<Priority, number> = { high: 0, normal: 1, low: 2 }
@@ -79,8 +79,6 @@ const runParallel = (engine: Engine, prepared: ReadonlyArray<Prepared>): Effect.
 const runParallelIn = (engine: Engine, prepared: ReadonlyArray<Prepared>, holding: Holding): Effect.Effect<Array<ItemAnswer>> =>
   Effect.gen(function*() {
     const order = prepared.map((_, i) => i).sort((a, b) => priorityRank[prepared[a]!.priority] - priorityRank[prepared[b]!.priority] || a - b)
-    // Graph hands Outlook at most four items of an unordered batch at a time.
-    const outlook = yield* Effect.makeSemaphore(4)
     // Outlook by path, or by the catalogue's say (a demand whose service runs a batch within its cap).
     const isOutlook = (i: number) => prepared[i]!.service === "outlook" || prepared[i]!.demands.some(runsWithinCap)
     const others = order.filter((i) => !isOutlook(i))
@@ -89,70 +87,102 @@ const runParallelIn = (engine: Engine, prepared: ReadonlyArray<Prepared>, holdin
     // some of them, the low-priority ones are throttled first.
     const admitted = yield* admitAll(engine, others.map((i) => prepared[i]!))
     const results = new Array<ItemAnswer>(prepared.length)
-    // Without latency nothing suspends, so running in turn gives the same answers without forking.
-    const concurrency = prepared.some((p) => {
-      const model = engine.options.latency(p.service)
-      return model.baseMillis > 0 || model.jitterMillis > 0
-    }) ? "unbounded" as const : 1
-    const runOther = (i: number, k: number) =>
-      Either.match(admitted[k]!, {
-        onRight: (ticket) => Effect.map(performIn(engine, ticket, holding), (o) => void (results[i] = o)),
-        onLeft: (o) => Effect.sync(() => void (results[i] = o))
-      })
-    const runMail = (i: number) => outlook.withPermits(1)(Effect.map(runOneIn(engine, prepared[i]!, holding), (o) => void (results[i] = o)))
-    if (concurrency === 1) {
-      for (let k = 0; k < others.length; k++) yield* runOther(others[k]!, k)
-      for (const i of mail) yield* runMail(i)
-    } else {
-      yield* allAtOnce([...others.map(runOther), ...mail.map(runMail)])
+    // Without latency nothing suspends: the items run in turn.
+    if (!prepared.some((p) => takesTime(engine, p))) {
+      for (let k = 0; k < others.length; k++) {
+        const ticket = admitted[k]!
+        results[others[k]!] = Either.isRight(ticket) ? yield* performIn(engine, ticket.right, holding) : ticket.left
+      }
+      for (const i of mail) results[i] = yield* runOneIn(engine, prepared[i]!, holding)
+      return results
     }
-    return results
+    return yield* runTimed(engine, prepared, holding, { others, admitted, mail }, results)
   })
 
-/**
- * Runs every effect in a fiber of its own, all at once, and waits for them all, on the schedule of
- * `Effect.all([Effect.forEach(a, run, unbounded), Effect.forEach(b, run, unbounded)], unbounded)`
- * (discarding), which ran a parallel batch's items: its fibers take their first step, and the
- * caller its next, at the same turns of the scheduler, so a simulation's events keep their order
- * and its report stays the same, byte for byte. The fibers that `Effect.all` and `Effect.forEach`
- * fork to start and collect theirs (two each, started two turns after they are forked, or woken
- * one turn after their last fiber ends) cost about 25 Effect steps per item; here their turns are
- * yields: five before the fibers are forked (which start a turn later), three after the last one
- * ends (which wakes the caller a turn later). A fiber that fails interrupts the others, and the
- * caller fails with its cause; interrupting the caller interrupts them all.
- *
- * @internal
- */
-export const allAtOnce = (effects: ReadonlyArray<Effect.Effect<void>>): Effect.Effect<void> =>
-  Effect.zipRight(
-    turns(5),
-    Effect.flatMap(Effect.forEach(effects, Effect.fork), (fibers) =>
-      Effect.zipRight(
-        Effect.async<void>((resume) => {
-          let left = fibers.length
-          let failed: Cause.Cause<never> | undefined
-          if (left === 0) resume(Effect.void)
-          for (const fiber of fibers) {
-            fiber.addObserver((exit) => {
-              if (Exit.isFailure(exit) && failed === undefined) {
-                failed = exit.cause
-                for (const other of fibers) if (other !== fiber) other.unsafeInterruptAsFork(fiber.id())
-              }
-              if (--left === 0) resume(failed === undefined ? Effect.void : Effect.failCause(failed))
-            })
-          }
-          return Fiber.interruptAll(fibers)
-        }),
-        turns(3)
-      ))
-  )
-
-/** `n` turns of the scheduler. */
-const turns = (n: number): Effect.Effect<void> => {
-  let effect = Effect.yieldNow()
-  for (let i = 1; i < n; i++) effect = Effect.zipRight(effect, Effect.yieldNow())
-  return effect
+/** An item running: when its latency ends, and how it gives its permits back. */
+interface Running {
+  readonly index: number
+  readonly at: number
+  /** Order of starting: items that end at the same millisecond complete in the order they started. */
+  readonly started: number
+  readonly ticket: Ticket
+  readonly settle: () => void
+  readonly mail: boolean
 }
+
+/** Graph hands the Outlook service at most four items of an unordered batch at a time. */
+const OUTLOOK_AT_ONCE = 4
+
+/**
+ * A parallel batch with latency, in the batch's own fiber: every admitted item starts now, Outlook's
+ * four at a time (first come first served: when one ends, the next is admitted and starts), and the
+ * fiber sleeps until the next item's latency ends, completes it, and so on. One fiber and one timer
+ * per batch, where a fiber per item would each sleep on their own; items ending at the same
+ * millisecond complete in the order they started.
+ */
+const runTimed = (
+  engine: Engine,
+  prepared: ReadonlyArray<Prepared>,
+  holding: Holding,
+  items: {
+    readonly others: ReadonlyArray<number>
+    readonly admitted: ReadonlyArray<Either.Either<Ticket, ItemAnswer>>
+    readonly mail: ReadonlyArray<number>
+  },
+  results: Array<ItemAnswer>
+): Effect.Effect<Array<ItemAnswer>> =>
+  Effect.clockWith((clock) =>
+    Effect.gen(function*() {
+      const { admitted, mail, others } = items
+      const running: Array<Running> = []
+      let started = 0
+      const start = (index: number, ticket: Ticket, mail: boolean): Effect.Effect<void> => {
+        const settle = hold(engine, ticket.prepared, holding)
+        const add = (ms: number) =>
+          void running.push({ index, at: clock.unsafeCurrentTimeMillis() + ms, started: started++, ticket, settle, mail })
+        if (!takesTime(engine, ticket.prepared)) return Effect.sync(() => add(0))
+        return Effect.map(latencyMillis(engine, ticket.prepared), add)
+      }
+      for (let k = 0; k < others.length; k++) {
+        const ticket = admitted[k]!
+        if (Either.isLeft(ticket)) results[others[k]!] = ticket.left
+        else yield* start(others[k]!, ticket.right, false)
+      }
+      // Outlook's lanes: an item refused at admission frees its lane at once
+      let lanes = OUTLOOK_AT_ONCE
+      let next = 0
+      const fill = Effect.gen(function*() {
+        while (lanes > 0 && next < mail.length) {
+          const i = mail[next++]!
+          const ticket = yield* admit(engine, prepared[i]!)
+          if (Either.isLeft(ticket)) results[i] = ticket.left
+          else {
+            lanes--
+            yield* start(i, ticket.right, true)
+          }
+        }
+      })
+      yield* fill
+      while (running.length > 0) {
+        let first = 0
+        for (let j = 1; j < running.length; j++) {
+          const r = running[j]!
+          const f = running[first]!
+          if (r.at < f.at || (r.at === f.at && r.started < f.started)) first = j
+        }
+        const item = running[first]!
+        running.splice(first, 1)
+        const wait = item.at - clock.unsafeCurrentTimeMillis()
+        if (wait > 0) yield* clock.sleep(Duration.millis(wait))
+        results[item.index] = yield* completeAt(engine, item.ticket, item.settle, clock.unsafeCurrentTimeMillis())
+        if (item.mail) {
+          lanes++
+          yield* fill
+        }
+      }
+      return results
+    })
+  )
 
 /** Items that arrive together, admitted in turn at the same instant: one step when no item fault is configured. */
 const admitAll = (engine: Engine, items: ReadonlyArray<Prepared>) =>

@@ -42,16 +42,18 @@ export const guarded = <A>(f: (holding: Holding) => Effect.Effect<A>): Effect.Ef
 export const perform = (engine: Engine, ticket: Ticket): Effect.Effect<ItemAnswer> => guarded((holding) => performIn(engine, ticket, holding))
 
 /**
- * {@link perform} within a {@link guarded} run: the item is in `holding` from now until it gives
- * its permits back.
+ * Puts an admitted item in `holding` until it gives its permits back; returns the way it gives them
+ * back (once: later calls do nothing).
  *
  * @internal
  */
-export const performIn = (engine: Engine, ticket: Ticket, holding: Holding): Effect.Effect<ItemAnswer> => {
-  const p = ticket.prepared
+export const hold = (engine: Engine, p: Prepared, holding: Holding): () => void => {
   const load = engine.load
+  let held = true
   let inFlight = load !== undefined
   const settle = () => {
+    if (!held) return
+    held = false
     holding.delete(settle)
     engine.accounting.release(p.enforced)
     if (inFlight) {
@@ -60,40 +62,74 @@ export const performIn = (engine: Engine, ticket: Ticket, holding: Holding): Eff
     }
   }
   holding.add(settle)
-  return Effect.clockWith((clock) => {
-    // the store, the permits back, then a late item fault (an effect only when item faults are configured)
-    const complete = (): Effect.Effect<ItemAnswer> => {
-      const now = clock.unsafeCurrentTimeMillis()
-      const stamp: Stamp = { requestId: ticket.requestId, clientRequestId: echoedClientRequestId(p.item), now }
-      const result = engine.store.handle({
-        method: p.item.method,
-        url: p.parsed,
-        body: p.item.body,
-        actingUser: p.context.userId,
-        root: p.root,
-        stamp,
-        newId: engine.newId
-      })
-      settle()
-      const answer = (late: ItemFault | undefined): ItemAnswer => {
-        // an item fault `after` execution: the effect stays, the answer is lost to the fault
-        const outcome: ItemAnswer = late === undefined
-          ? { ...result, headers: { ...result.headers, ...ticket.headers } }
-          : itemFaultAnswer(late, stamp)
-        engine.log.audited(p, ticket.seq, ticket.requestId, outcome, ticket.startedAt, now, true, true)
-        return outcome
-      }
-      const items = engine.dice.faults.items
-      return items === undefined || items.length === 0
-        ? Effect.succeed(answer(undefined))
-        : Effect.map(engine.dice.pickItemFault(p, "after"), answer)
-    }
+  return settle
+}
+
+/** Whether items of this service take any time. @internal */
+export const takesTime = (engine: Engine, p: Prepared): boolean => {
+  const model = engine.options.latency(p.service)
+  return model.baseMillis > 0 || model.jitterMillis > 0
+}
+
+/**
+ * How long an item just admitted runs, in milliseconds: its service's latency, drawn from the
+ * latency stream, slowed by the load model. Only for an item that {@link takesTime}.
+ *
+ * @internal
+ */
+export const latencyMillis = (engine: Engine, p: Prepared): Effect.Effect<number> =>
+  Effect.map(engine.latencyRandom.next, (r) => {
     const model = engine.options.latency(p.service)
-    if (!(model.baseMillis > 0 || model.jitterMillis > 0)) return complete()
-    return Effect.flatMap(engine.latencyRandom.next, (r) => {
-      const slowdown = load === undefined ? 1 : load.slowdown(p.context.appId)
-      return Effect.flatMap(clock.sleep(Duration.millis(Math.round((model.baseMillis + r * model.jitterMillis) * slowdown))), complete)
-    })
+    const slowdown = engine.load === undefined ? 1 : engine.load.slowdown(p.context.appId)
+    return Math.round((model.baseMillis + r * model.jitterMillis) * slowdown)
+  })
+
+/**
+ * The end of an item's execution at `now`: the store, the permits back (`settle`), then a late item
+ * fault (an effect only when item faults are configured); then its audit entry.
+ *
+ * @internal
+ */
+export const completeAt = (engine: Engine, ticket: Ticket, settle: () => void, now: number): Effect.Effect<ItemAnswer> => {
+  const p = ticket.prepared
+  const stamp: Stamp = { requestId: ticket.requestId, clientRequestId: echoedClientRequestId(p.item), now }
+  const result = engine.store.handle({
+    method: p.item.method,
+    url: p.parsed,
+    body: p.item.body,
+    actingUser: p.context.userId,
+    root: p.root,
+    stamp,
+    newId: engine.newId
+  })
+  settle()
+  const answer = (late: ItemFault | undefined): ItemAnswer => {
+    // an item fault `after` execution: the effect stays, the answer is lost to the fault
+    const outcome: ItemAnswer = late === undefined
+      ? { ...result, headers: { ...result.headers, ...ticket.headers } }
+      : itemFaultAnswer(late, stamp)
+    engine.log.audited(p, ticket.seq, ticket.requestId, outcome, ticket.startedAt, now, true, true)
+    return outcome
+  }
+  const items = engine.dice.faults.items
+  return items === undefined || items.length === 0
+    ? Effect.succeed(answer(undefined))
+    : Effect.map(engine.dice.pickItemFault(p, "after"), answer)
+}
+
+/**
+ * {@link perform} within a {@link guarded} run: the item is in `holding` from now until it gives
+ * its permits back.
+ *
+ * @internal
+ */
+export const performIn = (engine: Engine, ticket: Ticket, holding: Holding): Effect.Effect<ItemAnswer> => {
+  const p = ticket.prepared
+  const settle = hold(engine, p, holding)
+  return Effect.clockWith((clock) => {
+    const complete = () => completeAt(engine, ticket, settle, clock.unsafeCurrentTimeMillis())
+    if (!takesTime(engine, p)) return complete()
+    return Effect.flatMap(latencyMillis(engine, p), (ms) => Effect.flatMap(clock.sleep(Duration.millis(ms)), complete))
   })
 }
 

@@ -129,6 +129,7 @@ const directOrService = (throttler: ThrottlerService): Omit<Direct, "runner"> =>
     settle: (permit) => Effect.orDie(Effect.zipRight(throttler.answered(permit), throttler.release(permit))),
     feedbackAll: (answers) => Effect.orDie(throttler.feedbackAll(answers)),
     stale: () => false,
+    room: () => undefined,
     sending: () => undefined,
     revoke: (permit) => Effect.orDie(Effect.zipRight(throttler.answered(permit), throttler.release(permit)))
   }
@@ -269,6 +270,8 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
         }
         const releaseAll = Effect.suspend(() => Effect.orDie(toEffect(eachFrom(direct.settle, 0))))
         const revokeAll = Effect.suspend(() => Effect.orDie(toEffect(eachFrom(direct.revoke, 0))))
+        // asked just before sending: whether its gauged buckets have room in flight for it
+        const room = () => permits.length === 0 ? undefined : direct.room(permits)
         // asked just before sending: a batch found fresh is sent
         const stale = () => {
           if (permits.some((p) => direct.stale(p))) return true
@@ -356,7 +359,7 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
           }
           send.sort((a, b) => a.index - b.index)
           const deferred = [...left.map((c) => c.index), ...held].sort((a, b) => a - b)
-          return { send, deferred, release: releaseAll, stale, revoke: revokeAll, waitedMillis } satisfies Permission
+          return { send, deferred, release: releaseAll, room, stale, revoke: revokeAll, waitedMillis } satisfies Permission
         }).pipe(Effect.ensuring(Effect.sync(() => track(candidates, -1))))).pipe(Effect.onInterrupt(() => releaseAll))
       })
 

@@ -90,6 +90,13 @@ export interface Permission {
    * (see {@link LeastLatency}) dates window units that much earlier. Absent: `release`.
    */
   readonly answered?: Effect.Effect<void> | undefined
+  /**
+   * Asked before `stale`, once the batch holds a send slot (and may be asked before it takes one):
+   * `undefined` when it may be sent now; otherwise an Effect that ends when it is worth asking
+   * again (a bucket holds its units in flight until Graph has told its real capacity, and this batch
+   * would exceed what it holds). The client gives its slot back while it waits.
+   */
+  readonly room?: (() => Effect.Effect<void> | undefined) | undefined
   /** `release` for a batch not sent after all: what it took is given back. */
   readonly revoke?: Effect.Effect<void> | undefined
   /** Time spent waiting, per bucket key. */

@@ -483,11 +483,15 @@ export const make = (
         // the caller checked the demands: one the throttler refuses outright is a defect
         return isThrottleError(step) ? Effect.die(step) : step as runner.Step<Permit | undefined>
       },
-      settle: (permit, datedBeforeMillis) =>
-        runner.andThen(runner.answered(run, permit as Waiter, datedBeforeMillis), () => runner.release(run, permit as Waiter)),
+      settle: (permit, datedBeforeMillis) => {
+        feedback.released(permit.entries as ReadonlyArray<Demand>)
+        return runner.andThen(runner.answered(run, permit as Waiter, datedBeforeMillis), () => runner.release(run, permit as Waiter))
+      },
       feedbackAll: feedback.feedbackAll,
       stale: (permit) => feedback.stale(permit.entries, permit.admittedAt),
       revoke: (permit) => runner.andThen(runner.revoke(run, permit as Waiter), () => feedback.revoked(permit.entries as ReadonlyArray<Demand>)),
+      room: (permits) =>
+        feedback.room(permits.length === 1 ? permits[0]!.entries as ReadonlyArray<Demand> : permits.flatMap((p) => p.entries as ReadonlyArray<Demand>)),
       sending: (permit) => feedback.sending(permit.entries as ReadonlyArray<Demand>, permit.admittedAt)
     })
   })

@@ -102,3 +102,127 @@ describe("capacityGauge", () => {
     expect(gauge.n).toBe(1)
   })
 })
+
+/**
+ * A client that sends batches of `items` requests of 1 or 2 units, holding its units in flight to
+ * `CapacityGauge.allowance` until the gauge knows the capacity, against a Graph `F` times stricter
+ * than `documented`. Graph runs each item at its own latency (items of batches in flight
+ * interleave) and answers a batch at once, with the report of each item, when its slowest is done;
+ * the answers come in the order of the batch's requests, not the order Graph ran them.
+ */
+const learning = (documented: number, stricter: number, items: number, seed: number) => {
+  const k = 0.1
+  const graph = new GraphBucket(documented / stricter, k)
+  const gauge = CapacityGauge.make(0)
+  let random = seed
+  const next = () => {
+    random = (random * 1103515245 + 12345) % 2147483648
+    return random / 2147483648
+  }
+  // Graph's side: items waiting to run (at `at`), and batches waiting to be answered
+  const running: Array<{ at: number; cost: number; batch: number }> = []
+  const answers = new Map<number, { at: number; left: number; outcomes: Array<{ cost: number; answer: number | undefined | "refused" }> }>()
+  let outstanding = 0
+  let refusedBeforeKnown = 0
+  let worstLowerBound = 0
+  let batches = 0
+  for (let now = 0; now <= 30_000 && !CapacityGauge.known(gauge); now += 5) {
+    // Graph runs the items due
+    running.sort((a, b) => a.at - b.at)
+    while (running.length > 0 && running[0]!.at <= now) {
+      const item = running.shift()!
+      const answer = graph.take(item.cost, item.at)
+      if (answer === "refused") refusedBeforeKnown += item.cost
+      const batch = answers.get(item.batch)!
+      batch.outcomes.push({ cost: item.cost, answer })
+      batch.left--
+      if (batch.left === 0) batch.at = now + 20 + Math.floor(next() * 30)
+    }
+    // answers due: the whole batch at once, in the order of its requests, not the order they ran
+    for (const [id, batch] of answers) {
+      if (batch.left > 0 || batch.at > now) continue
+      answers.delete(id)
+      const inOrder = batch.outcomes.map((outcome) => ({ outcome, order: next() })).sort((a, b) => a.order - b.order)
+      for (const { outcome: { answer, cost } } of inOrder) {
+        outstanding -= cost
+        const capacity = answer === "refused"
+          ? CapacityGauge.refused(gauge, now, k)
+          : (CapacityGauge.took(gauge, cost, now), answer === undefined ? undefined : CapacityGauge.reported(gauge, answer, now, k))
+        if (capacity !== undefined && !gauge.fitted) worstLowerBound = Math.max(worstLowerBound, capacity / graph.capacity)
+      }
+    }
+    if (CapacityGauge.known(gauge)) break
+    // send while the allowance holds (a batch always goes when nothing is in flight)
+    while (true) {
+      const costs = Array.from({ length: items }, () => 1 + Math.floor(next() * 2))
+      const total = costs.reduce((a, b) => a + b, 0)
+      if (outstanding > 0 && outstanding + total > CapacityGauge.allowance(gauge, documented, k, now)) break
+      const id = batches++
+      answers.set(id, { at: Infinity, left: items, outcomes: [] })
+      for (const cost of costs) running.push({ at: now + 20 + Math.floor(next() * 150), cost, batch: id })
+      outstanding += total
+    }
+  }
+  return {
+    refusedBeforeKnown,
+    worstLowerBound,
+    opening: CapacityGauge.allowance(CapacityGauge.make(0), documented, k, 0),
+    // the most a batch costs: one goes whenever nothing is in flight
+    largestBatch: items * 2,
+    known: CapacityGauge.known(gauge)
+  }
+}
+
+describe("capacityGauge: before the first report", () => {
+  it.prop(
+    "a client holding its units in flight to the allowance is refused at most the opening (or one batch, when a batch alone is more) before it learns the capacity, 1 to 100 times stricter",
+    [
+      fc.integer({ min: 1000, max: 8000 }),
+      fc.double({ min: 1, max: 100, noNaN: true }),
+      fc.integer({ min: 1, max: 20 }),
+      fc.integer({ min: 1, max: 1000 })
+    ],
+    ([documented, stricter, items, seed]) => {
+      const { known, largestBatch, opening, refusedBeforeKnown } = learning(documented, stricter, items, seed)
+      expect(known).toBe(true)
+      expect(refusedBeforeKnown).toBeLessThanOrEqual(Math.max(opening, largestBatch))
+    },
+    { fastCheck: { numRuns: 100 } }
+  )
+
+  it.prop(
+    "with batches answered in bursts, their items run interleaved, the capacity from reports before a fit is a lower bound (within the reports' rounding)",
+    [
+      fc.integer({ min: 1000, max: 8000 }),
+      fc.double({ min: 1, max: 100, noNaN: true }),
+      fc.integer({ min: 1, max: 20 }),
+      fc.integer({ min: 1, max: 1000 })
+    ],
+    ([documented, stricter, items, seed]) => {
+      const { worstLowerBound } = learning(documented, stricter, items, seed)
+      expect(worstLowerBound).toBeLessThanOrEqual(1.01)
+    },
+    { fastCheck: { numRuns: 100 } }
+  )
+})
+
+describe("capacityGauge: the fit", () => {
+  /** Ten reports of one burst (one response's answers), 1.5 units each, `u` from 0.80 to 0.98. */
+  const burst = (inFlight: number) => {
+    const gauge = CapacityGauge.make(0)
+    gauge.sent = inFlight
+    for (let i = 0; i < 10; i++) {
+      CapacityGauge.took(gauge, 1.5, 500)
+      CapacityGauge.reported(gauge, 0.8 + 0.02 * i, 500, 0.1)
+    }
+    return gauge
+  }
+
+  it("is not taken over answers that span less than four times the units in flight (they are what the answers miss)", () => {
+    expect(burst(90).fitted).toBe(false)
+  })
+
+  it("is taken over the same reports when nothing else is in flight", () => {
+    expect(burst(0).fitted).toBe(true)
+  })
+})

@@ -130,7 +130,7 @@ describe("in-flight work", () => {
       expect(four.summary.inFlight!.peak).toBeLessThanOrEqual(4)
       expect(adaptive.summary.durationMs).toBeLessThan(four.summary.durationMs)
     }).pipe(Effect.orDie), { timeout: 300_000 })
-  it.effect("under throttled admission the limit opens to what admission lets through: onboarding's waves go out at once, not 4 at a time", () =>
+  it.effect("under throttled admission the limit opens beyond 4 to what admission and the identity allowance let through: onboarding ends sooner than with a fixed 4", () =>
     Effect.gen(function*() {
       // 200 users: each level of the chains (create, license, member, welcome) is 10 or 11 batches
       const workload = Examples.onboarding(200)
@@ -139,19 +139,26 @@ describe("in-flight work", () => {
       expect(opened.summary.failed).toBe(0)
       expect(opened.summary.throttled429).toBe(0)
       expect(opened.report.limitViolations).toBe(0)
-      // the first wave alone is 11 batches, all admitted at once: no climb from 4 (which reached 9
-      // in flight and took 3.2 s; this takes 1.9 s, a fixed 4 5.1 s)
-      expect(opened.summary.inFlight!.peak).toBeGreaterThanOrEqual(11)
+      // the first wave alone is 11 batches of creates, all admitted at once. Until Graph's first
+      // report on the identity bucket its units in flight are held to 1/100 of its capacity (50
+      // units: 2 batches) plus a fifth of what the answers without a report show it holds
+      // (capacityGauge's allowance), which grows about a quarter a round trip: peak 10, 2.8 s. When
+      // the wave went at once it took 1.9 s, less than half a fixed 4's 5.1 s; climbing from 4, 3.2 s
+      expect(opened.summary.inFlight!.peak).toBeGreaterThan(4)
       expect(opened.summary.inFlight!.peak).toBeLessThanOrEqual(GraphClient.defaultMaxConcurrency / 4)
-      expect(opened.summary.durationMs * 2).toBeLessThan(four.summary.durationMs)
+      expect(opened.summary.durationMs).toBeLessThan(four.summary.durationMs)
     }).pipe(Effect.orDie), { timeout: 120_000 })
 })
 
 describe("in-flight work under throttled admission against a loaded Graph", () => {
-  it.effect("the opening meets the emulator's load ceiling: it drops back on the first 503s, backs off, and every request succeeds", () =>
+  it.effect("the identity allowance keeps the opening under the emulator's load ceiling: no 503, the limit settles below the opening's 16, every request succeeds", () =>
     Effect.gen(function*() {
-      // 4,000 directory reads (200 batches): the opening would put 16 batches, 320 items, in flight;
-      // the emulator queues beyond 50 items in flight and refuses (503, Retry-After) at 200
+      // 4,000 directory reads (200 batches): the opening alone would put 16 batches, 320 items, in
+      // flight, and the emulator queues beyond 50 items in flight and refuses (503, Retry-After) at
+      // 200: before the identity allowance, the first round trips met 503s and the limit dropped back
+      // to 4 (the drop itself: inFlight.test.ts). The allowance holds the bucket's units in flight
+      // to 50 units (one batch) at first, growing a quarter per round trip, and latency above the
+      // knee stops the limit before the ceiling
       const workload = Examples.directoryReport(4_000)
       const emulator = Emulator.layerTest({ tenantSize: "M", latency: Latency.realistic, load: { knee: 50, ceiling: 200 } })
       const client = GraphClient.layer({}).pipe(
@@ -165,10 +172,7 @@ describe("in-flight work under throttled admission against a loaded Graph", () =
         Effect.flatMap(GraphClient.GraphClient, (graph) => graph.runAll(workload)).pipe(Effect.provide(client))
       ).pipe(Effect.orDie)
       expect(outcomes.every((o) => o._tag === "Success")).toBe(true)
-      // refused items are the opening's: fewer than one opening's worth of items
-      expect(summary.retries).toBeGreaterThan(0)
-      expect(summary.retries).toBeLessThan(16 * 20)
-      // the opening ended for good: the limit does not return to its 16
+      expect(summary.retries).toBe(0)
       expect(summary.inFlight!.limit).toBeLessThan(16)
     }), { timeout: 120_000 })
 })

@@ -133,6 +133,7 @@ const directOrService = (throttler: ThrottlerService): Omit<Direct, "runner"> =>
       Effect.orDie(Effect.zipRight(throttler.answered(permit, { datedBeforeMillis }), throttler.release(permit))),
     feedbackAll: (answers) => Effect.orDie(throttler.feedbackAll(answers)),
     stale: () => false,
+    room: () => undefined,
     sending: () => undefined,
     revoke: (permit) => Effect.orDie(Effect.zipRight(throttler.answered(permit), throttler.release(permit)))
   }
@@ -296,6 +297,8 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
           ? releaseAll
           : Effect.suspend(() => Effect.orDie(toEffect(eachFrom((p, i) => direct.settle(p, datedBefore[i]), 0))))
         const revokeAll = Effect.suspend(() => Effect.orDie(toEffect(eachFrom((p) => direct.revoke(p), 0))))
+        // asked just before sending: whether its gauged buckets have room in flight for it
+        const room = () => permits.length === 0 ? undefined : direct.room(permits)
         // asked just before sending: a batch found fresh is sent
         const stale = () => {
           if (permits.some((p) => direct.stale(p))) return true
@@ -384,7 +387,7 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
           }
           send.sort((a, b) => a.index - b.index)
           const deferred = [...left.map((c) => c.index), ...held].sort((a, b) => a - b)
-          return { send, deferred, release: releaseAll, answered: answeredAll, stale, revoke: revokeAll, waitedMillis } satisfies Permission
+          return { send, deferred, release: releaseAll, answered: answeredAll, room, stale, revoke: revokeAll, waitedMillis } satisfies Permission
         }).pipe(Effect.ensuring(Effect.sync(() => track(candidates, -1))))).pipe(Effect.onInterrupt(() => releaseAll))
       })
 

@@ -602,12 +602,28 @@ const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitte
     )
     // admitted on a share Graph has since refused or shown too high: not sent, admitted again
     let revoked = false
+    // a bucket that holds its units in flight (see `Permission.room`) is waited for without a slot
+    let wait: Effect.Effect<void> | undefined
     const sendOrRevoke = Effect.suspend(() => {
+      wait = permission.room?.()
+      if (wait !== undefined) return Effect.succeed(undefined)
       if (permission.stale === undefined || !permission.stale()) return sendNow
       revoked = true
       return Effect.succeed(undefined)
     })
-    const result = yield* ctx.sending.withSlot(sendOrRevoke).pipe(
+    const sendWhenRoom = Effect.gen(function*() {
+      while (true) {
+        const early = permission.room?.()
+        if (early !== undefined) {
+          yield* early
+          continue
+        }
+        const result = yield* ctx.sending.withSlot(sendOrRevoke)
+        if (wait === undefined) return result
+        yield* wait
+      }
+    })
+    const result = yield* sendWhenRoom.pipe(
       Effect.ensuring(Effect.suspend(() =>
         revoked
           ? permission.revoke ?? permission.release

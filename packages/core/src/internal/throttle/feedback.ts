@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import { Effect, Option, type Schedule, ScheduleDecision, ScheduleIntervals } from "effect"
+import { Deferred, Effect, Exit, FiberId, Option, type Schedule, ScheduleDecision, ScheduleIntervals } from "effect"
 import type { Demand, Limit } from "@effect-msgraph/spec/Bucket"
 import * as RetryAfter from "@effect-msgraph/spec/RetryAfter"
 import * as ThrottleFeedback from "../../ThrottleFeedback.js"
@@ -142,8 +142,20 @@ export interface Feedback {
    * Graph's last report, so that the refund does not hand out room Graph no longer has.
    */
   readonly revoked: (entries: ReadonlyArray<Demand>) => Step<void>
-  /** A permit found not stale is sent: its gauged buckets count its units in flight until answered. */
+  /**
+   * Asked just before a permit's `entries` (all of one batch's permits) are sent: `undefined` when
+   * they may go now; otherwise an Effect that ends when it is worth asking again. A gauged bucket
+   * whose capacity Graph has not told yet holds its units in flight to `CapacityGauge.allowance`;
+   * one with nothing in flight lets any batch go.
+   */
+  readonly room: (entries: ReadonlyArray<Demand>) => Effect.Effect<void> | undefined
+  /**
+   * A permit found not stale is sent: its gauged buckets count its units in flight until answered
+   * (`released`). `sent` identifies the permit (its entries array).
+   */
   readonly sending: (entries: ReadonlyArray<Demand>, admittedAt: number) => void
+  /** A permit is released (answered, or not sent): the units `sending` counted are in flight no more. */
+  readonly released: (entries: ReadonlyArray<Demand>) => void
 }
 
 /** The per-bucket schedule state, and the stepping of the backoff and slowdown schedules. */
@@ -303,6 +315,19 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
   const gauges = new Map<string, CapacityGauge.Gauge>()
   /** Per gauged bucket, when admissions on it last went stale (see `Feedback.stale`). */
   const invalidated = new Map<string, number>()
+  /**
+   * The entries of the permits sent and not released yet, with how many such permits hold them
+   * (permits of requests priced alike may share one entries array; see `Feedback.released`).
+   */
+  const out = new WeakMap<ReadonlyArray<Demand>, number>()
+  /** Per gauged bucket, the batches waiting for its units in flight to come down (see `Feedback.room`). */
+  const roomWaiters = new Map<string, Deferred.Deferred<void>>()
+  const wakeRoom = (key: string) => {
+    const waiting = roomWaiters.get(key)
+    if (waiting === undefined) return
+    roomWaiters.delete(key)
+    Deferred.unsafeDone(waiting, Exit.void)
+  }
   const invalidate = (key: string, now: number) => {
     if (!invalidated.has(key) && invalidated.size >= maxGauges) invalidated.clear()
     invalidated.set(key, now)
@@ -404,6 +429,8 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
       const gauge = gaugeOf(d.key, now, admittedAt)
       gauge.settled += d.cost
       CapacityGauge.took(gauge, units, now)
+      // the allowance grew with the units answered
+      if (!CapacityGauge.known(gauge)) wakeRoom(d.key)
     }
   }
 
@@ -707,7 +734,57 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
 
   const sending = (entries: ReadonlyArray<Demand>, admittedAt: number): void => {
     const now = runner.now()
-    for (const d of entries) if (isGauged(d)) gaugeOf(d.key, now, admittedAt).sent += d.cost
+    let gated = false
+    for (const d of entries) {
+      if (!isGauged(d)) continue
+      const gauge = gaugeOf(d.key, now, admittedAt)
+      gauge.sent += d.cost
+      gauge.outstanding += d.cost
+      gated = true
+    }
+    if (gated) out.set(entries, (out.get(entries) ?? 0) + 1)
+  }
+
+  const released = (entries: ReadonlyArray<Demand>): void => {
+    const held = out.get(entries)
+    if (held === undefined) return
+    if (held > 1) out.set(entries, held - 1)
+    else out.delete(entries)
+    for (const d of entries) {
+      if (!isGauged(d)) continue
+      const gauge = gauges.get(d.key)
+      if (gauge !== undefined) gauge.outstanding = Math.max(0, gauge.outstanding - d.cost)
+      wakeRoom(d.key)
+    }
+  }
+
+  const room = (entries: ReadonlyArray<Demand>): Effect.Effect<void> | undefined => {
+    let units: Map<string, { demand: Demand; cost: number }> | undefined
+    for (const d of entries) {
+      if (!isGauged(d) || d.limit._tag !== "TokenBucket") continue
+      if (units === undefined) units = new Map()
+      const seen = units.get(d.key)
+      if (seen === undefined) units.set(d.key, { demand: d, cost: d.cost })
+      else seen.cost += d.cost
+    }
+    if (units === undefined) return undefined
+    const now = runner.now()
+    for (const [key, { cost, demand }] of units) {
+      const gauge = gauges.get(key)
+      // nothing sent yet, or nothing in flight: any batch may go
+      if (gauge === undefined || gauge.outstanding <= 0 || CapacityGauge.known(gauge)) continue
+      if (now - gauge.updatedAt > estimateMemoryMillis) continue
+      const limit = demand.limit as Extract<Limit, { _tag: "TokenBucket" }>
+      const allowed = CapacityGauge.allowance(gauge, limit.capacity, limit.refillPerSecond / limit.capacity, now)
+      if (gauge.outstanding + cost <= allowed) continue
+      let waiting = roomWaiters.get(key)
+      if (waiting === undefined) {
+        waiting = Deferred.unsafeMake<void>(FiberId.none)
+        roomWaiters.set(key, waiting)
+      }
+      return Deferred.await(waiting)
+    }
+    return undefined
   }
 
   const revoked = (entries: ReadonlyArray<Demand>): Step<void> => {
@@ -717,8 +794,8 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
         const d = entries[i]!
         if (!isGauged(d) || d.limit._tag !== "TokenBucket") continue
         const gauge = gauges.get(d.key)
-        // a report of the current streak (older ones say nothing of Graph's bucket now)
-        if (gauge === undefined || now - gauge.lastReportAt > (0.8 * d.limit.capacity / d.limit.refillPerSecond) * 1000) continue
+        // a report (or 429) of the current streak (older ones say nothing of Graph's bucket now)
+        if (gauge === undefined || now - gauge.lastSignalAt > (0.8 * d.limit.capacity / d.limit.refillPerSecond) * 1000) continue
         // and less what was sent since, which Graph may not have counted yet
         const step = align(d, gauge.lastUsed, now, CapacityGauge.inFlight(gauge))
         if (Effect.isEffect(step)) {
@@ -731,12 +808,12 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     return from(0)
   }
 
-  return { sentEntries, restore, throttled, unavailable, succeeded, slowdown, took, tookUnits, alignAll, stale, revoked, sending }
+  return { sentEntries, restore, throttled, unavailable, succeeded, slowdown, took, tookUnits, alignAll, stale, revoked, room, sending, released }
 }
 
 /** @internal */
 export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
-  const { alignAll, restore, revoked, sending, sentEntries, slowdown, stale, succeeded, throttled, took, tookUnits, unavailable } =
+  const { alignAll, released, restore, revoked, room, sending, sentEntries, slowdown, stale, succeeded, throttled, took, tookUnits, unavailable } =
     makeChanges(
     runner,
     policy
@@ -802,6 +879,8 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
     feedbackAll: (answers) => feedbackFrom(answers, 0, { backoff: new Set(), slowdown: new Set(), reports: new Map() }),
     stale,
     revoked,
-    sending
+    room,
+    sending,
+    released
   }
 }

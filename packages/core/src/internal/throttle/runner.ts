@@ -212,6 +212,11 @@ export interface Direct {
   readonly stale: (permit: Permit) => boolean
   /** `settle` for a permit that will not be sent: its token-bucket units are given back as well. */
   readonly revoke: (permit: Permit) => Step<void>
+  /**
+   * Asked just before one batch's permits are sent (see `feedback.room`): `undefined` when they may
+   * go now, else an Effect that ends when it is worth asking again.
+   */
+  readonly room: (permits: ReadonlyArray<Permit>) => Effect.Effect<void> | undefined
   /** A permit found not `stale` is about to be sent. */
   readonly sending: (permit: Permit) => void
 }

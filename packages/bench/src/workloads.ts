@@ -18,6 +18,7 @@
  * @since 0.1.0
  */
 import {
+  type Admission,
   DependencyResolver,
   GraphClient,
   LimitCatalog,
@@ -99,7 +100,12 @@ type ClientName = "effect-msgraph" | "unthrottled" | "fixed-pacing"
 /** Throttler settings for the diagnostic variants of this client (section e). */
 type ThrottlerOptions = NonNullable<Parameters<typeof GraphClient.layerThrottledMemory>[1]>["throttler"]
 
-const clientLayer = (name: ClientName, throttler?: ThrottlerOptions, overrides?: ReadonlyArray<LimitCatalog.LimitOverride>): {
+const clientLayer = (
+  name: ClientName,
+  throttler?: ThrottlerOptions,
+  overrides?: ReadonlyArray<LimitCatalog.LimitOverride>,
+  leastLatency?: Admission.LeastLatency
+): {
   readonly admission: Layer.Layer<GraphClient.Admission>
   readonly options: GraphClient.GraphClient.Options
 } => {
@@ -108,7 +114,8 @@ const clientLayer = (name: ClientName, throttler?: ThrottlerOptions, overrides?:
       return {
         admission: GraphClient.layerThrottledMemory(Emulator.defaultIdentity, {
           catalog: { tenantSize, delegated: true, ...(overrides === undefined ? {} : { overrides }) },
-          ...(throttler === undefined ? {} : { throttler })
+          ...(throttler === undefined ? {} : { throttler }),
+          ...(leastLatency === undefined ? {} : { leastLatency })
         }).pipe(Layer.orDie),
         // the library's defaults: the in-flight limit adapts (opening to what admission lets through, up to GraphClient.defaultMaxConcurrency)
         options: {}
@@ -218,7 +225,10 @@ const virtualRun = (
   overrides?: ReadonlyArray<LimitCatalog.LimitOverride>,
   latency: { readonly model: "none" | "realistic"; readonly planning?: DependencyResolver.DependencyResolver.Options } = { model: "realistic" }
 ) => {
-  const { admission, options } = clientLayer(client, throttler, overrides)
+  // in virtual time, as `simulate`: window units dated before their answer by the simulated model's
+  // least latencies, which the emulator never goes below (over loopback, section b, the client is
+  // not told the latency and assumes none)
+  const { admission, options } = clientLayer(client, throttler, overrides, Simulation.leastLatencyOf(latency.model))
   const live = GraphClient.layer({
     ...options,
     planning: latency.planning ?? Simulation.planningOptions(latency.model, options)
@@ -1011,8 +1021,10 @@ absolute wall times. Virtual-time durations do not depend on the machine.
   adapts: it opens to what admission lets through, up to half of \`GraphClient.defaultMaxConcurrency\`,
   and moves between 1 and that ceiling; see docs/throughput.md), with
   \`GraphClient.layerThrottledMemory(Emulator.defaultIdentity, { catalog: { tenantSize: "${tenantSize}", delegated: true } })\`:
-  proactive admission against the documented limits. In (a) it plans knowing the emulator's latency
-  model (\`Simulation.planningOptions\`, as \`simulate\` and \`run\` do); in (b), like the other two
+  proactive admission against the documented limits. In (a) and (s) it plans knowing the emulator's latency
+  model (\`Simulation.planningOptions\`, as \`simulate\` and \`run\` do) and, as \`simulate\` does,
+  dates window units before their answer by the model's least latencies
+  (\`Simulation.leastLatencyOf\`, see docs/throughput.md); in (b), like the other two
   clients, it is not told the latency and plans as a library user's client does, by estimated
   duration under its default model (\`DependencyResolver.defaultLatency\`).
 - **naive** (loopback only): \`packages/bench/src/workloads/naive.ts\`, written without this

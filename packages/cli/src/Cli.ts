@@ -358,7 +358,11 @@ const planningFor = (latency: Simulation.LatencyOption, maxAttempts: number | un
 
 const simulateWith = (
   loaded: WorkloadFile.Loaded,
-  options: Omit<SimulateOptions, "file" | "json" | "out" | "shard" | "latency"> & { readonly latency?: Simulation.LatencyOption },
+  options: Omit<SimulateOptions, "file" | "json" | "out" | "shard" | "latency"> & {
+    readonly latency?: Simulation.LatencyOption
+    /** `plan` predicts for `run`'s client, which assumes no least latency; `simulate` its model's. */
+    readonly leastLatency?: Simulation.Options["leastLatency"]
+  },
   progress: Progress.Progress,
   results?: Results.Writer
 ) =>
@@ -375,6 +379,7 @@ const simulateWith = (
     },
     unthrottled: options.unthrottled ?? false,
     latency: options.latency ?? "realistic",
+    ...(options.leastLatency === undefined ? {} : { leastLatency: options.leastLatency }),
     onOutcome: (outcome) =>
       results === undefined
         ? advance(progress, outcome)
@@ -526,7 +531,8 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
     const { plan } = loaded
     const progress = yield* Progress.make(plan.requests)
     const simulated = { tenantSize: options.tenantSize ?? "M", latency, latencyFrom: options.latencyFrom } as const
-    const result = yield* simulateWith(loaded, { ...simulated, latency: latencyModel.right }, progress)
+    // the prediction is for `run`, whose client assumes no least latency
+    const result = yield* simulateWith(loaded, { ...simulated, latency: latencyModel.right, leastLatency: Simulation.noLeastLatency }, progress)
     const report = Report.make({
       command: "plan",
       file: options.file,
@@ -582,7 +588,9 @@ export const plan = (options: PlanOptions): Effect.Effect<ExitCode, never, Outpu
 
 /**
  * The duration `plan` predicts for a workload: a virtual-time simulation against the in-process
- * emulator at documented limits, with the given latency and the run's client options.
+ * emulator at documented limits, with the given latency and the run's client options, and like
+ * `run`'s client assuming no least latency (`Simulation.noLeastLatency`; `simulate` assumes its
+ * model's).
  */
 const predict = (
   workload: Workload.Workload,
@@ -592,6 +600,7 @@ const predict = (
     tenantSize: options.tenantSize,
     latency: options.latency,
     client: clientOptions(options.maxAttempts),
+    leastLatency: Simulation.noLeastLatency,
     unthrottled: options.unthrottled ?? false
   }).pipe(
     Effect.map((result): number | null => result.summary.durationMs),

@@ -142,6 +142,16 @@ export const leastLatencyOf = (latency: LatencyOption): Admission.LeastLatency =
 }
 
 /**
+ * A client that assumes Graph takes no time at least: window units dated at the answer, as `run`'s
+ * client has them against any endpoint (it cannot know a least that always holds), so `plan` and
+ * `run` predict with it.
+ *
+ * @since 0.1.0
+ * @category latency
+ */
+export const noLeastLatency: Admission.LeastLatency = { perRoundTripMillis: 0, perItemMillis: () => 0 }
+
+/**
  * Licences the emulator needs so that every `assignLicense` of the workload can succeed.
  *
  * @since 0.1.0

@@ -25,7 +25,7 @@ import {
   TokenProvider,
   type Workload
 } from "@effect-msgraph/core"
-import { Emulator, EmulatorServer, Latency } from "@effect-msgraph/emulator"
+import { Audit, Emulator, EmulatorServer, Latency } from "@effect-msgraph/emulator"
 import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Clock, Context, Effect, Fiber, Layer, Logger, LogLevel, Ref, Stream } from "effect"
@@ -157,6 +157,9 @@ interface RunRow {
   readonly limitViolations: number
   readonly duplicateExecutions: number
   readonly orderViolations: number
+  /** How many buckets answered a 429 of their limit, and the most 429s any one of them answered. */
+  readonly bucketsThrottled: number
+  readonly most429OnOneBucket: number
   readonly wallMs: number
   /**
    * Loopback rows run more than once: every run's duration, in run order. The row's other figures
@@ -188,7 +191,8 @@ const rowOf = (
   bound: LowerBound.DurationBound,
   meanBound: LowerBound.DurationBound | null,
   wallMs: number,
-  latency: "none" | "realistic"
+  latency: "none" | "realistic",
+  throttledBy: ReadonlyMap<string, number>
 ): RunRow => ({
   workload,
   client,
@@ -209,6 +213,8 @@ const rowOf = (
   limitViolations: report.limitViolations,
   duplicateExecutions: report.duplicateExecutions,
   orderViolations: report.orderViolations,
+  bucketsThrottled: throttledBy.size,
+  most429OnOneBucket: Math.max(0, ...throttledBy.values()),
   wallMs: Math.round(wallMs)
 })
 
@@ -255,7 +261,7 @@ const virtualRun = (
     const meanBound = latency.model === "none"
       ? null
       : LowerBound.fromAudit(audit, { multiplier: () => multiplier, latency: Latency.atMean(Simulation.latencyProfile(latency.model)), workload })
-    return rowOf(name, client, summary, report, bound, meanBound, wallMs, latency.model)
+    return rowOf(name, client, summary, report, bound, meanBound, wallMs, latency.model, Audit.throttledByBucket(audit))
   }).pipe(Effect.provide(live)))
 }
 
@@ -358,7 +364,7 @@ const loopbackRun = (name: string, workload: Workload.Workload, client: Loopback
     const audit = yield* Emulator.audit
     const bound = LowerBound.fromAudit(audit, { latency: Simulation.latencyProfile(latency), workload })
     const meanBound = latency === "none" ? null : LowerBound.fromAudit(audit, { latency: Latency.atMean(Simulation.latencyProfile(latency)), workload })
-    return rowOf(name, client, summary, report, bound, meanBound, wallMs, latency)
+    return rowOf(name, client, summary, report, bound, meanBound, wallMs, latency, Audit.throttledByBucket(audit))
   }).pipe(Effect.provide(EmulatorServer.layer({ port: 0 }).pipe(Layer.provideMerge(serverEmulator(workload, latency)))), Effect.scoped)
 
 const libraryRun = (url: string, workload: Workload.Workload) => {
@@ -619,8 +625,14 @@ const target = {
   efficiency: 0.9,
   /** Where nothing binds (lower bound 0, no 429 for anyone): at most this × the fastest client's time. */
   unboundSlowdown: 1.1,
-  /** Against a stricter tenant: 429s at most this share of the workload's requests. */
-  stricter429Share: 0.01
+  /** Against a stricter tenant: 429s at most this share of the workload's requests... */
+  stricter429Share: 0.01,
+  /**
+   * ...which issue 18 sets for workloads of thousands of requests; on a smaller one, a handful of
+   * 429s per bucket while the client learns: at most this many answered by any one bucket.
+   */
+  stricterSmallWorkload: 1_000,
+  stricterHandfulPerBucket: 5
 } as const
 
 const binds = (group: ReadonlyArray<RunRow>, ours: RunRow): boolean =>
@@ -769,11 +781,12 @@ interface StricterRow extends RunRow {
 const stricterRun = (name: string, workload: Workload.Workload, factor: number) =>
   Effect.map(virtualRun(name, workload, "effect-msgraph", undefined, 1 / factor), (row): StricterRow => {
     const share429 = row.requests === 0 ? 0 : row.throttled429 / row.requests
+    const handful = row.requests < target.stricterSmallWorkload && row.most429OnOneBucket <= target.stricterHandfulPerBucket
     return {
       ...row,
       factor,
       share429,
-      share429Met: share429 <= target.stricter429Share,
+      share429Met: share429 <= target.stricter429Share || handful,
       efficiencyMet: row.efficiency !== null && row.efficiency >= target.efficiency,
       allSucceeded: row.failed === 0
     }
@@ -781,10 +794,10 @@ const stricterRun = (name: string, workload: Workload.Workload, factor: number) 
 
 const stricterTable = (rows: ReadonlyArray<StricterRow>): string => {
   const pct = (x: number) => `${(x * 100).toFixed(x < 0.1 ? 2 : 1)}%`
-  const head = `| workload | stricter | requests | 429s | 429s ÷ requests | ≤ ${pct(target.stricter429Share)} | failed | duration (virtual) | lower bound (true limits) | efficiency | ≥ ${target.efficiency.toFixed(2)} | all met |`
-  const sep = "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|"
+  const head = `| workload | stricter | requests | 429s | 429s ÷ requests | buckets that answered 429 | most 429s on one bucket | 429s met | failed | duration (virtual) | lower bound (true limits) | efficiency | ≥ ${target.efficiency.toFixed(2)} | all met |`
+  const sep = "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|"
   const body = rows.map((r) =>
-    `| ${r.workload} | ${r.factor}× | ${r.requests.toLocaleString("en-US")} | ${r.throttled429.toLocaleString("en-US")} | ${pct(r.share429)} | ${yesNo(r.share429Met)} | ${r.failed.toLocaleString("en-US")} | ${fmtMs(r.durationMs)} | ${fmtMs(r.lowerBoundMs)} | ${effText(r)} | ${yesNo(r.efficiencyMet)} | ${yesNo(r.share429Met && r.efficiencyMet && r.allSucceeded)} |`
+    `| ${r.workload} | ${r.factor}× | ${r.requests.toLocaleString("en-US")} | ${r.throttled429.toLocaleString("en-US")} | ${pct(r.share429)} | ${r.bucketsThrottled} | ${r.most429OnOneBucket} | ${yesNo(r.share429Met)} | ${r.failed.toLocaleString("en-US")} | ${fmtMs(r.durationMs)} | ${fmtMs(r.lowerBoundMs)} | ${effText(r)} | ${yesNo(r.efficiencyMet)} | ${yesNo(r.share429Met && r.efficiencyMet && r.allSucceeded)} |`
   )
   return [head, sep, ...body].join("\n")
 }
@@ -800,7 +813,7 @@ const stricterSummary = (rows: ReadonlyArray<StricterRow>): string => {
     `\n\nSame lower bound for ${same.join("; ")}: the emulator scales a window's limit down and floors it at 1 (\`Emulator.scaleLimit\`), so a limit of a few per second is already at its floor at the lower factor and the higher one enforces the same limits on this workload.`
   return `Every target met on **${met.length} of ${rows.length}** runs` +
     (met.length === rows.length ? "." : `; missed on ${rows.filter((r) => !met.includes(r)).map((r) => `${r.workload} at ${r.factor}× (${[
-      ...(r.share429Met ? [] : [`429s ${(r.share429 * 100).toFixed(1)}% of requests`]),
+      ...(r.share429Met ? [] : [`429s ${(r.share429 * 100).toFixed(1)}% of requests, up to ${r.most429OnOneBucket} on one bucket`]),
       ...(r.efficiencyMet ? [] : [r.efficiency === null ? "efficiency not measured: requests failed" : `efficiency ${r.efficiency.toFixed(3)}`]),
       ...(r.allSucceeded ? [] : [`${r.failed} requests failed`])
     ].join(", ")})`).join("; ")}.`) + floors
@@ -1138,8 +1151,12 @@ and teams-posting (per-channel and per-team posting). The client is not told F. 
 taken at the limits the emulator enforced (\`LowerBound.fromAudit\` with the same multiplier), so
 efficiency is against what the stricter tenant allows. **429s ÷ requests** counts every 429 answer
 (resends included) over the workload's requests, so it passes 100% when requests are throttled more
-than once. Targets: 429s at most ${(target.stricter429Share * 100).toFixed(0)}% of the workload's requests, efficiency ≥ ${target.efficiency.toFixed(2)}, every
-request succeeding.
+than once. Each 429 of the limits is counted against the bucket that refused it
+(\`Audit.throttledByBucket\`). Targets, as issue 18 sets them: 429s at most ${(target.stricter429Share * 100).toFixed(0)}% of the workload's
+requests on workloads of thousands of requests, and a handful per bucket while the client learns:
+on a workload of fewer than ${target.stricterSmallWorkload.toLocaleString("en-US")} requests, where one 429 per bucket is already more than
+${(target.stricter429Share * 100).toFixed(0)}% once there are a few buckets, at most ${target.stricterHandfulPerBucket} on any one bucket meets it; efficiency
+≥ ${target.efficiency.toFixed(2)}; every request succeeding.
 
 ${stricterTable(r.stricter)}
 

@@ -63,6 +63,8 @@ export interface AuditEntry {
   readonly dependsOn: ReadonlyArray<string>
   /** The wait the answer's Retry-After asked for, in milliseconds, when it carried one. */
   readonly retryAfterMillis: number | undefined
+  /** The key of the bucket whose limit refused it (a 429 of the limits); `undefined` otherwise. */
+  readonly throttledBy: string | undefined
 }
 
 /**
@@ -214,6 +216,21 @@ export const earlyRetries = (entries: ReadonlyArray<AuditEntry>): number => {
     last.set(entry.clientRequestId, entry)
   }
   return early
+}
+
+/**
+ * How many 429s each bucket's limit answered, by bucket key (`AuditEntry.throttledBy`): the place to
+ * see whether a client that learns a stricter limit meets only a handful per bucket.
+ *
+ * @since 0.1.0
+ * @category audit
+ */
+export const throttledByBucket = (entries: ReadonlyArray<AuditEntry>): ReadonlyMap<string, number> => {
+  const counts = new Map<string, number>()
+  for (const entry of entries) {
+    if (entry.throttledBy !== undefined) counts.set(entry.throttledBy, (counts.get(entry.throttledBy) ?? 0) + 1)
+  }
+  return counts
 }
 
 /**

@@ -25,6 +25,7 @@ const entry = (fields: Partial<Audit.AuditEntry>): Audit.AuditEntry => ({
   finishedAt: 0,
   dependsOn: [],
   retryAfterMillis: undefined,
+  throttledBy: undefined,
   ...fields
 })
 
@@ -153,6 +154,23 @@ describe("the log", () => {
       assert.strictEqual(e!.startedAt, 0)
       assert.deepStrictEqual(e!.bucketKeys, e!.demands.map((d) => d.key))
       assert.isAbove(e!.bucketKeys.length, 0)
+    }).pipe(Effect.provide(Emulator.layerTest())))
+
+  it.effect("names the bucket whose limit answered a 429, and no bucket for other refusals", () =>
+    Effect.gen(function*() {
+      yield* batch([get("1", "/identityProtection/riskyUsers")])
+      yield* batch([get("2", "/identityProtection/riskyUsers")]) // over its window: 429
+      yield* Emulator.setFaults({ items: [{ status: 503, rate: 1, retryAfterSeconds: 5 }] })
+      yield* batch([get("3", "/identityProtection/riskyUsers")]) // a fault, not a limit
+      const [admitted, refused, faulted] = yield* Emulator.audit
+      assert.strictEqual(refused!.status, 429)
+      const by = refused!.demands.find((d) => d.key === refused!.throttledBy)
+      assert.isDefined(by, "one of the request's own buckets")
+      assert.match(by!.entryId, /identityProtection/)
+      assert.strictEqual(admitted!.throttledBy, undefined)
+      assert.strictEqual(faulted!.status, 503)
+      assert.strictEqual(faulted!.throttledBy, undefined)
+      assert.deepStrictEqual([...Audit.throttledByBucket(yield* Emulator.audit)], [[refused!.throttledBy, 1]])
     }).pipe(Effect.provide(Emulator.layerTest())))
 
   it.effect("is bounded: the oldest entries go first", () =>

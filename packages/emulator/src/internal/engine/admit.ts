@@ -31,8 +31,8 @@ const throttleScopeName = (scope: Bucket.Scope): string =>
  */
 const admitAt = (engine: Engine, p: Prepared, now: number, seq: number, requestId: string, fault: ItemFault | undefined): Either.Either<Ticket, ItemAnswer> => {
   const stamp: Stamp = { requestId, clientRequestId: echoedClientRequestId(p.item), now }
-  const refuse = (outcome: ItemAnswer) => {
-    engine.log.audited(p, seq, requestId, outcome, now, now, false, false)
+  const refuse = (outcome: ItemAnswer, throttledBy?: string) => {
+    engine.log.audited(p, seq, requestId, outcome, now, now, false, false, throttledBy)
     return Either.left(outcome)
   }
   if (fault !== undefined) return refuse(itemFaultAnswer(fault, stamp))
@@ -40,7 +40,9 @@ const admitAt = (engine: Engine, p: Prepared, now: number, seq: number, requestI
   const load = engine.load
   if (load !== undefined && load.full(p.context.appId)) return refuse(unavailable(stamp, load.options.retryAfterSeconds))
   const verdict = engine.accounting.tryAdmit(p.enforced, now)
-  if (verdict._tag === "Throttled") return refuse(throttled(engine, p, verdict.by.demand, verdict.retryAfterMillis, stamp))
+  if (verdict._tag === "Throttled") {
+    return refuse(throttled(engine, p, verdict.by.demand, verdict.retryAfterMillis, stamp), verdict.by.demand.key)
+  }
   const headers = admittedHeaders(engine, p, now)
   load?.enter(p.context.appId)
   return Either.right({ prepared: p, seq, requestId, startedAt: now, headers })

@@ -32,7 +32,7 @@ export class AuditLog {
   /**
    * Stamps the answer with its `request-id` (and the item's `client-request-id`) and records it.
    */
-  audited(p: Prepared, seq: number, requestId: string, outcome: ItemAnswer, startedAt: number, finishedAt: number, admitted: boolean, executed: boolean): void {
+  audited(p: Prepared, seq: number, requestId: string, outcome: ItemAnswer, startedAt: number, finishedAt: number, admitted: boolean, executed: boolean, throttledBy?: string): void {
     outcome.headers["request-id"] = requestId
     const clientRequestId = headerOf(p.item.headers, "client-request-id")
     if (clientRequestId !== undefined) outcome.headers["client-request-id"] = clientRequestId
@@ -54,7 +54,8 @@ export class AuditLog {
       startedAt,
       finishedAt,
       dependsOn: p.dependsOn,
-      retryAfterMillis: outcome.headers["Retry-After"] === undefined ? undefined : Math.round(Number(outcome.headers["Retry-After"]) * 1000)
+      retryAfterMillis: outcome.headers["Retry-After"] === undefined ? undefined : Math.round(Number(outcome.headers["Retry-After"]) * 1000),
+      throttledBy
     })
   }
 

@@ -592,10 +592,10 @@ const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitte
     // whether Graph answered with an envelope: its items ran before the answer (see `Permission.answered`)
     let answered = false
     const sendNow = Effect.zipRight(
-      Effect.forEach(sent.requests, (item) => {
-        ledger.sending(item.id, admitted)
-        return spans.start(item)
-      }, { discard: true }),
+      Effect.suspend(() => {
+        for (const item of sent.requests) ledger.sending(item.id, admitted)
+        return spans.startAll(sent.requests)
+      }),
       Effect.tap(send(ctx, sent), (result) => {
         answered = result._tag === "Envelope"
       })

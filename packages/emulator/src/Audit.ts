@@ -17,6 +17,7 @@
  * @since 0.1.0
  */
 import type { Bucket } from "@effect-msgraph/spec"
+import { bucketIdOf } from "./internal/accounting.js"
 
 /**
  * `x-ms-throttle-priority`, normalised. Absent or unknown values are `normal`.
@@ -80,7 +81,6 @@ export interface Report {
   readonly earlyRetries: number
 }
 
-const bucketOf = (demand: Bucket.Demand): string => `${demand.entryId}\u0000${demand.key}`
 
 /**
  * The number of admitted requests that a server enforcing each demand's documented limit would have
@@ -95,7 +95,7 @@ export const limitViolations = (entries: ReadonlyArray<AuditEntry>): number => {
   const byBucket = new Map<string, { limit: Bucket.Limit; uses: Array<{ entry: AuditEntry; cost: number }> }>()
   for (const entry of admitted) {
     for (const demand of entry.demands) {
-      const id = bucketOf(demand)
+      const id = bucketIdOf(demand)
       let bucket = byBucket.get(id)
       if (bucket === undefined) {
         bucket = { limit: demand.limit, uses: [] }

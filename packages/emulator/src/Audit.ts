@@ -178,6 +178,8 @@ export const duplicateExecutions = (entries: ReadonlyArray<AuditEntry>): number 
  * @category audit
  */
 export const orderViolations = (entries: ReadonlyArray<AuditEntry>): number => {
+  // nothing depends on anything (independent requests): nothing to index
+  if (!entries.some((e) => e.executed && e.dependsOn.length > 0)) return 0
   const completed = new Map<string, Array<AuditEntry>>()
   for (const entry of entries) {
     if (!entry.executed || entry.status >= 400) continue
@@ -205,6 +207,8 @@ export const orderViolations = (entries: ReadonlyArray<AuditEntry>): number => {
  * @category audit
  */
 export const earlyRetries = (entries: ReadonlyArray<AuditEntry>): number => {
+  // no answer asked for a wait: no attempt can have come too early
+  if (!entries.some((e) => e.retryAfterMillis !== undefined)) return 0
   const ordered = entries.slice().sort((a, b) => a.seq - b.seq)
   const last = new Map<string, AuditEntry>()
   let early = 0

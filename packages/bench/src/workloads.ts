@@ -1252,9 +1252,10 @@ per request until it is taken to be sent: wire requests are normalised again fro
 when their turn comes (every request is still checked before anything is sent), dependency lists
 and accepted statuses exist only for requests that have them, and a workload without dependencies
 is not planned under both policies before it starts (both would make the same batches). What a
-request costs once taken (its wire request, batch, correlation id, span, JSON, response) is garbage
-once it settles; a round takes only what the free live batches can carry, and attempts, first sends
-and spans are recorded once a batch holds its send slot, so less of it lives long enough to reach
+request costs once taken (its wire request, batch, correlation id, JSON, response; a span only under
+a tracer of your own) is garbage once it settles; a round takes only what the free live batches can
+carry, and attempts, first sends and spans are recorded once a batch holds its send slot, so less
+of it lives long enough to reach
 the old generation. The peak is set by V8, not by what is live: at this allocation rate it lets the
 old generation grow to about four times what survived the last full collection before collecting
 again (\`--trace-gc\`), so the peak is about four times the live heap, the workload array and the

@@ -211,15 +211,23 @@ interface Counted {
 }
 
 const build = (requests: Iterable<Counted>, options: BoundOptions, pathMs: number): DurationBound => {
-  const buckets = new Map<string, { key: string; entryId: string; service: string; limit: Bucket.Limit; cost: number; requests: number; ran: Array<number> }>()
+  type Counting = { key: string; entryId: string; service: string; limit: Bucket.Limit; cost: number; requests: number; ran: Array<number> }
+  const buckets = new Map<string, Counting>()
+  // requests share demand objects (the audit log interns them): a demand seen before finds its
+  // bucket without building and hashing its id again
+  const byDemand = new Map<Bucket.Demand, Counting>()
   for (const request of requests) {
     for (const demand of request.demands) {
-      const id = `${demand.entryId}\u0000${demand.key}`
-      let bucket = buckets.get(id)
+      let bucket = byDemand.get(demand)
       if (bucket === undefined) {
-        const m = options.multiplier?.(demand.service) ?? 1
-        bucket = { key: demand.key, entryId: demand.entryId, service: demand.service, limit: Emulator.scaleLimit(demand.limit, m), cost: 0, requests: 0, ran: [] }
-        buckets.set(id, bucket)
+        const id = `${demand.entryId}\u0000${demand.key}`
+        bucket = buckets.get(id)
+        if (bucket === undefined) {
+          const m = options.multiplier?.(demand.service) ?? 1
+          bucket = { key: demand.key, entryId: demand.entryId, service: demand.service, limit: Emulator.scaleLimit(demand.limit, m), cost: 0, requests: 0, ran: [] }
+          buckets.set(id, bucket)
+        }
+        byDemand.set(demand, bucket)
       }
       bucket.cost += demand.cost
       bucket.requests += 1

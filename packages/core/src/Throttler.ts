@@ -491,7 +491,7 @@ export const make = (
       stale: (permit) => feedback.stale(permit.entries, permit.admittedAt),
       revoke: (permit) => runner.andThen(runner.revoke(run, permit as Waiter), () => feedback.revoked(permit.entries as ReadonlyArray<Demand>)),
       room: (permits) =>
-        feedback.room(permits.length === 1 ? permits[0]!.entries as ReadonlyArray<Demand> : permits.flatMap((p) => p.entries as ReadonlyArray<Demand>)),
+        feedback.room(permits.map((p) => p.entries as ReadonlyArray<Demand>)),
       sending: (permit) => feedback.sending(permit.entries as ReadonlyArray<Demand>, permit.admittedAt)
     })
   })

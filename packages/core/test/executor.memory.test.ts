@@ -1,6 +1,6 @@
 import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, FastCheck, Layer, Stream } from "effect"
+import { Chunk, Context, DefaultServices, Effect, FastCheck, Layer, Stream, Tracer } from "effect"
 import * as GraphClient from "../src/GraphClient.js"
 import * as executor from "../src/internal/client/executor.js"
 import { MAX, prepare, Scheduler } from "../src/internal/plan/scheduler.js"
@@ -30,6 +30,13 @@ const client = GraphClient.layer().pipe(
 
 const gets = (prefix: string, n: number): Workload =>
   Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i}`, method: "GET", url: `/users/u${i}` }))
+
+/**
+ * A tracer of the user's: the built-in tracer's spans under another tracer object. Under the
+ * built-in tracer itself the client opens no request span (nothing could read it).
+ */
+const builtIn = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+const usersTracer = Tracer.make({ span: builtIn.span, context: builtIn.context })
 
 /** Runs `use` with the counting function of the next run the executor starts. */
 const probed = <A, E, R>(use: (held: () => executor.Held) => Effect.Effect<A, E, R>) =>
@@ -67,6 +74,20 @@ describe("bounded memory", () => {
         expect(now.correlation).toBeLessThanOrEqual(now.spans)
         // at most two handfuls of the live batches' worth of requests left the ready queue
         expect(scheduler.ready).toBeGreaterThanOrEqual(waiting - 2 * 64 * MAX)
+      }).pipe(Effect.provide(client), Effect.withTracer(usersTracer))
+    ))
+
+  it.effect("under Effect's built-in tracer a run opens no request span", () =>
+    probed((held) =>
+      Effect.gen(function*() {
+        const workload = [...gets("done", 5 * MAX), ...gets("wait", 1_000)]
+        const graph = yield* GraphClient.GraphClient
+        yield* graph.run(workload).pipe(Stream.take(5 * MAX), Stream.runCollect)
+        const now = held()
+        // requests were sent and are not settled (the hanging batches'), yet no span is held
+        expect(now.attempts).toBeGreaterThan(0)
+        expect(now.firstSent).toBe(now.attempts)
+        expect(now.spans).toBe(0)
       }).pipe(Effect.provide(client))
     ))
 

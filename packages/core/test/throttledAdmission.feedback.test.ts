@@ -46,11 +46,11 @@ const setUp = (store: "memory" | "remote") =>
     const admission = yield* Effect.provide(GraphClient.Admission, services)
     const throttler = yield* Effect.provide(Throttler.Throttler, services)
 
-    // two reads go at once; their handles carry the demands that feedback will name
+    // two reads go at once; their handles (opaque to the executor) carry the demands that feedback will name
     const first = yield* (yield* admission.admit(batch("b1", ["r1", "r2"]))).acquire
     assert.deepStrictEqual(first.send.map((s) => s.index), [0, 1])
     const [h1, h2] = first.send.map((s) => s.handle)
-    const window = (h1 as ReadonlyArray<Demand>).find((d) => d.entryId === windowEntry)
+    const window = (h1 as { readonly demands: ReadonlyArray<Demand> }).demands.find((d) => d.entryId === windowEntry)
     assert.isDefined(window)
 
     // an earlier 429 left the window's effective limit at 14 (20 × 0.7), and 14 units are in use

@@ -17,6 +17,7 @@
  * @since 0.1.0
  */
 import type { Bucket } from "@effect-msgraph/spec"
+import { bucketIdOf } from "./internal/accounting.js"
 
 /**
  * `x-ms-throttle-priority`, normalised. Absent or unknown values are `normal`.
@@ -82,7 +83,6 @@ export interface Report {
   readonly earlyRetries: number
 }
 
-const bucketOf = (demand: Bucket.Demand): string => `${demand.entryId}\u0000${demand.key}`
 
 /**
  * The number of admitted requests that a server enforcing each demand's documented limit would have
@@ -93,34 +93,41 @@ const bucketOf = (demand: Bucket.Demand): string => `${demand.entryId}\u0000${de
  * @category audit
  */
 export const limitViolations = (entries: ReadonlyArray<AuditEntry>): number => {
-  const admitted = entries.filter((e) => e.admitted).slice().sort((a, b) => a.startedAt - b.startedAt || a.seq - b.seq)
-  const byBucket = new Map<string, { limit: Bucket.Limit; uses: Array<{ entry: AuditEntry; cost: number }> }>()
+  const admitted = entries.filter((e) => e.admitted).sort((a, b) => a.startedAt - b.startedAt || a.seq - b.seq)
+  // per bucket, its uses in admission order as parallel arrays (a million entries make millions of
+  // uses: no object per use)
+  const byBucket = new Map<string, { limit: Bucket.Limit; entries: Array<AuditEntry>; costs: Array<number> }>()
   for (const entry of admitted) {
     for (const demand of entry.demands) {
-      const id = bucketOf(demand)
+      const id = bucketIdOf(demand)
       let bucket = byBucket.get(id)
       if (bucket === undefined) {
-        bucket = { limit: demand.limit, uses: [] }
+        bucket = { limit: demand.limit, entries: [], costs: [] }
         byBucket.set(id, bucket)
       }
-      bucket.uses.push({ entry, cost: demand.cost })
+      bucket.entries.push(entry)
+      bucket.costs.push(demand.cost)
     }
   }
   const violating = new Set<number>()
-  for (const { limit, uses } of byBucket.values()) {
+  for (const { costs, entries: uses, limit } of byBucket.values()) {
     switch (limit._tag) {
       case "Window": {
-        const kept: Array<{ at: number; cost: number }> = []
+        const keptAt: Array<number> = []
+        const keptCost: Array<number> = []
         let head = 0
         let sum = 0
-        for (const { entry, cost } of uses) {
-          while (head < kept.length && kept[head]!.at <= entry.startedAt - limit.windowMillis) {
-            sum -= kept[head]!.cost
+        for (let i = 0; i < uses.length; i++) {
+          const entry = uses[i]!
+          const cost = costs[i]!
+          while (head < keptAt.length && keptAt[head]! <= entry.startedAt - limit.windowMillis) {
+            sum -= keptCost[head]!
             head++
           }
           if (sum + cost > limit.limit) violating.add(entry.seq)
           else {
-            kept.push({ at: entry.startedAt, cost })
+            keptAt.push(entry.startedAt)
+            keptCost.push(cost)
             sum += cost
           }
         }
@@ -128,8 +135,10 @@ export const limitViolations = (entries: ReadonlyArray<AuditEntry>): number => {
       }
       case "TokenBucket": {
         let tokens = limit.capacity
-        let last = uses[0]?.entry.startedAt ?? 0
-        for (const { entry, cost } of uses) {
+        let last = uses[0]?.startedAt ?? 0
+        for (let i = 0; i < uses.length; i++) {
+          const entry = uses[i]!
+          const cost = costs[i]!
           tokens = Math.min(limit.capacity, tokens + ((entry.startedAt - last) / 1000) * limit.refillPerSecond)
           last = entry.startedAt
           if (tokens + 1e-9 < cost) violating.add(entry.seq)
@@ -139,13 +148,15 @@ export const limitViolations = (entries: ReadonlyArray<AuditEntry>): number => {
       }
       case "Concurrency": {
         const running: Array<{ until: number; cost: number }> = []
-        for (const { entry, cost } of uses) {
+        for (let i = 0; i < uses.length; i++) {
+          const entry = uses[i]!
+          const cost = costs[i]!
           let held = 0
           for (const r of running) if (r.until > entry.startedAt) held += r.cost
           if (held + cost > limit.permits) violating.add(entry.seq)
           else running.push({ until: entry.finishedAt, cost })
           // Forget finished requests so the scan stays short.
-          for (let i = running.length - 1; i >= 0; i--) if (running[i]!.until <= entry.startedAt) running.splice(i, 1)
+          for (let j = running.length - 1; j >= 0; j--) if (running[j]!.until <= entry.startedAt) running.splice(j, 1)
         }
         break
       }
@@ -180,6 +191,8 @@ export const duplicateExecutions = (entries: ReadonlyArray<AuditEntry>): number 
  * @category audit
  */
 export const orderViolations = (entries: ReadonlyArray<AuditEntry>): number => {
+  // nothing depends on anything (independent requests): nothing to index
+  if (!entries.some((e) => e.executed && e.dependsOn.length > 0)) return 0
   const completed = new Map<string, Array<AuditEntry>>()
   for (const entry of entries) {
     if (!entry.executed || entry.status >= 400) continue
@@ -207,6 +220,8 @@ export const orderViolations = (entries: ReadonlyArray<AuditEntry>): number => {
  * @category audit
  */
 export const earlyRetries = (entries: ReadonlyArray<AuditEntry>): number => {
+  // no answer asked for a wait: no attempt can have come too early
+  if (!entries.some((e) => e.retryAfterMillis !== undefined)) return 0
   const ordered = entries.slice().sort((a, b) => a.seq - b.seq)
   const last = new Map<string, AuditEntry>()
   let early = 0

@@ -144,6 +144,13 @@ export const atMean = (profile: Profile): Profile => {
 export const takesTime = (model: LatencyModel): boolean => model.baseMillis > 0 || model.jitterMillis > 0
 
 /**
+ * The services of URLs seen lately: a client asks for a request's service for every batch it is
+ * planned into (to date its window units, to estimate its latency), and workloads repeat URLs.
+ */
+const services = new Map<string, ServiceName>()
+const serviceCacheSize = 4_096
+
+/**
  * The service the emulator assigns a URL to, which picks its item latency: from the path of a URL
  * relative to the version root (`/users/{id}/messages`), or of an absolute Graph URL, whose host and
  * version are ignored. Unresolved `{{...}}` references count as one path segment each.
@@ -152,11 +159,17 @@ export const takesTime = (model: LatencyModel): boolean => model.baseMillis > 0 
  * @category accessors
  */
 export const serviceOf = (url: string): ServiceName => {
-  const relative = url
-    .replace(/\{\{[^}]*\}\}/g, "ref") // a reference's JSON pointer has slashes of its own
-    .replace(/^https?:\/\/[^/]+/i, "")
-    .replace(/^\/?(v1\.0|beta)(?=\/|\?|$)/i, "")
-  return routing.serviceOf(routing.parseRelative(relative).segments)
+  let service = services.get(url)
+  if (service === undefined) {
+    const relative = url
+      .replace(/\{\{[^}]*\}\}/g, "ref") // a reference's JSON pointer has slashes of its own
+      .replace(/^https?:\/\/[^/]+/i, "")
+      .replace(/^\/?(v1\.0|beta)(?=\/|\?|$)/i, "")
+    service = routing.serviceOf(routing.parseRelative(relative).segments)
+    if (services.size >= serviceCacheSize) services.clear()
+    services.set(url, service)
+  }
+  return service
 }
 
 /**

@@ -52,7 +52,19 @@ interface TokenState {
   last: number
 }
 
-const bucketId = (demand: Bucket.Demand): string => `${demand.entryId}\u0000${demand.key}`
+/**
+ * A bucket's id, made once per demand object: classification shares demand objects between
+ * requests, and a string built afresh for every lookup would be hashed afresh every time.
+ */
+const bucketIds = new WeakMap<Bucket.Demand, string>()
+const bucketId = (demand: Bucket.Demand): string => {
+  let id = bucketIds.get(demand)
+  if (id === undefined) {
+    id = `${demand.entryId}\u0000${demand.key}`
+    bucketIds.set(demand, id)
+  }
+  return id
+}
 
 /** Milliseconds a concurrency-refused request is told to wait: Graph documents no value. @internal */
 export const concurrencyRetryMillis = 1_000

@@ -114,6 +114,15 @@ const perMillis = (demand: Demand): number | undefined => {
 /** The most a backlog can move a request up its queue level (below the throttler's ageing step). */
 const LEAD_MILLIS = 10_000
 
+/**
+ * The opaque handle of one item sent: its demands and when this very send was admitted (priced
+ * demands are shared between requests and their sends), for feedback (a 429 for an item admitted
+ * before its bucket was last lowered teaches nothing new).
+ */
+class SendHandle {
+  constructor(readonly demands: ReadonlyArray<Demand>, readonly admittedAt: number | undefined) {}
+}
+
 interface Candidate {
   readonly index: number
   readonly priority: ThrottlePriority.Priority | undefined
@@ -171,9 +180,6 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
     }
     // a request is priced once per batch it is planned into: for its affinity, then for admission
     const priced = new WeakMap<BatchRequestItem, Either.Either<Classification, InvalidRequest>>()
-    // when each handle's item was last admitted, for feedback (a 429 for an item admitted before its
-    // bucket was last lowered teaches nothing new)
-    const admittedAt = new WeakMap<ReadonlyArray<Demand>, number>()
     const demandsOf = (item: BatchRequestItem) => {
       const seen = priced.get(item)
       if (seen !== undefined) {
@@ -268,14 +274,10 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
           at: number | undefined = permit?.admittedAt
         ) => {
           for (const d of taken) if (d.limit._tag === "Concurrency") running.set(d.key, (running.get(d.key) ?? 0) + 1)
-          // the handle is this send's own (priced demands are shared between requests), so that
-          // feedback knows when this very send was admitted
-          const handle = candidate.demands.slice()
-          if (at !== undefined) admittedAt.set(handle, at)
           send.push({
             index: candidate.index,
             headers: ThrottlePriority.headersFor(candidate.priority, candidate.demands),
-            handle
+            handle: new SendHandle(candidate.demands, at)
           })
           if (permit !== undefined) hold(permit, candidate.datedBeforeMillis)
         }
@@ -441,10 +443,8 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
       Effect.suspend(() => {
         const answered: Array<AnsweredRequest> = []
         for (const answer of answers) {
-          if (Array.isArray(answer.handle)) {
-            const demands = answer.handle as ReadonlyArray<Demand>
-            answered.push({ response: answer, demands, admittedAt: admittedAt.get(demands) })
-          }
+          const handle = answer.handle
+          if (handle instanceof SendHandle) answered.push({ response: answer, demands: handle.demands, admittedAt: handle.admittedAt })
         }
         return Effect.orDie(toEffect(direct.feedbackAll(answered)))
       })

@@ -592,10 +592,10 @@ const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitte
     // whether Graph answered with an envelope: its items ran before the answer (see `Permission.answered`)
     let answered = false
     const sendNow = Effect.zipRight(
-      Effect.forEach(sent.requests, (item) => {
-        ledger.sending(item.id, admitted)
-        return spans.start(item)
-      }, { discard: true }),
+      Effect.suspend(() => {
+        for (const item of sent.requests) ledger.sending(item.id, admitted)
+        return spans.startAll(sent.requests)
+      }),
       Effect.tap(send(ctx, sent), (result) => {
         answered = result._tag === "Envelope"
       })
@@ -909,11 +909,13 @@ const loop = (ctx: Ctx) =>
     // its permits or its window, does not hold every live batch while other mailboxes could go.
     // An affinity is asked for once per request (admission prices the request for it).
     const given = ctx.deps.admission.affinity
-    const known = new WeakMap<BatchRequestItem, string | undefined>()
+    // (asked several times per request while it is planned: one lookup, `null` for no affinity)
+    const known = new WeakMap<BatchRequestItem, string | null>()
     const affinity = given === undefined ? undefined : (item: BatchRequestItem) => {
-      if (known.has(item)) return known.get(item)
+      const seen = known.get(item)
+      if (seen !== undefined) return seen ?? undefined
       const key = given(item)
-      known.set(item, key)
+      known.set(item, key ?? null)
       return key
     }
     const aliveBy = new Map<string, number>()

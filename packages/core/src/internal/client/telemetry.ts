@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Effect, Exit, Metric, MetricBoundaries, Random, type Tracer } from "effect"
+import { Context, DefaultServices, Effect, Exit, Metric, MetricBoundaries, Random, Tracer } from "effect"
 import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
 import { headerValue } from "@effect-msgraph/spec/Body"
 
@@ -108,12 +108,29 @@ export interface Ended {
   readonly succeeded: boolean
 }
 
+/**
+ * Effect's built-in tracer: its spans go nowhere. A request span, which nothing runs inside, is
+ * then never read by anyone, so it is not made (see `Spans.startAll`).
+ */
+const builtInTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
 /** One span per request, from its first send (or its settlement, if never sent) to its outcome. */
 export class Spans {
   private readonly open = new Map<string, Tracer.Span>()
 
+  /**
+   * Opens the span of each request that has none. Under Effect's built-in tracer none is opened:
+   * nothing runs inside a request span, so with no tracer to export it to, it would only be
+   * allocated (a span per request, alive for the request's whole life) and dropped unread.
+   */
+  startAll(items: ReadonlyArray<BatchRequestItem>): Effect.Effect<void> {
+    return Effect.tracerWith((tracer) =>
+      tracer === builtInTracer ? Effect.void : Effect.forEach(items, (item) => this.start(item), { discard: true })
+    )
+  }
+
   /** Opens the request's span unless it has one. */
-  start(item: BatchRequestItem): Effect.Effect<void> {
+  private start(item: BatchRequestItem): Effect.Effect<void> {
     if (this.open.has(item.id)) return Effect.void
     // one span per request: no stack trace, which costs more than the rest of the span
     return Effect.map(

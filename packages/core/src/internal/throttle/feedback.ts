@@ -143,12 +143,12 @@ export interface Feedback {
    */
   readonly revoked: (entries: ReadonlyArray<Demand>) => Step<void>
   /**
-   * Asked just before a permit's `entries` (all of one batch's permits) are sent: `undefined` when
-   * they may go now; otherwise an Effect that ends when it is worth asking again. A gauged bucket
-   * whose capacity Graph has not told yet holds its units in flight to `CapacityGauge.allowance`;
-   * one with nothing in flight lets any batch go.
+   * Asked just before permits' entries (each of one batch's permits, one list each) are sent:
+   * `undefined` when they may go now; otherwise an Effect that ends when it is worth asking again.
+   * A gauged bucket whose capacity Graph has not told yet holds its units in flight to
+   * `CapacityGauge.allowance`; one with nothing in flight lets any batch go.
    */
-  readonly room: (entries: ReadonlyArray<Demand>) => Effect.Effect<void> | undefined
+  readonly room: (entries: ReadonlyArray<ReadonlyArray<Demand>>) => Effect.Effect<void> | undefined
   /**
    * A permit found not stale is sent: its gauged buckets count its units in flight until answered
    * (`released`). `sent` identifies the permit (its entries array).
@@ -758,18 +758,22 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     }
   }
 
-  const room = (entries: ReadonlyArray<Demand>): Effect.Effect<void> | undefined => {
-    let units: Map<string, { demand: Demand; cost: number }> | undefined
-    for (const d of entries) {
-      if (!isGauged(d) || d.limit._tag !== "TokenBucket") continue
-      if (units === undefined) units = new Map()
-      const seen = units.get(d.key)
-      if (seen === undefined) units.set(d.key, { demand: d, cost: d.cost })
-      else seen.cost += d.cost
+  const room = (entries: ReadonlyArray<ReadonlyArray<Demand>>): Effect.Effect<void> | undefined => {
+    // the units per gauged bucket, in order of first appearance: a batch's permits share a few
+    // buckets, and a batch waiting for room asks again at every wake, so a short list, no Map
+    let units: Array<{ readonly key: string; readonly demand: Demand; cost: number }> | undefined
+    for (const list of entries) {
+      for (const d of list) {
+        if (!isGauged(d) || d.limit._tag !== "TokenBucket") continue
+        if (units === undefined) units = []
+        const seen = units.find((u) => u.key === d.key)
+        if (seen === undefined) units.push({ key: d.key, demand: d, cost: d.cost })
+        else seen.cost += d.cost
+      }
     }
     if (units === undefined) return undefined
     const now = runner.now()
-    for (const [key, { cost, demand }] of units) {
+    for (const { cost, demand, key } of units) {
       const gauge = gauges.get(key)
       // nothing sent yet, or nothing in flight: any batch may go
       if (gauge === undefined || gauge.outstanding <= 0 || CapacityGauge.known(gauge)) continue

@@ -36,6 +36,7 @@ export class AuditLog {
     outcome.headers["request-id"] = requestId
     const clientRequestId = headerOf(p.item.headers, "client-request-id")
     if (clientRequestId !== undefined) outcome.headers["client-request-id"] = clientRequestId
+    const { bucketKeys, demands } = this.demandsOf(p.demands)
     this.record({
       seq,
       httpRequest: p.httpRequest,
@@ -46,8 +47,8 @@ export class AuditLog {
       url: p.item.url,
       service: p.service,
       priority: p.priority,
-      demands: this.intern(p.demands),
-      bucketKeys: p.demands.map((d) => d.key),
+      demands,
+      bucketKeys,
       status: outcome.status,
       admitted,
       executed,
@@ -57,6 +58,21 @@ export class AuditLog {
       retryAfterMillis: outcome.headers["Retry-After"] === undefined ? undefined : Math.round(Number(outcome.headers["Retry-After"]) * 1000),
       throttledBy
     })
+  }
+
+  /**
+   * An item's demands as an entry records them (interned, and their keys), once per demands array:
+   * items of the same request share the classifier's array, and so do their entries.
+   */
+  private readonly recorded = new WeakMap<ReadonlyArray<Bucket.Demand>, Pick<AuditEntry, "demands" | "bucketKeys">>()
+
+  private demandsOf(demands: ReadonlyArray<Bucket.Demand>): Pick<AuditEntry, "demands" | "bucketKeys"> {
+    let recorded = this.recorded.get(demands)
+    if (recorded === undefined) {
+      recorded = { demands: this.intern(demands), bucketKeys: demands.map((d) => d.key) }
+      this.recorded.set(demands, recorded)
+    }
+    return recorded
   }
 
   /** The interned demand of each demand object seen: classification shares demand objects, so most items are found here. */

@@ -8,6 +8,7 @@ import { Bucket } from "@effect-msgraph/spec"
 import type { Priority } from "../../Audit.js"
 import { parseRelative, serviceOf } from "../routing.js"
 import { isFiles } from "./facts.js"
+import type { Enforced } from "../accounting.js"
 import { type ClassifyContext, headerOf, type Item, type Prepared, type Resolved } from "./model.js"
 import { scale } from "./scale.js"
 
@@ -26,6 +27,27 @@ export const contextOf = (options: Resolved, headers: Readonly<Record<string, st
     userId: headerOf(headers, "x-emulator-user-id") ?? base.userId,
     delegated: appOnly === undefined ? base.delegated : appOnly.toLowerCase() !== "true"
   }
+}
+
+/** The limits enforced for a demands array, per engine's options: items of one request share both. */
+const enforcedBy = new WeakMap<Resolved, WeakMap<ReadonlyArray<Bucket.Demand>, ReadonlyArray<Enforced>>>()
+
+/** The demands with the limit enforced for each: an override, else the documented limit scaled. */
+const enforcedOf = (options: Resolved, demands: ReadonlyArray<Bucket.Demand>): ReadonlyArray<Enforced> => {
+  let known = enforcedBy.get(options)
+  if (known === undefined) {
+    known = new WeakMap()
+    enforcedBy.set(options, known)
+  }
+  let enforced = known.get(demands)
+  if (enforced === undefined) {
+    enforced = demands.map((demand) => ({
+      demand,
+      limit: options.overrides.get(demand.entryId) ?? scale(demand.limit, options.multiplier(demand.service))
+    }))
+    known.set(demands, enforced)
+  }
+  return enforced
 }
 
 /**
@@ -50,23 +72,24 @@ export const prepare = (
   const bodyBytes = item.body === undefined ? undefined : item.body instanceof Uint8Array ? item.body.length : encoder.encode(JSON.stringify(item.body)).length
   const url = item.url.startsWith("/") ? item.url : `/${item.url}`
   const classified = options.classify({ method: item.method, url, bodyBytes, body: item.body, headers: item.headers }, context)
-  const demands = [...classified]
-  if (service === "files" && options.filesLimit !== undefined && !demands.some(isFiles)) {
-    demands.push(new Bucket.Demand({
-      key: `files/${context.appId}/${context.tenantId}`,
-      entryId: "emulator.files.assumed",
-      service: "files",
-      scope: "appTenant",
-      limit: options.filesLimit,
-      cost: 1,
-      retryAfter: true,
-      family: "files"
-    }))
-  }
-  const enforced = demands.map((demand) => ({
-    demand,
-    limit: options.overrides.get(demand.entryId) ?? scale(demand.limit, options.multiplier(demand.service))
-  }))
+  // the classifier's array as it is (never changed: items of the same request share it), or a copy
+  // with the assumed files demand
+  const demands: ReadonlyArray<Bucket.Demand> = service === "files" && options.filesLimit !== undefined && !classified.some(isFiles)
+    ? [
+      ...classified,
+      new Bucket.Demand({
+        key: `files/${context.appId}/${context.tenantId}`,
+        entryId: "emulator.files.assumed",
+        service: "files",
+        scope: "appTenant",
+        limit: options.filesLimit,
+        cost: 1,
+        retryAfter: true,
+        family: "files"
+      })
+    ]
+    : classified
+  const enforced = enforcedOf(options, demands)
   const extra = headerOf(item.headers, "x-emulator-depends-on")
   const allDeps = extra === undefined ? dependsOn : [...dependsOn, ...extra.split(",").map((s) => s.trim()).filter((s) => s !== "")]
   return { item, parsed, service, priority, clientRequestId, demands, enforced, dependsOn: allDeps, httpRequest, context, root }

@@ -148,7 +148,20 @@ local function load(key, create, kind, cap)
     if raw then
       local off
       off, cached = cmsgpack.unpack_one(raw)
-      if cached[1] == 0 then tails[cached] = off > 0 and string.sub(raw, off + 1) or '' end
+      if cached[1] == 0 then
+        if #cached ~= 10 or cached[7] > slots + 2 then
+          -- a window an older version wrote, with every run in the array (its 7th value a run's
+          -- date, not a count): its runs move to the tail
+          local runs = {}
+          for j = 7, #cached do runs[j - 6] = cached[j] end
+          for j = #cached, 7, -1 do cached[j] = nil end
+          local count = #runs / 2
+          cached[7], cached[8], cached[9], cached[10] = count, runs[1] or 0, runs[#runs - 1] or 0, runs[#runs] or 0
+          tails[cached] = count > 1 and cmsgpack.pack(unpack(runs, 1, #runs - 2)) or ''
+        else
+          tails[cached] = off > 0 and string.sub(raw, off + 1) or ''
+        end
+      end
       cache[key] = cached
       return cached
     end

@@ -257,6 +257,39 @@ whenRedis(() => {
         expect(yield* Effect.promise(() => client.exists(...keys.map(s.redisKey)))).toBe(0)
       })))
 
+    it.live("a window stored by the previous version, every run in its array, counts all its runs", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const namespace = freshNamespace()
+        const s = yield* store({ namespace })
+        const w = WindowLimit.make({ limit: 5, windowMillis: 60_000 })
+        // [kind, units, last, pausedUntil, factor, adaptedAt, (date, units)...], dated by Redis's clock
+        const old = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local s = { 0, 0, 0, 0, 1, 0 }
+for i = 1, #ARGV, 2 do
+  s[#s + 1] = now - tonumber(ARGV[i])
+  s[#s + 1] = tonumber(ARGV[i + 1])
+  s[2] = s[2] + tonumber(ARGV[i + 1])
+end
+redis.call('SET', KEYS[1], cmsgpack.pack(s), 'PX', 60000)`
+        const write = (key: string, runs: ReadonlyArray<number>) =>
+          Effect.promise(() => redis.client!.eval(old, 1, s.redisKey(key), ...runs))
+        const waits = (key: string, cost: number) =>
+          Effect.map(s.take([entry(key, w, cost)], Date.now()), (outcome) =>
+            outcome._tag === "Blocked" ? outcome.retryAtMillis! - Date.now() : 0)
+        // two runs: ten values, as long as the new layout's array
+        yield* write("two", [2000, 2, 1000, 3])
+        const two = yield* waits("two", 1)
+        expect(two).toBeGreaterThan(57_000)
+        expect(two).toBeLessThanOrEqual(58_100)
+        // three runs, 3 units: 2 more fit, then the oldest run must leave
+        yield* write("three", [3000, 1, 2000, 1, 1000, 1])
+        expect(yield* waits("three", 2)).toBe(0)
+        const three = yield* waits("three", 1)
+        expect(three).toBeGreaterThan(56_000)
+        expect(three).toBeLessThanOrEqual(57_100)
+      })))
+
     it.live("a busy sliding window of 20 sub-windows takes under 400 bytes of Redis memory", () =>
       Effect.scoped(Effect.gen(function*() {
         const namespace = freshNamespace()

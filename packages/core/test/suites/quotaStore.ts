@@ -117,6 +117,24 @@ export const quotaStoreSuite = (target: StoreTarget) =>
         expect(yield* store.take([entry("w", w)], 2000)).toEqual({ _tag: "Blocked", retryAtMillis: 2500, keys: ["w"] })
       }))
 
+    it.scoped("Redate moves units out of an older run of a window with several, not only out of the last", () =>
+      Effect.gen(function*() {
+        const store = yield* target.make({ windowSlots: 10 })
+        const w = window(100, 1000)
+        expect(yield* store.take([entry("w", w, 5)], 0)).toEqual({ _tag: "Taken" })
+        expect(yield* store.take([entry("w", w, 5)], 250)).toEqual({ _tag: "Taken" })
+        // the 5 taken at 0 leave the first run and count from 300
+        yield* store.adjust([entry("w", w, 5)], { _tag: "Redate", takenAtMillis: 0 }, 300)
+        expect(yield* store.take([entry("w", w, 5)], 450)).toEqual({ _tag: "Taken" })
+        // 15 units in the runs at 250, 300 and 450
+        expect(yield* store.take([entry("w", w, 86)], 900)).toMatchObject({ _tag: "Blocked", keys: ["w"] })
+        expect(yield* store.take([entry("w", w, 85)], 900)).toEqual({ _tag: "Taken" })
+        // full: room comes back as the runs at 250, 300 and 450 leave, 5 units each
+        expect(yield* store.take([entry("w", w, 5)], 1000)).toEqual({ _tag: "Blocked", retryAtMillis: 1250, keys: ["w"] })
+        expect(yield* store.take([entry("w", w, 10)], 1250)).toEqual({ _tag: "Blocked", retryAtMillis: 1300, keys: ["w"] })
+        expect(yield* store.take([entry("w", w, 10)], 1300)).toEqual({ _tag: "Taken" })
+      }))
+
     it.scoped("pauses only ever extend, and a paused bucket is short until the pause ends", () =>
       Effect.gen(function*() {
         const store = yield* target.make({})

@@ -7,11 +7,15 @@
  *
  * - `[kind, units, last, pausedUntil, factor, adaptedAt, ...]`, where kind is 0 (sliding window),
  *   1 (token bucket) or 2 (concurrency);
- * - a window appends its runs as `at, units` pairs, oldest first: all takes in one sub-window join
- *   one run, dated by the latest of them, exactly as the in-memory store does; with in-flight
- *   tracking, `last` (unused otherwise) holds the units each process took and has not seen answered,
- *   as a nested array of `owner, units, expiresAt` triples: they float, counted as taken now, until
- *   the answer dates them (a triple lapses after one lease);
+ * - a window continues with `runs, firstAt, lastAt, lastUnits`: all takes in one sub-window join one
+ *   run, dated by the latest of them, exactly as the in-memory store does. Only the last run is in
+ *   the array; the older ones follow it in the key's value as packed `at, units` pairs, oldest first,
+ *   and `firstAt` is the oldest one's date. A call decodes them only when one leaves the window or a
+ *   caller must wait, and otherwise writes them back as the bytes it read, so a busy window's take
+ *   reads and writes ten values, not forty-six. With in-flight tracking, `last` (unused otherwise)
+ *   holds the units each process took and has not seen answered, as a nested array of
+ *   `owner, units, expiresAt` triples: they float, counted as taken now, until the answer dates them
+ *   (a triple lapses after one lease);
  * - a token bucket keeps its tokens in `units` as of `last`; with in-flight tracking it appends the
  *   units each process took and has not seen answered as `owner, units, expiresAt` triples, and
  *   refills only up to its capacity less their sum (a triple lapses after one lease: a process
@@ -118,27 +122,69 @@ local function entry(i)
 end
 
 -- s = { kind, units, last, pausedUntil, factor, adaptedAt, extra... }; capacity and rate come from
--- the entry (the catalogue's values), so they are not stored.
+-- the entry (the catalogue's values), so they are not stored. A window's extra is
+-- { runs, firstAt, lastAt, lastUnits }: how many runs it has, the date of its oldest run (when it has
+-- two or more), and its last run; the older runs (all but the last) are its tail, kept encoded (packed
+-- \`at, units\` pairs, oldest first) and decoded only when one leaves the window or the caller waits.
 -- States this call has read or changed, by key (false: deleted); the changed ones are written once,
 -- when the call ends (commit), however many times the call touched them.
 local cache = {}
 local ttls = {}
 local dirty = {}
+-- each window state's tail, by state
+local tails = {}
+-- every key's stored value, read at once (false: none)
+local raws = {}
+if #KEYS > 0 then
+  local got = redis.call('MGET', unpack(KEYS))
+  for i = 1, #KEYS do raws[KEYS[i]] = got[i] end
+end
 
 local function load(key, create, kind, cap)
   local cached = cache[key]
   if cached then return cached end
   if cached == nil then
-    local raw = redis.call('GET', key)
+    local raw = raws[key]
     if raw then
-      cached = cmsgpack.unpack(raw)
+      local off
+      off, cached = cmsgpack.unpack_one(raw)
+      if cached[1] == 0 then
+        if #cached ~= 10 or cached[7] > slots + 2 then
+          -- a window an older version wrote, with every run in the array (its 7th value a run's
+          -- date, not a count): its runs move to the tail
+          local runs = {}
+          for j = 7, #cached do runs[j - 6] = cached[j] end
+          for j = #cached, 7, -1 do cached[j] = nil end
+          local count = #runs / 2
+          cached[7], cached[8], cached[9], cached[10] = count, runs[1] or 0, runs[#runs - 1] or 0, runs[#runs] or 0
+          tails[cached] = count > 1 and cmsgpack.pack(unpack(runs, 1, #runs - 2)) or ''
+        else
+          tails[cached] = off > 0 and string.sub(raw, off + 1) or ''
+        end
+      end
       cache[key] = cached
       return cached
     end
   end
   if not create then return nil end
   if kind == 1 then return { 1, cap, now, 0, 1, 0 } end
+  if kind == 0 then
+    local s = { 0, 0, 0, 0, 1, 0, 0, 0, 0, 0 }
+    tails[s] = ''
+    return s
+  end
   return { kind, 0, 0, 0, 1, 0 }
+end
+
+-- a window's runs, oldest first, as a flat array of at, units
+local function runsOf(s)
+  local r = {}
+  if s[7] > 1 then r = { cmsgpack.unpack(tails[s]) } end
+  if s[7] > 0 then
+    r[#r + 1] = s[9]
+    r[#r + 1] = s[10]
+  end
+  return r
 end
 
 local function effective(s, cap)
@@ -229,19 +275,28 @@ local function advance(s, cap, rate)
       prune(s[3], 1)
       if #s[3] == 0 then s[3] = 0 end
     end
-    local n = #s
-    local first = 7
-    while first < n and s[first] + rate <= now do
-      s[2] = s[2] - s[first + 1]
-      first = first + 2
+    local runs = s[7]
+    if runs > 1 and s[8] + rate <= now then
+      -- the runs that left the window go: only they (and the next one's date) are decoded
+      local tail, off = tails[s], 0
+      repeat
+        local next, _, units = cmsgpack.unpack_limit(tail, 2, off)
+        off = next
+        s[2] = s[2] - units
+        runs = runs - 1
+        if runs > 1 then
+          local _, at = cmsgpack.unpack_one(tail, off)
+          s[8] = at
+        end
+      until runs == 1 or s[8] + rate > now
+      s[7] = runs
+      if runs == 1 then tails[s] = '' else tails[s] = string.sub(tail, off + 1) end
     end
-    if first > 7 then
-      -- the runs that left the window go, in place
-      local gone = first - 7
-      for j = 7, n - gone do s[j] = s[j + gone] end
-      for j = n, n - gone + 1, -1 do s[j] = nil end
+    if runs == 1 and s[9] + rate <= now then
+      s[7], s[8], s[9], s[10] = 0, 0, 0, 0
+      runs = 0
     end
-    if #s == 6 then s[2] = 0 end
+    if runs == 0 then s[2] = 0 end
   elseif kind == 1 then
     local c = effective(s, cap)
     -- units in flight (leases of live processes) hold the refill back
@@ -281,10 +336,11 @@ local function readyAt(s, cap, rate, cost)
     local c = effective(s, cap)
     local f = floating(s)
     local remaining = s[2]
-    for j = 7, #s, 2 do
-      remaining = remaining - s[j + 1]
+    local r = runsOf(s)
+    for j = 1, #r, 2 do
+      remaining = remaining - r[j + 1]
       local used = remaining + f
-      if used + cost <= c + EPS or used <= EPS then return s[j] + rate end
+      if used + cost <= c + EPS or used <= EPS then return r[j] + rate end
     end
     if f <= EPS then return now end
     -- only an answer makes room: another process's cannot be seen, so poll (or wait for a lapse)
@@ -305,14 +361,19 @@ local function apply(s, cap, rate, cost, taking)
     leaseAdd(s[3], 1, cost)
   elseif kind == 0 then
     local w = width(cap, rate)
-    local n = #s
-    local runs = (n - 6) / 2
-    if runs > 0 and (math.floor(s[n - 1] / w) == math.floor(now / w) or runs >= slots + 2) then
-      s[n] = s[n] + cost
-      if now > s[n - 1] then s[n - 1] = now end
+    local runs = s[7]
+    if runs > 0 and (math.floor(s[9] / w) == math.floor(now / w) or runs >= slots + 2) then
+      s[10] = s[10] + cost
+      if now > s[9] then s[9] = now end
     else
-      s[n + 1] = now
-      s[n + 2] = cost
+      -- a new run: the last one joins the tail, encoded as it is
+      if runs > 0 then
+        if runs == 1 then s[8] = s[9] end
+        tails[s] = tails[s] .. cmsgpack.pack(s[9], s[10])
+      end
+      s[7] = runs + 1
+      s[9] = now
+      s[10] = cost
     end
     s[2] = s[2] + cost
   elseif kind == 1 then
@@ -330,7 +391,7 @@ local function save(key, s, cap, rate)
   if s[5] < 1 and s[6] + memory > until_ then until_ = s[6] + memory end
   local kind = s[1]
   if kind == 0 then
-    if #s > 6 and s[#s - 1] + rate > until_ then until_ = s[#s - 1] + rate end
+    if s[7] > 0 and s[9] + rate > until_ then until_ = s[9] + rate end
     if type(s[3]) == 'table' then until_ = lastExpiry(s[3], 1, until_) end
   elseif kind == 1 then
     local c = effective(s, cap)
@@ -355,11 +416,15 @@ local function commit()
     local s = cache[key]
     if not s then
       redis.call('DEL', key)
-    elseif callerClock then
-      -- an expiry would run on Redis's clock and could drop a bucket the caller's clock still counts
-      redis.call('SET', key, cmsgpack.pack(s))
     else
-      redis.call('SET', key, cmsgpack.pack(s), 'PX', ttls[key])
+      local v = cmsgpack.pack(s)
+      if s[1] == 0 and s[7] > 1 then v = v .. tails[s] end
+      if callerClock then
+        -- an expiry would run on Redis's clock and could drop a bucket the caller's clock still counts
+        redis.call('SET', key, v)
+      else
+        redis.call('SET', key, v, 'PX', ttls[key])
+      end
     end
   end
 end
@@ -388,7 +453,7 @@ for i = 1, R do
     -- the floating units are dated at the answer (all of them, even if their lease lapsed
     -- meanwhile: Graph counted them no later than that)
     local s = load(key, true, kind, cap)
-    if #s > 6 and s[#s - 1] > at then at = s[#s - 1] end
+    if s[7] > 0 and s[9] > at then at = s[9] end
     now = at
     s = advance(s, cap, rate)
     if type(s[3]) == 'table' then leaseDrop(s[3], 1, cost) end
@@ -525,11 +590,17 @@ for i = 1, n do
       local s = advance(load(KEYS[R + i], true, kind, cap), cap, rate)
       local w = width(cap, rate)
       local slot = math.floor((now - p1) / w)
-      for j = 7, #s, 2 do
-        if math.floor(s[j] / w) == slot then
-          local moved = math.min(s[j + 1], cost)
-          s[j + 1] = s[j + 1] - moved
+      local r = runsOf(s)
+      for j = 1, #r, 2 do
+        if math.floor(r[j] / w) == slot then
+          local moved = math.min(r[j + 1], cost)
           s[2] = s[2] - moved
+          if j == #r - 1 then
+            s[10] = s[10] - moved
+          else
+            r[j + 1] = r[j + 1] - moved
+            tails[s] = cmsgpack.pack(unpack(r, 1, #r - 2))
+          end
           break
         end
       end

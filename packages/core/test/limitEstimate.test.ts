@@ -168,6 +168,24 @@ describe("limitEstimate", () => {
     expect(next.factor).toBeCloseTo(0.36)
   })
 
+  it("a capacity known only as a lower bound is applied and probed upwards; a fitted one is held", () => {
+    // one response's reports: the capacity is at least 0.02 of the documented one, and a bucket that
+    // full would have reported from 0.8, so probing goes up to 0.025
+    const bound = estimate.gauged(estimate.initial(0), 0, 0.02, estimate.defaults, 0.025)
+    expect(bound.factor).toBeCloseTo(0.02)
+    expect(estimate.converged(bound)).toBe(false)
+    let est = bound
+    for (let t = 1; t <= 10; t++) est = estimate.succeeded(est, t * 10_000, 10_000)
+    expect(est.factor).toBeGreaterThan(0.024)
+    expect(est.factor).toBeLessThanOrEqual(0.025)
+    // a report on the way brings it back to what the reports show
+    expect(estimate.gauged(est, 200_000, 0.021, estimate.defaults, 0.02625).factor).toBeCloseTo(0.021)
+    // a fitted capacity is held as converged: not probed while reports keep coming
+    const fitted = estimate.gauged(estimate.initial(0), 0, 0.02)
+    expect(estimate.converged(fitted)).toBe(true)
+    expect(estimate.succeeded(fitted, 10_000, 10_000).factor).toBeCloseTo(0.02)
+  })
+
   it("a utilisation report from Graph sets the upper bound without any 429", () => {
     // the client used 40% of the documented limit and Graph reports the bucket 80% full: its capacity is 50%
     const next = estimate.reported(estimate.initial(0), 0, 0.4, 0.8)

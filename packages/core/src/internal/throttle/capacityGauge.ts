@@ -89,7 +89,7 @@ export interface Gauge {
 }
 
 /** Graph reports from this share of its bucket used; answers without a report were counted below it. */
-const reportedFrom = 0.8
+export const reportedFrom = 0.8
 
 /** The share of the documented capacity in flight before any answer: a bucket 100 times stricter (see the module documentation). */
 const opening = 1 / 100
@@ -145,6 +145,14 @@ export const inFlight = (gauge: Gauge): number => Math.max(0, gauge.sent - gauge
  * @internal
  */
 export const known = (gauge: Gauge): boolean => gauge.capacity !== undefined
+
+/**
+ * Whether the capacity comes from a fit of a streak of reports; otherwise it is only the best of the
+ * one-report lower bounds.
+ *
+ * @internal
+ */
+export const fitted = (gauge: Gauge): boolean => gauge.fitted
 
 /**
  * The units that may be in flight on a bucket whose capacity is not {@link known}: a fifth of the

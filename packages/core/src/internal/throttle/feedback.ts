@@ -453,7 +453,9 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     const gauge = gaugeOf(d.key, now, admittedAt)
     const capacity = used === "refused" ? CapacityGauge.refused(gauge, now, k) : CapacityGauge.reported(gauge, used, now, k)
     if (capacity === undefined) return []
-    return learnEach([d], (_, learnt) => LimitEstimate.gauged(learnt.estimate, now, capacity / documented, policy), now)
+    // a lower bound only: a bucket this full would have reported from 0.8, so probe up to that much more
+    const upTo = CapacityGauge.fitted(gauge) ? undefined : capacity / CapacityGauge.reportedFrom / documented
+    return learnEach([d], (_, learnt) => LimitEstimate.gauged(learnt.estimate, now, capacity / documented, policy, upTo), now)
   }
 
   /**

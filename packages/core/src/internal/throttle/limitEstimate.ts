@@ -220,16 +220,38 @@ export const suspects = (implicated: ReadonlyArray<Implicated>): ReadonlyArray<b
 /**
  * A token bucket's capacity measured from Graph's reports (see `capacityGauge`), as a `share` of the
  * documented one: applied as it is, and held as converged (`lo` and `hi` around it), so that it is
- * not probed while reports keep coming. A rise of 1% or less, or a fall of 3% or less (the fit's
+ * not probed while reports keep coming. With `upTo`, the share is only a lower bound (the reports
+ * of one response, before any fit): it is applied as `lo` and probed upwards to `upTo` (see
+ * `succeeded`), since a lower bound held as converged can leave the client under Graph's 0.8, where
+ * no report comes to correct it (at 40 times stricter, one response's reports gave 0.73 of the real
+ * capacity, and the run took 0.79 of the bound). A rise of 1% or less, or a fall of 3% or less (the fit's
  * noise: a report lowered below it by mistake costs throughput, one above it is caught by the next
  * report's alignment), keeps the share applied (no store write); the clean window restarts either
  * way, as a report is feedback at this share.
  *
  * @internal
  */
-export const gauged = (estimate: Estimate, now: number, share: number, settings: Settings = defaults): Estimate => {
+export const gauged = (
+  estimate: Estimate,
+  now: number,
+  share: number,
+  settings: Settings = defaults,
+  upTo?: number
+): Estimate => {
   if (!(share > 0) || !Number.isFinite(share)) return estimate
   const factor = clamp(share, settings)
+  if (upTo !== undefined && upTo > share) {
+    // only a lower bound (no fit yet): applied, and probed upwards towards `upTo`, one clean window
+    // at a time; every report on the way (Graph reports from 0.8 of its bucket, before it refuses)
+    // brings it back here and restarts the clean window
+    return {
+      factor,
+      hi: Math.max(factor, clamp(upTo, settings)),
+      lo: factor,
+      since: now,
+      loweredAt: factor < estimate.factor ? now : estimate.loweredAt
+    }
+  }
   const move = (factor - estimate.factor) / estimate.factor
   if (move <= 0.01 && move >= -0.03 && converged(estimate, settings)) {
     return { ...estimate, since: now }

@@ -30,7 +30,7 @@
  */
 import type { Bucket, Workload } from "@effect-msgraph/core"
 import { BatchBuilder, DependencyResolver, LimitCatalog } from "@effect-msgraph/core"
-import { Emulator, Latency } from "@effect-msgraph/emulator"
+import { Audit, Emulator, Latency } from "@effect-msgraph/emulator"
 import { Either } from "effect"
 
 /**
@@ -211,23 +211,16 @@ interface Counted {
 }
 
 const build = (requests: Iterable<Counted>, options: BoundOptions, pathMs: number): DurationBound => {
-  type Counting = { key: string; entryId: string; service: string; limit: Bucket.Limit; cost: number; requests: number; ran: Array<number> }
-  const buckets = new Map<string, Counting>()
-  // requests share demand objects (the audit log interns them): a demand seen before finds its
-  // bucket without building and hashing its id again
-  const byDemand = new Map<Bucket.Demand, Counting>()
+  const buckets = new Map<string, { key: string; entryId: string; service: string; limit: Bucket.Limit; cost: number; requests: number; ran: Array<number> }>()
   for (const request of requests) {
     for (const demand of request.demands) {
-      let bucket = byDemand.get(demand)
+      // the audit's own id, made once per demand object
+      const id = Audit.bucketId(demand)
+      let bucket = buckets.get(id)
       if (bucket === undefined) {
-        const id = `${demand.entryId}\u0000${demand.key}`
-        bucket = buckets.get(id)
-        if (bucket === undefined) {
-          const m = options.multiplier?.(demand.service) ?? 1
-          bucket = { key: demand.key, entryId: demand.entryId, service: demand.service, limit: Emulator.scaleLimit(demand.limit, m), cost: 0, requests: 0, ran: [] }
-          buckets.set(id, bucket)
-        }
-        byDemand.set(demand, bucket)
+        const m = options.multiplier?.(demand.service) ?? 1
+        bucket = { key: demand.key, entryId: demand.entryId, service: demand.service, limit: Emulator.scaleLimit(demand.limit, m), cost: 0, requests: 0, ran: [] }
+        buckets.set(id, bucket)
       }
       bucket.cost += demand.cost
       bucket.requests += 1

@@ -173,15 +173,18 @@ const learning = (documented: number, stricter: number, items: number, seed: num
   }
 }
 
+/** Documented capacity, stricter factor, items per batch, seed: the cases of `learning`. */
+const learningCases: [fc.Arbitrary<number>, fc.Arbitrary<number>, fc.Arbitrary<number>, fc.Arbitrary<number>] = [
+  fc.integer({ min: 1000, max: 8000 }),
+  fc.double({ min: 1, max: 100, noNaN: true }),
+  fc.integer({ min: 1, max: 20 }),
+  fc.integer({ min: 1, max: 1000 })
+]
+
 describe("capacityGauge: before the first report", () => {
   it.prop(
     "a client holding its units in flight to the allowance is refused at most the opening (or one batch, when a batch alone is more) before it learns the capacity, 1 to 100 times stricter",
-    [
-      fc.integer({ min: 1000, max: 8000 }),
-      fc.double({ min: 1, max: 100, noNaN: true }),
-      fc.integer({ min: 1, max: 20 }),
-      fc.integer({ min: 1, max: 1000 })
-    ],
+    learningCases,
     ([documented, stricter, items, seed]) => {
       const { known, largestBatch, opening, refusedBeforeKnown } = learning(documented, stricter, items, seed)
       expect(known).toBe(true)
@@ -192,12 +195,7 @@ describe("capacityGauge: before the first report", () => {
 
   it.prop(
     "with batches answered in bursts, their items run interleaved, the capacity from reports before a fit is a lower bound (within the reports' rounding)",
-    [
-      fc.integer({ min: 1000, max: 8000 }),
-      fc.double({ min: 1, max: 100, noNaN: true }),
-      fc.integer({ min: 1, max: 20 }),
-      fc.integer({ min: 1, max: 1000 })
-    ],
+    learningCases,
     ([documented, stricter, items, seed]) => {
       const { worstLowerBound } = learning(documented, stricter, items, seed)
       expect(worstLowerBound).toBeLessThanOrEqual(1.01)

@@ -2,7 +2,7 @@
  * The emulator's engine: one HTTP request in, one answer out. It validates batches, runs items in
  * Graph's order, enforces limits with its own accounting, serves the stateful resources, injects
  * faults and writes the audit log. All time comes from the Effect `Clock`, all chance from seeded
- * `Random` instances.
+ * streams (`Draws`: the numbers of `Random.make`, drawn synchronously).
  *
  * The {@link Engine} holds the state and answers the HTTP envelope; its pieces live under
  * `engine/`: `prepare` (who calls, what an item demands), `admit` (faults, load, limits),
@@ -12,12 +12,13 @@
  * @internal
  */
 import { BatchResponse } from "@effect-msgraph/spec"
-import { Clock, Duration, Effect, Either, Random, Schema } from "effect"
+import { Clock, Duration, Effect, Either, Schema } from "effect"
 import type { AuditEntry } from "../Audit.js"
 import type { Faults, Phase } from "../Faults.js"
 import { Accounting } from "./accounting.js"
 import { AuditLog } from "./engine/auditLog.js"
 import { runBatch } from "./engine/batch.js"
+import { Draws } from "./engine/draws.js"
 import { batchFaultAnswer, FaultDice } from "./engine/faults.js"
 import { headerOf, type HttpIn, type HttpOut, type Item, type Resolved } from "./engine/model.js"
 import { runOne } from "./engine/perform.js"
@@ -50,9 +51,9 @@ export class Engine {
   readonly load: Load | undefined
   readonly log: AuditLog
   readonly dice: FaultDice
-  readonly orderRandom: Random.Random
-  readonly latencyRandom: Random.Random
-  private readonly roundTripRandom: Random.Random
+  readonly orderDraws: Draws
+  readonly latencyDraws: Draws
+  private readonly roundTripDraws: Draws
   private seq = 0
   private httpSeq = 0
   private idSeq = 0
@@ -61,11 +62,11 @@ export class Engine {
     this.store = new Store(options.store)
     this.load = options.load === undefined ? undefined : new Load(options.load)
     this.log = new AuditLog(options.auditCapacity)
-    this.dice = new FaultDice(options.faults, Random.make(`faults:${options.seed}`))
-    this.orderRandom = Random.make(`order:${options.seed}`)
-    this.latencyRandom = Random.make(`latency:${options.seed}`)
+    this.dice = new FaultDice(options.faults, new Draws(`faults:${options.seed}`))
+    this.orderDraws = new Draws(`order:${options.seed}`)
+    this.latencyDraws = new Draws(`latency:${options.seed}`)
     // a stream of its own, so the item latencies a seed gives do not depend on the round trips
-    this.roundTripRandom = Random.make(`roundTrip:${options.seed}`)
+    this.roundTripDraws = new Draws(`roundTrip:${options.seed}`)
   }
 
   get faults(): Faults {
@@ -98,102 +99,109 @@ export class Engine {
   }
 
   handle(request: HttpIn): Effect.Effect<HttpOut> {
-    const self = this
-    return Effect.gen(function*() {
-      const httpRequest = ++self.httpSeq
+    return Effect.clockWith((clock) => {
+      const httpRequest = ++this.httpSeq
       // the round trip's own cost comes first: nothing in the call runs before it has arrived
-      const roundTrip = self.options.roundTrip
+      const roundTrip = this.options.roundTrip
       if (roundTrip.baseMillis > 0 || roundTrip.jitterMillis > 0) {
-        const r = yield* self.roundTripRandom.next
-        yield* Effect.sleep(Duration.millis(Math.round(roundTrip.baseMillis + r * roundTrip.jitterMillis)))
+        const millis = Math.round(roundTrip.baseMillis + this.roundTripDraws.next() * roundTrip.jitterMillis)
+        return Effect.flatMap(clock.sleep(Duration.millis(millis)), () => this.arrived(request, httpRequest, clock.unsafeCurrentTimeMillis()))
       }
-      if (httpRequest % 1024 === 0) self.accounting.sweep(yield* Clock.currentTimeMillis)
-      const now = yield* Clock.currentTimeMillis
-      const stamp: Stamp = { requestId: self.newId(), clientRequestId: headerOf(request.headers, "client-request-id"), now }
-      const match = /^\/(v1\.0|beta)(\/[^?]*)?(\?.*)?$/.exec(request.url)
-      if (match === null) {
-        return respondAnswer(errorAnswer(400, "BadRequest", "Invalid version: the path must start with /v1.0/ or /beta/.", stamp))
-      }
-      const version = match[1]!
-      const rest = (match[2] ?? "/") + (match[3] ?? "")
-      const root = `${self.options.baseUrl ?? hostRoot(request.headers)}/${version}`
-      const call: Call = { request, httpRequest, stamp, rest, root, drop: self.faults.dropConnection }
-      if (yield* self.drops(call, "before")) return { _tag: "Drop" } as const
-      const isBatch = /^\/\$batch\/?$/i.test(match[2] ?? "")
-      return yield* (isBatch ? self.batchCall(call) : self.singleCall(call))
+      return this.arrived(request, httpRequest, clock.unsafeCurrentTimeMillis())
     })
   }
 
+  /** The call once it has arrived, at `now`. */
+  private arrived(request: HttpIn, httpRequest: number, now: number): Effect.Effect<HttpOut> {
+    if (httpRequest % 1024 === 0) this.accounting.sweep(now)
+    const stamp: Stamp = { requestId: this.newId(), clientRequestId: headerOf(request.headers, "client-request-id"), now }
+    const match = /^\/(v1\.0|beta)(\/[^?]*)?(\?.*)?$/.exec(request.url)
+    if (match === null) {
+      return Effect.succeed(respondAnswer(errorAnswer(400, "BadRequest", "Invalid version: the path must start with /v1.0/ or /beta/.", stamp)))
+    }
+    const version = match[1]!
+    const rest = (match[2] ?? "/") + (match[3] ?? "")
+    const root = `${this.options.baseUrl ?? hostRoot(request.headers)}/${version}`
+    const call: Call = { request, httpRequest, stamp, rest, root, drop: this.faults.dropConnection }
+    if (this.drops(call, "before")) return Effect.succeed(dropped)
+    const isBatch = /^\/\$batch\/?$/i.test(match[2] ?? "")
+    return isBatch ? this.batchCall(call) : this.singleCall(call)
+  }
+
   /** Whether the call's connection-drop fault strikes in this phase. */
-  private drops(call: Call, phase: Phase): Effect.Effect<boolean> {
+  private drops(call: Call, phase: Phase): boolean {
     const drop = call.drop
-    return (drop?.phase ?? "before") === phase ? this.dice.roll(drop?.rate) : Effect.succeed(false)
+    return (drop?.phase ?? "before") === phase && this.dice.roll(drop?.rate)
   }
 
   /** A request outside a batch: one item. */
   private singleCall(call: Call): Effect.Effect<HttpOut> {
-    const self = this
     const { request, httpRequest, stamp } = call
-    return Effect.gen(function*() {
-      let body: unknown = undefined
-      if (request.body.length > 0) {
-        const contentType = headerOf(request.headers, "content-type") ?? "application/json"
-        if (/json/i.test(contentType)) {
-          try {
-            body = JSON.parse(decoder.decode(request.body))
-          } catch {
-            return respondAnswer(errorAnswer(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.", stamp))
-          }
-        } else {
-          body = request.body
+    let body: unknown = undefined
+    if (request.body.length > 0) {
+      const contentType = headerOf(request.headers, "content-type") ?? "application/json"
+      if (/json/i.test(contentType)) {
+        try {
+          body = JSON.parse(decoder.decode(request.body))
+        } catch {
+          return Effect.succeed(respondAnswer(errorAnswer(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.", stamp)))
         }
+      } else {
+        body = request.body
       }
-      const item: Item = { id: undefined, method: request.method.toUpperCase(), url: call.rest, headers: request.headers, body }
-      const clientRequestId = headerOf(request.headers, "client-request-id") ?? `http-${httpRequest}`
-      const context = contextOf(self.options, request.headers)
-      const outcome = yield* runOne(self, prepare(self.options, item, clientRequestId, [], httpRequest, context, call.root))
-      if (yield* self.drops(call, "after")) return { _tag: "Drop" } as const
-      return respondAnswer(outcome)
-    })
+    }
+    const item: Item = { id: undefined, method: request.method.toUpperCase(), url: call.rest, headers: request.headers, body }
+    const clientRequestId = headerOf(request.headers, "client-request-id") ?? `http-${httpRequest}`
+    const context = contextOf(this.options, request.headers)
+    return Effect.map(
+      runOne(this, prepare(this.options, item, clientRequestId, [], httpRequest, context, call.root)),
+      (outcome) => this.drops(call, "after") ? dropped : respondAnswer(outcome)
+    )
   }
 
   /** `POST /$batch`: batch faults, validation, the items, then the envelope (and its faults). */
   private batchCall(call: Call): Effect.Effect<HttpOut> {
-    const self = this
     const { request, stamp } = call
-    return Effect.gen(function*() {
-      if (request.method.toUpperCase() !== "POST") {
-        return respondAnswer(errorAnswer(405, "BadRequest", "The $batch endpoint accepts only POST.", stamp))
-      }
-      const batchFault = yield* self.dice.pickBatchFault("before")
-      if (batchFault !== undefined) return respondAnswer(batchFaultAnswer(batchFault, stamp))
-      const valid = validate(decoder.decode(request.body))
-      if (Either.isLeft(valid)) {
-        return respondAnswer(errorAnswer(400, "BadRequest", valid.left.message, stamp))
-      }
-      const context = contextOf(self.options, request.headers)
-      const responses = yield* runBatch(self, valid.right, call.httpRequest, context, call.root, stamp.clientRequestId)
-      if (yield* self.drops(call, "after")) return { _tag: "Drop" } as const
-      const lateFault = yield* self.dice.pickBatchFault("after")
-      if (lateFault !== undefined) return respondAnswer(batchFaultAnswer(lateFault, { ...stamp, now: yield* Clock.currentTimeMillis }))
-      let kept = responses
-      if (responses.length > 0 && (yield* self.dice.roll(self.faults.missingItem?.rate))) {
-        const drop = yield* self.dice.index(responses.length)
-        kept = responses.filter((_, i) => i !== drop)
-      }
-      // Only byte bodies change when encoded (to base64); skip the schema pass otherwise.
-      const encoded = kept.some((r) => r.body instanceof Uint8Array) ? batchResponseEncoder({ responses: kept }) : Either.right({ responses: kept })
-      const json = Either.isRight(encoded) ? JSON.stringify(encoded.right) : JSON.stringify({ responses: kept })
-      const malformed = yield* self.dice.roll(self.faults.malformedJson?.rate)
-      return {
-        _tag: "Respond",
-        status: 200,
-        headers: { "Content-Type": "application/json", "request-id": stamp.requestId },
-        body: malformed ? json.slice(0, Math.max(1, Math.floor(json.length / 2))) : json
-      } as const
-    })
+    if (request.method.toUpperCase() !== "POST") {
+      return Effect.succeed(respondAnswer(errorAnswer(405, "BadRequest", "The $batch endpoint accepts only POST.", stamp)))
+    }
+    const batchFault = this.dice.pickBatchFault("before")
+    if (batchFault !== undefined) return Effect.succeed(respondAnswer(batchFaultAnswer(batchFault, stamp)))
+    const valid = validate(decoder.decode(request.body))
+    if (Either.isLeft(valid)) {
+      return Effect.succeed(respondAnswer(errorAnswer(400, "BadRequest", valid.left.message, stamp)))
+    }
+    const context = contextOf(this.options, request.headers)
+    return Effect.clockWith((clock) =>
+      Effect.map(runBatch(this, valid.right, call.httpRequest, context, call.root, stamp.clientRequestId), (responses) => this.envelope(call, responses, clock))
+    )
+  }
+
+  /** The `$batch` answer once its items have answered, with the faults of the phase `after`. */
+  private envelope(call: Call, responses: ReadonlyArray<BatchResponse.BatchResponseItem>, clock: Clock.Clock): HttpOut {
+    const stamp = call.stamp
+    if (this.drops(call, "after")) return dropped
+    const lateFault = this.dice.pickBatchFault("after")
+    if (lateFault !== undefined) return respondAnswer(batchFaultAnswer(lateFault, { ...stamp, now: clock.unsafeCurrentTimeMillis() }))
+    let kept = responses
+    if (responses.length > 0 && this.dice.roll(this.faults.missingItem?.rate)) {
+      const drop = this.dice.index(responses.length)
+      kept = responses.filter((_, i) => i !== drop)
+    }
+    // Only byte bodies change when encoded (to base64); skip the schema pass otherwise.
+    const encoded = kept.some((r) => r.body instanceof Uint8Array) ? batchResponseEncoder({ responses: kept }) : Either.right({ responses: kept })
+    const json = Either.isRight(encoded) ? JSON.stringify(encoded.right) : JSON.stringify({ responses: kept })
+    const malformed = this.dice.roll(this.faults.malformedJson?.rate)
+    return {
+      _tag: "Respond",
+      status: 200,
+      headers: { "Content-Type": "application/json", "request-id": stamp.requestId },
+      body: malformed ? json.slice(0, Math.max(1, Math.floor(json.length / 2))) : json
+    }
   }
 }
+
+const dropped: HttpOut = { _tag: "Drop" }
 
 /** One HTTP call past its version check. */
 interface Call {

@@ -7,7 +7,7 @@
  * @internal
  */
 import type { Bucket } from "@effect-msgraph/spec"
-import { Effect, Either } from "effect"
+import { Either } from "effect"
 import type { Engine } from "../engine.js"
 import { errorAnswer, formatRetryAfter, type ItemAnswer, type Stamp, throttledBody } from "../responses.js"
 import type { ParsedUrl } from "../routing.js"
@@ -25,10 +25,7 @@ const versionSegment = (parsed: ParsedUrl): string | undefined => {
 const throttleScopeName = (scope: Bucket.Scope): string =>
   scope === "tenant" ? "Tenant" : scope === "app" ? "Application" : "Tenant_Application"
 
-/**
- * Admission at `now` once the item faults of phase `before` are rolled (`fault`): plain code, so
- * that a batch's items are admitted in one step when no item fault is configured.
- */
+/** Admission at `now` once the item faults of phase `before` are rolled (`fault`). */
 const admitAt = (engine: Engine, p: Prepared, now: number, seq: number, requestId: string, fault: ItemFault | undefined): Either.Either<Ticket, ItemAnswer> => {
   const stamp: Stamp = { requestId, clientRequestId: echoedClientRequestId(p.item), now }
   const refuse = (outcome: ItemAnswer, throttledBy?: string) => {
@@ -49,19 +46,18 @@ const admitAt = (engine: Engine, p: Prepared, now: number, seq: number, requestI
 }
 
 /**
- * The item's admission at `now`, without an effect: `undefined` when an item fault of phase
- * `before` is configured (its roll is an effect: see {@link admit}).
+ * The item's admission at `now`: a repeated version segment is answered first, then the item
+ * faults of phase `before` are rolled, then the load model and the limits decide. Plain code (the
+ * fault rolls draw synchronously), so a batch's items are admitted in one step.
  *
  * @internal
  */
-export const admitNow = (engine: Engine, p: Prepared, now: number): Either.Either<Ticket, ItemAnswer> | undefined => {
-  const items = engine.dice.faults.items
-  if (items !== undefined && items.length > 0) return undefined
+export const admitNow = (engine: Engine, p: Prepared, now: number): Either.Either<Ticket, ItemAnswer> => {
   const seq = engine.nextSeq()
   const requestId = engine.newId()
   const versioned = versionSegment(p.parsed)
   if (versioned !== undefined) return repeatedVersion(engine, p, now, seq, requestId, versioned)
-  return admitAt(engine, p, now, seq, requestId, undefined)
+  return admitAt(engine, p, now, seq, requestId, engine.dice.pickItemFault(p, "before"))
 }
 
 /** Graph resolves a batch item's URL against the batch's version; a repeated version is a path segment it cannot find, answered before anything runs. */
@@ -71,19 +67,6 @@ const repeatedVersion = (engine: Engine, p: Prepared, now: number, seq: number, 
   engine.log.audited(p, seq, requestId, outcome, now, now, false, false)
   return Either.left(outcome)
 }
-
-/** @internal */
-export const admit = (engine: Engine, p: Prepared): Effect.Effect<Either.Either<Ticket, ItemAnswer>> =>
-  Effect.clockWith((clock) => {
-    const now = clock.unsafeCurrentTimeMillis()
-    const items = engine.dice.faults.items
-    if (items === undefined || items.length === 0) return Effect.succeed(admitNow(engine, p, now)!)
-    const seq = engine.nextSeq()
-    const requestId = engine.newId()
-    const versioned = versionSegment(p.parsed)
-    if (versioned !== undefined) return Effect.succeed(repeatedVersion(engine, p, now, seq, requestId, versioned))
-    return Effect.map(engine.dice.pickItemFault(p, "before"), (fault) => admitAt(engine, p, now, seq, requestId, fault))
-  })
 
 /** The 429 of a demand over its limit, with Retry-After and the headers of its service. */
 const throttled = (engine: Engine, p: Prepared, by: Bucket.Demand, retryAfterMillis: number, stamp: Stamp): ItemAnswer => {

@@ -13,9 +13,9 @@ import type { Engine } from "../engine.js"
 import { errorAnswer, type ItemAnswer } from "../responses.js"
 import type { ValidBatch } from "../validation.js"
 import { type ClassifyContext, echoedClientRequestId, headerOf, type Item, type Prepared, type Ticket } from "./model.js"
-import { admit, admitNow } from "./admit.js"
+import { admitNow } from "./admit.js"
 import { runsWithinCap } from "./facts.js"
-import { completeAt, guarded, hold, type Holding, latencyMillis, performIn, runOneIn, takesTime } from "./perform.js"
+import { completeAt, guarded, hold, type Holding, latencyMillis, runOneIn, takesTime } from "./perform.js"
 import { prepare } from "./prepare.js"
 
 const priorityRank: Record<Priority, number> = { high: 0, normal: 1, low: 2 }
@@ -65,10 +65,7 @@ export const runBatch = (
       ...(o.body === undefined ? {} : { body: o.body })
     })
     return batch.shape === "parallel"
-      ? Effect.map(runParallel(engine, prepared), (results) => results.map((o, i) => toResponse(i, o))).pipe(
-        Effect.flatMap((responses) => engine.orderRandom.shuffle(responses)),
-        Effect.map((chunk) => Array.from(chunk))
-      )
+      ? Effect.map(runParallel(engine, prepared), (results) => engine.orderDraws.shuffle(results.map((o, i) => toResponse(i, o))))
       : Effect.map(runSequential(engine, batch, prepared), (results) => batch.order.map((i) => toResponse(i, results[i]!)))
   })
 
@@ -77,26 +74,32 @@ const runParallel = (engine: Engine, prepared: ReadonlyArray<Prepared>): Effect.
   guarded((holding) => runParallelIn(engine, prepared, holding))
 
 const runParallelIn = (engine: Engine, prepared: ReadonlyArray<Prepared>, holding: Holding): Effect.Effect<Array<ItemAnswer>> =>
-  Effect.gen(function*() {
+  Effect.clockWith((clock) => {
     const order = prepared.map((_, i) => i).sort((a, b) => priorityRank[prepared[a]!.priority] - priorityRank[prepared[b]!.priority] || a - b)
     // Outlook by path, or by the catalogue's say (a demand whose service runs a batch within its cap).
     const isOutlook = (i: number) => prepared[i]!.service === "outlook" || prepared[i]!.demands.some(runsWithinCap)
     const others = order.filter((i) => !isOutlook(i))
     const mail = order.filter(isOutlook)
-    // Items that arrive together are admitted in priority order: when a bucket has room for only
-    // some of them, the low-priority ones are throttled first.
-    const admitted = yield* admitAll(engine, others.map((i) => prepared[i]!))
+    // Items that arrive together are admitted in turn at the same instant, in priority order: when
+    // a bucket has room for only some of them, the low-priority ones are throttled first.
+    const now = clock.unsafeCurrentTimeMillis()
+    const admitted = others.map((i) => admitNow(engine, prepared[i]!, now))
     const results = new Array<ItemAnswer>(prepared.length)
+    if (prepared.some((p) => takesTime(engine, p))) return runTimed(engine, clock, prepared, holding, { others, admitted, mail }, results)
     // Without latency nothing suspends: the items run in turn.
-    if (!prepared.some((p) => takesTime(engine, p))) {
-      for (let k = 0; k < others.length; k++) {
-        const ticket = admitted[k]!
-        results[others[k]!] = Either.isRight(ticket) ? yield* performIn(engine, ticket.right, holding) : ticket.left
-      }
-      for (const i of mail) results[i] = yield* runOneIn(engine, prepared[i]!, holding)
-      return results
+    for (let k = 0; k < others.length; k++) {
+      const ticket = admitted[k]!
+      results[others[k]!] = Either.isRight(ticket)
+        ? completeAt(engine, ticket.right, hold(engine, ticket.right.prepared, holding), clock.unsafeCurrentTimeMillis())
+        : ticket.left
     }
-    return yield* runTimed(engine, prepared, holding, { others, admitted, mail }, results)
+    for (const i of mail) {
+      const ticket = admitNow(engine, prepared[i]!, clock.unsafeCurrentTimeMillis())
+      results[i] = Either.isRight(ticket)
+        ? completeAt(engine, ticket.right, hold(engine, ticket.right.prepared, holding), clock.unsafeCurrentTimeMillis())
+        : ticket.left
+    }
+    return Effect.succeed(results)
   })
 
 /** An item running: when its latency ends, and how it gives its permits back. */
@@ -122,6 +125,7 @@ const OUTLOOK_AT_ONCE = 4
  */
 const runTimed = (
   engine: Engine,
+  clock: Clock.Clock,
   prepared: ReadonlyArray<Prepared>,
   holding: Holding,
   items: {
@@ -130,73 +134,56 @@ const runTimed = (
     readonly mail: ReadonlyArray<number>
   },
   results: Array<ItemAnswer>
-): Effect.Effect<Array<ItemAnswer>> =>
-  Effect.clockWith((clock) =>
-    Effect.gen(function*() {
-      const { admitted, mail, others } = items
-      const running: Array<Running> = []
-      let started = 0
-      const start = (index: number, ticket: Ticket, mail: boolean): Effect.Effect<void> => {
-        const settle = hold(engine, ticket.prepared, holding)
-        const add = (ms: number) =>
-          void running.push({ index, at: clock.unsafeCurrentTimeMillis() + ms, started: started++, ticket, settle, mail })
-        if (!takesTime(engine, ticket.prepared)) return Effect.sync(() => add(0))
-        return Effect.map(latencyMillis(engine, ticket.prepared), add)
+): Effect.Effect<Array<ItemAnswer>> => {
+  const { admitted, mail, others } = items
+  const running: Array<Running> = []
+  let started = 0
+  const start = (index: number, ticket: Ticket, mail: boolean): void => {
+    const settle = hold(engine, ticket.prepared, holding)
+    const ms = takesTime(engine, ticket.prepared) ? latencyMillis(engine, ticket.prepared) : 0
+    running.push({ index, at: clock.unsafeCurrentTimeMillis() + ms, started: started++, ticket, settle, mail })
+  }
+  for (let k = 0; k < others.length; k++) {
+    const ticket = admitted[k]!
+    if (Either.isLeft(ticket)) results[others[k]!] = ticket.left
+    else start(others[k]!, ticket.right, false)
+  }
+  // Outlook's lanes: an item refused at admission frees its lane at once
+  let lanes = OUTLOOK_AT_ONCE
+  let next = 0
+  const fill = (): void => {
+    while (lanes > 0 && next < mail.length) {
+      const i = mail[next++]!
+      const ticket = admitNow(engine, prepared[i]!, clock.unsafeCurrentTimeMillis())
+      if (Either.isLeft(ticket)) results[i] = ticket.left
+      else {
+        lanes--
+        start(i, ticket.right, true)
       }
-      for (let k = 0; k < others.length; k++) {
-        const ticket = admitted[k]!
-        if (Either.isLeft(ticket)) results[others[k]!] = ticket.left
-        else yield* start(others[k]!, ticket.right, false)
-      }
-      // Outlook's lanes: an item refused at admission frees its lane at once
-      let lanes = OUTLOOK_AT_ONCE
-      let next = 0
-      const fill = Effect.gen(function*() {
-        while (lanes > 0 && next < mail.length) {
-          const i = mail[next++]!
-          const ticket = yield* admit(engine, prepared[i]!)
-          if (Either.isLeft(ticket)) results[i] = ticket.left
-          else {
-            lanes--
-            yield* start(i, ticket.right, true)
-          }
-        }
-      })
-      yield* fill
-      while (running.length > 0) {
-        let first = 0
-        for (let j = 1; j < running.length; j++) {
-          const r = running[j]!
-          const f = running[first]!
-          if (r.at < f.at || (r.at === f.at && r.started < f.started)) first = j
-        }
-        const item = running[first]!
-        running.splice(first, 1)
-        const wait = item.at - clock.unsafeCurrentTimeMillis()
-        if (wait > 0) yield* clock.sleep(Duration.millis(wait))
-        results[item.index] = yield* completeAt(engine, item.ticket, item.settle, clock.unsafeCurrentTimeMillis())
-        if (item.mail) {
-          lanes++
-          yield* fill
-        }
-      }
-      return results
-    })
-  )
-
-/** Items that arrive together, admitted in turn at the same instant: one step when no item fault is configured. */
-const admitAll = (engine: Engine, items: ReadonlyArray<Prepared>) =>
-  Effect.clockWith((clock) => {
-    const now = clock.unsafeCurrentTimeMillis()
-    const out: Array<Either.Either<Ticket, ItemAnswer>> = []
-    for (const p of items) {
-      const admitted = admitNow(engine, p, now)
-      // an item fault to roll: the rest are admitted with their rolls, in turn
-      if (admitted === undefined) return Effect.map(Effect.forEach(items.slice(out.length), (q) => admit(engine, q)), (rest) => [...out, ...rest])
-      out.push(admitted)
     }
-    return Effect.succeed(out)
+  }
+  fill()
+  return Effect.gen(function*() {
+    while (running.length > 0) {
+      let first = 0
+      for (let j = 1; j < running.length; j++) {
+        const r = running[j]!
+        const f = running[first]!
+        if (r.at < f.at || (r.at === f.at && r.started < f.started)) first = j
+      }
+      const item = running[first]!
+      running.splice(first, 1)
+      const wait = item.at - clock.unsafeCurrentTimeMillis()
+      if (wait > 0) yield* clock.sleep(Duration.millis(wait))
+      results[item.index] = completeAt(engine, item.ticket, item.settle, clock.unsafeCurrentTimeMillis())
+      if (item.mail) {
+        lanes++
+        fill()
+      }
+    }
+    return results
   })
+}
 
 /** Serial and Same batches run one item at a time, every dependency first (array order otherwise). */
 const runSequential = (engine: Engine, batch: ValidBatch, prepared: ReadonlyArray<Prepared>): Effect.Effect<Array<ItemAnswer>> =>

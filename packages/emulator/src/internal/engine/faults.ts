@@ -4,55 +4,48 @@
  *
  * @internal
  */
-import { Effect, type Random } from "effect"
 import type { Faults, ItemFault, Phase } from "../../Faults.js"
 import { errorBody, errorAnswer, type ItemAnswer, type Stamp } from "../responses.js"
+import type { Draws } from "./draws.js"
 import type { Prepared } from "./model.js"
-
-/** No fault configured: nothing to draw (the same answer as the loops over none, without their steps). */
-const noFault: Effect.Effect<undefined> = Effect.succeed(undefined)
 
 /** @internal */
 export class FaultDice {
-  constructor(public faults: Faults, private readonly random: Random.Random) {}
+  constructor(public faults: Faults, private readonly draws: Draws) {}
 
   /** Whether a fault of this rate strikes (a draw only when the rate is strictly between 0 and 1). */
-  roll(rate: number | undefined): Effect.Effect<boolean> {
-    if (rate === undefined || rate <= 0) return Effect.succeed(false)
-    if (rate >= 1) return Effect.succeed(true)
-    return Effect.map(this.random.next, (r) => r < rate)
+  roll(rate: number | undefined): boolean {
+    if (rate === undefined || rate <= 0) return false
+    if (rate >= 1) return true
+    return this.draws.next() < rate
   }
 
   /** An index in `[0, n)`, from the same stream. */
-  index(n: number): Effect.Effect<number> {
-    return this.random.nextIntBetween(0, n)
+  index(n: number): number {
+    return this.draws.below(n)
   }
 
   /** The first item fault of this phase that applies to the item and strikes, if any. */
-  pickItemFault(p: Prepared, phase: Phase): Effect.Effect<ItemFault | undefined> {
-    if (this.faults.items === undefined || this.faults.items.length === 0) return noFault
-    const self = this
-    return Effect.gen(function*() {
-      for (const fault of self.faults.items ?? []) {
-        if ((fault.phase ?? "before") !== phase) continue
-        if (fault.service !== undefined && fault.service !== p.service && !p.demands.some((d) => d.service === fault.service)) continue
-        if (yield* self.roll(fault.rate)) return fault
-      }
-      return undefined
-    })
+  pickItemFault(p: Prepared, phase: Phase): ItemFault | undefined {
+    const items = this.faults.items
+    if (items === undefined) return undefined
+    for (const fault of items) {
+      if ((fault.phase ?? "before") !== phase) continue
+      if (fault.service !== undefined && fault.service !== p.service && !p.demands.some((d) => d.service === fault.service)) continue
+      if (this.roll(fault.rate)) return fault
+    }
+    return undefined
   }
 
   /** The first batch fault of this phase that strikes, if any. */
-  pickBatchFault(phase: Phase): Effect.Effect<{ status: number; retryAfterSeconds?: number } | undefined> {
-    if (this.faults.batches === undefined || this.faults.batches.length === 0) return noFault
-    const self = this
-    return Effect.gen(function*() {
-      for (const fault of self.faults.batches ?? []) {
-        if ((fault.phase ?? "before") !== phase) continue
-        if (yield* self.roll(fault.rate)) return fault
-      }
-      return undefined
-    })
+  pickBatchFault(phase: Phase): { status: number; retryAfterSeconds?: number } | undefined {
+    const batches = this.faults.batches
+    if (batches === undefined) return undefined
+    for (const fault of batches) {
+      if ((fault.phase ?? "before") !== phase) continue
+      if (this.roll(fault.rate)) return fault
+    }
+    return undefined
   }
 }
 

@@ -5,10 +5,9 @@
  * @internal
  */
 import { Duration, Effect, Either } from "effect"
-import type { ItemFault } from "../../Faults.js"
 import type { Engine } from "../engine.js"
 import type { ItemAnswer, Stamp } from "../responses.js"
-import { admit } from "./admit.js"
+import { admitNow } from "./admit.js"
 import { itemFaultAnswer } from "./faults.js"
 import { echoedClientRequestId, type Prepared, type Ticket } from "./model.js"
 
@@ -37,9 +36,6 @@ export const guarded = <A>(f: (holding: Holding) => Effect.Effect<A>): Effect.Ef
       })
     )
   })
-
-/** Latency, then the store, then the permits go back. @internal */
-export const perform = (engine: Engine, ticket: Ticket): Effect.Effect<ItemAnswer> => guarded((holding) => performIn(engine, ticket, holding))
 
 /**
  * Puts an admitted item in `holding` until it gives its permits back; returns the way it gives them
@@ -77,20 +73,20 @@ export const takesTime = (engine: Engine, p: Prepared): boolean => {
  *
  * @internal
  */
-export const latencyMillis = (engine: Engine, p: Prepared): Effect.Effect<number> =>
-  Effect.map(engine.latencyRandom.next, (r) => {
-    const model = engine.options.latency(p.service)
-    const slowdown = engine.load === undefined ? 1 : engine.load.slowdown(p.context.appId)
-    return Math.round((model.baseMillis + r * model.jitterMillis) * slowdown)
-  })
+export const latencyMillis = (engine: Engine, p: Prepared): number => {
+  const r = engine.latencyDraws.next()
+  const model = engine.options.latency(p.service)
+  const slowdown = engine.load === undefined ? 1 : engine.load.slowdown(p.context.appId)
+  return Math.round((model.baseMillis + r * model.jitterMillis) * slowdown)
+}
 
 /**
  * The end of an item's execution at `now`: the store, the permits back (`settle`), then a late item
- * fault (an effect only when item faults are configured); then its audit entry.
+ * fault; then its audit entry.
  *
  * @internal
  */
-export const completeAt = (engine: Engine, ticket: Ticket, settle: () => void, now: number): Effect.Effect<ItemAnswer> => {
+export const completeAt = (engine: Engine, ticket: Ticket, settle: () => void, now: number): ItemAnswer => {
   const p = ticket.prepared
   const stamp: Stamp = { requestId: ticket.requestId, clientRequestId: echoedClientRequestId(p.item), now }
   const result = engine.store.handle({
@@ -103,23 +99,17 @@ export const completeAt = (engine: Engine, ticket: Ticket, settle: () => void, n
     newId: engine.newId
   })
   settle()
-  const answer = (late: ItemFault | undefined): ItemAnswer => {
-    // an item fault `after` execution: the effect stays, the answer is lost to the fault
-    const outcome: ItemAnswer = late === undefined
-      ? { ...result, headers: { ...result.headers, ...ticket.headers } }
-      : itemFaultAnswer(late, stamp)
-    engine.log.audited(p, ticket.seq, ticket.requestId, outcome, ticket.startedAt, now, true, true)
-    return outcome
-  }
-  const items = engine.dice.faults.items
-  return items === undefined || items.length === 0
-    ? Effect.succeed(answer(undefined))
-    : Effect.map(engine.dice.pickItemFault(p, "after"), answer)
+  // an item fault `after` execution: the effect stays, the answer is lost to the fault
+  const late = engine.dice.pickItemFault(p, "after")
+  // the store's answer is made for this call: the admission's headers join its own
+  const outcome = late === undefined ? (Object.assign(result.headers, ticket.headers), result) : itemFaultAnswer(late, stamp)
+  engine.log.audited(p, ticket.seq, ticket.requestId, outcome, ticket.startedAt, now, true, true)
+  return outcome
 }
 
 /**
- * {@link perform} within a {@link guarded} run: the item is in `holding` from now until it gives
- * its permits back.
+ * The admitted item's execution within a {@link guarded} run: the item is in `holding` from now
+ * until it gives its permits back.
  *
  * @internal
  */
@@ -127,15 +117,17 @@ export const performIn = (engine: Engine, ticket: Ticket, holding: Holding): Eff
   const p = ticket.prepared
   const settle = hold(engine, p, holding)
   return Effect.clockWith((clock) => {
-    const complete = () => completeAt(engine, ticket, settle, clock.unsafeCurrentTimeMillis())
-    if (!takesTime(engine, p)) return complete()
-    return Effect.flatMap(latencyMillis(engine, p), (ms) => Effect.flatMap(clock.sleep(Duration.millis(ms)), complete))
+    if (!takesTime(engine, p)) return Effect.succeed(completeAt(engine, ticket, settle, clock.unsafeCurrentTimeMillis()))
+    return Effect.map(clock.sleep(Duration.millis(latencyMillis(engine, p))), () => completeAt(engine, ticket, settle, clock.unsafeCurrentTimeMillis()))
   })
 }
 
 /** Admission, then execution when admitted, within a {@link guarded} run. @internal */
 export const runOneIn = (engine: Engine, p: Prepared, holding: Holding): Effect.Effect<ItemAnswer> =>
-  Effect.flatMap(admit(engine, p), (admitted) => Either.isRight(admitted) ? performIn(engine, admitted.right, holding) : Effect.succeed(admitted.left))
+  Effect.clockWith((clock) => {
+    const admitted = admitNow(engine, p, clock.unsafeCurrentTimeMillis())
+    return Either.isRight(admitted) ? performIn(engine, admitted.right, holding) : Effect.succeed(admitted.left)
+  })
 
 /** Admission, then execution when admitted. @internal */
 export const runOne = (engine: Engine, p: Prepared): Effect.Effect<ItemAnswer> => guarded((holding) => runOneIn(engine, p, holding))

@@ -22,9 +22,12 @@ describe("seeded draws", () => {
       const random = Random.make(seed)
       for (const { n, op } of ops) {
         const items = Array.from({ length: n }, (_, i) => i)
-        const expected = Effect.runSync(
-          op === "next" ? random.next : op === "below" ? random.nextIntBetween(0, n) : Effect.map(random.shuffle(items), Chunk.toReadonlyArray)
-        )
+        const drawn: Effect.Effect<number | ReadonlyArray<number>> = op === "next"
+          ? random.next
+          : op === "below"
+          ? random.nextIntBetween(0, n)
+          : Effect.map(random.shuffle(items), Chunk.toReadonlyArray)
+        const expected = Effect.runSync(drawn)
         const actual = op === "next" ? draws.next() : op === "below" ? draws.below(n) : draws.shuffle(items.slice())
         assert.deepStrictEqual(actual, expected)
       }

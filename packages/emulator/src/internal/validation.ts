@@ -54,6 +54,32 @@ const reject = (reason: Rejection["reason"], message: string): Either.Either<Val
 const decodeEnvelope = Schema.decodeUnknownEither(BatchRequest.BatchRequestEnvelope)
 const decodeWire = Schema.decodeUnknownEither(BatchRequest.BatchRequestEnvelopeJson)
 
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value)
+
+/**
+ * The envelope's requests when the JSON is plainly of the wire shape (what `BatchRequestEnvelopeJson`
+ * accepts: string `id`, `method` and `url`, string-valued `headers`, string `dependsOn`), read in
+ * place; `undefined` otherwise, and the schema decides. Every envelope a client sends takes this
+ * path, which costs a few type checks where the schema's decoder builds every item afresh. The
+ * items keep any other fields they carry, which nothing reads.
+ */
+const plainRequests = (json: unknown): ReadonlyArray<BatchRequest.BatchRequestItemJson> | undefined => {
+  if (!isObject(json)) return undefined
+  const requests = json["requests"]
+  if (!Array.isArray(requests)) return undefined
+  for (const item of requests) {
+    if (!isObject(item) || typeof item["id"] !== "string" || typeof item["method"] !== "string" || typeof item["url"] !== "string") return undefined
+    const headers = item["headers"]
+    if (headers !== undefined) {
+      if (!isObject(headers)) return undefined
+      for (const name of Object.keys(headers)) if (typeof headers[name] !== "string" || name === "__proto__") return undefined
+    }
+    const dependsOn = item["dependsOn"]
+    if (dependsOn !== undefined && (!Array.isArray(dependsOn) || !dependsOn.every((d) => typeof d === "string"))) return undefined
+  }
+  return requests as ReadonlyArray<BatchRequest.BatchRequestItemJson>
+}
+
 /** @internal */
 export const validate = (text: string): Either.Either<ValidBatch, Rejection> => {
   let json: unknown
@@ -62,11 +88,14 @@ export const validate = (text: string): Either.Either<ValidBatch, Rejection> => 
   } catch {
     return reject("MalformedJson", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
   }
-  const wire = decodeWire(json)
-  if (Either.isLeft(wire)) {
-    return reject("InvalidPayload", "Invalid batch payload format: a 'requests' array of items with string 'id', 'method' and 'url' is required.")
+  let requests = plainRequests(json)
+  if (requests === undefined) {
+    const wire = decodeWire(json)
+    if (Either.isLeft(wire)) {
+      return reject("InvalidPayload", "Invalid batch payload format: a 'requests' array of items with string 'id', 'method' and 'url' is required.")
+    }
+    requests = wire.right.requests
   }
-  const requests = wire.right.requests
   if (requests.length === 0) return reject("Empty", "Invalid batch payload format: the 'requests' array is empty.")
   if (requests.length > maxItems) {
     return reject("TooManyRequests", `The batch contains ${requests.length} requests; at most ${maxItems} are allowed.`)
@@ -121,7 +150,7 @@ export const validate = (text: string): Either.Either<ValidBatch, Rejection> => 
     return contentType !== undefined && !BatchRequest.isJsonContentType(contentType)
   })
   if (!binary) return Either.right({ items: requests, shape, dependency, order })
-  const decoded = decodeEnvelope(wire.right)
+  const decoded = decodeEnvelope({ requests })
   if (Either.isLeft(decoded)) {
     return reject("InvalidBody", "Invalid batch payload format: a body whose Content-Type is not JSON must be base64 encoded.")
   }

@@ -63,11 +63,22 @@ const pathOf = (href: string): string => {
 }
 
 const utf8 = new TextDecoder()
+const utf8Encoder = new TextEncoder()
+
+/** The string TextDecoder would give for the UTF-8 encoding of `text`: lone surrogates replaced, no leading BOM. @internal */
+export const asDecoded = (text: string): string => {
+  const wellFormed = (text as unknown as { isWellFormed(): boolean; toWellFormed(): string }).isWellFormed()
+    ? text
+    : (text as unknown as { toWellFormed(): string }).toWellFormed()
+  return wellFormed.charCodeAt(0) === 0xfeff ? wellFormed.slice(1) : wellFormed
+}
 
 /**
  * A client response read straight from the emulator's server response: its status, its headers
- * (with the content type and length the server response carries) and its body bytes, as a web
- * `Response` would give them, without building one and streaming the bytes through it.
+ * (with the content type and length the server response carries) and its body, as a web
+ * `Response` would give them, without building one and streaming the bytes through it. A text body
+ * (the engine's JSON) is kept as a string: the client reads it as text, so it is never encoded to
+ * bytes only to be decoded again.
  */
 class DirectResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
   readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
@@ -77,7 +88,11 @@ class DirectResponse extends Inspectable.Class implements HttpClientResponse.Htt
   readonly cookies = Cookies.empty
   readonly remoteAddress = Option.none<string>()
 
-  constructor(readonly request: HttpClientRequest.HttpClientRequest, source: HttpServerResponse.HttpServerResponse, private readonly bytes: Uint8Array | undefined) {
+  constructor(
+    readonly request: HttpClientRequest.HttpClientRequest,
+    source: HttpServerResponse.HttpServerResponse,
+    private readonly body: Uint8Array | string | undefined
+  ) {
     super()
     this.status = source.status
     this.headers = source.headers
@@ -87,8 +102,13 @@ class DirectResponse extends Inspectable.Class implements HttpClientResponse.Htt
     return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
   }
 
+  private get bytes(): Uint8Array | undefined {
+    return typeof this.body === "string" ? utf8Encoder.encode(this.body) : this.body
+  }
+
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
-    return Effect.succeed(this.bytes === undefined ? "" : utf8.decode(this.bytes))
+    const body = this.body
+    return Effect.succeed(body === undefined ? "" : typeof body === "string" ? asDecoded(body) : utf8.decode(body))
   }
 
   get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
@@ -109,9 +129,10 @@ class DirectResponse extends Inspectable.Class implements HttpClientResponse.Htt
   }
 
   get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
-    return this.bytes === undefined
+    const bytes = this.bytes
+    return bytes === undefined
       ? Stream.fail(new HttpClientError.ResponseError({ request: this.request, response: this, reason: "EmptyBody", description: "can not create stream from empty body" }))
-      : Stream.succeed(this.bytes)
+      : Stream.succeed(bytes)
   }
 
   toJSON(): unknown {
@@ -120,15 +141,46 @@ class DirectResponse extends Inspectable.Class implements HttpClientResponse.Htt
 }
 
 /**
- * The client's view of a server response: read directly when its body is bytes or empty (what the
- * emulator answers), through a web `Response` otherwise.
+ * The client's view of a server response: read directly when its body is bytes, a string or empty
+ * (what the engine answers), through a web `Response` otherwise.
  */
 const toClientResponse = (request: HttpClientRequest.HttpClientRequest, response: HttpServerResponse.HttpServerResponse): HttpClientResponse.HttpClientResponse => {
   if (Cookies.isEmpty(response.cookies)) {
-    if (response.body._tag === "Empty") return new DirectResponse(request, response, undefined)
-    if (response.body._tag === "Uint8Array") return new DirectResponse(request, response, response.body.body)
+    const body = response.body
+    if (body._tag === "Empty") return new DirectResponse(request, response, undefined)
+    if (body._tag === "Uint8Array") return new DirectResponse(request, response, body.body)
+    if (body._tag === "Raw" && typeof body.body === "string") return new DirectResponse(request, response, body.body)
   }
   return HttpClientResponse.fromWeb(request, HttpServerResponse.toWeb(response))
+}
+
+/** A header name of lowercase token characters: the web `Headers` keeps it as it is. */
+const plainName = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/
+/**
+ * A header value of bytes (no character above U+00FF) without surrounding whitespace, NUL, CR or
+ * LF: the web `Headers` keeps it as it is.
+ */
+const plainValue = /^(?:[\x01-\x08\x0b\x0c\x0e-\x1f\x21-\xff](?:[\x01-\x09\x0b\x0c\x0e-\xff]*[\x01-\x08\x0b\x0c\x0e-\x1f\x21-\xff])?)?$/
+
+/**
+ * The request's headers as the web `Headers` hands them on (names lowercased and sorted, values
+ * trimmed, invalid ones refused): when every header is already in that form (what the platform's
+ * `Headers` hold), the same record sorted, without building a web `Headers`; through one otherwise.
+ *
+ * @internal
+ */
+export const normalisedHeaders = (headers: Headers.Headers): Headers.Headers => {
+  const names = Object.keys(headers)
+  for (const name of names) {
+    const value = headers[name]
+    if (typeof value !== "string" || !plainName.test(name) || !plainValue.test(value)) {
+      return Headers.fromInput(new globalThis.Headers(headers))
+    }
+  }
+  names.sort()
+  const out: Record<string, string> = {}
+  for (const name of names) out[name] = headers[name]!
+  return Headers.unsafeFromRecord(out)
 }
 
 /** @internal */
@@ -149,7 +201,7 @@ export const makeClient = (app: HttpApp.Default<ConnectionDropped>): HttpClient.
         ? yield* handler({
           method: request.method.toUpperCase(),
           url: pathOf(url.href),
-          headers: Headers.fromInput(new globalThis.Headers(request.headers)),
+          headers: normalisedHeaders(request.headers),
           body: withBody ? body.slice() : new Uint8Array(0)
         }).pipe(Effect.catchTag("ConnectionDropped", dropped))
         : yield* app.pipe(

@@ -19,8 +19,17 @@ export const fromCatalog = (
 ): Classifier => {
   // Building a ClassifyContext validates it; callers reuse a handful of identities, so keep them.
   const contexts = new Map<string, LimitCatalog.ClassifyContext>()
-  const keyOf = (context: ClassifyContext): string =>
-    `${context.tenantId}\u0000${context.appId}\u0000${context.userId}\u0000${context.delegated}\u0000${context.tenantSize}\u0000${context.b2c}`
+  // the key of a context object, made once per object: the engine hands the same object for every
+  // item of a request, and for every request that overrides nothing
+  const keys = new WeakMap<ClassifyContext, string>()
+  const keyOf = (context: ClassifyContext): string => {
+    let key = keys.get(context)
+    if (key === undefined) {
+      key = `${context.tenantId}\u0000${context.appId}\u0000${context.userId}\u0000${context.delegated}\u0000${context.tenantSize}\u0000${context.b2c}`
+      keys.set(context, key)
+    }
+    return key
+  }
   const contextOf = (context: ClassifyContext, key: string = keyOf(context)): LimitCatalog.ClassifyContext => {
     let built = contexts.get(key)
     if (built === undefined) {
@@ -52,16 +61,28 @@ export const fromCatalog = (
   // The catalogue's classify is pure: a request without a body is classified by its method, URL and
   // caller alone, so the same read (a million GETs of one user, say) is classified once. The
   // engine copies the demands it is given, so the shared array is never changed.
-  const answers = new Map<string, ReadonlyArray<Bucket.Demand>>()
+  // by caller, then by method and URL (a short key to hash per item), at most answerCacheSize in all
+  const answers = new Map<string, Map<string, ReadonlyArray<Bucket.Demand>>>()
+  let answered = 0
   return (request, context) => {
     const key = keyOf(context)
     if (request.body !== undefined || request.bodyBytes !== undefined) return classify(request, contextOf(context, key))
-    const answerKey = `${key}\u0001${request.method}\u0001${request.url}`
-    let demands = answers.get(answerKey)
+    const requestKey = `${request.method}\u0001${request.url}`
+    let known = answers.get(key)
+    let demands = known?.get(requestKey)
     if (demands === undefined) {
       demands = classify(request, contextOf(context, key))
-      if (answers.size >= answerCacheSize) answers.clear()
-      answers.set(answerKey, demands)
+      if (answered >= answerCacheSize) {
+        answers.clear()
+        answered = 0
+        known = undefined
+      }
+      if (known === undefined) {
+        known = new Map()
+        answers.set(key, known)
+      }
+      known.set(requestKey, demands)
+      answered++
     }
     return demands
   }

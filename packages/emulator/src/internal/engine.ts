@@ -59,6 +59,7 @@ export class Engine {
   private idSeq = 0
 
   constructor(readonly options: Resolved) {
+    this.idPrefix = (options.seed >>> 0).toString(16).padStart(8, "0")
     this.store = new Store(options.store)
     this.load = options.load === undefined ? undefined : new Load(options.load)
     this.log = new AuditLog(options.auditCapacity)
@@ -91,11 +92,12 @@ export class Engine {
     return ++this.seq
   }
 
+  /** What every id of this engine starts with: its seed in 8 hex digits. */
+  private readonly idPrefix: string
+
   readonly newId = (): string => {
     const n = ++this.idSeq
-    const hex = n.toString(16).padStart(12, "0")
-    const seed = (this.options.seed >>> 0).toString(16).padStart(8, "0")
-    return `${seed}-0000-4000-8000-${hex}`
+    return `${this.idPrefix}-0000-4000-8000-${n.toString(16).padStart(12, "0")}`
   }
 
   handle(request: HttpIn): Effect.Effect<HttpOut> {

@@ -30,6 +30,7 @@ export class Store {
 
   constructor(options: StoreOptions) {
     this.state = new State(options)
+    this.notFound = options.notFoundPaths.map((prefix) => prefix.replace(/^\//, "").toLowerCase())
   }
 
   /** How many users exist (for tests and the CLI). */
@@ -40,9 +41,12 @@ export class Store {
   handle(call: Call): ItemAnswer {
     const state = this.state
     const seg = call.url.segments
-    const lower = seg.map((s) => s.toLowerCase())
+    const lower = call.url.lower
     // `me/...` is `users/{acting user}/...`
-    if (lower[0] === "me") return this.handle({ ...call, url: { ...call.url, segments: ["users", call.actingUser, ...seg.slice(1)] } })
+    if (lower[0] === "me") {
+      const url = { ...call.url, segments: ["users", call.actingUser, ...seg.slice(1)], lower: ["users", call.actingUser.toLowerCase(), ...lower.slice(1)] }
+      return this.handle({ ...call, url })
+    }
     if (this.configuredNotFound(call.url.path)) {
       return errorAnswer(404, "itemNotFound", "The requested resource doesn't exist.", call.stamp)
     }
@@ -59,8 +63,12 @@ export class Store {
     return generic(state, call)
   }
 
+  /** The configured 404 prefixes, without a leading slash and in lower case. */
+  private readonly notFound: ReadonlyArray<string>
+
   private configuredNotFound(path: string): boolean {
+    if (this.notFound.length === 0) return false
     const lower = path.toLowerCase()
-    return this.state.options.notFoundPaths.some((prefix) => lower.startsWith(prefix.replace(/^\//, "").toLowerCase()))
+    return this.notFound.some((prefix) => lower.startsWith(prefix))
   }
 }

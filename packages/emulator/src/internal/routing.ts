@@ -11,6 +11,9 @@ export interface ParsedUrl {
   /** The path without the leading slash and without the query, e.g. `users/abc/messages`. */
   readonly path: string
   readonly segments: ReadonlyArray<string>
+  /** The segments in lower case, for case-insensitive routing. */
+  readonly lower: ReadonlyArray<string>
+  /** Read only: a parsed URL is shared by every request of the same URL (see {@link routeOf}). */
   readonly query: URLSearchParams
 }
 
@@ -22,7 +25,34 @@ export const parseRelative = (url: string): ParsedUrl => {
   const rawQuery = q === -1 ? "" : trimmed.slice(q + 1)
   const path = rawPath.replace(/\/+$/, "")
   const segments = path === "" ? [] : path.split("/").map(safeDecode)
-  return { path, segments, query: new URLSearchParams(rawQuery.replace(/\+/g, "%2B")) }
+  return { path, segments, lower: segments.map((s) => s.toLowerCase()), query: new URLSearchParams(rawQuery.replace(/\+/g, "%2B")) }
+}
+
+/** A request URL parsed, and the service its path belongs to. @internal */
+export interface Route {
+  readonly parsed: ParsedUrl
+  readonly service: Service
+}
+
+const routes = new Map<string, Route>()
+const routeCacheSize = 4_096
+
+/**
+ * {@link parseRelative} and {@link serviceOf} of a URL, once per URL: both are pure, and a run
+ * sends the same URL many times (a million reads of one user, say). The parsed URL is shared, so
+ * nothing may change it.
+ *
+ * @internal
+ */
+export const routeOf = (url: string): Route => {
+  let route = routes.get(url)
+  if (route === undefined) {
+    const parsed = parseRelative(url)
+    route = { parsed, service: serviceOf(parsed.segments) }
+    if (routes.size >= routeCacheSize) routes.clear()
+    routes.set(url, route)
+  }
+  return route
 }
 
 const safeDecode = (segment: string): string => {

@@ -58,12 +58,10 @@ export const runBatch = (
       const dep = batch.dependency[i]
       return prepare(engine.options, item, clientIds[i]!, dep === undefined ? [] : [clientIds[dep]!], httpRequest, context, root)
     })
-    const toResponse = (i: number, o: ItemAnswer): BatchResponse.BatchResponseItem => ({
-      id: items[i]!.id!,
-      status: o.status,
-      headers: o.headers,
-      ...(o.body === undefined ? {} : { body: o.body })
-    })
+    const toResponse = (i: number, o: ItemAnswer): BatchResponse.BatchResponseItem =>
+      o.body === undefined
+        ? { id: items[i]!.id!, status: o.status, headers: o.headers }
+        : { id: items[i]!.id!, status: o.status, headers: o.headers, body: o.body }
     return batch.shape === "parallel"
       ? Effect.map(runParallel(engine, prepared), (results) => engine.orderDraws.shuffle(results.map((o, i) => toResponse(i, o))))
       : Effect.map(runSequential(engine, batch, prepared), (results) => batch.order.map((i) => toResponse(i, results[i]!)))

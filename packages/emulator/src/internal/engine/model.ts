@@ -96,7 +96,8 @@ export interface Ticket {
 export const headerOf = (headers: Readonly<Record<string, string>> | undefined, name: string): string | undefined => {
   if (headers === undefined) return undefined
   const lower = name.toLowerCase()
-  for (const key in headers) if (key.toLowerCase() === lower) return headers[key]
+  // a key of another length never matches: most keys are passed over without lowercasing them
+  for (const key in headers) if (key.length === lower.length && (key === lower || key.toLowerCase() === lower)) return headers[key]
   return undefined
 }
 

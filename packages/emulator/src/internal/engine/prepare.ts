@@ -6,7 +6,7 @@
  */
 import { Bucket } from "@effect-msgraph/spec"
 import type { Priority } from "../../Audit.js"
-import { parseRelative, serviceOf } from "../routing.js"
+import { routeOf } from "../routing.js"
 import { isFiles } from "./facts.js"
 import type { Enforced } from "../accounting.js"
 import { type ClassifyContext, headerOf, type Item, type Prepared, type Resolved } from "./model.js"
@@ -20,11 +20,16 @@ const encoder = new TextEncoder()
 export const contextOf = (options: Resolved, headers: Readonly<Record<string, string>>): ClassifyContext => {
   const base = options.context
   const appOnly = headerOf(headers, "x-emulator-app-only")
+  const tenantId = headerOf(headers, "x-emulator-tenant-id")
+  const appId = headerOf(headers, "x-emulator-app-id")
+  const userId = headerOf(headers, "x-emulator-user-id")
+  // nothing overridden: the options' own identity, one object for every request
+  if (appOnly === undefined && tenantId === undefined && appId === undefined && userId === undefined) return base
   return {
     ...base,
-    tenantId: headerOf(headers, "x-emulator-tenant-id") ?? base.tenantId,
-    appId: headerOf(headers, "x-emulator-app-id") ?? base.appId,
-    userId: headerOf(headers, "x-emulator-user-id") ?? base.userId,
+    tenantId: tenantId ?? base.tenantId,
+    appId: appId ?? base.appId,
+    userId: userId ?? base.userId,
     delegated: appOnly === undefined ? base.delegated : appOnly.toLowerCase() !== "true"
   }
 }
@@ -66,8 +71,7 @@ export const prepare = (
   context: ClassifyContext,
   root: string
 ): Prepared => {
-  const parsed = parseRelative(item.url)
-  const service = serviceOf(parsed.segments)
+  const { parsed, service } = routeOf(item.url)
   const priority = priorities[(headerOf(item.headers, "x-ms-throttle-priority") ?? "normal").toLowerCase()] ?? "normal"
   const bodyBytes = item.body === undefined ? undefined : item.body instanceof Uint8Array ? item.body.length : encoder.encode(JSON.stringify(item.body)).length
   const url = item.url.startsWith("/") ? item.url : `/${item.url}`

@@ -23,7 +23,7 @@ import { defaultUserSelect } from "./users.js"
 /** `groups/...`. @internal */
 export const groupsRoute = (state: State, call: Call): ItemAnswer => {
   const seg = call.url.segments
-  const lower = seg.map((s) => s.toLowerCase())
+  const lower = call.url.lower
   const m = call.method
   if (seg.length === 1) {
     if (m === "GET") return page(call, [...state.groups.values()], (g) => g, `${call.root}/$metadata#groups`, "groups")
@@ -71,7 +71,7 @@ const createGroup = (state: State, call: Call): ItemAnswer => {
 /** `groups/{id}/members...` of an existing group. */
 const membersRoute = (state: State, call: Call, id: string): ItemAnswer => {
   const seg = call.url.segments
-  const lower = seg.map((s) => s.toLowerCase())
+  const lower = call.url.lower
   const m = call.method
   const members = state.members.get(id)!
   if (seg.length === 3 && m === "GET") {

@@ -28,12 +28,23 @@ export const select = (object: Json, query: URLSearchParams, defaults: ReadonlyA
   const chosen = query.get("$select")
   const fields = chosen === null ? defaults : chosen.split(",").map((f) => f.trim()).filter((f) => f !== "")
   const out: Json = context === undefined ? {} : { "@odata.context": context }
+  const keys = Object.keys(object)
   for (const field of fields) {
-    const match = Object.keys(object).find((k) => k.toLowerCase() === field.toLowerCase()) ?? field
+    const match = keyOf(keys, field) ?? field
     out[match] = object[match] ?? null
   }
   if (!("id" in out) && chosen === null) out["id"] = object["id"]
   return out
+}
+
+/** The first of `keys` equal to `field` but for case (a key of another length never is). */
+const keyOf = (keys: ReadonlyArray<string>, field: string): string | undefined => {
+  let lower: string | undefined
+  for (const key of keys) {
+    if (key.length !== field.length) continue
+    if (key === field || key.toLowerCase() === (lower ??= field.toLowerCase())) return key
+  }
+  return undefined
 }
 
 /** `$top`: 100 by default, 1 to 999 (Graph's bounds for users); otherwise the 400 Graph gives. @internal */

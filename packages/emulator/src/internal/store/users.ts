@@ -42,7 +42,7 @@ export const defaultUserSelect = ["id", "displayName", "userPrincipalName", "mai
 /** `users/...`, `me/...` already rewritten to it. @internal */
 export const usersRoute = (state: State, call: Call): ItemAnswer => {
   const seg = call.url.segments
-  const lower = seg.map((s) => s.toLowerCase())
+  const lower = call.url.lower
   const m = call.method
   if (seg.length === 2 && lower[1] === "delta" && m === "GET") return usersDelta(state, call)
   if (seg.length === 1) {

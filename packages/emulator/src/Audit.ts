@@ -181,13 +181,12 @@ export const limitViolations = (entries: ReadonlyArray<AuditEntry>): number => {
  * @category audit
  */
 export const duplicateExecutions = (entries: ReadonlyArray<AuditEntry>): number => {
-  const seen = new Map<string, number>()
+  const seen = new Set<string>()
   let duplicates = 0
   for (const entry of entries) {
     if (!entry.executed) continue
-    const count = seen.get(entry.clientRequestId) ?? 0
-    if (count > 0) duplicates++
-    seen.set(entry.clientRequestId, count + 1)
+    if (seen.has(entry.clientRequestId)) duplicates++
+    else seen.add(entry.clientRequestId)
   }
   return duplicates
 }

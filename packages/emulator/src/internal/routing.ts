@@ -30,6 +30,8 @@ export const parseRelative = (url: string): ParsedUrl => {
 
 /** A request URL parsed, and the service its path belongs to. @internal */
 export interface Route {
+  /** The URL, one string for every request of it (audit entries keep it). */
+  readonly url: string
   readonly parsed: ParsedUrl
   readonly service: Service
 }
@@ -48,7 +50,7 @@ export const routeOf = (url: string): Route => {
   let route = routes.get(url)
   if (route === undefined) {
     const parsed = parseRelative(url)
-    route = { parsed, service: serviceOf(parsed.segments) }
+    route = { url, parsed, service: serviceOf(parsed.segments) }
     if (routes.size >= routeCacheSize) routes.clear()
     routes.set(url, route)
   }

@@ -8,6 +8,7 @@
  */
 import type { Bucket } from "@effect-msgraph/spec"
 import { Either } from "effect"
+import type { Enforced } from "../accounting.js"
 import type { Engine } from "../engine.js"
 import { errorAnswer, formatRetryAfter, type ItemAnswer, type Stamp, throttledBody } from "../responses.js"
 import type { ParsedUrl } from "../routing.js"
@@ -27,18 +28,19 @@ const throttleScopeName = (scope: Bucket.Scope): string =>
 
 /** Admission at `now` once the item faults of phase `before` are rolled (`fault`). */
 const admitAt = (engine: Engine, p: Prepared, now: number, seq: number, requestId: string, fault: ItemFault | undefined): Either.Either<Ticket, ItemAnswer> => {
-  const stamp: Stamp = { requestId, clientRequestId: echoedClientRequestId(p.item), now }
+  // a refusal's answer and audit entry; an admitted item needs neither its stamp nor this
+  const stamp = (): Stamp => ({ requestId, clientRequestId: echoedClientRequestId(p.item), now })
   const refuse = (outcome: ItemAnswer, throttledBy?: string) => {
     engine.log.audited(p, seq, requestId, outcome, now, now, false, false, throttledBy)
     return Either.left(outcome)
   }
-  if (fault !== undefined) return refuse(itemFaultAnswer(fault, stamp))
+  if (fault !== undefined) return refuse(itemFaultAnswer(fault, stamp()))
   // an app over the load model's ceiling is refused before its limits count the item
   const load = engine.load
-  if (load !== undefined && load.full(p.context.appId)) return refuse(unavailable(stamp, load.options.retryAfterSeconds))
+  if (load !== undefined && load.full(p.context.appId)) return refuse(unavailable(stamp(), load.options.retryAfterSeconds))
   const verdict = engine.accounting.tryAdmit(p.enforced, now)
   if (verdict._tag === "Throttled") {
-    return refuse(throttled(engine, p, verdict.by.demand, verdict.retryAfterMillis, stamp), verdict.by.demand.key)
+    return refuse(throttled(engine, p, verdict.by.demand, verdict.retryAfterMillis, stamp()), verdict.by.demand.key)
   }
   const headers = admittedHeaders(engine, p, now)
   load?.enter(p.context.appId)
@@ -88,10 +90,21 @@ const throttled = (engine: Engine, p: Prepared, by: Bucket.Demand, retryAfterMil
   return outcome
 }
 
+/** The identity demands of an enforced array, found once per array (items of one request share it). */
+const identities = new WeakMap<ReadonlyArray<Enforced>, ReadonlyArray<Enforced>>()
+const identityOf = (enforced: ReadonlyArray<Enforced>): ReadonlyArray<Enforced> => {
+  let identity = identities.get(enforced)
+  if (identity === undefined) {
+    identity = enforced.filter((e) => isIdentity(e.demand))
+    identities.set(enforced, identity)
+  }
+  return identity
+}
+
 /** What an admitted item's answer carries: its resource units, how full identity is, `RateLimit-*`. */
 const admittedHeaders = (engine: Engine, p: Prepared, now: number): Record<string, string> => {
   const headers: Record<string, string> = {}
-  const identity = p.enforced.filter((e) => isIdentity(e.demand))
+  const identity = identityOf(p.enforced)
   const units = identity.find((e) => !isWriteQuota(e.demand, p.item.method))
   if (units !== undefined) headers["x-ms-resource-unit"] = String(units.demand.cost)
   let fullest = 0

@@ -17,6 +17,7 @@ import { admitNow } from "./admit.js"
 import { runsWithinCap } from "./facts.js"
 import { completeAt, guarded, hold, type Holding, latencyMillis, runOneIn, takesTime } from "./perform.js"
 import { prepare } from "./prepare.js"
+import { routeOf } from "../routing.js"
 
 const priorityRank: Record<Priority, number> = { high: 0, normal: 1, low: 2 }
 
@@ -28,6 +29,20 @@ export const fingerprint = (text: string): string => {
     hash = Math.imul(hash, 0x01000193) >>> 0
   }
   return hash.toString(16).padStart(8, "0")
+}
+
+/** The headers of an item that has none: one object, never changed. */
+const noHeaders: Readonly<Record<string, string>> = {}
+
+/** The dependencies of an item that has none: one array, never changed (audit entries keep it). */
+const noDependencies: ReadonlyArray<string> = []
+
+const methodNames: Record<string, string> = { GET: "GET", POST: "POST", PUT: "PUT", PATCH: "PATCH", DELETE: "DELETE" }
+
+/** A method in upper case, the same string for every item of a documented method. */
+const methodName = (method: string): string => {
+  const upper = method.toUpperCase()
+  return methodNames[upper] ?? upper
 }
 
 const bodyText = (body: unknown): string =>
@@ -43,11 +58,12 @@ export const runBatch = (
   batchClientRequestId: string | undefined
 ): Effect.Effect<ReadonlyArray<BatchResponse.BatchResponseItem>> =>
   Effect.suspend(() => {
+    // the method and URL as strings shared by every item that carries them: audit entries keep both
     const items: Array<Item> = batch.items.map((i) => ({
       id: i.id,
-      method: i.method.toUpperCase(),
-      url: i.url,
-      headers: i.headers ?? {},
+      method: methodName(i.method),
+      url: routeOf(i.url).url,
+      headers: i.headers ?? noHeaders,
       body: i.body,
       batchClientRequestId
     }))
@@ -56,7 +72,7 @@ export const runBatch = (
     )
     const prepared = items.map((item, i) => {
       const dep = batch.dependency[i]
-      return prepare(engine.options, item, clientIds[i]!, dep === undefined ? [] : [clientIds[dep]!], httpRequest, context, root)
+      return prepare(engine.options, item, clientIds[i]!, dep === undefined ? noDependencies : [clientIds[dep]!], httpRequest, context, root)
     })
     const toResponse = (i: number, o: ItemAnswer): BatchResponse.BatchResponseItem =>
       o.body === undefined

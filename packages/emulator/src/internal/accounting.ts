@@ -29,6 +29,9 @@ export type Verdict =
     readonly retryAfterMillis: number
   }
 
+/** Every admission's verdict: one object, it carries nothing else. */
+const admitted: Verdict = { _tag: "Admitted" }
+
 /** How full a bucket is, for the informational headers. @internal */
 export interface Usage {
   readonly used: number
@@ -86,7 +89,7 @@ export class Accounting {
     }
     if (worst !== undefined) return { _tag: "Throttled", ...worst }
     for (const enforced of demands) this.commit(enforced, now)
-    return { _tag: "Admitted" }
+    return admitted
   }
 
   /** Gives back the permits an admitted request held on its concurrency buckets. */

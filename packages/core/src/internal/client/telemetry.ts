@@ -108,25 +108,27 @@ export interface Ended {
   readonly succeeded: boolean
 }
 
-/**
- * Effect's built-in tracer: its spans go nowhere. A request span, which nothing runs inside, is
- * then never read by anyone, so it is not made (see `Spans.startAll`).
- */
+/** Effect's built-in tracer: its spans go nowhere. */
 const builtInTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+/**
+ * Whether a run makes its spans (per batch and per request) and annotates them: only under a
+ * tracer other than Effect's built-in one. Under that one they would go nowhere: nothing runs
+ * inside a request span, and a batch span is read by no one, so each would only be allocated (with
+ * its attributes, for every batch and request) and dropped unread. The one place that decides.
+ */
+export const tracing: Effect.Effect<boolean> = Effect.tracerWith((tracer) => Effect.succeed(tracer !== builtInTracer))
 
 /** One span per request, from its first send (or its settlement, if never sent) to its outcome. */
 export class Spans {
   private readonly open = new Map<string, Tracer.Span>()
 
-  /**
-   * Opens the span of each request that has none. Under Effect's built-in tracer none is opened:
-   * nothing runs inside a request span, so with no tracer to export it to, it would only be
-   * allocated (a span per request, alive for the request's whole life) and dropped unread.
-   */
+  /** `tracing`: the run's {@link tracing}; without it no span is opened. */
+  constructor(readonly tracing: boolean) {}
+
+  /** Opens the span of each request that has none (none at all unless {@link tracing}). */
   startAll(items: ReadonlyArray<BatchRequestItem>): Effect.Effect<void> {
-    return Effect.tracerWith((tracer) =>
-      tracer === builtInTracer ? Effect.void : Effect.forEach(items, (item) => this.start(item), { discard: true })
-    )
+    return this.tracing ? Effect.forEach(items, (item) => this.start(item), { discard: true }) : Effect.void
   }
 
   /** Opens the request's span unless it has one. */

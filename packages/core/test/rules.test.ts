@@ -10,8 +10,8 @@ const request: fc.Arbitrary<BatchRequestItem> = fc.record({
   id: fc.constantFrom("a", "B"),
   method: fc.constantFrom("get", "POST", "patch"),
   url: fc.constantFrom("/me", "v1.0/users/x", "https://graph.microsoft.com/v1.0/groups?$top=2"),
-  headers: fc.option(fc.constantFrom({ "Content-Type": "application/json" }, { "content-type": "text/plain" }, { ConsistencyLevel: "eventual" }), { nil: undefined }),
-  body: fc.option(fc.oneof(fc.constant({ a: 1 }), fc.constant("text"), fc.constant(new Uint8Array([1, 2]))), { nil: undefined })
+  headers: fc.constantFrom<Record<string, string>>({ "Content-Type": "application/json" }, { "content-type": "text/plain" }, { ConsistencyLevel: "eventual" }),
+  body: fc.constantFrom<unknown>({ a: 1 }, "text", new Uint8Array([1, 2]))
 }, { requiredKeys: ["id", "method", "url"] })
 
 /** Headers admission may add: harmless ones, line breaks in a name or value, Content-Types. */

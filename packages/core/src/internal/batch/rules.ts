@@ -246,17 +246,19 @@ export const addHeaders = (
   added: Headers,
   settings: Settings
 ): Either.Either<BatchRequestItem, VE.RequestError> => {
-  const merged: BatchRequestItem = { ...item, headers: { ...item.headers, ...added } }
+  const headers = { ...item.headers, ...added }
+  const merged: BatchRequestItem = { ...item, headers }
   let problem: Problem | undefined
-  for (const name in added) {
-    if (crlf.test(name) || crlf.test(added[name]!)) {
+  // in the merged order, as normalising the merged request names the first bad header
+  for (const name in headers) {
+    if (Object.prototype.hasOwnProperty.call(added, name) && (crlf.test(name) || crlf.test(headers[name]!))) {
       problem = { rule: "header", detail: name }
       break
     }
   }
   if (problem === undefined && item.body !== undefined && body.headerValue(added, "content-type") !== undefined) {
-    const headers = normaliseHeaders(merged)
-    if (Either.isLeft(headers)) problem = headers.left
+    const checked = normaliseHeaders(merged)
+    if (Either.isLeft(checked)) problem = checked.left
   }
   return problem === undefined ? Either.right(merged) : Either.left(toError(problem.rule, [{ id: item.id, problem }], settings))
 }

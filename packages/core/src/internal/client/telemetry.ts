@@ -40,7 +40,14 @@ const requestsWithStatus = (status: number) => {
 export const countOutcomes = (byStatus: ReadonlyMap<number, number>): Effect.Effect<void> =>
   Effect.forEach(byStatus, ([status, n]) => Metric.incrementBy(requestsWithStatus(status), n), { discard: true })
 
-const hex = (n: number, width: number) => n.toString(16).padStart(width, "0")
+/** Two hex digits per byte value: a GUID is written from a table, not by `toString(16)` and padding. */
+const byteHex = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
+
+/** The 4 hex digits of the low 16 bits. */
+const hex4 = (n: number) => byteHex[(n >>> 8) & 0xff]! + byteHex[n & 0xff]!
+
+/** The 8 hex digits of a 32-bit word. */
+const hex8 = (n: number) => hex4(n >>> 16) + hex4(n)
 
 const rotl = (x: number, k: number) => (x << k) | (x >>> (32 - k))
 
@@ -66,7 +73,7 @@ export const guidSource = Effect.gen(function*() {
   }
   return (): string => {
     const a = next(), b = next(), c = next(), d = next()
-    return `${hex(a, 8)}-${hex(b >>> 16, 4)}-${hex(0x4000 | (b & 0x0fff), 4)}-${hex(0x8000 | ((c >>> 16) & 0x3fff), 4)}-${hex(c & 0xffff, 4)}${hex(d, 8)}`
+    return `${hex8(a)}-${hex4(b >>> 16)}-${hex4(0x4000 | (b & 0x0fff))}-${hex4(0x8000 | ((c >>> 16) & 0x3fff))}-${hex4(c)}${hex8(d)}`
   }
 })
 

@@ -21,6 +21,8 @@ export type BatchResult =
   | {
     readonly _tag: "Envelope"
     readonly responses: ReadonlyArray<BatchResponseItem>
+    /** The responses by lower-cased id. */
+    readonly byKey: ReadonlyMap<string, BatchResponseItem>
     readonly missing: ReadonlyArray<string>
     /** Some items were answered twice, differently (they are in `missing`). */
     readonly contradicted: boolean
@@ -137,8 +139,8 @@ const decodeAnswer = (batch: PlannedBatch, status: number, headers: Headers, tex
     )
   }
   // an item answered twice, differently, is as unanswered as a missing one
-  const { contradicted, responses } = wire.distinctResponses(envelope.right.responses)
-  const seen = new Set(responses.map((r) => r.id.toLowerCase()))
-  const missing = batch.requests.map((r) => r.id).filter((id) => !seen.has(id.toLowerCase()))
-  return { _tag: "Envelope", responses, missing, contradicted: contradicted.length > 0 }
+  const { byKey, contradicted, responses } = wire.distinctResponses(envelope.right.responses)
+  const missing: Array<string> = []
+  for (const { id } of batch.requests) if (!byKey.has(id.toLowerCase())) missing.push(id)
+  return { _tag: "Envelope", responses, byKey, missing, contradicted: contradicted.length > 0 }
 }

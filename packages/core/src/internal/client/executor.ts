@@ -728,14 +728,13 @@ const settleAnswers = (
 ) =>
   Effect.gen(function*() {
     const { run, state } = ctx
-    const byId = new Map(result.responses.map((r) => [r.id.toLowerCase(), r]))
     const missing: Array<BatchRequestItem> = []
     const deferred: Array<string> = []
     const answers: Array<Answer> = []
     const succeeded: Array<Success> = []
     const failed: Array<[BatchRequestItem, BatchResponseItem]> = []
     for (const [i, item] of sent.requests.entries()) {
-      const response = byId.get(item.id.toLowerCase())
+      const response = result.byKey.get(item.id.toLowerCase())
       if (response === undefined) missing.push(item)
       else if (response.status === 424) {
         // Graph did not run it: this send does not count as an attempt, whatever happens next

@@ -112,12 +112,17 @@ const sameValue = (a: unknown, b: unknown): boolean => {
  * The answers of a `$batch` response, one per id (compared case-insensitively, as Graph compares
  * ids). An id answered twice identically keeps one copy; an id answered twice differently is
  * `contradicted` and keeps none: which copy is true cannot be told, so the item counts as unanswered.
+ * `byKey` holds the answers kept, by lower-cased id.
  *
  * @internal
  */
 export const distinctResponses = (
   responses: ReadonlyArray<BatchResponseItem>
-): { readonly responses: ReadonlyArray<BatchResponseItem>; readonly contradicted: ReadonlyArray<string> } => {
+): {
+  readonly responses: ReadonlyArray<BatchResponseItem>
+  readonly contradicted: ReadonlyArray<string>
+  readonly byKey: ReadonlyMap<string, BatchResponseItem>
+} => {
   const byKey = new Map<string, BatchResponseItem>()
   let contradicted: Set<string> | undefined
   let repeated = false
@@ -132,7 +137,7 @@ export const distinctResponses = (
       }
     }
   }
-  if (!repeated) return { responses, contradicted: [] }
-  const kept = [...byKey.values()].filter((item) => contradicted === undefined || !contradicted.has(item.id.toLowerCase()))
-  return { responses: kept, contradicted: contradicted === undefined ? [] : [...contradicted] }
+  if (!repeated) return { responses, contradicted: [], byKey }
+  for (const key of contradicted ?? []) byKey.delete(key)
+  return { responses: [...byKey.values()], contradicted: contradicted === undefined ? [] : [...contradicted], byKey }
 }

@@ -93,6 +93,7 @@ export interface Held {
   readonly schedules: number
   readonly correlation: number
   readonly spans: number
+  readonly affinities: number
   readonly scheduler: Retained | undefined
 }
 
@@ -168,6 +169,8 @@ class RunState {
   alive = 0
   /** The fibers fetching further pages of paged requests (see `followPages`), set while the run runs. */
   pagers: FiberSet.FiberSet<void, never> | undefined
+  /** Each request's affinity, once asked (`null`: none), until it settles (see `loop`). */
+  readonly affinities = new Map<string, string | null>()
 
   constructor(
     readonly ledger: retry.Ledger,
@@ -179,6 +182,7 @@ class RunState {
   settled(id: string): void {
     this.ledger.forget(id)
     this.correlation.forget(id)
+    this.affinities.delete(id)
   }
 
   /** Counts an outcome (a paged request is counted once, by its last page). */
@@ -199,6 +203,7 @@ class RunState {
       ...this.ledger.held(),
       correlation: this.correlation.size,
       spans: this.spans.size,
+      affinities: this.affinities.size,
       scheduler: schedulerOf.get(run)?.retained()
     }
   }
@@ -941,13 +946,15 @@ const loop = (ctx: Ctx) =>
     // its permits or its window, does not hold every live batch while other mailboxes could go.
     // An affinity is asked for once per request (admission prices the request for it).
     const given = ctx.deps.admission.affinity
-    // (asked several times per request while it is planned: one lookup, `null` for no affinity)
-    const known = new WeakMap<BatchRequestItem, string | null>()
+    // Asked several times per request while it is planned, for the request's wire form and for
+    // copies of it in batches: kept by id (the wire form of an id is the same each time it is
+    // built), not by object, which asked admission again for every copy.
+    const known = state.affinities
     const affinity = given === undefined ? undefined : (item: BatchRequestItem) => {
-      const seen = known.get(item)
+      const seen = known.get(item.id)
       if (seen !== undefined) return seen ?? undefined
       const key = given(item)
-      known.set(item, key ?? null)
+      known.set(item.id, key ?? null)
       return key
     }
     const aliveBy = new Map<string, number>()

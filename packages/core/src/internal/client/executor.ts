@@ -486,12 +486,12 @@ const missingItems = (
  * bytes measured again (the planner counted `ADDED_BYTES_PER_ITEM` for every item).
  */
 const envelopeOf = (ctx: Ctx, batch: PlannedBatch, grew: boolean) => {
-  const items = batch.requests.map((item) => ctx.state.correlation.tag(item))
+  const { correlation } = ctx.state
   if (grew) {
-    const bytes = rules.checkBatchBytes(items)
+    const bytes = rules.checkBatchBytes(batch.requests.map((item) => correlation.tag(item)))
     if (Either.isLeft(bytes)) throw bytes.left
   }
-  const json = wire.encodeRequestEnvelope(items)
+  const json = wire.encodeRequestEnvelope(batch.requests, (item) => correlation.headersOf(item))
   // bodies were checked against their Content-Type: encoding cannot fail
   if (Either.isLeft(json)) throw json.left
   return json.right
@@ -791,16 +791,19 @@ const pagesOf = (ctx: Ctx, id: string): number | undefined => {
 /** A success; for a request with `pages`, its first page, and whether more follow. */
 const firstPage = (ctx: Ctx, item: BatchRequestItem, response: BatchResponseItem, headers: Headers): Success => {
   const limit = pagesOf(ctx, item.id)
-  const more = limit !== undefined && limit > 1 && nextLinkOf(response.body) !== undefined
-  return {
+  const success: { -readonly [K in keyof Success]: Success[K] } = {
     _tag: "Success",
     id: item.id,
     status: response.status,
     headers,
     body: response.body,
-    attempts: ctx.state.ledger.attempts(item.id),
-    ...(limit === undefined ? {} : { page: 1, more })
+    attempts: ctx.state.ledger.attempts(item.id)
   }
+  if (limit !== undefined) {
+    success.page = 1
+    success.more = limit > 1 && nextLinkOf(response.body) !== undefined
+  }
+  return success
 }
 
 /** A page after the first: counted (a paged request is counted by its last page), then emitted. */

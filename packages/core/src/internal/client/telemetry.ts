@@ -5,7 +5,7 @@
  * @internal
  */
 import { Context, DefaultServices, Effect, Exit, Metric, MetricBoundaries, Random, Tracer } from "effect"
-import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
+import type { BatchRequestItem, Headers } from "@effect-msgraph/spec/BatchRequest"
 import { headerValue } from "@effect-msgraph/spec/Body"
 
 /** @internal */
@@ -86,15 +86,21 @@ export class Correlation {
 
   constructor(private readonly nextGuid: () => string) {}
 
-  /** The item with its `client-request-id`. */
-  tag(item: BatchRequestItem): BatchRequestItem {
-    if (headerValue(item.headers, "client-request-id") !== undefined) return item
+  /** The item's headers with its `client-request-id` (its own headers when it carries one). */
+  headersOf(item: BatchRequestItem): Headers | undefined {
+    if (headerValue(item.headers, "client-request-id") !== undefined) return item.headers
     let guid = this.ids.get(item.id)
     if (guid === undefined) {
       guid = this.nextGuid()
       this.ids.set(item.id, guid)
     }
-    return { ...item, headers: { ...item.headers, "client-request-id": guid } }
+    return { ...item.headers, "client-request-id": guid }
+  }
+
+  /** The item with its `client-request-id`. */
+  tag(item: BatchRequestItem): BatchRequestItem {
+    const headers = this.headersOf(item)
+    return headers === item.headers ? item : { ...item, headers: headers! }
   }
 
   forget(id: string): void {

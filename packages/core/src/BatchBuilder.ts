@@ -130,7 +130,8 @@ export const MAX_REQUEST_BYTES: number = bounds.MAX_REQUEST_BYTES
  */
 export const MAX_BODY_DEPTH: number = bounds.MAX_BODY_DEPTH
 
-const settingsOf = (options: BatchBuilder.Options = {}): rules.Settings => ({
+/** @internal */
+export const settingsOf = (options: BatchBuilder.Options = {}): rules.Settings => ({
   host: options.host ?? "graph.microsoft.com",
   version: options.version ?? "v1.0",
   maxRequests: MAX_BATCH_SIZE

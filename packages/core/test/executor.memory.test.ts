@@ -104,6 +104,7 @@ describe("bounded memory", () => {
           schedules: 0,
           correlation: 0,
           spans: 0,
+          affinities: 0,
           scheduler: { pending: 0, ready: 0, requests: 0, responses: 0 }
         })
       }).pipe(Effect.provide(client))

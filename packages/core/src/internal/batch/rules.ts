@@ -234,6 +234,36 @@ export const normaliseRequest = (
 }
 
 /**
+ * A request of a planned batch (normalised, see `PlannedBatch`) with headers added after planning:
+ * the added headers are checked by the header rule, and the body rule is checked again when one of
+ * them is a Content-Type. The added bytes are not measured here: the planner counted
+ * `bounds.ADDED_BYTES_PER_ITEM` for every item (see {@link checkBatchBytes} for more).
+ *
+ * @internal
+ */
+export const addHeaders = (
+  item: BatchRequestItem,
+  added: Headers,
+  settings: Settings
+): Either.Either<BatchRequestItem, VE.RequestError> => {
+  const headers = { ...item.headers, ...added }
+  const merged: BatchRequestItem = { ...item, headers }
+  let problem: Problem | undefined
+  // in the merged order, as normalising the merged request names the first bad header
+  for (const name in headers) {
+    if (Object.prototype.hasOwnProperty.call(added, name) && (crlf.test(name) || crlf.test(headers[name]!))) {
+      problem = { rule: "header", detail: name }
+      break
+    }
+  }
+  if (problem === undefined && item.body !== undefined && body.headerValue(added, "content-type") !== undefined) {
+    const checked = normaliseHeaders(merged)
+    if (Either.isLeft(checked)) problem = checked.left
+  }
+  return problem === undefined ? Either.right(merged) : Either.left(toError(problem.rule, [{ id: item.id, problem }], settings))
+}
+
+/**
  * {@link normaliseRequests} without keeping the normalised requests: the same checks and error.
  *
  * @internal

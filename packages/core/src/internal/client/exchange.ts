@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { type HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
+import { HttpBody, type HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
 import { Duration, Effect, Either, Option } from "effect"
 import type { Headers } from "@effect-msgraph/spec/BatchRequest"
 import type { BatchResponseEnvelope, BatchResponseItem } from "@effect-msgraph/spec/BatchResponse"
@@ -21,6 +21,8 @@ export type BatchResult =
   | {
     readonly _tag: "Envelope"
     readonly responses: ReadonlyArray<BatchResponseItem>
+    /** The responses by lower-cased id. */
+    readonly byKey: ReadonlyMap<string, BatchResponseItem>
     readonly missing: ReadonlyArray<string>
     /** Some items were answered twice, differently (they are in `missing`). */
     readonly contradicted: boolean
@@ -32,11 +34,11 @@ const batchError = (error: GCE.BatchError, headers: Headers = {}): BatchResult =
 
 /** The `$batch` POST of a batch's JSON, with its bearer token. */
 export const request = (url: string, token: string, json: unknown): HttpClientRequest.HttpClientRequest =>
-  HttpClientRequest.post(url).pipe(
-    HttpClientRequest.bearerToken(token),
-    HttpClientRequest.acceptJson,
-    HttpClientRequest.bodyUnsafeJson(json)
-  )
+  // one `modify`: the same headers, in the same order, as bearerToken, acceptJson and bodyUnsafeJson
+  HttpClientRequest.post(url, {
+    headers: { authorization: `Bearer ${token}`, accept: "application/json" },
+    body: HttpBody.unsafeJson(json)
+  })
 
 /**
  * Sends the request and reads its answer; one timeout covers the whole round trip, headers and
@@ -101,42 +103,44 @@ const failedCall = (batch: PlannedBatch, error: HttpClientError.HttpClientError)
  * response, else the item responses (an item answered twice, differently, counts as missing).
  */
 export const decode = (batch: PlannedBatch, status: number, headers: Headers, text: string): Effect.Effect<BatchResult> =>
-  Effect.gen(function*() {
-    const parsed = Either.try(() => JSON.parse(text) as unknown)
-    if (status >= 500) {
-      const millis = yield* RetryAfter.delayFromHeaders(headers)
-      return batchError(
+  status >= 500
+    ? Effect.map(RetryAfter.delayFromHeaders(headers), (millis) =>
+      batchError(
         new GCE.BatchServerError({
           batchId: batch.id,
           status,
           ...(Option.isSome(millis) ? { retryAfterMillis: Duration.toMillis(millis.value) } : {})
         }),
         headers
-      )
-    }
-    if (status >= 400) {
-      const body = Either.isRight(parsed) ? GraphError.fromBody(parsed.right) : Option.none()
-      return batchError(
-        new GCE.BatchRejected({ batchId: batch.id, status, ...(Option.isSome(body) ? { error: body.value.error } : {}) }),
-        headers
-      )
-    }
-    const envelope: Either.Either<typeof BatchResponseEnvelope.Type, unknown> = Either.isRight(parsed)
-      ? wire.decodeResponseEnvelope(parsed.right)
-      : Either.left("malformed JSON")
-    if (Either.isLeft(envelope)) {
-      return batchError(
-        new GCE.BatchDecodeError({
-          batchId: batch.id,
-          description: Either.isLeft(parsed) ? "malformed JSON" : "not a batch response",
-          missing: batch.requests.map((r) => r.id)
-        }),
-        headers
-      )
-    }
-    // an item answered twice, differently, is as unanswered as a missing one
-    const { contradicted, responses } = wire.distinctResponses(envelope.right.responses)
-    const seen = new Set(responses.map((r) => r.id.toLowerCase()))
-    const missing = batch.requests.map((r) => r.id).filter((id) => !seen.has(id.toLowerCase()))
-    return { _tag: "Envelope", responses, missing, contradicted: contradicted.length > 0 }
-  })
+      ))
+    : Effect.succeed(decodeAnswer(batch, status, headers, text))
+
+/** {@link decode} of an answer below 500: read without an Effect. */
+const decodeAnswer = (batch: PlannedBatch, status: number, headers: Headers, text: string): BatchResult => {
+  const parsed = Either.try(() => JSON.parse(text) as unknown)
+  if (status >= 400) {
+    const body = Either.isRight(parsed) ? GraphError.fromBody(parsed.right) : Option.none()
+    return batchError(
+      new GCE.BatchRejected({ batchId: batch.id, status, ...(Option.isSome(body) ? { error: body.value.error } : {}) }),
+      headers
+    )
+  }
+  const envelope: Either.Either<typeof BatchResponseEnvelope.Type, unknown> = Either.isRight(parsed)
+    ? wire.decodeResponseEnvelope(parsed.right)
+    : Either.left("malformed JSON")
+  if (Either.isLeft(envelope)) {
+    return batchError(
+      new GCE.BatchDecodeError({
+        batchId: batch.id,
+        description: Either.isLeft(parsed) ? "malformed JSON" : "not a batch response",
+        missing: batch.requests.map((r) => r.id)
+      }),
+      headers
+    )
+  }
+  // an item answered twice, differently, is as unanswered as a missing one
+  const { byKey, contradicted, responses } = wire.distinctResponses(envelope.right.responses)
+  const missing: Array<string> = []
+  for (const { id } of batch.requests) if (!byKey.has(id.toLowerCase())) missing.push(id)
+  return { _tag: "Envelope", responses, byKey, missing, contradicted: contradicted.length > 0 }
+}

@@ -11,9 +11,9 @@
  * @internal
  */
 import type { HttpClient } from "@effect/platform"
-import { Clock, Deferred, Duration, Effect, FiberSet, Metric, Option, Queue, Redacted } from "effect"
+import { Clock, Deferred, Duration, Effect, Either, FiberSet, Metric, Option, Queue, Redacted } from "effect"
 import type { AdmissionService, Answer, Permission } from "../../Admission.js"
-import type { BatchBuilderService } from "../../BatchBuilder.js"
+import { type BatchBuilderService, settingsOf } from "../../BatchBuilder.js"
 import type { BatchRequestItem, Headers } from "@effect-msgraph/spec/BatchRequest"
 import type { BatchResponseItem } from "@effect-msgraph/spec/BatchResponse"
 import {
@@ -27,10 +27,12 @@ import {
 import * as GCE from "../../GraphClientError.js"
 import type { Completed, Failure, Outcome, Sending, Success, Summary } from "../../GraphClient.js"
 import * as GraphError from "@effect-msgraph/spec/GraphError"
+import * as rules from "../batch/rules.js"
 import * as exchange from "./exchange.js"
 import * as inFlight from "./inFlight.js"
 import * as retry from "./retry.js"
 import * as telemetry from "./telemetry.js"
+import * as wire from "./wire.js"
 import { type Retained, schedulerOf } from "../plan/scheduler.js"
 import type { TokenError } from "../../TokenProvider.js"
 import type * as VE from "../../ValidationError.js"
@@ -91,6 +93,7 @@ export interface Held {
   readonly schedules: number
   readonly correlation: number
   readonly spans: number
+  readonly affinities: number
   readonly scheduler: Retained | undefined
 }
 
@@ -166,6 +169,8 @@ class RunState {
   alive = 0
   /** The fibers fetching further pages of paged requests (see `followPages`), set while the run runs. */
   pagers: FiberSet.FiberSet<void, never> | undefined
+  /** Each request's affinity, once asked (`null`: none), until it settles (see `loop`). */
+  readonly affinities = new Map<string, string | null>()
 
   constructor(
     readonly ledger: retry.Ledger,
@@ -177,6 +182,7 @@ class RunState {
   settled(id: string): void {
     this.ledger.forget(id)
     this.correlation.forget(id)
+    this.affinities.delete(id)
   }
 
   /** Counts an outcome (a paged request is counted once, by its last page). */
@@ -197,6 +203,7 @@ class RunState {
       ...this.ledger.held(),
       correlation: this.correlation.size,
       spans: this.spans.size,
+      affinities: this.affinities.size,
       scheduler: schedulerOf.get(run)?.retained()
     }
   }
@@ -216,6 +223,8 @@ interface Ctx {
   readonly deadlineAt: number
   readonly sending: inFlight.Gate
   readonly batchUrl: string
+  /** The batch rules' settings (the builder's host and version), for the headers added at sending. */
+  readonly rules: rules.Settings
   /** Offered whenever a batch ends or requests go back to the resolver: the loop looks again. */
   readonly wake: Queue.Queue<void>
 }
@@ -240,6 +249,8 @@ const finishAll = (ctx: Ctx, outcomes: ReadonlyArray<Outcome>) =>
         : 0
       byStatus.set(status, (byStatus.get(status) ?? 0) + 1)
     }
+    // no span is open under Effect's built-in tracer (see `Spans.startAll`): nothing to end
+    if (state.spans.size === 0) return Effect.zipRight(telemetry.countOutcomes(byStatus), ctx.emit(outcomes))
     return Effect.zipRight(
       Effect.flatMap(Clock.currentTimeNanos, (now) => {
         for (const outcome of outcomes) {
@@ -469,15 +480,31 @@ const missingItems = (
 // ---- send ----
 
 /**
- * Sends a batch (with its correlation ids and a token), unless the run is stopping; the journal's
- * `onSend` is called before it can leave the process.
+ * The JSON of a batch as it leaves, with its correlation ids. Its requests were checked and
+ * normalised when planned (`PlannedBatch`), and the headers admission added when admitted (see
+ * `dispatch`); a `client-request-id` is a GUID. Only when admission added headers are the batch's
+ * bytes measured again (the planner counted `ADDED_BYTES_PER_ITEM` for every item).
  */
-const send = (ctx: Ctx, batch: PlannedBatch) =>
+const envelopeOf = (ctx: Ctx, batch: PlannedBatch, grew: boolean) => {
+  const { correlation } = ctx.state
+  if (grew) {
+    const bytes = rules.checkBatchBytes(batch.requests.map((item) => correlation.tag(item)))
+    if (Either.isLeft(bytes)) throw bytes.left
+  }
+  const json = wire.encodeRequestEnvelope(batch.requests, (item) => correlation.headersOf(item))
+  // bodies were checked against their Content-Type: encoding cannot fail
+  if (Either.isLeft(json)) throw json.left
+  return json.right
+}
+
+/**
+ * Sends a batch (with its correlation ids and a token), unless the run is stopping; the journal's
+ * `onSend` is called before it can leave the process. `grew`: admission added headers to it.
+ */
+const send = (ctx: Ctx, batch: PlannedBatch, grew: boolean) =>
   Effect.gen(function*() {
     const { deps, state } = ctx
-    const items = batch.requests.map((item) => state.correlation.tag(item))
-    const valid = yield* deps.builder.build(items).pipe(Effect.orDie)
-    const json = yield* deps.builder.toJson(valid)
+    const json = envelopeOf(ctx, batch, grew)
     const token = yield* Effect.either(deps.token)
     if (token._tag === "Left") return { _tag: "NoToken", error: token.left } satisfies exchange.BatchResult as exchange.BatchResult
     const request = exchange.request(ctx.batchUrl, Redacted.value(token.right), json)
@@ -547,9 +574,11 @@ const admit = (ctx: Ctx, batch: PlannedBatch) =>
     if (permission.deferred.length > 0) yield* ctx.wake.offer(undefined)
     if (permission.send.length === 0) return yield* Effect.as(permission.release, undefined)
     yield* Metric.update(telemetry.admissionWait, admitted - admitStart)
-    yield* Effect.annotateCurrentSpan("batch.admissionWaitMs", admitted - admitStart)
-    for (const [key, millis] of Object.entries(permission.waitedMillis)) {
-      yield* Effect.annotateCurrentSpan(`batch.wait.${key}`, millis)
+    if (state.spans.tracing) {
+      yield* Effect.annotateCurrentSpan("batch.admissionWaitMs", admitted - admitStart)
+      for (const [key, millis] of Object.entries(permission.waitedMillis)) {
+        yield* Effect.annotateCurrentSpan(`batch.wait.${key}`, millis)
+      }
     }
     return { permission, admitted }
   })
@@ -575,18 +604,26 @@ const recordDepth = (ctx: Ctx, items: ReadonlyArray<BatchRequestItem>) => {
 const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitted: number) =>
   Effect.gen(function*() {
     const { ledger, spans } = ctx.state
+    let grew = false
     const sent: PlannedBatch = {
       ...batch,
       requests: permission.send.map(({ headers, index }) => {
         const item = batch.requests[index]!
-        return Object.keys(headers).length === 0 ? item : { ...item, headers: { ...item.headers, ...headers } }
+        if (Object.keys(headers).length === 0) return item
+        grew = true
+        const added = rules.addHeaders(item, headers, ctx.rules)
+        if (Either.isLeft(added)) throw added.left
+        return added.right
       })
     }
     let attempt = 0
     for (const item of sent.requests) attempt = Math.max(attempt, ledger.attempts(item.id) + 1)
-    yield* Effect.annotateCurrentSpan("batch.attempt", attempt)
-    yield* Effect.annotateCurrentSpan("batch.sent", sent.requests.length)
-    yield* Effect.annotateCurrentSpan("batch.depth", recordDepth(ctx, sent.requests))
+    const depth = recordDepth(ctx, sent.requests)
+    if (spans.tracing) {
+      yield* Effect.annotateCurrentSpan("batch.attempt", attempt)
+      yield* Effect.annotateCurrentSpan("batch.sent", sent.requests.length)
+      yield* Effect.annotateCurrentSpan("batch.depth", depth)
+    }
     // attempts, first sends and spans are taken once the batch holds a send slot: up to `live`
     // batches wait for one, and what they held would outlive young-generation collections
     // whether Graph answered with an envelope: its items ran before the answer (see `Permission.answered`)
@@ -596,7 +633,7 @@ const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitte
         for (const item of sent.requests) ledger.sending(item.id, admitted)
         return spans.startAll(sent.requests)
       }),
-      Effect.tap(send(ctx, sent), (result) => {
+      Effect.tap(send(ctx, sent, grew), (result) => {
         answered = result._tag === "Envelope"
       })
     )
@@ -635,9 +672,9 @@ const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitte
     return { sent, result }
   })
 
-/** One batch, from its resend time to the outcomes (or resends) of its requests. */
-const runBatch = (ctx: Ctx, batch: PlannedBatch) =>
-  Effect.gen(function*() {
+/** One batch, from its resend time to the outcomes (or resends) of its requests; in its span when `tracing`. */
+const runBatch = (ctx: Ctx, batch: PlannedBatch) => {
+  const run = Effect.gen(function*() {
     const admitted = yield* admit(ctx, batch)
     if (admitted === undefined) return
     const { permission } = admitted
@@ -649,13 +686,14 @@ const runBatch = (ctx: Ctx, batch: PlannedBatch) =>
       return
     }
     yield* settleResult(ctx, sent, permission.send.map((s) => s.handle), result)
-  }).pipe(
-    Effect.withSpan("GraphClient.batch", {
-      attributes: { "batch.id": batch.id, "batch.size": batch.requests.length, "batch.shape": batch.shape },
-      kind: "client",
-      captureStackTrace: false
-    })
-  )
+  })
+  if (!ctx.state.spans.tracing) return run
+  return Effect.withSpan(run, "GraphClient.batch", {
+    attributes: { "batch.id": batch.id, "batch.size": batch.requests.length, "batch.shape": batch.shape },
+    kind: "client",
+    captureStackTrace: false
+  })
+}
 
 const countThrottled = (ctx: Ctx) =>
   Effect.suspend(() => {
@@ -695,14 +733,13 @@ const settleAnswers = (
 ) =>
   Effect.gen(function*() {
     const { run, state } = ctx
-    const byId = new Map(result.responses.map((r) => [r.id.toLowerCase(), r]))
     const missing: Array<BatchRequestItem> = []
     const deferred: Array<string> = []
     const answers: Array<Answer> = []
     const succeeded: Array<Success> = []
     const failed: Array<[BatchRequestItem, BatchResponseItem]> = []
     for (const [i, item] of sent.requests.entries()) {
-      const response = byId.get(item.id.toLowerCase())
+      const response = result.byKey.get(item.id.toLowerCase())
       if (response === undefined) missing.push(item)
       else if (response.status === 424) {
         // Graph did not run it: this send does not count as an attempt, whatever happens next
@@ -754,16 +791,19 @@ const pagesOf = (ctx: Ctx, id: string): number | undefined => {
 /** A success; for a request with `pages`, its first page, and whether more follow. */
 const firstPage = (ctx: Ctx, item: BatchRequestItem, response: BatchResponseItem, headers: Headers): Success => {
   const limit = pagesOf(ctx, item.id)
-  const more = limit !== undefined && limit > 1 && nextLinkOf(response.body) !== undefined
-  return {
+  const success: { -readonly [K in keyof Success]: Success[K] } = {
     _tag: "Success",
     id: item.id,
     status: response.status,
     headers,
     body: response.body,
-    attempts: ctx.state.ledger.attempts(item.id),
-    ...(limit === undefined ? {} : { page: 1, more })
+    attempts: ctx.state.ledger.attempts(item.id)
   }
+  if (limit !== undefined) {
+    success.page = 1
+    success.more = limit > 1 && nextLinkOf(response.body) !== undefined
+  }
+  return success
 }
 
 /** A page after the first: counted (a paged request is counted by its last page), then emitted. */
@@ -909,13 +949,15 @@ const loop = (ctx: Ctx) =>
     // its permits or its window, does not hold every live batch while other mailboxes could go.
     // An affinity is asked for once per request (admission prices the request for it).
     const given = ctx.deps.admission.affinity
-    // (asked several times per request while it is planned: one lookup, `null` for no affinity)
-    const known = new WeakMap<BatchRequestItem, string | null>()
+    // Asked several times per request while it is planned, for the request's wire form and for
+    // copies of it in batches: kept by id (the wire form of an id is the same each time it is
+    // built), not by object, which asked admission again for every copy.
+    const known = state.affinities
     const affinity = given === undefined ? undefined : (item: BatchRequestItem) => {
-      const seen = known.get(item)
+      const seen = known.get(item.id)
       if (seen !== undefined) return seen ?? undefined
       const key = given(item)
-      known.set(item, key ?? null)
+      known.set(item.id, key ?? null)
       return key
     }
     const aliveBy = new Map<string, number>()
@@ -1016,7 +1058,7 @@ export const runWorkload = (
     const state = new RunState(
       new retry.Ledger(settings.retry, deadlineAt),
       new telemetry.Correlation(yield* telemetry.guidSource),
-      new telemetry.Spans()
+      new telemetry.Spans(yield* telemetry.tracing)
     )
     probe.onRun?.(() => state.held(run))
     const ctx: Ctx = {
@@ -1030,6 +1072,7 @@ export const runWorkload = (
       // send slots go to batches in the order they were admitted (see `fairGate`)
       sending: parent?.sending ?? (yield* inFlight.make(settings.inFlight, { paced: deps.admission.paced === true })),
       batchUrl: `${settings.baseUrl.replace(/\/+$/, "")}/${settings.version}/$batch`,
+      rules: settingsOf(deps.builder.options),
       wake: yield* Queue.sliding<void>(1)
     }
     const earlier = resume === undefined ? 0 : yield* resumeFrom(ctx, resume)

@@ -119,17 +119,22 @@ export interface LastAnswer {
   readonly retryAfterMillis: number | undefined
 }
 
+/** A request's entry in the {@link Ledger}: each field unset until its first value. */
+interface Entry {
+  tries: number | undefined
+  firstSent: number | undefined
+  notBefore: number | undefined
+  schedule: { readonly state: unknown } | undefined
+  last: LastAnswer | undefined
+}
+
 /**
  * What one run knows per request to decide its resends: attempts, first send, the earliest next
- * send, the backoff schedule's state and the last answer. Entries live from a request's first send
- * to its outcome (`forget`).
+ * send, the backoff schedule's state and the last answer, in one entry per request (one lookup
+ * where there were five maps). Entries live from a request's first send to its outcome (`forget`).
  */
 export class Ledger {
-  private readonly tries = new Map<string, number>()
-  private readonly firstSent = new Map<string, number>()
-  private readonly notBefore = new Map<string, number>()
-  private readonly schedules = new Map<string, unknown>()
-  private readonly last = new Map<string, LastAnswer>()
+  private readonly entries = new Map<string, Entry>()
 
   constructor(
     readonly policy: RetryPolicy,
@@ -137,37 +142,48 @@ export class Ledger {
     readonly deadlineAt: number
   ) {}
 
+  private entry(id: string): Entry {
+    let entry = this.entries.get(id)
+    if (entry === undefined) {
+      entry = { tries: undefined, firstSent: undefined, notBefore: undefined, schedule: undefined, last: undefined }
+      this.entries.set(id, entry)
+    }
+    return entry
+  }
+
   /** Sends so far (0 before the first). */
   attempts(id: string): number {
-    return this.tries.get(id) ?? 0
+    return this.entries.get(id)?.tries ?? 0
   }
 
   /** A send is about to leave at `now`: one more attempt. */
   sending(id: string, now: number): void {
-    this.tries.set(id, (this.tries.get(id) ?? 0) + 1)
-    if (!this.firstSent.has(id)) this.firstSent.set(id, now)
+    const entry = this.entry(id)
+    entry.tries = (entry.tries ?? 0) + 1
+    entry.firstSent ??= now
   }
 
   /** A send that did not count: Graph did not run the request (a 424 caused by packing). */
   uncount(id: string): void {
-    this.tries.set(id, (this.tries.get(id) ?? 1) - 1)
+    const entry = this.entry(id)
+    entry.tries = (entry.tries ?? 1) - 1
   }
 
   /** A send made by an earlier run (resuming), counted as this request's one attempt. */
   sentBefore(id: string): void {
-    this.tries.set(id, 1)
+    this.entry(id).tries = 1
   }
 
   /** How long the batch of these requests waits before it may go, from `now`. */
   waitMillis(ids: Iterable<string>, now: number): number {
     let wait = 0
-    for (const id of ids) wait = Math.max(wait, (this.notBefore.get(id) ?? 0) - now)
+    for (const id of ids) wait = Math.max(wait, (this.entries.get(id)?.notBefore ?? 0) - now)
     return wait
   }
 
   /** The last answer of a request waiting for its resend, if it got one. */
   lastAnswer(id: string): LastAnswer | undefined {
-    return this.last.get(id)
+    return this.entries.get(id)?.last
   }
 
   /**
@@ -180,7 +196,7 @@ export class Ledger {
   decide(id: string, status: number, headers: Headers | undefined): Effect.Effect<Decision> {
     return Effect.gen(this, function*() {
       const now = yield* Clock.currentTimeMillis
-      const first = this.firstSent.get(id) ?? now
+      const first = this.entries.get(id)?.firstSent ?? now
       const given = Option.map(yield* RetryAfter.delayFromHeaders(headers), Duration.toMillis)
       const retryAfterMillis = Option.getOrUndefined(given)
       const delay = this.attempts(id) < this.policy.maxAttempts ? yield* this.nextDelay(id, given, now) : Option.none()
@@ -190,8 +206,9 @@ export class Ledger {
         const reason = this.deadlineAt < first + this.policy.maxRetryMillis ? "Deadline" : "RetryTime"
         return { _tag: "GiveUp", reason, retryAfterMillis } as const
       }
-      this.notBefore.set(id, at)
-      this.last.set(id, { status, retryAfterMillis })
+      const entry = this.entry(id)
+      entry.notBefore = at
+      entry.last = { status, retryAfterMillis }
       return { _tag: "Resend", at, retryAfterMillis } as const
     })
   }
@@ -200,9 +217,10 @@ export class Ledger {
   private nextDelay(id: string, given: Option.Option<number>, now: number): Effect.Effect<Option.Option<number>> {
     if (Option.isSome(given)) return Effect.succeed(given)
     const schedule = this.policy.backoff
-    const state = this.schedules.has(id) ? this.schedules.get(id) : schedule.initial
+    const kept = this.entries.get(id)?.schedule
+    const state = kept === undefined ? schedule.initial : kept.state
     return Effect.map(schedule.step(now, undefined, state as never), ([next, , decision]) => {
-      this.schedules.set(id, next)
+      this.entry(id).schedule = { state: next }
       if (ScheduleDecision.isDone(decision)) return Option.none()
       return Option.some(Math.max(0, ScheduleIntervals.start(decision.intervals) - now))
     })
@@ -210,15 +228,18 @@ export class Ledger {
 
   /** A settled request is never sent again: drop what was kept for it. */
   forget(id: string): void {
-    this.notBefore.delete(id)
-    this.last.delete(id)
-    this.schedules.delete(id)
-    this.firstSent.delete(id)
-    this.tries.delete(id)
+    this.entries.delete(id)
   }
 
-  /** Entries held, per map (for the memory tests). */
+  /** Values held, per field (for the memory tests). */
   held(): { readonly attempts: number; readonly firstSent: number; readonly notBefore: number; readonly schedules: number } {
-    return { attempts: this.tries.size, firstSent: this.firstSent.size, notBefore: this.notBefore.size, schedules: this.schedules.size }
+    let attempts = 0, firstSent = 0, notBefore = 0, schedules = 0
+    for (const entry of this.entries.values()) {
+      if (entry.tries !== undefined) attempts++
+      if (entry.firstSent !== undefined) firstSent++
+      if (entry.notBefore !== undefined) notBefore++
+      if (entry.schedule !== undefined) schedules++
+    }
+    return { attempts, firstSent, notBefore, schedules }
   }
 }

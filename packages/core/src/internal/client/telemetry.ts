@@ -5,7 +5,7 @@
  * @internal
  */
 import { Context, DefaultServices, Effect, Exit, Metric, MetricBoundaries, Random, Tracer } from "effect"
-import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
+import type { BatchRequestItem, Headers } from "@effect-msgraph/spec/BatchRequest"
 import { headerValue } from "@effect-msgraph/spec/Body"
 
 /** @internal */
@@ -40,7 +40,14 @@ const requestsWithStatus = (status: number) => {
 export const countOutcomes = (byStatus: ReadonlyMap<number, number>): Effect.Effect<void> =>
   Effect.forEach(byStatus, ([status, n]) => Metric.incrementBy(requestsWithStatus(status), n), { discard: true })
 
-const hex = (n: number, width: number) => n.toString(16).padStart(width, "0")
+/** Two hex digits per byte value: a GUID is written from a table, not by `toString(16)` and padding. */
+const byteHex = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
+
+/** The 4 hex digits of the low 16 bits. */
+const hex4 = (n: number) => byteHex[(n >>> 8) & 0xff]! + byteHex[n & 0xff]!
+
+/** The 8 hex digits of a 32-bit word. */
+const hex8 = (n: number) => hex4(n >>> 16) + hex4(n)
 
 const rotl = (x: number, k: number) => (x << k) | (x >>> (32 - k))
 
@@ -66,7 +73,7 @@ export const guidSource = Effect.gen(function*() {
   }
   return (): string => {
     const a = next(), b = next(), c = next(), d = next()
-    return `${hex(a, 8)}-${hex(b >>> 16, 4)}-${hex(0x4000 | (b & 0x0fff), 4)}-${hex(0x8000 | ((c >>> 16) & 0x3fff), 4)}-${hex(c & 0xffff, 4)}${hex(d, 8)}`
+    return `${hex8(a)}-${hex4(b >>> 16)}-${hex4(0x4000 | (b & 0x0fff))}-${hex4(0x8000 | ((c >>> 16) & 0x3fff))}-${hex4(c)}${hex8(d)}`
   }
 })
 
@@ -79,15 +86,21 @@ export class Correlation {
 
   constructor(private readonly nextGuid: () => string) {}
 
-  /** The item with its `client-request-id`. */
-  tag(item: BatchRequestItem): BatchRequestItem {
-    if (headerValue(item.headers, "client-request-id") !== undefined) return item
+  /** The item's headers with its `client-request-id` (its own headers when it carries one). */
+  headersOf(item: BatchRequestItem): Headers | undefined {
+    if (headerValue(item.headers, "client-request-id") !== undefined) return item.headers
     let guid = this.ids.get(item.id)
     if (guid === undefined) {
       guid = this.nextGuid()
       this.ids.set(item.id, guid)
     }
-    return { ...item, headers: { ...item.headers, "client-request-id": guid } }
+    return { ...item.headers, "client-request-id": guid }
+  }
+
+  /** The item with its `client-request-id`. */
+  tag(item: BatchRequestItem): BatchRequestItem {
+    const headers = this.headersOf(item)
+    return headers === item.headers ? item : { ...item, headers: headers! }
   }
 
   forget(id: string): void {
@@ -108,25 +121,27 @@ export interface Ended {
   readonly succeeded: boolean
 }
 
-/**
- * Effect's built-in tracer: its spans go nowhere. A request span, which nothing runs inside, is
- * then never read by anyone, so it is not made (see `Spans.startAll`).
- */
+/** Effect's built-in tracer: its spans go nowhere. */
 const builtInTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+/**
+ * Whether a run makes its spans (per batch and per request) and annotates them: only under a
+ * tracer other than Effect's built-in one. Under that one they would go nowhere: nothing runs
+ * inside a request span, and a batch span is read by no one, so each would only be allocated (with
+ * its attributes, for every batch and request) and dropped unread. The one place that decides.
+ */
+export const tracing: Effect.Effect<boolean> = Effect.tracerWith((tracer) => Effect.succeed(tracer !== builtInTracer))
 
 /** One span per request, from its first send (or its settlement, if never sent) to its outcome. */
 export class Spans {
   private readonly open = new Map<string, Tracer.Span>()
 
-  /**
-   * Opens the span of each request that has none. Under Effect's built-in tracer none is opened:
-   * nothing runs inside a request span, so with no tracer to export it to, it would only be
-   * allocated (a span per request, alive for the request's whole life) and dropped unread.
-   */
+  /** `tracing`: the run's {@link tracing}; without it no span is opened. */
+  constructor(readonly tracing: boolean) {}
+
+  /** Opens the span of each request that has none (none at all unless {@link tracing}). */
   startAll(items: ReadonlyArray<BatchRequestItem>): Effect.Effect<void> {
-    return Effect.tracerWith((tracer) =>
-      tracer === builtInTracer ? Effect.void : Effect.forEach(items, (item) => this.start(item), { discard: true })
-    )
+    return this.tracing ? Effect.forEach(items, (item) => this.start(item), { discard: true }) : Effect.void
   }
 
   /** Opens the request's span unless it has one. */

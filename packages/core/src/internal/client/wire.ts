@@ -7,7 +7,7 @@
  * @internal
  */
 import { Either, Predicate, Schema } from "effect"
-import { BatchRequestEnvelope, type BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
+import { BatchRequestEnvelope, type BatchRequestItem, type Headers } from "@effect-msgraph/spec/BatchRequest"
 import { BatchResponseEnvelope, type BatchResponseItem } from "@effect-msgraph/spec/BatchResponse"
 import * as body from "@effect-msgraph/spec/Body"
 
@@ -21,35 +21,44 @@ const isHeaders = (u: unknown): u is Record<string, string> => {
 
 const encodeRequests = Schema.encodeEither(BatchRequestEnvelope)
 
+type EncodedItem = { -readonly [K in keyof typeof BatchRequestEnvelope.Encoded["requests"][number]]: typeof BatchRequestEnvelope.Encoded["requests"][number][K] }
+
 /**
  * The JSON form of a batch whose bodies were checked against their Content-Type (a `ValidBatch`'s):
  * what encoding `BatchRequestEnvelope` gives. Items are rebuilt from their known fields, and a body
- * that travels as base64 is encoded; anything else goes through the Schema.
+ * that travels as base64 is encoded; anything else goes through the Schema. `headersOf` gives each
+ * item's headers as they travel (the executor adds its `client-request-id` here, without copying
+ * the item first); by default the item's own.
  *
  * @internal
  */
 export const encodeRequestEnvelope = (
-  requests: ReadonlyArray<BatchRequestItem>
+  requests: ReadonlyArray<BatchRequestItem>,
+  headersOf: (item: BatchRequestItem) => Headers | undefined = (item) => item.headers
 ): Either.Either<typeof BatchRequestEnvelope.Encoded, unknown> => {
-  const out: Array<typeof BatchRequestEnvelope.Encoded["requests"][number]> = []
+  const out: Array<EncodedItem> = []
   for (const item of requests) {
+    const headers = headersOf(item)
     let encodedBody: unknown = item.body
-    if (item.body !== undefined && body.isBinaryBody(item.headers)) {
-      const encoded = body.encodeBody(item.headers, item.body)
-      if (Either.isLeft(encoded)) return encodeRequests({ requests })
+    if (item.body !== undefined && body.isBinaryBody(headers)) {
+      const encoded = body.encodeBody(headers, item.body)
+      if (Either.isLeft(encoded)) {
+        return encodeRequests({ requests: requests.map((r) => withHeaders(r, headersOf(r))) })
+      }
       encodedBody = encoded.right
     }
-    out.push({
-      id: item.id,
-      method: item.method,
-      url: item.url,
-      ...(item.headers === undefined ? {} : { headers: item.headers }),
-      ...(item.body === undefined ? {} : { body: encodedBody }),
-      ...(item.dependsOn === undefined ? {} : { dependsOn: item.dependsOn })
-    })
+    // the fields in the Schema's order, as the JSON is written
+    const encoded: EncodedItem = { id: item.id, method: item.method, url: item.url }
+    if (headers !== undefined) encoded.headers = headers
+    if (item.body !== undefined) encoded.body = encodedBody
+    if (item.dependsOn !== undefined) encoded.dependsOn = item.dependsOn
+    out.push(encoded)
   }
   return Either.right({ requests: out })
 }
+
+const withHeaders = (item: BatchRequestItem, headers: Headers | undefined): BatchRequestItem =>
+  headers === item.headers ? item : { ...item, headers: headers! }
 
 const decodeResponses = Schema.decodeUnknownEither(BatchResponseEnvelope)
 
@@ -112,12 +121,17 @@ const sameValue = (a: unknown, b: unknown): boolean => {
  * The answers of a `$batch` response, one per id (compared case-insensitively, as Graph compares
  * ids). An id answered twice identically keeps one copy; an id answered twice differently is
  * `contradicted` and keeps none: which copy is true cannot be told, so the item counts as unanswered.
+ * `byKey` holds the answers kept, by lower-cased id.
  *
  * @internal
  */
 export const distinctResponses = (
   responses: ReadonlyArray<BatchResponseItem>
-): { readonly responses: ReadonlyArray<BatchResponseItem>; readonly contradicted: ReadonlyArray<string> } => {
+): {
+  readonly responses: ReadonlyArray<BatchResponseItem>
+  readonly contradicted: ReadonlyArray<string>
+  readonly byKey: ReadonlyMap<string, BatchResponseItem>
+} => {
   const byKey = new Map<string, BatchResponseItem>()
   let contradicted: Set<string> | undefined
   let repeated = false
@@ -132,7 +146,7 @@ export const distinctResponses = (
       }
     }
   }
-  if (!repeated) return { responses, contradicted: [] }
-  const kept = [...byKey.values()].filter((item) => contradicted === undefined || !contradicted.has(item.id.toLowerCase()))
-  return { responses: kept, contradicted: contradicted === undefined ? [] : [...contradicted] }
+  if (!repeated) return { responses, contradicted: [], byKey }
+  for (const key of contradicted ?? []) byKey.delete(key)
+  return { responses: [...byKey.values()], contradicted: contradicted === undefined ? [] : [...contradicted], byKey }
 }

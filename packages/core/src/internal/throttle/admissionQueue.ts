@@ -663,16 +663,27 @@ export class AdmissionQueue extends Scanner {
    */
   wake(keys: ReadonlyArray<string>): void {
     let any = false
-    for (const key of keys) {
-      const queue = this.queues.get(key)
-      if (queue === undefined) continue
-      if (queue.busy > 0) queue.wokenWhileBusy = true
-      else if (queue.claimers.length === 0) continue
-      queue.wakeClaimers()
-      this.markDirty(key)
-      any = true
-    }
+    for (let i = 0; i < keys.length; i++) if (this.wakeKey(keys[i]!)) any = true
     if (any) this.drain(this.now())
+  }
+
+  /** `wake` for the entries' keys, in their order, without a list of keys. */
+  wakeEntries(entries: ReadonlyArray<Entry>): void {
+    if (this.queues.size === 0) return
+    let any = false
+    for (let i = 0; i < entries.length; i++) if (this.wakeKey(entries[i]!.key)) any = true
+    if (any) this.drain(this.now())
+  }
+
+  /** Marks one woken bucket; whether it must be rescanned. */
+  private wakeKey(key: string): boolean {
+    const queue = this.queues.get(key)
+    if (queue === undefined) return false
+    if (queue.busy > 0) queue.wokenWhileBusy = true
+    else if (queue.claimers.length === 0) return false
+    queue.wakeClaimers()
+    this.markDirty(key)
+    return true
   }
 
   /** Whether a waiting request could be admitted right now (for tests of work conservation). */

@@ -511,7 +511,7 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
       if (probed === undefined) probed = []
       probed.push(d)
     }
-    const wake = () => runner.queue.wake(keysOf(entries))
+    const wake = () => runner.queue.wakeEntries(entries)
     if (probed === undefined) return wake()
     return andThen(
       learnEach(
@@ -633,17 +633,34 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     }))
   }
 
-  /** A success restores its buckets, and charges what the server says it cost beyond the estimate. */
-  const succeeded = (signals: ThrottleFeedback.Signals, entries: ReadonlyArray<Demand>, now: number): Step<Changes> =>
+  /**
+   * A success restores its buckets, and charges what the server says it cost beyond the estimate.
+   * `detailed`: whether the caller reads the keys restored and charged (one answer on its own);
+   * an event of several answers does not, and is spared the lists.
+   */
+  const succeeded = (
+    signals: ThrottleFeedback.Signals,
+    entries: ReadonlyArray<Demand>,
+    now: number,
+    detailed: boolean
+  ): Step<Changes> =>
     andThen(restore(entries, now), () => {
-      const restored = entries.length > 0 ? keysOf(entries) : []
-      if (Option.isNone(signals.resourceUnits)) return { ...unchanged, restored }
+      const restored = detailed && entries.length > 0 ? keysOf(entries) : []
+      const done = detailed ? { ...unchanged, restored } : unchanged
+      if (Option.isNone(signals.resourceUnits)) return done
       const units = signals.resourceUnits.value
-      const extra = entries.filter((d) => isResourceUnitBucket(d) && units > d.cost).map((d) => ({ ...d, cost: units - d.cost }))
-      if (extra.length === 0) return { ...unchanged, restored }
+      let extra: Array<Demand> | undefined
+      for (const d of entries) {
+        if (isResourceUnitBucket(d) && units > d.cost) (extra ??= []).push({ ...d, cost: units - d.cost })
+      }
+      if (extra === undefined) return done
+      const charged = extra
       // The server says the request cost more than estimated: take the difference, now, whether or
       // not the bucket has it (a negative balance delays later requests).
-      return andThen(port.adjust(extra, { _tag: "Charge" }, now), () => ({ ...unchanged, restored, charged: keysOf(extra) }))
+      return andThen(
+        port.adjust(charged, { _tag: "Charge" }, now),
+        () => detailed ? { ...unchanged, restored, charged: keysOf(charged) } : unchanged
+      )
     })
 
   /**
@@ -825,27 +842,29 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
     policy
   )
 
-  /** `stepped`: the buckets this event has already stepped; `undefined` for a single answer. */
+  /**
+   * `stepped`: the buckets this event has already stepped; `undefined` for a single answer, the
+   * only case whose result is read (an event's answers yield `undefined`).
+   */
   const apply = (
     response: ThrottleFeedback.Response,
     demands: ReadonlyArray<Demand>,
     admittedAt: number | undefined,
     stepped: Stepped | undefined
-  ): Step<FeedbackResult> => {
+  ): Step<FeedbackResult | undefined> => {
     const now = runner.now()
     const signals = ThrottleFeedback.fromResponse(response, now)
     const entries = sentEntries(demands)
+    const detailed = stepped === undefined
+    const result = (changes: Changes): FeedbackResult | undefined => detailed ? { signals, ...changes } : undefined
     if (tookUnits(response.status)) took(signals, entries, now, admittedAt ?? now)
-    if (signals.throttled) {
-      return andThen(throttled(signals, entries, now, admittedAt ?? now, stepped), (changes) => ({ signals, ...changes }))
-    }
+    if (signals.throttled) return andThen(throttled(signals, entries, now, admittedAt ?? now, stepped), result)
     const changes = signals.unavailable && Option.isSome(signals.retryAfter)
       ? unavailable(signals, signals.retryAfter.value, entries, now)
       : signals.succeeded
-      ? succeeded(signals, entries, now)
+      ? succeeded(signals, entries, now, detailed)
       : unchanged
-    return andThen(changes, (changes) =>
-      andThen(slowdown(signals, entries, now, admittedAt ?? now, stepped, changes), (changes) => ({ signals, ...changes })))
+    return andThen(changes, (changes) => andThen(slowdown(signals, entries, now, admittedAt ?? now, stepped, changes), result))
   }
 
   /**
@@ -865,7 +884,7 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
   const feedbackFrom = (answers: ReadonlyArray<AnsweredRequest>, from: number, stepped: Stepped): Step<void> => {
     for (let i = from; i < answers.length; i++) {
       const { admittedAt, demands, response } = answers[i]!
-      let step: Step<FeedbackResult | void>
+      let step: Step<FeedbackResult | undefined | void>
       if (!quiet(response)) step = apply(response, demands, admittedAt, stepped)
       else {
         const now = runner.now()
@@ -881,7 +900,8 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
   }
 
   return {
-    feedback: (response, demands) => apply(response, demands, undefined, undefined),
+    // a single answer's result is always built (`detailed`)
+    feedback: (response, demands) => apply(response, demands, undefined, undefined) as Step<FeedbackResult>,
     feedbackAll: (answers) => feedbackFrom(answers, 0, { backoff: new Set(), slowdown: new Set(), reports: new Map() }),
     stale,
     revoked,

@@ -311,7 +311,7 @@ export const fiberListener: Listener = {
 export const release = (runner: Runner, permit: Waiter): Step<void> => {
   if (permit.released || !holdsPermits(permit.entries)) return undefined
   permit.released = true
-  return andThen(runner.port.release(permit.entries, runner.now()), () => runner.queue.wake(keysOf(permit.entries)))
+  return andThen(runner.port.release(permit.entries, runner.now()), () => runner.queue.wakeEntries(permit.entries))
 }
 
 /**
@@ -331,7 +331,7 @@ export const answered = (runner: Runner, permit: Waiter, datedBeforeMillis = 0):
     : { _tag: "Redate", takenAtMillis: permit.admittedAt }
   return andThen(
     runner.port.adjust(entries, redate, now),
-    () => runner.queue.wake(keysOf(entries))
+    () => runner.queue.wakeEntries(entries)
   )
 }
 
@@ -369,7 +369,7 @@ export const revoke = (runner: Runner, permit: Waiter): Step<void> =>
     const refund = tokens.length === 0
       ? undefined
       : runner.port.adjust(tokens.map((e) => ({ ...e, cost: -e.cost })), { _tag: "Charge" }, runner.now())
-    return andThen(refund, () => andThen(release(runner, permit), () => runner.queue.wake(keysOf(tokens))))
+    return andThen(refund, () => andThen(release(runner, permit), () => runner.queue.wakeEntries(tokens)))
   })
 
 /**

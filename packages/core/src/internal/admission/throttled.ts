@@ -7,8 +7,8 @@
 import { Effect, Either, Option } from "effect"
 import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
 import { Demand } from "@effect-msgraph/spec/Bucket"
-import { CostCalculator, type InvalidRequest } from "@effect-msgraph/spec/CostCalculator"
-import { type Classification, LimitCatalog } from "@effect-msgraph/spec/LimitCatalog"
+import { CostCalculator } from "@effect-msgraph/spec/CostCalculator"
+import { LimitCatalog } from "@effect-msgraph/spec/LimitCatalog"
 import { CostExceedsCapacity } from "../../ThrottleError.js"
 import * as ThrottlePriority from "../../ThrottlePriority.js"
 import { type AnsweredRequest, type Permit, Throttler, type ThrottlerService } from "../../Throttler.js"
@@ -177,16 +177,6 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
         ...(item.body === undefined || item.body instanceof Uint8Array ? {} : { body: item.body })
       }
       return costs.cost(request, context)
-    }
-    // a request is priced once per batch it is planned into: for its affinity, then for admission
-    const priced = new WeakMap<BatchRequestItem, Either.Either<Classification, InvalidRequest>>()
-    const demandsOf = (item: BatchRequestItem) => {
-      const seen = priced.get(item)
-      if (seen !== undefined) {
-        priced.delete(item)
-        return seen
-      }
-      return priceOf(item)
     }
     // the built-in Throttler over an in-memory store admits without an Effect per request
     const direct = directOrService(throttler)
@@ -407,7 +397,10 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
             held.push(index)
             continue
           }
-          const priced = demandsOf(request)
+          // priced for its affinity already: the calculator remembers what it priced, and asking it
+          // again costs less than keeping each request's price here in between (a WeakMap entry per
+          // request cost about twice as much)
+          const priced = priceOf(request)
           if (Either.isLeft(priced)) {
             rejected.push({ index, error: priced.left })
             if (sequential) stopped = true
@@ -452,7 +445,6 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
     // the concurrency buckets a request holds: a batch of one mailbox's requests holds only its permits
     const affinity: NonNullable<AdmissionService["affinity"]> = (request) => {
       const price = priceOf(request)
-      priced.set(request, price)
       if (Either.isLeft(price)) return undefined
       let key: string | undefined
       for (const d of price.right.demands) {

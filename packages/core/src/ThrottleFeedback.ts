@@ -204,21 +204,24 @@ const slotOf: ReadonlyMap<string, number> = new Map(slotNames.map((name, slot) =
  * spelt exactly as documented, else the first spelt in any other case (as `headerValue` finds it).
  */
 const signalValues = (headers: Readonly<Record<string, string>>): Array<string | undefined> => {
-  const exact: Array<string | undefined> = new Array(slotNames.length)
-  const other: Array<string | undefined> = new Array(slotNames.length)
-  const found: Array<boolean> = [false, false, false, false, false, false, false, false]
+  const values: Array<string | undefined> = new Array(slotNames.length)
+  // per slot, one bit: a value spelt exactly was read / a value spelt otherwise was read
+  let exact = 0
+  let other = 0
   for (const key in headers) {
     const slot = slotOf.get(key.toLowerCase())
     if (slot === undefined) continue
+    const bit = 1 << slot
     const value = headers[key]
-    if (key === slotNames[slot] && value !== undefined) exact[slot] = value
-    else if (!found[slot]) {
-      found[slot] = true
-      other[slot] = value
+    if (key === slotNames[slot] && value !== undefined) {
+      exact |= bit
+      values[slot] = value
+    } else if ((other & bit) === 0) {
+      other |= bit
+      if ((exact & bit) === 0) values[slot] = value
     }
   }
-  for (let slot = 0; slot < slotNames.length; slot++) if (exact[slot] === undefined) exact[slot] = other[slot]
-  return exact
+  return values
 }
 
 const noValues: ReadonlyArray<string | undefined> = []

@@ -380,7 +380,8 @@ export const revoke = (runner: Runner, permit: Waiter): Step<void> =>
  * @internal
  */
 export const answeredEntries = (entries: ReadonlyArray<Entry>): ReadonlyArray<Entry> =>
-  entries.filter((e) => e.limit._tag !== "Concurrency")
+  // the entries themselves when none is a concurrency permit (the common case): no copy per answer
+  holdsPermits(entries) ? entries.filter((e) => e.limit._tag !== "Concurrency") : entries
 
 /** @internal */
 export const keysOf = (entries: ReadonlyArray<Entry>): Array<string> => entries.map((e) => e.key)

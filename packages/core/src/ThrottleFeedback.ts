@@ -202,15 +202,18 @@ const slotOf: ReadonlyMap<string, number> = new Map(slotNames.map((name, slot) =
 /**
  * The values of the headers `fromResponse` reads, by slot, in one pass over the record: a header
  * spelt exactly as documented, else the first spelt in any other case (as `headerValue` finds it).
+ * `undefined` when the record holds none of them (see {@link hasSignalHeaders}).
  */
-const signalValues = (headers: Readonly<Record<string, string>>): Array<string | undefined> => {
-  const values: Array<string | undefined> = new Array(slotNames.length)
+const signalValues = (headers: Readonly<Record<string, string>> | undefined): Array<string | undefined> | undefined => {
+  if (headers === undefined) return undefined
+  let values: Array<string | undefined> | undefined
   // per slot, one bit: a value spelt exactly was read / a value spelt otherwise was read
   let exact = 0
   let other = 0
   for (const key in headers) {
     const slot = slotOf.get(key.toLowerCase())
     if (slot === undefined) continue
+    values ??= new Array(slotNames.length)
     const bit = 1 << slot
     const value = headers[key]
     if (key === slotNames[slot] && value !== undefined) {
@@ -226,19 +229,7 @@ const signalValues = (headers: Readonly<Record<string, string>>): Array<string |
 
 const noValues: ReadonlyArray<string | undefined> = []
 
-/**
- * Reads a response's throttling signals. `nowMillis` places two-digit years in RFC 850 dates.
- *
- * `x-ms-throttle-limit-percentage` is documented as a value from 0.8 to 1.8; a value above 10 is read
- * as a percentage (80 = 0.8).
- *
- * @since 0.1.0
- * @category parsing
- */
-export const fromResponse = (response: Response, nowMillis: number = Date.now()): Signals => {
-  const headers = response.headers
-  const status = response.status
-  const values = headers === undefined ? noValues : signalValues(headers)
+const signalsOf = (status: number, values: ReadonlyArray<string | undefined>, nowMillis: number): Signals => {
   const limit = number(values[RATE_LIMIT_LIMIT])
   const remaining = number(values[RATE_LIMIT_REMAINING])
   const information = values[INFORMATION]
@@ -262,6 +253,31 @@ export const fromResponse = (response: Response, nowMillis: number = Date.now())
       })
       : Option.none()
   }
+}
+
+/**
+ * Reads a response's throttling signals. `nowMillis` places two-digit years in RFC 850 dates.
+ *
+ * `x-ms-throttle-limit-percentage` is documented as a value from 0.8 to 1.8; a value above 10 is read
+ * as a percentage (80 = 0.8).
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const fromResponse = (response: Response, nowMillis: number = Date.now()): Signals =>
+  signalsOf(response.status, signalValues(response.headers) ?? noValues, nowMillis)
+
+/**
+ * {@link fromResponse} when the response holds a header it reads; `undefined` when it holds none
+ * (see {@link hasSignalHeaders}), in which case its signals are those of its status alone. One pass
+ * over the headers answers both questions.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const fromSignalHeaders = (response: Response, nowMillis: number = Date.now()): Signals | undefined => {
+  const values = signalValues(response.headers)
+  return values === undefined ? undefined : signalsOf(response.status, values, nowMillis)
 }
 
 /**

@@ -132,6 +132,29 @@ describe("ThrottleFeedback.fromResponse, read as headerValue and a decimal patte
   )
 })
 
+describe("ThrottleFeedback.fromSignalHeaders", () => {
+  const names = ["Retry-After", ...Object.values(ThrottleFeedback.headerNames), "content-type", "etag"]
+  it.prop(
+    "is fromResponse when a signal header is present, and undefined when none is",
+    [
+      FastCheck.integer({ min: 100, max: 599 }),
+      FastCheck.array(
+        FastCheck.tuple(
+          FastCheck.constantFrom(...names).chain((n) => FastCheck.constantFrom(n, n.toLowerCase(), n.toUpperCase())),
+          FastCheck.constantFrom("1", "0.9", "x", "Tenant/Read/a/b")
+        ),
+        { maxLength: 4 }
+      )
+    ],
+    ([status, pairs]) => {
+      const headers = Object.fromEntries(pairs)
+      const read = ThrottleFeedback.fromSignalHeaders({ status, headers }, 0)
+      if (ThrottleFeedback.hasSignalHeaders(headers)) expect(read).toEqual(ThrottleFeedback.fromResponse({ status, headers }, 0))
+      else expect(read).toBeUndefined()
+    }
+  )
+})
+
 describe("ThrottleFeedback.implicated", () => {
   const none = { scope: Option.none(), retryAfter: Option.none() }
   const withRetryAfter = { scope: Option.none(), retryAfter: Option.some({ _tag: "Delay" as const, millis: 1000 }) }

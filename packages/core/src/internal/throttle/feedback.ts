@@ -220,6 +220,7 @@ const makeStreaks = (policy: Throttler.Policy): Streaks => {
 
   return {
     end: (entries) => {
+      if (streaks.size === 0) return
       for (const d of entries) streaks.delete(d.key)
     },
     backoffUntil,
@@ -847,17 +848,16 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
    * only case whose result is read (an event's answers yield `undefined`).
    */
   const apply = (
-    response: ThrottleFeedback.Response,
+    signals: ThrottleFeedback.Signals,
+    now: number,
     demands: ReadonlyArray<Demand>,
     admittedAt: number | undefined,
     stepped: Stepped | undefined
   ): Step<FeedbackResult | undefined> => {
-    const now = runner.now()
-    const signals = ThrottleFeedback.fromResponse(response, now)
     const entries = sentEntries(demands)
     const detailed = stepped === undefined
     const result = (changes: Changes): FeedbackResult | undefined => detailed ? { signals, ...changes } : undefined
-    if (tookUnits(response.status)) took(signals, entries, now, admittedAt ?? now)
+    if (tookUnits(signals.status)) took(signals, entries, now, admittedAt ?? now)
     if (signals.throttled) return andThen(throttled(signals, entries, now, admittedAt ?? now, stepped), result)
     const changes = signals.unavailable && Option.isSome(signals.retryAfter)
       ? unavailable(signals, signals.retryAfter.value, entries, now)
@@ -868,13 +868,15 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
   }
 
   /**
-   * Whether an answer is decided without reading its headers: no throttling header and not a 429 or
-   * 509 (with no hint, utilisation reads 0, below any positive slowdown threshold). Then a 2xx
-   * restores its buckets and any other status changes nothing, which is what `apply` would decide.
+   * An answer's signals, or `undefined` when it is decided without them: no throttling header and
+   * not a 429 or 509 (with no hint, utilisation reads 0, below any positive slowdown threshold). Then
+   * a 2xx restores its buckets and any other status changes nothing, which is what `apply` would
+   * decide. One pass over the headers tells both.
    */
-  const quiet = (response: ThrottleFeedback.Response): boolean =>
-    response.status !== 429 && response.status !== 509 && policy.slowdownThreshold > 0 &&
-    !ThrottleFeedback.hasSignalHeaders(response.headers)
+  const signalsOf = (response: ThrottleFeedback.Response, now: number): ThrottleFeedback.Signals | undefined =>
+    response.status !== 429 && response.status !== 509 && policy.slowdownThreshold > 0
+      ? ThrottleFeedback.fromSignalHeaders(response, now)
+      : ThrottleFeedback.fromResponse(response, now)
 
   // once per answered item that waits on an Effect: no stack trace, which costs more than the rest of the span
   const spanned = <A, E>(effect: Effect.Effect<A, E>, response: ThrottleFeedback.Response) =>
@@ -885,9 +887,10 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
     for (let i = from; i < answers.length; i++) {
       const { admittedAt, demands, response } = answers[i]!
       let step: Step<FeedbackResult | undefined | void>
-      if (!quiet(response)) step = apply(response, demands, admittedAt, stepped)
+      const now = runner.now()
+      const signals = signalsOf(response, now)
+      if (signals !== undefined) step = apply(signals, now, demands, admittedAt, stepped)
       else {
-        const now = runner.now()
         const entries = sentEntries(demands)
         if (tookUnits(response.status)) took(undefined, entries, now, admittedAt ?? now)
         step = response.status >= 200 && response.status < 300 ? restore(entries, now) : undefined
@@ -901,7 +904,10 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
 
   return {
     // a single answer's result is always built (`detailed`)
-    feedback: (response, demands) => apply(response, demands, undefined, undefined) as Step<FeedbackResult>,
+    feedback: (response, demands) => {
+      const now = runner.now()
+      return apply(ThrottleFeedback.fromResponse(response, now), now, demands, undefined, undefined) as Step<FeedbackResult>
+    },
     feedbackAll: (answers) => feedbackFrom(answers, 0, { backoff: new Set(), slowdown: new Set(), reports: new Map() }),
     stale,
     revoked,

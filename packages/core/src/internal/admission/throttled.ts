@@ -192,12 +192,14 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
     }
 
     const priceOf = (item: BatchRequestItem) => {
+      // a request without a body (most reads) is priced from its method and URL alone
+      if (item.body === undefined) return costs.cost({ method: item.method, url: item.url }, context)
       const bytes = bodyBytes(item)
       const request = {
         method: item.method,
         url: item.url,
         ...(bytes === undefined ? {} : { bodyBytes: bytes }),
-        ...(item.body === undefined || item.body instanceof Uint8Array ? {} : { body: item.body })
+        ...(item.body instanceof Uint8Array ? {} : { body: item.body })
       }
       return costs.cost(request, context)
     }

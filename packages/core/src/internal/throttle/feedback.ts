@@ -55,6 +55,9 @@ interface Stepped {
   readonly reports: Map<string, { readonly demand: Demand; readonly used: number }>
 }
 
+/** An event's answers yield nothing (see `apply`). */
+const nothing = (): undefined => undefined
+
 /** What an answer changed, before its signals are attached. */
 type Changes = Omit<FeedbackResult, "signals">
 
@@ -856,7 +859,7 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
   ): Step<FeedbackResult | undefined> => {
     const entries = sentEntries(demands)
     const detailed = stepped === undefined
-    const result = (changes: Changes): FeedbackResult | undefined => detailed ? { signals, ...changes } : undefined
+    const result = detailed ? (changes: Changes): FeedbackResult => ({ signals, ...changes }) : nothing
     if (tookUnits(signals.status)) took(signals, entries, now, admittedAt ?? now)
     if (signals.throttled) return andThen(throttled(signals, entries, now, admittedAt ?? now, stepped), result)
     const changes = signals.unavailable && Option.isSome(signals.retryAfter)

@@ -329,10 +329,10 @@ export const answered = (runner: Runner, permit: Waiter, datedBeforeMillis = 0):
   const redate: Adjustment = datedBeforeMillis > 0
     ? { _tag: "Redate", takenAtMillis: permit.admittedAt, datedAtMillis: now - datedBeforeMillis }
     : { _tag: "Redate", takenAtMillis: permit.admittedAt }
-  return andThen(
-    runner.port.adjust(entries, redate, now),
-    () => runner.queue.wakeEntries(entries)
-  )
+  const adjusted = runner.port.adjust(entries, redate, now)
+  // no continuation to allocate when the store answered at once (the in-memory one, every time)
+  if (!Effect.isEffect(adjusted)) return runner.queue.wakeEntries(entries)
+  return andThen(adjusted, () => runner.queue.wakeEntries(entries))
 }
 
 /**

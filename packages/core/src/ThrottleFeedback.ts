@@ -22,10 +22,9 @@
  *
  * @since 0.1.0
  */
-import { Option } from "effect"
+import { Either, Option } from "effect"
 import * as RetryAfter from "@effect-msgraph/spec/RetryAfter"
 import type { Family, Scope as BucketScope } from "@effect-msgraph/spec/Bucket"
-import { headerValue } from "@effect-msgraph/spec/Body"
 
 /**
  * A response as far as throttling is concerned: a batch item or a plain HTTP response.
@@ -152,11 +151,108 @@ export const parseScope = (value: string): Option.Option<ThrottleScope> => {
   })
 }
 
+/**
+ * A decimal number as Graph writes one (digits, optionally a fraction), around any whitespace;
+ * `undefined` for anything else. Read by hand: a regular expression per header costs more.
+ */
+const decimal = (value: string): number | undefined => {
+  const trimmed = value.trim()
+  const n = trimmed.length
+  let i = 0
+  while (i < n && isDigit(trimmed.charCodeAt(i))) i++
+  if (i === 0) return undefined
+  if (i < n) {
+    if (trimmed.charCodeAt(i) !== 46 /* . */) return undefined
+    const fraction = ++i
+    while (i < n && isDigit(trimmed.charCodeAt(i))) i++
+    if (i === fraction || i < n) return undefined
+  }
+  return Number(trimmed)
+}
+
+const isDigit = (code: number): boolean => code >= 48 && code <= 57
+
 const number = (value: string | undefined): Option.Option<number> => {
   if (value === undefined) return Option.none()
-  const trimmed = value.trim()
-  if (!/^\d+(?:\.\d+)?$/.test(trimmed)) return Option.none()
-  return Option.some(Number(trimmed))
+  const n = decimal(value)
+  return n === undefined ? Option.none() : Option.some(n)
+}
+
+// the headers `fromResponse` reads, by slot
+const RETRY_AFTER = 0
+const SCOPE = 1
+const INFORMATION = 2
+const LIMIT_PERCENTAGE = 3
+const RESOURCE_UNIT = 4
+const RATE_LIMIT_LIMIT = 5
+const RATE_LIMIT_REMAINING = 6
+const RATE_LIMIT_RESET = 7
+const slotNames: ReadonlyArray<string> = [
+  RetryAfter.headerName,
+  headerNames.scope,
+  headerNames.information,
+  headerNames.limitPercentage,
+  headerNames.resourceUnit,
+  headerNames.rateLimitLimit,
+  headerNames.rateLimitRemaining,
+  headerNames.rateLimitReset
+]
+const slotOf: ReadonlyMap<string, number> = new Map(slotNames.map((name, slot) => [name.toLowerCase(), slot]))
+
+/**
+ * The values of the headers `fromResponse` reads, by slot, in one pass over the record: a header
+ * spelt exactly as documented, else the first spelt in any other case (as `headerValue` finds it).
+ * `undefined` when the record holds none of them (see {@link hasSignalHeaders}).
+ */
+const signalValues = (headers: Readonly<Record<string, string>> | undefined): Array<string | undefined> | undefined => {
+  if (headers === undefined) return undefined
+  let values: Array<string | undefined> | undefined
+  // per slot, one bit: a value spelt exactly was read / a value spelt otherwise was read
+  let exact = 0
+  let other = 0
+  for (const key in headers) {
+    const slot = slotOf.get(key.toLowerCase())
+    if (slot === undefined) continue
+    values ??= new Array(slotNames.length)
+    const bit = 1 << slot
+    const value = headers[key]
+    if (key === slotNames[slot] && value !== undefined) {
+      exact |= bit
+      values[slot] = value
+    } else if ((other & bit) === 0) {
+      other |= bit
+      if ((exact & bit) === 0) values[slot] = value
+    }
+  }
+  return values
+}
+
+const noValues: ReadonlyArray<string | undefined> = []
+
+const signalsOf = (status: number, values: ReadonlyArray<string | undefined>, nowMillis: number): Signals => {
+  const limit = number(values[RATE_LIMIT_LIMIT])
+  const remaining = number(values[RATE_LIMIT_REMAINING])
+  const information = values[INFORMATION]
+  const scope = values[SCOPE]
+  const retryAfter = values[RETRY_AFTER]
+  return {
+    status,
+    throttled: status === 429 || status === 509,
+    unavailable: status === 503,
+    succeeded: status >= 200 && status < 300,
+    retryAfter: retryAfter === undefined ? Option.none() : Either.getRight(RetryAfter.parse(retryAfter, nowMillis)),
+    scope: scope === undefined ? Option.none() : parseScope(scope),
+    information: information === undefined || information.trim() === "" ? Option.none() : Option.some(information.trim()),
+    limitPercentage: Option.map(number(values[LIMIT_PERCENTAGE]), (p) => (p > 10 ? p / 100 : p)),
+    resourceUnits: Option.filter(number(values[RESOURCE_UNIT]), (n) => n > 0),
+    rateLimit: Option.isSome(limit) && Option.isSome(remaining) && limit.value > 0
+      ? Option.some({
+        limit: limit.value,
+        remaining: remaining.value,
+        resetSeconds: number(values[RATE_LIMIT_RESET])
+      })
+      : Option.none()
+  }
 }
 
 /**
@@ -168,34 +264,20 @@ const number = (value: string | undefined): Option.Option<number> => {
  * @since 0.1.0
  * @category parsing
  */
-export const fromResponse = (response: Response, nowMillis: number = Date.now()): Signals => {
-  const headers = response.headers
-  const status = response.status
-  const limit = number(headerValue(headers, headerNames.rateLimitLimit))
-  const remaining = number(headerValue(headers, headerNames.rateLimitRemaining))
-  const information = headerValue(headers, headerNames.information)
-  const scope = headerValue(headers, headerNames.scope)
-  return {
-    status,
-    throttled: status === 429 || status === 509,
-    unavailable: status === 503,
-    succeeded: status >= 200 && status < 300,
-    retryAfter: RetryAfter.fromHeaders(headers, nowMillis),
-    scope: scope === undefined ? Option.none() : parseScope(scope),
-    information: information === undefined || information.trim() === "" ? Option.none() : Option.some(information.trim()),
-    limitPercentage: Option.map(
-      number(headerValue(headers, headerNames.limitPercentage)),
-      (p) => (p > 10 ? p / 100 : p)
-    ),
-    resourceUnits: Option.filter(number(headerValue(headers, headerNames.resourceUnit)), (n) => n > 0),
-    rateLimit: Option.isSome(limit) && Option.isSome(remaining) && limit.value > 0
-      ? Option.some({
-        limit: limit.value,
-        remaining: remaining.value,
-        resetSeconds: number(headerValue(headers, headerNames.rateLimitReset))
-      })
-      : Option.none()
-  }
+export const fromResponse = (response: Response, nowMillis: number = Date.now()): Signals =>
+  signalsOf(response.status, signalValues(response.headers) ?? noValues, nowMillis)
+
+/**
+ * {@link fromResponse} when the response holds a header it reads; `undefined` when it holds none
+ * (see {@link hasSignalHeaders}), in which case its signals are those of its status alone. One pass
+ * over the headers answers both questions.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const fromSignalHeaders = (response: Response, nowMillis: number = Date.now()): Signals | undefined => {
+  const values = signalValues(response.headers)
+  return values === undefined ? undefined : signalsOf(response.status, values, nowMillis)
 }
 
 /**

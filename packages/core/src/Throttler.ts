@@ -485,7 +485,10 @@ export const make = (
       },
       settle: (permit, datedBeforeMillis) => {
         feedback.released(permit.entries as ReadonlyArray<Demand>)
-        return runner.andThen(runner.answered(run, permit as Waiter, datedBeforeMillis), () => runner.release(run, permit as Waiter))
+        const answered = runner.answered(run, permit as Waiter, datedBeforeMillis)
+        return Effect.isEffect(answered)
+          ? runner.andThen(answered, () => runner.release(run, permit as Waiter))
+          : runner.release(run, permit as Waiter)
       },
       feedbackAll: feedback.feedbackAll,
       stale: (permit) => feedback.stale(permit.entries, permit.admittedAt),

@@ -2,6 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { FastCheck, Option } from "effect"
 import type { Family } from "@effect-msgraph/spec/Bucket"
 import * as ThrottleFeedback from "../src/ThrottleFeedback.js"
+import { headerValue } from "@effect-msgraph/spec/Body"
+import * as RetryAfter from "@effect-msgraph/spec/RetryAfter"
 
 // the family the catalogue declares for each service these tests use
 const families: Record<string, Family> = { global: "global", identityAccess: "identityAndAccess", outlook: "outlook" }
@@ -81,6 +83,76 @@ describe("ThrottleFeedback.fromResponse", () => {
     expect(ThrottleFeedback.fromResponse({ status: 503 }).unavailable).toBe(true)
     expect(ThrottleFeedback.utilisation(ThrottleFeedback.fromResponse({ status: 200 }))).toEqual(Option.none())
   })
+})
+
+describe("ThrottleFeedback.fromResponse, read as headerValue and a decimal pattern would", () => {
+  // the plain reading: each header looked up on its own (exact spelling first, then any case) and
+  // a number accepted when it matches the documented decimal form
+  const decimalForm = /^\d+(?:\.\d+)?$/
+  const numberOf = (value: string | undefined): Option.Option<number> =>
+    value !== undefined && decimalForm.test(value.trim()) ? Option.some(Number(value.trim())) : Option.none()
+  const plain = (headers: Record<string, string>, now: number) => {
+    const read = (name: string) => headerValue(headers, name)
+    const limit = numberOf(read("RateLimit-Limit"))
+    const remaining = numberOf(read("RateLimit-Remaining"))
+    const information = read("x-ms-throttle-information")
+    const scope = read("x-ms-throttle-scope")
+    return {
+      retryAfter: RetryAfter.fromHeaders(headers, now),
+      scope: scope === undefined ? Option.none() : ThrottleFeedback.parseScope(scope),
+      information: information === undefined || information.trim() === "" ? Option.none() : Option.some(information.trim()),
+      limitPercentage: Option.map(numberOf(read("x-ms-throttle-limit-percentage")), (p) => (p > 10 ? p / 100 : p)),
+      resourceUnits: Option.filter(numberOf(read("x-ms-resource-unit")), (n) => n > 0),
+      rateLimit: Option.isSome(limit) && Option.isSome(remaining) && limit.value > 0
+        ? Option.some({ limit: limit.value, remaining: remaining.value, resetSeconds: numberOf(read("RateLimit-Reset")) })
+        : Option.none()
+    }
+  }
+  const names = ["Retry-After", ...Object.values(ThrottleFeedback.headerNames), "content-type"]
+  const spelling = FastCheck.tuple(FastCheck.constantFrom(...names), FastCheck.constantFrom("as is", "lower", "upper"))
+    .map(([name, how]) => how === "lower" ? name.toLowerCase() : how === "upper" ? name.toUpperCase() : name)
+  const value = FastCheck.oneof(
+    FastCheck.constantFrom("3", " 0.85 ", "1.", ".5", "12.5.1", "", " ", "80", "1e3", "-1", "0", "Tenant/Read/a/b", "2 "),
+    FastCheck.stringMatching(/^\s?\d{0,3}(\.\d{0,2})?[a-z]?\s?$/),
+    FastCheck.string({ maxLength: 6 })
+  )
+
+  it.prop(
+    "each header in any spelling, each value well or badly formed",
+    [FastCheck.integer({ min: 100, max: 599 }), FastCheck.array(FastCheck.tuple(spelling, value), { maxLength: 8 })],
+    ([status, pairs]) => {
+      const headers: Record<string, string> = {}
+      for (const [name, v] of pairs) headers[name] = v
+      const { status: _, throttled: _t, unavailable: _u, succeeded: _s, ...read } = ThrottleFeedback.fromResponse(
+        { status, headers },
+        0
+      )
+      expect(read).toEqual(plain(headers, 0))
+    }
+  )
+})
+
+describe("ThrottleFeedback.fromSignalHeaders", () => {
+  const names = ["Retry-After", ...Object.values(ThrottleFeedback.headerNames), "content-type", "etag"]
+  it.prop(
+    "is fromResponse when a signal header is present, and undefined when none is",
+    [
+      FastCheck.integer({ min: 100, max: 599 }),
+      FastCheck.array(
+        FastCheck.tuple(
+          FastCheck.constantFrom(...names).chain((n) => FastCheck.constantFrom(n, n.toLowerCase(), n.toUpperCase())),
+          FastCheck.constantFrom("1", "0.9", "x", "Tenant/Read/a/b")
+        ),
+        { maxLength: 4 }
+      )
+    ],
+    ([status, pairs]) => {
+      const headers = Object.fromEntries(pairs)
+      const read = ThrottleFeedback.fromSignalHeaders({ status, headers }, 0)
+      if (ThrottleFeedback.hasSignalHeaders(headers)) expect(read).toEqual(ThrottleFeedback.fromResponse({ status, headers }, 0))
+      else expect(read).toBeUndefined()
+    }
+  )
 })
 
 describe("ThrottleFeedback.implicated", () => {

@@ -7,8 +7,8 @@
 import { Effect, Either, Option } from "effect"
 import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
 import { Demand } from "@effect-msgraph/spec/Bucket"
-import { CostCalculator, type InvalidRequest } from "@effect-msgraph/spec/CostCalculator"
-import { type Classification, LimitCatalog } from "@effect-msgraph/spec/LimitCatalog"
+import { CostCalculator } from "@effect-msgraph/spec/CostCalculator"
+import { LimitCatalog } from "@effect-msgraph/spec/LimitCatalog"
 import { CostExceedsCapacity } from "../../ThrottleError.js"
 import * as ThrottlePriority from "../../ThrottlePriority.js"
 import { type AnsweredRequest, type Permit, Throttler, type ThrottlerService } from "../../Throttler.js"
@@ -46,7 +46,11 @@ const batchRunsWithinCap = (demand: Demand): boolean => demand.batchWithinCap
  * Merges demands per bucket key. Rates add up. A concurrency limit counts the requests Graph runs at
  * once: one for a sequential batch, and for a parallel one as many as there are, up to the cap.
  */
-const merge = (perItem: ReadonlyArray<ReadonlyArray<Demand>>, sequential: boolean): Array<Demand> => {
+const merge = (
+  perItem: ReadonlyArray<ReadonlyArray<Demand>>,
+  sequential: boolean,
+  withCost: (demand: Demand, cost: number) => Demand
+): Array<Demand> => {
   // first demand and summed cost per key; a new Demand only for keys that more than one item holds
   const byKey = new Map<string, { readonly demand: Demand; cost: number; shared: boolean }>()
   for (const demands of perItem) {
@@ -64,7 +68,7 @@ const merge = (perItem: ReadonlyArray<ReadonlyArray<Demand>>, sequential: boolea
     if (!shared) merged.push(demand)
     else {
       const total = demand.limit._tag === "Concurrency" ? (sequential ? 1 : Math.min(cost, demand.limit.permits)) : cost
-      merged.push(new Demand({ ...demand, cost: total }, true))
+      merged.push(withCost(demand, total))
     }
   }
   return merged
@@ -168,25 +172,36 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
       return roundTrip >= 0 && item >= 0 && Number.isFinite(roundTrip + item) ? roundTrip + item : 0
     }
 
+    // A blocked batch waits with its items' demands merged per bucket (see `merge`). Its items are
+    // mostly priced alike, so the same demand is merged to the same cost again and again: each is
+    // made once (a Demand is immutable; a few costs are kept per demand).
+    const mergedDemands = new WeakMap<Demand, Map<number, Demand>>()
+    const withCost = (demand: Demand, cost: number): Demand => {
+      let costs = mergedDemands.get(demand)
+      if (costs === undefined) {
+        costs = new Map()
+        mergedDemands.set(demand, costs)
+      }
+      let made = costs.get(cost)
+      if (made === undefined) {
+        if (costs.size >= 64) costs.clear()
+        made = new Demand({ ...demand, cost }, true)
+        costs.set(cost, made)
+      }
+      return made
+    }
+
     const priceOf = (item: BatchRequestItem) => {
+      // a request without a body (most reads) is priced from its method and URL alone
+      if (item.body === undefined) return costs.cost({ method: item.method, url: item.url }, context)
       const bytes = bodyBytes(item)
       const request = {
         method: item.method,
         url: item.url,
         ...(bytes === undefined ? {} : { bodyBytes: bytes }),
-        ...(item.body === undefined || item.body instanceof Uint8Array ? {} : { body: item.body })
+        ...(item.body instanceof Uint8Array ? {} : { body: item.body })
       }
       return costs.cost(request, context)
-    }
-    // a request is priced once per batch it is planned into: for its affinity, then for admission
-    const priced = new WeakMap<BatchRequestItem, Either.Either<Classification, InvalidRequest>>()
-    const demandsOf = (item: BatchRequestItem) => {
-      const seen = priced.get(item)
-      if (seen !== undefined) {
-        priced.delete(item)
-        return seen
-      }
-      return priceOf(item)
     }
     // the built-in Throttler over an in-memory store admits without an Effect per request
     const direct = directOrService(throttler)
@@ -216,14 +231,19 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
     }
 
     /** The candidates by descending `leadOf` (ties in their order), with their leads. */
-    const rank = (candidates: ReadonlyArray<Candidate>): [Array<Candidate>, Array<number>] => {
+    const rank = (candidates: ReadonlyArray<Candidate>): [ReadonlyArray<Candidate>, Array<number>] => {
       const n = candidates.length
       const leads = new Array<number>(n)
-      const order = new Array<number>(n)
+      // a batch's requests are mostly priced alike (one demands array): their lead is computed once,
+      // and when every lead is the same the order stays as it is
+      let same = true
       for (let i = 0; i < n; i++) {
-        leads[i] = leadOf(candidates[i]!)
-        order[i] = i
+        leads[i] = i > 0 && candidates[i]!.demands === candidates[i - 1]!.demands ? leads[i - 1]! : leadOf(candidates[i]!)
+        if (leads[i] !== leads[0]) same = false
       }
+      if (same) return [candidates, leads]
+      const order = new Array<number>(n)
+      for (let i = 0; i < n; i++) order[i] = i
       order.sort((a, b) => leads[b]! - leads[a]! || a - b)
       const ordered = new Array<Candidate>(n)
       const orderedLeads = new Array<number>(n)
@@ -374,14 +394,14 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
             // bucket than it does (as many as those buckets can hold at once), so that a busy bucket
             // still gets full batches; then take whatever else has room by then.
             const group = waitGroup(sequential, left)
-            const merged = merge(group.map((c) => share(c.demands)), sequential)
+            const together = merge(group.map((c) => share(c.demands)), sequential, withCost)
             const level = Math.min(...group.map((c) => ThrottlePriority.level(c.priority)))
             const lead = Math.max(...group.map(leadOf))
             const permit = yield* restore(
-              Effect.orDie(throttler.admit(merged, { priority: priorityOf(level), leadMillis: lead }))
+              Effect.orDie(throttler.admit(together, { priority: priorityOf(level), leadMillis: lead }))
             )
             const waited = permit.admittedAt - permit.arrivedAt
-            if (waited > 0) for (const d of merged) waitedMillis[d.key] = waited
+            if (waited > 0) for (const d of together) waitedMillis[d.key] = waited
             // one permit for the group: dated by the least sure of its items
             hold(permit, Math.min(...group.map((c) => c.datedBeforeMillis)))
             for (const candidate of group) commit(candidate, share(candidate.demands), undefined, permit.admittedAt)
@@ -407,7 +427,10 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
             held.push(index)
             continue
           }
-          const priced = demandsOf(request)
+          // priced for its affinity already: the calculator remembers what it priced, and asking it
+          // again costs less than keeping each request's price here in between (a WeakMap entry per
+          // request cost about twice as much)
+          const priced = priceOf(request)
           if (Either.isLeft(priced)) {
             rejected.push({ index, error: priced.left })
             if (sequential) stopped = true
@@ -452,7 +475,6 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
     // the concurrency buckets a request holds: a batch of one mailbox's requests holds only its permits
     const affinity: NonNullable<AdmissionService["affinity"]> = (request) => {
       const price = priceOf(request)
-      priced.set(request, price)
       if (Either.isLeft(price)) return undefined
       let key: string | undefined
       for (const d of price.right.demands) {

@@ -80,6 +80,13 @@ export class Waiter {
 
 const noListener: Listener = { admitted: () => {}, failed: () => {} }
 
+const sameKeys = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): boolean => {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 const before = (a: Waiter, b: Waiter): boolean => a.rank < b.rank || (a.rank === b.rank && a.seq < b.seq)
 
 const byRank = (a: TimerEntry, b: TimerEntry): number => before(a.waiter, b.waiter) ? -1 : before(b.waiter, a.waiter) ? 1 : 0
@@ -340,9 +347,27 @@ export class Queues {
   }
 
   /** Records what a failed attempt found: the buckets it now claims and when to retry. */
-  protected blocked(waiter: Waiter, outcome: TakeResult & { readonly _tag: "Blocked" }, now: number): void {
+  protected blocked(
+    waiter: Waiter,
+    outcome: TakeResult & { readonly _tag: "Blocked" },
+    now: number,
+    local = false
+  ): void {
     const previous = waiter.claims
     const next = outcome.keys
+    const retryAt = outcome.retryAtMillis
+    if (
+      local && previous !== undefined && retryAt !== undefined && retryAt === waiter.retryAt && retryAt > now &&
+      sameKeys(previous, next)
+    ) {
+      // Short again on the same buckets until the same instant (a wake that found no new room): its
+      // claims stand, and so does its wake-up, which is still in the heap (an entry due later than
+      // now, of its current epoch; a waiter of a remote store may have lost it while its take was in
+      // flight, hence `local`). Only the list of claims is the new one, as below.
+      waiter.claims = next
+      this.rearm()
+      return
+    }
     if (previous !== undefined) {
       for (const key of previous) {
         if (!next.includes(key)) {
@@ -355,7 +380,6 @@ export class Queues {
       if (previous === undefined || !previous.includes(key)) this.queues.get(key)?.claimers.push(waiter)
     }
     waiter.claims = next
-    const retryAt = outcome.retryAtMillis
     if (retryAt === undefined) {
       waiter.retryAt = Infinity
       waiter.timerEpoch++
@@ -464,7 +488,7 @@ export class Scanner extends Queues {
     if (driver._tag === "Local") {
       const outcome = driver.local.take(waiter.entries, now)
       if (outcome._tag === "Taken") this.admit(waiter, now)
-      else this.blocked(waiter, outcome, now)
+      else this.blocked(waiter, outcome, now, true)
       return
     }
     waiter.state = INFLIGHT
@@ -593,7 +617,7 @@ export class AdmissionQueue extends Scanner {
           return waiter
         }
         this.enqueue(waiter)
-        this.blocked(waiter, outcome, now)
+        this.blocked(waiter, outcome, now, true)
       } else {
         this.enqueue(waiter)
       }
@@ -663,16 +687,27 @@ export class AdmissionQueue extends Scanner {
    */
   wake(keys: ReadonlyArray<string>): void {
     let any = false
-    for (const key of keys) {
-      const queue = this.queues.get(key)
-      if (queue === undefined) continue
-      if (queue.busy > 0) queue.wokenWhileBusy = true
-      else if (queue.claimers.length === 0) continue
-      queue.wakeClaimers()
-      this.markDirty(key)
-      any = true
-    }
+    for (let i = 0; i < keys.length; i++) if (this.wakeKey(keys[i]!)) any = true
     if (any) this.drain(this.now())
+  }
+
+  /** `wake` for the entries' keys, in their order, without a list of keys. */
+  wakeEntries(entries: ReadonlyArray<Entry>): void {
+    if (this.queues.size === 0) return
+    let any = false
+    for (let i = 0; i < entries.length; i++) if (this.wakeKey(entries[i]!.key)) any = true
+    if (any) this.drain(this.now())
+  }
+
+  /** Marks one woken bucket; whether it must be rescanned. */
+  private wakeKey(key: string): boolean {
+    const queue = this.queues.get(key)
+    if (queue === undefined) return false
+    if (queue.busy > 0) queue.wokenWhileBusy = true
+    else if (queue.claimers.length === 0) return false
+    queue.wakeClaimers()
+    this.markDirty(key)
+    return true
   }
 
   /** Whether a waiting request could be admitted right now (for tests of work conservation). */

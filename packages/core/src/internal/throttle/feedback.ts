@@ -55,6 +55,9 @@ interface Stepped {
   readonly reports: Map<string, { readonly demand: Demand; readonly used: number }>
 }
 
+/** An event's answers yield nothing (see `apply`). */
+const nothing = (): undefined => undefined
+
 /** What an answer changed, before its signals are attached. */
 type Changes = Omit<FeedbackResult, "signals">
 
@@ -220,6 +223,7 @@ const makeStreaks = (policy: Throttler.Policy): Streaks => {
 
   return {
     end: (entries) => {
+      if (streaks.size === 0) return
       for (const d of entries) streaks.delete(d.key)
     },
     backoffUntil,
@@ -511,7 +515,7 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
       if (probed === undefined) probed = []
       probed.push(d)
     }
-    const wake = () => runner.queue.wake(keysOf(entries))
+    const wake = () => runner.queue.wakeEntries(entries)
     if (probed === undefined) return wake()
     return andThen(
       learnEach(
@@ -633,17 +637,34 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     }))
   }
 
-  /** A success restores its buckets, and charges what the server says it cost beyond the estimate. */
-  const succeeded = (signals: ThrottleFeedback.Signals, entries: ReadonlyArray<Demand>, now: number): Step<Changes> =>
+  /**
+   * A success restores its buckets, and charges what the server says it cost beyond the estimate.
+   * `detailed`: whether the caller reads the keys restored and charged (one answer on its own);
+   * an event of several answers does not, and is spared the lists.
+   */
+  const succeeded = (
+    signals: ThrottleFeedback.Signals,
+    entries: ReadonlyArray<Demand>,
+    now: number,
+    detailed: boolean
+  ): Step<Changes> =>
     andThen(restore(entries, now), () => {
-      const restored = entries.length > 0 ? keysOf(entries) : []
-      if (Option.isNone(signals.resourceUnits)) return { ...unchanged, restored }
+      const restored = detailed && entries.length > 0 ? keysOf(entries) : []
+      const done = detailed ? { ...unchanged, restored } : unchanged
+      if (Option.isNone(signals.resourceUnits)) return done
       const units = signals.resourceUnits.value
-      const extra = entries.filter((d) => isResourceUnitBucket(d) && units > d.cost).map((d) => ({ ...d, cost: units - d.cost }))
-      if (extra.length === 0) return { ...unchanged, restored }
+      let extra: Array<Demand> | undefined
+      for (const d of entries) {
+        if (isResourceUnitBucket(d) && units > d.cost) (extra ??= []).push({ ...d, cost: units - d.cost })
+      }
+      if (extra === undefined) return done
+      const charged = extra
       // The server says the request cost more than estimated: take the difference, now, whether or
       // not the bucket has it (a negative balance delays later requests).
-      return andThen(port.adjust(extra, { _tag: "Charge" }, now), () => ({ ...unchanged, restored, charged: keysOf(extra) }))
+      return andThen(
+        port.adjust(charged, { _tag: "Charge" }, now),
+        () => detailed ? { ...unchanged, restored, charged: keysOf(charged) } : unchanged
+      )
     })
 
   /**
@@ -825,37 +846,40 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
     policy
   )
 
-  /** `stepped`: the buckets this event has already stepped; `undefined` for a single answer. */
+  /**
+   * `stepped`: the buckets this event has already stepped; `undefined` for a single answer, the
+   * only case whose result is read (an event's answers yield `undefined`).
+   */
   const apply = (
-    response: ThrottleFeedback.Response,
+    signals: ThrottleFeedback.Signals,
+    now: number,
     demands: ReadonlyArray<Demand>,
     admittedAt: number | undefined,
     stepped: Stepped | undefined
-  ): Step<FeedbackResult> => {
-    const now = runner.now()
-    const signals = ThrottleFeedback.fromResponse(response, now)
+  ): Step<FeedbackResult | undefined> => {
     const entries = sentEntries(demands)
-    if (tookUnits(response.status)) took(signals, entries, now, admittedAt ?? now)
-    if (signals.throttled) {
-      return andThen(throttled(signals, entries, now, admittedAt ?? now, stepped), (changes) => ({ signals, ...changes }))
-    }
+    const detailed = stepped === undefined
+    const result = detailed ? (changes: Changes): FeedbackResult => ({ signals, ...changes }) : nothing
+    if (tookUnits(signals.status)) took(signals, entries, now, admittedAt ?? now)
+    if (signals.throttled) return andThen(throttled(signals, entries, now, admittedAt ?? now, stepped), result)
     const changes = signals.unavailable && Option.isSome(signals.retryAfter)
       ? unavailable(signals, signals.retryAfter.value, entries, now)
       : signals.succeeded
-      ? succeeded(signals, entries, now)
+      ? succeeded(signals, entries, now, detailed)
       : unchanged
-    return andThen(changes, (changes) =>
-      andThen(slowdown(signals, entries, now, admittedAt ?? now, stepped, changes), (changes) => ({ signals, ...changes })))
+    return andThen(changes, (changes) => andThen(slowdown(signals, entries, now, admittedAt ?? now, stepped, changes), result))
   }
 
   /**
-   * Whether an answer is decided without reading its headers: no throttling header and not a 429 or
-   * 509 (with no hint, utilisation reads 0, below any positive slowdown threshold). Then a 2xx
-   * restores its buckets and any other status changes nothing, which is what `apply` would decide.
+   * An answer's signals, or `undefined` when it is decided without them: no throttling header and
+   * not a 429 or 509 (with no hint, utilisation reads 0, below any positive slowdown threshold). Then
+   * a 2xx restores its buckets and any other status changes nothing, which is what `apply` would
+   * decide. One pass over the headers tells both.
    */
-  const quiet = (response: ThrottleFeedback.Response): boolean =>
-    response.status !== 429 && response.status !== 509 && policy.slowdownThreshold > 0 &&
-    !ThrottleFeedback.hasSignalHeaders(response.headers)
+  const signalsOf = (response: ThrottleFeedback.Response, now: number): ThrottleFeedback.Signals | undefined =>
+    response.status !== 429 && response.status !== 509 && policy.slowdownThreshold > 0
+      ? ThrottleFeedback.fromSignalHeaders(response, now)
+      : ThrottleFeedback.fromResponse(response, now)
 
   // once per answered item that waits on an Effect: no stack trace, which costs more than the rest of the span
   const spanned = <A, E>(effect: Effect.Effect<A, E>, response: ThrottleFeedback.Response) =>
@@ -865,10 +889,11 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
   const feedbackFrom = (answers: ReadonlyArray<AnsweredRequest>, from: number, stepped: Stepped): Step<void> => {
     for (let i = from; i < answers.length; i++) {
       const { admittedAt, demands, response } = answers[i]!
-      let step: Step<FeedbackResult | void>
-      if (!quiet(response)) step = apply(response, demands, admittedAt, stepped)
+      let step: Step<FeedbackResult | undefined | void>
+      const now = runner.now()
+      const signals = signalsOf(response, now)
+      if (signals !== undefined) step = apply(signals, now, demands, admittedAt, stepped)
       else {
-        const now = runner.now()
         const entries = sentEntries(demands)
         if (tookUnits(response.status)) took(undefined, entries, now, admittedAt ?? now)
         step = response.status >= 200 && response.status < 300 ? restore(entries, now) : undefined
@@ -881,7 +906,11 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
   }
 
   return {
-    feedback: (response, demands) => apply(response, demands, undefined, undefined),
+    // a single answer's result is always built (`detailed`)
+    feedback: (response, demands) => {
+      const now = runner.now()
+      return apply(ThrottleFeedback.fromResponse(response, now), now, demands, undefined, undefined) as Step<FeedbackResult>
+    },
     feedbackAll: (answers) => feedbackFrom(answers, 0, { backoff: new Set(), slowdown: new Set(), reports: new Map() }),
     stale,
     revoked,

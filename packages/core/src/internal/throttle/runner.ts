@@ -311,7 +311,7 @@ export const fiberListener: Listener = {
 export const release = (runner: Runner, permit: Waiter): Step<void> => {
   if (permit.released || !holdsPermits(permit.entries)) return undefined
   permit.released = true
-  return andThen(runner.port.release(permit.entries, runner.now()), () => runner.queue.wake(keysOf(permit.entries)))
+  return andThen(runner.port.release(permit.entries, runner.now()), () => runner.queue.wakeEntries(permit.entries))
 }
 
 /**
@@ -329,10 +329,10 @@ export const answered = (runner: Runner, permit: Waiter, datedBeforeMillis = 0):
   const redate: Adjustment = datedBeforeMillis > 0
     ? { _tag: "Redate", takenAtMillis: permit.admittedAt, datedAtMillis: now - datedBeforeMillis }
     : { _tag: "Redate", takenAtMillis: permit.admittedAt }
-  return andThen(
-    runner.port.adjust(entries, redate, now),
-    () => runner.queue.wake(keysOf(entries))
-  )
+  const adjusted = runner.port.adjust(entries, redate, now)
+  // no continuation to allocate when the store answered at once (the in-memory one, every time)
+  if (!Effect.isEffect(adjusted)) return runner.queue.wakeEntries(entries)
+  return andThen(adjusted, () => runner.queue.wakeEntries(entries))
 }
 
 /**
@@ -369,7 +369,7 @@ export const revoke = (runner: Runner, permit: Waiter): Step<void> =>
     const refund = tokens.length === 0
       ? undefined
       : runner.port.adjust(tokens.map((e) => ({ ...e, cost: -e.cost })), { _tag: "Charge" }, runner.now())
-    return andThen(refund, () => andThen(release(runner, permit), () => runner.queue.wake(keysOf(tokens))))
+    return andThen(refund, () => andThen(release(runner, permit), () => runner.queue.wakeEntries(tokens)))
   })
 
 /**
@@ -380,7 +380,8 @@ export const revoke = (runner: Runner, permit: Waiter): Step<void> =>
  * @internal
  */
 export const answeredEntries = (entries: ReadonlyArray<Entry>): ReadonlyArray<Entry> =>
-  entries.filter((e) => e.limit._tag !== "Concurrency")
+  // the entries themselves when none is a concurrency permit (the common case): no copy per answer
+  holdsPermits(entries) ? entries.filter((e) => e.limit._tag !== "Concurrency") : entries
 
 /** @internal */
 export const keysOf = (entries: ReadonlyArray<Entry>): Array<string> => entries.map((e) => e.key)

@@ -135,27 +135,41 @@ export const prepare = (
     const hasReferences = new Uint8Array(n)
     const unknownIds: Array<string> = []
     const missing = new Set<string>()
+    // one map and one list of references for every request, emptied after each that used them
+    const edges = new Map<number, boolean>()
+    const refs: Array<reference.Reference> = []
+    const note = (id: string, w: WorkloadRequest) => {
+      if (unknownIds[unknownIds.length - 1] !== w.id) unknownIds.push(w.id)
+      missing.add(id)
+    }
     for (let i = 0; i < n; i++) {
       const w = workload[i]!
-      const edges = new Map<number, boolean>()
-      const note = (id: string) => {
-        if (unknownIds[unknownIds.length - 1] !== w.id) unknownIds.push(w.id)
-        missing.add(id)
+      const dependsOn = w.dependsOn
+      if (dependsOn !== undefined) {
+        for (const d of dependsOn) {
+          const j = index.get(rules.idKey(d))
+          if (j === undefined) note(d, w)
+          else if (!edges.has(j)) edges.set(j, false)
+        }
       }
-      for (const d of w.dependsOn ?? []) {
-        const j = index.get(rules.idKey(d))
-        if (j === undefined) note(d)
-        else if (!edges.has(j)) edges.set(j, false)
+      reference.collect(w, refs)
+      if (refs.length > 0) {
+        hasReferences[i] = 1
+        for (const r of refs) {
+          const j = index.get(rules.idKey(r.source))
+          if (j === undefined) note(r.source, w)
+          else edges.set(j, true)
+        }
+        refs.length = 0
       }
-      const refs = reference.referencesOf(w)
-      if (refs.length > 0) hasReferences[i] = 1
-      for (const r of refs) {
-        const j = index.get(rules.idKey(r.source))
-        if (j === undefined) note(r.source)
-        else edges.set(j, true)
+      if (edges.size === 0) {
+        deps.push(none)
+        flow.push(none)
+      } else {
+        deps.push([...edges.keys()])
+        flow.push([...edges.values()])
+        edges.clear()
       }
-      deps.push(edges.size === 0 ? none : [...edges.keys()])
-      flow.push(edges.size === 0 ? none : [...edges.values()])
     }
     if (unknownIds.length > 0) {
       return yield* Either.left(new VE.UnknownDependency({ ids: unknownIds, missing: [...missing] }))
@@ -168,14 +182,16 @@ export const prepare = (
     const children: Array<ReadonlyArray<number>> = new Array(n).fill(none)
     const childFlow: Array<ReadonlyArray<boolean>> = new Array(n).fill(none)
     for (let i = 0; i < n; i++) {
-      deps[i]!.forEach((d, k) => {
+      const list = deps[i]!
+      for (let k = 0; k < list.length; k++) {
+        const d = list[k]!
         if (children[d] === none) {
           children[d] = []
           childFlow[d] = []
         }
         ;(children[d] as Array<number>).push(i)
         ;(childFlow[d] as Array<boolean>).push(flow[i]![k]!)
-      })
+      }
     }
     const height = new Int32Array(n)
     for (let k = n - 1; k >= 0; k--) {

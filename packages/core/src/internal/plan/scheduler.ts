@@ -439,8 +439,8 @@ export class Scheduler extends RunState implements Taking, Packing, Settling {
    * called for them.
    */
   nextRound(limit = Infinity, spread?: Spread): RunRound {
-    const round = this.nextGroups(limit, spread)
-    const batches = round.groups.map((group, position) => this.toBatch(group, position))
+    const batches: Array<PlannedBatch> = []
+    const round = this.form(limit, spread, batches)
     return { index: round.index, batches, notSent: round.notSent }
   }
 
@@ -453,6 +453,18 @@ export class Scheduler extends RunState implements Taking, Packing, Settling {
     readonly groups: ReadonlyArray<Group>
     readonly notSent: ReadonlyArray<string>
   } {
+    return this.form(limit, spread, undefined)
+  }
+
+  /**
+   * Takes the round and packs it; each group is built once as a batch to fit it within Graph's
+   * size limit, and that batch is pushed to `batches` (when given) unless the group had to be split.
+   */
+  private form(limit: number, spread: Spread | undefined, batches: Array<PlannedBatch> | undefined): {
+    readonly index: number
+    readonly groups: ReadonlyArray<Group>
+    readonly notSent: ReadonlyArray<string>
+  } {
     const notSent: Array<string> = []
     const frontier = spread === undefined ? takeFrontier(this, notSent, limit) : takeSpread(this, notSent, limit, spread)
     if (frontier.length === 0) return { index: this.rounds, groups: [], notSent }
@@ -460,10 +472,14 @@ export class Scheduler extends RunState implements Taking, Packing, Settling {
     const members = this.policy === "waves" ? chunk(frontier) : pack(this, frontier, notSent, limit)
     const groups: Array<Group> = []
     for (const group of members) {
-      const planned = this.toBatch({ members: group, shape: shapeOf(this.prepared, group) }, 0)
-      for (const part of fitBytes(planned, group, (rest) => this.wait(rest))) {
+      const whole: Group = { members: group, shape: shapeOf(this.prepared, group) }
+      const planned = this.toBatch(whole, groups.length)
+      const parts = fitBytes(planned, group, (rest) => this.wait(rest))
+      for (const part of parts) {
         for (const v of part) this.state[v] = IN_FLIGHT
-        groups.push({ members: part, shape: shapeOf(this.prepared, part) })
+        const formed = part === group ? whole : { members: part, shape: shapeOf(this.prepared, part) }
+        if (batches !== undefined) batches.push(part === group ? planned : this.toBatch(formed, groups.length))
+        groups.push(formed)
       }
     }
     return { index: this.rounds, groups, notSent }

@@ -407,7 +407,7 @@ const planned = (chosen: Candidate): Plan => {
 
 const makeRun = (prepared: scheduler.Prepared, policy: PlanPolicy, settings: rules.Settings, workload: Workload): Run => {
   const s = new scheduler.Scheduler(prepared, policy, settings, true, true)
-  const at = (id: string) => prepared.index.get(rules.idKey(id))
+  const at = (id: string) => prepared.index.of(id)
   const ids = (list: ReadonlyArray<number>) => list.map((v) => workload[v]!.id)
   const run: Run = {
     policy,

@@ -73,6 +73,28 @@ export class IdIndex {
     }
   }
 
+  /** The ids last looked up by {@link of}, and their positions (-1: none), in a small direct-mapped cache. */
+  private readonly recentIds: Array<string | undefined> = new Array(RECENT).fill(undefined)
+  private readonly recentAt = new Int32Array(RECENT)
+
+  /**
+   * The position of the request with this id, in any case: {@link get} of its key, remembered for
+   * the ids asked lately. A run asks for the same few ids again and again (each request of a batch
+   * several times while it is sent and settled), and an id key is a new lowercased string to hash.
+   */
+  of(id: string): number | undefined {
+    const n = id.length
+    const slot = n === 0 ? 0 : (id.charCodeAt(n - 1) * 31 + (n > 1 ? id.charCodeAt(n - 2) * 7 : 0) + n) & (RECENT - 1)
+    if (this.recentIds[slot] === id) {
+      const at = this.recentAt[slot]!
+      return at < 0 ? undefined : at
+    }
+    const at = this.get(rules.idKey(id))
+    this.recentIds[slot] = id
+    this.recentAt[slot] = at ?? -1
+    return at
+  }
+
   get(key: string): number | undefined {
     let i = hashOf(key) & this.mask
     for (;;) {
@@ -83,6 +105,9 @@ export class IdIndex {
     }
   }
 }
+
+/** Slots of `IdIndex`'s cache of ids lately asked (a power of two). */
+const RECENT = 64
 
 /** FNV-1a over UTF-16 code units. */
 const hashOf = (key: string): number => {

@@ -258,12 +258,13 @@ export const wireRequest = (
   prepared: Prepared,
   v: number,
   settings: rules.Settings
-): Either.Either<BatchRequestItem, VE.RequestError> =>
-  Either.map(rules.normaliseRequest(prepared.workload[v]!, settings), (item) => {
-    if (item.dependsOn === undefined) return item
-    const { dependsOn: _, ...wire } = item
-    return wire
-  })
+): Either.Either<BatchRequestItem, VE.RequestError> => {
+  // the normalised request as it is when it has no dependsOn (most have none): no second Either
+  const normalised = rules.normaliseRequest(prepared.workload[v]!, settings)
+  if (Either.isLeft(normalised) || normalised.right.dependsOn === undefined) return normalised
+  const { dependsOn: _, ...wire } = normalised.right
+  return Either.right(wire)
+}
 
 /**
  * The fewest rounds any plan can use: along every dependency path, consecutive requests share a

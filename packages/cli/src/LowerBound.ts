@@ -227,21 +227,34 @@ interface Counted {
   readonly ranMillis: Float64Array
 }
 
+type Tally = { key: string; entryId: string; service: string; limit: Bucket.Limit; cost: number; requests: number; ran: Array<number> }
+
 const build = ({ demands: all, ran, ranMillis }: Counted, options: BoundOptions, pathMs: number): DurationBound => {
-  const buckets = new Map<string, { key: string; entryId: string; service: string; limit: Bucket.Limit; cost: number; requests: number; ran: Array<number> }>()
+  const buckets = new Map<string, Tally>()
+  const tallyOf = (demand: Bucket.Demand): Tally => {
+    // the audit's own id, made once per demand object
+    const id = Audit.bucketId(demand)
+    let bucket = buckets.get(id)
+    if (bucket === undefined) {
+      const m = options.multiplier?.(demand.service) ?? 1
+      bucket = { key: demand.key, entryId: demand.entryId, service: demand.service, limit: Emulator.scaleLimit(demand.limit, m), cost: 0, requests: 0, ran: [] }
+      buckets.set(id, bucket)
+    }
+    return bucket
+  }
+  // the audit shares one demands array between requests classified alike: their buckets are
+  // looked up once for a run of such requests
+  let last: ReadonlyArray<Bucket.Demand> | undefined
+  let tallies: Array<Tally> = []
   for (let i = 0; i < all.length; i++) {
     const demands = all[i]!
+    if (demands !== last) {
+      tallies = demands.map(tallyOf)
+      last = demands
+    }
     for (let d = 0; d < demands.length; d++) {
-      const demand = demands[d]!
-      // the audit's own id, made once per demand object
-      const id = Audit.bucketId(demand)
-      let bucket = buckets.get(id)
-      if (bucket === undefined) {
-        const m = options.multiplier?.(demand.service) ?? 1
-        bucket = { key: demand.key, entryId: demand.entryId, service: demand.service, limit: Emulator.scaleLimit(demand.limit, m), cost: 0, requests: 0, ran: [] }
-        buckets.set(id, bucket)
-      }
-      bucket.cost += demand.cost
+      const bucket = tallies[d]!
+      bucket.cost += demands[d]!.cost
       bucket.requests += 1
       if (ran[i] === 1 && bucket.limit._tag === "Concurrency") bucket.ran.push(ranMillis[i]!)
     }

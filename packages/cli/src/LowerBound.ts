@@ -188,43 +188,75 @@ export const criticalPathMs = (
   leastMillis: (request: Workload.WorkloadRequest) => number,
   options: { readonly roundTripMillis?: number; readonly executed?: (request: Workload.WorkloadRequest) => boolean } = {}
 ): number => {
+  const n = workload.length
+  const least = new Float64Array(n)
+  const ran = new Uint8Array(n)
+  const executed = options.executed
+  for (let v = 0; v < n; v++) {
+    least[v] = leastMillis(workload[v]!)
+    ran[v] = executed === undefined || executed(workload[v]!) ? 1 : 0
+  }
+  return pathMs(workload, least, ran, options.roundTripMillis ?? 0)
+}
+
+/**
+ * {@link criticalPathMs} over per-request figures, by workload position: the least latencies, and
+ * 1 for the requests that executed. The workload is checked and its graph built once.
+ */
+const pathMs = (workload: Workload.Workload, least: Float64Array, ran: Uint8Array, rt: number): number => {
   // the workload passed the client's checks; one that does not has no path to bound
-  const rt = options.roundTripMillis ?? 0
-  const executed = options.executed ?? (() => true)
-  if (rt <= 0 || !workload.some(executed)) return Either.getOrElse(DependencyResolver.criticalPath(workload, leastMillis), () => 0)
-  const hops = Either.getOrElse(
-    DependencyResolver.criticalPath(workload, leastMillis, { referenceHop: (request) => executed(request) ? rt : 0 }),
-    () => 0
-  )
+  const leastOf = (_: Workload.WorkloadRequest, v: number) => least[v]!
+  if (rt <= 0 || !ran.includes(1)) {
+    return Either.match(DependencyResolver.criticalPaths(workload, [{ weight: leastOf }]), { onLeft: () => 0, onRight: ([path]) => path! })
+  }
   const perItem = rt / BatchBuilder.MAX_BATCH_SIZE
-  const shared = Either.getOrElse(
-    DependencyResolver.criticalPath(workload, (request) => executed(request) ? leastMillis(request) + perItem : 0),
-    () => 0
-  )
-  return Math.max(hops + rt, shared)
+  const paths = DependencyResolver.criticalPaths(workload, [
+    { weight: leastOf, referenceHop: (_, v) => ran[v] === 1 ? rt : 0 },
+    { weight: (_, v) => ran[v] === 1 ? least[v]! + perItem : 0 }
+  ])
+  return Either.match(paths, { onLeft: () => 0, onRight: ([hops, shared]) => Math.max(hops! + rt, shared!) })
 }
 
-/** One distinct request: its demands, and its least item latency if it ran (undefined if not). */
+/**
+ * The distinct requests, by position: each one's demands, and its least item latency if it ran
+ * (`ran[i] === 1`).
+ */
 interface Counted {
-  readonly demands: ReadonlyArray<Bucket.Demand>
-  readonly ranMillis: number | undefined
+  readonly demands: ReadonlyArray<ReadonlyArray<Bucket.Demand>>
+  readonly ran: Uint8Array
+  readonly ranMillis: Float64Array
 }
 
-const build = (requests: Iterable<Counted>, options: BoundOptions, pathMs: number): DurationBound => {
-  const buckets = new Map<string, { key: string; entryId: string; service: string; limit: Bucket.Limit; cost: number; requests: number; ran: Array<number> }>()
-  for (const request of requests) {
-    for (const demand of request.demands) {
-      // the audit's own id, made once per demand object
-      const id = Audit.bucketId(demand)
-      let bucket = buckets.get(id)
-      if (bucket === undefined) {
-        const m = options.multiplier?.(demand.service) ?? 1
-        bucket = { key: demand.key, entryId: demand.entryId, service: demand.service, limit: Emulator.scaleLimit(demand.limit, m), cost: 0, requests: 0, ran: [] }
-        buckets.set(id, bucket)
-      }
-      bucket.cost += demand.cost
+type Tally = { key: string; entryId: string; service: string; limit: Bucket.Limit; cost: number; requests: number; ran: Array<number> }
+
+const build = ({ demands: all, ran, ranMillis }: Counted, options: BoundOptions, pathMs: number): DurationBound => {
+  const buckets = new Map<string, Tally>()
+  const tallyOf = (demand: Bucket.Demand): Tally => {
+    // the audit's own id, made once per demand object
+    const id = Audit.bucketId(demand)
+    let bucket = buckets.get(id)
+    if (bucket === undefined) {
+      const m = options.multiplier?.(demand.service) ?? 1
+      bucket = { key: demand.key, entryId: demand.entryId, service: demand.service, limit: Emulator.scaleLimit(demand.limit, m), cost: 0, requests: 0, ran: [] }
+      buckets.set(id, bucket)
+    }
+    return bucket
+  }
+  // the audit shares one demands array between requests classified alike: their buckets are
+  // looked up once for a run of such requests
+  let last: ReadonlyArray<Bucket.Demand> | undefined
+  let tallies: Array<Tally> = []
+  for (let i = 0; i < all.length; i++) {
+    const demands = all[i]!
+    if (demands !== last) {
+      tallies = demands.map(tallyOf)
+      last = demands
+    }
+    for (let d = 0; d < demands.length; d++) {
+      const bucket = tallies[d]!
+      bucket.cost += demands[d]!.cost
       bucket.requests += 1
-      if (request.ranMillis !== undefined && bucket.limit._tag === "Concurrency") bucket.ran.push(request.ranMillis)
+      if (ran[i] === 1 && bucket.limit._tag === "Concurrency") bucket.ran.push(ranMillis[i]!)
     }
   }
   const roundTrip = options.latency === undefined ? 0 : Latency.least(options.latency.roundTrip)
@@ -273,9 +305,8 @@ export const fromDemands = (
   requests: Iterable<ReadonlyArray<Bucket.Demand>>,
   options: BoundOptions = {}
 ): DurationBound => {
-  const counted: Array<Counted> = []
-  for (const demands of requests) counted.push({ demands, ranMillis: undefined })
-  return build(counted, options, 0)
+  const demands = Array.from(requests)
+  return build({ demands, ran: new Uint8Array(demands.length), ranMillis: new Float64Array(demands.length) }, options, 0)
 }
 
 /**
@@ -305,27 +336,40 @@ export interface AuditLike {
  */
 export const fromAudit = (entries: ReadonlyArray<AuditLike>, options: BoundOptions = {}): DurationBound => {
   const latency = options.latency
-  const seen = new Map<string, { demands: ReadonlyArray<Bucket.Demand>; ranMillis: number | undefined }>()
+  // each distinct request's position, in the order first seen
+  const seen = new Map<string, number>()
+  const demands: Array<ReadonlyArray<Bucket.Demand>> = []
+  const ran = new Uint8Array(entries.length)
+  const ranMillis = new Float64Array(entries.length)
   const ranById = new Map<string, number>()
   for (const entry of entries) {
-    let request = seen.get(entry.clientRequestId)
-    if (request === undefined) {
-      request = { demands: entry.demands, ranMillis: undefined }
-      seen.set(entry.clientRequestId, request)
+    let i = seen.get(entry.clientRequestId)
+    if (i === undefined) {
+      i = demands.length
+      demands.push(entry.demands)
+      seen.set(entry.clientRequestId, i)
     }
     if (latency === undefined || entry.executed !== true) continue
     const model = latency.services[entry.service as Latency.ServiceName]
     const least = model === undefined ? 0 : Latency.least(model)
-    request.ranMillis = least
+    ran[i] = 1
+    ranMillis[i] = least
     if (entry.itemId !== undefined) ranById.set(entry.itemId.toLowerCase(), least)
   }
   const workload = options.workload
-  const pathMs = latency === undefined || workload === undefined ? 0 : criticalPathMs(
-    workload,
-    (request) => ranById.get(request.id.toLowerCase()) ?? 0,
-    { roundTripMillis: Latency.least(latency.roundTrip), executed: (request) => ranById.has(request.id.toLowerCase()) }
-  )
-  return build(seen.values(), options, pathMs)
+  let path = 0
+  if (latency !== undefined && workload !== undefined) {
+    const least = new Float64Array(workload.length)
+    const executed = new Uint8Array(workload.length)
+    for (let v = 0; v < workload.length; v++) {
+      const ms = ranById.get(workload[v]!.id.toLowerCase())
+      if (ms === undefined) continue
+      least[v] = ms
+      executed[v] = 1
+    }
+    path = pathMs(workload, least, executed, Latency.least(latency.roundTrip))
+  }
+  return build({ demands, ran, ranMillis }, options, path)
 }
 
 /**
@@ -346,10 +390,14 @@ export const fromWorkload = (
 ): DurationBound => {
   const latency = options.latency
   const failed = options.failed ?? (() => false)
-  const leastOf = (request: Workload.WorkloadRequest) => latency === undefined ? 0 : Latency.least(Latency.itemOf(latency, request.url))
-  const counted = workload.map((request): Counted => {
+  const n = workload.length
+  const demands: Array<ReadonlyArray<Bucket.Demand>> = []
+  const ran = new Uint8Array(n)
+  const least = new Float64Array(n)
+  for (let v = 0; v < n; v++) {
+    const request = workload[v]!
     const body = request.body === undefined ? undefined : JSON.stringify(request.body)
-    const demands = LimitCatalog.classify(
+    demands.push(LimitCatalog.classify(
       catalog,
       {
         method: request.method.toUpperCase(),
@@ -358,15 +406,13 @@ export const fromWorkload = (
         ...(request.body === undefined ? {} : { body: request.body })
       },
       context
-    ).demands
-    return { demands, ranMillis: latency === undefined || failed(request.id) ? undefined : leastOf(request) }
-  })
-  const pathMs = latency === undefined ? 0 : criticalPathMs(
-    workload,
-    (request) => failed(request.id) ? 0 : leastOf(request),
-    { roundTripMillis: Latency.least(latency.roundTrip), executed: (request) => !failed(request.id) }
-  )
-  return build(counted, options, pathMs)
+    ).demands)
+    if (latency === undefined || failed(request.id)) continue
+    ran[v] = 1
+    least[v] = Latency.least(Latency.itemOf(latency, request.url))
+  }
+  const path = latency === undefined ? 0 : pathMs(workload, least, ran, Latency.least(latency.roundTrip))
+  return build({ demands, ran, ranMillis: least }, options, path)
 }
 
 /**

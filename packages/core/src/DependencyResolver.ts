@@ -407,7 +407,7 @@ const planned = (chosen: Candidate): Plan => {
 
 const makeRun = (prepared: scheduler.Prepared, policy: PlanPolicy, settings: rules.Settings, workload: Workload): Run => {
   const s = new scheduler.Scheduler(prepared, policy, settings, true, true)
-  const at = (id: string) => prepared.index.get(rules.idKey(id))
+  const at = (id: string) => prepared.index.of(id)
   const ids = (list: ReadonlyArray<number>) => list.map((v) => workload[v]!.id)
   const run: Run = {
     policy,
@@ -491,17 +491,48 @@ export const criticalPath = (
   workload: Workload,
   weight?: (request: WorkloadRequest) => number,
   options?: BatchBuilder.Options & { readonly referenceHop?: (request: WorkloadRequest) => number }
-): Either.Either<number, VE.WorkloadError> => {
+): Either.Either<number, VE.WorkloadError> =>
+  Either.map(
+    criticalPaths(workload, [{ weight, referenceHop: options?.referenceHop }], options),
+    (paths) => paths[0]!
+  )
+
+/**
+ * One weighting of {@link criticalPaths}: `criticalPath`'s `weight` and `referenceHop`, each also
+ * given the request's position in the workload.
+ *
+ * @since 0.1.0
+ * @category planning
+ */
+export interface PathWeighting {
+  readonly weight?: ((request: WorkloadRequest, position: number) => number) | undefined
+  readonly referenceHop?: ((request: WorkloadRequest, position: number) => number) | undefined
+}
+
+/**
+ * {@link criticalPath} under several weightings at once, in their order: the workload is checked
+ * and its dependency graph built once for all of them.
+ *
+ * @since 0.1.0
+ * @category planning
+ */
+export const criticalPaths = (
+  workload: Workload,
+  weightings: ReadonlyArray<PathWeighting>,
+  options?: BatchBuilder.Options
+): Either.Either<Array<number>, VE.WorkloadError> => {
   const settings = settingsOf({ host: options?.host ?? "graph.microsoft.com", version: options?.version ?? "v1.0" })
   return Either.map(scheduler.prepare(workload, settings), (prepared) => {
     const n = prepared.workload.length
     const weights = new Float64Array(n)
-    for (let v = 0; v < n; v++) weights[v] = weight === undefined ? 1 : time(weight(workload[v]!))
-    const referenceHop = options?.referenceHop
-    if (referenceHop === undefined) return scheduler.longestPath(prepared, weights)
-    const hops = new Float64Array(n)
-    for (let v = 0; v < n; v++) if (prepared.hasReferences[v] === 1) hops[v] = time(referenceHop(workload[v]!))
-    return scheduler.longestPath(prepared, weights, hops)
+    let hops: Float64Array | undefined
+    return weightings.map(({ referenceHop, weight }) => {
+      for (let v = 0; v < n; v++) weights[v] = weight === undefined ? 1 : time(weight(workload[v]!, v))
+      if (referenceHop === undefined) return scheduler.longestPath(prepared, weights)
+      hops ??= new Float64Array(n)
+      for (let v = 0; v < n; v++) if (prepared.hasReferences[v] === 1) hops[v] = time(referenceHop(workload[v]!, v))
+      return scheduler.longestPath(prepared, weights, hops)
+    })
   })
 }
 

@@ -176,7 +176,30 @@ describe("DependencyResolver critical path", () => {
   it("rejects a workload the planner rejects", () => {
     const result = DR.criticalPath([req("a", { dependsOn: ["b"] })])
     expect(Either.isLeft(result) && result.left._tag).toBe("UnknownDependency")
+    const paths = DR.criticalPaths([req("a", { dependsOn: ["b"] })], [{}, {}])
+    expect(Either.isLeft(paths) && paths.left._tag).toBe("UnknownDependency")
   })
+
+  it.prop(
+    "criticalPaths gives, in order, what criticalPath gives for each weighting, with each request's position",
+    { spec: dagSpec(300), base: fc.integer({ min: 0, max: 50 }), hop: fc.integer({ min: 0, max: 80 }) },
+    ({ base, hop, spec }) => {
+      const workload: ReadonlyArray<WorkloadRequest> = dagWorkload(spec)
+      const position = new Map(workload.map((request, v) => [request, v]))
+      const weight = perItem(base, 17)
+      const referenceHop = (request: WorkloadRequest) => request.id.length % 2 === 0 ? hop : hop / 2
+      const paths = Either.getOrThrow(DR.criticalPaths(workload, [
+        { weight: (request, v) => (position.get(request) === v ? weight(request) : Number.NaN) },
+        {},
+        { weight, referenceHop: (request, v) => (position.get(request) === v ? referenceHop(request) : Number.NaN) }
+      ]))
+      expect(paths).toEqual([
+        Either.getOrThrow(DR.criticalPath(workload, weight)),
+        Either.getOrThrow(DR.criticalPath(workload)),
+        Either.getOrThrow(DR.criticalPath(workload, weight, { referenceHop }))
+      ])
+    }
+  )
 })
 
 const latencyArb = fc.record({

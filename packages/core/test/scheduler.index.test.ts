@@ -19,4 +19,18 @@ describe("IdIndex", () => {
     })
     for (const other of others) expect(index.get(rules.idKey(other))).toBe(byKey.get(rules.idKey(other)))
   })
+
+  it.prop(
+    "of(id) is get(idKey(id)) however often and in whatever order ids are asked (its cache never answers for another id)",
+    [ids, FastCheck.array(FastCheck.string({ maxLength: 8 }), { maxLength: 20 }), FastCheck.array(FastCheck.nat(), { maxLength: 400 })],
+    ([given, others, picks]) => {
+      const workload = given.map((id) => ({ id, method: "GET", url: "/me" }))
+      const index = new IdIndex(workload, new Map(given.map((id, v) => [rules.idKey(id), v])))
+      const asked = [...given, ...given.map((id) => id.toUpperCase()), ...others, ""]
+      for (const pick of picks) {
+        const id = asked[pick % asked.length]!
+        expect(index.of(id)).toBe(index.get(rules.idKey(id)))
+      }
+    }
+  )
 })

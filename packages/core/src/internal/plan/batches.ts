@@ -17,6 +17,8 @@ import type { BatchShape } from "../../BatchBuilder.js"
  * @internal
  */
 export const shapeOf = (p: Prepared, group: ReadonlyArray<number>): BatchShape => {
+  // most groups hold no request with a dependency at all: nothing to look up
+  if (p.deps.size === 0 || group.every((v) => p.deps.of(v).length === 0)) return "parallel"
   const inBatch = new Set(group)
   let internal = false
   // two requests form a chain; 'same' is for one dependency shared by two or more dependents
@@ -45,7 +47,11 @@ export const toBatch = (
 ): PlannedBatch => {
   const first = group[0]!
   const requests = group.map((v, i) => {
-    const item: { -readonly [K in keyof BatchRequestItem]: BatchRequestItem[K] } = { ...wire(v) }
+    const given = wire(v)
+    // a parallel batch writes nothing into its items: the wire request itself (made for this send,
+    // never the workload's own object), so that what was learnt of it (its affinity) still holds
+    if (shape === "parallel" && given.dependsOn === undefined) return given
+    const item: { -readonly [K in keyof BatchRequestItem]: BatchRequestItem[K] } = { ...given }
     delete item.dependsOn
     if (shape === "serial" && i > 0) item.dependsOn = [p.workload[group[i - 1]!]!.id]
     if (shape === "same" && i > 0) item.dependsOn = [p.workload[first]!.id]

@@ -73,6 +73,28 @@ export class IdIndex {
     }
   }
 
+  /** The ids last looked up by {@link of}, and their positions (-1: none), in a small direct-mapped cache. */
+  private readonly recentIds: Array<string | undefined> = new Array(RECENT).fill(undefined)
+  private readonly recentAt = new Int32Array(RECENT)
+
+  /**
+   * The position of the request with this id, in any case: {@link get} of its key, remembered for
+   * the ids asked lately. A run asks for the same few ids again and again (each request of a batch
+   * several times while it is sent and settled), and an id key is a new lowercased string to hash.
+   */
+  of(id: string): number | undefined {
+    const n = id.length
+    const slot = n === 0 ? 0 : (id.charCodeAt(n - 1) * 31 + (n > 1 ? id.charCodeAt(n - 2) * 7 : 0) + n) & (RECENT - 1)
+    if (this.recentIds[slot] === id) {
+      const at = this.recentAt[slot]!
+      return at < 0 ? undefined : at
+    }
+    const at = this.get(rules.idKey(id))
+    this.recentIds[slot] = id
+    this.recentAt[slot] = at ?? -1
+    return at
+  }
+
   get(key: string): number | undefined {
     let i = hashOf(key) & this.mask
     for (;;) {
@@ -83,6 +105,9 @@ export class IdIndex {
     }
   }
 }
+
+/** Slots of `IdIndex`'s cache of ids lately asked (a power of two). */
+const RECENT = 64
 
 /** FNV-1a over UTF-16 code units. */
 const hashOf = (key: string): number => {
@@ -135,27 +160,41 @@ export const prepare = (
     const hasReferences = new Uint8Array(n)
     const unknownIds: Array<string> = []
     const missing = new Set<string>()
+    // one map and one list of references for every request, emptied after each that used them
+    const edges = new Map<number, boolean>()
+    const refs: Array<reference.Reference> = []
+    const note = (id: string, w: WorkloadRequest) => {
+      if (unknownIds[unknownIds.length - 1] !== w.id) unknownIds.push(w.id)
+      missing.add(id)
+    }
     for (let i = 0; i < n; i++) {
       const w = workload[i]!
-      const edges = new Map<number, boolean>()
-      const note = (id: string) => {
-        if (unknownIds[unknownIds.length - 1] !== w.id) unknownIds.push(w.id)
-        missing.add(id)
+      const dependsOn = w.dependsOn
+      if (dependsOn !== undefined) {
+        for (const d of dependsOn) {
+          const j = index.get(rules.idKey(d))
+          if (j === undefined) note(d, w)
+          else if (!edges.has(j)) edges.set(j, false)
+        }
       }
-      for (const d of w.dependsOn ?? []) {
-        const j = index.get(rules.idKey(d))
-        if (j === undefined) note(d)
-        else if (!edges.has(j)) edges.set(j, false)
+      reference.collect(w, refs)
+      if (refs.length > 0) {
+        hasReferences[i] = 1
+        for (const r of refs) {
+          const j = index.get(rules.idKey(r.source))
+          if (j === undefined) note(r.source, w)
+          else edges.set(j, true)
+        }
+        refs.length = 0
       }
-      const refs = reference.referencesOf(w)
-      if (refs.length > 0) hasReferences[i] = 1
-      for (const r of refs) {
-        const j = index.get(rules.idKey(r.source))
-        if (j === undefined) note(r.source)
-        else edges.set(j, true)
+      if (edges.size === 0) {
+        deps.push(none)
+        flow.push(none)
+      } else {
+        deps.push([...edges.keys()])
+        flow.push([...edges.values()])
+        edges.clear()
       }
-      deps.push(edges.size === 0 ? none : [...edges.keys()])
-      flow.push(edges.size === 0 ? none : [...edges.values()])
     }
     if (unknownIds.length > 0) {
       return yield* Either.left(new VE.UnknownDependency({ ids: unknownIds, missing: [...missing] }))
@@ -168,14 +207,16 @@ export const prepare = (
     const children: Array<ReadonlyArray<number>> = new Array(n).fill(none)
     const childFlow: Array<ReadonlyArray<boolean>> = new Array(n).fill(none)
     for (let i = 0; i < n; i++) {
-      deps[i]!.forEach((d, k) => {
+      const list = deps[i]!
+      for (let k = 0; k < list.length; k++) {
+        const d = list[k]!
         if (children[d] === none) {
           children[d] = []
           childFlow[d] = []
         }
         ;(children[d] as Array<number>).push(i)
         ;(childFlow[d] as Array<boolean>).push(flow[i]![k]!)
-      })
+      }
     }
     const height = new Int32Array(n)
     for (let k = n - 1; k >= 0; k--) {
@@ -217,12 +258,13 @@ export const wireRequest = (
   prepared: Prepared,
   v: number,
   settings: rules.Settings
-): Either.Either<BatchRequestItem, VE.RequestError> =>
-  Either.map(rules.normaliseRequest(prepared.workload[v]!, settings), (item) => {
-    if (item.dependsOn === undefined) return item
-    const { dependsOn: _, ...wire } = item
-    return wire
-  })
+): Either.Either<BatchRequestItem, VE.RequestError> => {
+  // the normalised request as it is when it has no dependsOn (most have none): no second Either
+  const normalised = rules.normaliseRequest(prepared.workload[v]!, settings)
+  if (Either.isLeft(normalised) || normalised.right.dependsOn === undefined) return normalised
+  const { dependsOn: _, ...wire } = normalised.right
+  return Either.right(wire)
+}
 
 /**
  * The fewest rounds any plan can use: along every dependency path, consecutive requests share a
@@ -423,8 +465,8 @@ export class Scheduler extends RunState implements Taking, Packing, Settling {
    * called for them.
    */
   nextRound(limit = Infinity, spread?: Spread): RunRound {
-    const round = this.nextGroups(limit, spread)
-    const batches = round.groups.map((group, position) => this.toBatch(group, position))
+    const batches: Array<PlannedBatch> = []
+    const round = this.form(limit, spread, batches)
     return { index: round.index, batches, notSent: round.notSent }
   }
 
@@ -437,6 +479,18 @@ export class Scheduler extends RunState implements Taking, Packing, Settling {
     readonly groups: ReadonlyArray<Group>
     readonly notSent: ReadonlyArray<string>
   } {
+    return this.form(limit, spread, undefined)
+  }
+
+  /**
+   * Takes the round and packs it; each group is built once as a batch to fit it within Graph's
+   * size limit, and that batch is pushed to `batches` (when given) unless the group had to be split.
+   */
+  private form(limit: number, spread: Spread | undefined, batches: Array<PlannedBatch> | undefined): {
+    readonly index: number
+    readonly groups: ReadonlyArray<Group>
+    readonly notSent: ReadonlyArray<string>
+  } {
     const notSent: Array<string> = []
     const frontier = spread === undefined ? takeFrontier(this, notSent, limit) : takeSpread(this, notSent, limit, spread)
     if (frontier.length === 0) return { index: this.rounds, groups: [], notSent }
@@ -444,10 +498,14 @@ export class Scheduler extends RunState implements Taking, Packing, Settling {
     const members = this.policy === "waves" ? chunk(frontier) : pack(this, frontier, notSent, limit)
     const groups: Array<Group> = []
     for (const group of members) {
-      const planned = this.toBatch({ members: group, shape: shapeOf(this.prepared, group) }, 0)
-      for (const part of fitBytes(planned, group, (rest) => this.wait(rest))) {
+      const whole: Group = { members: group, shape: shapeOf(this.prepared, group) }
+      const planned = this.toBatch(whole, groups.length)
+      const parts = fitBytes(planned, group, (rest) => this.wait(rest))
+      for (const part of parts) {
         for (const v of part) this.state[v] = IN_FLIGHT
-        groups.push({ members: part, shape: shapeOf(this.prepared, part) })
+        const formed = part === group ? whole : { members: part, shape: shapeOf(this.prepared, part) }
+        if (batches !== undefined) batches.push(part === group ? planned : this.toBatch(formed, groups.length))
+        groups.push(formed)
       }
     }
     return { index: this.rounds, groups, notSent }

@@ -42,10 +42,19 @@ export const referencesOf = (request: {
   readonly body?: unknown
 }): Array<Reference> => {
   const out: Array<Reference> = []
-  scan(request.url, out)
-  if (request.headers !== undefined) for (const name in request.headers) scan(request.headers[name]!, out)
-  if (request.body !== undefined) scanValue(request.body, out, 0)
+  collect(request, out)
   return out
+}
+
+/** {@link referencesOf}, appended to `into`. @internal */
+export const collect = (request: {
+  readonly url: string
+  readonly headers?: Readonly<Record<string, string>>
+  readonly body?: unknown
+}, into: Array<Reference>): void => {
+  scan(request.url, into)
+  if (request.headers !== undefined) for (const name in request.headers) scan(request.headers[name]!, into)
+  if (request.body !== undefined) scanValue(request.body, into, 0)
 }
 
 const missing: unique symbol = Symbol("missing")

@@ -142,8 +142,9 @@ per request does not grow with the requests in flight${perRequestCpu === undefin
 the 1,000,000-request row takes that cost a million times, with garbage collection's threads on the
 second core. ${millionVerdict} Two rounds of cuts on 2026-12-03 brought it down from 3.1 minutes. The first (no
 request span under Effect's built-in tracer, shared arrays per request in the emulator, cheaper waits
-for room) took about 10% off the CPU per request. The second took about 43% off (131 against 213 µs
-per request at 1,000,000 requests, in the runs before and after it; 0.57× the CPU of the code before it at 100,000, run side by side):
+for room) took about 10% off the CPU per request. The second took about 40% off (0.57× the CPU of
+the code before it at 100,000 requests, run side by side; at 1,000,000 requests 131 µs of CPU per
+request in a run of \`bench:clock\` alone, 117.5 s of wall time, against 213 µs and 3.1 min before it):
 the emulator's seeded draws, admission and validation as plain calls instead of Effect steps, each
 URL parsed once; a planned batch not validated again when it is sent, one ledger entry per request
 in the client; admission and feedback without a regular expression per header or copies per answer;

@@ -106,10 +106,26 @@ export const headerNames = {
   rateLimitReset: "RateLimit-Reset"
 } as const
 
-// every header `fromResponse` reads, lower-cased
-const signalHeaders: ReadonlySet<string> = new Set(
-  [RetryAfter.headerName, ...Object.values(headerNames)].map((name) => name.toLowerCase())
-)
+// the headers `fromResponse` reads, by slot
+const RETRY_AFTER = 0
+const SCOPE = 1
+const INFORMATION = 2
+const LIMIT_PERCENTAGE = 3
+const RESOURCE_UNIT = 4
+const RATE_LIMIT_LIMIT = 5
+const RATE_LIMIT_REMAINING = 6
+const RATE_LIMIT_RESET = 7
+const slotNames: ReadonlyArray<string> = [
+  RetryAfter.headerName,
+  headerNames.scope,
+  headerNames.information,
+  headerNames.limitPercentage,
+  headerNames.resourceUnit,
+  headerNames.rateLimitLimit,
+  headerNames.rateLimitRemaining,
+  headerNames.rateLimitReset
+]
+const slotOf: ReadonlyMap<string, number> = new Map(slotNames.map((name, slot) => [name.toLowerCase(), slot]))
 
 /**
  * Whether a header record holds any header {@link fromResponse} reads (`Retry-After`, the
@@ -122,7 +138,7 @@ const signalHeaders: ReadonlySet<string> = new Set(
  */
 export const hasSignalHeaders = (headers: Readonly<Record<string, string>> | undefined): boolean => {
   if (headers === undefined) return false
-  for (const key in headers) if (signalHeaders.has(key.toLowerCase())) return true
+  for (const key in headers) if (slotOf.has(key.toLowerCase())) return true
   return false
 }
 
@@ -178,26 +194,6 @@ const number = (value: string | undefined): Option.Option<number> => {
   return n === undefined ? Option.none() : Option.some(n)
 }
 
-// the headers `fromResponse` reads, by slot
-const RETRY_AFTER = 0
-const SCOPE = 1
-const INFORMATION = 2
-const LIMIT_PERCENTAGE = 3
-const RESOURCE_UNIT = 4
-const RATE_LIMIT_LIMIT = 5
-const RATE_LIMIT_REMAINING = 6
-const RATE_LIMIT_RESET = 7
-const slotNames: ReadonlyArray<string> = [
-  RetryAfter.headerName,
-  headerNames.scope,
-  headerNames.information,
-  headerNames.limitPercentage,
-  headerNames.resourceUnit,
-  headerNames.rateLimitLimit,
-  headerNames.rateLimitRemaining,
-  headerNames.rateLimitReset
-]
-const slotOf: ReadonlyMap<string, number> = new Map(slotNames.map((name, slot) => [name.toLowerCase(), slot]))
 
 /**
  * The values of the headers `fromResponse` reads, by slot, in one pass over the record: a header

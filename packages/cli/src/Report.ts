@@ -280,10 +280,13 @@ export const make = (input: {
  * @category formatting
  */
 export const duration = (ms: number): string => {
-  if (ms < 1_000) return `${Math.round(ms)} ms`
-  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)} s`
-  const minutes = Math.floor(ms / 60_000)
-  const seconds = Math.round((ms % 60_000) / 1_000)
+  // each unit is chosen after rounding, so that 999.6 ms reads 1.0 s and 179.6 s reads 3 min, not
+  // "1000 ms" or "2 min 60 s"
+  if (Math.round(ms) < 1_000) return `${Math.round(ms)} ms`
+  if (Math.round(ms / 100) < 600) return `${(ms / 1_000).toFixed(1)} s`
+  const wholeSeconds = Math.round(ms / 1_000)
+  const minutes = Math.floor(wholeSeconds / 60)
+  const seconds = wholeSeconds % 60
   return seconds === 0 ? `${minutes} min` : `${minutes} min ${seconds} s`
 }
 

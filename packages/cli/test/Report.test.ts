@@ -176,3 +176,33 @@ describe("Report.timeRows", () => {
     assert.include(row![2], "outlook\\u001b[2J, x\\nsucceeded 999: 8 requests")
   })
 })
+
+describe("Report.duration", () => {
+  it("picks the unit after rounding, so no unit shows a value that belongs to the next", () => {
+    assert.strictEqual(Report.duration(850), "850 ms")
+    assert.strictEqual(Report.duration(999.6), "1.0 s")
+    assert.strictEqual(Report.duration(12_400), "12.4 s")
+    assert.strictEqual(Report.duration(59_960), "1 min")
+    assert.strictEqual(Report.duration(179_600), "3 min")
+    assert.strictEqual(Report.duration(603_400), "10 min 3 s")
+  })
+
+  it.prop("never shows 1000 ms, 60.0 s or 60 s within minutes, and reads back within rounding", [fc.double({ min: 0, max: 1e8, noNaN: true })], ([ms]) => {
+    const text = Report.duration(ms)
+    const msMatch = /^(\d+) ms$/.exec(text)
+    const sMatch = /^(\d+\.\d) s$/.exec(text)
+    const minMatch = /^(\d+) min(?: (\d+) s)?$/.exec(text)
+    if (msMatch !== null) {
+      assert.isBelow(Number(msMatch[1]), 1_000)
+      assert.isAtMost(Math.abs(Number(msMatch[1]) - ms), 0.5)
+    } else if (sMatch !== null) {
+      assert.isBelow(Number(sMatch[1]), 60)
+      assert.isAtMost(Math.abs(Number(sMatch[1]) * 1_000 - ms), 50.001)
+    } else {
+      assert.isNotNull(minMatch, text)
+      const seconds = Number(minMatch![2] ?? 0)
+      assert.isBelow(seconds, 60)
+      assert.isAtMost(Math.abs((Number(minMatch![1]) * 60 + seconds) * 1_000 - ms), 500.001)
+    }
+  })
+})

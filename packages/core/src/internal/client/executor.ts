@@ -223,6 +223,8 @@ interface Ctx {
   readonly deadlineAt: number
   readonly sending: inFlight.Gate
   readonly batchUrl: string
+  /** The round trips' timeouts, watched while the loop runs. */
+  readonly timeouts: exchange.Timeouts
   /** The batch rules' settings (the builder's host and version), for the headers added at sending. */
   readonly rules: rules.Settings
   /** Offered whenever a batch ends or requests go back to the resolver: the loop looks again. */
@@ -518,7 +520,7 @@ const send = (ctx: Ctx, batch: PlannedBatch, grew: boolean) =>
     state.stats.batches++
     yield* Metric.increment(telemetry.batchesTotal)
     const sentAt = yield* Clock.currentTimeMillis
-    const result = yield* exchange.exchange(deps.http, batch, request, deps.settings.timeoutMillis)
+    const result = yield* exchange.exchange(deps.http, batch, request, ctx.timeouts)
     // still holding its slot: the in-flight limit learns from the round trip
     const answeredAt = yield* Clock.currentTimeMillis
     yield* ctx.sending.answered(
@@ -969,6 +971,7 @@ const loop = (ctx: Ctx) =>
     const fibers = yield* FiberSet.make()
     const pagers = yield* FiberSet.make<void, never>()
     state.pagers = pagers
+    yield* Effect.forkScoped(ctx.timeouts.watch)
     if (control !== undefined) {
       yield* Effect.forkScoped(Effect.zipRight(
         control.stop,
@@ -1072,6 +1075,7 @@ export const runWorkload = (
       // send slots go to batches in the order they were admitted (see `fairGate`)
       sending: parent?.sending ?? (yield* inFlight.make(settings.inFlight, { paced: deps.admission.paced === true })),
       batchUrl: `${settings.baseUrl.replace(/\/+$/, "")}/${settings.version}/$batch`,
+      timeouts: new exchange.Timeouts(settings.timeoutMillis),
       rules: settingsOf(deps.builder.options),
       wake: yield* Queue.sliding<void>(1)
     }

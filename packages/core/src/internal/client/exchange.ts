@@ -21,8 +21,8 @@ export type BatchResult =
   | {
     readonly _tag: "Envelope"
     readonly responses: ReadonlyArray<BatchResponseItem>
-    /** The responses by lower-cased id. */
-    readonly byKey: ReadonlyMap<string, BatchResponseItem>
+    /** The answer of each of the batch's requests, in the batch's order (undefined: none). */
+    readonly answers: ReadonlyArray<BatchResponseItem | undefined>
     readonly missing: ReadonlyArray<string>
     /** Some items were answered twice, differently (they are in `missing`). */
     readonly contradicted: boolean
@@ -251,6 +251,11 @@ const decodeAnswer = (batch: PlannedBatch, status: number, headers: Headers, tex
   // an item answered twice, differently, is as unanswered as a missing one
   const { byKey, contradicted, responses } = wire.distinctResponses(envelope.right.responses)
   const missing: Array<string> = []
-  for (const { id } of batch.requests) if (!byKey.has(id.toLowerCase())) missing.push(id)
-  return { _tag: "Envelope", responses, byKey, missing, contradicted: contradicted.length > 0 }
+  const answers: Array<BatchResponseItem | undefined> = []
+  for (const { id } of batch.requests) {
+    const answer = byKey.get(id.toLowerCase())
+    if (answer === undefined) missing.push(id)
+    answers.push(answer)
+  }
+  return { _tag: "Envelope", responses, answers, missing, contradicted: contradicted.length > 0 }
 }

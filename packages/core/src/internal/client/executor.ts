@@ -229,6 +229,8 @@ interface Ctx {
   readonly rules: rules.Settings
   /** Offered whenever a batch ends or requests go back to the resolver: the loop looks again. */
   readonly wake: Queue.Queue<void>
+  /** The run's clock, read directly where the executor only needs the time (no Effect step). */
+  readonly clock: Clock.Clock
 }
 
 /** The client's rule for resending a request after a send that may have run (see `retry.resendable`). */
@@ -519,10 +521,10 @@ const send = (ctx: Ctx, batch: PlannedBatch, grew: boolean) =>
     state.inFlight.add(batch.id)
     state.stats.batches++
     yield* Metric.increment(telemetry.batchesTotal)
-    const sentAt = yield* Clock.currentTimeMillis
+    const sentAt = ctx.clock.unsafeCurrentTimeMillis()
     const result = yield* exchange.exchange(deps.http, batch, request, ctx.timeouts)
     // still holding its slot: the in-flight limit learns from the round trip
-    const answeredAt = yield* Clock.currentTimeMillis
+    const answeredAt = ctx.clock.unsafeCurrentTimeMillis()
     yield* ctx.sending.answered(
       inFlight.kindOf(batch.shape, batch.requests.length, batch.requests[0]?.url),
       answeredAt - sentAt,
@@ -549,11 +551,12 @@ const answerHas = (result: exchange.BatchResult, is: (status: number) => boolean
 const admit = (ctx: Ctx, batch: PlannedBatch) =>
   Effect.gen(function*() {
     const { deadlineAt, deps, run, state } = ctx
-    const now = yield* Clock.currentTimeMillis
+    const { clock } = ctx
+    const now = clock.unsafeCurrentTimeMillis()
     const wait = state.ledger.waitMillis(batch.requests.map((r) => r.id), now)
     if (wait > 0) yield* Effect.sleep(Duration.millis(Math.min(wait, deadlineAt - now)))
     // past the deadline nothing more is sent
-    if ((yield* Clock.currentTimeMillis) >= deadlineAt) return yield* Effect.as(expire(ctx, batch.requests), undefined)
+    if (clock.unsafeCurrentTimeMillis() >= deadlineAt) return yield* Effect.as(expire(ctx, batch.requests), undefined)
     const ticket = yield* deps.admission.admit({
       batchId: batch.id,
       shape: batch.shape,
@@ -563,14 +566,14 @@ const admit = (ctx: Ctx, batch: PlannedBatch) =>
     for (const { error, index } of [...ticket.rejected].reverse()) {
       yield* fail(ctx, batch.requests[index]!.id, 0, error)
     }
-    const admitStart = yield* Clock.currentTimeMillis
+    const admitStart = clock.unsafeCurrentTimeMillis()
     // admission is waited for until the deadline at most (interrupted, it gives back what it took)
     const acquired = Number.isFinite(deadlineAt)
       ? yield* Effect.timeoutOption(ticket.acquire, Duration.millis(Math.max(0, deadlineAt - admitStart)))
       : Option.some(yield* ticket.acquire)
     if (Option.isNone(acquired)) return yield* Effect.as(expire(ctx, batch.requests), undefined)
     const permission = acquired.value
-    const admitted = yield* Clock.currentTimeMillis
+    const admitted = clock.unsafeCurrentTimeMillis()
     // deferred items go back at once, to be packed into another batch
     for (const index of permission.deferred) run.requeue(batch.requests[index]!.id)
     if (permission.deferred.length > 0) yield* ctx.wake.offer(undefined)
@@ -602,6 +605,11 @@ const recordDepth = (ctx: Ctx, items: ReadonlyArray<BatchRequestItem>) => {
   return depth
 }
 
+const isEmpty = (record: object): boolean => {
+  for (const _ in record) return false
+  return true
+}
+
 /** Sends the admitted part of a batch once it holds a send slot; gives the permission back after. */
 const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitted: number) =>
   Effect.gen(function*() {
@@ -611,7 +619,7 @@ const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitte
       ...batch,
       requests: permission.send.map(({ headers, index }) => {
         const item = batch.requests[index]!
-        if (Object.keys(headers).length === 0) return item
+        if (isEmpty(headers)) return item
         grew = true
         const added = rules.addHeaders(item, headers, ctx.rules)
         if (Either.isLeft(added)) throw added.left
@@ -740,8 +748,9 @@ const settleAnswers = (
     const answers: Array<Answer> = []
     const succeeded: Array<Success> = []
     const failed: Array<[BatchRequestItem, BatchResponseItem]> = []
-    for (const [i, item] of sent.requests.entries()) {
-      const response = result.byKey.get(item.id.toLowerCase())
+    for (let i = 0; i < sent.requests.length; i++) {
+      const item = sent.requests[i]!
+      const response = result.answers[i]
       if (response === undefined) missing.push(item)
       else if (response.status === 424) {
         // Graph did not run it: this send does not count as an attempt, whatever happens next
@@ -1077,7 +1086,8 @@ export const runWorkload = (
       batchUrl: `${settings.baseUrl.replace(/\/+$/, "")}/${settings.version}/$batch`,
       timeouts: new exchange.Timeouts(settings.timeoutMillis),
       rules: settingsOf(deps.builder.options),
-      wake: yield* Queue.sliding<void>(1)
+      wake: yield* Queue.sliding<void>(1),
+      clock: yield* Effect.clock
     }
     const earlier = resume === undefined ? 0 : yield* resumeFrom(ctx, resume)
     yield* loop(ctx)

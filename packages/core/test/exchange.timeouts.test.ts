@@ -14,7 +14,7 @@ interface Call {
 /** Runs the calls within one `Timeouts`, watched as the executor watches them; what each came to, and when. */
 const runCalls = (calls: ReadonlyArray<Call>) =>
   Effect.scoped(Effect.gen(function*() {
-    const timeouts = new Timeouts(timeoutMillis)
+    const timeouts = new Timeouts(timeoutMillis, yield* Effect.clock)
     yield* Effect.forkScoped(timeouts.watch)
     const world = (yield* VirtualClock.current)!
     const interrupted = new Set<number>()

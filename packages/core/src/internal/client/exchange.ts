@@ -64,7 +64,8 @@ export class Timeouts {
   /** Resumes the watcher sleeping, when it sleeps: no call waits any more. */
   private emptied: (() => void) | undefined
 
-  constructor(readonly millis: number) {}
+  /** `clock`: the run's, read directly for the time a call starts and the watcher wakes. */
+  constructor(readonly millis: number, private readonly clock: Clock.Clock) {}
 
   /** Watches the deadlines while the run lasts (fork it into the run's scope). */
   readonly watch: Effect.Effect<never> = Effect.suspend(() => this.step(this.watch))
@@ -73,7 +74,8 @@ export class Timeouts {
     this.dropSettled()
     const first = this.queue[this.head]
     if (first === undefined) return Effect.zipRight(this.signal("arrived"), next)
-    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    return Effect.suspend(() => {
+      const now = this.clock.unsafeCurrentTimeMillis()
       if (first.deadline > now) {
         return Effect.zipRight(Effect.raceFirst(Effect.sleep(Duration.millis(first.deadline - now)), this.signal("emptied")), next)
       }
@@ -126,29 +128,28 @@ export class Timeouts {
     if (!(this.millis > 0 && this.millis < Infinity)) {
       return Effect.timeoutTo(self, { duration: Duration.millis(this.millis), onSuccess: Option.some, onTimeout: Option.none })
     }
-    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.flatMap(Effect.fork(self), (fiber) =>
-        Effect.async<Option.Option<A>>((resume) => {
-          const pending: Pending = {
-            deadline: now + this.millis,
-            settled: false,
-            onTimeout: () => resume(Effect.as(Fiber.interrupt(fiber), Option.none()))
-          }
-          fiber.addObserver((exit) => {
-            if (pending.settled) return
-            pending.settled = true
-            this.dropSettled()
-            resume(
-              Exit.isSuccess(exit) ? Effect.as(fiber.inheritAll, Option.some(exit.value)) : Effect.failCause(exit.cause)
-            )
-          })
+    return Effect.flatMap(Effect.fork(self), (fiber) =>
+      Effect.async<Option.Option<A>>((resume) => {
+        const pending: Pending = {
+          deadline: this.clock.unsafeCurrentTimeMillis() + this.millis,
+          settled: false,
+          onTimeout: () => resume(Effect.as(Fiber.interrupt(fiber), Option.none()))
+        }
+        fiber.addObserver((exit) => {
           if (pending.settled) return
-          this.add(pending)
-          return Effect.sync(() => {
-            pending.settled = true
-            this.dropSettled()
-          })
-        })))
+          pending.settled = true
+          this.dropSettled()
+          resume(
+            Exit.isSuccess(exit) ? Effect.as(fiber.inheritAll, Option.some(exit.value)) : Effect.failCause(exit.cause)
+          )
+        })
+        if (pending.settled) return
+        this.add(pending)
+        return Effect.sync(() => {
+          pending.settled = true
+          this.dropSettled()
+        })
+      }))
   }
 }
 

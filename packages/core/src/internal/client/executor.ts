@@ -1066,6 +1066,7 @@ export const runWorkload = (
     const { settings } = deps
     const started = yield* Clock.currentTimeMillis
     const deadlineAt = parent?.deadlineAt ?? started + settings.deadlineMillis
+    const clock = yield* Effect.clock
     const run = yield* deps.resolver.start(workload, { concurrency: settings.concurrency, ...settings.planning })
     const state = new RunState(
       new retry.Ledger(settings.retry, deadlineAt),
@@ -1084,10 +1085,10 @@ export const runWorkload = (
       // send slots go to batches in the order they were admitted (see `fairGate`)
       sending: parent?.sending ?? (yield* inFlight.make(settings.inFlight, { paced: deps.admission.paced === true })),
       batchUrl: `${settings.baseUrl.replace(/\/+$/, "")}/${settings.version}/$batch`,
-      timeouts: new exchange.Timeouts(settings.timeoutMillis),
+      timeouts: new exchange.Timeouts(settings.timeoutMillis, clock),
       rules: settingsOf(deps.builder.options),
       wake: yield* Queue.sliding<void>(1),
-      clock: yield* Effect.clock
+      clock
     }
     const earlier = resume === undefined ? 0 : yield* resumeFrom(ctx, resume)
     yield* loop(ctx)

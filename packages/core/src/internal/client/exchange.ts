@@ -51,7 +51,9 @@ interface Pending {
 /**
  * The timeouts of a run's round trips, watched by one fiber (`watch`) instead of a sleeping fiber
  * per call. Every call of a run has the same timeout and starts no earlier than the one before,
- * so their deadlines come in order: a queue, whose head is the next deadline. Calls answered
+ * so their deadlines come in order: a queue, whose head is the next deadline (a wall clock set
+ * back can put a deadline behind a later one: that call's timeout then comes late by as much as
+ * the clock went back). Calls answered
  * leave the queue from its head. The watcher sleeps until the head's deadline and ends the calls
  * still waiting then; it stops sleeping when no call waits any more (a sleep no call needs would
  * move a virtual clock on), and waits for the next call.

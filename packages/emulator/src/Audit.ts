@@ -102,20 +102,31 @@ export const bucketId = (demand: Bucket.Demand): string => bucketIdOf(demand)
  * @category audit
  */
 export const limitViolations = (entries: ReadonlyArray<AuditEntry>): number => {
-  const admitted = entries.filter((e) => e.admitted).sort((a, b) => a.startedAt - b.startedAt || a.seq - b.seq)
+  const admitted = inAdmissionOrder(entries)
   // per bucket, its uses in admission order as parallel arrays (a million entries make millions of
   // uses: no object per use)
-  const byBucket = new Map<string, { limit: Bucket.Limit; entries: Array<AuditEntry>; costs: Array<number> }>()
+  const byBucket = new Map<string, Uses>()
+  // the buckets of a demands array, found once per array: the engine's entries share their arrays
+  const bucketsOf = new Map<ReadonlyArray<Bucket.Demand>, ReadonlyArray<Uses>>()
   for (const entry of admitted) {
-    for (const demand of entry.demands) {
-      const id = bucketId(demand)
-      let bucket = byBucket.get(id)
-      if (bucket === undefined) {
-        bucket = { limit: demand.limit, entries: [], costs: [] }
-        byBucket.set(id, bucket)
-      }
+    const demands = entry.demands
+    let buckets = bucketsOf.get(demands)
+    if (buckets === undefined) {
+      buckets = demands.map((demand) => {
+        const id = bucketId(demand)
+        let bucket = byBucket.get(id)
+        if (bucket === undefined) {
+          bucket = { limit: demand.limit, entries: [], costs: [] }
+          byBucket.set(id, bucket)
+        }
+        return bucket
+      })
+      bucketsOf.set(demands, buckets)
+    }
+    for (let i = 0; i < buckets.length; i++) {
+      const bucket = buckets[i]!
       bucket.entries.push(entry)
-      bucket.costs.push(demand.cost)
+      bucket.costs.push(demands[i]!.cost)
     }
   }
   const violating = new Set<number>()
@@ -174,6 +185,58 @@ export const limitViolations = (entries: ReadonlyArray<AuditEntry>): number => {
   return violating.size
 }
 
+/** One bucket's uses, in admission order, as parallel arrays. */
+interface Uses {
+  readonly limit: Bucket.Limit
+  readonly entries: Array<AuditEntry>
+  readonly costs: Array<number>
+}
+
+/**
+ * The admitted entries by the time they were admitted, then by sequence number. The engine numbers
+ * requests as it admits them, so in its log the sequence numbers are distinct whole numbers whose
+ * order is already that order: each entry is placed at its number, and a sort is needed only when
+ * the entries say otherwise (two with one number, or a later number admitted earlier).
+ */
+const inAdmissionOrder = (entries: ReadonlyArray<AuditEntry>): Array<AuditEntry> => {
+  const admitted: Array<AuditEntry> = []
+  let least = Number.POSITIVE_INFINITY
+  let most = Number.NEGATIVE_INFINITY
+  for (const entry of entries) {
+    if (!entry.admitted) continue
+    admitted.push(entry)
+    if (entry.seq < least) least = entry.seq
+    if (entry.seq > most) most = entry.seq
+  }
+  if (admitted.length > 1 && Number.isSafeInteger(least) && Number.isSafeInteger(most) && most - least < 2 * admitted.length) {
+    const slots = new Array<AuditEntry | undefined>(most - least + 1).fill(undefined)
+    let placed = true
+    for (const entry of admitted) {
+      const slot = entry.seq - least
+      if (!Number.isInteger(slot) || slots[slot] !== undefined) {
+        placed = false
+        break
+      }
+      slots[slot] = entry
+    }
+    if (placed) {
+      const bySeq: Array<AuditEntry> = []
+      let last = Number.NEGATIVE_INFINITY
+      for (const entry of slots) {
+        if (entry === undefined) continue
+        if (entry.startedAt < last || Number.isNaN(entry.startedAt)) {
+          placed = false
+          break
+        }
+        last = entry.startedAt
+        bySeq.push(entry)
+      }
+      if (placed) return bySeq
+    }
+  }
+  return admitted.sort((a, b) => a.startedAt - b.startedAt || a.seq - b.seq)
+}
+
 /**
  * The number of executions beyond the first of the same logical request (same client request id).
  *
@@ -181,14 +244,15 @@ export const limitViolations = (entries: ReadonlyArray<AuditEntry>): number => {
  * @category audit
  */
 export const duplicateExecutions = (entries: ReadonlyArray<AuditEntry>): number => {
+  // the executions less the distinct requests among them: one set operation per entry
   const seen = new Set<string>()
-  let duplicates = 0
+  let executions = 0
   for (const entry of entries) {
     if (!entry.executed) continue
-    if (seen.has(entry.clientRequestId)) duplicates++
-    else seen.add(entry.clientRequestId)
+    executions++
+    seen.add(entry.clientRequestId)
   }
-  return duplicates
+  return executions - seen.size
 }
 
 /**
@@ -256,6 +320,12 @@ export const throttledByBucket = (entries: ReadonlyArray<AuditEntry>): ReadonlyM
   return counts
 }
 
+const count = (entries: ReadonlyArray<AuditEntry>, holds: (entry: AuditEntry) => boolean): number => {
+  let n = 0
+  for (const entry of entries) if (holds(entry)) n++
+  return n
+}
+
 /**
  * All three numbers, plus how many requests were answered, how many were throttled and how many
  * retries came before their Retry-After.
@@ -268,6 +338,6 @@ export const report = (entries: ReadonlyArray<AuditEntry>): Report => ({
   duplicateExecutions: duplicateExecutions(entries),
   orderViolations: orderViolations(entries),
   requests: entries.length,
-  throttled: entries.filter((e) => e.status === 429).length,
+  throttled: count(entries, (e) => e.status === 429),
   earlyRetries: earlyRetries(entries)
 })

@@ -55,6 +55,35 @@ describe("limitViolations", () => {
     assert.strictEqual(Audit.limitViolations([span(0, 10), span(10, 20), span(20, 30)]), 0)
   })
 
+  // uses of one bucket: start and duration in ms, and whether the engine admitted it (numbers in admission order)
+  const uses = FastCheck.array(
+    FastCheck.record({ startedAt: FastCheck.integer({ min: 0, max: 3_000 }), runs: FastCheck.integer({ min: 0, max: 500 }), admitted: FastCheck.boolean() }),
+    { maxLength: 40 }
+  )
+  const limits = FastCheck.constantFrom<ReadonlyArray<Bucket.Limit>>(
+    [new Bucket.WindowLimit({ limit: 3, windowMillis: 1_000 })],
+    [new Bucket.TokenBucketLimit({ capacity: 3, refillPerSecond: 2 })],
+    [new Bucket.ConcurrencyLimit({ permits: 2 })]
+  )
+  // numbered here, not by `entry`'s counter (other tests rely on its numbers)
+  const template = entry({})
+  const entriesOf = (drawn: ReadonlyArray<{ startedAt: number; runs: number; admitted: boolean }>, limit: Bucket.Limit, seqOf: (i: number) => number) =>
+    drawn.map((u, i): Audit.AuditEntry => ({ ...template, demands: [demand(limit)], seq: seqOf(i), startedAt: u.startedAt, finishedAt: u.startedAt + u.runs, admitted: u.admitted }))
+
+  it.prop("counts by the order of admission (start, then number), whatever order the entries come in", [uses, limits, FastCheck.integer()], ([drawn, [limit], salt]) => {
+    const entries = entriesOf(drawn, limit!, (i) => i + 1)
+    const shuffled = entries.map((e, i) => ({ e, key: Math.imul(i + 1, salt | 1) >>> 0 })).sort((a, b) => a.key - b.key).map((x) => x.e)
+    assert.strictEqual(Audit.limitViolations(shuffled), Audit.limitViolations(entries))
+  })
+
+  it.prop("counts the same whether the numbers are dense (as the engine gives them) or sparse", [uses, limits, FastCheck.boolean()], ([drawn, [limit], inOrder]) => {
+    // in order: starts that never decrease with the number, as in the engine's log; otherwise any starts
+    const ordered = inOrder ? [...drawn].sort((a, b) => a.startedAt - b.startedAt) : drawn
+    const dense = entriesOf(ordered, limit!, (i) => 100 + i)
+    const sparse = entriesOf(ordered, limit!, (i) => 100 + 7 * i)
+    assert.strictEqual(Audit.limitViolations(dense.slice().reverse()), Audit.limitViolations(sparse))
+  })
+
   it("ignores requests that were not admitted", () => {
     const d = demand(new Bucket.WindowLimit({ limit: 1, windowMillis: 1_000 }))
     assert.strictEqual(Audit.limitViolations([entry({ demands: [d] }), entry({ demands: [d], admitted: false, executed: false, status: 429 })]), 0)

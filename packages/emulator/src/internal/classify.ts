@@ -60,28 +60,35 @@ export const fromCatalog = (
     ).demands
   // The catalogue's classify is pure: a request without a body is classified by its method, URL and
   // caller alone, so the same read (a million GETs of one user, say) is classified once. The
-  // engine copies the demands it is given, so the shared array is never changed.
-  // by caller, then by method and URL (a short key to hash per item), at most answerCacheSize in all
-  const answers = new Map<string, Map<string, ReadonlyArray<Bucket.Demand>>>()
+  // engine never changes the demands it is given (items of one request share the array).
+  // by caller, then by method, then by URL, at most answerCacheSize in all: the engine hands every
+  // item of one URL the same string (and the same method string), whose hash is kept once made, so
+  // a lookup hashes nothing new where a joined key would be built and hashed for every item
+  const answers = new Map<string, Map<string, Map<string, ReadonlyArray<Bucket.Demand>>>>()
   let answered = 0
   return (request, context) => {
     const key = keyOf(context)
     if (request.body !== undefined || request.bodyBytes !== undefined) return classify(request, contextOf(context, key))
-    const requestKey = `${request.method}\u0001${request.url}`
-    let known = answers.get(key)
-    let demands = known?.get(requestKey)
+    let byMethod = answers.get(key)
+    let known = byMethod?.get(request.method)
+    let demands = known?.get(request.url)
     if (demands === undefined) {
       demands = classify(request, contextOf(context, key))
       if (answered >= answerCacheSize) {
         answers.clear()
         answered = 0
+        byMethod = undefined
         known = undefined
+      }
+      if (byMethod === undefined) {
+        byMethod = new Map()
+        answers.set(key, byMethod)
       }
       if (known === undefined) {
         known = new Map()
-        answers.set(key, known)
+        byMethod.set(request.method, known)
       }
-      known.set(requestKey, demands)
+      known.set(request.url, demands)
       answered++
     }
     return demands

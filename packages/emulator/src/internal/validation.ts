@@ -119,9 +119,10 @@ export const validate = (text: string): Either.Either<ValidBatch, Rejection> => 
     }
   }
   const dependency: Array<number | undefined> = []
+  let dependent = false
   for (let i = 0; i < requests.length; i++) {
     const item = requests[i]!
-    const on = item.dependsOn ?? []
+    const on = item.dependsOn ?? noDependencies
     if (on.length === 0) {
       dependency.push(undefined)
       continue
@@ -134,7 +135,10 @@ export const validate = (text: string): Either.Either<ValidBatch, Rejection> => 
       return reject("UnknownDependency", `Request '${item.id}' depends on '${on[0]}', which is not in the batch.`)
     }
     dependency.push(target)
+    dependent = true
   }
+  // nothing depends on anything (the common parallel batch): array order, with no order to search for
+  if (!dependent) return withBodies(requests, "parallel", dependency, requests.map((_, i) => i))
   const order = executionOrder(dependency)
   if (order.length < requests.length) {
     const stuck = requests.find((_, i) => !order.includes(i))!
@@ -144,6 +148,18 @@ export const validate = (text: string): Either.Either<ValidBatch, Rejection> => 
   if (shape === undefined) {
     return reject("MixedShape", "Batch should be either fully sequential or fully parallel.")
   }
+  return withBodies(requests, shape, dependency, order)
+}
+
+const noDependencies: ReadonlyArray<string> = []
+
+/** The valid batch, with the bodies of a non-JSON Content-Type decoded from base64 (or refused). */
+const withBodies = (
+  requests: ReadonlyArray<BatchRequest.BatchRequestItemJson>,
+  shape: Shape,
+  dependency: ReadonlyArray<number | undefined>,
+  order: ReadonlyArray<number>
+): Either.Either<ValidBatch, Rejection> => {
   // Only bodies with a non-JSON Content-Type change when decoded (base64 to bytes); skip the pass otherwise.
   const binary = requests.some((item) => {
     const contentType = item.body === undefined ? undefined : BatchRequest.header(item.headers, "content-type")

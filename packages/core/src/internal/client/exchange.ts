@@ -5,7 +5,7 @@
  * @internal
  */
 import { HttpBody, type HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
-import { Duration, Effect, Either, Option } from "effect"
+import { Clock, Duration, Effect, Either, Exit, Fiber, Option } from "effect"
 import type { Headers } from "@effect-msgraph/spec/BatchRequest"
 import type { BatchResponseEnvelope, BatchResponseItem } from "@effect-msgraph/spec/BatchResponse"
 import type { PlannedBatch } from "../../DependencyResolver.js"
@@ -21,8 +21,8 @@ export type BatchResult =
   | {
     readonly _tag: "Envelope"
     readonly responses: ReadonlyArray<BatchResponseItem>
-    /** The responses by lower-cased id. */
-    readonly byKey: ReadonlyMap<string, BatchResponseItem>
+    /** The answer of each of the batch's requests, in the batch's order (undefined: none). */
+    readonly answers: ReadonlyArray<BatchResponseItem | undefined>
     readonly missing: ReadonlyArray<string>
     /** Some items were answered twice, differently (they are in `missing`). */
     readonly contradicted: boolean
@@ -40,6 +40,121 @@ export const request = (url: string, token: string, json: unknown): HttpClientRe
     body: HttpBody.unsafeJson(json)
   })
 
+/** A round trip waiting for its answer: when its time is up, and what ends it then. */
+interface Pending {
+  readonly deadline: number
+  /** Called once: by the answer (`true`) or by the timeout (`false`); later calls do nothing. */
+  settled: boolean
+  readonly onTimeout: () => void
+}
+
+/**
+ * The timeouts of a run's round trips, watched by one fiber (`watch`) instead of a sleeping fiber
+ * per call. Every call of a run has the same timeout and starts no earlier than the one before,
+ * so their deadlines come in order: a queue, whose head is the next deadline (a wall clock set
+ * back can put a deadline behind a later one: that call's timeout then comes late by as much as
+ * the clock went back). Calls answered
+ * leave the queue from its head. The watcher sleeps until the head's deadline and ends the calls
+ * still waiting then; it stops sleeping when no call waits any more (a sleep no call needs would
+ * move a virtual clock on), and waits for the next call.
+ */
+export class Timeouts {
+  private queue: Array<Pending> = []
+  private head = 0
+  /** Resumes the watcher waiting for a call, when it waits for one. */
+  private arrived: (() => void) | undefined
+  /** Resumes the watcher sleeping, when it sleeps: no call waits any more. */
+  private emptied: (() => void) | undefined
+
+  /** `clock`: the run's, read directly for the time a call starts and the watcher wakes. */
+  constructor(readonly millis: number, private readonly clock: Clock.Clock) {}
+
+  /** Watches the deadlines while the run lasts (fork it into the run's scope). */
+  readonly watch: Effect.Effect<never> = Effect.suspend(() => this.step(this.watch))
+
+  private step(next: Effect.Effect<never>): Effect.Effect<never> {
+    this.dropSettled()
+    const first = this.queue[this.head]
+    if (first === undefined) return Effect.zipRight(this.signal("arrived"), next)
+    return Effect.suspend(() => {
+      const now = this.clock.unsafeCurrentTimeMillis()
+      if (first.deadline > now) {
+        return Effect.zipRight(Effect.raceFirst(Effect.sleep(Duration.millis(first.deadline - now)), this.signal("emptied")), next)
+      }
+      for (let pending = this.queue[this.head]; pending !== undefined && pending.deadline <= now; pending = this.queue[this.head]) {
+        this.head++
+        if (pending.settled) continue
+        pending.settled = true
+        pending.onTimeout()
+      }
+      return next
+    })
+  }
+
+  /** Waits until `arrived` or `emptied` is called. */
+  private signal(name: "arrived" | "emptied"): Effect.Effect<void> {
+    return Effect.async<void>((resume) => {
+      this[name] = () => {
+        this[name] = undefined
+        resume(Effect.void)
+      }
+      return Effect.sync(() => {
+        this[name] = undefined
+      })
+    })
+  }
+
+  private add(pending: Pending): void {
+    this.queue.push(pending)
+    this.arrived?.()
+  }
+
+  private dropSettled(): void {
+    while (this.head < this.queue.length && this.queue[this.head]!.settled) this.head++
+    if (this.head === this.queue.length) {
+      this.queue.length = 0
+      this.head = 0
+      this.emptied?.()
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head)
+      this.head = 0
+    }
+  }
+
+  /**
+   * `self` within the timeout: its result, or none once the timeout passed (`self`, in a fiber of
+   * its own, is then interrupted and waited for), as `Effect.timeoutTo` with `Option.some` and
+   * `Option.none`.
+   */
+  within<A>(self: Effect.Effect<A>): Effect.Effect<Option.Option<A>> {
+    if (!(this.millis > 0 && this.millis < Infinity)) {
+      return Effect.timeoutTo(self, { duration: Duration.millis(this.millis), onSuccess: Option.some, onTimeout: Option.none })
+    }
+    return Effect.flatMap(Effect.fork(self), (fiber) =>
+      Effect.async<Option.Option<A>>((resume) => {
+        const pending: Pending = {
+          deadline: this.clock.unsafeCurrentTimeMillis() + this.millis,
+          settled: false,
+          onTimeout: () => resume(Effect.as(Fiber.interrupt(fiber), Option.none()))
+        }
+        fiber.addObserver((exit) => {
+          if (pending.settled) return
+          pending.settled = true
+          this.dropSettled()
+          resume(
+            Exit.isSuccess(exit) ? Effect.as(fiber.inheritAll, Option.some(exit.value)) : Effect.failCause(exit.cause)
+          )
+        })
+        if (pending.settled) return
+        this.add(pending)
+        return Effect.sync(() => {
+          pending.settled = true
+          this.dropSettled()
+        })
+      }))
+  }
+}
+
 /**
  * Sends the request and reads its answer; one timeout covers the whole round trip, headers and
  * body (interrupting the exchange aborts it).
@@ -48,17 +163,15 @@ export const exchange = (
   http: HttpClient.HttpClient,
   batch: PlannedBatch,
   request: HttpClientRequest.HttpClientRequest,
-  timeoutMillis: number
+  timeouts: Timeouts
 ): Effect.Effect<BatchResult> =>
   Effect.flatMap(
-    http.execute(request).pipe(
-      Effect.flatMap((response) =>
-        Effect.map(Effect.either(response.text), (text) => ({ status: response.status, headers: response.headers, text }))
-      ),
-      Effect.either,
-      Effect.timeoutTo({ duration: Duration.millis(timeoutMillis), onSuccess: Option.some, onTimeout: Option.none })
-    ),
+    timeouts.within(Effect.either(
+      Effect.flatMap(http.execute(request), (response) =>
+        Effect.map(Effect.either(response.text), (text) => ({ status: response.status, headers: response.headers, text })))
+    )),
     (exchanged) => {
+      const timeoutMillis = timeouts.millis
       if (Option.isNone(exchanged)) {
         return Effect.succeed(batchError(
           new GCE.BatchTransportError({
@@ -141,6 +254,11 @@ const decodeAnswer = (batch: PlannedBatch, status: number, headers: Headers, tex
   // an item answered twice, differently, is as unanswered as a missing one
   const { byKey, contradicted, responses } = wire.distinctResponses(envelope.right.responses)
   const missing: Array<string> = []
-  for (const { id } of batch.requests) if (!byKey.has(id.toLowerCase())) missing.push(id)
-  return { _tag: "Envelope", responses, byKey, missing, contradicted: contradicted.length > 0 }
+  const answers: Array<BatchResponseItem | undefined> = []
+  for (const { id } of batch.requests) {
+    const answer = byKey.get(id.toLowerCase())
+    if (answer === undefined) missing.push(id)
+    answers.push(answer)
+  }
+  return { _tag: "Envelope", responses, answers, missing, contradicted: contradicted.length > 0 }
 }

@@ -223,10 +223,14 @@ interface Ctx {
   readonly deadlineAt: number
   readonly sending: inFlight.Gate
   readonly batchUrl: string
+  /** The round trips' timeouts, watched while the loop runs. */
+  readonly timeouts: exchange.Timeouts
   /** The batch rules' settings (the builder's host and version), for the headers added at sending. */
   readonly rules: rules.Settings
   /** Offered whenever a batch ends or requests go back to the resolver: the loop looks again. */
   readonly wake: Queue.Queue<void>
+  /** The run's clock, read directly where the executor only needs the time (no Effect step). */
+  readonly clock: Clock.Clock
 }
 
 /** The client's rule for resending a request after a send that may have run (see `retry.resendable`). */
@@ -517,10 +521,10 @@ const send = (ctx: Ctx, batch: PlannedBatch, grew: boolean) =>
     state.inFlight.add(batch.id)
     state.stats.batches++
     yield* Metric.increment(telemetry.batchesTotal)
-    const sentAt = yield* Clock.currentTimeMillis
-    const result = yield* exchange.exchange(deps.http, batch, request, deps.settings.timeoutMillis)
+    const sentAt = ctx.clock.unsafeCurrentTimeMillis()
+    const result = yield* exchange.exchange(deps.http, batch, request, ctx.timeouts)
     // still holding its slot: the in-flight limit learns from the round trip
-    const answeredAt = yield* Clock.currentTimeMillis
+    const answeredAt = ctx.clock.unsafeCurrentTimeMillis()
     yield* ctx.sending.answered(
       inFlight.kindOf(batch.shape, batch.requests.length, batch.requests[0]?.url),
       answeredAt - sentAt,
@@ -547,11 +551,12 @@ const answerHas = (result: exchange.BatchResult, is: (status: number) => boolean
 const admit = (ctx: Ctx, batch: PlannedBatch) =>
   Effect.gen(function*() {
     const { deadlineAt, deps, run, state } = ctx
-    const now = yield* Clock.currentTimeMillis
+    const { clock } = ctx
+    const now = clock.unsafeCurrentTimeMillis()
     const wait = state.ledger.waitMillis(batch.requests.map((r) => r.id), now)
     if (wait > 0) yield* Effect.sleep(Duration.millis(Math.min(wait, deadlineAt - now)))
     // past the deadline nothing more is sent
-    if ((yield* Clock.currentTimeMillis) >= deadlineAt) return yield* Effect.as(expire(ctx, batch.requests), undefined)
+    if (clock.unsafeCurrentTimeMillis() >= deadlineAt) return yield* Effect.as(expire(ctx, batch.requests), undefined)
     const ticket = yield* deps.admission.admit({
       batchId: batch.id,
       shape: batch.shape,
@@ -561,14 +566,14 @@ const admit = (ctx: Ctx, batch: PlannedBatch) =>
     for (const { error, index } of [...ticket.rejected].reverse()) {
       yield* fail(ctx, batch.requests[index]!.id, 0, error)
     }
-    const admitStart = yield* Clock.currentTimeMillis
+    const admitStart = clock.unsafeCurrentTimeMillis()
     // admission is waited for until the deadline at most (interrupted, it gives back what it took)
     const acquired = Number.isFinite(deadlineAt)
       ? yield* Effect.timeoutOption(ticket.acquire, Duration.millis(Math.max(0, deadlineAt - admitStart)))
       : Option.some(yield* ticket.acquire)
     if (Option.isNone(acquired)) return yield* Effect.as(expire(ctx, batch.requests), undefined)
     const permission = acquired.value
-    const admitted = yield* Clock.currentTimeMillis
+    const admitted = clock.unsafeCurrentTimeMillis()
     // deferred items go back at once, to be packed into another batch
     for (const index of permission.deferred) run.requeue(batch.requests[index]!.id)
     if (permission.deferred.length > 0) yield* ctx.wake.offer(undefined)
@@ -600,6 +605,11 @@ const recordDepth = (ctx: Ctx, items: ReadonlyArray<BatchRequestItem>) => {
   return depth
 }
 
+const isEmpty = (record: object): boolean => {
+  for (const _ in record) return false
+  return true
+}
+
 /** Sends the admitted part of a batch once it holds a send slot; gives the permission back after. */
 const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitted: number) =>
   Effect.gen(function*() {
@@ -609,7 +619,7 @@ const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitte
       ...batch,
       requests: permission.send.map(({ headers, index }) => {
         const item = batch.requests[index]!
-        if (Object.keys(headers).length === 0) return item
+        if (isEmpty(headers)) return item
         grew = true
         const added = rules.addHeaders(item, headers, ctx.rules)
         if (Either.isLeft(added)) throw added.left
@@ -738,8 +748,9 @@ const settleAnswers = (
     const answers: Array<Answer> = []
     const succeeded: Array<Success> = []
     const failed: Array<[BatchRequestItem, BatchResponseItem]> = []
-    for (const [i, item] of sent.requests.entries()) {
-      const response = result.byKey.get(item.id.toLowerCase())
+    for (let i = 0; i < sent.requests.length; i++) {
+      const item = sent.requests[i]!
+      const response = result.answers[i]
       if (response === undefined) missing.push(item)
       else if (response.status === 424) {
         // Graph did not run it: this send does not count as an attempt, whatever happens next
@@ -969,6 +980,7 @@ const loop = (ctx: Ctx) =>
     const fibers = yield* FiberSet.make()
     const pagers = yield* FiberSet.make<void, never>()
     state.pagers = pagers
+    yield* Effect.forkScoped(ctx.timeouts.watch)
     if (control !== undefined) {
       yield* Effect.forkScoped(Effect.zipRight(
         control.stop,
@@ -1054,6 +1066,7 @@ export const runWorkload = (
     const { settings } = deps
     const started = yield* Clock.currentTimeMillis
     const deadlineAt = parent?.deadlineAt ?? started + settings.deadlineMillis
+    const clock = yield* Effect.clock
     const run = yield* deps.resolver.start(workload, { concurrency: settings.concurrency, ...settings.planning })
     const state = new RunState(
       new retry.Ledger(settings.retry, deadlineAt),
@@ -1072,8 +1085,10 @@ export const runWorkload = (
       // send slots go to batches in the order they were admitted (see `fairGate`)
       sending: parent?.sending ?? (yield* inFlight.make(settings.inFlight, { paced: deps.admission.paced === true })),
       batchUrl: `${settings.baseUrl.replace(/\/+$/, "")}/${settings.version}/$batch`,
+      timeouts: new exchange.Timeouts(settings.timeoutMillis, clock),
       rules: settingsOf(deps.builder.options),
-      wake: yield* Queue.sliding<void>(1)
+      wake: yield* Queue.sliding<void>(1),
+      clock
     }
     const earlier = resume === undefined ? 0 : yield* resumeFrom(ctx, resume)
     yield* loop(ctx)

@@ -83,9 +83,12 @@ export const decodeResponseEnvelope = (u: unknown): Either.Either<typeof BatchRe
     const decoded: { -readonly [K in keyof BatchResponseItem]: BatchResponseItem[K] } = { id: item["id"], status: item["status"] }
     if (headers !== undefined) decoded.headers = headers as Record<string, string>
     if ("body" in item) {
-      const converted = body.decodeBody(decoded.headers, item["body"])
-      if (Either.isLeft(converted)) return fallback()
-      decoded.body = converted.right
+      // a JSON body is kept as parsed (what `decodeBody` gives it back as), without an Either
+      if (body.isBinaryBody(decoded.headers)) {
+        const converted = body.decodeBody(decoded.headers, item["body"])
+        if (Either.isLeft(converted)) return fallback()
+        decoded.body = converted.right
+      } else decoded.body = item["body"]
     }
     items.push(decoded)
   }

@@ -92,8 +92,9 @@ const runParallelIn = (engine: Engine, prepared: ReadonlyArray<Prepared>, holdin
     const order = prepared.map((_, i) => i).sort((a, b) => priorityRank[prepared[a]!.priority] - priorityRank[prepared[b]!.priority] || a - b)
     // Outlook by path, or by the catalogue's say (a demand whose service runs a batch within its cap).
     const isOutlook = (i: number) => prepared[i]!.service === "outlook" || prepared[i]!.demands.some(runsWithinCap)
-    const others = order.filter((i) => !isOutlook(i))
-    const mail = order.filter(isOutlook)
+    const others: Array<number> = []
+    const mail: Array<number> = []
+    for (const i of order) (isOutlook(i) ? mail : others).push(i)
     // Items that arrive together are admitted in turn at the same instant, in priority order: when
     // a bucket has room for only some of them, the low-priority ones are throttled first.
     const now = clock.unsafeCurrentTimeMillis()

@@ -14,8 +14,9 @@ export const headerValue = (
   const direct = headers[name]
   if (direct !== undefined) return direct
   const lower = name.toLowerCase()
+  // a key of another length never matches: most keys are passed over without lowercasing them
   for (const key in headers) {
-    if (key.toLowerCase() === lower) return headers[key]
+    if (key.length === lower.length && key.toLowerCase() === lower) return headers[key]
   }
   return undefined
 }

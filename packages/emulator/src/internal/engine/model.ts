@@ -5,6 +5,7 @@
  * @internal
  */
 import type { Bucket } from "@effect-msgraph/spec"
+import { headerValue } from "@effect-msgraph/spec/Body"
 import type { Priority } from "../../Audit.js"
 import type { Classifier, ClassifyContext, ClassifyRequest } from "../../Emulator.js"
 import type { Faults } from "../../Faults.js"
@@ -92,14 +93,13 @@ export interface Ticket {
   readonly headers: Record<string, string>
 }
 
-/** @internal */
-export const headerOf = (headers: Readonly<Record<string, string>> | undefined, name: string): string | undefined => {
-  if (headers === undefined) return undefined
-  const lower = name.toLowerCase()
-  // a key of another length never matches: most keys are passed over without lowercasing them
-  for (const key in headers) if (key.length === lower.length && (key === lower || key.toLowerCase() === lower)) return headers[key]
-  return undefined
-}
+/**
+ * A header's value whatever the case of its name: the one rule of `@effect-msgraph/spec`'s `Body`,
+ * which the client reads with too (the exact spelling first, then any other case).
+ *
+ * @internal
+ */
+export const headerOf = headerValue
 
 /**
  * The `client-request-id` an item's error body echoes: its own header, else (inside a batch) the

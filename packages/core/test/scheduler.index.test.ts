@@ -1,18 +1,25 @@
 import { describe, expect, it } from "@effect/vitest"
-import { FastCheck } from "effect"
+import { Either, FastCheck } from "effect"
 import * as rules from "../src/internal/batch/rules.js"
 import { IdIndex } from "../src/internal/plan/scheduler.js"
+
+/** Short ids over letters of both cases, digits and a few characters beyond ASCII (dotted I, sigmas, sharp s). */
+const id = FastCheck.string({
+  unit: FastCheck.constantFrom("a", "A", "b", "B", "z", "Z", "0", "-", "İ", "ı", "Σ", "σ", "ς", "ß", "É", "é"),
+  maxLength: 6
+})
 
 const ids = FastCheck.uniqueArray(FastCheck.string({ minLength: 1, maxLength: 8 }), {
   selector: rules.idKey,
   maxLength: 300
 })
 
+const built = (given: ReadonlyArray<string>) => Either.getOrThrow(IdIndex.build(given.map((id) => ({ id }))))
+
 describe("IdIndex", () => {
   it.prop("finds every request by its id key, whatever the case, and nothing else", [ids, FastCheck.array(FastCheck.string(), { maxLength: 20 })], ([given, others]) => {
-    const workload = given.map((id) => ({ id, method: "GET", url: "/me" }))
     const byKey = new Map(given.map((id, v) => [rules.idKey(id), v]))
-    const index = new IdIndex(workload, byKey)
+    const index = built(given)
     given.forEach((id, v) => {
       expect(index.get(rules.idKey(id))).toBe(v)
       expect(index.get(rules.idKey(id.toUpperCase()))).toBe(byKey.get(rules.idKey(id.toUpperCase())))
@@ -21,16 +28,23 @@ describe("IdIndex", () => {
   })
 
   it.prop(
-    "of(id) is get(idKey(id)) however often and in whatever order ids are asked (its cache never answers for another id)",
-    [ids, FastCheck.array(FastCheck.string({ maxLength: 8 }), { maxLength: 20 }), FastCheck.array(FastCheck.nat(), { maxLength: 400 })],
-    ([given, others, picks]) => {
-      const workload = given.map((id) => ({ id, method: "GET", url: "/me" }))
-      const index = new IdIndex(workload, new Map(given.map((id, v) => [rules.idKey(id), v])))
-      const asked = [...given, ...given.map((id) => id.toUpperCase()), ...others, ""]
-      for (const pick of picks) {
-        const id = asked[pick % asked.length]!
-        expect(index.of(id)).toBe(index.get(rules.idKey(id)))
+    "of(id) is get(idKey(id)) for any id, beyond ASCII too",
+    [FastCheck.uniqueArray(id.filter((s) => s !== ""), { selector: rules.idKey, maxLength: 60 }), FastCheck.array(id, { maxLength: 60 })],
+    ([given, asked]) => {
+      const index = built(given)
+      const byKey = new Map(given.map((id, v) => [rules.idKey(id), v]))
+      for (const a of [...given, ...asked, ...asked.map((s) => s.toUpperCase())]) {
+        expect(index.of(a)).toBe(byKey.get(rules.idKey(a)))
+        expect(index.of(a)).toBe(index.get(rules.idKey(a)))
       }
     }
   )
+
+  it.prop("fails as rules.checkIds does: empty ids, then case-insensitive duplicates", [FastCheck.array(id, { maxLength: 40 })], ([given]) => {
+    const items = given.map((id) => ({ id }))
+    const expected = rules.checkIds(items)
+    const actual = IdIndex.build(items)
+    if (Either.isLeft(expected)) expect(actual).toStrictEqual(Either.left(expected.left))
+    else expect(Either.isRight(actual)).toBe(true)
+  })
 })

@@ -57,68 +57,122 @@ const none: ReadonlyArray<never> = Object.freeze([])
 
 /**
  * Workload positions by id key (`rules.idKey`): an open-addressing hash table of positions, about
- * 8 bytes per request where a `Map` takes about 30. Keys are compared with the workload's own ids.
+ * 8 bytes per request where a `Map` takes about 30. Keys are compared with the workload's own ids,
+ * case-insensitively, and ids are hashed as their keys without making the key string: looking an
+ * id up allocates nothing (unless it has a character beyond ASCII).
  *
  * @internal
  */
 export class IdIndex {
-  /** Position + 1 of the request in each slot; 0 is an empty slot. */
-  private readonly slots: Int32Array
-  private readonly mask: number
-
-  constructor(private readonly workload: ReadonlyArray<WorkloadRequest>, byKey: ReadonlyMap<string, number>) {
-    let size = 16
-    while (size < byKey.size * 2) size *= 2
-    this.slots = new Int32Array(size)
-    this.mask = size - 1
-    for (const [key, v] of byKey) {
-      let i = hashOf(key) & this.mask
-      while (this.slots[i] !== 0) i = (i + 1) & this.mask
-      this.slots[i] = v + 1
-    }
-  }
-
-  /** The ids last looked up by {@link of}, and their positions (-1: none), in a small direct-mapped cache. */
-  private readonly recentIds: Array<string | undefined> = new Array(RECENT).fill(undefined)
-  private readonly recentAt = new Int32Array(RECENT)
+  private constructor(
+    private readonly workload: ReadonlyArray<{ readonly id: string }>,
+    /** Position + 1 of the request in each slot; 0 is an empty slot. */
+    private readonly slots: Int32Array,
+    private readonly mask: number
+  ) {}
 
   /**
-   * The position of the request with this id, in any case: {@link get} of its key, remembered for
-   * the ids asked lately. A run asks for the same few ids again and again (each request of a batch
-   * several times while it is sent and settled), and an id key is a new lowercased string to hash.
+   * The index of a workload's ids, or `rules.checkIds`'s error: empty ids, then case-insensitive
+   * duplicates (the same error, without its map of keys).
    */
-  of(id: string): number | undefined {
-    const n = id.length
-    const slot = n === 0 ? 0 : (id.charCodeAt(n - 1) * 31 + (n > 1 ? id.charCodeAt(n - 2) * 7 : 0) + n) & (RECENT - 1)
-    if (this.recentIds[slot] === id) {
-      const at = this.recentAt[slot]!
-      return at < 0 ? undefined : at
+  static build(
+    workload: ReadonlyArray<{ readonly id: string }>
+  ): Either.Either<IdIndex, VE.EmptyRequestId | VE.DuplicateRequestIds> {
+    let size = 16
+    while (size < workload.length * 2) size *= 2
+    const slots = new Int32Array(size)
+    const mask = size - 1
+    const empty: Array<number> = []
+    // by the position of the first of each duplicated key, in the order the duplicates were met
+    const groups = new Map<number, Array<string>>()
+    for (let v = 0; v < workload.length; v++) {
+      const id = workload[v]!.id
+      if (id === "") {
+        empty.push(v)
+        continue
+      }
+      let i = hashOfId(id) & mask
+      let seen = -1
+      for (;;) {
+        const slot = slots[i]!
+        if (slot === 0) break
+        if (sameKey(workload[slot - 1]!.id, id)) {
+          seen = slot - 1
+          break
+        }
+        i = (i + 1) & mask
+      }
+      if (seen < 0) slots[i] = v + 1
+      else {
+        const group = groups.get(seen)
+        if (group === undefined) groups.set(seen, [workload[seen]!.id, id])
+        else group.push(id)
+      }
     }
-    const at = this.get(rules.idKey(id))
-    this.recentIds[slot] = id
-    this.recentAt[slot] = at ?? -1
-    return at
+    if (empty.length > 0) return Either.left(new VE.EmptyRequestId({ indices: empty }))
+    if (groups.size > 0) return Either.left(new VE.DuplicateRequestIds({ groups: [...groups.values()] }))
+    return Either.right(new IdIndex(workload, slots, mask))
   }
 
-  get(key: string): number | undefined {
-    let i = hashOf(key) & this.mask
+  /** The position of the request with this id, in any case. */
+  of(id: string): number | undefined {
+    let i = hashOfId(id) & this.mask
     for (;;) {
       const slot = this.slots[i]!
       if (slot === 0) return undefined
-      if (rules.idKey(this.workload[slot - 1]!.id) === key) return slot - 1
+      if (sameKey(this.workload[slot - 1]!.id, id)) return slot - 1
       i = (i + 1) & this.mask
     }
   }
-}
 
-/** Slots of `IdIndex`'s cache of ids lately asked (a power of two). */
-const RECENT = 64
+  /** The position of the request with this id key (`rules.idKey`). */
+  get(key: string): number | undefined {
+    return this.of(key)
+  }
+}
 
 /** FNV-1a over UTF-16 code units. */
 const hashOf = (key: string): number => {
   let h = 0x811c9dc5
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
   return h
+}
+
+/**
+ * `hashOf(rules.idKey(id))`, without making the key when the id is ASCII: lowercasing changes only
+ * its letters A to Z.
+ */
+const hashOfId = (id: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < id.length; i++) {
+    let c = id.charCodeAt(i)
+    if (c >= 128) return hashOf(rules.idKey(id))
+    if (c >= 65 && c <= 90) c += 32
+    h = Math.imul(h ^ c, 0x01000193)
+  }
+  return h
+}
+
+/** `rules.idKey(a) === rules.idKey(b)`, without making the keys when both ids are ASCII. */
+const sameKey = (a: string, b: string): boolean => {
+  if (a === b) return true
+  if (a.length !== b.length) return !isAscii(a) || !isAscii(b) ? rules.idKey(a) === rules.idKey(b) : false
+  for (let i = 0; i < a.length; i++) {
+    let x = a.charCodeAt(i)
+    let y = b.charCodeAt(i)
+    // beyond ASCII, lowercasing can depend on the neighbours (a final sigma): the keys decide
+    if (x >= 128 || y >= 128) return rules.idKey(a) === rules.idKey(b)
+    if (x === y) continue
+    if (x >= 65 && x <= 90) x += 32
+    if (y >= 65 && y <= 90) y += 32
+    if (x !== y) return isAscii(a) && isAscii(b) ? false : rules.idKey(a) === rules.idKey(b)
+  }
+  return true
+}
+
+const isAscii = (s: string): boolean => {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 128) return false
+  return true
 }
 
 /**
@@ -178,7 +232,7 @@ const prepareNew = (
   settings: rules.Settings
 ): Either.Either<Prepared, VE.WorkloadError> =>
   Either.gen(function*() {
-    const index = yield* rules.checkIds(workload)
+    const index = yield* IdIndex.build(workload)
     // every request is checked now, so that a bad one fails the workload with nothing sent; the
     // normalised copies are not kept (see `wireRequest`)
     const n = workload.length
@@ -202,7 +256,7 @@ const prepareNew = (
       const dependsOn = w.dependsOn
       if (dependsOn !== undefined) {
         for (const d of dependsOn) {
-          const j = index.get(rules.idKey(d))
+          const j = index.of(d)
           if (j === undefined) note(d, w)
           else if (!edges.has(j)) edges.set(j, false)
         }
@@ -211,7 +265,7 @@ const prepareNew = (
       if (refs.length > 0) {
         hasReferences[i] = 1
         for (const r of refs) {
-          const j = index.get(rules.idKey(r.source))
+          const j = index.of(r.source)
           if (j === undefined) note(r.source, w)
           else edges.set(j, true)
         }
@@ -264,7 +318,7 @@ const prepareNew = (
     }
     return {
       workload,
-      index: new IdIndex(workload, index),
+      index,
       priority,
       accept,
       deps: new Lists(deps),

@@ -9,6 +9,7 @@ import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
 import type { PlannedBatch, PlanPolicy, RunRound, Settlement, Spread } from "../../DependencyResolver.js"
 import type { WorkloadRequest } from "../../Workload.js"
 import * as rules from "../batch/rules.js"
+import type { IdIndex } from "../batch/ids.js"
 import { topologicalOrder, findCycle } from "../batch/graph.js"
 import * as reference from "../workload/reference.js"
 import * as VE from "../../ValidationError.js"
@@ -54,126 +55,6 @@ const priorityRank = { high: 0, normal: 1, low: 2 } as const
 
 /** The one empty list every request without dependencies or dependents shares (frozen: never pushed to). */
 const none: ReadonlyArray<never> = Object.freeze([])
-
-/**
- * Workload positions by id key (`rules.idKey`): an open-addressing hash table of positions, about
- * 8 bytes per request where a `Map` takes about 30. Keys are compared with the workload's own ids,
- * case-insensitively, and ids are hashed as their keys without making the key string: looking an
- * id up allocates nothing (unless it has a character beyond ASCII).
- *
- * @internal
- */
-export class IdIndex {
-  private constructor(
-    private readonly workload: ReadonlyArray<{ readonly id: string }>,
-    /** Position + 1 of the request in each slot; 0 is an empty slot. */
-    private readonly slots: Int32Array,
-    private readonly mask: number
-  ) {}
-
-  /**
-   * The index of a workload's ids, or `rules.checkIds`'s error: empty ids, then case-insensitive
-   * duplicates (the same error, without its map of keys).
-   */
-  static build(
-    workload: ReadonlyArray<{ readonly id: string }>
-  ): Either.Either<IdIndex, VE.EmptyRequestId | VE.DuplicateRequestIds> {
-    let size = 16
-    while (size < workload.length * 2) size *= 2
-    const slots = new Int32Array(size)
-    const mask = size - 1
-    const empty: Array<number> = []
-    // by the position of the first of each duplicated key, in the order the duplicates were met
-    const groups = new Map<number, Array<string>>()
-    for (let v = 0; v < workload.length; v++) {
-      const id = workload[v]!.id
-      if (id === "") {
-        empty.push(v)
-        continue
-      }
-      let i = hashOfId(id) & mask
-      let seen = -1
-      for (;;) {
-        const slot = slots[i]!
-        if (slot === 0) break
-        if (sameKey(workload[slot - 1]!.id, id)) {
-          seen = slot - 1
-          break
-        }
-        i = (i + 1) & mask
-      }
-      if (seen < 0) slots[i] = v + 1
-      else {
-        const group = groups.get(seen)
-        if (group === undefined) groups.set(seen, [workload[seen]!.id, id])
-        else group.push(id)
-      }
-    }
-    if (empty.length > 0) return Either.left(new VE.EmptyRequestId({ indices: empty }))
-    if (groups.size > 0) return Either.left(new VE.DuplicateRequestIds({ groups: [...groups.values()] }))
-    return Either.right(new IdIndex(workload, slots, mask))
-  }
-
-  /** The position of the request with this id, in any case. */
-  of(id: string): number | undefined {
-    let i = hashOfId(id) & this.mask
-    for (;;) {
-      const slot = this.slots[i]!
-      if (slot === 0) return undefined
-      if (sameKey(this.workload[slot - 1]!.id, id)) return slot - 1
-      i = (i + 1) & this.mask
-    }
-  }
-
-  /** The position of the request with this id key (`rules.idKey`). */
-  get(key: string): number | undefined {
-    return this.of(key)
-  }
-}
-
-/** FNV-1a over UTF-16 code units. */
-const hashOf = (key: string): number => {
-  let h = 0x811c9dc5
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
-  return h
-}
-
-/**
- * `hashOf(rules.idKey(id))`, without making the key when the id is ASCII: lowercasing changes only
- * its letters A to Z.
- */
-const hashOfId = (id: string): number => {
-  let h = 0x811c9dc5
-  for (let i = 0; i < id.length; i++) {
-    let c = id.charCodeAt(i)
-    if (c >= 128) return hashOf(rules.idKey(id))
-    if (c >= 65 && c <= 90) c += 32
-    h = Math.imul(h ^ c, 0x01000193)
-  }
-  return h
-}
-
-/** `rules.idKey(a) === rules.idKey(b)`, without making the keys when both ids are ASCII. */
-const sameKey = (a: string, b: string): boolean => {
-  if (a === b) return true
-  if (a.length !== b.length) return !isAscii(a) || !isAscii(b) ? rules.idKey(a) === rules.idKey(b) : false
-  for (let i = 0; i < a.length; i++) {
-    let x = a.charCodeAt(i)
-    let y = b.charCodeAt(i)
-    // beyond ASCII, lowercasing can depend on the neighbours (a final sigma): the keys decide
-    if (x >= 128 || y >= 128) return rules.idKey(a) === rules.idKey(b)
-    if (x === y) continue
-    if (x >= 65 && x <= 90) x += 32
-    if (y >= 65 && y <= 90) y += 32
-    if (x !== y) return isAscii(a) && isAscii(b) ? false : rules.idKey(a) === rules.idKey(b)
-  }
-  return true
-}
-
-const isAscii = (s: string): boolean => {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 128) return false
-  return true
-}
 
 /**
  * A list per request, held only for the requests whose list is not empty: a million independent
@@ -232,7 +113,7 @@ const prepareNew = (
   settings: rules.Settings
 ): Either.Either<Prepared, VE.WorkloadError> =>
   Either.gen(function*() {
-    const index = yield* IdIndex.build(workload)
+    const index = yield* rules.checkIds(workload)
     // every request is checked now, so that a bad one fails the workload with nothing sent; the
     // normalised copies are not kept (see `wireRequest`)
     const n = workload.length

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck } from "effect"
+import * as VE from "@effect-msgraph/core/ValidationError"
+import { IdIndex } from "../src/internal/batch/ids.js"
 import * as rules from "../src/internal/batch/rules.js"
-import { IdIndex } from "../src/internal/plan/scheduler.js"
 
 /** Short ids over letters of both cases, digits and a few characters beyond ASCII (dotted I, sigmas, sharp s). */
 const id = FastCheck.string({
@@ -40,11 +41,25 @@ describe("IdIndex", () => {
     }
   )
 
-  it.prop("fails as rules.checkIds does: empty ids, then case-insensitive duplicates", [FastCheck.array(id, { maxLength: 40 })], ([given]) => {
-    const items = given.map((id) => ({ id }))
-    const expected = rules.checkIds(items)
-    const actual = IdIndex.build(items)
-    if (Either.isLeft(expected)) expect(actual).toStrictEqual(Either.left(expected.left))
-    else expect(Either.isRight(actual)).toBe(true)
-  })
+  it.prop(
+    "fails with every empty id, else with every group of case-insensitive duplicates in the order met",
+    [FastCheck.array(id, { maxLength: 40 })],
+    ([given]) => {
+      // the rule, written plainly: positions of empty ids; groups keyed by the first id of a key
+      const empty = given.flatMap((id, i) => (id === "" ? [i] : []))
+      const first = new Map<string, string>()
+      const groups = new Map<string, Array<string>>()
+      for (const id of given) {
+        if (id === "") continue
+        const key = rules.idKey(id)
+        const seen = first.get(key)
+        if (seen === undefined) first.set(key, id)
+        else groups.set(key, [...(groups.get(key) ?? [seen]), id])
+      }
+      const actual = IdIndex.build(given.map((id) => ({ id })))
+      if (empty.length > 0) expect(actual).toStrictEqual(Either.left(new VE.EmptyRequestId({ indices: empty })))
+      else if (groups.size > 0) expect(actual).toStrictEqual(Either.left(new VE.DuplicateRequestIds({ groups: [...groups.values()] })))
+      else expect(Either.isRight(actual)).toBe(true)
+    }
+  )
 })

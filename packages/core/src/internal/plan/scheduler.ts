@@ -298,7 +298,10 @@ export interface Retained {
   readonly pending: number
   /** Entries of the ready queue. */
   readonly ready: number
-  /** Wire requests (normalised, with references substituted) still held: those taken to be sent. */
+  /**
+   * Wire requests (normalised, with references substituted) still held: those of the round being
+   * formed, so 0 between rounds.
+   */
   readonly requests: number
   /** Responses kept for references. */
   readonly responses: number
@@ -479,6 +482,8 @@ export class Scheduler extends RunState implements Taking, Packing, Settling {
         groups.push(formed)
       }
     }
+    // the batches hold their wire requests now: the map stays as small as one round
+    this.resolved.clear()
     return { index: this.rounds, groups, notSent }
   }
 

@@ -24,6 +24,7 @@
 import { Context, Effect, Either, Layer } from "effect"
 import { BatchBuilder, type BatchShape, validate } from "./BatchBuilder.js"
 import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
+import * as idIndex from "./internal/batch/ids.js"
 import * as rules from "./internal/batch/rules.js"
 import * as bounds from "./internal/batch/bounds.js"
 import * as scheduler from "./internal/plan/scheduler.js"
@@ -411,7 +412,7 @@ const planned = (chosen: Candidate): Plan => {
 
 const makeRun = (prepared: scheduler.Prepared, policy: PlanPolicy, settings: rules.Settings, workload: Workload): Run => {
   const s = new scheduler.Scheduler(prepared, policy, settings, true, true)
-  const at = (id: string) => prepared.index.of(id)
+  const at = idIndex.remembered(prepared.index)
   const ids = (list: ReadonlyArray<number>) => list.map((v) => workload[v]!.id)
   const run: Run = {
     policy,

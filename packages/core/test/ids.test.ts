@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck } from "effect"
 import * as VE from "@effect-msgraph/core/ValidationError"
-import { IdIndex } from "../src/internal/batch/ids.js"
+import { IdIndex, remembered } from "../src/internal/batch/ids.js"
 import * as rules from "../src/internal/batch/rules.js"
 
 /** Short ids over letters of both cases, digits and a few characters beyond ASCII (dotted I, sigmas, sharp s). */
@@ -37,6 +37,20 @@ describe("IdIndex", () => {
       for (const a of [...given, ...asked, ...asked.map((s) => s.toUpperCase())]) {
         expect(index.of(a)).toBe(byKey.get(rules.idKey(a)))
         expect(index.of(a)).toBe(index.get(rules.idKey(a)))
+      }
+    }
+  )
+
+  it.prop(
+    "remembered(index)(id) is of(id) however often and in whatever order ids are asked (its cache never answers for another id)",
+    [ids, FastCheck.array(FastCheck.string({ maxLength: 8 }), { maxLength: 20 }), FastCheck.array(FastCheck.nat(), { maxLength: 400 })],
+    ([given, others, picks]) => {
+      const index = built(given)
+      const at = remembered(index)
+      const asked = [...given, ...given.map((id) => id.toUpperCase()), ...others, ""]
+      for (const pick of picks) {
+        const id = asked[pick % asked.length]!
+        expect(at(id)).toBe(index.of(id))
       }
     }
   )

@@ -128,3 +128,30 @@ const isAscii = (s: string): boolean => {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 128) return false
   return true
 }
+
+/** Slots of {@link remembered}'s cache (a power of two). */
+const RECENT = 64
+
+/**
+ * `index.of`, remembering the ids asked lately in a small direct-mapped cache: a run asks for the
+ * same few ids again and again (each request of a batch several times while it is sent and
+ * settled), mostly as the very string it asked with before, which compares at once.
+ *
+ * @internal
+ */
+export const remembered = (index: IdIndex): (id: string) => number | undefined => {
+  const ids: Array<string | undefined> = new Array(RECENT).fill(undefined)
+  const at = new Int32Array(RECENT)
+  return (id) => {
+    const n = id.length
+    const slot = n === 0 ? 0 : (id.charCodeAt(n - 1) * 31 + (n > 1 ? id.charCodeAt(n - 2) * 7 : 0) + n) & (RECENT - 1)
+    if (ids[slot] === id) {
+      const v = at[slot]!
+      return v < 0 ? undefined : v
+    }
+    const v = index.of(id)
+    ids[slot] = id
+    at[slot] = v ?? -1
+    return v
+  }
+}

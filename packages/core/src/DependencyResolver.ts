@@ -410,10 +410,13 @@ const planned = (chosen: Candidate): Plan => {
   return estimatedMillis === undefined ? plan : { ...plan, estimatedMillis }
 }
 
+const noIds: ReadonlyArray<string> = Object.freeze([])
+
 const makeRun = (prepared: scheduler.Prepared, policy: PlanPolicy, settings: rules.Settings, workload: Workload): Run => {
   const s = new scheduler.Scheduler(prepared, policy, settings, true, true)
   const at = idIndex.remembered(prepared.index)
-  const ids = (list: ReadonlyArray<number>) => list.map((v) => workload[v]!.id)
+  // most requests have no dependency and fail no dependent: one shared empty answer for them
+  const ids = (list: ReadonlyArray<number>): ReadonlyArray<string> => list.length === 0 ? noIds : list.map((v) => workload[v]!.id)
   const run: Run = {
     policy,
     request: (id) => {
@@ -422,7 +425,7 @@ const makeRun = (prepared: scheduler.Prepared, policy: PlanPolicy, settings: rul
     },
     dependencies: (id) => {
       const v = at(id)
-      return v === undefined ? [] : ids(prepared.deps.of(v))
+      return v === undefined ? noIds : ids(prepared.deps.of(v))
     },
     nextRound: (limit, spread) => s.nextRound(limit, spread),
     depth: (id) => {

@@ -15,11 +15,16 @@
  * `fewestRoundTrips` keeps the one with fewer round trips instead. Every plan reports its round
  * trips next to a lower bound.
  *
+ * A workload is read as a value: `plan`, `start` and {@link criticalPaths} check an array and build
+ * its graph once (per host and version), and later calls on the same array reuse them. Give a
+ * changed workload as a new array.
+ *
  * @since 0.1.0
  */
 import { Context, Effect, Either, Layer } from "effect"
 import { BatchBuilder, type BatchShape, validate } from "./BatchBuilder.js"
 import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
+import * as idIndex from "./internal/batch/ids.js"
 import * as rules from "./internal/batch/rules.js"
 import * as bounds from "./internal/batch/bounds.js"
 import * as scheduler from "./internal/plan/scheduler.js"
@@ -405,10 +410,13 @@ const planned = (chosen: Candidate): Plan => {
   return estimatedMillis === undefined ? plan : { ...plan, estimatedMillis }
 }
 
+const noIds: ReadonlyArray<string> = Object.freeze([])
+
 const makeRun = (prepared: scheduler.Prepared, policy: PlanPolicy, settings: rules.Settings, workload: Workload): Run => {
   const s = new scheduler.Scheduler(prepared, policy, settings, true, true)
-  const at = (id: string) => prepared.index.of(id)
-  const ids = (list: ReadonlyArray<number>) => list.map((v) => workload[v]!.id)
+  const at = idIndex.remembered(prepared.index)
+  // most requests have no dependency and fail no dependent: one shared empty answer for them
+  const ids = (list: ReadonlyArray<number>): ReadonlyArray<string> => list.length === 0 ? noIds : list.map((v) => workload[v]!.id)
   const run: Run = {
     policy,
     request: (id) => {
@@ -417,7 +425,7 @@ const makeRun = (prepared: scheduler.Prepared, policy: PlanPolicy, settings: rul
     },
     dependencies: (id) => {
       const v = at(id)
-      return v === undefined ? [] : ids(prepared.deps.of(v))
+      return v === undefined ? noIds : ids(prepared.deps.of(v))
     },
     nextRound: (limit, spread) => s.nextRound(limit, spread),
     depth: (id) => {

@@ -63,9 +63,10 @@ describe("bounded memory", () => {
         const now = held()
         const scheduler = now.scheduler!
         expect(scheduler.pending).toBe(waiting)
-        // wire requests are held only for unsettled requests taken to be sent: the others are
-        // normalised again from the workload when their turn comes
-        expect(scheduler.requests).toBe(waiting - scheduler.ready)
+        // the run holds no wire request between rounds: the batches sent hold theirs, and the others
+        // are made again from the workload when their turn comes
+        expect(scheduler.requests).toBe(0)
+        expect(scheduler.ready).toBeLessThan(waiting)
         expect(scheduler.responses).toBe(0)
         // the executor's entries are those of the requests sent and not settled: none for the 100 done
         expect(now.spans).toBeGreaterThan(0)

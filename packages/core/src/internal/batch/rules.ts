@@ -9,6 +9,7 @@ import { unusableUrl } from "@effect-msgraph/spec/BatchRequest"
 import * as body from "@effect-msgraph/spec/Body"
 import { findCycle, stableTopologicalOrder } from "./graph.js"
 import * as bounds from "./bounds.js"
+import * as ids from "./ids.js"
 import * as VE from "../../ValidationError.js"
 import type { BatchShape } from "../../BatchBuilder.js"
 
@@ -26,38 +27,16 @@ const versionPrefix = /^\/?(v1\.0|beta)(?=[/?#]|$)/i
 const mentionsBatch = /\$batch/i
 
 /** @internal */
-export const idKey = (id: string): string => id.toLowerCase()
+export const idKey = ids.idKey
 
 /**
- * Empty ids and case-insensitive duplicates.
+ * Empty ids and case-insensitive duplicates; the items' positions by id.
  *
  * @internal
  */
 export const checkIds = (
   items: ReadonlyArray<{ readonly id: string }>
-): Either.Either<Map<string, number>, VE.EmptyRequestId | VE.DuplicateRequestIds> => {
-  const empty: Array<number> = []
-  const byKey = new Map<string, number>()
-  const groups = new Map<string, Array<string>>()
-  items.forEach((item, i) => {
-    if (item.id === "") {
-      empty.push(i)
-      return
-    }
-    const key = idKey(item.id)
-    const seen = byKey.get(key)
-    if (seen === undefined) {
-      byKey.set(key, i)
-    } else {
-      const group = groups.get(key)
-      if (group === undefined) groups.set(key, [items[seen]!.id, item.id])
-      else group.push(item.id)
-    }
-  })
-  if (empty.length > 0) return Either.left(new VE.EmptyRequestId({ indices: empty }))
-  if (groups.size > 0) return Either.left(new VE.DuplicateRequestIds({ groups: [...groups.values()] }))
-  return Either.right(byKey)
-}
+): Either.Either<ids.IdIndex, VE.EmptyRequestId | VE.DuplicateRequestIds> => ids.IdIndex.build(items)
 
 type Problem =
   | { readonly rule: "method"; readonly detail: string }
@@ -265,24 +244,32 @@ export const addHeaders = (
 
 /**
  * {@link normaliseRequests} without keeping the normalised requests: the same checks and error.
+ * With `plain`, marks (1) every request that normalising leaves as it is apart from `dependsOn`
+ * (same method and URL, no headers, no body): its wire request is `{ id, method, url }`.
  *
  * @internal
  */
 export const checkRequests = (
   items: ReadonlyArray<BatchRequestItem>,
-  settings: Settings
-): Either.Either<void, VE.RequestError> => check(items, settings, () => {})
+  settings: Settings,
+  plain?: Uint8Array
+): Either.Either<void, VE.RequestError> =>
+  check(items, settings, plain === undefined ? () => {} : (out, i) => {
+    const item = items[i]!
+    if (out.url === item.url && out.method === item.method && out.headers === undefined && out.body === undefined) plain[i] = 1
+  })
 
 const check = (
   items: ReadonlyArray<BatchRequestItem>,
   settings: Settings,
-  keep: (item: BatchRequestItem) => void
+  keep: (item: BatchRequestItem, i: number) => void
 ): Either.Either<void, VE.RequestError> => {
   let problems: Array<{ id: string; problem: Problem }> | undefined
-  for (const item of items) {
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!
     const result = normaliseOne(item, settings)
     if (Either.isLeft(result)) (problems ??= []).push({ id: item.id, problem: result.left })
-    else keep(result.right)
+    else keep(result.right, i)
   }
   if (problems === undefined) return Either.void
   const rule = ruleOrder.find((r) => problems!.some((p) => p.problem.rule === r))!
@@ -298,7 +285,7 @@ const check = (
  */
 export const checkDependencies = (
   items: ReadonlyArray<BatchRequestItem>,
-  byKey: ReadonlyMap<string, number>
+  index: ids.IdIndex
 ): Either.Either<Array<Array<number>>, VE.UnknownDependency | VE.DependencyCycle> => {
   const unknownIds: Array<string> = []
   const missing = new Set<string>()
@@ -307,11 +294,11 @@ export const checkDependencies = (
     const out: Array<number> = []
     for (const d of item.dependsOn ?? []) {
       edges++
-      const index = byKey.get(idKey(d))
-      if (index === undefined) {
+      const at = index.of(d)
+      if (at === undefined) {
         if (unknownIds[unknownIds.length - 1] !== item.id) unknownIds.push(item.id)
         missing.add(d)
-      } else out.push(index)
+      } else out.push(at)
     }
     return out
   })
@@ -384,10 +371,10 @@ export const build = (
     )
   }
   return Either.gen(function*() {
-    const byKey = yield* checkIds(items)
+    const index = yield* checkIds(items)
     const requests = yield* normaliseRequests(items, settings)
     yield* checkBatchBytes(requests)
-    const deps = yield* checkDependencies(requests, byKey)
+    const deps = yield* checkDependencies(requests, index)
     const shape = yield* shapeOf(requests, deps)
     // Dependencies first; a batch already in that order keeps its order.
     return { requests: stableTopologicalOrder(deps).map((i) => requests[i]!), shape }

@@ -28,7 +28,10 @@ export interface Taking {
   readonly priority: Uint8Array
   /** Ready requests passed over because their affinity had no room, per affinity. */
   readonly parked: Map<string, ReadyQueue>
-  /** Wire requests of the requests taken to be sent and not settled or requeued. */
+  /**
+   * Wire requests of the requests taken for the round being formed (not settled or requeued since),
+   * until its batches are built.
+   */
   readonly resolved: Map<number, BatchRequestItem>
   nextStamp(): number
   /** Substitutes a request's references; on failure settles it (and its dependents) unsent. */

@@ -9,6 +9,7 @@ import type { BatchRequestItem } from "@effect-msgraph/spec/BatchRequest"
 import type { PlannedBatch, PlanPolicy, RunRound, Settlement, Spread } from "../../DependencyResolver.js"
 import type { WorkloadRequest } from "../../Workload.js"
 import * as rules from "../batch/rules.js"
+import type { IdIndex } from "../batch/ids.js"
 import { topologicalOrder, findCycle } from "../batch/graph.js"
 import * as reference from "../workload/reference.js"
 import * as VE from "../../ValidationError.js"
@@ -40,6 +41,11 @@ export interface Prepared {
   readonly children: Lists<number>
   readonly childFlow: Lists<boolean>
   readonly hasReferences: Uint8Array
+  /**
+   * 1 for a request that normalising leaves as it is (`rules.checkRequests`): its wire request is
+   * its id, method and URL, made without normalising it again.
+   */
+  readonly plain: Uint8Array
   /** Longest path (in requests) from each request to a sink. */
   readonly height: Int32Array
   readonly order: Int32Array
@@ -49,72 +55,6 @@ const priorityRank = { high: 0, normal: 1, low: 2 } as const
 
 /** The one empty list every request without dependencies or dependents shares (frozen: never pushed to). */
 const none: ReadonlyArray<never> = Object.freeze([])
-
-/**
- * Workload positions by id key (`rules.idKey`): an open-addressing hash table of positions, about
- * 8 bytes per request where a `Map` takes about 30. Keys are compared with the workload's own ids.
- *
- * @internal
- */
-export class IdIndex {
-  /** Position + 1 of the request in each slot; 0 is an empty slot. */
-  private readonly slots: Int32Array
-  private readonly mask: number
-
-  constructor(private readonly workload: ReadonlyArray<WorkloadRequest>, byKey: ReadonlyMap<string, number>) {
-    let size = 16
-    while (size < byKey.size * 2) size *= 2
-    this.slots = new Int32Array(size)
-    this.mask = size - 1
-    for (const [key, v] of byKey) {
-      let i = hashOf(key) & this.mask
-      while (this.slots[i] !== 0) i = (i + 1) & this.mask
-      this.slots[i] = v + 1
-    }
-  }
-
-  /** The ids last looked up by {@link of}, and their positions (-1: none), in a small direct-mapped cache. */
-  private readonly recentIds: Array<string | undefined> = new Array(RECENT).fill(undefined)
-  private readonly recentAt = new Int32Array(RECENT)
-
-  /**
-   * The position of the request with this id, in any case: {@link get} of its key, remembered for
-   * the ids asked lately. A run asks for the same few ids again and again (each request of a batch
-   * several times while it is sent and settled), and an id key is a new lowercased string to hash.
-   */
-  of(id: string): number | undefined {
-    const n = id.length
-    const slot = n === 0 ? 0 : (id.charCodeAt(n - 1) * 31 + (n > 1 ? id.charCodeAt(n - 2) * 7 : 0) + n) & (RECENT - 1)
-    if (this.recentIds[slot] === id) {
-      const at = this.recentAt[slot]!
-      return at < 0 ? undefined : at
-    }
-    const at = this.get(rules.idKey(id))
-    this.recentIds[slot] = id
-    this.recentAt[slot] = at ?? -1
-    return at
-  }
-
-  get(key: string): number | undefined {
-    let i = hashOf(key) & this.mask
-    for (;;) {
-      const slot = this.slots[i]!
-      if (slot === 0) return undefined
-      if (rules.idKey(this.workload[slot - 1]!.id) === key) return slot - 1
-      i = (i + 1) & this.mask
-    }
-  }
-}
-
-/** Slots of `IdIndex`'s cache of ids lately asked (a power of two). */
-const RECENT = 64
-
-/** FNV-1a over UTF-16 code units. */
-const hashOf = (key: string): number => {
-  let h = 0x811c9dc5
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
-  return h
-}
 
 /**
  * A list per request, held only for the requests whose list is not empty: a million independent
@@ -140,11 +80,35 @@ export class Lists<T> {
 }
 
 /**
- * Validates a workload and builds its dependency graph.
+ * Each workload's check and graph, by its array, with the settings it was checked under: `start`,
+ * `plan` and `criticalPaths` on one workload (a simulation starts it, then bounds it) prepare it
+ * once. Weak: an entry goes with its workload.
+ */
+const preparedOf = new WeakMap<ReadonlyArray<WorkloadRequest>, { readonly length: number; readonly settings: rules.Settings; readonly prepared: Prepared }>()
+
+/**
+ * Validates a workload and builds its dependency graph, once per workload array and settings: a
+ * workload is read as a value (its requests are read again when they are sent), so one that
+ * changes must be given as a new array. A `Prepared` is shared: only what a run owns may change
+ * (see `RunState`).
  *
  * @internal
  */
 export const prepare = (
+  workload: ReadonlyArray<WorkloadRequest>,
+  settings: rules.Settings
+): Either.Either<Prepared, VE.WorkloadError> => {
+  const known = preparedOf.get(workload)
+  if (
+    known !== undefined && known.length === workload.length && known.settings.host === settings.host &&
+    known.settings.version === settings.version && known.settings.maxRequests === settings.maxRequests
+  ) return Either.right(known.prepared)
+  const made = prepareNew(workload, settings)
+  if (Either.isRight(made)) preparedOf.set(workload, { length: workload.length, settings, prepared: made.right })
+  return made
+}
+
+const prepareNew = (
   workload: ReadonlyArray<WorkloadRequest>,
   settings: rules.Settings
 ): Either.Either<Prepared, VE.WorkloadError> =>
@@ -152,8 +116,9 @@ export const prepare = (
     const index = yield* rules.checkIds(workload)
     // every request is checked now, so that a bad one fails the workload with nothing sent; the
     // normalised copies are not kept (see `wireRequest`)
-    yield* rules.checkRequests(workload, settings)
     const n = workload.length
+    const plain = new Uint8Array(n)
+    yield* rules.checkRequests(workload, settings, plain)
     // lists are shared when empty: a million independent requests need no million empty arrays
     const deps: Array<ReadonlyArray<number>> = []
     const flow: Array<ReadonlyArray<boolean>> = []
@@ -172,7 +137,7 @@ export const prepare = (
       const dependsOn = w.dependsOn
       if (dependsOn !== undefined) {
         for (const d of dependsOn) {
-          const j = index.get(rules.idKey(d))
+          const j = index.of(d)
           if (j === undefined) note(d, w)
           else if (!edges.has(j)) edges.set(j, false)
         }
@@ -181,7 +146,7 @@ export const prepare = (
       if (refs.length > 0) {
         hasReferences[i] = 1
         for (const r of refs) {
-          const j = index.get(rules.idKey(r.source))
+          const j = index.of(r.source)
           if (j === undefined) note(r.source, w)
           else edges.set(j, true)
         }
@@ -234,7 +199,7 @@ export const prepare = (
     }
     return {
       workload,
-      index: new IdIndex(workload, index),
+      index,
       priority,
       accept,
       deps: new Lists(deps),
@@ -242,15 +207,17 @@ export const prepare = (
       children: new Lists(children),
       childFlow: new Lists(childFlow),
       hasReferences,
+      plain,
       height,
       order: Int32Array.from(order)
     }
   })
 
 /**
- * A request as it travels, without `dependsOn` (the plan's, not the wire's): normalised again from
- * the workload each time it is needed, so that no copy is held while it waits. `prepare` checked
- * it, so this fails only if the workload was changed since.
+ * A request as it travels, without `dependsOn` (the plan's, not the wire's): made again from the
+ * workload each time it is needed, so that no copy is held while it waits; a request that
+ * normalising leaves as it is (`Prepared.plain`) is copied, any other normalised again. `prepare`
+ * checked it, so this fails only if the workload was changed since.
  *
  * @internal
  */
@@ -259,8 +226,11 @@ export const wireRequest = (
   v: number,
   settings: rules.Settings
 ): Either.Either<BatchRequestItem, VE.RequestError> => {
+  const request = prepared.workload[v]!
+  // what normalising would make of it, in the same key order, without its regular expressions
+  if (prepared.plain[v] === 1) return Either.right({ id: request.id, method: request.method, url: request.url })
   // the normalised request as it is when it has no dependsOn (most have none): no second Either
-  const normalised = rules.normaliseRequest(prepared.workload[v]!, settings)
+  const normalised = rules.normaliseRequest(request, settings)
   if (Either.isLeft(normalised) || normalised.right.dependsOn === undefined) return normalised
   const { dependsOn: _, ...wire } = normalised.right
   return Either.right(wire)
@@ -328,7 +298,10 @@ export interface Retained {
   readonly pending: number
   /** Entries of the ready queue. */
   readonly ready: number
-  /** Wire requests (normalised, with references substituted) still held: those taken to be sent. */
+  /**
+   * Wire requests (normalised, with references substituted) still held: those of the round being
+   * formed, so 0 between rounds.
+   */
   readonly requests: number
   /** Responses kept for references. */
   readonly responses: number
@@ -371,11 +344,12 @@ export class RunState {
     protected readonly settings: rules.Settings,
     protected readonly resolveReferences: boolean,
     /**
-     * A run owns its `Prepared`: a settled request's accepted statuses are dropped from it, so
-     * that memory follows the requests still to run. Plans keep them.
+     * A run owns its accepted statuses (a copy of the shared `Prepared`'s): a settled request's
+     * are dropped, so that memory follows the requests still to run. Plans keep them.
      */
     protected readonly releaseSettled = false
   ) {
+    if (releaseSettled) this.prepared = { ...prepared, accept: new Map(prepared.accept) }
     const n = prepared.workload.length
     this.ready = new ReadyQueue(prepared.priority)
     this.state = new Uint8Array(n)
@@ -388,7 +362,7 @@ export class RunState {
       this.unsatisfied[v] = prepared.deps.of(v).length
       if (prepared.deps.of(v).length === 0) this.ready.push(v)
     }
-    this.responses = new Responses(prepared)
+    this.responses = new Responses(this.prepared)
   }
 
   /** Requests not yet settled. */
@@ -508,6 +482,8 @@ export class Scheduler extends RunState implements Taking, Packing, Settling {
         groups.push(formed)
       }
     }
+    // the batches hold their wire requests now: the map stays as small as one round
+    this.resolved.clear()
     return { index: this.rounds, groups, notSent }
   }
 

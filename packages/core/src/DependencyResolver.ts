@@ -15,10 +15,6 @@
  * `fewestRoundTrips` keeps the one with fewer round trips instead. Every plan reports its round
  * trips next to a lower bound.
  *
- * A workload is read as a value: `plan`, `start` and {@link criticalPaths} check an array and build
- * its graph once (per host and version), and later calls on the same array reuse them. Give a
- * changed workload as a new array.
- *
  * @since 0.1.0
  */
 import { Context, Effect, Either, Layer } from "effect"

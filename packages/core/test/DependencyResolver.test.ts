@@ -266,20 +266,6 @@ describe("DependencyResolver runs", () => {
       expect(run.settlement("other")).toStrictEqual({ _tag: "DependencyFailed", dependency: "create", status: 409 })
     }))
 
-  it.effect("a second run of the same workload still accepts the statuses the first run settled", () =>
-    Effect.gen(function*() {
-      // runs of one workload share its check and graph: what the first releases must be its own
-      const workload = [
-        req("create", { method: "POST", url: "/groups", body: {} }),
-        req("member", { method: "POST", url: "/groups/g/members/$ref", body: {}, dependsOn: ["create"], acceptStatuses: [409] })
-      ]
-      for (let i = 0; i < 2; i++) {
-        const run = yield* start(workload)
-        execute(run, (id) => (id === "create" ? 409 : 200))
-        expect(run.settlement("member")).toStrictEqual({ _tag: "Succeeded", status: 200 })
-      }
-    }))
-
   it.effect("an unrelated request coupled into a sequential batch is re-sent after a 424 caused by packing", () =>
     Effect.gen(function*() {
       // two chains packed into one sequential batch: a failure in the first must not fail the second

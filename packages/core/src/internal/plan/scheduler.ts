@@ -80,35 +80,11 @@ export class Lists<T> {
 }
 
 /**
- * Each workload's check and graph, by its array, with the settings it was checked under: `start`,
- * `plan` and `criticalPaths` on one workload (a simulation starts it, then bounds it) prepare it
- * once. Weak: an entry goes with its workload.
- */
-const preparedOf = new WeakMap<ReadonlyArray<WorkloadRequest>, { readonly length: number; readonly settings: rules.Settings; readonly prepared: Prepared }>()
-
-/**
- * Validates a workload and builds its dependency graph, once per workload array and settings: a
- * workload is read as a value (its requests are read again when they are sent), so one that
- * changes must be given as a new array. A `Prepared` is shared: only what a run owns may change
- * (see `RunState`).
+ * Validates a workload and builds its dependency graph.
  *
  * @internal
  */
 export const prepare = (
-  workload: ReadonlyArray<WorkloadRequest>,
-  settings: rules.Settings
-): Either.Either<Prepared, VE.WorkloadError> => {
-  const known = preparedOf.get(workload)
-  if (
-    known !== undefined && known.length === workload.length && known.settings.host === settings.host &&
-    known.settings.version === settings.version && known.settings.maxRequests === settings.maxRequests
-  ) return Either.right(known.prepared)
-  const made = prepareNew(workload, settings)
-  if (Either.isRight(made)) preparedOf.set(workload, { length: workload.length, settings, prepared: made.right })
-  return made
-}
-
-const prepareNew = (
   workload: ReadonlyArray<WorkloadRequest>,
   settings: rules.Settings
 ): Either.Either<Prepared, VE.WorkloadError> =>
@@ -344,12 +320,11 @@ export class RunState {
     protected readonly settings: rules.Settings,
     protected readonly resolveReferences: boolean,
     /**
-     * A run owns its accepted statuses (a copy of the shared `Prepared`'s): a settled request's
-     * are dropped, so that memory follows the requests still to run. Plans keep them.
+     * A run owns its `Prepared`: a settled request's accepted statuses are dropped from it, so
+     * that memory follows the requests still to run. Plans keep them.
      */
     protected readonly releaseSettled = false
   ) {
-    if (releaseSettled) this.prepared = { ...prepared, accept: new Map(prepared.accept) }
     const n = prepared.workload.length
     this.ready = new ReadyQueue(prepared.priority)
     this.state = new Uint8Array(n)
@@ -362,7 +337,7 @@ export class RunState {
       this.unsatisfied[v] = prepared.deps.of(v).length
       if (prepared.deps.of(v).length === 0) this.ready.push(v)
     }
-    this.responses = new Responses(this.prepared)
+    this.responses = new Responses(prepared)
   }
 
   /** Requests not yet settled. */

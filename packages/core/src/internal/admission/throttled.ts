@@ -135,6 +135,9 @@ interface Candidate {
   readonly datedBeforeMillis: number
 }
 
+/** A batch's room check when the Throttler cannot tell: it may always go. */
+const alwaysRoom = (): undefined => undefined
+
 /**
  * What admission asks of the Throttler: the built-in one's direct operations, which answer at once
  * over an in-memory store, or the same operations through any Throttler's interface.
@@ -146,7 +149,7 @@ const directOrService = (throttler: ThrottlerService): Omit<Direct, "runner"> =>
       Effect.orDie(Effect.zipRight(throttler.answered(permit, { datedBeforeMillis }), throttler.release(permit))),
     feedbackAll: (answers) => Effect.orDie(throttler.feedbackAll(answers)),
     stale: () => false,
-    room: () => undefined,
+    roomFor: () => alwaysRoom,
     sending: () => undefined,
     revoke: (permit) => Effect.orDie(Effect.zipRight(throttler.answered(permit), throttler.release(permit)))
   }
@@ -319,8 +322,14 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
           ? releaseAll
           : Effect.suspend(() => Effect.orDie(toEffect(eachFrom((p, i) => direct.settle(p, datedBefore[i]), 0))))
         const revokeAll = Effect.suspend(() => Effect.orDie(toEffect(eachFrom((p) => direct.revoke(p), 0))))
-        // asked just before sending: whether its gauged buckets have room in flight for it
-        const room = () => permits.length === 0 ? undefined : direct.room(permits)
+        // asked just before sending, and again after each wait: whether its gauged buckets have room
+        // in flight for it. Made at the first ask, once the permits are all held
+        let roomCheck: (() => Effect.Effect<void> | undefined) | undefined
+        const room = () => {
+          if (permits.length === 0) return undefined
+          roomCheck ??= direct.roomFor(permits)
+          return roomCheck()
+        }
         // asked just before sending: a batch found fresh is sent
         const stale = () => {
           if (permits.some((p) => direct.stale(p))) return true

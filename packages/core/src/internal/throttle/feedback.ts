@@ -52,8 +52,11 @@ interface Stepped {
   readonly backoff: Set<string>
   readonly slowdown: Set<string>
   /** The last report per gauged bucket, aligned once the event's answers are all in. */
-  readonly reports: Map<string, { readonly demand: Demand; readonly used: number }>
+  readonly reports: Map<string, { demand: Demand; used: number }>
 }
+
+/** No bucket (what most answers lower, restore or charge). */
+const noKeys: ReadonlyArray<string> = []
 
 /** An event's answers yield nothing (see `apply`). */
 const nothing = (): undefined => undefined
@@ -357,6 +360,8 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     return andThen(port.adjust([d], { _tag: "Scale", factor: next.factor }, now), () => next.factor < before)
   }
 
+  const loweredKeys = (d: Demand, down: boolean): ReadonlyArray<string> => down ? [d.key] : noKeys
+
   /** `learn` for each of `list` in order; the keys whose factor went down. */
   const learnEach = (
     list: ReadonlyArray<Demand>,
@@ -455,15 +460,18 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     now: number,
     admittedAt: number
   ): Step<ReadonlyArray<string>> => {
-    if (d.limit._tag !== "TokenBucket") return []
+    if (d.limit._tag !== "TokenBucket") return noKeys
     const documented = d.limit.capacity
     const k = d.limit.refillPerSecond / documented
     const gauge = gaugeOf(d.key, now, admittedAt)
     const capacity = used === "refused" ? CapacityGauge.refused(gauge, now, k) : CapacityGauge.reported(gauge, used, now, k)
-    if (capacity === undefined) return []
+    if (capacity === undefined) return noKeys
     // a lower bound only: a bucket this full would have reported from 0.8, so probe up to that much more
     const upTo = CapacityGauge.fitted(gauge) ? undefined : capacity / CapacityGauge.reportedFrom / documented
-    return learnEach([d], (_, learnt) => LimitEstimate.gauged(learnt.estimate, now, capacity / documented, policy, upTo), now)
+    // `learnEach` of one bucket, without its list and closures: most answers carry a report
+    const learnt = estimates.of(d.key, now)
+    const step = learn(d, learnt, LimitEstimate.gauged(learnt.estimate, now, capacity / documented, policy, upTo), now)
+    return Effect.isEffect(step) ? Effect.map(step, (down) => loweredKeys(d, down)) : loweredKeys(d, step)
   }
 
   /**
@@ -519,8 +527,8 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
       if (probed === undefined) probed = []
       probed.push(d)
     }
+    if (probed === undefined) return runner.queue.wakeEntries(entries)
     const wake = () => runner.queue.wakeEntries(entries)
-    if (probed === undefined) return wake()
     return andThen(
       learnEach(
         probed,
@@ -651,25 +659,37 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     entries: ReadonlyArray<Demand>,
     now: number,
     detailed: boolean
-  ): Step<Changes> =>
-    andThen(restore(entries, now), () => {
-      const restored = detailed && entries.length > 0 ? keysOf(entries) : []
-      const done = detailed ? { ...unchanged, restored } : unchanged
-      if (Option.isNone(signals.resourceUnits)) return done
-      const units = signals.resourceUnits.value
-      let extra: Array<Demand> | undefined
-      for (const d of entries) {
-        if (isResourceUnitBucket(d) && units > d.cost) (extra ??= []).push({ ...d, cost: units - d.cost })
-      }
-      if (extra === undefined) return done
-      const charged = extra
-      // The server says the request cost more than estimated: take the difference, now, whether or
-      // not the bucket has it (a negative balance delays later requests).
-      return andThen(
-        port.adjust(charged, { _tag: "Charge" }, now),
-        () => detailed ? { ...unchanged, restored, charged: keysOf(charged) } : unchanged
-      )
-    })
+  ): Step<Changes> => {
+    const restored = restore(entries, now)
+    return Effect.isEffect(restored)
+      ? andThen(restored, () => chargeExtra(signals, entries, now, detailed))
+      : chargeExtra(signals, entries, now, detailed)
+  }
+
+  /** The rest of `succeeded`, once its buckets are restored. */
+  const chargeExtra = (
+    signals: ThrottleFeedback.Signals,
+    entries: ReadonlyArray<Demand>,
+    now: number,
+    detailed: boolean
+  ): Step<Changes> => {
+    const restored = detailed && entries.length > 0 ? keysOf(entries) : []
+    const done = detailed ? { ...unchanged, restored } : unchanged
+    if (Option.isNone(signals.resourceUnits)) return done
+    const units = signals.resourceUnits.value
+    let extra: Array<Demand> | undefined
+    for (const d of entries) {
+      if (isResourceUnitBucket(d) && units > d.cost) (extra ??= []).push({ ...d, cost: units - d.cost })
+    }
+    if (extra === undefined) return done
+    const charged = extra
+    // The server says the request cost more than estimated: take the difference, now, whether or
+    // not the bucket has it (a negative balance delays later requests).
+    return andThen(
+      port.adjust(charged, { _tag: "Charge" }, now),
+      () => detailed ? { ...unchanged, restored, charged: keysOf(charged) } : unchanged
+    )
+  }
 
   /**
    * A utilisation hint at or above the threshold that the client's own pace does not explain (or
@@ -684,20 +704,42 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     stepped: Stepped | undefined,
     changes: Changes
   ): Step<Changes> => {
-    const used = Option.getOrElse(ThrottleFeedback.utilisation(signals), () => 0)
     // a report on a gauged bucket: its capacity is learnt and its tokens aligned, which replaces
     // the slowdown (see `capacityGauge`)
     const reported = signals.succeeded && Option.isSome(signals.limitPercentage) ? reportedBucket(entries) : undefined
     if (reported !== undefined) {
-      const share = signals.limitPercentage.pipe(Option.getOrElse(() => 0))
-      return andThen(gaugeReport(reported, share, now, admittedAt), (lowered) => {
-        const next = lowered.length === 0 ? changes : { ...changes, lowered: [...changes.lowered, ...lowered] }
-        if (stepped === undefined) return andThen(align(reported, share, now), () => next)
-        stepped.reports.set(reported.key, { demand: reported, used: share })
-        return next
-      })
+      const share = (signals.limitPercentage as Option.Some<number>).value
+      const lowered = gaugeReport(reported, share, now, admittedAt)
+      return Effect.isEffect(lowered)
+        ? andThen(lowered, (keys) => afterReport(reported, share, now, stepped, changes, keys))
+        : afterReport(reported, share, now, stepped, changes, lowered)
     }
-    return andThen(learnCapacity(entries, used, now), () => slowdownAt(signals, entries, now, stepped, changes, used))
+    const used = Option.getOrElse(ThrottleFeedback.utilisation(signals), () => 0)
+    const learnt = learnCapacity(entries, used, now)
+    return Effect.isEffect(learnt)
+      ? andThen(learnt, () => slowdownAt(signals, entries, now, stepped, changes, used))
+      : slowdownAt(signals, entries, now, stepped, changes, used)
+  }
+
+  /** The rest of `slowdown` after a report, once the bucket's capacity is learnt. */
+  const afterReport = (
+    reported: Demand,
+    share: number,
+    now: number,
+    stepped: Stepped | undefined,
+    changes: Changes,
+    lowered: ReadonlyArray<string>
+  ): Step<Changes> => {
+    const next = lowered.length === 0 ? changes : { ...changes, lowered: [...changes.lowered, ...lowered] }
+    if (stepped === undefined) return andThen(align(reported, share, now), () => next)
+    // the event's last report per bucket is the one aligned (see `alignAll`)
+    const last = stepped.reports.get(reported.key)
+    if (last === undefined) stepped.reports.set(reported.key, { demand: reported, used: share })
+    else {
+      last.demand = reported
+      last.used = share
+    }
+    return next
   }
 
   /**
@@ -876,7 +918,9 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
       : signals.succeeded
       ? succeeded(signals, entries, now, detailed)
       : unchanged
-    return andThen(changes, (changes) => andThen(slowdown(signals, entries, now, admittedAt ?? now, stepped, changes), result))
+    // no continuation to allocate when the changes were made at once (the in-memory store, every time)
+    if (!Effect.isEffect(changes)) return andThen(slowdown(signals, entries, now, admittedAt ?? now, stepped, changes), result)
+    return andThen(changes, (made) => andThen(slowdown(signals, entries, now, admittedAt ?? now, stepped, made), result))
   }
 
   /**

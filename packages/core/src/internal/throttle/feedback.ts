@@ -518,25 +518,41 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
   const restore = (entries: ReadonlyArray<Demand>, now: number): Step<void> => {
     streaks.end(entries)
     if (entries.length === 0) return undefined
-    let probed: Array<Demand> | undefined
-    for (const d of entries) {
-      if (!adapts(d)) continue
-      const learnt = estimates.get(d.key, now)
-      if (learnt === undefined) continue
-      if (learnt.applied >= 1 && learnt.estimate.factor >= 1 && learnt.estimate.hi >= 1) continue
-      if (probed === undefined) probed = []
-      probed.push(d)
+    return restoreFrom(entries, 0, now)
+  }
+
+  /** Whether a success probes a bucket's estimate upwards: it was lowered. */
+  const probes = (d: Demand, now: number): boolean => {
+    if (!adapts(d)) return false
+    const learnt = estimates.get(d.key, now)
+    return learnt !== undefined && !(learnt.applied >= 1 && learnt.estimate.factor >= 1 && learnt.estimate.hi >= 1)
+  }
+
+  const probed = (d: Demand, learnt: Learnt, now: number): LimitEstimate.Estimate =>
+    LimitEstimate.succeeded(learnt.estimate, now, cleanWindowOf(d.limit) ?? 0, policy, windowUnits(d.limit))
+
+  /**
+   * `restore`'s probes, then the wake. While the store answers at once, each bucket is probed as
+   * it is found, with no list or continuation (every answer of the bench's independent GETs probes
+   * its resource-unit buckets, lowered by the reports); a probe reads only its own bucket's
+   * estimate, so that decides as listing them first would. At the first probe the store answers
+   * with an Effect, the rest are listed before it runs, as before.
+   */
+  const restoreFrom = (entries: ReadonlyArray<Demand>, i: number, now: number): Step<void> => {
+    for (; i < entries.length; i++) {
+      const d = entries[i]!
+      if (!probes(d, now)) continue
+      const learnt = estimates.get(d.key, now)!
+      const step = learn(d, learnt, probed(d, learnt, now), now)
+      if (Effect.isEffect(step)) {
+        const rest = entries.slice(i + 1).filter((e) => probes(e, now))
+        return andThen(
+          step,
+          () => andThen(learnEach(rest, (e, l) => probed(e, l, now), now), () => runner.queue.wakeEntries(entries))
+        )
+      }
     }
-    if (probed === undefined) return runner.queue.wakeEntries(entries)
-    const wake = () => runner.queue.wakeEntries(entries)
-    return andThen(
-      learnEach(
-        probed,
-        (d, learnt) => LimitEstimate.succeeded(learnt.estimate, now, cleanWindowOf(d.limit) ?? 0, policy, windowUnits(d.limit)),
-        now
-      ),
-      wake
-    )
+    return runner.queue.wakeEntries(entries)
   }
 
   /** A 429: pauses the implicated buckets and lowers those this event has not lowered yet. */

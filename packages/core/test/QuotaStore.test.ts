@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { ConcurrencyLimit, WindowLimit } from "@effect-msgraph/spec/Bucket"
 import * as QuotaStore from "../src/QuotaStore.js"
+import { MemoryQuota } from "../src/internal/quota/memory.js"
 import { memoryTarget, quotaStoreSuite } from "./suites/quotaStore.js"
 
 const window = (limit: number, windowMillis: number) => WindowLimit.make({ limit, windowMillis })
@@ -20,6 +21,30 @@ describe("QuotaStore.makeMemory", () => {
       yield* store.release([entry("c", c)], 5)
       expect(yield* store.take([entry("c", c)], 5)).toEqual({ _tag: "Taken" })
     }))
+
+  it.effect("a refusal from take is the caller's own: later refusals do not rewrite it", () =>
+    Effect.gen(function*() {
+      const store = yield* QuotaStore.makeMemory()
+      const w = window(1, 1000)
+      yield* store.take([entry("a", w), entry("b", w)], 0)
+      const first = yield* store.take([entry("a", w)], 10)
+      const second = yield* store.take([entry("a", w), entry("b", w)], 20)
+      expect(first).toEqual({ _tag: "Blocked", retryAtMillis: 1000, keys: ["a"] })
+      expect(second).toEqual({ _tag: "Blocked", retryAtMillis: 1000, keys: ["a", "b"] })
+    }))
+
+  it("the admission queue's attempt refuses as take does, in a record its next call rewrites", () => {
+    const quota = new MemoryQuota()
+    const w = window(1, 1000)
+    expect(quota.attempt([entry("a", w), entry("b", w)], 0)).toEqual({ _tag: "Taken" })
+    const first = quota.attempt([entry("a", w)], 10)
+    expect(first).toEqual({ _tag: "Blocked", retryAtMillis: 1000, keys: ["a"] })
+    const second = quota.attempt([entry("b", w), entry("a", w)], 500)
+    expect(second).toEqual(quota.take([entry("b", w), entry("a", w)], 500))
+    expect(second).toEqual({ _tag: "Blocked", retryAtMillis: 1000, keys: ["b", "a"] })
+    // one record: whoever keeps a refusal's keys copies them (see `AdmissionQueue.blocked`)
+    expect(first).toBe(second)
+  })
 
   it.effect("drops idle buckets, so memory stays bounded with 100,000 keys", () =>
     Effect.gen(function*() {

@@ -324,6 +324,23 @@ export class MemoryQuota {
    * reports which buckets were short and when to try again. `entries` must have distinct keys.
    */
   take(entries: ReadonlyArray<Entry>, now: number): TakeResult {
+    const outcome = this.attempt(entries, now)
+    return outcome._tag === "Taken" ? outcome : { _tag: "Blocked", retryAtMillis: outcome.retryAtMillis, keys: outcome.keys.slice() }
+  }
+
+  /** `attempt`'s answer when short: one record, rewritten by every call. */
+  private readonly short: { _tag: "Blocked"; retryAtMillis: number | undefined; keys: Array<string> } = {
+    _tag: "Blocked",
+    retryAtMillis: undefined,
+    keys: []
+  }
+
+  /**
+   * `take`, answering a refusal with a record that the next call rewrites (its `keys` included):
+   * a caller that keeps the keys copies them. The admission queue's attempts mostly find the same
+   * buckets short as the time before, and then keep nothing.
+   */
+  attempt(entries: ReadonlyArray<Entry>, now: number): TakeResult {
     this.tick(now)
     const n = entries.length
     let blockedKeys: Array<string> | undefined
@@ -348,20 +365,20 @@ export class MemoryQuota {
         at = readyAt(state, entry.cost, now)
       }
       if (short) {
-        if (blockedKeys === undefined) blockedKeys = []
+        if (blockedKeys === undefined) {
+          blockedKeys = this.short.keys
+          blockedKeys.length = 0
+        }
         blockedKeys.push(entry.key)
         if (at !== undefined) retryAt = retryAt === undefined || at > retryAt ? at : retryAt
       }
     }
     if (blockedKeys !== undefined) {
       scratch.length = 0
-      return {
-        _tag: "Blocked",
-        // refill arithmetic can land a hair past a whole millisecond (250.00000000000003): that is
-        // rounding, not a real need for one more millisecond
-        retryAtMillis: retryAt === undefined ? undefined : Math.max(now + 1, Math.ceil(retryAt - 1e-6)),
-        keys: blockedKeys
-      }
+      // refill arithmetic can land a hair past a whole millisecond (250.00000000000003): that is
+      // rounding, not a real need for one more millisecond
+      this.short.retryAtMillis = retryAt === undefined ? undefined : Math.max(now + 1, Math.ceil(retryAt - 1e-6))
+      return this.short
     }
     for (let i = 0; i < n; i++) applyTake(scratch[i]!, entries[i]!.cost, now)
     scratch.length = 0
@@ -514,6 +531,8 @@ export class MemoryQuota {
  */
 export interface Local {
   readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => TakeResult
+  /** `take`, whose refusal the next call rewrites (see `MemoryQuota.attempt`): for the admission queue. */
+  readonly attempt: (entries: ReadonlyArray<Entry>, nowMillis: number) => TakeResult
   readonly check: (entries: ReadonlyArray<Entry>, nowMillis: number) => boolean
   readonly release: (entries: ReadonlyArray<Entry>, nowMillis: number) => void
   readonly pause: (entries: ReadonlyArray<Entry>, untilMillis: number, nowMillis: number) => void
@@ -525,6 +544,7 @@ export interface Local {
 /** @internal */
 export const localOf = (quota: MemoryQuota): Local => ({
   take: (entries, now) => quota.take(entries, now),
+  attempt: (entries, now) => quota.attempt(entries, now),
   check: (entries, now) => quota.check(entries, now),
   release: (entries, now) => quota.release(entries, now),
   pause: (entries, until, now) => quota.pause(entries, until, now),

@@ -346,7 +346,11 @@ export class Queues {
     waiter.listener.admitted(waiter)
   }
 
-  /** Records what a failed attempt found: the buckets it now claims and when to retry. */
+  /**
+   * Records what a failed attempt found: the buckets it now claims and when to retry. `local`: the
+   * in-memory store's refusal (`Local.attempt`), whose keys its next call rewrites: they are copied
+   * when kept.
+   */
   protected blocked(
     waiter: Waiter,
     outcome: TakeResult & { readonly _tag: "Blocked" },
@@ -354,20 +358,20 @@ export class Queues {
     local = false
   ): void {
     const previous = waiter.claims
-    const next = outcome.keys
+    const found = outcome.keys
     const retryAt = outcome.retryAtMillis
     if (
       local && previous !== undefined && retryAt !== undefined && retryAt === waiter.retryAt && retryAt > now &&
-      sameKeys(previous, next)
+      sameKeys(previous, found)
     ) {
       // Short again on the same buckets until the same instant (a wake that found no new room): its
-      // claims stand, and so does its wake-up, which is still in the heap (an entry due later than
-      // now, of its current epoch; a waiter of a remote store may have lost it while its take was in
-      // flight, hence `local`). Only the list of claims is the new one, as below.
-      waiter.claims = next
+      // claims stand, the same list, and so does its wake-up, which is still in the heap (an entry
+      // due later than now, of its current epoch; a waiter of a remote store may have lost it while
+      // its take was in flight, hence `local`).
       this.rearm()
       return
     }
+    const next = local ? found.slice() : found
     if (previous !== undefined) {
       for (const key of previous) {
         if (!next.includes(key)) {
@@ -486,7 +490,7 @@ export class Scanner extends Queues {
     waiter.retryNow = false
     const driver = this.driver
     if (driver._tag === "Local") {
-      const outcome = driver.local.take(waiter.entries, now)
+      const outcome = driver.local.attempt(waiter.entries, now)
       if (outcome._tag === "Taken") this.admit(waiter, now)
       else this.blocked(waiter, outcome, now, true)
       return
@@ -608,7 +612,7 @@ export class AdmissionQueue extends Scanner {
     )
     if (this.driver._tag === "Local") {
       if (this.eligible(waiter)) {
-        const outcome = this.driver.local.take(entries, now)
+        const outcome = this.driver.local.attempt(entries, now)
         if (outcome._tag === "Taken") {
           waiter.state = DONE
           waiter.admission = ++this.events
@@ -648,7 +652,7 @@ export class AdmissionQueue extends Scanner {
       for (let j = 0; j < claimers.length; j++) if (claimers[j]!.rank <= rank) return undefined
     }
     if (this.driver._tag === "Remote") return "Check"
-    if (this.driver.local.take(entries, now)._tag !== "Taken") return undefined
+    if (this.driver.local.attempt(entries, now)._tag !== "Taken") return undefined
     return this.admitted(entries, level, now)
   }
 

@@ -307,6 +307,8 @@ export class MemoryQuota {
 
   /** Forgets every bucket whose state is indistinguishable from a fresh one. */
   sweep(now: number): void {
+    // a bucket forgotten with its lowered factor expired starts again at the documented limit
+    this.version++
     for (const [key, state] of this.states) {
       if (isIdle(state, now, this.options)) this.states.delete(key)
     }
@@ -324,7 +326,7 @@ export class MemoryQuota {
    * reports which buckets were short and when to try again. `entries` must have distinct keys.
    */
   take(entries: ReadonlyArray<Entry>, now: number): TakeResult {
-    const outcome = this.attempt(entries, now)
+    const outcome = this.attempt(entries, now)!
     return outcome._tag === "Taken" ? outcome : { _tag: "Blocked", retryAtMillis: outcome.retryAtMillis, keys: outcome.keys.slice() }
   }
 
@@ -336,12 +338,21 @@ export class MemoryQuota {
   }
 
   /**
+   * Counts the changes that can alter what a take finds at one instant: every operation but a
+   * refused take (which only brings buckets up to the instant, as a second one would again).
+   */
+  version = 0
+
+  /**
    * `take`, answering a refusal with a record that the next call rewrites (its `keys` included):
    * a caller that keeps the keys copies them. The admission queue's attempts mostly find the same
-   * buckets short as the time before, and then keep nothing.
+   * buckets short as the time before, and then keep nothing. `refusedAt`: the `version` at which the
+   * same entries were refused at this same instant; while it is current, nothing could have
+   * changed the answer, and `undefined` says so without reading a bucket.
    */
-  attempt(entries: ReadonlyArray<Entry>, now: number): TakeResult {
+  attempt(entries: ReadonlyArray<Entry>, now: number, refusedAt = -1): TakeResult | undefined {
     this.tick(now)
+    if (refusedAt === this.version) return undefined
     const n = entries.length
     let blockedKeys: Array<string> | undefined
     let retryAt: number | undefined
@@ -382,6 +393,7 @@ export class MemoryQuota {
     }
     for (let i = 0; i < n; i++) applyTake(scratch[i]!, entries[i]!.cost, now)
     scratch.length = 0
+    this.version++
     return taken
   }
 
@@ -399,6 +411,7 @@ export class MemoryQuota {
   /** Takes every entry's cost without checking capacity (concurrency entries are skipped). */
   charge(entries: ReadonlyArray<Entry>, now: number): void {
     this.tick(now)
+    this.version++
     for (const entry of entries) {
       if (entry.limit._tag === "Concurrency") continue
       const state = this.state(entry, now)
@@ -417,6 +430,7 @@ export class MemoryQuota {
    */
   redate(entries: ReadonlyArray<Entry>, takenAt: number, now: number, datedAt: number = now): void {
     this.tick(now)
+    this.version++
     const date = datedAt >= now ? now : datedAt > takenAt ? datedAt : takenAt
     for (const entry of entries) {
       if (entry.limit._tag === "TokenBucket") {
@@ -472,6 +486,7 @@ export class MemoryQuota {
   /** Returns concurrency permits; other kinds of bucket have nothing to give back. */
   release(entries: ReadonlyArray<Entry>, now: number): void {
     this.tick(now)
+    this.version++
     for (const entry of entries) {
       if (entry.limit._tag !== "Concurrency") continue
       const state = this.states.get(entry.key)
@@ -483,6 +498,7 @@ export class MemoryQuota {
   /** Admits nothing on these buckets before `untilMillis` (pauses only ever extend). */
   pause(entries: ReadonlyArray<Entry>, untilMillis: number, now: number): void {
     this.tick(now)
+    this.version++
     for (const entry of entries) {
       const state = this.state(entry, now)
       if (untilMillis > state.pausedUntil) state.pausedUntil = untilMillis
@@ -498,6 +514,7 @@ export class MemoryQuota {
   scale(entries: ReadonlyArray<Entry>, factor: number, now: number): void {
     if (!(factor > 0)) return
     this.tick(now)
+    this.version++
     const f = factor < 1 ? factor : 1
     for (const entry of entries) {
       let state = this.states.get(entry.key)
@@ -531,8 +548,14 @@ export class MemoryQuota {
  */
 export interface Local {
   readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => TakeResult
-  /** `take`, whose refusal the next call rewrites (see `MemoryQuota.attempt`): for the admission queue. */
-  readonly attempt: (entries: ReadonlyArray<Entry>, nowMillis: number) => TakeResult
+  /**
+   * `take`, whose refusal the next call rewrites, or `undefined` when the same entries were refused
+   * at this instant at `version` `refusedAt` and it is still current (see `MemoryQuota.attempt`):
+   * for the admission queue.
+   */
+  readonly attempt: (entries: ReadonlyArray<Entry>, nowMillis: number, refusedAt?: number) => TakeResult | undefined
+  /** See `MemoryQuota.version`. */
+  readonly version: () => number
   readonly check: (entries: ReadonlyArray<Entry>, nowMillis: number) => boolean
   readonly release: (entries: ReadonlyArray<Entry>, nowMillis: number) => void
   readonly pause: (entries: ReadonlyArray<Entry>, untilMillis: number, nowMillis: number) => void
@@ -544,7 +567,8 @@ export interface Local {
 /** @internal */
 export const localOf = (quota: MemoryQuota): Local => ({
   take: (entries, now) => quota.take(entries, now),
-  attempt: (entries, now) => quota.attempt(entries, now),
+  attempt: (entries, now, refusedAt) => quota.attempt(entries, now, refusedAt),
+  version: () => quota.version,
   check: (entries, now) => quota.check(entries, now),
   release: (entries, now) => quota.release(entries, now),
   pause: (entries, until, now) => quota.pause(entries, until, now),

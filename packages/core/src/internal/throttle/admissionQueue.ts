@@ -64,6 +64,9 @@ export class Waiter {
   released = false
   /** Why the store failed, when it did (remote stores only). */
   failure: unknown = undefined
+  /** When the in-memory store last refused it (-1: never), and at which of its versions. */
+  refusedAtMillis = -1
+  refusedVersion = -1
   constructor(
     readonly entries: ReadonlyArray<Entry>,
     readonly rank: number,
@@ -395,6 +398,13 @@ export class Queues {
     }
   }
 
+  /** `blocked` for a refusal of the in-memory store, remembered with the store's version. */
+  protected refused(waiter: Waiter, outcome: TakeResult & { readonly _tag: "Blocked" }, now: number, local: Local): void {
+    waiter.refusedAtMillis = now
+    waiter.refusedVersion = local.version()
+    this.blocked(waiter, outcome, now, true)
+  }
+
   /**
    * A waiter that is due but held back (a better-ranked waiter claims one of its buckets) gives up
    * its own claims. It cannot go before that waiter does, and its claims, made at its last attempt,
@@ -490,9 +500,15 @@ export class Scanner extends Queues {
     waiter.retryNow = false
     const driver = this.driver
     if (driver._tag === "Local") {
-      const outcome = driver.local.attempt(waiter.entries, now)
-      if (outcome._tag === "Taken") this.admit(waiter, now)
-      else this.blocked(waiter, outcome, now, true)
+      // Refused at this instant already, and the store unchanged since: the same refusal, which would
+      // leave its claims and its wake-up as they stand (see `blocked`). Most wakes by an answer find
+      // just that: the answers of one batch wake its buckets' claimers once per item.
+      const repeat = waiter.refusedAtMillis === now && waiter.claims !== undefined && waiter.retryAt > now &&
+        waiter.retryAt !== Infinity
+      const outcome = driver.local.attempt(waiter.entries, now, repeat ? waiter.refusedVersion : -1)
+      if (outcome === undefined) this.rearm()
+      else if (outcome._tag === "Taken") this.admit(waiter, now)
+      else this.refused(waiter, outcome, now, driver.local)
       return
     }
     waiter.state = INFLIGHT
@@ -612,7 +628,7 @@ export class AdmissionQueue extends Scanner {
     )
     if (this.driver._tag === "Local") {
       if (this.eligible(waiter)) {
-        const outcome = this.driver.local.attempt(entries, now)
+        const outcome = this.driver.local.attempt(entries, now)!
         if (outcome._tag === "Taken") {
           waiter.state = DONE
           waiter.admission = ++this.events
@@ -621,7 +637,7 @@ export class AdmissionQueue extends Scanner {
           return waiter
         }
         this.enqueue(waiter)
-        this.blocked(waiter, outcome, now, true)
+        this.refused(waiter, outcome, now, this.driver.local)
       } else {
         this.enqueue(waiter)
       }
@@ -652,7 +668,7 @@ export class AdmissionQueue extends Scanner {
       for (let j = 0; j < claimers.length; j++) if (claimers[j]!.rank <= rank) return undefined
     }
     if (this.driver._tag === "Remote") return "Check"
-    if (this.driver.local.attempt(entries, now)._tag !== "Taken") return undefined
+    if (this.driver.local.attempt(entries, now)!._tag !== "Taken") return undefined
     return this.admitted(entries, level, now)
   }
 

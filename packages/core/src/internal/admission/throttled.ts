@@ -135,6 +135,13 @@ interface Candidate {
   readonly datedBeforeMillis: number
 }
 
+/**
+ * A step that yields nothing, as an Effect whose store failures are defects: `Effect.void` when it
+ * was done at once (the built-in Throttler over an in-memory store, every time), so a batch's
+ * settling and feedback cost no steps beyond their own.
+ */
+const voidOrDie = (step: Step<void>): Effect.Effect<void> => Effect.isEffect(step) ? Effect.orDie(step) : Effect.void
+
 /** A batch's room check when the Throttler cannot tell: it may always go. */
 const alwaysRoom = (): undefined => undefined
 
@@ -316,12 +323,12 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
           }
           return undefined
         }
-        const releaseAll = Effect.suspend(() => Effect.orDie(toEffect(eachFrom((p) => direct.settle(p), 0))))
+        const releaseAll = Effect.suspend(() => voidOrDie(eachFrom((p) => direct.settle(p), 0)))
         // Graph answered: each permit's window units are dated its `datedBeforeMillis` before now
         const answeredAll = leastLatency === undefined
           ? releaseAll
-          : Effect.suspend(() => Effect.orDie(toEffect(eachFrom((p, i) => direct.settle(p, datedBefore[i]), 0))))
-        const revokeAll = Effect.suspend(() => Effect.orDie(toEffect(eachFrom((p) => direct.revoke(p), 0))))
+          : Effect.suspend(() => voidOrDie(eachFrom((p, i) => direct.settle(p, datedBefore[i]), 0)))
+        const revokeAll = Effect.suspend(() => voidOrDie(eachFrom((p) => direct.revoke(p), 0)))
         // asked just before sending, and again after each wait: whether its gauged buckets have room
         // in flight for it. Made at the first ask, once the permits are all held
         let roomCheck: (() => Effect.Effect<void> | undefined) | undefined
@@ -397,7 +404,8 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
           track(candidates, 1)
           // most loaded buckets first; the backlog does not change between ranking and a synchronous
           // sweep, so that sweep reuses the leads
-          let left = yield* Effect.orDie(toEffect(sequential ? sweep(candidates) : sweep(...rank(candidates))))
+          const swept = sequential ? sweep(candidates) : sweep(...rank(candidates))
+          let left = Effect.isEffect(swept) ? yield* Effect.orDie(swept) : swept
           if (send.length === 0 && left.length > 0) {
             // Nothing can go now. Wait for the first item together with the items that need no other
             // bucket than it does (as many as those buckets can hold at once), so that a busy bucket
@@ -414,7 +422,8 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
             // one permit for the group: dated by the least sure of its items
             hold(permit, Math.min(...group.map((c) => c.datedBeforeMillis)))
             for (const candidate of group) commit(candidate, share(candidate.demands), undefined, permit.admittedAt)
-            left = yield* Effect.orDie(toEffect(sweep(left.filter((c) => !group.includes(c)))))
+            const rest = sweep(left.filter((c) => !group.includes(c)))
+            left = Effect.isEffect(rest) ? yield* Effect.orDie(rest) : rest
           }
           send.sort((a, b) => a.index - b.index)
           const deferred = [...left.map((c) => c.index), ...held].sort((a, b) => a - b)
@@ -478,7 +487,7 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
           const handle = answer.handle
           if (handle instanceof SendHandle) answered.push({ response: answer, demands: handle.demands, admittedAt: handle.admittedAt })
         }
-        return Effect.orDie(toEffect(direct.feedbackAll(answered)))
+        return voidOrDie(direct.feedbackAll(answered))
       })
 
     // the concurrency buckets a request holds: a batch of one mailbox's requests holds only its permits

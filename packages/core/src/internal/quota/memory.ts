@@ -302,6 +302,11 @@ export class MemoryQuota {
    * buckets that were live at the last sweep, plus 4096.
    */
   private tick(now: number): void {
+    // a new instant can change what a take finds (refill, expiry): it counts as a change
+    if (now !== this.instant) {
+      this.instant = now
+      this.version++
+    }
     if (++this.operations >= this.sweepEvery) this.sweep(now)
   }
 
@@ -338,17 +343,20 @@ export class MemoryQuota {
   }
 
   /**
-   * Counts the changes that can alter what a take finds at one instant: every operation but a
-   * refused take (which only brings buckets up to the instant, as a second one would again).
+   * Counts the changes that can alter what a take finds: every operation but a refused take (which
+   * only brings buckets up to the instant, as a second one would again), and every new instant.
    */
   version = 0
+  /** The instant of the last operation. */
+  private instant = Number.NaN
 
   /**
    * `take`, answering a refusal with a record that the next call rewrites (its `keys` included):
    * a caller that keeps the keys copies them. The admission queue's attempts mostly find the same
    * buckets short as the time before, and then keep nothing. `refusedAt`: the `version` at which the
-   * same entries were refused at this same instant; while it is current, nothing could have
-   * changed the answer, and `undefined` says so without reading a bucket.
+   * same entries were refused; while it is current (the same instant, and nothing taken, charged,
+   * dated, released, paused, scaled or forgotten since), nothing could have changed the answer, and
+   * `undefined` says so without reading a bucket.
    */
   attempt(entries: ReadonlyArray<Entry>, now: number, refusedAt = -1): TakeResult | undefined {
     this.tick(now)
@@ -550,8 +558,8 @@ export interface Local {
   readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => TakeResult
   /**
    * `take`, whose refusal the next call rewrites, or `undefined` when the same entries were refused
-   * at this instant at `version` `refusedAt` and it is still current (see `MemoryQuota.attempt`):
-   * for the admission queue.
+   * at `version` `refusedAt` and it is still current (see `MemoryQuota.attempt`): for the admission
+   * queue.
    */
   readonly attempt: (entries: ReadonlyArray<Entry>, nowMillis: number, refusedAt?: number) => TakeResult | undefined
   /** See `MemoryQuota.version`. */

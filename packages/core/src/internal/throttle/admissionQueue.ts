@@ -64,8 +64,7 @@ export class Waiter {
   released = false
   /** Why the store failed, when it did (remote stores only). */
   failure: unknown = undefined
-  /** When the in-memory store last refused it (-1: never), and at which of its versions. */
-  refusedAtMillis = -1
+  /** The in-memory store's version when it last refused it (-1: never; see `Local.attempt`). */
   refusedVersion = -1
   constructor(
     readonly entries: ReadonlyArray<Entry>,
@@ -400,7 +399,6 @@ export class Queues {
 
   /** `blocked` for a refusal of the in-memory store, remembered with the store's version. */
   protected refused(waiter: Waiter, outcome: TakeResult & { readonly _tag: "Blocked" }, now: number, local: Local): void {
-    waiter.refusedAtMillis = now
     waiter.refusedVersion = local.version()
     this.blocked(waiter, outcome, now, true)
   }
@@ -503,8 +501,7 @@ export class Scanner extends Queues {
       // Refused at this instant already, and the store unchanged since: the same refusal, which would
       // leave its claims and its wake-up as they stand (see `blocked`). Most wakes by an answer find
       // just that: the answers of one batch wake its buckets' claimers once per item.
-      const repeat = waiter.refusedAtMillis === now && waiter.claims !== undefined && waiter.retryAt > now &&
-        waiter.retryAt !== Infinity
+      const repeat = waiter.claims !== undefined && waiter.retryAt > now && waiter.retryAt !== Infinity
       const outcome = driver.local.attempt(waiter.entries, now, repeat ? waiter.refusedVersion : -1)
       if (outcome === undefined) this.rearm()
       else if (outcome._tag === "Taken") this.admit(waiter, now)

@@ -493,8 +493,7 @@ export const make = (
       feedbackAll: feedback.feedbackAll,
       stale: (permit) => feedback.stale(permit.entries, permit.admittedAt),
       revoke: (permit) => runner.andThen(runner.revoke(run, permit as Waiter), () => feedback.revoked(permit.entries as ReadonlyArray<Demand>)),
-      room: (permits) =>
-        feedback.room(permits.map((p) => p.entries as ReadonlyArray<Demand>)),
+      roomFor: (permits) => feedback.roomFor(permits.map((p) => p.entries as ReadonlyArray<Demand>)),
       sending: (permit) => feedback.sending(permit.entries as ReadonlyArray<Demand>, permit.admittedAt)
     })
   })

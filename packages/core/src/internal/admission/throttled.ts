@@ -136,6 +136,16 @@ interface Candidate {
 }
 
 /**
+ * A step that yields nothing, as an Effect whose store failures are defects: `Effect.void` when it
+ * was done at once (the built-in Throttler over an in-memory store, every time), so a batch's
+ * settling and feedback cost no steps beyond their own.
+ */
+const voidOrDie = (step: Step<void>): Effect.Effect<void> => Effect.isEffect(step) ? Effect.orDie(step) : Effect.void
+
+/** A batch's room check when the Throttler cannot tell: it may always go. */
+const alwaysRoom = (): undefined => undefined
+
+/**
  * What admission asks of the Throttler: the built-in one's direct operations, which answer at once
  * over an in-memory store, or the same operations through any Throttler's interface.
  */
@@ -146,7 +156,7 @@ const directOrService = (throttler: ThrottlerService): Omit<Direct, "runner"> =>
       Effect.orDie(Effect.zipRight(throttler.answered(permit, { datedBeforeMillis }), throttler.release(permit))),
     feedbackAll: (answers) => Effect.orDie(throttler.feedbackAll(answers)),
     stale: () => false,
-    room: () => undefined,
+    roomFor: () => alwaysRoom,
     sending: () => undefined,
     revoke: (permit) => Effect.orDie(Effect.zipRight(throttler.answered(permit), throttler.release(permit)))
   }
@@ -313,14 +323,20 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
           }
           return undefined
         }
-        const releaseAll = Effect.suspend(() => Effect.orDie(toEffect(eachFrom((p) => direct.settle(p), 0))))
+        const releaseAll = Effect.suspend(() => voidOrDie(eachFrom((p) => direct.settle(p), 0)))
         // Graph answered: each permit's window units are dated its `datedBeforeMillis` before now
         const answeredAll = leastLatency === undefined
           ? releaseAll
-          : Effect.suspend(() => Effect.orDie(toEffect(eachFrom((p, i) => direct.settle(p, datedBefore[i]), 0))))
-        const revokeAll = Effect.suspend(() => Effect.orDie(toEffect(eachFrom((p) => direct.revoke(p), 0))))
-        // asked just before sending: whether its gauged buckets have room in flight for it
-        const room = () => permits.length === 0 ? undefined : direct.room(permits)
+          : Effect.suspend(() => voidOrDie(eachFrom((p, i) => direct.settle(p, datedBefore[i]), 0)))
+        const revokeAll = Effect.suspend(() => voidOrDie(eachFrom((p) => direct.revoke(p), 0)))
+        // asked just before sending, and again after each wait: whether its gauged buckets have room
+        // in flight for it. Made at the first ask, once the permits are all held
+        let roomCheck: (() => Effect.Effect<void> | undefined) | undefined
+        const room = () => {
+          if (permits.length === 0) return undefined
+          roomCheck ??= direct.roomFor(permits)
+          return roomCheck()
+        }
         // asked just before sending: a batch found fresh is sent
         const stale = () => {
           if (permits.some((p) => direct.stale(p))) return true
@@ -388,7 +404,8 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
           track(candidates, 1)
           // most loaded buckets first; the backlog does not change between ranking and a synchronous
           // sweep, so that sweep reuses the leads
-          let left = yield* Effect.orDie(toEffect(sequential ? sweep(candidates) : sweep(...rank(candidates))))
+          const swept = sequential ? sweep(candidates) : sweep(...rank(candidates))
+          let left = Effect.isEffect(swept) ? yield* Effect.orDie(swept) : swept
           if (send.length === 0 && left.length > 0) {
             // Nothing can go now. Wait for the first item together with the items that need no other
             // bucket than it does (as many as those buckets can hold at once), so that a busy bucket
@@ -405,7 +422,8 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
             // one permit for the group: dated by the least sure of its items
             hold(permit, Math.min(...group.map((c) => c.datedBeforeMillis)))
             for (const candidate of group) commit(candidate, share(candidate.demands), undefined, permit.admittedAt)
-            left = yield* Effect.orDie(toEffect(sweep(left.filter((c) => !group.includes(c)))))
+            const rest = sweep(left.filter((c) => !group.includes(c)))
+            left = Effect.isEffect(rest) ? yield* Effect.orDie(rest) : rest
           }
           send.sort((a, b) => a.index - b.index)
           const deferred = [...left.map((c) => c.index), ...held].sort((a, b) => a - b)
@@ -469,7 +487,7 @@ export const make = (options: Options): Effect.Effect<AdmissionService, never, T
           const handle = answer.handle
           if (handle instanceof SendHandle) answered.push({ response: answer, demands: handle.demands, admittedAt: handle.admittedAt })
         }
-        return Effect.orDie(toEffect(direct.feedbackAll(answered)))
+        return voidOrDie(direct.feedbackAll(answered))
       })
 
     // the concurrency buckets a request holds: a batch of one mailbox's requests holds only its permits

@@ -302,11 +302,18 @@ export class MemoryQuota {
    * buckets that were live at the last sweep, plus 4096.
    */
   private tick(now: number): void {
+    // a new instant can change what a take finds (refill, expiry): it counts as a change
+    if (now !== this.instant) {
+      this.instant = now
+      this.version++
+    }
     if (++this.operations >= this.sweepEvery) this.sweep(now)
   }
 
   /** Forgets every bucket whose state is indistinguishable from a fresh one. */
   sweep(now: number): void {
+    // a bucket forgotten with its lowered factor expired starts again at the documented limit
+    this.version++
     for (const [key, state] of this.states) {
       if (isIdle(state, now, this.options)) this.states.delete(key)
     }
@@ -324,7 +331,36 @@ export class MemoryQuota {
    * reports which buckets were short and when to try again. `entries` must have distinct keys.
    */
   take(entries: ReadonlyArray<Entry>, now: number): TakeResult {
+    const outcome = this.attempt(entries, now)!
+    return outcome._tag === "Taken" ? outcome : { _tag: "Blocked", retryAtMillis: outcome.retryAtMillis, keys: outcome.keys.slice() }
+  }
+
+  /** `attempt`'s answer when short: one record, rewritten by every call. */
+  private readonly short: { _tag: "Blocked"; retryAtMillis: number | undefined; keys: Array<string> } = {
+    _tag: "Blocked",
+    retryAtMillis: undefined,
+    keys: []
+  }
+
+  /**
+   * Counts the changes that can alter what a take finds: every operation but a refused take (which
+   * only brings buckets up to the instant, as a second one would again), and every new instant.
+   */
+  version = 0
+  /** The instant of the last operation. */
+  private instant = Number.NaN
+
+  /**
+   * `take`, answering a refusal with a record that the next call rewrites (its `keys` included):
+   * a caller that keeps the keys copies them. The admission queue's attempts mostly find the same
+   * buckets short as the time before, and then keep nothing. `refusedAt`: the `version` at which the
+   * same entries were refused; while it is current (the same instant, and nothing taken, charged,
+   * dated, released, paused, scaled or forgotten since), nothing could have changed the answer, and
+   * `undefined` says so without reading a bucket.
+   */
+  attempt(entries: ReadonlyArray<Entry>, now: number, refusedAt = -1): TakeResult | undefined {
     this.tick(now)
+    if (refusedAt === this.version) return undefined
     const n = entries.length
     let blockedKeys: Array<string> | undefined
     let retryAt: number | undefined
@@ -348,23 +384,24 @@ export class MemoryQuota {
         at = readyAt(state, entry.cost, now)
       }
       if (short) {
-        if (blockedKeys === undefined) blockedKeys = []
+        if (blockedKeys === undefined) {
+          blockedKeys = this.short.keys
+          blockedKeys.length = 0
+        }
         blockedKeys.push(entry.key)
         if (at !== undefined) retryAt = retryAt === undefined || at > retryAt ? at : retryAt
       }
     }
     if (blockedKeys !== undefined) {
       scratch.length = 0
-      return {
-        _tag: "Blocked",
-        // refill arithmetic can land a hair past a whole millisecond (250.00000000000003): that is
-        // rounding, not a real need for one more millisecond
-        retryAtMillis: retryAt === undefined ? undefined : Math.max(now + 1, Math.ceil(retryAt - 1e-6)),
-        keys: blockedKeys
-      }
+      // refill arithmetic can land a hair past a whole millisecond (250.00000000000003): that is
+      // rounding, not a real need for one more millisecond
+      this.short.retryAtMillis = retryAt === undefined ? undefined : Math.max(now + 1, Math.ceil(retryAt - 1e-6))
+      return this.short
     }
     for (let i = 0; i < n; i++) applyTake(scratch[i]!, entries[i]!.cost, now)
     scratch.length = 0
+    this.version++
     return taken
   }
 
@@ -382,6 +419,7 @@ export class MemoryQuota {
   /** Takes every entry's cost without checking capacity (concurrency entries are skipped). */
   charge(entries: ReadonlyArray<Entry>, now: number): void {
     this.tick(now)
+    this.version++
     for (const entry of entries) {
       if (entry.limit._tag === "Concurrency") continue
       const state = this.state(entry, now)
@@ -400,6 +438,7 @@ export class MemoryQuota {
    */
   redate(entries: ReadonlyArray<Entry>, takenAt: number, now: number, datedAt: number = now): void {
     this.tick(now)
+    this.version++
     const date = datedAt >= now ? now : datedAt > takenAt ? datedAt : takenAt
     for (const entry of entries) {
       if (entry.limit._tag === "TokenBucket") {
@@ -455,6 +494,7 @@ export class MemoryQuota {
   /** Returns concurrency permits; other kinds of bucket have nothing to give back. */
   release(entries: ReadonlyArray<Entry>, now: number): void {
     this.tick(now)
+    this.version++
     for (const entry of entries) {
       if (entry.limit._tag !== "Concurrency") continue
       const state = this.states.get(entry.key)
@@ -466,6 +506,7 @@ export class MemoryQuota {
   /** Admits nothing on these buckets before `untilMillis` (pauses only ever extend). */
   pause(entries: ReadonlyArray<Entry>, untilMillis: number, now: number): void {
     this.tick(now)
+    this.version++
     for (const entry of entries) {
       const state = this.state(entry, now)
       if (untilMillis > state.pausedUntil) state.pausedUntil = untilMillis
@@ -481,6 +522,7 @@ export class MemoryQuota {
   scale(entries: ReadonlyArray<Entry>, factor: number, now: number): void {
     if (!(factor > 0)) return
     this.tick(now)
+    this.version++
     const f = factor < 1 ? factor : 1
     for (const entry of entries) {
       let state = this.states.get(entry.key)
@@ -514,6 +556,14 @@ export class MemoryQuota {
  */
 export interface Local {
   readonly take: (entries: ReadonlyArray<Entry>, nowMillis: number) => TakeResult
+  /**
+   * `take`, whose refusal the next call rewrites, or `undefined` when the same entries were refused
+   * at `version` `refusedAt` and it is still current (see `MemoryQuota.attempt`): for the admission
+   * queue.
+   */
+  readonly attempt: (entries: ReadonlyArray<Entry>, nowMillis: number, refusedAt?: number) => TakeResult | undefined
+  /** See `MemoryQuota.version`. */
+  readonly version: () => number
   readonly check: (entries: ReadonlyArray<Entry>, nowMillis: number) => boolean
   readonly release: (entries: ReadonlyArray<Entry>, nowMillis: number) => void
   readonly pause: (entries: ReadonlyArray<Entry>, untilMillis: number, nowMillis: number) => void
@@ -525,6 +575,8 @@ export interface Local {
 /** @internal */
 export const localOf = (quota: MemoryQuota): Local => ({
   take: (entries, now) => quota.take(entries, now),
+  attempt: (entries, now, refusedAt) => quota.attempt(entries, now, refusedAt),
+  version: () => quota.version,
   check: (entries, now) => quota.check(entries, now),
   release: (entries, now) => quota.release(entries, now),
   pause: (entries, until, now) => quota.pause(entries, until, now),

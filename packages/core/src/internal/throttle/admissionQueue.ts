@@ -64,6 +64,8 @@ export class Waiter {
   released = false
   /** Why the store failed, when it did (remote stores only). */
   failure: unknown = undefined
+  /** The in-memory store's version when it last refused it (-1: never; see `Local.attempt`). */
+  refusedVersion = -1
   constructor(
     readonly entries: ReadonlyArray<Entry>,
     readonly rank: number,
@@ -346,7 +348,11 @@ export class Queues {
     waiter.listener.admitted(waiter)
   }
 
-  /** Records what a failed attempt found: the buckets it now claims and when to retry. */
+  /**
+   * Records what a failed attempt found: the buckets it now claims and when to retry. `local`: the
+   * in-memory store's refusal (`Local.attempt`), whose keys its next call rewrites: they are copied
+   * when kept.
+   */
   protected blocked(
     waiter: Waiter,
     outcome: TakeResult & { readonly _tag: "Blocked" },
@@ -354,20 +360,20 @@ export class Queues {
     local = false
   ): void {
     const previous = waiter.claims
-    const next = outcome.keys
+    const found = outcome.keys
     const retryAt = outcome.retryAtMillis
     if (
       local && previous !== undefined && retryAt !== undefined && retryAt === waiter.retryAt && retryAt > now &&
-      sameKeys(previous, next)
+      sameKeys(previous, found)
     ) {
       // Short again on the same buckets until the same instant (a wake that found no new room): its
-      // claims stand, and so does its wake-up, which is still in the heap (an entry due later than
-      // now, of its current epoch; a waiter of a remote store may have lost it while its take was in
-      // flight, hence `local`). Only the list of claims is the new one, as below.
-      waiter.claims = next
+      // claims stand, the same list, and so does its wake-up, which is still in the heap (an entry
+      // due later than now, of its current epoch; a waiter of a remote store may have lost it while
+      // its take was in flight, hence `local`).
       this.rearm()
       return
     }
+    const next = local ? found.slice() : found
     if (previous !== undefined) {
       for (const key of previous) {
         if (!next.includes(key)) {
@@ -389,6 +395,12 @@ export class Queues {
       this.timers.push({ at: Math.max(retryAt, now), waiter, epoch })
       this.rearm()
     }
+  }
+
+  /** `blocked` for a refusal of the in-memory store, remembered with the store's version. */
+  protected refused(waiter: Waiter, outcome: TakeResult & { readonly _tag: "Blocked" }, now: number, local: Local): void {
+    waiter.refusedVersion = local.version()
+    this.blocked(waiter, outcome, now, true)
   }
 
   /**
@@ -486,9 +498,14 @@ export class Scanner extends Queues {
     waiter.retryNow = false
     const driver = this.driver
     if (driver._tag === "Local") {
-      const outcome = driver.local.take(waiter.entries, now)
-      if (outcome._tag === "Taken") this.admit(waiter, now)
-      else this.blocked(waiter, outcome, now, true)
+      // Refused at this instant already, and the store unchanged since: the same refusal, which would
+      // leave its claims and its wake-up as they stand (see `blocked`). Most wakes by an answer find
+      // just that: the answers of one batch wake its buckets' claimers once per item.
+      const repeat = waiter.claims !== undefined && waiter.retryAt > now && waiter.retryAt !== Infinity
+      const outcome = driver.local.attempt(waiter.entries, now, repeat ? waiter.refusedVersion : -1)
+      if (outcome === undefined) this.rearm()
+      else if (outcome._tag === "Taken") this.admit(waiter, now)
+      else this.refused(waiter, outcome, now, driver.local)
       return
     }
     waiter.state = INFLIGHT
@@ -608,7 +625,7 @@ export class AdmissionQueue extends Scanner {
     )
     if (this.driver._tag === "Local") {
       if (this.eligible(waiter)) {
-        const outcome = this.driver.local.take(entries, now)
+        const outcome = this.driver.local.attempt(entries, now)!
         if (outcome._tag === "Taken") {
           waiter.state = DONE
           waiter.admission = ++this.events
@@ -617,7 +634,7 @@ export class AdmissionQueue extends Scanner {
           return waiter
         }
         this.enqueue(waiter)
-        this.blocked(waiter, outcome, now, true)
+        this.refused(waiter, outcome, now, this.driver.local)
       } else {
         this.enqueue(waiter)
       }
@@ -648,7 +665,7 @@ export class AdmissionQueue extends Scanner {
       for (let j = 0; j < claimers.length; j++) if (claimers[j]!.rank <= rank) return undefined
     }
     if (this.driver._tag === "Remote") return "Check"
-    if (this.driver.local.take(entries, now)._tag !== "Taken") return undefined
+    if (this.driver.local.attempt(entries, now)!._tag !== "Taken") return undefined
     return this.admitted(entries, level, now)
   }
 

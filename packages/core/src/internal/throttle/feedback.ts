@@ -52,11 +52,17 @@ interface Stepped {
   readonly backoff: Set<string>
   readonly slowdown: Set<string>
   /** The last report per gauged bucket, aligned once the event's answers are all in. */
-  readonly reports: Map<string, { readonly demand: Demand; readonly used: number }>
+  readonly reports: Map<string, { demand: Demand; used: number }>
 }
+
+/** No bucket (what most answers lower, restore or charge). */
+const noKeys: ReadonlyArray<string> = []
 
 /** An event's answers yield nothing (see `apply`). */
 const nothing = (): undefined => undefined
+
+/** The room check of a batch without gauged buckets: it may always go (see `Feedback.roomFor`). */
+const noRoomNeeded = (): undefined => undefined
 
 /** What an answer changed, before its signals are attached. */
 type Changes = Omit<FeedbackResult, "signals">
@@ -146,12 +152,13 @@ export interface Feedback {
    */
   readonly revoked: (entries: ReadonlyArray<Demand>) => Step<void>
   /**
-   * Asked just before permits' entries (each of one batch's permits, one list each) are sent:
-   * `undefined` when they may go now; otherwise an Effect that ends when it is worth asking again.
-   * A gauged bucket whose capacity Graph has not told yet holds its units in flight to
-   * `CapacityGauge.allowance`; one with nothing in flight lets any batch go.
+   * The question asked just before permits' entries (each of one batch's permits, one list each)
+   * are sent, and again after each wait: `undefined` when they may go now; otherwise an Effect that
+   * ends when it is worth asking again. A gauged bucket whose capacity Graph has not told yet holds
+   * its units in flight to `CapacityGauge.allowance`; one with nothing in flight lets any batch go.
+   * The entries are read once, here.
    */
-  readonly room: (entries: ReadonlyArray<ReadonlyArray<Demand>>) => Effect.Effect<void> | undefined
+  readonly roomFor: (entries: ReadonlyArray<ReadonlyArray<Demand>>) => () => Effect.Effect<void> | undefined
   /**
    * A permit found not stale is sent: its gauged buckets count its units in flight until answered
    * (`released`). `sent` identifies the permit (its entries array).
@@ -324,7 +331,7 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
    * (permits of requests priced alike may share one entries array; see `Feedback.released`).
    */
   const out = new WeakMap<ReadonlyArray<Demand>, number>()
-  /** Per gauged bucket, the batches waiting for its units in flight to come down (see `Feedback.room`). */
+  /** Per gauged bucket, the batches waiting for its units in flight to come down (see `Feedback.roomFor`). */
   const roomWaiters = new Map<string, Deferred.Deferred<void>>()
   const wakeRoom = (key: string) => {
     const waiting = roomWaiters.get(key)
@@ -352,6 +359,8 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     learnt.appliedAt = now
     return andThen(port.adjust([d], { _tag: "Scale", factor: next.factor }, now), () => next.factor < before)
   }
+
+  const loweredKeys = (d: Demand, down: boolean): ReadonlyArray<string> => down ? [d.key] : noKeys
 
   /** `learn` for each of `list` in order; the keys whose factor went down. */
   const learnEach = (
@@ -451,15 +460,18 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     now: number,
     admittedAt: number
   ): Step<ReadonlyArray<string>> => {
-    if (d.limit._tag !== "TokenBucket") return []
+    if (d.limit._tag !== "TokenBucket") return noKeys
     const documented = d.limit.capacity
     const k = d.limit.refillPerSecond / documented
     const gauge = gaugeOf(d.key, now, admittedAt)
     const capacity = used === "refused" ? CapacityGauge.refused(gauge, now, k) : CapacityGauge.reported(gauge, used, now, k)
-    if (capacity === undefined) return []
+    if (capacity === undefined) return noKeys
     // a lower bound only: a bucket this full would have reported from 0.8, so probe up to that much more
     const upTo = CapacityGauge.fitted(gauge) ? undefined : capacity / CapacityGauge.reportedFrom / documented
-    return learnEach([d], (_, learnt) => LimitEstimate.gauged(learnt.estimate, now, capacity / documented, policy, upTo), now)
+    // `learnEach` of one bucket, without its list and closures: most answers carry a report
+    const learnt = estimates.of(d.key, now)
+    const step = learn(d, learnt, LimitEstimate.gauged(learnt.estimate, now, capacity / documented, policy, upTo), now)
+    return Effect.isEffect(step) ? Effect.map(step, (down) => loweredKeys(d, down)) : loweredKeys(d, step)
   }
 
   /**
@@ -506,25 +518,41 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
   const restore = (entries: ReadonlyArray<Demand>, now: number): Step<void> => {
     streaks.end(entries)
     if (entries.length === 0) return undefined
-    let probed: Array<Demand> | undefined
-    for (const d of entries) {
-      if (!adapts(d)) continue
-      const learnt = estimates.get(d.key, now)
-      if (learnt === undefined) continue
-      if (learnt.applied >= 1 && learnt.estimate.factor >= 1 && learnt.estimate.hi >= 1) continue
-      if (probed === undefined) probed = []
-      probed.push(d)
+    return restoreFrom(entries, 0, now)
+  }
+
+  /** Whether a success probes a bucket's estimate upwards: it was lowered. */
+  const probes = (d: Demand, now: number): boolean => {
+    if (!adapts(d)) return false
+    const learnt = estimates.get(d.key, now)
+    return learnt !== undefined && !(learnt.applied >= 1 && learnt.estimate.factor >= 1 && learnt.estimate.hi >= 1)
+  }
+
+  const probed = (d: Demand, learnt: Learnt, now: number): LimitEstimate.Estimate =>
+    LimitEstimate.succeeded(learnt.estimate, now, cleanWindowOf(d.limit) ?? 0, policy, windowUnits(d.limit))
+
+  /**
+   * `restore`'s probes, then the wake. While the store answers at once, each bucket is probed as
+   * it is found, with no list or continuation (every answer of the bench's independent GETs probes
+   * its resource-unit buckets, lowered by the reports); a probe reads only its own bucket's
+   * estimate, so that decides as listing them first would. At the first probe the store answers
+   * with an Effect, the rest are listed before it runs, as before.
+   */
+  const restoreFrom = (entries: ReadonlyArray<Demand>, i: number, now: number): Step<void> => {
+    for (; i < entries.length; i++) {
+      const d = entries[i]!
+      if (!probes(d, now)) continue
+      const learnt = estimates.get(d.key, now)!
+      const step = learn(d, learnt, probed(d, learnt, now), now)
+      if (Effect.isEffect(step)) {
+        const rest = entries.slice(i + 1).filter((e) => probes(e, now))
+        return andThen(
+          step,
+          () => andThen(learnEach(rest, (e, l) => probed(e, l, now), now), () => runner.queue.wakeEntries(entries))
+        )
+      }
     }
-    const wake = () => runner.queue.wakeEntries(entries)
-    if (probed === undefined) return wake()
-    return andThen(
-      learnEach(
-        probed,
-        (d, learnt) => LimitEstimate.succeeded(learnt.estimate, now, cleanWindowOf(d.limit) ?? 0, policy, windowUnits(d.limit)),
-        now
-      ),
-      wake
-    )
+    return runner.queue.wakeEntries(entries)
   }
 
   /** A 429: pauses the implicated buckets and lowers those this event has not lowered yet. */
@@ -647,25 +675,37 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     entries: ReadonlyArray<Demand>,
     now: number,
     detailed: boolean
-  ): Step<Changes> =>
-    andThen(restore(entries, now), () => {
-      const restored = detailed && entries.length > 0 ? keysOf(entries) : []
-      const done = detailed ? { ...unchanged, restored } : unchanged
-      if (Option.isNone(signals.resourceUnits)) return done
-      const units = signals.resourceUnits.value
-      let extra: Array<Demand> | undefined
-      for (const d of entries) {
-        if (isResourceUnitBucket(d) && units > d.cost) (extra ??= []).push({ ...d, cost: units - d.cost })
-      }
-      if (extra === undefined) return done
-      const charged = extra
-      // The server says the request cost more than estimated: take the difference, now, whether or
-      // not the bucket has it (a negative balance delays later requests).
-      return andThen(
-        port.adjust(charged, { _tag: "Charge" }, now),
-        () => detailed ? { ...unchanged, restored, charged: keysOf(charged) } : unchanged
-      )
-    })
+  ): Step<Changes> => {
+    const restored = restore(entries, now)
+    return Effect.isEffect(restored)
+      ? andThen(restored, () => chargeExtra(signals, entries, now, detailed))
+      : chargeExtra(signals, entries, now, detailed)
+  }
+
+  /** The rest of `succeeded`, once its buckets are restored. */
+  const chargeExtra = (
+    signals: ThrottleFeedback.Signals,
+    entries: ReadonlyArray<Demand>,
+    now: number,
+    detailed: boolean
+  ): Step<Changes> => {
+    const restored = detailed && entries.length > 0 ? keysOf(entries) : []
+    const done = detailed ? { ...unchanged, restored } : unchanged
+    if (Option.isNone(signals.resourceUnits)) return done
+    const units = signals.resourceUnits.value
+    let extra: Array<Demand> | undefined
+    for (const d of entries) {
+      if (isResourceUnitBucket(d) && units > d.cost) (extra ??= []).push({ ...d, cost: units - d.cost })
+    }
+    if (extra === undefined) return done
+    const charged = extra
+    // The server says the request cost more than estimated: take the difference, now, whether or
+    // not the bucket has it (a negative balance delays later requests).
+    return andThen(
+      port.adjust(charged, { _tag: "Charge" }, now),
+      () => detailed ? { ...unchanged, restored, charged: keysOf(charged) } : unchanged
+    )
+  }
 
   /**
    * A utilisation hint at or above the threshold that the client's own pace does not explain (or
@@ -680,20 +720,42 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     stepped: Stepped | undefined,
     changes: Changes
   ): Step<Changes> => {
-    const used = Option.getOrElse(ThrottleFeedback.utilisation(signals), () => 0)
     // a report on a gauged bucket: its capacity is learnt and its tokens aligned, which replaces
     // the slowdown (see `capacityGauge`)
     const reported = signals.succeeded && Option.isSome(signals.limitPercentage) ? reportedBucket(entries) : undefined
     if (reported !== undefined) {
-      const share = signals.limitPercentage.pipe(Option.getOrElse(() => 0))
-      return andThen(gaugeReport(reported, share, now, admittedAt), (lowered) => {
-        const next = lowered.length === 0 ? changes : { ...changes, lowered: [...changes.lowered, ...lowered] }
-        if (stepped === undefined) return andThen(align(reported, share, now), () => next)
-        stepped.reports.set(reported.key, { demand: reported, used: share })
-        return next
-      })
+      const share = (signals.limitPercentage as Option.Some<number>).value
+      const lowered = gaugeReport(reported, share, now, admittedAt)
+      return Effect.isEffect(lowered)
+        ? andThen(lowered, (keys) => afterReport(reported, share, now, stepped, changes, keys))
+        : afterReport(reported, share, now, stepped, changes, lowered)
     }
-    return andThen(learnCapacity(entries, used, now), () => slowdownAt(signals, entries, now, stepped, changes, used))
+    const used = Option.getOrElse(ThrottleFeedback.utilisation(signals), () => 0)
+    const learnt = learnCapacity(entries, used, now)
+    return Effect.isEffect(learnt)
+      ? andThen(learnt, () => slowdownAt(signals, entries, now, stepped, changes, used))
+      : slowdownAt(signals, entries, now, stepped, changes, used)
+  }
+
+  /** The rest of `slowdown` after a report, once the bucket's capacity is learnt. */
+  const afterReport = (
+    reported: Demand,
+    share: number,
+    now: number,
+    stepped: Stepped | undefined,
+    changes: Changes,
+    lowered: ReadonlyArray<string>
+  ): Step<Changes> => {
+    const next = lowered.length === 0 ? changes : { ...changes, lowered: [...changes.lowered, ...lowered] }
+    if (stepped === undefined) return andThen(align(reported, share, now), () => next)
+    // the event's last report per bucket is the one aligned (see `alignAll`)
+    const last = stepped.reports.get(reported.key)
+    if (last === undefined) stepped.reports.set(reported.key, { demand: reported, used: share })
+    else {
+      last.demand = reported
+      last.used = share
+    }
+    return next
   }
 
   /**
@@ -781,37 +843,42 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     }
   }
 
-  const room = (entries: ReadonlyArray<ReadonlyArray<Demand>>): Effect.Effect<void> | undefined => {
+  const roomFor = (entries: ReadonlyArray<ReadonlyArray<Demand>>): () => Effect.Effect<void> | undefined => {
     // the units per gauged bucket, in order of first appearance: a batch's permits share a few
-    // buckets, and a batch waiting for room asks again at every wake, so a short list, no Map
+    // buckets, so a short list, no Map. Summed once per batch: a batch waiting for room asks again
+    // at every wake (about eight times a batch at 1M independent GETs)
     let units: Array<{ readonly key: string; readonly demand: Demand; cost: number }> | undefined
     for (const list of entries) {
       for (const d of list) {
         if (!isGauged(d) || d.limit._tag !== "TokenBucket") continue
         if (units === undefined) units = []
-        const seen = units.find((u) => u.key === d.key)
+        let seen: { cost: number } | undefined
+        for (let i = 0; i < units.length && seen === undefined; i++) if (units[i]!.key === d.key) seen = units[i]
         if (seen === undefined) units.push({ key: d.key, demand: d, cost: d.cost })
         else seen.cost += d.cost
       }
     }
-    if (units === undefined) return undefined
-    const now = runner.now()
-    for (const { cost, demand, key } of units) {
-      const gauge = gauges.get(key)
-      // nothing sent yet, or nothing in flight: any batch may go
-      if (gauge === undefined || gauge.outstanding <= 0 || CapacityGauge.known(gauge)) continue
-      if (now - gauge.updatedAt > estimateMemoryMillis) continue
-      const limit = demand.limit as Extract<Limit, { _tag: "TokenBucket" }>
-      const allowed = CapacityGauge.allowance(gauge, limit.capacity, limit.refillPerSecond / limit.capacity, now)
-      if (gauge.outstanding + cost <= allowed) continue
-      let waiting = roomWaiters.get(key)
-      if (waiting === undefined) {
-        waiting = Deferred.unsafeMake<void>(FiberId.none)
-        roomWaiters.set(key, waiting)
+    if (units === undefined) return noRoomNeeded
+    const gaugedUnits = units
+    return () => {
+      const now = runner.now()
+      for (const { cost, demand, key } of gaugedUnits) {
+        const gauge = gauges.get(key)
+        // nothing sent yet, or nothing in flight: any batch may go
+        if (gauge === undefined || gauge.outstanding <= 0 || CapacityGauge.known(gauge)) continue
+        if (now - gauge.updatedAt > estimateMemoryMillis) continue
+        const limit = demand.limit as Extract<Limit, { _tag: "TokenBucket" }>
+        const allowed = CapacityGauge.allowance(gauge, limit.capacity, limit.refillPerSecond / limit.capacity, now)
+        if (gauge.outstanding + cost <= allowed) continue
+        let waiting = roomWaiters.get(key)
+        if (waiting === undefined) {
+          waiting = Deferred.unsafeMake<void>(FiberId.none)
+          roomWaiters.set(key, waiting)
+        }
+        return Deferred.await(waiting)
       }
-      return Deferred.await(waiting)
+      return undefined
     }
-    return undefined
   }
 
   const revoked = (entries: ReadonlyArray<Demand>): Step<void> => {
@@ -835,12 +902,12 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
     return from(0)
   }
 
-  return { sentEntries, restore, throttled, unavailable, succeeded, slowdown, took, tookUnits, alignAll, stale, revoked, room, sending, released }
+  return { sentEntries, restore, throttled, unavailable, succeeded, slowdown, took, tookUnits, alignAll, stale, revoked, roomFor, sending, released }
 }
 
 /** @internal */
 export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
-  const { alignAll, released, restore, revoked, room, sending, sentEntries, slowdown, stale, succeeded, throttled, took, tookUnits, unavailable } =
+  const { alignAll, released, restore, revoked, roomFor, sending, sentEntries, slowdown, stale, succeeded, throttled, took, tookUnits, unavailable } =
     makeChanges(
     runner,
     policy
@@ -867,7 +934,9 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
       : signals.succeeded
       ? succeeded(signals, entries, now, detailed)
       : unchanged
-    return andThen(changes, (changes) => andThen(slowdown(signals, entries, now, admittedAt ?? now, stepped, changes), result))
+    // no continuation to allocate when the changes were made at once (the in-memory store, every time)
+    if (!Effect.isEffect(changes)) return andThen(slowdown(signals, entries, now, admittedAt ?? now, stepped, changes), result)
+    return andThen(changes, (made) => andThen(slowdown(signals, entries, now, admittedAt ?? now, stepped, made), result))
   }
 
   /**
@@ -914,7 +983,7 @@ export const make = (runner: Runner, policy: Throttler.Policy): Feedback => {
     feedbackAll: (answers) => feedbackFrom(answers, 0, { backoff: new Set(), slowdown: new Set(), reports: new Map() }),
     stale,
     revoked,
-    room,
+    roomFor,
     sending,
     released
   }

@@ -213,10 +213,11 @@ export interface Direct {
   /** `settle` for a permit that will not be sent: its token-bucket units are given back as well. */
   readonly revoke: (permit: Permit) => Step<void>
   /**
-   * Asked just before one batch's permits are sent (see `feedback.room`): `undefined` when they may
-   * go now, else an Effect that ends when it is worth asking again.
+   * The question asked just before one batch's permits are sent, and again after each wait (see
+   * `feedback.roomFor`): `undefined` when they may go now, else an Effect that ends when it is worth
+   * asking again. The permits are read once, when it is made.
    */
-  readonly room: (permits: ReadonlyArray<Permit>) => Effect.Effect<void> | undefined
+  readonly roomFor: (permits: ReadonlyArray<Permit>) => () => Effect.Effect<void> | undefined
   /** A permit found not `stale` is about to be sent. */
   readonly sending: (permit: Permit) => void
 }

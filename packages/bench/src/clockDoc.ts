@@ -140,7 +140,7 @@ client's and the emulator's work per request, no function above about 1%. An ind
 about 130 Effect steps then, client and emulator together. That is what limits the rows above: the cost
 per request does not grow with the requests in flight${perRequestCpu === undefined ? "" : ` (${perRequestCpu})`}, so
 the 1,000,000-request row takes that cost a million times, with garbage collection's threads on the
-second core. ${millionVerdict} Two rounds of cuts on 2026-12-03 brought it down from 3.1 minutes. The first (no
+second core. ${millionVerdict} Three rounds of cuts on 2026-12-03 brought it down from 3.1 minutes. The first (no
 request span under Effect's built-in tracer, shared arrays per request in the emulator, cheaper waits
 for room) took about 10% off the CPU per request. The second took about 40% off (0.57× the CPU of
 the code before it at 100,000 requests, run side by side; at 1,000,000 requests 131 µs of CPU per
@@ -154,7 +154,15 @@ JSON text of the in-process HTTP path (the envelope written and read) about 6%, 
 audit after the run about 5%, module loading 2%, no function of ours above 2.4%. Node's
 \`--max-semi-space-size=64\` cut the scavenges of a 10,000-request run from 91 to 36, but at
 100,000 requests it saved only about 3% of the wall time (side by side, 2026-12-03), and it can
-only be given on node's command line, so it is not used.
+only be given on node's command line, so it is not used. The third round (the same day, in the
+afternoon) took 14% off the CPU per request at 1,000,000 requests (113 µs against 131, \`bench:clock\`
+alone on a quiet machine: 98.8 s of wall time against 117.5 s): one fiber per run watches the round
+trips' timeouts instead of a sleeping fiber and a joined one per call; a waiter refused at an instant
+is not asked again until the in-memory store changes; a batch's room in flight is summed once, not at
+every wake; feedback and settling take no Effect step when the store answers at once; a request that
+normalising leaves unchanged is sent as a copy of its id, method and URL instead of being normalised
+again; ids are looked up without a lowercased copy of each; the emulator classifies and audits
+without a string built per item. Each of these is 1 to 3% of the CPU; no one cut was larger.
 
 \`${r.cli.command}\` (${n(r.cli.requests)} requests, ${fmtMs(r.cli.durationMs)} of virtual time), as a user runs it:
 **${fmtMs(r.cli.wallMs)}** of wall time, process start and file parsing included${r.cli.loadAverage === undefined ? "" : `, with the machine's load average at ${r.cli.loadAverage} on its ${r.machine.cpus} cores (other work shares them, and the wall time grows with it)`}. ${r.before.note}${r.mailboxRerunAt === undefined ? "" : ` The mailbox-sync figures were measured again on their own (\`BENCH_CLOCK_RERUN=mailbox\`) at ${r.mailboxRerunAt}, after the run above.`}

@@ -61,6 +61,8 @@ const simulate = (p: {
   readonly measured: boolean
   /** The client is told the real limit (its share of the documented one) and learns nothing. */
   readonly told?: boolean
+  /** The Throttler's window details with each measured 429 (the episode's later refusals count). */
+  readonly windowed?: boolean
 }): Run => {
   const own = new Window(p.window)
   const graph = new Window(p.window)
@@ -81,9 +83,18 @@ const simulate = (p: {
       if (answer.ok) est = estimate.succeeded(est, now, p.window)
       else {
         const before = est
-        est = estimate.throttled(est, now, answer.sentAt, p.measured ? own.count(now) / p.documented : undefined, answer.retryAt)
+        est = estimate.throttled(
+          est,
+          now,
+          answer.sentAt,
+          p.measured ? own.count(now) / p.documented : undefined,
+          answer.retryAt,
+          estimate.defaults,
+          p.measured && p.windowed === true ? { costShare: 1 / p.documented, windowMillis: p.window } : undefined
+        )
         pausedUntil = Math.max(pausedUntil, answer.retryAt)
-        if (est !== before) episodes++
+        // an episode begins where the share is lowered anew (later refusals of its burst may tighten it)
+        if (est.loweredAt !== before.loweredAt) episodes++
       }
     }
     // requests that reach Graph now
@@ -119,12 +130,13 @@ describe("limitEstimate", () => {
       stricter: fc.double({ min: 2, max: 100, noNaN: true }),
       latency: fc.integer({ min: 20, max: 400 }),
       inFlight: fc.integer({ min: 4, max: 80 }),
-      measured: fc.boolean()
+      measured: fc.boolean(),
+      windowed: fc.boolean()
     },
-    ({ inFlight, latency, measured, stricter }) => {
+    ({ inFlight, latency, measured, stricter, windowed }) => {
       const documented = 10_000
       const real = Math.floor(documented / stricter)
-      const setting = { documented, real, window: 60_000, latency, inFlight, windows: 40, tail: 10, measured }
+      const setting = { documented, real, window: 60_000, latency, inFlight, windows: 40, tail: 10, measured, windowed }
       const run = simulate(setting)
       // the same client told the real limit: where its in-flight cap carries barely more than the limit
       // (67 requests × 60 s ÷ 800 ms = 5,025 per window against 5,000), the window's bursts meet the cap
@@ -166,6 +178,26 @@ describe("limitEstimate", () => {
     expect(estimate.throttled(once, 1_200, 950, 0.4)).toBe(once)
     const next = estimate.throttled(once, 1_500, 1_100, 0.4)
     expect(next.factor).toBeCloseTo(0.36)
+  })
+
+  it("each further refusal of an episode's burst, in its window, lowers the share refused at by its cost", () => {
+    // four posts to a team documented at 4 a second, before any answer; Graph takes 1 and refuses 3
+    const window = { costShare: 1 / 4, windowMillis: 1_000 }
+    const first = estimate.throttled(estimate.initial(0), 300, 10, 4 / 4, 1_000, estimate.defaults, window)
+    expect(first.hi).toBeCloseTo(1)
+    expect(first.factor).toBeCloseTo(0.9)
+    const second = estimate.throttled(first, 310, 20, 4 / 4, 1_000, estimate.defaults, window)
+    expect(second.hi).toBeCloseTo(0.75)
+    expect(second.loweredAt).toBe(first.loweredAt)
+    const third = estimate.throttled(second, 320, 30, 4 / 4, 1_000, estimate.defaults, window)
+    // Graph accepted at most 1 and refused a 2nd: the share refused at is 2 of 4, applied as 1 whole post
+    expect(third.hi).toBeCloseTo(0.5)
+    expect(Math.floor(third.factor * 4 + 1e-9)).toBe(1)
+    // a refusal admitted more than a window before the episode began was not counted in it
+    expect(estimate.throttled(second, 320, 300 - 1_000, 4 / 4, 1_000, estimate.defaults, window)).toBe(second)
+    // without the window's details (a store shared with other processes), the burst lowers it once
+    const shared = estimate.throttled(estimate.initial(0), 300, 10, undefined, 1_000)
+    expect(estimate.throttled(shared, 310, 20, undefined, 1_000, estimate.defaults, window)).toBe(shared)
   })
 
   it("a capacity known only as a lower bound is applied and probed upwards; a fitted one is held", () => {

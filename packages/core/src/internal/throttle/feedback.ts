@@ -599,7 +599,10 @@ const makeChanges = (runner: Runner, policy: Throttler.Policy) => {
                 // what this process used of the bucket; unknown with a store others may share
                 utilisation === undefined ? undefined : utilisation(d, now),
                 untilMillis,
-                policy
+                policy,
+                utilisation === undefined || d.limit._tag !== "Window"
+                  ? undefined
+                  : { costShare: d.cost / d.limit.limit, windowMillis: d.limit.windowMillis }
               ), now)
             : [],
           (lowered) => ({

@@ -13,7 +13,9 @@
  * `hi`, one step per clean window, until the gap is under `precision × hi`: then it stays at `lo`. A
  * converged estimate is probed again, one `precision` step above `lo`, after `reprobeWindows` clean
  * windows, so a limit that grows back is found again at the cost of one episode at most. A 429 for a request admitted before the last decrease belongs to
- * the episode that caused it (the request went out at the old share) and changes nothing.
+ * the episode that caused it (the request went out at the old share) and does not begin another;
+ * when the client knows its use of the window, such a refusal of a request counted in the episode's
+ * window still tightens `hi`, by its cost (Graph accepted fewer than the client counted there).
  *
  * **Windows of a few requests.** The store admits into a window while the units used plus the cost
  * fit `factor × N` (N the documented limit), so only whole requests matter: a share's fraction of a
@@ -56,6 +58,11 @@ export interface Estimate {
   readonly since: number
   /** When the share was last lowered: 429s for requests admitted before it belong to that episode. */
   readonly loweredAt: number
+  /**
+   * The episode begun at `loweredAt` by a 429 on a window whose use was known: the share Graph
+   * has been shown to refuse at, less the refusals of the episode counted since (see `throttled`).
+   */
+  readonly episode?: { readonly at: number; readonly refusedAt: number } | undefined
 }
 
 /** @internal */
@@ -93,16 +100,60 @@ export const throttled = (
   admittedAt: number,
   usedShare: number | undefined,
   resumeAt: number = now,
-  settings: Settings = defaults
+  settings: Settings = defaults,
+  window?: Refused
 ): Estimate => {
-  if (admittedAt < estimate.loweredAt) return estimate
+  if (admittedAt < estimate.loweredAt) return sameEpisode(estimate, admittedAt, settings, window)
   const measured = usedShare !== undefined && Number.isFinite(usedShare) && usedShare > 0
   const refusedAt = measured ? Math.min(estimate.factor, usedShare) : estimate.factor
   const hi = clamp(Math.min(estimate.hi, refusedAt), settings)
   // a 429 at or below a share once sustained: the limit has fallen, and what was learnt is stale
   const lo = estimate.lo >= hi ? 0 : estimate.lo
   const next = measured ? hi * settings.margin : Math.min(hi * settings.margin, estimate.factor * settings.decrease)
-  return { factor: clamp(Math.max(next, lo), settings), hi, lo, since: Math.max(now, resumeAt), loweredAt: now }
+  return {
+    factor: clamp(Math.max(next, lo), settings),
+    hi,
+    lo,
+    since: Math.max(now, resumeAt),
+    loweredAt: now,
+    episode: measured && window !== undefined ? { at: now, refusedAt } : undefined
+  }
+}
+
+/**
+ * The window of a refused request, for {@link throttled}: its cost as a share of the documented
+ * limit, and the window's length.
+ *
+ * @internal
+ */
+export interface Refused {
+  readonly costShare: number
+  readonly windowMillis: number
+}
+
+/**
+ * Another 429 of the episode's burst (its request was admitted before the share was lowered). The
+ * episode's first 429 showed Graph refusing at the share used then, every request of the window
+ * counted, refused ones included. A window in which Graph refused r of the n requests counted
+ * accepted at most n − r, and it refused at most one more: each further refusal of a request
+ * counted in that window (admitted within a window before the episode began) lowers the share Graph
+ * refuses at by its cost. A burst of four posts to a team that takes one a second, three of them
+ * refused, thus gives the team's real limit at once (2 of 4 refused at, applied as 1 of 4), where
+ * the first 429 alone gave 4 of 4 and two more episodes followed.
+ */
+const sameEpisode = (estimate: Estimate, admittedAt: number, settings: Settings, window: Refused | undefined): Estimate => {
+  const episode = estimate.episode
+  if (
+    window === undefined || episode === undefined || episode.at !== estimate.loweredAt ||
+    admittedAt <= episode.at - window.windowMillis || !(window.costShare > 0)
+  ) return estimate
+  const refusedAt = episode.refusedAt - window.costShare
+  if (!(refusedAt > 0)) return estimate
+  const next = { ...estimate, episode: { at: episode.at, refusedAt } }
+  if (refusedAt >= estimate.hi) return next
+  const hi = clamp(refusedAt, settings)
+  const lo = estimate.lo >= hi ? 0 : estimate.lo
+  return { ...next, hi, lo, factor: clamp(Math.max(hi * settings.margin, lo), settings) }
 }
 
 /**

@@ -331,6 +331,17 @@ describe("DependencyResolver runs", () => {
       expect((run.settlement("next") as { error: VE.ForeignHost }).error._tag).toBe("ForeignHost")
     }))
 
+  it.effect("a plain request changed in place after the run checked it is checked again when taken: another host is not sent", () =>
+    Effect.gen(function*() {
+      const workload: Array<WorkloadRequest> = [req("a"), req("b")]
+      const run = yield* start(workload)
+      workload[1] = { ...workload[1]!, url: "https://evil.example.com/v1.0/users" }
+      const round = run.nextRound()
+      expect(round.batches.flatMap((b) => b.requests.map((r) => r.id))).toStrictEqual(["a"])
+      expect(round.notSent).toStrictEqual(["b"])
+      expect((run.settlement("b") as { error: VE.ForeignHost }).error._tag).toBe("ForeignHost")
+    }))
+
   it.effect("a nextLink to the Graph host is followed as a relative URL", () =>
     Effect.gen(function*() {
       const workload = [req("a"), req("next", { url: "{{a#/body/@odata.nextLink}}" })]

@@ -244,32 +244,24 @@ export const addHeaders = (
 
 /**
  * {@link normaliseRequests} without keeping the normalised requests: the same checks and error.
- * With `plain`, marks (1) every request that normalising leaves as it is apart from `dependsOn`
- * (same method and URL, no headers, no body): its wire request is `{ id, method, url }`.
  *
  * @internal
  */
 export const checkRequests = (
   items: ReadonlyArray<BatchRequestItem>,
-  settings: Settings,
-  plain?: Uint8Array
-): Either.Either<void, VE.RequestError> =>
-  check(items, settings, plain === undefined ? () => {} : (out, i) => {
-    const item = items[i]!
-    if (out.url === item.url && out.method === item.method && out.headers === undefined && out.body === undefined) plain[i] = 1
-  })
+  settings: Settings
+): Either.Either<void, VE.RequestError> => check(items, settings, () => {})
 
 const check = (
   items: ReadonlyArray<BatchRequestItem>,
   settings: Settings,
-  keep: (item: BatchRequestItem, i: number) => void
+  keep: (item: BatchRequestItem) => void
 ): Either.Either<void, VE.RequestError> => {
   let problems: Array<{ id: string; problem: Problem }> | undefined
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i]!
+  for (const item of items) {
     const result = normaliseOne(item, settings)
     if (Either.isLeft(result)) (problems ??= []).push({ id: item.id, problem: result.left })
-    else keep(result.right, i)
+    else keep(result.right)
   }
   if (problems === undefined) return Either.void
   const rule = ruleOrder.find((r) => problems!.some((p) => p.problem.rule === r))!

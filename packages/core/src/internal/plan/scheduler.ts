@@ -41,11 +41,6 @@ export interface Prepared {
   readonly children: Lists<number>
   readonly childFlow: Lists<boolean>
   readonly hasReferences: Uint8Array
-  /**
-   * 1 for a request that normalising leaves as it is (`rules.checkRequests`): its wire request is
-   * its id, method and URL, made without normalising it again.
-   */
-  readonly plain: Uint8Array
   /** Longest path (in requests) from each request to a sink. */
   readonly height: Int32Array
   readonly order: Int32Array
@@ -92,9 +87,8 @@ export const prepare = (
     const index = yield* rules.checkIds(workload)
     // every request is checked now, so that a bad one fails the workload with nothing sent; the
     // normalised copies are not kept (see `wireRequest`)
+    yield* rules.checkRequests(workload, settings)
     const n = workload.length
-    const plain = new Uint8Array(n)
-    yield* rules.checkRequests(workload, settings, plain)
     // lists are shared when empty: a million independent requests need no million empty arrays
     const deps: Array<ReadonlyArray<number>> = []
     const flow: Array<ReadonlyArray<boolean>> = []
@@ -183,17 +177,15 @@ export const prepare = (
       children: new Lists(children),
       childFlow: new Lists(childFlow),
       hasReferences,
-      plain,
       height,
       order: Int32Array.from(order)
     }
   })
 
 /**
- * A request as it travels, without `dependsOn` (the plan's, not the wire's): made again from the
- * workload each time it is needed, so that no copy is held while it waits; a request that
- * normalising leaves as it is (`Prepared.plain`) is copied, any other normalised again. `prepare`
- * checked it, so this fails only if the workload was changed since.
+ * A request as it travels, without `dependsOn` (the plan's, not the wire's): normalised again from
+ * the workload each time it is needed, so that no copy is held while it waits. `prepare` checked
+ * it, so this fails only if the workload was changed since.
  *
  * @internal
  */
@@ -202,11 +194,8 @@ export const wireRequest = (
   v: number,
   settings: rules.Settings
 ): Either.Either<BatchRequestItem, VE.RequestError> => {
-  const request = prepared.workload[v]!
-  // what normalising would make of it, in the same key order, without its regular expressions
-  if (prepared.plain[v] === 1) return Either.right({ id: request.id, method: request.method, url: request.url })
   // the normalised request as it is when it has no dependsOn (most have none): no second Either
-  const normalised = rules.normaliseRequest(request, settings)
+  const normalised = rules.normaliseRequest(prepared.workload[v]!, settings)
   if (Either.isLeft(normalised) || normalised.right.dependsOn === undefined) return normalised
   const { dependsOn: _, ...wire } = normalised.right
   return Either.right(wire)

@@ -31,7 +31,7 @@ const root = path.resolve(path.dirname(here), "../../..")
 
 /** Workload sizes, smallest first. `BENCH_MEMORY_SIZES=1000,10000` overrides them (not written). */
 const defaultSizes = [100_000, 1_000_000]
-/** `$batch` calls in flight (the client's default). */
+/** `$batch` calls in flight, fixed (where the client's adaptive limit starts, and its earlier default). */
 const concurrency = 4
 
 /**

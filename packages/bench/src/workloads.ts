@@ -1031,7 +1031,7 @@ absolute wall times. Virtual-time durations do not depend on the machine.
 ## The clients
 
 - **effect-msgraph**: \`GraphClient.layer()\` with its defaults (the number of \`$batch\` calls in flight
-  adapts: it opens to what admission lets through, up to half of \`GraphClient.defaultMaxConcurrency\`,
+  adapts: it opens to what admission lets through, up to a quarter of \`GraphClient.defaultMaxConcurrency\` (16),
   and moves between 1 and that ceiling; see docs/throughput.md), with
   \`GraphClient.layerThrottledMemory(Emulator.defaultIdentity, { catalog: { tenantSize: "${tenantSize}", delegated: true } })\`:
   proactive admission against the documented limits. In (a) and (s) it plans knowing the emulator's latency

@@ -101,8 +101,9 @@ export interface Result {
 /**
  * The resolver's options for a simulated latency: each request's expected item latency under the
  * profile (its service's `baseMillis + jitterMillis / 2`, by `Latency.serviceOf`), the expected cost
- * of a round trip, and the client's concurrency (default 4); `auto` then picks the plan with the
- * shorter estimated duration. With `none` (or a profile where nothing takes time) every plan would
+ * of a round trip, and the client's fixed `concurrency`, or else 4 (where its adaptive in-flight limit
+ * starts: the estimate does not model the limit opening beyond it); `auto` then picks the plan with
+ * the shorter estimated duration. With `none` (or a profile where nothing takes time) every plan would
  * take no time, so the policy `fewestRoundTrips` (and no estimate) rather than the resolver's
  * default latency model, which would estimate a latency the emulator does not sleep.
  *

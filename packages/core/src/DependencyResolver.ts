@@ -210,8 +210,11 @@ export declare namespace DependencyResolver {
      */
     readonly latency?: Latency
     /**
-     * `$batch` calls in flight at once, for the estimate (default 4, the client's default). Values
-     * below 1 count as 1; fractions are rounded down.
+     * `$batch` calls in flight at once, for the estimate (default 4). `GraphClient` passes its fixed
+     * `concurrency`, or 4 when its in-flight limit adapts: where that limit starts, and the fixed
+     * default of earlier versions. The estimate holds this number for the whole replay, so it does
+     * not model an adaptive limit opening (under a pacing admission, to a quarter of the client's
+     * `maxConcurrency`: 16 calls by default) or growing, and overstates a run whose limit opens. Values below 1 count as 1; fractions are rounded down.
      */
     readonly concurrency?: number
   }

@@ -277,19 +277,21 @@ export declare namespace GraphClient {
     /**
      * A fixed number of `$batch` calls in flight at once. Unset (the default), the number adapts.
      * Under an admission that paces to Graph's limits (`layerThrottled`) it opens to what admission
-     * lets through (allowed throughput × latency, by Little's law), up to half of
-     * `maxConcurrency`, until Graph shows a sign of load (a 429, 503 or 504 drops it back to 4);
-     * otherwise it starts at 4. Then it grows by about one per round trip while admitted batches
-     * wait for a call and round trips stay as fast as they have been, shrinks when round trips grow
-     * well slower than that (Graph queueing), and shrinks by 30% on a 429, 503 or 504; always
-     * between 1 and `maxConcurrency`. Admission still decides what may be sent; this only bounds
+     * lets through (allowed throughput × latency, by Little's law), up to a quarter of
+     * `maxConcurrency` (16 by default), until Graph shows a sign of load (slower round trips or a
+     * 429 end the opening where the limit is; a 503 or 504 drops it back to 4); otherwise it starts
+     * at 4. Then it grows by about one per round trip while admitted batches wait for a call and
+     * round trips stay as fast as they have been, shrinks when round trips grow well slower than
+     * that (Graph queueing), and shrinks by 30% on a 503 or 504, and on a 429 only under an
+     * admission that does not pace (under `layerThrottled` the Throttler holds the bucket that
+     * refused); always between 1 and `maxConcurrency`. Admission still decides what may be sent; this only bounds
      * how much of it is in the air. See docs/throughput.md.
      */
     readonly concurrency?: number
     /**
      * The most `$batch` calls the adaptive limit lets in flight at once. Default
-     * {@link defaultMaxConcurrency} (64); the opening under a pacing admission goes up to half of
-     * it. Ignored when `concurrency` is set.
+     * {@link defaultMaxConcurrency} (64); the opening under a pacing admission goes up to a quarter
+     * of it. Ignored when `concurrency` is set.
      */
     readonly maxConcurrency?: number
     /**
@@ -313,7 +315,7 @@ export declare namespace GraphClient {
      * estimated duration under `DependencyResolver.defaultLatency` (an assumption: 120 ms per
      * request, 75 ms per `$batch` call). Give `latency` to estimate with your tenant's figures, or
      * `policy: "fewestRoundTrips"` for the plan with fewer round trips. `concurrency` defaults to
-     * this client's.
+     * this client's fixed `concurrency`, or to 4, where its adaptive limit starts.
      */
     readonly planning?: DependencyResolver.DependencyResolver.Options
   }

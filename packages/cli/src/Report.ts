@@ -355,6 +355,20 @@ export const renderPrediction = (predictedMs: number | null, actualMs: number): 
     })\n`
 
 /**
+ * The line `run` prints instead of its prediction when the run had more requests than it predicts
+ * (`--predict-up-to`).
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const renderUnpredicted = (requests: number, upTo: number): string =>
+  upTo === 0
+    ? `Not predicted (--predict-up-to 0); plan predicts a workload before it runs\n`
+    : `Not predicted: ${requests.toLocaleString("en-US")} requests, over ${
+      upTo.toLocaleString("en-US")
+    } (--predict-up-to); plan predicts a workload before it runs\n`
+
+/**
  * What `run` measured of the latency (`Calibration.ObservedLatency`): the round trip, then each
  * service's items, as p50 / p90 / p99. Nothing when no `$batch` call was timed.
  *

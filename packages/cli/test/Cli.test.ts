@@ -225,6 +225,38 @@ describe("msgraph-batch serve and run", () => {
       assert.strictEqual(result.report.requests - result.report.throttled, 22)
     }))
 
+  it.live("run ends with its prediction for runs of at most --predict-up-to requests; a larger run says it was not predicted; a negative value is exit 2 and sends nothing", () =>
+    Effect.gen(function*() {
+      const main = (...args: Array<string>) => exec(Cli.main(["node", "msgraph-batch", ...args]))
+      // reads only, so that every run against the one emulator succeeds alike
+      const reads = write("reads.json", JSON.stringify(Array.from({ length: 22 }, (_, i) => ({ id: `me-${i}`, method: "GET", url: "/me" }))))
+      const result = yield* Cli.serveWith({ port: 0, latency: "none" }, (url) =>
+        Effect.gen(function*() {
+          const run = (...args: Array<string>) => main("run", reads, "--endpoint", url, "--latency", "none", ...args)
+          const byDefault = yield* run()
+          const atLimit = yield* run("--json", "--predict-up-to", "22")
+          const over = yield* run("--predict-up-to", "21")
+          const overJson = yield* run("--json", "--predict-up-to", "21")
+          const never = yield* run("--predict-up-to", "0")
+          const before = (yield* Emulator.report).requests
+          const negative = yield* run("--predict-up-to", "-1")
+          const after = (yield* Emulator.report).requests
+          return { byDefault, atLimit, over, overJson, never, negative, sentByNegative: after - before }
+        }))
+      assert.strictEqual(result.byDefault.code, 0)
+      assert.match(result.byDefault.stdout, /^Predicted \d+ ms, actual \d+ ms/m)
+      assert.notInclude(result.byDefault.stdout, "Not predicted")
+      assert.isNumber(JSON.parse(result.atLimit.stdout).predictedMs)
+      assert.strictEqual(result.over.code, 0)
+      assert.notMatch(result.over.stdout, /^Predicted /m)
+      assert.include(result.over.stdout, "Not predicted: 22 requests, over 21 (--predict-up-to)")
+      assert.isNull(JSON.parse(result.overJson.stdout).predictedMs)
+      assert.include(result.never.stdout, "Not predicted (--predict-up-to 0)")
+      assert.strictEqual(result.negative.code, 2)
+      assert.include(result.negative.stderr, "--predict-up-to must be a whole number of requests, 0 or more, got -1")
+      assert.strictEqual(result.sentByNegative, 0)
+    }))
+
   it.live("run --deadline: requests still unfinished at the deadline end Throttled (exit 1); a bad value is exit 2 and sends nothing", () =>
     Effect.gen(function*() {
       const main = (...args: Array<string>) => exec(Cli.main(["node", "msgraph-batch", ...args]))

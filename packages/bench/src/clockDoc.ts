@@ -118,8 +118,8 @@ read the acting user (\`/users/{id}?$select=id,displayName\`), all of them plann
 **Peak heap** and **peak RSS** are sampled every 20 ms during the run; **bytes per request** is the
 peak heap minus the heap before the run (workload already allocated), over the requests: every
 request of these workloads is in the client (queued or in flight) from the start, so it is the
-memory each one costs until it settles, client and emulator (its audit keeps at most 250,000
-entries) together. **CPU time** is the process's (user and system) during the row, and **load** the
+memory each one costs until it settles, client and emulator (its audit of every request, kept
+whole by \`Simulation\`) together. **CPU time** is the process's (user and system) during the row, and **load** the
 machine's 1-minute load average just after it: the machine is shared, and when the load is above its
 cores the wall time is mostly waiting for a core, while the CPU time stays close to the work done.
 

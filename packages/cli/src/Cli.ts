@@ -34,6 +34,7 @@ import type { CliApp } from "@effect/cli"
 import { FileSystem, HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Clock, ConfigError, Deferred, Duration, Effect, Either, Exit, Layer, Option, Ref, Stream } from "effect"
+import * as nodePath from "node:path"
 import { admissionLayer, admissionName } from "./internal/admission.js"
 import * as Calibration from "./Calibration.js"
 import * as durationText from "./internal/duration.js"
@@ -253,6 +254,29 @@ const openResults = (out: string | undefined) =>
       Effect.catchTag("ResultsError", (e) => Effect.map(invalid(e.message, "Nothing was sent."), Either.left))
     )
 
+/** Whether two paths name one file: the same real path (links followed), or the same absolute path for a file not there yet. */
+const sameFile = (a: string, b: string) =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) => {
+    const real = (path: string) => fs.realPath(path).pipe(Effect.orElseSucceed(() => nodePath.resolve(path)))
+    return Effect.zipWith(real(a), real(b), (x, y) => x === y)
+  })
+
+/**
+ * The message for files a run would write over what it needs: `--out` or the journal naming the
+ * workload file (emptied before the run, the workload would be lost), or `--out` and the journal one
+ * file (the two writers would tear each other's lines); `undefined` when they are apart.
+ */
+const overlapping = (file: string, out: string | undefined, journal: string | undefined) =>
+  Effect.gen(function*() {
+    const results = out === undefined || out === "-" ? undefined : out
+    if (results !== undefined && (yield* sameFile(results, file))) return `--out ${results} is the workload file: it would be overwritten`
+    if (journal !== undefined && (yield* sameFile(journal, file))) return `--journal ${journal} is the workload file: it would be overwritten`
+    if (results !== undefined && journal !== undefined && (yield* sameFile(results, journal))) {
+      return `--out and --journal name one file, ${results}: the results and the journal need a file each`
+    }
+    return undefined
+  })
+
 /** Where the report goes: standard error when the results take standard output. */
 const printReport = (out: string | undefined) => (text: string) => out === "-" ? stderr(text) : stdout(text)
 
@@ -429,6 +453,8 @@ export const simulate = (options: SimulateOptions): Effect.Effect<ExitCode, neve
     if (problem !== undefined) return yield* invalid(problem)
     const shard = shardOption(options.shard)
     if (Either.isLeft(shard)) return yield* invalid(shard.left)
+    const overlap = yield* overlapping(options.file, options.out, undefined)
+    if (overlap !== undefined) return yield* invalid(overlap, "Nothing was sent.")
     const latency = yield* latencyOf(options)
     if (Either.isLeft(latency)) return latency.left
     const read = yield* loadPart(options.file, shard.right, planningFor(latency.right, options.maxAttempts))
@@ -671,6 +697,8 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       return yield* invalid("--resume needs the journal: --journal FILE, or the --out FILE whose journal is FILE.journal")
     }
     if (options.resendUnknown === true && options.resume !== true) return yield* invalid("--resend-unknown applies only with --resume")
+    const overlap = yield* overlapping(options.file, options.out, journalPath)
+    if (overlap !== undefined) return yield* invalid(overlap, "Nothing was sent.")
     const latency = yield* latencyOf(options)
     if (Either.isLeft(latency)) return latency.left
     const loaded = yield* loadPart(options.file, shard.right)

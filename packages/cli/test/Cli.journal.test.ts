@@ -87,6 +87,37 @@ describe("msgraph-batch run --journal", () => {
         assert.deepStrictEqual(yield* executedBy("POST"), ["create"])
       })))
 
+  it.live("--out or --journal naming the workload file, or --out and --journal one file: exit 2, every file as it was, nothing sent", () =>
+    Cli.serveWith({ port: 0, latency: "none" }, (url) =>
+      Effect.gen(function*() {
+        const file = writeWorkload(small)
+        const bytes = fs.readFileSync(file, "utf8")
+        const linked = fresh("link.json")
+        fs.symlinkSync(file, linked)
+        const out = fresh("out.ndjson")
+        for (
+          const [extra, message] of [
+            [{ out: file }, `--out ${file} is the workload file`],
+            [{ out: linked }, `--out ${linked} is the workload file`],
+            [{ journal: file }, `--journal ${file} is the workload file`],
+            [{ out, journal: out }, `--out and --journal name one file, ${out}`]
+          ] as const
+        ) {
+          const refused = yield* runIn(url, file, extra)
+          assert.strictEqual(refused.code, 2, JSON.stringify(extra))
+          assert.include(refused.stderr, message)
+          assert.include(refused.stderr, "Nothing was sent.")
+          assert.strictEqual(fs.readFileSync(file, "utf8"), bytes)
+          assert.isFalse(fs.existsSync(out))
+        }
+        const simulated = yield* exec(Cli.simulate({ file, out: linked }))
+        assert.strictEqual(simulated.code, 2)
+        assert.include(simulated.stderr, `--out ${linked} is the workload file`)
+        assert.strictEqual(fs.readFileSync(file, "utf8"), bytes)
+        assert.deepStrictEqual(yield* executedBy("GET"), [])
+        assert.deepStrictEqual(yield* executedBy("POST"), [])
+      })))
+
   it.live("--resume refuses a journal of another workload (exit 2, nothing sent), and needs a journal", () =>
     Cli.serveWith({ port: 0, latency: "none" }, (url) =>
       Effect.gen(function*() {

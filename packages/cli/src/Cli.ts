@@ -783,7 +783,7 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     // a resumed run's --out holds the whole job: the journal's outcomes first
     if (results !== undefined && job?.state?.header !== undefined) {
       // read without a problem just before, so a failure now is a defect
-      yield* Journal.records(job.path, results.record).pipe(Effect.orDie)
+      yield* Journal.records(job.path, results.record, job.state).pipe(Effect.orDie)
     }
     const earlier = job?.state?.header === undefined ? undefined : job.state
     const runOptions: GraphClient.GraphClient.RunOptions = {

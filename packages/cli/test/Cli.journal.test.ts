@@ -161,6 +161,40 @@ describe("msgraph-batch run --journal", () => {
         assert.deepStrictEqual(outcomeIds(out), ["create", "read", "rename"])
       })))
 
+  it.live("a paged request: --resume keeps every page in --out, and one stopped between pages is fetched again from its first page", () =>
+    Cli.serveWith({ port: 0, latency: "none" }, (url) =>
+      Effect.gen(function*() {
+        const creates = Array.from({ length: 5 }, (_, i) => ({ ...create, id: `c${i}`, body: { ...create.body, mailNickname: `p${i}`, userPrincipalName: `p${i}@contoso.onmicrosoft.com` } }))
+        // the acting user and the 5 created, 2 a page: 3 pages
+        const dir = { id: "dir", method: "GET", url: "/users?$select=id&$top=2", pages: "all", dependsOn: creates.map((c) => c.id) }
+        const file = writeWorkload([...creates, dir])
+        const out = fresh("out.ndjson")
+        const journal = `${out}.journal`
+        const pages = (lines: ReadonlyArray<Line>) => lines.filter((l) => l.id === "dir").map((l) => (l as { page?: number }).page)
+        assert.strictEqual((yield* runIn(url, file, { out })).code, 0)
+        assert.deepStrictEqual(pages(linesOf(out)), [1, 2, 3])
+        // resumed with nothing left to do: --out is written anew from the journal, every page kept
+        const done = yield* runIn(url, file, { out, resume: true })
+        assert.strictEqual(done.code, 0, done.stderr)
+        assert.deepStrictEqual(pages(linesOf(out)), [1, 2, 3])
+        assert.strictEqual(linesOf(out).length, 8)
+        // as if killed once the first page had ended: the request has not ended, and is sent again
+        const lines = fs.readFileSync(journal, "utf8").split("\n")
+        const second = lines.findIndex((l) => l.startsWith(`{"id":"dir","page":2`))
+        fs.writeFileSync(journal, `${lines.slice(0, second).join("\n")}\n`)
+        const resumed = yield* runIn(url, file, { out, resume: true })
+        assert.strictEqual(resumed.code, 0, resumed.stderr)
+        assert.deepInclude(JSON.parse(resumed.stdout), { requests: 1, succeeded: 1, failed: 0 })
+        assert.deepStrictEqual(pages(linesOf(out)), [1, 2, 3])
+        assert.strictEqual(linesOf(out).length, 8)
+        // the journal now holds the stopped first page and the three of the resend: read again, the
+        // job is done, with the resend's pages
+        const again = yield* runIn(url, file, { out, resume: true })
+        assert.deepInclude(JSON.parse(again.stdout), { requests: 0 })
+        assert.deepStrictEqual(pages(linesOf(out)), [1, 2, 3])
+        assert.strictEqual(linesOf(out).length, 8)
+      })))
+
   it.live("sent without an outcome: a POST is reported UnknownOutcome and not sent, unless --resend-unknown", () =>
     Cli.serveWith({ port: 0, latency: "none" }, (url) =>
       Effect.gen(function*() {

@@ -26,7 +26,7 @@
  *
  * @since 0.1.0
  */
-import { Cloud, DependencyResolver, GraphClient, LimitCatalog, TokenProvider, type ValidationError, Workload } from "@effect-msgraph/core"
+import { BatchBuilder, Cloud, DependencyResolver, GraphClient, LimitCatalog, TokenProvider, type ValidationError, Workload } from "@effect-msgraph/core"
 import { Emulator, EmulatorServer } from "@effect-msgraph/emulator"
 import { RedisQuotaStore } from "@effect-msgraph/quota-redis"
 import { Args, Command, Options, ValidationError as CliValidationError } from "@effect/cli"
@@ -824,25 +824,38 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     const lost = outLost || journalLost
     const signal = Option.getOrUndefined(yield* Deferred.poll(signalled).pipe(Effect.flatMap(Effect.transposeOption)))
     const failedIds = new Set(failures.map((f) => f.id))
+    // a resumed run is judged on what it ran: the outcomes taken from the journal count for nothing
+    const earlierIds = new Set(earlier?.completed.map((c) => c.id.toLowerCase()))
     const bound = LowerBound.fromWorkload(
       workload,
       new LimitCatalog.ClassifyContext({ tenantId: "tenant", appId: "app", delegated: loopback, tenantSize }),
       undefined,
       // requests that failed may never have run, and those that never ended did not count either
-      { latency: Simulation.latencyProfile(latency.right), failed: (id) => failedIds.has(id) || signal !== undefined }
+      {
+        latency: Simulation.latencyProfile(latency.right),
+        failed: (id) => failedIds.has(id) || signal !== undefined,
+        earlier: (id) => earlierIds.has(id.toLowerCase())
+      }
     )
     // the same workload in virtual time with the same latency model: what `plan` would have predicted
-    const predictedMs = signal !== undefined ? null : yield* predict(workload, {
+    // (the whole workload: a resumed run, which runs only the rest of it, predicts nothing)
+    const predictedMs = signal !== undefined || earlier !== undefined ? null : yield* predict(workload, {
       tenantSize,
       latency: latency.right,
       maxAttempts: options.maxAttempts,
       unthrottled: options.unthrottled
     })
+    // the plan's lower bounds are the whole workload's; a resumed run's only know its own requests
+    // (their dependencies on what the journal held are not counted: one round trip)
+    const requests = summary.right.requests
+    const lowerBound = earlier === undefined
+      ? plan.lowerBound
+      : { batches: Math.ceil(requests / BatchBuilder.MAX_BATCH_SIZE), roundTrips: Math.min(requests, 1) }
     const report = Report.make({
       command: "run",
       file: options.file,
       summary: summary.right,
-      plan,
+      plan: { ...plan, lowerBound },
       bound,
       audit: undefined,
       admission: admissionName(admission),

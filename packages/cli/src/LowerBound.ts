@@ -386,16 +386,25 @@ export const fromWorkload = (
   workload: Workload.Workload,
   context: LimitCatalog.ClassifyContext,
   catalog: LimitCatalog.Catalog = LimitCatalog.defaultCatalog,
-  options: Omit<BoundOptions, "workload"> & { readonly failed?: (id: string) => boolean } = {}
+  options: Omit<BoundOptions, "workload"> & {
+    readonly failed?: (id: string) => boolean
+    /** Requests that ended in an earlier run (a journal resumed): neither their cost nor their latency counts. */
+    readonly earlier?: (id: string) => boolean
+  } = {}
 ): DurationBound => {
   const latency = options.latency
   const failed = options.failed ?? (() => false)
+  const earlier = options.earlier ?? (() => false)
   const n = workload.length
   const demands: Array<ReadonlyArray<Bucket.Demand>> = []
   const ran = new Uint8Array(n)
   const least = new Float64Array(n)
   for (let v = 0; v < n; v++) {
     const request = workload[v]!
+    if (earlier(request.id)) {
+      demands.push([])
+      continue
+    }
     const body = request.body === undefined ? undefined : JSON.stringify(request.body)
     demands.push(LimitCatalog.classify(
       catalog,

@@ -14,6 +14,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Cli from "../src/Cli.js"
 import * as Examples from "../src/Examples.js"
+import * as Journal from "../src/Journal.js"
 import { exec } from "./utils/exec.js"
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
@@ -193,6 +194,25 @@ describe("msgraph-batch run --journal", () => {
         assert.deepInclude(JSON.parse(again.stdout), { requests: 0 })
         assert.deepStrictEqual(pages(linesOf(out)), [1, 2, 3])
         assert.strictEqual(linesOf(out).length, 8)
+      })))
+
+  it.live("a resumed run's report bounds and predicts only what it ran, not the outcomes taken from the journal", () =>
+    Cli.serveWith({ port: 0, latency: "none" }, (url) =>
+      Effect.gen(function*() {
+        // ten posts to one channel, at most one a second: the whole job cannot take less than 9 s
+        const posts = Examples.teamsPosting({ teams: 1, channelsPerTeam: 1, postsPerChannel: 10 })
+        const file = writeWorkload(posts)
+        const journal = fresh("run.journal")
+        // as if an earlier run had ended nine of them
+        const header = Journal.makeHeader(Journal.hashWorkload(fs.readFileSync(file)), null)
+        const ended = posts.slice(0, 9).map((p) => JSON.stringify({ id: p.id, status: 201, attempts: 1 }))
+        fs.writeFileSync(journal, [JSON.stringify(header), JSON.stringify({ sent: posts.slice(0, 9).map((p) => p.id) }), ...ended, ""].join("\n"))
+        const resumed = yield* runIn(url, file, { journal, resume: true, latency: "none" })
+        assert.strictEqual(resumed.code, 0, resumed.stderr)
+        const report = JSON.parse(resumed.stdout)
+        assert.deepInclude(report, { requests: 1, succeeded: 1, batches: 1, batchLowerBound: 1, predictedMs: null })
+        assert.isAtMost(report.durationLowerBoundMs, report.durationMs)
+        assert.deepStrictEqual(yield* executedBy("POST"), [posts[9]!.id])
       })))
 
   it.live("sent without an outcome: a POST is reported UnknownOutcome and not sent, unless --resend-unknown", () =>

@@ -363,6 +363,11 @@ const prepareJournal = (
 const checkStricter = (stricter: number | undefined): string | undefined =>
   stricter === undefined || (Number.isFinite(stricter) && stricter > 0) ? undefined : `--stricter must be a positive number, got ${stricter}`
 
+const checkMaxAttempts = (maxAttempts: number | undefined): string | undefined =>
+  maxAttempts === undefined || (Number.isInteger(maxAttempts) && maxAttempts >= 1)
+    ? undefined
+    : `--max-attempts must be a whole number from 1, got ${maxAttempts}`
+
 const clientOptions = (maxAttempts: number | undefined): GraphClient.GraphClient.Options =>
   maxAttempts === undefined ? {} : { maxAttempts }
 
@@ -449,7 +454,7 @@ const latencyOf = (options: { readonly latency?: "none" | "realistic"; readonly 
  */
 export const simulate = (options: SimulateOptions): Effect.Effect<ExitCode, never, Output | FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    const problem = checkStricter(options.stricter)
+    const problem = checkStricter(options.stricter) ?? checkMaxAttempts(options.maxAttempts)
     if (problem !== undefined) return yield* invalid(problem)
     const shard = shardOption(options.shard)
     if (Either.isLeft(shard)) return yield* invalid(shard.left)
@@ -683,6 +688,8 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     if (options.timeout !== undefined && Option.isNone(timeout)) {
       return yield* invalid(`--timeout must be a positive duration such as 30s, 500ms or 2m, got ${options.timeout}`)
     }
+    const attempts = checkMaxAttempts(options.maxAttempts)
+    if (attempts !== undefined) return yield* invalid(attempts)
     const shard = shardOption(options.shard)
     if (Either.isLeft(shard)) return yield* invalid(shard.left)
     const loopback = Cloud.isLoopback(endpoint)

@@ -158,4 +158,17 @@ describe("msgraph-batch run as a process: --timeout", () => {
       }
       assert.strictEqual(server.batches(), 0)
     }).pipe(Effect.scoped), 30_000)
+
+  it.live("--max-attempts below 1: exit 2, nothing sent (run and simulate)", () =>
+    Effect.gen(function*() {
+      const server = yield* heldServer(false)
+      for (const bad of ["0", "-1"]) {
+        for (const args of [["run", onePost, "--endpoint", `http://127.0.0.1:${server.port}`], ["simulate", onePost]]) {
+          const run = yield* start([...args, "--max-attempts", bad])
+          assert.strictEqual(yield* Effect.promise(() => run.exit), 2, run.stderr())
+          assert.include(run.stderr(), `--max-attempts must be a whole number from 1, got ${bad}`)
+        }
+      }
+      assert.strictEqual(server.batches(), 0)
+    }).pipe(Effect.scoped), 30_000)
 })

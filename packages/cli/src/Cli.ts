@@ -846,12 +846,11 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     )
     // the same workload in virtual time with the same latency model: what `plan` would have predicted
     // (the whole workload: a resumed run, which runs only the rest of it, predicts nothing)
-    const predictedMs = signal !== undefined || earlier !== undefined ? null : yield* predict(workload, {
-      tenantSize,
-      latency: latency.right,
-      maxAttempts: options.maxAttempts,
-      unthrottled: options.unthrottled
-    })
+    // a signal while it predicts (which can take minutes for a large workload) gives the prediction up
+    const predictedMs = signal !== undefined || earlier !== undefined ? null : yield* Effect.raceFirst(
+      predict(workload, { tenantSize, latency: latency.right, maxAttempts: options.maxAttempts, unthrottled: options.unthrottled }),
+      Effect.as(Deferred.await(signalled), null)
+    )
     // the plan's lower bounds are the whole workload's; a resumed run's only know its own requests
     // (their dependencies on what the journal held are not counted: one round trip)
     const requests = summary.right.requests

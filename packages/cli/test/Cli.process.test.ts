@@ -132,6 +132,27 @@ describe("msgraph-batch run as a process: signals", () => {
     }).pipe(Effect.scoped), 30_000)
 })
 
+describe("msgraph-batch run as a process: a signal while it predicts", () => {
+  it.live("once every request has ended, SIGINT gives the prediction up: the report at once, predictedMs null, exit by the outcomes", () =>
+    Effect.gen(function*() {
+      const server = yield* heldServer(true)
+      server.release()
+      // 12,000 reads: sent in a few seconds unthrottled, and predicted in a couple more
+      const many = path.join(dir, "many.json")
+      fs.writeFileSync(many, JSON.stringify(Array.from({ length: 12_000 }, (_, i) => ({ id: `g${i}`, method: "GET", url: `/users/u${i}` }))))
+      const out = path.join(dir, "many-results.ndjson")
+      const run = yield* start(["run", many, "--endpoint", `http://127.0.0.1:${server.port}`, "--unthrottled", "--json", "--out", out])
+      // every outcome is written out before the prediction starts
+      const lines = () => (fs.existsSync(out) ? fs.readFileSync(out, "utf8").split("\n").length - 1 : 0)
+      yield* until(() => lines() === 12_000)
+      run.child.kill("SIGINT")
+      const exit = yield* Effect.promise(() => run.exit)
+      assert.strictEqual(exit, 0, run.stderr())
+      const report = JSON.parse(run.stdout())
+      assert.deepInclude(report, { requests: 12_000, succeeded: 12_000, notRun: 0, interrupted: null, predictedMs: null })
+    }).pipe(Effect.scoped), 60_000)
+})
+
 describe("msgraph-batch run as a process: --timeout", () => {
   it.live("a server that never answers: the call times out, the POST ends UnknownOutcome, exit 1", () =>
     Effect.gen(function*() {

@@ -746,6 +746,20 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     if (options.quotaLease !== undefined && quotaStore === undefined) {
       return yield* invalid(`--quota-lease is the lifetime of permits held in Redis: it needs --quota-store (or MSGRAPH_REDIS_URL)`)
     }
+    // one token first, built once for the run: credentials the login endpoint refuses are bad input
+    // (exit 2, nothing sent), rather than every request's failure after five token requests a batch
+    const tokenContext = yield* Layer.build(tokens)
+    if (credentials !== undefined) {
+      const first = yield* Effect.either(Effect.provide(Effect.flatMap(TokenProvider.TokenProvider, (p) => p.token), tokenContext))
+      const status = Either.isLeft(first) && first.left.reason === "Rejected" ? first.left.status ?? 0 : 0
+      // 408 and 429 are the login endpoint's own load: the run waits them out as it goes
+      if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+        return yield* invalid(
+          `the login endpoint refused the client credentials (${status}): check MSGRAPH_TENANT_ID, MSGRAPH_CLIENT_ID and MSGRAPH_CLIENT_SECRET`,
+          "Nothing was sent."
+        )
+      }
+    }
     const admission = {
       tenantSize,
       delegated: loopback,
@@ -767,7 +781,7 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       ...(Option.isSome(timeout) ? { timeout: timeout.value } : {}),
       ...(Option.isSome(deadline) ? { deadline: deadline.value } : {})
     }).pipe(
-      Layer.provide(Layer.mergeAll(tokens, admissionLayer(admission), http))
+      Layer.provide(Layer.mergeAll(Layer.succeedContext(tokenContext), admissionLayer(admission), http))
     )
     // --out, then the journal, opened last: files are emptied only once everything else was found
     // valid (a resumed run's --out is written anew from its journal anyway)

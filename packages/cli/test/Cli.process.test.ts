@@ -153,6 +153,27 @@ describe("msgraph-batch run as a process: a signal while it predicts", () => {
     }).pipe(Effect.scoped), 60_000)
 })
 
+describe("msgraph-batch run as a process: --out - into a pipe its reader closed", () => {
+  it.live("the results can no longer be written: it stops sending, says so, exit 1", () =>
+    Effect.gen(function*() {
+      const server = yield* heldServer(true)
+      server.release()
+      const many = path.join(dir, "many-pipe.json")
+      fs.writeFileSync(many, JSON.stringify(Array.from({ length: 12_000 }, (_, i) => ({ id: `g${i}`, method: "GET", url: `/users/u${i}` }))))
+      const run = yield* start(["run", many, "--endpoint", `http://127.0.0.1:${server.port}`, "--unthrottled", "--out", "-", "--json"])
+      // the reader takes the first lines, then goes away (as `| head -1` does)
+      yield* until(() => run.stdout().length > 0)
+      run.child.stdout!.destroy()
+      const exit = yield* Effect.promise(() => run.exit)
+      assert.strictEqual(exit, 1, run.stderr())
+      assert.include(run.stderr(), "cannot write results to standard output")
+      // with --out -, the --json report is on standard error, after the message
+      const report = JSON.parse(run.stderr().slice(run.stderr().indexOf("{")))
+      assert.isAbove(report.notRun, 0)
+      assert.isBelow(server.batches(), 600)
+    }).pipe(Effect.scoped), 60_000)
+})
+
 describe("msgraph-batch run as a process: --timeout", () => {
   it.live("a server that never answers: the call times out, the POST ends UnknownOutcome, exit 1", () =>
     Effect.gen(function*() {

@@ -384,7 +384,9 @@ const givenUp = (
 
 /**
  * Resends the request when the ledger decides so (back to the resolver, not before the time it
- * gave); otherwise settles it with `onGiveUp`.
+ * gave); otherwise settles it with `onGiveUp`, its dependents failing with `status`. `decideAs`: the
+ * status the ledger schedules the resend by, when it is not `status` (a call without an answer, 0,
+ * is resent as a 503 would be).
  */
 const resend = (
   ctx: Ctx,
@@ -392,11 +394,12 @@ const resend = (
   status: number,
   headers: Headers | undefined,
   onGiveUp: (retryAfterMillis: number | undefined) => Failure["error"],
-  response?: BatchResponseItem
+  response?: BatchResponseItem,
+  decideAs: number = status
 ) =>
   Effect.gen(function*() {
     if (ctx.run.settlement(id) !== undefined) return
-    const decision = yield* ctx.state.ledger.decide(id, status, headers)
+    const decision = yield* ctx.state.ledger.decide(id, decideAs, headers)
     if (decision._tag === "GiveUp") {
       const { reason, retryAfterMillis } = decision
       return yield* fail(ctx, id, status, givenUp(onGiveUp(retryAfterMillis), reason, retryAfterMillis), response)
@@ -423,7 +426,7 @@ const resendOrSettle = (ctx: Ctx, entries: ReadonlyArray<Unsettled>) =>
     }
     for (const entry of entries) {
       if (unknown.has(entry.item.id)) continue
-      yield* resend(ctx, entry.item.id, entry.status === 0 ? 503 : entry.status, entry.headers, entry.onGiveUp, entry.response)
+      yield* resend(ctx, entry.item.id, entry.status, entry.headers, entry.onGiveUp, entry.response, entry.status === 0 ? 503 : entry.status)
     }
   })
 

@@ -26,7 +26,7 @@
  *
  * @since 0.1.0
  */
-import { Cloud, DependencyResolver, GraphClient, LimitCatalog, TokenProvider, type ValidationError, Workload } from "@effect-msgraph/core"
+import { BatchBuilder, Cloud, DependencyResolver, GraphClient, LimitCatalog, TokenProvider, type ValidationError, Workload } from "@effect-msgraph/core"
 import { Emulator, EmulatorServer } from "@effect-msgraph/emulator"
 import { RedisQuotaStore } from "@effect-msgraph/quota-redis"
 import { Args, Command, Options, ValidationError as CliValidationError } from "@effect/cli"
@@ -34,6 +34,7 @@ import type { CliApp } from "@effect/cli"
 import { FileSystem, HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Clock, ConfigError, Deferred, Duration, Effect, Either, Exit, Layer, Option, Ref, Stream } from "effect"
+import * as nodePath from "node:path"
 import { admissionLayer, admissionName } from "./internal/admission.js"
 import * as Calibration from "./Calibration.js"
 import * as durationText from "./internal/duration.js"
@@ -270,6 +271,29 @@ const openResults = (out: string | undefined) =>
       Effect.catchTag("ResultsError", (e) => Effect.map(invalid(e.message, "Nothing was sent."), Either.left))
     )
 
+/** Whether two paths name one file: the same real path (links followed), or the same absolute path for a file not there yet. */
+const sameFile = (a: string, b: string) =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) => {
+    const real = (path: string) => fs.realPath(path).pipe(Effect.orElseSucceed(() => nodePath.resolve(path)))
+    return Effect.zipWith(real(a), real(b), (x, y) => x === y)
+  })
+
+/**
+ * The message for files a run would write over what it needs: `--out` or the journal naming the
+ * workload file (emptied before the run, the workload would be lost), or `--out` and the journal one
+ * file (the two writers would tear each other's lines); `undefined` when they are apart.
+ */
+const overlapping = (file: string, out: string | undefined, journal: string | undefined) =>
+  Effect.gen(function*() {
+    const results = out === undefined || out === "-" ? undefined : out
+    if (results !== undefined && (yield* sameFile(results, file))) return `--out ${results} is the workload file: it would be overwritten`
+    if (journal !== undefined && (yield* sameFile(journal, file))) return `--journal ${journal} is the workload file: it would be overwritten`
+    if (results !== undefined && journal !== undefined && (yield* sameFile(results, journal))) {
+      return `--out and --journal name one file, ${results}: the results and the journal need a file each`
+    }
+    return undefined
+  })
+
 /** Where the report goes: standard error when the results take standard output. */
 const printReport = (out: string | undefined) => (text: string) => out === "-" ? stderr(text) : stdout(text)
 
@@ -355,6 +379,11 @@ const prepareJournal = (
 
 const checkStricter = (stricter: number | undefined): string | undefined =>
   stricter === undefined || (Number.isFinite(stricter) && stricter > 0) ? undefined : `--stricter must be a positive number, got ${stricter}`
+
+const checkMaxAttempts = (maxAttempts: number | undefined): string | undefined =>
+  maxAttempts === undefined || (Number.isInteger(maxAttempts) && maxAttempts >= 1)
+    ? undefined
+    : `--max-attempts must be a whole number from 1, got ${maxAttempts}`
 
 const clientOptions = (maxAttempts: number | undefined): GraphClient.GraphClient.Options =>
   maxAttempts === undefined ? {} : { maxAttempts }
@@ -442,10 +471,12 @@ const latencyOf = (options: { readonly latency?: "none" | "realistic"; readonly 
  */
 export const simulate = (options: SimulateOptions): Effect.Effect<ExitCode, never, Output | FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    const problem = checkStricter(options.stricter)
+    const problem = checkStricter(options.stricter) ?? checkMaxAttempts(options.maxAttempts)
     if (problem !== undefined) return yield* invalid(problem)
     const shard = shardOption(options.shard)
     if (Either.isLeft(shard)) return yield* invalid(shard.left)
+    const overlap = yield* overlapping(options.file, options.out, undefined)
+    if (overlap !== undefined) return yield* invalid(overlap, "Nothing was sent.")
     const latency = yield* latencyOf(options)
     if (Either.isLeft(latency)) return latency.left
     const read = yield* loadPart(options.file, shard.right, planningFor(latency.right, options.maxAttempts))
@@ -677,6 +708,8 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     if (options.predictUpTo !== undefined && !(Number.isSafeInteger(options.predictUpTo) && options.predictUpTo >= 0)) {
       return yield* invalid(`--predict-up-to must be a whole number of requests, 0 or more, got ${options.predictUpTo}`)
     }
+    const attempts = checkMaxAttempts(options.maxAttempts)
+    if (attempts !== undefined) return yield* invalid(attempts)
     const shard = shardOption(options.shard)
     if (Either.isLeft(shard)) return yield* invalid(shard.left)
     const loopback = Cloud.isLoopback(endpoint)
@@ -691,6 +724,8 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       return yield* invalid("--resume needs the journal: --journal FILE, or the --out FILE whose journal is FILE.journal")
     }
     if (options.resendUnknown === true && options.resume !== true) return yield* invalid("--resend-unknown applies only with --resume")
+    const overlap = yield* overlapping(options.file, options.out, journalPath)
+    if (overlap !== undefined) return yield* invalid(overlap, "Nothing was sent.")
     const latency = yield* latencyOf(options)
     if (Either.isLeft(latency)) return latency.left
     const loaded = yield* loadPart(options.file, shard.right)
@@ -731,6 +766,20 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     if (options.quotaLease !== undefined && quotaStore === undefined) {
       return yield* invalid(`--quota-lease is the lifetime of permits held in Redis: it needs --quota-store (or MSGRAPH_REDIS_URL)`)
     }
+    // one token first, built once for the run: credentials the login endpoint refuses are bad input
+    // (exit 2, nothing sent), rather than every request's failure after five token requests a batch
+    const tokenContext = yield* Layer.build(tokens)
+    if (credentials !== undefined) {
+      const first = yield* Effect.either(Effect.provide(Effect.flatMap(TokenProvider.TokenProvider, (p) => p.token), tokenContext))
+      const status = Either.isLeft(first) && first.left.reason === "Rejected" ? first.left.status ?? 0 : 0
+      // 408 and 429 are the login endpoint's own load: the run waits them out as it goes
+      if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+        return yield* invalid(
+          `the login endpoint refused the client credentials (${status}): check MSGRAPH_TENANT_ID, MSGRAPH_CLIENT_ID and MSGRAPH_CLIENT_SECRET`,
+          "Nothing was sent."
+        )
+      }
+    }
     const admission = {
       tenantSize,
       delegated: loopback,
@@ -752,7 +801,7 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       ...(Option.isSome(timeout) ? { timeout: timeout.value } : {}),
       ...(Option.isSome(deadline) ? { deadline: deadline.value } : {})
     }).pipe(
-      Layer.provide(Layer.mergeAll(tokens, admissionLayer(admission), http))
+      Layer.provide(Layer.mergeAll(Layer.succeedContext(tokenContext), admissionLayer(admission), http))
     )
     // --out, then the journal, opened last: files are emptied only once everything else was found
     // valid (a resumed run's --out is written anew from its journal anyway)
@@ -775,7 +824,7 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     // a resumed run's --out holds the whole job: the journal's outcomes first
     if (results !== undefined && job?.state?.header !== undefined) {
       // read without a problem just before, so a failure now is a defect
-      yield* Journal.records(job.path, results.record).pipe(Effect.orDie)
+      yield* Journal.records(job.path, results.record, job.state).pipe(Effect.orDie)
     }
     const earlier = job?.state?.header === undefined ? undefined : job.state
     const runOptions: GraphClient.GraphClient.RunOptions = {
@@ -816,26 +865,38 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     const lost = outLost || journalLost
     const signal = Option.getOrUndefined(yield* Deferred.poll(signalled).pipe(Effect.flatMap(Effect.transposeOption)))
     const failedIds = new Set(failures.map((f) => f.id))
+    // a resumed run is judged on what it ran: the outcomes taken from the journal count for nothing
+    const earlierIds = new Set(earlier?.completed.map((c) => c.id.toLowerCase()))
     const bound = LowerBound.fromWorkload(
       workload,
       new LimitCatalog.ClassifyContext({ tenantId: "tenant", appId: "app", delegated: loopback, tenantSize }),
       undefined,
       // requests that failed may never have run, and those that never ended did not count either
-      { latency: Simulation.latencyProfile(latency.right), failed: (id) => failedIds.has(id) || signal !== undefined }
+      {
+        latency: Simulation.latencyProfile(latency.right),
+        failed: (id) => failedIds.has(id) || signal !== undefined,
+        earlier: (id) => earlierIds.has(id.toLowerCase())
+      }
     )
     // the same workload in virtual time with the same latency model: what `plan` would have predicted
-    const predicting = signal === undefined && workload.length <= (options.predictUpTo ?? predictUpTo)
-    const predictedMs = !predicting ? null : yield* predict(workload, {
-      tenantSize,
-      latency: latency.right,
-      maxAttempts: options.maxAttempts,
-      unthrottled: options.unthrottled
-    })
+    // not for a run stopped by a signal, nor a resumed one (it ran only the rest of the workload),
+    // nor one over --predict-up-to (see `predictUpTo`); a signal while it predicts gives it up
+    const tooLarge = workload.length > (options.predictUpTo ?? predictUpTo)
+    const predictedMs = signal !== undefined || earlier !== undefined || tooLarge ? null : yield* Effect.raceFirst(
+      predict(workload, { tenantSize, latency: latency.right, maxAttempts: options.maxAttempts, unthrottled: options.unthrottled }),
+      Effect.as(Deferred.await(signalled), null)
+    )
+    // the plan's lower bounds are the whole workload's; a resumed run's only know its own requests
+    // (their dependencies on what the journal held are not counted: one round trip)
+    const requests = summary.right.requests
+    const lowerBound = earlier === undefined
+      ? plan.lowerBound
+      : { batches: Math.ceil(requests / BatchBuilder.MAX_BATCH_SIZE), roundTrips: Math.min(requests, 1) }
     const report = Report.make({
       command: "run",
       file: options.file,
       summary: summary.right,
-      plan,
+      plan: { ...plan, lowerBound },
       bound,
       audit: undefined,
       admission: admissionName(admission),
@@ -857,9 +918,9 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
       options.json === true
         ? `${jsonText({ ...report, predictedMs, observedLatency })}\n`
         : Report.render(report) +
-          (predicting || signal !== undefined
-            ? Report.renderPrediction(predictedMs, summary.right.durationMs)
-            : Report.renderUnpredicted(workload.length, options.predictUpTo ?? predictUpTo)) +
+          (tooLarge && signal === undefined && earlier === undefined
+            ? Report.renderUnpredicted(workload.length, options.predictUpTo ?? predictUpTo)
+            : Report.renderPrediction(predictedMs, summary.right.durationMs)) +
           Report.renderObserved(observedLatency)
     )
     return signal !== undefined ? signalExit[signal] : lost ? 1 : exitOf(summary.right.failed + (earlier?.failed ?? 0))

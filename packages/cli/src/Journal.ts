@@ -19,7 +19,9 @@
  *   waited for: resending them does no harm;
  * - an outcome line is the request's `OutcomeRecord`, the line `--out` writes. Outcome lines are
  *   written and synced every {@link Options.intervalMillis} (and whenever a sync happens anyway, or
- *   {@link Options.bufferBytes} are waiting).
+ *   {@link Options.bufferBytes} are waiting). A page of a paged request that another page follows
+ *   also has `"more":true`: the request ends with its last page, and one stopped between pages has
+ *   not ended (it is fetched again from its first page, a GET being safe to resend).
  *
  * A crash can leave the last line torn: {@link read} ignores it, and {@link open} cuts it off before
  * appending.
@@ -118,7 +120,11 @@ export const correlate = (workload: Workload.Workload, nonce: string): Workload.
 /**
  * What a journal says, read back:
  * - `completed`: every request with an outcome, in the order they ended; a response is kept only
- *   for the requests `read` was told references read (the others keep their status);
+ *   for the requests `read` was told references read (the others keep their status). A paged
+ *   request has ended with its last page, and its response is its first page's (what references
+ *   read);
+ * - `pagedFrom`: for each paged request that ended on a later page, the line of the first page of
+ *   the pages it ended with (an earlier, stopped fetch of its pages comes before that line);
  * - `unsettled`: requests sent without an outcome;
  * - `failed`: how many of `completed` failed;
  * - `validBytes`: the length of its complete lines (a torn last line excluded).
@@ -129,6 +135,7 @@ export const correlate = (workload: Workload.Workload, nonce: string): Workload.
 export interface State {
   readonly header: Header | undefined
   readonly completed: ReadonlyArray<GraphClient.Completed>
+  readonly pagedFrom: ReadonlyMap<string, number>
   readonly unsettled: ReadonlyArray<string>
   readonly failed: number
   readonly validBytes: number
@@ -175,6 +182,9 @@ const scan = <E, R>(
 const parseLine = (path: string, text: string, line: number): Either.Either<unknown, JournalError> =>
   Either.mapLeft(Either.try(() => JSON.parse(text) as unknown), () => new JournalError({ path, reason: `line ${line} is not JSON` }))
 
+/** An outcome line of a page that another page follows (see {@link Writer.outcome}). */
+const hasMore = (value: unknown): boolean => typeof value === "object" && value !== null && "more" in value && value.more === true
+
 const isSent = (value: unknown): value is { readonly sent: ReadonlyArray<string> } =>
   typeof value === "object" && value !== null && "sent" in value && Array.isArray(value.sent) &&
   value.sent.every((id: unknown) => typeof id === "string")
@@ -198,6 +208,9 @@ export const read = (
     if (!exists) return Option.none()
     let header: Header | undefined
     const completed = new Map<string, GraphClient.Completed>()
+    // paged requests whose pages are being read: the line and record of the first page of the last fetch
+    const paging = new Map<string, { readonly line: number; readonly first: OutcomeRecord.OutcomeRecord }>()
+    const pagedFrom = new Map<string, number>()
     const sent = new Set<string>()
     let failed = 0
     const { torn, validBytes } = yield* scan(path, (text, line) => {
@@ -220,7 +233,18 @@ export const read = (
         if (Either.isLeft(record)) return Either.left(new JournalError({ path, reason: `line ${line} is neither a sent line nor an outcome record` }))
         const key = record.right.id.toLowerCase()
         if (completed.has(key)) return Either.void
-        const kept = keep(record.right.id) ? record.right : { id: record.right.id, status: record.right.status, attempts: 0, ...(record.right.error === undefined ? {} : { error: record.right.error }) }
+        const strip = (r: OutcomeRecord.OutcomeRecord): OutcomeRecord.OutcomeRecord =>
+          keep(r.id) ? r : { id: r.id, status: r.status, attempts: 0, ...(r.error === undefined ? {} : { error: r.error }) }
+        if (hasMore(value)) {
+          // a page that another follows: the request has not ended; a first page starts a fetch
+          if (record.right.page === 1) paging.set(key, { line, first: strip(record.right) })
+          return Either.void
+        }
+        // the last page of a fetch that succeeded answers references with its first page
+        const fetched = record.right.page !== undefined && record.right.page > 1 ? paging.get(key) : undefined
+        paging.delete(key)
+        if (fetched !== undefined) pagedFrom.set(key, fetched.line)
+        const kept = fetched !== undefined && record.right.error === undefined ? fetched.first : strip(record.right)
         return Either.match(OutcomeRecord.toCompleted(kept), {
           onLeft: (reason) => Either.left(new JournalError({ path, reason: `line ${line}: ${reason}` })),
           onRight: (done) => {
@@ -232,19 +256,22 @@ export const read = (
       })
     })
     const unsettled = [...sent].filter((id) => !completed.has(id.toLowerCase()))
-    return Option.some({ header, completed: [...completed.values()], unsettled, failed, validBytes, torn })
+    return Option.some({ header, completed: [...completed.values()], pagedFrom, unsettled, failed, validBytes, torn })
   })
 
 /**
  * Every outcome record of a journal, once per request, in the order they were written (a torn last
- * line left out): what `--out` gets again when a run resumes.
+ * line left out): what `--out` gets again when a run resumes. A paged request that ended has the
+ * records of the pages it ended with (from `state.pagedFrom`, as {@link read} found it); one that has
+ * not ended has none (the run sends it again).
  *
  * @since 0.1.0
  * @category reading
  */
 export const records = <R>(
   path: string,
-  onRecord: (record: OutcomeRecord.OutcomeRecord) => Effect.Effect<void, never, R>
+  onRecord: (record: OutcomeRecord.OutcomeRecord) => Effect.Effect<void, never, R>,
+  state: Pick<State, "pagedFrom"> = { pagedFrom: new Map() }
 ): Effect.Effect<void, JournalError, FileSystem.FileSystem | R> =>
   Effect.gen(function*() {
     const seen = new Set<string>()
@@ -257,8 +284,14 @@ export const records = <R>(
       }
       return Effect.flatMap(parseLine(path, text, line), (value) => {
         const record = decodeRecord(value)
-        if (Either.isLeft(record) || seen.has(record.right.id.toLowerCase())) return Effect.void
-        seen.add(record.right.id.toLowerCase())
+        if (Either.isLeft(record)) return Effect.void
+        const key = record.right.id.toLowerCase()
+        if (seen.has(key)) return Effect.void
+        if (hasMore(value)) {
+          const from = state.pagedFrom.get(key)
+          return from !== undefined && line >= from ? onRecord(record.right) : Effect.void
+        }
+        seen.add(key)
         return onRecord(record.right)
       })
     })
@@ -275,7 +308,7 @@ export interface Writer {
    * journal is broken, it never completes, so nothing more is sent.
    */
   readonly sending: (requests: ReadonlyArray<GraphClient.Sending>) => Effect.Effect<void>
-  /** Records an outcome (written out with the next sync). */
+  /** Records an outcome (written out with the next sync); a page that another follows with `"more":true`. */
   readonly outcome: (outcome: GraphClient.Outcome) => Effect.Effect<void>
   /** Writes out and syncs what is waiting. */
   readonly flush: Effect.Effect<void>
@@ -368,7 +401,8 @@ export const open = (
       outcome: (outcome) =>
         Effect.suspend(() => {
           if (broken) return Effect.void
-          append(`${json(OutcomeRecord.fromOutcome(outcome))}
+          const record = OutcomeRecord.fromOutcome(outcome)
+          append(`${json(outcome._tag === "Success" && outcome.more === true ? { ...record, more: true } : record)}
 `)
           return size >= limit ? flush : Effect.void
         }),

@@ -233,6 +233,8 @@ interface Counted {
   readonly ranMillis: Float64Array
 }
 
+const noDemands: ReadonlyArray<Bucket.Demand> = Object.freeze([])
+
 const listed = (demands: ReadonlyArray<ReadonlyArray<Bucket.Demand>>) => ({
   count: demands.length,
   demandsOf: (i: number) => demands[i]!
@@ -397,17 +399,22 @@ export const fromWorkload = (
   workload: Workload.Workload,
   context: LimitCatalog.ClassifyContext,
   catalog: LimitCatalog.Catalog = LimitCatalog.defaultCatalog,
-  options: Omit<BoundOptions, "workload"> & { readonly failed?: (id: string) => boolean } = {}
+  options: Omit<BoundOptions, "workload"> & {
+    readonly failed?: (id: string) => boolean
+    /** Requests that ended in an earlier run (a journal resumed): neither their cost nor their latency counts. */
+    readonly earlier?: (id: string) => boolean
+  } = {}
 ): DurationBound => {
   const latency = options.latency
   const failed = options.failed ?? (() => false)
+  const earlier = options.earlier ?? (() => false)
   const n = workload.length
   const ran = new Uint8Array(n)
   const least = new Float64Array(n)
   if (latency !== undefined) {
     for (let v = 0; v < n; v++) {
       const request = workload[v]!
-      if (failed(request.id)) continue
+      if (earlier(request.id) || failed(request.id)) continue
       ran[v] = 1
       least[v] = Latency.least(Latency.itemOf(latency, request.url))
     }
@@ -418,6 +425,7 @@ export const fromWorkload = (
   // requests, at the end of a run whose own heap was under 300 MB)
   const demandsOf = (v: number): ReadonlyArray<Bucket.Demand> => {
     const request = workload[v]!
+    if (earlier(request.id)) return noDemands
     const body = request.body === undefined ? undefined : JSON.stringify(request.body)
     return LimitCatalog.classify(
       catalog,

@@ -17,7 +17,8 @@ import { writeWaiting } from "./internal/stream.js"
  * @category models
  */
 export interface OutputService {
-  readonly stdout: (text: string) => Effect.Effect<void>
+  /** Fails when standard output cannot be written (a pipe whose reader has gone). */
+  readonly stdout: (text: string) => Effect.Effect<void, Error>
   readonly stderr: (text: string) => Effect.Effect<void>
   /** Whether standard error is a TTY. */
   readonly stderrIsTTY: boolean
@@ -41,17 +42,22 @@ export interface Captured {
 }
 
 /**
- * The process's own streams. A write to standard output waits while its buffer is full (results
- * can be large: `--out -`).
+ * The process's own streams. A write to standard output waits until the stream has taken it
+ * (results can be large: `--out -`), and fails when it cannot be written.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerNode: Layer.Layer<Output> = Layer.sync(Output, () => ({
-  stdout: (text) => writeWaiting(process.stdout, text),
-  stderr: (text) => Effect.sync(() => void process.stderr.write(text)),
-  stderrIsTTY: process.stderr.isTTY === true
-}))
+export const layerNode: Layer.Layer<Output> = Layer.sync(Output, () => {
+  // a write's failure (EPIPE) is its callback's, which `stdout` reports; as an event it would be
+  // an uncaught error that ends the process before the run can stop cleanly
+  if (process.stdout.listenerCount("error") === 0) process.stdout.on("error", () => {})
+  return {
+    stdout: (text) => writeWaiting(process.stdout, text),
+    stderr: (text) => Effect.sync(() => void process.stderr.write(text)),
+    stderrIsTTY: process.stderr.isTTY === true
+  }
+})
 
 /**
  * Captures both streams in memory; `stderrIsTTY` as given.
@@ -91,10 +97,13 @@ export const capture = <A, E, R>(
   })
 
 /**
+ * Writes to standard output; a failure is dropped (a report nobody reads any more). `--out -`
+ * writes through the service's own `stdout`, which says when it fails (see `Results.toStdout`).
+ *
  * @since 0.1.0
  * @category accessors
  */
-export const stdout = (text: string): Effect.Effect<void, never, Output> => Effect.flatMap(Output, (o) => o.stdout(text))
+export const stdout = (text: string): Effect.Effect<void, never, Output> => Effect.flatMap(Output, (o) => Effect.ignore(o.stdout(text)))
 
 /**
  * @since 0.1.0

@@ -126,8 +126,14 @@ const reasonOf = (error: GraphClient.OutcomeError): string => {
   switch (error._tag) {
     case "GraphRequestError":
       return error.message === "" ? "the answer had no Graph error message" : error.message
-    case "Throttled":
-      return `still answered ${error.status} after ${error.attempts} attempt${error.attempts === 1 ? "" : "s"}${retryAfterText(error.retryAfterMillis)}`
+    case "Throttled": {
+      const attempts = `${error.attempts} attempt${error.attempts === 1 ? "" : "s"}`
+      if (error.reason !== "Deadline") return `still answered ${error.status} after ${attempts}${retryAfterText(error.retryAfterMillis)}`
+      // ended by --deadline: never answered (it waited to be sent), or not sent again in time
+      return error.status === 0
+        ? "not sent before the deadline"
+        : `answered ${error.status} after ${attempts}; the deadline came before it could be sent again${retryAfterText(error.retryAfterMillis)}`
+    }
     case "DependencyFailed":
       // 424: the dependency was itself not run, because of a failure further up the chain
       return error.status === 424

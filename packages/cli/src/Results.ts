@@ -153,7 +153,8 @@ export const toFile = (path: string, options: Options = {}): Effect.Effect<Write
  * @category constructors
  */
 export const toStdout = (options: Options = {}): Effect.Effect<Writer, never, Output> =>
-  Effect.flatMap(Output, (output) => make((text) => output.stdout(text), options))
+  Effect.flatMap(Output, (output) =>
+    make((text) => output.stdout(text).pipe(Effect.mapError((e) => new ResultsError({ target: "-", reason: reasonOf(e) }))), options))
 
 /**
  * `--out TARGET`: `-` is standard output, anything else a file.

@@ -69,8 +69,8 @@ describe("msgraph-batch run: the endpoint and the token follow one cloud", () =>
           { file: small, endpoint: Cloud.clouds[name].graph, maxAttempts: 1, json: true },
           { MSGRAPH_AUTHORITY: server.url }
         )
-        // every request failed for want of a token: none was sent to Graph
-        assert.strictEqual(result.code, 1)
+        // the login endpoint refused the credentials: exit 2 before anything was sent to Graph
+        assert.strictEqual(result.code, 2)
         assert.isAbove(server.received.length, 0)
         for (const request of server.received) {
           assert.strictEqual(request.path, "/contoso.onmicrosoft.com/oauth2/v2.0/token")
@@ -80,6 +80,23 @@ describe("msgraph-batch run: the endpoint and the token follow one cloud", () =>
         assert.notInclude(result.stdout + result.stderr, secret)
       }), { timeout: 30_000 })
   }
+
+  it.scopedLive("credentials the login endpoint refuses: exit 2 after one token request, nothing sent, no --out or journal written", () =>
+    Effect.gen(function*() {
+      const server = yield* refusingTokenServer
+      const out = path.join(dir, "refused-out.ndjson")
+      // 200 requests: before, each batch asked for a token 5 times, and every request ended TokenError (exit 1)
+      const many = path.join(dir, "many.ndjson")
+      fs.writeFileSync(many, Array.from({ length: 200 }, (_, i) => JSON.stringify({ id: `g${i}`, method: "GET", url: `/users/u${i}` })).join("\n"))
+      const result = yield* exec({ file: many, endpoint: "https://graph.microsoft.com", out }, { MSGRAPH_AUTHORITY: server.url })
+      assert.strictEqual(result.code, 2)
+      assert.include(result.stderr, "the login endpoint refused the client credentials (401)")
+      assert.include(result.stderr, "Nothing was sent.")
+      assert.strictEqual(server.received.length, 1)
+      assert.isFalse(fs.existsSync(out))
+      assert.isFalse(fs.existsSync(`${out}.journal`))
+      assert.notInclude(result.stdout + result.stderr, secret)
+    }), { timeout: 30_000 })
 
   it.live("refuses an https endpoint that is no cloud's Graph, before reading the file or sending anything", () =>
     Effect.gen(function*() {

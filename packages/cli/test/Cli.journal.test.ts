@@ -14,6 +14,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Cli from "../src/Cli.js"
 import * as Examples from "../src/Examples.js"
+import * as Journal from "../src/Journal.js"
 import { exec } from "./utils/exec.js"
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
@@ -87,6 +88,37 @@ describe("msgraph-batch run --journal", () => {
         assert.deepStrictEqual(yield* executedBy("POST"), ["create"])
       })))
 
+  it.live("--out or --journal naming the workload file, or --out and --journal one file: exit 2, every file as it was, nothing sent", () =>
+    Cli.serveWith({ port: 0, latency: "none" }, (url) =>
+      Effect.gen(function*() {
+        const file = writeWorkload(small)
+        const bytes = fs.readFileSync(file, "utf8")
+        const linked = fresh("link.json")
+        fs.symlinkSync(file, linked)
+        const out = fresh("out.ndjson")
+        for (
+          const [extra, message] of [
+            [{ out: file }, `--out ${file} is the workload file`],
+            [{ out: linked }, `--out ${linked} is the workload file`],
+            [{ journal: file }, `--journal ${file} is the workload file`],
+            [{ out, journal: out }, `--out and --journal name one file, ${out}`]
+          ] as const
+        ) {
+          const refused = yield* runIn(url, file, extra)
+          assert.strictEqual(refused.code, 2, JSON.stringify(extra))
+          assert.include(refused.stderr, message)
+          assert.include(refused.stderr, "Nothing was sent.")
+          assert.strictEqual(fs.readFileSync(file, "utf8"), bytes)
+          assert.isFalse(fs.existsSync(out))
+        }
+        const simulated = yield* exec(Cli.simulate({ file, out: linked }))
+        assert.strictEqual(simulated.code, 2)
+        assert.include(simulated.stderr, `--out ${linked} is the workload file`)
+        assert.strictEqual(fs.readFileSync(file, "utf8"), bytes)
+        assert.deepStrictEqual(yield* executedBy("GET"), [])
+        assert.deepStrictEqual(yield* executedBy("POST"), [])
+      })))
+
   it.live("--resume refuses a journal of another workload (exit 2, nothing sent), and needs a journal", () =>
     Cli.serveWith({ port: 0, latency: "none" }, (url) =>
       Effect.gen(function*() {
@@ -128,6 +160,59 @@ describe("msgraph-batch run --journal", () => {
         // the journal reads whole again, and --out has the whole job, the earlier outcome first
         assert.deepStrictEqual(outcomeIds(journal), ["create", "read", "rename"])
         assert.deepStrictEqual(outcomeIds(out), ["create", "read", "rename"])
+      })))
+
+  it.live("a paged request: --resume keeps every page in --out, and one stopped between pages is fetched again from its first page", () =>
+    Cli.serveWith({ port: 0, latency: "none" }, (url) =>
+      Effect.gen(function*() {
+        const creates = Array.from({ length: 5 }, (_, i) => ({ ...create, id: `c${i}`, body: { ...create.body, mailNickname: `p${i}`, userPrincipalName: `p${i}@contoso.onmicrosoft.com` } }))
+        // the acting user and the 5 created, 2 a page: 3 pages
+        const dir = { id: "dir", method: "GET", url: "/users?$select=id&$top=2", pages: "all", dependsOn: creates.map((c) => c.id) }
+        const file = writeWorkload([...creates, dir])
+        const out = fresh("out.ndjson")
+        const journal = `${out}.journal`
+        const pages = (lines: ReadonlyArray<Line>) => lines.filter((l) => l.id === "dir").map((l) => (l as { page?: number }).page)
+        assert.strictEqual((yield* runIn(url, file, { out })).code, 0)
+        assert.deepStrictEqual(pages(linesOf(out)), [1, 2, 3])
+        // resumed with nothing left to do: --out is written anew from the journal, every page kept
+        const done = yield* runIn(url, file, { out, resume: true })
+        assert.strictEqual(done.code, 0, done.stderr)
+        assert.deepStrictEqual(pages(linesOf(out)), [1, 2, 3])
+        assert.strictEqual(linesOf(out).length, 8)
+        // as if killed once the first page had ended: the request has not ended, and is sent again
+        const lines = fs.readFileSync(journal, "utf8").split("\n")
+        const second = lines.findIndex((l) => l.startsWith(`{"id":"dir","page":2`))
+        fs.writeFileSync(journal, `${lines.slice(0, second).join("\n")}\n`)
+        const resumed = yield* runIn(url, file, { out, resume: true })
+        assert.strictEqual(resumed.code, 0, resumed.stderr)
+        assert.deepInclude(JSON.parse(resumed.stdout), { requests: 1, succeeded: 1, failed: 0 })
+        assert.deepStrictEqual(pages(linesOf(out)), [1, 2, 3])
+        assert.strictEqual(linesOf(out).length, 8)
+        // the journal now holds the stopped first page and the three of the resend: read again, the
+        // job is done, with the resend's pages
+        const again = yield* runIn(url, file, { out, resume: true })
+        assert.deepInclude(JSON.parse(again.stdout), { requests: 0 })
+        assert.deepStrictEqual(pages(linesOf(out)), [1, 2, 3])
+        assert.strictEqual(linesOf(out).length, 8)
+      })))
+
+  it.live("a resumed run's report bounds and predicts only what it ran, not the outcomes taken from the journal", () =>
+    Cli.serveWith({ port: 0, latency: "none" }, (url) =>
+      Effect.gen(function*() {
+        // ten posts to one channel, at most one a second: the whole job cannot take less than 9 s
+        const posts = Examples.teamsPosting({ teams: 1, channelsPerTeam: 1, postsPerChannel: 10 })
+        const file = writeWorkload(posts)
+        const journal = fresh("run.journal")
+        // as if an earlier run had ended nine of them
+        const header = Journal.makeHeader(Journal.hashWorkload(fs.readFileSync(file)), null)
+        const ended = posts.slice(0, 9).map((p) => JSON.stringify({ id: p.id, status: 201, attempts: 1 }))
+        fs.writeFileSync(journal, [JSON.stringify(header), JSON.stringify({ sent: posts.slice(0, 9).map((p) => p.id) }), ...ended, ""].join("\n"))
+        const resumed = yield* runIn(url, file, { journal, resume: true, latency: "none" })
+        assert.strictEqual(resumed.code, 0, resumed.stderr)
+        const report = JSON.parse(resumed.stdout)
+        assert.deepInclude(report, { requests: 1, succeeded: 1, batches: 1, batchLowerBound: 1, predictedMs: null })
+        assert.isAtMost(report.durationLowerBoundMs, report.durationMs)
+        assert.deepStrictEqual(yield* executedBy("POST"), [posts[9]!.id])
       })))
 
   it.live("sent without an outcome: a POST is reported UnknownOutcome and not sent, unless --resend-unknown", () =>

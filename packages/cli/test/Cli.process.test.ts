@@ -132,6 +132,48 @@ describe("msgraph-batch run as a process: signals", () => {
     }).pipe(Effect.scoped), 30_000)
 })
 
+describe("msgraph-batch run as a process: a signal while it predicts", () => {
+  it.live("once every request has ended, SIGINT gives the prediction up: the report at once, predictedMs null, exit by the outcomes", () =>
+    Effect.gen(function*() {
+      const server = yield* heldServer(true)
+      server.release()
+      // 12,000 reads: sent in a few seconds unthrottled, and predicted in a couple more
+      const many = path.join(dir, "many.json")
+      fs.writeFileSync(many, JSON.stringify(Array.from({ length: 12_000 }, (_, i) => ({ id: `g${i}`, method: "GET", url: `/users/u${i}` }))))
+      const out = path.join(dir, "many-results.ndjson")
+      const run = yield* start(["run", many, "--endpoint", `http://127.0.0.1:${server.port}`, "--unthrottled", "--json", "--out", out])
+      // every outcome is written out before the prediction starts
+      const lines = () => (fs.existsSync(out) ? fs.readFileSync(out, "utf8").split("\n").length - 1 : 0)
+      yield* until(() => lines() === 12_000)
+      run.child.kill("SIGINT")
+      const exit = yield* Effect.promise(() => run.exit)
+      assert.strictEqual(exit, 0, run.stderr())
+      const report = JSON.parse(run.stdout())
+      assert.deepInclude(report, { requests: 12_000, succeeded: 12_000, notRun: 0, interrupted: null, predictedMs: null })
+    }).pipe(Effect.scoped), 60_000)
+})
+
+describe("msgraph-batch run as a process: --out - into a pipe its reader closed", () => {
+  it.live("the results can no longer be written: it stops sending, says so, exit 1", () =>
+    Effect.gen(function*() {
+      const server = yield* heldServer(true)
+      server.release()
+      const many = path.join(dir, "many-pipe.json")
+      fs.writeFileSync(many, JSON.stringify(Array.from({ length: 12_000 }, (_, i) => ({ id: `g${i}`, method: "GET", url: `/users/u${i}` }))))
+      const run = yield* start(["run", many, "--endpoint", `http://127.0.0.1:${server.port}`, "--unthrottled", "--out", "-", "--json"])
+      // the reader takes the first lines, then goes away (as `| head -1` does)
+      yield* until(() => run.stdout().length > 0)
+      run.child.stdout!.destroy()
+      const exit = yield* Effect.promise(() => run.exit)
+      assert.strictEqual(exit, 1, run.stderr())
+      assert.include(run.stderr(), "cannot write results to standard output")
+      // with --out -, the --json report is on standard error, after the message
+      const report = JSON.parse(run.stderr().slice(run.stderr().indexOf("{")))
+      assert.isAbove(report.notRun, 0)
+      assert.isBelow(server.batches(), 600)
+    }).pipe(Effect.scoped), 60_000)
+})
+
 describe("msgraph-batch run as a process: --timeout", () => {
   it.live("a server that never answers: the call times out, the POST ends UnknownOutcome, exit 1", () =>
     Effect.gen(function*() {
@@ -155,6 +197,19 @@ describe("msgraph-batch run as a process: --timeout", () => {
         const run = yield* start(["run", onePost, "--endpoint", `http://127.0.0.1:${server.port}`, "--timeout", bad])
         assert.strictEqual(yield* Effect.promise(() => run.exit), 2)
         assert.include(run.stderr(), "--timeout must be a positive duration")
+      }
+      assert.strictEqual(server.batches(), 0)
+    }).pipe(Effect.scoped), 30_000)
+
+  it.live("--max-attempts below 1: exit 2, nothing sent (run and simulate)", () =>
+    Effect.gen(function*() {
+      const server = yield* heldServer(false)
+      for (const bad of ["0", "-1"]) {
+        for (const args of [["run", onePost, "--endpoint", `http://127.0.0.1:${server.port}`], ["simulate", onePost]]) {
+          const run = yield* start([...args, "--max-attempts", bad])
+          assert.strictEqual(yield* Effect.promise(() => run.exit), 2, run.stderr())
+          assert.include(run.stderr(), `--max-attempts must be a whole number from 1, got ${bad}`)
+        }
       }
       assert.strictEqual(server.batches(), 0)
     }).pipe(Effect.scoped), 30_000)

@@ -47,6 +47,16 @@ describe("Report.failureOf", () => {
     })
   })
 
+  it("Throttled at the deadline says so: never sent, or answered and not sent again before it", () => {
+    const unsent = new GCE.Throttled({ id: "r1", status: 0, attempts: 0, reason: "Deadline" })
+    assert.strictEqual(Report.failureOf(failure("r1", unsent, 0)).message, "not sent before the deadline")
+    const answered = new GCE.Throttled({ id: "r2", status: 429, attempts: 2, retryAfterMillis: 30_000, reason: "Deadline" })
+    assert.strictEqual(
+      Report.failureOf(failure("r2", answered, 2)).message,
+      "answered 429 after 2 attempts; the deadline came before it could be sent again, last Retry-After 30.0 s"
+    )
+  })
+
   it("DependencyFailed names the dependency that failed, with its status", () => {
     const error = new GCE.DependencyFailed({ id: "member-3", dependency: "license-3", status: 400 })
     assert.deepStrictEqual(Report.failureOf(failure("member-3", error, 0)), {

@@ -6,7 +6,7 @@ import * as GraphClient from "@effect-msgraph/core/GraphClient"
 import * as TokenProvider from "@effect-msgraph/core/TokenProvider"
 import type { WorkloadRequest } from "@effect-msgraph/core/Workload"
 import { Emulator } from "@effect-msgraph/emulator"
-import { type Duration, Effect, Fiber, Layer, Option, Schedule, TestClock } from "effect"
+import { Chunk, Clock, type Duration, Effect, Fiber, Layer, Option, Schedule, Stream, TestClock } from "effect"
 import { type Answer, type Call, fakeBatch } from "./utils/fakeBatch.js"
 
 const throttledAdmission = GraphClient.layerThrottledMemory(Emulator.defaultIdentity, {
@@ -14,8 +14,12 @@ const throttledAdmission = GraphClient.layerThrottledMemory(Emulator.defaultIden
 }).pipe(Layer.orDie)
 
 /** The throttled client over a fake endpoint; `calls` fills as it is called. */
-const client = (options: GraphClient.GraphClient.Options, answer: (call: Call, index: number) => Answer) => {
-  const fake = fakeBatch(answer)
+const client = (
+  options: GraphClient.GraphClient.Options,
+  answer: (call: Call, index: number) => Answer,
+  latency?: Duration.DurationInput
+) => {
+  const fake = fakeBatch(answer, latency)
   const layer = GraphClient.layer(options).pipe(
     Layer.provide(Layer.mergeAll(TokenProvider.layerStatic("fake-token"), throttledAdmission, fake.layer))
   )
@@ -96,6 +100,29 @@ describe("bounded waits", () => {
       expect(errorOf(byId.get("d"))).toMatchObject({ _tag: "DependencyFailed", dependency: "c", status: 0 })
       // c was never sent
       expect(fake.calls.flatMap((c) => c.ids).sort()).toStrictEqual(["a", "b"])
+    }).pipe(Effect.provide(fake.layer))
+  })
+
+  it.effect("nothing is sent after the deadline: batches admitted before it but waiting for a call slot end Throttled (Deadline) at it, unsent", () => {
+    // one call at a time, each answered after 1 s: of 5 batches of 20, those whose slot comes at
+    // 0, 1 and 2 s go out; the deadline (2.5 s) comes while the other two wait for a slot
+    const fake = client({ deadline: "2500 millis", concurrency: 1 }, () => ({ _tag: "Items", item: () => undefined }), "1 second")
+    return Effect.gen(function*() {
+      const workload = Array.from({ length: 100 }, (_, i): WorkloadRequest => ({ id: `u${i}`, method: "GET", url: `/users/u${i}` }))
+      const graph = yield* GraphClient.GraphClient
+      const timed = graph.run(workload).pipe(
+        Stream.mapEffect((event) => Effect.map(Clock.currentTimeMillis, (at) => ({ event, at }))),
+        Stream.runCollect
+      )
+      const events = Chunk.toReadonlyArray(yield* driveClock(timed, "100 millis", 1_000))
+      expect(fake.calls.map((c) => c.at)).toStrictEqual([0, 1_000, 2_000])
+      const expired = events.filter(({ event }) => event._tag === "Failure")
+      expect(expired).toHaveLength(40)
+      for (const { at, event } of expired) {
+        expect(errorOf(event as GraphClient.Outcome)).toMatchObject({ _tag: "Throttled", status: 0, attempts: 0, reason: "Deadline" })
+        expect(at).toBe(2_500)
+      }
+      expect(events.filter(({ event }) => event._tag === "Success")).toHaveLength(60)
     }).pipe(Effect.provide(fake.layer))
   })
 })

@@ -170,6 +170,21 @@ describe("GraphClient transport errors: sent means sent (real sockets)", () => {
       expect(summary.retries).toBe(4)
     }), 15_000)
 
+  it.live("a request that never got an answer (refused connection) fails its dependents with status 0, not 503", () =>
+    Effect.gen(function*() {
+      const port = yield* closedPort
+      const workload: Workload = [
+        { id: "1", method: "POST", url: "/users", headers: json, body: { displayName: "A" } },
+        { id: "2", method: "GET", url: "/users/{{1#/body/id}}" }
+      ]
+      const { outcomes } = yield* runAll(workload).pipe(
+        Effect.provide(client(port, { maxAttempts: 2, backoff: Schedule.spaced("5 millis") }))
+      )
+      const dependent = outcomes.find((o) => o.id === "2")
+      expect(dependent).toMatchObject({ _tag: "Failure", error: { _tag: "DependencyFailed", dependency: "1", status: 0 } })
+      expect(dependent?._tag === "Failure" ? dependent.error.message : "").toContain("failed with 0")
+    }), 15_000)
+
   it.scoped("a POST refused while the server is down is sent again once it is up, and runs once", () =>
     Effect.gen(function*() {
       const port = yield* closedPort

@@ -6,22 +6,14 @@
 import { Effect } from "effect"
 
 /**
- * Writes `text` and, when the stream's buffer is then full (`write` returned false), waits until it
- * drains, fails or closes: a slow reader of a pipe holds the writer back instead of letting output
- * pile up in memory.
+ * Writes `text` and waits until the stream has taken it (its write callback): a slow reader of a
+ * pipe holds the writer back instead of letting output pile up in memory. Fails with the stream's
+ * error when it could not be written, such as `EPIPE` once the reader of a pipe has gone (Node
+ * reports it to that callback only, not as an `error` event of standard output).
  *
  * @internal
  */
-export const writeWaiting = (stream: NodeJS.WritableStream, text: string): Effect.Effect<void> =>
-  Effect.async<void>((resume) => {
-    if (stream.write(text)) return resume(Effect.void)
-    const done = () => {
-      stream.off("drain", done)
-      stream.off("error", done)
-      stream.off("close", done)
-      resume(Effect.void)
-    }
-    stream.on("drain", done)
-    stream.on("error", done)
-    stream.on("close", done)
+export const writeWaiting = (stream: NodeJS.WritableStream, text: string): Effect.Effect<void, Error> =>
+  Effect.async<void, Error>((resume) => {
+    stream.write(text, (error) => resume(error === undefined || error === null ? Effect.void : Effect.fail(error)))
   })

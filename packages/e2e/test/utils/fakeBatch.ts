@@ -1,5 +1,5 @@
 import { HttpClient, type HttpClientRequest, HttpClientResponse } from "@effect/platform"
-import { Clock, Effect, Layer } from "effect"
+import { Clock, type Duration, Effect, Layer } from "effect"
 
 const json = { "content-type": "application/json" }
 
@@ -31,10 +31,10 @@ export type Answer =
   }
 
 /**
- * A `$batch` endpoint as an `HttpClient`, answering each call with `answer(call, index)` at once,
- * and recording the calls.
+ * A `$batch` endpoint as an `HttpClient`, answering each call with `answer(call, index)` at once
+ * (or after `latency`), and recording the calls.
  */
-export const fakeBatch = (answer: (call: Call, index: number) => Answer) => {
+export const fakeBatch = (answer: (call: Call, index: number) => Answer, latency?: Duration.DurationInput) => {
   const calls: Array<Call> = []
   const layer = Layer.succeed(
     HttpClient.HttpClient,
@@ -43,6 +43,7 @@ export const fakeBatch = (answer: (call: Call, index: number) => Answer) => {
         const call: Call = { at: yield* Clock.currentTimeMillis, ids: batchIds(request) }
         calls.push(call)
         const decided = answer(call, calls.length - 1)
+        if (latency !== undefined) yield* Effect.sleep(latency)
         if (decided._tag === "Batch") {
           const body = { error: { code: "TooManyRequests", message: "fake batch-level answer" } }
           return HttpClientResponse.fromWeb(

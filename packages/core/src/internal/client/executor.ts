@@ -384,7 +384,9 @@ const givenUp = (
 
 /**
  * Resends the request when the ledger decides so (back to the resolver, not before the time it
- * gave); otherwise settles it with `onGiveUp`.
+ * gave); otherwise settles it with `onGiveUp`, its dependents failing with `status`. `decideAs`: the
+ * status the ledger schedules the resend by, when it is not `status` (a call without an answer, 0,
+ * is resent as a 503 would be).
  */
 const resend = (
   ctx: Ctx,
@@ -392,11 +394,12 @@ const resend = (
   status: number,
   headers: Headers | undefined,
   onGiveUp: (retryAfterMillis: number | undefined) => Failure["error"],
-  response?: BatchResponseItem
+  response?: BatchResponseItem,
+  decideAs: number = status
 ) =>
   Effect.gen(function*() {
     if (ctx.run.settlement(id) !== undefined) return
-    const decision = yield* ctx.state.ledger.decide(id, status, headers)
+    const decision = yield* ctx.state.ledger.decide(id, decideAs, headers)
     if (decision._tag === "GiveUp") {
       const { reason, retryAfterMillis } = decision
       return yield* fail(ctx, id, status, givenUp(onGiveUp(retryAfterMillis), reason, retryAfterMillis), response)
@@ -423,7 +426,7 @@ const resendOrSettle = (ctx: Ctx, entries: ReadonlyArray<Unsettled>) =>
     }
     for (const entry of entries) {
       if (unknown.has(entry.item.id)) continue
-      yield* resend(ctx, entry.item.id, entry.status === 0 ? 503 : entry.status, entry.headers, entry.onGiveUp, entry.response)
+      yield* resend(ctx, entry.item.id, entry.status, entry.headers, entry.onGiveUp, entry.response, entry.status === 0 ? 503 : entry.status)
     }
   })
 
@@ -638,8 +641,13 @@ const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitte
     // batches wait for one, and what they held would outlive young-generation collections
     // whether Graph answered with an envelope: its items ran before the answer (see `Permission.answered`)
     let answered = false
+    // past the deadline nothing is sent: a batch still waiting for a slot (or room) then expires.
+    // `sending` and `expired` are each set only while the other is unset, so a batch never does both
+    let sending = false
+    let expired = false
     const sendNow = Effect.zipRight(
       Effect.suspend(() => {
+        sending = true
         for (const item of sent.requests) ledger.sending(item.id, admitted)
         return spans.startAll(sent.requests)
       }),
@@ -652,6 +660,10 @@ const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitte
     // a bucket that holds its units in flight (see `Permission.room`) is waited for without a slot
     let wait: Effect.Effect<void> | undefined
     const sendOrRevoke = Effect.suspend(() => {
+      if (expired || ctx.clock.unsafeCurrentTimeMillis() >= ctx.deadlineAt) {
+        expired = true
+        return Effect.succeed(undefined)
+      }
       wait = permission.room?.()
       if (wait !== undefined) return Effect.succeed(undefined)
       if (permission.stale === undefined || !permission.stale()) return sendNow
@@ -670,7 +682,20 @@ const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitte
         yield* wait
       }
     })
-    const result = yield* sendWhenRoom.pipe(
+    const untilDeadline = Number.isFinite(ctx.deadlineAt)
+      ? Effect.raceFirst(
+        sendWhenRoom,
+        Effect.sleep(Duration.millis(Math.max(0, ctx.deadlineAt - ctx.clock.unsafeCurrentTimeMillis()))).pipe(
+          // a batch already sending is not cut short: its answer ends the race
+          Effect.zipRight(Effect.suspend(() => {
+            if (sending) return Effect.never
+            expired = true
+            return Effect.succeed(undefined)
+          }))
+        )
+      )
+      : sendWhenRoom
+    const result = yield* untilDeadline.pipe(
       Effect.ensuring(Effect.suspend(() =>
         revoked
           ? permission.revoke ?? permission.release
@@ -679,7 +704,7 @@ const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitte
           : permission.release
       ))
     )
-    return { sent, result }
+    return { sent, result, expired }
   })
 
 /** One batch, from its resend time to the outcomes (or resends) of its requests; in its span when `tracing`. */
@@ -688,7 +713,8 @@ const runBatch = (ctx: Ctx, batch: PlannedBatch) => {
     const admitted = yield* admit(ctx, batch)
     if (admitted === undefined) return
     const { permission } = admitted
-    const { result, sent } = yield* dispatch(ctx, batch, permission, admitted.admitted)
+    const { expired, result, sent } = yield* dispatch(ctx, batch, permission, admitted.admitted)
+    if (expired) return yield* expire(ctx, sent.requests)
     if (result === undefined) {
       // revoked: its requests go back to be packed and admitted again
       for (const item of sent.requests) ctx.run.requeue(item.id)

@@ -673,12 +673,18 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     const signalled = yield* Deferred.make<Signal>()
     const again = yield* Deferred.make<void>()
     let signals = 0
+    // once every request has ended, a signal only gives up the prediction
+    let ended = false
     yield* takeSignals((signal) =>
       signals++ === 0 ? Deferred.unsafeDone(signalled, Exit.succeed(signal)) : Deferred.unsafeDone(again, Exit.void)
     )
     yield* Deferred.await(signalled).pipe(
       Effect.flatMap((signal) =>
-        stderr(`\n${signal}: sending nothing more; waiting up to ${Duration.format(signalGrace)} for the calls in flight (${signal} again to stop now)\n`)
+        stderr(
+          ended
+            ? `\n${signal}: every request has ended; the prediction is given up\n`
+            : `\n${signal}: sending nothing more; waiting up to ${Duration.format(signalGrace)} for the calls in flight (${signal} again to stop now)\n`
+        )
       ),
       Effect.forkScoped
     )
@@ -857,6 +863,7 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
         Effect.map(Either.right),
         Effect.catchAll((e: ValidationError.WorkloadError) => Effect.succeed(Either.left(e)))
       )
+    ended = true
     if (Either.isLeft(summary)) return yield* invalid(`${options.file}: ${summary.left.message}`, "Nothing was sent.")
     if (summary.right === undefined) return yield* Effect.dieMessage("the client ended without a summary")
     // both are finished, whichever failed: a lost result line must not leave the journal unsynced

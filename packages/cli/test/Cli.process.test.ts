@@ -150,6 +150,9 @@ describe("msgraph-batch run as a process: a signal while it predicts", () => {
       assert.strictEqual(exit, 0, run.stderr())
       const report = JSON.parse(run.stdout())
       assert.deepInclude(report, { requests: 12_000, succeeded: 12_000, notRun: 0, interrupted: null, predictedMs: null })
+      // it says what the signal did: no call was in flight to wait for
+      assert.include(run.stderr(), "SIGINT: every request has ended; the prediction is given up")
+      assert.notInclude(run.stderr(), "sending nothing more")
     }).pipe(Effect.scoped), 60_000)
 })
 

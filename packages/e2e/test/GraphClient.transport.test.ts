@@ -201,6 +201,62 @@ describe("GraphClient transport errors: sent means sent (real sockets)", () => {
       expect(outcomes).toMatchObject([{ _tag: "Success", id: "1", status: 201, attempts: 2 }])
     }), 15_000)
 
+  it.scoped("an endpoint that answered, then is down for longer than the attempts allow: the refused calls spend no attempt, and their requests run once it is back", () =>
+    Effect.gen(function*() {
+      const port = yield* closedPort
+      // up for the first call only: "b" waits for "a"'s answer, and finds the endpoint down
+      const first = yield* Effect.acquireRelease(
+        Effect.async<http.Server>((resume) => {
+          const server = http.createServer((req, res) => {
+            let body = ""
+            req.on("data", (chunk) => (body += chunk))
+            req.on("end", () => {
+              const { requests } = JSON.parse(body) as { requests: Array<{ id: string }> }
+              res.writeHead(200, { "content-type": "application/json", connection: "close" })
+              res.end(JSON.stringify({ responses: requests.map((r) => ({ id: r.id, status: 200, body: { id: `id-${r.id}` } })) }))
+              server.close()
+            })
+          })
+          server.listen(port, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) => Effect.sync(() => server.close())
+      )
+      const workload: Workload = [
+        { id: "a", method: "GET", url: "/users/a" },
+        { id: "b", method: "POST", url: "/groups/{{a#/body/id}}/members", headers: json, body: { displayName: "B" } }
+      ]
+      const fiber = yield* Effect.fork(
+        runAll(workload).pipe(Effect.provide(client(port, { maxAttempts: 2, backoff: Schedule.spaced("1 second") })))
+      )
+      // "b" refused, then refused again at each resend: ten seconds down, five times the attempts
+      for (let i = 0; i < 10; i++) {
+        yield* untilEffect(Effect.map(TestClock.sleeps(), (s) => s.length > 0))
+        yield* TestClock.adjust("1 second")
+      }
+      expect(first.listening).toBe(false)
+      yield* untilEffect(Effect.map(TestClock.sleeps(), (s) => s.length > 0))
+      yield* answeringServer(port)
+      yield* TestClock.adjust("1 second")
+      const { outcomes } = yield* Fiber.join(fiber)
+      expect(byId(outcomes).get("a")).toMatchObject({ _tag: "Success", status: 200, attempts: 1 })
+      // the attempt that reached the endpoint is the only one counted
+      expect(byId(outcomes).get("b")).toMatchObject({ _tag: "Success", status: 201, attempts: 1 })
+    }), 15_000)
+
+  it.scoped("an endpoint that never answered: refused calls spend their attempts, and fail fast (a wrong endpoint)", () =>
+    Effect.gen(function*() {
+      const port = yield* closedPort
+      const fiber = yield* Effect.fork(
+        runAll([{ id: "a", method: "GET", url: "/users/a" }]).pipe(
+          Effect.provide(client(port, { maxAttempts: 2, backoff: Schedule.spaced("1 second") }))
+        )
+      )
+      yield* untilEffect(Effect.map(TestClock.sleeps(), (s) => s.length > 0))
+      yield* TestClock.adjust("1 second")
+      const { outcomes } = yield* Fiber.join(fiber)
+      expect(outcomes).toMatchObject([{ _tag: "Failure", attempts: 2, error: { _tag: "BatchTransportError", sent: false } }])
+    }), 15_000)
+
   it.live("a connection reset after the server read the request: the POST ends UnknownOutcome, the GET is resent", () =>
     Effect.gen(function*() {
       const fake = yield* rawServer((socket) => socket.resetAndDestroy())

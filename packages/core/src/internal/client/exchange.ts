@@ -27,7 +27,16 @@ export type BatchResult =
     /** Some items were answered twice, differently (they are in `missing`). */
     readonly contradicted: boolean
   }
-  | { readonly _tag: "Error"; readonly error: GCE.BatchError; readonly headers: Headers }
+  | {
+    readonly _tag: "Error"
+    readonly error: GCE.BatchError
+    readonly headers: Headers
+    /**
+     * No connection to the endpoint could be made (refused, unreachable, a failed name lookup, a
+     * connect timeout, a rejected certificate): the endpoint was out of reach, and nothing left.
+     */
+    readonly unreachable?: true
+  }
   | { readonly _tag: "NoToken"; readonly error: TokenError }
 
 const batchError = (error: GCE.BatchError, headers: Headers = {}): BatchResult => ({ _tag: "Error", error, headers })
@@ -202,13 +211,15 @@ const failedCall = (batch: PlannedBatch, error: HttpClientError.HttpClientError)
     : error._tag === "RequestError" && error.reason === "Transport"
     ? transport.notSentCode(error.cause)
     : undefined
-  return batchError(
-    new GCE.BatchTransportError({
-      batchId: batch.id,
-      sent: notSent === undefined,
-      description: notSent === undefined || notSent === "Encode" ? error.reason : `${error.reason} (${notSent})`
-    })
-  )
+  const failure = new GCE.BatchTransportError({
+    batchId: batch.id,
+    sent: notSent === undefined,
+    description: notSent === undefined || notSent === "Encode" ? error.reason : `${error.reason} (${notSent})`
+  })
+  // an encoding failure is this process's own, not the endpoint's
+  return notSent === undefined || notSent === "Encode"
+    ? batchError(failure)
+    : { _tag: "Error", error: failure, headers: {}, unreachable: true }
 }
 
 /**

@@ -163,6 +163,11 @@ class RunState {
   readonly stats: Stats = { succeeded: 0, failed: 0, throttled429: 0, retries: 0, batches: 0, roundTrips: 0 }
   /** Set once `control.stop` completes. */
   stopping = false
+  /**
+   * Set once the endpoint has answered a call of this run (any HTTP status). From then on, a call
+   * that cannot reach it spends no attempt: the endpoint is down for a while (see `settleResult`).
+   */
+  reached = false
   /** The batches sent since `stop` that are not processed yet. */
   readonly inFlight = new Set<string>()
   /** Batches alive (waiting for admission, a resend time, or their answer). */
@@ -526,7 +531,12 @@ const send = (ctx: Ctx, batch: PlannedBatch, grew: boolean) =>
     yield* Metric.increment(telemetry.batchesTotal)
     const sentAt = ctx.clock.unsafeCurrentTimeMillis()
     const result = yield* exchange.exchange(deps.http, batch, request, ctx.timeouts)
-    // still holding its slot: the in-flight limit learns from the round trip
+    // still holding its slot: the in-flight limit learns from the round trip, when there was one.
+    // A call that could not reach the endpoint says nothing of Graph's latency: a refused
+    // connection takes a millisecond, and as a baseline it made every later answer look hundreds of
+    // times slower, so an outage of ten seconds left the limit at 1 for the rest of the run. (A
+    // timeout still counts: it is Graph at its slowest.)
+    if (result._tag === "Error" && result.unreachable === true) return result
     const answeredAt = ctx.clock.unsafeCurrentTimeMillis()
     yield* ctx.sending.answered(
       inFlight.kindOf(batch.shape, batch.requests.length, batch.requests[0]?.url),
@@ -747,10 +757,20 @@ const settleResult = (ctx: Ctx, sent: PlannedBatch, handles: ReadonlyArray<unkno
     }
     if (result._tag === "Error") {
       const status = "status" in result.error ? result.error.status : 0
+      // any answer (an error status, a body that is no batch response) came from the endpoint
+      if (result.error._tag !== "BatchTransportError") ctx.state.reached = true
       if (status === 429) yield* countThrottled(ctx)
       yield* ctx.deps.admission.feedback(handles.map((handle) => ({ handle, status, headers: result.headers })))
+      // an endpoint that answered this run and now cannot be reached is down for a while (a
+      // restart, a network cut): such a call spends no attempt, so its requests wait for the
+      // endpoint, within maxRetryTime and the deadline, instead of failing after a few seconds of
+      // backoff. One never reached (a wrong endpoint) still spends them, and fails fast.
+      if (result.unreachable === true && ctx.state.reached) {
+        for (const item of sent.requests) ctx.state.ledger.uncount(item.id)
+      }
       return yield* unanswered(ctx, sent.requests, result.error, result.headers)
     }
+    ctx.state.reached = true
     yield* settleAnswers(ctx, sent, handles, result)
   })
 

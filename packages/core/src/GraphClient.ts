@@ -275,7 +275,8 @@ export declare namespace GraphClient {
      */
     readonly deadline?: Duration.DurationInput
     /**
-     * A fixed number of `$batch` calls in flight at once. Unset (the default), the number adapts.
+     * A fixed number of `$batch` calls in flight at once, for the whole client (every run and
+     * every `execute` shares it). Unset (the default), the number adapts.
      * Under an admission that paces to Graph's limits (`layerThrottled`) it opens to what admission
      * lets through (allowed throughput × latency, by Little's law), up to a quarter of
      * `maxConcurrency` (16 by default), until Graph shows a sign of load (slower round trips or a
@@ -462,7 +463,9 @@ export const make = (
     const admission = yield* Admission
     const builder = yield* makeBuilder({ host: resolved.host, version: resolved.version })
     const resolver = yield* makeResolver.pipe(Effect.provideService(BatchBuilder, builder))
-    const deps: executor.Deps = { http, token: tokens.token, builder, resolver, admission, settings }
+    // one set of send slots for the client: every run and every group of execute calls shares it
+    const sending = yield* inFlight.make(settings.inFlight, { paced: admission.paced === true })
+    const deps: executor.Deps = { http, token: tokens.token, builder, resolver, admission, settings, sending }
 
     const run = (workload: Workload, options: GraphClient.RunOptions = {}): Stream.Stream<RunEvent, VE.WorkloadError> =>
       Stream.unwrapScoped(Effect.gen(function*() {

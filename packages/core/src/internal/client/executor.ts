@@ -63,6 +63,11 @@ export interface Deps {
   readonly resolver: DependencyResolverService
   readonly admission: AdmissionService
   readonly settings: Settings
+  /**
+   * The client's send slots: every run of one client (and every group of `execute` calls) shares
+   * them, so `concurrency` and `maxConcurrency` bound the client's calls in flight, not each run's.
+   */
+  readonly sending: inFlight.Gate
 }
 
 export {
@@ -117,11 +122,28 @@ export interface Stop {
 }
 
 /**
+ * A run's share of the client's send slots: the slots, and the most this run held at once.
+ */
+class RunSlots {
+  private held = 0
+  peak = 0
+  constructor(readonly gate: inFlight.Gate) {}
+
+  /** Runs `self` (one `$batch` call) holding one of the client's slots. */
+  withSlot<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    return this.gate.withSlot(Effect.suspend(() => {
+      if (++this.held > this.peak) this.peak = this.held
+      return Effect.ensuring(self, Effect.sync(() => void this.held--))
+    }))
+  }
+}
+
+/**
  * What a run started for one further page of a paged request shares with the run it belongs to:
- * the send slots (so `concurrency` bounds both) and the deadline.
+ * its share of the send slots (its peak counts the pages' calls) and the deadline.
  */
 interface Parent {
-  readonly sending: inFlight.Gate
+  readonly sending: RunSlots
   readonly deadlineAt: number
 }
 
@@ -221,7 +243,7 @@ interface Ctx {
   readonly control: Stop | undefined
   readonly resume: Resume | undefined
   readonly deadlineAt: number
-  readonly sending: inFlight.Gate
+  readonly sending: RunSlots
   readonly batchUrl: string
   /** The round trips' timeouts, watched while the loop runs. */
   readonly timeouts: exchange.Timeouts
@@ -528,7 +550,7 @@ const send = (ctx: Ctx, batch: PlannedBatch, grew: boolean) =>
     const result = yield* exchange.exchange(deps.http, batch, request, ctx.timeouts)
     // still holding its slot: the in-flight limit learns from the round trip
     const answeredAt = ctx.clock.unsafeCurrentTimeMillis()
-    yield* ctx.sending.answered(
+    yield* ctx.sending.gate.answered(
       inFlight.kindOf(batch.shape, batch.requests.length, batch.requests[0]?.url),
       answeredAt - sentAt,
       answerHas(result, inFlight.overloaded),
@@ -1108,8 +1130,8 @@ export const runWorkload = (
       control,
       resume,
       deadlineAt,
-      // send slots go to batches in the order they were admitted (see `fairGate`)
-      sending: parent?.sending ?? (yield* inFlight.make(settings.inFlight, { paced: deps.admission.paced === true })),
+      // the client's send slots go to batches in the order they were admitted (see `fairGate`)
+      sending: parent?.sending ?? new RunSlots(deps.sending),
       batchUrl: `${settings.baseUrl.replace(/\/+$/, "")}/${settings.version}/$batch`,
       timeouts: new exchange.Timeouts(settings.timeoutMillis, clock),
       rules: settingsOf(deps.builder.options),
@@ -1126,6 +1148,6 @@ export const runWorkload = (
       requests: workload.length - earlier,
       ...state.stats,
       durationMs: ended - started,
-      inFlight: { limit: ctx.sending.limit, peak: ctx.sending.peak }
+      inFlight: { limit: ctx.sending.gate.limit, peak: ctx.sending.peak }
     } satisfies Summary
   }).pipe(Effect.withSpan("GraphClient.run", { attributes: { "workload.size": workload.length } }))

@@ -2,8 +2,8 @@
  * The front door: provide one Layer and send Graph work. Work is batched, ordered, throttled and
  * retried where that is safe, and every request comes back with exactly one outcome.
  *
- * - `execute(request)`: one call. Calls made together (`Effect.all(..., { batching: true })`, or
- *   concurrently in the same tick) are packed into `$batch` calls automatically, like a DataLoader.
+ * - `execute(request)`: one call. Calls made together in one fiber (`Effect.all(..., { batching: true })`)
+ *   are packed into `$batch` calls automatically, like a DataLoader; calls from separate fibers are not.
  * - `run(workload)`: a `Stream` of per-request outcomes as they complete, ending with a summary.
  *   A request with `pages` follows `@odata.nextLink` and has one outcome per page, each with its
  *   `page` number (see `Workload.WorkloadRequest`).

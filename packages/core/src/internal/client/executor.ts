@@ -527,14 +527,13 @@ const envelopeOf = (ctx: Ctx, batch: PlannedBatch, grew: boolean) => {
 }
 
 /**
- * Sends a batch (with its correlation ids and a token), unless the run is stopping; the journal's
- * `onSend` is called before it can leave the process. `grew`: admission added headers to it.
+ * Sends a batch (with its correlation ids and the token got for it), unless the run is stopping; the
+ * journal's `onSend` is called before it can leave the process. `grew`: admission added headers to it.
  */
-const send = (ctx: Ctx, batch: PlannedBatch, grew: boolean) =>
+const send = (ctx: Ctx, batch: PlannedBatch, grew: boolean, token: Either.Either<Redacted.Redacted<string>, TokenError>) =>
   Effect.gen(function*() {
     const { deps, state } = ctx
     const json = envelopeOf(ctx, batch, grew)
-    const token = yield* Effect.either(deps.token)
     if (token._tag === "Left") return { _tag: "NoToken", error: token.left } satisfies exchange.BatchResult as exchange.BatchResult
     const request = exchange.request(ctx.batchUrl, Redacted.value(token.right), json)
     // recorded (a journal) before it can leave the process
@@ -667,16 +666,23 @@ const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitte
     // `sending` and `expired` are each set only while the other is unset, so a batch never does both
     let sending = false
     let expired = false
-    const sendNow = Effect.zipRight(
+    // the token is waited for before the batch counts as sending, so the deadline still ends the
+    // wait (a token that comes late, or never, does not hold the run past it)
+    const sendNow = Effect.flatMap(Effect.either(ctx.deps.token), (token) =>
       Effect.suspend(() => {
+        if (ctx.clock.unsafeCurrentTimeMillis() >= ctx.deadlineAt) {
+          expired = true
+          return Effect.succeed(undefined)
+        }
         sending = true
         for (const item of sent.requests) ledger.sending(item.id, admitted)
-        return spans.startAll(sent.requests)
-      }),
-      Effect.tap(send(ctx, sent, grew), (result) => {
-        answered = result._tag === "Envelope"
-      })
-    )
+        return Effect.zipRight(
+          spans.startAll(sent.requests),
+          Effect.tap(send(ctx, sent, grew, token), (result) => {
+            answered = result._tag === "Envelope"
+          })
+        )
+      }))
     // admitted on a share Graph has since refused or shown too high: not sent, admitted again
     let revoked = false
     // a bucket that holds its units in flight (see `Permission.room`) is waited for without a slot

@@ -113,6 +113,12 @@ export declare namespace TokenProvider {
      * than twice the skew, half its lifetime is used instead.
      */
     readonly skew?: Duration.DurationInput
+    /**
+     * How long one token request may take, from sending it to the last byte of the answer. A
+     * request that takes longer fails with `TokenError` (`Transport`), and the next call asks
+     * again. Default 30 seconds.
+     */
+    readonly timeout?: Duration.DurationInput
   }
 }
 
@@ -157,10 +163,11 @@ export const makeClientCredentials = (
     const authority = yield* checkAuthority(options.authority ?? cloud.authority)
     const url = `${authority}/${encodeURIComponent(options.tenantId)}/oauth2/v2.0/token`
     const skew = Duration.toMillis(options.skew ?? Duration.minutes(5))
+    const timeout = Duration.decode(options.timeout ?? Duration.seconds(30))
     const cache = yield* Ref.make(Option.none<{ readonly token: Redacted.Redacted<string>; readonly expiresAt: number }>())
     const lock = yield* Effect.makeSemaphore(1)
 
-    const fetch = Effect.gen(function*() {
+    const exchange = Effect.gen(function*() {
       const request = HttpClientRequest.post(url).pipe(
         HttpClientRequest.acceptJson,
         HttpClientRequest.bodyUrlParams({
@@ -179,6 +186,15 @@ export const makeClientCredentials = (
       const body = yield* HttpClientResponse.schemaBodyJson(TokenResponse)(response).pipe(
         Effect.mapError(() => new TokenError({ reason: "Decode", status: response.status, description: "not a token response" }))
       )
+      return body
+    })
+
+    // a login host that never answers must not hold every batch waiting for a token
+    const fetch = Effect.gen(function*() {
+      const body = yield* Effect.timeoutFail(exchange, {
+        duration: timeout,
+        onTimeout: () => new TokenError({ reason: "Transport", description: `no answer within ${Duration.format(timeout)}` })
+      })
       const now = yield* Clock.currentTimeMillis
       const lifetime = body.expires_in * 1000
       const entry = { token: Redacted.make(body.access_token), expiresAt: now + lifetime - refreshMargin(skew, lifetime) }

@@ -90,6 +90,39 @@ describe("TokenProvider", () => {
       expect((yield* Fiber.join(fiber)).reason).toBe("Decode")
     }))
 
+  it.effect("a token endpoint that does not answer fails the token with Transport after the timeout (30 s by default); the next call asks again", () =>
+    Effect.gen(function*() {
+      const seen = yield* Ref.make<ReadonlyArray<Seen>>([])
+      // the first request hangs, the second is answered after 1 s
+      const hanging = Layer.succeed(
+        HttpClient.HttpClient,
+        HttpClient.make((request, url) =>
+          Effect.gen(function*() {
+            const calls = yield* Ref.updateAndGet(seen, (list) => [...list, { url: url.toString(), body: "" }])
+            if (calls.length === 1) return yield* Effect.never
+            yield* Effect.sleep(Duration.seconds(1))
+            return HttpClientResponse.fromWeb(request, ok(calls.length))
+          })
+        )
+      )
+      const provider = yield* TokenProvider.makeClientCredentials(credentials).pipe(Effect.provide(hanging))
+      const first = yield* Effect.fork(Effect.flip(provider.token))
+      yield* TestClock.adjust(Duration.seconds(29))
+      expect(first.unsafePoll()).toBeNull()
+      yield* TestClock.adjust(Duration.seconds(1))
+      expect(yield* Fiber.join(first)).toMatchObject({ _tag: "TokenError", reason: "Transport" })
+      const second = yield* Effect.fork(provider.token)
+      yield* TestClock.adjust(Duration.seconds(1))
+      expect(Redacted.value(yield* Fiber.join(second))).toBe("token-2")
+      // a shorter timeout of one's own
+      const quick = yield* TokenProvider.makeClientCredentials({ ...credentials, timeout: "500 millis" }).pipe(
+        Effect.provide(endpoint(seen, ok))
+      )
+      const third = yield* Effect.fork(Effect.flip(quick.token))
+      yield* TestClock.adjust(Duration.millis(500))
+      expect(yield* Fiber.join(third)).toMatchObject({ _tag: "TokenError", reason: "Transport" })
+    }))
+
   it.effect("tokens print redacted", () =>
     Effect.gen(function*() {
       const token = yield* TokenProvider.makeStatic("eyJ.secret.token").token

@@ -16,10 +16,12 @@
  */
 import { HttpClient } from "@effect/platform"
 import {
+  Cause,
   Config,
   Context,
   Duration,
   Effect,
+  Exit,
   Layer,
   Mailbox,
   Option,
@@ -526,7 +528,17 @@ export const make = (
           Effect.forEach(outcomes, (outcome) => {
             const request = valid[Number(outcome.id) - 1]!
             return outcome._tag === "Success" ? Request.succeed(request, outcome) : Request.fail(request, outcome.error)
-          }, { discard: true })).pipe(Effect.orDie)
+          }, { discard: true })).pipe(
+            Effect.orDie,
+            // a run that dies (a quota store that fails, say) hands its defect to the calls left
+            // without an outcome: a request the resolver leaves open reaches its caller as a bare
+            // interruption, which says nothing and which no retry or catchAllDefect sees
+            Effect.catchAllCause((cause) =>
+              Cause.isInterruptedOnly(cause)
+                ? Effect.failCause(cause)
+                : Effect.forEach(valid, (request) => Request.complete(request, Exit.failCause(cause)), { discard: true })
+            )
+          )
       })
     )
 

@@ -1031,7 +1031,7 @@ const loop = (ctx: Ctx) =>
       room: (key) => Math.max(0, perAffinity - (aliveBy.get(key) ?? 0))
     }
     const stopped = yield* Deferred.make<void>()
-    const fibers = yield* FiberSet.make()
+    const fibers = yield* FiberSet.make<void, never>()
     const pagers = yield* FiberSet.make<void, never>()
     state.pagers = pagers
     yield* Effect.forkScoped(ctx.timeouts.watch)
@@ -1044,50 +1044,60 @@ const loop = (ctx: Ctx) =>
         })
       ))
     }
-    while (run.pending() > 0 && !state.stopping) {
-      yield* Metric.set(telemetry.queueDepth, run.pending())
-      // no more requests than the live batches can hold: the rest of the workload waits as indices
-      const round = run.nextRound((liveBatches - state.alive) * 20, spread)
-      yield* settleNotSent(ctx, round.notSent)
-      for (const batch of affinity === undefined ? round.batches : regroup(round.batches, affinity)) {
-        yield* control === undefined ? live.take(1) : Effect.raceFirst(live.take(1), Deferred.await(stopped))
-        if (state.stopping) break
-        state.alive++
-        const keys = affinity === undefined ? [] : batch.requests.map(affinity)
-        for (const key of keys) if (key !== undefined) aliveBy.set(key, (aliveBy.get(key) ?? 0) + 1)
-        yield* FiberSet.run(
-          fibers,
-          runBatch(ctx, batch).pipe(
-            Effect.ensuring(Effect.suspend(() => {
-              state.alive--
-              state.inFlight.delete(batch.id)
-              for (const key of keys) {
-                if (key === undefined) continue
-                const n = aliveBy.get(key)! - 1
-                if (n === 0) aliveBy.delete(key)
-                else aliveBy.set(key, n)
-              }
-              return Effect.zipRight(live.release(1), wake.offer(undefined))
-            }))
+    const body = Effect.gen(function*() {
+      while (run.pending() > 0 && !state.stopping) {
+        yield* Metric.set(telemetry.queueDepth, run.pending())
+        // no more requests than the live batches can hold: the rest of the workload waits as indices
+        const round = run.nextRound((liveBatches - state.alive) * 20, spread)
+        yield* settleNotSent(ctx, round.notSent)
+        for (const batch of affinity === undefined ? round.batches : regroup(round.batches, affinity)) {
+          yield* control === undefined ? live.take(1) : Effect.raceFirst(live.take(1), Deferred.await(stopped))
+          if (state.stopping) break
+          state.alive++
+          const keys = affinity === undefined ? [] : batch.requests.map(affinity)
+          for (const key of keys) if (key !== undefined) aliveBy.set(key, (aliveBy.get(key) ?? 0) + 1)
+          yield* FiberSet.run(
+            fibers,
+            runBatch(ctx, batch).pipe(
+              Effect.ensuring(Effect.suspend(() => {
+                state.alive--
+                state.inFlight.delete(batch.id)
+                for (const key of keys) {
+                  if (key === undefined) continue
+                  const n = aliveBy.get(key)! - 1
+                  if (n === 0) aliveBy.delete(key)
+                  else aliveBy.set(key, n)
+                }
+                return Effect.zipRight(live.release(1), wake.offer(undefined))
+              }))
+            )
           )
-        )
+        }
+        if (run.pending() === 0 || state.stopping) break
+        if (state.alive === 0) {
+          // nothing in flight and nothing ready: a batch died (its defect ends the run), or the
+          // scheduler lost a request
+          if (round.batches.length === 0 && round.notSent.length === 0) {
+            if (yield* Deferred.isDone(fibers.deferred)) return yield* FiberSet.join(fibers)
+            return yield* Effect.dieMessage("executor made no progress")
+          }
+          continue
+        }
+        yield* wake.take
       }
-      if (run.pending() === 0 || state.stopping) break
-      if (state.alive === 0) {
-        // nothing in flight and nothing ready: only possible if the scheduler lost a request
-        if (round.batches.length === 0 && round.notSent.length === 0) return yield* Effect.dieMessage("executor made no progress")
-        continue
+      if (state.stopping) {
+        // batches in flight finish (unless abandoned); leaving the scope interrupts the others, unsent
+        const drained = Effect.whileLoop({ while: () => state.inFlight.size > 0, body: () => wake.take, step: () => {} })
+        yield* Effect.raceFirst(Effect.zipRight(drained, FiberSet.awaitEmpty(pagers)), control?.abandon ?? Effect.never)
+      } else {
+        yield* FiberSet.awaitEmpty(fibers)
+        yield* FiberSet.awaitEmpty(pagers)
       }
-      yield* wake.take
-    }
-    if (state.stopping) {
-      // batches in flight finish (unless abandoned); leaving the scope interrupts the others, unsent
-      const drained = Effect.whileLoop({ while: () => state.inFlight.size > 0, body: () => wake.take, step: () => {} })
-      yield* Effect.raceFirst(Effect.zipRight(drained, FiberSet.awaitEmpty(pagers)), control?.abandon ?? Effect.never)
-    } else {
-      yield* FiberSet.awaitEmpty(fibers)
-      yield* FiberSet.awaitEmpty(pagers)
-    }
+    })
+    // a batch that dies (a quota store that fails, say) ends the run with its defect at once: a
+    // FiberSet keeps its fibers' failures to itself, and the run went on without that batch's
+    // requests until it died with 'executor made no progress'
+    yield* Effect.raceFirst(body, Effect.zipRight(FiberSet.join(fibers), Effect.never))
   }))
 
 /** Requests a round settled without sending them (unresolvable references, failed dependencies). */

@@ -18,9 +18,11 @@ import { HttpClient } from "@effect/platform"
 import {
   Cause,
   Config,
+  ConfigError,
   Context,
   Duration,
   Effect,
+  Either,
   Exit,
   Layer,
   Mailbox,
@@ -642,13 +644,21 @@ export const layer = (
  */
 export const layerConfig = (
   options: Omit<GraphClient.Options, "cloud" | "baseUrl" | "version"> = {}
-): Layer.Layer<GraphClient, import("effect/ConfigError").ConfigError, HttpClient.HttpClient | TokenProvider | Admission> =>
+): Layer.Layer<GraphClient, ConfigError.ConfigError, HttpClient.HttpClient | TokenProvider | Admission> =>
   Layer.effect(
     GraphClient,
     Effect.flatMap(
       Config.all({
         cloud: Config.withDefault(CloudTable.config(), "global" as const),
-        baseUrl: Config.option(Config.string("MSGRAPH_BASE_URL")),
+        baseUrl: Config.option(Config.string("MSGRAPH_BASE_URL").pipe(
+          // a bad endpoint is a ConfigError naming the variable, not a defect when the client is made
+          Config.mapOrFail((value) => {
+            const url = URL.canParse(value) ? new URL(value) : undefined
+            return url !== undefined && (url.protocol === "https:" || url.protocol === "http:")
+              ? Either.right(value)
+              : Either.left(ConfigError.InvalidData([], `not an http(s) URL: ${JSON.stringify(value)}`))
+          })
+        )),
         version: Config.withDefault(Config.literal("v1.0", "beta")("MSGRAPH_VERSION"), "v1.0" as const)
       }),
       ({ baseUrl, cloud, version }) =>

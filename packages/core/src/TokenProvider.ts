@@ -128,6 +128,22 @@ const TokenResponse = Schema.Struct({
 })
 
 /**
+ * What a refusal says that is safe to show: the OAuth error code (RFC 6749, section 5.2: lowercase
+ * letters and underscores) and Entra's numeric AADSTS codes, as `: invalid_client (AADSTS7000215)`.
+ * The free-text description is left out: it may echo what was sent.
+ */
+const refusalCodes = (body: unknown): string => {
+  if (typeof body !== "object" || body === null) return ""
+  const { error, error_codes } = body as { readonly error?: unknown; readonly error_codes?: unknown }
+  const code = typeof error === "string" && /^[a-z_]{1,64}$/.test(error) ? error : undefined
+  const numbers = Array.isArray(error_codes)
+    ? error_codes.filter((n): n is number => Number.isSafeInteger(n) && n >= 0).slice(0, 4).map((n) => `AADSTS${n}`)
+    : []
+  if (code === undefined && numbers.length === 0) return ""
+  return `: ${[code, numbers.length > 0 ? `(${numbers.join(", ")})` : undefined].filter((p) => p !== undefined).join(" ")}`
+}
+
+/**
  * A fixed token.
  *
  * @since 0.1.0
@@ -181,7 +197,12 @@ export const makeClientCredentials = (
         Effect.mapError((e) => new TokenError({ reason: "Transport", description: e.reason }))
       )
       if (response.status < 200 || response.status >= 300) {
-        return yield* new TokenError({ reason: "Rejected", status: response.status, description: "token endpoint refused the request" })
+        const refusal = yield* Effect.orElseSucceed(response.json, () => undefined)
+        return yield* new TokenError({
+          reason: "Rejected",
+          status: response.status,
+          description: `token endpoint refused the request${refusalCodes(refusal)}`
+        })
       }
       const body = yield* HttpClientResponse.schemaBodyJson(TokenResponse)(response).pipe(
         Effect.mapError(() => new TokenError({ reason: "Decode", status: response.status, description: "not a token response" }))

@@ -73,10 +73,37 @@ describe("TokenProvider", () => {
       const fiber = yield* Effect.fork(Effect.flip(provider.token))
       yield* TestClock.adjust(Duration.seconds(1))
       const error = yield* Fiber.join(fiber)
-      expect(error).toStrictEqual(new TokenProvider.TokenError({ reason: "Rejected", status: 401, description: "token endpoint refused the request" }))
+      expect(error).toStrictEqual(new TokenProvider.TokenError({ reason: "Rejected", status: 401, description: "token endpoint refused the request: invalid_client" }))
       expect(JSON.stringify(error)).not.toContain("s3cr3t")
       expect(String(error)).not.toContain("s3cr3t")
       expect((yield* Ref.get(seen))[0]!.url).toBe("https://login.microsoftonline.us/contoso.onmicrosoft.com/oauth2/v2.0/token")
+    }))
+
+  it.effect("a refusal names the OAuth error and Entra's AADSTS codes, never its free-text description", () =>
+    Effect.gen(function*() {
+      const seen = yield* Ref.make<ReadonlyArray<Seen>>([])
+      const refusal = {
+        error: "invalid_client",
+        error_description: "AADSTS7000215: Invalid client secret provided: s3cr3t-value",
+        error_codes: [7000215]
+      }
+      const provider = yield* TokenProvider.makeClientCredentials(credentials).pipe(
+        Effect.provide(endpoint(seen, () => new Response(JSON.stringify(refusal), { status: 401 })))
+      )
+      const fiber = yield* Effect.fork(Effect.flip(provider.token))
+      yield* TestClock.adjust(Duration.seconds(1))
+      const error = yield* Fiber.join(fiber)
+      expect(error).toStrictEqual(
+        new TokenProvider.TokenError({ reason: "Rejected", status: 401, description: "token endpoint refused the request: invalid_client (AADSTS7000215)" })
+      )
+      expect(String(error)).not.toContain("s3cr3t")
+      // an error field that is not an OAuth code is left out
+      const odd = yield* TokenProvider.makeClientCredentials(credentials).pipe(
+        Effect.provide(endpoint(seen, () => new Response(JSON.stringify({ error: "s3cr3t-value is wrong" }), { status: 400 })))
+      )
+      const second = yield* Effect.fork(Effect.flip(odd.token))
+      yield* TestClock.adjust(Duration.seconds(1))
+      expect((yield* Fiber.join(second)).description).toBe("token endpoint refused the request")
     }))
 
   it.effect("a response that is not a token is a Decode error", () =>

@@ -101,7 +101,8 @@ export class UnsupportedMethod extends Schema.TaggedError<UnsupportedMethod>()("
 }
 
 /**
- * Header names or values containing CR or LF, which would split the request's headers.
+ * Header names or values containing CR or LF, which would split the request's headers, or a value
+ * that is not a string.
  *
  * @since 0.1.0
  * @category errors

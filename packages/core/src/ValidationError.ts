@@ -112,7 +112,7 @@ export class InvalidHeader extends Schema.TaggedError<InvalidHeader>()("InvalidH
   headers: Ids
 }) {
   override get message() {
-    return `requests ${elide(this.ids)} have CR or LF in headers ${elide(this.headers)}`
+    return `requests ${elide(this.ids)} have headers with CR or LF, or a value that is not a string: ${elide(this.headers)}`
   }
 }
 

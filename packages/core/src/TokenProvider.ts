@@ -13,7 +13,7 @@
  * @since 0.1.0
  */
 import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
-import { Clock, Config, ConfigError, Context, Duration, Effect, Either, Layer, Option, Redacted, Ref, Schema } from "effect"
+import { Cause, Clock, Config, ConfigError, Context, Duration, Effect, Either, Layer, Option, Redacted, Ref, Schema } from "effect"
 import * as Cloud from "./Cloud.js"
 
 /**
@@ -228,15 +228,39 @@ export const makeClientCredentials = (
       return Option.filter(yield* Ref.get(cache), (entry) => entry.expiresAt > now)
     })
 
+    // refreshes ended so far, and how the last one failed (if it did): a caller that waited behind
+    // a failed refresh shares its failure instead of asking again, one after another
+    let refreshes = 0
+    let lastFailure: TokenError | undefined
+    const refresh = Effect.tapErrorCause(
+      Effect.tap(fetch, () => {
+        refreshes++
+        lastFailure = undefined
+      }),
+      (cause) =>
+        Effect.sync(() => {
+          const failure = Cause.failureOption(cause)
+          if (Option.isNone(failure)) return
+          refreshes++
+          lastFailure = failure.value
+        })
+    )
+
     const token = Effect.flatMap(fresh, (cached) =>
       Option.match(cached, {
         onSome: (entry) => Effect.succeed(entry.token),
         // re-check under the lock: whoever waited behind a refresh uses its result
         onNone: () =>
-          lock.withPermits(1)(
-            Effect.flatMap(fresh, (again) =>
-              Option.match(again, { onSome: (entry) => Effect.succeed(entry.token), onNone: () => fetch }))
-          )
+          Effect.suspend(() => {
+            const before = refreshes
+            return lock.withPermits(1)(
+              Effect.flatMap(fresh, (again) =>
+                Option.match(again, {
+                  onSome: (entry) => Effect.succeed(entry.token),
+                  onNone: () => refreshes !== before && lastFailure !== undefined ? Effect.fail(lastFailure) : refresh
+                }))
+            )
+          })
       }))
     return TokenProvider.of({ token })
   })

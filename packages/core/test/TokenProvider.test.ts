@@ -106,6 +106,23 @@ describe("TokenProvider", () => {
       expect((yield* Fiber.join(second)).description).toBe("token endpoint refused the request")
     }))
 
+  it.effect("concurrent callers share a failed refresh too: one request, and all fail together", () =>
+    Effect.gen(function*() {
+      const seen = yield* Ref.make<ReadonlyArray<Seen>>([])
+      const provider = yield* TokenProvider.makeClientCredentials(credentials).pipe(
+        Effect.provide(endpoint(seen, (n) => n === 1 ? new Response("{}", { status: 503 }) : ok(n)))
+      )
+      const callers = yield* Effect.fork(Effect.all(Array.from({ length: 5 }, () => Effect.flip(provider.token)), { concurrency: "unbounded" }))
+      yield* TestClock.adjust(Duration.seconds(1))
+      const errors = yield* Fiber.join(callers)
+      expect(errors.map((e) => [e.reason, e.status])).toStrictEqual(Array(5).fill(["Rejected", 503]))
+      expect(yield* Ref.get(seen)).toHaveLength(1)
+      // a later call asks again
+      const later = yield* Effect.fork(provider.token)
+      yield* TestClock.adjust(Duration.seconds(1))
+      expect(Redacted.value(yield* Fiber.join(later))).toBe("token-2")
+    }))
+
   it.effect("a response that is not a token is a Decode error", () =>
     Effect.gen(function*() {
       const seen = yield* Ref.make<ReadonlyArray<Seen>>([])

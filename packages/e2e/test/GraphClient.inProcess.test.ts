@@ -119,6 +119,25 @@ describe("execute when the run dies", () => {
       expect(yield* Emulator.audit).toStrictEqual([])
     }).pipe(Effect.provide(inProcess({}, {}, failing))))
 
+  it.effect("a further page whose batch dies ends the run with the defect, not with a summary missing the request", () => {
+    // the first page goes; the store fails when the second page is admitted
+    const failingLater = Layer.effect(
+      GraphClient.Admission,
+      Effect.map(GraphClient.Admission, (inner) => ({
+        ...inner,
+        admit: (batch: Parameters<typeof inner.admit>[0]) =>
+          batch.items.some((item) => item.request.url.includes("skiptoken"))
+            ? Effect.die(new Error("quota store unreachable"))
+            : inner.admit(batch)
+      }))
+    ).pipe(Layer.provide(GraphClient.layerUnthrottled))
+    return Effect.gen(function*() {
+      const client = yield* GraphClient.GraphClient
+      const exit = yield* Effect.exit(driveClock(client.runAll([{ id: "directory", method: "GET", url: "/users?$top=2", pages: "all" }])))
+      expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({ message: "quota store unreachable" })
+    }).pipe(Effect.provide(inProcess({ users: 5 }, {}, failingLater)))
+  })
+
   it.effect("runAll and run die with the defect itself", () =>
     Effect.gen(function*() {
       const client = yield* GraphClient.GraphClient

@@ -1094,10 +1094,14 @@ const loop = (ctx: Ctx) =>
         yield* FiberSet.awaitEmpty(pagers)
       }
     })
-    // a batch that dies (a quota store that fails, say) ends the run with its defect at once: a
-    // FiberSet keeps its fibers' failures to itself, and the run went on without that batch's
-    // requests until it died with 'executor made no progress'
-    yield* Effect.raceFirst(body, Effect.zipRight(FiberSet.join(fibers), Effect.never))
+    // a batch or a page's run that dies (a quota store that fails, say) ends the run with its
+    // defect at once: a FiberSet keeps its fibers' failures to itself, and the run went on without
+    // that batch's requests until it died with 'executor made no progress' (or, for a page, ended
+    // with no outcome for the request)
+    const died = Effect.zipRight(Effect.raceFirst(FiberSet.join(fibers), FiberSet.join(pagers)), Effect.never)
+    yield* Effect.raceFirst(body, died)
+    // one that died as the body ended (its end woke the body's wait for the sets to empty)
+    for (const set of [fibers, pagers]) if (yield* Deferred.isDone(set.deferred)) yield* FiberSet.join(set)
   }))
 
 /** Requests a round settled without sending them (unresolvable references, failed dependencies). */

@@ -2,8 +2,8 @@
  * The front door: provide one Layer and send Graph work. Work is batched, ordered, throttled and
  * retried where that is safe, and every request comes back with exactly one outcome.
  *
- * - `execute(request)`: one call. Calls made together (`Effect.all(..., { batching: true })`, or
- *   concurrently in the same tick) are packed into `$batch` calls automatically, like a DataLoader.
+ * - `execute(request)`: one call. Calls made together in one fiber (`Effect.all(..., { batching: true })`)
+ *   are packed into `$batch` calls automatically, like a DataLoader; calls from separate fibers are not.
  * - `run(workload)`: a `Stream` of per-request outcomes as they complete, ending with a summary.
  *   A request with `pages` follows `@odata.nextLink` and has one outcome per page, each with its
  *   `page` number (see `Workload.WorkloadRequest`).
@@ -16,10 +16,14 @@
  */
 import { HttpClient } from "@effect/platform"
 import {
+  Cause,
   Config,
+  ConfigError,
   Context,
   Duration,
   Effect,
+  Either,
+  Exit,
   Layer,
   Mailbox,
   Option,
@@ -275,7 +279,8 @@ export declare namespace GraphClient {
      */
     readonly deadline?: Duration.DurationInput
     /**
-     * A fixed number of `$batch` calls in flight at once. Unset (the default), the number adapts.
+     * A fixed number of `$batch` calls in flight at once, for the whole client (every run and
+     * every `execute` shares it). Unset (the default), the number adapts.
      * Under an admission that paces to Graph's limits (`layerThrottled`) it opens to what admission
      * lets through (allowed throughput × latency, by Little's law), up to a quarter of
      * `maxConcurrency` (16 by default), until Graph shows a sign of load (slower round trips or a
@@ -462,7 +467,9 @@ export const make = (
     const admission = yield* Admission
     const builder = yield* makeBuilder({ host: resolved.host, version: resolved.version })
     const resolver = yield* makeResolver.pipe(Effect.provideService(BatchBuilder, builder))
-    const deps: executor.Deps = { http, token: tokens.token, builder, resolver, admission, settings }
+    // one set of send slots for the client: every run and every group of execute calls shares it
+    const sending = yield* inFlight.make(settings.inFlight, { paced: admission.paced === true })
+    const deps: executor.Deps = { http, token: tokens.token, builder, resolver, admission, settings, sending }
 
     const run = (workload: Workload, options: GraphClient.RunOptions = {}): Stream.Stream<RunEvent, VE.WorkloadError> =>
       Stream.unwrapScoped(Effect.gen(function*() {
@@ -523,7 +530,17 @@ export const make = (
           Effect.forEach(outcomes, (outcome) => {
             const request = valid[Number(outcome.id) - 1]!
             return outcome._tag === "Success" ? Request.succeed(request, outcome) : Request.fail(request, outcome.error)
-          }, { discard: true })).pipe(Effect.orDie)
+          }, { discard: true })).pipe(
+            Effect.orDie,
+            // a run that dies (a quota store that fails, say) hands its defect to the calls left
+            // without an outcome: a request the resolver leaves open reaches its caller as a bare
+            // interruption, which says nothing and which no retry or catchAllDefect sees
+            Effect.catchAllCause((cause) =>
+              Cause.isInterruptedOnly(cause)
+                ? Effect.failCause(cause)
+                : Effect.forEach(valid, (request) => Request.complete(request, Exit.failCause(cause)), { discard: true })
+            )
+          )
       })
     )
 
@@ -627,13 +644,21 @@ export const layer = (
  */
 export const layerConfig = (
   options: Omit<GraphClient.Options, "cloud" | "baseUrl" | "version"> = {}
-): Layer.Layer<GraphClient, import("effect/ConfigError").ConfigError, HttpClient.HttpClient | TokenProvider | Admission> =>
+): Layer.Layer<GraphClient, ConfigError.ConfigError, HttpClient.HttpClient | TokenProvider | Admission> =>
   Layer.effect(
     GraphClient,
     Effect.flatMap(
       Config.all({
         cloud: Config.withDefault(CloudTable.config(), "global" as const),
-        baseUrl: Config.option(Config.string("MSGRAPH_BASE_URL")),
+        baseUrl: Config.option(Config.string("MSGRAPH_BASE_URL").pipe(
+          // a bad endpoint is a ConfigError naming the variable, not a defect when the client is made
+          Config.mapOrFail((value) => {
+            const url = URL.canParse(value) ? new URL(value) : undefined
+            return url !== undefined && (url.protocol === "https:" || url.protocol === "http:")
+              ? Either.right(value)
+              : Either.left(ConfigError.InvalidData([], `not an http(s) URL: ${JSON.stringify(value)}`))
+          })
+        )),
         version: Config.withDefault(Config.literal("v1.0", "beta")("MSGRAPH_VERSION"), "v1.0" as const)
       }),
       ({ baseUrl, cloud, version }) =>

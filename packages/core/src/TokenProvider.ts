@@ -13,7 +13,7 @@
  * @since 0.1.0
  */
 import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
-import { Clock, Config, ConfigError, Context, Duration, Effect, Either, Layer, Option, Redacted, Ref, Schema } from "effect"
+import { Cause, Clock, Config, ConfigError, Context, Duration, Effect, Either, Layer, Option, Redacted, Ref, Schema } from "effect"
 import * as Cloud from "./Cloud.js"
 
 /**
@@ -113,6 +113,12 @@ export declare namespace TokenProvider {
      * than twice the skew, half its lifetime is used instead.
      */
     readonly skew?: Duration.DurationInput
+    /**
+     * How long one token request may take, from sending it to the last byte of the answer. A
+     * request that takes longer fails with `TokenError` (`Transport`), and the next call asks
+     * again. Default 30 seconds.
+     */
+    readonly timeout?: Duration.DurationInput
   }
 }
 
@@ -120,6 +126,22 @@ const TokenResponse = Schema.Struct({
   access_token: Schema.String,
   expires_in: Schema.Union(Schema.Number, Schema.NumberFromString)
 })
+
+/**
+ * What a refusal says that is safe to show: the OAuth error code (RFC 6749, section 5.2: lowercase
+ * letters and underscores) and Entra's numeric AADSTS codes, as `: invalid_client (AADSTS7000215)`.
+ * The free-text description is left out: it may echo what was sent.
+ */
+const refusalCodes = (body: unknown): string => {
+  if (typeof body !== "object" || body === null) return ""
+  const { error, error_codes } = body as { readonly error?: unknown; readonly error_codes?: unknown }
+  const code = typeof error === "string" && /^[a-z_]{1,64}$/.test(error) ? error : undefined
+  const numbers = Array.isArray(error_codes)
+    ? error_codes.filter((n): n is number => Number.isSafeInteger(n) && n >= 0).slice(0, 4).map((n) => `AADSTS${n}`)
+    : []
+  if (code === undefined && numbers.length === 0) return ""
+  return `: ${[code, numbers.length > 0 ? `(${numbers.join(", ")})` : undefined].filter((p) => p !== undefined).join(" ")}`
+}
 
 /**
  * A fixed token.
@@ -157,10 +179,11 @@ export const makeClientCredentials = (
     const authority = yield* checkAuthority(options.authority ?? cloud.authority)
     const url = `${authority}/${encodeURIComponent(options.tenantId)}/oauth2/v2.0/token`
     const skew = Duration.toMillis(options.skew ?? Duration.minutes(5))
+    const timeout = Duration.decode(options.timeout ?? Duration.seconds(30))
     const cache = yield* Ref.make(Option.none<{ readonly token: Redacted.Redacted<string>; readonly expiresAt: number }>())
     const lock = yield* Effect.makeSemaphore(1)
 
-    const fetch = Effect.gen(function*() {
+    const exchange = Effect.gen(function*() {
       const request = HttpClientRequest.post(url).pipe(
         HttpClientRequest.acceptJson,
         HttpClientRequest.bodyUrlParams({
@@ -174,11 +197,25 @@ export const makeClientCredentials = (
         Effect.mapError((e) => new TokenError({ reason: "Transport", description: e.reason }))
       )
       if (response.status < 200 || response.status >= 300) {
-        return yield* new TokenError({ reason: "Rejected", status: response.status, description: "token endpoint refused the request" })
+        const refusal = yield* Effect.orElseSucceed(response.json, () => undefined)
+        return yield* new TokenError({
+          reason: "Rejected",
+          status: response.status,
+          description: `token endpoint refused the request${refusalCodes(refusal)}`
+        })
       }
       const body = yield* HttpClientResponse.schemaBodyJson(TokenResponse)(response).pipe(
         Effect.mapError(() => new TokenError({ reason: "Decode", status: response.status, description: "not a token response" }))
       )
+      return body
+    })
+
+    // a login host that never answers must not hold every batch waiting for a token
+    const fetch = Effect.gen(function*() {
+      const body = yield* Effect.timeoutFail(exchange, {
+        duration: timeout,
+        onTimeout: () => new TokenError({ reason: "Transport", description: `no answer within ${Duration.format(timeout)}` })
+      })
       const now = yield* Clock.currentTimeMillis
       const lifetime = body.expires_in * 1000
       const entry = { token: Redacted.make(body.access_token), expiresAt: now + lifetime - refreshMargin(skew, lifetime) }
@@ -191,15 +228,39 @@ export const makeClientCredentials = (
       return Option.filter(yield* Ref.get(cache), (entry) => entry.expiresAt > now)
     })
 
+    // refreshes ended so far, and how the last one failed (if it did): a caller that waited behind
+    // a failed refresh shares its failure instead of asking again, one after another
+    let refreshes = 0
+    let lastFailure: TokenError | undefined
+    const refresh = Effect.tapErrorCause(
+      Effect.tap(fetch, () => {
+        refreshes++
+        lastFailure = undefined
+      }),
+      (cause) =>
+        Effect.sync(() => {
+          const failure = Cause.failureOption(cause)
+          if (Option.isNone(failure)) return
+          refreshes++
+          lastFailure = failure.value
+        })
+    )
+
     const token = Effect.flatMap(fresh, (cached) =>
       Option.match(cached, {
         onSome: (entry) => Effect.succeed(entry.token),
         // re-check under the lock: whoever waited behind a refresh uses its result
         onNone: () =>
-          lock.withPermits(1)(
-            Effect.flatMap(fresh, (again) =>
-              Option.match(again, { onSome: (entry) => Effect.succeed(entry.token), onNone: () => fetch }))
-          )
+          Effect.suspend(() => {
+            const before = refreshes
+            return lock.withPermits(1)(
+              Effect.flatMap(fresh, (again) =>
+                Option.match(again, {
+                  onSome: (entry) => Effect.succeed(entry.token),
+                  onNone: () => refreshes !== before && lastFailure !== undefined ? Effect.fail(lastFailure) : refresh
+                }))
+            )
+          })
       }))
     return TokenProvider.of({ token })
   })

@@ -101,7 +101,8 @@ export class UnsupportedMethod extends Schema.TaggedError<UnsupportedMethod>()("
 }
 
 /**
- * Header names or values containing CR or LF, which would split the request's headers.
+ * Header names or values containing CR or LF, which would split the request's headers, or a value
+ * that is not a string.
  *
  * @since 0.1.0
  * @category errors
@@ -111,7 +112,7 @@ export class InvalidHeader extends Schema.TaggedError<InvalidHeader>()("InvalidH
   headers: Ids
 }) {
   override get message() {
-    return `requests ${elide(this.ids)} have CR or LF in headers ${elide(this.headers)}`
+    return `requests ${elide(this.ids)} have headers with CR or LF, or a value that is not a string: ${elide(this.headers)}`
   }
 }
 

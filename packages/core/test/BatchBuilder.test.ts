@@ -58,6 +58,11 @@ describe("BatchBuilder rules", () => {
       .toStrictEqual(new VE.InvalidHeader({ ids: ["1", "2"], headers: ["X-A", "X\nB"] }))
   })
 
+  it("a header value that is not a string (from untyped input) is rejected, not a crash later", () => {
+    expect(fails([get("1", { headers: { "X-N": 5 as unknown as string } }), get("2")]))
+      .toStrictEqual(new VE.InvalidHeader({ ids: ["1"], headers: ["X-N"] }))
+  })
+
   it("an absolute URL to another host is rejected", () => {
     expect(fails([get("1", { url: "https://evil.example.com/v1.0/users" }), get("2")])).toStrictEqual(
       new VE.ForeignHost({ ids: ["1"], hosts: ["evil.example.com"], expected: "graph.microsoft.com" })

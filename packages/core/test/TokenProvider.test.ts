@@ -73,10 +73,54 @@ describe("TokenProvider", () => {
       const fiber = yield* Effect.fork(Effect.flip(provider.token))
       yield* TestClock.adjust(Duration.seconds(1))
       const error = yield* Fiber.join(fiber)
-      expect(error).toStrictEqual(new TokenProvider.TokenError({ reason: "Rejected", status: 401, description: "token endpoint refused the request" }))
+      expect(error).toStrictEqual(new TokenProvider.TokenError({ reason: "Rejected", status: 401, description: "token endpoint refused the request: invalid_client" }))
       expect(JSON.stringify(error)).not.toContain("s3cr3t")
       expect(String(error)).not.toContain("s3cr3t")
       expect((yield* Ref.get(seen))[0]!.url).toBe("https://login.microsoftonline.us/contoso.onmicrosoft.com/oauth2/v2.0/token")
+    }))
+
+  it.effect("a refusal names the OAuth error and Entra's AADSTS codes, never its free-text description", () =>
+    Effect.gen(function*() {
+      const seen = yield* Ref.make<ReadonlyArray<Seen>>([])
+      const refusal = {
+        error: "invalid_client",
+        error_description: "AADSTS7000215: Invalid client secret provided: s3cr3t-value",
+        error_codes: [7000215]
+      }
+      const provider = yield* TokenProvider.makeClientCredentials(credentials).pipe(
+        Effect.provide(endpoint(seen, () => new Response(JSON.stringify(refusal), { status: 401 })))
+      )
+      const fiber = yield* Effect.fork(Effect.flip(provider.token))
+      yield* TestClock.adjust(Duration.seconds(1))
+      const error = yield* Fiber.join(fiber)
+      expect(error).toStrictEqual(
+        new TokenProvider.TokenError({ reason: "Rejected", status: 401, description: "token endpoint refused the request: invalid_client (AADSTS7000215)" })
+      )
+      expect(String(error)).not.toContain("s3cr3t")
+      // an error field that is not an OAuth code is left out
+      const odd = yield* TokenProvider.makeClientCredentials(credentials).pipe(
+        Effect.provide(endpoint(seen, () => new Response(JSON.stringify({ error: "s3cr3t-value is wrong" }), { status: 400 })))
+      )
+      const second = yield* Effect.fork(Effect.flip(odd.token))
+      yield* TestClock.adjust(Duration.seconds(1))
+      expect((yield* Fiber.join(second)).description).toBe("token endpoint refused the request")
+    }))
+
+  it.effect("concurrent callers share a failed refresh too: one request, and all fail together", () =>
+    Effect.gen(function*() {
+      const seen = yield* Ref.make<ReadonlyArray<Seen>>([])
+      const provider = yield* TokenProvider.makeClientCredentials(credentials).pipe(
+        Effect.provide(endpoint(seen, (n) => n === 1 ? new Response("{}", { status: 503 }) : ok(n)))
+      )
+      const callers = yield* Effect.fork(Effect.all(Array.from({ length: 5 }, () => Effect.flip(provider.token)), { concurrency: "unbounded" }))
+      yield* TestClock.adjust(Duration.seconds(1))
+      const errors = yield* Fiber.join(callers)
+      expect(errors.map((e) => [e.reason, e.status])).toStrictEqual(Array(5).fill(["Rejected", 503]))
+      expect(yield* Ref.get(seen)).toHaveLength(1)
+      // a later call asks again
+      const later = yield* Effect.fork(provider.token)
+      yield* TestClock.adjust(Duration.seconds(1))
+      expect(Redacted.value(yield* Fiber.join(later))).toBe("token-2")
     }))
 
   it.effect("a response that is not a token is a Decode error", () =>
@@ -88,6 +132,39 @@ describe("TokenProvider", () => {
       const fiber = yield* Effect.fork(Effect.flip(provider.token))
       yield* TestClock.adjust(Duration.seconds(1))
       expect((yield* Fiber.join(fiber)).reason).toBe("Decode")
+    }))
+
+  it.effect("a token endpoint that does not answer fails the token with Transport after the timeout (30 s by default); the next call asks again", () =>
+    Effect.gen(function*() {
+      const seen = yield* Ref.make<ReadonlyArray<Seen>>([])
+      // the first request hangs, the second is answered after 1 s
+      const hanging = Layer.succeed(
+        HttpClient.HttpClient,
+        HttpClient.make((request, url) =>
+          Effect.gen(function*() {
+            const calls = yield* Ref.updateAndGet(seen, (list) => [...list, { url: url.toString(), body: "" }])
+            if (calls.length === 1) return yield* Effect.never
+            yield* Effect.sleep(Duration.seconds(1))
+            return HttpClientResponse.fromWeb(request, ok(calls.length))
+          })
+        )
+      )
+      const provider = yield* TokenProvider.makeClientCredentials(credentials).pipe(Effect.provide(hanging))
+      const first = yield* Effect.fork(Effect.flip(provider.token))
+      yield* TestClock.adjust(Duration.seconds(29))
+      expect(first.unsafePoll()).toBeNull()
+      yield* TestClock.adjust(Duration.seconds(1))
+      expect(yield* Fiber.join(first)).toMatchObject({ _tag: "TokenError", reason: "Transport" })
+      const second = yield* Effect.fork(provider.token)
+      yield* TestClock.adjust(Duration.seconds(1))
+      expect(Redacted.value(yield* Fiber.join(second))).toBe("token-2")
+      // a shorter timeout of one's own
+      const quick = yield* TokenProvider.makeClientCredentials({ ...credentials, timeout: "500 millis" }).pipe(
+        Effect.provide(endpoint(seen, ok))
+      )
+      const third = yield* Effect.fork(Effect.flip(quick.token))
+      yield* TestClock.adjust(Duration.millis(500))
+      expect(yield* Fiber.join(third)).toMatchObject({ _tag: "TokenError", reason: "Transport" })
     }))
 
   it.effect("tokens print redacted", () =>

@@ -6,7 +6,7 @@ import * as GraphClient from "@effect-msgraph/core/GraphClient"
 import * as TokenProvider from "@effect-msgraph/core/TokenProvider"
 import type { WorkloadRequest } from "@effect-msgraph/core/Workload"
 import { Emulator } from "@effect-msgraph/emulator"
-import { Chunk, Clock, type Duration, Effect, Fiber, Layer, Option, Schedule, Stream, TestClock } from "effect"
+import { Chunk, Clock, type Duration, Effect, Fiber, Layer, Option, Redacted, Schedule, Stream, TestClock } from "effect"
 import { type Answer, type Call, fakeBatch } from "./utils/fakeBatch.js"
 
 const throttledAdmission = GraphClient.layerThrottledMemory(Emulator.defaultIdentity, {
@@ -125,6 +125,38 @@ describe("bounded waits", () => {
       expect(events.filter(({ event }) => event._tag === "Success")).toHaveLength(60)
     }).pipe(Effect.provide(fake.layer))
   })
+})
+
+describe("the deadline and a token that is slow to come", () => {
+  /** The unthrottled client over a fake endpoint, with `token` as its token provider. */
+  const withToken = (token: Effect.Effect<Redacted.Redacted<string>, TokenProvider.TokenError>) => {
+    const fake = fakeBatch(() => ({ _tag: "Items", item: () => undefined }))
+    const layer = GraphClient.layer({ deadline: "10 seconds" }).pipe(
+      Layer.provide(Layer.mergeAll(
+        Layer.succeed(TokenProvider.TokenProvider, TokenProvider.TokenProvider.of({ token })),
+        GraphClient.layerUnthrottled,
+        fake.layer
+      ))
+    )
+    return { calls: fake.calls, layer }
+  }
+  const reads = Array.from({ length: 3 }, (_, i): WorkloadRequest => ({ id: `u${i}`, method: "GET", url: `/users/u${i}` }))
+
+  for (const [name, token] of [
+    ["a token that comes after the deadline", Effect.as(Effect.sleep("30 seconds"), Redacted.make("late"))],
+    ["a token that never comes", Effect.never]
+  ] as const) {
+    it.effect(`waiting for ${name}, the requests end Throttled (Deadline) at the deadline, unsent`, () => {
+      const fake = withToken(token)
+      return Effect.gen(function*() {
+        const graph = yield* GraphClient.GraphClient
+        const { outcomes, summary } = yield* driveClock(graph.runAll(reads), "1 second", 60)
+        expect(fake.calls).toStrictEqual([])
+        expect(summary.durationMs).toBe(10_000)
+        expect(outcomes.map(errorOf)).toMatchObject(reads.map(() => ({ _tag: "Throttled", status: 0, reason: "Deadline" })))
+      }).pipe(Effect.provide(fake.layer))
+    })
+  }
 })
 
 describe("backoff that does not multiply by batch size", () => {

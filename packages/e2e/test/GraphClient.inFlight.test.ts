@@ -11,7 +11,7 @@ import type { WorkloadRequest } from "@effect-msgraph/core/Workload"
 import { Examples, Simulation } from "@effect-msgraph/cli"
 import { Emulator, Latency } from "@effect-msgraph/emulator"
 import { HttpClient } from "@effect/platform"
-import { Clock, Duration, Effect, Layer } from "effect"
+import { Clock, Duration, Effect, Fiber, Layer } from "effect"
 import { batchAnswer, batchIds } from "./utils/fakeBatch.js"
 
 /** What the loaded endpoint saw. */
@@ -19,8 +19,9 @@ interface Load {
   /** Items in flight now, and the most at once. */
   items: number
   peakItems: number
-  /** Calls in flight now, and their integral over time (for the time average). */
+  /** Calls in flight now, the most at once, and their integral over time (for the time average). */
   calls: number
+  peakCalls: number
   callMillis: number
   lastChange: number
   refused: number
@@ -33,11 +34,12 @@ interface Load {
  * flight, further items answer 503 with Retry-After: 1. Every other item answers 200.
  */
 const loadedEndpoint = (options: { knee: number; ceiling: number; itemMillis: number; roundTripMillis: number }) => {
-  const load: Load = { items: 0, peakItems: 0, calls: 0, callMillis: 0, lastChange: 0, refused: 0 }
+  const load: Load = { items: 0, peakItems: 0, calls: 0, peakCalls: 0, callMillis: 0, lastChange: 0, refused: 0 }
   const account = (now: number, calls: number) => {
     load.callMillis += load.calls * (now - load.lastChange)
     load.lastChange = now
     load.calls += calls
+    load.peakCalls = Math.max(load.peakCalls, load.calls)
   }
   const layer = Layer.succeed(
     HttpClient.HttpClient,
@@ -108,6 +110,30 @@ describe("in-flight work", () => {
     Effect.gen(function*() {
       const run = yield* runLoaded({ concurrency: 3 }, users(2_000))
       expect(run.summary.inFlight).toEqual({ limit: 3, peak: 3 })
+    }), { timeout: 60_000 })
+
+  it.effect("the bound on calls in flight is the client's: execute from many fibers and concurrent runs share it", () =>
+    Effect.gen(function*() {
+      const endpoint = loadedEndpoint({ knee: 100, ceiling: 400, itemMillis: 200, roundTripMillis: 50 })
+      const client = GraphClient.layer({ concurrency: 3 }).pipe(
+        Layer.provide(Layer.mergeAll(TokenProvider.layerStatic("token"), GraphClient.layerUnthrottled, endpoint.layer))
+      )
+      const { runs } = yield* VirtualClock.run(Effect.gen(function*() {
+        const graph = yield* GraphClient.GraphClient
+        // 100 fibers with one call each: 100 $batch calls, since batching happens within one fiber
+        const fibers = yield* Effect.forEach(users(100), (request) => Effect.fork(graph.execute(request)))
+        // and three workloads at once
+        const runs = yield* Effect.all([graph.runAll(users(200)), graph.runAll(users(200)), graph.runAll(users(200))], {
+          concurrency: "unbounded"
+        })
+        yield* Effect.forEach(fibers, Fiber.join)
+        return { runs }
+      }).pipe(Effect.provide(client))).pipe(Effect.orDie)
+      expect(runs.every((run) => run.summary.succeeded === 200)).toBe(true)
+      expect(endpoint.load.peakCalls).toBe(3)
+      // each run's summary counts its own calls in flight, under the client's limit
+      expect(runs.map((run) => run.summary.inFlight!.limit)).toEqual([3, 3, 3])
+      expect(runs.every((run) => run.summary.inFlight!.peak >= 1 && run.summary.inFlight!.peak <= 3)).toBe(true)
     }), { timeout: 60_000 })
 
   it.effect("maxConcurrency caps the adaptive limit", () =>

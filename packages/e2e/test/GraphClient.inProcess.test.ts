@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as GraphClient from "@effect-msgraph/core/GraphClient"
 import { Emulator } from "@effect-msgraph/emulator"
-import { Chunk, Effect, Either, Stream } from "effect"
+import { Cause, Chunk, Effect, Either, Exit, Layer, Stream } from "effect"
 import { driveClock, inProcess, onboarding } from "./utils/harness.js"
 
 describe("GraphClient against the in-process emulator", () => {
@@ -96,4 +96,58 @@ describe("GraphClient against the in-process emulator", () => {
       expect(new Set(outcomes.map((o) => (o as GraphClient.Outcome).id))).toStrictEqual(new Set(workload.map((w) => w.id)))
       expect(last).toMatchObject({ requests: workload.length, succeeded: workload.length, failed: 0 })
     }).pipe(Effect.provide(inProcess())))
+})
+
+describe("execute when the run dies", () => {
+  // an admission whose store fails (a QuotaStoreError is a defect: the run dies with it)
+  const failing = Layer.effect(
+    GraphClient.Admission,
+    Effect.map(GraphClient.Admission, (inner) => ({ ...inner, admit: () => Effect.die(new Error("quota store unreachable")) }))
+  ).pipe(Layer.provide(GraphClient.layerUnthrottled))
+
+  it.effect("each caller gets the run's defect, not an interruption", () =>
+    Effect.gen(function*() {
+      const client = yield* GraphClient.GraphClient
+      const exits = yield* driveClock(Effect.all([
+        Effect.exit(client.execute({ method: "GET", url: "/me" })),
+        Effect.exit(client.execute({ method: "GET", url: "/subscribedSkus" }))
+      ], { concurrency: "unbounded", batching: true }))
+      for (const exit of exits) {
+        expect(Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)).toBe(false)
+        expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({ message: "quota store unreachable" })
+      }
+      expect(yield* Emulator.audit).toStrictEqual([])
+    }).pipe(Effect.provide(inProcess({}, {}, failing))))
+
+  it.effect("a further page whose batch dies ends the run with the defect, not with a summary missing the request", () => {
+    // the first page goes; the store fails when the second page is admitted
+    const failingLater = Layer.effect(
+      GraphClient.Admission,
+      Effect.map(GraphClient.Admission, (inner) => ({
+        ...inner,
+        admit: (batch: Parameters<typeof inner.admit>[0]) =>
+          batch.items.some((item) => item.request.url.includes("skiptoken"))
+            ? Effect.die(new Error("quota store unreachable"))
+            : inner.admit(batch)
+      }))
+    ).pipe(Layer.provide(GraphClient.layerUnthrottled))
+    return Effect.gen(function*() {
+      const client = yield* GraphClient.GraphClient
+      const exit = yield* Effect.exit(driveClock(client.runAll([{ id: "directory", method: "GET", url: "/users?$top=2", pages: "all" }])))
+      expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({ message: "quota store unreachable" })
+    }).pipe(Effect.provide(inProcess({ users: 5 }, {}, failingLater)))
+  })
+
+  it.effect("runAll and run die with the defect itself", () =>
+    Effect.gen(function*() {
+      const client = yield* GraphClient.GraphClient
+      const workload = Array.from({ length: 45 }, (_, i) => ({ id: `r${i}`, method: "GET", url: `/users?$top=1&$skip=${i}` }))
+      const exits: ReadonlyArray<Exit.Exit<unknown, unknown>> = [
+        yield* Effect.exit(driveClock(client.runAll(workload))),
+        yield* Effect.exit(driveClock(Stream.runDrain(client.run(workload))))
+      ]
+      for (const exit of exits) {
+        expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({ message: "quota store unreachable" })
+      }
+    }).pipe(Effect.provide(inProcess({}, {}, failing))))
 })

@@ -109,7 +109,8 @@ const normaliseHeaders = (
   const headers = item.headers
   if (headers !== undefined) {
     for (const name in headers) {
-      if (crlf.test(name) || crlf.test(headers[name]!)) return Either.left({ rule: "header", detail: name })
+      const value: unknown = headers[name]
+      if (crlf.test(name) || typeof value !== "string" || crlf.test(value)) return Either.left({ rule: "header", detail: name })
     }
   }
   if (item.body === undefined) return Either.right(headers)

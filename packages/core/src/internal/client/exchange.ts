@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { HttpBody, type HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
+import { HttpBody, type HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { Clock, Duration, Effect, Either, Exit, Fiber, Option } from "effect"
 import type { Headers } from "@effect-msgraph/spec/BatchRequest"
 import type { BatchResponseEnvelope, BatchResponseItem } from "@effect-msgraph/spec/BatchResponse"
@@ -176,7 +176,7 @@ export const exchange = (
 ): Effect.Effect<BatchResult> =>
   Effect.flatMap(
     timeouts.within(Effect.either(
-      Effect.flatMap(http.execute(request), (response) =>
+      Effect.flatMap(answerOf(http.execute(request)), (response) =>
         Effect.map(Effect.either(response.text), (text) => ({ status: response.status, headers: response.headers, text })))
     )),
     (exchanged) => {
@@ -201,6 +201,19 @@ export const exchange = (
       }
       return decode(batch, status, flat, text.right)
     }
+  )
+
+/**
+ * The answer, also when an HttpClient of the user's (built with `filterStatusOk`, say) failed it for
+ * its status: it is still Graph's answer, and a 429 in it means nothing ran.
+ */
+const answerOf = (
+  execute: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
+): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
+  Effect.catchIf(
+    execute,
+    (error): error is HttpClientError.ResponseError => error._tag === "ResponseError" && error.reason === "StatusCode",
+    (error) => Effect.succeed(error.response)
   )
 
 /** A call that got no answer: whether anything left this process decides `sent`. */

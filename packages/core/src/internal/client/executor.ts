@@ -63,6 +63,11 @@ export interface Deps {
   readonly resolver: DependencyResolverService
   readonly admission: AdmissionService
   readonly settings: Settings
+  /**
+   * The client's send slots: every run of one client (and every group of `execute` calls) shares
+   * them, so `concurrency` and `maxConcurrency` bound the client's calls in flight, not each run's.
+   */
+  readonly sending: inFlight.Gate
 }
 
 export {
@@ -117,11 +122,28 @@ export interface Stop {
 }
 
 /**
+ * A run's share of the client's send slots: the slots, and the most this run held at once.
+ */
+class RunSlots {
+  private held = 0
+  peak = 0
+  constructor(readonly gate: inFlight.Gate) {}
+
+  /** Runs `self` (one `$batch` call) holding one of the client's slots. */
+  withSlot<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    return this.gate.withSlot(Effect.suspend(() => {
+      if (++this.held > this.peak) this.peak = this.held
+      return Effect.ensuring(self, Effect.sync(() => void this.held--))
+    }))
+  }
+}
+
+/**
  * What a run started for one further page of a paged request shares with the run it belongs to:
- * the send slots (so `concurrency` bounds both) and the deadline.
+ * its share of the send slots (its peak counts the pages' calls) and the deadline.
  */
 interface Parent {
-  readonly sending: inFlight.Gate
+  readonly sending: RunSlots
   readonly deadlineAt: number
 }
 
@@ -226,7 +248,7 @@ interface Ctx {
   readonly control: Stop | undefined
   readonly resume: Resume | undefined
   readonly deadlineAt: number
-  readonly sending: inFlight.Gate
+  readonly sending: RunSlots
   readonly batchUrl: string
   /** The round trips' timeouts, watched while the loop runs. */
   readonly timeouts: exchange.Timeouts
@@ -510,14 +532,13 @@ const envelopeOf = (ctx: Ctx, batch: PlannedBatch, grew: boolean) => {
 }
 
 /**
- * Sends a batch (with its correlation ids and a token), unless the run is stopping; the journal's
- * `onSend` is called before it can leave the process. `grew`: admission added headers to it.
+ * Sends a batch (with its correlation ids and the token got for it), unless the run is stopping; the
+ * journal's `onSend` is called before it can leave the process. `grew`: admission added headers to it.
  */
-const send = (ctx: Ctx, batch: PlannedBatch, grew: boolean) =>
+const send = (ctx: Ctx, batch: PlannedBatch, grew: boolean, token: Either.Either<Redacted.Redacted<string>, TokenError>) =>
   Effect.gen(function*() {
     const { deps, state } = ctx
     const json = envelopeOf(ctx, batch, grew)
-    const token = yield* Effect.either(deps.token)
     if (token._tag === "Left") return { _tag: "NoToken", error: token.left } satisfies exchange.BatchResult as exchange.BatchResult
     const request = exchange.request(ctx.batchUrl, Redacted.value(token.right), json)
     // recorded (a journal) before it can leave the process
@@ -538,7 +559,7 @@ const send = (ctx: Ctx, batch: PlannedBatch, grew: boolean) =>
     // timeout still counts: it is Graph at its slowest.)
     if (result._tag === "Error" && result.unreachable === true) return result
     const answeredAt = ctx.clock.unsafeCurrentTimeMillis()
-    yield* ctx.sending.answered(
+    yield* ctx.sending.gate.answered(
       inFlight.kindOf(batch.shape, batch.requests.length, batch.requests[0]?.url),
       answeredAt - sentAt,
       answerHas(result, inFlight.overloaded),
@@ -655,16 +676,23 @@ const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitte
     // `sending` and `expired` are each set only while the other is unset, so a batch never does both
     let sending = false
     let expired = false
-    const sendNow = Effect.zipRight(
+    // the token is waited for before the batch counts as sending, so the deadline still ends the
+    // wait (a token that comes late, or never, does not hold the run past it)
+    const sendNow = Effect.flatMap(Effect.either(ctx.deps.token), (token) =>
       Effect.suspend(() => {
+        if (ctx.clock.unsafeCurrentTimeMillis() >= ctx.deadlineAt) {
+          expired = true
+          return Effect.succeed(undefined)
+        }
         sending = true
         for (const item of sent.requests) ledger.sending(item.id, admitted)
-        return spans.startAll(sent.requests)
-      }),
-      Effect.tap(send(ctx, sent, grew), (result) => {
-        answered = result._tag === "Envelope"
-      })
-    )
+        return Effect.zipRight(
+          spans.startAll(sent.requests),
+          Effect.tap(send(ctx, sent, grew, token), (result) => {
+            answered = result._tag === "Envelope"
+          })
+        )
+      }))
     // admitted on a share Graph has since refused or shown too high: not sent, admitted again
     let revoked = false
     // a bucket that holds its units in flight (see `Permission.room`) is waited for without a slot
@@ -1023,7 +1051,7 @@ const loop = (ctx: Ctx) =>
       room: (key) => Math.max(0, perAffinity - (aliveBy.get(key) ?? 0))
     }
     const stopped = yield* Deferred.make<void>()
-    const fibers = yield* FiberSet.make()
+    const fibers = yield* FiberSet.make<void, never>()
     const pagers = yield* FiberSet.make<void, never>()
     state.pagers = pagers
     yield* Effect.forkScoped(ctx.timeouts.watch)
@@ -1036,50 +1064,64 @@ const loop = (ctx: Ctx) =>
         })
       ))
     }
-    while (run.pending() > 0 && !state.stopping) {
-      yield* Metric.set(telemetry.queueDepth, run.pending())
-      // no more requests than the live batches can hold: the rest of the workload waits as indices
-      const round = run.nextRound((liveBatches - state.alive) * 20, spread)
-      yield* settleNotSent(ctx, round.notSent)
-      for (const batch of affinity === undefined ? round.batches : regroup(round.batches, affinity)) {
-        yield* control === undefined ? live.take(1) : Effect.raceFirst(live.take(1), Deferred.await(stopped))
-        if (state.stopping) break
-        state.alive++
-        const keys = affinity === undefined ? [] : batch.requests.map(affinity)
-        for (const key of keys) if (key !== undefined) aliveBy.set(key, (aliveBy.get(key) ?? 0) + 1)
-        yield* FiberSet.run(
-          fibers,
-          runBatch(ctx, batch).pipe(
-            Effect.ensuring(Effect.suspend(() => {
-              state.alive--
-              state.inFlight.delete(batch.id)
-              for (const key of keys) {
-                if (key === undefined) continue
-                const n = aliveBy.get(key)! - 1
-                if (n === 0) aliveBy.delete(key)
-                else aliveBy.set(key, n)
-              }
-              return Effect.zipRight(live.release(1), wake.offer(undefined))
-            }))
+    const body = Effect.gen(function*() {
+      while (run.pending() > 0 && !state.stopping) {
+        yield* Metric.set(telemetry.queueDepth, run.pending())
+        // no more requests than the live batches can hold: the rest of the workload waits as indices
+        const round = run.nextRound((liveBatches - state.alive) * 20, spread)
+        yield* settleNotSent(ctx, round.notSent)
+        for (const batch of affinity === undefined ? round.batches : regroup(round.batches, affinity)) {
+          yield* control === undefined ? live.take(1) : Effect.raceFirst(live.take(1), Deferred.await(stopped))
+          if (state.stopping) break
+          state.alive++
+          const keys = affinity === undefined ? [] : batch.requests.map(affinity)
+          for (const key of keys) if (key !== undefined) aliveBy.set(key, (aliveBy.get(key) ?? 0) + 1)
+          yield* FiberSet.run(
+            fibers,
+            runBatch(ctx, batch).pipe(
+              Effect.ensuring(Effect.suspend(() => {
+                state.alive--
+                state.inFlight.delete(batch.id)
+                for (const key of keys) {
+                  if (key === undefined) continue
+                  const n = aliveBy.get(key)! - 1
+                  if (n === 0) aliveBy.delete(key)
+                  else aliveBy.set(key, n)
+                }
+                return Effect.zipRight(live.release(1), wake.offer(undefined))
+              }))
+            )
           )
-        )
+        }
+        if (run.pending() === 0 || state.stopping) break
+        if (state.alive === 0) {
+          // nothing in flight and nothing ready: a batch died (its defect ends the run), or the
+          // scheduler lost a request
+          if (round.batches.length === 0 && round.notSent.length === 0) {
+            if (yield* Deferred.isDone(fibers.deferred)) return yield* FiberSet.join(fibers)
+            return yield* Effect.dieMessage("executor made no progress")
+          }
+          continue
+        }
+        yield* wake.take
       }
-      if (run.pending() === 0 || state.stopping) break
-      if (state.alive === 0) {
-        // nothing in flight and nothing ready: only possible if the scheduler lost a request
-        if (round.batches.length === 0 && round.notSent.length === 0) return yield* Effect.dieMessage("executor made no progress")
-        continue
+      if (state.stopping) {
+        // batches in flight finish (unless abandoned); leaving the scope interrupts the others, unsent
+        const drained = Effect.whileLoop({ while: () => state.inFlight.size > 0, body: () => wake.take, step: () => {} })
+        yield* Effect.raceFirst(Effect.zipRight(drained, FiberSet.awaitEmpty(pagers)), control?.abandon ?? Effect.never)
+      } else {
+        yield* FiberSet.awaitEmpty(fibers)
+        yield* FiberSet.awaitEmpty(pagers)
       }
-      yield* wake.take
-    }
-    if (state.stopping) {
-      // batches in flight finish (unless abandoned); leaving the scope interrupts the others, unsent
-      const drained = Effect.whileLoop({ while: () => state.inFlight.size > 0, body: () => wake.take, step: () => {} })
-      yield* Effect.raceFirst(Effect.zipRight(drained, FiberSet.awaitEmpty(pagers)), control?.abandon ?? Effect.never)
-    } else {
-      yield* FiberSet.awaitEmpty(fibers)
-      yield* FiberSet.awaitEmpty(pagers)
-    }
+    })
+    // a batch or a page's run that dies (a quota store that fails, say) ends the run with its
+    // defect at once: a FiberSet keeps its fibers' failures to itself, and the run went on without
+    // that batch's requests until it died with 'executor made no progress' (or, for a page, ended
+    // with no outcome for the request)
+    const died = Effect.zipRight(Effect.raceFirst(FiberSet.join(fibers), FiberSet.join(pagers)), Effect.never)
+    yield* Effect.raceFirst(body, died)
+    // one that died as the body ended (its end woke the body's wait for the sets to empty)
+    for (const set of [fibers, pagers]) if (yield* Deferred.isDone(set.deferred)) yield* FiberSet.join(set)
   }))
 
 /** Requests a round settled without sending them (unresolvable references, failed dependencies). */
@@ -1128,8 +1170,8 @@ export const runWorkload = (
       control,
       resume,
       deadlineAt,
-      // send slots go to batches in the order they were admitted (see `fairGate`)
-      sending: parent?.sending ?? (yield* inFlight.make(settings.inFlight, { paced: deps.admission.paced === true })),
+      // the client's send slots go to batches in the order they were admitted (see `fairGate`)
+      sending: parent?.sending ?? new RunSlots(deps.sending),
       batchUrl: `${settings.baseUrl.replace(/\/+$/, "")}/${settings.version}/$batch`,
       timeouts: new exchange.Timeouts(settings.timeoutMillis, clock),
       rules: settingsOf(deps.builder.options),
@@ -1146,6 +1188,6 @@ export const runWorkload = (
       requests: workload.length - earlier,
       ...state.stats,
       durationMs: ended - started,
-      inFlight: { limit: ctx.sending.limit, peak: ctx.sending.peak }
+      inFlight: { limit: ctx.sending.gate.limit, peak: ctx.sending.peak }
     } satisfies Summary
   }).pipe(Effect.withSpan("GraphClient.run", { attributes: { "workload.size": workload.length } }))

@@ -72,6 +72,17 @@ describe("batch envelope validation", () => {
       yield* expectRejected({ requests: [get("1", "/users"), post("2", "/beta/$batch?x=1", { requests: [] })] }, /nested/)
     }))
 
+  it.effect("serves $batch when the client percent-encodes its '$' (/v1.0/%24batch, /v1.0/%24BATCH/)", () =>
+    Effect.gen(function*() {
+      for (const path of ["/%24batch", "/%24BATCH/"]) {
+        const answer = yield* send("POST", path, { requests: [get("1", "/me")] })
+        assert.strictEqual(answer.status, 200, path)
+        assert.deepStrictEqual(answer.json.responses.map((r: any) => [r.id, r.status]), [["1", 200]], path)
+      }
+      // the items ran, not a POST to an unknown path
+      assert.deepStrictEqual((yield* Emulator.audit).map((e) => [e.itemId, e.url]), [["1", "/me"], ["1", "/me"]])
+    }).pipe(Effect.provide(Emulator.layerTest())))
+
   it.effect("refuses a body without Content-Type", () =>
     expectRejected({ requests: [{ id: "1", method: "POST", url: "/users", body: { displayName: "x" } }] }, /Content-Type/))
 

@@ -124,7 +124,8 @@ export class Engine {
     const root = `${this.options.baseUrl ?? hostRoot(request.headers)}/${version}`
     const call: Call = { request, httpRequest, stamp, rest, root, drop: this.faults.dropConnection }
     if (this.drops(call, "before")) return Effect.succeed(dropped)
-    const isBatch = /^\/\$batch\/?$/i.test(match[2] ?? "")
+    // `%24batch` is `$batch` percent-encoded, as some HTTP clients send it (Graph decodes the path)
+    const isBatch = /^\/(\$|%24)batch\/?$/i.test(match[2] ?? "")
     return isBatch ? this.batchCall(call) : this.singleCall(call)
   }
 

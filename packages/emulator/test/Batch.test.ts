@@ -83,6 +83,16 @@ describe("batch envelope validation", () => {
       assert.deepStrictEqual((yield* Emulator.audit).map((e) => [e.itemId, e.url]), [["1", "/me"], ["1", "/me"]])
     }).pipe(Effect.provide(Emulator.layerTest())))
 
+  it.effect("reads a null headers, body or dependsOn as absent, as serializers that write every field send them", () =>
+    Effect.gen(function*() {
+      const answer = yield* batch([
+        { id: "1", method: "GET", url: "/me", headers: null, body: null, dependsOn: null },
+        { id: "2", method: "GET", url: "/organization", dependsOn: null }
+      ])
+      assert.strictEqual(answer.status, 200)
+      assert.deepStrictEqual([answer.byId["1"].status, answer.byId["2"].status], [200, 200])
+    }).pipe(Effect.provide(Emulator.layerTest())))
+
   it.effect("refuses a body without Content-Type", () =>
     expectRejected({ requests: [{ id: "1", method: "POST", url: "/users", body: { displayName: "x" } }] }, /Content-Type/))
 

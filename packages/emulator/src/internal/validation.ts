@@ -80,6 +80,31 @@ const plainRequests = (json: unknown): ReadonlyArray<BatchRequest.BatchRequestIt
   return requests as ReadonlyArray<BatchRequest.BatchRequestItemJson>
 }
 
+/** The optional fields of an item, which a `null` leaves out. */
+const optionalFields = ["headers", "body", "dependsOn"] as const
+
+/**
+ * The envelope with every `null` optional field of an item left out: serializers that write every
+ * field (Jackson, System.Text.Json, Go without `omitempty`) send `"dependsOn": null` for an item that
+ * has none, and Graph's pages do not say that it refuses them. Items without such a field are kept
+ * as they are (the envelope too, when none has one).
+ */
+const withoutNullOptionals = (json: unknown): unknown => {
+  if (!isObject(json) || !Array.isArray(json["requests"])) return json
+  const requests = json["requests"] as ReadonlyArray<unknown>
+  const hasNull = (item: unknown): item is Record<string, unknown> => isObject(item) && optionalFields.some((field) => item[field] === null)
+  if (!requests.some(hasNull)) return json
+  return {
+    ...json,
+    requests: requests.map((item) => {
+      if (!hasNull(item)) return item
+      const kept = { ...item }
+      for (const field of optionalFields) if (kept[field] === null) delete kept[field]
+      return kept
+    })
+  }
+}
+
 /** @internal */
 export const validate = (text: string): Either.Either<ValidBatch, Rejection> => {
   let json: unknown
@@ -88,6 +113,7 @@ export const validate = (text: string): Either.Either<ValidBatch, Rejection> => 
   } catch {
     return reject("MalformedJson", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
   }
+  json = withoutNullOptionals(json)
   let requests = plainRequests(json)
   if (requests === undefined) {
     const wire = decodeWire(json)

@@ -2,7 +2,8 @@ import { BatchResponse, Bucket, GraphError } from "@effect-msgraph/spec"
 import * as Emulator from "@effect-msgraph/emulator/Emulator"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FastCheck, Fiber, Option, TestClock } from "effect"
-import { batch, fixtureJson, get, post, postBatch, send } from "./utils/graph.js"
+import { HttpClientRequest } from "@effect/platform"
+import { answerOf, batch, fixtureJson, get, post, postBatch, root, send } from "./utils/graph.js"
 
 const expectRejected = (payload: unknown, fragment: RegExp) =>
   Effect.gen(function*() {
@@ -91,6 +92,25 @@ describe("batch envelope validation", () => {
       ])
       assert.strictEqual(answer.status, 200)
       assert.deepStrictEqual([answer.byId["1"].status, answer.byId["2"].status], [200, 200])
+    }).pipe(Effect.provide(Emulator.layerTest())))
+
+  it.effect("answers 400 with Graph's error body to a body nested deeper than 1,000 levels, in a batch or a single request", () =>
+    Effect.gen(function*() {
+      const nested = (depth: number) => "[".repeat(depth) + "]".repeat(depth)
+      const item = (depth: number) =>
+        `{"requests":[{"id":"1","method":"POST","url":"/groups","headers":{"Content-Type":"application/json"},"body":{"displayName":"g","mailNickname":"g","x":${nested(depth)}}}]}`
+      const deep = yield* postBatch(item(20_000))
+      assert.strictEqual(deep.status, 400)
+      assert.match(Option.getOrThrow(GraphError.fromBody(deep.json)).error.message ?? "", /nested/)
+      const single = yield* answerOf(
+        HttpClientRequest.post(`${root}/groups`).pipe(HttpClientRequest.bodyText(`{"displayName":"g","x":${nested(20_000)}}`, "application/json"))
+      )
+      assert.strictEqual(single.status, 400)
+      assert.match(Option.getOrThrow(GraphError.fromBody(single.json)).error.message ?? "", /nested/)
+      // a body of a thousand levels (its object and 999 arrays) is read as usual
+      const shallow = yield* postBatch(item(999))
+      assert.strictEqual(shallow.status, 200)
+      assert.strictEqual(shallow.json.responses[0].status, 201)
     }).pipe(Effect.provide(Emulator.layerTest())))
 
   it.effect("refuses a body without Content-Type", () =>

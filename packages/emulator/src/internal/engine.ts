@@ -26,7 +26,7 @@ import { contextOf, prepare } from "./engine/prepare.js"
 import { Load } from "./load.js"
 import { errorAnswer, type ItemAnswer, type Stamp } from "./responses.js"
 import { Store } from "./resources.js"
-import { validate } from "./validation.js"
+import { nestedTooDeep, tooDeepMessage, validate } from "./validation.js"
 
 export type {
   Classifier,
@@ -147,6 +147,7 @@ export class Engine {
         } catch {
           return Effect.succeed(respondAnswer(errorAnswer(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.", stamp)))
         }
+        if (nestedTooDeep(body)) return Effect.succeed(respondAnswer(errorAnswer(400, "BadRequest", tooDeepMessage, stamp)))
       } else {
         body = request.body
       }

@@ -11,6 +11,35 @@ import { isAbsoluteUrl, isBatchUrl } from "./routing.js"
 /** Graph's documented maximum number of items in one batch. @internal */
 export const maxItems = 20
 
+/**
+ * The deepest nesting of arrays and objects a request body may have: deeper bodies are refused,
+ * since reading them back (fingerprints, the store) would overflow the stack. Graph's pages state no
+ * depth; its JSON readers stop far sooner (tens of levels), so this is no stricter.
+ *
+ * @internal
+ */
+export const maxNesting = 1_000
+
+/**
+ * Whether a parsed JSON value nests arrays and objects deeper than {@link maxNesting}. It recurses
+ * at most that deep, and visits only the containers of the value (a body is a few fields).
+ *
+ * @internal
+ */
+export const nestedTooDeep = (value: unknown, room: number = maxNesting): boolean => {
+  if (typeof value !== "object" || value === null) return false
+  if (room === 0) return true
+  if (Array.isArray(value)) {
+    for (const element of value) if (nestedTooDeep(element, room - 1)) return true
+    return false
+  }
+  for (const key in value) if (nestedTooDeep((value as Record<string, unknown>)[key], room - 1)) return true
+  return false
+}
+
+/** The message of a refused deep body, Graph's wording for unreadable JSON plus the reason. @internal */
+export const tooDeepMessage = `Unable to read JSON request payload: it is nested deeper than ${maxNesting} levels.`
+
 /** The three documented dependency patterns ("Request dependencies are limited"). @internal */
 export type Shape = "parallel" | "serial" | "same"
 
@@ -126,6 +155,7 @@ export const validate = (text: string): Either.Either<ValidBatch, Rejection> => 
   if (requests.length > maxItems) {
     return reject("TooManyRequests", `The batch contains ${requests.length} requests; at most ${maxItems} are allowed.`)
   }
+  if (requests.some((item) => nestedTooDeep(item.body))) return reject("MalformedJson", tooDeepMessage)
   const index = new Map<string, number>()
   for (let i = 0; i < requests.length; i++) {
     const item = requests[i]!

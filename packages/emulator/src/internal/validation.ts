@@ -14,7 +14,7 @@ export const maxItems = 20
 /**
  * The deepest nesting of arrays and objects a request body may have: deeper bodies are refused,
  * since reading them back (fingerprints, the store) would overflow the stack. Graph's pages state no
- * depth; its JSON readers stop far sooner (tens of levels), so this is no stricter.
+ * depth, and no Graph resource nests anywhere near that deep.
  *
  * @internal
  */

@@ -113,6 +113,22 @@ describe("batch envelope validation", () => {
       assert.strictEqual(shallow.json.responses[0].status, 201)
     }).pipe(Effect.provide(Emulator.layerTest())))
 
+  it.effect("answers every refusal of a call with a request-id header, the one its error body names", () =>
+    Effect.gen(function*() {
+      const answers = [
+        yield* postBatch({ requests: [] }),
+        yield* postBatch("{not json"),
+        yield* send("GET", "/$batch"),
+        yield* answerOf(HttpClientRequest.get("https://graph.microsoft.com/v2.0/me")),
+        yield* answerOf(HttpClientRequest.post(`${root}/users`).pipe(HttpClientRequest.bodyText("{not json", "application/json")))
+      ]
+      assert.deepStrictEqual(answers.map((a) => a.status), [400, 400, 405, 400, 400])
+      for (const answer of answers) {
+        const error = Option.getOrThrow(GraphError.fromBody(answer.json)).error
+        assert.strictEqual(answer.headers["request-id"], GraphError.innerErrorOf(error)?.["request-id"])
+      }
+    }).pipe(Effect.provide(Emulator.layerTest())))
+
   it.effect("refuses a body without Content-Type", () =>
     expectRejected({ requests: [{ id: "1", method: "POST", url: "/users", body: { displayName: "x" } }] }, /Content-Type/))
 

@@ -33,9 +33,11 @@ export const url: Effect.Effect<string, never, HttpServer.HttpServer> = HttpServ
 )
 
 /**
- * Serves the emulator in context on 127.0.0.1. The server stops when the layer's scope closes: it
- * lets the requests it is answering finish, and drops the connections of requests whose body has
- * not fully arrived, which a stalled client would otherwise hold open until Node's request timeout.
+ * Serves the emulator in context on 127.0.0.1. A request without a Host header (HTTP/1.0) is
+ * answered as if it named this server, so that its links lead back here. The server stops when the
+ * layer's scope closes: it lets the requests it is answering finish, and drops the connections of
+ * requests whose body has not fully arrived, which a stalled client would otherwise hold open until
+ * Node's request timeout.
  *
  * @since 0.1.0
  * @category layers
@@ -46,6 +48,8 @@ export const layer = (options: Options): Layer.Layer<HttpServer.HttpServer, Http
     // the requests not yet answered, to find at shutdown those still waiting for their body
     const open = new Set<IncomingMessage>()
     server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+      // without a Host header (HTTP/1.0) links would point at Graph itself: point them here instead
+      if (request.headers.host === undefined) request.headers.host = `127.0.0.1:${request.socket.localPort}`
       open.add(request)
       response.once("close", () => open.delete(request))
     })

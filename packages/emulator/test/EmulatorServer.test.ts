@@ -85,6 +85,21 @@ describe("loopback server", () => {
       assert.isTrue(Either.isLeft(result))
       if (Either.isLeft(result)) assert.strictEqual(result.left._tag, "RequestError")
     }).pipe(Effect.provide(Layer.merge(served({ faults: { dropConnection: { rate: 1 } } }), NodeHttpClient.layerUndici)), Effect.scoped))
+  it.live("a request without a Host header (HTTP/1.0) gets links to this server, not to Graph", () =>
+    Effect.gen(function*() {
+      const url = yield* EmulatorServer.url
+      const answer = yield* Effect.async<string>((resume) => {
+        const socket = net.connect(Number(new URL(url).port), "127.0.0.1")
+        let text = ""
+        socket.on("data", (chunk) => text += chunk)
+        socket.on("end", () => resume(Effect.succeed(text)))
+        socket.write("GET /v1.0/me HTTP/1.0\r\n\r\n")
+      })
+      assert.match(answer, /^HTTP\/1\.1 200/)
+      const body = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4))
+      assert.strictEqual(body["@odata.context"], `${url}/v1.0/$metadata#users/$entity`)
+    }).pipe(Effect.provide(served()), Effect.scoped))
+
   it.live("stops promptly while a client holds a request whose body never finishes arriving", () =>
     Effect.gen(function*() {
       const scope = yield* Scope.make()

@@ -8,7 +8,7 @@
 import { HttpServer, type HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
-import { createServer } from "node:http"
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import { Emulator, type InvalidOptions, layer as emulatorLayer, type LoadModel } from "./Emulator.js"
 import * as Faults from "./Faults.js"
 import type * as Latency from "./Latency.js"
@@ -33,26 +33,50 @@ export const url: Effect.Effect<string, never, HttpServer.HttpServer> = HttpServ
 )
 
 /**
- * Serves the emulator in context on 127.0.0.1. The server stops when the layer's scope closes.
+ * Serves the emulator in context on 127.0.0.1. A request without a Host header (HTTP/1.0) is
+ * answered as if it named this server, so that its links lead back here. The server stops when the
+ * layer's scope closes: it lets the requests it is answering finish, and drops the connections of
+ * requests whose body has not fully arrived, which a stalled client would otherwise hold open until
+ * Node's request timeout.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (options: Options): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError, Emulator> =>
-  Layer.unwrapEffect(
-    Effect.map(Emulator, (emulator) =>
-      HttpServer.serve(
-        emulator.app.pipe(
-          Effect.catchTag("ConnectionDropped", () =>
-            Effect.gen(function*() {
-              const request = yield* HttpServerRequest.HttpServerRequest
-              NodeHttpServerRequest.toIncomingMessage(request).socket.destroy()
-              return HttpServerResponse.empty({ status: 500 })
-            }))
+  Layer.unwrapEffect(Effect.sync(() => {
+    const server = createServer()
+    // the requests not yet answered, to find at shutdown those still waiting for their body
+    const open = new Set<IncomingMessage>()
+    server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+      // without a Host header (HTTP/1.0) links would point at Graph itself: point them here instead
+      if (request.headers.host === undefined) request.headers.host = `127.0.0.1:${request.socket.localPort}`
+      open.add(request)
+      response.once("close", () => open.delete(request))
+    })
+    const dropStalled = Layer.scopedDiscard(Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        for (const request of open) if (!request.complete) request.socket.destroy()
+      })
+    ))
+    const serve = Layer.unwrapEffect(
+      Effect.map(Emulator, (emulator) =>
+        HttpServer.serve(
+          emulator.app.pipe(
+            Effect.catchTag("ConnectionDropped", () =>
+              Effect.gen(function*() {
+                const request = yield* HttpServerRequest.HttpServerRequest
+                NodeHttpServerRequest.toIncomingMessage(request).socket.destroy()
+                return HttpServerResponse.empty({ status: 500 })
+              }))
+          )
         )
       )
     )
-  ).pipe(Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { port: options.port, host: "127.0.0.1" })))
+    // released before the Node server, whose close waits for every open request
+    return Layer.merge(serve, dropStalled).pipe(
+      Layer.provideMerge(NodeHttpServer.layer(() => server, { port: options.port, host: "127.0.0.1" }))
+    )
+  }))
 
 /**
  * A served emulator as a command line describes it: the flags of `msgraph-emulator` and of

@@ -2,7 +2,8 @@ import { BatchResponse, Bucket, GraphError } from "@effect-msgraph/spec"
 import * as Emulator from "@effect-msgraph/emulator/Emulator"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FastCheck, Fiber, Option, TestClock } from "effect"
-import { batch, fixtureJson, get, post, postBatch, send } from "./utils/graph.js"
+import { HttpClientRequest } from "@effect/platform"
+import { answerOf, batch, fixtureJson, get, post, postBatch, root, send } from "./utils/graph.js"
 
 const expectRejected = (payload: unknown, fragment: RegExp) =>
   Effect.gen(function*() {
@@ -71,6 +72,62 @@ describe("batch envelope validation", () => {
       yield* expectRejected({ requests: [post("1", "%24BATCH", { requests: [] })] }, /nested/)
       yield* expectRejected({ requests: [get("1", "/users"), post("2", "/beta/$batch?x=1", { requests: [] })] }, /nested/)
     }))
+
+  it.effect("serves $batch when the client percent-encodes its '$' (/v1.0/%24batch, /v1.0/%24BATCH/)", () =>
+    Effect.gen(function*() {
+      for (const path of ["/%24batch", "/%24BATCH/"]) {
+        const answer = yield* send("POST", path, { requests: [get("1", "/me")] })
+        assert.strictEqual(answer.status, 200, path)
+        assert.deepStrictEqual(answer.json.responses.map((r: any) => [r.id, r.status]), [["1", 200]], path)
+      }
+      // the items ran, not a POST to an unknown path
+      assert.deepStrictEqual((yield* Emulator.audit).map((e) => [e.itemId, e.url]), [["1", "/me"], ["1", "/me"]])
+    }).pipe(Effect.provide(Emulator.layerTest())))
+
+  it.effect("reads a null headers, body or dependsOn as absent, as serializers that write every field send them", () =>
+    Effect.gen(function*() {
+      const answer = yield* batch([
+        { id: "1", method: "GET", url: "/me", headers: null, body: null, dependsOn: null },
+        { id: "2", method: "GET", url: "/organization", dependsOn: null }
+      ])
+      assert.strictEqual(answer.status, 200)
+      assert.deepStrictEqual([answer.byId["1"].status, answer.byId["2"].status], [200, 200])
+    }).pipe(Effect.provide(Emulator.layerTest())))
+
+  it.effect("answers 400 with Graph's error body to a body nested deeper than 1,000 levels, in a batch or a single request", () =>
+    Effect.gen(function*() {
+      const nested = (depth: number) => "[".repeat(depth) + "]".repeat(depth)
+      const item = (depth: number) =>
+        `{"requests":[{"id":"1","method":"POST","url":"/groups","headers":{"Content-Type":"application/json"},"body":{"displayName":"g","mailNickname":"g","x":${nested(depth)}}}]}`
+      const deep = yield* postBatch(item(20_000))
+      assert.strictEqual(deep.status, 400)
+      assert.match(Option.getOrThrow(GraphError.fromBody(deep.json)).error.message ?? "", /nested/)
+      const single = yield* answerOf(
+        HttpClientRequest.post(`${root}/groups`).pipe(HttpClientRequest.bodyText(`{"displayName":"g","x":${nested(20_000)}}`, "application/json"))
+      )
+      assert.strictEqual(single.status, 400)
+      assert.match(Option.getOrThrow(GraphError.fromBody(single.json)).error.message ?? "", /nested/)
+      // a body of a thousand levels (its object and 999 arrays) is read as usual
+      const shallow = yield* postBatch(item(999))
+      assert.strictEqual(shallow.status, 200)
+      assert.strictEqual(shallow.json.responses[0].status, 201)
+    }).pipe(Effect.provide(Emulator.layerTest())))
+
+  it.effect("answers every refusal of a call with a request-id header, the one its error body names", () =>
+    Effect.gen(function*() {
+      const answers = [
+        yield* postBatch({ requests: [] }),
+        yield* postBatch("{not json"),
+        yield* send("GET", "/$batch"),
+        yield* answerOf(HttpClientRequest.get("https://graph.microsoft.com/v2.0/me")),
+        yield* answerOf(HttpClientRequest.post(`${root}/users`).pipe(HttpClientRequest.bodyText("{not json", "application/json")))
+      ]
+      assert.deepStrictEqual(answers.map((a) => a.status), [400, 400, 405, 400, 400])
+      for (const answer of answers) {
+        const error = Option.getOrThrow(GraphError.fromBody(answer.json)).error
+        assert.strictEqual(answer.headers["request-id"], GraphError.innerErrorOf(error)?.["request-id"])
+      }
+    }).pipe(Effect.provide(Emulator.layerTest())))
 
   it.effect("refuses a body without Content-Type", () =>
     expectRejected({ requests: [{ id: "1", method: "POST", url: "/users", body: { displayName: "x" } }] }, /Content-Type/))

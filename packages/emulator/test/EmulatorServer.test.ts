@@ -4,8 +4,9 @@ import * as EmulatorServer from "@effect-msgraph/emulator/EmulatorServer"
 import { NodeHttpClient } from "@effect/platform-node"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Layer } from "effect"
+import { Effect, Either, Exit, Fiber, Layer, Scope } from "effect"
 import { spawn } from "node:child_process"
+import * as net from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -84,6 +85,44 @@ describe("loopback server", () => {
       assert.isTrue(Either.isLeft(result))
       if (Either.isLeft(result)) assert.strictEqual(result.left._tag, "RequestError")
     }).pipe(Effect.provide(Layer.merge(served({ faults: { dropConnection: { rate: 1 } } }), NodeHttpClient.layerUndici)), Effect.scoped))
+  it.live("a request without a Host header (HTTP/1.0) gets links to this server, not to Graph", () =>
+    Effect.gen(function*() {
+      const url = yield* EmulatorServer.url
+      const answer = yield* Effect.async<string>((resume) => {
+        const socket = net.connect(Number(new URL(url).port), "127.0.0.1")
+        let text = ""
+        socket.on("data", (chunk) => text += chunk)
+        socket.on("end", () => resume(Effect.succeed(text)))
+        socket.write("GET /v1.0/me HTTP/1.0\r\n\r\n")
+      })
+      assert.match(answer, /^HTTP\/1\.1 200/)
+      const body = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4))
+      assert.strictEqual(body["@odata.context"], `${url}/v1.0/$metadata#users/$entity`)
+    }).pipe(Effect.provide(served()), Effect.scoped))
+
+  it.live("stops promptly while a client holds a request whose body never finishes arriving", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(served(), scope)
+      const url = yield* EmulatorServer.url.pipe(Effect.provide(context))
+      const port = Number(new URL(url).port)
+      // a stalled client: it promises 100 bytes of body, sends one, and waits
+      const socket = net.connect(port, "127.0.0.1")
+      yield* Effect.async<void>((resume) => {
+        socket.write("POST /v1.0/$batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        setTimeout(() => resume(Effect.void), 200)
+      })
+      const closed = yield* Effect.async<boolean>((resume) => {
+        socket.once("close", () => resume(Effect.succeed(true)))
+      }).pipe(Effect.fork)
+      // closing is uninterruptible: wait for it in a fiber of its own, for at most 3 seconds
+      const closing = yield* Effect.forkDaemon(Scope.close(scope, Exit.void))
+      const stopped = yield* Fiber.await(closing).pipe(Effect.timeout("3 seconds"), Effect.either)
+      socket.destroy()
+      yield* Fiber.await(closing)
+      assert.isTrue(Either.isRight(stopped), "the server stopped within 3 seconds")
+      assert.isTrue(yield* closed.await.pipe(Effect.map(Exit.isSuccess)))
+    }))
 })
 
 describe("msgraph-emulator bin", () => {

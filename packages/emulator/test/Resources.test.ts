@@ -69,6 +69,22 @@ describe("users", () => {
       const unsupported = yield* send("GET", "/users?$filter=contains(displayName,'x')")
       assert.strictEqual(unsupported.status, 400)
     }).pipe(test))
+
+  it.effect("a '+' in a query string is a space, as Graph reads it: form encoders' $filter=city+eq+'Paris' filters, %2B is a plus", () =>
+    Effect.gen(function*() {
+      yield* createUser("p@contoso.com", { city: "Paris" })
+      yield* createUser("a+b@contoso.com", { city: "Oslo" })
+      const formEncoded = yield* send("GET", "/users?%24filter=city+eq+%27Paris%27&%24select=userPrincipalName")
+      assert.strictEqual(formEncoded.status, 200)
+      assert.deepStrictEqual(formEncoded.json.value.map((u: any) => u.userPrincipalName), ["p@contoso.com"])
+      const inBatch = yield* batch([get("1", "/users?$filter=city+eq+'Paris'&$select=userPrincipalName")])
+      assert.deepStrictEqual(inBatch.byId["1"].body.value.map((u: any) => u.userPrincipalName), ["p@contoso.com"])
+      const plus = yield* send("GET", "/users?$filter=userPrincipalName%20eq%20'a%2Bb@contoso.com'&$select=userPrincipalName")
+      assert.deepStrictEqual(plus.json.value.map((u: any) => u.userPrincipalName), ["a+b@contoso.com"])
+      // an unencoded plus is a space on Graph, so it matches nobody here either
+      const unencoded = yield* send("GET", "/users?$filter=userPrincipalName%20eq%20'a+b@contoso.com'")
+      assert.deepStrictEqual(unencoded.json.value, [])
+    }).pipe(Effect.provide(Emulator.layerTest())))
 })
 
 describe("licences", () => {

@@ -91,4 +91,12 @@ describe("msgraph-emulator's command line", () => {
     assert.match(reason(["--load-ceiling", "1.5"]), /^--load-ceiling must be a whole number/)
     assert.match(reason(["--verbose", "1"]), /^unknown option '--verbose'/)
   })
+
+  it("a seed or licence count beyond the exact integers (2^53) is refused, as msgraph-batch serve refuses it", () => {
+    const reason = (argv: ReadonlyArray<string>) => Either.match(parse(argv), { onLeft: (why) => why, onRight: () => "accepted" })
+    assert.match(reason(["--seed", "9007199254740993"]), /^--seed must be an integer/)
+    assert.match(reason(["--seed", "99999999999999999999"]), /^--seed must be an integer/)
+    assert.match(reason(["--licenses", "99999999999999999999"]), /^--licenses must be a whole number/)
+    assert.deepStrictEqual(parse(["--seed", "-9007199254740991"]), Either.right({ _tag: "Serve" as const, options: { seed: -9007199254740991 } }))
+  })
 })

@@ -27,15 +27,28 @@ const item = FastCheck.record(
   { requiredKeys: [] }
 )
 
+// An item's optional field set to null counts as absent.
+const withoutNulls = (json: any): unknown =>
+  typeof json === "object" && json !== null && Array.isArray(json.requests)
+    ? {
+      ...json,
+      requests: json.requests.map((item: any) =>
+        typeof item === "object" && item !== null && !Array.isArray(item)
+          ? Object.fromEntries(Object.entries(item).filter(([k, v]) => !(v === null && ["headers", "body", "dependsOn"].includes(k))))
+          : item
+      )
+    }
+    : json
+
 describe("validation of a $batch envelope", () => {
   it.prop(
-    "refuses as an invalid payload exactly the envelopes the wire schema rejects",
+    "refuses as an invalid payload exactly the envelopes the wire schema rejects, once null optional fields are left out",
     [FastCheck.oneof(FastCheck.record({ requests: FastCheck.oneof(FastCheck.array(item, { maxLength: 4 }), anyJson) }), anyJson)],
     ([envelope]) => {
       const text = JSON.stringify(envelope)
       const verdict = validate(text)
       const invalidPayload = Either.isLeft(verdict) && verdict.left.reason === "InvalidPayload" && verdict.left.message.includes("'requests' array")
-      assert.strictEqual(invalidPayload, Either.isLeft(decodeWire(JSON.parse(text))))
+      assert.strictEqual(invalidPayload, Either.isLeft(decodeWire(withoutNulls(JSON.parse(text)))))
     }
   )
 

@@ -63,7 +63,7 @@ export const parse = (argv: ReadonlyArray<string>): Either.Either<Parsed, string
         options.faults = value
         break
       case "--seed":
-        if (!(value.trim() !== "" && Number.isInteger(integer))) return Either.left(`--seed must be an integer, got '${value}'`)
+        if (!(value.trim() !== "" && Number.isSafeInteger(integer))) return Either.left(`--seed must be an integer, got '${value}'`)
         options.seed = integer
         break
       case "--latency":
@@ -71,7 +71,7 @@ export const parse = (argv: ReadonlyArray<string>): Either.Either<Parsed, string
         options.latency = value
         break
       case "--licenses":
-        if (!(value.trim() !== "" && Number.isInteger(integer) && integer >= 0)) {
+        if (!(value.trim() !== "" && Number.isSafeInteger(integer) && integer >= 0)) {
           return Either.left(`--licenses must be a whole number (0 or more), got '${value}'`)
         }
         options.licenses = integer

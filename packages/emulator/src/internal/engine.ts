@@ -26,7 +26,7 @@ import { contextOf, prepare } from "./engine/prepare.js"
 import { Load } from "./load.js"
 import { errorAnswer, type ItemAnswer, type Stamp } from "./responses.js"
 import { Store } from "./resources.js"
-import { validate } from "./validation.js"
+import { nestedTooDeep, tooDeepMessage, validate } from "./validation.js"
 
 export type {
   Classifier,
@@ -117,14 +117,15 @@ export class Engine {
     const stamp: Stamp = { requestId: this.newId(), clientRequestId: headerOf(request.headers, "client-request-id"), now }
     const match = /^\/(v1\.0|beta)(\/[^?]*)?(\?.*)?$/.exec(request.url)
     if (match === null) {
-      return Effect.succeed(respondAnswer(errorAnswer(400, "BadRequest", "Invalid version: the path must start with /v1.0/ or /beta/.", stamp)))
+      return Effect.succeed(refusal(400, "BadRequest", "Invalid version: the path must start with /v1.0/ or /beta/.", stamp))
     }
     const version = match[1]!
     const rest = (match[2] ?? "/") + (match[3] ?? "")
     const root = `${this.options.baseUrl ?? hostRoot(request.headers)}/${version}`
     const call: Call = { request, httpRequest, stamp, rest, root, drop: this.faults.dropConnection }
     if (this.drops(call, "before")) return Effect.succeed(dropped)
-    const isBatch = /^\/\$batch\/?$/i.test(match[2] ?? "")
+    // `%24batch` is `$batch` percent-encoded, as some HTTP clients send it (Graph decodes the path)
+    const isBatch = /^\/(\$|%24)batch\/?$/i.test(match[2] ?? "")
     return isBatch ? this.batchCall(call) : this.singleCall(call)
   }
 
@@ -144,8 +145,9 @@ export class Engine {
         try {
           body = JSON.parse(decoder.decode(request.body))
         } catch {
-          return Effect.succeed(respondAnswer(errorAnswer(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.", stamp)))
+          return Effect.succeed(refusal(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.", stamp))
         }
+        if (nestedTooDeep(body)) return Effect.succeed(refusal(400, "BadRequest", tooDeepMessage, stamp))
       } else {
         body = request.body
       }
@@ -163,13 +165,13 @@ export class Engine {
   private batchCall(call: Call): Effect.Effect<HttpOut> {
     const { request, stamp } = call
     if (request.method.toUpperCase() !== "POST") {
-      return Effect.succeed(respondAnswer(errorAnswer(405, "BadRequest", "The $batch endpoint accepts only POST.", stamp)))
+      return Effect.succeed(refusal(405, "BadRequest", "The $batch endpoint accepts only POST.", stamp))
     }
     const batchFault = this.dice.pickBatchFault("before")
     if (batchFault !== undefined) return Effect.succeed(respondAnswer(batchFaultAnswer(batchFault, stamp)))
     const valid = validate(decoder.decode(request.body))
     if (Either.isLeft(valid)) {
-      return Effect.succeed(respondAnswer(errorAnswer(400, "BadRequest", valid.left.message, stamp)))
+      return Effect.succeed(refusal(400, "BadRequest", valid.left.message, stamp))
     }
     const context = contextOf(this.options, request.headers)
     return Effect.clockWith((clock) =>
@@ -218,6 +220,13 @@ interface Call {
 const hostRoot = (headers: Readonly<Record<string, string>>): string => {
   const host = headerOf(headers, "host")
   return host === undefined ? "https://graph.microsoft.com" : `http://${host}`
+}
+
+/** A call refused before any item ran: Graph's error body, and its request id as a header too. */
+const refusal = (status: number, code: string, message: string, stamp: Stamp): HttpOut => {
+  const answer = errorAnswer(status, code, message, stamp)
+  answer.headers["request-id"] = stamp.requestId
+  return respondAnswer(answer)
 }
 
 const respondAnswer = (outcome: ItemAnswer): HttpOut => {

@@ -25,7 +25,8 @@ export const parseRelative = (url: string): ParsedUrl => {
   const rawQuery = q === -1 ? "" : trimmed.slice(q + 1)
   const path = rawPath.replace(/\/+$/, "")
   const segments = path === "" ? [] : path.split("/").map(safeDecode)
-  return { path, segments, lower: segments.map((s) => s.toLowerCase()), query: new URLSearchParams(rawQuery.replace(/\+/g, "%2B")) }
+  // a '+' in the query is a space, as Graph reads it (form encoders send spaces so; a plus is %2B)
+  return { path, segments, lower: segments.map((s) => s.toLowerCase()), query: new URLSearchParams(rawQuery) }
 }
 
 /** A request URL parsed, and the service its path belongs to. @internal */

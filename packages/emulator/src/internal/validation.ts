@@ -11,6 +11,35 @@ import { isAbsoluteUrl, isBatchUrl } from "./routing.js"
 /** Graph's documented maximum number of items in one batch. @internal */
 export const maxItems = 20
 
+/**
+ * The deepest nesting of arrays and objects a request body may have: deeper bodies are refused,
+ * since reading them back (fingerprints, the store) would overflow the stack. Graph's pages state no
+ * depth, and no Graph resource nests anywhere near that deep.
+ *
+ * @internal
+ */
+export const maxNesting = 1_000
+
+/**
+ * Whether a parsed JSON value nests arrays and objects deeper than {@link maxNesting}. It recurses
+ * at most that deep, and visits only the containers of the value (a body is a few fields).
+ *
+ * @internal
+ */
+export const nestedTooDeep = (value: unknown, room: number = maxNesting): boolean => {
+  if (typeof value !== "object" || value === null) return false
+  if (room === 0) return true
+  if (Array.isArray(value)) {
+    for (const element of value) if (nestedTooDeep(element, room - 1)) return true
+    return false
+  }
+  for (const key in value) if (nestedTooDeep((value as Record<string, unknown>)[key], room - 1)) return true
+  return false
+}
+
+/** The message of a refused deep body, Graph's wording for unreadable JSON plus the reason. @internal */
+export const tooDeepMessage = `Unable to read JSON request payload: it is nested deeper than ${maxNesting} levels.`
+
 /** The three documented dependency patterns ("Request dependencies are limited"). @internal */
 export type Shape = "parallel" | "serial" | "same"
 
@@ -80,6 +109,31 @@ const plainRequests = (json: unknown): ReadonlyArray<BatchRequest.BatchRequestIt
   return requests as ReadonlyArray<BatchRequest.BatchRequestItemJson>
 }
 
+/** The optional fields of an item, which a `null` leaves out. */
+const optionalFields = ["headers", "body", "dependsOn"] as const
+
+/**
+ * The envelope with every `null` optional field of an item left out: serializers that write every
+ * field (Jackson, System.Text.Json, Go without `omitempty`) send `"dependsOn": null` for an item that
+ * has none, and Graph's pages do not say that it refuses them. Items without such a field are kept
+ * as they are (the envelope too, when none has one).
+ */
+const withoutNullOptionals = (json: unknown): unknown => {
+  if (!isObject(json) || !Array.isArray(json["requests"])) return json
+  const requests = json["requests"] as ReadonlyArray<unknown>
+  const hasNull = (item: unknown): item is Record<string, unknown> => isObject(item) && optionalFields.some((field) => item[field] === null)
+  if (!requests.some(hasNull)) return json
+  return {
+    ...json,
+    requests: requests.map((item) => {
+      if (!hasNull(item)) return item
+      const kept = { ...item }
+      for (const field of optionalFields) if (kept[field] === null) delete kept[field]
+      return kept
+    })
+  }
+}
+
 /** @internal */
 export const validate = (text: string): Either.Either<ValidBatch, Rejection> => {
   let json: unknown
@@ -88,6 +142,7 @@ export const validate = (text: string): Either.Either<ValidBatch, Rejection> => 
   } catch {
     return reject("MalformedJson", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
   }
+  json = withoutNullOptionals(json)
   let requests = plainRequests(json)
   if (requests === undefined) {
     const wire = decodeWire(json)
@@ -100,6 +155,7 @@ export const validate = (text: string): Either.Either<ValidBatch, Rejection> => 
   if (requests.length > maxItems) {
     return reject("TooManyRequests", `The batch contains ${requests.length} requests; at most ${maxItems} are allowed.`)
   }
+  if (requests.some((item) => nestedTooDeep(item.body))) return reject("MalformedJson", tooDeepMessage)
   const index = new Map<string, number>()
   for (let i = 0; i < requests.length; i++) {
     const item = requests[i]!

@@ -30,7 +30,8 @@ export interface Answer {
   readonly json: any
 }
 
-const answer = (request: HttpClientRequest.HttpClientRequest) =>
+/** Sends a request and reads its answer. */
+export const answerOf = (request: HttpClientRequest.HttpClientRequest) =>
   Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
     const response = yield* client.execute(request)
@@ -46,7 +47,7 @@ const answer = (request: HttpClientRequest.HttpClientRequest) =>
 
 /** POSTs a raw JSON value to `$batch`. */
 export const postBatch = (payload: unknown, headers: Record<string, string> = {}) =>
-  answer(
+  answerOf(
     HttpClientRequest.post(`${root}/$batch`).pipe(
       HttpClientRequest.setHeaders(headers),
       typeof payload === "string"
@@ -67,7 +68,7 @@ export const batch = (requests: ReadonlyArray<unknown>, headers: Record<string, 
 export const send = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
   let request = HttpClientRequest.make(method as "GET")(`${root}${url}`).pipe(HttpClientRequest.setHeaders(headers))
   if (body !== undefined) request = HttpClientRequest.bodyUnsafeJson(request, body)
-  return answer(request)
+  return answerOf(request)
 }
 
 export const get = (id: string, url: string, headers?: Record<string, string>) => ({

@@ -40,7 +40,7 @@ import * as Calibration from "./Calibration.js"
 import * as durationText from "./internal/duration.js"
 import * as Journal from "./Journal.js"
 import * as LowerBound from "./LowerBound.js"
-import { escape, json as jsonText, Output, stderr, stdout } from "./Output.js"
+import { escape, json as jsonText, layerLogger, Output, stderr, stdout } from "./Output.js"
 import * as Progress from "./Progress.js"
 import * as Report from "./Report.js"
 import * as Results from "./Results.js"
@@ -933,6 +933,8 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     return signal !== undefined ? signalExit[signal] : lost ? 1 : exitOf(summary.right.failed + (earlier?.failed ?? 0))
   }).pipe(
     Effect.scoped,
+    // the quota store's warnings: never on standard output, which carries the report
+    Effect.provide(layerLogger),
     Effect.catchTag("ConfigError", (error) =>
       ConfigError.isMissingDataOnly(error)
         ? invalid("run against Graph needs MSGRAPH_TENANT_ID, MSGRAPH_CLIENT_ID and MSGRAPH_CLIENT_SECRET in the environment")

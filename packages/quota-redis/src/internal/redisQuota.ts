@@ -6,7 +6,7 @@
  * @internal
  */
 import { QuotaStore } from "@effect-msgraph/core"
-import { Clock, Duration, Effect, Schedule } from "effect"
+import { Clock, Duration, Effect, Either, Schedule } from "effect"
 import type * as Scope from "effect/Scope"
 import { type Cluster, Redis } from "ioredis"
 import { createHash, randomBytes } from "node:crypto"
@@ -188,6 +188,8 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
     const target = settings.client === undefined ? redactedTarget(settings.url) : "the given Redis client"
     let fallbackUntil = -Infinity
     let warnedWaiting = false
+    // set when the scope closes: operations still waiting for Redis then fail rather than retry
+    let closed = false
     /**
      * Answers seen (with `unitsInFlight`) and not yet told to Redis: each goes with this store's
      * next call, or on its own after `flushMillis`. In a busy process the next take follows an answer
@@ -263,24 +265,36 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
 
     /**
      * Fail closed: on a failure, retry with backoff (100 ms doubling, at most 2 s apart) for up to
-     * `maxWaitMillis`. The call that succeeds costs nothing more than the call itself.
+     * `maxWaitMillis`. The call that succeeds costs nothing more than the call itself. Only the waits
+     * between attempts can be interrupted, even where the caller masks interruption (the client's
+     * admission sweep does): nothing is held then, and a process that waits for Redis must still
+     * stop on a signal or a deadline. Once the store is closed, it stops retrying.
      */
     const retrying = <A>(effect: Effect.Effect<A, QuotaStore.QuotaStoreError>, maxWaitMillis: number) =>
-      Effect.catchAll(effect, (error) => {
-        const warn = warnedWaiting ? Effect.void : Effect.logWarning(
-          `quota store: Redis at ${target} failed during ${error.operation} (${describe(error.cause)}); ` +
-            `admitting nothing until it answers`
-        )
-        warnedWaiting = true
-        return warn.pipe(
-          Effect.zipRight(Effect.retry(effect, maxWaitMillis === Infinity ? backoff : backoff.pipe(Schedule.upTo(Duration.millis(maxWaitMillis))))),
-          Effect.tap(() =>
-            Effect.sync(() => {
+      Effect.catchAll(effect, (first) =>
+        Effect.gen(function*() {
+          if (!warnedWaiting) {
+            warnedWaiting = true
+            yield* Effect.logWarning(
+              `quota store: Redis at ${target} failed during ${first.operation} (${describe(first.cause)}); ` +
+                `admitting nothing until it answers`
+            )
+          }
+          const schedule = maxWaitMillis === Infinity ? backoff : backoff.pipe(Schedule.upTo(Duration.millis(maxWaitMillis)))
+          const driver = yield* Schedule.driver(schedule)
+          let error = first
+          while (!closed) {
+            const more = yield* Effect.either(Effect.interruptible(driver.next(error)))
+            if (Either.isLeft(more) || closed) break
+            const attempt = yield* Effect.either(effect)
+            if (Either.isRight(attempt)) {
               warnedWaiting = false
-            })
-          )
-        )
-      })
+              return attempt.right
+            }
+            error = attempt.left
+          }
+          return yield* Effect.fail(error)
+        }))
 
     /**
      * Runs an operation against Redis under the failure policy. With `"fallback"`, `local` answers
@@ -452,6 +466,7 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
     // a clean shutdown gives back whatever it still holds, without waiting on a dead Redis
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
+        closed = true
         // the answers still waiting go with it
         if (held.size === 0 && answers.size === 0) return Effect.void
         const entries = [...held.values()].map((h) => ({ ...h.entry, cost: h.count }))

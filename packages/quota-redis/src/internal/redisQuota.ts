@@ -171,7 +171,8 @@ const backoff = Schedule.exponential(Duration.millis(100), 2).pipe(Schedule.eith
 /** @internal */
 export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const client = settings.client ?? (yield* connect(settings))
+    const own = settings.client === undefined ? yield* connect(settings) : undefined
+    const client = settings.client ?? own!.client
     // one command per script text: stores with other settings may share this client
     const lua = luaFor(settings)
     const command = `msgraphQuota${createHash("sha1").update(lua).digest("hex").slice(0, 12)}`
@@ -276,7 +277,7 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
           if (!warnedWaiting) {
             warnedWaiting = true
             yield* Effect.logWarning(
-              `quota store: Redis at ${target} failed during ${first.operation} (${describe(first.cause)}); ` +
+              `quota store: Redis at ${target} failed during ${first.operation} (${explain(first.cause, own?.lastError())}); ` +
                 `admitting nothing until it answers`
             )
           }
@@ -315,7 +316,7 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
               return (warn
                 ? Effect.logWarning(
                   `QUOTA STORE FALLBACK: Redis at ${target} failed during ${error.operation} ` +
-                    `(${describe(error.cause)}); this process now admits against its own in-memory ` +
+                    `(${explain(error.cause, own?.lastError())}); this process now admits against its own in-memory ` +
                     `quota, NOT shared with other processes, and tries Redis again in ${settings.fallbackMillis} ms`
                 )
                 : Effect.void).pipe(Effect.zipRight(local))
@@ -507,8 +508,21 @@ const decodeTake = (reply: Reply, entries: ReadonlyArray<Entry>, nowMillis: numb
 
 const describe = (cause: unknown): string => cause instanceof Error ? cause.message : String(cause)
 
-/** A connection of our own: commands fail at once while disconnected, and after `timeoutMillis`. */
-const connect = (settings: Settings): Effect.Effect<Redis, never, Scope.Scope> =>
+/**
+ * A failure's message, with why the connection is down when a command only says that it is (a
+ * refused password or login reads "Stream isn't writeable" otherwise). Redis's and Node's
+ * messages name the host, never the password.
+ */
+const explain = (cause: unknown, connection: string | undefined): string => {
+  const message = describe(cause)
+  return connection === undefined || message.includes(connection) ? message : `${message}; the connection failed with: ${connection}`
+}
+
+/**
+ * A connection of our own: commands fail at once while disconnected, and after `timeoutMillis`;
+ * `lastError` is why it is down (`undefined` while it is up).
+ */
+const connect = (settings: Settings): Effect.Effect<{ readonly client: Redis; readonly lastError: () => string | undefined }, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.gen(function*() {
       const client = new Redis(settings.url, {
@@ -523,10 +537,13 @@ const connect = (settings: Settings): Effect.Effect<Redis, never, Scope.Scope> =
         connectTimeout: Math.max(settings.timeoutMillis, 1000),
         retryStrategy: (times) => Math.min(100 * times, 2000)
       })
-      // failures reach callers through the operations; keep the client from printing them too
-      client.on("error", () => {})
+      // failures reach callers through the operations, with the last of these; keep the client from
+      // printing them too
+      let lastError: string | undefined
+      client.on("error", (error: Error) => void (lastError = error.message))
+      client.on("ready", () => void (lastError = undefined))
       yield* Effect.promise(() => client.connect().catch(() => undefined))
-      return client
+      return { client, lastError: () => lastError }
     }),
-    (client) => Effect.promise(() => client.quit().catch(() => client.disconnect()))
+    ({ client }) => Effect.promise(() => client.quit().catch(() => client.disconnect()))
   )

@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Ref } from "effect"
+import { Context, Effect, FiberRef, HashSet, Layer, Logger, Ref } from "effect"
 import { writeWaiting } from "./internal/stream.js"
 
 /**
@@ -95,6 +95,25 @@ export const capture = <A, E, R>(
     const value = yield* Effect.provideService(effect, Output, memory.service)
     return { value, stdout: yield* Ref.get(memory.captured.stdout), stderr: yield* Ref.get(memory.captured.stderr) }
   })
+
+/**
+ * Log lines (the Redis quota store's warnings, say) on standard error, escaped: standard output
+ * carries the report, `--json` and `--out -`, which a log line there would corrupt.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerLogger: Layer.Layer<never, never, Output> = Layer.scopedDiscard(
+  Effect.flatMap(Output, (output) =>
+    // the only logger: `NodeRuntime.runMain` installs one that prints to standard output
+    Effect.locallyScoped(
+      FiberRef.currentLoggers,
+      HashSet.make(Logger.make(({ logLevel, message }) => {
+        const text = (Array.isArray(message) ? message : [message]).map(String).join(" ")
+        Effect.runSync(output.stderr(`${logLevel.label}: ${escape(text)}\n`))
+      }))
+    ))
+)
 
 /**
  * Writes to standard output; a failure is dropped (a report nobody reads any more). `--out -`

@@ -3,7 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Clock, ConfigProvider, Effect, Exit, Fiber, Layer, Logger, Option, Scope } from "effect"
 import { Redis } from "ioredis"
 import * as RedisQuotaStore from "../src/RedisQuotaStore.js"
-import { startRedis, whenRedis } from "./redisServer.js"
+import { startRedis, startRedisWith, whenRedis } from "./redisServer.js"
 import { freshNamespace, useRedis } from "./target.js"
 
 const { ConcurrencyLimit, Demand, TokenBucketLimit, WindowLimit } = Bucket
@@ -360,6 +360,32 @@ redis.call('SET', KEYS[1], cmsgpack.pack(s), 'PX', 60000)`
         expect(warning).toContain(`127.0.0.1:${gone.port}`)
         expect(logs.join("\n")).not.toContain("s3cret-password")
       }))
+
+    it.live("a Redis that refuses the URL's credentials: the warning says why (WRONGPASS, NOAUTH), never the password", () =>
+      Effect.gen(function*() {
+        const server = yield* Effect.acquireRelease(
+          Effect.promise(() => startRedisWith(["--requirepass", "the-right-one"])),
+          (s) => Effect.promise(s.stop)
+        )
+        const logs: Array<string> = []
+        const logger = Logger.make(({ message }) => void logs.push(String(message)))
+        const w = WindowLimit.make({ limit: 1, windowMillis: 1000 })
+        for (const [url, reason] of [
+          [`redis://msgraph:s3cret-password@127.0.0.1:${server.port}`, "WRONGPASS"],
+          [`redis://127.0.0.1:${server.port}`, "NOAUTH"]
+        ] as const) {
+          logs.length = 0
+          yield* Effect.scoped(Effect.gen(function*() {
+            const s = yield* Effect.orDie(RedisQuotaStore.make({ url, timeoutMillis: 200, maxWaitMillis: 300 }))
+            // the connection has tried to log in by now
+            yield* sleep(300)
+            const error = yield* Effect.flip(s.take([entry("w", w)], Date.now()))
+            expect(error).toBeInstanceOf(QuotaStore.QuotaStoreError)
+          })).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+          expect(logs.join("\n")).toContain(reason)
+          expect(logs.join("\n")).not.toContain("s3cret-password")
+        }
+      }).pipe(Effect.scoped))
 
     it.effect("rejects a URL that is not redis:// and a namespace with a brace, with nothing sent", () =>
       Effect.gen(function*() {

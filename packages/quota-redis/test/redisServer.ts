@@ -62,11 +62,11 @@ export interface RedisServer {
   readonly stop: () => Promise<void>
 }
 
-const startOnce = (port: number): Promise<RedisServer> =>
+const startOnce = (port: number, extra: ReadonlyArray<string>): Promise<RedisServer> =>
   new Promise((resolve, reject) => {
     const child = spawn(
       "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...extra],
       { stdio: ["ignore", "pipe", "pipe"] }
     )
     let output = ""
@@ -98,11 +98,14 @@ const startOnce = (port: number): Promise<RedisServer> =>
   })
 
 /** Starts a redis-server on a free loopback port (a few tries, in case the port is taken meanwhile). */
-export const startRedis = async (): Promise<RedisServer> => {
+export const startRedis = (): Promise<RedisServer> => startRedisWith([])
+
+/** {@link startRedis} with more arguments for the server (`--requirepass`, say). */
+export const startRedisWith = async (extra: ReadonlyArray<string>): Promise<RedisServer> => {
   let last: unknown
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      return await startOnce(await freePort())
+      return await startOnce(await freePort(), extra)
     } catch (error) {
       last = error
     }

@@ -6,7 +6,7 @@
  * @internal
  */
 import { QuotaStore } from "@effect-msgraph/core"
-import { Clock, Duration, Effect, Schedule } from "effect"
+import { Clock, Duration, Effect, Either, Schedule } from "effect"
 import type * as Scope from "effect/Scope"
 import { type Cluster, Redis } from "ioredis"
 import { createHash, randomBytes } from "node:crypto"
@@ -171,7 +171,8 @@ const backoff = Schedule.exponential(Duration.millis(100), 2).pipe(Schedule.eith
 /** @internal */
 export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const client = settings.client ?? (yield* connect(settings))
+    const own = settings.client === undefined ? yield* connect(settings) : undefined
+    const client = settings.client ?? own!.client
     // one command per script text: stores with other settings may share this client
     const lua = luaFor(settings)
     const command = `msgraphQuota${createHash("sha1").update(lua).digest("hex").slice(0, 12)}`
@@ -188,6 +189,8 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
     const target = settings.client === undefined ? redactedTarget(settings.url) : "the given Redis client"
     let fallbackUntil = -Infinity
     let warnedWaiting = false
+    // set when the scope closes: operations still waiting for Redis then fail rather than retry
+    let closed = false
     /**
      * Answers seen (with `unitsInFlight`) and not yet told to Redis: each goes with this store's
      * next call, or on its own after `flushMillis`. In a busy process the next take follows an answer
@@ -263,24 +266,36 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
 
     /**
      * Fail closed: on a failure, retry with backoff (100 ms doubling, at most 2 s apart) for up to
-     * `maxWaitMillis`. The call that succeeds costs nothing more than the call itself.
+     * `maxWaitMillis`. The call that succeeds costs nothing more than the call itself. Only the waits
+     * between attempts can be interrupted, even where the caller masks interruption (the client's
+     * admission sweep does): nothing is held then, and a process that waits for Redis must still
+     * stop on a signal or a deadline. Once the store is closed, it stops retrying.
      */
     const retrying = <A>(effect: Effect.Effect<A, QuotaStore.QuotaStoreError>, maxWaitMillis: number) =>
-      Effect.catchAll(effect, (error) => {
-        const warn = warnedWaiting ? Effect.void : Effect.logWarning(
-          `quota store: Redis at ${target} failed during ${error.operation} (${describe(error.cause)}); ` +
-            `admitting nothing until it answers`
-        )
-        warnedWaiting = true
-        return warn.pipe(
-          Effect.zipRight(Effect.retry(effect, maxWaitMillis === Infinity ? backoff : backoff.pipe(Schedule.upTo(Duration.millis(maxWaitMillis))))),
-          Effect.tap(() =>
-            Effect.sync(() => {
+      Effect.catchAll(effect, (first) =>
+        Effect.gen(function*() {
+          if (!warnedWaiting) {
+            warnedWaiting = true
+            yield* Effect.logWarning(
+              `quota store: Redis at ${target} failed during ${first.operation} (${explain(first.cause, own?.lastError())}); ` +
+                `admitting nothing until it answers`
+            )
+          }
+          const schedule = maxWaitMillis === Infinity ? backoff : backoff.pipe(Schedule.upTo(Duration.millis(maxWaitMillis)))
+          const driver = yield* Schedule.driver(schedule)
+          let error = first
+          while (!closed) {
+            const more = yield* Effect.either(Effect.interruptible(driver.next(error)))
+            if (Either.isLeft(more) || closed) break
+            const attempt = yield* Effect.either(effect)
+            if (Either.isRight(attempt)) {
               warnedWaiting = false
-            })
-          )
-        )
-      })
+              return attempt.right
+            }
+            error = attempt.left
+          }
+          return yield* Effect.fail(error)
+        }))
 
     /**
      * Runs an operation against Redis under the failure policy. With `"fallback"`, `local` answers
@@ -301,7 +316,7 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
               return (warn
                 ? Effect.logWarning(
                   `QUOTA STORE FALLBACK: Redis at ${target} failed during ${error.operation} ` +
-                    `(${describe(error.cause)}); this process now admits against its own in-memory ` +
+                    `(${explain(error.cause, own?.lastError())}); this process now admits against its own in-memory ` +
                     `quota, NOT shared with other processes, and tries Redis again in ${settings.fallbackMillis} ms`
                 )
                 : Effect.void).pipe(Effect.zipRight(local))
@@ -452,6 +467,7 @@ export const make = (settings: Settings): Effect.Effect<RedisQuotaStore, never, 
     // a clean shutdown gives back whatever it still holds, without waiting on a dead Redis
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
+        closed = true
         // the answers still waiting go with it
         if (held.size === 0 && answers.size === 0) return Effect.void
         const entries = [...held.values()].map((h) => ({ ...h.entry, cost: h.count }))
@@ -492,8 +508,21 @@ const decodeTake = (reply: Reply, entries: ReadonlyArray<Entry>, nowMillis: numb
 
 const describe = (cause: unknown): string => cause instanceof Error ? cause.message : String(cause)
 
-/** A connection of our own: commands fail at once while disconnected, and after `timeoutMillis`. */
-const connect = (settings: Settings): Effect.Effect<Redis, never, Scope.Scope> =>
+/**
+ * A failure's message, with why the connection is down when a command only says that it is (a
+ * refused password or login reads "Stream isn't writeable" otherwise). Redis's and Node's
+ * messages name the host, never the password.
+ */
+const explain = (cause: unknown, connection: string | undefined): string => {
+  const message = describe(cause)
+  return connection === undefined || message.includes(connection) ? message : `${message}; the connection failed with: ${connection}`
+}
+
+/**
+ * A connection of our own: commands fail at once while disconnected, and after `timeoutMillis`;
+ * `lastError` is why it is down (`undefined` while it is up).
+ */
+const connect = (settings: Settings): Effect.Effect<{ readonly client: Redis; readonly lastError: () => string | undefined }, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.gen(function*() {
       const client = new Redis(settings.url, {
@@ -508,10 +537,13 @@ const connect = (settings: Settings): Effect.Effect<Redis, never, Scope.Scope> =
         connectTimeout: Math.max(settings.timeoutMillis, 1000),
         retryStrategy: (times) => Math.min(100 * times, 2000)
       })
-      // failures reach callers through the operations; keep the client from printing them too
-      client.on("error", () => {})
+      // failures reach callers through the operations, with the last of these; keep the client from
+      // printing them too
+      let lastError: string | undefined
+      client.on("error", (error: Error) => void (lastError = error.message))
+      client.on("ready", () => void (lastError = undefined))
       yield* Effect.promise(() => client.connect().catch(() => undefined))
-      return client
+      return { client, lastError: () => lastError }
     }),
-    (client) => Effect.promise(() => client.quit().catch(() => client.disconnect()))
+    ({ client }) => Effect.promise(() => client.quit().catch(() => client.disconnect()))
   )

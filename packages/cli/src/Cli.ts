@@ -895,7 +895,11 @@ export const run = (options: RunOptions): Effect.Effect<ExitCode, never, Output 
     // nor one over --predict-up-to (see `predictUpTo`); a signal while it predicts gives it up
     const tooLarge = workload.length > (options.predictUpTo ?? predictUpTo)
     const predictedMs = signal !== undefined || earlier !== undefined || tooLarge ? null : yield* Effect.raceFirst(
-      predict(workload, { tenantSize, latency: latency.right, maxAttempts: options.maxAttempts, unthrottled: options.unthrottled }),
+      // it can take seconds: say what the wait after the last outcome is for
+      Effect.zipRight(
+        stderr(`predicting the duration: a simulation of ${workload.length.toLocaleString("en-US")} requests (Ctrl-C skips it)\n`),
+        predict(workload, { tenantSize, latency: latency.right, maxAttempts: options.maxAttempts, unthrottled: options.unthrottled })
+      ),
       Effect.as(Deferred.await(signalled), null)
     )
     // the plan's lower bounds are the whole workload's; a resumed run's only know its own requests

@@ -4,50 +4,17 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { startRedis, whenRedis } from "../../quota-redis/test/redisServer.js"
 import * as Cli from "../src/Cli.js"
+import { start, until } from "./utils/process.js"
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
-const bin = path.join(repo, "packages", "cli", "build", "src", "bin.js")
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "msgraph-batch-redis-process-"))
 const reads = path.join(dir, "reads.json")
 fs.writeFileSync(reads, JSON.stringify(Array.from({ length: 5 }, (_, i) => ({ id: `m${i}`, method: "GET", url: "/me/messages" }))))
-
-interface Child {
-  readonly child: ChildProcess
-  readonly stdout: () => string
-  readonly stderr: () => string
-  readonly exit: Promise<number | null>
-}
-
-const start = (args: ReadonlyArray<string>) =>
-  Effect.acquireRelease(
-    Effect.sync((): Child => {
-      assert.isTrue(fs.existsSync(bin), `${bin} is missing: run \`npx tsc -b\` first`)
-      const child = spawn(process.execPath, [bin, ...args], { cwd: repo, stdio: ["ignore", "pipe", "pipe"] })
-      let out = ""
-      let err = ""
-      child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()))
-      child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()))
-      const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
-      return { child, stdout: () => out, stderr: () => err, exit }
-    }),
-    ({ child }) => Effect.sync(() => void (child.exitCode === null && child.kill("SIGKILL")))
-  )
-
-/** Real-time wait for something the process does; the test's timeout bounds it. */
-const until = (condition: () => boolean) =>
-  Effect.promise(() =>
-    new Promise<void>((resolve) => {
-      const check = () => (condition() ? resolve() : setTimeout(check, 5))
-      check()
-    })
-  )
 
 /** A loopback port where no Redis listens any more: a server started, then stopped. */
 const deadRedis = Effect.promise(async () => {

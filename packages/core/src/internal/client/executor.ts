@@ -676,14 +676,16 @@ const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitte
     // `sending` and `expired` are each set only while the other is unset, so a batch never does both
     let sending = false
     let expired = false
+    /** Whether the batch has expired, or expires now: the deadline has passed and it has not been sent. */
+    const expiring = (): boolean => {
+      if (!expired && ctx.clock.unsafeCurrentTimeMillis() >= ctx.deadlineAt) expired = true
+      return expired
+    }
     // the token is waited for before the batch counts as sending, so the deadline still ends the
     // wait (a token that comes late, or never, does not hold the run past it)
     const sendNow = Effect.flatMap(Effect.either(ctx.deps.token), (token) =>
       Effect.suspend(() => {
-        if (ctx.clock.unsafeCurrentTimeMillis() >= ctx.deadlineAt) {
-          expired = true
-          return Effect.succeed(undefined)
-        }
+        if (expiring()) return Effect.succeed(undefined)
         sending = true
         for (const item of sent.requests) ledger.sending(item.id, admitted)
         return Effect.zipRight(
@@ -698,10 +700,7 @@ const dispatch = (ctx: Ctx, batch: PlannedBatch, permission: Permission, admitte
     // a bucket that holds its units in flight (see `Permission.room`) is waited for without a slot
     let wait: Effect.Effect<void> | undefined
     const sendOrRevoke = Effect.suspend(() => {
-      if (expired || ctx.clock.unsafeCurrentTimeMillis() >= ctx.deadlineAt) {
-        expired = true
-        return Effect.succeed(undefined)
-      }
+      if (expiring()) return Effect.succeed(undefined)
       wait = permission.room?.()
       if (wait !== undefined) return Effect.succeed(undefined)
       if (permission.stale === undefined || !permission.stale()) return sendNow

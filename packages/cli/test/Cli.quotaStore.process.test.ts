@@ -25,6 +25,14 @@ const deadRedis = Effect.promise(async () => {
 
 const waiting = "admitting nothing until it answers"
 
+/** `run --json` of the reads against `url`, sharing its quota through `redis`: started, and once it says it waits for Redis. */
+const startWaiting = (url: string, redis: string) =>
+  Effect.gen(function*() {
+    const run = yield* start(["run", reads, "--endpoint", url, "--quota-store", redis, "--json"])
+    yield* until(() => (run.stdout() + run.stderr()).includes(waiting))
+    return run
+  })
+
 whenRedis(() => {
   describe("msgraph-batch run --quota-store while Redis cannot be reached", () => {
     it.live("the store's warning goes to standard error: --json's standard output is the report alone", () =>
@@ -32,8 +40,7 @@ whenRedis(() => {
         const dead = yield* deadRedis
         yield* Cli.serveWith({ port: 0 }, (url) =>
           Effect.gen(function*() {
-            const run = yield* start(["run", reads, "--endpoint", url, "--quota-store", dead.url, "--json"])
-            yield* until(() => (run.stdout() + run.stderr()).includes(waiting))
+            const run = yield* startWaiting(url, dead.url)
             assert.include(run.stderr(), waiting)
             assert.notInclude(run.stdout(), waiting)
             // Redis comes up on that port: the run goes on, and its report is one JSON object
@@ -50,8 +57,7 @@ whenRedis(() => {
         const dead = yield* deadRedis
         yield* Cli.serveWith({ port: 0 }, (url) =>
           Effect.gen(function*() {
-            const run = yield* start(["run", reads, "--endpoint", url, "--quota-store", dead.url, "--json"])
-            yield* until(() => (run.stdout() + run.stderr()).includes(waiting))
+            const run = yield* startWaiting(url, dead.url)
             run.child.kill("SIGINT")
             const exit = yield* Effect.promise(() => run.exit)
             assert.strictEqual(exit, 130, run.stderr())

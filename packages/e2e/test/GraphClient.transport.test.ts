@@ -63,8 +63,11 @@ const rawServer = (onRequest: (socket: net.Socket) => void) =>
       })
   ).pipe(Effect.map(({ fake }) => fake))
 
-/** A `$batch` server that answers every item 201. */
-const answeringServer = (port: number) =>
+/**
+ * A `$batch` server that answers every item `status` (201 unless said). With `once`, it stops
+ * listening after its first answer, as an endpoint that goes down.
+ */
+const answeringServer = (port: number, options: { readonly status?: number; readonly once?: boolean } = {}) =>
   Effect.acquireRelease(
     Effect.async<http.Server>((resume) => {
       const server = http.createServer((req, res) => {
@@ -72,8 +75,9 @@ const answeringServer = (port: number) =>
         req.on("data", (chunk) => (body += chunk))
         req.on("end", () => {
           const { requests } = JSON.parse(body) as { requests: Array<{ id: string }> }
-          res.writeHead(200, { "content-type": "application/json" })
-          res.end(JSON.stringify({ responses: requests.map((r) => ({ id: r.id, status: 201, body: { id: `new-${r.id}` } })) }))
+          res.writeHead(200, { "content-type": "application/json", ...(options.once === true ? { connection: "close" } : {}) })
+          res.end(JSON.stringify({ responses: requests.map((r) => ({ id: r.id, status: options.status ?? 201, body: { id: `new-${r.id}` } })) }))
+          if (options.once === true) server.close()
         })
       })
       server.listen(port, "127.0.0.1", () => resume(Effect.succeed(server)))
@@ -205,22 +209,7 @@ describe("GraphClient transport errors: sent means sent (real sockets)", () => {
     Effect.gen(function*() {
       const port = yield* closedPort
       // up for the first call only: "b" waits for "a"'s answer, and finds the endpoint down
-      const first = yield* Effect.acquireRelease(
-        Effect.async<http.Server>((resume) => {
-          const server = http.createServer((req, res) => {
-            let body = ""
-            req.on("data", (chunk) => (body += chunk))
-            req.on("end", () => {
-              const { requests } = JSON.parse(body) as { requests: Array<{ id: string }> }
-              res.writeHead(200, { "content-type": "application/json", connection: "close" })
-              res.end(JSON.stringify({ responses: requests.map((r) => ({ id: r.id, status: 200, body: { id: `id-${r.id}` } })) }))
-              server.close()
-            })
-          })
-          server.listen(port, "127.0.0.1", () => resume(Effect.succeed(server)))
-        }),
-        (server) => Effect.sync(() => server.close())
-      )
+      const first = yield* answeringServer(port, { status: 200, once: true })
       const workload: Workload = [
         { id: "a", method: "GET", url: "/users/a" },
         { id: "b", method: "POST", url: "/groups/{{a#/body/id}}/members", headers: json, body: { displayName: "B" } }
